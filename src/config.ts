@@ -1,0 +1,110 @@
+import { z } from 'zod';
+
+/**
+ * The only reader of process.env (architecture.md §2). Settings come from the environment and from
+ * `thingql serve --flag value` arguments (flags win); everything is validated once and every problem is
+ * reported together.
+ */
+const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const duration = z.coerce.number().int().positive();
+
+export const configSchema = z
+  .object({
+    PORT: port(4000),
+    MQTT_PORT: port(1883),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    DATABASE_URL: z
+      .string()
+      .refine((v) => /^(postgres(ql)?:\/\/|memory:\/\/)/.test(v), 'must start with postgres://, postgresql:// or memory://')
+      .optional(),
+    DATA_DIR: z.string().min(1).default('./data'),
+    REDIS_URL: z
+      .string()
+      .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://')
+      .optional(),
+    ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    SECRET_KEY: z
+      .string()
+      .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes encoded in base64')
+      .optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** alink-protocol.md D18: broker payload limit in bytes. */
+    MQTT_MAX_PAYLOAD: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+    MQTT_TLS_CERT: z.string().optional(),
+    MQTT_TLS_KEY: z.string().optional(),
+    MQTTS_PORT: port(8883),
+    /** alink-protocol.md D2: optional maximum clock skew of the signed timestamp, in ms (0 = not enforced). */
+    AUTH_MAX_CLOCK_SKEW_MS: z.coerce.number().int().min(0).default(0),
+    EVENT_RETENTION_DAYS: duration.default(7),
+    HISTORY_RETENTION_DAYS: duration.default(30),
+    /** Group commit: how long the ingest writer waits to gather a batch, in ms. */
+    COMMIT_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(2),
+    /** Slow GraphQL subscriber policy: events buffered before the stream is closed with a resumable cursor. */
+    SUBSCRIBER_BUFFER: z.coerce.number().int().min(10).default(10_000),
+    PRINT_ADMIN_TOKEN: bool.default(true),
+  })
+  .superRefine((c, ctx) => {
+    if (Boolean(c.MQTT_TLS_CERT) !== Boolean(c.MQTT_TLS_KEY)) {
+      ctx.addIssue({ code: 'custom', path: ['MQTT_TLS_CERT'], message: 'MQTT_TLS_CERT and MQTT_TLS_KEY go together' });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KEYS = Object.keys(configSchema.shape) as (keyof Config)[];
+
+/** `--mqtt-port 1884` or `--mqtt-port=1884` → MQTT_PORT. */
+export function parseFlags(argv: string[]): { values: Record<string, string>; unknown: string[] } {
+  const values: Record<string, string> = {};
+  const unknown: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) {
+      unknown.push(arg);
+      continue;
+    }
+    const [rawName, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const key = rawName.toUpperCase().replace(/-/g, '_');
+    if (!(KEYS as string[]).includes(key)) {
+      unknown.push(arg);
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) unknown.push(arg);
+    else values[key] = value;
+  }
+  return { values, unknown };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] = []): Config {
+  const fromEnv: Record<string, string> = {};
+  for (const key of KEYS) {
+    const v = env[key];
+    if (v !== undefined && v !== '') fromEnv[key] = v;
+  }
+  const flags = parseFlags(argv);
+  const issues = flags.unknown.map((f) => `unknown argument ${f}`);
+  const parsed = configSchema.safeParse({ ...fromEnv, ...flags.values });
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) issues.push(`${i.path.join('.') || 'config'}: ${i.message}`);
+  }
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
+  return parsed.data;
+}
+
+/** Test and embedding entry: defaults plus overrides, validated the same way. */
+export function makeConfig(overrides: Partial<Record<keyof Config, unknown>> = {}): Config {
+  const parsed = configSchema.safeParse(overrides);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  return parsed.data;
+}

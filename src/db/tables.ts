@@ -1,0 +1,3 @@
+export * from './schema/products.ts';
+export * from './schema/devices.ts';
+export * from './schema/platform.ts';

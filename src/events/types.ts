@@ -1,0 +1,42 @@
+/**
+ * Platform events: everything a device or a client does becomes one of these, in the commit-ordered event log
+ * (architecture.md §1). `data` holds the reference's forwarding shape (alink-protocol.md §6) for that event.
+ */
+export const EVENT_TYPES = [
+  'device.lifecycle', // §6.6 create / delete / enable / disable
+  'device.status', // §6.3 + D15 online / offline
+  'device.message', // every accepted upstream publish (custom topics and /sys/ alike)
+  'registry.changed', // product, TSL, topic category or device secret changes: cache invalidation across instances
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number] | (string & {});
+
+export interface NewEvent {
+  type: EventType;
+  productKey?: string | null;
+  deviceName?: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface StoredEvent extends NewEvent {
+  position: number;
+  createdAt: Date;
+}
+
+/** What a reader asks for; every field narrows. `productKeys` is the caller's scope (API keys limited to products). */
+export interface EventFilter {
+  types: readonly string[];
+  productKey?: string | null | undefined;
+  deviceName?: string | null | undefined;
+  productKeys?: readonly string[] | null | undefined;
+  /** Extra predicate on the event body (topic filters, identifiers...). */
+  where?: ((e: StoredEvent) => boolean) | undefined;
+}
+
+export function matchesFilter(f: EventFilter, e: StoredEvent): boolean {
+  if (!f.types.includes(e.type)) return false;
+  if (f.productKey != null && e.productKey !== f.productKey) return false;
+  if (f.deviceName != null && e.deviceName !== f.deviceName) return false;
+  if (f.productKeys != null && (e.productKey == null || !f.productKeys.includes(e.productKey))) return false;
+  return f.where ? f.where(e) : true;
+}

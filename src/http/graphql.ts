@@ -1,0 +1,156 @@
+import type { IncomingMessage } from 'node:http';
+import { getOperationAST, GraphQLError } from 'graphql';
+import { createYoga, maskError as defaultMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { DomainError } from '../domain/errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import { ForbiddenError, type Principal } from '../services/access.ts';
+import type { Services } from '../services/index.ts';
+import { PageSizeError } from '../services/paging.ts';
+import type { GraphQLContext } from '../schema/context.ts';
+import { getSchema } from '../schema/index.ts';
+
+type ServerContext = { connectionParams?: Record<string, unknown>; principal?: Principal };
+
+const unauthenticated = (why: string) =>
+  new GraphQLError(why, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } } });
+
+export function bearerToken(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(value);
+  return m ? m[1]! : null;
+}
+
+/**
+ * Expected errors outside mutations get their stable code in one place; everything else stays masked
+ * (architecture.md habits 7-8).
+ */
+function maskError(error: unknown, message: string, isDev?: boolean): Error {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  if (original instanceof ForbiddenError) return new GraphQLError(original.message, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
+  if (original instanceof PageSizeError || original instanceof DomainError || (original instanceof Error && original.name === 'BadUserInput')) {
+    const gqlError = error instanceof GraphQLError ? error : null;
+    return new GraphQLError(original.message, {
+      ...(gqlError ? { nodes: gqlError.nodes, path: gqlError.path } : {}),
+      extensions: { code: original instanceof DomainError && original.code === 'SUBSCRIBER_TOO_SLOW' ? original.code : 'BAD_USER_INPUT', ...(original instanceof DomainError ? { reason: original.code } : {}) },
+    });
+  }
+  return defaultMaskError(error, message, isDev);
+}
+
+export interface GraphQLServer {
+  yoga: YogaServerInstance<ServerContext, GraphQLContext>;
+  /** Close every WebSocket authenticated with this API key (revocation): code 4401. */
+  closeKey(keyId: number): void;
+  dispose(): Promise<void>;
+}
+
+export function createGraphQLServer(deps: { services: Services; logger: Logger; metrics: Metrics; wss: WebSocketServer }): GraphQLServer {
+  const { services, logger, metrics, wss } = deps;
+  const log = logger.child({ module: 'graphql' });
+
+  const yoga = createYoga<ServerContext, GraphQLContext>({
+    schema: getSchema(),
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: { title: 'ThingQL', subscriptionsProtocol: 'WS' },
+    maskedErrors: { maskError },
+    logging: {
+      debug: (...a: unknown[]) => log.debug(a.map(String).join(' ')),
+      info: (...a: unknown[]) => log.info(a.map(String).join(' ')),
+      warn: (...a: unknown[]) => log.warn(a.map(String).join(' ')),
+      error: (...a: unknown[]) => log.error({ err: a.find((x) => x instanceof Error) }, a.filter((x) => !(x instanceof Error)).map(String).join(' ') || 'graphql error'),
+    },
+    context: async (init): Promise<GraphQLContext> => {
+      // WebSocket: authenticated once in onConnect; HTTP and SSE: every request carries its bearer token.
+      if (init.principal) return { principal: init.principal, services };
+      const request = (init as { request?: Request }).request;
+      const token = bearerToken(request?.headers.get('authorization'));
+      if (!token) throw unauthenticated('missing bearer token: send Authorization: Bearer <token>');
+      const principal = await services.apiKeys.authenticate(token);
+      if (!principal) throw unauthenticated('invalid or revoked token');
+      return { principal, services };
+    },
+    plugins: [
+      <Plugin>{
+        onExecute: ({ args }) => {
+          const op = getOperationAST(args.document, args.operationName);
+          const type = op?.operation ?? 'unknown';
+          return { onExecuteDone: ({ result }) => void metrics.graphqlOperations.inc({ type, outcome: 'errors' in result && result.errors?.length ? 'error' : 'ok' }) };
+        },
+      },
+    ],
+  });
+
+  const socketsByKey = new Map<number, Set<WebSocket>>();
+
+  const wsServer = useServer<Record<string, unknown> | undefined, { principal: Principal }>(
+    {
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        const token = bearerToken(params.authorization ?? params.Authorization);
+        const principal = token ? await services.apiKeys.authenticate(token) : null;
+        if (!principal) {
+          ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized');
+          return false;
+        }
+        ctx.extra.principal = principal;
+        if (principal.keyId != null) {
+          let set = socketsByKey.get(principal.keyId);
+          if (!set) socketsByKey.set(principal.keyId, (set = new Set()));
+          set.add(ctx.extra.socket);
+        }
+        metrics.wsSubscribers.inc();
+        return true;
+      },
+      onClose: (ctx) => {
+        const p = ctx.extra.principal;
+        if (!p) return;
+        metrics.wsSubscribers.dec();
+        if (p.keyId != null) socketsByKey.get(p.keyId)?.delete(ctx.extra.socket);
+      },
+      execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
+      subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request as IncomingMessage,
+          socket: ctx.extra.socket,
+          params,
+          principal: ctx.extra.principal,
+        });
+        let document;
+        try {
+          document = parse(params.query);
+        } catch (e) {
+          return [e instanceof GraphQLError ? e : new GraphQLError('invalid query')];
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        return {
+          schema,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+      },
+    },
+    wss,
+  );
+
+  return {
+    yoga,
+    closeKey(keyId) {
+      for (const socket of socketsByKey.get(keyId) ?? []) socket.close(CloseCode.Unauthorized, 'Unauthorized: API key revoked');
+      socketsByKey.delete(keyId);
+    },
+    dispose: async () => {
+      await wsServer.dispose();
+    },
+  };
+}

@@ -1,0 +1,159 @@
+import { deviceState, type DeviceRecord } from '../services/records.ts';
+import { builder } from './builder.ts';
+import { codesDescription, DeviceStateEnum, UserErrorRef, withUserErrors } from './common.ts';
+import { DeviceRef, ProductRef } from './refs.ts';
+
+builder.node(DeviceRef, {
+  id: { resolve: (d) => d.id },
+  loadOne: (id, ctx) => ctx.services.devices.getById(ctx.principal, Number(id)),
+  isTypeOf: (v) => typeof v === 'object' && v !== null && 'iotId' in v && 'deviceName' in v,
+  fields: (t) => ({
+    iotId: t.exposeString('iotId'),
+    productKey: t.exposeString('productKey'),
+    deviceName: t.exposeString('deviceName'),
+    nickname: t.exposeString('nickname', { nullable: true }),
+    state: t.field({ type: DeviceStateEnum, resolve: (d) => deviceState(d) }),
+    product: t.field({
+      type: ProductRef,
+      resolve: async (d, _a, ctx) => (await ctx.services.products.get(ctx.principal, d.productKey))!,
+    }),
+    createdAt: t.field({ type: 'DateTime', resolve: (d) => d.createdAt }),
+    activatedAt: t.field({ type: 'DateTime', nullable: true, resolve: (d) => d.activatedAt }),
+    lastOnlineAt: t.field({ type: 'DateTime', nullable: true, resolve: (d) => d.lastOnlineAt }),
+    lastOfflineAt: t.field({ type: 'DateTime', nullable: true, resolve: (d) => d.lastOfflineAt }),
+    clientIp: t.exposeString('clientIp', { nullable: true }),
+    connectionEpoch: t.int({ description: 'Incremented on every connect (alink-protocol.md D6).', resolve: (d) => d.connectionEpoch }),
+  }),
+});
+
+const RegisteredDeviceRef = builder.objectRef<{ device: DeviceRecord; deviceSecret: string }>('RegisteredDevice').implement({
+  fields: (t) => ({
+    device: t.field({ type: DeviceRef, resolve: (r) => r.device }),
+    deviceSecret: t.exposeString('deviceSecret', { description: 'Shown once; it cannot be read back later.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  device: t.field({
+    type: DeviceRef,
+    nullable: true,
+    description: 'A device by productKey and deviceName, or by iotId.',
+    args: { productKey: t.arg.string(), deviceName: t.arg.string(), iotId: t.arg.string() },
+    resolve: (_r, args, ctx) => {
+      if (args.iotId) return ctx.services.devices.getByIotId(ctx.principal, args.iotId);
+      if (args.productKey && args.deviceName) return ctx.services.devices.get(ctx.principal, args.productKey, args.deviceName);
+      throw new DeviceLookupError();
+    },
+  }),
+  devices: t.connection({
+    type: DeviceRef,
+    args: {
+      productKey: t.arg.string(),
+      state: t.arg({ type: DeviceStateEnum }),
+      nameContains: t.arg.string(),
+    },
+    resolve: (_r, args, ctx) =>
+      ctx.services.devices.list(ctx.principal, { productKey: args.productKey, state: args.state, nameContains: args.nameContains }, args),
+  }),
+}));
+
+export class DeviceLookupError extends Error {
+  constructor() {
+    super('pass productKey and deviceName, or iotId');
+    this.name = 'BadUserInput';
+  }
+}
+
+
+builder.relayMutationField(
+  'registerDevice',
+  {
+    inputFields: (t) => ({
+      productKey: t.string({ required: true }),
+      deviceName: t.string({ description: 'Generated when absent. 4-32 letters, digits or -_@.:' }),
+      nickname: t.string(),
+    }),
+  },
+  { resolve: (_r, { input }, ctx) => withUserErrors(() => ctx.services.devices.register(ctx.principal, input)) },
+  {
+    description: codesDescription('RegisterDevice: the secret is returned only here.', ['PRODUCT_NOT_FOUND', 'DEVICE_ALREADY_EXISTS', 'INVALID_NAME']),
+    outputFields: (t) => ({
+      device: t.field({ type: DeviceRef, nullable: true, resolve: (r) => r.device ?? null }),
+      deviceSecret: t.string({ nullable: true, resolve: (r) => r.deviceSecret ?? null }),
+      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'registerDevices',
+  {
+    inputFields: (t) => ({
+      productKey: t.string({ required: true }),
+      deviceNames: t.stringList({ description: 'The names to register (1-1000); or pass count.' }),
+      count: t.int({ description: 'How many devices with generated names (1-1000).' }),
+    }),
+  },
+  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ devices: await ctx.services.devices.registerMany(ctx.principal, input) })) },
+  {
+    description: codesDescription('BatchRegisterDevice: all or nothing.', ['PRODUCT_NOT_FOUND', 'DEVICE_ALREADY_EXISTS', 'INVALID_NAME', 'INVALID_INPUT']),
+    outputFields: (t) => ({
+      devices: t.field({ type: [RegisteredDeviceRef], resolve: (r) => r.devices ?? [] }),
+      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
+    }),
+  },
+);
+
+for (const [name, op, what] of [
+  ['enableDevice', 'enable', 'EnableThing.'],
+  ['disableDevice', 'disable', 'DisableThing: a connected device is disconnected at once.'],
+] as const) {
+  builder.relayMutationField(
+    name,
+    { inputFields: (t) => ({ productKey: t.string({ required: true }), deviceName: t.string({ required: true }) }) },
+    {
+      resolve: (_r, { input }, ctx) =>
+        withUserErrors(async () => ({ device: await ctx.services.devices[op](ctx.principal, input.productKey, input.deviceName) })),
+    },
+    {
+      description: codesDescription(what, ['PRODUCT_NOT_FOUND', 'DEVICE_NOT_FOUND']),
+      outputFields: (t) => ({
+        device: t.field({ type: DeviceRef, nullable: true, resolve: (r) => r.device ?? null }),
+        userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
+      }),
+    },
+  );
+}
+
+builder.relayMutationField(
+  'deleteDevice',
+  { inputFields: (t) => ({ productKey: t.string({ required: true }), deviceName: t.string({ required: true }) }) },
+  {
+    resolve: (_r, { input }, ctx) =>
+      withUserErrors(async () => ({ deletedIotId: (await ctx.services.devices.delete(ctx.principal, input.productKey, input.deviceName)).iotId })),
+  },
+  {
+    description: codesDescription('DeleteDevice: a connected device is disconnected at once.', ['PRODUCT_NOT_FOUND', 'DEVICE_NOT_FOUND']),
+    outputFields: (t) => ({
+      deletedIotId: t.string({ nullable: true, resolve: (r) => r.deletedIotId ?? null }),
+      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'resetDeviceSecret',
+  { inputFields: (t) => ({ productKey: t.string({ required: true }), deviceName: t.string({ required: true }) }) },
+  {
+    resolve: (_r, { input }, ctx) =>
+      withUserErrors(() => ctx.services.devices.resetSecret(ctx.principal, input.productKey, input.deviceName)),
+  },
+  {
+    description: codesDescription('ADMIN only. The old secret stops working and a live session is disconnected.', ['PRODUCT_NOT_FOUND', 'DEVICE_NOT_FOUND']),
+    outputFields: (t) => ({
+      device: t.field({ type: DeviceRef, nullable: true, resolve: (r) => r.device ?? null }),
+      deviceSecret: t.string({ nullable: true, resolve: (r) => r.deviceSecret ?? null }),
+      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
+    }),
+  },
+);

@@ -1,0 +1,21 @@
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './scalars.ts';
+import './common.ts';
+import './product.ts';
+import './device.ts';
+import './topic.ts';
+import './api-key.ts';
+import './lifecycle.ts';
+
+let schema: GraphQLSchema | null = null;
+
+export function getSchema(): GraphQLSchema {
+  schema ??= builder.toSchema({ sortSchema: false });
+  return schema;
+}
+
+/** The committed `schema.graphql` (graphql-api.md): sorted so the diff of a change is readable. */
+export function printedSchema(): string {
+  return `${printSchema(lexicographicSortSchema(getSchema()))}\n`;
+}

@@ -1,0 +1,36 @@
+import { DomainError } from '../domain/errors.ts';
+
+export type ApiRole = 'ADMIN' | 'OPERATOR' | 'VIEWER';
+
+/** Who is calling: the admin token or an API key (graphql-api.md "Transport and authentication"). */
+export interface Principal {
+  kind: 'admin' | 'apiKey';
+  keyId: number | null;
+  role: ApiRole;
+  /** null: every product. */
+  productKeys: readonly string[] | null;
+}
+
+const RANK: Record<ApiRole, number> = { VIEWER: 0, OPERATOR: 1, ADMIN: 2 };
+
+export class ForbiddenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ForbiddenError';
+  }
+}
+
+export function requireRole(p: Principal, role: ApiRole): void {
+  if (RANK[p.role] < RANK[role]) throw new ForbiddenError(`this operation needs the ${role} role; the caller has ${p.role}`);
+}
+
+export function canSeeProduct(p: Principal, productKey: string): boolean {
+  return p.productKeys === null || p.productKeys.includes(productKey);
+}
+
+/** A scoped key must not learn that other products exist: it gets the same answer as for a missing product. */
+export function assertProductVisible(p: Principal, productKey: string): void {
+  if (!canSeeProduct(p, productKey)) {
+    throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['productKey']);
+  }
+}

@@ -1,0 +1,128 @@
+import { asc, eq, sql } from 'drizzle-orm';
+import { DomainError } from '../domain/errors.ts';
+import { apiKeys, platformState, products } from '../db/tables.ts';
+import { inArray } from 'drizzle-orm';
+import { requireRole, type ApiRole, type Principal } from './access.ts';
+import type { ServiceDeps } from './deps.ts';
+import { constantTimeEqual, newApiToken, sha256Hex } from './secrets.ts';
+
+export interface ApiKeyRecord {
+  id: number;
+  name: string;
+  role: ApiRole;
+  productKeys: string[] | null;
+  tokenPrefix: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+const ADMIN_HASH_KEY = 'admin_token_sha256';
+
+const toRecord = (r: typeof apiKeys.$inferSelect): ApiKeyRecord => ({
+  id: r.id,
+  name: r.name,
+  role: r.role as ApiRole,
+  productKeys: r.productKeys,
+  tokenPrefix: r.tokenPrefix,
+  createdAt: r.createdAt,
+  revokedAt: r.revokedAt,
+});
+
+const ADMIN: Principal = { kind: 'admin', keyId: null, role: 'ADMIN', productKeys: null };
+
+export function createApiKeyService(deps: ServiceDeps) {
+  const { database, log, config, logger } = deps;
+  const db = database.db;
+  let adminHash: string | null = config.ADMIN_TOKEN ? sha256Hex(config.ADMIN_TOKEN) : null;
+  /** token hash -> principal; a revoked key is removed on its `registry.changed` event (from any instance). */
+  const cache = new Map<string, Principal | null>();
+
+  deps.hub.subscribe((e) => {
+    if (e.type === 'registry.changed' && e.data.entity === 'apiKey') cache.clear();
+  });
+
+  return {
+    /**
+     * With ADMIN_TOKEN unset, the first start generates one, stores only its hash and returns it to be printed
+     * once. Several instances starting together agree on one through the insert-if-absent.
+     */
+    async ensureAdminToken(): Promise<string | null> {
+      if (adminHash) return null;
+      const token = newApiToken();
+      const inserted = await db
+        .insert(platformState)
+        .values({ key: ADMIN_HASH_KEY, value: { hash: sha256Hex(token) } })
+        .onConflictDoNothing()
+        .returning();
+      const rows = await db.select().from(platformState).where(eq(platformState.key, ADMIN_HASH_KEY));
+      adminHash = (rows[0]!.value as { hash: string }).hash;
+      return inserted.length > 0 ? token : null;
+    },
+
+    /** Bearer token -> principal, or null when unknown or revoked. Compared by hash, in constant time for the admin. */
+    async authenticate(token: string): Promise<Principal | null> {
+      const hash = sha256Hex(token);
+      if (adminHash && constantTimeEqual(hash, adminHash)) return ADMIN;
+      if (cache.has(hash)) return cache.get(hash)!;
+      // The lookup is by the SHA-256 of a 256-bit token: an index probe on the hash leaks nothing useful about the token.
+      const rows = await db.select().from(apiKeys).where(eq(apiKeys.tokenHash, hash)).limit(1);
+      const r = rows[0];
+      const principal: Principal | null =
+        r && !r.revokedAt ? { kind: 'apiKey', keyId: r.id, role: r.role as ApiRole, productKeys: r.productKeys } : null;
+      if (cache.size > 10_000) cache.clear();
+      cache.set(hash, principal);
+      return principal;
+    },
+
+    async create(p: Principal, input: { name: string; role: ApiRole; productKeys?: readonly string[] | null }) {
+      requireRole(p, 'ADMIN');
+      const name = input.name.trim();
+      if (name.length < 1 || name.length > 64) throw new DomainError('INVALID_NAME', 'name must be 1 to 64 characters', ['input', 'name']);
+      let productKeys: string[] | null = null;
+      if (input.productKeys != null) {
+        productKeys = [...new Set(input.productKeys)];
+        if (productKeys.length === 0) {
+          throw new DomainError('INVALID_INPUT', 'productKeys must list at least one product (omit it for every product)', ['input', 'productKeys']);
+        }
+        const found = await db.select({ k: products.productKey }).from(products).where(inArray(products.productKey, productKeys));
+        const missing = productKeys.filter((k) => !found.some((f) => f.k === k));
+        if (missing.length > 0) throw new DomainError('PRODUCT_NOT_FOUND', `unknown products: ${missing.join(', ')}`, ['input', 'productKeys']);
+      }
+      const token = newApiToken();
+      const [row] = await db
+        .insert(apiKeys)
+        .values({ name, role: input.role, productKeys, tokenHash: sha256Hex(token), tokenPrefix: token.slice(0, 7) })
+        .returning();
+      logger.info({ apiKeyId: row!.id, role: input.role }, 'api key created');
+      return { apiKey: toRecord(row!), token };
+    },
+
+    async revoke(p: Principal, id: number): Promise<ApiKeyRecord> {
+      requireRole(p, 'ADMIN');
+      return log.transaction(async (tx, emit) => {
+        const [row] = await tx
+          .update(apiKeys)
+          .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
+          .where(eq(apiKeys.id, id))
+          .returning();
+        if (!row) throw new DomainError('API_KEY_NOT_FOUND', `API key ${id} does not exist`, ['input', 'id']);
+        emit({ type: 'registry.changed', data: { entity: 'apiKey', what: 'revoked', id } });
+        return toRecord(row);
+      });
+    },
+
+    async list(p: Principal): Promise<ApiKeyRecord[]> {
+      requireRole(p, 'ADMIN');
+      const rows = await db.select().from(apiKeys).orderBy(asc(apiKeys.id));
+      return rows.map(toRecord);
+    },
+
+    async get(p: Principal, id: number): Promise<ApiKeyRecord | null> {
+      requireRole(p, 'ADMIN');
+      const rows = await db.select().from(apiKeys).where(eq(apiKeys.id, id));
+      return rows[0] ? toRecord(rows[0]) : null;
+    },
+  };
+}
+
+export type ApiKeyService = ReturnType<typeof createApiKeyService>;

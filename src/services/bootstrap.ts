@@ -1,0 +1,26 @@
+import { randomBytes } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import { platformState } from '../db/tables.ts';
+import type { Logger } from '../logger.ts';
+
+const SECRET_KEY_STATE = 'secret_key';
+
+/**
+ * The key that encrypts device and product secrets. `SECRET_KEY` wins; without it a key is generated once and kept
+ * in the database so every instance agrees. That is fine for the embedded database (the key then lives with the data
+ * anyway), but a shared server should get SECRET_KEY so that a database dump alone does not reveal device secrets.
+ */
+export async function loadSecretKey(config: Config, database: Database, logger: Logger): Promise<Buffer> {
+  if (config.SECRET_KEY) return Buffer.from(config.SECRET_KEY, 'base64');
+  await database.db
+    .insert(platformState)
+    .values({ key: SECRET_KEY_STATE, value: { key: randomBytes(32).toString('base64') } })
+    .onConflictDoNothing();
+  const rows = await database.db.select().from(platformState).where(eq(platformState.key, SECRET_KEY_STATE));
+  if (database.kind === 'postgres') {
+    logger.warn('SECRET_KEY is not set: device secrets are encrypted with a key stored in the same database; set SECRET_KEY (32 bytes, base64) in production');
+  }
+  return Buffer.from((rows[0]!.value as { key: string }).key, 'base64');
+}

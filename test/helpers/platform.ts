@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { inject } from 'vitest';
+import postgres from 'postgres';
+import { makeConfig, type Config } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startPlatform, type Platform } from '../../src/server.ts';
+
+export type DbKind = 'pglite' | 'postgres';
+
+/** The databases every database-backed suite runs on: PGlite always, PostgreSQL when TEST_DATABASE_URL is set. */
+export function dbKinds(): DbKind[] {
+  return process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+}
+
+export interface TestPlatform {
+  platform: Platform;
+  kind: DbKind;
+  httpUrl: string;
+  graphqlUrl: string;
+  wsUrl: string;
+  adminToken: string;
+  /** POST a GraphQL operation; returns the parsed body (and the status). */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<{ status: number; data: T; errors?: any[] }>;
+  close(): Promise<void>;
+}
+
+/** A PostgreSQL database of its own, dropped at close: suites can run in parallel and re-run on a used server. */
+async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = process.env.TEST_DATABASE_URL!;
+  const name = `thingql_t_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(base, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const a = postgres(base, { max: 1, onnotice: () => {} });
+      await a.unsafe(`drop database if exists ${name} with (force)`);
+      await a.end();
+    },
+  };
+}
+
+export async function startTestPlatform(kind: DbKind = 'pglite', overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<TestPlatform> {
+  const adminToken = `admin-${randomBytes(12).toString('hex')}`;
+  let drop: (() => Promise<void>) | null = null;
+  let databaseUrl: string | undefined;
+  let template: Blob | undefined;
+  if (kind === 'postgres') {
+    const fresh = await freshPostgresDatabase();
+    databaseUrl = fresh.url;
+    drop = fresh.drop;
+  } else {
+    template = new Blob([readFileSync(inject('pgliteTemplate'))]);
+  }
+  const config = makeConfig({
+    PORT: 0,
+    MQTT_PORT: 0,
+    HOST: '127.0.0.1',
+    ADMIN_TOKEN: adminToken,
+    DATABASE_URL: databaseUrl ?? 'memory://',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...overrides,
+  });
+  const platform = await startPlatform(config, { logger: createLogger(config.LOG_LEVEL), ...(template ? { pgliteLoadDataDir: template } : {}) });
+  const httpUrl = `http://127.0.0.1:${platform.httpPort}`;
+  const graphqlUrl = `${httpUrl}/graphql`;
+  return {
+    platform,
+    kind,
+    httpUrl,
+    graphqlUrl,
+    wsUrl: graphqlUrl.replace(/^http/, 'ws'),
+    adminToken,
+    async gql(query, variables, token) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
+      const t = token === undefined ? adminToken : token;
+      if (t) headers.authorization = `Bearer ${t}`;
+      const res = await fetch(graphqlUrl, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+      const body = (await res.json()) as { data: any; errors?: any[] };
+      return { status: res.status, data: body.data, ...(body.errors ? { errors: body.errors } : {}) };
+    },
+    async close() {
+      await platform.close();
+      await drop?.();
+    },
+  };
+}

@@ -5,11 +5,20 @@ import type { Config } from './config.ts';
 import { createDatabase, type Database } from './db/client.ts';
 import { EventHub } from './events/hub.ts';
 import { EventLog } from './events/log.ts';
+import { createBroker } from './broker/broker.ts';
+import { startListeners } from './broker/listeners.ts';
+import { GroupCommitter } from './events/committer.ts';
 import { createGraphQLServer } from './http/graphql.ts';
+import { registerRoute } from './http/register.ts';
 import { createHttpServer } from './http/server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { loadSecretKey } from './services/bootstrap.ts';
+import { createDeviceAuthService } from './services/device-auth.ts';
+import { createIngestService, type DevicePublisher } from './services/ingest.ts';
+import { MessageIds } from './services/message-ids.ts';
+import { createPresenceService } from './services/presence.ts';
+import { createProductCache } from './services/product-cache.ts';
 import { createServices, type Services } from './services/index.ts';
 import { SecretBox } from './services/secrets.ts';
 
@@ -23,6 +32,8 @@ export interface Platform {
   instanceId: string;
   /** Bound ports (useful with PORT=0 / MQTT_PORT=0). */
   httpPort: number;
+  mqttPort: number;
+  mqttsPort: number | null;
   /** Generated admin token, only on the very first start without ADMIN_TOKEN. */
   generatedAdminToken: string | null;
   close(): Promise<void>;
@@ -68,8 +79,43 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     closers.push(() => hub.close());
 
     const secrets = new SecretBox(await loadSecretKey(config, database, logger));
-    const services = createServices({ config, database, log, hub, logger, secrets, instanceId });
+    const deps = { config, database, log, hub, logger, secrets, instanceId };
+    const services = createServices(deps);
     const generatedAdminToken = await services.apiKeys.ensureAdminToken();
+
+    // Ingest: group commit, presence, device login, the upstream pipeline and the embedded broker.
+    const committer = new GroupCommitter(database, log, logger.child({ module: 'committer' }), {
+      delayMs: config.COMMIT_DELAY_MS,
+      maxBatch: 1000,
+      maxQueue: 50_000,
+      onBatch: (n) => metrics.commitBatchSize.observe(n),
+    });
+    closers.push(() => committer.close());
+    const ids = new MessageIds(database);
+    const presence = createPresenceService(deps, committer);
+    const deviceAuth = createDeviceAuthService(deps);
+    const productCache = createProductCache(deps);
+    let publisher: DevicePublisher | null = null;
+    const ingest = createIngestService({ committer, ids, publisher: () => publisher!, logger: logger.child({ module: 'ingest' }) });
+    await presence.start();
+    closers.push(() => presence.stop());
+    const broker = await createBroker({ logger, metrics, deviceAuth, presence, products: productCache, ingest, maxPayload: config.MQTT_MAX_PAYLOAD });
+    publisher = broker.publisher;
+    closers.push(() => broker.close());
+    hub.subscribe((e) => {
+      // Disabling, deleting or resetting the secret of a device disconnects it at once, on whichever instance holds it.
+      const kick =
+        (e.type === 'device.lifecycle' && (e.data.action === 'disable' || e.data.action === 'delete')) ||
+        (e.type === 'registry.changed' && e.data.entity === 'device' && e.data.what === 'secretReset');
+      if (kick && e.productKey && e.deviceName) broker.kickDevice(e.productKey, e.deviceName);
+    });
+    const listeners = await startListeners(broker.broker, {
+      host: config.HOST,
+      port: config.MQTT_PORT,
+      maxPayload: config.MQTT_MAX_PAYLOAD,
+      tls: config.MQTT_TLS_CERT && config.MQTT_TLS_KEY ? { cert: config.MQTT_TLS_CERT, key: config.MQTT_TLS_KEY, port: config.MQTTS_PORT } : undefined,
+    });
+    closers.push(() => listeners.close());
 
     const graphqlWss = new WebSocketServer({ noServer: true });
     const gql = createGraphQLServer({ services, logger, metrics, wss: graphqlWss });
@@ -82,6 +128,8 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       metrics,
       graphql: gql.yoga,
       graphqlWss,
+      mqttWss: listeners.wss,
+      routes: registerRoute(deviceAuth),
       ready: async () => {
         await database.ping();
         return true;
@@ -101,7 +149,10 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       http.closeAllConnections();
     });
     const httpPort = (http.address() as AddressInfo).port;
-    logger.info({ port: httpPort, host: config.HOST }, `GraphQL on http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${httpPort}/graphql`);
+    const shownHost = config.HOST === '0.0.0.0' ? 'localhost' : config.HOST;
+    logger.info({ port: httpPort, host: config.HOST }, `GraphQL on http://${shownHost}:${httpPort}/graphql`);
+    logger.info({ port: listeners.mqttPort }, `MQTT on mqtt://${shownHost}:${listeners.mqttPort} and ws://${shownHost}:${httpPort}/mqtt`);
+    if (listeners.mqttsPort) logger.info({ port: listeners.mqttsPort }, `MQTT over TLS on mqtts://${shownHost}:${listeners.mqttsPort}`);
 
     return {
       config,
@@ -112,6 +163,8 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       hub,
       instanceId,
       httpPort,
+      mqttPort: listeners.mqttPort,
+      mqttsPort: listeners.mqttsPort,
       generatedAdminToken,
       close: closeAll,
     };

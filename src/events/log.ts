@@ -93,6 +93,7 @@ export class EventLog {
       conds.push(inArray(events.type, [...filter.types]));
       if (filter.productKey != null) conds.push(eq(events.productKey, filter.productKey));
       if (filter.deviceName != null) conds.push(eq(events.deviceName, filter.deviceName));
+      // '' never is a product key: it keeps the list non-empty. Not '\u0000': PostgreSQL text cannot hold NUL.
       if (filter.productKeys != null) conds.push(inArray(events.productKey, [...filter.productKeys, '\u0000']));
     }
     const rows = await this.database.db

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { getOperationAST, GraphQLError } from 'graphql';
-import { createYoga, maskError as defaultMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { getOperationAST, type GraphQLError } from 'graphql';
+import { createGraphQLError, createYoga, maskError as defaultMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
@@ -15,8 +15,18 @@ import { getSchema } from '../schema/index.ts';
 
 type ServerContext = { connectionParams?: Record<string, unknown>; principal?: Principal };
 
+/**
+ * Errors are made with yoga's `createGraphQLError` and recognised by name, never with `instanceof GraphQLError`: graphql
+ * 16 ships an ESM and a CJS build without an `exports` map, and a loader that prefers `module` (vite, so vitest) gives
+ * this code the ESM class while yoga and its executor use the CJS one. An `instanceof` miss masks an expected error as
+ * INTERNAL_SERVER_ERROR (and yoga's own maskError does that check).
+ */
+const isGraphQLError = (e: unknown): e is GraphQLError => e instanceof Error && e.name === 'GraphQLError';
+const isOriginalGraphQLError = (e: unknown): boolean =>
+  isGraphQLError(e) && (e.originalError == null || isOriginalGraphQLError(e.originalError));
+
 const unauthenticated = (why: string) =>
-  new GraphQLError(why, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } } });
+  createGraphQLError(why, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } } });
 
 export function bearerToken(value: unknown): string | null {
   if (typeof value !== 'string') return null;
@@ -29,11 +39,18 @@ export function bearerToken(value: unknown): string | null {
  * (architecture.md habits 7-8).
  */
 function maskError(error: unknown, message: string, isDev?: boolean): Error {
-  const original = error instanceof GraphQLError ? error.originalError : error;
-  if (original instanceof ForbiddenError) return new GraphQLError(original.message, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
+  // GraphQL's own errors (validation, variables, UNAUTHENTICATED from the context factory) are not internals.
+  if (isOriginalGraphQLError(error)) return error as GraphQLError;
+  const gqlError = isGraphQLError(error) ? error : null;
+  const original = gqlError ? gqlError.originalError : error;
+  if (original instanceof ForbiddenError) {
+    return createGraphQLError(original.message, {
+      ...(gqlError ? { nodes: gqlError.nodes, path: gqlError.path } : {}),
+      extensions: { code: 'FORBIDDEN', http: { status: 403 } },
+    });
+  }
   if (original instanceof PageSizeError || original instanceof DomainError || (original instanceof Error && original.name === 'BadUserInput')) {
-    const gqlError = error instanceof GraphQLError ? error : null;
-    return new GraphQLError(original.message, {
+    return createGraphQLError(original.message, {
       ...(gqlError ? { nodes: gqlError.nodes, path: gqlError.path } : {}),
       extensions: { code: original instanceof DomainError && original.code === 'SUBSCRIBER_TOO_SLOW' ? original.code : 'BAD_USER_INPUT', ...(original instanceof DomainError ? { reason: original.code } : {}) },
     });
@@ -126,7 +143,7 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
         try {
           document = parse(params.query);
         } catch (e) {
-          return [e instanceof GraphQLError ? e : new GraphQLError('invalid query')];
+          return [isGraphQLError(e) ? e : createGraphQLError('invalid query')];
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;

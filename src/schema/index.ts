@@ -7,6 +7,7 @@ import './device.ts';
 import './topic.ts';
 import './api-key.ts';
 import './lifecycle.ts';
+import './connectivity.ts';
 
 let schema: GraphQLSchema | null = null;
 

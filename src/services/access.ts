@@ -28,9 +28,17 @@ export function canSeeProduct(p: Principal, productKey: string): boolean {
   return p.productKeys === null || p.productKeys.includes(productKey);
 }
 
+/**
+ * A key limited to products may not act outside them: creating a product or an API key wider than its own scope would
+ * hand it products it cannot see (and reveal which product keys are taken).
+ */
+export function requireUnscoped(p: Principal, what: string): void {
+  if (p.productKeys !== null) throw new ForbiddenError(`a key limited to products cannot ${what}`);
+}
+
 /** A scoped key must not learn that other products exist: it gets the same answer as for a missing product. */
 export function assertProductVisible(p: Principal, productKey: string): void {
   if (!canSeeProduct(p, productKey)) {
-    throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['productKey']);
+    throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['input', 'productKey']);
   }
 }

@@ -2,7 +2,7 @@ import { asc, eq, sql } from 'drizzle-orm';
 import { DomainError } from '../domain/errors.ts';
 import { apiKeys, platformState, products } from '../db/tables.ts';
 import { inArray } from 'drizzle-orm';
-import { requireRole, type ApiRole, type Principal } from './access.ts';
+import { canSeeProduct, requireRole, type ApiRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { constantTimeEqual, newApiToken, sha256Hex } from './secrets.ts';
 
@@ -29,6 +29,10 @@ const toRecord = (r: typeof apiKeys.$inferSelect): ApiKeyRecord => ({
 });
 
 const ADMIN: Principal = { kind: 'admin', keyId: null, role: 'ADMIN', productKeys: null };
+
+/** A key limited to products manages only keys limited to (a subset of) the same products; it sees no others. */
+const canSeeKey = (p: Principal, productKeys: readonly string[] | null): boolean =>
+  p.productKeys === null || (productKeys !== null && productKeys.every((k) => p.productKeys!.includes(k)));
 
 export function createApiKeyService(deps: ServiceDeps) {
   const { database, log, config, logger } = deps;
@@ -78,14 +82,16 @@ export function createApiKeyService(deps: ServiceDeps) {
       requireRole(p, 'ADMIN');
       const name = input.name.trim();
       if (name.length < 1 || name.length > 64) throw new DomainError('INVALID_NAME', 'name must be 1 to 64 characters', ['input', 'name']);
-      let productKeys: string[] | null = null;
+      // Absent: every product the creator may see (a scoped key cannot make a wider key than itself).
+      let productKeys: string[] | null = p.productKeys === null ? null : [...p.productKeys];
       if (input.productKeys != null) {
         productKeys = [...new Set(input.productKeys)];
         if (productKeys.length === 0) {
           throw new DomainError('INVALID_INPUT', 'productKeys must list at least one product (omit it for every product)', ['input', 'productKeys']);
         }
         const found = await db.select({ k: products.productKey }).from(products).where(inArray(products.productKey, productKeys));
-        const missing = productKeys.filter((k) => !found.some((f) => f.k === k));
+        // Products outside the creator's scope are reported exactly like products that do not exist.
+        const missing = productKeys.filter((k) => !found.some((f) => f.k === k) || !canSeeProduct(p, k));
         if (missing.length > 0) throw new DomainError('PRODUCT_NOT_FOUND', `unknown products: ${missing.join(', ')}`, ['input', 'productKeys']);
       }
       const token = newApiToken();
@@ -100,6 +106,8 @@ export function createApiKeyService(deps: ServiceDeps) {
     async revoke(p: Principal, id: number): Promise<ApiKeyRecord> {
       requireRole(p, 'ADMIN');
       return log.transaction(async (tx, emit) => {
+        const [existing] = await tx.select({ productKeys: apiKeys.productKeys }).from(apiKeys).where(eq(apiKeys.id, id));
+        if (!existing || !canSeeKey(p, existing.productKeys)) throw new DomainError('API_KEY_NOT_FOUND', `API key ${id} does not exist`, ['input', 'id']);
         const [row] = await tx
           .update(apiKeys)
           .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
@@ -114,13 +122,13 @@ export function createApiKeyService(deps: ServiceDeps) {
     async list(p: Principal): Promise<ApiKeyRecord[]> {
       requireRole(p, 'ADMIN');
       const rows = await db.select().from(apiKeys).orderBy(asc(apiKeys.id));
-      return rows.map(toRecord);
+      return rows.filter((r) => canSeeKey(p, r.productKeys)).map(toRecord);
     },
 
     async get(p: Principal, id: number): Promise<ApiKeyRecord | null> {
       requireRole(p, 'ADMIN');
       const rows = await db.select().from(apiKeys).where(eq(apiKeys.id, id));
-      return rows[0] ? toRecord(rows[0]) : null;
+      return rows[0] && canSeeKey(p, rows[0].productKeys) ? toRecord(rows[0]) : null;
     },
   };
 }

@@ -151,12 +151,14 @@ export function createDeviceService(deps: ServiceDeps) {
 
   return {
     async register(p: Principal, input: { productKey: string; deviceName?: string | null; nickname?: string | null }): Promise<RegisteredDevice> {
+      requireRole(p, 'OPERATOR'); // before looking at the input: a VIEWER learns nothing from it
       const nickname = checkNickname(input.nickname);
       const [r] = await insertDevices(p, input.productKey, [input.deviceName ?? newDeviceName()], nickname, 'deviceName');
       return r!;
     },
 
     async registerMany(p: Principal, input: { productKey: string; deviceNames?: readonly string[] | null; count?: number | null }): Promise<RegisteredDevice[]> {
+      requireRole(p, 'OPERATOR');
       const hasNames = input.deviceNames != null;
       if (hasNames === (input.count != null)) {
         throw new DomainError('INVALID_INPUT', 'pass either deviceNames or count', ['input', hasNames ? 'count' : 'deviceNames']);

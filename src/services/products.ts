@@ -4,7 +4,7 @@ import { DomainError, DomainErrors } from '../domain/errors.ts';
 import { validateTslDocument } from '../domain/tsl/document.ts';
 import { devices, products, productTopics } from '../db/tables.ts';
 import type { Executor } from '../db/client.ts';
-import { assertProductVisible, canSeeProduct, requireRole, type Principal } from './access.ts';
+import { assertProductVisible, canSeeProduct, requireRole, requireUnscoped, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { keysetPage, toConnection, type PageArgs } from './paging.ts';
 import type { DataFormat, NodeType, ProductRecord, ValidationMode } from './records.ts';
@@ -100,6 +100,7 @@ export function createProductService(deps: ServiceDeps) {
   return {
     async create(p: Principal, input: CreateProductInput): Promise<ProductRecord> {
       requireRole(p, 'ADMIN');
+      requireUnscoped(p, 'create products');
       const productKey = input.productKey ?? newProductKey();
       if (!PRODUCT_KEY_RE.test(productKey)) {
         throw new DomainError('INVALID_NAME', 'productKey must be 4 to 32 letters or digits', ['input', 'productKey']);

@@ -43,3 +43,11 @@ export const events = pgTable(
 
 /** D17: platform message ids, handed out to instances in blocks (hi/lo), so they are unique and increase per instance. */
 export const messageIdSeq = pgSequence('message_id_seq', { startWith: 1, increment: 1 });
+
+/** Running instances and their heartbeats: devices held by an instance that stopped beating are set offline. */
+export const instances = pgTable('instances', {
+  id: text('id').primaryKey(),
+  startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  heartbeatAt: timestamp('heartbeat_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  stoppedAt: timestamp('stopped_at', { withTimezone: true, precision: 3 }),
+});

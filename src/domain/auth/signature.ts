@@ -143,9 +143,13 @@ export function verifyDeviceLogin(input: VerifyDeviceLoginInput): Result<DeviceL
     productKey,
     ...(timestamp !== undefined ? { timestamp } : {}),
   });
-  if (!verifySignature(signMethod, input.deviceSecret, content, password)) {
-    return fail('BAD_SIGNATURE', 'password does not match the signature');
-  }
+  // The Node Link SDK 1.2.8 (lib/utils.js hmacSign) announces signmethod=hmacmd5 or hmacsha256 when configured so,
+  // but always signs with HMAC-SHA1. Devices built on it must work unchanged, so HMAC-SHA1 with the same secret is
+  // accepted as well: it proves possession of the secret as strongly as the announced method.
+  const valid =
+    verifySignature(signMethod, input.deviceSecret, content, password) ||
+    (signMethod !== 'hmacsha1' && verifySignature('hmacsha1', input.deviceSecret, content, password));
+  if (!valid) return fail('BAD_SIGNATURE', 'password does not match the signature');
   const securemode = getParam(params, 'securemode');
   return ok({
     clientId,

@@ -189,12 +189,14 @@ describe('alibabacloud-iot-device-sdk 1.2.8 compatibility', () => {
     expect(verifySignature('hmacsha1', 'sub-secret', content, s.sign)).toBe(true);
   });
 
-  it('rejects an SDK device configured with signAlgorithm md5, because the SDK still signs with SHA-1', () => {
+  it('accepts an SDK device configured with signAlgorithm md5, which announces hmacmd5 but signs with SHA-1', () => {
     const model = new Model({ productKey: 'a1FVx', deviceName: 'dev1', deviceSecret: SECRET, signAlgorithm: 'md5' });
     const p = model.genConnectPrarms();
     expect(p.clientId).toContain('signmethod=hmacmd5');
     expect(p.password).toHaveLength(40); // SHA-1, not MD5
     const r = verifyDeviceLogin({ rawClientId: p.clientId, username: p.username, password: p.password, deviceSecret: SECRET });
-    expect(r.ok).toBe(false);
+    expect(r.ok).toBe(true);
+    const wrong = verifyDeviceLogin({ rawClientId: p.clientId, username: p.username, password: p.password, deviceSecret: 'other-secret' });
+    expect(wrong.ok).toBe(false);
   });
 });

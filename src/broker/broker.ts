@@ -1,0 +1,243 @@
+import { Aedes, type AedesOptions, type Client } from 'aedes';
+import { canPublish, canSubscribe } from '../domain/alink/acl.ts';
+import { extRegisterTopic, sysTopic } from '../domain/alink/topics.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { DeviceAuthService } from '../services/device-auth.ts';
+import type { DevicePublisher, IngestService } from '../services/ingest.ts';
+import type { PresenceService } from '../services/presence.ts';
+import type { ProductCache } from '../services/product-cache.ts';
+import { attachSession, SessionRegistry, sessionOf, type Session } from './sessions.ts';
+
+export interface BrokerDeps {
+  logger: Logger;
+  metrics: Metrics;
+  deviceAuth: DeviceAuthService;
+  presence: PresenceService;
+  products: ProductCache;
+  ingest: IngestService;
+  maxPayload: number;
+  /** aedes options for scale-out (mq, persistence), set by the composition root. */
+  aedes?: Partial<AedesOptions>;
+}
+
+/** alink-protocol.md D19: the downstream system topics a device is subscribed to at login. */
+export function autoSubscriptions(pk: string, dn: string): string[] {
+  return [
+    sysTopic(pk, dn, 'thing/service/+'),
+    sysTopic(pk, dn, 'thing/event/+/post_reply'),
+    sysTopic(pk, dn, 'thing/event/property/post_reply'),
+    sysTopic(pk, dn, 'thing/model/down_raw'),
+    sysTopic(pk, dn, 'thing/model/up_raw_reply'),
+    sysTopic(pk, dn, 'thing/deviceinfo/+'),
+    sysTopic(pk, dn, 'thing/config/push'),
+    sysTopic(pk, dn, 'rrpc/request/+'),
+    sysTopic(pk, dn, 'broadcast/request/+'),
+    `/ota/device/upgrade/${pk}/${dn}`,
+    `/ext/ntp/${pk}/${dn}/response`,
+  ];
+}
+
+const authError = (returnCode: 4 | 5, message: string) => Object.assign(new Error(message), { returnCode });
+
+function clientIpOf(client: Client): string | null {
+  const raw = (client.req?.socket?.remoteAddress ?? (client.conn as { remoteAddress?: string }).remoteAddress) || null;
+  return raw?.startsWith('::ffff:') ? raw.slice(7) : raw;
+}
+
+/**
+ * The embedded aedes broker: the one place that adapts its callbacks (architecture.md habit 3). Each hook parses,
+ * calls one service, and maps the result to MQTT: CONNACK codes (D1), SUBACK 0x80 or disconnect (D7), PUBACK after
+ * commit (durable before acknowledged).
+ */
+export async function createBroker(deps: BrokerDeps) {
+  const { logger, metrics, deviceAuth, presence, products, ingest } = deps;
+  const log = logger.child({ module: 'broker' });
+  const sessions = new SessionRegistry();
+  let shuttingDown = false;
+
+  function kick(client: Client, reason: Session['reason']): void {
+    const s = sessionOf(client);
+    if (s && !s.reason) s.reason = reason;
+    client.close();
+  }
+
+  async function onClosed(client: Client): Promise<void> {
+    const s = sessionOf(client);
+    if (!s || s.ended || s.registration) return;
+    s.ended = true;
+    sessions.release(client);
+    metrics.mqttConnections.dec();
+    const reason = shuttingDown ? 'SERVER_SHUTDOWN' : (s.reason ?? 'CLIENT_DISCONNECT');
+    try {
+      await presence.disconnect(s.device, s.epoch, reason);
+    } catch (err) {
+      // The heartbeat sweep of a restarted instance, or the next connect, converges the state.
+      log.warn({ err, deviceName: s.device.deviceName }, 'could not record disconnect');
+    }
+  }
+
+  const broker = await Aedes.createBroker({
+    // Alink ClientIds carry the `|securemode=...|` block: far longer than MQTT 3.1's 23 characters.
+    maxClientsIdLength: 512,
+    ...deps.aedes,
+
+    authenticate(client, username, password, done) {
+      (async () => {
+        const rawClientId = client.id;
+        const reg = deviceAuth.parseRegisterConnect(rawClientId, username, password);
+        if (reg && 'unsupported' in reg) return done(authError(4, `authType ${reg.unsupported} not supported`), false);
+        if (reg) {
+          const r = await deviceAuth.register(reg);
+          if (!r.ok) {
+            log.info({ code: r.code, productKey: reg.productKey }, 'dynamic registration refused');
+            metrics.mqttLogins.inc({ result: 'register_refused' });
+            return done(authError(r.code === 6288 || r.code === 6289 || r.code === 6204 ? 5 : 4, r.message), false);
+          }
+          const device = (await deviceAuth.lookup(r.productKey, r.deviceName))!;
+          attachSession(client, { device, clientIp: clientIpOf(client), epoch: -1, reason: null, registration: r, ended: false });
+          metrics.mqttLogins.inc({ result: 'registered' });
+          return done(null, true);
+        }
+
+        const result = await deviceAuth.login(rawClientId, username, password);
+        if (!result.ok) {
+          metrics.mqttLogins.inc({ result: result.failure === 'DISABLED' ? 'disabled' : 'bad_credentials' });
+          log.debug({ why: result.why }, 'login refused');
+          return done(authError(result.failure === 'DISABLED' ? 5 : 4, result.failure === 'DISABLED' ? 'not authorized' : 'bad user name or password'), false);
+        }
+        const clientIp = clientIpOf(client);
+        const connected = await presence.connect(result.device, clientIp);
+        if (!connected) return done(authError(4, 'bad user name or password'), false); // deleted meanwhile
+        if (client.closed) {
+          // The socket went away while we were committing: record it at once.
+          await presence.disconnect(result.device, connected.epoch, 'CLIENT_DISCONNECT');
+          return;
+        }
+        const session: Session = { device: result.device, clientIp, epoch: connected.epoch, reason: null, registration: null, ended: false };
+        attachSession(client, session);
+        metrics.mqttConnections.inc();
+        client.conn.once('close', () => void onClosed(client));
+        const replaced = sessions.claim(client);
+        if (replaced === client) {
+          // A newer login of the same device committed first: this one lost the race.
+          session.reason = 'TAKEN_OVER';
+          metrics.mqttLogins.inc({ result: 'taken_over' });
+          return done(authError(5, 'superseded by a newer connection'), false);
+        }
+        if (replaced) kick(replaced, 'TAKEN_OVER');
+        metrics.mqttLogins.inc({ result: 'ok' });
+        done(null, true);
+      })().catch((err: unknown) => {
+        log.error({ err }, 'authenticate failed');
+        done(Object.assign(new Error('server unavailable'), { returnCode: 3 }) as never, false);
+      });
+    },
+
+    authorizePublish(client, packet, done) {
+      const s = sessionOf(client);
+      if (!client || !s || s.registration) return done(new Error('not allowed'));
+      if (packet.payload.length > deps.maxPayload) {
+        metrics.mqttDenied.inc({ op: 'publish_too_large' });
+        return done(new Error(`payload larger than ${deps.maxPayload} bytes (D18)`));
+      }
+      products
+        .get(s.device.productKey)
+        .then(async (info) => {
+          if (!info || !canPublish(s.device, packet.topic, info.categories)) {
+            metrics.mqttDenied.inc({ op: 'publish' });
+            log.info({ deviceName: s.device.deviceName, topic: packet.topic }, 'publish denied (D7): disconnecting');
+            return done(new Error('publish not allowed'));
+          }
+          await ingest.handle(s.device, { topic: packet.topic, payload: Buffer.from(packet.payload), qos: packet.qos, retain: packet.retain });
+          metrics.mqttMessagesIn.inc();
+          done(null);
+        })
+        .catch((err: unknown) => {
+          // Not durable: no PUBACK. Disconnecting makes the device resend (QoS 1) once we can store again.
+          log.warn({ err, deviceName: s.device.deviceName }, 'could not store a device message; disconnecting the client');
+          done(err instanceof Error ? err : new Error('ingest failed'));
+        });
+    },
+
+    authorizeSubscribe(client, sub, done) {
+      const s = sessionOf(client);
+      if (!s || s.registration) return done(null, null);
+      products
+        .get(s.device.productKey)
+        .then((info) => {
+          if (info && canSubscribe(s.device, sub.topic, info.categories)) return done(null, sub);
+          metrics.mqttDenied.inc({ op: 'subscribe' });
+          done(null, null); // SUBACK 0x80 for this filter; the connection stays (D7)
+        })
+        .catch(() => done(null, null));
+    },
+  });
+
+  broker.on('keepaliveTimeout', (client) => {
+    const s = sessionOf(client);
+    if (s && !s.reason) s.reason = 'KEEPALIVE_TIMEOUT';
+  });
+
+  broker.on('clientReady', (client) => {
+    const s = sessionOf(client);
+    if (!s) return;
+    if (s.registration) {
+      // §1.6 B: push the result on /ext/register, then close the connection.
+      const { productKey, deviceName, deviceSecret } = s.registration;
+      client.publish(
+        { cmd: 'publish', topic: extRegisterTopic('register'), payload: Buffer.from(JSON.stringify({ productKey, deviceName, deviceSecret })), qos: 0, retain: false, dup: false },
+        () => setTimeout(() => client.close(), 50),
+      );
+      return;
+    }
+    const { productKey, deviceName } = s.device;
+    client.subscribe({ subscriptions: autoSubscriptions(productKey, deviceName).map((topic) => ({ topic, qos: 1 })) }, (err) => {
+      if (err) log.warn({ err, deviceName }, 'automatic subscription failed');
+    });
+  });
+
+  broker.on('clientError', (client, err) => log.debug({ err: err.message, clientId: client.id }, 'client error'));
+  broker.on('connectionError', (client, err) => log.debug({ err: err.message, clientId: client?.id }, 'connection error'));
+
+  // A topic category deleted (or changed): live subscriptions it no longer allows are removed at once.
+  products.onChange((productKey, what) => {
+    if (what.entity !== 'topic' || what.what !== 'deleted') return;
+    void products.get(productKey).then((info) => {
+      for (const client of sessions.ofProduct(productKey)) {
+        const s = sessionOf(client)!;
+        const subs = Object.keys((client as unknown as { subscriptions: Record<string, unknown> }).subscriptions ?? {});
+        const gone = subs.filter((f) => !info || !canSubscribe(s.device, f, info.categories));
+        if (gone.length > 0) client.unsubscribe({ unsubscriptions: gone } as never);
+      }
+    });
+  });
+
+  const publisher: DevicePublisher = {
+    publish: (topic, payload, qos) =>
+      new Promise<void>((resolve, reject) =>
+        broker.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (err) => (err ? reject(err) : resolve())),
+      ),
+  };
+
+  return {
+    broker,
+    sessions,
+    publisher,
+    /** Disable, delete and secret reset disconnect the device at once (reason KICKED). */
+    kickDevice(productKey: string, deviceName: string): boolean {
+      const client = sessions.get(productKey, deviceName);
+      if (!client) return false;
+      kick(client, 'KICKED');
+      return true;
+    },
+    async close(): Promise<void> {
+      shuttingDown = true;
+      const closing = sessions.all().map((c) => new Promise<void>((r) => c.close(() => r())));
+      await Promise.all(closing);
+      await new Promise<void>((r) => broker.close(() => r()));
+    },
+  };
+}
+
+export type Broker = Awaited<ReturnType<typeof createBroker>>;

@@ -1,0 +1,70 @@
+import type { Client } from 'aedes';
+import type { CachedDevice } from '../services/device-auth.ts';
+import type { OfflineReason } from '../services/presence.ts';
+
+/** What the broker knows about one authenticated connection. */
+export interface Session {
+  device: CachedDevice;
+  clientIp: string | null;
+  /** The connection epoch this session got at login (presence, D6). */
+  epoch: number;
+  /** Why the broker closed it, when it did (D15); otherwise the client went away. */
+  reason: OfflineReason | null;
+  /** Dynamic registration connection (§1.6 B): gets its secret on /ext/register, then is closed. */
+  registration: { productKey: string; deviceName: string; deviceSecret: string } | null;
+  ended: boolean;
+}
+
+const kSession = Symbol('thingql.session');
+const deviceKey = (pk: string, dn: string) => `${pk}\u0000${dn}`;
+type WithSession = Client & { [kSession]?: Session };
+
+export const sessionOf = (client: Client | null | undefined): Session | undefined => (client as WithSession | null | undefined)?.[kSession];
+export const attachSession = (client: Client, s: Session): void => {
+  (client as WithSession)[kSession] = s;
+};
+
+/** The live connection of each device on this instance: takeover (D6) and kicks (disable, delete, secret reset). */
+export class SessionRegistry {
+  private readonly byDevice = new Map<string, Client>();
+
+  get(productKey: string, deviceName: string): Client | undefined {
+    return this.byDevice.get(deviceKey(productKey, deviceName));
+  }
+
+  /**
+   * Make `client` the device's live connection. Returns the connection it replaces (to be closed as TAKEN_OVER), or
+   * `client` itself when a newer login of the same device already won the race (higher epoch).
+   */
+  claim(client: Client): Client | null {
+    const s = sessionOf(client)!;
+    const k = deviceKey(s.device.productKey, s.device.deviceName);
+    const current = this.byDevice.get(k);
+    if (current && current !== client) {
+      const cs = sessionOf(current)!;
+      if (cs.epoch > s.epoch) return client;
+      this.byDevice.set(k, client);
+      return current;
+    }
+    this.byDevice.set(k, client);
+    return null;
+  }
+
+  release(client: Client): void {
+    const s = sessionOf(client);
+    const k = s && deviceKey(s.device.productKey, s.device.deviceName);
+    if (k && this.byDevice.get(k) === client) this.byDevice.delete(k);
+  }
+
+  ofProduct(productKey: string): Client[] {
+    return [...this.byDevice.values()].filter((c) => sessionOf(c)?.device.productKey === productKey);
+  }
+
+  all(): Client[] {
+    return [...this.byDevice.values()];
+  }
+
+  get size(): number {
+    return this.byDevice.size;
+  }
+}

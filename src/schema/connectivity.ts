@@ -1,0 +1,100 @@
+import { isValidFilter, topicMatches } from '../domain/alink/topic-filter.ts';
+import { DomainError } from '../domain/errors.ts';
+import type { StreamItem } from '../events/stream.ts';
+import { builder } from './builder.ts';
+import { ConnectionStatusEnum } from './common.ts';
+import { StreamEventRef } from './refs.ts';
+
+type Data = Record<string, unknown>;
+const d = (i: StreamItem) => i.event.data as Data;
+const s = (v: unknown) => (v == null ? null : String(v));
+
+/** Payload views of graphql-api.md: base64 always, text when valid UTF-8, JSON when it parses. */
+export function payloadViews(base64: string) {
+  const bytes = Buffer.from(base64, 'base64');
+  let text: string | null = null;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    text = null;
+  }
+  let json: unknown = null;
+  if (text !== null) {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null;
+    }
+  }
+  return { base64, text, json };
+}
+
+const OfflineReasonEnum = builder.enumType('OfflineReason', {
+  description: 'alink-protocol.md D15: why a device went offline.',
+  values: ['CLIENT_DISCONNECT', 'KEEPALIVE_TIMEOUT', 'TAKEN_OVER', 'KICKED', 'SERVER_SHUTDOWN', 'SERVER_RESTART'] as const,
+});
+
+const DeviceStatusEventRef = builder.objectRef<StreamItem>('DeviceStatusEvent').implement({
+  description: 'alink-protocol.md §6.3 and D15 (`/as/mqtt/status/${productKey}/${deviceName}`).',
+  interfaces: [StreamEventRef],
+  isTypeOf: (i) => (i as StreamItem).event.type === 'device.status',
+  fields: (t) => ({
+    iotId: t.string({ resolve: (i) => String(d(i).iotId) }),
+    productKey: t.string({ resolve: (i) => String(d(i).productKey) }),
+    deviceName: t.string({ resolve: (i) => String(d(i).deviceName) }),
+    status: t.field({ type: ConnectionStatusEnum, resolve: (i) => (d(i).status === 'online' ? 'ONLINE' : 'OFFLINE') }),
+    time: t.field({ type: 'DateTime', description: 'When the event was produced.', resolve: (i) => new Date(Number(d(i).time)) }),
+    lastTime: t.field({ type: 'DateTime', description: 'When the status changed (order by this).', resolve: (i) => new Date(Number(d(i).lastTime)) }),
+    clientIp: t.string({ nullable: true, resolve: (i) => s(d(i).clientIp) }),
+    connectionEpoch: t.int({ resolve: (i) => Number(d(i).connectionEpoch) }),
+    reason: t.field({ type: OfflineReasonEnum, nullable: true, resolve: (i) => (d(i).reason ?? null) as 'KICKED' | null }),
+  }),
+});
+
+const DeviceMessageRef = builder.objectRef<StreamItem>('DeviceMessage').implement({
+  description: 'An upstream publish a device made and the platform accepted (custom topics are opaque bytes).',
+  interfaces: [StreamEventRef],
+  isTypeOf: (i) => (i as StreamItem).event.type === 'device.message',
+  fields: (t) => ({
+    messageId: t.string({ resolve: (i) => String(d(i).messageId) }),
+    topic: t.string({ resolve: (i) => String(d(i).topic) }),
+    productKey: t.string({ resolve: (i) => String(d(i).productKey) }),
+    deviceName: t.string({ resolve: (i) => String(d(i).deviceName) }),
+    iotId: t.string({ resolve: (i) => String(d(i).iotId) }),
+    qos: t.int({ resolve: (i) => Number(d(i).qos) }),
+    payloadBase64: t.string({ resolve: (i) => String(d(i).payload) }),
+    payloadText: t.string({ nullable: true, resolve: (i) => payloadViews(String(d(i).payload)).text }),
+    payloadJson: t.field({ type: 'JSON', nullable: true, resolve: (i) => payloadViews(String(d(i).payload)).json }),
+    receivedAt: t.field({ type: 'DateTime', resolve: (i) => new Date(Number(d(i).receivedAt)) }),
+  }),
+});
+
+builder.subscriptionFields((t) => ({
+  deviceStatusChanged: t.field({
+    type: DeviceStatusEventRef,
+    description: 'Devices going online and offline, in commit order. Resumable with `after`.',
+    args: { productKey: t.arg.string(), deviceName: t.arg.string(), after: t.arg.string() },
+    subscribe: (_r, args, ctx) =>
+      ctx.services.streams.open(ctx.principal, { types: ['device.status'], productKey: args.productKey, deviceName: args.deviceName, after: args.after }),
+    resolve: (i) => i,
+  }),
+  deviceMessages: t.field({
+    type: DeviceMessageRef,
+    description: 'Every upstream device publish, filtered by product, device and an MQTT topic filter. Resumable with `after`.',
+    args: { productKey: t.arg.string(), deviceName: t.arg.string(), topicFilter: t.arg.string(), after: t.arg.string() },
+    subscribe: (_r, args, ctx) => {
+      const filter = args.topicFilter;
+      if (filter != null && !isValidFilter(filter)) {
+        throw new DomainError('INVALID_TOPIC_FILTER', `"${filter}" is not a valid MQTT topic filter`, ['topicFilter']);
+      }
+      return ctx.services.streams.open(ctx.principal, {
+        types: ['device.message'],
+        productKey: args.productKey,
+        deviceName: args.deviceName,
+        after: args.after,
+        ...(filter != null ? { where: (e) => topicMatches(filter, String(e.data.topic)) } : {}),
+      });
+    },
+    resolve: (i) => i,
+  }),
+}));

@@ -1,0 +1,143 @@
+import { and, eq } from 'drizzle-orm';
+import { getParam, parseClientId, parseUsername } from '../domain/auth/client-id.ts';
+import { normalizeSignMethod, registerSignContent, verifyDeviceLogin, verifySignature } from '../domain/auth/signature.ts';
+import { devices, products } from '../db/tables.ts';
+import type { ServiceDeps } from './deps.ts';
+import type { DeviceRef } from './presence.ts';
+
+export interface CachedDevice extends DeviceRef {
+  enabled: boolean;
+  activated: boolean;
+  secret: string;
+}
+
+export type LoginResult =
+  | { ok: true; device: CachedDevice; clientId: string; params: Record<string, string> }
+  /** D1: BAD_CREDENTIALS → CONNACK 4, DISABLED → 5; `why` is for logs only. */
+  | { ok: false; failure: 'BAD_CREDENTIALS' | 'DISABLED'; why: string };
+
+export type RegisterResult =
+  | { ok: true; productKey: string; deviceName: string; deviceSecret: string }
+  /** alink-protocol.md §1.6 error codes. */
+  | { ok: false; code: number; message: string };
+
+const MAX_CACHE = 200_000;
+
+/**
+ * Device login (alink-protocol.md §1.2-1.4, D1-D3) and dynamic registration (§1.6). Credentials are cached so that a
+ * warm login does not read the database; any change to a device (lifecycle, secret reset, from any instance through
+ * the event log) drops its entry. A generation counter makes sure that a lookup racing with an invalidation never
+ * stores the stale row.
+ */
+export function createDeviceAuthService(deps: ServiceDeps) {
+  const { database, secrets, config, hub } = deps;
+  const db = database.db;
+  const cache = new Map<string, CachedDevice | null>();
+  let generation = 0;
+  const key = (pk: string, dn: string) => `${pk}\u0000${dn}`;
+
+  hub.subscribe((e) => {
+    if (e.type === 'device.lifecycle' || (e.type === 'registry.changed' && e.data.entity === 'device')) {
+      generation++;
+      if (e.productKey && e.deviceName) cache.delete(key(e.productKey, e.deviceName));
+    } else if (e.type === 'device.status' && e.productKey && e.deviceName) {
+      const c = cache.get(key(e.productKey, e.deviceName));
+      if (c) c.activated = true;
+    } else if (e.type === 'registry.changed' && e.data.entity === 'product' && e.data.what === 'deleted') {
+      generation++;
+      for (const k of cache.keys()) if (k.startsWith(`${e.productKey}\u0000`)) cache.delete(k);
+    }
+  });
+
+  async function lookup(productKey: string, deviceName: string): Promise<CachedDevice | null> {
+    const k = key(productKey, deviceName);
+    const hit = cache.get(k);
+    if (hit !== undefined) return hit;
+    const gen = generation;
+    const rows = await db
+      .select()
+      .from(devices)
+      .where(and(eq(devices.productKey, productKey), eq(devices.deviceName, deviceName)))
+      .limit(1);
+    const r = rows[0];
+    const value: CachedDevice | null = r
+      ? {
+          id: r.id,
+          iotId: r.iotId,
+          productKey: r.productKey,
+          deviceName: r.deviceName,
+          enabled: r.enabled,
+          activated: r.activatedAt != null,
+          secret: secrets.decrypt(r.secretEnc),
+        }
+      : null;
+    if (gen === generation) {
+      if (cache.size >= MAX_CACHE) cache.delete(cache.keys().next().value!);
+      cache.set(k, value);
+    }
+    return value;
+  }
+
+  return {
+    lookup,
+
+    /** Device-secret login. Never says which part was wrong (D1). */
+    async login(rawClientId: string, username: string | undefined, password: Buffer | undefined): Promise<LoginResult> {
+      const user = parseUsername(username ?? '');
+      if (!user.ok) return { ok: false, failure: 'BAD_CREDENTIALS', why: user.error };
+      const device = await lookup(user.value.productKey, user.value.deviceName);
+      if (!device) return { ok: false, failure: 'BAD_CREDENTIALS', why: 'unknown device' };
+      const r = verifyDeviceLogin({
+        rawClientId,
+        username: username ?? '',
+        password,
+        deviceSecret: device.secret,
+        ...(config.AUTH_MAX_CLOCK_SKEW_MS > 0 ? { maxClockSkewMs: config.AUTH_MAX_CLOCK_SKEW_MS, nowMs: Date.now() } : {}),
+      });
+      if (!r.ok) return { ok: false, failure: 'BAD_CREDENTIALS', why: r.error.reason };
+      // Checked after the signature so that a disabled device's status is not revealed to someone without its secret.
+      if (!device.enabled) return { ok: false, failure: 'DISABLED', why: 'device disabled' };
+      return { ok: true, device, clientId: r.value.clientId, params: r.value.params };
+    },
+
+    /**
+     * §1.6 dynamic registration of a pre-registered device name with the product secret (HTTPS form and MQTT
+     * `authType=register`). A device that has been activated (first login) cannot register again (6289).
+     */
+    async register(input: { productKey: string; deviceName: string; random: string; signMethod: string; sign: string }): Promise<RegisterResult> {
+      const method = normalizeSignMethod(input.signMethod);
+      if (!method) return { ok: false, code: 6292, message: 'sign method not supported' };
+      const rows = await db.select().from(products).where(eq(products.productKey, input.productKey)).limit(1);
+      const product = rows[0];
+      if (!product) return { ok: false, code: 6250, message: 'product not found' };
+      if (!product.dynamicRegistration) return { ok: false, code: 6288, message: 'dynamic registration is not enabled for this product' };
+      const content = registerSignContent({ deviceName: input.deviceName, productKey: input.productKey, random: input.random });
+      if (!verifySignature(method, secrets.decrypt(product.productSecretEnc), content, input.sign)) {
+        return { ok: false, code: 6600, message: 'signature verification failed' };
+      }
+      const device = await lookup(input.productKey, input.deviceName);
+      if (!device) return { ok: false, code: 6100, message: 'device not found' };
+      if (!device.enabled) return { ok: false, code: 6204, message: 'device disabled' };
+      if (device.activated) return { ok: false, code: 6289, message: 'device already activated' };
+      return { ok: true, productKey: input.productKey, deviceName: input.deviceName, deviceSecret: device.secret };
+    },
+
+    /** Reads the MQTT `authType=register` CONNECT (§1.6 B): ClientId `id|securemode=2,authType=register,random=..,signmethod=..|`. */
+    parseRegisterConnect(rawClientId: string, username: string | undefined, password: Buffer | undefined) {
+      const cid = parseClientId(rawClientId);
+      const user = parseUsername(username ?? '');
+      if (!cid.ok || !user.ok) return null;
+      const authType = getParam(cid.value.params, 'authType');
+      if (authType !== 'register') return authType ? { unsupported: authType } : null;
+      return {
+        productKey: user.value.productKey,
+        deviceName: user.value.deviceName,
+        random: getParam(cid.value.params, 'random') ?? '',
+        signMethod: getParam(cid.value.params, 'signmethod') ?? '',
+        sign: password?.toString('utf8') ?? '',
+      };
+    },
+  };
+}
+
+export type DeviceAuthService = ReturnType<typeof createDeviceAuthService>;

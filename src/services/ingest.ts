@@ -1,0 +1,106 @@
+import { parseTopic, ntpResponseTopic } from '../domain/alink/topics.ts';
+import type { GroupCommitter } from '../events/committer.ts';
+import type { NewEvent } from '../events/types.ts';
+import type { Logger } from '../logger.ts';
+import type { MessageIds } from './message-ids.ts';
+import type { DeviceRef } from './presence.ts';
+
+/** How services send to devices without knowing the broker (architecture.md habit 2). */
+export interface DevicePublisher {
+  publish(topic: string, payload: Buffer, qos: 0 | 1): Promise<void>;
+}
+
+export interface InboundMessage {
+  topic: string;
+  payload: Buffer;
+  qos: number;
+  retain: boolean;
+}
+
+/** A reply or notice to send to the device once its message is durable. */
+export interface Outbound {
+  topic: string;
+  /** A function is evaluated at send time (e.g. NTP's serverSendTime). */
+  payload: Buffer | (() => Buffer);
+  qos: 0 | 1;
+}
+
+/** What one pipeline step can add: more events for the same commit, and messages to send after it. */
+export interface StepResult {
+  events: NewEvent[];
+  after: Outbound[];
+}
+
+/** A handler for one family of topics (TSL posts, NTP, RRPC replies...), registered by later capabilities. */
+export type TopicHandler = (ctx: { device: DeviceRef; msg: InboundMessage; receivedAt: Date; messageId: string }) => Promise<StepResult | null>;
+
+/**
+ * The upstream pipeline (architecture.md §1), as named steps:
+ *   [identify, decode + validate (topic handlers), persist (group commit, with the `device.message` event), ack, reply]
+ * The returned promise settles only when the message is committed: the broker sends PUBACK then, and never for data
+ * that is not durable. Replies and notices go out after the commit.
+ */
+export function createIngestService(deps: { committer: GroupCommitter; ids: MessageIds; publisher: () => DevicePublisher; logger: Logger }) {
+  const handlers: { match: (topic: string) => boolean; handle: TopicHandler }[] = [];
+
+  /** D16: answer NTP requests with the server's receive and send times. */
+  const ntp: TopicHandler = async ({ device, msg, receivedAt }) => {
+    let deviceSendTime: unknown = null;
+    try {
+      deviceSendTime = (JSON.parse(msg.payload.toString('utf8')) as { deviceSendTime?: unknown }).deviceSendTime ?? null;
+    } catch {
+      // Not JSON: still answered, with deviceSendTime null, so the device can tell.
+    }
+    return {
+      events: [],
+      after: [
+        {
+          topic: ntpResponseTopic(device.productKey, device.deviceName),
+          qos: 0,
+          payload: () =>
+            Buffer.from(JSON.stringify({ deviceSendTime, serverRecvTime: String(receivedAt.getTime()), serverSendTime: String(Date.now()) })),
+        },
+      ],
+    };
+  };
+  handlers.push({ match: (t) => parseTopic(t).kind === 'ntpRequest', handle: ntp });
+
+  return {
+    /** Later capabilities add their topic handlers here (first match wins). */
+    use(match: (topic: string) => boolean, handle: TopicHandler): void {
+      handlers.unshift({ match, handle });
+    },
+
+    async handle(device: DeviceRef, msg: InboundMessage): Promise<void> {
+      const receivedAt = new Date();
+      const messageId = await deps.ids.take();
+      const handler = handlers.find((h) => h.match(msg.topic));
+      const step = handler ? await handler.handle({ device, msg, receivedAt, messageId }) : null;
+      const message: NewEvent = {
+        type: 'device.message',
+        productKey: device.productKey,
+        deviceName: device.deviceName,
+        data: {
+          messageId,
+          topic: msg.topic,
+          qos: msg.qos,
+          retain: msg.retain,
+          productKey: device.productKey,
+          deviceName: device.deviceName,
+          iotId: device.iotId,
+          payload: msg.payload.toString('base64'),
+          receivedAt: receivedAt.getTime(),
+        },
+      };
+      await deps.committer.submit(async () => [message, ...(step?.events ?? [])]);
+      for (const out of step?.after ?? []) {
+        const payload = typeof out.payload === 'function' ? out.payload() : out.payload;
+        deps.publisher()
+          .publish(out.topic, payload, out.qos)
+          .catch((err: unknown) => deps.logger.warn({ err, topic: out.topic }, 'reply to device failed'));
+      }
+    },
+  };
+}
+
+export type IngestService = ReturnType<typeof createIngestService>;

@@ -1,0 +1,158 @@
+import { and, eq, isNull, lt, notInArray, or, sql } from 'drizzle-orm';
+import { devices, instances } from '../db/tables.ts';
+import type { Tx } from '../db/client.ts';
+import type { GroupCommitter } from '../events/committer.ts';
+import type { NewEvent } from '../events/types.ts';
+import type { ServiceDeps } from './deps.ts';
+
+/** alink-protocol.md D15. */
+export type OfflineReason = 'CLIENT_DISCONNECT' | 'KEEPALIVE_TIMEOUT' | 'TAKEN_OVER' | 'KICKED' | 'SERVER_SHUTDOWN' | 'SERVER_RESTART';
+
+export interface DeviceRef {
+  id: number;
+  iotId: string;
+  productKey: string;
+  deviceName: string;
+}
+
+const HEARTBEAT_MS = 10_000;
+/** An instance silent this long is presumed dead; its devices are set offline (SERVER_RESTART). */
+const DEAD_AFTER_MS = 35_000;
+
+/** §6.3 status body plus iotId, connectionEpoch and reason (D15). */
+export function statusEvent(
+  status: 'online' | 'offline',
+  d: DeviceRef,
+  epoch: number,
+  clientIp: string | null,
+  reason: OfflineReason | null,
+  at: Date,
+): NewEvent {
+  return {
+    type: 'device.status',
+    productKey: d.productKey,
+    deviceName: d.deviceName,
+    data: {
+      status,
+      productKey: d.productKey,
+      deviceName: d.deviceName,
+      iotId: d.iotId,
+      time: at.getTime(),
+      lastTime: at.getTime(),
+      utcTime: at.toISOString(),
+      utcLastTime: at.toISOString(),
+      clientIp,
+      connectionEpoch: epoch,
+      reason,
+    },
+  };
+}
+
+/**
+ * Presence converges (architecture.md §1): every connect increments the device's connection epoch, and a disconnect
+ * counts only if its epoch is still the current one, so a stale disconnect (takeover, fast reconnect, a late close
+ * on another instance) never marks an online device offline. Status changes are committed with their events through
+ * the group committer, and a device is told CONNACK only after its ONLINE is durable.
+ */
+export function createPresenceService(deps: ServiceDeps, committer: GroupCommitter) {
+  const { database, instanceId, logger } = deps;
+  const db = database.db;
+  let heartbeat: NodeJS.Timeout | null = null;
+
+  async function offlineWhere(tx: Tx, cond: ReturnType<typeof and>, reason: OfflineReason): Promise<NewEvent[]> {
+    const now = new Date();
+    const rows = await tx
+      .update(devices)
+      .set({ online: false, connectedInstance: null, lastOfflineAt: now })
+      .where(and(eq(devices.online, true), cond))
+      .returning();
+    return rows.map((r) => statusEvent('offline', r, r.connectionEpoch, r.clientIp, reason, now));
+  }
+
+  return {
+    /** Mark online with a new epoch; returns it. A device already online elsewhere is taken over (D6). */
+    async connect(d: DeviceRef, clientIp: string | null): Promise<{ epoch: number; activatedNow: boolean } | null> {
+      let result: { epoch: number; activatedNow: boolean } | null = null;
+      await committer.submit(async (tx) => {
+        const now = new Date();
+        const [before] = await tx
+          .select({ online: devices.online, epoch: devices.connectionEpoch, clientIp: devices.clientIp, activatedAt: devices.activatedAt })
+          .from(devices)
+          .where(eq(devices.id, d.id))
+          .for('update');
+        if (!before) return [];
+        const [row] = await tx
+          .update(devices)
+          .set({
+            online: true,
+            connectionEpoch: sql`${devices.connectionEpoch} + 1`,
+            connectedInstance: instanceId,
+            clientIp,
+            lastOnlineAt: now,
+            activatedAt: sql`coalesce(${devices.activatedAt}, ${now.toISOString()}::timestamptz)`,
+          })
+          .where(eq(devices.id, d.id))
+          .returning({ epoch: devices.connectionEpoch });
+        result = { epoch: row!.epoch, activatedNow: before.activatedAt == null };
+        const events: NewEvent[] = [];
+        if (before.online) events.push(statusEvent('offline', d, before.epoch, before.clientIp, 'TAKEN_OVER', now));
+        events.push(statusEvent('online', d, row!.epoch, clientIp, null, now));
+        return events;
+      });
+      return result;
+    },
+
+    /** Mark offline only if `epoch` is still the device's current connection. */
+    async disconnect(d: DeviceRef, epoch: number, reason: OfflineReason): Promise<boolean> {
+      const stored = await committer.submit((tx) => offlineWhere(tx, and(eq(devices.id, d.id), eq(devices.connectionEpoch, epoch)), reason));
+      return stored.length > 0;
+    },
+
+    /**
+     * At start: register this instance, and set offline every device left online by an instance that is no longer
+     * alive (crash or restart: SERVER_RESTART). Then keep a heartbeat and sweep for dead peers.
+     */
+    async start(): Promise<void> {
+      await db.insert(instances).values({ id: instanceId });
+      await this.sweep();
+      heartbeat = setInterval(() => {
+        db.update(instances)
+          .set({ heartbeatAt: new Date() })
+          .where(eq(instances.id, instanceId))
+          .then(() => this.sweep())
+          .catch((err: unknown) => logger.warn({ err }, 'presence heartbeat failed'));
+      }, HEARTBEAT_MS);
+      heartbeat.unref();
+    },
+
+    async sweep(): Promise<number> {
+      const cutoff = new Date(Date.now() - DEAD_AFTER_MS);
+      const alive = db
+        .select({ id: instances.id })
+        .from(instances)
+        .where(and(isNull(instances.stoppedAt), sql`${instances.heartbeatAt} >= ${cutoff.toISOString()}::timestamptz`));
+      const stored = await committer.submit((tx) =>
+        offlineWhere(tx, or(isNull(devices.connectedInstance), notInArray(devices.connectedInstance, alive)), 'SERVER_RESTART'),
+      );
+      if (stored.length > 0) logger.info({ devices: stored.length }, 'devices of a stopped instance set offline');
+      // Forget instances that stopped long ago.
+      await db.delete(instances).where(lt(instances.heartbeatAt, new Date(Date.now() - 24 * 3600_000)));
+      return stored.length;
+    },
+
+    /** Graceful shutdown: this instance's devices go offline with SERVER_SHUTDOWN (after the broker stopped). */
+    async stop(): Promise<void> {
+      if (heartbeat) clearInterval(heartbeat);
+      await committer.submit((tx) => offlineWhere(tx, eq(devices.connectedInstance, instanceId), 'SERVER_SHUTDOWN'));
+      await db.update(instances).set({ stoppedAt: new Date() }).where(eq(instances.id, instanceId));
+    },
+
+    /** Devices currently online on this instance (for tests and the broker's consistency checks). */
+    async onlineHere(): Promise<number[]> {
+      const rows = await db.select({ id: devices.id }).from(devices).where(and(eq(devices.online, true), eq(devices.connectedInstance, instanceId)));
+      return rows.map((r) => r.id);
+    },
+  };
+}
+
+export type PresenceService = ReturnType<typeof createPresenceService>;

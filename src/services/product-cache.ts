@@ -1,0 +1,62 @@
+import { eq } from 'drizzle-orm';
+import type { TopicCategory } from '../domain/alink/acl.ts';
+import { compileThingModel } from '../domain/tsl/document.ts';
+import type { ThingModel, TslDocument } from '../domain/tsl/types.ts';
+import { products, productTopics } from '../db/tables.ts';
+import type { ServiceDeps } from './deps.ts';
+import { toProductRecord } from './products.ts';
+import type { ProductRecord } from './records.ts';
+
+export interface ProductInfo {
+  product: ProductRecord;
+  categories: TopicCategory[];
+  model: ThingModel;
+}
+
+/**
+ * What the broker and the ingest pipeline need of a product on every message: its topic categories (ACL) and its
+ * compiled thing model (validation). Cached per product and dropped on any `registry.changed` event for it, from
+ * whichever instance made the change.
+ */
+export function createProductCache(deps: ServiceDeps) {
+  const db = deps.database.db;
+  const cache = new Map<string, Promise<ProductInfo | null>>();
+  const listeners: ((productKey: string, what: Record<string, unknown>) => void)[] = [];
+
+  deps.hub.subscribe((e) => {
+    if (e.type === 'registry.changed' && (e.data.entity === 'product' || e.data.entity === 'topic') && e.productKey) {
+      cache.delete(e.productKey);
+      for (const l of listeners) l(e.productKey, e.data);
+    }
+  });
+
+  async function load(productKey: string): Promise<ProductInfo | null> {
+    const rows = await db.select().from(products).where(eq(products.productKey, productKey)).limit(1);
+    if (!rows[0]) return null;
+    const topics = await db.select().from(productTopics).where(eq(productTopics.productKey, productKey));
+    const product = toProductRecord(rows[0]);
+    return {
+      product,
+      categories: topics.map((t) => ({ topicShortName: t.shortName, operation: t.operation as TopicCategory['operation'] })),
+      model: compileThingModel(product.tsl as unknown as TslDocument),
+    };
+  }
+
+  return {
+    get(productKey: string): Promise<ProductInfo | null> {
+      let p = cache.get(productKey);
+      if (!p) {
+        p = load(productKey);
+        cache.set(productKey, p);
+        p.catch(() => cache.delete(productKey));
+      }
+      return p;
+    },
+    /** Called after the cache entry of a product was dropped (topic deleted, TSL changed...). */
+    onChange(listener: (productKey: string, what: Record<string, unknown>) => void): void {
+      listeners.push(listener);
+    },
+  };
+}
+
+export type ProductCache = ReturnType<typeof createProductCache>;

@@ -1,0 +1,82 @@
+/**
+ * Shared steps for the API suites (not a test file: vitest only collects *.test.ts). Everything goes through the
+ * real HTTP endpoint; `dbSnapshot` reads the tables directly so "the database is unchanged" is checked at the source.
+ */
+import { readFileSync } from 'node:fs';
+import { asc } from 'drizzle-orm';
+import type { Client } from 'graphql-ws';
+import { expect } from 'vitest';
+import { apiKeys, devices, events, platformState, products, productTopics } from '../../src/db/tables.ts';
+import { wsClient } from '../helpers/graphql-ws.ts';
+import type { TestPlatform } from '../helpers/platform.ts';
+
+export const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+
+const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
+
+export interface MutationResult {
+  status: number;
+  /** The payload object (null when the field errored, e.g. FORBIDDEN). */
+  payload: any;
+  errors?: any[];
+}
+
+/**
+ * Runs `name(input: $input)` with `input` as a variable and selects `userErrors` plus `select`.
+ * `token` undefined: the admin token; null: no Authorization header.
+ */
+export async function mutate(t: TestPlatform, name: string, input: Record<string, unknown>, select = '', token?: string | null): Promise<MutationResult> {
+  const r = await t.gql(`mutation($input: ${cap(name)}Input!) { ${name}(input: $input) { ${select} userErrors { code message field } } }`, { input }, token);
+  return { status: r.status, payload: r.data?.[name] ?? null, ...(r.errors ? { errors: r.errors } : {}) };
+}
+
+/** Asserts a mutation succeeded (no userErrors, no errors) and returns its payload. */
+export async function ok(t: TestPlatform, name: string, input: Record<string, unknown>, select = '', token?: string | null): Promise<any> {
+  const r = await mutate(t, name, input, select, token);
+  expect(r.errors, `${name} errors`).toBeUndefined();
+  expect(r.payload.userErrors, `${name} userErrors`).toEqual([]);
+  return r.payload;
+}
+
+export async function createProduct(t: TestPlatform, input: Record<string, unknown> = {}): Promise<{ productKey: string; id: string }> {
+  const p = await ok(t, 'createProduct', { name: 'Test product', ...input }, 'product { productKey id }');
+  return p.product;
+}
+
+export async function registerDevices(t: TestPlatform, productKey: string, deviceNames: string[], token?: string): Promise<{ deviceName: string; iotId: string; id: string; secret: string }[]> {
+  const p = await ok(t, 'registerDevices', { productKey, deviceNames }, 'devices { device { deviceName iotId id } deviceSecret }', token);
+  return p.devices.map((d: any) => ({ ...d.device, secret: d.deviceSecret }));
+}
+
+export async function createApiKey(t: TestPlatform, role: 'ADMIN' | 'OPERATOR' | 'VIEWER', productKeys?: string[]): Promise<{ id: string; token: string }> {
+  const p = await ok(t, 'createApiKey', { name: `${role} key`, role, ...(productKeys ? { productKeys } : {}) }, 'apiKey { id } token');
+  return { id: p.apiKey.id, token: p.token };
+}
+
+/** Every row of every registry table and the event log, in key order: equal snapshots mean nothing changed. */
+export async function dbSnapshot(t: TestPlatform): Promise<string> {
+  const db = t.platform.database.db;
+  const snap = {
+    products: await db.select().from(products).orderBy(asc(products.id)),
+    topics: await db.select().from(productTopics).orderBy(asc(productTopics.id)),
+    devices: await db.select().from(devices).orderBy(asc(devices.id)),
+    apiKeys: await db.select().from(apiKeys).orderBy(asc(apiKeys.id)),
+    events: await db.select().from(events).orderBy(asc(events.position)),
+    state: await db.select().from(platformState).orderBy(asc(platformState.key)),
+  };
+  return JSON.stringify(snap);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How a graphql-ws connection ended: resolves with the close code the server sent. */
+export function closeCodeOf(client: Client): Promise<number> {
+  return new Promise((resolve) => {
+    client.on('closed', (event) => resolve((event as { code: number }).code));
+  });
+}
+
+/** Connects a graphql-ws client eagerly (not lazy) so the handshake happens without a subscription. */
+export function eagerWsClient(t: TestPlatform, token: string | null, connectionParams?: Record<string, unknown>): Client {
+  return wsClient(t.wsUrl, token, { lazy: false, onNonLazyError: () => {}, ...(connectionParams ? { connectionParams } : {}) });
+}

@@ -15,10 +15,12 @@ import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { loadSecretKey } from './services/bootstrap.ts';
 import { createDeviceAuthService } from './services/device-auth.ts';
+import { startRetention } from './services/retention.ts';
 import { createIngestService, type DevicePublisher } from './services/ingest.ts';
 import { MessageIds } from './services/message-ids.ts';
 import { createPresenceService } from './services/presence.ts';
 import { createProductCache } from './services/product-cache.ts';
+import { createThingDataHandlers, registerThingDataSinks, thingDataRoute } from './services/thing-data.ts';
 import { createServices, type Services } from './services/index.ts';
 import { SecretBox } from './services/secrets.ts';
 
@@ -97,6 +99,11 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const productCache = createProductCache(deps);
     let publisher: DevicePublisher | null = null;
     const ingest = createIngestService({ committer, ids, publisher: () => publisher!, logger: logger.child({ module: 'ingest' }) });
+    registerThingDataSinks(committer);
+    const thingData = createThingDataHandlers({ products: productCache });
+    ingest.use((t) => thingDataRoute(t) === 'property', thingData.propertyPost);
+    ingest.use((t) => thingDataRoute(t) === 'history', thingData.historyPost);
+    ingest.use((t) => thingDataRoute(t) === 'event', thingData.eventPost);
     await presence.start();
     closers.push(() => presence.stop());
     const broker = await createBroker({ logger, metrics, deviceAuth, presence, products: productCache, ingest, maxPayload: config.MQTT_MAX_PAYLOAD });
@@ -109,6 +116,8 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
         (e.type === 'registry.changed' && e.data.entity === 'device' && e.data.what === 'secretReset');
       if (kick && e.productKey && e.deviceName) broker.kickDevice(e.productKey, e.deviceName);
     });
+    const retention = startRetention({ config, log, history: services.history, logger: logger.child({ module: 'retention' }) });
+    closers.push(() => retention.stop());
     const listeners = await startListeners(broker.broker, {
       host: config.HOST,
       port: config.MQTT_PORT,

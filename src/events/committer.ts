@@ -3,12 +3,35 @@ import type { Logger } from '../logger.ts';
 import type { EventLog } from './log.ts';
 import type { NewEvent, StoredEvent } from './types.ts';
 
-/** One unit of ingest work: its writes run inside the shared transaction and return the events to append. */
+/** One unit of work whose writes need the transaction itself (presence); returns the events to append. */
 export type CommitWork = (tx: Tx) => Promise<NewEvent[]>;
 
+/** Rows for the batch sinks (multi-row inserts, one statement per sink per transaction). */
+export type SinkRows = Record<string, unknown[]>;
+
+/**
+ * One unit of ingest work. Either `work` (statements of its own) or `build` (rows for the sinks and events, no
+ * round trip of its own). With `dedupe`, an item whose key was committed recently with the same payload hash is a
+ * duplicate (a resend after a lost PUBACK): `build(true)` then adds nothing to history.
+ */
+export interface CommitItem {
+  work?: CommitWork;
+  dedupe?: { deviceId: number; key: string; hash: string };
+  build?: (duplicate: boolean) => { events: NewEvent[]; rows?: SinkRows };
+}
+
+export interface CommitOutcome {
+  events: StoredEvent[];
+  duplicate: boolean;
+}
+
+export type SinkFlush = (tx: Tx, rows: unknown[]) => Promise<void>;
+/** Returns the keys (`${deviceId}:${key}`) that are NOT duplicates, recording them. */
+export type DedupeFlush = (tx: Tx, keys: { deviceId: number; key: string; hash: string }[]) => Promise<Set<string>>;
+
 interface Pending {
-  work: CommitWork;
-  resolve: (events: StoredEvent[]) => void;
+  item: CommitItem;
+  resolve: (outcome: CommitOutcome) => void;
   reject: (err: unknown) => void;
 }
 
@@ -41,6 +64,8 @@ export class GroupCommitter {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  private readonly sinks = new Map<string, SinkFlush>();
+  private dedupeFlush: DedupeFlush | null = null;
 
   constructor(
     private readonly database: Database,
@@ -53,12 +78,67 @@ export class GroupCommitter {
     return this.queue.length;
   }
 
-  submit(work: CommitWork): Promise<StoredEvent[]> {
+  /** Register a batch sink: all rows given under `name` in one transaction are flushed by one call. */
+  sink(name: string, flush: SinkFlush): void {
+    this.sinks.set(name, flush);
+  }
+
+  dedupeWith(flush: DedupeFlush): void {
+    this.dedupeFlush = flush;
+  }
+
+  async submit(work: CommitWork): Promise<StoredEvent[]> {
+    return (await this.submitItem({ work })).events;
+  }
+
+  submitItem(item: CommitItem): Promise<CommitOutcome> {
     if (this.closed) return Promise.reject(new Error('committer closed'));
     if (this.queue.length >= this.opts.maxQueue) return Promise.reject(new CommitterOverloaded());
     return new Promise((resolve, reject) => {
-      this.queue.push({ work, resolve, reject });
+      this.queue.push({ item, resolve, reject });
       this.schedule();
+    });
+  }
+
+  /** Everything one transaction does for a batch: dedupe, per-item work, sink rows, then the events (last). */
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    const perItem: NewEvent[][] = [];
+    const duplicates: boolean[] = [];
+    const stored = await this.database.db.transaction(async (tx) => {
+      const keys = batch.flatMap((p) => (p.item.dedupe ? [p.item.dedupe] : []));
+      const fresh = keys.length > 0 && this.dedupeFlush ? await this.dedupeFlush(tx, keys) : null;
+      const rows = new Map<string, unknown[]>();
+      for (const p of batch) {
+        const { item } = p;
+        const dup = fresh !== null && item.dedupe !== undefined && !fresh.has(`${item.dedupe.deviceId}:${item.dedupe.key}`);
+        duplicates.push(dup);
+        const events: NewEvent[] = [];
+        if (item.work) events.push(...(await item.work(tx)));
+        if (item.build) {
+          const built = item.build(dup);
+          events.push(...built.events);
+          for (const [name, list] of Object.entries(built.rows ?? {})) {
+            if (list.length === 0) continue;
+            const acc = rows.get(name);
+            if (acc) acc.push(...list);
+            else rows.set(name, [...list]);
+          }
+        }
+        perItem.push(events);
+      }
+      for (const [name, list] of rows) {
+        const flush = this.sinks.get(name);
+        if (!flush) throw new Error(`no sink named ${name}`);
+        await flush(tx, list);
+      }
+      return this.log.appendInTx(tx, perItem.flat());
+    });
+    this.log.committed(stored);
+    let i = 0;
+    batch.forEach((p, k) => {
+      const n = perItem[k]!.length;
+      p.resolve({ events: stored.slice(i, i + n), duplicate: duplicates[k]! });
+      i += n;
     });
   }
 
@@ -82,24 +162,13 @@ export class GroupCommitter {
         const batch = this.queue.splice(0, this.opts.maxBatch);
         this.opts.onBatch?.(batch.length);
         try {
-          const perItem: NewEvent[][] = [];
-          const stored = await this.database.db.transaction(async (tx) => {
-            for (const p of batch) perItem.push(await p.work(tx));
-            return this.log.appendInTx(tx, perItem.flat());
-          });
-          this.log.committed(stored);
-          let i = 0;
-          batch.forEach((p, k) => {
-            const n = perItem[k]!.length;
-            p.resolve(stored.slice(i, i + n));
-            i += n;
-          });
+          await this.commitBatch(batch);
         } catch (err) {
           if (batch.length === 1) {
             batch[0]!.reject(err);
           } else {
             this.logger.warn({ err, size: batch.length }, 'group commit failed; retrying its items one by one');
-            for (const p of batch) await this.single(p);
+            for (const p of batch) await this.commitBatch([p]).catch((e: unknown) => p.reject(e));
           }
         }
       }
@@ -110,19 +179,6 @@ export class GroupCommitter {
     }
   }
 
-  private async single(p: Pending): Promise<void> {
-    try {
-      let events: NewEvent[] = [];
-      const stored = await this.database.db.transaction(async (tx) => {
-        events = await p.work(tx);
-        return this.log.appendInTx(tx, events);
-      });
-      this.log.committed(stored);
-      p.resolve(stored);
-    } catch (err) {
-      p.reject(err);
-    }
-  }
 
   /** Stop taking work and wait for what was submitted to be committed (graceful shutdown). */
   async close(): Promise<void> {

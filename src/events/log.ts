@@ -94,7 +94,7 @@ export class EventLog {
       if (filter.productKey != null) conds.push(eq(events.productKey, filter.productKey));
       if (filter.deviceName != null) conds.push(eq(events.deviceName, filter.deviceName));
       // '' never is a product key: it keeps the list non-empty. Not '\u0000': PostgreSQL text cannot hold NUL.
-      if (filter.productKeys != null) conds.push(inArray(events.productKey, [...filter.productKeys, '\u0000']));
+      if (filter.productKeys != null) conds.push(inArray(events.productKey, [...filter.productKeys, '']));
     }
     const rows = await this.database.db
       .select()

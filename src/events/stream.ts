@@ -47,6 +47,8 @@ export class EventStream implements AsyncIterableIterator<StreamItem> {
   private delivered: number;
   private queuedUpTo: number;
   private failure: unknown = null;
+  /** The retention gap notice, until it rides on the first item delivered (replayed, or live if nothing was left). */
+  private gap: StreamGap | null = null;
   private finished = false;
   private waiter: { resolve: (r: IteratorResult<StreamItem>) => void; reject: (e: unknown) => void } | null = null;
   private drainWaiter: (() => void) | null = null;
@@ -83,15 +85,12 @@ export class EventStream implements AsyncIterableIterator<StreamItem> {
   private async replay(after: number, upto: number): Promise<void> {
     const pageSize = this.opts.replayPageSize ?? 500;
     const floor = await this.log.floor();
-    let gap: StreamGap | null = after < floor - 1 ? { requestedAfter: encodeCursor(after), firstAvailablePosition: floor } : null;
+    if (after < floor - 1) this.gap = { requestedAfter: encodeCursor(after), firstAvailablePosition: floor };
     let cursor = after;
     while (!this.finished && cursor < upto) {
       const rows = await this.log.read(cursor, upto, this.opts.filter, pageSize);
       for (const e of rows) {
-        if (matchesFilter(this.opts.filter, e)) {
-          this.push({ event: e, gap });
-          gap = null;
-        }
+        if (matchesFilter(this.opts.filter, e)) this.push({ event: e, gap: null });
         cursor = e.position;
       }
       if (rows.length < pageSize) break;
@@ -107,6 +106,10 @@ export class EventStream implements AsyncIterableIterator<StreamItem> {
   }
 
   private push(item: StreamItem): void {
+    if (this.gap) {
+      item = { ...item, gap: this.gap };
+      this.gap = null;
+    }
     this.queuedUpTo = Math.max(this.queuedUpTo, item.event.position);
     if (this.waiter) {
       const w = this.waiter;

@@ -16,12 +16,12 @@ import { getSchema } from '../schema/index.ts';
 type ServerContext = { connectionParams?: Record<string, unknown>; principal?: Principal };
 
 /**
- * Errors are made with yoga's `createGraphQLError` and recognised by name, never with `instanceof GraphQLError`: graphql
- * 16 ships an ESM and a CJS build without an `exports` map, and a loader that prefers `module` (vite, so vitest) gives
- * this code the ESM class while yoga and its executor use the CJS one. An `instanceof` miss masks an expected error as
- * INTERNAL_SERVER_ERROR (and yoga's own maskError does that check).
+ * Errors are made with yoga's `createGraphQLError` and recognised by their toStringTag, never with `instanceof
+ * GraphQLError`: graphql 16 ships an ESM and a CJS build without an `exports` map, and a loader that prefers `module`
+ * (vite, so vitest) gives this code the ESM class while yoga and its executor use the CJS one. An `instanceof` miss
+ * masks an expected error as INTERNAL_SERVER_ERROR (and yoga's own maskError does that check).
  */
-const isGraphQLError = (e: unknown): e is GraphQLError => e instanceof Error && e.name === 'GraphQLError';
+const isGraphQLError = (e: unknown): e is GraphQLError => Object.prototype.toString.call(e) === '[object GraphQLError]';
 const isOriginalGraphQLError = (e: unknown): boolean =>
   isGraphQLError(e) && (e.originalError == null || isOriginalGraphQLError(e.originalError));
 
@@ -39,8 +39,6 @@ export function bearerToken(value: unknown): string | null {
  * (architecture.md habits 7-8).
  */
 function maskError(error: unknown, message: string, isDev?: boolean): Error {
-  // GraphQL's own errors (validation, variables, UNAUTHENTICATED from the context factory) are not internals.
-  if (isOriginalGraphQLError(error)) return error as GraphQLError;
   const gqlError = isGraphQLError(error) ? error : null;
   const original = gqlError ? gqlError.originalError : error;
   if (original instanceof ForbiddenError) {
@@ -49,12 +47,16 @@ function maskError(error: unknown, message: string, isDev?: boolean): Error {
       extensions: { code: 'FORBIDDEN', http: { status: 403 } },
     });
   }
-  if (original instanceof PageSizeError || original instanceof DomainError || (original instanceof Error && original.name === 'BadUserInput')) {
+  // Pothos refuses malformed global ids (`node(id:)`) with a PothosValidationError, a GraphQLError without a code.
+  const badInput = original instanceof Error && (original.name === 'BadUserInput' || original.name === 'PothosValidationError');
+  if (original instanceof PageSizeError || original instanceof DomainError || badInput) {
     return createGraphQLError(original.message, {
       ...(gqlError ? { nodes: gqlError.nodes, path: gqlError.path } : {}),
       extensions: { code: original instanceof DomainError && original.code === 'SUBSCRIBER_TOO_SLOW' ? original.code : 'BAD_USER_INPUT', ...(original instanceof DomainError ? { reason: original.code } : {}) },
     });
   }
+  // GraphQL's own errors (validation, variables, UNAUTHENTICATED from the context factory) are not internals.
+  if (isOriginalGraphQLError(error)) return error as GraphQLError;
   return defaultMaskError(error, message, isDev);
 }
 

@@ -1,5 +1,5 @@
-import SchemaBuilder from '@pothos/core';
-import RelayPlugin from '@pothos/plugin-relay';
+import SchemaBuilder, { PothosValidationError } from '@pothos/core';
+import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import type { GraphQLContext } from './context.ts';
 
 /** The builder only: no types here (architecture.md habit 5). */
@@ -21,5 +21,15 @@ export const builder = new SchemaBuilder<{
     nodesQueryOptions: false,
     nodeQueryOptions: { description: 'Fetches an object given its global ID.' },
     defaultPayloadTypeOptions: {},
+    // A global id naming a type the schema lacks (or a non-object type) is bad input (BAD_USER_INPUT), not the
+    // PothosSchemaError the type lookup would raise.
+    decodeGlobalID: (globalID) => {
+      const decoded = decodeGlobalID(globalID);
+      const store = builder.configStore;
+      if (!store.hasImplementation(decoded.typename) || store.getTypeConfig(decoded.typename).graphqlKind !== 'Object') {
+        throw new PothosValidationError(`Invalid global ID: ${globalID}`);
+      }
+      return decoded;
+    },
   },
 });

@@ -8,6 +8,7 @@ import './topic.ts';
 import './api-key.ts';
 import './lifecycle.ts';
 import './connectivity.ts';
+import './thing-data.ts';
 
 let schema: GraphQLSchema | null = null;
 

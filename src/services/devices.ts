@@ -5,7 +5,7 @@ import type { Executor } from '../db/client.ts';
 import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
-import { keysetPage, toConnection, type PageArgs } from './paging.ts';
+import { idKey, keysetPage, toConnection, type PageArgs } from './paging.ts';
 import { findProduct } from './products.ts';
 import type { DeviceRecord, DeviceState } from './records.ts';
 import { newDeviceName, newDeviceSecret, newIotId } from './secrets.ts';
@@ -203,6 +203,7 @@ export function createDeviceService(deps: ServiceDeps) {
     },
 
     async getById(p: Principal, id: number): Promise<DeviceRecord | null> {
+      if (!Number.isSafeInteger(id)) return null; // a global id of this type but not a row id: no such node
       const rows = await db.select().from(devices).where(eq(devices.id, id)).limit(1);
       return rows[0] && canSeeProduct(p, rows[0].productKey) ? toDeviceRecord(rows[0]) : null;
     },
@@ -218,8 +219,10 @@ export function createDeviceService(deps: ServiceDeps) {
       }
       if (filter.state) conds.push(stateCondition(filter.state));
       if (filter.nameContains) conds.push(ilike(devices.deviceName, `%${filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
-      if (page.afterKey != null) conds.push(gt(devices.id, Number(page.afterKey)));
-      if (page.beforeKey != null) conds.push(lt(devices.id, Number(page.beforeKey)));
+      const afterId = idKey(page.afterKey, 'after');
+      const beforeId = idKey(page.beforeKey, 'before');
+      if (afterId != null) conds.push(gt(devices.id, afterId));
+      if (beforeId != null) conds.push(lt(devices.id, beforeId));
       const rows = await db
         .select()
         .from(devices)

@@ -1,6 +1,7 @@
 import { createApiKeyService } from './api-keys.ts';
 import type { ServiceDeps } from './deps.ts';
 import { createDeviceService } from './devices.ts';
+import { createHistoryService } from './history.ts';
 import { createProductService } from './products.ts';
 import { createStreamService } from './streams.ts';
 import { createTopicService } from './topics.ts';
@@ -12,6 +13,7 @@ export function createServices(deps: ServiceDeps) {
     devices: createDeviceService(deps),
     apiKeys: createApiKeyService(deps),
     streams: createStreamService(deps),
+    history: createHistoryService(deps),
   };
 }
 

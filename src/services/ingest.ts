@@ -1,5 +1,5 @@
 import { parseTopic, ntpResponseTopic } from '../domain/alink/topics.ts';
-import type { GroupCommitter } from '../events/committer.ts';
+import type { GroupCommitter, SinkRows } from '../events/committer.ts';
 import type { NewEvent } from '../events/types.ts';
 import type { Logger } from '../logger.ts';
 import type { MessageIds } from './message-ids.ts';
@@ -25,10 +25,13 @@ export interface Outbound {
   qos: 0 | 1;
 }
 
-/** What one pipeline step can add: more events for the same commit, and messages to send after it. */
+/** What one pipeline step can add: events and rows for the same commit, and messages to send after it. */
 export interface StepResult {
   events: NewEvent[];
+  rows?: SinkRows;
   after: Outbound[];
+  /** Idempotency key of the request (Alink id + payload hash): a resend is not stored twice. */
+  dedupe?: { deviceId: number; key: string; hash: string };
 }
 
 /** A handler for one family of topics (TSL posts, NTP, RRPC replies...), registered by later capabilities. */
@@ -92,7 +95,11 @@ export function createIngestService(deps: { committer: GroupCommitter; ids: Mess
           receivedAt: receivedAt.getTime(),
         },
       };
-      await deps.committer.submit(async () => [message, ...(step?.events ?? [])]);
+      await deps.committer.submitItem({
+        ...(step?.dedupe ? { dedupe: step.dedupe } : {}),
+        // A recognised resend is acknowledged and answered again, but stored only once.
+        build: (duplicate) => (duplicate ? { events: [] } : { events: [message, ...(step?.events ?? [])], ...(step?.rows ? { rows: step.rows } : {}) }),
+      });
       for (const out of step?.after ?? []) {
         const payload = typeof out.payload === 'function' ? out.payload() : out.payload;
         deps.publisher()

@@ -35,6 +35,13 @@ export function decodeKey(cursor: string, field: string): string {
   return raw.slice(2);
 }
 
+/** The key of a list ordered by row id: a cursor whose key is not an id is refused, never passed on as NaN to SQL. */
+export function idKey(key: string | null, field: 'after' | 'before'): number | null {
+  if (key == null) return null;
+  if (!/^\d{1,15}$/.test(key)) throw new DomainError('INVALID_CURSOR', `the ${field} cursor does not belong to this list`, [field]);
+  return Number(key);
+}
+
 export function keysetPage(args: PageArgs): KeysetPage {
   const { first, last } = args;
   if (first != null && last != null) throw new PageSizeError('pass either first or last, not both');

@@ -6,7 +6,7 @@ import { devices, products, productTopics } from '../db/tables.ts';
 import type { Executor } from '../db/client.ts';
 import { assertProductVisible, canSeeProduct, requireRole, requireUnscoped, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
-import { keysetPage, toConnection, type PageArgs } from './paging.ts';
+import { idKey, keysetPage, toConnection, type PageArgs } from './paging.ts';
 import type { DataFormat, NodeType, ProductRecord, ValidationMode } from './records.ts';
 import { newProductKey, newProductSecret } from './secrets.ts';
 import { DEFAULT_TOPICS } from './topics.ts';
@@ -198,8 +198,10 @@ export function createProductService(deps: ServiceDeps) {
       const page = keysetPage(args);
       const conds = [];
       if (p.productKeys !== null) conds.push(inArray(products.productKey, [...p.productKeys, '']));
-      if (page.afterKey != null) conds.push(gt(products.id, Number(page.afterKey)));
-      if (page.beforeKey != null) conds.push(lt(products.id, Number(page.beforeKey)));
+      const afterId = idKey(page.afterKey, 'after');
+      const beforeId = idKey(page.beforeKey, 'before');
+      if (afterId != null) conds.push(gt(products.id, afterId));
+      if (beforeId != null) conds.push(lt(products.id, beforeId));
       const rows = await db
         .select()
         .from(products)

@@ -106,6 +106,7 @@ export function createTopicService(deps: ServiceDeps) {
     },
 
     async get(p: Principal, id: number): Promise<TopicRecord | null> {
+      if (!Number.isSafeInteger(id)) return null; // a global id of this type but not a row id: no such node
       const rows = await db.select().from(productTopics).where(eq(productTopics.id, id));
       return rows[0] && canSeeProduct(p, rows[0].productKey) ? toTopicRecord(rows[0]) : null;
     },

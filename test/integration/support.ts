@@ -7,6 +7,7 @@ import { asc } from 'drizzle-orm';
 import type { Client } from 'graphql-ws';
 import { expect } from 'vitest';
 import { apiKeys, devices, events, platformState, products, productTopics } from '../../src/db/tables.ts';
+import { encodeCursor } from '../../src/events/cursor.ts';
 import { wsClient } from '../helpers/graphql-ws.ts';
 import type { TestPlatform } from '../helpers/platform.ts';
 
@@ -79,4 +80,72 @@ export function closeCodeOf(client: Client): Promise<number> {
 /** Connects a graphql-ws client eagerly (not lazy) so the handshake happens without a subscription. */
 export function eagerWsClient(t: TestPlatform, token: string | null, connectionParams?: Record<string, unknown>): Client {
   return wsClient(t.wsUrl, token, { lazy: false, onNonLazyError: () => {}, ...(connectionParams ? { connectionParams } : {}) });
+}
+
+/**
+ * A GraphQL-over-SSE client (yoga's built-in SSE: POST /graphql with Accept: text/event-stream) with the subscribe
+ * shape of a graphql-ws Client, so `Collected` drives both transports. A refused request (e.g. 401) reaches the sink's
+ * `error` as `{ status, body }`.
+ */
+export function sseClient(t: TestPlatform, token: string | null = t.adminToken): Client {
+  const controllers = new Set<AbortController>();
+  const subscribe: Client['subscribe'] = (payload, sink) => {
+    const ctrl = new AbortController();
+    controllers.add(ctrl);
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    (async () => {
+      const res = await fetch(t.graphqlUrl, { method: 'POST', headers, body: JSON.stringify(payload), signal: ctrl.signal });
+      if (res.status !== 200 || !res.headers.get('content-type')?.startsWith('text/event-stream')) {
+        sink.error({ status: res.status, body: await res.text() });
+        return;
+      }
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const lines = block.split('\n');
+          const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim();
+          const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+          if (event === 'complete') {
+            sink.complete();
+            return;
+          }
+          if (data) sink.next(JSON.parse(data));
+        }
+      }
+      sink.complete();
+    })().catch((err: unknown) => {
+      if (!ctrl.signal.aborted) sink.error(err);
+    });
+    return () => {
+      ctrl.abort();
+      controllers.delete(ctrl);
+    };
+  };
+  return {
+    subscribe,
+    dispose: async () => {
+      for (const c of controllers) c.abort();
+      controllers.clear();
+    },
+  } as unknown as Client;
+}
+
+export type Transport = 'graphql-ws' | 'SSE';
+export const TRANSPORTS: Transport[] = ['graphql-ws', 'SSE'];
+
+export function streamClient(transport: Transport, t: TestPlatform, token: string | null = t.adminToken): Client {
+  return transport === 'SSE' ? sseClient(t, token) : wsClient(t.wsUrl, token);
+}
+
+/** The cursor of the newest event: subscribing `after` it sees every later event, however slow the handshake. */
+export async function headCursor(t: TestPlatform): Promise<string> {
+  return encodeCursor(await t.platform.log.headPosition());
 }

@@ -7,7 +7,7 @@ const USAGE = `usage: thingql <command> [--flag value ...]
 commands:
   serve          start the platform (settings from the environment or --port, --mqtt-port, --database-url, ...)
   migrate        apply database migrations and exit
-  print-schema   print the GraphQL SDL (--check FILE: fail when FILE differs)
+  print-schema   print the GraphQL SDL (--write FILE: write it; --check FILE: fail when FILE differs)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -27,6 +27,11 @@ async function main(argv: string[]): Promise<number> {
     case 'print-schema': {
       const { printedSchema } = await import('./schema/index.ts');
       const sdl = printedSchema();
+      if (rest[0] === '--write') {
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(rest[1] ?? 'schema.graphql', sdl);
+        return 0;
+      }
       if (rest[0] === '--check') {
         const file = rest[1] ?? 'schema.graphql';
         const committed = readFileSync(file, 'utf8');

@@ -14,6 +14,7 @@ import { createHttpServer } from './http/server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { loadSecretKey } from './services/bootstrap.ts';
+import { CommandTracker, createReplyHandlers, registerCommandSinks, replyRoute } from './services/command-replies.ts';
 import { createDeviceAuthService } from './services/device-auth.ts';
 import { startRetention } from './services/retention.ts';
 import { createIngestService, type DevicePublisher } from './services/ingest.ts';
@@ -81,9 +82,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     closers.push(() => hub.close());
 
     const secrets = new SecretBox(await loadSecretKey(config, database, logger));
-    const deps = { config, database, log, hub, logger, secrets, instanceId };
-    const services = createServices(deps);
-    const generatedAdminToken = await services.apiKeys.ensureAdminToken();
+    const base = { config, database, log, hub, logger, secrets, instanceId };
 
     // Ingest: group commit, presence, device login, the upstream pipeline and the embedded broker.
     const committer = new GroupCommitter(database, log, logger.child({ module: 'committer' }), {
@@ -94,16 +93,23 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     });
     closers.push(() => committer.close());
     const ids = new MessageIds(database);
-    const presence = createPresenceService(deps, committer);
-    const deviceAuth = createDeviceAuthService(deps);
-    const productCache = createProductCache(deps);
+    const productCache = createProductCache(base);
+    const tracker = new CommandTracker(hub);
     let publisher: DevicePublisher | null = null;
+    const services = createServices({ ...base, committer, ids, tracker, productCache, publisher: () => publisher! });
+    const generatedAdminToken = await services.apiKeys.ensureAdminToken();
+    const presence = createPresenceService(base, committer);
+    const deviceAuth = createDeviceAuthService(base);
     const ingest = createIngestService({ committer, ids, publisher: () => publisher!, logger: logger.child({ module: 'ingest' }) });
     registerThingDataSinks(committer);
     const thingData = createThingDataHandlers({ products: productCache });
     ingest.use((t) => thingDataRoute(t) === 'property', thingData.propertyPost);
     ingest.use((t) => thingDataRoute(t) === 'history', thingData.historyPost);
     ingest.use((t) => thingDataRoute(t) === 'event', thingData.eventPost);
+    registerCommandSinks(committer);
+    const replies = createReplyHandlers();
+    ingest.use((t) => replyRoute(t) === 'rrpc', replies.rrpc);
+    ingest.use((t) => replyRoute(t) === 'downlink', replies.downlink);
     await presence.start();
     closers.push(() => presence.stop());
     const broker = await createBroker({ logger, metrics, deviceAuth, presence, products: productCache, ingest, maxPayload: config.MQTT_MAX_PAYLOAD });

@@ -25,6 +25,8 @@ export interface BrokerDeps {
 export function autoSubscriptions(pk: string, dn: string): string[] {
   return [
     sysTopic(pk, dn, 'thing/service/+'),
+    // D19 means "property set and every service"; `+` is one level, so property/set and property/get need their own.
+    sysTopic(pk, dn, 'thing/service/property/+'),
     sysTopic(pk, dn, 'thing/event/+/post_reply'),
     sysTopic(pk, dn, 'thing/event/property/post_reply'),
     sysTopic(pk, dn, 'thing/model/down_raw'),
@@ -95,7 +97,7 @@ export async function createBroker(deps: BrokerDeps) {
             return done(authError(r.code === 6288 || r.code === 6289 || r.code === 6204 ? 5 : 4, r.message), false);
           }
           const device = (await deviceAuth.lookup(r.productKey, r.deviceName))!;
-          attachSession(client, { device, clientIp: clientIpOf(client), epoch: -1, reason: null, registration: r, ended: false });
+          attachSession(client, { device, clientIp: clientIpOf(client), epoch: -1, reason: null, registration: r, ended: false, ingestTail: Promise.resolve() });
           metrics.mqttLogins.inc({ result: 'registered' });
           return done(null, true);
         }
@@ -109,23 +111,29 @@ export async function createBroker(deps: BrokerDeps) {
         const clientIp = clientIpOf(client);
         const connected = await presence.connect(result.device, clientIp);
         if (!connected) return done(authError(4, 'bad user name or password'), false); // deleted meanwhile
-        if (client.closed) {
-          // The socket went away while we were committing: record it at once.
-          await presence.disconnect(result.device, connected.epoch, 'CLIENT_DISCONNECT');
-          return;
-        }
-        const session: Session = { device: result.device, clientIp, epoch: connected.epoch, reason: null, registration: null, ended: false };
+        const session: Session = { device: result.device, clientIp, epoch: connected.epoch, reason: null, registration: null, ended: false, ingestTail: Promise.resolve() };
         attachSession(client, session);
-        metrics.mqttConnections.inc();
-        client.conn.once('close', () => void onClosed(client));
         const replaced = sessions.claim(client);
         if (replaced === client) {
-          // A newer login of the same device committed first: this one lost the race.
+          // A newer login of the same device committed first: this one lost the race. Presence already recorded
+          // this epoch as TAKEN_OVER (the newer connect did), so there is nothing to record on close.
           session.reason = 'TAKEN_OVER';
+          session.ended = true;
           metrics.mqttLogins.inc({ result: 'taken_over' });
           return done(authError(5, 'superseded by a newer connection'), false);
         }
+        // D6: the newer login wins even if its own socket is already gone; presence has recorded the older epoch as
+        // TAKEN_OVER, so the older connection must not stay open behind it.
         if (replaced) kick(replaced, 'TAKEN_OVER');
+        if (client.closed) {
+          // The socket went away while we were committing (aedes ignores a late done()): record it at once.
+          session.ended = true;
+          sessions.release(client);
+          await presence.disconnect(result.device, connected.epoch, 'CLIENT_DISCONNECT');
+          return;
+        }
+        metrics.mqttConnections.inc();
+        client.conn.once('close', () => void onClosed(client));
         metrics.mqttLogins.inc({ result: 'ok' });
         done(null, true);
       })().catch((err: unknown) => {
@@ -149,7 +157,12 @@ export async function createBroker(deps: BrokerDeps) {
             log.info({ deviceName: s.device.deviceName, topic: packet.topic }, 'publish denied (D7): disconnecting');
             return done(new Error('publish not allowed'));
           }
-          await ingest.handle(s.device, { topic: packet.topic, payload: Buffer.from(packet.payload), qos: packet.qos, retain: packet.retain });
+          // aedes handles the packets of one socket read concurrently: keep the device's order in the log.
+          const submitted = s.ingestTail.then(() =>
+            ingest.handle(s.device, { topic: packet.topic, payload: Buffer.from(packet.payload), qos: packet.qos, retain: packet.retain }),
+          );
+          s.ingestTail = submitted.catch(() => {});
+          await (await submitted).committed;
           metrics.mqttMessagesIn.inc();
           done(null);
         })
@@ -158,6 +171,15 @@ export async function createBroker(deps: BrokerDeps) {
           log.warn({ err, deviceName: s.device.deviceName }, 'could not store a device message; disconnecting the client');
           done(err instanceof Error ? err : new Error('ingest failed'));
         });
+    },
+
+    /**
+     * Device publishes are consumed by the platform (stored, streamed, routed by rules and topic routes), never relayed
+     * by the broker: a device's own subscriptions (`thing/service/+` of D19) would otherwise echo its replies back to
+     * it. aedes stamps the publisher's clientId on the packet; platform publishes carry none.
+     */
+    authorizeForward(_client, packet) {
+      return (packet as { clientId?: string }).clientId ? null : packet;
     },
 
     authorizeSubscribe(client, sub, done) {

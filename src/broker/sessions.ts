@@ -13,6 +13,8 @@ export interface Session {
   /** Dynamic registration connection (§1.6 B): gets its secret on /ext/register, then is closed. */
   registration: { productKey: string; deviceName: string; deviceSecret: string } | null;
   ended: boolean;
+  /** Submission order of this connection's publishes: each waits for the previous one to be submitted. */
+  ingestTail: Promise<unknown>;
 }
 
 const kSession = Symbol('thingql.session');

@@ -2,3 +2,4 @@ export * from './schema/products.ts';
 export * from './schema/devices.ts';
 export * from './schema/platform.ts';
 export * from './schema/history.ts';
+export * from './schema/commands.ts';

@@ -9,6 +9,7 @@ import './api-key.ts';
 import './lifecycle.ts';
 import './connectivity.ts';
 import './thing-data.ts';
+import './commands.ts';
 
 let schema: GraphQLSchema | null = null;
 

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { DomainError } from '../domain/errors.ts';
 import { query } from '../db/client.ts';
-import { eventHistory, ingestDedupe, propertyHistory, propertyLatest } from '../db/tables.ts';
+import { commands, eventHistory, ingestDedupe, propertyHistory, propertyLatest } from '../db/tables.ts';
 import { canSeeProduct, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { findDevice } from './devices.ts';
@@ -22,6 +22,18 @@ export interface EventRecord {
   eventType: string;
   output: unknown;
   time: Date;
+}
+
+export interface ServiceCallRecord {
+  messageId: string;
+  identifier: string;
+  callType: string;
+  input: unknown;
+  output: unknown;
+  code: number | null;
+  status: string;
+  requestedAt: Date;
+  repliedAt: Date | null;
 }
 
 export type Aggregation = 'AVG' | 'MIN' | 'MAX' | 'SUM' | 'COUNT' | 'FIRST' | 'LAST';
@@ -147,6 +159,58 @@ export function createHistoryService(deps: ServiceDeps) {
         .orderBy(...(asc_ ? [asc(eventHistory.ts), asc(eventHistory.id)] : [desc(eventHistory.ts), desc(eventHistory.id)]))
         .limit(page.limit + 1);
       return toConnection(rows, page, keyOf);
+    },
+
+    /** QueryDeviceServiceData: service calls (and property sets, identifier `set`) with their outcome. */
+    async serviceHistory(
+      p: Principal,
+      a: { productKey: string; deviceName: string; identifier?: string | null; from: Date; to: Date; order: 'ASC' | 'DESC' },
+      args: PageArgs,
+    ): Promise<Connection<ServiceCallRecord>> {
+      range(a.from, a.to);
+      const page = keysetPage(args);
+      const key = (r: ServiceCallRecord) => `${r.requestedAt.getTime()}:${r.messageId}`;
+      if (!canSeeProduct(p, a.productKey)) return toConnection<ServiceCallRecord>([], page, key);
+      const asc_ = (a.order === 'ASC') === (page.direction === 'forward');
+      const cursor = page.direction === 'forward' ? page.afterKey : page.beforeKey;
+      let keyCond: SQL | undefined;
+      if (cursor != null) {
+        const [t, id] = cursor.split(':');
+        if (!t || !/^\d+$/.test(t) || !id) throw new DomainError('INVALID_CURSOR', 'invalid cursor', ['after']);
+        const ts = new Date(Number(t)).toISOString();
+        keyCond = asc_ ? sql`(${commands.requestedAt}, ${commands.messageId}) > (${ts}::timestamptz, ${id})` : sql`(${commands.requestedAt}, ${commands.messageId}) < (${ts}::timestamptz, ${id})`;
+      }
+      const rows = await db
+        .select()
+        .from(commands)
+        .where(
+          and(
+            eq(commands.productKey, a.productKey),
+            eq(commands.deviceName, a.deviceName),
+            sql`${commands.kind} in ('SERVICE', 'PROPERTY_SET')`,
+            gte(commands.requestedAt, a.from),
+            lte(commands.requestedAt, a.to),
+            a.identifier ? eq(commands.identifier, a.identifier) : undefined,
+            keyCond,
+          ),
+        )
+        .orderBy(...(asc_ ? [asc(commands.requestedAt), asc(commands.messageId)] : [desc(commands.requestedAt), desc(commands.messageId)]))
+        .limit(page.limit + 1);
+      return toConnection(
+        rows.map((r) => ({
+          messageId: r.messageId,
+          identifier: r.identifier ?? '',
+          callType: r.callType ?? 'ASYNC',
+          input: r.input,
+          output: r.output,
+          code: r.code,
+          status: r.status,
+          requestedAt: r.requestedAt,
+          repliedAt: r.repliedAt,
+        })),
+        page,
+        key,
+      );
     },
 
     /**

@@ -74,7 +74,12 @@ export function createIngestService(deps: { committer: GroupCommitter; ids: Mess
       handlers.unshift({ match, handle });
     },
 
-    async handle(device: DeviceRef, msg: InboundMessage): Promise<void> {
+    /**
+     * Decode, validate and submit to the group commit. Resolves once submitted, with `committed`, which settles when
+     * the message is durable (and its replies are on their way). Callers keep a device's messages in order by
+     * submitting them one after the other; the commits still group across devices.
+     */
+    async handle(device: DeviceRef, msg: InboundMessage): Promise<{ committed: Promise<void> }> {
       const receivedAt = new Date();
       const messageId = await deps.ids.take();
       const handler = handlers.find((h) => h.match(msg.topic));
@@ -95,17 +100,22 @@ export function createIngestService(deps: { committer: GroupCommitter; ids: Mess
           receivedAt: receivedAt.getTime(),
         },
       };
-      await deps.committer.submitItem({
+      const submitted = deps.committer.submitItem({
         ...(step?.dedupe ? { dedupe: step.dedupe } : {}),
         // A recognised resend is acknowledged and answered again, but stored only once.
         build: (duplicate) => (duplicate ? { events: [] } : { events: [message, ...(step?.events ?? [])], ...(step?.rows ? { rows: step.rows } : {}) }),
       });
-      for (const out of step?.after ?? []) {
-        const payload = typeof out.payload === 'function' ? out.payload() : out.payload;
-        deps.publisher()
-          .publish(out.topic, payload, out.qos)
-          .catch((err: unknown) => deps.logger.warn({ err, topic: out.topic }, 'reply to device failed'));
-      }
+      const committed = submitted.then(() => {
+        for (const out of step?.after ?? []) {
+          const payload = typeof out.payload === 'function' ? out.payload() : out.payload;
+          deps.publisher()
+            .publish(out.topic, payload, out.qos)
+            .catch((err: unknown) => deps.logger.warn({ err, topic: out.topic }, 'reply to device failed'));
+        }
+      });
+      // Callers may attach later; never let a rejection go unhandled meanwhile.
+      committed.catch(() => {});
+      return { committed };
     },
   };
 }

@@ -1,0 +1,230 @@
+import { and, eq } from 'drizzle-orm';
+import { canPublish, canSubscribe } from '../domain/alink/acl.ts';
+import { isValidTopicName } from '../domain/alink/topic-filter.ts';
+import { broadcastRequestTopic, extRrpcTopic, parseTopic, rrpcRequestTopic } from '../domain/alink/topics.ts';
+import { DomainError } from '../domain/errors.ts';
+import { devices } from '../db/tables.ts';
+import type { GroupCommitter } from '../events/committer.ts';
+import type { NewEvent } from '../events/types.ts';
+import { assertProductVisible, requireRole, type Principal } from './access.ts';
+import type { CommandReply, CommandTracker } from './command-replies.ts';
+import type { ServiceDeps } from './deps.ts';
+import { findDevice } from './devices.ts';
+import type { DevicePublisher } from './ingest.ts';
+import type { MessageIds } from './message-ids.ts';
+import type { ProductCache, ProductInfo } from './product-cache.ts';
+import type { DeviceRecord } from './records.ts';
+
+export type PayloadEncoding = 'UTF8' | 'BASE64';
+export type RrpcCode = 'SUCCESS' | 'TIMEOUT' | 'OFFLINE' | 'HALFCONN' | 'UNKNOWN';
+
+export interface CommandDeps extends ServiceDeps {
+  committer: GroupCommitter;
+  ids: MessageIds;
+  tracker: CommandTracker;
+  productCache: ProductCache;
+  publisher: () => DevicePublisher;
+}
+
+/** alink-protocol.md §5.1 / §7: RRPC timeout 1000-8000 ms; broadcast body at most 64 KB. */
+export const RRPC_TIMEOUT = { min: 1000, max: 8000 } as const;
+export const MAX_BROADCAST = 64 * 1024;
+
+export function decodePayload(payload: string, encoding: PayloadEncoding | null | undefined, maxBytes: number): Buffer {
+  let bytes: Buffer;
+  if (encoding === 'BASE64') {
+    const clean = payload.replace(/\s/g, '');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0) {
+      throw new DomainError('INVALID_PAYLOAD', 'payload is not valid base64', ['input', 'payload']);
+    }
+    bytes = Buffer.from(clean, 'base64');
+  } else {
+    bytes = Buffer.from(payload, 'utf8');
+  }
+  if (bytes.length > maxBytes) throw new DomainError('PAYLOAD_TOO_LARGE', `payload is ${bytes.length} bytes; at most ${maxBytes}`, ['input', 'payload']);
+  return bytes;
+}
+
+/** Shared steps of every command: find the target, record the command (durably, before sending), send. */
+export function createCommandCore(deps: CommandDeps) {
+  const db = deps.database.db;
+
+  async function product(p: Principal, productKey: string): Promise<ProductInfo> {
+    requireRole(p, 'OPERATOR');
+    assertProductVisible(p, productKey);
+    const info = await deps.productCache.get(productKey);
+    if (!info) throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['input', 'productKey']);
+    return info;
+  }
+
+  async function device(productKey: string, deviceName: string, field: string[] = ['input', 'deviceName']): Promise<DeviceRecord> {
+    const d = await findDevice(db, productKey, deviceName);
+    if (!d) throw new DomainError('DEVICE_NOT_FOUND', `device ${deviceName} does not exist in product ${productKey}`, field);
+    if (!d.enabled) throw new DomainError('DEVICE_DISABLED', `device ${deviceName} is disabled`, field);
+    return d;
+  }
+
+  /** Record the command (and its `command.sent` event) in the log; resolves once committed. */
+  async function record(c: {
+    messageId: string;
+    kind: string;
+    productKey: string;
+    deviceName: string | null;
+    topic: string;
+    identifier?: string | null;
+    callType?: string | null;
+    input?: unknown;
+    status: 'SENT' | 'OFFLINE';
+    extraEvents?: NewEvent[];
+  }): Promise<void> {
+    const event: NewEvent = {
+      type: 'command.sent',
+      productKey: c.productKey,
+      deviceName: c.deviceName,
+      data: { messageId: c.messageId, kind: c.kind, productKey: c.productKey, deviceName: c.deviceName, topic: c.topic, identifier: c.identifier ?? null, status: c.status },
+    };
+    await deps.committer.submitItem({
+      build: () => ({
+        events: [event, ...(c.extraEvents ?? [])],
+        rows: {
+          commands: [
+            {
+              messageId: c.messageId,
+              kind: c.kind,
+              productKey: c.productKey,
+              deviceName: c.deviceName,
+              topic: c.topic,
+              identifier: c.identifier ?? null,
+              callType: c.callType ?? null,
+              input: c.input === undefined ? null : c.input,
+              status: c.status,
+            },
+          ],
+        },
+      }),
+    });
+  }
+
+  function timedOut(messageId: string): void {
+    deps.committer.submitItem({ build: () => ({ events: [], rows: { commandTimeouts: [messageId] } }) }).catch((err: unknown) => deps.logger.warn({ err }, 'could not record a command timeout'));
+  }
+
+  /** Send a request and wait for the device's answer on the RRPC topic (system or custom, D12/D13). */
+  async function roundTrip(
+    d: DeviceRecord,
+    messageId: string,
+    topic: string,
+    payload: Buffer,
+    timeoutMs: number,
+    rec: Omit<Parameters<typeof record>[0], 'messageId' | 'status' | 'topic' | 'productKey' | 'deviceName'>,
+  ): Promise<{ rrpcCode: RrpcCode; reply: CommandReply | null }> {
+    const wait = deps.tracker.wait(messageId, d.productKey, d.deviceName, timeoutMs);
+    try {
+      await record({ ...rec, messageId, productKey: d.productKey, deviceName: d.deviceName, topic, status: 'SENT' });
+      await deps.publisher().publish(topic, payload, 0);
+    } catch (err) {
+      deps.tracker.cancel(messageId);
+      throw err;
+    }
+    const reply = await wait;
+    if (!reply) {
+      timedOut(messageId);
+      return { rrpcCode: 'TIMEOUT', reply: null };
+    }
+    return { rrpcCode: 'SUCCESS', reply };
+  }
+
+  return { product, device, record, roundTrip };
+}
+
+export function createCommandService(deps: CommandDeps) {
+  const core = createCommandCore(deps);
+  const maxPayload = deps.config.MQTT_MAX_PAYLOAD;
+
+  return {
+    /**
+     * Pub (§5.1): an asynchronous publish to a device's custom topic that the device may receive (SUB or ALL), or to
+     * a `/broadcast/` topic of the product. `/sys/` topics are for the thing-model commands (TOPIC_NOT_ALLOWED).
+     */
+    async pub(p: Principal, input: { productKey: string; topicFullName: string; payload: string; encoding?: PayloadEncoding | null; qos?: number | null }) {
+      const info = await core.product(p, input.productKey);
+      const qos = input.qos ?? 0;
+      if (qos !== 0 && qos !== 1) throw new DomainError('INVALID_INPUT', 'qos must be 0 or 1', ['input', 'qos']);
+      const payload = decodePayload(input.payload, input.encoding, maxPayload);
+      const topic = input.topicFullName;
+      const field = ['input', 'topicFullName'];
+      if (!isValidTopicName(topic)) throw new DomainError('TOPIC_NOT_ALLOWED', `"${topic}" is not a valid topic name`, field);
+      const t = parseTopic(topic);
+      let deviceName: string | null = null;
+      if (t.kind === 'custom' && t.productKey === input.productKey) {
+        // The target device must be allowed to subscribe to it (its category is SUB or ALL).
+        if (!canSubscribe({ productKey: t.productKey, deviceName: t.deviceName }, topic, info.categories)) {
+          throw new DomainError('TOPIC_NOT_ALLOWED', `${topic} is not a topic devices may receive (category missing or PUB only)`, field);
+        }
+        deviceName = (await core.device(input.productKey, t.deviceName, field)).deviceName;
+      } else if (!(t.kind === 'broadcast' && t.productKey === input.productKey)) {
+        throw new DomainError('TOPIC_NOT_ALLOWED', `pub takes custom topics /${input.productKey}/<device>/user/... or /broadcast/${input.productKey}/...; use setDeviceProperty / invokeThingService for /sys/ topics`, field);
+      }
+      const messageId = await deps.ids.take();
+      await core.record({ messageId, kind: 'PUB', productKey: input.productKey, deviceName, topic, input: { qos, bytes: payload.length }, status: 'SENT' });
+      await deps.publisher().publish(topic, payload, qos);
+      return { messageId };
+    },
+
+    /** RRpc (§2.5, §5.1, D13): synchronous request/response with the device. */
+    async rrpc(p: Principal, input: { productKey: string; deviceName: string; payload: string; encoding?: PayloadEncoding | null; timeoutMs?: number | null; topic?: string | null }) {
+      const info = await core.product(p, input.productKey);
+      const timeoutMs = input.timeoutMs ?? 5000;
+      if (!Number.isInteger(timeoutMs) || timeoutMs < RRPC_TIMEOUT.min || timeoutMs > RRPC_TIMEOUT.max) {
+        throw new DomainError('TIMEOUT_OUT_OF_RANGE', `timeoutMs must be ${RRPC_TIMEOUT.min} to ${RRPC_TIMEOUT.max}`, ['input', 'timeoutMs']);
+      }
+      const payload = decodePayload(input.payload, input.encoding, maxPayload);
+      const d = await core.device(input.productKey, input.deviceName);
+      let custom: string | null = null;
+      if (input.topic != null) {
+        const t = parseTopic(input.topic);
+        const own = { productKey: d.productKey, deviceName: d.deviceName };
+        if (t.kind !== 'custom' || t.productKey !== d.productKey || t.deviceName !== d.deviceName || !(canSubscribe(own, input.topic, info.categories) || canPublish(own, input.topic, info.categories))) {
+          throw new DomainError('TOPIC_NOT_ALLOWED', `custom RRPC takes one of the device's own custom topics (/${d.productKey}/${d.deviceName}/user/...)`, ['input', 'topic']);
+        }
+        custom = input.topic;
+      }
+      const messageId = await deps.ids.take();
+      const topic = custom ? extRrpcTopic(messageId, custom) : rrpcRequestTopic(d.productKey, d.deviceName, messageId);
+      if (!d.online) {
+        await core.record({ messageId, kind: 'RRPC', productKey: d.productKey, deviceName: d.deviceName, topic, status: 'OFFLINE' });
+        return { rrpcCode: 'OFFLINE' as RrpcCode, messageId, payloadBase64: null };
+      }
+      const r = await core.roundTrip(d, messageId, topic, payload, timeoutMs, { kind: 'RRPC', input: { bytes: payload.length } });
+      return { rrpcCode: r.rrpcCode, messageId, payloadBase64: r.reply?.payload ?? null };
+    },
+
+    /**
+     * PubBroadcast (§2.6, D14): with a `/broadcast/${pk}/...` topic, to the devices subscribed to it; without, to every
+     * online device of the product on `/sys/${pk}/${dn}/broadcast/request/${messageId}`. QoS 0, not stored.
+     */
+    async pubBroadcast(p: Principal, input: { productKey: string; payload: string; encoding?: PayloadEncoding | null; topicFullName?: string | null }) {
+      await core.product(p, input.productKey);
+      const payload = decodePayload(input.payload, input.encoding, Math.min(MAX_BROADCAST, maxPayload));
+      const messageId = await deps.ids.take();
+      if (input.topicFullName != null) {
+        const t = parseTopic(input.topicFullName);
+        if (t.kind !== 'broadcast' || t.productKey !== input.productKey || !isValidTopicName(input.topicFullName)) {
+          throw new DomainError('TOPIC_NOT_ALLOWED', `broadcast topics look like /broadcast/${input.productKey}/<suffix>`, ['input', 'topicFullName']);
+        }
+        await core.record({ messageId, kind: 'BROADCAST', productKey: input.productKey, deviceName: null, topic: input.topicFullName, status: 'SENT' });
+        await deps.publisher().publish(input.topicFullName, payload, 0);
+        return { messageId };
+      }
+      await core.record({ messageId, kind: 'BROADCAST', productKey: input.productKey, deviceName: null, topic: `/sys/${input.productKey}/+/broadcast/request/${messageId}`, status: 'SENT' });
+      const online = await deps.database.db
+        .select({ deviceName: devices.deviceName })
+        .from(devices)
+        .where(and(eq(devices.productKey, input.productKey), eq(devices.online, true), eq(devices.enabled, true)));
+      await Promise.all(online.map((d) => deps.publisher().publish(broadcastRequestTopic(input.productKey, d.deviceName, messageId), payload, 0)));
+      return { messageId };
+    },
+  };
+}
+
+export type CommandService = ReturnType<typeof createCommandService>;

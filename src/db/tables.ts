@@ -3,3 +3,4 @@ export * from './schema/devices.ts';
 export * from './schema/platform.ts';
 export * from './schema/history.ts';
 export * from './schema/commands.ts';
+export * from './schema/rules.ts';

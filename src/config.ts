@@ -5,11 +5,24 @@ import { z } from 'zod';
  * `thingql serve --flag value` arguments (flags win); everything is validated once and every problem is
  * reported together.
  */
-const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
+/**
+ * Whole decimal numbers only. z.coerce.number would read PORT=" " as 0 (a random port), "0x10" as 16 and "1e3" as
+ * 1000; a typo must be reported, not reinterpreted.
+ */
+const whole = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
+    z
+      .number({ error: (i) => `must be a whole number (got ${JSON.stringify(i.input)})` })
+      .int({ error: (i) => `must be a whole number (got ${JSON.stringify(i.input)})` })
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`),
+  );
+const port = (def: number) => whole(0, 65535).default(def);
 const bool = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
-const duration = z.coerce.number().int().positive();
+const duration = whole(1);
 
 export const configSchema = z
   .object({
@@ -32,25 +45,32 @@ export const configSchema = z
       .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** alink-protocol.md D18: broker payload limit in bytes. */
-    MQTT_MAX_PAYLOAD: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+    MQTT_MAX_PAYLOAD: whole(1024, 16 * 1024 * 1024).default(256 * 1024),
     MQTT_TLS_CERT: z.string().optional(),
     MQTT_TLS_KEY: z.string().optional(),
     MQTTS_PORT: port(8883),
     /** alink-protocol.md D2: optional maximum clock skew of the signed timestamp, in ms (0 = not enforced). */
-    AUTH_MAX_CLOCK_SKEW_MS: z.coerce.number().int().min(0).default(0),
+    AUTH_MAX_CLOCK_SKEW_MS: whole(0).default(0),
     EVENT_RETENTION_DAYS: duration.default(7),
     HISTORY_RETENTION_DAYS: duration.default(30),
     /** Group commit: how long the ingest writer waits to gather a batch, in ms. */
-    COMMIT_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(2),
+    COMMIT_DELAY_MS: whole(0, 1000).default(2),
     /** Slow GraphQL subscriber policy: events buffered before the stream is closed with a resumable cursor. */
-    SUBSCRIBER_BUFFER: z.coerce.number().int().min(10).default(10_000),
+    SUBSCRIBER_BUFFER: whole(10).default(10_000),
     PRINT_ADMIN_TOKEN: bool.default(true),
+    /** Rules engine: first retry delay of a failed delivery, and how long to keep retrying before dead-lettering (ms). */
+    RULE_RETRY_BASE_MS: z.coerce.number().int().min(10).default(1000),
+    RULE_RETRY_MAX_MS: z.coerce.number().int().min(0).default(120_000),
   })
-  .superRefine((c, ctx) => {
-    if (Boolean(c.MQTT_TLS_CERT) !== Boolean(c.MQTT_TLS_KEY)) {
-      ctx.addIssue({ code: 'custom', path: ['MQTT_TLS_CERT'], message: 'MQTT_TLS_CERT and MQTT_TLS_KEY go together' });
-    }
-  });
+  .superRefine(
+    (c, ctx) => {
+      if (Boolean(c.MQTT_TLS_CERT) !== Boolean(c.MQTT_TLS_KEY)) {
+        ctx.addIssue({ code: 'custom', path: ['MQTT_TLS_CERT'], message: 'MQTT_TLS_CERT and MQTT_TLS_KEY go together' });
+      }
+    },
+    // Also when other settings are invalid: every problem is reported in one go, not one round at a time.
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  );
 
 export type Config = z.infer<typeof configSchema>;
 

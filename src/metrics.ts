@@ -23,6 +23,12 @@ export function createMetrics() {
     mqttLogins: new Counter({ name: 'thingql_mqtt_logins_total', help: 'MQTT login attempts, by result', labelNames: ['result'] as const, registers: [registry] }),
     mqttMessagesIn: new Counter({ name: 'thingql_mqtt_messages_in_total', help: 'Accepted device publishes', registers: [registry] }),
     mqttDenied: new Counter({ name: 'thingql_mqtt_acl_denied_total', help: 'Publishes and subscriptions refused by the ACL', labelNames: ['op'] as const, registers: [registry] }),
+    ruleEvents: new Counter({
+      name: 'thingql_rule_events_total',
+      help: 'Rules engine: messages matched, deliveries delivered, failed and dead-lettered, per rule',
+      labelNames: ['rule', 'outcome'] as const,
+      registers: [registry],
+    }),
     wsSubscribers: new Gauge({ name: 'thingql_graphql_ws_connections', help: 'Open graphql-ws connections', registers: [registry] }),
   };
 }

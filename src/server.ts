@@ -96,7 +96,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const productCache = createProductCache(base);
     const tracker = new CommandTracker(hub);
     let publisher: DevicePublisher | null = null;
-    const services = createServices({ ...base, committer, ids, tracker, productCache, publisher: () => publisher! });
+    const services = createServices({ ...base, committer, ids, tracker, productCache, metrics, publisher: () => publisher! });
     const generatedAdminToken = await services.apiKeys.ensureAdminToken();
     const presence = createPresenceService(base, committer);
     const deviceAuth = createDeviceAuthService(base);
@@ -121,6 +121,14 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
         (e.type === 'device.lifecycle' && (e.data.action === 'disable' || e.data.action === 'delete')) ||
         (e.type === 'registry.changed' && e.data.entity === 'device' && e.data.what === 'secretReset');
       if (kick && e.productKey && e.deviceName) broker.kickDevice(e.productKey, e.deviceName);
+    });
+    // Data forwarding: rules and M2M topic routes consume the event log (after the broker exists: they publish).
+    services.runtime.ruleEngine.start();
+    services.topicRoutes.start();
+    closers.push(async () => {
+      await services.topicRoutes.stop();
+      await services.runtime.ruleEngine.stop();
+      await services.runtime.actions.close();
     });
     const retention = startRetention({ config, log, history: services.history, logger: logger.child({ module: 'retention' }) });
     closers.push(() => retention.stop());

@@ -10,6 +10,7 @@ import './lifecycle.ts';
 import './connectivity.ts';
 import './thing-data.ts';
 import './commands.ts';
+import './rules.ts';
 
 let schema: GraphQLSchema | null = null;
 

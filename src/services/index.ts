@@ -1,13 +1,22 @@
+import type { Metrics } from '../metrics.ts';
 import { createApiKeyService } from './api-keys.ts';
 import { createCommandService, type CommandDeps } from './commands.ts';
 import { createDeviceService } from './devices.ts';
 import { createHistoryService } from './history.ts';
 import { createProductService } from './products.ts';
+import { createActionRunner } from './rules/actions.ts';
+import { createConsumerStore } from './rules/consumer.ts';
+import { createRuleEngine } from './rules/engine.ts';
+import { createRuleService } from './rules/rules.ts';
+import { createTopicRouteService } from './rules/topic-routes.ts';
 import { createStreamService } from './streams.ts';
 import { createThingCommandService } from './thing-commands.ts';
 import { createTopicService } from './topics.ts';
 
-export function createServices(deps: CommandDeps) {
+export function createServices(deps: CommandDeps & { metrics: Metrics }) {
+  const consumers = createConsumerStore(deps.database, deps.instanceId);
+  const actions = createActionRunner({ publisher: deps.publisher, products: deps.productCache, logger: deps.logger });
+  const ruleEngine = createRuleEngine({ ...deps, consumers, actions });
   return {
     products: createProductService(deps),
     topics: createTopicService(deps),
@@ -17,6 +26,10 @@ export function createServices(deps: CommandDeps) {
     history: createHistoryService(deps),
     commands: createCommandService(deps),
     thingCommands: createThingCommandService(deps),
+    rules: createRuleService({ ...deps, redrive: (dl, rule) => ruleEngine.redrive(dl, rule) }),
+    topicRoutes: createTopicRouteService({ ...deps, products: deps.productCache, consumers }),
+    /** Runtime parts the composition root starts and stops. */
+    runtime: { ruleEngine, actions },
   };
 }
 

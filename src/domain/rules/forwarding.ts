@@ -1,0 +1,79 @@
+/**
+ * The messages rules and topic routes see: platform events in the reference's forwarding shapes, on their
+ * forwarding topics (alink-protocol.md §5.5: TSL topics without the `/sys` prefix; §6.3-6.7, §6.13).
+ */
+export interface ForwardingMessage {
+  topic: string;
+  /** The body as bytes: the device payload for custom topics, JSON for platform shapes. */
+  raw: Buffer;
+  json: unknown;
+  productKey: string | null;
+  deviceName: string | null;
+  messageId: string;
+  timestamp: number;
+}
+
+export interface LogEvent {
+  position: number;
+  type: string;
+  productKey?: string | null;
+  deviceName?: string | null;
+  data: Record<string, unknown>;
+  createdAt: Date;
+}
+
+/** Event types that produce forwarding messages. */
+export const FORWARDED_TYPES = [
+  'device.message',
+  'device.status',
+  'device.lifecycle',
+  'thing.property.post',
+  'thing.property.history.post',
+  'thing.event.post',
+  'thing.downlink.reply',
+] as const;
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
+const jsonMessage = (e: LogEvent, topic: string, body: Record<string, unknown>): ForwardingMessage => {
+  const raw = Buffer.from(JSON.stringify(body));
+  return { topic, raw, json: body, productKey: e.productKey ?? null, deviceName: e.deviceName ?? null, messageId: String(e.position), timestamp: e.createdAt.getTime() };
+};
+
+/** null for events rules do not see (and for TSL posts, which are seen in their parsed shape instead). */
+export function toForwardingMessage(e: LogEvent): ForwardingMessage | null {
+  const pk = e.productKey ?? '';
+  const dn = e.deviceName ?? '';
+  const d = e.data;
+  switch (e.type) {
+    case 'device.message': {
+      const topic = String(d.topic);
+      // TSL traffic is forwarded in its parsed forms below; only custom (and other non-/sys/) topics are raw.
+      if (topic.startsWith('/sys/')) return null;
+      const raw = Buffer.from(String(d.payload), 'base64');
+      return { topic, raw, json: parseJson(raw), productKey: pk, deviceName: dn, messageId: String(d.messageId), timestamp: Number(d.receivedAt) };
+    }
+    case 'thing.property.post':
+      return jsonMessage(e, `/${pk}/${dn}/thing/event/property/post`, d);
+    case 'thing.property.history.post':
+      return jsonMessage(e, `/${pk}/${dn}/thing/event/property/history/post`, d);
+    case 'thing.event.post':
+      return jsonMessage(e, `/${pk}/${dn}/thing/event/${String(d.identifier)}/post`, d);
+    case 'thing.downlink.reply': {
+      const { payload: _raw, ...body } = d;
+      return jsonMessage(e, `/${pk}/${dn}/thing/downlink/reply/message`, body);
+    }
+    case 'device.lifecycle':
+      return jsonMessage(e, `/${pk}/${dn}/thing/lifecycle`, d);
+    case 'device.status':
+      return jsonMessage(e, `/as/mqtt/status/${pk}/${dn}`, d);
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,236 @@
+import type { DeadLetterRecord, RuleRecord } from '../services/rules/rules.ts';
+import type { RuleAction } from '../services/rules/actions.ts';
+import type { TopicRoute } from '../services/rules/topic-routes.ts';
+import { builder } from './builder.ts';
+import { codesDescription, UserErrorRef, withUserErrors } from './common.ts';
+
+const RuleStatusEnum = builder.enumType('RuleStatus', { values: ['RUNNING', 'STOPPED'] as const });
+const RuleActionTypeEnum = builder.enumType('RuleActionType', { values: ['REPUBLISH', 'WEBHOOK', 'AMQP'] as const });
+
+const RuleActionInput = builder.inputType('RuleActionInput', {
+  description:
+    'REPUBLISH {"topic": "/${productKey}/${deviceName}/user/get", "qos"?}; WEBHOOK {"url", "method"?, "headers"?, "bodyTemplate"?}; AMQP {"url": "amqp://...", "exchange"?: "", "routingKey"}. errorAction: receives what other actions failed to deliver.',
+  fields: (t) => ({
+    type: t.field({ type: RuleActionTypeEnum, required: true }),
+    configuration: t.field({ type: 'JSON', required: true }),
+    errorAction: t.boolean({ defaultValue: false }),
+  }),
+});
+
+const RuleActionRef = builder.objectRef<RuleAction>('RuleAction').implement({
+  fields: (t) => ({
+    type: t.field({ type: RuleActionTypeEnum, resolve: (a) => a.type }),
+    configuration: t.field({ type: 'JSON', resolve: (a) => a.configuration }),
+    errorAction: t.boolean({ resolve: (a) => a.errorAction }),
+  }),
+});
+
+const RuleStatsRef = builder.objectRef<RuleRecord['stats']>('RuleStats').implement({
+  fields: (t) => ({
+    matched: t.int({ resolve: (s) => s.matched }),
+    delivered: t.int({ resolve: (s) => s.delivered }),
+    failed: t.int({ resolve: (s) => s.failed }),
+    deadLettered: t.int({ resolve: (s) => s.deadLettered }),
+  }),
+});
+
+export const RuleRef = builder.node(builder.objectRef<RuleRecord>('Rule'), {
+  id: { resolve: (r) => r.id },
+  loadOne: (id, ctx) => ctx.services.rules.get(ctx.principal, Number(id)),
+  isTypeOf: (v) => typeof v === 'object' && v !== null && 'sql' in v && 'actions' in v,
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    description: t.exposeString('description', { nullable: true }),
+    sql: t.exposeString('sql'),
+    status: t.field({ type: RuleStatusEnum, resolve: (r) => r.status }),
+    actions: t.field({ type: [RuleActionRef], resolve: (r) => r.actions }),
+    stats: t.field({ type: RuleStatsRef, resolve: (r) => r.stats }),
+    lastError: t.exposeString('lastError', { nullable: true, description: 'The last delivery failure (after retries).' }),
+    lastErrorAt: t.field({ type: 'DateTime', nullable: true, resolve: (r) => r.lastErrorAt }),
+    createdAt: t.field({ type: 'DateTime', resolve: (r) => r.createdAt }),
+  }),
+});
+
+const DeadLetterRef = builder.objectRef<DeadLetterRecord>('DeadLetter').implement({
+  fields: (t) => ({
+    id: t.id({ resolve: (d) => d.id }),
+    ruleId: t.id({ resolve: (d) => d.ruleId }),
+    actionIndex: t.exposeInt('actionIndex'),
+    deliveryKey: t.exposeString('deliveryKey', { description: 'Idempotency key the delivery carried (Idempotency-Key header, AMQP messageId).' }),
+    topic: t.exposeString('topic'),
+    output: t.field({ type: 'JSON', resolve: (d) => d.output as never }),
+    error: t.exposeString('error'),
+    attempts: t.exposeInt('attempts'),
+    createdAt: t.field({ type: 'DateTime', resolve: (d) => d.createdAt }),
+    redrivenAt: t.field({ type: 'DateTime', nullable: true, resolve: (d) => d.redrivenAt }),
+  }),
+});
+
+const RuleTestResultRef = builder.objectRef<{ matched: boolean; output: unknown; userErrors: { code: string; message: string; field?: string[] }[] }>('RuleTestResult').implement({
+  fields: (t) => ({
+    matched: t.exposeBoolean('matched'),
+    output: t.field({ type: 'JSON', nullable: true, resolve: (r) => r.output as never }),
+    userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
+  }),
+});
+
+const TopicRouteRef = builder.objectRef<TopicRoute>('TopicRoute').implement({
+  fields: (t) => ({
+    srcTopic: t.exposeString('srcTopic'),
+    dstTopics: t.exposeStringList('dstTopics'),
+  }),
+});
+
+const ruleId = (id: string | number) => (/^\d+$/.test(String(id)) ? Number(id) : decodeRuleId(String(id)));
+function decodeRuleId(id: string): number {
+  const raw = Buffer.from(id, 'base64').toString('utf8');
+  const m = /^Rule:(\d+)$/.exec(raw);
+  return m ? Number(m[1]) : -1;
+}
+
+builder.queryFields((t) => ({
+  rules: t.field({ type: [RuleRef], resolve: (_r, _a, ctx) => ctx.services.rules.list(ctx.principal) }),
+  rule: t.field({
+    type: RuleRef,
+    nullable: true,
+    args: { id: t.arg.id({ required: true, description: 'The rule id (numeric or global).' }) },
+    resolve: (_r, a, ctx) => ctx.services.rules.get(ctx.principal, ruleId(a.id)),
+  }),
+  testRule: t.field({
+    type: RuleTestResultRef,
+    description: 'What a rule would emit for one message on `topic` (forwarding topic and shape, alink-protocol.md §6).',
+    args: { sql: t.arg.string({ required: true }), topic: t.arg.string({ required: true }), payload: t.arg({ type: 'JSON', required: true }) },
+    resolve: (_r, a, ctx) => ctx.services.rules.test(ctx.principal, { sql: a.sql, topic: a.topic, payload: a.payload }),
+  }),
+  deadLetters: t.connection({
+    type: DeadLetterRef,
+    args: { ruleId: t.arg.id({ required: true }) },
+    resolve: (_r, a, ctx) => ctx.services.rules.deadLetters(ctx.principal, ruleId(a.ruleId), a),
+  }),
+  topicRoutes: t.field({
+    type: [TopicRouteRef],
+    args: { srcTopic: t.arg.string() },
+    resolve: (_r, a, ctx) => ctx.services.topicRoutes.list(ctx.principal, a.srcTopic ?? null),
+  }),
+}));
+
+const RULE_CODES = ['INVALID_SQL', 'INVALID_ACTION', 'INVALID_NAME'];
+
+builder.relayMutationField(
+  'createRule',
+  {
+    inputFields: (t) => ({
+      name: t.string({ required: true }),
+      sql: t.string({ required: true, description: 'SELECT ... FROM "<topic filter>" [WHERE ...]' }),
+      actions: t.field({ type: [RuleActionInput], required: true }),
+      description: t.string(),
+    }),
+  },
+  {
+    resolve: (_r, { input }, ctx) =>
+      withUserErrors(async () => ({
+        rule: await ctx.services.rules.create(ctx.principal, { ...input, actions: input.actions.map((a) => ({ type: a.type, configuration: a.configuration as Record<string, unknown>, errorAction: a.errorAction ?? false })) }),
+      })),
+  },
+  {
+    description: codesDescription('CreateRule + CreateRuleAction: the rule is created STOPPED.', RULE_CODES),
+    outputFields: (t) => ({
+      rule: t.field({ type: RuleRef, nullable: true, resolve: (r) => r.rule ?? null }),
+      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'updateRule',
+  {
+    inputFields: (t) => ({
+      id: t.id({ required: true }),
+      name: t.string(),
+      sql: t.string(),
+      actions: t.field({ type: [RuleActionInput] }),
+      description: t.string(),
+    }),
+  },
+  {
+    resolve: (_r, { input }, ctx) =>
+      withUserErrors(async () => ({
+        rule: await ctx.services.rules.update(ctx.principal, {
+          id: ruleId(input.id),
+          name: input.name,
+          sql: input.sql,
+          description: input.description,
+          actions: input.actions?.map((a) => ({ type: a.type, configuration: a.configuration as Record<string, unknown>, errorAction: a.errorAction ?? false })) ?? null,
+        }),
+      })),
+  },
+  {
+    description: codesDescription('Changes apply to a running rule at once.', ['RULE_NOT_FOUND', ...RULE_CODES]),
+    outputFields: (t) => ({
+      rule: t.field({ type: RuleRef, nullable: true, resolve: (r) => r.rule ?? null }),
+      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
+    }),
+  },
+);
+
+for (const [name, op] of [
+  ['deleteRule', 'delete'],
+  ['startRule', 'start'],
+  ['stopRule', 'stop'],
+] as const) {
+  builder.relayMutationField(
+    name,
+    { inputFields: (t) => ({ id: t.id({ required: true }) }) },
+    { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ rule: await ctx.services.rules[op](ctx.principal, ruleId(input.id)) })) },
+    {
+      description: codesDescription(op === 'start' ? 'StartRule: the rule sees events committed from now on.' : `${name}.`, ['RULE_NOT_FOUND']),
+      outputFields: (t) => ({
+        rule: t.field({ type: RuleRef, nullable: true, resolve: (r) => r.rule ?? null }),
+        userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
+      }),
+    },
+  );
+}
+
+builder.relayMutationField(
+  'redriveDeadLetters',
+  { inputFields: (t) => ({ ruleId: t.id({ required: true }), ids: t.idList({ description: 'Absent: every pending dead letter of the rule.' }) }) },
+  {
+    resolve: (_r, { input }, ctx) =>
+      withUserErrors(() => ctx.services.rules.redrive(ctx.principal, ruleId(input.ruleId), input.ids ? input.ids.map((i) => Number(i)) : null)),
+  },
+  {
+    description: codesDescription('Deliver dead letters again; those that fail again stay, with REDRIVE_FAILED errors.', ['RULE_NOT_FOUND', 'REDRIVE_FAILED']),
+    outputFields: (t) => ({
+      redriven: t.int({ resolve: (r) => r.redriven ?? 0 }),
+      failed: t.int({ resolve: (r) => r.failed ?? 0 }),
+      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'createTopicRoute',
+  { inputFields: (t) => ({ srcTopic: t.string({ required: true }), dstTopics: t.stringList({ required: true }) }) },
+  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ route: await ctx.services.topicRoutes.create(ctx.principal, input) })) },
+  {
+    description: codesDescription('CreateTopicRouteTable: source PUB, destinations SUB, at most 100.', ['TOPIC_NOT_ALLOWED', 'DEVICE_NOT_FOUND', 'PRODUCT_NOT_FOUND', 'INVALID_INPUT']),
+    outputFields: (t) => ({
+      route: t.field({ type: TopicRouteRef, nullable: true, resolve: (r) => r.route ?? null }),
+      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'deleteTopicRoute',
+  { inputFields: (t) => ({ srcTopic: t.string({ required: true }), dstTopics: t.stringList({ description: 'Absent: the whole route.' }) }) },
+  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ route: await ctx.services.topicRoutes.delete(ctx.principal, input) })) },
+  {
+    description: codesDescription('DeleteTopicRouteTable.', ['ROUTE_NOT_FOUND']),
+    outputFields: (t) => ({
+      route: t.field({ type: TopicRouteRef, nullable: true, resolve: (r) => r.route ?? null }),
+      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
+    }),
+  },
+);

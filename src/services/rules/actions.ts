@@ -1,0 +1,198 @@
+import amqp from 'amqplib';
+import { z } from 'zod';
+import { canSubscribe } from '../../domain/alink/acl.ts';
+import { isValidTopicName } from '../../domain/alink/topic-filter.ts';
+import { parseTopic } from '../../domain/alink/topics.ts';
+import type { ForwardingMessage } from '../../domain/rules/forwarding.ts';
+import type { Logger } from '../../logger.ts';
+import type { DevicePublisher } from '../ingest.ts';
+import type { ProductCache } from '../product-cache.ts';
+
+export type RuleActionType = 'REPUBLISH' | 'WEBHOOK' | 'AMQP';
+
+export interface RuleAction {
+  type: RuleActionType;
+  configuration: Record<string, unknown>;
+  errorAction: boolean;
+}
+
+const republishSchema = z.object({
+  topic: z.string().min(2).max(256),
+  topicType: z.union([z.literal(0), z.literal(1)]).optional(),
+  qos: z.union([z.literal(0), z.literal(1)]).optional(),
+});
+const webhookSchema = z.object({
+  url: z.url({ protocol: /^https?$/ }),
+  method: z.enum(['POST', 'PUT']).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  bodyTemplate: z.string().max(64 * 1024).optional(),
+  timeoutMs: z.number().int().min(100).max(60_000).optional(),
+});
+const amqpSchema = z.object({
+  url: z.string().regex(/^amqps?:\/\//, 'must start with amqp:// or amqps://'),
+  exchange: z.string().max(255).optional(),
+  routingKey: z.string().max(255),
+  persistent: z.boolean().optional(),
+});
+
+export const ACTION_SCHEMAS = { REPUBLISH: republishSchema, WEBHOOK: webhookSchema, AMQP: amqpSchema } as const;
+
+/** Validate an action's configuration; returns the issues (empty when valid). */
+export function checkActionConfiguration(a: RuleAction): string[] {
+  const schema = ACTION_SCHEMAS[a.type];
+  const r = schema.safeParse(a.configuration);
+  if (!r.success) return r.error.issues.map((i) => `${i.path.join('.') || 'configuration'}: ${i.message}`);
+  if (a.type === 'REPUBLISH') {
+    const topic = fill(String(a.configuration.topic), { productKey: 'pk0', deviceName: 'dn0' }, {});
+    const t = parseTopic(topic);
+    const ok = isValidTopicName(topic) && (t.kind === 'custom' || (t.kind === 'sys' && t.path[0] === 'thing' && t.path[1] === 'service'));
+    if (!ok) return [`topic: republish targets a device's custom topic (/\${productKey}/\${deviceName}/user/...) or a TSL downlink (/sys/.../thing/service/...)`];
+  }
+  return [];
+}
+
+/** `${field}` placeholders: the source message's productKey / deviceName / topic, then the SELECT output's fields. */
+export function fill(template: string, source: { productKey?: string | null; deviceName?: string | null; topic?: string }, output: Record<string, unknown>): string {
+  return template.replace(/\$\{([A-Za-z0-9_.]+)\}/g, (_m, k: string) => {
+    if (k === 'productKey' && source.productKey != null) return source.productKey;
+    if (k === 'deviceName' && source.deviceName != null) return source.deviceName;
+    if (k === 'topic' && source.topic != null) return source.topic;
+    const v = k.split('.').reduce<unknown>((o, p) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[p] : undefined), output);
+    return v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  });
+}
+
+export class DeliveryError extends Error {
+  constructor(
+    message: string,
+    /** false: retrying cannot help (e.g. the target may not receive the topic). */
+    readonly retryable = true,
+  ) {
+    super(message);
+    this.name = 'DeliveryError';
+  }
+}
+
+export interface Delivery {
+  action: RuleAction;
+  output: Record<string, unknown>;
+  message: Pick<ForwardingMessage, 'topic' | 'productKey' | 'deviceName'>;
+  /** `${ruleId}:${eventPosition}:${actionIndex}`: the same delivery retried carries the same key. */
+  deliveryKey: string;
+}
+
+/**
+ * Executes actions: republish to a device topic (the target's ACL applies), HTTP webhook, AMQP publish with
+ * publisher confirms. AMQP connections are kept per URL and dropped on error, so a broker that comes back is
+ * reconnected on the next attempt.
+ */
+export function createActionRunner(deps: { publisher: () => DevicePublisher; products: ProductCache; logger: Logger }) {
+  const channels = new Map<string, Promise<{ conn: amqp.ChannelModel; ch: amqp.ConfirmChannel }>>();
+
+  function channel(url: string) {
+    let c = channels.get(url);
+    if (!c) {
+      c = (async () => {
+        const conn = await amqp.connect(url, { timeout: 5000 });
+        const ch = await conn.createConfirmChannel();
+        const drop = () => channels.delete(url);
+        conn.on('error', drop);
+        conn.on('close', drop);
+        ch.on('error', drop);
+        ch.on('close', drop);
+        return { conn, ch };
+      })();
+      channels.set(url, c);
+      c.catch(() => channels.delete(url));
+    }
+    return c;
+  }
+
+  async function republish(d: Delivery): Promise<void> {
+    const cfg = republishSchema.parse(d.action.configuration);
+    const topic = fill(cfg.topic, d.message, d.output);
+    const t = parseTopic(topic);
+    if (!isValidTopicName(topic)) throw new DeliveryError(`republish topic "${topic}" is not a valid topic`, false);
+    const pk = t.kind === 'custom' || t.kind === 'sys' ? t.productKey : null;
+    const info = pk ? await deps.products.get(pk) : null;
+    const allowed =
+      info &&
+      ((t.kind === 'custom' && canSubscribe({ productKey: t.productKey, deviceName: t.deviceName }, topic, info.categories)) ||
+        (t.kind === 'sys' && t.path[0] === 'thing' && t.path[1] === 'service'));
+    if (!allowed) throw new DeliveryError(`TOPIC_NOT_ALLOWED: the target device may not receive ${topic}`, false);
+    await deps.publisher().publish(topic, Buffer.from(JSON.stringify(d.output)), cfg.qos ?? 1);
+  }
+
+  async function webhook(d: Delivery): Promise<void> {
+    const cfg = webhookSchema.parse(d.action.configuration);
+    const body = cfg.bodyTemplate ? fill(cfg.bodyTemplate, d.message, d.output) : JSON.stringify(d.output);
+    let isJson = !cfg.bodyTemplate;
+    if (cfg.bodyTemplate) {
+      try {
+        JSON.parse(body);
+        isJson = true;
+      } catch {
+        isJson = false;
+      }
+    }
+    let res: Response;
+    try {
+      res = await fetch(cfg.url, {
+        method: cfg.method ?? 'POST',
+        headers: { 'content-type': isJson ? 'application/json' : 'text/plain; charset=utf-8', 'idempotency-key': d.deliveryKey, 'x-thingql-topic': d.message.topic, ...cfg.headers },
+        body,
+        signal: AbortSignal.timeout(cfg.timeoutMs ?? 10_000),
+      });
+    } catch (e) {
+      throw new DeliveryError(`webhook ${cfg.url} unreachable: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`);
+    }
+    await res.arrayBuffer().catch(() => undefined);
+    if (res.status < 200 || res.status >= 300) {
+      throw new DeliveryError(`webhook ${cfg.url} answered HTTP ${res.status}`, res.status >= 500 || res.status === 429 || res.status === 408);
+    }
+  }
+
+  async function amqpPublish(d: Delivery): Promise<void> {
+    const cfg = amqpSchema.parse(d.action.configuration);
+    let ch: amqp.ConfirmChannel;
+    try {
+      ({ ch } = await channel(cfg.url));
+    } catch (e) {
+      throw new DeliveryError(`AMQP server ${redact(cfg.url)} unreachable: ${(e as Error).message}`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      ch.publish(
+        cfg.exchange ?? '',
+        cfg.routingKey,
+        Buffer.from(JSON.stringify(d.output)),
+        { persistent: cfg.persistent ?? true, messageId: d.deliveryKey, contentType: 'application/json', headers: { topic: d.message.topic } },
+        (err: unknown) => (err ? reject(new DeliveryError(`AMQP publish to ${redact(cfg.url)} was not confirmed`)) : resolve()),
+      );
+    });
+  }
+
+  return {
+    deliver(d: Delivery): Promise<void> {
+      switch (d.action.type) {
+        case 'REPUBLISH':
+          return republish(d);
+        case 'WEBHOOK':
+          return webhook(d);
+        case 'AMQP':
+          return amqpPublish(d);
+      }
+    },
+    async close(): Promise<void> {
+      const all = [...channels.values()];
+      channels.clear();
+      await Promise.all(all.map((c) => c.then((x) => x.conn.close()).catch(() => undefined)));
+    },
+  };
+}
+
+/** Never log credentials of an AMQP URL. */
+export function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+export type ActionRunner = ReturnType<typeof createActionRunner>;

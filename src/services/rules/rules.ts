@@ -1,0 +1,255 @@
+import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { topicMatches } from '../../domain/alink/topic-filter.ts';
+import { DomainError, DomainErrors, type UserErrorShape } from '../../domain/errors.ts';
+import { compileRuleSql, type SqlError } from '../../domain/rules/sql.ts';
+import { consumers, deadLetters, rules } from '../../db/tables.ts';
+import { requireRole, type Principal } from '../access.ts';
+import type { ServiceDeps } from '../deps.ts';
+import { keysetPage, toConnection, type PageArgs } from '../paging.ts';
+import { checkActionConfiguration, type RuleAction } from './actions.ts';
+
+export interface RuleRecord {
+  id: number;
+  name: string;
+  description: string | null;
+  sql: string;
+  status: 'RUNNING' | 'STOPPED';
+  actions: RuleAction[];
+  stats: { matched: number; delivered: number; failed: number; deadLettered: number };
+  lastError: string | null;
+  lastErrorAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface DeadLetterRecord {
+  id: number;
+  ruleId: number;
+  actionIndex: number;
+  deliveryKey: string;
+  topic: string;
+  output: unknown;
+  error: string;
+  attempts: number;
+  createdAt: Date;
+  redrivenAt: Date | null;
+}
+
+/** alink-protocol.md §7: at most 10 actions per rule; CreateRule names 1-30 characters. */
+export const MAX_ACTIONS = 10;
+
+const toRecord = (r: typeof rules.$inferSelect): RuleRecord => ({
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  sql: r.sql,
+  status: r.status as RuleRecord['status'],
+  actions: r.actions as RuleAction[],
+  stats: { matched: r.matched, delivered: r.delivered, failed: r.failed, deadLettered: r.deadLettered },
+  lastError: r.lastError,
+  lastErrorAt: r.lastErrorAt,
+  createdAt: r.createdAt,
+  updatedAt: r.updatedAt,
+});
+
+export const sqlUserError = (e: SqlError): UserErrorShape => ({
+  code: 'INVALID_SQL',
+  message: e.line != null ? `${e.message} (at line ${e.line}, column ${e.column}; offset ${e.offset})` : e.message,
+  field: ['input', 'sql'],
+});
+
+export const consumerName = (ruleId: number) => `rule:${ruleId}`;
+
+function checkRule(input: { name?: string | null; sql?: string | null; actions?: RuleAction[] | null }): void {
+  const errors: UserErrorShape[] = [];
+  if (input.name != null && (input.name.trim().length < 1 || [...input.name.trim()].length > 30)) {
+    errors.push({ code: 'INVALID_NAME', message: 'rule name must be 1 to 30 characters', field: ['input', 'name'] });
+  }
+  if (input.sql != null) {
+    const c = compileRuleSql(input.sql);
+    if (!c.ok) errors.push(sqlUserError(c.error));
+  }
+  if (input.actions != null) {
+    if (input.actions.length > MAX_ACTIONS) errors.push({ code: 'INVALID_ACTION', message: `a rule has at most ${MAX_ACTIONS} actions`, field: ['input', 'actions'] });
+    input.actions.forEach((a, i) => {
+      for (const m of checkActionConfiguration(a)) errors.push({ code: 'INVALID_ACTION', message: `${a.type}: ${m}`, field: ['input', 'actions', String(i), 'configuration'] });
+    });
+    if (input.actions.length > 0 && input.actions.every((a) => a.errorAction)) {
+      errors.push({ code: 'INVALID_ACTION', message: 'a rule needs at least one action that is not an error action', field: ['input', 'actions'] });
+    }
+  }
+  if (errors.length > 0) throw new DomainErrors(errors);
+}
+
+/** Rules (CreateRule, CreateRuleAction, StartRule, StopRule, alink-protocol.md §5.5), dead letters and testRule. */
+export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetterRecord, rule: RuleRecord) => Promise<void> }) {
+  const { database, log } = deps;
+  const db = database.db;
+  const changed = (id: number, what: string) => ({ type: 'registry.changed', data: { entity: 'rule', what, id } });
+
+  async function load(id: number): Promise<RuleRecord | null> {
+    if (!Number.isSafeInteger(id)) return null;
+    const rows = await db.select().from(rules).where(eq(rules.id, id));
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async function mutate(p: Principal, id: number, fn: (tx: Parameters<Parameters<typeof log.transaction>[0]>[0]) => Promise<typeof rules.$inferSelect | undefined>, what: string) {
+    requireRole(p, 'OPERATOR');
+    return log.transaction(async (tx, emit) => {
+      const row = await fn(tx);
+      if (!row) throw new DomainError('RULE_NOT_FOUND', `rule ${id} does not exist`, ['input', 'id']);
+      emit(changed(id, what));
+      return toRecord(row);
+    });
+  }
+
+  return {
+    get: (p: Principal, id: number) => {
+      requireRole(p, 'VIEWER');
+      return load(id);
+    },
+
+    async list(p: Principal): Promise<RuleRecord[]> {
+      requireRole(p, 'VIEWER');
+      const rows = await db.select().from(rules).orderBy(asc(rules.id));
+      return rows.map(toRecord);
+    },
+
+    async create(p: Principal, input: { name: string; sql: string; actions: RuleAction[]; description?: string | null }) {
+      requireRole(p, 'OPERATOR');
+      checkRule(input);
+      return log.transaction(async (tx, emit) => {
+        const [row] = await tx
+          .insert(rules)
+          .values({ name: input.name.trim(), sql: input.sql, actions: input.actions, description: input.description ?? null })
+          .returning();
+        emit(changed(row!.id, 'created'));
+        return toRecord(row!);
+      });
+    },
+
+    async update(p: Principal, input: { id: number; name?: string | null; sql?: string | null; actions?: RuleAction[] | null; description?: string | null }) {
+      checkRule(input);
+      const set: Partial<typeof rules.$inferInsert> = { updatedAt: new Date() };
+      if (input.name != null) set.name = input.name.trim();
+      if (input.sql != null) set.sql = input.sql;
+      if (input.actions != null) set.actions = input.actions;
+      if (input.description !== undefined) set.description = input.description;
+      return mutate(p, input.id, async (tx) => (await tx.update(rules).set(set).where(eq(rules.id, input.id)).returning())[0], 'updated');
+    },
+
+    async delete(p: Principal, id: number) {
+      return mutate(
+        p,
+        id,
+        async (tx) => {
+          const [row] = await tx.delete(rules).where(eq(rules.id, id)).returning();
+          if (row) {
+            await tx.delete(consumers).where(eq(consumers.name, consumerName(id)));
+            await tx.delete(deadLetters).where(eq(deadLetters.ruleId, id));
+          }
+          return row;
+        },
+        'deleted',
+      );
+    },
+
+    /** Start from now: a rule sees the events committed after it was started (events while stopped are skipped). */
+    async start(p: Principal, id: number) {
+      return mutate(
+        p,
+        id,
+        async (tx) => {
+          const [row] = await tx.update(rules).set({ status: 'RUNNING', updatedAt: new Date() }).where(eq(rules.id, id)).returning();
+          if (!row) return undefined;
+          const head = sql`(select coalesce(max(position), 0) from events)`;
+          await tx
+            .insert(consumers)
+            .values({ name: consumerName(id), position: head as unknown as number })
+            .onConflictDoUpdate({ target: consumers.name, set: { position: head as unknown as number, updatedAt: new Date() } });
+          return row;
+        },
+        'started',
+      );
+    },
+
+    async stop(p: Principal, id: number) {
+      return mutate(p, id, async (tx) => (await tx.update(rules).set({ status: 'STOPPED', updatedAt: new Date() }).where(eq(rules.id, id)).returning())[0], 'stopped');
+    },
+
+    /** What a rule would emit for one message, before it is started (graphql-api.md testRule). */
+    test(p: Principal, input: { sql: string; topic: string; payload: unknown }) {
+      requireRole(p, 'VIEWER');
+      const c = compileRuleSql(input.sql);
+      if (!c.ok) return { matched: false, output: null, userErrors: [sqlUserError(c.error)] };
+      const raw = Buffer.from(typeof input.payload === 'string' ? input.payload : JSON.stringify(input.payload));
+      const levels = input.topic.split('/');
+      const thingTopic = levels[1] === 'as' ? null : levels;
+      const ctx = {
+        topic: input.topic,
+        json: input.payload,
+        raw,
+        productKey: thingTopic?.[1] ?? levels[4] ?? null,
+        deviceName: thingTopic?.[2] ?? levels[5] ?? null,
+        messageId: '0',
+        timestamp: Date.now(),
+      };
+      if (!topicMatches(c.value.topicFilter, input.topic)) return { matched: false, output: null, userErrors: [] };
+      try {
+        if (!c.value.where(ctx)) return { matched: false, output: null, userErrors: [] };
+        return { matched: true, output: c.value.select(ctx), userErrors: [] };
+      } catch (e) {
+        return { matched: false, output: null, userErrors: [{ code: 'RULE_EVALUATION_FAILED', message: (e as Error).message }] };
+      }
+    },
+
+    async deadLetters(p: Principal, ruleId: number, args: PageArgs) {
+      requireRole(p, 'VIEWER');
+      const page = keysetPage(args);
+      const rows = await db
+        .select()
+        .from(deadLetters)
+        .where(
+          and(
+            eq(deadLetters.ruleId, ruleId),
+            page.afterKey != null ? gt(deadLetters.id, Number(page.afterKey)) : undefined,
+            page.beforeKey != null ? lt(deadLetters.id, Number(page.beforeKey)) : undefined,
+          ),
+        )
+        .orderBy(page.direction === 'forward' ? asc(deadLetters.id) : desc(deadLetters.id))
+        .limit(page.limit + 1);
+      return toConnection(rows as DeadLetterRecord[], page, (r) => r.id);
+    },
+
+    /** Deliver dead letters again (all of the rule's pending ones, or those listed); the ones that fail stay. */
+    async redrive(p: Principal, ruleId: number, ids: readonly number[] | null) {
+      requireRole(p, 'OPERATOR');
+      const rule = await load(ruleId);
+      if (!rule) throw new DomainError('RULE_NOT_FOUND', `rule ${ruleId} does not exist`, ['input', 'ruleId']);
+      const rows = (await db
+        .select()
+        .from(deadLetters)
+        .where(and(eq(deadLetters.ruleId, ruleId), isNull(deadLetters.redrivenAt), ids ? inArray(deadLetters.id, [...ids, -1]) : undefined))
+        .orderBy(asc(deadLetters.id))
+        .limit(1000)) as DeadLetterRecord[];
+      let redriven = 0;
+      const errors: UserErrorShape[] = [];
+      for (const dl of rows) {
+        try {
+          await deps.redrive(dl, rule);
+          await db.update(deadLetters).set({ redrivenAt: new Date() }).where(eq(deadLetters.id, dl.id));
+          redriven++;
+        } catch (e) {
+          await db
+            .update(deadLetters)
+            .set({ attempts: sql`${deadLetters.attempts} + 1`, error: (e as Error).message })
+            .where(eq(deadLetters.id, dl.id));
+          errors.push({ code: 'REDRIVE_FAILED', message: `dead letter ${dl.id}: ${(e as Error).message}`, field: ['input', 'ids'] });
+        }
+      }
+      return { redriven, failed: errors.length, userErrors: errors };
+    },
+  };
+}
+
+export type RuleService = ReturnType<typeof createRuleService>;

@@ -1,0 +1,181 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import amqp from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+
+const sensorTsl = JSON.parse(readFileSync(new URL('../fixtures/env-sensor.json', import.meta.url), 'utf8'));
+
+/** A local HTTP endpoint recording what it receives (the chat-bot of the scenario). */
+async function hookServer() {
+  const received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
+  let status = 200;
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      if (status === 200) received.push({ headers: req.headers, body });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received,
+    setStatus: (s: number) => (status = s),
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+const CREATE = `mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id status } userErrors { code message field } } }`;
+
+describe('data forwarding: rules and topic routes', () => {
+  let t: TestPlatform;
+  let pk: string;
+  let devs: DeviceCreds[];
+  beforeAll(async () => {
+    t = await startTestPlatform('pglite', { RULE_RETRY_BASE_MS: 50, RULE_RETRY_MAX_MS: 400 });
+    ({ productKey: pk, devices: devs } = await productWithDevices(t, 3, { tsl: sensorTsl }));
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  async function post(c: Awaited<ReturnType<typeof connectDevice>>, dev: DeviceCreds, temp: number) {
+    const topic = `/sys/${pk}/${dev.deviceName}/thing/event/property/post`;
+    const reply = nextMessage(c, (tp) => tp === `${topic}_reply`);
+    await c.publishAsync(topic, JSON.stringify({ id: String(Math.round(temp * 10)), params: { Temperature: temp }, method: 'thing.event.property.post' }), { qos: 1 });
+    expect(JSON.parse((await reply).payload.toString()).code).toBe(200);
+  }
+
+  it('sends an alert to a webhook, a summary to RabbitMQ and a command to a second device when a temperature exceeds 38', async () => {
+    const hook = await hookServer();
+    const queue = `thingql-test-${Date.now()}`;
+    const amqpUrl = process.env.TEST_AMQP_URL;
+    const [sensor, fan] = [devs[0]!, devs[1]!];
+    const actions: unknown[] = [
+      { type: 'WEBHOOK', configuration: { url: hook.url, bodyTemplate: '{"msgtype":"text","text":{"content":"${dn}: temperature ${t} °C"}}' } },
+      { type: 'REPUBLISH', configuration: { topic: `/\${productKey}/${fan.deviceName}/user/get` } },
+    ];
+    let conn: amqp.ChannelModel | null = null;
+    if (amqpUrl) {
+      conn = await amqp.connect(amqpUrl);
+      const ch = await conn.createChannel();
+      await ch.assertQueue(queue, { autoDelete: true });
+      actions.push({ type: 'AMQP', configuration: { url: amqpUrl, routingKey: queue } });
+    }
+    const r = await t.gql(CREATE, {
+      i: { name: 'overheat', sql: `SELECT items.Temperature.value AS t, deviceName() AS dn FROM "/${pk}/+/thing/event/property/post" WHERE items.Temperature.value > 38`, actions },
+    });
+    expect(r.data.createRule.userErrors).toEqual([]);
+    expect(r.data.createRule.rule.status).toBe('STOPPED');
+    const id = r.data.createRule.rule.id;
+    expect((await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } })).data.startRule.rule.status).toBe('RUNNING');
+
+    const fanClient = await connectDevice(t, 'tcp', fan);
+    await fanClient.subscribeAsync(`/${pk}/${fan.deviceName}/user/get`);
+    const command = nextMessage(fanClient, (tp) => tp === `/${pk}/${fan.deviceName}/user/get`, 10_000);
+    const c = await connectDevice(t, 'tcp', sensor);
+    await post(c, sensor, 25.5);
+    await post(c, sensor, 39.5);
+    expect(JSON.parse((await command).payload.toString())).toEqual({ t: 39.5, dn: sensor.deviceName });
+    for (let i = 0; i < 50 && hook.received.length < 1; i++) await sleep(100);
+    expect(hook.received.map((h) => JSON.parse(h.body))).toEqual([{ msgtype: 'text', text: { content: `${sensor.deviceName}: temperature 39.5 °C` } }]);
+    expect(hook.received[0]!.headers['idempotency-key']).toMatch(/^\d+:\d+:0$/);
+    if (conn) {
+      const ch = await conn.createChannel();
+      let msg: amqp.GetMessage | false = false;
+      for (let i = 0; i < 50 && !msg; i++) {
+        msg = await ch.get(queue, { noAck: true });
+        if (!msg) await sleep(100);
+      }
+      expect(msg && JSON.parse(msg.content.toString())).toEqual({ t: 39.5, dn: sensor.deviceName });
+      await conn.close();
+    }
+    const stats = await t.gql(`query($id: ID!) { rule(id: $id) { stats { matched delivered failed deadLettered } } }`, { id });
+    expect(stats.data.rule.stats).toEqual({ matched: 1, delivered: actions.length, failed: 0, deadLettered: 0 });
+    await c.endAsync();
+    await fanClient.endAsync();
+    await t.gql(`mutation($i: StopRuleInput!) { stopRule(input: $i) { rule { status } } }`, { i: { id } });
+    await hook.close();
+  });
+
+  it('dead-letters deliveries to a webhook that stays down, and re-drives them once it is back', async () => {
+    const hook = await hookServer();
+    hook.setStatus(503);
+    const dev = devs[2]!;
+    const r = await t.gql(CREATE, {
+      i: { name: 'down', sql: `SELECT items.Temperature.value AS t FROM "/${pk}/${dev.deviceName}/thing/event/property/post"`, actions: [{ type: 'WEBHOOK', configuration: { url: hook.url } }] },
+    });
+    const id = r.data.createRule.rule.id;
+    await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } });
+    const c = await connectDevice(t, 'tcp', dev);
+    await post(c, dev, 20);
+    await post(c, dev, 21);
+    let dl: any = null;
+    for (let i = 0; i < 60; i++) {
+      dl = await t.gql(`query($id: ID!) { deadLetters(ruleId: $id) { edges { node { id error attempts output redrivenAt } } } }`, { id });
+      if (dl.data.deadLetters.edges.length >= 2) break;
+      await sleep(100);
+    }
+    expect(dl.data.deadLetters.edges.map((e: any) => e.node.output)).toEqual([{ t: 20 }, { t: 21 }]);
+    expect(dl.data.deadLetters.edges[0].node.error).toContain('HTTP 503');
+    expect(dl.data.deadLetters.edges[0].node.attempts).toBeGreaterThan(1);
+    hook.setStatus(200);
+    const rd = await t.gql(`mutation($i: RedriveDeadLettersInput!) { redriveDeadLetters(input: $i) { redriven failed userErrors { code } } }`, { i: { ruleId: id } });
+    expect(rd.data.redriveDeadLetters).toEqual({ redriven: 2, failed: 0, userErrors: [] });
+    expect(hook.received.map((h) => JSON.parse(h.body))).toEqual([{ t: 20 }, { t: 21 }]);
+    const stats = await t.gql(`query($id: ID!) { rule(id: $id) { stats { matched delivered failed deadLettered } lastError } }`, { id });
+    expect(stats.data.rule.stats).toMatchObject({ matched: 2, failed: 2, deadLettered: 2 });
+    expect(stats.data.rule.lastError).toContain('503');
+    await c.endAsync();
+    await t.gql(`mutation($i: DeleteRuleInput!) { deleteRule(input: $i) { userErrors { code } } }`, { i: { id } });
+    await hook.close();
+  });
+
+  it('rejects invalid SQL with its position, unknown functions and republish targets a device may not receive', async () => {
+    const cases: [string, unknown[], string, string][] = [
+      [`SELECT a FROM "/${pk}/+/thing/event/property/post" WHERE`, [], 'INVALID_SQL', 'syntax error'],
+      [`SELECT nosuch(a) FROM "/${pk}/+/user/#"`, [], 'INVALID_SQL', 'unknown function nosuch()'],
+      [`SELECT a FROM "/${pk}/+/user/#"`, [{ type: 'REPUBLISH', configuration: { topic: '/sys/x/y/thing/event/property/post' } }], 'INVALID_ACTION', 'republish'],
+      [`SELECT a FROM "/${pk}/+/user/#"`, [{ type: 'AMQP', configuration: { url: 'http://x' } }], 'INVALID_ACTION', 'amqp'],
+    ];
+    for (const [sql, actions, code, text] of cases) {
+      const r = await t.gql(CREATE, { i: { name: 'bad', sql, actions } });
+      expect(r.data.createRule.rule).toBeNull();
+      expect(r.data.createRule.userErrors[0].code).toBe(code);
+      expect(r.data.createRule.userErrors[0].message.toLowerCase()).toContain(text.toLowerCase());
+    }
+    const bad = await t.gql(CREATE, { i: { name: 'bad', sql: `SELECT nosuch(a) FROM "/${pk}/+/user/#"`, actions: [] } });
+    expect(bad.data.createRule.userErrors[0].message).toContain('column 8');
+    const test = await t.gql(`query($sql: String!, $topic: String!, $payload: JSON!) { testRule(sql: $sql, topic: $topic, payload: $payload) { matched output userErrors { code } } }`, {
+      sql: `SELECT upper(deviceName()) AS dn, payload.v * 2 AS v2 FROM "/${pk}/+/user/update" WHERE payload.v > 1`,
+      topic: `/${pk}/dev-0000/user/update`,
+      payload: { payload: { v: 3 } },
+    });
+    expect(test.data.testRule).toEqual({ matched: true, output: { dn: 'DEV-0000', v2: 6 }, userErrors: [] });
+  });
+
+  it('routes a device topic to another device with a topic route (M2M)', async () => {
+    const [a, b] = [devs[0]!, devs[1]!];
+    await t.gql(`mutation($i: CreateProductTopicInput!) { createProductTopic(input: $i) { userErrors { code } } }`, { i: { productKey: pk, topicShortName: 'cmd', operation: 'SUB' } });
+    const bad = await t.gql(`mutation($i: CreateTopicRouteInput!) { createTopicRoute(input: $i) { route { srcTopic } userErrors { code field } } }`, {
+      i: { srcTopic: `/${pk}/${a.deviceName}/user/update`, dstTopics: [`/${pk}/${b.deviceName}/user/update`] },
+    });
+    expect(bad.data.createTopicRoute.userErrors[0].code).toBe('TOPIC_NOT_ALLOWED');
+    const ok = await t.gql(`mutation($i: CreateTopicRouteInput!) { createTopicRoute(input: $i) { route { srcTopic dstTopics } userErrors { code } } }`, {
+      i: { srcTopic: `/${pk}/${a.deviceName}/user/update`, dstTopics: [`/${pk}/${b.deviceName}/user/cmd`] },
+    });
+    expect(ok.data.createTopicRoute.route.dstTopics).toEqual([`/${pk}/${b.deviceName}/user/cmd`]);
+    const cb = await connectDevice(t, 'tcp', b);
+    await cb.subscribeAsync(`/${pk}/${b.deviceName}/user/cmd`);
+    const got = nextMessage(cb, (tp) => tp === `/${pk}/${b.deviceName}/user/cmd`, 10_000);
+    const ca = await connectDevice(t, 'tcp', a);
+    await ca.publishAsync(`/${pk}/${a.deviceName}/user/update`, Buffer.from([7, 8, 9]), { qos: 1 });
+    expect((await got).payload.equals(Buffer.from([7, 8, 9]))).toBe(true);
+    await ca.endAsync();
+    await cb.endAsync();
+  });
+});

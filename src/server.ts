@@ -13,7 +13,9 @@ import { registerRoute } from './http/register.ts';
 import { createHttpServer } from './http/server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
-import { loadSecretKey } from './services/bootstrap.ts';
+import { loadClusterId, loadSecretKey } from './services/bootstrap.ts';
+import { startRedisFanout } from './events/redis-fanout.ts';
+import mqemitterRedis from 'mqemitter-redis';
 import { CommandTracker, createReplyHandlers, registerCommandSinks, replyRoute } from './services/command-replies.ts';
 import { createDeviceAuthService } from './services/device-auth.ts';
 import { startRetention } from './services/retention.ts';
@@ -82,6 +84,11 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     closers.push(() => hub.close());
 
     const secrets = new SecretBox(await loadSecretKey(config, database, logger));
+    if (config.REDIS_URL) {
+      // Several instances: events fan out through Redis, MQTT routing through aedes' mqemitter-redis (below).
+      const fanout = await startRedisFanout({ url: config.REDIS_URL, clusterId: await loadClusterId(database), instanceId, log, hub, logger });
+      closers.push(() => fanout.close());
+    }
     const base = { config, database, log, hub, logger, secrets, instanceId };
 
     // Ingest: group commit, presence, device login, the upstream pipeline and the embedded broker.
@@ -112,7 +119,18 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     ingest.use((t) => replyRoute(t) === 'downlink', replies.downlink);
     await presence.start();
     closers.push(() => presence.stop());
-    const broker = await createBroker({ logger, metrics, deviceAuth, presence, products: productCache, ingest, maxPayload: config.MQTT_MAX_PAYLOAD });
+    const mq = config.REDIS_URL ? mqemitterRedis({ connectionString: config.REDIS_URL }) : undefined;
+    const broker = await createBroker({
+      logger,
+      metrics,
+      deviceAuth,
+      presence,
+      products: productCache,
+      ingest,
+      hub,
+      maxPayload: config.MQTT_MAX_PAYLOAD,
+      aedes: { id: instanceId, ...(mq ? { mq } : {}) },
+    });
     publisher = broker.publisher;
     closers.push(() => broker.close());
     hub.subscribe((e) => {

@@ -1,6 +1,7 @@
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { canPublish, canSubscribe } from '../domain/alink/acl.ts';
 import { extRegisterTopic, sysTopic } from '../domain/alink/topics.ts';
+import type { EventHub } from '../events/hub.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { DeviceAuthService } from '../services/device-auth.ts';
@@ -16,6 +17,8 @@ export interface BrokerDeps {
   presence: PresenceService;
   products: ProductCache;
   ingest: IngestService;
+  /** Committed events: a login of the same device on another instance takes over the connection held here. */
+  hub: EventHub;
   maxPayload: number;
   /** aedes options for scale-out (mq, persistence), set by the composition root. */
   aedes?: Partial<AedesOptions>;
@@ -72,7 +75,7 @@ export async function createBroker(deps: BrokerDeps) {
     metrics.mqttConnections.dec();
     const reason = shuttingDown ? 'SERVER_SHUTDOWN' : (s.reason ?? 'CLIENT_DISCONNECT');
     try {
-      await presence.disconnect(s.device, s.epoch, reason);
+      await presence.disconnect(s.device, s.epoch, reason, s.clientIp);
     } catch (err) {
       // The heartbeat sweep of a restarted instance, or the next connect, converges the state.
       log.warn({ err, deviceName: s.device.deviceName }, 'could not record disconnect');
@@ -196,6 +199,14 @@ export async function createBroker(deps: BrokerDeps) {
     },
   });
 
+  // D6 across instances: a newer ONLINE of a device connected here (from another instance) takes this connection over.
+  deps.hub.subscribe((e) => {
+    if (e.type !== 'device.status' || e.data.status !== 'online' || !e.productKey || !e.deviceName) return;
+    const client = sessions.get(e.productKey, e.deviceName);
+    const s = client && sessionOf(client);
+    if (client && s && s.epoch < Number(e.data.connectionEpoch)) kick(client, 'TAKEN_OVER');
+  });
+
   broker.on('keepaliveTimeout', (client) => {
     const s = sessionOf(client);
     if (s && !s.reason) s.reason = 'KEEPALIVE_TIMEOUT';
@@ -225,14 +236,23 @@ export async function createBroker(deps: BrokerDeps) {
   // A topic category deleted (or changed): live subscriptions it no longer allows are removed at once.
   products.onChange((productKey, what) => {
     if (what.entity !== 'topic' || what.what !== 'deleted') return;
-    void products.get(productKey).then((info) => {
-      for (const client of sessions.ofProduct(productKey)) {
-        const s = sessionOf(client)!;
-        const subs = Object.keys((client as unknown as { subscriptions: Record<string, unknown> }).subscriptions ?? {});
-        const gone = subs.filter((f) => !info || !canSubscribe(s.device, f, info.categories));
-        if (gone.length > 0) client.unsubscribe({ unsubscriptions: gone } as never);
-      }
-    });
+    products
+      .get(productKey)
+      .then((info) => {
+        for (const client of sessions.ofProduct(productKey)) {
+          const s = sessionOf(client)!;
+          const subs = Object.keys((client as unknown as { subscriptions: Record<string, unknown> }).subscriptions ?? {});
+          const gone = subs.filter((f) => !info || !canSubscribe(s.device, f, info.categories));
+          // The callback is required: aedes 1.2.0 calls it unconditionally (its typings say optional), and without it
+          // the unsubscribe throws "fn is not a function" from a timer, an uncaught exception that ends the process.
+          if (gone.length > 0) {
+            client.unsubscribe({ unsubscriptions: gone } as never, (err) => {
+              if (err) log.warn({ err, deviceName: s.device.deviceName }, 'could not drop a subscription of a deleted topic category');
+            });
+          }
+        }
+      })
+      .catch((err: unknown) => log.warn({ err, productKey }, 'could not apply a deleted topic category to live sessions'));
   });
 
   const publisher: DevicePublisher = {

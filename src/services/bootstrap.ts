@@ -24,3 +24,15 @@ export async function loadSecretKey(config: Config, database: Database, logger: 
   }
   return Buffer.from((rows[0]!.value as { key: string }).key, 'base64');
 }
+
+const CLUSTER_ID_STATE = 'cluster_id';
+
+/** Names this deployment (one database) on shared infrastructure such as a Redis used by several clusters. */
+export async function loadClusterId(database: Database): Promise<string> {
+  await database.db
+    .insert(platformState)
+    .values({ key: CLUSTER_ID_STATE, value: { id: randomBytes(8).toString('hex') } })
+    .onConflictDoNothing();
+  const rows = await database.db.select().from(platformState).where(eq(platformState.key, CLUSTER_ID_STATE));
+  return (rows[0]!.value as { id: string }).id;
+}

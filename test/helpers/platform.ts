@@ -26,7 +26,7 @@ export interface TestPlatform {
 }
 
 /** A PostgreSQL database of its own, dropped at close: suites can run in parallel and re-run on a used server. */
-async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const base = process.env.TEST_DATABASE_URL!;
   const name = `thingql_t_${randomBytes(6).toString('hex')}`;
   const admin = postgres(base, { max: 1, onnotice: () => {} });
@@ -45,7 +45,7 @@ async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promi
 }
 
 export async function startTestPlatform(kind: DbKind = 'pglite', overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<TestPlatform> {
-  const adminToken = `admin-${randomBytes(12).toString('hex')}`;
+  const adminToken = typeof overrides.ADMIN_TOKEN === "string" ? overrides.ADMIN_TOKEN : `admin-${randomBytes(12).toString("hex")}`;
   let drop: (() => Promise<void>) | null = null;
   let databaseUrl: string | undefined;
   let template: Blob | undefined;

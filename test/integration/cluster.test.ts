@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { Collected, wsClient } from '../helpers/graphql-ws.ts';
+import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
+import { freshPostgresDatabase, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+
+const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
+const enabled = Boolean(process.env.TEST_REDIS_URL && process.env.TEST_DATABASE_URL);
+
+/** Answers RRPC and services like a Link SDK device. */
+function answer(c: MqttClient, pk: string, dn: string) {
+  c.on('message', (topic, payload) => {
+    if (topic.startsWith(`/sys/${pk}/${dn}/rrpc/request/`)) {
+      const id = topic.split('/').pop()!;
+      const body = (() => {
+        try {
+          return JSON.parse(payload.toString());
+        } catch {
+          return null;
+        }
+      })();
+      c.publish(`/sys/${pk}/${dn}/rrpc/response/${id}`, body?.method ? JSON.stringify({ id: body.id, code: 200, data: { Done: 1 } }) : `pong:${payload.toString()}`);
+    }
+  });
+}
+
+describe.runIf(enabled)('two instances over one Redis and one PostgreSQL', () => {
+  let a: TestPlatform;
+  let b: TestPlatform;
+  let drop: () => Promise<void>;
+  let pk: string;
+  let devs: DeviceCreds[];
+  beforeAll(async () => {
+    const db = await freshPostgresDatabase();
+    drop = db.drop;
+    const shared = { DATABASE_URL: db.url, REDIS_URL: process.env.TEST_REDIS_URL };
+    a = await startTestPlatform('postgres', { ...shared, ADMIN_TOKEN: 'cluster-admin-token-0001' });
+    b = await startTestPlatform('postgres', { ...shared, ADMIN_TOKEN: 'cluster-admin-token-0001' });
+    ({ productKey: pk, devices: devs } = await productWithDevices(a, 3, { tsl: lampTsl }));
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await drop?.();
+  });
+
+  it('serves a device on A from GraphQL on B: status, messages, RRPC, sync services and broadcasts', async () => {
+    const dev = devs[0]!;
+    const ws = wsClient(b.wsUrl, b.adminToken);
+    const status = Collected.subscribe(ws, `subscription($pk: String) { deviceStatusChanged(productKey: $pk) { status deviceName cursor } }`, { pk });
+    const msgs = Collected.subscribe(ws, `subscription($pk: String) { deviceMessages(productKey: $pk, topicFilter: "/+/+/user/#") { topic payloadText cursor } }`, { pk });
+    await sleep(300);
+    const c = await connectDevice(a, 'tcp', dev);
+    answer(c, pk, dev.deviceName);
+    expect((await status.waitFor(1))[0].deviceStatusChanged).toMatchObject({ status: 'ONLINE', deviceName: dev.deviceName });
+    await c.publishAsync(`/${pk}/${dev.deviceName}/user/update`, 'from A', { qos: 1 });
+    expect((await msgs.waitFor(1))[0].deviceMessages).toMatchObject({ payloadText: 'from A' });
+
+    const rrpc = await b.gql(`mutation($i: RrpcInput!) { rrpc(input: $i) { rrpcCode payloadText } }`, { i: { productKey: pk, deviceName: dev.deviceName, payload: 'ping', timeoutMs: 3000 } });
+    expect(rrpc.data.rrpc).toEqual({ rrpcCode: 'SUCCESS', payloadText: 'pong:ping' });
+    const blink = await b.gql(`mutation($i: InvokeThingServiceInput!) { invokeThingService(input: $i) { rrpcCode code output } }`, {
+      i: { productKey: pk, deviceName: dev.deviceName, identifier: 'Blink', args: { Times: 1, IntervalMs: 100 }, timeoutMs: 3000 },
+    });
+    expect(blink.data.invokeThingService).toEqual({ rrpcCode: 'SUCCESS', code: 200, output: { Done: 1 } });
+
+    const bc = nextMessage(c, (tp) => tp.startsWith(`/sys/${pk}/${dev.deviceName}/broadcast/request/`));
+    await b.gql(`mutation($i: PubBroadcastInput!) { pubBroadcast(input: $i) { messageId } }`, { i: { productKey: pk, payload: 'to all' } });
+    expect((await bc).payload.toString()).toBe('to all');
+
+    // Resumable on either instance: resume on A after B's first message cursor.
+    const cursor = msgs.items[0].deviceMessages.cursor;
+    await c.publishAsync(`/${pk}/${dev.deviceName}/user/update`, 'second', { qos: 1 });
+    await msgs.waitFor(2);
+    const wsA = wsClient(a.wsUrl, a.adminToken);
+    const resumed = Collected.subscribe(wsA, `subscription($pk: String, $after: String) { deviceMessages(productKey: $pk, after: $after, topicFilter: "/+/+/user/#") { payloadText cursor } }`, { pk, after: cursor });
+    expect((await resumed.waitFor(1)).map((m) => m.deviceMessages.payloadText)).toEqual(['second']);
+
+    await c.endAsync();
+    expect((await status.waitFor(2))[1].deviceStatusChanged.status).toBe('OFFLINE');
+    for (const s of [status, msgs, resumed]) s.unsubscribe();
+    await ws.dispose();
+    await wsA.dispose();
+  });
+
+  it('moves a device from A to B: B takes over, A drops the old connection, and the device stays ONLINE', async () => {
+    const dev = devs[1]!;
+    const onA = await connectDevice(a, 'tcp', dev);
+    const closed = new Promise<void>((r) => onA.once('close', () => r()));
+    const onB = await connectDevice(b, 'tcp', dev);
+    await closed;
+    await sleep(300);
+    const d = await a.gql(`query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { state connectionEpoch } }`, { pk, dn: dev.deviceName });
+    expect(d.data.device).toEqual({ state: 'ONLINE', connectionEpoch: 2 });
+    await onB.endAsync();
+  });
+});

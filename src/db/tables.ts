@@ -4,3 +4,5 @@ export * from './schema/platform.ts';
 export * from './schema/history.ts';
 export * from './schema/commands.ts';
 export * from './schema/rules.ts';
+export * from './schema/broker.ts';
+export * from './schema/gateway-ota.ts';

@@ -1,0 +1,106 @@
+import { sql } from 'drizzle-orm';
+import { bigint, bigserial, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+
+const bytes = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v)),
+});
+
+/** Gateway topology (alink-protocol.md §1.7): a sub-device belongs to at most one gateway (6619). */
+export const deviceTopology = pgTable(
+  'device_topology',
+  {
+    subDeviceId: bigint('sub_device_id', { mode: 'number' }).primaryKey(),
+    gatewayId: bigint('gateway_id', { mode: 'number' }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  },
+  (t) => [index('device_topology_gateway_idx').on(t.gatewayId)],
+);
+
+/** Device tags (thing/deviceinfo/update, §3.9, §6.12). */
+export const deviceTags = pgTable(
+  'device_tags',
+  {
+    deviceId: bigint('device_id', { mode: 'number' }).notNull(),
+    attrKey: text('attr_key').notNull(),
+    attrValue: text('attr_value').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.attrKey] })],
+);
+
+/** Desired property values with a version per property (thing/property/desired/get|delete). */
+export const desiredProperties = pgTable(
+  'desired_properties',
+  {
+    deviceId: bigint('device_id', { mode: 'number' }).notNull(),
+    identifier: text('identifier').notNull(),
+    value: jsonb('value').notNull(),
+    version: integer('version').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.identifier] })],
+);
+
+/** Firmware packages (OTA): uploaded bytes (kept in the database so every instance can serve them) or an external URL. */
+export const firmwares = pgTable(
+  'firmwares',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    productKey: text('product_key').notNull(),
+    name: text('name').notNull(),
+    version: text('version').notNull(),
+    module: text('module').notNull().default('default'),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    md5: text('md5').notNull(),
+    sha256: text('sha256').notNull(),
+    signMethod: text('sign_method').notNull(),
+    url: text('url'),
+    content: bytes('content'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  },
+  (t) => [uniqueIndex('firmwares_pk_module_version_uq').on(t.productKey, t.module, t.version)],
+);
+
+/** Upgrade jobs: a firmware for a list of devices or a whole product (with source-version filter) at a rollout rate. */
+export const otaJobs = pgTable('ota_jobs', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  firmwareId: bigint('firmware_id', { mode: 'number' }).notNull(),
+  productKey: text('product_key').notNull(),
+  srcVersions: text('src_versions').array(),
+  /** Devices notified per minute (null: all at once). */
+  rolloutRate: integer('rollout_rate'),
+  /** PLANNED, IN_PROGRESS, COMPLETED, CANCELED */
+  status: text('status').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+});
+
+/** One device in one job. */
+export const otaTasks = pgTable(
+  'ota_tasks',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    jobId: bigint('job_id', { mode: 'number' }).notNull(),
+    deviceId: bigint('device_id', { mode: 'number' }).notNull(),
+    /** QUEUED, NOTIFIED, IN_PROGRESS, SUCCEEDED, FAILED, CANCELED */
+    status: text('status').notNull(),
+    step: integer('step'),
+    description: text('description'),
+    srcVersion: text('src_version'),
+    notifiedAt: timestamp('notified_at', { withTimezone: true, precision: 3 }),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  },
+  (t) => [uniqueIndex('ota_tasks_job_device_uq').on(t.jobId, t.deviceId), index('ota_tasks_device_idx').on(t.deviceId, t.status)],
+);
+
+/** Firmware versions devices report (/ota/device/inform), per module. */
+export const deviceVersions = pgTable(
+  'device_versions',
+  {
+    deviceId: bigint('device_id', { mode: 'number' }).notNull(),
+    module: text('module').notNull(),
+    version: text('version').notNull(),
+    reportedAt: timestamp('reported_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.module] })],
+);

@@ -18,6 +18,7 @@ import { startRedisFanout } from './events/redis-fanout.ts';
 import mqemitterRedis from 'mqemitter-redis';
 import { CommandTracker, createReplyHandlers, registerCommandSinks, replyRoute } from './services/command-replies.ts';
 import { createDeviceAuthService } from './services/device-auth.ts';
+import { createGatewayService, gatewayTopicRoute } from './services/gateway.ts';
 import { startRetention } from './services/retention.ts';
 import { createIngestService, type DevicePublisher } from './services/ingest.ts';
 import { MessageIds } from './services/message-ids.ts';
@@ -119,6 +120,8 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     ingest.use((t) => replyRoute(t) === 'downlink', replies.downlink);
     await presence.start();
     closers.push(() => presence.stop());
+    const gateway = createGatewayService({ ...base, committer, ids, tracker, productCache, publisher: () => publisher!, presence, deviceAuth });
+    ingest.use((t) => gatewayTopicRoute(t), gateway.topo);
     const mq = config.REDIS_URL ? mqemitterRedis({ connectionString: config.REDIS_URL }) : undefined;
     const broker = await createBroker({
       logger,
@@ -128,6 +131,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       products: productCache,
       ingest,
       hub,
+      gateway,
       maxPayload: config.MQTT_MAX_PAYLOAD,
       aedes: { id: instanceId, ...(mq ? { mq } : {}) },
     });

@@ -8,6 +8,8 @@ import type { DeviceAuthService } from '../services/device-auth.ts';
 import type { DevicePublisher, IngestService } from '../services/ingest.ts';
 import type { PresenceService } from '../services/presence.ts';
 import type { ProductCache } from '../services/product-cache.ts';
+import type { GatewayService } from '../services/gateway.ts';
+import { createGatewaySessions } from './gateway-sessions.ts';
 import { attachSession, SessionRegistry, sessionOf, type Session } from './sessions.ts';
 
 export interface BrokerDeps {
@@ -19,6 +21,7 @@ export interface BrokerDeps {
   ingest: IngestService;
   /** Committed events: a login of the same device on another instance takes over the connection held here. */
   hub: EventHub;
+  gateway: GatewayService;
   maxPayload: number;
   /** aedes options for scale-out (mq, persistence), set by the composition root. */
   aedes?: Partial<AedesOptions>;
@@ -67,6 +70,16 @@ export async function createBroker(deps: BrokerDeps) {
     client.close();
   }
 
+  let publisherRef: DevicePublisher | null = null;
+  const gw = createGatewaySessions({
+    gateway: deps.gateway,
+    deviceAuth,
+    products,
+    publisher: () => publisherRef!,
+    autoSubscriptions,
+    logger: log,
+  });
+
   async function onClosed(client: Client): Promise<void> {
     const s = sessionOf(client);
     if (!s || s.ended || s.registration) return;
@@ -74,6 +87,7 @@ export async function createBroker(deps: BrokerDeps) {
     sessions.release(client);
     metrics.mqttConnections.dec();
     const reason = shuttingDown ? 'SERVER_SHUTDOWN' : (s.reason ?? 'CLIENT_DISCONNECT');
+    await gw.closeAll(s, reason);
     try {
       await presence.disconnect(s.device, s.epoch, reason, s.clientIp);
     } catch (err) {
@@ -152,23 +166,28 @@ export async function createBroker(deps: BrokerDeps) {
         metrics.mqttDenied.inc({ op: 'publish_too_large' });
         return done(new Error(`payload larger than ${deps.maxPayload} bytes (D18)`));
       }
-      products
-        .get(s.device.productKey)
-        .then(async (info) => {
-          if (!info || !canPublish(s.device, packet.topic, info.categories)) {
-            metrics.mqttDenied.inc({ op: 'publish' });
-            log.info({ deviceName: s.device.deviceName, topic: packet.topic }, 'publish denied (D7): disconnecting');
-            return done(new Error('publish not allowed'));
-          }
-          // aedes handles the packets of one socket read concurrently: keep the device's order in the log.
-          const submitted = s.ingestTail.then(() =>
-            ingest.handle(s.device, { topic: packet.topic, payload: Buffer.from(packet.payload), qos: packet.qos, retain: packet.retain }),
-          );
-          s.ingestTail = submitted.catch(() => {});
-          await (await submitted).committed;
-          metrics.mqttMessagesIn.inc();
-          done(null);
-        })
+      (async () => {
+        // A gateway's connection carries its sub-devices' traffic too (§1.7): find whom this publish is for.
+        const acting = await gw.acting(s, packet.topic);
+        if (acting.kind === 'noSession') {
+          gw.noSession(s, acting.device);
+          return done(null);
+        }
+        if (!(await gw.canPublishAs(s, acting, packet.topic))) {
+          metrics.mqttDenied.inc({ op: 'publish' });
+          log.info({ deviceName: s.device.deviceName, topic: packet.topic }, 'publish denied (D7): disconnecting');
+          return done(new Error('publish not allowed'));
+        }
+        const device = acting.kind === 'sub' ? acting.device : s.device;
+        const payload = Buffer.from(packet.payload);
+        // aedes handles the packets of one socket read concurrently: keep the device's order in the log.
+        const submitted = s.ingestTail.then(() => ingest.handle(device, { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain }));
+        s.ingestTail = submitted.catch(() => {});
+        await (await submitted).committed;
+        if (acting.kind === 'self' && packet.topic.startsWith('/ext/session/')) await gw.handleSession(client, s, packet.topic, payload);
+        metrics.mqttMessagesIn.inc();
+        done(null);
+      })()
         .catch((err: unknown) => {
           // Not durable: no PUBACK. Disconnecting makes the device resend (QoS 1) once we can store again.
           log.warn({ err, deviceName: s.device.deviceName }, 'could not store a device message; disconnecting the client');
@@ -188,10 +207,9 @@ export async function createBroker(deps: BrokerDeps) {
     authorizeSubscribe(client, sub, done) {
       const s = sessionOf(client);
       if (!s || s.registration) return done(null, null);
-      products
-        .get(s.device.productKey)
-        .then((info) => {
-          if (info && canSubscribe(s.device, sub.topic, info.categories)) return done(null, sub);
+      gw.canSubscribeAs(s, sub.topic)
+        .then((allowed) => {
+          if (allowed) return done(null, sub);
           metrics.mqttDenied.inc({ op: 'subscribe' });
           done(null, null); // SUBACK 0x80 for this filter; the connection stays (D7)
         })
@@ -201,11 +219,36 @@ export async function createBroker(deps: BrokerDeps) {
 
   // D6 across instances: a newer ONLINE of a device connected here (from another instance) takes this connection over.
   deps.hub.subscribe((e) => {
-    if (e.type !== 'device.status' || e.data.status !== 'online' || !e.productKey || !e.deviceName) return;
-    const client = sessions.get(e.productKey, e.deviceName);
-    const s = client && sessionOf(client);
-    if (client && s && s.epoch < Number(e.data.connectionEpoch)) kick(client, 'TAKEN_OVER');
+    if (!e.productKey || !e.deviceName) return;
+    const { productKey: pk, deviceName: dn } = e as { productKey: string; deviceName: string };
+    if (e.type === 'device.status' && e.data.status === 'online') {
+      const client = sessions.get(pk, dn);
+      const s = client && sessionOf(client);
+      if (client && s && s.epoch < Number(e.data.connectionEpoch)) kick(client, 'TAKEN_OVER');
+      // A sub-device logged in again elsewhere: forget it here (its old epoch no longer counts).
+      for (const c of sessions.all()) void gw.drop(sessionOf(c)!, pk, dn, null, Number(e.data.connectionEpoch));
+      return;
+    }
+    const action = e.type === 'device.lifecycle' ? String(e.data.action) : e.type === 'registry.changed' && e.data.what === 'secretReset' ? 'reset' : null;
+    if (action === 'disable' || action === 'delete' || action === 'reset') {
+      for (const c of sessions.all()) {
+        const s = sessionOf(c)!;
+        void gw.drop(s, pk, dn, 'KICKED').then((sub) => {
+          if (sub && action !== 'reset') publisherRef?.publish(...topoChangeArgs(s, action === 'delete' ? 1 : 8, sub)).catch(() => undefined);
+        });
+      }
+    }
+    if (e.type === 'thing.topo.lifecycle' && e.data.action === 'remove') {
+      const gwClient = sessions.get(pk, dn);
+      const s = gwClient && sessionOf(gwClient);
+      for (const d of (e.data.devices as { productKey: string; deviceName: string }[] | undefined) ?? []) if (s) void gw.drop(s, d.productKey, d.deviceName, 'KICKED');
+    }
   });
+
+  const topoChangeArgs = (s: Session, status: 0 | 1 | 2 | 8, sub: { productKey: string; deviceName: string; iotId: string; id: number }): [string, Buffer, 0 | 1] => {
+    const out = deps.gateway.topoChange(s.device, status, [sub], String(Date.now()));
+    return [out.topic, out.payload as Buffer, out.qos];
+  };
 
   broker.on('keepaliveTimeout', (client) => {
     const s = sessionOf(client);
@@ -261,6 +304,8 @@ export async function createBroker(deps: BrokerDeps) {
         broker.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (err) => (err ? reject(err) : resolve())),
       ),
   };
+
+  publisherRef = publisher;
 
   return {
     broker,

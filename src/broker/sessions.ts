@@ -15,10 +15,12 @@ export interface Session {
   ended: boolean;
   /** Submission order of this connection's publishes: each waits for the previous one to be submitted. */
   ingestTail: Promise<unknown>;
+  /** Gateways: sub-devices logged in over this connection (alink-protocol.md §1.7), by `${pk}\u0000${dn}`. */
+  subs?: Map<string, { device: CachedDevice; epoch: number }>;
 }
 
 const kSession = Symbol('thingql.session');
-const deviceKey = (pk: string, dn: string) => `${pk}\u0000${dn}`;
+export const deviceKey = (pk: string, dn: string) => `${pk}\u0000${dn}`;
 type WithSession = Client & { [kSession]?: Session };
 
 export const sessionOf = (client: Client | null | undefined): Session | undefined => (client as WithSession | null | undefined)?.[kSession];

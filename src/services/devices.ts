@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, ilike, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { DomainError } from '../domain/errors.ts';
-import { devices } from '../db/tables.ts';
+import { devices, deviceTags, deviceTopology } from '../db/tables.ts';
 import type { Executor } from '../db/client.ts';
 import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from './access.ts';
@@ -230,6 +230,29 @@ export function createDeviceService(deps: ServiceDeps) {
         .orderBy(page.direction === 'forward' ? asc(devices.id) : desc(devices.id))
         .limit(page.limit + 1);
       return toConnection(rows.map(toDeviceRecord), page, (r) => r.id);
+    },
+
+    /** The gateway a sub-device is bound to (topology, alink-protocol.md §1.7). */
+    async gatewayOf(p: Principal, deviceId: number): Promise<DeviceRecord | null> {
+      const rows = await db.select({ d: devices }).from(deviceTopology).innerJoin(devices, eq(devices.id, deviceTopology.gatewayId)).where(eq(deviceTopology.subDeviceId, deviceId));
+      const d = rows[0]?.d;
+      return d && canSeeProduct(p, d.productKey) ? toDeviceRecord(d) : null;
+    },
+
+    async subDevicesOf(p: Principal, gatewayId: number): Promise<DeviceRecord[]> {
+      const rows = await db
+        .select({ d: devices })
+        .from(deviceTopology)
+        .innerJoin(devices, eq(devices.id, deviceTopology.subDeviceId))
+        .where(eq(deviceTopology.gatewayId, gatewayId))
+        .orderBy(asc(devices.id));
+      return rows.map((r) => r.d).filter((d) => canSeeProduct(p, d.productKey)).map(toDeviceRecord);
+    },
+
+    /** Device tags (thing/deviceinfo/update). */
+    async tags(deviceId: number): Promise<{ attrKey: string; attrValue: string }[]> {
+      const rows = await db.select().from(deviceTags).where(eq(deviceTags.deviceId, deviceId)).orderBy(asc(deviceTags.attrKey));
+      return rows.map((r) => ({ attrKey: r.attrKey, attrValue: r.attrValue }));
     },
 
     /** For the broker: the decrypted secret of a device, to verify its HMAC login. */

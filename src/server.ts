@@ -19,6 +19,7 @@ import mqemitterRedis from 'mqemitter-redis';
 import { CommandTracker, createReplyHandlers, registerCommandSinks, replyRoute } from './services/command-replies.ts';
 import { createDeviceAuthService } from './services/device-auth.ts';
 import { createGatewayService, gatewayTopicRoute } from './services/gateway.ts';
+import { registerShadowSinks, shadowRoute } from './services/device-shadow.ts';
 import { startRetention } from './services/retention.ts';
 import { createIngestService, type DevicePublisher } from './services/ingest.ts';
 import { MessageIds } from './services/message-ids.ts';
@@ -122,6 +123,8 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     closers.push(() => presence.stop());
     const gateway = createGatewayService({ ...base, committer, ids, tracker, productCache, publisher: () => publisher!, presence, deviceAuth });
     ingest.use((t) => gatewayTopicRoute(t), gateway.topo);
+    registerShadowSinks(committer);
+    ingest.use((t) => shadowRoute(t), services.shadow.handler);
     const mq = config.REDIS_URL ? mqemitterRedis({ connectionString: config.REDIS_URL }) : undefined;
     const broker = await createBroker({
       logger,

@@ -105,6 +105,8 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
   });
 
   const socketsByKey = new Map<number, Set<WebSocket>>();
+  /** Keys revoked while this process runs: a socket whose handshake raced the revocation is closed on registration. */
+  const revokedKeys = new Set<number>();
 
   const wsServer = useServer<Record<string, unknown> | undefined, { principal: Principal }>(
     {
@@ -112,7 +114,9 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
         const params = ctx.connectionParams ?? {};
         const token = bearerToken(params.authorization ?? params.Authorization);
         const principal = token ? await services.apiKeys.authenticate(token) : null;
-        if (!principal) {
+        // A revocation that landed while authenticate() was reading is caught here; one after it finds the socket
+        // registered below (same synchronous continuation: no hub event can run in between).
+        if (!principal || (principal.keyId != null && revokedKeys.has(principal.keyId))) {
           ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized');
           return false;
         }
@@ -165,6 +169,7 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
   return {
     yoga,
     closeKey(keyId) {
+      revokedKeys.add(keyId);
       for (const socket of socketsByKey.get(keyId) ?? []) socket.close(CloseCode.Unauthorized, 'Unauthorized: API key revoked');
       socketsByKey.delete(keyId);
     },

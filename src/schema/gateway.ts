@@ -1,5 +1,6 @@
 import type { StreamItem } from '../events/stream.ts';
 import { builder } from './builder.ts';
+import { codesDescription, UserErrorRef, withUserErrors } from './common.ts';
 import { DeviceRef, StreamEventRef } from './refs.ts';
 
 const d = (i: StreamItem) => i.event.data as Record<string, unknown>;
@@ -16,6 +17,41 @@ const TagRef = builder.objectRef<{ attrKey: string; attrValue: string }>('Device
   fields: (t) => ({ attrKey: t.exposeString('attrKey'), attrValue: t.exposeString('attrValue') }),
 });
 
+const DesiredRef = builder.objectRef<{ identifier: string; value: unknown; version: number; time: Date }>('DesiredPropertyValue').implement({
+  fields: (t) => ({
+    identifier: t.exposeString('identifier'),
+    value: t.field({ type: 'JSON', nullable: true, resolve: (v) => v.value as never }),
+    version: t.exposeInt('version'),
+    time: t.field({ type: 'DateTime', resolve: (v) => v.time }),
+  }),
+});
+
+builder.relayMutationField(
+  'setDesiredProperty',
+  {
+    inputFields: (t) => ({
+      productKey: t.string({ required: true }),
+      deviceName: t.string({ required: true }),
+      items: t.field({ type: 'JSON', required: true, description: '{"Identifier": value}, validated against the TSL.' }),
+      versions: t.field({ type: 'JSON', description: '{"Identifier": version}: refuse the change when the stored version differs (VERSION_CONFLICT).' }),
+    }),
+  },
+  { resolve: (_r, { input }, ctx) => withUserErrors(() => ctx.services.shadow.setDesired(ctx.principal, { ...input, items: input.items })) },
+  {
+    description: codesDescription('Set desired property values; each identifier gets a new version. Devices read them with thing/property/desired/get.', [
+      'PRODUCT_NOT_FOUND',
+      'DEVICE_NOT_FOUND',
+      'IDENTIFIER_NOT_FOUND',
+      'INVALID_VALUE',
+      'VERSION_CONFLICT',
+    ]),
+    outputFields: (t) => ({
+      versions: t.field({ type: 'JSON', nullable: true, description: '{"Identifier": newVersion}', resolve: (r) => (r.versions ?? null) as never }),
+      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
+    }),
+  },
+);
+
 builder.objectFields(DeviceRef, (t) => ({
   gateway: t.field({
     type: DeviceRef,
@@ -27,6 +63,11 @@ builder.objectFields(DeviceRef, (t) => ({
     type: [DeviceRef],
     description: "A gateway's bound sub-devices.",
     resolve: (dev, _a, ctx) => ctx.services.devices.subDevicesOf(ctx.principal, dev.id),
+  }),
+  desiredProperties: t.field({
+    type: [DesiredRef],
+    description: 'Desired property values set with setDesiredProperty, each with its version.',
+    resolve: (dev, _a, ctx) => ctx.services.shadow.desired(dev.id),
   }),
   tags: t.field({
     type: [TagRef],

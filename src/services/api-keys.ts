@@ -40,9 +40,14 @@ export function createApiKeyService(deps: ServiceDeps) {
   let adminHash: string | null = config.ADMIN_TOKEN ? sha256Hex(config.ADMIN_TOKEN) : null;
   /** token hash -> principal; a revoked key is removed on its `registry.changed` event (from any instance). */
   const cache = new Map<string, Principal | null>();
+  /** Bumped on every key change: a lookup that started before a revocation must not cache what it read. */
+  let generation = 0;
 
   deps.hub.subscribe((e) => {
-    if (e.type === 'registry.changed' && e.data.entity === 'apiKey') cache.clear();
+    if (e.type === 'registry.changed' && e.data.entity === 'apiKey') {
+      generation++;
+      cache.clear();
+    }
   });
 
   return {
@@ -68,11 +73,13 @@ export function createApiKeyService(deps: ServiceDeps) {
       const hash = sha256Hex(token);
       if (adminHash && constantTimeEqual(hash, adminHash)) return ADMIN;
       if (cache.has(hash)) return cache.get(hash)!;
+      const startedAt = generation;
       // The lookup is by the SHA-256 of a 256-bit token: an index probe on the hash leaks nothing useful about the token.
       const rows = await db.select().from(apiKeys).where(eq(apiKeys.tokenHash, hash)).limit(1);
       const r = rows[0];
       const principal: Principal | null =
         r && !r.revokedAt ? { kind: 'apiKey', keyId: r.id, role: r.role as ApiRole, productKeys: r.productKeys } : null;
+      if (generation !== startedAt) return principal; // a key changed meanwhile: answer, but let the next call re-read
       if (cache.size > 10_000) cache.clear();
       cache.set(hash, principal);
       return principal;

@@ -1,6 +1,7 @@
 import type { Metrics } from '../metrics.ts';
 import { createApiKeyService } from './api-keys.ts';
 import { createCommandService, type CommandDeps } from './commands.ts';
+import { createShadowService } from './device-shadow.ts';
 import { createDeviceService } from './devices.ts';
 import { createHistoryService } from './history.ts';
 import { createProductService } from './products.ts';
@@ -26,6 +27,7 @@ export function createServices(deps: CommandDeps & { metrics: Metrics }) {
     history: createHistoryService(deps),
     commands: createCommandService(deps),
     thingCommands: createThingCommandService(deps),
+    shadow: createShadowService(deps),
     rules: createRuleService({ ...deps, redrive: (dl, rule) => ruleEngine.redrive(dl, rule) }),
     topicRoutes: createTopicRouteService({ ...deps, products: deps.productCache, consumers }),
     /** Runtime parts the composition root starts and stops. */

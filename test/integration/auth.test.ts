@@ -126,6 +126,40 @@ describe.each(dbKinds())('authentication and roles on %s', (kind) => {
       expect(await dbSnapshot(t)).toBe(before);
     });
 
+    it('refuses every mutation the schema has, found by introspection, to a VIEWER', async () => {
+      const viewer = await createApiKey(t, 'VIEWER');
+      const intro = await t.gql(`{ __schema {
+        mutationType { fields { name args { name type { ...T } } } }
+        types { name kind enumValues { name } inputFields { name type { ...T } } } }
+      }
+      fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }`);
+      const types = new Map<string, any>(intro.data.__schema.types.map((x: any) => [x.name, x]));
+      const named = (ty: any): any => (ty.kind === 'NON_NULL' ? named(ty.ofType) : ty);
+      /** A value of the right shape for every required input field (the role check comes before any other). */
+      const sample = (ty: any, field: string): unknown => {
+        const u = named(ty);
+        if (u.kind === 'LIST') return [sample(u.ofType, field)];
+        const def = types.get(u.name);
+        if (u.kind === 'ENUM') return def.enumValues[0].name;
+        if (u.kind === 'INPUT_OBJECT') {
+          return Object.fromEntries(def.inputFields.filter((f: any) => f.type.kind === 'NON_NULL').map((f: any) => [f.name, sample(f.type, f.name)]));
+        }
+        if (field === 'productKey') return pkA;
+        if (/deviceName/.test(field)) return 'a-001';
+        return ({ Int: 2000, Float: 1, Boolean: true, JSON: {}, DateTime: new Date().toISOString() } as Record<string, unknown>)[u.name] ?? 'x1234';
+      };
+      const mutations = intro.data.__schema.mutationType.fields;
+      expect(mutations.length).toBeGreaterThanOrEqual(everyMutation().length);
+      const before = await dbSnapshot(t);
+      for (const f of mutations) {
+        const input = f.args.find((a: any) => a.name === 'input');
+        expect(input, `${f.name} takes one input argument`).toBeDefined();
+        const r = await t.gql(`mutation($input: ${named(input.type).name}!) { ${f.name}(input: $input) { __typename } }`, { input: sample(input.type, 'input') }, viewer.token);
+        expect(r.errors?.map((e) => e.extensions?.code), f.name).toEqual(['FORBIDDEN']);
+      }
+      expect(await dbSnapshot(t)).toBe(before);
+    });
+
     it('refuses apiKeys to a VIEWER and an OPERATOR with FORBIDDEN', async () => {
       for (const role of ['VIEWER', 'OPERATOR'] as const) {
         const key = await createApiKey(t, role);

@@ -3,6 +3,7 @@
  * real HTTP endpoint; `dbSnapshot` reads the tables directly so "the database is unchanged" is checked at the source.
  */
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { asc } from 'drizzle-orm';
 import type { Client } from 'graphql-ws';
 import { expect } from 'vitest';
@@ -85,55 +86,60 @@ export function eagerWsClient(t: TestPlatform, token: string | null, connectionP
 /**
  * A GraphQL-over-SSE client (yoga's built-in SSE: POST /graphql with Accept: text/event-stream) with the subscribe
  * shape of a graphql-ws Client, so `Collected` drives both transports. A refused request (e.g. 401) reaches the sink's
- * `error` as `{ status, body }`.
+ * `error` as `{ status, body }`. node:http with a socket per stream (not fetch: undici opens a spare keep-alive
+ * connection when a stream is aborted, which holds up the server's graceful close until its timeout).
  */
 export function sseClient(t: TestPlatform, token: string | null = t.adminToken): Client {
-  const controllers = new Set<AbortController>();
+  const open = new Set<http.ClientRequest>();
   const subscribe: Client['subscribe'] = (payload, sink) => {
-    const ctrl = new AbortController();
-    controllers.add(ctrl);
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
     if (token) headers.authorization = `Bearer ${token}`;
-    (async () => {
-      const res = await fetch(t.graphqlUrl, { method: 'POST', headers, body: JSON.stringify(payload), signal: ctrl.signal });
-      if (res.status !== 200 || !res.headers.get('content-type')?.startsWith('text/event-stream')) {
-        sink.error({ status: res.status, body: await res.text() });
+    let closed = false;
+    const req = http.request(t.graphqlUrl, { method: 'POST', headers, agent: false }, (res) => {
+      res.setEncoding('utf8');
+      if (res.statusCode !== 200 || !res.headers['content-type']?.startsWith('text/event-stream')) {
+        let body = '';
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => sink.error({ status: res.statusCode, body }));
         return;
       }
-      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
         let end: number;
         while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
+          const lines = buffer.slice(0, end).split('\n');
           buffer = buffer.slice(end + 2);
-          const lines = block.split('\n');
           const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim();
           const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
           if (event === 'complete') {
+            closed = true;
             sink.complete();
             return;
           }
           if (data) sink.next(JSON.parse(data));
         }
-      }
-      sink.complete();
-    })().catch((err: unknown) => {
-      if (!ctrl.signal.aborted) sink.error(err);
+      });
+      res.on('end', () => {
+        if (!closed) sink.complete();
+      });
     });
+    req.on('error', (err) => {
+      if (!closed) sink.error(err);
+    });
+    req.end(JSON.stringify(payload));
+    open.add(req);
     return () => {
-      ctrl.abort();
-      controllers.delete(ctrl);
+      closed = true;
+      req.destroy();
+      open.delete(req);
     };
   };
   return {
     subscribe,
     dispose: async () => {
-      for (const c of controllers) c.abort();
-      controllers.clear();
+      for (const r of open) r.destroy();
+      open.clear();
     },
   } as unknown as Client;
 }

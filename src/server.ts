@@ -111,7 +111,9 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const deviceAuth = createDeviceAuthService(base);
     const ingest = createIngestService({ committer, ids, publisher: () => publisher!, logger: logger.child({ module: 'ingest' }) });
     registerThingDataSinks(committer);
-    const thingData = createThingDataHandlers({ products: productCache });
+    let gatewayRef: ReturnType<typeof createGatewayService> | null = null;
+    const thingData = createThingDataHandlers({ products: productCache, subDevice: (gw, pk, dn) => gatewayRef!.boundSubDevice(gw, pk, dn) });
+    ingest.use((t) => thingDataRoute(t) === 'pack', thingData.packPost);
     ingest.use((t) => thingDataRoute(t) === 'property', thingData.propertyPost);
     ingest.use((t) => thingDataRoute(t) === 'history', thingData.historyPost);
     ingest.use((t) => thingDataRoute(t) === 'event', thingData.eventPost);
@@ -122,6 +124,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     await presence.start();
     closers.push(() => presence.stop());
     const gateway = createGatewayService({ ...base, committer, ids, tracker, productCache, publisher: () => publisher!, presence, deviceAuth });
+    gatewayRef = gateway;
     ingest.use((t) => gatewayTopicRoute(t), gateway.topo);
     registerShadowSinks(committer);
     ingest.use((t) => shadowRoute(t), services.shadow.handler);

@@ -184,6 +184,15 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
     topo,
     isBound: async (gatewayId: number, subId: number) => (await boundSet(gatewayId)).has(subId),
 
+    /** A sub-device bound to this gateway, for the gateway's pack posts (§3.9, §3.10 codes). */
+    async boundSubDevice(gw: DeviceRef, productKey: string, deviceName: string): Promise<DeviceRef | { code: number; message: string }> {
+      const sub = await deps.deviceAuth.lookup(productKey, deviceName);
+      if (!sub) return { code: 521, message: `sub-device ${deviceName} does not exist` };
+      if (!sub.enabled) return { code: 522, message: `sub-device ${deviceName} is disabled` };
+      if (!(await boundSet(gw.id)).has(sub.id)) return { code: 6401, message: `no topology relation with ${deviceName}` };
+      return sub;
+    },
+
     /** §1.7 combine/login: checks, then the sub-device goes ONLINE with its own connection epoch. */
     async login(gw: DeviceRef, p: Params, clientIp: string | null): Promise<SubLogin> {
       const productKey = s(p.productKey);

@@ -26,6 +26,27 @@ export const DEDUPE_WINDOW = '1 hour';
 const numeric = (v: unknown): number | null =>
   typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d{1,16}$/.test(v) ? Number(v) : null;
 
+/**
+ * A property value as a jsonb parameter that both drivers take for every JSON value. Passing the value itself fails
+ * for two kinds of top-level values that NONE mode stores as sent: a JSON `null` (drizzle sends SQL NULL, refused by
+ * the NOT NULL column) and, on postgres.js, a boolean or an array starting with one (sent typed as `boolean`:
+ * "column value is of type jsonb but expression is of type boolean"). Either failed the whole commit, and the
+ * device's resend failed again. The text cast keeps postgres.js from JSON-encoding the string a second time.
+ */
+const jsonb = (v: unknown): object => sql`${JSON.stringify(v)}::text::jsonb` as unknown as object;
+
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000 (SQLSTATE 22P05). A request carrying it anywhere (id, identifier,
+ * value) would fail its commit on every resend, so it is refused up front like any unusable envelope (D10: 460).
+ */
+export function containsNul(v: unknown, depth = 0): boolean {
+  if (typeof v === 'string') return v.includes('\u0000');
+  if (typeof v !== 'object' || v === null || depth > 64) return false;
+  if (Array.isArray(v)) return v.some((x) => containsNul(x, depth + 1));
+  for (const [k, x] of Object.entries(v)) if (k.includes('\u0000') || containsNul(x, depth + 1)) return true;
+  return false;
+}
+
 async function chunked<T>(rows: T[], fn: (part: T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < rows.length; i += CHUNK) await fn(rows.slice(i, i + CHUNK));
 }
@@ -89,7 +110,11 @@ const failureData = (failed: Record<string, FailedItem | { message: string }>) =
  * validate against the product's thing model in its validation mode, then history rows, the forwarding-shaped
  * events (§6.4, §6.5) and the `_reply` — sent only after the commit.
  */
-export function createThingDataHandlers(deps: { products: ProductCache }) {
+export function createThingDataHandlers(deps: {
+  products: ProductCache;
+  /** A gateway's bound sub-device (pack post, §3.9), or the reference's error code. */
+  subDevice?: (gateway: DeviceRef, productKey: string, deviceName: string) => Promise<DeviceRef | { code: number; message: string }>;
+}) {
   function reply(msg: InboundMessage, req: Pick<AlinkRequest, 'id' | 'idType' | 'ack'> | { id?: string; idType?: 'string' | 'number'; ack: boolean }, code: number, data: unknown, message: string | undefined, method: string | undefined): Outbound[] {
     if (!req.ack) return []; // D11: sys.ack = 0 suppresses the reply
     return [
@@ -118,6 +143,9 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
     const req = decoded.value;
     const m = checkRequestMethod(path, req.method);
     if (!m.ok) return { fail: { events: [], after: reply(msg, req, m.error.code, {}, m.error.message, req.method) } };
+    if (containsNul(req.id) || containsNul(req.params)) {
+      return { fail: { events: [], after: reply(msg, req, 460, {}, 'request parameter error: text containing U+0000 cannot be stored', req.method) } };
+    }
     return { req };
   }
 
@@ -247,8 +275,8 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
     for (const set of allItems) {
       for (const [identifier, it] of Object.entries(set)) {
         const ts = new Date(it.time);
-        historyRows.push({ deviceId: device.id, identifier, ts, receivedAt, value: it.value as object, num: numeric(it.value) });
-        latestRows.push({ deviceId: device.id, identifier, ts, value: it.value as object });
+        historyRows.push({ deviceId: device.id, identifier, ts, receivedAt, value: jsonb(it.value), num: numeric(it.value) });
+        latestRows.push({ deviceId: device.id, identifier, ts, value: jsonb(it.value) });
       }
     }
     const events: NewEvent[] =
@@ -274,7 +302,59 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
     return { events, rows: { propertyHistory: historyRows, propertyLatest: latestRows } };
   }
 
-  return { propertyPost, eventPost, historyPost };
+  /**
+   * §3.9 pack post (`thing/event/property/pack/post`): a gateway posts its own properties and events and those of its
+   * sub-devices in one message; at most 20 sub-devices (6356) and 200 items (6357). All or nothing: any failure
+   * refuses the whole pack.
+   */
+  const packPost: TopicHandler = async ({ device: gw, msg, receivedAt }) => {
+    const env = envelope(msg, sysPath(msg.topic));
+    if (env.fail) return env.fail;
+    const { req } = env;
+    const p = req.params as { properties?: unknown; events?: unknown; subDevices?: unknown } | null;
+    const fail = (code: number, message: string) => ({ events: [], after: reply(msg, req, code, {}, message, req.method) });
+    if (!p || typeof p !== 'object' || Array.isArray(p)) return fail(460, 'request parameter error: params must be an object');
+    const subs = Array.isArray(p.subDevices) ? (p.subDevices as { identity?: { productKey?: string; deviceName?: string }; properties?: unknown; events?: unknown }[]) : [];
+    if (subs.length > 20) return fail(6356, 'more than 20 sub-devices in one pack');
+    const parts: { device: DeviceRef; properties: unknown; events: unknown }[] = [{ device: gw, properties: p.properties, events: p.events }];
+    for (const sd of subs) {
+      if (!deps.subDevice) return fail(460, 'sub-devices are not supported here');
+      const r = await deps.subDevice(gw, String(sd.identity?.productKey ?? ''), String(sd.identity?.deviceName ?? ''));
+      if ('code' in r) return fail(r.code, r.message);
+      parts.push({ device: r, properties: sd.properties, events: sd.events });
+    }
+    const count = parts.reduce((n, x) => n + Object.keys((x.properties as object) ?? {}).length + Object.keys((x.events as object) ?? {}).length, 0);
+    if (count > 200) return fail(6357, 'more than 200 items in one pack');
+    const events: NewEvent[] = [];
+    const rows: Required<StepResult>['rows'] = { propertyHistory: [], propertyLatest: [], eventHistory: [] };
+    for (const part of parts) {
+      const info = await deps.products.get(part.device.productKey);
+      if (!info) return fail(6250, `product ${part.device.productKey} not found`);
+      if (part.properties !== undefined) {
+        const r = validatePropertyPost(info.model, part.properties, info.product.validationMode, receivedAt.getTime());
+        if (!r.ok) return fail(r.code, r.message);
+        const step = propertyRows(part.device, r.items, r.failed, req, receivedAt, false);
+        events.push(...step.events);
+        rows.propertyHistory!.push(...(step.rows?.propertyHistory ?? []));
+        rows.propertyLatest!.push(...(step.rows?.propertyLatest ?? []));
+      }
+      for (const [id, ev] of Object.entries((part.events ?? {}) as Record<string, { value?: unknown; time?: unknown }>)) {
+        const r = validateEventPost(info.model, id, { value: ev?.value ?? {}, ...(ev?.time !== undefined ? { time: ev.time } : {}) }, info.product.validationMode, receivedAt.getTime());
+        if (!r.ok) return fail(r.code, r.message);
+        const def = info.model.events.get(id);
+        rows.eventHistory!.push({ deviceId: part.device.id, identifier: id, name: def?.name ?? id, eventType: def?.type ?? 'info', output: r.value, ts: new Date(r.time), receivedAt });
+        events.push({
+          type: 'thing.event.post',
+          productKey: part.device.productKey,
+          deviceName: part.device.deviceName,
+          data: { identifier: id, name: def?.name ?? id, type: def?.type ?? 'info', iotId: part.device.iotId, requestId: req.id, productKey: part.device.productKey, deviceName: part.device.deviceName, gmtCreate: receivedAt.getTime(), value: r.value, time: r.time },
+        });
+      }
+    }
+    return { events, rows, dedupe: dedupeOf(gw, req, msg), after: reply(msg, req, 200, {}, undefined, req.method) };
+  };
+
+  return { propertyPost, eventPost, historyPost, packPost };
 }
 
 function sysPath(topic: string): string[] {
@@ -283,10 +363,11 @@ function sysPath(topic: string): string[] {
 }
 
 /** Which upstream /sys/ topics the thing-data handlers take. */
-export function thingDataRoute(topic: string): 'property' | 'history' | 'event' | null {
+export function thingDataRoute(topic: string): 'property' | 'history' | 'event' | 'pack' | null {
   const t = parseTopic(topic);
   if (t.kind !== 'sys') return null;
   const p = t.path;
+  if (p.join('/') === 'thing/event/property/pack/post') return 'pack';
   if (p.length === 4 && p[0] === 'thing' && p[1] === 'event' && p[2] === 'property' && p[3] === 'post') return 'property';
   if (p.length === 5 && p[0] === 'thing' && p[1] === 'event' && p[2] === 'property' && p[3] === 'history' && p[4] === 'post') return 'history';
   if (p.length === 4 && p[0] === 'thing' && p[1] === 'event' && p[2] !== 'property' && p[3] === 'post') return 'event';

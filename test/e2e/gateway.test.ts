@@ -125,4 +125,30 @@ describe('gateways and sub-devices with the Link SDK gateway API', () => {
     expect(state.data.device).toEqual({ state: 'UNACTIVE', properties: [] });
     await c2.endAsync();
   });
+
+  it('stores a pack post of a gateway for its bound sub-devices, and refuses one for a device it is not bound to', async () => {
+    const gw = gws[1]!;
+    const sub = subs[2]!;
+    const c = await connectDevice(t, 'tcp', gw);
+    await c.subscribeAsync([`/sys/${gwPk}/${gw.deviceName}/thing/topo/add_reply`, `/sys/${gwPk}/${gw.deviceName}/thing/event/property/pack/post_reply`]);
+    const ts = String(Date.now());
+    const sign = createHmac('sha1', sub.deviceSecret).update(`deviceName${sub.deviceName}productKey${subPk}timestamp${ts}`).digest('hex');
+    const topoAdd = `/sys/${gwPk}/${gw.deviceName}/thing/topo/add`;
+    const added = nextMessage(c, (tp) => tp === `${topoAdd}_reply`);
+    await c.publishAsync(topoAdd, JSON.stringify({ id: '1', params: [{ productKey: subPk, deviceName: sub.deviceName, timestamp: Number(ts), signMethod: 'HmacSha1', sign }], method: 'thing.topo.add' }), { qos: 1 });
+    expect(JSON.parse((await added).payload.toString()).code).toBe(200);
+    const pack = `/sys/${gwPk}/${gw.deviceName}/thing/event/property/pack/post`;
+    const ask = async (body: unknown) => {
+      const r = nextMessage(c, (tp) => tp === `${pack}_reply`);
+      await c.publishAsync(pack, JSON.stringify(body), { qos: 1 });
+      return JSON.parse((await r).payload.toString());
+    };
+    const ok = await ask({ id: '2', params: { subDevices: [{ identity: { productKey: subPk, deviceName: sub.deviceName }, properties: { Brightness: { value: 33, time: Date.now() } }, events: { Fault: { value: { ErrorCode: 3, Detail: 'x' } } } }] }, method: 'thing.event.property.pack.post' });
+    expect(ok.code).toBe(200);
+    const stranger = await ask({ id: '3', params: { subDevices: [{ identity: { productKey: subPk, deviceName: subs[1]!.deviceName }, properties: { Brightness: 1 } }] }, method: 'thing.event.property.pack.post' });
+    expect(stranger.code).toBe(6401);
+    const d = await t.gql(`query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { properties { identifier value } } }`, { pk: subPk, dn: sub.deviceName });
+    expect(d.data.device.properties).toEqual([{ identifier: 'Brightness', value: 33 }]);
+    await c.endAsync();
+  });
 });

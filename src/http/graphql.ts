@@ -11,6 +11,7 @@ import { ForbiddenError, type Principal } from '../services/access.ts';
 import type { Services } from '../services/index.ts';
 import { PageSizeError } from '../services/paging.ts';
 import type { GraphQLContext } from '../schema/context.ts';
+import { createSharedSubscriber } from './shared-subscriptions.ts';
 import { getSchema } from '../schema/index.ts';
 
 type ServerContext = { connectionParams?: Record<string, unknown>; principal?: Principal };
@@ -104,6 +105,7 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
     ],
   });
 
+  const sharedSubscribe = createSharedSubscriber({ maskError: (e, m) => maskError(e, m) });
   const socketsByKey = new Map<number, Set<WebSocket>>();
   /** Keys revoked while this process runs: a socket whose handshake raced the revocation is closed on registration. */
   const revokedKeys = new Set<number>();
@@ -136,7 +138,8 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
         if (p.keyId != null) socketsByKey.get(p.keyId)?.delete(ctx.extra.socket);
       },
       execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
-      subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+      // Shared execution: one graphql execution per event per distinct subscription document (shared-subscriptions.ts).
+      subscribe: (args) => sharedSubscribe(args),
       onSubscribe: async (ctx, _id, params) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, ilike, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, ilike, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { DomainError } from '../domain/errors.ts';
 import { devices, deviceTags, deviceTopology } from '../db/tables.ts';
 import type { Executor } from '../db/client.ts';
@@ -176,6 +176,9 @@ export function createDeviceService(deps: ServiceDeps) {
     async delete(p: Principal, productKey: string, deviceName: string): Promise<DeviceRecord> {
       return mutate(p, productKey, deviceName, 'OPERATOR', async (tx, d, emit) => {
         await tx.delete(devices).where(eq(devices.id, d.id));
+        // Its place in a gateway topology (as sub-device or gateway) and its tags go with it; history ages out.
+        await tx.delete(deviceTopology).where(or(eq(deviceTopology.subDeviceId, d.id), eq(deviceTopology.gatewayId, d.id)));
+        await tx.delete(deviceTags).where(eq(deviceTags.deviceId, d.id));
         emit(lifecycleEvent('delete', d));
         return d;
       });

@@ -266,6 +266,15 @@ export function createHistoryService(deps: ServiceDeps) {
           if (n < batchSize) break;
         }
       }
+      for (;;) {
+        const rows = await query<{ n: number }>(
+          db,
+          sql`with gone as (delete from ${commands} where message_id in (select message_id from ${commands} where requested_at < ${cutoff.toISOString()}::timestamptz limit ${batchSize}) returning 1) select count(*)::int as n from gone`,
+        );
+        const n = Number(rows[0]?.n ?? 0);
+        total += n;
+        if (n < batchSize) break;
+      }
       await db.delete(ingestDedupe).where(lt(ingestDedupe.seenAt, new Date(Date.now() - 2 * 3600_000)));
       return total;
     },

@@ -59,8 +59,8 @@ export const configSchema = z
     SUBSCRIBER_BUFFER: whole(10).default(10_000),
     PRINT_ADMIN_TOKEN: bool.default(true),
     /** Rules engine: first retry delay of a failed delivery, and how long to keep retrying before dead-lettering (ms). */
-    RULE_RETRY_BASE_MS: z.coerce.number().int().min(10).default(1000),
-    RULE_RETRY_MAX_MS: z.coerce.number().int().min(0).default(120_000),
+    RULE_RETRY_BASE_MS: whole(10).default(1000),
+    RULE_RETRY_MAX_MS: whole(0).default(120_000),
   })
   .superRefine(
     (c, ctx) => {

@@ -7,6 +7,7 @@ import { EventHub } from './events/hub.ts';
 import { EventLog } from './events/log.ts';
 import { createBroker } from './broker/broker.ts';
 import { startListeners } from './broker/listeners.ts';
+import { createPgPersistence } from './broker/persistence.ts';
 import { GroupCommitter } from './events/committer.ts';
 import { createGraphQLServer } from './http/graphql.ts';
 import { registerRoute } from './http/register.ts';
@@ -16,6 +17,7 @@ import { createMetrics } from './metrics.ts';
 import { loadClusterId, loadSecretKey } from './services/bootstrap.ts';
 import { startRedisFanout } from './events/redis-fanout.ts';
 import mqemitterRedis from 'mqemitter-redis';
+import { Redis } from 'ioredis';
 import { CommandTracker, createReplyHandlers, registerCommandSinks, replyRoute } from './services/command-replies.ts';
 import { createDeviceAuthService } from './services/device-auth.ts';
 import { createGatewayService, gatewayTopicRoute } from './services/gateway.ts';
@@ -128,7 +130,21 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     ingest.use((t) => gatewayTopicRoute(t), gateway.topo);
     registerShadowSinks(committer);
     ingest.use((t) => shadowRoute(t), services.shadow.handler);
-    const mq = config.REDIS_URL ? mqemitterRedis({ connectionString: config.REDIS_URL }) : undefined;
+    // Own connections for mqemitter-redis: without a ready check, a PSUBSCRIBE queued before the connection is up can
+    // put it in subscriber mode before ioredis' INFO ready check, which then throws (an uncaught error at startup).
+    const mq = config.REDIS_URL
+      ? mqemitterRedis({
+          subConn: new Redis(config.REDIS_URL, { enableReadyCheck: false }),
+          pubConn: new Redis(config.REDIS_URL, { enableReadyCheck: false, enableAutoPipelining: true }),
+        } as never)
+      : undefined;
+    // Persistent sessions (the Link SDK connects with clean: false), offline QoS 1 queues, retained messages and wills
+    // live in the platform database: they survive restarts and move between instances.
+    const persistence = createPgPersistence(database, {
+      logger: logger.child({ module: 'mqtt-persistence' }),
+      resyncIntervalMs: config.REDIS_URL ? 60_000 : 0,
+    });
+    closers.push(() => persistence.destroy());
     const broker = await createBroker({
       logger,
       metrics,
@@ -139,7 +155,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       hub,
       gateway,
       maxPayload: config.MQTT_MAX_PAYLOAD,
-      aedes: { id: instanceId, ...(mq ? { mq } : {}) },
+      aedes: { id: instanceId, persistence, ...(mq ? { mq } : {}) },
     });
     publisher = broker.publisher;
     closers.push(() => broker.close());

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
+import mqtt from 'mqtt';
+import { alinkLogin, connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
 import { freshPostgresDatabase, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
@@ -92,6 +93,27 @@ describe.runIf(enabled)('two instances over one Redis and one PostgreSQL', () =>
     await sleep(300);
     const d = await a.gql(`query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { state connectionEpoch } }`, { pk, dn: dev.deviceName });
     expect(d.data.device).toEqual({ state: 'ONLINE', connectionEpoch: 2 });
+    await onB.endAsync();
+  });
+
+  it('moves a persistent session from A to B when A goes away: the device finds its session and its queued commands on B', async () => {
+    const dev = devs[2]!;
+    const login = alinkLogin(dev, { clientId: `${pk}&${dev.deviceName}` });
+    const opts = { ...login, clean: false, reconnectPeriod: 0 };
+    const onA = await mqtt.connectAsync(`mqtt://127.0.0.1:${a.platform.mqttPort}`, opts);
+    await sleep(300);
+    await a.close();
+    await new Promise<void>((r) => (onA.connected ? onA.once('close', () => r()) : r()));
+    // While the device is offline, a command is sent through B.
+    const set = await b.gql(`mutation($i: SetDevicePropertyInput!) { setDeviceProperty(input: $i) { messageId userErrors { code } } }`, { i: { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 12 } } });
+    expect(set.data.setDeviceProperty.userErrors).toEqual([]);
+    const received: string[] = [];
+    const onB = mqtt.connect(`mqtt://127.0.0.1:${b.platform.mqttPort}`, opts);
+    const connack = await new Promise<{ sessionPresent: boolean }>((r) => onB.once('connect', (p) => r(p as { sessionPresent: boolean })));
+    onB.on('message', (topic) => received.push(topic));
+    for (let i = 0; i < 50 && received.length === 0; i++) await sleep(100);
+    expect(connack.sessionPresent).toBe(true);
+    expect(received).toEqual([`/sys/${pk}/${dev.deviceName}/thing/service/property/set`]);
     await onB.endAsync();
   });
 });

@@ -1,0 +1,233 @@
+/**
+ * An aedes persistence in ThingQL's own database (aedes-persistence 11 interface, the promise form aedes 1.x calls),
+ * so that persistent sessions (`clean: false`, the Link SDK default), their subscriptions, offline QoS 1/2 queues,
+ * retained messages, wills and inbound QoS 2 packet ids survive a restart and move between instances.
+ *
+ * The tables (src/db/schema/broker.ts) are the source of truth; every method reads and writes them, except
+ * subscriptionsByTopic, which runs on every QoS > 0 publish and is answered from an in-memory matcher kept in step
+ * with the table and with the other instances (persistence/matcher.ts).
+ */
+import { Readable } from 'node:stream';
+import type { Database, Executor } from '../db/client.ts';
+import type { Packet } from './persistence/codec.ts';
+import { SubscriptionMatcher, type MqEmitter, type PersistenceLogger } from './persistence/matcher.ts';
+import { cleanIncoming, clearOutgoing, deleteIncoming, enqueueOutgoing, getIncoming, outgoingPackets, storeIncoming, updateOutgoing } from './persistence/queues.ts';
+import { retainedMatching, storeRetained } from './persistence/retained.ts';
+import {
+  clientsSubscribedTo,
+  clientSubscriptions,
+  countSubscriptions,
+  deleteClientSubscriptions,
+  deleteSubscriptions,
+  lastPerTopic,
+  upsertSubscriptions,
+  type Subscription,
+  type TopicSubscription,
+} from './persistence/subscriptions.ts';
+import { delWill, getWill, putWill, willsOutside } from './persistence/wills.ts';
+
+export type { Packet, PersistenceLogger, Subscription, TopicSubscription };
+
+export interface PgPersistenceOptions {
+  logger?: PersistenceLogger | undefined;
+  /**
+   * Reload the whole subscription matcher from the database every this many ms (0 or unset: never). Only useful with
+   * several instances: it repairs what a lost change notice (e.g. a Redis hiccup) left stale.
+   */
+  resyncIntervalMs?: number | undefined;
+  /** Rows per query when streaming retained messages, queued packets and wills (default 500). */
+  pageSize?: number | undefined;
+}
+
+export interface PersistenceBroker {
+  id: string;
+  mq?: MqEmitter;
+}
+
+/** aedes passes its Client; `brokerId` is set when aedes deletes a will on behalf of a given broker. */
+export interface PersistenceClient {
+  id: string;
+  brokerId?: string;
+}
+
+export class PgPersistence {
+  readonly #db: Executor;
+  readonly #pageSize: number;
+  readonly #resyncIntervalMs: number;
+  readonly #matcher: SubscriptionMatcher;
+  #broker: PersistenceBroker | undefined;
+  #destroyed = false;
+
+  constructor(database: Database, opts: PgPersistenceOptions = {}) {
+    this.#db = database.db;
+    this.#pageSize = opts.pageSize ?? 500;
+    this.#resyncIntervalMs = opts.resyncIntervalMs ?? 0;
+    this.#matcher = new SubscriptionMatcher(this.#db, opts.logger);
+  }
+
+  get broker(): PersistenceBroker | undefined {
+    return this.#broker;
+  }
+
+  /** aedes calls this from `listen()` (it checks that it is an async function). */
+  async setup(broker: PersistenceBroker): Promise<void> {
+    this.#broker = broker;
+    await this.#matcher.start(broker, this.#resyncIntervalMs);
+  }
+
+  /** Reload the subscription matcher from the database (setup does; also on a timer when configured). */
+  refresh(): Promise<void> {
+    return this.#matcher.refresh();
+  }
+
+  // ---- retained ----
+
+  async storeRetained(packet: Packet): Promise<void> {
+    await storeRetained(this.#db, packet);
+  }
+
+  createRetainedStreamCombi(patterns: string[]): Readable {
+    return Readable.from(retainedMatching(this.#db, patterns, this.#pageSize));
+  }
+
+  /** Deprecated in aedes-persistence; kept for completeness. */
+  createRetainedStream(pattern: string): Readable {
+    return this.createRetainedStreamCombi([pattern]);
+  }
+
+  // ---- subscriptions ----
+
+  async addSubscriptions(client: PersistenceClient, subs: Subscription[]): Promise<void> {
+    const clientId = client.id;
+    const list = lastPerTopic(subs);
+    await this.#matcher.change(
+      clientId,
+      () => upsertSubscriptions(this.#db, clientId, list),
+      (ix) => {
+        for (const s of list) ix.put({ clientId, topic: s.topic, qos: s.qos, rh: s.rh, rap: s.rap, nl: s.nl });
+      },
+    );
+  }
+
+  async removeSubscriptions(client: PersistenceClient, topics: string[]): Promise<void> {
+    const clientId = client.id;
+    await this.#matcher.change(
+      clientId,
+      () => deleteSubscriptions(this.#db, clientId, topics),
+      (ix) => {
+        for (const topic of topics) ix.remove(clientId, topic);
+      },
+    );
+  }
+
+  async cleanSubscriptions(client: PersistenceClient): Promise<void> {
+    const clientId = client.id;
+    await this.#matcher.change(
+      clientId,
+      () => deleteClientSubscriptions(this.#db, clientId),
+      (ix) => ix.removeClient(clientId),
+    );
+  }
+
+  /** From the table, not the matcher: a session made on another instance is restored here too. */
+  async subscriptionsByClient(client: PersistenceClient): Promise<Subscription[]> {
+    return clientSubscriptions(this.#db, client.id);
+  }
+
+  async subscriptionsByTopic(topic: string): Promise<TopicSubscription[]> {
+    return this.#matcher.match(topic);
+  }
+
+  async countOffline(): Promise<{ subsCount: number; clientsCount: number }> {
+    return countSubscriptions(this.#db);
+  }
+
+  getClientList(topic: string): Readable {
+    const db = this.#db;
+    return Readable.from(
+      (async function* () {
+        yield* await clientsSubscribedTo(db, topic);
+      })(),
+    );
+  }
+
+  // ---- outgoing (QoS > 0 deliveries to persistent sessions) ----
+
+  async outgoingEnqueue(sub: { clientId: string }, packet: Packet): Promise<void> {
+    await enqueueOutgoing(this.#db, [sub.clientId], packet);
+  }
+
+  async outgoingEnqueueCombi(subs: { clientId: string }[], packet: Packet): Promise<void> {
+    await enqueueOutgoing(
+      this.#db,
+      subs.map((s) => s.clientId),
+      packet,
+    );
+  }
+
+  async outgoingUpdate(client: PersistenceClient, packet: Packet): Promise<void> {
+    await updateOutgoing(this.#db, client.id, packet);
+  }
+
+  async outgoingClearMessageId(client: PersistenceClient, packet: { messageId?: unknown } | null | undefined): Promise<Packet | undefined> {
+    return clearOutgoing(this.#db, client.id, packet?.messageId);
+  }
+
+  outgoingStream(client: PersistenceClient): Readable {
+    return Readable.from(outgoingPackets(this.#db, client.id, this.#pageSize));
+  }
+
+  // ---- incoming QoS 2 ----
+
+  async incomingStorePacket(client: PersistenceClient, packet: Packet): Promise<void> {
+    await storeIncoming(this.#db, client.id, packet);
+  }
+
+  async incomingGetPacket(client: PersistenceClient, packet: { messageId?: unknown }): Promise<Packet> {
+    return getIncoming(this.#db, client.id, packet.messageId);
+  }
+
+  async incomingDelPacket(client: PersistenceClient, packet: { messageId?: unknown }): Promise<void> {
+    await deleteIncoming(this.#db, client.id, packet.messageId);
+  }
+
+  /** [MQTT-3.1.2-6]: a clean session discards the QoS 2 dedup state too. */
+  async cleanIncoming(client: PersistenceClient): Promise<void> {
+    await cleanIncoming(this.#db, client.id);
+  }
+
+  // ---- wills ----
+
+  async putWill(client: PersistenceClient, packet: Packet): Promise<void> {
+    await putWill(this.#db, client.id, this.#brokerId(), packet);
+  }
+
+  async getWill(client: PersistenceClient): Promise<Packet | undefined> {
+    return getWill(this.#db, client.id);
+  }
+
+  async delWill(client: PersistenceClient): Promise<Packet | undefined> {
+    return delWill(this.#db, client.id, client.brokerId);
+  }
+
+  /** Wills of brokers not in `brokers` (aedes: the ones it has heard a heartbeat from); aedes publishes and deletes them. */
+  streamWill(brokers: Record<string, unknown> = {}): Readable {
+    return Readable.from(willsOutside(this.#db, Object.keys(brokers), this.#pageSize));
+  }
+
+  /** Stops listening and waits for pending subscription changes; the database stays open (the caller owns it). */
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    await this.#matcher.stop();
+  }
+
+  #brokerId(): string {
+    if (!this.#broker) throw new Error('mqtt persistence: setup() has not run');
+    return this.#broker.id;
+  }
+}
+
+export function createPgPersistence(database: Database, opts: PgPersistenceOptions = {}): PgPersistence {
+  return new PgPersistence(database, opts);
+}

@@ -8,6 +8,7 @@ commands:
   serve          start the platform (settings from the environment or --port, --mqtt-port, --database-url, ...)
   migrate        apply database migrations and exit
   print-schema   print the GraphQL SDL (--write FILE: write it; --check FILE: fail when FILE differs)
+  simulate       run simulated Alink devices against a platform (thingql simulate --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -44,6 +45,10 @@ async function main(argv: string[]): Promise<number> {
       }
       process.stdout.write(sdl);
       return 0;
+    }
+    case 'simulate': {
+      const { simulateCommand } = await import('./sim/simulate.ts');
+      return simulateCommand(rest, process.env);
     }
     default:
       process.stderr.write(USAGE);

@@ -1,5 +1,6 @@
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { canPublish, canSubscribe } from '../domain/alink/acl.ts';
+import { topicOwner } from '../domain/alink/owner.ts';
 import { extRegisterTopic, sysTopic } from '../domain/alink/topics.ts';
 import type { EventHub } from '../events/hub.ts';
 import type { Logger } from '../logger.ts';
@@ -88,6 +89,10 @@ export async function createBroker(deps: BrokerDeps) {
     metrics.mqttConnections.dec();
     const reason = shuttingDown ? 'SERVER_SHUTDOWN' : (s.reason ?? 'CLIENT_DISCONNECT');
     await gw.closeAll(s, reason);
+    // Taken over (here or on another instance): the newer login's commit already recorded this epoch as TAKEN_OVER,
+    // so a disconnect could only miss. Skipping it keeps a reconnect storm from queueing one useless transaction per
+    // stale connection in front of the disconnects that count.
+    if (reason === 'TAKEN_OVER') return;
     try {
       await presence.disconnect(s.device, s.epoch, reason, s.clientIp);
     } catch (err) {
@@ -298,11 +303,29 @@ export async function createBroker(deps: BrokerDeps) {
       .catch((err: unknown) => log.warn({ err, productKey }, 'could not apply a deleted topic category to live sessions'));
   });
 
+  const rawPublish = (topic: string, payload: Buffer, qos: 0 | 1) =>
+    new Promise<void>((resolve, reject) =>
+      broker.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (err) => (err ? reject(err) : resolve())),
+    );
+  /**
+   * Publishes to one device go out one after the other. aedes delivers QoS 1 through an extra asynchronous step and
+   * QoS 0 at once, and its per-client dedupe then drops the QoS 1 packet that arrives after a later QoS 0 one
+   * (moscajs/aedes#994): a post_reply followed by an RRPC request would lose the reply.
+   */
+  const tails = new Map<string, Promise<void>>();
   const publisher: DevicePublisher = {
-    publish: (topic, payload, qos) =>
-      new Promise<void>((resolve, reject) =>
-        broker.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (err) => (err ? reject(err) : resolve())),
-      ),
+    publish(topic, payload, qos) {
+      const owner = topicOwner(topic);
+      if (!owner) return rawPublish(topic, payload, qos);
+      const key = `${owner.productKey}\u0000${owner.deviceName}`;
+      const sent = (tails.get(key) ?? Promise.resolve()).then(() => rawPublish(topic, payload, qos));
+      const tail = sent.catch(() => undefined);
+      tails.set(key, tail);
+      void tail.then(() => {
+        if (tails.get(key) === tail) tails.delete(key);
+      });
+      return sent;
+    },
   };
 
   publisherRef = publisher;

@@ -1,3 +1,4 @@
+import type { UserErrorShape } from '../domain/errors.ts';
 import type { DeadLetterRecord, RuleRecord } from '../services/rules/rules.ts';
 import type { RuleAction } from '../services/rules/actions.ts';
 import type { TopicRoute } from '../services/rules/topic-routes.ts';
@@ -9,7 +10,7 @@ const RuleActionTypeEnum = builder.enumType('RuleActionType', { values: ['REPUBL
 
 const RuleActionInput = builder.inputType('RuleActionInput', {
   description:
-    'REPUBLISH {"topic": "/${productKey}/${deviceName}/user/get", "qos"?}; WEBHOOK {"url", "method"?, "headers"?, "bodyTemplate"?}; AMQP {"url": "amqp://...", "exchange"?: "", "routingKey"}. errorAction: receives what other actions failed to deliver.',
+    'REPUBLISH {"topic": "/${productKey}/${deviceName}/user/get", "qos"?}; WEBHOOK {"url", "method"?, "headers"?, "bodyTemplate"?, "timeoutMs"?} (each request carries an Idempotency-Key header); AMQP {"url": "amqp://...", "exchange"?: "", "routingKey", "persistent"?} (the key is the messageId). errorAction: receives what other actions failed to deliver ({ruleId, ruleName, action, actionIndex, error, deliveryKey, topic, output}).',
   fields: (t) => ({
     type: t.field({ type: RuleActionTypeEnum, required: true }),
     configuration: t.field({ type: 'JSON', required: true }),
@@ -114,7 +115,8 @@ builder.queryFields((t) => ({
   }),
 }));
 
-const RULE_CODES = ['INVALID_SQL', 'INVALID_ACTION', 'INVALID_NAME'];
+// PRODUCT_NOT_FOUND / TOPIC_NOT_ALLOWED: a key limited to products names another product, or none, in FROM or a REPUBLISH target.
+const RULE_CODES = ['INVALID_SQL', 'INVALID_ACTION', 'INVALID_NAME', 'PRODUCT_NOT_FOUND', 'TOPIC_NOT_ALLOWED'];
 
 builder.relayMutationField(
   'createRule',
@@ -196,8 +198,17 @@ builder.relayMutationField(
   'redriveDeadLetters',
   { inputFields: (t) => ({ ruleId: t.id({ required: true }), ids: t.idList({ description: 'Absent: every pending dead letter of the rule.' }) }) },
   {
-    resolve: (_r, { input }, ctx) =>
-      withUserErrors(() => ctx.services.rules.redrive(ctx.principal, ruleId(input.ruleId), input.ids ? input.ids.map((i) => Number(i)) : null)),
+    resolve: async (_r, { input }, ctx) => {
+      // The dead letters that fail again are reported as REDRIVE_FAILED userErrors beside the counts (withUserErrors
+      // alone would replace them with an empty list).
+      let failures: UserErrorShape[] = [];
+      const r = await withUserErrors(async () => {
+        const { userErrors, ...counts } = await ctx.services.rules.redrive(ctx.principal, ruleId(input.ruleId), input.ids ? input.ids.map((i) => Number(i)) : null);
+        failures = userErrors;
+        return counts;
+      });
+      return { ...r, userErrors: [...r.userErrors, ...failures] };
+    },
   },
   {
     description: codesDescription('Deliver dead letters again; those that fail again stay, with REDRIVE_FAILED errors.', ['RULE_NOT_FOUND', 'REDRIVE_FAILED']),

@@ -1,3 +1,5 @@
+import { formatTime } from './functions.ts';
+
 /**
  * The messages rules and topic routes see: platform events in the reference's forwarding shapes, on their
  * forwarding topics (alink-protocol.md §5.5: TSL topics without the `/sys` prefix; §6.3-6.7, §6.13).
@@ -46,6 +48,27 @@ const jsonMessage = (e: LogEvent, topic: string, body: Record<string, unknown>):
   return { topic, raw, json: body, productKey: e.productKey ?? null, deviceName: e.deviceName ?? null, messageId: String(e.position), timestamp: e.createdAt.getTime() };
 };
 
+/** `2018-08-31 15:32:28.205`: the reference's status times are Beijing time strings (alink-protocol.md §6.3). */
+const beijing = (v: unknown): unknown => (typeof v === 'number' && Number.isFinite(v) ? formatTime(v, 'yyyy-MM-dd HH:mm:ss.SSS', 480) : v);
+
+/**
+ * §6.3 status body (plus D15's iotId, connectionEpoch and reason). The event log keeps `time`/`lastTime` as epoch ms
+ * (GraphQL shows them as ISO-8601); rules see them as the reference sends them, with `utcTime`/`utcLastTime` beside.
+ */
+function statusBody(d: Record<string, unknown>): Record<string, unknown> {
+  return { ...d, time: beijing(d.time), lastTime: beijing(d.lastTime) };
+}
+
+/**
+ * The device a forwarding topic is about: `/${pk}/${dn}/...` or `/as/mqtt/status/${pk}/${dn}` (re-driving a dead letter
+ * fills `${productKey}`/`${deviceName}` placeholders from its topic).
+ */
+export function sourceOfTopic(topic: string): { productKey: string | null; deviceName: string | null } {
+  const levels = topic.split('/');
+  const [pk, dn] = topic.startsWith('/as/mqtt/status/') ? [levels[4], levels[5]] : [levels[1], levels[2]];
+  return { productKey: pk || null, deviceName: dn || null };
+}
+
 /** null for events rules do not see (and for TSL posts, which are seen in their parsed shape instead). */
 export function toForwardingMessage(e: LogEvent): ForwardingMessage | null {
   const pk = e.productKey ?? '';
@@ -72,7 +95,7 @@ export function toForwardingMessage(e: LogEvent): ForwardingMessage | null {
     case 'device.lifecycle':
       return jsonMessage(e, `/${pk}/${dn}/thing/lifecycle`, d);
     case 'device.status':
-      return jsonMessage(e, `/as/mqtt/status/${pk}/${dn}`, d);
+      return jsonMessage(e, `/as/mqtt/status/${pk}/${dn}`, statusBody(d));
     default:
       return null;
   }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, getHashes, randomUUID } from 'node:crypto';
 
 /** What a rule expression sees of one message (alink-protocol.md §5.5, §6). */
 export interface RuleContext {
@@ -41,6 +41,8 @@ export function formatTime(ms: number, format: string, offsetMinutes: number): s
   };
   return format.replace(/yyyy|SSS|MM|dd|HH|mm|ss/g, (t) => parts[t]!);
 }
+
+const CRYPTO_ALGORITHMS = ['md2', 'md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'].filter((a) => getHashes().includes(a));
 
 /**
  * The reference's rule SQL functions (alink-protocol.md §5.5 "SQL functions"). Names are case-insensitive. Any
@@ -87,7 +89,8 @@ export const FUNCTIONS: Record<string, Fn> = {
     max: 2,
     call: (_c, [s, alg]) => {
       const a = String(alg ?? '').toLowerCase();
-      if (s == null || !['md2', 'md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'].includes(a)) return null;
+      // md2 is in the reference's list but not in OpenSSL 3 (createHash would throw and fail the whole rule).
+      if (s == null || !CRYPTO_ALGORITHMS.includes(a)) return null;
       return createHash(a).update(str(s)!).digest('hex');
     },
   },
@@ -114,6 +117,20 @@ export const FUNCTIONS: Record<string, Fn> = {
   power: { min: 2, max: 2, call: (_c, [a, b]) => (num(a) == null || num(b) == null ? null : num(a)! ** num(b)!) },
   mod: { min: 2, max: 2, call: (_c, [a, b]) => (num(a) == null || !num(b) ? null : num(a)! % num(b)!) },
   rand: { min: 0, max: 0, call: () => Math.random() },
+  // thingPropertyFlatMap('Temperature', 'Humidity'): the values of those properties of a property post
+  // (`items.Temperature.value`) as {Temperature, Humidity}; without arguments, every posted property. Unaliased in a
+  // SELECT its properties become output fields (sql.ts).
+  thingpropertyflatmap: {
+    min: 0,
+    max: 64,
+    call: (c, ids) => {
+      const items = (c.json as { items?: unknown } | null)?.items;
+      if (!items || typeof items !== 'object' || Array.isArray(items)) return null;
+      const posted = items as Record<string, { value?: unknown } | null>;
+      const keys = ids.length > 0 ? ids.map((k) => String(k)) : Object.keys(posted);
+      return Object.fromEntries(keys.map((k) => [k, (Object.hasOwn(posted, k) ? posted[k]?.value : undefined) ?? null]));
+    },
+  },
   nanvl: { min: 2, max: 2, call: (_c, [v, d]) => (num(v) == null || Number.isNaN(num(v)) ? d : v) },
 };
 

@@ -27,10 +27,21 @@ type Eval = (ctx: RuleContext) => unknown;
 class CompileError extends Error {
   constructor(
     message: string,
-    readonly needle?: string,
+    /** Where to point: the first match of this text (case-insensitive) or pattern in the statement. */
+    readonly needle?: string | RegExp,
   ) {
     super(message);
   }
+}
+
+function locate(sql: string, needle: string | RegExp | undefined): number | null {
+  if (needle === undefined) return null;
+  if (typeof needle === 'string') {
+    const i = sql.toLowerCase().indexOf(needle.toLowerCase());
+    return i >= 0 ? i : null;
+  }
+  const m = new RegExp(needle.source, needle.flags.includes('i') ? needle.flags : `${needle.flags}i`).exec(sql);
+  return m ? m.index : null;
 }
 
 function position(sql: string, offset: number | null): Pick<SqlError, 'offset' | 'line' | 'column'> {
@@ -39,10 +50,12 @@ function position(sql: string, offset: number | null): Pick<SqlError, 'offset' |
   return { offset, line: before.length, column: before[before.length - 1]!.length + 1 };
 }
 
-const functionName = (n: Node): string => {
+/** The function name as written (`deviceName`); look-ups lower-case it (names are case-insensitive). */
+const writtenName = (n: Node): string => {
   const name = n.name?.name?.[0]?.value ?? n.name?.schema?.value ?? n.name;
-  return String(typeof name === 'string' ? name : '').toLowerCase();
+  return String(typeof name === 'string' ? name : '');
 };
+const functionName = (n: Node): string => writtenName(n).toLowerCase();
 
 /** A column reference `a.b.c` becomes a JSON path into the message body (`items.Temperature.value`). */
 function columnPath(n: Node): string[] {
@@ -91,7 +104,7 @@ function compileExpr(n: Node): Eval {
       return () => null;
     case 'column_ref': {
       const path = columnPath(n);
-      if (path.length === 1 && path[0] === '*') throw new CompileError('* is only allowed as a SELECT field');
+      if (path.length === 1 && path[0] === '*') throw new CompileError('* is only allowed as a SELECT field', '*');
       return (ctx) => lookup(ctx.json, path);
     }
     case 'expr_list': {
@@ -117,7 +130,15 @@ function compileExpr(n: Node): Eval {
     }
     case 'binary_expr':
       return compileBinary(n);
+    case 'aggr_func':
+      // Rules see one message at a time (alink-protocol.md §5.5): there is nothing to aggregate over.
+      throw new CompileError(`${String(n.name).toLowerCase()}() is an aggregate function; rules see one message at a time`, `${String(n.name)}(`);
+    case 'case':
+      throw new CompileError('CASE expressions are not supported in rules', /\bcase\b/);
+    case 'cast':
+      throw new CompileError('CAST is not supported in rules', /\bcast\b/);
     default:
+      if (n.ast) throw new CompileError('subqueries are not supported in rules', /\(\s*select\b/);
       throw new CompileError(`unsupported expression (${String(n.type)})`);
   }
 }
@@ -204,7 +225,7 @@ function compileBinary(n: Node): Eval {
 function fieldName(expr: Node, alias: string | null, index: number): string {
   if (alias) return alias;
   if (expr.type === 'column_ref') return columnPath(expr).at(-1)!;
-  if (expr.type === 'function') return `${functionName(expr)}()`;
+  if (expr.type === 'function') return `${writtenName(expr)}()`;
   return `field${index + 1}`;
 }
 
@@ -227,29 +248,35 @@ export function compileRuleSql(sql: string): Result<CompiledRule, SqlError> {
     return err({ message: `syntax error${found ? ` near "${found}"` : ' at the end'}`, ...position(sql, loc) });
   }
   try {
-    if (ast.type !== 'select') throw new CompileError('only SELECT statements are rules');
+    if (ast.type !== 'select') throw new CompileError('only SELECT statements are rules', /\S/);
+    // UNION / INTERSECT / EXCEPT: node-sql-parser chains the next statement in `_next`; one rule is one SELECT.
+    if (ast._next || ast.set_op) throw new CompileError(`${String(ast.set_op ?? 'UNION').toUpperCase()} is not supported in rules`, String(ast.set_op ?? 'union').split(' ')[0]);
     const from = ast.from as Node[] | null;
     if (!from || from.length !== 1 || typeof from[0]!.table !== 'string' || from[0]!.join) {
       throw new CompileError('FROM takes exactly one quoted topic filter, e.g. FROM "/a1xxx/+/thing/event/property/post"', 'from');
     }
     const topicFilter = String(from[0]!.table);
     if (!topicFilter.startsWith('/') || !isValidFilter(topicFilter)) throw new CompileError(`"${topicFilter}" is not a valid topic filter`, topicFilter);
-    for (const k of ['groupby', 'having', 'orderby', 'window', 'with']) {
+    for (const k of ['groupby', 'having', 'orderby', 'window', 'with', 'qualify']) {
       const v = ast[k];
       if (v && !(typeof v === 'object' && 'columns' in v && !v.columns) && !(Array.isArray(v) && v.length === 0)) {
         throw new CompileError(`${({ groupby: 'GROUP BY', orderby: 'ORDER BY' } as Record<string, string>)[k] ?? k.toUpperCase()} is not supported in rules`, k === 'groupby' ? 'group' : k === 'orderby' ? 'order' : k);
       }
     }
-    if (ast.limit && (Array.isArray(ast.limit.value) ? ast.limit.value.length > 0 : true)) throw new CompileError('LIMIT is not supported in rules', 'limit');
+    for (const l of [ast.limit, ast._limit]) {
+      if (l && (Array.isArray(l.value) ? l.value.length > 0 : true)) throw new CompileError('LIMIT is not supported in rules', 'limit');
+    }
     const columns = ast.columns as Node[] | '*';
-    const fields: { star: boolean; name: string; f: Eval }[] = [];
+    // star: `*`, the whole body; merge: an unaliased thingPropertyFlatMap(...), whose properties become fields.
+    const fields: { kind: 'star' | 'merge' | 'field'; name: string; f: Eval }[] = [];
     for (const [i, c] of (columns === '*' ? [{ expr: { type: 'column_ref', column: '*' } }] : columns).entries()) {
       const e = c.expr as Node;
       if (e.type === 'column_ref' && (e.column === '*' || e.column?.expr?.value === '*')) {
-        fields.push({ star: true, name: '*', f: (ctx) => ctx.json });
+        fields.push({ kind: 'star', name: '*', f: (ctx) => ctx.json });
         continue;
       }
-      fields.push({ star: false, name: fieldName(e, c.as ?? null, i), f: compileExpr(e) });
+      const merge = e.type === 'function' && functionName(e) === 'thingpropertyflatmap' && !c.as;
+      fields.push({ kind: merge ? 'merge' : 'field', name: fieldName(e, c.as ?? null, i), f: compileExpr(e) });
     }
     const where = ast.where ? compileExpr(ast.where as Node) : null;
     return ok({
@@ -258,18 +285,16 @@ export function compileRuleSql(sql: string): Result<CompiledRule, SqlError> {
       select: (ctx) => {
         const out: Record<string, unknown> = {};
         for (const f of fields) {
-          if (f.star) {
-            const v = f.f(ctx);
-            if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, v);
-            else out.payload = v ?? ctx.raw.toString('base64');
-          } else out[f.name] = f.f(ctx) ?? null;
+          const v = f.f(ctx);
+          if (f.kind === 'field') out[f.name] = v ?? null;
+          else if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, v);
+          else if (f.kind === 'star') out.payload = v ?? ctx.raw.toString('base64');
         }
         return out;
       },
     });
   } catch (e) {
     if (!(e instanceof CompileError)) throw e;
-    const idx = e.needle ? sql.toLowerCase().indexOf(e.needle.toLowerCase()) : -1;
-    return err({ message: e.message, ...position(sql, idx >= 0 ? idx : null) });
+    return err({ message: e.message, ...position(sql, locate(sql, e.needle)) });
   }
 }

@@ -62,6 +62,38 @@ export function fill(template: string, source: { productKey?: string | null; dev
   });
 }
 
+/**
+ * A webhook body template. A JSON template (`{...}` or `[...]`, e.g. a chat-bot message) stays valid JSON whatever the
+ * values hold: a placeholder inside a JSON string is filled JSON-escaped (quotes, backslashes, newlines); elsewhere
+ * it is filled as `fill` does.
+ */
+export function fillBody(template: string, source: { productKey?: string | null; deviceName?: string | null; topic?: string }, output: Record<string, unknown>): string {
+  if (!/^\s*[[{]/.test(template)) return fill(template, source, output);
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < template.length; ) {
+    const ch = template[i]!;
+    if (ch === '$' && template[i + 1] === '{') {
+      const m = /^\$\{[A-Za-z0-9_.]+\}/.exec(template.slice(i));
+      if (m) {
+        const text = fill(m[0], source, output);
+        out += inString ? JSON.stringify(text).slice(1, -1) : text;
+        i += m[0].length;
+        continue;
+      }
+    }
+    if (ch === '\\' && inString) {
+      out += template.slice(i, i + 2);
+      i += 2;
+      continue;
+    }
+    if (ch === '"') inString = !inString;
+    out += ch;
+    i++;
+  }
+  return out;
+}
+
 export class DeliveryError extends Error {
   constructor(
     message: string,
@@ -79,6 +111,8 @@ export interface Delivery {
   message: Pick<ForwardingMessage, 'topic' | 'productKey' | 'deviceName'>;
   /** `${ruleId}:${eventPosition}:${actionIndex}`: the same delivery retried carries the same key. */
   deliveryKey: string;
+  /** Aborts an in-flight delivery (the rule stops or the platform shuts down; the event is delivered again later). */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -125,7 +159,7 @@ export function createActionRunner(deps: { publisher: () => DevicePublisher; pro
 
   async function webhook(d: Delivery): Promise<void> {
     const cfg = webhookSchema.parse(d.action.configuration);
-    const body = cfg.bodyTemplate ? fill(cfg.bodyTemplate, d.message, d.output) : JSON.stringify(d.output);
+    const body = cfg.bodyTemplate ? fillBody(cfg.bodyTemplate, d.message, d.output) : JSON.stringify(d.output);
     let isJson = !cfg.bodyTemplate;
     if (cfg.bodyTemplate) {
       try {
@@ -135,20 +169,23 @@ export function createActionRunner(deps: { publisher: () => DevicePublisher; pro
         isJson = false;
       }
     }
+    const timeout = AbortSignal.timeout(cfg.timeoutMs ?? 10_000);
     let res: Response;
     try {
       res = await fetch(cfg.url, {
         method: cfg.method ?? 'POST',
         headers: { 'content-type': isJson ? 'application/json' : 'text/plain; charset=utf-8', 'idempotency-key': d.deliveryKey, 'x-thingql-topic': d.message.topic, ...cfg.headers },
         body,
-        signal: AbortSignal.timeout(cfg.timeoutMs ?? 10_000),
+        // A shutdown must not wait for a slow endpoint: the undelivered event is delivered again after the restart.
+        signal: d.signal ? AbortSignal.any([timeout, d.signal]) : timeout,
       });
     } catch (e) {
-      throw new DeliveryError(`webhook ${cfg.url} unreachable: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`);
+      const why = timeout.aborted ? `no answer within ${cfg.timeoutMs ?? 10_000} ms` : (e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message;
+      throw new DeliveryError(`webhook ${safeUrl(cfg.url)} unreachable: ${why}`);
     }
     await res.arrayBuffer().catch(() => undefined);
     if (res.status < 200 || res.status >= 300) {
-      throw new DeliveryError(`webhook ${cfg.url} answered HTTP ${res.status}`, res.status >= 500 || res.status === 429 || res.status === 408);
+      throw new DeliveryError(`webhook ${safeUrl(cfg.url)} answered HTTP ${res.status}`, res.status >= 500 || res.status === 429 || res.status === 408);
     }
   }
 
@@ -158,16 +195,35 @@ export function createActionRunner(deps: { publisher: () => DevicePublisher; pro
     try {
       ({ ch } = await channel(cfg.url));
     } catch (e) {
-      throw new DeliveryError(`AMQP server ${redact(cfg.url)} unreachable: ${(e as Error).message}`);
+      const err = e as NodeJS.ErrnoException;
+      // Network failures say "unreachable"; a server that answers but refuses (login, vhost) says so.
+      const network = typeof err.code === 'string' && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/.test(err.code);
+      const timedOut = /timeout/i.test(err.message);
+      throw new DeliveryError(`AMQP server ${redact(cfg.url)} ${network || timedOut ? 'unreachable' : 'refused the connection'}: ${redact(err.message)}`);
     }
     await new Promise<void>((resolve, reject) => {
-      ch.publish(
-        cfg.exchange ?? '',
-        cfg.routingKey,
-        Buffer.from(JSON.stringify(d.output)),
-        { persistent: cfg.persistent ?? true, messageId: d.deliveryKey, contentType: 'application/json', headers: { topic: d.message.topic } },
-        (err: unknown) => (err ? reject(new DeliveryError(`AMQP publish to ${redact(cfg.url)} was not confirmed`)) : resolve()),
-      );
+      // The server closes the channel when it refuses a publish (e.g. 404 NOT_FOUND for an unknown exchange): amqplib
+      // emits that reason as 'error' before it fails the pending confirms with a bare "channel closed".
+      let closedWith: Error | null = null;
+      const onError = (e: Error) => void (closedWith = e);
+      ch.once('error', onError);
+      try {
+        ch.publish(
+          cfg.exchange ?? '',
+          cfg.routingKey,
+          Buffer.from(JSON.stringify(d.output)),
+          { persistent: cfg.persistent ?? true, messageId: d.deliveryKey, contentType: 'application/json', headers: { topic: d.message.topic } },
+          (err: unknown) => {
+            ch.off('error', onError);
+            if (!err) return resolve();
+            const why = closedWith?.message ?? (err instanceof Error ? err.message : String(err));
+            reject(new DeliveryError(`AMQP publish to ${redact(cfg.url)} was not confirmed: ${why}`));
+          },
+        );
+      } catch (e) {
+        ch.off('error', onError);
+        reject(new DeliveryError(`AMQP publish to ${redact(cfg.url)} failed: ${(e as Error).message}`));
+      }
     });
   }
 
@@ -193,6 +249,19 @@ export function createActionRunner(deps: { publisher: () => DevicePublisher; pro
 /** Never log credentials of an AMQP URL. */
 export function redact(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+/**
+ * A webhook URL for error texts (dead letters, Rule.lastError, logs): without user info and query, which often carry
+ * the secret (chat-bot webhooks take `?access_token=...`).
+ */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}${u.search ? '?…' : ''}`;
+  } catch {
+    return redact(url);
+  }
 }
 
 export type ActionRunner = ReturnType<typeof createActionRunner>;

@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { topicMatches } from '../../domain/alink/topic-filter.ts';
-import { FORWARDED_TYPES, toForwardingMessage, type ForwardingMessage } from '../../domain/rules/forwarding.ts';
+import { FORWARDED_TYPES, sourceOfTopic, toForwardingMessage, type ForwardingMessage } from '../../domain/rules/forwarding.ts';
 import { compileRuleSql, type CompiledRule } from '../../domain/rules/sql.ts';
 import { deadLetters, rules } from '../../db/tables.ts';
 import { EventStream } from '../../events/stream.ts';
@@ -53,7 +53,7 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
     const deadline = Date.now() + config.RULE_RETRY_MAX_MS;
     for (let attempt = 1; ; attempt++) {
       try {
-        await actions.deliver({ action, output, message: msg, deliveryKey: key });
+        await actions.deliver({ action, output, message: msg, deliveryKey: key, signal });
         return { attempts: attempt, error: null };
       } catch (e) {
         const error = e instanceof Error ? e.message : String(e);
@@ -150,9 +150,12 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
     aborter.signal.addEventListener('abort', () => ac.abort(), { once: true });
     const done = run(rule, ac.signal)
       .catch((e: unknown) => logger.error({ err: e, ruleId: rule.id }, 'rule runner failed'))
-      .finally(() => {
+      .finally(async () => {
+        // Awaited, and before the runner leaves `running`: stop() must not let the database close before the lease is
+        // handed back (a restarted platform would wait LEASE_MS for it), and a runner started by the next reconcile
+        // must not have its fresh lease released by this one.
+        await consumers.release(consumerName(rule.id)).catch(() => undefined);
         if (running.get(rule.id)?.done === done) running.delete(rule.id);
-        void consumers.release(consumerName(rule.id)).catch(() => undefined);
       });
     running.set(rule.id, { rule, stop: () => ac.abort(), done });
   }
@@ -206,7 +209,7 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
       await actions.deliver({
         action,
         output: dl.output as Record<string, unknown>,
-        message: { topic: dl.topic, productKey: dl.topic.split('/')[1] ?? null, deviceName: dl.topic.split('/')[2] ?? null },
+        message: { topic: dl.topic, ...sourceOfTopic(dl.topic) },
         deliveryKey: dl.deliveryKey,
       });
     },

@@ -1,12 +1,14 @@
 import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import { topicMatches } from '../../domain/alink/topic-filter.ts';
 import { DomainError, DomainErrors, type UserErrorShape } from '../../domain/errors.ts';
+import { sourceOfTopic } from '../../domain/rules/forwarding.ts';
 import { compileRuleSql, type SqlError } from '../../domain/rules/sql.ts';
 import { consumers, deadLetters, rules } from '../../db/tables.ts';
 import { requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { keysetPage, toConnection, type PageArgs } from '../paging.ts';
 import { checkActionConfiguration, type RuleAction } from './actions.ts';
+import { checkScope, ruleVisible } from './scope.ts';
 
 export interface RuleRecord {
   id: number;
@@ -87,15 +89,21 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
   const db = database.db;
   const changed = (id: number, what: string) => ({ type: 'registry.changed', data: { entity: 'rule', what, id } });
 
-  async function load(id: number): Promise<RuleRecord | null> {
+  /** The rule, when it exists and the caller may see it (null otherwise: a scoped key never learns of other rules). */
+  async function load(p: Principal, id: number): Promise<RuleRecord | null> {
     if (!Number.isSafeInteger(id)) return null;
     const rows = await db.select().from(rules).where(eq(rules.id, id));
-    return rows[0] ? toRecord(rows[0]) : null;
+    const r = rows[0] ? toRecord(rows[0]) : null;
+    return r && ruleVisible(p, r) ? r : null;
   }
 
   async function mutate(p: Principal, id: number, fn: (tx: Parameters<Parameters<typeof log.transaction>[0]>[0]) => Promise<typeof rules.$inferSelect | undefined>, what: string) {
     requireRole(p, 'OPERATOR');
     return log.transaction(async (tx, emit) => {
+      if (p.productKeys !== null) {
+        const [current] = Number.isSafeInteger(id) ? await tx.select().from(rules).where(eq(rules.id, id)) : [];
+        if (!current || !ruleVisible(p, toRecord(current))) throw new DomainError('RULE_NOT_FOUND', `rule ${id} does not exist`, ['input', 'id']);
+      }
       const row = await fn(tx);
       if (!row) throw new DomainError('RULE_NOT_FOUND', `rule ${id} does not exist`, ['input', 'id']);
       emit(changed(id, what));
@@ -106,18 +114,19 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
   return {
     get: (p: Principal, id: number) => {
       requireRole(p, 'VIEWER');
-      return load(id);
+      return load(p, id);
     },
 
     async list(p: Principal): Promise<RuleRecord[]> {
       requireRole(p, 'VIEWER');
       const rows = await db.select().from(rules).orderBy(asc(rules.id));
-      return rows.map(toRecord);
+      return rows.map(toRecord).filter((r) => ruleVisible(p, r));
     },
 
     async create(p: Principal, input: { name: string; sql: string; actions: RuleAction[]; description?: string | null }) {
       requireRole(p, 'OPERATOR');
       checkRule(input);
+      checkScope(p, input);
       return log.transaction(async (tx, emit) => {
         const [row] = await tx
           .insert(rules)
@@ -129,7 +138,13 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
     },
 
     async update(p: Principal, input: { id: number; name?: string | null; sql?: string | null; actions?: RuleAction[] | null; description?: string | null }) {
+      requireRole(p, 'OPERATOR');
       checkRule(input);
+      if (p.productKeys !== null && (input.sql != null || input.actions != null)) {
+        const current = await load(p, input.id);
+        if (!current) throw new DomainError('RULE_NOT_FOUND', `rule ${input.id} does not exist`, ['input', 'id']);
+        checkScope(p, { sql: input.sql ?? current.sql, actions: input.actions ?? current.actions });
+      }
       const set: Partial<typeof rules.$inferInsert> = { updatedAt: new Date() };
       if (input.name != null) set.name = input.name.trim();
       if (input.sql != null) set.sql = input.sql;
@@ -183,14 +198,11 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
       const c = compileRuleSql(input.sql);
       if (!c.ok) return { matched: false, output: null, userErrors: [sqlUserError(c.error)] };
       const raw = Buffer.from(typeof input.payload === 'string' ? input.payload : JSON.stringify(input.payload));
-      const levels = input.topic.split('/');
-      const thingTopic = levels[1] === 'as' ? null : levels;
       const ctx = {
         topic: input.topic,
         json: input.payload,
         raw,
-        productKey: thingTopic?.[1] ?? levels[4] ?? null,
-        deviceName: thingTopic?.[2] ?? levels[5] ?? null,
+        ...sourceOfTopic(input.topic),
         messageId: '0',
         timestamp: Date.now(),
       };
@@ -206,6 +218,7 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
     async deadLetters(p: Principal, ruleId: number, args: PageArgs) {
       requireRole(p, 'VIEWER');
       const page = keysetPage(args);
+      if (!(await load(p, ruleId))) return toConnection([] as DeadLetterRecord[], page, (r) => r.id);
       const rows = await db
         .select()
         .from(deadLetters)
@@ -224,7 +237,7 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
     /** Deliver dead letters again (all of the rule's pending ones, or those listed); the ones that fail stay. */
     async redrive(p: Principal, ruleId: number, ids: readonly number[] | null) {
       requireRole(p, 'OPERATOR');
-      const rule = await load(ruleId);
+      const rule = await load(p, ruleId);
       if (!rule) throw new DomainError('RULE_NOT_FOUND', `rule ${ruleId} does not exist`, ['input', 'ruleId']);
       const rows = (await db
         .select()

@@ -1,0 +1,227 @@
+/**
+ * Shared steps for the rules-engine suites: a local webhook endpoint that can be taken down (connection refused) and
+ * brought back on the same port, the rule mutations as one-liners, and a platform on a database that outlives it
+ * (for restarts).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import { makeConfig, type Config } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startPlatform } from '../../src/server.ts';
+import { sleep } from '../helpers/devices.ts';
+import type { DbKind, TestPlatform } from '../helpers/platform.ts';
+
+type Gql = Pick<TestPlatform, 'gql'>;
+
+export interface HookRequest {
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  json: any;
+  /** The Idempotency-Key header the delivery carried. */
+  key: string;
+  /** The HTTP status it was answered with ('hang': never answered). */
+  status: number | 'hang';
+}
+
+export type Responder = (req: Omit<HookRequest, 'status'>) => number | 'hang';
+
+/**
+ * A local HTTP endpoint recording every request it receives. `respond` decides each answer (a status, or 'hang' for
+ * one that never answers); `down()` closes it (new connections are refused) and `up()` listens again on the same port.
+ */
+export async function hookServer(respond: Responder = () => 200) {
+  const requests: HookRequest[] = [];
+  const sockets = new Set<import('node:net').Socket>();
+  let responder = respond;
+  let server: http.Server | null = null;
+  let port = 0;
+
+  const handler: http.RequestListener = (req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      let json: unknown = null;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        json = null;
+      }
+      const r = { path: req.url ?? '/', headers: req.headers, body, json, key: String(req.headers['idempotency-key'] ?? '') };
+      const status = responder(r);
+      requests.push({ ...r, status });
+      if (status !== 'hang') res.writeHead(status).end();
+    });
+  };
+
+  async function up(): Promise<void> {
+    const s = http.createServer(handler);
+    s.on('connection', (sock) => {
+      sockets.add(sock);
+      sock.on('close', () => sockets.delete(sock));
+    });
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => resolve());
+    });
+    port = (s.address() as AddressInfo).port;
+    server = s;
+  }
+
+  async function down(): Promise<void> {
+    const s = server;
+    server = null;
+    if (!s) return;
+    const closed = new Promise<void>((r) => s.close(() => r()));
+    // Keep-alive and hanging connections too: from now on the port refuses connections.
+    for (const sock of sockets) sock.destroy();
+    s.closeAllConnections();
+    await closed;
+  }
+
+  await up();
+  return {
+    url: (p = '/hook') => `http://127.0.0.1:${port}${p}`,
+    get port() {
+      return port;
+    },
+    requests,
+    /** Requests answered 2xx, in arrival order. */
+    accepted: () => requests.filter((r) => typeof r.status === 'number' && r.status >= 200 && r.status < 300),
+    setResponder: (r: Responder) => void (responder = r),
+    up,
+    down,
+  };
+}
+
+export type Hook = Awaited<ReturnType<typeof hookServer>>;
+
+/** Poll until `pred` holds (fails with the last value seen). No timing is asserted: the deadline only ends a hang. */
+export async function until<T>(what: string, read: () => T | Promise<T>, pred: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (pred(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)?.slice(0, 2000)}`);
+    await sleep(25);
+  }
+}
+
+export interface ActionInput {
+  type: 'REPUBLISH' | 'WEBHOOK' | 'AMQP';
+  configuration: Record<string, unknown>;
+  errorAction?: boolean;
+}
+
+/** createRule + startRule; returns the rule id. Throws on userErrors (no caller expects them). */
+export async function startedRule(t: Gql, name: string, sql: string, actions: ActionInput[]): Promise<string> {
+  const r = await t.gql(`mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id } userErrors { code message field } } }`, { i: { name, sql, actions } });
+  if (r.errors || r.data.createRule.userErrors.length) throw new Error(`createRule: ${JSON.stringify(r.errors ?? r.data.createRule.userErrors)}`);
+  const id = r.data.createRule.rule.id as string;
+  const s = await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } userErrors { code message } } }`, { i: { id } });
+  if (s.errors || s.data.startRule.rule?.status !== 'RUNNING') throw new Error(`startRule: ${JSON.stringify(s)}`);
+  return id;
+}
+
+export async function ruleState(t: Gql, id: string): Promise<{ status: string; stats: { matched: number; delivered: number; failed: number; deadLettered: number }; lastError: string | null }> {
+  const r = await t.gql(`query($id: ID!) { rule(id: $id) { status stats { matched delivered failed deadLettered } lastError } }`, { id });
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  return r.data.rule;
+}
+
+export interface DeadLetter {
+  id: string;
+  actionIndex: number;
+  deliveryKey: string;
+  topic: string;
+  output: any;
+  error: string;
+  attempts: number;
+  redrivenAt: string | null;
+}
+
+export async function deadLetters(t: Gql, ruleId: string): Promise<DeadLetter[]> {
+  const r = await t.gql(`query($id: ID!) { deadLetters(ruleId: $id, first: 500) { edges { node { id actionIndex deliveryKey topic output error attempts redrivenAt } } } }`, { id: ruleId });
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  return r.data.deadLetters.edges.map((e: any) => e.node);
+}
+
+export async function redrive(t: Gql, ruleId: string): Promise<{ redriven: number; failed: number; userErrors: { code: string; message: string }[] }> {
+  const r = await t.gql(`mutation($i: RedriveDeadLettersInput!) { redriveDeadLetters(input: $i) { redriven failed userErrors { code message } } }`, { i: { ruleId } });
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  return r.data.redriveDeadLetters;
+}
+
+export async function createTopic(t: Gql, productKey: string, topicShortName: string, operation: 'PUB' | 'SUB' | 'ALL'): Promise<void> {
+  const r = await t.gql(`mutation($i: CreateProductTopicInput!) { createProductTopic(input: $i) { userErrors { code message } } }`, { i: { productKey, topicShortName, operation } });
+  if (r.errors || r.data.createProductTopic.userErrors.length) throw new Error(JSON.stringify(r));
+}
+
+/**
+ * A database that outlives one platform, so a test can stop ThingQL and start it again on the same data: an embedded
+ * PGlite in a temporary DATA_DIR (seeded from the migrated test template instead of a 5-12 s initdb), or a fresh
+ * database on the TEST_DATABASE_URL server.
+ */
+export async function persistentDatabase(kind: DbKind): Promise<{ settings: Partial<Record<keyof Config, unknown>>; drop: () => Promise<void> }> {
+  if (kind === 'postgres') {
+    const base = process.env.TEST_DATABASE_URL!;
+    const name = `thingql_t_${randomBytes(6).toString('hex')}`;
+    const admin = postgres(base, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    await admin.end();
+    const url = new URL(base);
+    url.pathname = `/${name}`;
+    return {
+      settings: { DATABASE_URL: url.toString() },
+      drop: async () => {
+        const a = postgres(base, { max: 1, onnotice: () => {} });
+        await a.unsafe(`drop database if exists ${name} with (force)`);
+        await a.end();
+      },
+    };
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'thingql-restart-'));
+  // createDatabase opens `${DATA_DIR}/pglite`.
+  const seed = await PGlite.create(path.join(dir, 'pglite'), { loadDataDir: new Blob([readFileSync(inject('pgliteTemplate'))]) });
+  await seed.close();
+  return { settings: { DATA_DIR: dir }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Start ThingQL on `settings` (from persistentDatabase); close() leaves the database as it is. */
+export async function startOn(settings: Partial<Record<keyof Config, unknown>>, adminToken: string, overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<TestPlatform> {
+  const config = makeConfig({ PORT: 0, MQTT_PORT: 0, HOST: '127.0.0.1', ADMIN_TOKEN: adminToken, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...settings, ...overrides });
+  const platform = await startPlatform(config, { logger: createLogger(config.LOG_LEVEL) });
+  const httpUrl = `http://127.0.0.1:${platform.httpPort}`;
+  const graphqlUrl = `${httpUrl}/graphql`;
+  return {
+    platform,
+    kind: config.DATABASE_URL ? 'postgres' : 'pglite',
+    httpUrl,
+    graphqlUrl,
+    wsUrl: graphqlUrl.replace(/^http/, 'ws'),
+    adminToken,
+    async gql(query, variables, token) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
+      const tk = token === undefined ? adminToken : token;
+      if (tk) headers.authorization = `Bearer ${tk}`;
+      const res = await fetch(graphqlUrl, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+      const body = (await res.json()) as { data: any; errors?: any[] };
+      return { status: res.status, data: body.data, ...(body.errors ? { errors: body.errors } : {}) };
+    },
+    close: () => platform.close(),
+  };
+}
+
+/** The numeric rule id inside a global `Rule` id (delivery keys are `${ruleId}:${eventPosition}:${actionIndex}`). */
+export function ruleNumber(id: string): number {
+  const m = /^Rule:(\d+)$/.exec(Buffer.from(id, 'base64').toString('utf8'));
+  if (!m) throw new Error(`not a Rule id: ${id}`);
+  return Number(m[1]);
+}

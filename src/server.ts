@@ -29,6 +29,7 @@ import { createPresenceService } from './services/presence.ts';
 import { createProductCache } from './services/product-cache.ts';
 import { createThingDataHandlers, registerThingDataSinks, thingDataRoute } from './services/thing-data.ts';
 import { createServices, type Services } from './services/index.ts';
+import { defaultBaseUrl } from './services/ota/index.ts';
 import { SecretBox } from './services/secrets.ts';
 
 export interface Platform {
@@ -107,7 +108,17 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const productCache = createProductCache(base);
     const tracker = new CommandTracker(hub);
     let publisher: DevicePublisher | null = null;
-    const services = createServices({ ...base, committer, ids, tracker, productCache, metrics, publisher: () => publisher! });
+    let boundHttpPort = config.PORT;
+    const services = createServices({
+      ...base,
+      committer,
+      ids,
+      tracker,
+      productCache,
+      metrics,
+      publisher: () => publisher!,
+      ota: { baseUrl: () => defaultBaseUrl(config.HOST, boundHttpPort) },
+    });
     const generatedAdminToken = await services.apiKeys.ensureAdminToken();
     const presence = createPresenceService(base, committer);
     const deviceAuth = createDeviceAuthService(base);
@@ -123,6 +134,10 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const replies = createReplyHandlers();
     ingest.use((t) => replyRoute(t) === 'rrpc', replies.rrpc);
     ingest.use((t) => replyRoute(t) === 'downlink', replies.downlink);
+    const ota = services.runtime.ota;
+    ingest.use((t) => ota.route(t) === 'inform', ota.handlers.inform);
+    ingest.use((t) => ota.route(t) === 'progress', ota.handlers.progress);
+    ingest.use((t) => ota.route(t) === 'request', ota.handlers.request);
     await presence.start();
     closers.push(() => presence.stop());
     const gateway = createGatewayService({ ...base, committer, ids, tracker, productCache, publisher: () => publisher!, presence, deviceAuth });
@@ -169,6 +184,8 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     // Data forwarding: rules and M2M topic routes consume the event log (after the broker exists: they publish).
     services.runtime.ruleEngine.start();
     services.topicRoutes.start();
+    ota.start();
+    closers.push(() => ota.stop());
     closers.push(async () => {
       await services.topicRoutes.stop();
       await services.runtime.ruleEngine.stop();
@@ -190,13 +207,14 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       if (e.type === 'registry.changed' && e.data.entity === 'apiKey' && e.data.what === 'revoked') gql.closeKey(Number(e.data.id));
     });
 
+    const register = registerRoute(deviceAuth);
     const http = createHttpServer({
       logger,
       metrics,
       graphql: gql.yoga,
       graphqlWss,
       mqttWss: listeners.wss,
-      routes: registerRoute(deviceAuth),
+      routes: (req, res) => register(req, res) || ota.firmwareRoute(req, res),
       ready: async () => {
         await database.ping();
         return true;
@@ -216,6 +234,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       http.closeAllConnections();
     });
     const httpPort = (http.address() as AddressInfo).port;
+    boundHttpPort = httpPort;
     const shownHost = config.HOST === '0.0.0.0' ? 'localhost' : config.HOST;
     logger.info({ port: httpPort, host: config.HOST }, `GraphQL on http://${shownHost}:${httpPort}/graphql`);
     logger.info({ port: listeners.mqttPort }, `MQTT on mqtt://${shownHost}:${listeners.mqttPort} and ws://${shownHost}:${httpPort}/mqtt`);

@@ -11,6 +11,7 @@ import { ForbiddenError, type Principal } from '../services/access.ts';
 import type { Services } from '../services/index.ts';
 import { PageSizeError } from '../services/paging.ts';
 import type { GraphQLContext } from '../schema/context.ts';
+import { OTA_MAX_FIRMWARE_BYTES } from '../services/ota/index.ts';
 import { createSharedSubscriber } from './shared-subscriptions.ts';
 import { getSchema } from '../schema/index.ts';
 
@@ -76,6 +77,8 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // Firmware uploads (createFirmware, multipart) are up to OTA_MAX_FIRMWARE_BYTES; yoga's default cap is 25 MB.
+    maxRequestBodySize: OTA_MAX_FIRMWARE_BYTES + 1024 * 1024,
     graphiql: { title: 'ThingQL', subscriptionsProtocol: 'WS' },
     maskedErrors: { maskError },
     logging: {

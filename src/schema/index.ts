@@ -11,6 +11,7 @@ import './connectivity.ts';
 import './thing-data.ts';
 import './commands.ts';
 import './rules.ts';
+import './ota.ts';
 import './gateway.ts';
 
 let schema: GraphQLSchema | null = null;

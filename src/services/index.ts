@@ -4,6 +4,7 @@ import { createCommandService, type CommandDeps } from './commands.ts';
 import { createShadowService } from './device-shadow.ts';
 import { createDeviceService } from './devices.ts';
 import { createHistoryService } from './history.ts';
+import { createOtaService, type OtaOptions } from './ota/index.ts';
 import { createProductService } from './products.ts';
 import { createActionRunner } from './rules/actions.ts';
 import { createConsumerStore } from './rules/consumer.ts';
@@ -14,10 +15,11 @@ import { createStreamService } from './streams.ts';
 import { createThingCommandService } from './thing-commands.ts';
 import { createTopicService } from './topics.ts';
 
-export function createServices(deps: CommandDeps & { metrics: Metrics }) {
+export function createServices(deps: CommandDeps & { metrics: Metrics; ota?: OtaOptions }) {
   const consumers = createConsumerStore(deps.database, deps.instanceId);
   const actions = createActionRunner({ publisher: deps.publisher, products: deps.productCache, logger: deps.logger });
   const ruleEngine = createRuleEngine({ ...deps, consumers, actions });
+  const ota = createOtaService({ ...deps, ...deps.ota });
   return {
     products: createProductService(deps),
     topics: createTopicService(deps),
@@ -28,10 +30,11 @@ export function createServices(deps: CommandDeps & { metrics: Metrics }) {
     commands: createCommandService(deps),
     thingCommands: createThingCommandService(deps),
     shadow: createShadowService(deps),
+    ota: ota.service,
     rules: createRuleService({ ...deps, redrive: (dl, rule) => ruleEngine.redrive(dl, rule) }),
     topicRoutes: createTopicRouteService({ ...deps, products: deps.productCache, consumers }),
     /** Runtime parts the composition root starts and stops. */
-    runtime: { ruleEngine, actions },
+    runtime: { ruleEngine, actions, ota },
   };
 }
 

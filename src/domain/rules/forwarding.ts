@@ -33,6 +33,13 @@ export const FORWARDED_TYPES = [
   'thing.property.history.post',
   'thing.event.post',
   'thing.downlink.reply',
+  'thing.topo.lifecycle',
+  'thing.list.found',
+  'thing.deviceinfo.update',
+  'ota.upgrade',
+  'ota.progress',
+  'ota.version',
+  'ota.job.status',
 ] as const;
 
 function parseJson(raw: Buffer): unknown {
@@ -96,6 +103,21 @@ export function toForwardingMessage(e: LogEvent): ForwardingMessage | null {
       return jsonMessage(e, `/${pk}/${dn}/thing/lifecycle`, d);
     case 'device.status':
       return jsonMessage(e, `/as/mqtt/status/${pk}/${dn}`, statusBody(d));
+    // §6.8, §6.9, §6.11, §6.12
+    case 'thing.topo.lifecycle':
+      return jsonMessage(e, `/${pk}/${dn}/thing/topo/lifecycle`, d);
+    case 'thing.list.found':
+      return jsonMessage(e, `/${pk}/${dn}/thing/list/found`, d);
+    case 'thing.deviceinfo.update':
+      return jsonMessage(e, `/${pk}/${dn}/thing/deviceinfo/update`, d);
+    case 'ota.upgrade':
+      return jsonMessage(e, `/${pk}/${dn}/ota/upgrade`, d);
+    case 'ota.progress':
+      return jsonMessage(e, `/${pk}/${dn}/ota/progress/post`, d);
+    case 'ota.version':
+      return jsonMessage(e, `/${pk}/${dn}/ota/version/post`, d);
+    case 'ota.job.status':
+      return jsonMessage(e, `/${pk}/${String(d.packageId)}/${String(d.jobId)}/ota/job/status`, d);
     default:
       return null;
   }

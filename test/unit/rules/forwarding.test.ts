@@ -58,6 +58,21 @@ describe('forwarding messages', () => {
     expect(m.json).toEqual({ ...data, time: '2023-11-15 06:13:20.123', lastTime: '2023-11-15 06:13:20.123' });
   });
 
+  it.each([
+    ['thing.topo.lifecycle', { action: 'add' }, `/${PK}/${DN}/thing/topo/lifecycle`],
+    ['thing.list.found', { devices: [] }, `/${PK}/${DN}/thing/list/found`],
+    ['thing.deviceinfo.update', { value: [] }, `/${PK}/${DN}/thing/deviceinfo/update`],
+    ['ota.upgrade', { status: 'SUCCEEDED' }, `/${PK}/${DN}/ota/upgrade`],
+    ['ota.progress', { step: 50 }, `/${PK}/${DN}/ota/progress/post`],
+    ['ota.version', { moduleVersion: '2.0.0' }, `/${PK}/${DN}/ota/version/post`],
+    ['ota.job.status', { packageId: '4', jobId: '9', status: 'COMPLETED' }, `/${PK}/4/9/ota/job/status`],
+  ])('a %s event is forwarded on its §6.8-6.12 topic with its body', (type, data, topic) => {
+    const m = toForwardingMessage(event(type, data))!;
+    expect(FORWARDED_TYPES).toContain(type);
+    expect(m.topic).toBe(topic);
+    expect(m.json).toEqual(data);
+  });
+
   it('a custom-topic publish is forwarded on its own topic with the device bytes, binary included (§6.13)', () => {
     const bytes = Buffer.from([0x00, 0xff, 0x10, 0x80]);
     const m = toForwardingMessage(event('device.message', { messageId: '9001', topic: `/${PK}/${DN}/user/update`, payload: bytes.toString('base64'), receivedAt: 123 }))!;

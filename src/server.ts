@@ -158,6 +158,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const persistence = createPgPersistence(database, {
       logger: logger.child({ module: 'mqtt-persistence' }),
       resyncIntervalMs: config.REDIS_URL ? 60_000 : 0,
+      exclusive: !config.REDIS_URL,
     });
     closers.push(() => persistence.destroy());
     const broker = await createBroker({

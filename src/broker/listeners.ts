@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Aedes } from 'aedes';
+import { limitPacketSize, PACKET_OVERHEAD } from './packet-limit.ts';
 
 export interface Listeners {
   mqttPort: number;
@@ -24,20 +25,21 @@ export async function startListeners(
   broker: Aedes,
   opts: { host: string; port: number; tls?: { cert: string; key: string; port: number } | undefined; maxPayload: number },
 ): Promise<Listeners> {
+  const maxPacket = opts.maxPayload + PACKET_OVERHEAD;
   const tcp = net.createServer((socket) => {
     socket.setNoDelay(true);
-    broker.handle(socket);
+    limitPacketSize(broker.handle(socket), maxPacket);
   });
   const mqttPort = await listen(tcp, opts.port, opts.host);
   let secure: tls.Server | null = null;
   let mqttsPort: number | null = null;
   if (opts.tls) {
-    secure = tls.createServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, (socket) => broker.handle(socket));
+    secure = tls.createServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, (socket) => limitPacketSize(broker.handle(socket), maxPacket));
     mqttsPort = await listen(secure, opts.tls.port, opts.host);
   }
   // A WebSocket frame carries one MQTT packet: bound it a little above the payload limit (D18).
-  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload + 64 * 1024 });
-  wss.on('connection', (ws, req) => broker.handle(createWebSocketStream(ws), req));
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxPacket });
+  wss.on('connection', (ws, req) => limitPacketSize(broker.handle(createWebSocketStream(ws), req), maxPacket));
 
   return {
     mqttPort,

@@ -8,7 +8,8 @@
  * with the table and with the other instances (persistence/matcher.ts).
  */
 import { Readable } from 'node:stream';
-import type { Database, Executor } from '../db/client.ts';
+import { sql } from 'drizzle-orm';
+import { query, type Database, type Executor } from '../db/client.ts';
 import type { Packet } from './persistence/codec.ts';
 import { SubscriptionMatcher, type MqEmitter, type PersistenceLogger } from './persistence/matcher.ts';
 import { cleanIncoming, clearOutgoing, deleteIncoming, enqueueOutgoing, getIncoming, outgoingPackets, storeIncoming, updateOutgoing } from './persistence/queues.ts';
@@ -37,6 +38,12 @@ export interface PgPersistenceOptions {
   resyncIntervalMs?: number | undefined;
   /** Rows per query when streaming retained messages, queued packets and wills (default 500). */
   pageSize?: number | undefined;
+  /**
+   * This instance is the only one writing broker state (no REDIS_URL: one instance). It then knows which clients have
+   * stored state and whether anything is retained, and skips the queries a clean session would otherwise make at every
+   * connect, subscribe and PUBACK (they dominated the login rate on the single-connection embedded database).
+   */
+  exclusive?: boolean | undefined;
 }
 
 export interface PersistenceBroker {
@@ -57,12 +64,26 @@ export class PgPersistence {
   readonly #matcher: SubscriptionMatcher;
   #broker: PersistenceBroker | undefined;
   #destroyed = false;
+  readonly #exclusive: boolean;
+  /** exclusive: clients that have (or may have) stored state; others have none, so reads and deletes are skipped. */
+  readonly #stateful = new Set<string>();
+  #anyRetained = true;
 
   constructor(database: Database, opts: PgPersistenceOptions = {}) {
     this.#db = database.db;
     this.#pageSize = opts.pageSize ?? 500;
     this.#resyncIntervalMs = opts.resyncIntervalMs ?? 0;
     this.#matcher = new SubscriptionMatcher(this.#db, opts.logger);
+    this.#exclusive = opts.exclusive ?? false;
+  }
+
+  /** false only when, as the only writer, this instance knows the client has nothing stored. */
+  #mayHaveState(clientId: string): boolean {
+    return !this.#exclusive || this.#stateful.has(clientId);
+  }
+
+  #touch(clientId: string): void {
+    if (this.#exclusive) this.#stateful.add(clientId);
   }
 
   get broker(): PersistenceBroker | undefined {
@@ -73,6 +94,15 @@ export class PgPersistence {
   async setup(broker: PersistenceBroker): Promise<void> {
     this.#broker = broker;
     await this.#matcher.start(broker, this.#resyncIntervalMs);
+    if (this.#exclusive) {
+      const rows = await query<{ client_id: string }>(
+        this.#db,
+        sql`select client_id from mqtt_subscriptions union select client_id from mqtt_outgoing union select client_id from mqtt_incoming union select client_id from mqtt_wills`,
+      );
+      for (const r of rows) this.#stateful.add(r.client_id);
+      const retained = await query<{ n: number }>(this.#db, sql`select count(*)::int as n from (select 1 from mqtt_retained limit 1) r`);
+      this.#anyRetained = Number(retained[0]?.n ?? 0) > 0;
+    }
   }
 
   /** Reload the subscription matcher from the database (setup does; also on a timer when configured). */
@@ -83,10 +113,12 @@ export class PgPersistence {
   // ---- retained ----
 
   async storeRetained(packet: Packet): Promise<void> {
+    this.#anyRetained = true;
     await storeRetained(this.#db, packet);
   }
 
   createRetainedStreamCombi(patterns: string[]): Readable {
+    if (!this.#anyRetained) return Readable.from([]);
     return Readable.from(retainedMatching(this.#db, patterns, this.#pageSize));
   }
 
@@ -99,6 +131,7 @@ export class PgPersistence {
 
   async addSubscriptions(client: PersistenceClient, subs: Subscription[]): Promise<void> {
     const clientId = client.id;
+    this.#touch(clientId);
     const list = lastPerTopic(subs);
     await this.#matcher.change(
       clientId,
@@ -111,6 +144,7 @@ export class PgPersistence {
 
   async removeSubscriptions(client: PersistenceClient, topics: string[]): Promise<void> {
     const clientId = client.id;
+    if (!this.#mayHaveState(clientId)) return;
     await this.#matcher.change(
       clientId,
       () => deleteSubscriptions(this.#db, clientId, topics),
@@ -122,6 +156,7 @@ export class PgPersistence {
 
   async cleanSubscriptions(client: PersistenceClient): Promise<void> {
     const clientId = client.id;
+    if (!this.#mayHaveState(clientId)) return;
     await this.#matcher.change(
       clientId,
       () => deleteClientSubscriptions(this.#db, clientId),
@@ -131,6 +166,7 @@ export class PgPersistence {
 
   /** From the table, not the matcher: a session made on another instance is restored here too. */
   async subscriptionsByClient(client: PersistenceClient): Promise<Subscription[]> {
+    if (!this.#mayHaveState(client.id)) return [];
     return clientSubscriptions(this.#db, client.id);
   }
 
@@ -154,10 +190,12 @@ export class PgPersistence {
   // ---- outgoing (QoS > 0 deliveries to persistent sessions) ----
 
   async outgoingEnqueue(sub: { clientId: string }, packet: Packet): Promise<void> {
+    this.#touch(sub.clientId);
     await enqueueOutgoing(this.#db, [sub.clientId], packet);
   }
 
   async outgoingEnqueueCombi(subs: { clientId: string }[], packet: Packet): Promise<void> {
+    for (const s of subs) this.#touch(s.clientId);
     await enqueueOutgoing(
       this.#db,
       subs.map((s) => s.clientId),
@@ -166,20 +204,24 @@ export class PgPersistence {
   }
 
   async outgoingUpdate(client: PersistenceClient, packet: Packet): Promise<void> {
+    if (!this.#mayHaveState(client.id)) return;
     await updateOutgoing(this.#db, client.id, packet);
   }
 
   async outgoingClearMessageId(client: PersistenceClient, packet: { messageId?: unknown } | null | undefined): Promise<Packet | undefined> {
+    if (!this.#mayHaveState(client.id)) return undefined;
     return clearOutgoing(this.#db, client.id, packet?.messageId);
   }
 
   outgoingStream(client: PersistenceClient): Readable {
+    if (!this.#mayHaveState(client.id)) return Readable.from([]);
     return Readable.from(outgoingPackets(this.#db, client.id, this.#pageSize));
   }
 
   // ---- incoming QoS 2 ----
 
   async incomingStorePacket(client: PersistenceClient, packet: Packet): Promise<void> {
+    this.#touch(client.id);
     await storeIncoming(this.#db, client.id, packet);
   }
 
@@ -193,20 +235,24 @@ export class PgPersistence {
 
   /** [MQTT-3.1.2-6]: a clean session discards the QoS 2 dedup state too. */
   async cleanIncoming(client: PersistenceClient): Promise<void> {
+    if (!this.#mayHaveState(client.id)) return;
     await cleanIncoming(this.#db, client.id);
   }
 
   // ---- wills ----
 
   async putWill(client: PersistenceClient, packet: Packet): Promise<void> {
+    this.#touch(client.id);
     await putWill(this.#db, client.id, this.#brokerId(), packet);
   }
 
   async getWill(client: PersistenceClient): Promise<Packet | undefined> {
+    if (!this.#mayHaveState(client.id)) return undefined;
     return getWill(this.#db, client.id);
   }
 
   async delWill(client: PersistenceClient): Promise<Packet | undefined> {
+    if (!this.#mayHaveState(client.id)) return undefined;
     return delWill(this.#db, client.id, client.brokerId);
   }
 

@@ -36,6 +36,14 @@ const DeviceLifecycleEventRef = builder.objectRef<StreamItem>('DeviceLifecycleEv
   }),
 });
 
+builder.queryFields((t) => ({
+  streamCursor: t.string({
+    description:
+      'The cursor of the latest committed event. Subscribe with it as `after` to receive everything from this moment on, with nothing lost between a query and the subscription.',
+    resolve: (_r, _a, ctx) => ctx.services.streams.headCursor(),
+  }),
+}));
+
 builder.subscriptionFields((t) => ({
   deviceLifecycle: t.field({
     type: DeviceLifecycleEventRef,

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { getParam, parseClientId, parseUsername } from '../domain/auth/client-id.ts';
-import { normalizeSignMethod, registerSignContent, verifyDeviceLogin, verifySignature } from '../domain/auth/signature.ts';
+import { normalizeSignMethod, registerSignContent, verifyDeviceLogin, verifySignatureLenient } from '../domain/auth/signature.ts';
 import { devices, products } from '../db/tables.ts';
 import type { ServiceDeps } from './deps.ts';
 import type { DeviceRef } from './presence.ts';
@@ -112,7 +112,8 @@ export function createDeviceAuthService(deps: ServiceDeps) {
       if (!product) return { ok: false, code: 6250, message: 'product not found' };
       if (!product.dynamicRegistration) return { ok: false, code: 6288, message: 'dynamic registration is not enabled for this product' };
       const content = registerSignContent({ deviceName: input.deviceName, productKey: input.productKey, random: input.random });
-      if (!verifySignature(method, secrets.decrypt(product.productSecretEnc), content, input.sign)) {
+      // As for logins, the Node Link SDK's register() signs with HMAC-SHA1 whatever signMethod it sends.
+      if (!verifySignatureLenient(method, secrets.decrypt(product.productSecretEnc), content, input.sign)) {
         return { ok: false, code: 6600, message: 'signature verification failed' };
       }
       const device = await lookup(input.productKey, input.deviceName);

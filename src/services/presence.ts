@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt, notInArray, or, sql } from 'drizzle-orm';
+import { and, eq, isNull, lt, ne, notInArray, or, sql } from 'drizzle-orm';
 import { devices, instances } from '../db/tables.ts';
 import type { Tx } from '../db/client.ts';
 import type { GroupCommitter } from '../events/committer.ts';
@@ -103,8 +103,16 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
     },
 
     /** Mark offline only if `epoch` is still the device's current connection. */
-    async disconnect(d: DeviceRef, epoch: number, reason: OfflineReason): Promise<boolean> {
-      const stored = await committer.submit((tx) => offlineWhere(tx, and(eq(devices.id, d.id), eq(devices.connectionEpoch, epoch)), reason));
+    async disconnect(d: DeviceRef, epoch: number, reason: OfflineReason, clientIp: string | null = null): Promise<boolean> {
+      const stored = await committer.submit(async (tx) => {
+        const events = await offlineWhere(tx, and(eq(devices.id, d.id), eq(devices.connectionEpoch, epoch)), reason);
+        if (events.length > 0 || reason !== 'KICKED') return events;
+        // A deleted device's live session is KICKED after its row is gone: there is nothing left to update, but its
+        // status subscribers must still see the OFFLINE that closes its last ONLINE (D15). Only the kicked (current)
+        // session gets here with KICKED; stale ones end as TAKEN_OVER and record nothing.
+        const [row] = await tx.select({ id: devices.id }).from(devices).where(eq(devices.id, d.id));
+        return row ? [] : [statusEvent('offline', d, epoch, clientIp, reason, new Date())];
+      });
       return stored.length > 0;
     },
 
@@ -114,6 +122,15 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
      */
     async start(): Promise<void> {
       await db.insert(instances).values({ id: instanceId });
+      if (database.kind === 'pglite') {
+        // The embedded database is opened by one process at a time (PGlite is single-process), so every other
+        // instance recorded in it has ended, however recent its last heartbeat: a crash or SIGKILL leaves no
+        // stoppedAt. Waiting DEAD_AFTER_MS for it would leave its devices ONLINE for half a minute after a restart.
+        await db
+          .update(instances)
+          .set({ stoppedAt: new Date() })
+          .where(and(ne(instances.id, instanceId), isNull(instances.stoppedAt)));
+      }
       await this.sweep();
       heartbeat = setInterval(() => {
         db.update(instances)

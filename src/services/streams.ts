@@ -1,5 +1,5 @@
 import { DomainError } from '../domain/errors.ts';
-import { decodeCursor } from '../events/cursor.ts';
+import { decodeCursor, encodeCursor } from '../events/cursor.ts';
 import { EventStream } from '../events/stream.ts';
 import { canSeeProduct, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -16,6 +16,11 @@ export interface StreamRequest {
 /** Opens resumable event streams for subscribers, limited to what the caller may see. */
 export function createStreamService(deps: ServiceDeps) {
   return {
+    /** Every event at or below this cursor has been dispatched: subscribing after it misses nothing that follows. */
+    headCursor(): string {
+      return encodeCursor(deps.hub.position);
+    },
+
     open(p: Principal, req: StreamRequest): EventStream {
       if (req.deviceName != null && req.productKey == null) {
         throw new DomainError('INVALID_INPUT', 'filtering by deviceName needs productKey too', ['deviceName']);

@@ -45,8 +45,7 @@ describe('cloud-to-device commands', () => {
     const c = await connectDevice(t, 'tcp', dev);
     answer(c, pk, dev.deviceName);
     const ws = wsClient(t.wsUrl, t.adminToken);
-    const replies = Collected.subscribe(ws, `subscription($pk: String) { downlinkReplies(productKey: $pk) { requestId code topic data deviceName } }`, { pk });
-    await sleep(200);
+    const replies = await Collected.fromNow(ws, (q) => t.gql(q), `subscription($pk: String, $after: String) { downlinkReplies(productKey: $pk, after: $after) { requestId code topic data deviceName } }`, { pk });
 
     const set = await t.gql(`mutation($i: SetDevicePropertyInput!) { setDeviceProperty(input: $i) { messageId userErrors { code message field } } }`, {
       i: { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 80, LightSwitch: 1 } },

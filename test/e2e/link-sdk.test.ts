@@ -42,14 +42,15 @@ describe('a device built on the Alibaba Node.js Link SDK 1.2.8', () => {
   let t: TestPlatform;
   let pk: string;
   let devs: DeviceCreds[];
-  const spy = captureBrokers();
+  let spy: ReturnType<typeof captureBrokers>;
   beforeAll(async () => {
+    spy = captureBrokers();
     t = await startTestPlatform('pglite');
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 8));
   });
   afterAll(async () => {
     await t?.close();
-    spy.restore();
+    spy?.restore();
   });
 
   const url = (transport: Transport) => (transport === 'tcp' ? `mqtt://127.0.0.1:${t.platform.mqttPort}` : `ws://127.0.0.1:${t.platform.httpPort}/mqtt`);

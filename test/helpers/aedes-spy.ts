@@ -6,14 +6,20 @@ import { sessionOf, type Session } from '../../src/broker/sessions.ts';
  * The platform does not expose its embedded aedes instance (server.ts returns no broker), so a test that needs to
  * look inside it (a client's subscriptions, SUBACK results, a platform-side publish to a device) records every broker
  * `Aedes.createBroker` makes. aedes is loaded once by Node (vitest externalises node_modules), so the class the
- * platform calls is this one. Call before `startTestPlatform`; `restore()` in afterAll.
+ * platform calls is this one. Call in beforeAll before `startTestPlatform`; `restore()` in afterAll.
  */
 export function captureBrokers() {
+  // Install in beforeAll and restore in afterAll: two captures at once would wrap the same spy (vitest reuses it).
+  if (vi.isMockFunction(Aedes.createBroker)) throw new Error('captureBrokers: already capturing (restore the previous capture first)');
   const brokers: Aedes[] = [];
   const original = Aedes.createBroker.bind(Aedes);
   const spy = vi.spyOn(Aedes, 'createBroker').mockImplementation(async (opts) => {
     const b = await original(opts);
     brokers.push(b);
+    const seen = new Set<Client>();
+    seenClients.set(b, seen);
+    b.on('client', (c) => seen.add(c));
+    b.on('clientDisconnect', (c) => seen.delete(c));
     return b;
   });
   return {
@@ -34,9 +40,16 @@ export interface LiveClient {
   subscriptions: Record<string, { qos: number }>;
 }
 
+/**
+ * Every client each captured broker registered (aedes 'client' event). Not `broker.clients`: that map is keyed by
+ * ClientId, and aedes 1.2.0 deletes the entry of a newer client when an older client with the same ClientId closes
+ * after the newer one registered (client.js close(): `if (broker.clients[id]) broker.unregisterClient(this)`).
+ */
+const seenClients = new WeakMap<Aedes, Set<Client>>();
+
 /** The broker's open clients (not closed) that are logged in as this device. */
 export function liveClientsOf(broker: Aedes, productKey: string, deviceName: string): LiveClient[] {
-  const clients = Object.values((broker as unknown as { clients: Record<string, Client> }).clients);
+  const clients = [...(seenClients.get(broker) ?? [])];
   return clients
     .filter((c) => !(c as unknown as { closed: boolean }).closed)
     .map((client) => ({

@@ -21,6 +21,15 @@ export class Collected<T = any> {
   private waiters: (() => void)[] = [];
   private dispose: () => void = () => {};
 
+  /**
+   * Subscribe from the current head of the event log (`after: streamCursor`): no event committed after this call is
+   * missed, however long the subscription takes to reach the server. The document must take `$after: String`.
+   */
+  static async fromNow<T = any>(client: Client, gql: (q: string) => Promise<{ data: any }>, query: string, variables: Record<string, unknown> = {}): Promise<Collected<T>> {
+    const head = (await gql('{ streamCursor }')).data.streamCursor as string;
+    return Collected.subscribe<T>(client, query, { ...variables, after: head });
+  }
+
   static subscribe<T = any>(client: Client, query: string, variables: Record<string, unknown> = {}): Collected<T> {
     const c = new Collected<T>();
     c.dispose = client.subscribe<T>(

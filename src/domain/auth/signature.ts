@@ -6,7 +6,8 @@
  * lower-case hex (crypto-js `toString()`), and lib/utils.js `deviceRegisterSign` signs
  * `'deviceName' + dn + 'productKey' + pk + 'random' + random` with the ProductSecret. Note: the SDK's `hmacSign`
  * ignores its `type` argument and always computes HMAC-SHA1, so an SDK device configured with
- * `signAlgorithm: 'md5'|'sha256'` announces a method it does not use; ThingQL verifies with the announced method (D2).
+ * `signAlgorithm: 'md5'|'sha256'` announces a method it does not use; ThingQL verifies with the announced method (D2)
+ * and also accepts HMAC-SHA1 (verifySignatureLenient).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { err, ok, type Result } from '../result.ts';
@@ -66,6 +67,16 @@ export function verifySignature(method: SignMethod, key: string, content: string
   const provided = Buffer.from(providedHex.trim().toLowerCase(), 'utf8');
   if (provided.length !== expected.length) return false;
   return timingSafeEqual(provided, expected);
+}
+
+/**
+ * The Node Link SDK 1.2.8 (lib/utils.js `hmacSign`) announces signmethod=hmacmd5 or hmacsha256 when configured so, but
+ * always signs with HMAC-SHA1, both for its login password and for its dynamic-registration sign
+ * (`deviceRegisterSign`). Devices built on it must work unchanged (§9: a superset, never a subset), so HMAC-SHA1 with
+ * the same key is accepted as well: it proves possession of the key as strongly as the announced method.
+ */
+export function verifySignatureLenient(method: SignMethod, key: string, content: string, providedHex: string): boolean {
+  return verifySignature(method, key, content, providedHex) || (method !== 'hmacsha1' && verifySignature('hmacsha1', key, content, providedHex));
 }
 
 export type LoginFailureReason =
@@ -143,13 +154,10 @@ export function verifyDeviceLogin(input: VerifyDeviceLoginInput): Result<DeviceL
     productKey,
     ...(timestamp !== undefined ? { timestamp } : {}),
   });
-  // The Node Link SDK 1.2.8 (lib/utils.js hmacSign) announces signmethod=hmacmd5 or hmacsha256 when configured so,
-  // but always signs with HMAC-SHA1. Devices built on it must work unchanged, so HMAC-SHA1 with the same secret is
-  // accepted as well: it proves possession of the secret as strongly as the announced method.
-  const valid =
-    verifySignature(signMethod, input.deviceSecret, content, password) ||
-    (signMethod !== 'hmacsha1' && verifySignature('hmacsha1', input.deviceSecret, content, password));
-  if (!valid) return fail('BAD_SIGNATURE', 'password does not match the signature');
+  // The Node Link SDK signs with HMAC-SHA1 whatever it announces: see verifySignatureLenient.
+  if (!verifySignatureLenient(signMethod, input.deviceSecret, content, password)) {
+    return fail('BAD_SIGNATURE', 'password does not match the signature');
+  }
   const securemode = getParam(params, 'securemode');
   return ok({
     clientId,

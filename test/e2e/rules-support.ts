@@ -5,18 +5,16 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import postgres from 'postgres';
 import { inject } from 'vitest';
 import { makeConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startPlatform } from '../../src/server.ts';
 import { sleep } from '../helpers/devices.ts';
-import type { DbKind, TestPlatform } from '../helpers/platform.ts';
+import { freshPostgresDatabase, type DbKind, type TestPlatform } from '../helpers/platform.ts';
 
 type Gql = Pick<TestPlatform, 'gql'>;
 
@@ -171,21 +169,8 @@ export async function createTopic(t: Gql, productKey: string, topicShortName: st
  */
 export async function persistentDatabase(kind: DbKind): Promise<{ settings: Partial<Record<keyof Config, unknown>>; drop: () => Promise<void> }> {
   if (kind === 'postgres') {
-    const base = process.env.TEST_DATABASE_URL!;
-    const name = `thingql_t_${randomBytes(6).toString('hex')}`;
-    const admin = postgres(base, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    await admin.end();
-    const url = new URL(base);
-    url.pathname = `/${name}`;
-    return {
-      settings: { DATABASE_URL: url.toString() },
-      drop: async () => {
-        const a = postgres(base, { max: 1, onnotice: () => {} });
-        await a.unsafe(`drop database if exists ${name} with (force)`);
-        await a.end();
-      },
-    };
+    const fresh = await freshPostgresDatabase();
+    return { settings: { DATABASE_URL: fresh.url }, drop: fresh.drop };
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'thingql-restart-'));
   // createDatabase opens `${DATA_DIR}/pglite`.

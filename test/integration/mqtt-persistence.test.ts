@@ -1,3 +1,4 @@
+import { dbKinds, freshPostgresDatabase, type DbKind } from '../helpers/platform.ts';
 /**
  * The database-backed aedes persistence (src/broker/persistence.ts) on every database kind:
  * 1. aedes-persistence's own conformance suite (abstract.js, written for node:test), run here under vitest;
@@ -12,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { Aedes } from 'aedes';
 import { sql } from 'drizzle-orm';
 import mqtt from 'mqtt';
-import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createPgPersistence, type PgPersistence } from '../../src/broker/persistence.ts';
 import { createDatabase, type Database } from '../../src/db/client.ts';
@@ -24,8 +24,6 @@ const abstractSuite = require('aedes-persistence/abstract.js') as AbstractSuite;
 /** The in-process emitter aedes uses by default; mqemitter-redis has the same interface across instances. */
 const mqemitter = require('mqemitter') as () => { emit(p: object, cb?: () => void): void; close(cb?: () => void): void };
 
-type DbKind = 'pglite' | 'postgres';
-const dbKinds = (): DbKind[] => (process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite']);
 
 /** A database of its own, migrated; dropped (PostgreSQL) or closed (PGlite) by `close`. */
 async function openDatabase(kind: DbKind): Promise<{ database: Database; url?: string; close(): Promise<void> }> {
@@ -34,13 +32,8 @@ async function openDatabase(kind: DbKind): Promise<{ database: Database; url?: s
     await database.migrate();
     return { database, close: () => database.close() };
   }
-  const base = process.env.TEST_DATABASE_URL!;
-  const name = `thingql_t_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
+  const fresh = await freshPostgresDatabase();
+  const url = new URL(fresh.url);
   const database = await createDatabase({ url: url.toString(), dataDir: tmpdir() });
   await database.migrate();
   return {
@@ -48,9 +41,7 @@ async function openDatabase(kind: DbKind): Promise<{ database: Database; url?: s
     url: url.toString(),
     async close() {
       await database.close();
-      const a = postgres(base, { max: 1, onnotice: () => {} });
-      await a.unsafe(`drop database if exists ${name} with (force)`);
-      await a.end();
+      await fresh.drop();
     },
   };
 }

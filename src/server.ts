@@ -216,10 +216,8 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       graphqlWss,
       mqttWss: listeners.wss,
       routes: (req, res) => register(req, res) || ota.firmwareRoute(req, res),
-      ready: async () => {
-        await database.ping();
-        return true;
-      },
+      // Not ready when the database does not answer within a second (e.g. during an outage).
+      ready: () => Promise.race([database.ping().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref())]),
     });
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);

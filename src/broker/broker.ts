@@ -1,6 +1,7 @@
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { canPublish, canSubscribe } from '../domain/alink/acl.ts';
 import { topicOwner } from '../domain/alink/owner.ts';
+import { parseUsername } from '../domain/auth/client-id.ts';
 import { extRegisterTopic, sysTopic } from '../domain/alink/topics.ts';
 import type { EventHub } from '../events/hub.ts';
 import type { Logger } from '../logger.ts';
@@ -36,6 +37,7 @@ export function autoSubscriptions(pk: string, dn: string): string[] {
     sysTopic(pk, dn, 'thing/service/property/+'),
     sysTopic(pk, dn, 'thing/event/+/post_reply'),
     sysTopic(pk, dn, 'thing/event/property/post_reply'),
+    sysTopic(pk, dn, 'thing/event/property/history/post_reply'),
     sysTopic(pk, dn, 'thing/model/down_raw'),
     sysTopic(pk, dn, 'thing/model/up_raw_reply'),
     sysTopic(pk, dn, 'thing/deviceinfo/+'),
@@ -71,6 +73,7 @@ export async function createBroker(deps: BrokerDeps) {
     client.close();
   }
 
+  const rawClientIds = new WeakMap<Client, string>();
   let publisherRef: DevicePublisher | null = null;
   const gw = createGatewaySessions({
     gateway: deps.gateway,
@@ -106,9 +109,24 @@ export async function createBroker(deps: BrokerDeps) {
     maxClientsIdLength: 512,
     ...deps.aedes,
 
+    /**
+     * Sessions belong to the device, not to the ClientId string: the Link SDK puts a fresh `timestamp` in its ClientId
+     * at every start, so keyed by the whole ClientId its persistent session (and the QoS 1 commands queued for it) would
+     * be lost on each restart. Alink logins (a ClientId with the `|...|` block) are keyed by `${pk}&${dn}`; a second
+     * login of the same device then also takes over the first as [MQTT-3.1.4-2] says (D6). The raw ClientId is kept
+     * for the signature check.
+     */
+    preConnect(client, packet, done) {
+      const raw = packet.clientId ?? '';
+      rawClientIds.set(client, raw);
+      const user = parseUsername(packet.username ?? '');
+      if (user.ok && raw.includes('|')) packet.clientId = `${user.value.productKey}&${user.value.deviceName}`;
+      done(null, true);
+    },
+
     authenticate(client, username, password, done) {
       (async () => {
-        const rawClientId = client.id;
+        const rawClientId = rawClientIds.get(client) ?? client.id;
         const reg = deviceAuth.parseRegisterConnect(rawClientId, username, password);
         if (reg && 'unsupported' in reg) return done(authError(4, `authType ${reg.unsupported} not supported`), false);
         if (reg) {

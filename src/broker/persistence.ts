@@ -194,13 +194,15 @@ export class PgPersistence {
     await enqueueOutgoing(this.#db, [sub.clientId], packet);
   }
 
+  /**
+   * aedes asks to queue one copy per matching subscription; a device whose own subscriptions overlap (the Link SDK's
+   * `thing/service/property/set` and D19's `thing/service/property/+`) would get the command twice after reconnecting
+   * and apply it twice. One copy per client.
+   */
   async outgoingEnqueueCombi(subs: { clientId: string }[], packet: Packet): Promise<void> {
-    for (const s of subs) this.#touch(s.clientId);
-    await enqueueOutgoing(
-      this.#db,
-      subs.map((s) => s.clientId),
-      packet,
-    );
+    const clients = [...new Set(subs.map((s) => s.clientId))];
+    for (const c of clients) this.#touch(c);
+    await enqueueOutgoing(this.#db, clients, packet);
   }
 
   async outgoingUpdate(client: PersistenceClient, packet: Packet): Promise<void> {

@@ -77,7 +77,8 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
 }
 
 function createPostgres(url: string): Database {
-  const client = postgres(url, { onnotice: () => {}, max: 10, idle_timeout: 30, connect_timeout: 10 });
+  // Reconnect quickly after an outage (postgres.js' default backoff grows to 20 s): devices are waiting for their acks.
+  const client = postgres(url, { onnotice: () => {}, max: 10, idle_timeout: 30, connect_timeout: 10, backoff: (attempt: number) => Math.min(0.1 * 2 ** attempt, 2) });
   const db = drizzlePostgres({ client }) as unknown as Db;
   return {
     kind: 'postgres',

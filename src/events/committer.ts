@@ -107,10 +107,19 @@ export class GroupCommitter {
     const stored = await this.database.db.transaction(async (tx) => {
       const keys = batch.flatMap((p) => (p.item.dedupe ? [p.item.dedupe] : []));
       const fresh = keys.length > 0 && this.dedupeFlush ? await this.dedupeFlush(tx, keys) : null;
+      // A resend can land in the same batch as its original (the device reconnected while the first copy was still
+      // waiting for this commit): the database sees the key once, so only the first copy in the batch is new.
+      const inBatch = new Set<string>();
       const rows = new Map<string, unknown[]>();
       for (const p of batch) {
         const { item } = p;
-        const dup = fresh !== null && item.dedupe !== undefined && !fresh.has(`${item.dedupe.deviceId}:${item.dedupe.key}`);
+        let dup = false;
+        if (fresh !== null && item.dedupe !== undefined) {
+          const { deviceId, key, hash } = item.dedupe;
+          const copy = `${deviceId}:${key}:${hash}`;
+          dup = !fresh.has(`${deviceId}:${key}`) || inBatch.has(copy);
+          inBatch.add(copy);
+        }
         duplicates.push(dup);
         const events: NewEvent[] = [];
         if (item.work) events.push(...(await item.work(tx)));
@@ -166,9 +175,25 @@ export class GroupCommitter {
         } catch (err) {
           if (batch.length === 1) {
             batch[0]!.reject(err);
+          } else if (isUnavailable(err)) {
+            // The database is down or unreachable: retrying a thousand items one by one would hold the queue for
+            // minutes (a connect timeout each). Nothing is acknowledged; the devices resend (architecture.md).
+            this.logger.warn({ err: errorSummary(err), size: batch.length }, 'group commit failed: database unavailable');
+            for (const p of batch) p.reject(err);
           } else {
             this.logger.warn({ err, size: batch.length }, 'group commit failed; retrying its items one by one');
-            for (const p of batch) await this.commitBatch([p]).catch((e: unknown) => p.reject(e));
+            for (let k = 0; k < batch.length; k++) {
+              const p = batch[k]!;
+              try {
+                await this.commitBatch([p]);
+              } catch (e) {
+                p.reject(e);
+                if (isUnavailable(e)) {
+                  for (const rest of batch.slice(k + 1)) rest.reject(e);
+                  break;
+                }
+              }
+            }
           }
         }
       }
@@ -190,4 +215,31 @@ export class GroupCommitter {
     }
     if (this.running || this.queue.length > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
   }
+}
+
+/** The SQLSTATE (or driver code) of an error, looking through wrappers such as drizzle's DrizzleQueryError. */
+function codeOf(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+/**
+ * Errors that say nothing about the items of a batch: the connection or the server (SQLSTATE classes 08 connection,
+ * 53 resources, 57 operator intervention, 58 system; postgres.js CONNECTION_* / CONNECT_TIMEOUT; socket errnos).
+ * Data errors (22, 23...) and plain exceptions are attributed to items and retried one by one.
+ */
+export function isUnavailable(err: unknown): boolean {
+  const code = codeOf(err);
+  if (code === undefined) return false;
+  if (/^(08|53|57|58)[0-9A-Z]{3}$/.test(code)) return true;
+  return /^(CONNECT|CONNECTION_|E[A-Z]+$)/.test(code);
+}
+
+function errorSummary(err: unknown): { code?: string; message: string } {
+  const code = codeOf(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return code === undefined ? { message } : { code, message };
 }

@@ -36,10 +36,12 @@ export function registerCommandSinks(committer: GroupCommitter): void {
   committer.sink('commandReplies', async (tx, rows) => {
     const list = rows as ReplyRow[];
     for (let i = 0; i < list.length; i += 500) {
+      // The output goes as text and is cast by the server: a parameter typed jsonb would make postgres.js
+      // JSON-encode the already encoded string again (a jsonb *string* on PostgreSQL, an object on PGlite).
       const values = sql.join(
         list
           .slice(i, i + 500)
-          .map((r) => sql`(${r.messageId}::text, ${r.productKey}::text, ${r.deviceName}::text, ${r.code}::int, ${r.output === undefined ? null : JSON.stringify(r.output)}::jsonb, ${r.payload}::text)`),
+          .map((r) => sql`(${r.messageId}::text, ${r.productKey}::text, ${r.deviceName}::text, ${r.code}::int, ${r.output === undefined ? null : JSON.stringify(r.output)}::text::jsonb, ${r.payload}::text)`),
         sql`, `,
       );
       // Late answers (after TIMEOUT) are discarded: only a command still waiting takes the reply.
@@ -50,7 +52,11 @@ export function registerCommandSinks(committer: GroupCommitter): void {
   });
   committer.sink('commandTimeouts', async (tx, rows) => {
     const ids = (rows as string[]).map((id) => sql`${id}`);
-    await tx.execute(sql`update ${commands} set status = 'TIMEOUT' where status = 'SENT' and message_id in (${sql.join(ids, sql`, `)})`);
+    // The waiting mutation decides: it answered TIMEOUT, so the record says TIMEOUT. An answer committed after the
+    // deadline but before this update (a later batch, or earlier in the same one) is a late answer and is discarded
+    // like any other; without this the record could say REPLIED while the caller was told TIMEOUT.
+    await tx.execute(sql`update ${commands} set status = 'TIMEOUT', code = null, output = null, reply_payload = null, replied_at = null
+      where status in ('SENT', 'REPLIED') and message_id in (${sql.join(ids, sql`, `)})`);
   });
 }
 

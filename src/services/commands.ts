@@ -1,4 +1,5 @@
-import { and, eq } from 'drizzle-orm';
+import { performance } from 'node:perf_hooks';
+import { and, eq, inArray } from 'drizzle-orm';
 import { canPublish, canSubscribe } from '../domain/alink/acl.ts';
 import { isValidTopicName } from '../domain/alink/topic-filter.ts';
 import { broadcastRequestTopic, extRrpcTopic, parseTopic, rrpcRequestTopic } from '../domain/alink/topics.ts';
@@ -9,7 +10,7 @@ import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, requireRole, type Principal } from './access.ts';
 import type { CommandReply, CommandTracker } from './command-replies.ts';
 import type { ServiceDeps } from './deps.ts';
-import { findDevice } from './devices.ts';
+import { findDevice, toDeviceRecord } from './devices.ts';
 import type { DevicePublisher } from './ingest.ts';
 import type { MessageIds } from './message-ids.ts';
 import type { ProductCache, ProductInfo } from './product-cache.ts';
@@ -45,6 +46,60 @@ export function decodePayload(payload: string, encoding: PayloadEncoding | null 
   return bytes;
 }
 
+/**
+ * The target devices of commands, read fresh (enabled, online) but batched the way the group commit is: a lookup
+ * goes to the database at once when none is in flight, and the lookups that arrive meanwhile go together, one query per
+ * product, when it returns. A thousand concurrent RRPC calls are otherwise a thousand single-row queries queued on the
+ * database ahead of their own commits (on the embedded database most of a call's cost), and that wait counts against
+ * each call's `timeoutMs`. A lone call waits for nothing.
+ */
+function createDeviceLookup(db: CommandDeps['database']['db']) {
+  type Waiter = { resolve: (d: DeviceRecord | null) => void; reject: (e: unknown) => void };
+  let pending = new Map<string, Map<string, Waiter[]>>();
+  let running = false;
+
+  async function query(productKey: string, names: string[]): Promise<Map<string, DeviceRecord>> {
+    const found = new Map<string, DeviceRecord>();
+    if (names.length === 1) {
+      const d = await findDevice(db, productKey, names[0]!);
+      if (d) found.set(d.deviceName, d);
+      return found;
+    }
+    for (let i = 0; i < names.length; i += 1000) {
+      const rows = await db.select().from(devices).where(and(eq(devices.productKey, productKey), inArray(devices.deviceName, names.slice(i, i + 1000))));
+      for (const r of rows) found.set(r.deviceName, toDeviceRecord(r));
+    }
+    return found;
+  }
+
+  async function run(): Promise<void> {
+    running = true;
+    while (pending.size > 0) {
+      const batch = pending;
+      pending = new Map();
+      for (const [productKey, byName] of batch) {
+        try {
+          const found = await query(productKey, [...byName.keys()]);
+          for (const [name, waiters] of byName) for (const w of waiters) w.resolve(found.get(name) ?? null);
+        } catch (err) {
+          for (const waiters of byName.values()) for (const w of waiters) w.reject(err);
+        }
+      }
+    }
+    running = false;
+  }
+
+  return (productKey: string, deviceName: string): Promise<DeviceRecord | null> =>
+    new Promise((resolve, reject) => {
+      let byName = pending.get(productKey);
+      if (!byName) pending.set(productKey, (byName = new Map()));
+      const waiters = byName.get(deviceName);
+      if (waiters) waiters.push({ resolve, reject });
+      else byName.set(deviceName, [{ resolve, reject }]);
+      if (!running) void run();
+    });
+}
+
 /** Shared steps of every command: find the target, record the command (durably, before sending), send. */
 export function createCommandCore(deps: CommandDeps) {
   const db = deps.database.db;
@@ -57,8 +112,10 @@ export function createCommandCore(deps: CommandDeps) {
     return info;
   }
 
+  const lookup = createDeviceLookup(db);
+
   async function device(productKey: string, deviceName: string, field: string[] = ['input', 'deviceName']): Promise<DeviceRecord> {
-    const d = await findDevice(db, productKey, deviceName);
+    const d = await lookup(productKey, deviceName);
     if (!d) throw new DomainError('DEVICE_NOT_FOUND', `device ${deviceName} does not exist in product ${productKey}`, field);
     if (!d.enabled) throw new DomainError('DEVICE_DISABLED', `device ${deviceName} is disabled`, field);
     return d;
@@ -109,16 +166,21 @@ export function createCommandCore(deps: CommandDeps) {
     deps.committer.submitItem({ build: () => ({ events: [], rows: { commandTimeouts: [messageId] } }) }).catch((err: unknown) => deps.logger.warn({ err }, 'could not record a command timeout'));
   }
 
-  /** Send a request and wait for the device's answer on the RRPC topic (system or custom, D12/D13). */
+  /**
+   * Send a request and wait for the device's answer on the RRPC topic (system or custom, D12/D13), until
+   * `startedAt + timeoutMs`: the caller's clock starts when the call does, so the lookups and the durable record of the
+   * command before sending are inside `timeoutMs`, and TIMEOUT comes when the caller expects it (§5.1 `Timeout`).
+   */
   async function roundTrip(
     d: DeviceRecord,
     messageId: string,
     topic: string,
     payload: Buffer,
-    timeoutMs: number,
+    deadline: { startedAt: number; timeoutMs: number },
     rec: Omit<Parameters<typeof record>[0], 'messageId' | 'status' | 'topic' | 'productKey' | 'deviceName'>,
   ): Promise<{ rrpcCode: RrpcCode; reply: CommandReply | null }> {
-    const wait = deps.tracker.wait(messageId, d.productKey, d.deviceName, timeoutMs);
+    const left = Math.max(0, deadline.startedAt + deadline.timeoutMs - performance.now());
+    const wait = deps.tracker.wait(messageId, d.productKey, d.deviceName, left);
     try {
       await record({ ...rec, messageId, productKey: d.productKey, deviceName: d.deviceName, topic, status: 'SENT' });
       await deps.publisher().publish(topic, payload, 0);
@@ -173,6 +235,7 @@ export function createCommandService(deps: CommandDeps) {
 
     /** RRpc (§2.5, §5.1, D13): synchronous request/response with the device. */
     async rrpc(p: Principal, input: { productKey: string; deviceName: string; payload: string; encoding?: PayloadEncoding | null; timeoutMs?: number | null; topic?: string | null }) {
+      const startedAt = performance.now();
       const info = await core.product(p, input.productKey);
       const timeoutMs = input.timeoutMs ?? 5000;
       if (!Number.isInteger(timeoutMs) || timeoutMs < RRPC_TIMEOUT.min || timeoutMs > RRPC_TIMEOUT.max) {
@@ -195,7 +258,7 @@ export function createCommandService(deps: CommandDeps) {
         await core.record({ messageId, kind: 'RRPC', productKey: d.productKey, deviceName: d.deviceName, topic, status: 'OFFLINE' });
         return { rrpcCode: 'OFFLINE' as RrpcCode, messageId, payloadBase64: null };
       }
-      const r = await core.roundTrip(d, messageId, topic, payload, timeoutMs, { kind: 'RRPC', input: { bytes: payload.length } });
+      const r = await core.roundTrip(d, messageId, topic, payload, { startedAt, timeoutMs }, { kind: 'RRPC', input: { bytes: payload.length } });
       return { rrpcCode: r.rrpcCode, messageId, payloadBase64: r.reply?.payload ?? null };
     },
 

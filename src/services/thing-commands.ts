@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { encodeRequest } from '../domain/alink/envelope.ts';
 import { rrpcRequestTopic, sysTopic } from '../domain/alink/topics.ts';
 import { validatePropertySet, validateServiceInput, validateServiceOutput } from '../domain/tsl/commands.ts';
@@ -111,6 +112,7 @@ export function createThingCommandService(deps: CommandDeps) {
   }
 
   async function invoke(p: Principal, input: { productKey: string; deviceName: string; identifier: string; args?: unknown; timeoutMs?: number | null }, opts: { wait: boolean; info?: ProductInfo }) {
+    const startedAt = performance.now();
     const info = opts.info ?? (await core.product(p, input.productKey));
     requireAlink(info);
     const args = input.args ?? {};
@@ -120,19 +122,29 @@ export function createThingCommandService(deps: CommandDeps) {
     }
     const { callType, method } = serviceOf(info, input.identifier, args);
     const d = await core.device(input.productKey, input.deviceName);
-    if (callType === 'async' || !opts.wait) {
+    if (callType === 'async') {
       const kind = input.identifier === 'set' ? 'PROPERTY_SET' : 'SERVICE';
-      return { callType: callType.toUpperCase() as 'SYNC' | 'ASYNC', messageId: await sendAsync(d, kind, input.identifier, method, args), code: null, output: null, rrpcCode: null, userErrors: [] };
+      return { callType: 'ASYNC' as const, messageId: await sendAsync(d, kind, input.identifier, method, args), code: null, output: null, rrpcCode: null, userErrors: [] };
     }
-    // D12: synchronous services travel over the system RRPC topic with an Alink request.
+    // D12: synchronous services travel over the system RRPC topic with an Alink request, in a batch too (sent, not
+    // awaited): a Link SDK device answers a sync service only on the RRPC response topic of the request it got
+    // (SDK 1.2.8 `reply(..., 'sync')` answers on rrpc/response/${the last RRPC id seen for that service}).
     const messageId = await deps.ids.take();
     const topic = rrpcRequestTopic(d.productKey, d.deviceName, messageId);
     const rec = { kind: 'SERVICE', identifier: input.identifier, callType: 'SYNC', input: args };
+    const at = { messageId, productKey: d.productKey, deviceName: d.deviceName, topic };
     if (!d.online) {
-      await core.record({ ...rec, messageId, productKey: d.productKey, deviceName: d.deviceName, topic, status: 'OFFLINE' });
+      // RRPC is not kept for offline devices (QoS 0): the batch learns it as the reference's 9201 downlink reply.
+      const extraEvents = opts.wait ? [] : [offlineReply(d, messageId, sysTopic(d.productKey, d.deviceName, `thing/service/${input.identifier}`))];
+      await core.record({ ...rec, ...at, status: 'OFFLINE', extraEvents });
       return { callType: 'SYNC' as const, messageId, code: null, output: null, rrpcCode: 'OFFLINE' as RrpcCode, userErrors: [] };
     }
-    const r = await core.roundTrip(d, messageId, topic, encodeRequest({ id: messageId, method, params: args }), timeoutMs, rec);
+    if (!opts.wait) {
+      await core.record({ ...rec, ...at, status: 'SENT' });
+      await deps.publisher().publish(topic, encodeRequest({ id: messageId, method, params: args }), 0);
+      return { callType: 'SYNC' as const, messageId, code: null, output: null, rrpcCode: null, userErrors: [] };
+    }
+    const r = await core.roundTrip(d, messageId, topic, encodeRequest({ id: messageId, method, params: args }), { startedAt, timeoutMs }, rec);
     if (!r.reply) return { callType: 'SYNC' as const, messageId, code: null, output: null, rrpcCode: r.rrpcCode, userErrors: [] };
     const output = r.reply.data ?? null;
     const userErrors: UserErrorShape[] = [];

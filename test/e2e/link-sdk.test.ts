@@ -74,11 +74,12 @@ describe('a device built on the Alibaba Node.js Link SDK 1.2.8', () => {
         expect(sdk.subacks.every((s) => s.qos === 1)).toBe(true);
 
         // The broker's view: the SDK's SUBSCRIBEs and the D19 automatic subscriptions, none refused.
-        const clientIdPrefix = `${pk}&${dev.deviceName}|`;
-        const seen = subacks.of(clientIdPrefix);
+        // The session is the device's (`${pk}&${dn}`, whatever timestamp the SDK put in its ClientId).
+        const seen = subacks.of(`${pk}&${dev.deviceName}`);
+        expect(seen.length).toBeGreaterThan(0);
         expect(seen.filter((s) => s.qos === 128)).toEqual([]);
         const [live] = liveClientsOf(spy.broker(), pk, dev.deviceName);
-        expect(live?.client.id).toMatch(new RegExp(`^${pk}&${dev.deviceName}\\|securemode=3,signmethod=hmac${signAlgorithm},timestamp=\\d+,lan=NodeJS,_v=1\\.2\\.8\\|$`));
+        expect(live?.client.id).toBe(`${pk}&${dev.deviceName}`);
         expect(Object.keys(live!.subscriptions).sort()).toEqual([...new Set([...preset, ...autoSubscriptions(pk, dev.deviceName)])].sort());
         expect(await aclDenied(t)).toBe(deniedBefore);
 

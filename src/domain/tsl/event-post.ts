@@ -23,7 +23,10 @@ const paramError = (what: string): MessageFailure => ({
 
 /**
  * params = `{"value": {...outputData}, "time"?: ms}` (§3.6). An absent `value` counts as `{}` (an event may carry
- * no data); a non-object `value` is 460 in every mode. The event itself must exist (6304) except in NONE. A present
+ * no data); a non-object `value` is 460 in every mode. The Node Link SDK's documented call
+ * `device.postEvent('lowpower', {power: 10})` sends the output data itself as params, without `value`: params with
+ * any key besides `value` and `time` are that flat form, stamped with the receive time (ThingQL accepts what real
+ * devices send, §9). The event itself must exist (6304) except in NONE. A present
  * but invalid `time` refuses the event with 460 in WEAK and STRICT (an event has one time, nothing is left to keep
  * without it) and falls back to `receivedAt` in NONE. Missing outputData members are allowed: the reference does
  * not require them.
@@ -36,10 +39,11 @@ export function validateEventPost(
   receivedAt: number,
 ): EventPostResult {
   if (!isPlainObject(params)) return paramError('params must be a JSON object');
-  const rawValue = params.value === undefined ? {} : params.value;
+  const long = Object.keys(params).every((k) => k === 'value' || k === 'time');
+  const rawValue = !long ? params : params.value === undefined ? {} : params.value;
   // A non-object `value` is an envelope error, not a TSL check, so it is refused in every mode (D10: 460).
   if (!isPlainObject(rawValue)) return paramError('params.value must be a JSON object');
-  const time = params.time === undefined ? receivedAt : parseTime(params.time);
+  const time = !long || params.time === undefined ? receivedAt : parseTime(params.time);
   if (mode === 'NONE') return { ok: true, value: { ...rawValue }, time: time ?? receivedAt, failed: {} };
   const event = model.events.get(eventId);
   if (event === undefined) {

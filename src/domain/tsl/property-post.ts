@@ -30,13 +30,17 @@ export type PropertyPostResult =
 
 /**
  * `time` is ms since the epoch as a JSON number or a string of digits. Returns undefined when it is present but
- * not such a value. The "≤ 24 h in the future" rule is UNCONFIRMED (§3.3) and not enforced.
+ * not such a value, or too large for a Date. The "≤ 24 h in the future" rule is UNCONFIRMED (§3.3) and not enforced.
  */
 export function parseTime(t: unknown): number | undefined {
-  if (typeof t === 'number' && Number.isFinite(t) && t >= 0) return Math.trunc(t);
-  if (typeof t === 'string' && /^\d{1,16}$/.test(t)) return Number(t);
-  return undefined;
+  const ms = typeof t === 'number' && Number.isFinite(t) && t >= 0 ? Math.trunc(t) : typeof t === 'string' && /^\d{1,16}$/.test(t) ? Number(t) : undefined;
+  // Beyond the largest JavaScript Date (year 275760) the time cannot be stored: `new Date(ms)` is invalid and the
+  // commit would fail on every resend of the message.
+  return ms !== undefined && ms <= MAX_TIME ? ms : undefined;
 }
+
+/** ECMA-262 §21.4.1.1: the largest time value a Date can hold, in ms since the epoch. */
+export const MAX_TIME = 8.64e15;
 
 /**
  * Tells the two params forms of §3.3 apart: `{"Id": {"value": v, "time": ms}}` (long) and `{"Id": v}` (short).

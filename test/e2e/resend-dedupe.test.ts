@@ -1,0 +1,64 @@
+/**
+ * A device that resends a post (same Alink id, same payload: its PUBACK or reply was lost, or it retried too early)
+ * has it stored once; the platform still acknowledges and answers every copy. Copies that reach the same group
+ * commit as their original are recognised too.
+ */
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
+import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { lampTsl, postAndReply, propertyHistory } from '../helpers/thing-posts.ts';
+
+describe.each(dbKinds())('resent property posts on %s', (kind) => {
+  let t: TestPlatform;
+  let devs: DeviceCreds[];
+  const clients: MqttClient[] = [];
+  beforeAll(async () => {
+    // A longer gathering window makes "same batch" certain for copies published back to back.
+    t = await startTestPlatform(kind, { COMMIT_DELAY_MS: 50 });
+    ({ devices: devs } = await productWithDevices(t, 3, { tsl: lampTsl }));
+  });
+  afterAll(async () => {
+    for (const c of clients) await c.endAsync();
+    await t?.close();
+  });
+
+  async function device(i: number) {
+    const dev = devs[i]!;
+    const c = await connectDevice(t, 'tcp', dev);
+    clients.push(c);
+    const topic = `/sys/${dev.productKey}/${dev.deviceName}/thing/event/property/post`;
+    const body = (id: string, label: string, time: number) => ({ id, version: '1.0', params: { DeviceLabel: { value: label, time } }, method: 'thing.event.property.post' });
+    const labels = async (time: number) => (await propertyHistory(t, dev.productKey, dev.deviceName, 'DeviceLabel', time, time)).map((p) => p.value);
+    return { c, topic, body, labels };
+  }
+
+  it('stores a copy published right behind its original (same group commit) once, and answers both', async () => {
+    const d = await device(0);
+    const time = Date.UTC(2026, 2, 1);
+    const payload = JSON.stringify(d.body('500', 'twin', time));
+    const replies: string[] = [];
+    d.c.on('message', (topic, p) => topic === `${d.topic}_reply` && replies.push(JSON.parse(p.toString()).id));
+    await Promise.all([d.c.publishAsync(d.topic, payload, { qos: 1 }), d.c.publishAsync(d.topic, payload, { qos: 1 })]);
+    for (let n = 0; replies.length < 2 && n < 100; n++) await new Promise((r) => setTimeout(r, 20));
+    expect(replies).toEqual(['500', '500']);
+    expect(await d.labels(time)).toEqual(['twin']);
+  });
+
+  it('stores a resend after the original was committed once', async () => {
+    const d = await device(1);
+    const time = Date.UTC(2026, 2, 2);
+    const first = await postAndReply(d.c, d.topic, d.body('501', 'again', time));
+    const second = await postAndReply(d.c, d.topic, d.body('501', 'again', time));
+    expect([first.code, second.code]).toEqual([200, 200]);
+    expect(await d.labels(time)).toEqual(['again']);
+  });
+
+  it('stores a different payload under a reused id as a new post', async () => {
+    const d = await device(2);
+    const time = Date.UTC(2026, 2, 3);
+    await postAndReply(d.c, d.topic, d.body('502', 'one', time));
+    await postAndReply(d.c, d.topic, d.body('502', 'two', time));
+    expect((await d.labels(time)).sort()).toEqual(['one', 'two']);
+  });
+});

@@ -1,0 +1,74 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commands } from '../../src/db/tables.ts';
+import { GroupCommitter } from '../../src/events/committer.ts';
+import { createLogger } from '../../src/logger.ts';
+import { registerCommandSinks, type ReplyRow } from '../../src/services/command-replies.ts';
+import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+
+/**
+ * The command record is what the waiting mutation answered (issue 5, "late answers are discarded"), whatever order the
+ * device's answer and the deadline reach the database in. The batch sinks are driven directly, on the real database,
+ * so the orders that are races end to end (an answer landing in the same group commit as the timeout, or committed
+ * just before it) are reproduced exactly.
+ */
+describe.each(dbKinds())('the command lifecycle record on %s', (kind) => {
+  let t: TestPlatform;
+  let committer: GroupCommitter;
+  let n = 0;
+  beforeAll(async () => {
+    t = await startTestPlatform(kind);
+    // A generous delay: items submitted in one tick share one transaction, in submission order.
+    committer = new GroupCommitter(t.platform.database, t.platform.log, createLogger('silent'), { delayMs: 20, maxBatch: 1000, maxQueue: 1000 });
+    registerCommandSinks(committer);
+  });
+  afterAll(async () => {
+    await committer?.close();
+    await t?.close();
+  });
+
+  async function sent(): Promise<string> {
+    const messageId = `9${String(++n).padStart(12, '0')}`;
+    const row = { messageId, kind: 'RRPC', productKey: 'a1Bench', deviceName: 'dev', topic: `/sys/a1Bench/dev/rrpc/request/${messageId}`, status: 'SENT' };
+    await committer.submitItem({ build: () => ({ events: [], rows: { commands: [row] } }) });
+    return messageId;
+  }
+  const answer = (messageId: string) =>
+    committer.submitItem({
+      build: () => ({ events: [], rows: { commandReplies: [{ messageId, productKey: 'a1Bench', deviceName: 'dev', code: 200, output: { Done: 1 }, payload: 'eyJEb25lIjoxfQ==' } satisfies ReplyRow] } }),
+    });
+  const timeout = (messageId: string) => committer.submitItem({ build: () => ({ events: [], rows: { commandTimeouts: [messageId] } }) });
+  const row = async (messageId: string) => {
+    const [r] = await t.platform.database.db.select().from(commands).where(eq(commands.messageId, messageId));
+    return r && { status: r.status, code: r.code, output: r.output, replyPayload: r.replyPayload, replied: r.repliedAt !== null };
+  };
+  const TIMED_OUT = { status: 'TIMEOUT', code: null, output: null, replyPayload: null, replied: false };
+
+  it('records an answer that came in time as REPLIED with its code and output as JSON', async () => {
+    const id = await sent();
+    await answer(id);
+    expect(await row(id)).toEqual({ status: 'REPLIED', code: 200, output: { Done: 1 }, replyPayload: 'eyJEb25lIjoxfQ==', replied: true });
+  });
+
+  it('keeps TIMEOUT when the answer arrives after the timeout was recorded', async () => {
+    const id = await sent();
+    await timeout(id);
+    await answer(id);
+    expect(await row(id)).toEqual(TIMED_OUT);
+  });
+
+  it('records TIMEOUT when the answer was committed but reached the waiting call after its deadline', async () => {
+    const id = await sent();
+    await answer(id);
+    await timeout(id);
+    expect(await row(id)).toEqual(TIMED_OUT);
+  });
+
+  it('records TIMEOUT when the answer and the timeout share one group commit, in either order', async () => {
+    const a = await sent();
+    const b = await sent();
+    await Promise.all([answer(a), timeout(a), timeout(b), answer(b)]);
+    expect(await row(a)).toEqual(TIMED_OUT);
+    expect(await row(b)).toEqual(TIMED_OUT);
+  });
+});

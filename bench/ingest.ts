@@ -1,0 +1,405 @@
+/**
+ * Property-post ingest (issue 4): `npx tsx bench/ingest.ts [--devices 10] [--messages 20000] [--window 50]
+ * [--rounds 3] [--database-url postgres://...]`.
+ *
+ * ThingQL: `--devices` mqtt.js devices (Alink login) publish QoS 1 smart-lamp property posts with 3 properties on
+ * `/sys/${pk}/${dn}/thing/event/property/post`, each with at most `--window` posts waiting for their PUBACK. A post
+ * counts when a graphql-ws subscriber of `devicePropertyPosted` receives it, i.e. after it was validated, committed
+ * (group commit, event log, history) and fanned out. Latency = device publish -> subscriber receipt. PUBACK latency
+ * (publish -> PUBACK, which ThingQL sends only after the commit) is reported too.
+ *
+ * Baseline, same run, same clients, same payloads: a plain aedes broker (`Aedes.createBroker()`, no hooks, in-memory)
+ * relays the posts from the same number of publishers to one mqtt.js subscriber (QoS 1), measured the same way.
+ *
+ * Each server runs in a child process of its own; the clients live in this process (2 cores: one each, roughly).
+ * The embedded database is in memory (memory://) by default; `--database-url` points ThingQL at a PostgreSQL server,
+ * where a scratch database is created for the run and dropped after. Results print as ThingQL / aedes ratios and
+ * go to bench/results/ingest-<time>.json.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Aedes } from 'aedes';
+import { createClient } from 'graphql-ws';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import postgres from 'postgres';
+import WebSocket from 'ws';
+import { alinkLogin, type DeviceCreds } from '../test/helpers/devices.ts';
+
+const { values: opt } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '10' },
+    messages: { type: 'string', default: '20000' },
+    window: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '3' },
+    'database-url': { type: 'string' },
+    /** Internal: run as the server child ('thingql' | 'aedes'). */
+    role: { type: 'string' },
+    db: { type: 'string' },
+  },
+});
+const DEVICES = Number(opt.devices);
+const MESSAGES = Math.ceil(Number(opt.messages) / DEVICES) * DEVICES;
+const WINDOW = Number(opt.window);
+const ROUNDS = Math.max(1, Number(opt.rounds));
+const WARMUP = Math.min(2000, Math.ceil(MESSAGES / 10 / DEVICES) * DEVICES);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Server children.
+
+type Ready = { mqttPort: number; httpPort?: number; adminToken?: string };
+
+async function serve(role: string): Promise<void> {
+  let stop: () => Promise<void>;
+  let ready: Ready;
+  if (role === 'aedes') {
+    const broker = await Aedes.createBroker();
+    const server = net.createServer(broker.handle);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    ready = { mqttPort: (server.address() as AddressInfo).port };
+    stop = async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) => broker.close(() => r()));
+    };
+  } else {
+    const { makeConfig } = await import('../src/config.ts');
+    const { startPlatform } = await import('../src/server.ts');
+    const adminToken = `bench-${randomBytes(16).toString('hex')}`;
+    const config = makeConfig({ PORT: 0, MQTT_PORT: 0, HOST: '127.0.0.1', ADMIN_TOKEN: adminToken, DATABASE_URL: opt.db ?? 'memory://', LOG_LEVEL: 'warn' });
+    const platform = await startPlatform(config);
+    ready = { mqttPort: platform.mqttPort, httpPort: platform.httpPort, adminToken };
+    stop = () => platform.close();
+  }
+  process.send!({ ready });
+  process.on('message', (m: { cmd: string }) => {
+    if (m.cmd === 'stop') void stop().then(() => process.exit(0));
+    if (m.cmd === 'cpu') {
+      const u = process.cpuUsage();
+      process.send!({ cpu: u.user + u.system });
+    }
+  });
+}
+
+function startChild(role: 'thingql' | 'aedes', db?: string): Promise<{ child: ChildProcess; ready: Ready }> {
+  const args = ['--role', role, ...(db ? ['--db', db] : [])];
+  // BENCH_PROFILE=1 writes a V8 CPU profile of each server to bench/results/profiles/.
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('./results/profiles/', import.meta.url))}`] : [];
+  const child = fork(fileURLToPath(import.meta.url), args, { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m: { ready: Ready }) => resolve({ child, ready: m.ready }));
+    child.once('exit', (code) => reject(new Error(`${role} server exited with ${code} before it was ready`)));
+  });
+}
+
+/** The server child's CPU time so far (user + system), in microseconds. */
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: { cpu?: number }) => {
+      if (typeof m.cpu !== 'number') return;
+      child.off('message', on);
+      resolve(m.cpu);
+    };
+    child.on('message', on);
+    child.send({ cmd: 'cpu' });
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.send({ cmd: 'stop' });
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Load.
+
+interface Publisher {
+  name: string;
+  topic: string;
+  client: MqttClient;
+}
+
+interface RoundResult {
+  messages: number;
+  seconds: number;
+  perSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  pubackMs: { p50: number; p99: number } | null;
+  /** Server process CPU (user + system) per post during the round, in microseconds. */
+  cpuUsPerPost: number;
+}
+
+const payload = (n: number) =>
+  JSON.stringify({
+    id: String(n),
+    version: '1.0',
+    params: { LightSwitch: n % 2, Brightness: n % 101, ColorTemperature: 2700 + (n % 39) * 100 },
+    method: 'thing.event.property.post',
+  });
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/**
+ * Every publisher sends `perDevice` posts with ids from `firstId`, at most WINDOW waiting for their PUBACK. `received`
+ * is called by the subscriber side with the publisher name and the post id.
+ */
+async function runRound(
+  pubs: Publisher[],
+  perDevice: number,
+  firstId: number,
+  arrivals: { on: (cb: (name: string, id: number) => void) => void },
+  serverCpu: () => Promise<number>,
+): Promise<RoundResult> {
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const pubacks: number[] = [];
+  const total = pubs.length * perDevice;
+  let received = 0;
+  let lastAt = 0;
+  let done: () => void = () => {};
+  const finished = new Promise<void>((r) => (done = r));
+  arrivals.on((name, id) => {
+    const key = `${name}:${id}`;
+    const t = sentAt.get(key);
+    if (t === undefined) return; // another round's straggler
+    sentAt.delete(key);
+    const now = performance.now();
+    latencies.push(now - t);
+    lastAt = now;
+    if (++received === total) done();
+  });
+  const cpu0 = await serverCpu();
+  const t0 = performance.now();
+  await Promise.all(
+    pubs.map(
+      (p) =>
+        new Promise<void>((resolve, reject) => {
+          let next = 0;
+          let inFlight = 0;
+          let acked = 0;
+          const pump = () => {
+            while (inFlight < WINDOW && next < perDevice) {
+              const id = firstId + next++;
+              inFlight++;
+              const start = performance.now();
+              sentAt.set(`${p.name}:${id}`, start);
+              p.client.publish(p.topic, payload(id), { qos: 1 }, (err) => {
+                if (err) return reject(err);
+                pubacks.push(performance.now() - start);
+                inFlight--;
+                if (++acked === perDevice) resolve();
+                else pump();
+              });
+            }
+          };
+          pump();
+        }),
+    ),
+  );
+  const timeout = setTimeout(() => done(), 60_000);
+  await finished;
+  clearTimeout(timeout);
+  if (received < total) throw new Error(`only ${received} of ${total} posts reached the subscriber`);
+  const cpuUsPerPost = ((await serverCpu()) - cpu0) / total;
+  const seconds = (lastAt - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  pubacks.sort((a, b) => a - b);
+  return {
+    messages: total,
+    seconds: round2(seconds),
+    perSecond: Math.round(total / seconds),
+    latencyMs: { p50: round2(pct(latencies, 50)), p90: round2(pct(latencies, 90)), p99: round2(pct(latencies, 99)), max: round2(latencies.at(-1)!) },
+    pubackMs: { p50: round2(pct(pubacks, 50)), p99: round2(pct(pubacks, 99)) },
+    cpuUsPerPost: round2(cpuUsPerPost),
+  };
+}
+
+function connect(url: string, o: IClientOptions): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 10_000, keepalive: 60, ...o });
+}
+
+async function measureAedes(): Promise<RoundResult[]> {
+  const { child, ready } = await startChild('aedes');
+  const url = `mqtt://127.0.0.1:${ready.mqttPort}`;
+  try {
+    const sub = await connect(url, { clientId: 'bench-sub' });
+    await sub.subscribeAsync('/sys/+/+/thing/event/property/post', { qos: 1 });
+    const listeners: ((name: string, id: number) => void)[] = [];
+    sub.on('message', (topic, buf) => {
+      const name = topic.split('/')[3]!;
+      const id = Number((JSON.parse(buf.toString()) as { id: string }).id);
+      for (const l of listeners) l(name, id);
+    });
+    const pubs: Publisher[] = [];
+    for (let i = 0; i < DEVICES; i++) {
+      const name = `dev-${String(i).padStart(4, '0')}`;
+      pubs.push({ name, topic: `/sys/bench/${name}/thing/event/property/post`, client: await connect(url, { clientId: `bench-${name}` }) });
+    }
+    const results = await rounds(pubs, listeners, () => cpuOf(child));
+    for (const p of pubs) await p.client.endAsync();
+    await sub.endAsync();
+    return results;
+  } finally {
+    await stopChild(child);
+  }
+}
+
+async function rounds(pubs: Publisher[], listeners: ((name: string, id: number) => void)[], serverCpu: () => Promise<number>): Promise<RoundResult[]> {
+  const arrivals = {
+    on: (cb: (name: string, id: number) => void) => {
+      listeners.length = 0;
+      listeners.push(cb);
+    },
+  };
+  let id = 1;
+  await runRound(pubs, WARMUP / DEVICES, id, arrivals, serverCpu);
+  id += WARMUP / DEVICES;
+  const out: RoundResult[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    out.push(await runRound(pubs, MESSAGES / DEVICES, id, arrivals, serverCpu));
+    id += MESSAGES / DEVICES;
+  }
+  return out;
+}
+
+async function gql(httpUrl: string, token: string, query: string, variables: Record<string, unknown>): Promise<any> {
+  const res = await fetch(`${httpUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data: any; errors?: unknown };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
+
+async function measureThingQL(db: string | undefined): Promise<RoundResult[]> {
+  const { child, ready } = await startChild('thingql', db);
+  const httpUrl = `http://127.0.0.1:${ready.httpPort}`;
+  const token = ready.adminToken!;
+  const url = `mqtt://127.0.0.1:${ready.mqttPort}`;
+  try {
+    const { readFileSync } = await import('node:fs');
+    const tsl = JSON.parse(readFileSync(new URL('../test/fixtures/smart-lamp.json', import.meta.url), 'utf8')) as unknown;
+    const p = await gql(httpUrl, token, `mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } userErrors { message } } }`, { i: { name: 'Bench lamp', tsl } });
+    const productKey = p.createProduct.product.productKey as string;
+    const names = Array.from({ length: DEVICES }, (_, i) => `dev-${String(i).padStart(4, '0')}`);
+    const r = await gql(httpUrl, token, `mutation($i: RegisterDevicesInput!) { registerDevices(input: $i) { devices { device { deviceName } deviceSecret } userErrors { message } } }`, {
+      i: { productKey, deviceNames: names },
+    });
+    const creds: DeviceCreds[] = r.registerDevices.devices.map((d: any) => ({ productKey, deviceName: d.device.deviceName, deviceSecret: d.deviceSecret }));
+
+    const listeners: ((name: string, id: number) => void)[] = [];
+    const ws = createClient({ url: `ws://127.0.0.1:${ready.httpPort}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    const subscribed = new Promise<void>((resolve, reject) => {
+      ws.on('connected', () => setTimeout(resolve, 300));
+      ws.subscribe<{ devicePropertyPosted: { deviceName: string; requestId: string } }>(
+        { query: `subscription($pk: String) { devicePropertyPosted(productKey: $pk) { deviceName requestId } }`, variables: { pk: productKey } },
+        {
+          next: (v) => {
+            const e = v.data?.devicePropertyPosted;
+            if (e) for (const l of listeners) l(e.deviceName, Number(e.requestId));
+          },
+          error: reject,
+          complete: () => {},
+        },
+      );
+    });
+    await subscribed;
+    const pubs: Publisher[] = [];
+    for (const c of creds) {
+      pubs.push({ name: c.deviceName, topic: `/sys/${productKey}/${c.deviceName}/thing/event/property/post`, client: await connect(url, alinkLogin(c)) });
+    }
+    const results = await rounds(pubs, listeners, () => cpuOf(child));
+    for (const p of pubs) await p.client.endAsync();
+    await ws.dispose();
+    return results;
+  } finally {
+    await stopChild(child);
+  }
+}
+
+function median(results: RoundResult[], pick: (r: RoundResult) => number): number {
+  const v = results.map(pick).sort((a, b) => a - b);
+  return v[Math.floor(v.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  if (opt.role) return serve(opt.role);
+  let db: string | undefined;
+  let drop: (() => Promise<void>) | null = null;
+  if (opt['database-url']) {
+    const base = opt['database-url'];
+    const name = `thingql_bench_${randomBytes(5).toString('hex')}`;
+    const admin = postgres(base, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    await admin.end();
+    const u = new URL(base);
+    u.pathname = `/${name}`;
+    db = u.toString();
+    drop = async () => {
+      const a = postgres(base, { max: 1, onnotice: () => {} });
+      await a.unsafe(`drop database if exists ${name} with (force)`);
+      await a.end();
+    };
+  }
+  const database = db ? 'postgresql' : 'pglite memory://';
+  console.log(`ingest bench: ${DEVICES} devices, ${MESSAGES} QoS 1 property posts per round (3 properties), window ${WINDOW}, ${ROUNDS} rounds, ${database}`);
+  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}`);
+  try {
+    const aedes = await measureAedes();
+    const thingql = await measureThingQL(db);
+    const row = (name: string, rs: RoundResult[]) =>
+      console.log(
+        `${name.padEnd(28)} ${String(median(rs, (r) => r.perSecond)).padStart(8)} msg/s   p50 ${median(rs, (r) => r.latencyMs.p50).toFixed(1).padStart(7)} ms   p99 ${median(rs, (r) => r.latencyMs.p99).toFixed(1).padStart(7)} ms   (rounds: ${rs.map((r) => r.perSecond).join(', ')})`,
+      );
+    console.log('');
+    row('aedes relay (baseline)', aedes);
+    row('ThingQL publish->subscriber', thingql);
+    const ratio = {
+      throughput: round2(median(thingql, (r) => r.perSecond) / median(aedes, (r) => r.perSecond)),
+      cpuPerPost: round2(median(thingql, (r) => r.cpuUsPerPost) / median(aedes, (r) => r.cpuUsPerPost)),
+      p50: round2(median(thingql, (r) => r.latencyMs.p50) / median(aedes, (r) => r.latencyMs.p50)),
+      p99: round2(median(thingql, (r) => r.latencyMs.p99) / median(aedes, (r) => r.latencyMs.p99)),
+    };
+    console.log(`ThingQL / aedes: throughput x${ratio.throughput}, p50 latency x${ratio.p50}, p99 latency x${ratio.p99}`);
+    console.log(`ThingQL PUBACK (after commit): p50 ${median(thingql, (r) => r.pubackMs!.p50)} ms, p99 ${median(thingql, (r) => r.pubackMs!.p99)} ms`);
+    const cpuA = median(aedes, (r) => r.cpuUsPerPost);
+    const cpuT = median(thingql, (r) => r.cpuUsPerPost);
+    console.log(`server CPU per post: aedes ${cpuA} us, ThingQL ${cpuT} us (x${round2(cpuT / cpuA)}; ThingQL's includes the embedded database unless --database-url is given)`);
+    const dir = fileURLToPath(new URL('./results/', import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    const file = `${dir}ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+    writeFileSync(
+      file,
+      JSON.stringify(
+        {
+          bench: 'ingest',
+          at: new Date().toISOString(),
+          params: { devices: DEVICES, messagesPerRound: MESSAGES, window: WINDOW, rounds: ROUNDS, warmup: WARMUP, database },
+          machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version },
+          aedes,
+          thingql,
+          ratio,
+        },
+        null,
+        2,
+      ),
+    );
+    console.log(`results: ${file}`);
+  } finally {
+    await drop?.();
+  }
+}
+
+await main();

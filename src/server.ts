@@ -174,7 +174,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       aedes: { id: instanceId, persistence, ...(mq ? { mq } : {}) },
     });
     publisher = broker.publisher;
-    closers.push(() => broker.close());
+    closers.push(() => broker.close(() => committer.idle()));
     hub.subscribe((e) => {
       // Disabling, deleting or resetting the secret of a device disconnects it at once, on whichever instance holds it.
       const kick =

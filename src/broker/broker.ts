@@ -359,10 +359,12 @@ export async function createBroker(deps: BrokerDeps) {
       kick(client, 'KICKED');
       return true;
     },
-    async close(): Promise<void> {
+    /** Close every connection, let `drain` finish what they sent (so replies still go out), then stop aedes. */
+    async close(drain?: () => Promise<void>): Promise<void> {
       shuttingDown = true;
       const closing = sessions.all().map((c) => new Promise<void>((r) => c.close(() => r())));
       await Promise.all(closing);
+      await drain?.();
       await new Promise<void>((r) => broker.close(() => r()));
     },
   };

@@ -206,6 +206,16 @@ export class GroupCommitter {
 
 
   /** Stop taking work and wait for what was submitted to be committed (graceful shutdown). */
+  /** Wait until everything submitted so far is committed (and its replies handed on); keeps taking work. */
+  async idle(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      void this.run();
+    }
+    if (this.running || this.queue.length > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) {

@@ -1,8 +1,7 @@
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { canPublish, canSubscribe } from '../domain/alink/acl.ts';
-import { topicOwner } from '../domain/alink/owner.ts';
 import { parseUsername } from '../domain/auth/client-id.ts';
-import { extRegisterTopic, sysTopic } from '../domain/alink/topics.ts';
+import { extRegisterTopic } from '../domain/alink/topics.ts';
 import type { EventHub } from '../events/hub.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -11,7 +10,11 @@ import type { DevicePublisher, IngestService } from '../services/ingest.ts';
 import type { PresenceService } from '../services/presence.ts';
 import type { ProductCache } from '../services/product-cache.ts';
 import type { GatewayService } from '../services/gateway.ts';
+import { autoSubscriptions } from './auto-subscriptions.ts';
 import { createGatewaySessions } from './gateway-sessions.ts';
+import { createOrderedPublisher } from './publisher.ts';
+
+export { autoSubscriptions };
 import { attachSession, SessionRegistry, sessionOf, type Session } from './sessions.ts';
 
 export interface BrokerDeps {
@@ -27,26 +30,6 @@ export interface BrokerDeps {
   maxPayload: number;
   /** aedes options for scale-out (mq, persistence), set by the composition root. */
   aedes?: Partial<AedesOptions>;
-}
-
-/** alink-protocol.md D19: the downstream system topics a device is subscribed to at login. */
-export function autoSubscriptions(pk: string, dn: string): string[] {
-  return [
-    sysTopic(pk, dn, 'thing/service/+'),
-    // D19 means "property set and every service"; `+` is one level, so property/set and property/get need their own.
-    sysTopic(pk, dn, 'thing/service/property/+'),
-    sysTopic(pk, dn, 'thing/event/+/post_reply'),
-    sysTopic(pk, dn, 'thing/event/property/post_reply'),
-    sysTopic(pk, dn, 'thing/event/property/history/post_reply'),
-    sysTopic(pk, dn, 'thing/model/down_raw'),
-    sysTopic(pk, dn, 'thing/model/up_raw_reply'),
-    sysTopic(pk, dn, 'thing/deviceinfo/+'),
-    sysTopic(pk, dn, 'thing/config/push'),
-    sysTopic(pk, dn, 'rrpc/request/+'),
-    sysTopic(pk, dn, 'broadcast/request/+'),
-    `/ota/device/upgrade/${pk}/${dn}`,
-    `/ext/ntp/${pk}/${dn}/response`,
-  ];
 }
 
 const authError = (returnCode: 4 | 5, message: string) => Object.assign(new Error(message), { returnCode });
@@ -321,30 +304,7 @@ export async function createBroker(deps: BrokerDeps) {
       .catch((err: unknown) => log.warn({ err, productKey }, 'could not apply a deleted topic category to live sessions'));
   });
 
-  const rawPublish = (topic: string, payload: Buffer, qos: 0 | 1) =>
-    new Promise<void>((resolve, reject) =>
-      broker.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (err) => (err ? reject(err) : resolve())),
-    );
-  /**
-   * Publishes to one device go out one after the other. aedes delivers QoS 1 through an extra asynchronous step and
-   * QoS 0 at once, and its per-client dedupe then drops the QoS 1 packet that arrives after a later QoS 0 one
-   * (moscajs/aedes#994): a post_reply followed by an RRPC request would lose the reply.
-   */
-  const tails = new Map<string, Promise<void>>();
-  const publisher: DevicePublisher = {
-    publish(topic, payload, qos) {
-      const owner = topicOwner(topic);
-      if (!owner) return rawPublish(topic, payload, qos);
-      const key = `${owner.productKey}\u0000${owner.deviceName}`;
-      const sent = (tails.get(key) ?? Promise.resolve()).then(() => rawPublish(topic, payload, qos));
-      const tail = sent.catch(() => undefined);
-      tails.set(key, tail);
-      void tail.then(() => {
-        if (tails.get(key) === tail) tails.delete(key);
-      });
-      return sent;
-    },
-  };
+  const publisher = createOrderedPublisher(broker);
 
   publisherRef = publisher;
 

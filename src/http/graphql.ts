@@ -12,7 +12,11 @@ import type { Services } from '../services/index.ts';
 import { PageSizeError } from '../services/paging.ts';
 import type { GraphQLContext } from '../schema/context.ts';
 import { OTA_MAX_FIRMWARE_BYTES } from '../services/ota/index.ts';
+import { maxDepthRule } from './depth-limit.ts';
 import { createSharedSubscriber } from './shared-subscriptions.ts';
+
+/** Deepest selection nesting a query may have (graphql-api.md: QUERY_TOO_COMPLEX). */
+export const MAX_QUERY_DEPTH = 12;
 import { getSchema } from '../schema/index.ts';
 
 type ServerContext = { connectionParams?: Record<string, unknown>; principal?: Principal };
@@ -98,6 +102,9 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
       return { principal, services };
     },
     plugins: [
+      <Plugin>{
+        onValidate: ({ addValidationRule }) => addValidationRule(maxDepthRule(MAX_QUERY_DEPTH)),
+      },
       <Plugin>{
         onExecute: ({ args }) => {
           const op = getOperationAST(args.document, args.operationName);

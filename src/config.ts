@@ -58,6 +58,12 @@ export const configSchema = z
     /** Slow GraphQL subscriber policy: events buffered before the stream is closed with a resumable cursor. */
     SUBSCRIBER_BUFFER: whole(10).default(10_000),
     PRINT_ADMIN_TOKEN: bool.default(true),
+    /** How devices reach this platform over HTTP (firmware download links), e.g. https://iot.example.com. */
+    PUBLIC_URL: z
+      .string()
+      .refine((v) => /^https?:\/\/[^/\s]+/.test(v), 'must be an http:// or https:// URL')
+      .transform((v) => v.replace(/\/+$/, ''))
+      .optional(),
     /** Rules engine: first retry delay of a failed delivery, and how long to keep retrying before dead-lettering (ms). */
     RULE_RETRY_BASE_MS: whole(10).default(1000),
     RULE_RETRY_MAX_MS: whole(0).default(120_000),

@@ -117,7 +117,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       productCache,
       metrics,
       publisher: () => publisher!,
-      ota: { baseUrl: () => defaultBaseUrl(config.HOST, boundHttpPort) },
+      ota: { baseUrl: () => config.PUBLIC_URL ?? defaultBaseUrl(config.HOST, boundHttpPort) },
     });
     const generatedAdminToken = await services.apiKeys.ensureAdminToken();
     const presence = createPresenceService(base, committer);

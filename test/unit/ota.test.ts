@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseRange } from '../../src/services/ota/download.ts';
@@ -38,8 +39,11 @@ describe('OTA download links', () => {
     expect(checkLink(signer, '/ota/firmware/1/extra', Date.now())).toMatchObject({ ok: false, status: 404 });
   });
 
-  it('points at this server when no public URL is given', () => {
-    expect(defaultBaseUrl('0.0.0.0', 4000)).toBe('http://127.0.0.1:4000');
+  it('points at this server when no public URL is given: bound to every interface, at an address devices can reach', () => {
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    expect(defaultBaseUrl('0.0.0.0', 4000)).toBe(`http://${external ?? '127.0.0.1'}:4000`);
     expect(defaultBaseUrl('iot.example.com', 80)).toBe('http://iot.example.com:80');
     expect(defaultBaseUrl('::1', 4000)).toBe('http://[::1]:4000');
   });

@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
@@ -65,6 +66,17 @@ export function checkLink(signer: LinkSigner, url: string, now: number): LinkChe
 
 /** Where the links point when the composition root gives no base: this server's own HTTP listener. */
 export function defaultBaseUrl(host: string, port: number): string {
-  const h = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const h = host === '0.0.0.0' || host === '::' || host === '' ? firstExternalAddress() : host.includes(':') ? `[${host}]` : host;
   return `http://${h}:${port}`;
+}
+
+/**
+ * Without PUBLIC_URL and bound to every interface, links name this machine's first non-internal IPv4 address (devices
+ * are on the network, not on this host); 127.0.0.1 only when there is none.
+ */
+function firstExternalAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
 }

@@ -40,6 +40,8 @@ export interface Platform {
   log: EventLog;
   hub: EventHub;
   instanceId: string;
+  /** The platform key (device secrets at rest, derived keys such as the firmware link key). */
+  secrets: SecretBox;
   /** Bound ports (useful with PORT=0 / MQTT_PORT=0). */
   httpPort: number;
   mqttPort: number;
@@ -247,6 +249,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       log,
       hub,
       instanceId,
+      secrets,
       httpPort,
       mqttPort: listeners.mqttPort,
       mqttsPort: listeners.mqttsPort,

@@ -258,16 +258,6 @@ export function createDeviceService(deps: ServiceDeps) {
       return rows.map((r) => ({ attrKey: r.attrKey, attrValue: r.attrValue }));
     },
 
-    /** For the broker: the decrypted secret of a device, to verify its HMAC login. */
-    async credentials(productKey: string, deviceName: string): Promise<{ device: DeviceRecord; secret: string } | null> {
-      const rows = await db
-        .select()
-        .from(devices)
-        .where(and(eq(devices.productKey, productKey), eq(devices.deviceName, deviceName)))
-        .limit(1);
-      if (!rows[0]) return null;
-      return { device: toDeviceRecord(rows[0]), secret: secrets.decrypt(rows[0].secretEnc) };
-    },
   };
 }
 

@@ -1,6 +1,6 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { decodeRequest, encodeReply } from '../domain/alink/envelope.ts';
-import { extSessionTopic, parseTopic, replyTopic, sysTopic } from '../domain/alink/topics.ts';
+import { parseTopic, replyTopic, sysTopic } from '../domain/alink/topics.ts';
 import { normalizeSignMethod, signContent, verifySignature } from '../domain/auth/signature.ts';
 import { devices, deviceTopology } from '../db/tables.ts';
 import type { NewEvent } from '../events/types.ts';
@@ -220,13 +220,6 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
         ),
       };
     },
-
-    async gatewayOf(subId: number): Promise<{ gatewayId: number } | null> {
-      const rows = await db.select().from(deviceTopology).where(eq(deviceTopology.subDeviceId, subId));
-      return rows[0] ? { gatewayId: rows[0].gatewayId } : null;
-    },
-
-    sessionReplyTopic: (gw: { productKey: string; deviceName: string }, action: string) => `${extSessionTopic(gw.productKey, gw.deviceName, action)}_reply`,
   };
 }
 

@@ -164,11 +164,6 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
       await db.update(instances).set({ stoppedAt: new Date() }).where(eq(instances.id, instanceId));
     },
 
-    /** Devices currently online on this instance (for tests and the broker's consistency checks). */
-    async onlineHere(): Promise<number[]> {
-      const rows = await db.select({ id: devices.id }).from(devices).where(and(eq(devices.online, true), eq(devices.connectedInstance, instanceId)));
-      return rows.map((r) => r.id);
-    },
   };
 }
 

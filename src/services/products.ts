@@ -187,12 +187,6 @@ export function createProductService(deps: ServiceDeps) {
       return rows[0] && canSeeProduct(p, rows[0].productKey) ? toProductRecord(rows[0]) : null;
     },
 
-    async getMany(p: Principal, productKeys: readonly string[]): Promise<ProductRecord[]> {
-      const visible = productKeys.filter((k) => canSeeProduct(p, k));
-      if (visible.length === 0) return [];
-      const rows = await db.select().from(products).where(inArray(products.productKey, visible));
-      return rows.map(toProductRecord);
-    },
 
     async list(p: Principal, args: PageArgs) {
       const page = keysetPage(args);

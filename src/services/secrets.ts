@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Device and product secrets must be readable by the server (HMAC login verification needs the key itself), so they
@@ -15,6 +15,11 @@ export class SecretBox {
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return `v1.${iv.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}.${ct.toString('base64url')}`;
+  }
+
+  /** A key for one purpose (e.g. signing download links), derived from the platform key: the same on every instance. */
+  deriveKey(label: string): Buffer {
+    return createHmac('sha256', this.key).update(`thingql:${label}`).digest();
   }
 
   decrypt(boxed: string): string {

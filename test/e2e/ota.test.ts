@@ -4,7 +4,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../../src/db/client.ts';
 import { OTA_MAX_FIRMWARE_BYTES } from '../../src/services/ota/firmware.ts';
-import { firmwareLink, linkSigner, loadLinkKey } from '../../src/services/ota/links.ts';
+import { firmwareLink, linkSigner } from '../../src/services/ota/links.ts';
 import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
@@ -180,7 +180,7 @@ describe.each(dbKinds())('OTA firmware updates on %s', (kind) => {
   });
 
   it('serves byte ranges, and refuses an expired or tampered link (403) and an unknown firmware (404)', async () => {
-    const signer = linkSigner(await loadLinkKey(t.platform.database));
+    const signer = linkSigner(t.platform.secrets.deriveKey('ota-link:v1'));
     const good = firmwareLink(signer, t.httpUrl, Number(fw.firmwareId), Date.now() + 60_000);
     const part = await fetch(good, { headers: { range: 'bytes=100-199' } });
     expect(part.status).toBe(206);

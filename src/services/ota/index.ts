@@ -6,7 +6,7 @@ import { firmwareRoute } from './download.ts';
 import { createFirmwareService } from './firmware.ts';
 import { createOtaHandlers, otaRoute } from './handlers.ts';
 import { createJobService } from './jobs.ts';
-import { defaultBaseUrl, linkSigner, loadLinkKey, type LinkSigner } from './links.ts';
+import { defaultBaseUrl, linkSigner, type LinkSigner } from './links.ts';
 import { OTA_STREAM_TYPES } from './model.ts';
 import { createPusher } from './push.ts';
 import { createRollout, type RolloutOptions } from './rollout.ts';
@@ -40,12 +40,8 @@ export function createOtaService(deps: OtaDeps) {
   const logger = deps.logger.child({ module: 'ota' });
   let signerP: Promise<LinkSigner> | null = null;
   const signer = () => {
-    signerP ??= loadLinkKey(deps.database)
-      .then(linkSigner)
-      .catch((err: unknown) => {
-        signerP = null;
-        throw err;
-      });
+    // Derived from the platform key, so every instance verifies what any instance signed.
+    signerP ??= Promise.resolve(linkSigner(deps.secrets.deriveKey('ota-link:v1')));
     return signerP;
   };
   const baseUrl = deps.baseUrl ?? (() => defaultBaseUrl(deps.config.HOST, deps.config.PORT));

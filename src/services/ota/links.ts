@@ -1,30 +1,10 @@
 import { networkInterfaces } from 'node:os';
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { eq } from 'drizzle-orm';
-import type { Database } from '../../db/client.ts';
-import { platformState } from '../../db/tables.ts';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** How long a download link in an upgrade push stays valid (the reference's OTA URLs expire after a day). */
 export const OTA_LINK_TTL_MS = 24 * 60 * 60 * 1000;
 
-const LINK_KEY_STATE = 'ota_link_key';
 export const FIRMWARE_PATH = '/ota/firmware/';
-
-/**
- * The HMAC key of download links. Every instance must verify what any instance signed, so the key lives in the shared
- * database (insert-if-absent, as bootstrap.ts does for the secret key) and is derived for this one purpose.
- * TODO(wiring): derive from SecretBox once it exposes `deriveKey(label)`; until then a database dump reveals this
- * key, which only lets someone forge links to firmware that the same dump already contains.
- */
-export async function loadLinkKey(database: Database): Promise<Buffer> {
-  await database.db
-    .insert(platformState)
-    .values({ key: LINK_KEY_STATE, value: { key: randomBytes(32).toString('base64') } })
-    .onConflictDoNothing();
-  const rows = await database.db.select().from(platformState).where(eq(platformState.key, LINK_KEY_STATE));
-  const raw = Buffer.from((rows[0]!.value as { key: string }).key, 'base64');
-  return createHash('sha256').update('thingql:ota-link:v1\0').update(raw).digest();
-}
 
 export interface LinkSigner {
   sign(firmwareId: number, expires: number): string;

@@ -4,7 +4,7 @@ import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { alinkLogin, brokerUrl, connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds, type Transport } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
-const STATUS = `subscription($pk: String, $dn: String) { deviceStatusChanged(productKey: $pk, deviceName: $dn) { status deviceName connectionEpoch reason clientIp cursor } }`;
+const STATUS = `subscription($pk: String, $dn: String, $after: String) { deviceStatusChanged(productKey: $pk, deviceName: $dn, after: $after) { status deviceName connectionEpoch reason clientIp cursor } }`;
 const DEVICE = `query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { state activatedAt lastOnlineAt lastOfflineAt clientIp connectionEpoch } }`;
 
 function refusedCode(t: TestPlatform, transport: Transport, login: { clientId: string; username: string; password: string }): Promise<number> {
@@ -35,8 +35,7 @@ describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (tra
 
   it('logs in with each signmethod, goes ONLINE then OFFLINE in order on a graphql-ws subscription', async () => {
     const ws = wsClient(t.wsUrl, t.adminToken);
-    const status = Collected.subscribe(ws, STATUS, { pk, dn: devs[0]!.deviceName });
-    await sleep(200);
+    const status = await Collected.fromNow(ws, (q) => t.gql(q), STATUS, { pk, dn: devs[0]!.deviceName });
     for (const signMethod of ['hmacmd5', 'hmacsha1', 'hmacsha256'] as const) {
       const c = await connectDevice(t, transport, devs[0]!, { signMethod });
       await c.endAsync();
@@ -112,11 +111,10 @@ describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (tra
   it('streams custom-topic publishes as deviceMessages with binary payloads unchanged, filtered by MQTT topic filter', async () => {
     const dev = devs[5]!;
     const ws = wsClient(t.wsUrl, t.adminToken);
-    const msgs = Collected.subscribe(ws, `subscription($pk: String, $f: String) { deviceMessages(productKey: $pk, topicFilter: $f) { topic qos payloadBase64 payloadText payloadJson messageId deviceName cursor } }`, {
+    const msgs = await Collected.fromNow(ws, (q) => t.gql(q), `subscription($pk: String, $f: String, $after: String) { deviceMessages(productKey: $pk, topicFilter: $f, after: $after) { topic qos payloadBase64 payloadText payloadJson messageId deviceName cursor } }`, {
       pk,
       f: `/${pk}/+/user/#`,
     });
-    await sleep(200);
     const c = await connectDevice(t, transport, dev);
     const binary = Buffer.from([0, 1, 2, 254, 255, 0x80, 0xc3]);
     await c.publishAsync(`/${pk}/${dev.deviceName}/user/update`, binary, { qos: 1 });
@@ -148,8 +146,7 @@ describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (tra
   it('disconnects a device at once when it is disabled, with reason KICKED', async () => {
     const dev = devs[7]!;
     const ws = wsClient(t.wsUrl, t.adminToken);
-    const status = Collected.subscribe(ws, STATUS, { pk, dn: dev.deviceName });
-    await sleep(200);
+    const status = await Collected.fromNow(ws, (q) => t.gql(q), STATUS, { pk, dn: dev.deviceName });
     const c = await connectDevice(t, transport, dev);
     const closed = new Promise<void>((r) => c.once('close', () => r()));
     await t.gql(`mutation($i: DisableDeviceInput!) { disableDevice(input: $i) { userErrors { code } } }`, { i: { productKey: pk, deviceName: dev.deviceName } });

@@ -37,9 +37,8 @@ describe('gateways and sub-devices with the Link SDK gateway API', () => {
   it('brings two sub-devices online through a gateway, carries their posts and services, and takes them offline with it', async () => {
     const [gw] = gws;
     const ws = wsClient(t.wsUrl, t.adminToken);
-    const status = Collected.subscribe(ws, `subscription($pk: String) { deviceStatusChanged(productKey: $pk) { status deviceName reason } }`, { pk: subPk });
-    const topo = Collected.subscribe(ws, `subscription($pk: String) { topologyChanged(productKey: $pk) { action gwDeviceName devices { productKey deviceName iotId } } }`, { pk: gwPk });
-    await sleep(200);
+    const status = await Collected.fromNow(ws, (q) => t.gql(q), `subscription($pk: String, $after: String) { deviceStatusChanged(productKey: $pk, after: $after) { status deviceName reason } }`, { pk: subPk });
+    const topo = await Collected.fromNow(ws, (q) => t.gql(q), `subscription($pk: String, $after: String) { topologyChanged(productKey: $pk, after: $after) { action gwDeviceName devices { productKey deviceName iotId } } }`, { pk: gwPk });
 
     const gateway = iot.gateway({ productKey: gwPk, deviceName: gw!.deviceName, deviceSecret: gw!.deviceSecret, brokerUrl: `mqtt://127.0.0.1:${t.platform.mqttPort}` });
     await new Promise<void>((r) => gateway.once('connect', () => r()));

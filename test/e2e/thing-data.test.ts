@@ -28,8 +28,7 @@ describe.each(dbKinds())('thing model data on %s', (kind) => {
   it('stores property posts, replies 200 after commit, streams them and answers history and series queries', async () => {
     const dev = devs[0]!;
     const ws = wsClient(t.wsUrl, t.adminToken);
-    const posted = Collected.subscribe(ws, `subscription($pk: String) { devicePropertyPosted(productKey: $pk) { deviceName requestId items checkFailedData cursor } }`, { pk });
-    await sleep(200);
+    const posted = await Collected.fromNow(ws, (q) => t.gql(q), `subscription($pk: String, $after: String) { devicePropertyPosted(productKey: $pk, after: $after) { deviceName requestId items checkFailedData cursor } }`, { pk });
     const c = await connectDevice(t, 'tcp', dev);
     const base = Date.UTC(2026, 0, 1, 0, 0, 0);
     for (let i = 0; i < 6; i++) {
@@ -81,8 +80,7 @@ describe.each(dbKinds())('thing model data on %s', (kind) => {
   it('stores event posts with their TSL type and streams them', async () => {
     const dev = devs[1]!;
     const ws = wsClient(t.wsUrl, t.adminToken);
-    const stream = Collected.subscribe(ws, `subscription($pk: String) { deviceEventPosted(productKey: $pk, eventType: ALERT) { identifier type value name } }`, { pk });
-    await sleep(200);
+    const stream = await Collected.fromNow(ws, (q) => t.gql(q), `subscription($pk: String, $after: String) { deviceEventPosted(productKey: $pk, eventType: ALERT, after: $after) { identifier type value name } }`, { pk });
     const c = await connectDevice(t, 'tcp', dev);
     const r = await post(c, dev, 'thing/event/OverHeat/post', { id: '1', params: { value: { Temperature: 88.5 } }, method: 'thing.event.OverHeat.post' });
     expect(r.code).toBe(200);

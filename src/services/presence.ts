@@ -1,6 +1,6 @@
 import { and, eq, isNull, lt, ne, notInArray, or, sql } from 'drizzle-orm';
 import { devices, instances } from '../db/tables.ts';
-import type { Tx } from '../db/client.ts';
+import { query, type Tx } from '../db/client.ts';
 import type { GroupCommitter } from '../events/committer.ts';
 import type { NewEvent } from '../events/types.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -75,28 +75,25 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
       let result: { epoch: number; activatedNow: boolean } | null = null;
       await committer.submit(async (tx) => {
         const now = new Date();
-        const [before] = await tx
-          .select({ online: devices.online, epoch: devices.connectionEpoch, clientIp: devices.clientIp, activatedAt: devices.activatedAt })
-          .from(devices)
-          .where(eq(devices.id, d.id))
-          .for('update');
-        if (!before) return [];
-        const [row] = await tx
-          .update(devices)
-          .set({
-            online: true,
-            connectionEpoch: sql`${devices.connectionEpoch} + 1`,
-            connectedInstance: instanceId,
-            clientIp,
-            lastOnlineAt: now,
-            activatedAt: sql`coalesce(${devices.activatedAt}, ${now.toISOString()}::timestamptz)`,
-          })
-          .where(eq(devices.id, d.id))
-          .returning({ epoch: devices.connectionEpoch });
-        result = { epoch: row!.epoch, activatedNow: before.activatedAt == null };
+        // One statement per login (it runs for every connect): the row is locked and its previous state read in the
+        // same UPDATE, so a takeover knows the epoch it replaces.
+        const rows = await query<{ epoch: string | number; was_online: boolean; old_epoch: string | number; old_ip: string | null; old_activated: unknown }>(
+          tx,
+          sql`update ${devices} d set online = true, connection_epoch = d.connection_epoch + 1, connected_instance = ${instanceId},
+                client_ip = ${clientIp}, last_online_at = ${now.toISOString()}::timestamptz,
+                activated_at = coalesce(d.activated_at, ${now.toISOString()}::timestamptz)
+              from (select id, online, connection_epoch, client_ip, activated_at from ${devices} where id = ${d.id} for update) old
+              where d.id = old.id
+              returning d.connection_epoch as epoch, old.online as was_online, old.connection_epoch as old_epoch,
+                        old.client_ip as old_ip, old.activated_at as old_activated`,
+        );
+        const row = rows[0];
+        if (!row) return [];
+        const epoch = Number(row.epoch);
+        result = { epoch, activatedNow: row.old_activated == null };
         const events: NewEvent[] = [];
-        if (before.online) events.push(statusEvent('offline', d, before.epoch, before.clientIp, 'TAKEN_OVER', now));
-        events.push(statusEvent('online', d, row!.epoch, clientIp, null, now));
+        if (row.was_online) events.push(statusEvent('offline', d, Number(row.old_epoch), row.old_ip, 'TAKEN_OVER', now));
+        events.push(statusEvent('online', d, epoch, clientIp, null, now));
         return events;
       });
       return result;

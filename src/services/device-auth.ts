@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, or } from 'drizzle-orm';
 import { getParam, parseClientId, parseUsername } from '../domain/auth/client-id.ts';
 import { normalizeSignMethod, registerSignContent, verifyDeviceLogin, verifySignatureLenient } from '../domain/auth/signature.ts';
 import { devices, products } from '../db/tables.ts';
@@ -49,33 +49,56 @@ export function createDeviceAuthService(deps: ServiceDeps) {
     }
   });
 
-  async function lookup(productKey: string, deviceName: string): Promise<CachedDevice | null> {
+  /**
+   * Cache misses are read in batches: while one read is in flight, the misses that arrive wait for the next one and
+   * go together (a login storm after a restart costs a few queries, not one per device).
+   */
+  const waiting = new Map<string, { productKey: string; deviceName: string; resolvers: ((v: CachedDevice | null) => void)[]; rejecters: ((e: unknown) => void)[] }>();
+  let reading = false;
+
+  async function readBatch(): Promise<void> {
+    reading = true;
+    while (waiting.size > 0) {
+      const batch = new Map([...waiting].slice(0, 500));
+      for (const k of batch.keys()) waiting.delete(k);
+      const gen = generation;
+      try {
+        const pairs = [...batch.values()];
+        const rows = await db
+          .select()
+          .from(devices)
+          .where(or(...pairs.map((p) => and(eq(devices.productKey, p.productKey), eq(devices.deviceName, p.deviceName)))));
+        const found = new Map(rows.map((r) => [key(r.productKey, r.deviceName), r]));
+        for (const [k, w] of batch) {
+          const r = found.get(k);
+          const value: CachedDevice | null = r
+            ? { id: r.id, iotId: r.iotId, productKey: r.productKey, deviceName: r.deviceName, enabled: r.enabled, activated: r.activatedAt != null, secret: secrets.decrypt(r.secretEnc) }
+            : null;
+          if (gen === generation) {
+            if (cache.size >= MAX_CACHE) cache.delete(cache.keys().next().value!);
+            cache.set(k, value);
+          }
+          for (const res of w.resolvers) res(value);
+        }
+      } catch (err) {
+        for (const w of batch.values()) for (const rej of w.rejecters) rej(err);
+      }
+    }
+    reading = false;
+  }
+
+  function lookup(productKey: string, deviceName: string): Promise<CachedDevice | null> {
     const k = key(productKey, deviceName);
     const hit = cache.get(k);
-    if (hit !== undefined) return hit;
-    const gen = generation;
-    const rows = await db
-      .select()
-      .from(devices)
-      .where(and(eq(devices.productKey, productKey), eq(devices.deviceName, deviceName)))
-      .limit(1);
-    const r = rows[0];
-    const value: CachedDevice | null = r
-      ? {
-          id: r.id,
-          iotId: r.iotId,
-          productKey: r.productKey,
-          deviceName: r.deviceName,
-          enabled: r.enabled,
-          activated: r.activatedAt != null,
-          secret: secrets.decrypt(r.secretEnc),
-        }
-      : null;
-    if (gen === generation) {
-      if (cache.size >= MAX_CACHE) cache.delete(cache.keys().next().value!);
-      cache.set(k, value);
-    }
-    return value;
+    if (hit !== undefined) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const w = waiting.get(k) ?? { productKey, deviceName, resolvers: [], rejecters: [] };
+      w.resolvers.push(resolve);
+      w.rejecters.push(reject);
+      waiting.set(k, w);
+      // A lone miss is read at once; at most 500 devices per query.
+      if (!reading) void readBatch();
+    });
   }
 
   return {

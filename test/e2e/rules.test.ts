@@ -178,4 +178,29 @@ describe('data forwarding: rules and topic routes', () => {
     await ca.endAsync();
     await cb.endAsync();
   });
+
+  it("reads the device's tags with attribute() in SELECT and WHERE", async () => {
+    const hook = await hookServer();
+    const dev = devs[2]!;
+    const c = await connectDevice(t, 'tcp', dev);
+    const tagTopic = `/sys/${pk}/${dev.deviceName}/thing/deviceinfo/update`;
+    const tagged = nextMessage(c, (tp) => tp === `${tagTopic}_reply`);
+    await c.publishAsync(tagTopic, JSON.stringify({ id: '1', params: [{ attrKey: 'room', attrValue: 'kitchen' }], method: 'thing.deviceinfo.update' }), { qos: 1 });
+    expect(JSON.parse((await tagged).payload.toString()).code).toBe(200);
+    const r = await t.gql(CREATE, {
+      i: {
+        name: 'by room',
+        sql: `SELECT attribute('room') AS room, items.Temperature.value AS t FROM "/${pk}/${dev.deviceName}/thing/event/property/post" WHERE attribute('room') = 'kitchen'`,
+        actions: [{ type: 'WEBHOOK', configuration: { url: hook.url } }],
+      },
+    });
+    const id = r.data.createRule.rule.id;
+    await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } });
+    await post(c, dev, 30.5);
+    for (let i = 0; i < 50 && hook.received.length < 1; i++) await sleep(100);
+    expect(hook.received.map((h) => JSON.parse(h.body))).toEqual([{ room: 'kitchen', t: 30.5 }]);
+    await t.gql(`mutation($i: DeleteRuleInput!) { deleteRule(input: $i) { userErrors { code } } }`, { i: { id } });
+    await c.endAsync();
+    await hook.close();
+  });
 });

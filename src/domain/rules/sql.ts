@@ -19,6 +19,8 @@ export interface CompiledRule {
   topicFilter: string;
   where: (ctx: RuleContext) => boolean;
   select: (ctx: RuleContext) => Record<string, unknown>;
+  /** The rule calls attribute(): the caller must load the device's tags into the context. */
+  usesAttributes: boolean;
 }
 
 type Node = Record<string, any>;
@@ -281,6 +283,7 @@ export function compileRuleSql(sql: string): Result<CompiledRule, SqlError> {
     const where = ast.where ? compileExpr(ast.where as Node) : null;
     return ok({
       topicFilter,
+      usesAttributes: /\battribute\s*\(/i.test(sql),
       where: (ctx) => (where ? truthy(where(ctx)) : true),
       select: (ctx) => {
         const out: Record<string, unknown> = {};

@@ -1,8 +1,8 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { topicMatches } from '../../domain/alink/topic-filter.ts';
 import { FORWARDED_TYPES, sourceOfTopic, toForwardingMessage, type ForwardingMessage } from '../../domain/rules/forwarding.ts';
 import { compileRuleSql, type CompiledRule } from '../../domain/rules/sql.ts';
-import { deadLetters, rules } from '../../db/tables.ts';
+import { deadLetters, devices, deviceTags, rules } from '../../db/tables.ts';
 import { EventStream } from '../../events/stream.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
@@ -44,6 +44,32 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
   const { database, hub, log, config, consumers, actions, metrics } = deps;
   const logger: Logger = deps.logger.child({ module: 'rules' });
   const db = database.db;
+
+  /**
+   * attribute(key) reads the device's tags (thing/deviceinfo/update): loaded once per device and kept until a tag
+   * change or a lifecycle event of that device comes through the log.
+   */
+  const tagCache = new Map<string, Promise<Record<string, string>>>();
+  hub.subscribe((e) => {
+    if ((e.type.startsWith('thing.deviceinfo.') || e.type === 'device.lifecycle') && e.productKey && e.deviceName) tagCache.delete(`${e.productKey}\u0000${e.deviceName}`);
+  });
+  function attributesOf(productKey: string | null, deviceName: string | null): Promise<Record<string, string>> {
+    if (!productKey || !deviceName) return Promise.resolve({});
+    const k = `${productKey}\u0000${deviceName}`;
+    let p = tagCache.get(k);
+    if (!p) {
+      p = db
+        .select({ k: deviceTags.attrKey, v: deviceTags.attrValue })
+        .from(deviceTags)
+        .innerJoin(devices, eq(devices.id, deviceTags.deviceId))
+        .where(and(eq(devices.productKey, productKey), eq(devices.deviceName, deviceName)))
+        .then((rows) => Object.fromEntries(rows.map((r) => [r.k, r.v])));
+      p.catch(() => tagCache.delete(k));
+      if (tagCache.size > 10_000) tagCache.delete(tagCache.keys().next().value!);
+      tagCache.set(k, p);
+    }
+    return p;
+  }
   const running = new Map<number, Running>();
   const aborter = new AbortController();
   let timer: NodeJS.Timeout | null = null;
@@ -66,7 +92,7 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
   }
 
   async function handle(rule: RuleRecord, compiled: CompiledRule, position: number, msg: ForwardingMessage, signal: AbortSignal): Promise<void> {
-    const ctx = { ...msg };
+    const ctx = { ...msg, ...(compiled.usesAttributes ? { attributes: await attributesOf(msg.productKey, msg.deviceName) } : {}) };
     let output: Record<string, unknown>;
     try {
       if (!compiled.where(ctx)) return;

@@ -14,7 +14,7 @@ import { makeConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startPlatform } from '../../src/server.ts';
 import { sleep } from '../helpers/devices.ts';
-import { freshPostgresDatabase, type DbKind, type TestPlatform } from '../helpers/platform.ts';
+import { freshPostgresDatabase, wrapPlatform, type DbKind, type TestPlatform } from '../helpers/platform.ts';
 
 type Gql = Pick<TestPlatform, 'gql'>;
 
@@ -183,25 +183,7 @@ export async function persistentDatabase(kind: DbKind): Promise<{ settings: Part
 export async function startOn(settings: Partial<Record<keyof Config, unknown>>, adminToken: string, overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<TestPlatform> {
   const config = makeConfig({ PORT: 0, MQTT_PORT: 0, HOST: '127.0.0.1', ADMIN_TOKEN: adminToken, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...settings, ...overrides });
   const platform = await startPlatform(config, { logger: createLogger(config.LOG_LEVEL) });
-  const httpUrl = `http://127.0.0.1:${platform.httpPort}`;
-  const graphqlUrl = `${httpUrl}/graphql`;
-  return {
-    platform,
-    kind: config.DATABASE_URL ? 'postgres' : 'pglite',
-    httpUrl,
-    graphqlUrl,
-    wsUrl: graphqlUrl.replace(/^http/, 'ws'),
-    adminToken,
-    async gql(query, variables, token) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
-      const tk = token === undefined ? adminToken : token;
-      if (tk) headers.authorization = `Bearer ${tk}`;
-      const res = await fetch(graphqlUrl, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-      const body = (await res.json()) as { data: any; errors?: any[] };
-      return { status: res.status, data: body.data, ...(body.errors ? { errors: body.errors } : {}) };
-    },
-    close: () => platform.close(),
-  };
+  return wrapPlatform(platform, config.DATABASE_URL ? 'postgres' : 'pglite', adminToken, () => platform.close());
 }
 
 /** The numeric rule id inside a global `Rule` id (delivery keys are `${ruleId}:${eventPosition}:${actionIndex}`). */

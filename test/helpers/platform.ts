@@ -66,6 +66,14 @@ export async function startTestPlatform(kind: DbKind = 'pglite', overrides: Part
     ...overrides,
   });
   const platform = await startPlatform(config, { logger: createLogger(config.LOG_LEVEL), ...(template ? { pgliteLoadDataDir: template } : {}) });
+  return wrapPlatform(platform, kind, adminToken, async () => {
+    await platform.close();
+    await drop?.();
+  });
+}
+
+/** The TestPlatform view of a started platform: URLs and a GraphQL-over-HTTP helper with the bearer token. */
+export function wrapPlatform(platform: Platform, kind: DbKind, adminToken: string, close: () => Promise<void>): TestPlatform {
   const httpUrl = `http://127.0.0.1:${platform.httpPort}`;
   const graphqlUrl = `${httpUrl}/graphql`;
   return {
@@ -83,9 +91,6 @@ export async function startTestPlatform(kind: DbKind = 'pglite', overrides: Part
       const body = (await res.json()) as { data: any; errors?: any[] };
       return { status: res.status, data: body.data, ...(body.errors ? { errors: body.errors } : {}) };
     },
-    async close() {
-      await platform.close();
-      await drop?.();
-    },
+    close,
   };
 }

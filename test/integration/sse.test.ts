@@ -2,7 +2,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collected } from '../helpers/graphql-ws.ts';
 import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { createProduct, headCursor, registerDevices, sleep, sseClient, streamClient, TRANSPORTS } from './support.ts';
+import { createProduct, headCursor, registerDevices, sleep, sseClient, sseFrames, streamClient, TRANSPORTS } from './support.ts';
 
 const LIFECYCLE = `subscription($pk: String, $after: String) { deviceLifecycle(productKey: $pk, after: $after) { action deviceName cursor } }`;
 
@@ -20,18 +20,10 @@ function rawSse(url: string, method: 'GET' | 'POST', headers: Record<string, str
     const req = http.request(url, { method, headers, agent: false }, (res) => {
       res.setEncoding('utf8');
       const events: { event: string; data: any }[] = [];
-      let buffer = '';
+      const frames = sseFrames();
       let wake = () => {};
       res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const lines = buffer.slice(0, end).split('\n');
-          buffer = buffer.slice(end + 2);
-          const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim();
-          const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
-          if (event) events.push({ event, data: data ? JSON.parse(data) : null });
-        }
+        for (const { event, data } of frames(chunk)) if (event) events.push({ event, data: data ? JSON.parse(data) : null });
         wake();
       });
       resolve({

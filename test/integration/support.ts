@@ -83,6 +83,27 @@ export function eagerWsClient(t: TestPlatform, token: string | null, connectionP
   return wsClient(t.wsUrl, token, { lazy: false, onNonLazyError: () => {}, ...(connectionParams ? { connectionParams } : {}) });
 }
 
+/** Splits an SSE byte stream into frames (`event:` name and joined `data:` lines), across chunk boundaries. */
+export function sseFrames(): (chunk: string) => { event: string | undefined; data: string }[] {
+  let buffer = '';
+  return (chunk) => {
+    buffer += chunk;
+    const out: { event: string | undefined; data: string }[] = [];
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const lines = buffer.slice(0, end).split('\n');
+      buffer = buffer.slice(end + 2);
+      const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim();
+      const data = lines
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trimStart())
+        .join('\n');
+      out.push({ event, data });
+    }
+    return out;
+  };
+}
+
 /**
  * A GraphQL-over-SSE client (yoga's built-in SSE: POST /graphql with Accept: text/event-stream) with the subscribe
  * shape of a graphql-ws Client, so `Collected` drives both transports. A refused request (e.g. 401) reaches the sink's
@@ -103,15 +124,9 @@ export function sseClient(t: TestPlatform, token: string | null = t.adminToken):
         res.on('end', () => sink.error({ status: res.statusCode, body }));
         return;
       }
-      let buffer = '';
+      const frames = sseFrames();
       res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const lines = buffer.slice(0, end).split('\n');
-          buffer = buffer.slice(end + 2);
-          const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim();
-          const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+        for (const { event, data } of frames(chunk)) {
           if (event === 'complete') {
             closed = true;
             sink.complete();

@@ -1,6 +1,7 @@
 import type { Metrics } from '../metrics.ts';
 import { createAccessKeyService } from './access-keys.ts';
 import { createApiKeyService } from './api-keys.ts';
+import { createCloudApiReads } from './cloud-api.ts';
 import { createCommandService, type CommandDeps } from './commands.ts';
 import { createShadowService } from './device-shadow.ts';
 import { createDeviceService } from './devices.ts';
@@ -27,6 +28,7 @@ export function createServices(deps: CommandDeps & { metrics: Metrics; ota?: Ota
     devices: createDeviceService(deps),
     apiKeys: createApiKeyService(deps),
     accessKeys: createAccessKeyService(deps),
+    cloudApi: createCloudApiReads(deps),
     streams: createStreamService(deps),
     history: createHistoryService(deps),
     commands: createCommandService(deps),

@@ -7,8 +7,10 @@ export type SignatureMode = 'ACS3' | 'RPC';
  * The SDK is CommonJS with `exports.default = Client`: Node's ESM loader hands the default import as module.exports
  * (so `Iot.default` is the class, as in Alibaba's samples), vitest's as the class itself.
  */
-const Client = (typeof $Iot.default === 'function' ? $Iot.default : (($Iot.default as unknown as { default: unknown }).default)) as typeof $Iot.default;
-export type IotClient = InstanceType<typeof $Iot.default>;
+type ClientClass = typeof $Iot.default.default;
+const loaded = $Iot.default as unknown as ClientClass | { default: ClientClass };
+const Client: ClientClass = typeof loaded === 'function' ? loaded : loaded.default;
+export type IotClient = InstanceType<ClientClass>;
 export { $Iot };
 
 /** An AccessKey pair made through GraphQL (cloud-api.md §8). */

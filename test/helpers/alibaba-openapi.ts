@@ -28,11 +28,15 @@ export async function createAccessKey(t: TestPlatform, role: 'ADMIN' | 'OPERATOR
  * Alibaba's own server SDK, configured the way cloud-api.md §1 tells users to: endpoint host:port, protocol http,
  * timeouts raised above the SDK's 3 s for RRpc and sync services; `signatureAlgorithm: 'v2'` selects RPC signatures.
  */
-export function iotClient(t: TestPlatform, key: { accessKeyId: string; accessKeySecret: string }, mode: SignatureMode = 'ACS3'): IotClient {
+export function iotClient(
+  t: TestPlatform,
+  key: { accessKeyId: string; accessKeySecret: string; securityToken?: string },
+  mode: SignatureMode = 'ACS3',
+  endpoint = `127.0.0.1:${t.platform.httpPort}`,
+): IotClient {
   const config = new OpenApi.Config({
-    accessKeyId: key.accessKeyId,
-    accessKeySecret: key.accessKeySecret,
-    endpoint: `127.0.0.1:${t.platform.httpPort}`,
+    ...key,
+    endpoint,
     protocol: 'http',
     readTimeout: 15000,
     connectTimeout: 15000,

@@ -1,5 +1,6 @@
 import { DomainError, DomainErrors } from '../../domain/errors.ts';
 import type { Config } from '../../config.ts';
+import { isUnavailable } from '../../events/committer.ts';
 import { ForbiddenError, type ApiRole, type Principal } from '../../services/access.ts';
 import type { Services } from '../../services/index.ts';
 import type { DeviceRecord } from '../../services/records.ts';
@@ -53,6 +54,8 @@ export function toBusiness(e: unknown, overrides: Record<string, string> = {}): 
   if (e instanceof DomainError) return new BusinessError(codeOf(e.code), e.message);
   if (e instanceof DomainErrors) return new BusinessError(codeOf(e.errors[0]?.code ?? ''), e.message);
   if (e instanceof ForbiddenError) return new BusinessError('iot.common.RamActionPermissionDeny', e.message);
+  // The database (or its connection) failed: the caller may retry (§5.2).
+  if (isUnavailable(e)) return new BusinessError('iot.system.SystemException', 'a dependency is unavailable; retry later');
   return e;
 }
 

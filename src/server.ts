@@ -217,7 +217,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     // Alibaba IoT OpenAPI on `/` (cloud-api.md): nonces in Redis when several instances share the work.
     const nonces = config.REDIS_URL ? redisNonceStore(new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 })) : memoryNonceStore();
     closers.push(() => nonces.close());
-    const openapi = openApiRoute(createOpenApiHandler({ services, config, logger, nonces }));
+    const openapi = openApiRoute(createOpenApiHandler({ services, config, logger, nonces, metrics }));
     const http = createHttpServer({
       logger,
       metrics,

@@ -48,6 +48,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
+    // A client that goes away mid-body: nothing to answer, but nothing may wait forever either.
+    req.on('close', () => {
+      if (!req.complete) reject(new RequestError('IncompleteBody', 400, 'The request body ended early.'));
+    });
   });
 }
 

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter } from 'prom-client';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import type { ApiRole } from '../services/access.ts';
 import type { Services } from '../services/index.ts';
 import { authenticate } from './authenticate.ts';
@@ -19,6 +21,7 @@ export interface OpenApiDeps {
   config: Config;
   logger: Logger;
   nonces: NonceStore;
+  metrics?: Metrics;
 }
 
 /** The largest legal body is a Pub of MQTT_MAX_PAYLOAD bytes in base64, plus the other parameters. */
@@ -38,6 +41,16 @@ function send(res: ServerResponse, status: number, requestId: string, body: Reco
 export function createOpenApiHandler(deps: OpenApiDeps) {
   const log = deps.logger.child({ module: 'openapi' });
   const limit = maxBodyBytes(deps.config);
+  const requests = deps.metrics
+    ? new Counter({
+        name: 'thingql_openapi_requests_total',
+        help: 'Alibaba OpenAPI calls, by action (unknown ones as "other") and outcome code ("OK" for success)',
+        labelNames: ['action', 'code'] as const,
+        registers: [deps.metrics.registry],
+      })
+    : null;
+  // Labels only from the known actions: a caller must not be able to mint label values.
+  const count = (action: string | undefined, code: string) => requests?.inc({ action: action && operations.has(action) ? action : 'other', code });
   const authDeps = {
     lookup: (id: string) => deps.services.accessKeys.lookupAccessKey(id),
     nonces: deps.nonces,
@@ -66,16 +79,20 @@ export function createOpenApiHandler(deps: OpenApiDeps) {
       }
       const fields = await op.run({ principal, params: new Params(auth.params), services: deps.services, config: deps.config });
       send(res, 200, requestId, { RequestId: requestId, Success: true, ...fields });
+      count(action, 'OK');
     } catch (raw) {
       const e = toBusiness(raw);
       if (e instanceof BusinessError) {
         send(res, 200, requestId, { RequestId: requestId, Success: false, Code: e.code, ErrorMessage: e.message, ...e.fields });
+        count(action, e.code);
       } else if (e instanceof RequestError) {
         log.debug({ code: e.code, action }, 'openapi request refused');
         send(res, e.status, requestId, { RequestId: requestId, HostId: req.headers.host ?? '', Code: e.code, Message: e.message });
+        count(action, e.code.startsWith('Missing') ? 'Missing' : e.code);
       } else {
         log.error({ err: e, action, requestId }, 'openapi call failed');
         send(res, 500, requestId, { RequestId: requestId, HostId: req.headers.host ?? '', Code: 'InternalError', Message: 'The request processing has failed due to some unknown error.' });
+        count(action, 'InternalError');
       }
     }
   };

@@ -163,4 +163,12 @@ describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () 
     expect(rpcInForm.status).toBe(400);
     expect(rpcInForm.json).toMatchObject({ Code: 'IncompleteSignature' });
   });
+
+  it('counts calls by known action and outcome in thingql_openapi_requests_total; unknown actions as "other"', async () => {
+    const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/thingql_openapi_requests_total\{action="GetDeviceStatus",code="OK"\} [1-9]/);
+    expect(metrics).toMatch(/thingql_openapi_requests_total\{action="Pub",code="iot.common.RamActionPermissionDeny"\} [1-9]/);
+    expect(metrics).toMatch(/thingql_openapi_requests_total\{action="other",code="InvalidAction.NotFound"\} [1-9]/);
+    expect(metrics).not.toContain('BatchRegisterDeviceWithApplyId');
+  });
 });

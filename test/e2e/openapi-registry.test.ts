@@ -27,6 +27,10 @@ describe('Alibaba IoT OpenAPI: products, devices, status and thing data with @al
     for (let k = 0; k < 4; k++) {
       await postAndReply(online, `${sys}/property/post`, { id: `p${k}`, version: '1.0', params: { Brightness: { value: 10 + k, time: T0 + k * 1000 } }, method: 'thing.event.property.post' });
     }
+    // Two values of ColorTemperature in the same millisecond (two posts): a page never splits them.
+    for (const [id, value] of [['c1', 3000], ['c2', 3100], ['c3', 3200]] as const) {
+      await postAndReply(online, `${sys}/property/post`, { id, version: '1.0', params: { ColorTemperature: { value, time: id === 'c1' ? T0 : T0 + 5000 } }, method: 'thing.event.property.post' });
+    }
     await postAndReply(online, `${sys}/Fault/post`, { id: 'f1', version: '1.0', params: { value: { ErrorCode: 7, Detail: 'fan' }, time: T0 + 500 }, method: 'thing.event.Fault.post' });
     await postAndReply(online, `${sys}/property/post`, { id: 'live', version: '1.0', params: { LightSwitch: 1, GeoLocation: { Longitude: 120.1, Latitude: 30.2, Altitude: 5, CoordinateSystem: 1 } }, method: 'thing.event.property.post' });
   });
@@ -121,7 +125,8 @@ describe('Alibaba IoT OpenAPI: products, devices, status and thing data with @al
       expect(list.map((p) => p.identifier)).toEqual((lampTsl.properties as { identifier: string }[]).map((p) => p.identifier));
       expect(list.find((p) => p.identifier === 'Brightness')).toMatchObject({ value: '13', time: String(T0 + 3000), dataType: 'int', name: 'Brightness' });
       expect(JSON.parse(list.find((p) => p.identifier === 'GeoLocation')!.value!)).toEqual({ Longitude: 120.1, Latitude: 30.2, Altitude: 5, CoordinateSystem: 1 });
-      expect(list.find((p) => p.identifier === 'ColorTemperature')!.value).toBeUndefined();
+      expect(list.find((p) => p.identifier === 'WorkingMode')!.value).toBeUndefined();
+      expect(list.find((p) => p.identifier === 'WorkingMode')!.time).toBeUndefined();
 
       const page1 = await v.queryDevicePropertyData(new $Iot.QueryDevicePropertyDataRequest({ productKey: pk, deviceName: dn, identifier: 'Brightness', startTime: T0, endTime: T0 + 3000, asc: 1, pageSize: 3 }));
       expect(page1.body.data!.list!.propertyInfo!.map((p) => p.value)).toEqual(['10', '11', '12']);
@@ -134,6 +139,13 @@ describe('Alibaba IoT OpenAPI: products, devices, status and thing data with @al
         [T0 + 3000, '13'],
         [T0 + 2000, '12'],
       ]);
+      const sameMs = await v.queryDevicePropertyData(new $Iot.QueryDevicePropertyDataRequest({ productKey: pk, deviceName: dn, identifier: 'ColorTemperature', startTime: T0, endTime: T0 + 9000, asc: 1, pageSize: 2 }));
+      expect(sameMs.body.data!.list!.propertyInfo!.map((p) => [p.time, p.value])).toEqual([
+        [String(T0), '3000'],
+        [String(T0 + 5000), '3100'],
+        [String(T0 + 5000), '3200'],
+      ]);
+      expect(sameMs.body.data!.nextValid).toBe(false);
       const badRange = await v.queryDevicePropertyData(new $Iot.QueryDevicePropertyDataRequest({ productKey: pk, deviceName: dn, identifier: 'Brightness', startTime: T0 + 1, endTime: T0, asc: 1, pageSize: 3 }));
       expect(badRange.body).toMatchObject({ success: false, code: 'iot.device.InvalidTimeBucket' });
 

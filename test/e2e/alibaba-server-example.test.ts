@@ -21,6 +21,9 @@ describe('the alibaba-server example', () => {
       thingql: { httpUrl: t.httpUrl, mqttUrl: `mqtt://127.0.0.1:${t.platform.mqttPort}`, adminToken: t.adminToken },
       rpcSignature,
       log: (l) => lines.push(l),
+    }).catch((e: Error) => {
+      // What the example printed until it failed says where it stopped.
+      throw new Error(`${e.message}\n${lines.join('\n')}`, { cause: e });
     });
     expect(r.statusBefore).toBe('UNACTIVE');
     expect(r.ping).toEqual({ code: 'SUCCESS', answer: 'pong: are you there?' });

@@ -33,7 +33,7 @@ describe('the alibaba-server example', () => {
     expect(lines).toContain(`[lamp ${r.deviceName}] message: good evening`);
 
     const after = await t.gql(`query($pk: String!) { product(productKey: $pk) { productKey } accessKeys { name revokedAt } }`, { pk: r.productKey });
-    expect(after.data.product).toBeNull();
-    expect(after.data.accessKeys.filter((k: { name: string; revokedAt: string | null }) => k.name.startsWith('lamp-server-') && !k.revokedAt)).toEqual([]);
+    expect(after.data.product, lines.join('\n')).toBeNull();
+    expect(after.data.accessKeys.filter((k: { name: string; revokedAt: string | null }) => k.name.startsWith('lamp-server-') && !k.revokedAt), lines.join('\n')).toEqual([]);
   });
 });

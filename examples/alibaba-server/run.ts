@@ -142,16 +142,32 @@ export async function main(opts: AlibabaServerOptions = {}): Promise<AlibabaServ
     const lamp = startLamp({ productKey, deviceName, deviceSecret: registerDevice.deviceSecret }, endpoint.mqttUrl, log);
     cleanup.push(lamp.end);
     await lamp.ready;
-    // The broker may still be adding the device's automatic subscriptions just after CONNACK: wait until it is ONLINE.
-    for (let i = 0; (await server.status(deviceName)) !== 'ONLINE'; i++) {
-      if (i > 100) throw new Error('the lamp never came online');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // Presence is committed just after the connection: wait until the platform says ONLINE. A device can also drop
+    // and come back (a busy network, a reconnect): RRpc then answers OFFLINE and a sync service
+    // iot.messagebroker.OFFLINE, so, like any server, wait for it to be online again and retry.
+    const online = async () => {
+      for (let i = 0; (await server.status(deviceName)) !== 'ONLINE'; i++) {
+        if (i > 200) throw new Error('the lamp never came online');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const whenOnline = async <T>(call: () => Promise<T>, offline: (r: T) => boolean): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        await online();
+        const r = await call().catch((e: Error) => {
+          if (attempt < 5 && e.message.includes('iot.messagebroker.OFFLINE')) return null;
+          throw e;
+        });
+        if (r !== null && (!offline(r) || attempt >= 5)) return r;
+        log(`[server] ${deviceName} was offline; retrying`);
+      }
+    };
+    await online();
     log(`[server] ${deviceName} is ONLINE`);
 
-    const ping = await server.ping(deviceName, 'are you there?');
+    const ping = await whenOnline(() => server.ping(deviceName, 'are you there?'), (r) => r.code === 'OFFLINE');
     log(`[server] RRpc ${ping.code}: ${ping.answer}`);
-    const blink = await server.blink(deviceName, 3);
+    const blink = await whenOnline(() => server.blink(deviceName, 3), () => false);
     log(`[server] Blink answered ${JSON.stringify(blink)}`);
     const setId = await server.setBrightness(deviceName, 80);
     log(`[server] SetDeviceProperty sent (message ${setId})`);

@@ -173,12 +173,12 @@ export async function main(opts: AlibabaServerOptions = {}): Promise<AlibabaServ
     log(`[server] SetDeviceProperty sent (message ${setId})`);
     const notified = await server.notify(deviceName, 'good evening');
     for (let i = 0; !lamp.received.includes('good evening'); i++) {
-      if (i > 100) throw new Error('the lamp never got the message');
+      if (i > 300) throw new Error('the lamp never got the message');
       await new Promise((r) => setTimeout(r, 50));
     }
     let properties = await server.properties(deviceName);
     for (let i = 0; properties.Brightness !== '80'; i++) {
-      if (i > 100) throw new Error('the lamp never reported its brightness');
+      if (i > 300) throw new Error('the lamp never reported its brightness');
       await new Promise((r) => setTimeout(r, 50));
       properties = await server.properties(deviceName);
     }

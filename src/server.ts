@@ -193,8 +193,8 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
 
     const graphqlWss = new WebSocketServer({ noServer: true });
     const gql = createGraphQLServer({ services, logger, metrics, wss: graphqlWss });
-    hub.subscribe((e) => {
-      if (e.type === 'registry.changed' && e.data.entity === 'apiKey' && e.data.what === 'revoked') gql.closeKey(Number(e.data.id));
+    hub.on('registry.changed', (e) => {
+      if (e.data.entity === 'apiKey' && e.data.what === 'revoked') gql.closeKey(Number(e.data.id));
     });
 
     const register = registerRoute(deviceAuth);

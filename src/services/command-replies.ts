@@ -64,8 +64,7 @@ export class CommandTracker {
   private readonly waiters = new Map<string, { productKey: string; deviceName: string; resolve: (r: CommandReply | null) => void; timer: NodeJS.Timeout }>();
 
   constructor(hub: EventHub) {
-    hub.subscribe((e) => {
-      if (e.type !== 'command.reply' && e.type !== 'thing.downlink.reply') return;
+    hub.on(['command.reply', 'thing.downlink.reply'], (e) => {
       const id = String(e.data.requestId ?? '');
       const w = this.waiters.get(id);
       if (!w || w.productKey !== e.productKey || w.deviceName !== e.deviceName) return;

@@ -61,9 +61,7 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
   const db = deps.database.db;
   const bound = new Map<number, Set<number>>();
 
-  deps.hub.subscribe((e) => {
-    if (e.type === 'thing.topo.lifecycle' || e.type === 'device.lifecycle') bound.clear();
-  });
+  deps.hub.on(['thing.topo.lifecycle', 'device.lifecycle'], () => bound.clear());
 
   async function boundSet(gatewayId: number): Promise<Set<number>> {
     let set = bound.get(gatewayId);

@@ -25,7 +25,7 @@ export function startSessionPolicy(deps: { hub: EventHub; sessions: SessionContr
     return cur.device;
   }
 
-  return deps.hub.subscribe((e) => {
+  return deps.hub.on(['device.status', 'device.lifecycle', 'registry.changed', 'thing.topo.lifecycle'], (e) => {
     if (!e.productKey || !e.deviceName) return;
     const { productKey: pk, deviceName: dn } = e as { productKey: string; deviceName: string };
     if (e.type === 'device.status' && e.data.status === 'online') {

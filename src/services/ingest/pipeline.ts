@@ -1,4 +1,5 @@
 import type { Uplink } from '../../domain/alink/uplink.ts';
+import { platformEvent, withPayload, type DeviceMessageData } from '../../events/catalog.ts';
 import type { CommitItem, GroupCommitter } from '../../events/committer.ts';
 import type { NewEvent } from '../../events/types.ts';
 import type { Logger } from '../../logger.ts';
@@ -19,11 +20,7 @@ export interface InboundMessage {
 
 /** The stored copy of every accepted publish (custom topics and /sys/ alike): what forwarding and streams read. */
 function messageEvent(device: DeviceRef, request: UplinkRequest): NewEvent {
-  return {
-    type: 'device.message',
-    productKey: device.productKey,
-    deviceName: device.deviceName,
-    data: {
+  const data: DeviceMessageData = {
       messageId: request.messageId,
       topic: request.topic,
       qos: request.qos,
@@ -33,8 +30,9 @@ function messageEvent(device: DeviceRef, request: UplinkRequest): NewEvent {
       iotId: device.iotId,
       payload: request.payload.toString('base64'),
       receivedAt: request.receivedAt.getTime(),
-    },
   };
+  // Readers of this event (GraphQL, rules, topic routes) get these bytes without decoding the base64 again.
+  return platformEvent('device.message', device, withPayload(data, request.payload));
 }
 
 /**

@@ -3,6 +3,7 @@ import type { AlinkRequest } from '../../../domain/alink/envelope.ts';
 import { validateEventPost } from '../../../domain/tsl/event-post.ts';
 import { validatePropertyPost, type FailedItem, type PostedItem } from '../../../domain/tsl/property-post.ts';
 import type { ThingModel } from '../../../domain/tsl/types.ts';
+import { platformEvent } from '../../../events/catalog.ts';
 import type { NewEvent } from '../../../events/types.ts';
 import type { DeviceRef } from '../../presence.ts';
 import type { ProductCache } from '../../product-cache.ts';
@@ -55,21 +56,16 @@ export function propertyRows(
   const events: NewEvent[] =
     historyRows.length > 0 || Object.keys(failed).length > 0
       ? [
-          {
-            type: history ? 'thing.property.history.post' : 'thing.property.post',
+          // alink-protocol.md §6.4 (and §6.10 for history posts)
+          platformEvent(history ? 'thing.property.history.post' : 'thing.property.post', device, {
+            iotId: device.iotId,
+            requestId: req.id,
             productKey: device.productKey,
             deviceName: device.deviceName,
-            // alink-protocol.md §6.4 (and §6.10 for history posts)
-            data: {
-              iotId: device.iotId,
-              requestId: req.id,
-              productKey: device.productKey,
-              deviceName: device.deviceName,
-              gmtCreate: receivedAt.getTime(),
-              items,
-              checkFailedData: failed,
-            },
-          },
+            gmtCreate: receivedAt.getTime(),
+            items,
+            checkFailedData: failed,
+          }),
         ]
       : [];
   return { events, rows: { propertyHistory: historyRows, propertyLatest: latestRows } };
@@ -82,11 +78,7 @@ export function eventRecord(device: DeviceRef, model: ThingModel, eventId: strin
   const name = def?.name ?? eventId;
   return {
     row: { deviceId: device.id, identifier: eventId, name, eventType: type, output: value, ts: new Date(time), receivedAt },
-    event: {
-      type: 'thing.event.post',
-      productKey: device.productKey,
-      deviceName: device.deviceName,
-      data: {
+    event: platformEvent('thing.event.post', device, {
         identifier: eventId,
         name,
         type,
@@ -98,8 +90,7 @@ export function eventRecord(device: DeviceRef, model: ThingModel, eventId: strin
         value,
         time,
         ...(failed !== undefined ? { checkFailedData: failed } : {}),
-      },
-    },
+    }),
   };
 }
 

@@ -109,6 +109,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       delayMs: config.COMMIT_DELAY_MS,
       maxBatch: 1000,
       maxQueue: 50_000,
+      maxQueueBytes: config.INGEST_QUEUE_MAX_BYTES,
       onBatch: (n) => metrics.commitBatchSize.observe(n),
     });
     closers.push(() => committer.close());
@@ -192,7 +193,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     closers.push(() => listeners.close());
 
     const graphqlWss = new WebSocketServer({ noServer: true });
-    const gql = createGraphQLServer({ services, logger, metrics, wss: graphqlWss });
+    const gql = createGraphQLServer({ services, logger, metrics, wss: graphqlWss, subscriptionCacheBytes: config.SUBSCRIPTION_CACHE_MAX_BYTES });
     hub.on('registry.changed', (e) => {
       if (e.data.entity === 'apiKey' && e.data.what === 'revoked') gql.closeKey(Number(e.data.id));
     });

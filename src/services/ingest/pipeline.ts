@@ -18,6 +18,9 @@ export interface InboundMessage {
   connection: DeviceConnection;
 }
 
+/** Memory of one queued message besides its payload (request, event and row objects). */
+const ITEM_OVERHEAD_BYTES = 2048;
+
 /** The stored copy of every accepted publish (custom topics and /sys/ alike): what forwarding and streams read. */
 function messageEvent(device: DeviceRef, request: UplinkRequest): NewEvent {
   const data: DeviceMessageData = {
@@ -52,6 +55,8 @@ export function createIngestPipeline(deps: { committer: GroupCommitter; ids: Mes
   function commitItem(device: DeviceRef, request: UplinkRequest, h: Handled | null, txReplies: Outbound[]): CommitItem {
     const message = messageEvent(device, request);
     const item: CommitItem = {
+      // Held until committed: the received bytes, their base64 copy in the event, the parsed values.
+      bytes: ITEM_OVERHEAD_BYTES + 3 * request.payload.length,
       // A recognised resend is acknowledged and answered again, but stored only once.
       build: (duplicate) => (duplicate ? { events: [] } : { events: [message, ...(h?.events ?? [])], ...(h?.rows ? { rows: h.rows } : {}) }),
     };

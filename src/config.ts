@@ -55,6 +55,13 @@ export const configSchema = z
     HISTORY_RETENTION_DAYS: duration.default(30),
     /** Group commit: how long the ingest writer waits to gather a batch, in ms. */
     COMMIT_DELAY_MS: whole(0, 1000).default(2),
+    /**
+     * Memory budget of the ingest queue (messages received, not yet committed), in bytes. Past it devices get no
+     * PUBACK until the queue drains (backpressure), instead of the queue growing (issue 16 finding 10).
+     */
+    INGEST_QUEUE_MAX_BYTES: whole(1024 * 1024).default(64 * 1024 * 1024),
+    /** Memory budget of the shared GraphQL subscription result cache, in bytes. */
+    SUBSCRIPTION_CACHE_MAX_BYTES: whole(64 * 1024).default(32 * 1024 * 1024),
     /** Slow GraphQL subscriber policy: events buffered before the stream is closed with a resumable cursor. */
     SUBSCRIBER_BUFFER: whole(10).default(10_000),
     PRINT_ADMIN_TOKEN: bool.default(true),

@@ -5,7 +5,10 @@ import type { Config } from './config.ts';
 import { createDatabase, type Database } from './db/client.ts';
 import { EventHub } from './events/hub.ts';
 import { EventLog } from './events/log.ts';
-import { createBroker } from './broker/broker.ts';
+import { attachBroker, createAedes } from './broker/broker.ts';
+import { createOrderedPublisher } from './broker/publisher.ts';
+import { createSessionControl } from './broker/session-control.ts';
+import { SessionRegistry } from './broker/sessions.ts';
 import { startListeners } from './broker/listeners.ts';
 import { createPgPersistence } from './broker/persistence.ts';
 import { GroupCommitter } from './events/committer.ts';
@@ -18,17 +21,20 @@ import { loadClusterId, loadSecretKey } from './services/bootstrap.ts';
 import { startRedisFanout } from './events/redis-fanout.ts';
 import mqemitterRedis from 'mqemitter-redis';
 import { Redis } from 'ioredis';
-import { CommandTracker, createReplyHandlers, registerCommandSinks, replyRoute } from './services/command-replies.ts';
+import { CommandTracker, registerCommandSinks } from './services/command-replies.ts';
 import { createDeviceAuthService } from './services/device-auth.ts';
-import { createGatewayService, gatewayTopicRoute } from './services/gateway.ts';
-import { registerShadowSinks, shadowRoute } from './services/device-shadow.ts';
+import { createGatewayService } from './services/gateway.ts';
+import { registerShadowSinks } from './services/device-shadow.ts';
 import { startRetention } from './services/retention.ts';
-import { createIngestService, type DevicePublisher } from './services/ingest.ts';
+import { createUplinkHandlers } from './services/ingest/handlers.ts';
+import { createSubDeviceSessionHandler } from './services/ingest/handlers/sub-device-session.ts';
+import { createIngestPipeline } from './services/ingest/pipeline.ts';
+import { registerThingDataSinks } from './services/ingest/sinks.ts';
 import { MessageIds } from './services/message-ids.ts';
 import { createPresenceService } from './services/presence.ts';
 import { createProductCache } from './services/product-cache.ts';
-import { createThingDataHandlers, registerThingDataSinks, thingDataRoute } from './services/thing-data.ts';
 import { createServices, type Services } from './services/index.ts';
+import { startSessionPolicy } from './services/session-policy.ts';
 import { defaultBaseUrl } from './services/ota/index.ts';
 import { SecretBox } from './services/secrets.ts';
 import { memoryNonceStore, redisNonceStore } from './openapi/nonces.ts';
@@ -106,50 +112,13 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       delayMs: config.COMMIT_DELAY_MS,
       maxBatch: 1000,
       maxQueue: 50_000,
+      maxQueueBytes: config.INGEST_QUEUE_MAX_BYTES,
       onBatch: (n) => metrics.commitBatchSize.observe(n),
     });
     closers.push(() => committer.close());
     const ids = new MessageIds(database);
     const productCache = createProductCache(base);
     const tracker = new CommandTracker(hub);
-    let publisher: DevicePublisher | null = null;
-    let boundHttpPort = config.PORT;
-    const services = createServices({
-      ...base,
-      committer,
-      ids,
-      tracker,
-      productCache,
-      metrics,
-      publisher: () => publisher!,
-      ota: { baseUrl: () => config.PUBLIC_URL ?? defaultBaseUrl(config.HOST, boundHttpPort) },
-    });
-    const generatedAdminToken = await services.apiKeys.ensureAdminToken();
-    const presence = createPresenceService(base, committer);
-    const deviceAuth = createDeviceAuthService(base);
-    const ingest = createIngestService({ committer, ids, publisher: () => publisher!, logger: logger.child({ module: 'ingest' }) });
-    registerThingDataSinks(committer);
-    let gatewayRef: ReturnType<typeof createGatewayService> | null = null;
-    const thingData = createThingDataHandlers({ products: productCache, subDevice: (gw, pk, dn) => gatewayRef!.boundSubDevice(gw, pk, dn) });
-    ingest.use((t) => thingDataRoute(t) === 'pack', thingData.packPost);
-    ingest.use((t) => thingDataRoute(t) === 'property', thingData.propertyPost);
-    ingest.use((t) => thingDataRoute(t) === 'history', thingData.historyPost);
-    ingest.use((t) => thingDataRoute(t) === 'event', thingData.eventPost);
-    registerCommandSinks(committer);
-    const replies = createReplyHandlers();
-    ingest.use((t) => replyRoute(t) === 'rrpc', replies.rrpc);
-    ingest.use((t) => replyRoute(t) === 'downlink', replies.downlink);
-    const ota = services.runtime.ota;
-    ingest.use((t) => ota.route(t) === 'inform', ota.handlers.inform);
-    ingest.use((t) => ota.route(t) === 'progress', ota.handlers.progress);
-    ingest.use((t) => ota.route(t) === 'request', ota.handlers.request);
-    await presence.start();
-    closers.push(() => presence.stop());
-    const gateway = createGatewayService({ ...base, committer, ids, tracker, productCache, publisher: () => publisher!, presence, deviceAuth });
-    gatewayRef = gateway;
-    ingest.use((t) => gatewayTopicRoute(t), gateway.topo);
-    registerShadowSinks(committer);
-    ingest.use((t) => shadowRoute(t), services.shadow.handler);
     // Own connections for mqemitter-redis: without a ready check, a PSUBSCRIBE queued before the connection is up can
     // put it in subscriber mode before ioredis' INFO ready check, which then throws (an uncaught error at startup).
     const mq = config.REDIS_URL
@@ -166,27 +135,46 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       exclusive: !config.REDIS_URL,
     });
     closers.push(() => persistence.destroy());
-    const broker = await createBroker({
-      logger,
+    // The transport first: services get the ports built on it (publisher, session control) at construction.
+    const aedes = await createAedes({ id: instanceId, persistence, ...(mq ? { mq } : {}) });
+    const publisher = createOrderedPublisher(aedes);
+    const sessions = new SessionRegistry();
+    const sessionControl = createSessionControl(sessions);
+    let boundHttpPort = config.PORT;
+    const services = createServices({
+      ...base,
+      committer,
+      ids,
+      tracker,
+      productCache,
       metrics,
-      deviceAuth,
-      presence,
+      publisher,
+      ota: { baseUrl: () => config.PUBLIC_URL ?? defaultBaseUrl(config.HOST, boundHttpPort) },
+    });
+    const generatedAdminToken = await services.apiKeys.ensureAdminToken();
+    const presence = createPresenceService(base, committer);
+    const deviceAuth = createDeviceAuthService(base);
+    await presence.start();
+    closers.push(() => presence.stop());
+    const gateway = createGatewayService({ ...base, committer, ids, tracker, productCache, publisher, presence, deviceAuth });
+    const ota = services.runtime.ota;
+
+    // The uplink pipeline (docs/uplink-pipeline.md): the handler table, the batch sinks of the group commit, the broker.
+    registerThingDataSinks(committer);
+    registerCommandSinks(committer);
+    registerShadowSinks(committer);
+    const handlers = createUplinkHandlers({
       products: productCache,
-      ingest,
-      hub,
+      deviceAuth,
       gateway,
-      maxPayload: config.MQTT_MAX_PAYLOAD,
-      aedes: { id: instanceId, persistence, ...(mq ? { mq } : {}) },
+      secrets,
+      ota: ota.handlers,
+      subDeviceSession: createSubDeviceSessionHandler({ products: productCache, gateway }),
     });
-    publisher = broker.publisher;
+    const ingest = createIngestPipeline({ committer, ids, publisher, handlers, logger: logger.child({ module: 'ingest' }) });
+    const broker = attachBroker(aedes, { logger, metrics, deviceAuth, presence, products: productCache, ingest, gateway, publisher, sessions, maxPayload: config.MQTT_MAX_PAYLOAD });
     closers.push(() => broker.close(() => committer.idle()));
-    hub.subscribe((e) => {
-      // Disabling, deleting or resetting the secret of a device disconnects it at once, on whichever instance holds it.
-      const kick =
-        (e.type === 'device.lifecycle' && (e.data.action === 'disable' || e.data.action === 'delete')) ||
-        (e.type === 'registry.changed' && e.data.entity === 'device' && e.data.what === 'secretReset');
-      if (kick && e.productKey && e.deviceName) broker.kickDevice(e.productKey, e.deviceName);
-    });
+    startSessionPolicy({ hub, sessions: sessionControl, gateway, publisher, logger: logger.child({ module: 'sessions' }) });
     // Data forwarding: rules and M2M topic routes consume the event log (after the broker exists: they publish).
     services.runtime.ruleEngine.start();
     services.topicRoutes.start();
@@ -208,9 +196,9 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     closers.push(() => listeners.close());
 
     const graphqlWss = new WebSocketServer({ noServer: true });
-    const gql = createGraphQLServer({ services, logger, metrics, wss: graphqlWss });
-    hub.subscribe((e) => {
-      if (e.type === 'registry.changed' && e.data.entity === 'apiKey' && e.data.what === 'revoked') gql.closeKey(Number(e.data.id));
+    const gql = createGraphQLServer({ services, logger, metrics, wss: graphqlWss, subscriptionCacheBytes: config.SUBSCRIPTION_CACHE_MAX_BYTES });
+    hub.on('registry.changed', (e) => {
+      if (e.data.entity === 'apiKey' && e.data.what === 'revoked') gql.closeKey(Number(e.data.id));
     });
 
     const register = registerRoute(deviceAuth);

@@ -1,12 +1,11 @@
-import type { Client } from 'aedes';
-import { canPublish, canSubscribe } from '../domain/alink/acl.ts';
-import { decodeRequest, encodeReply } from '../domain/alink/envelope.ts';
-import { filterOwner, topicOwner } from '../domain/alink/owner.ts';
-import { extErrorTopic, parseTopic } from '../domain/alink/topics.ts';
+import { canSubscribe } from '../domain/alink/acl.ts';
+import { encodeReply } from '../domain/alink/envelope.ts';
+import { filterOwner } from '../domain/alink/owner.ts';
+import { extErrorTopic } from '../domain/alink/topics.ts';
 import type { Logger } from '../logger.ts';
 import type { CachedDevice, DeviceAuthService } from '../services/device-auth.ts';
 import type { GatewayService } from '../services/gateway.ts';
-import type { DevicePublisher } from '../services/ingest.ts';
+import type { DevicePublisher } from '../services/ports.ts';
 import type { OfflineReason } from '../services/presence.ts';
 import type { ProductCache } from '../services/product-cache.ts';
 import { deviceKey, type Session } from './sessions.ts';
@@ -27,16 +26,15 @@ export function createGatewaySessions(deps: {
   gateway: GatewayService;
   deviceAuth: DeviceAuthService;
   products: ProductCache;
-  publisher: () => DevicePublisher;
-  autoSubscriptions: (pk: string, dn: string) => string[];
+  publisher: DevicePublisher;
   logger: Logger;
 }) {
   const { gateway, deviceAuth, products } = deps;
   const isSelf = (s: Session, o: { productKey: string; deviceName: string } | null) =>
     !o || (o.productKey === s.device.productKey && o.deviceName === s.device.deviceName);
 
-  async function acting(s: Session, topic: string): Promise<Acting> {
-    const owner = topicOwner(topic);
+  /** Whom a publish on a topic owned by `owner` is for (domain/alink/uplink.ts gives the owner). */
+  async function acting(s: Session, owner: { productKey: string; deviceName: string } | null): Promise<Acting> {
     if (isSelf(s, owner)) return { kind: 'self' };
     const logged = s.subs?.get(deviceKey(owner!.productKey, owner!.deviceName));
     if (logged) return { kind: 'sub', device: logged.device };
@@ -45,19 +43,8 @@ export function createGatewaySessions(deps: {
     return { kind: 'deny' };
   }
 
-  function reply(topic: string, id: string | undefined, code: number, data: unknown, message: string) {
-    return deps.publisher().publish(`${topic}_reply`, encodeReply({ ...(id !== undefined ? { id } : {}), code, data, message }), 0);
-  }
-
   return {
     acting,
-
-    async canPublishAs(s: Session, a: Acting, topic: string): Promise<boolean> {
-      if (a.kind === 'deny') return false;
-      const device = a.kind === 'self' ? s.device : a.device;
-      const info = await products.get(device.productKey);
-      return Boolean(info && canPublish(device, topic, info.categories));
-    },
 
     async canSubscribeAs(s: Session, filter: string): Promise<boolean> {
       const owner = filterOwner(filter);
@@ -73,66 +60,9 @@ export function createGatewaySessions(deps: {
 
     /** 520: the gateway sent traffic for a sub-device that is not logged in; the message is dropped (§3.10). */
     noSession(s: Session, sub: CachedDevice): void {
-      deps
-        .publisher()
+      deps.publisher
         .publish(extErrorTopic(s.device.productKey, s.device.deviceName), encodeReply({ code: 520, data: { productKey: sub.productKey, deviceName: sub.deviceName }, message: 'sub-device has no session: log it in first' }), 0)
         .catch(() => undefined);
-    },
-
-    /** combine/login, logout, batch_login, batch_logout (§1.7, D20), after the message itself was committed. */
-    async handleSession(client: Client, s: Session, topic: string, payload: Buffer): Promise<void> {
-      const t = parseTopic(topic);
-      if (t.kind !== 'extSession') return;
-      const info = await products.get(s.device.productKey);
-      const decoded = decodeRequest(payload);
-      const id = decoded.ok ? decoded.value.id : decoded.error.id;
-      if (info?.product.nodeType !== 'GATEWAY') return void (await reply(topic, id, 460, {}, 'only gateway products log sub-devices in'));
-      if (!decoded.ok) return void (await reply(topic, id, 460, {}, decoded.error.message));
-      const params = decoded.value.params;
-      s.subs ??= new Map();
-      const subs = s.subs;
-      const login = async (p: Record<string, unknown>) => {
-        const r = await gateway.login(s.device, p, s.clientIp);
-        if (r.ok) {
-          const key = deviceKey(r.productKey, r.deviceName);
-          const prev = subs.get(key);
-          subs.set(key, { device: r.device!, epoch: r.epoch! });
-          if (prev) await gateway.logout(prev.device, prev.epoch, 'TAKEN_OVER').catch(() => undefined);
-          // D19 for sub-devices: the gateway connection is subscribed to the sub-device's downstream topics.
-          client.subscribe({ subscriptions: deps.autoSubscriptions(r.productKey, r.deviceName).map((topic) => ({ topic, qos: 1 })) }, (err) => {
-            if (err) deps.logger.warn({ err, deviceName: r.deviceName }, 'sub-device automatic subscription failed');
-          });
-        }
-        return r;
-      };
-      const logout = async (p: Record<string, unknown>) => {
-        const key = deviceKey(String(p.productKey ?? ''), String(p.deviceName ?? ''));
-        const cur = subs.get(key);
-        if (!cur) return { code: 520, message: 'sub-device has no session', productKey: String(p.productKey ?? ''), deviceName: String(p.deviceName ?? '') };
-        subs.delete(key);
-        await gateway.logout(cur.device, cur.epoch, 'CLIENT_DISCONNECT');
-        return { code: 200, message: 'success', productKey: cur.device.productKey, deviceName: cur.device.deviceName };
-      };
-      const action = t.action;
-      const obj = (params ?? {}) as Record<string, unknown>;
-      if (action === 'combine/login' || action === 'combine/logout') {
-        const r = action === 'combine/login' ? await login(obj) : await logout(obj);
-        return void (await reply(topic, id, r.code, { productKey: r.productKey, deviceName: r.deviceName }, r.message));
-      }
-      if (action === 'combine/batch_login' || action === 'combine/batch_logout') {
-        const list = (Array.isArray(params) ? params : Array.isArray(obj.deviceList) ? obj.deviceList : []) as Record<string, unknown>[];
-        if (list.length === 0 || list.length > 50) return void (await reply(topic, id, 460, {}, 'deviceList must hold 1 to 50 sub-devices'));
-        const results = [];
-        for (const p of list) results.push(action === 'combine/batch_login' ? await login(p) : await logout(p));
-        const failed = results.filter((r) => r.code !== 200);
-        return void (await reply(
-          topic,
-          id,
-          failed.length ? failed[0]!.code : 200,
-          results.map((r) => ({ productKey: r.productKey, deviceName: r.deviceName, code: r.code, message: r.message })),
-          failed.length ? failed[0]!.message : 'success',
-        ));
-      }
     },
 
     /** The gateway connection ended: its sub-devices go offline with the same reason (§1.7). */

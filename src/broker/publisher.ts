@@ -1,6 +1,6 @@
 import type { Aedes } from 'aedes';
 import { topicOwner } from '../domain/alink/owner.ts';
-import type { DevicePublisher } from '../services/ingest.ts';
+import type { DevicePublisher } from '../services/ports.ts';
 
 /**
  * Publishes to one device go out one after the other. aedes delivers QoS 1 through an extra asynchronous step and

@@ -1,6 +1,8 @@
 import type { Client } from 'aedes';
 import type { CachedDevice } from '../services/device-auth.ts';
+import { deviceKey, type DeviceConnection } from '../services/ports.ts';
 import type { OfflineReason } from '../services/presence.ts';
+import type { PublishDecision } from './authorize.ts';
 
 /** What the broker knows about one authenticated connection. */
 export interface Session {
@@ -17,10 +19,14 @@ export interface Session {
   ingestTail: Promise<unknown>;
   /** Gateways: sub-devices logged in over this connection (alink-protocol.md §1.7), by `${pk}\u0000${dn}`. */
   subs?: Map<string, { device: CachedDevice; epoch: number }>;
+  /** This connection as services see it (ports.ts). */
+  connection?: DeviceConnection;
+  /** ACL decisions of this connection's publishes, by topic (authorize.ts). */
+  acl?: Map<string, PublishDecision>;
 }
 
 const kSession = Symbol('thingql.session');
-export const deviceKey = (pk: string, dn: string) => `${pk}\u0000${dn}`;
+export { deviceKey };
 type WithSession = Client & { [kSession]?: Session };
 
 export const sessionOf = (client: Client | null | undefined): Session | undefined => (client as WithSession | null | undefined)?.[kSession];

@@ -18,6 +18,8 @@ export interface CommitItem {
   work?: CommitWork;
   dedupe?: { deviceId: number; key: string; hash: string };
   build?: (duplicate: boolean) => { events: NewEvent[]; rows?: SinkRows };
+  /** Memory the item holds until committed (payload copies, parsed values): counted against `maxQueueBytes`. */
+  bytes?: number;
 }
 
 export interface CommitOutcome {
@@ -31,6 +33,7 @@ export type DedupeFlush = (tx: Tx, keys: { deviceId: number; key: string; hash: 
 
 interface Pending {
   item: CommitItem;
+  bytes: number;
   resolve: (outcome: CommitOutcome) => void;
   reject: (err: unknown) => void;
 }
@@ -42,6 +45,12 @@ export interface CommitterOptions {
   maxBatch: number;
   /** Most work items waiting; past it `submit` fails fast (backpressure: devices are not acked and retry). */
   maxQueue: number;
+  /**
+   * Most bytes (CommitItem.bytes) waiting or committing (issue 16 finding 10). Past it `submitItem` does not fail:
+   * it waits for room (backpressure). The broker then holds the PUBACK, and aedes reads nothing more from that socket
+   * until it is given (lib/client.js nextBatch), so memory stays at this budget plus one socket read per connection.
+   */
+  maxQueueBytes?: number;
   onBatch?: (size: number) => void;
 }
 
@@ -60,6 +69,9 @@ export class CommitterOverloaded extends Error {
  */
 export class GroupCommitter {
   private queue: Pending[] = [];
+  /** Items waiting for room under `maxQueueBytes`, in submission order. */
+  private waiting: Pending[] = [];
+  private bytes = 0;
   private running = false;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -76,6 +88,16 @@ export class GroupCommitter {
 
   get depth(): number {
     return this.queue.length;
+  }
+
+  /** Bytes held by queued and committing items. */
+  get queuedBytes(): number {
+    return this.bytes;
+  }
+
+  /** Items held back by the byte budget (their submitters wait). */
+  get waitingItems(): number {
+    return this.waiting.length;
   }
 
   /** Register a batch sink: all rows given under `name` in one transaction are flushed by one call. */
@@ -95,9 +117,31 @@ export class GroupCommitter {
     if (this.closed) return Promise.reject(new Error('committer closed'));
     if (this.queue.length >= this.opts.maxQueue) return Promise.reject(new CommitterOverloaded());
     return new Promise((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      this.schedule();
+      const p: Pending = { item, bytes: item.bytes ?? 0, resolve, reject };
+      if (this.waiting.length > 0 || !this.hasRoom(p.bytes)) {
+        this.waiting.push(p);
+        return;
+      }
+      this.enqueue(p);
     });
+  }
+
+  private hasRoom(bytes: number): boolean {
+    const max = this.opts.maxQueueBytes;
+    // Always room for one item when nothing else is held, whatever its size.
+    return max === undefined || bytes === 0 || this.bytes === 0 || this.bytes + bytes <= max;
+  }
+
+  private enqueue(p: Pending): void {
+    this.bytes += p.bytes;
+    this.queue.push(p);
+    this.schedule();
+  }
+
+  /** Committed (or failed) items give their bytes back; waiting items get in, in order. */
+  private release(batch: readonly Pending[]): void {
+    for (const p of batch) this.bytes -= p.bytes;
+    while (this.waiting.length > 0 && this.hasRoom(this.waiting[0]!.bytes)) this.enqueue(this.waiting.shift()!);
   }
 
   /** Everything one transaction does for a batch: dedupe, per-item work, sink rows, then the events (last). */
@@ -171,41 +215,47 @@ export class GroupCommitter {
         const batch = this.queue.splice(0, this.opts.maxBatch);
         this.opts.onBatch?.(batch.length);
         try {
-          await this.commitBatch(batch);
-        } catch (err) {
-          if (batch.length === 1) {
-            batch[0]!.reject(err);
-          } else if (isUnavailable(err)) {
-            // The database is down or unreachable: retrying a thousand items one by one would hold the queue for
-            // minutes (a connect timeout each). Nothing is acknowledged; the devices resend (architecture.md).
-            this.logger.warn({ err: errorSummary(err), size: batch.length }, 'group commit failed: database unavailable');
-            for (const p of batch) p.reject(err);
-          } else {
-            this.logger.warn({ err, size: batch.length }, 'group commit failed; retrying its items one by one');
-            for (let k = 0; k < batch.length; k++) {
-              const p = batch[k]!;
-              try {
-                await this.commitBatch([p]);
-              } catch (e) {
-                p.reject(e);
-                if (isUnavailable(e)) {
-                  for (const rest of batch.slice(k + 1)) rest.reject(e);
-                  break;
-                }
-              }
-            }
-          }
+          await this.commitAndSettle(batch);
+        } finally {
+          this.release(batch);
         }
       }
     } finally {
       this.running = false;
       if (this.queue.length > 0) this.schedule();
-      else for (const w of this.idleWaiters.splice(0)) w();
+      else if (this.waiting.length === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
+  private async commitAndSettle(batch: Pending[]): Promise<void> {
+    try {
+      await this.commitBatch(batch);
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+      } else if (isUnavailable(err)) {
+        // The database is down or unreachable: retrying a thousand items one by one would hold the queue for
+        // minutes (a connect timeout each). Nothing is acknowledged; the devices resend (architecture.md).
+        this.logger.warn({ err: errorSummary(err), size: batch.length }, 'group commit failed: database unavailable');
+        for (const p of batch) p.reject(err);
+      } else {
+        this.logger.warn({ err, size: batch.length }, 'group commit failed; retrying its items one by one');
+        for (let k = 0; k < batch.length; k++) {
+          const p = batch[k]!;
+          try {
+            await this.commitBatch([p]);
+          } catch (e) {
+            p.reject(e);
+            if (isUnavailable(e)) {
+              for (const rest of batch.slice(k + 1)) rest.reject(e);
+              break;
+            }
+          }
+        }
+      }
+    }
+  }
 
-  /** Stop taking work and wait for what was submitted to be committed (graceful shutdown). */
   /** Wait until everything submitted so far is committed (and its replies handed on); keeps taking work. */
   async idle(): Promise<void> {
     if (this.timer) {
@@ -213,9 +263,10 @@ export class GroupCommitter {
       this.timer = null;
       void this.run();
     }
-    if (this.running || this.queue.length > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    if (this.running || this.queue.length > 0 || this.waiting.length > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 
+  /** Stop taking work and wait for what was submitted to be committed (graceful shutdown). */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) {
@@ -223,7 +274,7 @@ export class GroupCommitter {
       this.timer = null;
       void this.run();
     }
-    if (this.running || this.queue.length > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    if (this.running || this.queue.length > 0 || this.waiting.length > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 }
 

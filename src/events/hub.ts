@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.ts';
 import type { EventLog } from './log.ts';
+import type { PlatformEventType, StoredOf } from './catalog.ts';
 import type { StoredEvent } from './types.ts';
 
 export type HubListener = (e: StoredEvent) => void;
@@ -18,6 +19,8 @@ export class EventHub {
   private readonly pending = new Map<number, StoredEvent>();
   private maxPending = 0;
   private readonly listeners = new Set<HubListener>();
+  /** Typed subscriptions: only the events of their types are dispatched to them. */
+  private readonly byType = new Map<string, Set<HubListener>>();
   private gapTimer: NodeJS.Timeout | null = null;
   private filling: Promise<void> | null = null;
   private closed = false;
@@ -40,6 +43,23 @@ export class EventHub {
   subscribe(listener: HubListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Typed subscription: `listener` gets only events of `types`, with their data typed (events/catalog.ts). Cheaper
+   * than a listener that filters every event: dispatch looks the listeners up by type.
+   */
+  on<T extends PlatformEventType>(types: T | readonly T[], listener: (e: StoredOf<T>) => void): () => void {
+    const list = (typeof types === 'string' ? [types] : types) as readonly string[];
+    const l = listener as unknown as HubListener;
+    for (const t of list) {
+      let set = this.byType.get(t);
+      if (!set) this.byType.set(t, (set = new Set()));
+      set.add(l);
+    }
+    return () => {
+      for (const t of list) this.byType.get(t)?.delete(l);
+    };
   }
 
   offer(batch: readonly StoredEvent[]): void {
@@ -74,12 +94,16 @@ export class EventHub {
   }
 
   private dispatch(e: StoredEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch (error) {
-        this.logger.error({ err: error, position: e.position }, 'event listener failed');
-      }
+    for (const l of this.listeners) this.call(l, e);
+    const typed = this.byType.get(e.type);
+    if (typed) for (const l of typed) this.call(l, e);
+  }
+
+  private call(l: HubListener, e: StoredEvent): void {
+    try {
+      l(e);
+    } catch (error) {
+      this.logger.error({ err: error, position: e.position }, 'event listener failed');
     }
   }
 
@@ -121,5 +145,6 @@ export class EventHub {
     if (this.gapTimer) clearTimeout(this.gapTimer);
     await this.filling;
     this.listeners.clear();
+    this.byType.clear();
   }
 }

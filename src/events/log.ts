@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import { query, type Database, type Executor, type Tx } from '../db/client.ts';
 import { events, platformState } from '../db/tables.ts';
-import type { EventFilter, NewEvent, StoredEvent } from './types.ts';
+import type { EventFilter, EventType, NewEvent, StoredEvent } from './types.ts';
 
 /** Advisory lock key held by every transaction that appends to the log, from drawing positions until commit. */
 const EVENT_LOG_LOCK = 7_354_022;
@@ -102,7 +102,7 @@ export class EventLog {
       .where(and(...conds))
       .orderBy(asc(events.position))
       .limit(limit);
-    return rows.map((r) => ({ ...r, data: r.data as Record<string, unknown> }));
+    return rows.map((r) => ({ ...r, type: r.type as EventType, data: r.data as Record<string, unknown> }));
   }
 
   async headPosition(): Promise<number> {

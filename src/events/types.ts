@@ -2,14 +2,12 @@
  * Platform events: everything a device or a client does becomes one of these, in the commit-ordered event log
  * (architecture.md §1). `data` holds the reference's forwarding shape (alink-protocol.md §6) for that event.
  */
-export const EVENT_TYPES = [
-  'device.lifecycle', // §6.6 create / delete / enable / disable
-  'device.status', // §6.3 + D15 online / offline
-  'device.message', // every accepted upstream publish (custom topics and /sys/ alike)
-  'registry.changed', // product, TSL, topic category or device secret changes: cache invalidation across instances
-] as const;
+import { PLATFORM_EVENT_TYPES, type PlatformEventType } from './catalog.ts';
 
-export type EventType = (typeof EVENT_TYPES)[number] | (string & {});
+/** Every platform event type; their data shapes are in catalog.ts. */
+export const EVENT_TYPES = PLATFORM_EVENT_TYPES;
+
+export type EventType = PlatformEventType;
 
 export interface NewEvent {
   type: EventType;

@@ -73,7 +73,7 @@ export interface GraphQLServer {
   dispose(): Promise<void>;
 }
 
-export function createGraphQLServer(deps: { services: Services; logger: Logger; metrics: Metrics; wss: WebSocketServer }): GraphQLServer {
+export function createGraphQLServer(deps: { services: Services; logger: Logger; metrics: Metrics; wss: WebSocketServer; subscriptionCacheBytes?: number }): GraphQLServer {
   const { services, logger, metrics, wss } = deps;
   const log = logger.child({ module: 'graphql' });
 
@@ -115,7 +115,7 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
     ],
   });
 
-  const sharedSubscribe = createSharedSubscriber({ maskError: (e, m) => maskError(e, m) });
+  const sharedSubscribe = createSharedSubscriber({ maskError: (e, m) => maskError(e, m), ...(deps.subscriptionCacheBytes ? { maxBytes: deps.subscriptionCacheBytes } : {}) });
   const socketsByKey = new Map<number, Set<WebSocket>>();
   /** Keys revoked while this process runs: a socket whose handshake raced the revocation is closed on registration. */
   const revokedKeys = new Set<number>();

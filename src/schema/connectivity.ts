@@ -1,5 +1,6 @@
 import { isValidFilter, topicMatches } from '../domain/alink/topic-filter.ts';
 import { DomainError } from '../domain/errors.ts';
+import { messagePayload } from '../events/catalog.ts';
 import type { StreamItem } from '../events/stream.ts';
 import { builder } from './builder.ts';
 import { ConnectionStatusEnum } from './common.ts';
@@ -9,9 +10,18 @@ type Data = Record<string, unknown>;
 const d = (i: StreamItem) => i.event.data as Data;
 const s = (v: unknown) => (v == null ? null : String(v));
 
+/** The views of a message event's payload, computed once per event (whichever subscribers and fields ask). */
+const viewCache = new WeakMap<object, ReturnType<typeof payloadViews>>();
+function views(i: StreamItem) {
+  const data = d(i);
+  let v = viewCache.get(data);
+  if (!v) viewCache.set(data, (v = payloadViews(String(data.payload), messagePayload(data))));
+  return v;
+}
+
 /** Payload views of graphql-api.md: base64 always, text when valid UTF-8, JSON when it parses. */
-export function payloadViews(base64: string) {
-  const bytes = Buffer.from(base64, 'base64');
+export function payloadViews(base64: string, decoded?: Buffer) {
+  const bytes = decoded ?? Buffer.from(base64, 'base64');
   let text: string | null = null;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -63,8 +73,8 @@ const DeviceMessageRef = builder.objectRef<StreamItem>('DeviceMessage').implemen
     iotId: t.string({ resolve: (i) => String(d(i).iotId) }),
     qos: t.int({ resolve: (i) => Number(d(i).qos) }),
     payloadBase64: t.string({ resolve: (i) => String(d(i).payload) }),
-    payloadText: t.string({ nullable: true, resolve: (i) => payloadViews(String(d(i).payload)).text }),
-    payloadJson: t.field({ type: 'JSON', nullable: true, resolve: (i) => payloadViews(String(d(i).payload)).json }),
+    payloadText: t.string({ nullable: true, resolve: (i) => views(i).text }),
+    payloadJson: t.field({ type: 'JSON', nullable: true, resolve: (i) => views(i).json }),
     receivedAt: t.field({ type: 'DateTime', resolve: (i) => new Date(Number(d(i).receivedAt)) }),
   }),
 });

@@ -43,8 +43,8 @@ export function createApiKeyService(deps: ServiceDeps) {
   /** Bumped on every key change: a lookup that started before a revocation must not cache what it read. */
   let generation = 0;
 
-  deps.hub.subscribe((e) => {
-    if (e.type === 'registry.changed' && e.data.entity === 'apiKey') {
+  deps.hub.on('registry.changed', (e) => {
+    if (e.data.entity === 'apiKey') {
       generation++;
       cache.clear();
     }

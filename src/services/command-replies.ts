@@ -1,11 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { decodeReply } from '../domain/alink/envelope.ts';
-import { parseTopic } from '../domain/alink/topics.ts';
 import { commands } from '../db/tables.ts';
 import type { GroupCommitter } from '../events/committer.ts';
 import type { EventHub } from '../events/hub.ts';
-import type { NewEvent } from '../events/types.ts';
-import type { TopicHandler } from './ingest.ts';
 
 type CommandRow = typeof commands.$inferInsert;
 
@@ -68,8 +64,7 @@ export class CommandTracker {
   private readonly waiters = new Map<string, { productKey: string; deviceName: string; resolve: (r: CommandReply | null) => void; timer: NodeJS.Timeout }>();
 
   constructor(hub: EventHub) {
-    hub.subscribe((e) => {
-      if (e.type !== 'command.reply' && e.type !== 'thing.downlink.reply') return;
+    hub.on(['command.reply', 'thing.downlink.reply'], (e) => {
       const id = String(e.data.requestId ?? '');
       const w = this.waiters.get(id);
       if (!w || w.productKey !== e.productKey || w.deviceName !== e.deviceName) return;
@@ -108,74 +103,4 @@ export class CommandTracker {
   get pending(): number {
     return this.waiters.size;
   }
-}
-
-/** Which upstream topics carry command replies. */
-export function replyRoute(topic: string): 'rrpc' | 'downlink' | null {
-  const t = parseTopic(topic);
-  if (t.kind === 'extRrpc') return 'rrpc';
-  if (t.kind !== 'sys') return null;
-  const p = t.path;
-  if (p.length === 3 && p[0] === 'rrpc' && p[1] === 'response') return 'rrpc';
-  // thing/service/${id}_reply and thing/service/property/{set,get}_reply (alink-protocol.md §2.3)
-  if (p[0] === 'thing' && p[1] === 'service' && p[p.length - 1]!.endsWith('_reply') && (p.length === 3 || (p.length === 4 && p[2] === 'property'))) return 'downlink';
-  return null;
-}
-
-/**
- * Device answers (alink-protocol.md §2.5, §3.4, §3.7, §6.7, D12, D13): RRPC responses become `command.reply`
- * events (the waiting `rrpc`/sync service mutation picks them up); replies to async services and property sets
- * become `thing.downlink.reply` events in the reference's forwarding shape.
- */
-export function createReplyHandlers() {
-  const rrpc: TopicHandler = async ({ device, msg, receivedAt }) => {
-    const t = parseTopic(msg.topic);
-    const messageId = t.kind === 'extRrpc' ? t.messageId : t.kind === 'sys' ? t.path[2]! : '';
-    if (!/^\d{1,20}$/.test(messageId)) return null;
-    const parsed = decodeReply(msg.payload);
-    const code = parsed.ok ? parsed.value.code : null;
-    const data = parsed.ok ? parsed.value.data : null;
-    const payload = msg.payload.toString('base64');
-    const event: NewEvent = {
-      type: 'command.reply',
-      productKey: device.productKey,
-      deviceName: device.deviceName,
-      data: { requestId: messageId, productKey: device.productKey, deviceName: device.deviceName, iotId: device.iotId, topic: msg.topic, payload, code, data, gmtCreate: receivedAt.getTime() },
-    };
-    const row: ReplyRow = { messageId, productKey: device.productKey, deviceName: device.deviceName, code, output: data ?? null, payload };
-    return { events: [event], rows: { commandReplies: [row] }, after: [] };
-  };
-
-  const downlink: TopicHandler = async ({ device, msg, receivedAt }) => {
-    const parsed = decodeReply(msg.payload);
-    const requestTopic = msg.topic.slice(0, -'_reply'.length);
-    const reply = parsed.ok ? parsed.value : null;
-    const requestId = reply?.id ?? (parsed.ok ? undefined : parsed.error.id);
-    const code = reply ? reply.code : 460;
-    const event: NewEvent = {
-      type: 'thing.downlink.reply',
-      productKey: device.productKey,
-      deviceName: device.deviceName,
-      // alink-protocol.md §6.7
-      data: {
-        gmtCreate: receivedAt.getTime(),
-        iotId: device.iotId,
-        productKey: device.productKey,
-        deviceName: device.deviceName,
-        requestId: requestId ?? null,
-        code,
-        message: reply?.message ?? (reply ? (code === 200 ? 'success' : '') : 'reply is not a valid Alink reply'),
-        topic: requestTopic,
-        data: reply?.data ?? {},
-        payload: msg.payload.toString('base64'),
-      },
-    };
-    const replyRows: ReplyRow[] = requestId
-      ? [{ messageId: requestId, productKey: device.productKey, deviceName: device.deviceName, code, output: reply?.data ?? null, payload: null }]
-      : [];
-    const rows = { commandReplies: replyRows };
-    return { events: [event], rows, after: [] };
-  };
-
-  return { rrpc, downlink };
 }

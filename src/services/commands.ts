@@ -11,7 +11,7 @@ import { assertProductVisible, requireRole, type Principal } from './access.ts';
 import type { CommandReply, CommandTracker } from './command-replies.ts';
 import type { ServiceDeps } from './deps.ts';
 import { findDevice, toDeviceRecord } from './devices.ts';
-import type { DevicePublisher } from './ingest.ts';
+import type { DevicePublisher } from './ports.ts';
 import type { MessageIds } from './message-ids.ts';
 import type { ProductCache, ProductInfo } from './product-cache.ts';
 import type { DeviceRecord } from './records.ts';
@@ -24,7 +24,7 @@ export interface CommandDeps extends ServiceDeps {
   ids: MessageIds;
   tracker: CommandTracker;
   productCache: ProductCache;
-  publisher: () => DevicePublisher;
+  publisher: DevicePublisher;
 }
 
 /** alink-protocol.md §5.1 / §7: RRPC timeout 1000-8000 ms; broadcast body at most 64 KB. */
@@ -183,7 +183,7 @@ export function createCommandCore(deps: CommandDeps) {
     const wait = deps.tracker.wait(messageId, d.productKey, d.deviceName, left);
     try {
       await record({ ...rec, messageId, productKey: d.productKey, deviceName: d.deviceName, topic, status: 'SENT' });
-      await deps.publisher().publish(topic, payload, 0);
+      await deps.publisher.publish(topic, payload, 0);
     } catch (err) {
       deps.tracker.cancel(messageId);
       throw err;
@@ -229,7 +229,7 @@ export function createCommandService(deps: CommandDeps) {
       }
       const messageId = await deps.ids.take();
       await core.record({ messageId, kind: 'PUB', productKey: input.productKey, deviceName, topic, input: { qos, bytes: payload.length }, status: 'SENT' });
-      await deps.publisher().publish(topic, payload, qos);
+      await deps.publisher.publish(topic, payload, qos);
       return { messageId };
     },
 
@@ -276,7 +276,7 @@ export function createCommandService(deps: CommandDeps) {
           throw new DomainError('TOPIC_NOT_ALLOWED', `broadcast topics look like /broadcast/${input.productKey}/<suffix>`, ['input', 'topicFullName']);
         }
         await core.record({ messageId, kind: 'BROADCAST', productKey: input.productKey, deviceName: null, topic: input.topicFullName, status: 'SENT' });
-        await deps.publisher().publish(input.topicFullName, payload, 0);
+        await deps.publisher.publish(input.topicFullName, payload, 0);
         return { messageId };
       }
       await core.record({ messageId, kind: 'BROADCAST', productKey: input.productKey, deviceName: null, topic: `/sys/${input.productKey}/+/broadcast/request/${messageId}`, status: 'SENT' });
@@ -284,7 +284,7 @@ export function createCommandService(deps: CommandDeps) {
         .select({ deviceName: devices.deviceName })
         .from(devices)
         .where(and(eq(devices.productKey, input.productKey), eq(devices.online, true), eq(devices.enabled, true)));
-      await Promise.all(online.map((d) => deps.publisher().publish(broadcastRequestTopic(input.productKey, d.deviceName, messageId), payload, 0)));
+      await Promise.all(online.map((d) => deps.publisher.publish(broadcastRequestTopic(input.productKey, d.deviceName, messageId), payload, 0)));
       return { messageId };
     },
   };

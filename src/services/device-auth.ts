@@ -36,7 +36,7 @@ export function createDeviceAuthService(deps: ServiceDeps) {
   let generation = 0;
   const key = (pk: string, dn: string) => `${pk}\u0000${dn}`;
 
-  hub.subscribe((e) => {
+  hub.on(['device.lifecycle', 'registry.changed', 'device.status'], (e) => {
     if (e.type === 'device.lifecycle' || (e.type === 'registry.changed' && e.data.entity === 'device')) {
       generation++;
       if (e.productKey && e.deviceName) cache.delete(key(e.productKey, e.deviceName));

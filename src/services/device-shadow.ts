@@ -1,22 +1,17 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import { decodeRequest, encodeReply, type AlinkRequest } from '../domain/alink/envelope.ts';
-import { parseTopic, replyTopic } from '../domain/alink/topics.ts';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { DomainError, DomainErrors } from '../domain/errors.ts';
 import { validateValue } from '../domain/tsl/value-check.ts';
 import { desiredProperties, deviceTags } from '../db/tables.ts';
 import type { GroupCommitter } from '../events/committer.ts';
-import type { NewEvent } from '../events/types.ts';
 import { requireRole, type Principal } from './access.ts';
 import type { CommandDeps } from './commands.ts';
 import { findDevice } from './devices.ts';
-import type { InboundMessage, Outbound, StepResult, TopicHandler } from './ingest.ts';
-import type { DeviceRef } from './presence.ts';
 
 /** alink-protocol.md §3.9 / §7: at most 200 tags per message; attrKey at most 100 bytes. */
 export const TAG_LIMITS = { perMessage: 200, keyBytes: 100, valueChars: 1024 } as const;
-const TAG_KEY = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+export const TAG_KEY = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 
-type TagRow = { deviceId: number; attrKey: string; attrValue: string };
+export type TagRow = { deviceId: number; attrKey: string; attrValue: string };
 
 /** Batch sinks for tags and desired-property deletes (one statement each per group commit). */
 export function registerShadowSinks(committer: GroupCommitter): void {
@@ -53,77 +48,7 @@ export function registerShadowSinks(committer: GroupCommitter): void {
 export function createShadowService(deps: CommandDeps) {
   const db = deps.database.db;
 
-  function reply(msg: InboundMessage, req: Pick<AlinkRequest, 'id' | 'idType' | 'ack'>, code: number, data: unknown, message?: string): Outbound[] {
-    if (!req.ack) return [];
-    return [{ topic: replyTopic(msg.topic), qos: msg.qos >= 1 ? 1 : 0, payload: encodeReply({ id: req.id, idType: req.idType, code, data, ...(message ? { message } : {}) }) }];
-  }
-
-  const tagEvent = (d: DeviceRef, type: 'thing.deviceinfo.update' | 'thing.deviceinfo.delete', value: unknown): NewEvent => ({
-    type,
-    productKey: d.productKey,
-    deviceName: d.deviceName,
-    data: { iotId: d.iotId, productKey: d.productKey, deviceName: d.deviceName, value, messageCreateTime: Date.now() },
-  });
-
-  const handler: TopicHandler = async ({ device, msg }) => {
-    const t = parseTopic(msg.topic);
-    const path = t.kind === 'sys' ? t.path.join('/') : '';
-    const decoded = decodeRequest(msg.payload);
-    if (!decoded.ok) {
-      const e = decoded.error;
-      return { events: [], after: reply(msg, { id: e.id ?? '', idType: e.idType ?? 'string', ack: e.ack }, 460, {}, e.message) };
-    }
-    const req = decoded.value;
-    const fail = (code: number, message: string): StepResult => ({ events: [], after: reply(msg, req, code, {}, message) });
-
-    if (path === 'thing/deviceinfo/update' || path === 'thing/deviceinfo/delete') {
-      const list = req.params;
-      if (!Array.isArray(list) || list.length === 0) return fail(460, 'params must be a non-empty array of {attrKey, attrValue}');
-      if (list.length > TAG_LIMITS.perMessage) return fail(460, `at most ${TAG_LIMITS.perMessage} tags per message`);
-      const rows: TagRow[] = [];
-      for (const item of list as { attrKey?: unknown; attrValue?: unknown }[]) {
-        const key = item?.attrKey;
-        if (typeof key !== 'string' || !TAG_KEY.test(key) || Buffer.byteLength(key) > TAG_LIMITS.keyBytes) return fail(460, `attrKey ${JSON.stringify(key)} must be 1-100 bytes of letters, digits, _ . - starting with a letter`);
-        if (path.endsWith('update')) {
-          const value = item.attrValue;
-          if (typeof value !== 'string' && typeof value !== 'number') return fail(460, `attrValue of ${key} must be a string`);
-          if (String(value).length > TAG_LIMITS.valueChars) return fail(460, `attrValue of ${key} is longer than ${TAG_LIMITS.valueChars} characters`);
-          rows.push({ deviceId: device.id, attrKey: key, attrValue: String(value) });
-        } else rows.push({ deviceId: device.id, attrKey: key, attrValue: '' });
-      }
-      const update = path.endsWith('update');
-      return {
-        events: [tagEvent(device, update ? 'thing.deviceinfo.update' : 'thing.deviceinfo.delete', rows.map((r) => (update ? { attrKey: r.attrKey, attrValue: r.attrValue } : { attrKey: r.attrKey })))],
-        rows: update ? { tagsUpsert: rows } : { tagsDelete: rows.map((r) => ({ deviceId: r.deviceId, attrKey: r.attrKey })) },
-        after: reply(msg, req, 200, {}),
-      };
-    }
-
-    if (path === 'thing/property/desired/get') {
-      const ids = req.params;
-      if (!Array.isArray(ids) || !ids.every((i) => typeof i === 'string')) return fail(460, 'params must be an array of property identifiers');
-      const rows = await db
-        .select()
-        .from(desiredProperties)
-        .where(and(eq(desiredProperties.deviceId, device.id), ids.length ? inArray(desiredProperties.identifier, ids as string[]) : undefined));
-      return { events: [], after: reply(msg, req, 200, Object.fromEntries(rows.map((r) => [r.identifier, { value: r.value, version: r.version }]))) };
-    }
-
-    if (path === 'thing/property/desired/delete') {
-      const p = req.params;
-      if (!p || typeof p !== 'object' || Array.isArray(p)) return fail(460, 'params must be {"identifier": {"version": n}}');
-      const rows = Object.entries(p as Record<string, { version?: unknown } | null>).map(([identifier, v]) => ({
-        deviceId: device.id,
-        identifier,
-        version: v && typeof v.version === 'number' ? v.version : null,
-      }));
-      return { events: [], rows: { desiredDelete: rows }, after: reply(msg, req, 200, {}) };
-    }
-    return null;
-  };
-
   return {
-    handler,
 
     async setDesired(p: Principal, input: { productKey: string; deviceName: string; items: unknown; versions?: unknown }) {
       requireRole(p, 'OPERATOR');
@@ -175,14 +100,6 @@ export function createShadowService(deps: CommandDeps) {
       return rows.map((r) => ({ identifier: r.identifier, value: r.value, version: r.version, time: r.updatedAt }));
     },
   };
-}
-
-/** Upstream topics of tags and desired properties (§2.3). */
-export function shadowRoute(topic: string): boolean {
-  const t = parseTopic(topic);
-  if (t.kind !== 'sys') return false;
-  const p = t.path.join('/');
-  return p === 'thing/deviceinfo/update' || p === 'thing/deviceinfo/delete' || p === 'thing/property/desired/get' || p === 'thing/property/desired/delete';
 }
 
 export type ShadowService = ReturnType<typeof createShadowService>;

@@ -1,15 +1,12 @@
-import { and, eq, inArray } from 'drizzle-orm';
-import { decodeRequest, encodeReply } from '../domain/alink/envelope.ts';
-import { parseTopic, replyTopic, sysTopic } from '../domain/alink/topics.ts';
+import { eq } from 'drizzle-orm';
+import { sysTopic } from '../domain/alink/topics.ts';
 import { normalizeSignMethod, signContent, verifySignature } from '../domain/auth/signature.ts';
-import { devices, deviceTopology } from '../db/tables.ts';
+import { deviceTopology } from '../db/tables.ts';
 import type { NewEvent } from '../events/types.ts';
 import type { CommandDeps } from './commands.ts';
 import type { CachedDevice, DeviceAuthService } from './device-auth.ts';
-import { lifecycleEvent, toDeviceRecord } from './devices.ts';
-import type { Outbound, StepResult, TopicHandler } from './ingest.ts';
+import type { Outbound } from './ingest/types.ts';
 import type { DeviceRef, PresenceService } from './presence.ts';
-import { newDeviceSecret, newIotId } from './secrets.ts';
 
 /** alink-protocol.md §7: ≤2000 sub-devices per gateway; ≤30 per sub-device registration; ≤50 per batch login. */
 export const LIMITS = { subDevicesPerGateway: 2000, registerBatch: 30, loginBatch: 50 } as const;
@@ -40,7 +37,7 @@ export function verifySubSign(p: Params, secret: string): boolean {
   return verifySignature(method, secret, content, p.sign) || (method !== 'hmacsha1' && verifySignature('hmacsha1', secret, content, p.sign));
 }
 
-const topoEvent = (gw: DeviceRef, action: 'add' | 'remove' | 'enable' | 'disable', subs: DeviceRef[]): NewEvent => ({
+export const topoEvent = (gw: DeviceRef, action: 'add' | 'remove' | 'enable' | 'disable', subs: DeviceRef[]): NewEvent => ({
   type: 'thing.topo.lifecycle',
   productKey: gw.productKey,
   deviceName: gw.deviceName,
@@ -64,9 +61,7 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
   const db = deps.database.db;
   const bound = new Map<number, Set<number>>();
 
-  deps.hub.subscribe((e) => {
-    if (e.type === 'thing.topo.lifecycle' || e.type === 'device.lifecycle') bound.clear();
-  });
+  deps.hub.on(['thing.topo.lifecycle', 'device.lifecycle'], () => bound.clear());
 
   async function boundSet(gatewayId: number): Promise<Set<number>> {
     let set = bound.get(gatewayId);
@@ -78,110 +73,11 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
     return set;
   }
 
-  function reply(msg: { topic: string; qos: number }, id: string | undefined, idType: 'string' | 'number' | undefined, code: number, data: unknown, message?: string): Outbound[] {
-    return [{ topic: replyTopic(msg.topic), qos: msg.qos >= 1 ? 1 : 0, payload: encodeReply({ ...(id !== undefined ? { id } : {}), ...(idType ? { idType } : {}), code, data, ...(message ? { message } : {}) }) }];
-  }
-
-  const gatewayOnly = async (device: DeviceRef) => (await deps.productCache.get(device.productKey))?.product.nodeType === 'GATEWAY';
-
-  /** thing/topo/add, thing/topo/delete, thing/topo/get, thing/sub/register, thing/list/found (§2.3). */
-  const topo: TopicHandler = async ({ device: gw, msg }) => {
-    const t = parseTopic(msg.topic);
-    const path = t.kind === 'sys' ? t.path.join('/') : '';
-    const decoded = decodeRequest(msg.payload);
-    if (!decoded.ok) return { events: [], after: reply(msg, decoded.error.id, decoded.error.idType, 460, {}, decoded.error.message) };
-    const req = decoded.value;
-    const answer = (code: number, data: unknown, message?: string, events: NewEvent[] = []): StepResult => ({ events, after: req.ack ? reply(msg, req.id, req.idType, code, data, message) : [] });
-    if (!(await gatewayOnly(gw))) return answer(460, {}, 'only gateway products manage sub-devices');
-    const list = (Array.isArray(req.params) ? req.params : []) as Params[];
-
-    if (path === 'thing/topo/get') {
-      const ids = [...(await boundSet(gw.id))];
-      const rows = ids.length ? await db.select().from(devices).where(inArray(devices.id, ids)) : [];
-      return answer(200, rows.map((r) => ({ productKey: r.productKey, deviceName: r.deviceName })));
-    }
-    if (!Array.isArray(req.params) || list.length === 0) return answer(460, {}, 'params must be a non-empty array');
-
-    if (path === 'thing/topo/add') {
-      const added: DeviceRef[] = [];
-      const resolved: { sub: CachedDevice }[] = [];
-      for (const p of list) {
-        if (s(p.productKey) === gw.productKey && s(p.deviceName) === gw.deviceName) return answer(6402, {}, 'a gateway cannot be its own sub-device');
-        const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
-        if (!sub) return answer(6100, {}, `device ${s(p.deviceName)} not found`);
-        // D20: a bad signature answers 401 and changes nothing.
-        if (!verifySubSign(p, sub.secret)) return answer(401, {}, `invalid sign for ${sub.deviceName}`);
-        resolved.push({ sub });
-      }
-      const current = await boundSet(gw.id);
-      if (current.size + resolved.filter((r) => !current.has(r.sub.id)).length > LIMITS.subDevicesPerGateway) return answer(6400, {}, 'too many sub-devices for this gateway');
-      const existing = await db.select().from(deviceTopology).where(inArray(deviceTopology.subDeviceId, resolved.map((r) => r.sub.id)));
-      const other = existing.find((e) => e.gatewayId !== gw.id);
-      if (other) return answer(6619, {}, 'sub-device already bound to another gateway');
-      for (const r of resolved) if (!existing.some((e) => e.subDeviceId === r.sub.id)) added.push(r.sub);
-      if (added.length) await db.insert(deviceTopology).values(added.map((d) => ({ subDeviceId: d.id, gatewayId: gw.id }))).onConflictDoNothing();
-      bound.delete(gw.id);
-      return answer(200, resolved.map((r) => ({ productKey: r.sub.productKey, deviceName: r.sub.deviceName })), undefined, added.length ? [topoEvent(gw, 'add', added)] : []);
-    }
-
-    if (path === 'thing/topo/delete') {
-      const subs: DeviceRef[] = [];
-      for (const p of list) {
-        const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
-        if (!sub || !(await boundSet(gw.id)).has(sub.id)) return answer(6401, {}, `topology relation with ${s(p.deviceName)} does not exist`);
-        subs.push(sub);
-      }
-      await db.delete(deviceTopology).where(and(eq(deviceTopology.gatewayId, gw.id), inArray(deviceTopology.subDeviceId, subs.map((d) => d.id))));
-      bound.delete(gw.id);
-      return answer(200, subs.map((d) => ({ productKey: d.productKey, deviceName: d.deviceName })), undefined, [topoEvent(gw, 'remove', subs)]);
-    }
-
-    if (path === 'thing/sub/register') {
-      if (list.length > LIMITS.registerBatch) return answer(460, {}, `at most ${LIMITS.registerBatch} sub-devices per request`);
-      const out: Record<string, string>[] = [];
-      const events: NewEvent[] = [];
-      for (const p of list) {
-        const pk = s(p.productKey);
-        const dn = s(p.deviceName);
-        const info = await deps.productCache.get(pk);
-        if (!info) return answer(6250, {}, `product ${pk} not found`);
-        if (!info.product.dynamicRegistration) return answer(6288, {}, `dynamic registration is not enabled for product ${pk}`);
-        if (!/^[A-Za-z0-9\-_@.:]{4,32}$/.test(dn)) return answer(6280, {}, `sub-device name ${dn} is not valid`);
-        const existing = await deps.deviceAuth.lookup(pk, dn);
-        if (existing) {
-          if (existing.activated) return answer(6289, {}, `device ${dn} is already activated`);
-          out.push({ iotId: existing.iotId, productKey: pk, deviceName: dn, deviceSecret: existing.secret });
-          continue;
-        }
-        const secret = newDeviceSecret();
-        const [row] = await db.insert(devices).values({ iotId: newIotId(), productKey: pk, deviceName: dn, secretEnc: deps.secrets.encrypt(secret) }).onConflictDoNothing().returning();
-        if (!row) return answer(6289, {}, `device ${dn} was registered meanwhile`);
-        events.push(lifecycleEvent('create', toDeviceRecord(row)));
-        out.push({ iotId: row.iotId, productKey: pk, deviceName: dn, deviceSecret: secret });
-      }
-      return answer(200, out, undefined, events);
-    }
-
-    if (path === 'thing/list/found') {
-      const found: DeviceRef[] = [];
-      for (const p of list) {
-        const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
-        found.push(sub ?? { id: 0, iotId: '', productKey: s(p.productKey), deviceName: s(p.deviceName) });
-      }
-      const event: NewEvent = {
-        type: 'thing.list.found',
-        productKey: gw.productKey,
-        deviceName: gw.deviceName,
-        // alink-protocol.md §6.9
-        data: { gwIotId: gw.iotId, gwProductKey: gw.productKey, gwDeviceName: gw.deviceName, devices: found.map((d) => ({ iotId: d.iotId || null, productKey: d.productKey, deviceName: d.deviceName })) },
-      };
-      return answer(200, {}, undefined, [event]);
-    }
-    return null;
-  };
-
   return {
-    topo,
+    /** The sub-devices bound to a gateway (cached until a topology or lifecycle event). */
+    boundSubDevices: boundSet,
+    /** Drop the cached topology of a gateway (after a commit that changed it). */
+    forgetBound: (gatewayId: number) => void bound.delete(gatewayId),
     isBound: async (gatewayId: number, subId: number) => (await boundSet(gatewayId)).has(subId),
 
     /** A sub-device bound to this gateway, for the gateway's pack posts (§3.9, §3.10 codes). */
@@ -224,11 +120,3 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
 }
 
 export type GatewayService = ReturnType<typeof createGatewayService>;
-
-/** Upstream gateway topics handled by `topo` (§2.3). */
-export function gatewayTopicRoute(topic: string): boolean {
-  const t = parseTopic(topic);
-  if (t.kind !== 'sys') return false;
-  const p = t.path.join('/');
-  return p === 'thing/topo/add' || p === 'thing/topo/delete' || p === 'thing/topo/get' || p === 'thing/sub/register' || p === 'thing/list/found';
-}

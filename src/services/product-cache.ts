@@ -23,8 +23,8 @@ export function createProductCache(deps: ServiceDeps) {
   const cache = new Map<string, Promise<ProductInfo | null>>();
   const listeners: ((productKey: string, what: Record<string, unknown>) => void)[] = [];
 
-  deps.hub.subscribe((e) => {
-    if (e.type === 'registry.changed' && (e.data.entity === 'product' || e.data.entity === 'topic') && e.productKey) {
+  deps.hub.on('registry.changed', (e) => {
+    if ((e.data.entity === 'product' || e.data.entity === 'topic') && e.productKey) {
       cache.delete(e.productKey);
       for (const l of listeners) l(e.productKey, e.data);
     }

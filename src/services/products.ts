@@ -1,3 +1,4 @@
+import { registryChanged } from '../events/catalog.ts';
 import { and, asc, count, desc, eq, gt, inArray, lt } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import { DomainError, DomainErrors } from '../domain/errors.ts';
@@ -91,11 +92,7 @@ export function createProductService(deps: ServiceDeps) {
   const { database, log, secrets } = deps;
   const db = database.db;
 
-  const changed = (productKey: string, what: string) => ({
-    type: 'registry.changed',
-    productKey,
-    data: { entity: 'product', what, productKey },
-  });
+  const changed = (productKey: string, what: string) => registryChanged('product', what, { productKey }, { productKey });
 
   return {
     async create(p: Principal, input: CreateProductInput): Promise<ProductRecord> {

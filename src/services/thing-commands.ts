@@ -99,7 +99,7 @@ export function createThingCommandService(deps: CommandDeps) {
       status: d.online ? 'SENT' : 'OFFLINE',
       ...(d.online ? {} : { extraEvents: [offlineReply(d, messageId, topic)] }),
     });
-    await deps.publisher().publish(topic, encodeRequest({ id: messageId, method, params }), 1);
+    await deps.publisher.publish(topic, encodeRequest({ id: messageId, method, params }), 1);
     return messageId;
   }
 
@@ -141,7 +141,7 @@ export function createThingCommandService(deps: CommandDeps) {
     }
     if (!opts.wait) {
       await core.record({ ...rec, ...at, status: 'SENT' });
-      await deps.publisher().publish(topic, encodeRequest({ id: messageId, method, params: args }), 0);
+      await deps.publisher.publish(topic, encodeRequest({ id: messageId, method, params: args }), 0);
       return { callType: 'SYNC' as const, messageId, code: null, output: null, rrpcCode: null, userErrors: [] };
     }
     const r = await core.roundTrip(d, messageId, topic, encodeRequest({ id: messageId, method, params: args }), { startedAt, timeoutMs }, rec);

@@ -1,3 +1,4 @@
+import { registryChanged } from '../events/catalog.ts';
 import { and, asc, count, eq } from 'drizzle-orm';
 import { DomainError } from '../domain/errors.ts';
 import { productTopics } from '../db/tables.ts';
@@ -47,11 +48,7 @@ export function toTopicRecord(r: typeof productTopics.$inferSelect): TopicRecord
 export function createTopicService(deps: ServiceDeps) {
   const { database, log } = deps;
   const db = database.db;
-  const changed = (productKey: string, what: string, shortName: string) => ({
-    type: 'registry.changed',
-    productKey,
-    data: { entity: 'topic', what, productKey, shortName },
-  });
+  const changed = (productKey: string, what: string, shortName: string) => registryChanged('topic', what, { productKey, shortName }, { productKey });
 
   return {
     async create(p: Principal, input: { productKey: string; topicShortName: string; operation: TopicOperation; description?: string | null }) {

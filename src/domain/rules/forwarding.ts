@@ -77,7 +77,7 @@ export function sourceOfTopic(topic: string): { productKey: string | null; devic
 }
 
 /** null for events rules do not see (and for TSL posts, which are seen in their parsed shape instead). */
-export function toForwardingMessage(e: LogEvent): ForwardingMessage | null {
+export function toForwardingMessage(e: LogEvent, payloadOf: (data: Record<string, unknown>) => Buffer = (d) => Buffer.from(String(d.payload), 'base64')): ForwardingMessage | null {
   const pk = e.productKey ?? '';
   const dn = e.deviceName ?? '';
   const d = e.data;
@@ -86,7 +86,7 @@ export function toForwardingMessage(e: LogEvent): ForwardingMessage | null {
       const topic = String(d.topic);
       // TSL traffic is forwarded in its parsed forms below; only custom (and other non-/sys/) topics are raw.
       if (topic.startsWith('/sys/')) return null;
-      const raw = Buffer.from(String(d.payload), 'base64');
+      const raw = payloadOf(d);
       return { topic, raw, json: parseJson(raw), productKey: pk, deviceName: dn, messageId: String(d.messageId), timestamp: Number(d.receivedAt) };
     }
     case 'thing.property.post':

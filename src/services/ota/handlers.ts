@@ -1,12 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { extErrorTopic, parseTopic } from '../../domain/alink/topics.ts';
 import { deviceVersions } from '../../db/tables.ts';
-import type { GroupCommitter } from '../../events/committer.ts';
 import type { Logger } from '../../logger.ts';
 import type { NewEvent } from '../../events/types.ts';
-import type { InboundMessage, Outbound, StepResult, TopicHandler } from '../ingest.ts';
+import type { Handled, Outbound, UplinkHandler, UplinkRequest } from '../ingest/types.ts';
 import type { DeviceRef } from '../presence.ts';
-import { containsNul } from '../thing-data.ts';
+import { containsNul } from '../ingest/decode.ts';
 import { DEFAULT_MODULE, FAILURE_STEPS, parseStep, progressEvent, upgradeEvent, versionEvent } from './model.ts';
 import type { Pusher } from './push.ts';
 import { activeTask, claimQueued, completeJobIfDone, lockJob, transition, type PushTarget } from './store.ts';
@@ -52,7 +51,7 @@ const text = (v: unknown, max: number): string | null => (typeof v === 'string' 
 /** `module` absent means the default module (§3.9). */
 const moduleOf = (params: Record<string, unknown>): string | null => (params.module == null || params.module === '' ? DEFAULT_MODULE : text(params.module, 64));
 
-function errorNotice(device: DeviceRef, msg: InboundMessage, id: OtaRequest['id'], message: string): Outbound {
+function errorNotice(device: DeviceRef, msg: UplinkRequest, id: OtaRequest['id'], message: string): Outbound {
   return {
     topic: extErrorTopic(device.productKey, device.deviceName),
     qos: msg.qos >= 1 ? 1 : 0,
@@ -61,74 +60,81 @@ function errorNotice(device: DeviceRef, msg: InboundMessage, id: OtaRequest['id'
 }
 
 /**
- * The three OTA uplinks as ingest topic handlers. Each reads and changes task state in one transaction of the group
- * commit (`committer.submit`) and awaits it before returning, so the next message of the same device (the broker
- * hands them over one after the other) sees this one's outcome: a state machine cannot act on a stale read.
- * Their events are in the log before the message's own `device.message` event.
+ * The three OTA uplinks as ingest handlers. Each reads and changes task state inside the message's own commit
+ * (`inTx`), so the next message of the same device (the broker hands them over one after the other) sees this one's
+ * outcome: a state machine cannot act on a stale read. Their events are in the log before the message's own
+ * `device.message` event; what to answer is decided after the commit (`committed`).
  */
-export function createOtaHandlers(deps: { committer: GroupCommitter; pusher: Pusher; logger: Logger; onChange: () => void }) {
-  const { committer } = deps;
-  const none = (after: Outbound[] = []): StepResult => ({ events: [], after });
+export function createOtaHandlers(deps: { pusher: Pusher; logger: Logger; onChange: () => void }) {
+  const none = (replies: Outbound[] = []): Handled => ({ replies });
 
   /** `/ota/device/inform`: the device's version of a module; the version of an upgrade's target completes it. */
-  const inform: TopicHandler = async ({ device, msg, receivedAt }) => {
-    const req = decode(msg.payload);
+  const inform: UplinkHandler<'otaInform'> = (device, request) => {
+    const req = decode(request.payload);
     const version = req ? text(req.params.version, 64) : null;
     const module = req ? moduleOf(req.params) : null;
     if (!req || version === null || module === null) {
-      return none([errorNotice(device, msg, req?.id ?? null, 'request parameter error: params.version (and params.module, if given) must be non-empty strings of at most 64 characters')]);
+      return none([errorNotice(device, request, req?.id ?? null, 'request parameter error: params.version (and params.module, if given) must be non-empty strings of at most 64 characters')]);
     }
+    const { receivedAt } = request;
     const at = receivedAt.getTime();
     let ended = false;
-    await committer.submit(async (tx) => {
-      ended = false; // a grouped transaction that failed is retried item by item: start clean
-      await tx
-        .insert(deviceVersions)
-        .values({ deviceId: device.id, module, version, reportedAt: receivedAt })
-        .onConflictDoUpdate({ target: [deviceVersions.deviceId, deviceVersions.module], set: { version: sql`excluded.version`, reportedAt: sql`excluded.reported_at` } });
-      const events: NewEvent[] = [versionEvent(device, module, version, at)];
-      const task = await activeTask(tx, device.id, module);
-      if (task && task.destVersion === version) {
-        const job = await lockJob(tx, task.jobId);
-        if (job && (await transition(tx, task.taskId, { status: 'SUCCEEDED', step: 100, description: null }))) {
-          events.push(upgradeEvent(device, task, 'SUCCEEDED', null, at), ...(await completeJobIfDone(tx, job)));
-          ended = true;
+    return {
+      inTx: async (tx) => {
+        ended = false; // a grouped transaction that failed is retried item by item: start clean
+        await tx
+          .insert(deviceVersions)
+          .values({ deviceId: device.id, module, version, reportedAt: receivedAt })
+          .onConflictDoUpdate({ target: [deviceVersions.deviceId, deviceVersions.module], set: { version: sql`excluded.version`, reportedAt: sql`excluded.reported_at` } });
+        const events: NewEvent[] = [versionEvent(device, module, version, at)];
+        const task = await activeTask(tx, device.id, module);
+        if (task && task.destVersion === version) {
+          const job = await lockJob(tx, task.jobId);
+          if (job && (await transition(tx, task.taskId, { status: 'SUCCEEDED', step: 100, description: null }))) {
+            events.push(upgradeEvent(device, task, 'SUCCEEDED', null, at), ...(await completeJobIfDone(tx, job)));
+            ended = true;
+          }
         }
-      }
-      return events;
-    });
-    if (ended) deps.onChange();
-    return none();
+        return { events };
+      },
+      committed: () => {
+        if (ended) deps.onChange();
+      },
+    };
   };
 
   /** `/ota/device/progress`: steps 0..100 keep the task IN_PROGRESS; -1..-4 fail it. Without a task: 460, no change. */
-  const progress: TopicHandler = async ({ device, msg, receivedAt }) => {
-    const req = decode(msg.payload);
+  const progress: UplinkHandler<'otaProgress'> = (device, request) => {
+    const req = decode(request.payload);
     const step = req ? parseStep(req.params.step) : null;
     const module = req ? moduleOf(req.params) : null;
     if (!req || step === null || module === null) {
-      return none([errorNotice(device, msg, req?.id ?? null, 'request parameter error: params.step must be -4..100 (as a string or number)')]);
+      return none([errorNotice(device, request, req?.id ?? null, 'request parameter error: params.step must be -4..100 (as a string or number)')]);
     }
     const raw = req.params.desc;
     const given = raw == null || raw === '' ? null : (typeof raw === 'string' ? raw : JSON.stringify(raw)).slice(0, 1024);
     const failed = step < 0;
     const desc = given ?? (failed ? (FAILURE_STEPS[step] ?? null) : null);
-    const at = receivedAt.getTime();
+    const at = request.receivedAt.getTime();
     let found = false;
-    await committer.submit(async (tx) => {
-      found = false; // retried item by item after a failed grouped transaction: start clean
-      const task = await activeTask(tx, device.id, module);
-      if (!task) return [];
-      const job = await lockJob(tx, task.jobId);
-      if (!job || !(await transition(tx, task.taskId, { status: failed ? 'FAILED' : 'IN_PROGRESS', step, description: desc }))) return [];
-      found = true;
-      const events = [progressEvent(device, task, failed ? 'FAILED' : 'IN_PROGRESS', step, desc, at)];
-      if (failed) events.push(upgradeEvent(device, task, 'FAILED', desc, at), ...(await completeJobIfDone(tx, job)));
-      return events;
-    });
-    if (!found) return none([errorNotice(device, msg, req.id, 'no upgrade task for this device')]);
-    if (failed) deps.onChange();
-    return none();
+    return {
+      inTx: async (tx) => {
+        found = false; // retried item by item after a failed grouped transaction: start clean
+        const task = await activeTask(tx, device.id, module);
+        if (!task) return;
+        const job = await lockJob(tx, task.jobId);
+        if (!job || !(await transition(tx, task.taskId, { status: failed ? 'FAILED' : 'IN_PROGRESS', step, description: desc }))) return;
+        found = true;
+        const events = [progressEvent(device, task, failed ? 'FAILED' : 'IN_PROGRESS', step, desc, at)];
+        if (failed) events.push(upgradeEvent(device, task, 'FAILED', desc, at), ...(await completeJobIfDone(tx, job)));
+        return { events };
+      },
+      committed: () => {
+        if (!found) return [errorNotice(device, request, req.id, 'no upgrade task for this device')];
+        if (failed) deps.onChange();
+        return [];
+      },
+    };
   };
 
   /**
@@ -136,34 +142,38 @@ export function createOtaHandlers(deps: { committer: GroupCommitter; pusher: Pus
    * pushed now if the job's rollout budget allows, otherwise it stays queued and the rollout pushes it in turn.
    * Nothing pending: no answer (the reference documents none).
    */
-  const request: TopicHandler = async ({ device, msg }) => {
-    const req = decode(msg.payload);
+  const request: UplinkHandler<'otaRequest'> = (device, uplink) => {
+    const req = decode(uplink.payload);
     const module = req ? moduleOf(req.params) : DEFAULT_MODULE;
-    if (!req || module === null) return none([errorNotice(device, msg, req?.id ?? null, 'request parameter error: params.module must be a non-empty string')]);
+    if (!req || module === null) return none([errorNotice(device, uplink, req?.id ?? null, 'request parameter error: params.module must be a non-empty string')]);
     const targets: PushTarget[] = [];
-    await committer.submit(async (tx) => {
-      targets.length = 0; // retried item by item after a failed grouped transaction: start clean
-      const task = await activeTask(tx, device.id, module);
-      if (!task) return [];
-      const job = await lockJob(tx, task.jobId);
-      if (!job) return [];
-      if (task.status !== 'QUEUED') {
-        targets.push({ taskId: task.taskId, jobId: job.id, firmwareId: job.firmwareId, device });
-        return [];
-      }
-      // The device is talking to us: it is subscribed, so no settling time is needed.
-      const claimed = await claimQueued(tx, job, { settleMs: 0, maxBatch: 1, deviceId: device.id });
-      targets.push(...claimed.targets);
-      return claimed.events;
-    });
-    try {
-      return none(await Promise.all(targets.map((t) => deps.pusher.message(t))));
-    } catch (err) {
-      // The claim is committed (NOTIFIED): the device gets the push on its next request or login. Failing the
-      // handler would disconnect it for nothing.
-      deps.logger.warn({ err, deviceName: device.deviceName }, 'could not build the upgrade push for a firmware request');
-      return none();
-    }
+    return {
+      inTx: async (tx) => {
+        targets.length = 0; // retried item by item after a failed grouped transaction: start clean
+        const task = await activeTask(tx, device.id, module);
+        if (!task) return;
+        const job = await lockJob(tx, task.jobId);
+        if (!job) return;
+        if (task.status !== 'QUEUED') {
+          targets.push({ taskId: task.taskId, jobId: job.id, firmwareId: job.firmwareId, device });
+          return;
+        }
+        // The device is talking to us: it is subscribed, so no settling time is needed.
+        const claimed = await claimQueued(tx, job, { settleMs: 0, maxBatch: 1, deviceId: device.id });
+        targets.push(...claimed.targets);
+        return { events: claimed.events };
+      },
+      committed: async () => {
+        try {
+          return await Promise.all(targets.map((t) => deps.pusher.message(t)));
+        } catch (err) {
+          // The claim is committed (NOTIFIED): the device gets the push on its next request or login. Failing here
+          // would disconnect it for nothing.
+          deps.logger.warn({ err, deviceName: device.deviceName }, 'could not build the upgrade push for a firmware request');
+          return [];
+        }
+      },
+    };
   };
 
   return { inform, progress, request };

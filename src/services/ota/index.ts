@@ -1,6 +1,6 @@
 import type { GroupCommitter } from '../../events/committer.ts';
 import type { ServiceDeps } from '../deps.ts';
-import type { DevicePublisher } from '../ingest.ts';
+import type { DevicePublisher } from '../ports.ts';
 import type { MessageIds } from '../message-ids.ts';
 import { firmwareRoute } from './download.ts';
 import { createFirmwareService } from './firmware.ts';
@@ -28,7 +28,7 @@ export interface OtaOptions extends RolloutOptions {
 export type OtaDeps = ServiceDeps & {
   committer: GroupCommitter;
   ids: MessageIds;
-  publisher: () => DevicePublisher;
+  publisher: DevicePublisher;
 } & OtaOptions;
 
 /**
@@ -49,7 +49,7 @@ export function createOtaService(deps: OtaDeps) {
   const rollout = createRollout({ database: deps.database, log: deps.log, hub: deps.hub, logger, pusher, ...pick(deps) });
   const firmware = createFirmwareService({ ...deps, ...(deps.maxFirmwareBytes ? { maxFirmwareBytes: deps.maxFirmwareBytes } : {}) });
   const jobs = createJobService({ ...deps, onCreated: () => rollout.kick() });
-  const handlers = createOtaHandlers({ committer: deps.committer, pusher, logger, onChange: () => rollout.kick() });
+  const handlers = createOtaHandlers({ pusher, logger, onChange: () => rollout.kick() });
 
   return {
     /** What GraphQL calls (ctx.services.ota). */

@@ -1,7 +1,8 @@
 import { otaUpgradeTopic } from '../../domain/alink/topics.ts';
 import type { Database } from '../../db/client.ts';
 import type { Logger } from '../../logger.ts';
-import type { DevicePublisher, Outbound } from '../ingest.ts';
+import type { Outbound } from '../ingest/types.ts';
+import type { DevicePublisher } from '../ports.ts';
 import type { MessageIds } from '../message-ids.ts';
 import { findFirmware } from './firmware.ts';
 import { firmwareLink, OTA_LINK_TTL_MS, type LinkSigner } from './links.ts';
@@ -11,7 +12,7 @@ import type { PushTarget } from './store.ts';
 export interface PusherDeps {
   database: Database;
   ids: MessageIds;
-  publisher: () => DevicePublisher;
+  publisher: DevicePublisher;
   signer: () => Promise<LinkSigner>;
   /** Absolute base of download links, resolved at push time (the HTTP port may be bound after the services). */
   baseUrl: () => string;
@@ -48,7 +49,7 @@ export function createPusher(deps: PusherDeps) {
       targets.map(async (t) => {
         try {
           const m = await message(t);
-          await deps.publisher().publish(m.topic, typeof m.payload === 'function' ? m.payload() : m.payload, 1);
+          await deps.publisher.publish(m.topic, typeof m.payload === 'function' ? m.payload() : m.payload, 1);
         } catch (err) {
           deps.logger.warn({ err, taskId: t.taskId, deviceName: t.device.deviceName }, 'upgrade push failed');
         }

@@ -117,7 +117,7 @@ export function createRollout(deps: { database: Database; log: EventLog; hub: Ev
     start(): void {
       if (!stopped) return;
       stopped = false;
-      unsubscribe = deps.hub.subscribe((e) => {
+      unsubscribe = deps.hub.on(['device.status', 'device.lifecycle'], (e) => {
         // Only a job that already pushed to the device can have left it NOTIFIED: with no active job, nothing to do.
         if (e.type === 'device.status' && e.data.status === 'online' && e.productKey && e.deviceName && activeJobs > 0) {
           const { productKey, deviceName } = e;

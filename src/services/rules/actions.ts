@@ -5,7 +5,7 @@ import { isValidTopicName } from '../../domain/alink/topic-filter.ts';
 import { parseTopic } from '../../domain/alink/topics.ts';
 import type { ForwardingMessage } from '../../domain/rules/forwarding.ts';
 import type { Logger } from '../../logger.ts';
-import type { DevicePublisher } from '../ingest.ts';
+import type { DevicePublisher } from '../ports.ts';
 import type { ProductCache } from '../product-cache.ts';
 
 export type RuleActionType = 'REPUBLISH' | 'WEBHOOK' | 'AMQP';
@@ -120,7 +120,7 @@ export interface Delivery {
  * publisher confirms. AMQP connections are kept per URL and dropped on error, so a broker that comes back is
  * reconnected on the next attempt.
  */
-export function createActionRunner(deps: { publisher: () => DevicePublisher; products: ProductCache; logger: Logger }) {
+export function createActionRunner(deps: { publisher: DevicePublisher; products: ProductCache; logger: Logger }) {
   const channels = new Map<string, Promise<{ conn: amqp.ChannelModel; ch: amqp.ConfirmChannel }>>();
 
   function channel(url: string) {
@@ -154,7 +154,7 @@ export function createActionRunner(deps: { publisher: () => DevicePublisher; pro
       ((t.kind === 'custom' && canSubscribe({ productKey: t.productKey, deviceName: t.deviceName }, topic, info.categories)) ||
         (t.kind === 'sys' && t.path[0] === 'thing' && t.path[1] === 'service'));
     if (!allowed) throw new DeliveryError(`TOPIC_NOT_ALLOWED: the target device may not receive ${topic}`, false);
-    await deps.publisher().publish(topic, Buffer.from(JSON.stringify(d.output)), cfg.qos ?? 1);
+    await deps.publisher.publish(topic, Buffer.from(JSON.stringify(d.output)), cfg.qos ?? 1);
   }
 
   async function webhook(d: Delivery): Promise<void> {

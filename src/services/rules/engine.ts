@@ -1,5 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { topicMatches } from '../../domain/alink/topic-filter.ts';
+import { messagePayload } from '../../events/catalog.ts';
 import { FORWARDED_TYPES, sourceOfTopic, toForwardingMessage, type ForwardingMessage } from '../../domain/rules/forwarding.ts';
 import { compileRuleSql, type CompiledRule } from '../../domain/rules/sql.ts';
 import { deadLetters, devices, deviceTags, rules } from '../../db/tables.ts';
@@ -50,8 +51,8 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
    * change or a lifecycle event of that device comes through the log.
    */
   const tagCache = new Map<string, Promise<Record<string, string>>>();
-  hub.subscribe((e) => {
-    if ((e.type.startsWith('thing.deviceinfo.') || e.type === 'device.lifecycle') && e.productKey && e.deviceName) tagCache.delete(`${e.productKey}\u0000${e.deviceName}`);
+  hub.on(['thing.deviceinfo.update', 'thing.deviceinfo.delete', 'device.lifecycle'], (e) => {
+    if (e.productKey && e.deviceName) tagCache.delete(`${e.productKey}\u0000${e.deviceName}`);
   });
   function attributesOf(productKey: string | null, deviceName: string | null): Promise<Record<string, string>> {
     if (!productKey || !deviceName) return Promise.resolve({});
@@ -152,7 +153,7 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
       try {
         for await (const item of stream) {
           if (signal.aborted) break;
-          const msg = toForwardingMessage(item.event);
+          const msg = toForwardingMessage(item.event, messagePayload);
           const hit = msg !== null && topicMatches(compiled.value.topicFilter, msg.topic);
           if (hit) await handle(rule, compiled.value, item.event.position, msg, signal);
           position = item.event.position;
@@ -221,8 +222,8 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
 
   return {
     start(): void {
-      hub.subscribe((e) => {
-        if (e.type === 'registry.changed' && e.data.entity === 'rule') setTimeout(kick, 0);
+      hub.on('registry.changed', (e) => {
+        if (e.data.entity === 'rule') setTimeout(kick, 0);
       });
       kick();
       timer = setInterval(kick, TICK_MS);

@@ -1,3 +1,4 @@
+import { registryChanged } from '../../events/catalog.ts';
 import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import { topicMatches } from '../../domain/alink/topic-filter.ts';
 import { DomainError, DomainErrors, type UserErrorShape } from '../../domain/errors.ts';
@@ -87,7 +88,7 @@ function checkRule(input: { name?: string | null; sql?: string | null; actions?:
 export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetterRecord, rule: RuleRecord) => Promise<void> }) {
   const { database, log } = deps;
   const db = database.db;
-  const changed = (id: number, what: string) => ({ type: 'registry.changed', data: { entity: 'rule', what, id } });
+  const changed = (id: number, what: string) => registryChanged('rule', what, { id });
 
   /** The rule, when it exists and the caller may see it (null otherwise: a scoped key never learns of other rules). */
   async function load(p: Principal, id: number): Promise<RuleRecord | null> {

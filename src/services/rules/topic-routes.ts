@@ -8,7 +8,8 @@ import { EventStream } from '../../events/stream.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { findDevice } from '../devices.ts';
-import type { DevicePublisher } from '../ingest.ts';
+import { messagePayload } from '../../events/catalog.ts';
+import type { DevicePublisher } from '../ports.ts';
 import type { ProductCache } from '../product-cache.ts';
 import type { ConsumerStore } from './consumer.ts';
 
@@ -25,13 +26,13 @@ const CONSUMER = 'topic-routes';
  * M2M topic routing: what a device publishes on a source custom topic (PUB) is delivered to the destination topics of
  * other devices (SUB), as the reference's topic route tables. Delivery is an event-log consumer like a rule.
  */
-export function createTopicRouteService(deps: ServiceDeps & { products: ProductCache; consumers: ConsumerStore; publisher: () => DevicePublisher }) {
+export function createTopicRouteService(deps: ServiceDeps & { products: ProductCache; consumers: ConsumerStore; publisher: DevicePublisher }) {
   const db = deps.database.db;
   let routes: Map<string, string[]> | null = null;
   const logger = deps.logger.child({ module: 'topic-routes' });
 
-  deps.hub.subscribe((e) => {
-    if (e.type === 'registry.changed' && e.data.entity === 'topicRoute') routes = null;
+  deps.hub.on('registry.changed', (e) => {
+    if (e.data.entity === 'topicRoute') routes = null;
   });
 
   async function table(): Promise<Map<string, string[]>> {
@@ -76,8 +77,8 @@ export function createTopicRouteService(deps: ServiceDeps & { products: ProductC
         for await (const item of stream) {
           const dsts = (await table()).get(String(item.event.data.topic));
           if (dsts) {
-            const payload = Buffer.from(String(item.event.data.payload), 'base64');
-            await Promise.all(dsts.map((d) => deps.publisher().publish(d, payload, 1)));
+            const payload = messagePayload(item.event.data);
+            await Promise.all(dsts.map((d) => deps.publisher.publish(d, payload, 1)));
           }
           position = item.event.position;
           if (dsts || Date.now() - last > 1000) {

@@ -1,0 +1,113 @@
+import type { AedesOptions, Client } from 'aedes';
+import { parseUsername } from '../domain/auth/client-id.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { DeviceAuthService } from '../services/device-auth.ts';
+import type { PresenceService } from '../services/presence.ts';
+import { deviceConnection, kickClient } from './session-control.ts';
+import { attachSession, type Session, type SessionRegistry } from './sessions.ts';
+
+const authError = (returnCode: 3 | 4 | 5, message: string) => Object.assign(new Error(message), { returnCode });
+
+function clientIpOf(client: Client): string | null {
+  const raw = (client.req?.socket?.remoteAddress ?? (client.conn as { remoteAddress?: string }).remoteAddress) || null;
+  return raw?.startsWith('::ffff:') ? raw.slice(7) : raw;
+}
+
+/**
+ * CONNECT: who the device is (alink-protocol.md §1, D1 CONNACK codes, D6 takeover). `onLogin` is told of each
+ * accepted device connection (the caller watches its close).
+ */
+export function createAuthenticator(deps: {
+  logger: Logger;
+  metrics: Metrics;
+  deviceAuth: DeviceAuthService;
+  presence: PresenceService;
+  sessions: SessionRegistry;
+  onLogin: (client: Client) => void;
+}) {
+  const { logger: log, metrics, deviceAuth, presence, sessions } = deps;
+  const rawClientIds = new WeakMap<Client, string>();
+
+  /**
+   * Sessions belong to the device, not to the ClientId string: the Link SDK puts a fresh `timestamp` in its ClientId
+   * at every start, so keyed by the whole ClientId its persistent session (and the QoS 1 commands queued for it) would
+   * be lost on each restart. Alink logins (a ClientId with the `|...|` block) are keyed by `${pk}&${dn}`; a second
+   * login of the same device then also takes over the first as [MQTT-3.1.4-2] says (D6). The raw ClientId is kept
+   * for the signature check.
+   */
+  const preConnect: NonNullable<AedesOptions['preConnect']> = (client, packet, done) => {
+    const raw = packet.clientId ?? '';
+    rawClientIds.set(client, raw);
+    const user = parseUsername(packet.username ?? '');
+    if (user.ok && raw.includes('|')) packet.clientId = `${user.value.productKey}&${user.value.deviceName}`;
+    done(null, true);
+  };
+
+  async function login(client: Client, username: string | undefined, password: Buffer | undefined): Promise<[Error | null, boolean] | null> {
+    const rawClientId = rawClientIds.get(client) ?? client.id;
+    const reg = deviceAuth.parseRegisterConnect(rawClientId, username, password);
+    if (reg && 'unsupported' in reg) return [authError(4, `authType ${reg.unsupported} not supported`), false];
+    if (reg) {
+      const r = await deviceAuth.register(reg);
+      if (!r.ok) {
+        log.info({ code: r.code, productKey: reg.productKey }, 'dynamic registration refused');
+        metrics.mqttLogins.inc({ result: 'register_refused' });
+        return [authError(r.code === 6288 || r.code === 6289 || r.code === 6204 ? 5 : 4, r.message), false];
+      }
+      const device = (await deviceAuth.lookup(r.productKey, r.deviceName))!;
+      attachSession(client, { device, clientIp: clientIpOf(client), epoch: -1, reason: null, registration: r, ended: false, ingestTail: Promise.resolve() });
+      metrics.mqttLogins.inc({ result: 'registered' });
+      return [null, true];
+    }
+
+    const result = await deviceAuth.login(rawClientId, username, password);
+    if (!result.ok) {
+      metrics.mqttLogins.inc({ result: result.failure === 'DISABLED' ? 'disabled' : 'bad_credentials' });
+      log.debug({ why: result.why }, 'login refused');
+      return [authError(result.failure === 'DISABLED' ? 5 : 4, result.failure === 'DISABLED' ? 'not authorized' : 'bad user name or password'), false];
+    }
+    const clientIp = clientIpOf(client);
+    const connected = await presence.connect(result.device, clientIp);
+    if (!connected) return [authError(4, 'bad user name or password'), false]; // deleted meanwhile
+    const session: Session = { device: result.device, clientIp, epoch: connected.epoch, reason: null, registration: null, ended: false, ingestTail: Promise.resolve() };
+    session.connection = deviceConnection(client, session, log);
+    attachSession(client, session);
+    const replaced = sessions.claim(client);
+    if (replaced === client) {
+      // A newer login of the same device committed first: this one lost the race. Presence already recorded
+      // this epoch as TAKEN_OVER (the newer connect did), so there is nothing to record on close.
+      session.reason = 'TAKEN_OVER';
+      session.ended = true;
+      metrics.mqttLogins.inc({ result: 'taken_over' });
+      return [authError(5, 'superseded by a newer connection'), false];
+    }
+    // D6: the newer login wins even if its own socket is already gone; presence has recorded the older epoch as
+    // TAKEN_OVER, so the older connection must not stay open behind it.
+    if (replaced) kickClient(replaced, 'TAKEN_OVER');
+    if (client.closed) {
+      // The socket went away while we were committing (aedes ignores a late done()): record it at once.
+      session.ended = true;
+      sessions.release(client);
+      await presence.disconnect(result.device, connected.epoch, 'CLIENT_DISCONNECT');
+      return null;
+    }
+    metrics.mqttConnections.inc();
+    deps.onLogin(client);
+    metrics.mqttLogins.inc({ result: 'ok' });
+    return [null, true];
+  }
+
+  const authenticate: NonNullable<AedesOptions['authenticate']> = (client, username, password, done) => {
+    login(client, username, password)
+      .then((r) => {
+        if (r) done(r[0] as never, r[1]);
+      })
+      .catch((err: unknown) => {
+        log.error({ err }, 'authenticate failed');
+        done(authError(3, 'server unavailable') as never, false);
+      });
+  };
+
+  return { preConnect, authenticate };
+}

@@ -1,0 +1,54 @@
+import type { Client } from 'aedes';
+import type { Logger } from '../logger.ts';
+import type { DeviceConnection, SessionControl } from '../services/ports.ts';
+import { autoSubscriptions } from './auto-subscriptions.ts';
+import { sessionOf, type Session, type SessionRegistry } from './sessions.ts';
+
+/** Close a connection, recording why (D15) unless a reason was already set. */
+export function kickClient(client: Client, reason: NonNullable<Session['reason']>): void {
+  const s = sessionOf(client);
+  if (s && !s.reason) s.reason = reason;
+  client.close();
+}
+
+/** The `DeviceConnection` port of one logged-in connection (what services may do with it). */
+export function deviceConnection(client: Client, s: Session, logger: Logger): DeviceConnection {
+  return {
+    device: s.device,
+    clientIp: s.clientIp,
+    get subDevices() {
+      return (s.subs ??= new Map());
+    },
+    subscribeDevice(productKey, deviceName) {
+      client.subscribe({ subscriptions: autoSubscriptions(productKey, deviceName).map((topic) => ({ topic, qos: 1 })) }, (err) => {
+        if (err) logger.warn({ err, deviceName }, 'automatic subscription failed');
+      });
+    },
+  };
+}
+
+/** The `SessionControl` port over this instance's live connections (services decide; this only acts). */
+export function createSessionControl(sessions: SessionRegistry): SessionControl {
+  return {
+    kick(productKey, deviceName, reason) {
+      const client = sessions.get(productKey, deviceName);
+      if (!client) return false;
+      kickClient(client, reason);
+      return true;
+    },
+    kickOlderThan(productKey, deviceName, epoch) {
+      const client = sessions.get(productKey, deviceName);
+      const s = client && sessionOf(client);
+      if (!client || !s || s.epoch >= epoch) return false;
+      kickClient(client, 'TAKEN_OVER');
+      return true;
+    },
+    connectionOf(productKey, deviceName) {
+      const client = sessions.get(productKey, deviceName);
+      return client ? sessionOf(client)?.connection : undefined;
+    },
+    connections() {
+      return sessions.all().flatMap((c) => sessionOf(c)?.connection ?? []);
+    },
+  };
+}

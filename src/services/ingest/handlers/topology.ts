@@ -1,0 +1,141 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import { decodeRequest } from '../../../domain/alink/envelope.ts';
+import { devices, deviceTopology } from '../../../db/tables.ts';
+import type { NewEvent } from '../../../events/types.ts';
+import type { CachedDevice, DeviceAuthService } from '../../device-auth.ts';
+import { lifecycleEvent, toDeviceRecord } from '../../devices.ts';
+import { LIMITS, topoEvent, verifySubSign, type GatewayService } from '../../gateway.ts';
+import type { DeviceRef } from '../../presence.ts';
+import type { ProductCache } from '../../product-cache.ts';
+import { newDeviceSecret, newIotId, type SecretBox } from '../../secrets.ts';
+import { alinkReply } from '../reply.ts';
+import type { Handled, Outbound, UplinkHandler } from '../types.ts';
+
+type Params = Record<string, unknown>;
+const s = (v: unknown) => (v == null ? '' : String(v));
+
+/**
+ * Gateway topology uplinks (alink-protocol.md §2.3, §3.9, D20): `thing/topo/{add,delete,get}`, `thing/sub/register`,
+ * `thing/list/found`. Checks that need no lock run first; the writes (and the reads that decide them) run inside the
+ * message's commit (`inTx`), so the topology, the `thing.topo.lifecycle` event and the stored message are one
+ * transaction. The gateway's cached topology is dropped after the commit.
+ */
+export function createTopologyHandler(deps: { products: ProductCache; deviceAuth: DeviceAuthService; gateway: GatewayService; secrets: SecretBox }): UplinkHandler<'topology'> {
+  const { gateway } = deps;
+  return async (gw, request) => {
+    const action = request.uplink.action;
+    const decoded = decodeRequest(request.payload);
+    if (!decoded.ok) return { replies: alinkReply(request, { id: decoded.error.id, idType: decoded.error.idType }, { code: 460, message: decoded.error.message }) };
+    const req = decoded.value;
+    const reply = (code: number, data: unknown, message?: string): Outbound[] => alinkReply(request, req, { code, data, message });
+    const answer = (code: number, data: unknown, message?: string, events: NewEvent[] = []): Handled => ({ events, replies: reply(code, data, message) });
+    if ((await deps.products.get(gw.productKey))?.product.nodeType !== 'GATEWAY') return answer(460, {}, 'only gateway products manage sub-devices');
+    const list = (Array.isArray(req.params) ? req.params : []) as Params[];
+    const forget = () => gateway.forgetBound(gw.id);
+
+    if (action === 'get') {
+      const ids = [...(await gateway.boundSubDevices(gw.id))];
+      return {
+        inTx: async (tx) => {
+          const rows = ids.length ? await tx.select({ productKey: devices.productKey, deviceName: devices.deviceName }).from(devices).where(inArray(devices.id, ids)) : [];
+          return { replies: reply(200, rows.map((r) => ({ productKey: r.productKey, deviceName: r.deviceName }))) };
+        },
+      };
+    }
+    if (!Array.isArray(req.params) || list.length === 0) return answer(460, {}, 'params must be a non-empty array');
+
+    if (action === 'add') {
+      const resolved: CachedDevice[] = [];
+      for (const p of list) {
+        if (s(p.productKey) === gw.productKey && s(p.deviceName) === gw.deviceName) return answer(6402, {}, 'a gateway cannot be its own sub-device');
+        const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
+        if (!sub) return answer(6100, {}, `device ${s(p.deviceName)} not found`);
+        // D20: a bad signature answers 401 and changes nothing.
+        if (!verifySubSign(p, sub.secret)) return answer(401, {}, `invalid sign for ${sub.deviceName}`);
+        resolved.push(sub);
+      }
+      const current = await gateway.boundSubDevices(gw.id);
+      if (current.size + resolved.filter((r) => !current.has(r.id)).length > LIMITS.subDevicesPerGateway) return answer(6400, {}, 'too many sub-devices for this gateway');
+      return {
+        inTx: async (tx) => {
+          const existing = await tx.select().from(deviceTopology).where(inArray(deviceTopology.subDeviceId, resolved.map((r) => r.id)));
+          if (existing.some((e) => e.gatewayId !== gw.id)) return { replies: reply(6619, {}, 'sub-device already bound to another gateway') };
+          const added: DeviceRef[] = resolved.filter((r) => !existing.some((e) => e.subDeviceId === r.id));
+          if (added.length) await tx.insert(deviceTopology).values(added.map((d) => ({ subDeviceId: d.id, gatewayId: gw.id }))).onConflictDoNothing();
+          return { events: added.length ? [topoEvent(gw, 'add', added)] : [], replies: reply(200, resolved.map((r) => ({ productKey: r.productKey, deviceName: r.deviceName }))) };
+        },
+        committed: forget,
+      };
+    }
+
+    if (action === 'delete') {
+      const subs: DeviceRef[] = [];
+      for (const p of list) {
+        const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
+        if (!sub || !(await gateway.boundSubDevices(gw.id)).has(sub.id)) return answer(6401, {}, `topology relation with ${s(p.deviceName)} does not exist`);
+        subs.push(sub);
+      }
+      return {
+        inTx: async (tx) => {
+          await tx.delete(deviceTopology).where(and(eq(deviceTopology.gatewayId, gw.id), inArray(deviceTopology.subDeviceId, subs.map((d) => d.id))));
+          return { events: [topoEvent(gw, 'remove', subs)] };
+        },
+        replies: reply(200, subs.map((d) => ({ productKey: d.productKey, deviceName: d.deviceName }))),
+        committed: forget,
+      };
+    }
+
+    if (action === 'subRegister') {
+      if (list.length > LIMITS.registerBatch) return answer(460, {}, `at most ${LIMITS.registerBatch} sub-devices per request`);
+      // In request order: an existing unactivated sub-device's record, or the name to create.
+      const slots: (Record<string, string> | { pk: string; dn: string })[] = [];
+      for (const p of list) {
+        const pk = s(p.productKey);
+        const dn = s(p.deviceName);
+        const info = await deps.products.get(pk);
+        if (!info) return answer(6250, {}, `product ${pk} not found`);
+        if (!info.product.dynamicRegistration) return answer(6288, {}, `dynamic registration is not enabled for product ${pk}`);
+        if (!/^[A-Za-z0-9\-_@.:]{4,32}$/.test(dn)) return answer(6280, {}, `sub-device name ${dn} is not valid`);
+        const existing = await deps.deviceAuth.lookup(pk, dn);
+        if (existing) {
+          if (existing.activated) return answer(6289, {}, `device ${dn} is already activated`);
+          slots.push({ iotId: existing.iotId, productKey: pk, deviceName: dn, deviceSecret: existing.secret });
+        } else slots.push({ pk, dn });
+      }
+      if (!slots.some((x) => 'pk' in x)) return answer(200, slots);
+      return {
+        inTx: async (tx) => {
+          const out: Record<string, string>[] = [];
+          const events: NewEvent[] = [];
+          for (const slot of slots) {
+            if (!('pk' in slot)) {
+              out.push(slot as Record<string, string>);
+              continue;
+            }
+            const { pk, dn } = slot as { pk: string; dn: string };
+            const secret = newDeviceSecret();
+            const [row] = await tx.insert(devices).values({ iotId: newIotId(), productKey: pk, deviceName: dn, secretEnc: deps.secrets.encrypt(secret) }).onConflictDoNothing().returning();
+            if (!row) return { events, replies: reply(6289, {}, `device ${dn} was registered meanwhile`) };
+            events.push(lifecycleEvent('create', toDeviceRecord(row)));
+            out.push({ iotId: row.iotId, productKey: pk, deviceName: dn, deviceSecret: secret });
+          }
+          return { events, replies: reply(200, out) };
+        },
+      };
+    }
+
+    // thing/list/found (§6.9)
+    const found: DeviceRef[] = [];
+    for (const p of list) {
+      const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
+      found.push(sub ?? { id: 0, iotId: '', productKey: s(p.productKey), deviceName: s(p.deviceName) });
+    }
+    const event: NewEvent = {
+      type: 'thing.list.found',
+      productKey: gw.productKey,
+      deviceName: gw.deviceName,
+      data: { gwIotId: gw.iotId, gwProductKey: gw.productKey, gwDeviceName: gw.deviceName, devices: found.map((d) => ({ iotId: d.iotId || null, productKey: d.productKey, deviceName: d.deviceName })) },
+    };
+    return answer(200, {}, undefined, [event]);
+  };
+}

@@ -10,6 +10,8 @@ import { errnoCode, redactUrl, StartupError } from './errors.ts';
 /** Network errors and "the database system is starting up" / "too many connections": worth another try. */
 const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P03', '53300']);
 
+const span = (ms: number) => (ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`);
+
 const describe = (err: unknown): string => {
   const code = errnoCode(err);
   const msg = err instanceof Error ? err.message : String(err);
@@ -36,13 +38,13 @@ export async function waitForDatabase(database: Database, opts: { url: string | 
         throw new StartupError(
           'DATABASE_UNREACHABLE',
           'DATABASE_URL',
-          `DATABASE_URL ${url} is not reachable (${describe(err)})${opts.waitMs > 0 ? `, retried for ${Math.round(opts.waitMs / 1000)} s` : ''}.`,
+          `DATABASE_URL ${url} is not reachable (${describe(err)})${opts.waitMs > 0 ? `, retried for ${span(opts.waitMs)}` : ''}.`,
           'start PostgreSQL or correct the host and port in DATABASE_URL; DATABASE_WAIT_MS sets how long a start waits for it. Unset DATABASE_URL to use the embedded database in DATA_DIR.',
         );
       }
       if (!warned) {
         warned = true;
-        opts.logger.warn({ code }, `database ${url} not reachable yet: retrying for up to ${Math.round(opts.waitMs / 1000)} s (DATABASE_WAIT_MS)`);
+        opts.logger.warn({ code }, `database ${url} not reachable yet: retrying for up to ${span(opts.waitMs)} (DATABASE_WAIT_MS)`);
       }
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 2000);

@@ -24,8 +24,13 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, HOST: '127.0.0.1', ...extra };
 }
 
-export function runCli(args: string[], env: Record<string, string>, command: string[] = ['--import', 'tsx', 'src/main.ts']): CliRun {
-  const child = spawn(process.execPath, [...command, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+export function runCli(args: string[], env: Record<string, string>): CliRun {
+  return runProcess(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], env);
+}
+
+/** Any program (e.g. `npm start`) at the repository root, with the same bookkeeping. */
+export function runProcess(file: string, args: string[], env: Record<string, string>): CliRun {
+  const child = spawn(file, args, { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   const waiters: (() => void)[] = [];
   for (const s of ['stdout', 'stderr'] as const) {
@@ -68,6 +73,7 @@ export function runCli(args: string[], env: Record<string, string>, command: str
 /** The ports of a started `thingql serve`, from its JSON log lines. */
 export async function servePorts(run: CliRun): Promise<{ http: number; mqtt: number }> {
   const text = await run.waitFor('stdout', (t) => /"msg":"GraphQL on [^"]*"/.test(t) && /"msg":"MQTT on [^"]*"/.test(t));
-  const lines = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; port?: number });
+  // Only the JSON lines: npm prints its own banner before the server's log.
+  const lines = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; port?: number });
   return { http: lines.find((l) => l.msg.startsWith('GraphQL on'))!.port!, mqtt: lines.find((l) => l.msg.startsWith('MQTT on'))!.port! };
 }

@@ -113,3 +113,23 @@ export function commandHelp(name: string): string {
 }
 
 export const wantsHelp = (args: string[]): boolean => args.includes('--help') || args.includes('-h');
+
+/** The settings table of docs/operations.md (between its settings markers; `npm run docs:settings` rewrites it). */
+export function settingsMarkdown(): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const rows = settingsHelp().map(
+    (r) => `| \`${r.name}\` | \`${r.flag}\` | ${r.default !== null ? `\`${r.default}\`` : 'unset'} | ${cell(r.text)}${r.values ? ` (${r.values.map((v) => `\`${v}\``).join(', ')})` : ''} |`,
+  );
+  return ['| Setting | Flag | Default | Meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
+
+export const SETTINGS_BEGIN = '<!-- settings:begin (generated from src/config.ts by npm run docs:settings) -->';
+export const SETTINGS_END = '<!-- settings:end -->';
+
+/** `doc` with the generated settings table between the markers. */
+export function withSettingsTable(doc: string): string {
+  const a = doc.indexOf(SETTINGS_BEGIN);
+  const b = doc.indexOf(SETTINGS_END);
+  if (a < 0 || b < a) throw new Error('settings markers not found');
+  return `${doc.slice(0, a + SETTINGS_BEGIN.length)}\n${settingsMarkdown()}\n${doc.slice(b)}`;
+}

@@ -78,3 +78,28 @@ describe('thingql simulate reads the server settings for its defaults', () => {
     expect(parseSimulateArgs(['--product', 'pk', '--mqtt-url', 'mqtt://h:1'], { MQTT_PORT: '1884' })?.mqttUrl).toBe('mqtt://h:1');
   });
 });
+
+describe('docs stay in sync', () => {
+  it('docs/operations.md has the settings table generated from the zod config (npm run docs:settings)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { withSettingsTable } = await import('../../src/cli/help.ts');
+    const doc = readFileSync(path.join(ROOT, 'docs/operations.md'), 'utf8');
+    expect(doc).toBe(withSettingsTable(doc));
+  });
+
+  it('LICENSE is the Apache License 2.0 that package.json names, in full', async () => {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    expect(pkg.license).toBe('Apache-2.0');
+    const license = readFileSync(path.join(ROOT, 'LICENSE'), 'utf8');
+    expect(license).toContain('Apache License\n                           Version 2.0, January 2004');
+    expect(license).toContain('END OF TERMS AND CONDITIONS');
+    expect(license.split('\n').length).toBeGreaterThan(190);
+  });
+
+  it('docs/protocol.md summarises every decision D1-D24', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(path.join(ROOT, 'docs/protocol.md'), 'utf8');
+    for (let i = 1; i <= 24; i++) expect(doc, `D${i}`).toContain(`**D${i} `);
+  });
+});

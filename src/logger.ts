@@ -11,7 +11,7 @@ export function resolveLogFormat(setting: 'auto' | LogFormat, isTTY = process.st
 }
 
 /** pino with secrets redacted wherever they could appear (architecture.md habit 11). */
-export function createLogger(level: string, format: LogFormat = 'json'): Logger {
+export function createLogger(level: string, format: LogFormat = 'json', destination?: NodeJS.WritableStream): Logger {
   const options = {
     level,
     base: { service: 'thingql' },
@@ -22,7 +22,8 @@ export function createLogger(level: string, format: LogFormat = 'json'): Logger 
   };
   if (format === 'pretty') {
     // In this thread and synchronous: no transport worker, and nothing is lost when the process exits.
-    return pino(options, PinoPretty({ colorize: process.stdout.isTTY === true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' }));
+    const colorize = destination === undefined && process.stdout.isTTY === true;
+    return pino(options, PinoPretty({ colorize, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', ...(destination ? { destination } : {}) }));
   }
-  return pino(options);
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -31,9 +31,10 @@ describe('npm start', () => {
     const dataDir = path.join(tmp, 'data');
     await seedDataDir(dataDir, inject('pgliteTemplate'));
     const npm = runProcess('npm', ['start'], { PORT: '0', MQTT_PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN: 'npm-start-test-admin-token', LOG_LEVEL: 'info' });
+    let serverPid = 0;
     try {
       const ports = await servePorts(npm);
-      const serverPid = JSON.parse(readFileSync(path.join(dataDir, 'thingql.lock'), 'utf8')).pid as number;
+      serverPid = JSON.parse(readFileSync(path.join(dataDir, 'thingql.lock'), 'utf8')).pid as number;
       expect(readFileSync(`/proc/${serverPid}/cmdline`, 'utf8').split('\0').filter(Boolean)).toEqual(['node', 'dist/main.js', 'serve']);
       expect(ppidOf(serverPid)).toBe(npm.child.pid); // no shell or tsx wrapper in between
       expect((await fetch(`http://127.0.0.1:${ports.http}/healthz`)).status).toBe(200);
@@ -47,6 +48,8 @@ describe('npm start', () => {
       expect(existsSync(`/proc/${serverPid}`)).toBe(false);
       await expect(fetch(`http://127.0.0.1:${ports.http}/healthz`)).rejects.toThrow();
     } finally {
+      // On failure: SIGKILL to npm would not reach its child, so end the server by its own pid.
+      if (serverPid && existsSync(`/proc/${serverPid}`)) process.kill(serverPid, 'SIGKILL');
       npm.child.kill('SIGKILL');
     }
   }, 120_000);

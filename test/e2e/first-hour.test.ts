@@ -110,8 +110,10 @@ describe('a start that cannot succeed says which setting and how to fix it, with
 });
 
 describe('DATA_DIR: one process at a time, private files, and the admin token', () => {
-  it('first start prints the token outside the log; a second process and admin-token --reset refuse while it runs; reset replaces the token', async () => {
-    const dataDir = path.join(tmp, 'data');
+  const dataDir = path.join(tmp, 'data');
+  let firstToken = '';
+
+  it('first start prints the token outside the log; a second process and admin-token --reset refuse while it runs; files are private', async () => {
     await seedDataDir(dataDir, inject('pgliteTemplate'));
     // A lock left by a crashed process (its pid no longer runs) does not block the start.
     const dead = spawnSync(process.execPath, ['-e', '']).pid;
@@ -152,30 +154,35 @@ describe('DATA_DIR: one process at a time, private files, and the admin token', 
       expect(await first.exited).toBe(0);
       expect(existsSync(path.join(dataDir, 'thingql.lock'))).toBe(false);
       expect(publicEntries(dataDir)).toEqual([]);
-
-      const reset2 = runCli(['admin-token', '--reset'], { DATA_DIR: dataDir });
-      expect(await reset2.exited).toBe(0);
-      const newToken = reset2.stdout().trim();
-      expect(newToken).toMatch(/^tq_[\w-]{20,}$/);
-      expect(newToken).not.toBe(token);
-      expect(reset2.stderr()).toContain('the previous one no longer works');
-
-      const again = runCli(['serve'], env);
-      try {
-        const p2 = await servePorts(again);
-        const old = await gql(p2.http, token, '{ apiKeys { id } }');
-        expect(old.status).toBe(401);
-        expect(old.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
-        expect((await gql(p2.http, newToken, '{ apiKeys { id } }')).body.errors).toBeUndefined();
-        expect(again.stderr()).not.toContain('Admin token'); // printed on the first start only
-      } finally {
-        again.child.kill('SIGTERM');
-        expect(await again.exited).toBe(0);
-      }
+      firstToken = token;
     } finally {
       first.child.kill('SIGKILL');
     }
   }, 120_000);
+
+  it('thingql admin-token --reset on the stopped server prints a new token; the old one stops working, no banner on the next start', async () => {
+    expect(firstToken).toBeTruthy();
+    const reset = runCli(['admin-token', '--reset'], { DATA_DIR: dataDir });
+    expect(await reset.exited).toBe(0);
+    const newToken = reset.stdout().trim();
+    expect(newToken).toMatch(/^tq_[\w-]{20,}$/);
+    expect(newToken).not.toBe(firstToken);
+    expect(reset.stderr()).toContain('the previous one no longer works');
+    expect(publicEntries(dataDir)).toEqual([]);
+
+    // The next start on that DATA_DIR (in this process: a third child start adds nothing but time).
+    const again = await startPlatform(makeConfig({ DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: 0, MQTT_PORT: 0, LOG_LEVEL: 'silent' }));
+    try {
+      expect(again.generatedAdminToken).toBeNull(); // a token exists: nothing to print
+      const old = await gql(again.httpPort, firstToken, '{ apiKeys { id } }');
+      expect(old.status).toBe(401);
+      expect(old.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+      expect((await gql(again.httpPort, newToken, '{ apiKeys { id } }')).body.errors).toBeUndefined();
+    } finally {
+      await again.close();
+    }
+    expect(existsSync(path.join(dataDir, 'thingql.lock'))).toBe(false);
+  }, 60_000);
 });
 
 describe('thingql simulate against a broker that is not ThingQL', () => {

@@ -77,7 +77,8 @@ export const COMMANDS: Record<string, CommandHelp> = {
     summary: 'print a new admin token; the previous one stops working',
     about:
       'Make a new admin token, print it, and invalidate the previous one. With the embedded database, stop the server first\n' +
-      '(DATA_DIR is locked while it runs); with DATABASE_URL, running instances take the new token at once. Not used when\n' +
+      '(DATA_DIR is locked while it runs); with DATABASE_URL, running instances take the new token from the event log (at\n' +
+      'once with REDIS_URL; restart them to be sure the old one is refused everywhere). Not used when\n' +
       'ADMIN_TOKEN is set (the token is that setting).',
     flags: ['--reset               required: replace the stored admin token'],
     settings: true,

@@ -1,7 +1,7 @@
 /**
  * `thingql admin-token --reset`: a new admin token replaces the stored one (the old one stops working). For the
  * embedded database the server must be stopped (DATA_DIR is locked while it runs); with DATABASE_URL running instances
- * pick the new hash up from the event log.
+ * pick the new hash up from the event log (the `adminReset` event; at once with Redis fan-out, else with their next event).
  */
 import type { Config } from '../config.ts';
 import { createDatabase } from '../db/client.ts';

@@ -34,6 +34,8 @@ export const configSchema = z
       .refine((v) => /^(postgres(ql)?:\/\/|memory:\/\/)/.test(v), 'must start with postgres://, postgresql:// or memory://')
       .optional(),
     DATA_DIR: z.string().min(1).default('./data'),
+    /** How long a start retries an unreachable DATABASE_URL before giving up, in ms (0: one try). */
+    DATABASE_WAIT_MS: whole(0).default(30_000),
     REDIS_URL: z
       .string()
       .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://')
@@ -44,6 +46,8 @@ export const configSchema = z
       .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes encoded in base64')
       .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** auto: human-readable lines on a terminal, JSON lines otherwise. */
+    LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
     /** alink-protocol.md D18: broker payload limit in bytes. */
     MQTT_MAX_PAYLOAD: whole(1024, 16 * 1024 * 1024).default(256 * 1024),
     MQTT_TLS_CERT: z.string().optional(),

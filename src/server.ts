@@ -40,6 +40,9 @@ import { SecretBox } from './services/secrets.ts';
 import { memoryNonceStore, redisNonceStore } from './openapi/nonces.ts';
 import { createOpenApiHandler } from './openapi/router.ts';
 import { openApiRoute } from './http/openapi-route.ts';
+import { lockDataDir, usesDataDir } from './startup/data-dir.ts';
+import { waitForDatabase } from './startup/database.ts';
+import { reservePorts } from './startup/ports.ts';
 
 export interface Platform {
   config: Config;
@@ -86,8 +89,14 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
   };
 
   try {
+    // Ports first, then DATA_DIR's lock: a start that cannot listen writes no state (src/startup/).
+    const ports = await reservePorts(config);
+    closers.push(() => ports.release());
+    const dataDir = usesDataDir(config) && !opts.pgliteLoadDataDir ? lockDataDir(config.DATA_DIR) : null;
+    if (dataDir) closers.push(() => dataDir.release());
     const database = await createDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, pgliteLoadDataDir: opts.pgliteLoadDataDir });
     closers.push(() => database.close());
+    await waitForDatabase(database, { url: config.DATABASE_URL, waitMs: config.DATABASE_WAIT_MS, logger });
     await database.migrate();
 
     const log = new EventLog(database);
@@ -151,7 +160,6 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       publisher,
       ota: { baseUrl: () => config.PUBLIC_URL ?? defaultBaseUrl(config.HOST, boundHttpPort) },
     });
-    const generatedAdminToken = await services.apiKeys.ensureAdminToken();
     const presence = createPresenceService(base, committer);
     const deviceAuth = createDeviceAuthService(base);
     await presence.start();
@@ -187,11 +195,12 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     });
     const retention = startRetention({ config, log, history: services.history, logger: logger.child({ module: 'retention' }) });
     closers.push(() => retention.stop());
+    await ports.release();
     const listeners = await startListeners(broker.broker, {
       host: config.HOST,
-      port: config.MQTT_PORT,
+      port: ports.mqtt,
       maxPayload: config.MQTT_MAX_PAYLOAD,
-      tls: config.MQTT_TLS_CERT && config.MQTT_TLS_KEY ? { cert: config.MQTT_TLS_CERT, key: config.MQTT_TLS_KEY, port: config.MQTTS_PORT } : undefined,
+      tls: config.MQTT_TLS_CERT && config.MQTT_TLS_KEY ? { cert: config.MQTT_TLS_CERT, key: config.MQTT_TLS_KEY, port: ports.mqtts ?? config.MQTTS_PORT } : undefined,
     });
     closers.push(() => listeners.close());
 
@@ -219,7 +228,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     });
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
-      http.listen(config.PORT, config.HOST, () => resolve());
+      http.listen(ports.http, config.HOST, () => resolve());
     });
     closers.push(async () => {
       // Stop accepting, close live sockets, let in-flight HTTP requests finish.
@@ -231,6 +240,8 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       http.closeAllConnections();
     });
     const httpPort = (http.address() as AddressInfo).port;
+    // Only once every port listens: a failed first start loses no token (thingql admin-token --reset makes a new one).
+    const generatedAdminToken = await services.apiKeys.ensureAdminToken();
     boundHttpPort = httpPort;
     const shownHost = config.HOST === '0.0.0.0' ? 'localhost' : config.HOST;
     logger.info({ port: httpPort, host: config.HOST }, `GraphQL on http://${shownHost}:${httpPort}/graphql`);

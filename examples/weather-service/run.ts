@@ -6,7 +6,7 @@
  *   weather service --GraphQL pub /${pk}/${dn}/user/weather/reply--> ThingQL --MQTT--> device
  *
  * Run: `npx tsx examples/weather-service/run.ts [city]`. Without settings it starts an embedded ThingQL (in-memory
- * database); with THINGQL_URL (e.g. http://127.0.0.1:4000), THINGQL_MQTT_URL (e.g. mqtt://127.0.0.1:1883) and
+ * database); with THINGQL_URL (e.g. http://127.0.0.1:4000), THINGQL_MQTT_URL (default mqtt://localhost:$MQTT_PORT) and
  * THINGQL_TOKEN (an ADMIN token) it uses that running ThingQL, and WEATHER_SERVICE_HOST is the address it can reach
  * this machine on (default 127.0.0.1).
  */
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { makeConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
+import { assertThingQLBroker, defaultMqttUrl } from '../../src/sim/broker-check.ts';
 import { startPlatform, type PlatformOptions } from '../../src/server.ts';
 import { startWeatherService, type Forecast } from './weather-service.ts';
 
@@ -136,7 +137,9 @@ export async function main(opts: WeatherExampleOptions = {}): Promise<WeatherExa
     await admin(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } userErrors { code message } } }`, { i: { id: ruleId } });
     log(`rule: ${sql}`);
 
-    // 5. The device (plain mqtt.js with an Alink login): subscribe to the answers, ask, wait.
+    // 5. The device (plain mqtt.js with an Alink login): subscribe to the answers, ask, wait. First make sure the broker
+    // is ThingQL: another broker (e.g. Mosquitto on 1883) would accept the device and never answer.
+    await assertThingQLBroker(endpoint.mqttUrl);
     const device = await mqtt.connectAsync(endpoint.mqttUrl, { ...alinkLogin(productKey, deviceName, registerDevice.deviceSecret), reconnectPeriod: 0, connectTimeout: 10_000 });
     cleanup.push(() => device.endAsync());
     const replyTopic = `/${productKey}/${deviceName}/user/weather/reply`;
@@ -164,12 +167,12 @@ export async function main(opts: WeatherExampleOptions = {}): Promise<WeatherExa
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const env = process.env;
   const thingql = env.THINGQL_URL
-    ? { httpUrl: env.THINGQL_URL.replace(/\/(graphql)?$/, ''), mqttUrl: env.THINGQL_MQTT_URL ?? 'mqtt://127.0.0.1:1883', adminToken: env.THINGQL_TOKEN ?? '' }
+    ? { httpUrl: env.THINGQL_URL.replace(/\/(graphql)?$/, ''), mqttUrl: env.THINGQL_MQTT_URL ?? defaultMqttUrl(env), adminToken: env.THINGQL_TOKEN ?? '' }
     : undefined;
   main({ thingql, city: process.argv[2], serviceHost: env.WEATHER_SERVICE_HOST }).then(
     () => process.exit(0),
     (e: unknown) => {
-      console.error(e);
+      console.error(e instanceof Error && e.name === 'SimulationError' ? `weather example: ${e.message}` : e);
       process.exit(1);
     },
   );

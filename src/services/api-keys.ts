@@ -16,7 +16,7 @@ export interface ApiKeyRecord {
   revokedAt: Date | null;
 }
 
-const ADMIN_HASH_KEY = 'admin_token_sha256';
+export const ADMIN_HASH_KEY = 'admin_token_sha256';
 
 const toRecord = (r: typeof apiKeys.$inferSelect): ApiKeyRecord => ({
   id: r.id,
@@ -43,10 +43,21 @@ export function createApiKeyService(deps: ServiceDeps) {
   /** Bumped on every key change: a lookup that started before a revocation must not cache what it read. */
   let generation = 0;
 
+  const reloadAdminHash = async () => {
+    try {
+      const rows = await db.select().from(platformState).where(eq(platformState.key, ADMIN_HASH_KEY));
+      adminHash = rows[0] ? (rows[0].value as { hash: string }).hash : null;
+    } catch (err) {
+      logger.error({ err }, 'could not reload the admin token hash');
+    }
+  };
+
   deps.hub.on('registry.changed', (e) => {
     if (e.data.entity === 'apiKey') {
       generation++;
       cache.clear();
+      // `thingql admin-token --reset` (another process): the old admin token stops working here too.
+      if (e.data.what === 'adminReset' && !config.ADMIN_TOKEN) void reloadAdminHash();
     }
   });
 

@@ -1,5 +1,6 @@
 /** Command-line options of `thingql simulate` (parsed here, run by simulate.ts). */
 import { parseArgs } from 'node:util';
+import { defaultGraphqlUrl, defaultMqttUrl } from './broker-check.ts';
 import { SimulationError } from './provision.ts';
 
 export const SIMULATE_USAGE = `usage: thingql simulate --product <productKey> [--devices N] [--rate R] [options]
@@ -17,9 +18,10 @@ options:
   --devices <N>          number of devices (default 10)
   --rate <R>             property and event posts per second, all devices together (default 10)
   --duration <seconds>   stop after this long (default: run until Ctrl-C)
-  --graphql-url <url>    GraphQL endpoint (default http://localhost:4000/graphql)
+  --graphql-url <url>    GraphQL endpoint (default http://localhost:$PORT/graphql, PORT 4000 when unset)
   --token <token>        API token (default: env THINGQL_TOKEN, then ADMIN_TOKEN)
-  --mqtt-url <url>       broker (default mqtt://localhost:1883; ws://host:4000/mqtt works too)
+  --mqtt-url <url>       broker (default mqtt://localhost:$MQTT_PORT, 1883 when unset; ws://host:4000/mqtt works too).
+                         A broker that is not ThingQL (e.g. Mosquitto) is detected and reported before any device starts
   --prefix <text>        device name prefix (default sim-)
   --qos <0|1>            QoS of the posts (default 1)
   --events-ratio <0..1>  share of event posts among the posts (default 0.1)
@@ -96,9 +98,9 @@ export function parseSimulateArgs(argv: string[], env: NodeJS.ProcessEnv): CliOp
     devices: num('devices', values.devices, 10, positiveInt, 'a positive integer')!,
     rate: num('rate', values.rate, 10, (n) => n > 0, 'a positive number')!,
     durationSeconds: num('duration', values.duration, undefined, (n) => n > 0, 'a positive number of seconds'),
-    graphqlUrl: values['graphql-url'] ?? 'http://localhost:4000/graphql',
+    graphqlUrl: values['graphql-url'] ?? defaultGraphqlUrl(env),
     token: values.token ?? env.THINGQL_TOKEN ?? env.ADMIN_TOKEN,
-    mqttUrl: values['mqtt-url'] ?? 'mqtt://localhost:1883',
+    mqttUrl: values['mqtt-url'] ?? defaultMqttUrl(env),
     prefix,
     qos,
     eventsRatio: num('events-ratio', values['events-ratio'], 0.1, (n) => n >= 0 && n <= 1, 'between 0 and 1')!,

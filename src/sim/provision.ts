@@ -5,7 +5,7 @@
  */
 import { compileThingModel, validateTslDocument, type ThingModel } from '../domain/tsl/index.ts';
 
-export type SimErrorCode = 'INVALID_OPTIONS' | 'PLATFORM_UNREACHABLE' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'PRODUCT_NOT_FOUND' | 'GRAPHQL_ERROR' | 'LOGIN_FAILED';
+export type SimErrorCode = 'INVALID_OPTIONS' | 'PLATFORM_UNREACHABLE' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'PRODUCT_NOT_FOUND' | 'GRAPHQL_ERROR' | 'LOGIN_FAILED' | 'NOT_THINGQL' | 'BROKER_UNREACHABLE';
 
 /** An expected failure of a simulation, with a message meant for the person running it. */
 export class SimulationError extends Error {

@@ -4,6 +4,7 @@
  * devices), lets the devices answer cloud commands, and returns a Summary. `thingql simulate` is a thin CLI over
  * `runSimulation`, which benchmarks call in-process.
  */
+import { assertThingQLBroker } from './broker-check.ts';
 import { SimDevice } from './device.ts';
 import { parseSimulateArgs, SIMULATE_USAGE } from './cli.ts';
 import { graphqlClient, provision, SimulationError } from './provision.ts';
@@ -37,6 +38,8 @@ export interface SimulationOptions {
   replyTimeoutMs?: number;
   /** how long to wait for outstanding post_replies at the end (default 5 s) */
   drainMs?: number;
+  /** check first that the broker is ThingQL (a wrongly signed login must be refused), default true */
+  checkBroker?: boolean;
   /** reconnect devices after an unexpected disconnect (default true) */
   reconnect?: boolean;
   seed?: number;
@@ -100,6 +103,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Summary
     replyTimeoutMs: 10_000,
     drainMs: 5_000,
     reconnect: true,
+    checkBroker: true,
     progressIntervalMs: 1000,
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
   } as SimulationOptions & Required<Omit<SimulationOptions, 'durationSeconds' | 'token' | 'propertiesPerPost' | 'seed' | 'signal' | 'progress' | 'log' | 'onReady'>>;
@@ -107,6 +111,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Summary
   const rng = o.seed === undefined ? Math.random : seededRng(o.seed);
   const startedAt = performance.now();
 
+  if (o.checkBroker) await assertThingQLBroker(o.mqttUrl);
   const gql = graphqlClient(o.graphqlUrl, o.token);
   const p = await provision(gql, o.productKey, o.prefix, o.devices);
   log(`product ${o.productKey}: ${p.devices.length} devices (${p.registered} registered, ${p.reset} with a new secret)`);

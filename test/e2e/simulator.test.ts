@@ -141,6 +141,7 @@ describe('thingql simulate (runSimulation in-process)', () => {
     const forbidden = await fail({ token: operator });
     expect(forbidden.code).toBe('FORBIDDEN');
     expect(forbidden.message).toMatch(/needs an ADMIN token; this token is not ADMIN/);
-    expect(await fail({ mqttUrl: 'mqtt://127.0.0.1:1', prefix: 'fresh-' })).toMatchObject({ code: 'LOGIN_FAILED', message: expect.stringContaining('no device could log in') });
+    // Checked before any device is provisioned: is there a broker, and is it ThingQL (src/sim/broker-check.ts).
+    expect(await fail({ mqttUrl: 'mqtt://127.0.0.1:1', prefix: 'fresh-' })).toMatchObject({ code: 'BROKER_UNREACHABLE', message: expect.stringContaining('nothing accepts MQTT connections at mqtt://127.0.0.1:1') });
   });
 });

@@ -67,6 +67,8 @@ export const configSchema = z
     /** Rules engine: first retry delay of a failed delivery, and how long to keep retrying before dead-lettering (ms). */
     RULE_RETRY_BASE_MS: whole(10).default(1000),
     RULE_RETRY_MAX_MS: whole(0).default(120_000),
+    /** The built web console served at `/` (docs/console.md); unset: console/dist in the package. */
+    CONSOLE_DIR: z.string().min(1).optional(),
   })
   .superRefine(
     (c, ctx) => {

@@ -61,6 +61,9 @@ async function serve(args: string[]): Promise<number> {
   const logger = createLogger(config.LOG_LEVEL);
   const { startPlatform } = await import('./server.ts');
   const platform = await startPlatform(config, { logger });
+  const { buildConsoleIfMissing } = await import('./http/console-build.ts');
+  const { defaultConsoleDir } = await import('./http/console.ts');
+  void buildConsoleIfMissing(config.CONSOLE_DIR ?? defaultConsoleDir(), logger);
   if (platform.generatedAdminToken && config.PRINT_ADMIN_TOKEN) {
     // Printed once, on the first start only: only its hash is stored.
     process.stdout.write(

@@ -15,6 +15,8 @@ export interface HttpDeps {
   mqttWss?: WebSocketServer;
   /** Extra routes (e.g. POST /auth/register/device); return true when handled. */
   routes?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  /** The web console (GET/HEAD of `/`, its assets and client-side routes); returns true when handled. */
+  console?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
   ready: () => Promise<boolean>;
 }
 
@@ -43,7 +45,8 @@ export function createHttpServer(deps: HttpDeps): http.Server {
         });
       return;
     }
-    if (path === '/') return void res.writeHead(302, { location: '/graphql' }).end();
+    if (deps.console?.(req, res)) return;
+    if (path === '/' && !deps.console) return void res.writeHead(302, { location: '/graphql' }).end();
     if (deps.routes?.(req, res)) return;
     deps.graphql(req, res);
   });

@@ -1,0 +1,433 @@
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { gql } from '../api.ts';
+import { Chart } from '../chart.tsx';
+import { useQuery, useSubscription } from '../hooks.ts';
+import { navigate } from '../router.ts';
+import { isNumeric, unitOf, type DataType } from '../tsl-form.ts';
+import { Badge, Button, Card, Empty, Errors, fmtTime, fmtValue, Json, Link, Loading, PageTitle, Tabs } from '../ui.tsx';
+import { OnlineDebug, type Reply } from './Debug.tsx';
+import { DeviceActions } from './Devices.tsx';
+
+const DEVICE = `query DevicePage($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!) {
+  streamCursor
+  device(productKey: $pk, deviceName: $dn) {
+    iotId productKey deviceName nickname state createdAt activatedAt lastOnlineAt lastOfflineAt clientIp connectionEpoch
+    properties { identifier value time }
+    tags { attrKey attrValue }
+    desiredProperties { identifier value version time }
+    gateway { productKey deviceName state }
+    subDevices { productKey deviceName state }
+    firmwareVersions { module version reportedAt }
+    product { name nodeType thingModel {
+      properties { identifier name accessMode dataType }
+      services { identifier name callType inputData outputData }
+      events { identifier name type }
+    } }
+  }
+  deviceEventHistory(productKey: $pk, deviceName: $dn, from: $from, to: $to, first: 50) { nodes { identifier name eventType output time } }
+}`;
+
+const SERIES = `query Series($pk: String!, $dn: String!, $id: String!, $from: DateTime!, $to: DateTime!, $interval: String!) {
+  devicePropertySeries(productKey: $pk, deviceName: $dn, identifier: $id, from: $from, to: $to, interval: $interval, aggregations: [AVG]) { start avg }
+}`;
+
+const WINDOWS: Record<string, { ms: number; interval: string }> = {
+  '1 h': { ms: 3600_000, interval: '1m' },
+  '24 h': { ms: 86_400_000, interval: '15m' },
+  '7 d': { ms: 7 * 86_400_000, interval: '2h' },
+};
+
+interface Prop {
+  identifier: string;
+  name: string;
+  accessMode: string;
+  dataType: DataType;
+}
+
+const toMs = (t: unknown): number => (typeof t === 'number' ? t : /^\d+$/.test(String(t)) ? Number(t) : Date.parse(String(t)));
+
+/** One chart per numeric property: the history series, with every live post appended as it arrives. */
+function PropertyChart({ pk, dn, prop, live, window }: { pk: string; dn: string; prop: Prop; live: { t: number; v: number }[]; window: string }) {
+  const [base, setBase] = useState<{ xs: number[]; ys: number[] } | null>(null);
+  const loadedAt = useRef(0);
+  useEffect(() => {
+    const w = WINDOWS[window]!;
+    const to = Date.now();
+    loadedAt.current = to;
+    setBase(null);
+    gql(SERIES, { pk, dn, id: prop.identifier, from: new Date(to - w.ms).toISOString(), to: new Date(to).toISOString(), interval: w.interval }).then(
+      (r) => setBase({ xs: r.devicePropertySeries.map((b: any) => Date.parse(b.start) / 1000), ys: r.devicePropertySeries.map((b: any) => b.avg) }),
+      () => setBase({ xs: [], ys: [] }),
+    );
+  }, [pk, dn, prop.identifier, window]);
+  const data = useMemo(() => {
+    const xs = [...(base?.xs ?? [])];
+    const ys = [...(base?.ys ?? [])];
+    for (const p of live) {
+      if (p.t < loadedAt.current - 1000 && xs.length) continue; // already in the series
+      xs.push(p.t / 1000);
+      ys.push(p.v);
+    }
+    // uPlot wants ascending x.
+    const order = xs.map((_, i) => i).sort((a, b) => xs[a]! - xs[b]!);
+    return { xs: order.map((i) => xs[i]!), ys: order.map((i) => ys[i]!) };
+  }, [base, live]);
+  const unit = unitOf(prop.dataType);
+  return (
+    <div class="card" style="margin:0">
+      <header class="card-head">
+        <h2>
+          {prop.name} <span class="muted">{unit && `(${unit})`}</span>
+        </h2>
+        <span class="muted mono">{prop.identifier}</span>
+      </header>
+      <div class="card-body">
+        {base === null ? <Loading /> : null}
+        <Chart xs={data.xs} ys={data.ys} label={prop.identifier} testid={`chart-${prop.identifier}`} />
+        {base !== null && data.xs.length === 0 && <div class="muted">No data in this window yet.</div>}
+      </div>
+    </div>
+  );
+}
+
+interface LogLine {
+  cursor: string;
+  topic: string;
+  payloadText: string | null;
+  payloadBase64: string;
+  receivedAt: string;
+}
+
+export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: string; deviceName: string }) {
+  const range = useMemo(() => ({ from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() }), [pk, dn]);
+  const q = useQuery(DEVICE, { pk, dn, ...range }, [pk, dn]);
+  const d = q.data?.device;
+  const [tab, setTab] = useState('Online debug');
+  const [window, setWindow] = useState('1 h');
+  const [state, setState] = useState<string | null>(null);
+  const [props, setProps] = useState<Record<string, { value: unknown; time: string }>>({});
+  const [flash, setFlash] = useState<Record<string, number>>({});
+  const [live, setLive] = useState<Record<string, { t: number; v: number }[]>>({});
+  const [events, setEvents] = useState<any[]>([]);
+  const [log, setLog] = useState<LogLine[]>([]);
+  const replies = useRef(new Map<string, Reply>());
+  const waiters = useRef(new Map<string, (r: Reply) => void>());
+
+  useEffect(() => {
+    if (!d) return;
+    setState(d.state);
+    setProps(Object.fromEntries(d.properties.map((p: any) => [p.identifier, { value: p.value, time: p.time }])));
+    setEvents(q.data.deviceEventHistory.nodes);
+  }, [q.data]);
+
+  const first = useRef<string | undefined>(undefined);
+  if (!first.current && q.data) first.current = q.data.streamCursor;
+  const vars = first.current && d ? { pk, dn, after: first.current } : null;
+
+  useSubscription(`subscription DeviceStatus($pk: String, $dn: String, $after: String) { deviceStatusChanged(productKey: $pk, deviceName: $dn, after: $after) { cursor status } }`, vars, (x) =>
+    setState((s) => (s === 'DISABLED' ? s : x.deviceStatusChanged.status)),
+  );
+  useSubscription(
+    `subscription PropertyPosts($pk: String, $dn: String, $after: String) { devicePropertyPosted(productKey: $pk, deviceName: $dn, after: $after) { cursor items receivedAt } }`,
+    vars,
+    (x) => {
+      const items = x.devicePropertyPosted.items as Record<string, { value: unknown; time: unknown }>;
+      const at = Date.now();
+      setProps((m) => {
+        const next = { ...m };
+        for (const [id, it] of Object.entries(items)) next[id] = { value: it.value, time: new Date(toMs(it.time)).toISOString() };
+        return next;
+      });
+      setFlash((f) => ({ ...f, ...Object.fromEntries(Object.keys(items).map((k) => [k, at])) }));
+      setLive((l) => {
+        const next = { ...l };
+        for (const [id, it] of Object.entries(items)) if (typeof it.value === 'number') next[id] = [...(next[id] ?? []), { t: toMs(it.time), v: it.value }].slice(-2000);
+        return next;
+      });
+    },
+  );
+  useSubscription(
+    `subscription Events($pk: String, $dn: String, $after: String) { deviceEventPosted(productKey: $pk, deviceName: $dn, after: $after) { cursor identifier name type value time } }`,
+    vars,
+    (x) => {
+      const e = x.deviceEventPosted;
+      setEvents((list) => [{ identifier: e.identifier, name: e.name, eventType: e.type, output: e.value, time: e.time }, ...list].slice(0, 200));
+    },
+  );
+  useSubscription(
+    `subscription Replies($pk: String, $dn: String, $after: String) { downlinkReplies(productKey: $pk, deviceName: $dn, after: $after) { cursor requestId code message data } }`,
+    vars,
+    (x) => {
+      const r = x.downlinkReplies;
+      if (!r.requestId) return;
+      const reply = { code: r.code, data: r.data, message: r.message };
+      replies.current.set(r.requestId, reply);
+      waiters.current.get(r.requestId)?.(reply);
+    },
+  );
+  useSubscription(
+    `subscription Messages($pk: String, $dn: String, $after: String) { deviceMessages(productKey: $pk, deviceName: $dn, after: $after) { cursor topic payloadText payloadBase64 receivedAt } }`,
+    vars,
+    (x) => setLog((l) => [x.deviceMessages, ...l].slice(0, 300)),
+  );
+
+  const waitReply = (id: string, timeoutMs: number) =>
+    new Promise<Reply | null>((resolve) => {
+      const seen = replies.current.get(id);
+      if (seen) return resolve(seen);
+      const timer = setTimeout(() => (waiters.current.delete(id), resolve(null)), timeoutMs);
+      waiters.current.set(id, (r) => (clearTimeout(timer), waiters.current.delete(id), resolve(r)));
+    });
+
+  if (q.error) return <Errors errors={[q.error]} />;
+  if (!q.data) return <Loading />;
+  if (!d) return <Empty>Device {dn} not found in product {pk}.</Empty>;
+  const model = d.product.thingModel;
+  const propList: Prop[] = model.properties;
+  const numeric = propList.filter((p) => isNumeric(p.dataType));
+  const known = new Set(propList.map((p) => p.identifier));
+  const extraIds = Object.keys(props).filter((k) => !known.has(k));
+  const shownState = state ?? d.state;
+  return (
+    <div data-testid="device-page">
+      <PageTitle
+        sub={
+          <>
+            <Link href={`/products/${d.productKey}`}>{d.product.name}</Link> · <span class="mono">{d.productKey}</span> · iotId <span class="mono">{d.iotId}</span>
+          </>
+        }
+        actions={<DeviceActions d={{ ...d, state: shownState }} onChange={(deleted) => (deleted ? navigate('/devices') : (q.reload(), setState(null)))} />}
+      >
+        {d.deviceName} <Badge value={shownState} testid="device-state" /> {d.nickname && <span class="muted" style="font-size:15px">{d.nickname}</span>}
+      </PageTitle>
+
+      <Card title={<><span class="live-dot" />Properties</>} actions={<span class="muted">IP {d.clientIp ?? '—'} · last online {fmtTime(d.lastOnlineAt)}</span>}>
+        {propList.length + extraIds.length === 0 ? (
+          <Empty>The thing model has no properties.</Empty>
+        ) : (
+          <div class="props">
+            {[...propList.map((p) => p.identifier), ...extraIds].map((id) => {
+              const p = propList.find((x) => x.identifier === id);
+              const v = props[id];
+              return (
+                <div class={`prop ${flash[id] ? 'flash' : ''}`} key={`${id}-${flash[id] ?? 0}`} data-testid={`prop-${id}`}>
+                  <div class="k">{p?.name ?? id}</div>
+                  <div class="v" data-testid={`value-${id}`}>
+                    {fmtValue(v?.value)} <span class="muted" style="font-size:12px">{v && p ? unitOf(p.dataType) : ''}</span>
+                  </div>
+                  <div class="t">{v ? fmtTime(v.time) : 'no value yet'}</div>
+                </div>
+              );
+            })}
+          </div>
+        )}
+      </Card>
+
+      {numeric.length > 0 && (
+        <Card
+          title="Charts"
+          actions={
+            <select value={window} onChange={(e) => setWindow(e.currentTarget.value)} aria-label="Chart window">
+              {Object.keys(WINDOWS).map((w) => (
+                <option>{w}</option>
+              ))}
+            </select>
+          }
+        >
+          <div class="charts">
+            {numeric.map((p) => (
+              <PropertyChart pk={pk} dn={dn} prop={p} live={live[p.identifier] ?? []} window={window} />
+            ))}
+          </div>
+        </Card>
+      )}
+
+      <Card>
+        <Tabs tabs={['Online debug', 'Messages', 'Events', 'Tags & desired', 'Gateway', 'Details']} value={tab} onChange={setTab} />
+        {tab === 'Online debug' &&
+          (shownState !== 'ONLINE' ? (
+            <div class="notice">The device is {shownState.toLowerCase()}: commands are refused or answered as undeliverable until it is online.</div>
+          ) : null)}
+        {tab === 'Online debug' && <OnlineDebug productKey={pk} deviceName={dn} properties={propList} services={model.services} waitReply={waitReply} />}
+        {tab === 'Messages' && (
+          <div class="log" data-testid="message-log">
+            {log.length === 0 ? (
+              <Empty>Waiting for messages from the device…</Empty>
+            ) : (
+              log.map((m) => (
+                <div class="line" key={m.cursor}>
+                  <span class="muted">{new Date(m.receivedAt).toLocaleTimeString(undefined, { hour12: false })}</span>
+                  <div>
+                    <div class="topic">{m.topic}</div>
+                    <div class="payload">{m.payloadText ?? `base64: ${m.payloadBase64}`}</div>
+                  </div>
+                </div>
+              ))
+            )}
+          </div>
+        )}
+        {tab === 'Events' &&
+          (events.length === 0 ? (
+            <Empty>No events in the last 24 hours.</Empty>
+          ) : (
+            <table class="table">
+              <thead>
+                <tr>
+                  <th>Time</th>
+                  <th>Event</th>
+                  <th>Type</th>
+                  <th>Output</th>
+                </tr>
+              </thead>
+              <tbody>
+                {events.map((e) => (
+                  <tr>
+                    <td>{fmtTime(e.time)}</td>
+                    <td>
+                      {e.name} <span class="muted mono">{e.identifier}</span>
+                    </td>
+                    <td>
+                      <Badge value={e.eventType} />
+                    </td>
+                    <td class="mono">{fmtValue(e.output)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ))}
+        {tab === 'Tags & desired' && <TagsAndDesired d={d} onChange={q.reload} />}
+        {tab === 'Gateway' && (
+          <div>
+            <p>
+              Gateway:{' '}
+              {d.gateway ? (
+                <Link href={`/devices/${d.gateway.productKey}/${d.gateway.deviceName}`}>{d.gateway.deviceName}</Link>
+              ) : (
+                <span class="muted">none (not a sub-device)</span>
+              )}
+            </p>
+            {d.subDevices.length ? (
+              <table class="table">
+                <thead>
+                  <tr>
+                    <th>Sub-device</th>
+                    <th>Product</th>
+                    <th>State</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {d.subDevices.map((s: any) => (
+                    <tr>
+                      <td>
+                        <Link href={`/devices/${s.productKey}/${s.deviceName}`}>{s.deviceName}</Link>
+                      </td>
+                      <td class="mono">{s.productKey}</td>
+                      <td>
+                        <Badge value={s.state} />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            ) : (
+              <Empty>No sub-devices.</Empty>
+            )}
+          </div>
+        )}
+        {tab === 'Details' && (
+          <dl class="kv">
+            <dt>Created</dt>
+            <dd>{fmtTime(d.createdAt)}</dd>
+            <dt>Activated</dt>
+            <dd>{fmtTime(d.activatedAt)}</dd>
+            <dt>Last online</dt>
+            <dd>{fmtTime(d.lastOnlineAt)}</dd>
+            <dt>Last offline</dt>
+            <dd>{fmtTime(d.lastOfflineAt)}</dd>
+            <dt>Connection epoch</dt>
+            <dd>{d.connectionEpoch}</dd>
+            <dt>Firmware</dt>
+            <dd>{d.firmwareVersions.length ? d.firmwareVersions.map((f: any) => `${f.module} ${f.version}`).join(', ') : '—'}</dd>
+          </dl>
+        )}
+      </Card>
+    </div>
+  );
+}
+
+function TagsAndDesired({ d, onChange }: { d: any; onChange: () => void }) {
+  const [text, setText] = useState('{\n  \n}');
+  const [result, setResult] = useState<{ errors: any[]; ok?: boolean }>({ errors: [] });
+  const save = async () => {
+    let items: unknown;
+    try {
+      items = JSON.parse(text);
+    } catch {
+      return setResult({ errors: ['items must be a JSON object, e.g. {"Brightness": 50}'] });
+    }
+    try {
+      const r = await gql(`mutation SetDesired($input: SetDesiredPropertyInput!) { setDesiredProperty(input: $input) { versions userErrors { code message field } } }`, {
+        input: { productKey: d.productKey, deviceName: d.deviceName, items },
+      });
+      setResult({ errors: r.setDesiredProperty.userErrors, ok: !r.setDesiredProperty.userErrors.length });
+      if (!r.setDesiredProperty.userErrors.length) onChange();
+    } catch (e) {
+      setResult({ errors: [(e as Error).message] });
+    }
+  };
+  return (
+    <div class="grid">
+      <div>
+        <h3>Tags</h3>
+        {d.tags.length ? (
+          <table class="table">
+            <tbody>
+              {d.tags.map((t: any) => (
+                <tr>
+                  <td class="mono">{t.attrKey}</td>
+                  <td>{t.attrValue}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <Empty>No tags (devices report them over thing/deviceinfo/update).</Empty>
+        )}
+      </div>
+      <div>
+        <h3>Desired properties</h3>
+        {d.desiredProperties.length ? (
+          <table class="table">
+            <thead>
+              <tr>
+                <th>Property</th>
+                <th>Value</th>
+                <th>Version</th>
+              </tr>
+            </thead>
+            <tbody>
+              {d.desiredProperties.map((p: any) => (
+                <tr>
+                  <td class="mono">{p.identifier}</td>
+                  <td>{fmtValue(p.value)}</td>
+                  <td class="num">{p.version}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <Empty>No desired values.</Empty>
+        )}
+        <textarea rows={4} value={text} onInput={(e) => setText(e.currentTarget.value)} aria-label="Desired values (JSON)" />
+        <Errors errors={result.errors} />
+        {result.ok && <div class="success">Desired values stored.</div>}
+        <div style="margin-top:8px">
+          <Button kind="primary" onClick={save}>
+            Set desired values
+          </Button>
+        </div>
+      </div>
+      {d.firmwareVersions?.length ? <Json value={d.firmwareVersions} /> : null}
+    </div>
+  );
+}

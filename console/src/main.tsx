@@ -87,7 +87,7 @@ function App() {
             {label}
           </a>
         ))}
-        <div class="spacer" />
+        <hr />
         <a href="/graphql">GraphiQL ↗</a>
         <div class="foot">
           <button class="btn small" onClick={() => setToken(null)}>

@@ -27,9 +27,12 @@ const DEVICE = `query DevicePage($pk: String!, $dn: String!, $from: DateTime!, $
   deviceEventHistory(productKey: $pk, deviceName: $dn, from: $from, to: $to, first: 50) { nodes { identifier name eventType output time } }
 }`;
 
-const SERIES = `query Series($pk: String!, $dn: String!, $id: String!, $from: DateTime!, $to: DateTime!, $interval: String!) {
-  devicePropertySeries(productKey: $pk, deviceName: $dn, identifier: $id, from: $from, to: $to, interval: $interval, aggregations: [AVG]) { start avg }
+/** The series of every numeric property in one request (one alias each). */
+const seriesQuery = (ids: string[]) => `query Series($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!, $interval: String!) {
+${ids.map((id, i) => `  s${i}: devicePropertySeries(productKey: $pk, deviceName: $dn, identifier: ${JSON.stringify(id)}, from: $from, to: $to, interval: $interval, aggregations: [AVG]) { start avg }`).join('\n')}
 }`;
+
+type Series = { xs: number[]; ys: (number | null)[] };
 
 const WINDOWS: Record<string, { ms: number; interval: string }> = {
   '1 h': { ms: 3600_000, interval: '1m' },
@@ -47,24 +50,12 @@ interface Prop {
 const toMs = (t: unknown): number => (typeof t === 'number' ? t : /^\d+$/.test(String(t)) ? Number(t) : Date.parse(String(t)));
 
 /** One chart per numeric property: the history series, with every live post appended as it arrives. */
-function PropertyChart({ pk, dn, prop, live, window }: { pk: string; dn: string; prop: Prop; live: { t: number; v: number }[]; window: string }) {
-  const [base, setBase] = useState<{ xs: number[]; ys: number[] } | null>(null);
-  const loadedAt = useRef(0);
-  useEffect(() => {
-    const w = WINDOWS[window]!;
-    const to = Date.now();
-    loadedAt.current = to;
-    setBase(null);
-    gql(SERIES, { pk, dn, id: prop.identifier, from: new Date(to - w.ms).toISOString(), to: new Date(to).toISOString(), interval: w.interval }).then(
-      (r) => setBase({ xs: r.devicePropertySeries.map((b: any) => Date.parse(b.start) / 1000), ys: r.devicePropertySeries.map((b: any) => b.avg) }),
-      () => setBase({ xs: [], ys: [] }),
-    );
-  }, [pk, dn, prop.identifier, window]);
+function PropertyChart({ prop, base, loadedAt, live }: { prop: Prop; base: Series | null; loadedAt: number; live: { t: number; v: number }[] }) {
   const data = useMemo(() => {
     const xs = [...(base?.xs ?? [])];
     const ys = [...(base?.ys ?? [])];
     for (const p of live) {
-      if (p.t < loadedAt.current - 1000 && xs.length) continue; // already in the series
+      if (p.t < loadedAt - 1000 && xs.length) continue; // already in the series
       xs.push(p.t / 1000);
       ys.push(p.v);
     }
@@ -110,6 +101,7 @@ export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: str
   const [live, setLive] = useState<Record<string, { t: number; v: number }[]>>({});
   const [events, setEvents] = useState<any[]>([]);
   const [log, setLog] = useState<LogLine[]>([]);
+  const [series, setSeries] = useState<{ at: number; byId: Record<string, Series> } | null>(null);
   const replies = useRef(new Map<string, Reply>());
   const waiters = useRef(new Map<string, (r: Reply) => void>());
 
@@ -120,9 +112,31 @@ export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: str
     setEvents(q.data.deviceEventHistory.nodes);
   }, [q.data]);
 
+  const numericIds: string[] = d ? d.product.thingModel.properties.filter((p: Prop) => isNumeric(p.dataType)).map((p: Prop) => p.identifier) : [];
+  const numericKey = numericIds.join(',');
+  useEffect(() => {
+    if (!d) return;
+    const w = WINDOWS[window]!;
+    const to = Date.now();
+    if (!numericIds.length) return setSeries({ at: to, byId: {} });
+    setSeries((s) => (s ? null : s));
+    gql(seriesQuery(numericIds), { pk, dn, from: new Date(to - w.ms).toISOString(), to: new Date(to).toISOString(), interval: w.interval }).then(
+      (r) =>
+        setSeries({
+          at: to,
+          byId: Object.fromEntries(numericIds.map((id, i) => [id, { xs: r[`s${i}`].map((b: any) => Date.parse(b.start) / 1000), ys: r[`s${i}`].map((b: any) => b.avg) }])),
+        }),
+      () => setSeries({ at: to, byId: {} }),
+    );
+  }, [pk, dn, numericKey, window]);
+
+  // Live updates start from the cursor read with the page's data, once the first data and charts are in: nothing is
+  // missed meanwhile (the server replays from the cursor), and the page's first queries do not compete with them.
   const first = useRef<string | undefined>(undefined);
   if (!first.current && q.data) first.current = q.data.streamCursor;
-  const vars = first.current && d ? { pk, dn, after: first.current } : null;
+  const [started, setStarted] = useState(false);
+  useEffect(() => void (series && setStarted(true)), [series]);
+  const vars = first.current && d && started ? { pk, dn, after: first.current } : null;
 
   useSubscription(`subscription DeviceStatus($pk: String, $dn: String, $after: String) { deviceStatusChanged(productKey: $pk, deviceName: $dn, after: $after) { cursor status } }`, vars, (x) =>
     setState((s) => (s === 'DISABLED' ? s : x.deviceStatusChanged.status)),
@@ -236,7 +250,7 @@ export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: str
         >
           <div class="charts">
             {numeric.map((p) => (
-              <PropertyChart pk={pk} dn={dn} prop={p} live={live[p.identifier] ?? []} window={window} />
+              <PropertyChart prop={p} base={series?.byId[p.identifier] ?? (series ? { xs: [], ys: [] } : null)} loadedAt={series?.at ?? 0} live={live[p.identifier] ?? []} />
             ))}
           </div>
         </Card>

@@ -145,9 +145,11 @@ export function Devices() {
   const first = useRef<string | undefined>(undefined);
   if (!first.current && q.data) first.current = q.data.streamCursor;
   const [live, setLive] = useState<Record<string, string>>({});
-  useSubscription(`subscription DeviceStatus($after: String) { deviceStatusChanged(after: $after) { cursor iotId status time } }`, first.current ? { after: first.current } : null, (d) => {
+  const [seen, setSeen] = useState<Record<string, { time: string; clientIp: string | null }>>({});
+  useSubscription(`subscription DeviceStatus($after: String) { deviceStatusChanged(after: $after) { cursor iotId status time clientIp } }`, first.current ? { after: first.current } : null, (d) => {
     const e = d.deviceStatusChanged;
     setLive((m) => ({ ...m, [e.iotId]: e.status }));
+    if (e.status === 'ONLINE') setSeen((m) => ({ ...m, [e.iotId]: { time: e.time, clientIp: e.clientIp } }));
   });
   useSubscription(`subscription Lifecycle($after: String) { deviceLifecycle(after: $after) { cursor action iotId } }`, first.current ? { after: first.current } : null, (d) => {
     if (d.deviceLifecycle.action !== 'CREATE') setLive((m) => ({ ...m, [d.deviceLifecycle.iotId]: d.deviceLifecycle.action }));
@@ -231,8 +233,8 @@ export function Devices() {
                   <td>
                     <Badge value={stateOf(r)} testid={`state-${r.deviceName}`} />
                   </td>
-                  <td>{fmtTime(r.lastOnlineAt)}</td>
-                  <td class="mono">{r.clientIp ?? '—'}</td>
+                  <td>{fmtTime(seen[r.iotId]?.time ?? r.lastOnlineAt)}</td>
+                  <td class="mono">{seen[r.iotId]?.clientIp ?? r.clientIp ?? '—'}</td>
                   <td>
                     <DeviceActions d={{ ...r, state: stateOf(r) }} onChange={() => q.reload()} />
                   </td>

@@ -18,7 +18,7 @@ interface Rule {
 }
 
 const EXAMPLE_SQL = `SELECT deviceName() AS device, items.Brightness.value AS brightness
-FROM "/sys/+/+/thing/event/property/post"
+FROM "/+/+/thing/event/property/post"
 WHERE items.Brightness.value > 50`;
 const EXAMPLE_ACTIONS = JSON.stringify([{ type: 'REPUBLISH', configuration: { topic: '/${productKey}/${deviceName}/user/get' } }], null, 2);
 
@@ -27,8 +27,8 @@ function RuleEditor({ rule, onSaved, onCancel }: { rule: Rule | null; onSaved: (
   const [sql, setSql] = useState(rule?.sql ?? EXAMPLE_SQL);
   const [actions, setActions] = useState(rule ? JSON.stringify(rule.actions, null, 2) : EXAMPLE_ACTIONS);
   const [errors, setErrors] = useState<(UserError | string)[]>([]);
-  const [topic, setTopic] = useState('/sys/a1test/lamp-1/thing/event/property/post');
-  const [payload, setPayload] = useState('{"id":"1","version":"1.0","params":{"Brightness":80},"method":"thing.event.property.post"}');
+  const [topic, setTopic] = useState('/a1test/lamp-1/thing/event/property/post');
+  const [payload, setPayload] = useState('{"items":{"Brightness":{"value":80,"time":1700000000000}}}');
   const [test, setTest] = useState<{ matched: boolean; output: unknown; userErrors: UserError[] } | null>(null);
   const [testError, setTestError] = useState<string | null>(null);
   const save = useMutation(rule ? `mutation UpdateRule($input: UpdateRuleInput!) { updateRule(input: $input) { rule { id } userErrors { code message field } } }` : `mutation CreateRule($input: CreateRuleInput!) { createRule(input: $input) { rule { id } userErrors { code message field } } }`);
@@ -88,6 +88,7 @@ function RuleEditor({ rule, onSaved, onCancel }: { rule: Rule | null; onSaved: (
         </form>
       </Card>
       <Card title="Test the SQL" testid="rule-test">
+        <p class="muted">Messages as the rules engine sees them: the forwarding topic (no /sys prefix) and shape, e.g. a property post as {"{"}"items": {"{"}"Id": {"{"}"value", "time"{"}"}{"}"}{"}"}.</p>
         <Field label="Topic of the message">
           <input name="testTopic" value={topic} onInput={(e) => setTopic(e.currentTarget.value)} />
         </Field>

@@ -70,6 +70,8 @@ describe.runIf(hasChromium)('the web console in headless Chromium', () => {
   let lamp: ReturnType<typeof sdkLamp>;
   let raw: MqttClient | undefined;
   const metrics: Record<string, number> = {};
+  /** Every URL the browser asked for: the console and GraphiQL must need nothing but ThingQL (no internet). */
+  const requested = new Set<string>();
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -93,6 +95,8 @@ describe.runIf(hasChromium)('the web console in headless Chromium', () => {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.on('request', (r) => void requested.add(r.url()));
+    page.on('websocket', (ws) => void requested.add(ws.url()));
     page.setDefaultTimeout(15_000);
   });
 
@@ -129,7 +133,13 @@ describe.runIf(hasChromium)('the web console in headless Chromium', () => {
     await page.locator('nav.side').waitFor();
     await page.locator('text=Devices per product').waitFor();
     expect(await page.evaluate(() => sessionStorage.getItem('thingql.token'))).toBe(t.adminToken);
-    await page.screenshot({ path: join(ARTIFACTS, 'console-overview.png') });
+
+    // GraphiQL (same tab, so same sessionStorage): its Headers tab holds the console's token.
+    await page.click('nav.side >> text=GraphiQL');
+    await page.locator('button:text-is("Headers")').click();
+    await page.locator(`text=Bearer ${t.adminToken}`).waitFor();
+    await page.goBack();
+    await page.locator('text=Devices per product').waitFor();
   });
 
   it('turns a device ONLINE in the list as it connects, without a reload', async () => {
@@ -236,5 +246,57 @@ describe.runIf(hasChromium)('the web console in headless Chromium', () => {
     await page.locator('[data-rule="bright-lamps"]').waitFor();
     const rules = await t.gql('{ rules { name sql status } }');
     expect(rules.data.rules).toEqual([{ name: 'bright-lamps', sql, status: 'STOPPED' }]);
+  });
+
+  it('shows setThingModel errors at their place in the TSL editor', async () => {
+    await page.click('nav.side >> text=Products');
+    await page.click('a:text-is("Smart lamp")');
+    const editor = page.locator('textarea[name=tsl]');
+    const tsl = JSON.parse(await editor.inputValue());
+    expect(tsl.properties.map((p: any) => p.identifier)).toContain('Brightness');
+    tsl.properties[1].dataType.specs.min = 'abc';
+    await editor.fill(JSON.stringify(tsl, null, 2));
+    await page.click('button:text-is("Save thing model")');
+    const err = page.locator('[data-testid="tsl-errors"] [data-path="properties.1.dataType.specs.min"]');
+    await err.waitFor();
+    expect(await err.textContent()).toMatch(/INVALID_TSL properties\.1\.dataType\.specs\.min \(line \d+\): min must be a numeric string/);
+    await err.locator('a').click();
+    expect(await editor.evaluate((el: HTMLTextAreaElement) => el.value.slice(el.selectionStart, el.selectionEnd))).toBe('"abc"');
+    await page.screenshot({ path: join(ARTIFACTS, 'console-product.png') });
+    const stored = await t.gql(`query($pk: String!) { product(productKey: $pk) { thingModel { properties { identifier dataType } } } }`, { pk });
+    expect(stored.data.product.thingModel.properties[1].dataType.specs.min).toBe('0');
+  });
+
+  it('registers a device and shows its secret once, and the device logs in with it', async () => {
+    await page.click('nav.side >> text=Devices');
+    await page.click('button:text-is("Register device")');
+    await page.fill('[role=dialog] input[name=deviceName]', 'lamp-new');
+    await page.click('[role=dialog] button[type=submit]');
+    const secret = (await page.locator('[data-testid="device-secret"] .secret-value').textContent())!;
+    expect(secret.length).toBeGreaterThanOrEqual(16);
+    await page.screenshot({ path: join(ARTIFACTS, 'console-register.png') });
+    await page.click('[role=dialog] button:text-is("Close")');
+    await page.locator('[data-testid="state-lamp-new"]').waitFor();
+    const c = await connectDevice(t, 'tcp', { productKey: pk, deviceName: 'lamp-new', deviceSecret: secret });
+    await page.locator('[data-testid="state-lamp-new"]', { hasText: 'ONLINE' }).waitFor();
+    await c.endAsync();
+    await page.locator('[data-testid="state-lamp-new"]', { hasText: 'OFFLINE' }).waitFor();
+  });
+
+  it('shows platform events on the overview as they happen', async () => {
+    await page.click('nav.side >> text=Overview');
+    await page.locator('text=Devices per product').waitFor();
+    await raw!.endAsync();
+    raw = undefined;
+    await page.locator('[data-testid="events"] .ev', { hasText: `${devs[1]!.deviceName} is offline` }).waitFor();
+    await page.locator('[data-testid="online-total"]', { hasText: /^1\s*\/\s*4$/ }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'console-overview.png') });
+  });
+
+  it('loaded nothing from anywhere but ThingQL (works with no internet access)', () => {
+    const host = new URL(t.httpUrl).host;
+    const elsewhere = [...requested].filter((u) => !/^(data|blob):/.test(u) && new URL(u).host !== host);
+    expect(elsewhere).toEqual([]);
+    expect([...requested].some((u) => u.startsWith(`ws://${host}/graphql`))).toBe(true);
   });
 });

@@ -171,8 +171,15 @@ function TslEditor({ productKey, tsl, onSaved }: { productKey: string; tsl: unkn
       onSaved();
     }
   };
-  // Errors' field is ['tsl', ...path in the document]: find that place in the text.
-  const at = (e: UserError) => (e.field && e.field[0] === 'tsl' ? locate(text, e.field.slice(1)) : null);
+  // An error's field is ['input', 'tsl', ...path in the document]: find that place in the text.
+  const docPath = (e: UserError) => {
+    const i = e.field?.indexOf('tsl') ?? -1;
+    return i >= 0 ? e.field!.slice(i + 1) : null;
+  };
+  const at = (e: UserError) => {
+    const path = docPath(e);
+    return path ? locate(text, path) : null;
+  };
   const jump = (e: UserError) => {
     const loc = at(e);
     const el = area.current;
@@ -202,16 +209,20 @@ function TslEditor({ productKey, tsl, onSaved }: { productKey: string; tsl: unkn
         <div class="alert" data-testid="tsl-errors">
           {errors.map((e) => {
             const loc = at(e);
+            const path = docPath(e)?.join('.') ?? '';
+            // The message repeats the path as its prefix: show the path once, as the link.
+            const message = path && e.message.startsWith(`${path}: `) ? e.message.slice(path.length + 2) : e.message;
             return (
-              <div class="line-error">
+              <div class="line-error" data-path={path}>
                 <code>{e.code}</code>{' '}
-                {e.field?.length ? (
+                {path ? (
                   <a href="#" onClick={(ev) => (ev.preventDefault(), jump(e))} title="Show in the editor">
-                    {e.field.slice(1).join('.')}
+                    {path}
                     {loc ? ` (line ${loc.line})` : ''}
                   </a>
-                ) : null}{' '}
-                {e.message}
+                ) : null}
+                {path ? ': ' : ' '}
+                {message}
               </div>
             );
           })}

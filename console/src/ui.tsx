@@ -31,7 +31,11 @@ export const PageTitle = (p: { children: ComponentChildren; sub?: ComponentChild
   </div>
 );
 
-const STATE_CLASS: Record<string, string> = { ONLINE: 'ok', OFFLINE: 'off', UNACTIVE: 'idle', DISABLED: 'bad', RUNNING: 'ok', STOPPED: 'off' };
+const STATE_CLASS: Record<string, string> = {
+  ONLINE: 'ok', OFFLINE: 'off', UNACTIVE: 'idle', DISABLED: 'bad', DELETED: 'bad', RUNNING: 'ok', STOPPED: 'off',
+  ACTIVE: 'ok', REVOKED: 'bad', SUCCEEDED: 'ok', COMPLETED: 'ok', FAILED: 'bad', CANCELED: 'off', IN_PROGRESS: 'idle',
+  INFO: 'off', ALERT: 'idle', ERROR: 'bad', CREATE: 'ok', ENABLE: 'ok', DISABLE: 'bad', DELETE: 'bad',
+};
 export const Badge = (p: { value: string; testid?: string }) => (
   <span class={`badge ${STATE_CLASS[p.value] ?? 'idle'}`} data-testid={p.testid}>
     {p.value}
@@ -80,7 +84,14 @@ export function Secret(p: { label: string; value: string; testid?: string }) {
         <code class="secret-value">{p.value}</code>
         <Button
           onClick={() => {
-            void navigator.clipboard?.writeText(p.value).then(() => setCopied(true));
+            // The Clipboard API needs a secure context (https or localhost); elsewhere, the old copy command.
+            if (navigator.clipboard && window.isSecureContext) return void navigator.clipboard.writeText(p.value).then(() => setCopied(true));
+            const area = document.createElement('textarea');
+            area.value = p.value;
+            document.body.append(area);
+            area.select();
+            setCopied(document.execCommand('copy'));
+            area.remove();
           }}
         >
           {copied ? 'Copied' : 'Copy'}

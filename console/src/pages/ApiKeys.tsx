@@ -43,12 +43,10 @@ export function ApiKeys() {
             <Field label="Limit to products" hint="Product keys, comma separated; empty: all">
               <input value={f.productKeys} onInput={(e) => setF({ ...f, productKeys: e.currentTarget.value })} />
             </Field>
-            <div class="field">
-              <Button kind="primary" type="submit" busy={create.busy}>
-                Create key
-              </Button>
-            </div>
           </div>
+          <Button kind="primary" type="submit" busy={create.busy}>
+            Create key
+          </Button>
           <Errors errors={[...errors, ...(create.error ? [create.error] : [])]} />
         </form>
         {token && <Secret label={`Token of ${token.name}`} value={token.token} testid="api-token" />}

@@ -21,7 +21,7 @@ function ParamInput({ p, value, error, onInput }: { p: Param; value: string; err
   const kind = inputKind(p.dataType);
   const common = { name: p.identifier, 'aria-label': p.identifier, value };
   return (
-    <Field label={`${p.name || p.identifier} (${p.identifier})`} error={error} hint={hint(p.dataType)}>
+    <Field label={p.name && p.name !== p.identifier ? `${p.name} (${p.identifier})` : p.identifier} error={error} hint={hint(p.dataType)}>
       {kind === 'bool' || kind === 'enum' ? (
         <select {...common} onChange={(e) => onInput(e.currentTarget.value)}>
           <option value="">—</option>
@@ -140,7 +140,7 @@ export function OnlineDebug(p: { productKey: string; deviceName: string; propert
         <div class="muted pad">The thing model has no writable property.</div>
       )}
       {services.map((s) => (
-        <DebugForm title={`Service ${s.name || s.identifier} (${s.identifier})`} badge={s.callType} params={s.inputData} submitLabel="Invoke" testid={`debug-service-${s.identifier}`} send={invoke(s)} />
+        <DebugForm title={`Service ${s.name && s.name !== s.identifier ? `${s.name} (${s.identifier})` : s.identifier}`} badge={s.callType} params={s.inputData} submitLabel="Invoke" testid={`debug-service-${s.identifier}`} send={invoke(s)} />
       ))}
     </div>
   );

@@ -297,12 +297,10 @@ function Topics({ productKey, topics, reload }: { productKey: string; topics: an
           <Field label="Description">
             <input value={f.description} onInput={(e) => setF({ ...f, description: e.currentTarget.value })} />
           </Field>
-          <div class="field">
-            <Button kind="primary" type="submit" busy={create.busy}>
-              Add topic
-            </Button>
-          </div>
         </div>
+        <Button kind="primary" type="submit" busy={create.busy}>
+          Add topic
+        </Button>
         <Errors errors={[...errors, ...(create.error ? [create.error] : [])]} />
       </form>
     </div>

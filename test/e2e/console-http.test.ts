@@ -1,7 +1,7 @@
 /**
  * The web console's HTTP side: the built files at `/` (assets, client-side routes), the narrow routing that leaves
- * the Alibaba OpenAPI (`x-acs-action` / `Action` on `/`) and every API path alone, GraphiQL served offline with the
- * console's token prefilled, and `nodes` / `totalCount` on Relay connections (the console reads both).
+ * the Alibaba OpenAPI (`x-acs-action` / `Action` on `/`) and every API path alone, and GraphiQL served offline with
+ * the console's token prefilled.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -11,8 +11,6 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsoleRoute, isConsoleRequest } from '../../src/http/console.ts';
-import { keysetPage, toConnection } from '../../src/services/paging.ts';
-import { productWithDevices } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 const INDEX = '<!doctype html><html><head><script type="module" src="/assets/index-abc123.js"></script></head><body><div id="app"></div></body></html>';
@@ -129,33 +127,5 @@ describe('the web console and GraphiQL over HTTP', () => {
       server.close();
       rmSync(empty, { recursive: true, force: true });
     }
-  });
-
-  it('gives every connection nodes and a totalCount of the filtered list, whatever the page size', async () => {
-    const a = await productWithDevices(t, 3);
-    await productWithDevices(t, 2);
-    const r = await t.gql(`query($pk: String!) {
-      products(first: 1) { totalCount nodes { productKey } edges { node { productKey } } pageInfo { hasNextPage } }
-      devices(productKey: $pk, first: 2) { totalCount nodes { deviceName } }
-      named: devices(nameContains: "0001") { totalCount nodes { deviceName } }
-      product(productKey: $pk) { devices(first: 1) { totalCount nodes { deviceName } } }
-      deviceEventHistory(productKey: $pk, deviceName: "dev-0000", from: "2020-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") { totalCount nodes { identifier } }
-    }`, { pk: a.productKey });
-    expect(r.errors).toBeUndefined();
-    expect(r.data.products.totalCount).toBe(2);
-    expect(r.data.products.nodes).toEqual(r.data.products.edges.map((e: any) => e.node));
-    expect(r.data.products.nodes).toHaveLength(1);
-    expect(r.data.devices).toEqual({ totalCount: 3, nodes: [{ deviceName: 'dev-0000' }, { deviceName: 'dev-0001' }] });
-    expect(r.data.named.totalCount).toBe(2);
-    expect(r.data.product.devices).toEqual({ totalCount: 3, nodes: [{ deviceName: 'dev-0000' }] });
-    expect(r.data.deviceEventHistory).toEqual({ totalCount: 0, nodes: [] });
-  });
-
-  it('counts only when totalCount is selected', async () => {
-    let counted = 0;
-    const conn = toConnection([{ id: 1 }, { id: 2 }], keysetPage({ first: 1 }), (r) => r.id, async () => ++counted);
-    expect(conn.edges).toHaveLength(1);
-    expect(counted).toBe(0);
-    expect(await conn.totalCount()).toBe(1);
   });
 });

@@ -4,27 +4,22 @@ import { Chart } from '../chart.tsx';
 import { useQuery, useSubscription } from '../hooks.ts';
 import { navigate } from '../router.ts';
 import { isNumeric, unitOf, type DataType } from '../tsl-form.ts';
-import { Badge, Button, Card, Empty, Errors, fmtTime, fmtValue, Json, Link, Loading, PageTitle, Tabs } from '../ui.tsx';
+import { Badge, Card, Empty, Errors, fmtTime, fmtValue, Link, Loading, PageTitle, Tabs } from '../ui.tsx';
 import { OnlineDebug, type Reply } from './Debug.tsx';
+import { DetailsTab, EventsTab, GatewayTab, TagsAndDesiredTab } from './DeviceTabs.tsx';
 import { DeviceActions } from './Devices.tsx';
 
-const DEVICE = `query DevicePage($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!) {
+const DEVICE = `query DevicePage($pk: String!, $dn: String!) {
   streamCursor
   device(productKey: $pk, deviceName: $dn) {
     iotId productKey deviceName nickname state createdAt activatedAt lastOnlineAt lastOfflineAt clientIp connectionEpoch
     properties { identifier value time }
-    tags { attrKey attrValue }
-    desiredProperties { identifier value version time }
-    gateway { productKey deviceName state }
-    subDevices { productKey deviceName state }
-    firmwareVersions { module version reportedAt }
     product { name nodeType thingModel {
       properties { identifier name accessMode dataType }
       services { identifier name callType inputData outputData }
       events { identifier name type }
     } }
   }
-  deviceEventHistory(productKey: $pk, deviceName: $dn, from: $from, to: $to, first: 50) { nodes { identifier name eventType output time } }
 }`;
 
 /** The series of every numeric property in one request (one alias each). */
@@ -90,8 +85,7 @@ interface LogLine {
 }
 
 export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: string; deviceName: string }) {
-  const range = useMemo(() => ({ from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() }), [pk, dn]);
-  const q = useQuery(DEVICE, { pk, dn, ...range }, [pk, dn]);
+  const q = useQuery(DEVICE, { pk, dn }, [pk, dn]);
   const d = q.data?.device;
   const [tab, setTab] = useState('Online debug');
   const [window, setWindow] = useState('1 h');
@@ -99,7 +93,6 @@ export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: str
   const [props, setProps] = useState<Record<string, { value: unknown; time: string }>>({});
   const [flash, setFlash] = useState<Record<string, number>>({});
   const [live, setLive] = useState<Record<string, { t: number; v: number }[]>>({});
-  const [events, setEvents] = useState<any[]>([]);
   const [log, setLog] = useState<LogLine[]>([]);
   const [series, setSeries] = useState<{ at: number; byId: Record<string, Series> } | null>(null);
   const replies = useRef(new Map<string, Reply>());
@@ -109,7 +102,6 @@ export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: str
     if (!d) return;
     setState(d.state);
     setProps(Object.fromEntries(d.properties.map((p: any) => [p.identifier, { value: p.value, time: p.time }])));
-    setEvents(q.data.deviceEventHistory.nodes);
   }, [q.data]);
 
   const numericIds: string[] = d ? d.product.thingModel.properties.filter((p: Prop) => isNumeric(p.dataType)).map((p: Prop) => p.identifier) : [];
@@ -158,14 +150,6 @@ export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: str
         for (const [id, it] of Object.entries(items)) if (typeof it.value === 'number') next[id] = [...(next[id] ?? []), { t: toMs(it.time), v: it.value }].slice(-2000);
         return next;
       });
-    },
-  );
-  useSubscription(
-    `subscription Events($pk: String, $dn: String, $after: String) { deviceEventPosted(productKey: $pk, deviceName: $dn, after: $after) { cursor identifier name type value time } }`,
-    vars,
-    (x) => {
-      const e = x.deviceEventPosted;
-      setEvents((list) => [{ identifier: e.identifier, name: e.name, eventType: e.type, output: e.value, time: e.time }, ...list].slice(0, 200));
     },
   );
   useSubscription(
@@ -280,168 +264,11 @@ export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: str
             )}
           </div>
         )}
-        {tab === 'Events' &&
-          (events.length === 0 ? (
-            <Empty>No events in the last 24 hours.</Empty>
-          ) : (
-            <table class="table">
-              <thead>
-                <tr>
-                  <th>Time</th>
-                  <th>Event</th>
-                  <th>Type</th>
-                  <th>Output</th>
-                </tr>
-              </thead>
-              <tbody>
-                {events.map((e) => (
-                  <tr>
-                    <td>{fmtTime(e.time)}</td>
-                    <td>
-                      {e.name} <span class="muted mono">{e.identifier}</span>
-                    </td>
-                    <td>
-                      <Badge value={e.eventType} />
-                    </td>
-                    <td class="mono">{fmtValue(e.output)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          ))}
-        {tab === 'Tags & desired' && <TagsAndDesired d={d} onChange={q.reload} />}
-        {tab === 'Gateway' && (
-          <div>
-            <p>
-              Gateway:{' '}
-              {d.gateway ? (
-                <Link href={`/devices/${d.gateway.productKey}/${d.gateway.deviceName}`}>{d.gateway.deviceName}</Link>
-              ) : (
-                <span class="muted">none (not a sub-device)</span>
-              )}
-            </p>
-            {d.subDevices.length ? (
-              <table class="table">
-                <thead>
-                  <tr>
-                    <th>Sub-device</th>
-                    <th>Product</th>
-                    <th>State</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.subDevices.map((s: any) => (
-                    <tr>
-                      <td>
-                        <Link href={`/devices/${s.productKey}/${s.deviceName}`}>{s.deviceName}</Link>
-                      </td>
-                      <td class="mono">{s.productKey}</td>
-                      <td>
-                        <Badge value={s.state} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            ) : (
-              <Empty>No sub-devices.</Empty>
-            )}
-          </div>
-        )}
-        {tab === 'Details' && (
-          <dl class="kv">
-            <dt>Created</dt>
-            <dd>{fmtTime(d.createdAt)}</dd>
-            <dt>Activated</dt>
-            <dd>{fmtTime(d.activatedAt)}</dd>
-            <dt>Last online</dt>
-            <dd>{fmtTime(d.lastOnlineAt)}</dd>
-            <dt>Last offline</dt>
-            <dd>{fmtTime(d.lastOfflineAt)}</dd>
-            <dt>Connection epoch</dt>
-            <dd>{d.connectionEpoch}</dd>
-            <dt>Firmware</dt>
-            <dd>{d.firmwareVersions.length ? d.firmwareVersions.map((f: any) => `${f.module} ${f.version}`).join(', ') : '—'}</dd>
-          </dl>
-        )}
+        {tab === 'Events' && <EventsTab pk={pk} dn={dn} />}
+        {tab === 'Tags & desired' && <TagsAndDesiredTab pk={pk} dn={dn} />}
+        {tab === 'Gateway' && <GatewayTab pk={pk} dn={dn} />}
+        {tab === 'Details' && <DetailsTab pk={pk} dn={dn} />}
       </Card>
-    </div>
-  );
-}
-
-function TagsAndDesired({ d, onChange }: { d: any; onChange: () => void }) {
-  const [text, setText] = useState('{\n  \n}');
-  const [result, setResult] = useState<{ errors: any[]; ok?: boolean }>({ errors: [] });
-  const save = async () => {
-    let items: unknown;
-    try {
-      items = JSON.parse(text);
-    } catch {
-      return setResult({ errors: ['items must be a JSON object, e.g. {"Brightness": 50}'] });
-    }
-    try {
-      const r = await gql(`mutation SetDesired($input: SetDesiredPropertyInput!) { setDesiredProperty(input: $input) { versions userErrors { code message field } } }`, {
-        input: { productKey: d.productKey, deviceName: d.deviceName, items },
-      });
-      setResult({ errors: r.setDesiredProperty.userErrors, ok: !r.setDesiredProperty.userErrors.length });
-      if (!r.setDesiredProperty.userErrors.length) onChange();
-    } catch (e) {
-      setResult({ errors: [(e as Error).message] });
-    }
-  };
-  return (
-    <div class="grid">
-      <div>
-        <h3>Tags</h3>
-        {d.tags.length ? (
-          <table class="table">
-            <tbody>
-              {d.tags.map((t: any) => (
-                <tr>
-                  <td class="mono">{t.attrKey}</td>
-                  <td>{t.attrValue}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        ) : (
-          <Empty>No tags (devices report them over thing/deviceinfo/update).</Empty>
-        )}
-      </div>
-      <div>
-        <h3>Desired properties</h3>
-        {d.desiredProperties.length ? (
-          <table class="table">
-            <thead>
-              <tr>
-                <th>Property</th>
-                <th>Value</th>
-                <th>Version</th>
-              </tr>
-            </thead>
-            <tbody>
-              {d.desiredProperties.map((p: any) => (
-                <tr>
-                  <td class="mono">{p.identifier}</td>
-                  <td>{fmtValue(p.value)}</td>
-                  <td class="num">{p.version}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        ) : (
-          <Empty>No desired values.</Empty>
-        )}
-        <textarea rows={4} value={text} onInput={(e) => setText(e.currentTarget.value)} aria-label="Desired values (JSON)" />
-        <Errors errors={result.errors} />
-        {result.ok && <div class="success">Desired values stored.</div>}
-        <div style="margin-top:8px">
-          <Button kind="primary" onClick={save}>
-            Set desired values
-          </Button>
-        </div>
-      </div>
-      {d.firmwareVersions?.length ? <Json value={d.firmwareVersions} /> : null}
     </div>
   );
 }

@@ -60,10 +60,12 @@ async function serve(args: string[]): Promise<number> {
   const config = loadConfig(process.env, args);
   const logger = createLogger(config.LOG_LEVEL);
   const { startPlatform } = await import('./server.ts');
-  const platform = await startPlatform(config, { logger });
+  // A checkout without a console build (npm run build not run yet) gets one, in a child process while the platform
+  // starts (docs/console.md).
   const { buildConsoleIfMissing } = await import('./http/console-build.ts');
   const { defaultConsoleDir } = await import('./http/console.ts');
   void buildConsoleIfMissing(config.CONSOLE_DIR ?? defaultConsoleDir(), logger);
+  const platform = await startPlatform(config, { logger });
   if (platform.generatedAdminToken && config.PRINT_ADMIN_TOKEN) {
     // Printed once, on the first start only: only its hash is stored.
     process.stdout.write(

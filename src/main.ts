@@ -64,7 +64,7 @@ async function serve(args: string[]): Promise<number> {
   // starts (docs/console.md).
   const { buildConsoleIfMissing } = await import('./http/console-build.ts');
   const { defaultConsoleDir } = await import('./http/console.ts');
-  void buildConsoleIfMissing(config.CONSOLE_DIR ?? defaultConsoleDir(), logger);
+  if (config.CONSOLE_BUILD_ON_START) void buildConsoleIfMissing(config.CONSOLE_DIR ?? defaultConsoleDir(), logger);
   const platform = await startPlatform(config, { logger });
   if (platform.generatedAdminToken && config.PRINT_ADMIN_TOKEN) {
     // Printed once, on the first start only: only its hash is stored.

@@ -291,6 +291,27 @@ describe.runIf(hasChromium)('the web console in headless Chromium', () => {
     await page.locator('[data-testid="state-lamp-new"]', { hasText: 'ONLINE' }).waitFor();
     await c.endAsync();
     await page.locator('[data-testid="state-lamp-new"]', { hasText: 'OFFLINE' }).waitFor();
+
+    // Search, then disable it from its row.
+    await page.fill('input[type=search]', 'lamp-n');
+    await page.locator('tr[data-device="dev-0000"]').waitFor({ state: 'detached' });
+    expect(await page.locator('tbody tr').count()).toBe(1);
+    await page.click('tr[data-device="lamp-new"] button:text-is("Disable")');
+    await page.locator('[data-testid="state-lamp-new"]', { hasText: 'DISABLED' }).waitFor();
+    const d = await t.gql(`query($pk: String!) { device(productKey: $pk, deviceName: "lamp-new") { state } }`, { pk });
+    expect(d.data.device.state).toBe('DISABLED');
+  });
+
+  it('creates an API key whose token is shown once and works, then revokes it', async () => {
+    page.on('dialog', (dialog) => void dialog.accept());
+    await page.click('nav.side >> text=API keys');
+    await page.fill('input[name=keyName]', 'dashboard');
+    await page.click('button:text-is("Create key")');
+    const token = (await page.locator('[data-testid="api-token"] .secret-value').textContent())!;
+    expect((await t.gql('{ streamCursor }', {}, token)).status).toBe(200);
+    await page.click('tr:has-text("dashboard") button:text-is("Revoke")');
+    await page.locator('tr:has-text("dashboard") .badge', { hasText: 'REVOKED' }).waitFor();
+    expect((await t.gql('{ streamCursor }', {}, token)).status).toBe(401);
   });
 
   it('shows platform events on the overview as they happen', async () => {

@@ -106,7 +106,7 @@ describe.runIf(hasChromium)('the web console in headless Chromium', () => {
       // eslint-disable-next-line no-console
       console.log(
         `console bundle: ${(metrics.bundleJsBytes! / 1024).toFixed(1)} KB of JS, ${(metrics.bundleJsGzipBytes! / 1024).toFixed(1)} KB gzipped;` +
-          ` device page (first load, cold cache): values and debug forms after ${metrics.devicePageInteractiveMs?.toFixed(0)} ms,` +
+          ` device page (cold load, median of 3): values and debug forms after ${metrics.devicePageInteractiveMs?.toFixed(0)} ms,` +
           ` charts drawn after ${metrics.devicePageUsableMs?.toFixed(0)} ms`,
       );
     }
@@ -158,34 +158,37 @@ describe.runIf(hasChromium)('the web console in headless Chromium', () => {
 
   it('opens the device page quickly, then moves the live value and the chart on a property post', async () => {
     const dn = devs[0]!.deviceName;
-    // A cold page load (new context: nothing cached) measured until the device page is usable: properties,
-    // charts and the online-debug forms rendered from the API's data.
-    const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-    await ctx.addInitScript((token) => sessionStorage.setItem('thingql.token', token), t.adminToken);
-    // Timed inside the page (a DOM observer from the first byte), not by this process's polling: the moment the
-    // values and debug forms are there, and the moment the chart has its point.
-    await ctx.addInitScript(() => {
-      const marks: Record<string, number> = {};
-      (window as any).__marks = marks;
-      new MutationObserver(() => {
-        const now = performance.now();
-        if (!marks.interactive && document.querySelector('[data-testid="debug-set"]') && /^20\b/.test(document.querySelector('[data-testid="value-Brightness"]')?.textContent ?? '')) marks.interactive = now;
-        if (!marks.charts && document.querySelector('[data-testid="chart-Brightness"][data-points="1"] canvas')) marks.charts = now;
-      }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
-    });
-    const p = await ctx.newPage();
-    await p.goto(`${t.httpUrl}/devices/${pk}/${dn}`);
-    await p.waitForFunction(() => (window as any).__marks.interactive && (window as any).__marks.charts);
-    const marks = await p.evaluate(() => (window as any).__marks as { interactive: number; charts: number });
-    metrics.devicePageInteractiveMs = marks.interactive;
-    metrics.devicePageUsableMs = Math.max(marks.interactive, marks.charts);
-    const nav = await p.evaluate(() => JSON.parse(JSON.stringify(performance.getEntriesByType('navigation')[0])) as PerformanceNavigationTiming);
-    metrics.devicePageDomContentLoadedMs = nav.domContentLoadedEventEnd;
-    if (process.env.CONSOLE_TIMINGS) {
-      const res = await p.evaluate(() => performance.getEntriesByType('resource').map((r: any) => [r.name.replace(location.origin, ''), Math.round(r.startTime), Math.round(r.responseEnd)]));
-      console.log(JSON.stringify(res));
+    // Cold page loads (a new context each: nothing cached), timed inside the page by a DOM observer from the first
+    // byte (not by this process's polling): when the values and debug forms are there, and when the chart has its
+    // point. The median of three: the machine is shared, single loads are noisy.
+    const loads: { interactive: number; charts: number; dcl: number }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+      await ctx.addInitScript((token) => sessionStorage.setItem('thingql.token', token), t.adminToken);
+      await ctx.addInitScript(() => {
+        const marks: Record<string, number> = {};
+        (window as any).__marks = marks;
+        new MutationObserver(() => {
+          const now = performance.now();
+          if (!marks.interactive && document.querySelector('[data-testid="debug-set"]') && /^20\b/.test(document.querySelector('[data-testid="value-Brightness"]')?.textContent ?? '')) marks.interactive = now;
+          if (!marks.charts && document.querySelector('[data-testid="chart-Brightness"][data-points="1"] canvas')) marks.charts = now;
+        }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+      });
+      const p = await ctx.newPage();
+      await p.goto(`${t.httpUrl}/devices/${pk}/${dn}`);
+      await p.waitForFunction(() => (window as any).__marks.interactive && (window as any).__marks.charts);
+      const m = await p.evaluate(() => ({ ...(window as any).__marks, dcl: (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).domContentLoadedEventEnd }));
+      loads.push({ interactive: m.interactive, charts: Math.max(m.interactive, m.charts), dcl: m.dcl });
+      if (process.env.CONSOLE_TIMINGS) {
+        const res = await p.evaluate(() => performance.getEntriesByType('resource').map((r: any) => [r.name.replace(location.origin, ''), Math.round(r.startTime), Math.round(r.responseEnd)]));
+        console.log(JSON.stringify(res));
+      }
+      await ctx.close();
     }
-    await ctx.close();
+    const median = (k: keyof (typeof loads)[number]) => loads.map((l) => l[k]).sort((a, b) => a - b)[1]!;
+    metrics.devicePageInteractiveMs = median('interactive');
+    metrics.devicePageUsableMs = median('charts');
+    metrics.devicePageDomContentLoadedMs = median('dcl');
 
     await page.click(`a:text-is("${dn}")`);
     await page.locator('[data-testid="device-page"]').waitFor();

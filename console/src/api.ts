@@ -66,8 +66,9 @@ function wsClient(): Client {
   ws = createClient({
     url,
     lazy: true,
-    retryAttempts: Infinity,
-    shouldRetry: (e) => !(e && typeof e === 'object' && 'code' in e && (e as CloseEvent).code === 4401),
+    // No silent re-subscribe with the original variables (it would replay from the first cursor): a closed socket
+    // errors every subscription, and `subscribe` below resumes each after the last cursor it saw.
+    retryAttempts: 0,
     connectionParams: () => ({ authorization: `Bearer ${getToken() ?? ''}` }),
   });
   return ws;
@@ -85,6 +86,7 @@ export interface SubscriptionHandlers<T> {
 export function subscribe<T = any>(query: string, variables: Record<string, unknown>, h: SubscriptionHandlers<T>): () => void {
   let after = variables.after as string | undefined;
   let stopped = false;
+  let failures = 0;
   let dispose: () => void = () => {};
   const start = () => {
     dispose = wsClient().subscribe<T>(
@@ -95,12 +97,22 @@ export function subscribe<T = any>(query: string, variables: Record<string, unkn
           const data = r.data as T;
           const ev = data && (Object.values(data as object)[0] as { cursor?: string } | undefined);
           if (ev?.cursor) after = ev.cursor;
+          failures = 0;
           h.next(data);
         },
         error: (e) => {
-          h.error?.(e instanceof Error ? e.message : 'subscription closed');
-          // A slow-subscriber close or a server restart: resume after the last cursor (graphql-api.md).
-          if (!stopped) setTimeout(() => !stopped && start(), 1000);
+          const code = e && typeof e === 'object' && 'code' in e ? (e as CloseEvent).code : undefined;
+          if (code === 4401) {
+            // The key was revoked or expired while the socket was open: back to sign-in.
+            stopped = true;
+            if (getToken()) setToken(null);
+            return;
+          }
+          if (Array.isArray(e)) return h.error?.(String(e[0]?.message ?? 'subscription error')); // a GraphQL error: retrying will not help
+          h.error?.(e instanceof Error ? e.message : 'connection lost, reconnecting');
+          // A slow-subscriber close, a network drop or a server restart: resume after the last cursor (graphql-api.md),
+          // waiting longer after each failure in a row.
+          if (!stopped) setTimeout(() => !stopped && start(), Math.min(10_000, 500 * 2 ** failures++));
         },
         complete: () => {},
       },

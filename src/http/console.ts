@@ -67,6 +67,21 @@ function acceptsHtml(req: IncomingMessage): boolean {
   return accept === undefined || accept.includes('text/html') || accept.includes('*/*');
 }
 
+/**
+ * The console page runs only its own scripts and talks only to this origin (the API over HTTP and WebSocket); uPlot
+ * sizes its elements with inline styles. No framing (clickjacking).
+ */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self' ws: wss:",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
+
 interface Cached {
   body: Buffer;
   gzip: Buffer | null;
@@ -121,6 +136,7 @@ export function createConsoleRoute(opts: { dir: string }): (req: IncomingMessage
       // Vite names assets by content hash: cache them for good; the page itself is always revalidated.
       'cache-control': path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
       'x-content-type-options': 'nosniff',
+      ...(isAsset ? {} : { 'content-security-policy': CSP, 'referrer-policy': 'no-referrer' }),
       ...(gzip ? { 'content-encoding': 'gzip', vary: 'accept-encoding' } : {}),
     });
     res.end(req.method === 'HEAD' ? undefined : body);

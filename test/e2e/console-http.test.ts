@@ -54,6 +54,8 @@ describe('the web console and GraphiQL over HTTP', () => {
       const r = await get(`${t.httpUrl}${path}`, HTML);
       expect([path, r.status, r.headers['content-type'], r.body.toString()]).toEqual([path, 200, 'text/html; charset=utf-8', INDEX]);
       expect(r.headers['cache-control']).toBe('no-cache');
+      expect(r.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(r.headers['content-security-policy']).toContain("frame-ancestors 'none'");
     }
     const js = await get(`${t.httpUrl}/assets/index-abc123.js`, { 'accept-encoding': 'gzip, br' });
     expect(js.status).toBe(200);

@@ -14,6 +14,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],
     hookTimeout: 60_000,
+    // Platforms the tests spawn (`thingql serve`) must not each start a console build (docs/console.md).
+    env: { CONSOLE_BUILD_ON_START: 'false' },
     testTimeout: 30_000,
     pool: 'forks',
     maxWorkers: 2,

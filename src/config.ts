@@ -80,6 +80,10 @@ export const configSchema = z
     RULE_RETRY_MAX_MS: whole(0).default(120_000),
     /** cloud-api.md §3: Alibaba OpenAPI requests whose signed time differs from the server clock by more are refused (s). */
     OPENAPI_MAX_CLOCK_SKEW_S: whole(1, 86_400).default(900),
+    /** The built web console served at `/` (docs/console.md); unset: console/dist in the package. */
+    CONSOLE_DIR: z.string().min(1).optional(),
+    /** `thingql serve` builds the console when CONSOLE_DIR has no build (docs/console.md); false: never. */
+    CONSOLE_BUILD_ON_START: bool.default(true),
   })
   .superRefine(
     (c, ctx) => {

@@ -91,6 +91,11 @@ async function serve(args: string[]): Promise<number> {
   startedConfig = config;
   const logger = createLogger(config.LOG_LEVEL, resolveLogFormat(config.LOG_FORMAT));
   const { startPlatform } = await import('./server.ts');
+  // A checkout without a console build (npm run build not run yet) gets one, in a child process while the platform
+  // starts (docs/console.md).
+  const { buildConsoleIfMissing } = await import('./http/console-build.ts');
+  const { defaultConsoleDir } = await import('./http/console.ts');
+  if (config.CONSOLE_BUILD_ON_START) void buildConsoleIfMissing(config.CONSOLE_DIR ?? defaultConsoleDir(), logger);
   const platform = await startPlatform(config, { logger });
   if (platform.generatedAdminToken && config.PRINT_ADMIN_TOKEN) {
     // Printed once, on the first successful start only (only its hash is stored), outside the log stream.

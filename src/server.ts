@@ -15,6 +15,7 @@ import { GroupCommitter } from './events/committer.ts';
 import { createGraphQLServer } from './http/graphql.ts';
 import { registerRoute } from './http/register.ts';
 import { createHttpServer } from './http/server.ts';
+import { createConsoleRoute, defaultConsoleDir } from './http/console.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { loadClusterId, loadSecretKey } from './services/bootstrap.ts';
@@ -223,6 +224,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       mqttWss: listeners.wss,
       routes: (req, res) => register(req, res) || ota.firmwareRoute(req, res),
       openapi,
+      console: createConsoleRoute({ dir: config.CONSOLE_DIR ?? defaultConsoleDir() }),
       // Not ready when the database does not answer within a second (e.g. during an outage).
       ready: () => Promise.race([database.ping().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref())]),
     });

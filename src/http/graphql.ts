@@ -13,6 +13,7 @@ import { PageSizeError } from '../services/paging.ts';
 import type { GraphQLContext } from '../schema/context.ts';
 import { OTA_MAX_FIRMWARE_BYTES } from '../services/ota/index.ts';
 import { maxDepthRule } from './depth-limit.ts';
+import { createGraphiQLRenderer } from './graphiql.ts';
 import { createSharedSubscriber } from './shared-subscriptions.ts';
 
 /** Deepest selection nesting a query may have (graphql-api.md: QUERY_TOO_COMPLEX). */
@@ -84,6 +85,8 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
     // Firmware uploads (createFirmware, multipart) are up to OTA_MAX_FIRMWARE_BYTES; yoga's default cap is 25 MB.
     maxRequestBodySize: OTA_MAX_FIRMWARE_BYTES + 1024 * 1024,
     graphiql: { title: 'ThingQL', subscriptionsProtocol: 'WS' },
+    // Offline GraphiQL (assets from the installed package, no CDN), token prefilled from the console's sign-in.
+    renderGraphiQL: createGraphiQLRenderer(),
     maskedErrors: { maskError },
     logging: {
       debug: (...a: unknown[]) => log.debug(a.map(String).join(' ')),

@@ -16,6 +16,8 @@ export interface HttpDeps {
   mqttWss?: WebSocketServer;
   /** Extra routes (e.g. POST /auth/register/device); return true when handled. */
   routes?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  /** The web console (GET/HEAD of `/`, its assets and client-side routes); returns true when handled. */
+  console?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
   ready: () => Promise<boolean>;
   /** Alibaba IoT OpenAPI on `/` (cloud-api.md §1): claims a request by `x-acs-action` / `Action`, else falls through. */
   openapi?: OpenApiRoute;
@@ -47,7 +49,8 @@ export function createHttpServer(deps: HttpDeps): http.Server {
       return;
     }
     if (path === '/' && !openApiChecked && deps.openapi?.(req, res, () => handle(req, res, true))) return;
-    if (path === '/') return void res.writeHead(302, { location: '/graphql' }).end();
+    if (deps.console?.(req, res)) return;
+    if (path === '/' && !deps.console) return void res.writeHead(302, { location: '/graphql' }).end();
     if (deps.routes?.(req, res)) return;
     deps.graphql(req, res);
   };

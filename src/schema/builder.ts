@@ -17,6 +17,9 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   relay: {
     clientMutationId: 'omit',
+    // Relay allows both: `nodes` (the edges' nodes, for clients that need no per-edge cursor) and `totalCount`
+    // (registered in schema/connections.ts, computed only when selected).
+    nodesOnConnection: true,
     cursorType: 'String',
     nodesQueryOptions: false,
     nodeQueryOptions: { description: 'Fetches an object given its global ID.' },

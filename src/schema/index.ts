@@ -1,6 +1,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './scalars.ts';
+import './connections.ts';
 import './common.ts';
 import './product.ts';
 import './device.ts';

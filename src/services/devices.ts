@@ -5,7 +5,7 @@ import type { Executor } from '../db/client.ts';
 import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
-import { idKey, keysetPage, toConnection, type PageArgs } from './paging.ts';
+import { idKey, keysetPage, noRows, toConnection, type PageArgs } from './paging.ts';
 import { findProduct } from './products.ts';
 import type { DeviceRecord, DeviceState } from './records.ts';
 import { newDeviceName, newDeviceSecret, newIotId } from './secrets.ts';
@@ -215,13 +215,14 @@ export function createDeviceService(deps: ServiceDeps) {
       const page = keysetPage(args);
       const conds: SQL[] = [];
       if (filter.productKey != null) {
-        if (!canSeeProduct(p, filter.productKey)) return toConnection([], page, () => 0);
+        if (!canSeeProduct(p, filter.productKey)) return toConnection([], page, () => 0, noRows);
         conds.push(eq(devices.productKey, filter.productKey));
       } else if (p.productKeys !== null) {
         conds.push(inArray(devices.productKey, [...p.productKeys, '']));
       }
       if (filter.state) conds.push(stateCondition(filter.state));
       if (filter.nameContains) conds.push(ilike(devices.deviceName, `%${filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
+      const filters = and(...conds);
       const afterId = idKey(page.afterKey, 'after');
       const beforeId = idKey(page.beforeKey, 'before');
       if (afterId != null) conds.push(gt(devices.id, afterId));
@@ -232,7 +233,7 @@ export function createDeviceService(deps: ServiceDeps) {
         .where(and(...conds))
         .orderBy(page.direction === 'forward' ? asc(devices.id) : desc(devices.id))
         .limit(page.limit + 1);
-      return toConnection(rows.map(toDeviceRecord), page, (r) => r.id);
+      return toConnection(rows.map(toDeviceRecord), page, (r) => r.id, () => db.$count(devices, filters));
     },
 
     /** The gateway a sub-device is bound to (topology, alink-protocol.md §1.7). */

@@ -5,7 +5,7 @@ import { commands, eventHistory, ingestDedupe, propertyHistory, propertyLatest }
 import { canSeeProduct, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { findDevice } from './devices.ts';
-import { keysetPage, toConnection, type Connection, type PageArgs } from './paging.ts';
+import { keysetPage, noRows, toConnection, type Connection, type PageArgs } from './paging.ts';
 import type { DeviceRecord } from './records.ts';
 
 export interface PropertyPoint {
@@ -106,24 +106,22 @@ export function createHistoryService(deps: ServiceDeps) {
       range(a.from, a.to);
       const page = keysetPage(args);
       const d = await device(p, a.productKey, a.deviceName);
-      if (!d) return toConnection<PropertyPoint>([], page, keyOf);
+      if (!d) return toConnection<PropertyPoint>([], page, keyOf, noRows);
       // Backward paging walks the opposite direction of `order`.
       const asc_ = (a.order === 'ASC') === (page.direction === 'forward');
+      const filters = and(eq(propertyHistory.deviceId, d.id), eq(propertyHistory.identifier, a.identifier), gte(propertyHistory.ts, a.from), lte(propertyHistory.ts, a.to));
       const rows = await db
         .select({ id: propertyHistory.id, identifier: propertyHistory.identifier, value: propertyHistory.value, time: propertyHistory.ts })
         .from(propertyHistory)
         .where(
           and(
-            eq(propertyHistory.deviceId, d.id),
-            eq(propertyHistory.identifier, a.identifier),
-            gte(propertyHistory.ts, a.from),
-            lte(propertyHistory.ts, a.to),
+            filters,
             keysetCond(propertyHistory.ts, propertyHistory.id, page.direction === 'forward' ? page.afterKey : page.beforeKey, asc_),
           ),
         )
         .orderBy(...(asc_ ? [asc(propertyHistory.ts), asc(propertyHistory.id)] : [desc(propertyHistory.ts), desc(propertyHistory.id)]))
         .limit(page.limit + 1);
-      return toConnection(rows, page, keyOf);
+      return toConnection(rows, page, keyOf, () => db.$count(propertyHistory, filters));
     },
 
     async eventHistory(
@@ -134,8 +132,15 @@ export function createHistoryService(deps: ServiceDeps) {
       range(a.from, a.to);
       const page = keysetPage(args);
       const d = await device(p, a.productKey, a.deviceName);
-      if (!d) return toConnection<EventRecord>([], page, keyOf);
+      if (!d) return toConnection<EventRecord>([], page, keyOf, noRows);
       const asc_ = (a.order === 'ASC') === (page.direction === 'forward');
+      const filters = and(
+        eq(eventHistory.deviceId, d.id),
+        gte(eventHistory.ts, a.from),
+        lte(eventHistory.ts, a.to),
+        a.identifier ? eq(eventHistory.identifier, a.identifier) : undefined,
+        a.eventType ? eq(eventHistory.eventType, a.eventType.toLowerCase()) : undefined,
+      );
       const rows = await db
         .select({
           id: eventHistory.id,
@@ -148,17 +153,13 @@ export function createHistoryService(deps: ServiceDeps) {
         .from(eventHistory)
         .where(
           and(
-            eq(eventHistory.deviceId, d.id),
-            gte(eventHistory.ts, a.from),
-            lte(eventHistory.ts, a.to),
-            a.identifier ? eq(eventHistory.identifier, a.identifier) : undefined,
-            a.eventType ? eq(eventHistory.eventType, a.eventType.toLowerCase()) : undefined,
+            filters,
             keysetCond(eventHistory.ts, eventHistory.id, page.direction === 'forward' ? page.afterKey : page.beforeKey, asc_),
           ),
         )
         .orderBy(...(asc_ ? [asc(eventHistory.ts), asc(eventHistory.id)] : [desc(eventHistory.ts), desc(eventHistory.id)]))
         .limit(page.limit + 1);
-      return toConnection(rows, page, keyOf);
+      return toConnection(rows, page, keyOf, () => db.$count(eventHistory, filters));
     },
 
     /** QueryDeviceServiceData: service calls (and property sets, identifier `set`) with their outcome. */
@@ -170,7 +171,7 @@ export function createHistoryService(deps: ServiceDeps) {
       range(a.from, a.to);
       const page = keysetPage(args);
       const key = (r: ServiceCallRecord) => `${r.requestedAt.getTime()}:${r.messageId}`;
-      if (!canSeeProduct(p, a.productKey)) return toConnection<ServiceCallRecord>([], page, key);
+      if (!canSeeProduct(p, a.productKey)) return toConnection<ServiceCallRecord>([], page, key, noRows);
       const asc_ = (a.order === 'ASC') === (page.direction === 'forward');
       const cursor = page.direction === 'forward' ? page.afterKey : page.beforeKey;
       let keyCond: SQL | undefined;
@@ -180,20 +181,18 @@ export function createHistoryService(deps: ServiceDeps) {
         const ts = new Date(Number(t)).toISOString();
         keyCond = asc_ ? sql`(${commands.requestedAt}, ${commands.messageId}) > (${ts}::timestamptz, ${id})` : sql`(${commands.requestedAt}, ${commands.messageId}) < (${ts}::timestamptz, ${id})`;
       }
+      const filters = and(
+        eq(commands.productKey, a.productKey),
+        eq(commands.deviceName, a.deviceName),
+        sql`${commands.kind} in ('SERVICE', 'PROPERTY_SET')`,
+        gte(commands.requestedAt, a.from),
+        lte(commands.requestedAt, a.to),
+        a.identifier ? eq(commands.identifier, a.identifier) : undefined,
+      );
       const rows = await db
         .select()
         .from(commands)
-        .where(
-          and(
-            eq(commands.productKey, a.productKey),
-            eq(commands.deviceName, a.deviceName),
-            sql`${commands.kind} in ('SERVICE', 'PROPERTY_SET')`,
-            gte(commands.requestedAt, a.from),
-            lte(commands.requestedAt, a.to),
-            a.identifier ? eq(commands.identifier, a.identifier) : undefined,
-            keyCond,
-          ),
-        )
+        .where(and(filters, keyCond))
         .orderBy(...(asc_ ? [asc(commands.requestedAt), asc(commands.messageId)] : [desc(commands.requestedAt), desc(commands.messageId)]))
         .limit(page.limit + 1);
       return toConnection(
@@ -210,6 +209,7 @@ export function createHistoryService(deps: ServiceDeps) {
         })),
         page,
         key,
+        () => db.$count(commands, filters),
       );
     },
 

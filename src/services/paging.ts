@@ -60,10 +60,18 @@ export function keysetPage(args: PageArgs): KeysetPage {
 export interface Connection<T> {
   edges: { cursor: string; node: T }[];
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  /** Rows matching the filters, ignoring paging: a query of its own, run only when `totalCount` is selected. */
+  totalCount: () => Promise<number>;
 }
 
-/** Build a Relay connection from rows fetched with limit + 1 in the page's direction. */
-export function toConnection<T>(rows: T[], page: KeysetPage, keyOf: (row: T) => string | number): Connection<T> {
+/** The count of a list the caller may not see (or that cannot exist): nothing to query. */
+export const noRows = async (): Promise<number> => 0;
+
+/**
+ * Build a Relay connection from rows fetched with limit + 1 in the page's direction. `count` counts every row that
+ * matches the list's filters (no cursor, no limit); it is called lazily, by the `totalCount` field only.
+ */
+export function toConnection<T>(rows: T[], page: KeysetPage, keyOf: (row: T) => string | number, count: () => Promise<number>): Connection<T> {
   const hasMore = rows.length > page.limit;
   const slice = rows.slice(0, page.limit);
   if (page.direction === 'backward') slice.reverse();
@@ -76,5 +84,6 @@ export function toConnection<T>(rows: T[], page: KeysetPage, keyOf: (row: T) => 
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges[edges.length - 1]?.cursor ?? null,
     },
+    totalCount: count,
   };
 }

@@ -189,6 +189,7 @@ export function createProductService(deps: ServiceDeps) {
       const page = keysetPage(args);
       const conds = [];
       if (p.productKeys !== null) conds.push(inArray(products.productKey, [...p.productKeys, '']));
+      const filters = and(...conds);
       const afterId = idKey(page.afterKey, 'after');
       const beforeId = idKey(page.beforeKey, 'before');
       if (afterId != null) conds.push(gt(products.id, afterId));
@@ -199,7 +200,7 @@ export function createProductService(deps: ServiceDeps) {
         .where(and(...conds))
         .orderBy(page.direction === 'forward' ? asc(products.id) : desc(products.id))
         .limit(page.limit + 1);
-      return toConnection(rows.map(toProductRecord), page, (r) => r.id);
+      return toConnection(rows.map(toProductRecord), page, (r) => r.id, () => db.$count(products, filters));
     },
 
     /** Used by dynamic registration (broker) only; never exposed through the API. */

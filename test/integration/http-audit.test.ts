@@ -70,10 +70,11 @@ describe.each(dbKinds())('HTTP endpoints on %s', (kind) => {
     expect(await res.text()).toMatch(/graphiql/i);
   });
 
-  it('redirects / to /graphql', async () => {
+  it('serves the web console on / (its page, or the "being built" page before the first build)', async () => {
     const res = await fetch(t.httpUrl, { redirect: 'manual' });
-    expect(res.status).toBe(302);
-    expect(res.headers.get('location')).toBe('/graphql');
+    expect([200, 503]).toContain(res.status);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await res.text()).toMatch(/<title>ThingQL/);
   });
 });
 

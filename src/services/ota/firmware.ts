@@ -196,7 +196,7 @@ export function createFirmwareService(deps: ServiceDeps & { maxFirmwareBytes?: n
         .where(and(eq(firmwares.productKey, productKey), w.where))
         .orderBy(w.orderBy)
         .limit(w.page.limit + 1);
-      return toConnection(rows.map(toFirmwareRecord), w.page, (f) => f.id);
+      return toConnection(rows.map(toFirmwareRecord), w.page, (f) => f.id, () => db.$count(firmwares, eq(firmwares.productKey, productKey)));
     },
   };
 }

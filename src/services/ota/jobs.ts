@@ -191,7 +191,8 @@ export function createJobService(deps: ServiceDeps & { onCreated: () => void }) 
         .where(and(eq(otaJobs.productKey, productKey), filter.status ? eq(otaJobs.status, filter.status) : undefined, w.where))
         .orderBy(w.orderBy)
         .limit(w.page.limit + 1);
-      return toConnection(rows.map(toJobRecord), w.page, (j) => j.id);
+      const filters = and(eq(otaJobs.productKey, productKey), filter.status ? eq(otaJobs.status, filter.status) : undefined);
+      return toConnection(rows.map(toJobRecord), w.page, (j) => j.id, () => db.$count(otaJobs, filters));
     },
 
     /** Tasks per status; the job was checked visible by the caller (it is a field of a visible job). */
@@ -236,7 +237,8 @@ export function createJobService(deps: ServiceDeps & { onCreated: () => void }) 
           device: device ? toDeviceRecord(device) : null,
         }),
       );
-      return toConnection(views, w.page, (t) => t.id);
+      const filters = and(eq(otaTasks.jobId, job.id), filter.status ? eq(otaTasks.status, filter.status) : undefined);
+      return toConnection(views, w.page, (t) => t.id, () => db.$count(otaTasks, filters));
     },
 
     /** The versions a device reported, per module (for `Device.firmwareVersions`). */

@@ -7,7 +7,7 @@ import { compileRuleSql, type SqlError } from '../../domain/rules/sql.ts';
 import { consumers, deadLetters, rules } from '../../db/tables.ts';
 import { requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
-import { keysetPage, toConnection, type PageArgs } from '../paging.ts';
+import { keysetPage, noRows, toConnection, type PageArgs } from '../paging.ts';
 import { checkActionConfiguration, type RuleAction } from './actions.ts';
 import { checkScope, ruleVisible } from './scope.ts';
 
@@ -219,7 +219,7 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
     async deadLetters(p: Principal, ruleId: number, args: PageArgs) {
       requireRole(p, 'VIEWER');
       const page = keysetPage(args);
-      if (!(await load(p, ruleId))) return toConnection([] as DeadLetterRecord[], page, (r) => r.id);
+      if (!(await load(p, ruleId))) return toConnection([] as DeadLetterRecord[], page, (r) => r.id, noRows);
       const rows = await db
         .select()
         .from(deadLetters)
@@ -232,7 +232,7 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
         )
         .orderBy(page.direction === 'forward' ? asc(deadLetters.id) : desc(deadLetters.id))
         .limit(page.limit + 1);
-      return toConnection(rows as DeadLetterRecord[], page, (r) => r.id);
+      return toConnection(rows as DeadLetterRecord[], page, (r) => r.id, () => db.$count(deadLetters, eq(deadLetters.ruleId, ruleId)));
     },
 
     /** Deliver dead letters again (all of the rule's pending ones, or those listed); the ones that fail stay. */

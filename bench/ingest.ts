@@ -18,7 +18,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +37,9 @@ const { values: opt } = parseArgs({
     messages: { type: 'string', default: '20000' },
     window: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '3' },
+    /** Paced phase after the rounds: this many posts/s in total, spread evenly over the devices (0 = skip). */
+    'paced-rate': { type: 'string', default: '5000' },
+    'paced-seconds': { type: 'string', default: '5' },
     'database-url': { type: 'string' },
     /** Internal: run as the server child ('thingql' | 'aedes'). */
     role: { type: 'string' },
@@ -47,6 +50,8 @@ const DEVICES = Number(opt.devices);
 const MESSAGES = Math.ceil(Number(opt.messages) / DEVICES) * DEVICES;
 const WINDOW = Number(opt.window);
 const ROUNDS = Math.max(1, Number(opt.rounds));
+const PACED_RATE = Number(opt['paced-rate']);
+const PACED_SECONDS = Number(opt['paced-seconds']);
 const WARMUP = Math.min(2000, Math.ceil(MESSAGES / 10 / DEVICES) * DEVICES);
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -133,6 +138,9 @@ interface RoundResult {
   pubackMs: { p50: number; p99: number } | null;
   /** Server process CPU (user + system) per post during the round, in microseconds. */
   cpuUsPerPost: number;
+  /** PostgreSQL: CPU of this database's backends per post (us), and WAL written per post (bytes; server-wide LSN). */
+  dbCpuUsPerPost?: number;
+  walBytesPerPost?: number;
 }
 
 const payload = (n: number) =>
@@ -159,6 +167,7 @@ async function runRound(
   firstId: number,
   arrivals: { on: (cb: (name: string, id: number) => void) => void },
   serverCpu: () => Promise<number>,
+  dbStats?: DbStats,
 ): Promise<RoundResult> {
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
@@ -179,6 +188,7 @@ async function runRound(
     if (++received === total) done();
   });
   const cpu0 = await serverCpu();
+  const db0 = await dbStats?.snapshot();
   const t0 = performance.now();
   await Promise.all(
     pubs.map(
@@ -211,6 +221,7 @@ async function runRound(
   clearTimeout(timeout);
   if (received < total) throw new Error(`only ${received} of ${total} posts reached the subscriber`);
   const cpuUsPerPost = ((await serverCpu()) - cpu0) / total;
+  const db1 = await dbStats?.snapshot();
   const seconds = (lastAt - t0) / 1000;
   latencies.sort((a, b) => a - b);
   pubacks.sort((a, b) => a - b);
@@ -221,6 +232,112 @@ async function runRound(
     latencyMs: { p50: round2(pct(latencies, 50)), p90: round2(pct(latencies, 90)), p99: round2(pct(latencies, 99)), max: round2(latencies.at(-1)!) },
     pubackMs: { p50: round2(pct(pubacks, 50)), p99: round2(pct(pubacks, 99)) },
     cpuUsPerPost: round2(cpuUsPerPost),
+    ...(db0 && db1 ? { dbCpuUsPerPost: round2((db1.cpuUs - db0.cpuUs) / total), walBytesPerPost: Math.round((db1.wal - db0.wal) / total) } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// PostgreSQL's side: CPU of the database's backends (from /proc) and WAL written (pg_current_wal_lsn).
+
+interface DbStats {
+  snapshot(): Promise<{ cpuUs: number; wal: number }>;
+  storage(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+const CLK_TCK_US = 10_000; // Linux USER_HZ = 100
+
+function procCpuUs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * CLK_TCK_US; // utime, stime (fields 14 and 15)
+  } catch {
+    return 0;
+  }
+}
+
+function dbStatsOf(url: string): DbStats {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  // Per backend: CPU seen at the first snapshot it appeared in (backends of a pool live across rounds).
+  const seen = new Map<number, number>();
+  let total = 0;
+  return {
+    async snapshot() {
+      const rows = await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+      for (const { pid } of rows) {
+        const now = procCpuUs(pid);
+        const before = seen.get(pid);
+        if (before !== undefined) total += now - before;
+        seen.set(pid, now);
+      }
+      const [w] = await sql<{ lsn: string }[]>`select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as lsn`;
+      return { cpuUs: total, wal: Number(w!.lsn) };
+    },
+    async storage() {
+      const rows = await sql<{ name: string; bytes: string }[]>`
+        select c.relname as name, pg_total_relation_size(c.oid)::text as bytes from pg_class c
+        where c.relkind = 'r' and c.relnamespace = 'public'::regnamespace
+          and c.relname in ('events', 'property_history', 'property_latest', 'property_hourly', 'ingest_dedupe')`;
+      return Object.fromEntries(rows.map((r) => [r.name, Number(r.bytes)]));
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Paced phase: an open-loop load at a fixed rate (not as fast as possible), where latency means something.
+
+interface PacedResult {
+  targetPerSecond: number;
+  achievedPerSecond: number;
+  sent: number;
+  received: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+}
+
+async function paced(pubs: Publisher[], firstId: number, arrivals: { on: (cb: (name: string, id: number) => void) => void }): Promise<PacedResult> {
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let received = 0;
+  arrivals.on((name, id) => {
+    const key = `${name}:${id}`;
+    const t = sentAt.get(key);
+    if (t === undefined) return;
+    sentAt.delete(key);
+    latencies.push(performance.now() - t);
+    received++;
+  });
+  const total = Math.round(PACED_RATE * PACED_SECONDS);
+  let sent = 0;
+  const t0 = performance.now();
+  const nextId = new Map<string, number>(pubs.map((p) => [p.name, firstId]));
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * PACED_RATE));
+      while (sent < due) {
+        const p = pubs[sent % pubs.length]!;
+        const id = nextId.get(p.name)!;
+        nextId.set(p.name, id + 1);
+        sentAt.set(`${p.name}:${id}`, performance.now());
+        p.client.publish(p.topic, payload(id), { qos: 1 });
+        sent++;
+      }
+      if (sent >= total) resolve();
+      else setTimeout(tick, 2);
+    };
+    tick();
+  });
+  const sendSeconds = (performance.now() - t0) / 1000;
+  const deadline = Date.now() + 30_000;
+  while (received < sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  latencies.sort((a, b) => a - b);
+  return {
+    targetPerSecond: PACED_RATE,
+    achievedPerSecond: Math.round(sent / sendSeconds),
+    sent,
+    received,
+    latencyMs: { p50: round2(pct(latencies, 50)), p90: round2(pct(latencies, 90)), p99: round2(pct(latencies, 99)), max: round2(latencies.at(-1) ?? 0) },
   };
 }
 
@@ -228,7 +345,7 @@ function connect(url: string, o: IClientOptions): Promise<MqttClient> {
   return mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 10_000, keepalive: 60, ...o });
 }
 
-async function measureAedes(): Promise<RoundResult[]> {
+async function measureAedes(): Promise<Measured> {
   const { child, ready } = await startChild('aedes');
   const url = `mqtt://127.0.0.1:${ready.mqttPort}`;
   try {
@@ -254,7 +371,14 @@ async function measureAedes(): Promise<RoundResult[]> {
   }
 }
 
-async function rounds(pubs: Publisher[], listeners: ((name: string, id: number) => void)[], serverCpu: () => Promise<number>): Promise<RoundResult[]> {
+interface Measured {
+  rounds: RoundResult[];
+  paced: PacedResult | null;
+  /** PostgreSQL: bytes per stored post, by table (tables + indexes + TOAST), after every round. */
+  storageBytesPerPost?: Record<string, number>;
+}
+
+async function rounds(pubs: Publisher[], listeners: ((name: string, id: number) => void)[], serverCpu: () => Promise<number>, dbStats?: DbStats): Promise<Measured> {
   const arrivals = {
     on: (cb: (name: string, id: number) => void) => {
       listeners.length = 0;
@@ -266,10 +390,20 @@ async function rounds(pubs: Publisher[], listeners: ((name: string, id: number) 
   id += WARMUP / DEVICES;
   const out: RoundResult[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    out.push(await runRound(pubs, MESSAGES / DEVICES, id, arrivals, serverCpu));
+    out.push(await runRound(pubs, MESSAGES / DEVICES, id, arrivals, serverCpu, dbStats));
     id += MESSAGES / DEVICES;
   }
-  return out;
+  let storageBytesPerPost: Record<string, number> | undefined;
+  if (dbStats) {
+    const stored = WARMUP + ROUNDS * MESSAGES;
+    const sizes = await dbStats.storage();
+    storageBytesPerPost = Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, Math.round(v / stored)]));
+    storageBytesPerPost.total = Object.values(sizes).reduce((a, b) => a + b, 0) / stored;
+    storageBytesPerPost.total = Math.round(storageBytesPerPost.total);
+  }
+  const p = PACED_RATE > 0 ? await paced(pubs, id, arrivals) : null;
+  if (p) console.log(`  paced ${p.targetPerSecond}/s: achieved ${p.achievedPerSecond}/s, ${p.received}/${p.sent} received, p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms`);
+  return { rounds: out, paced: p, ...(storageBytesPerPost ? { storageBytesPerPost } : {}) };
 }
 
 async function gql(httpUrl: string, token: string, query: string, variables: Record<string, unknown>): Promise<any> {
@@ -283,13 +417,12 @@ async function gql(httpUrl: string, token: string, query: string, variables: Rec
   return body.data;
 }
 
-async function measureThingQL(db: string | undefined): Promise<RoundResult[]> {
+async function measureThingQL(db: string | undefined): Promise<Measured> {
   const { child, ready } = await startChild('thingql', db);
   const httpUrl = `http://127.0.0.1:${ready.httpPort}`;
   const token = ready.adminToken!;
   const url = `mqtt://127.0.0.1:${ready.mqttPort}`;
   try {
-    const { readFileSync } = await import('node:fs');
     const tsl = JSON.parse(readFileSync(new URL('../test/fixtures/smart-lamp.json', import.meta.url), 'utf8')) as unknown;
     const p = await gql(httpUrl, token, `mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } userErrors { message } } }`, { i: { name: 'Bench lamp', tsl } });
     const productKey = p.createProduct.product.productKey as string;
@@ -320,10 +453,15 @@ async function measureThingQL(db: string | undefined): Promise<RoundResult[]> {
     for (const c of creds) {
       pubs.push({ name: c.deviceName, topic: `/sys/${productKey}/${c.deviceName}/thing/event/property/post`, client: await connect(url, alinkLogin(c)) });
     }
-    const results = await rounds(pubs, listeners, () => cpuOf(child));
-    for (const p of pubs) await p.client.endAsync();
-    await ws.dispose();
-    return results;
+    const stats = db ? dbStatsOf(db) : undefined;
+    try {
+      const results = await rounds(pubs, listeners, () => cpuOf(child), stats);
+      for (const p of pubs) await p.client.endAsync();
+      await ws.dispose();
+      return results;
+    } finally {
+      await stats?.close();
+    }
   } finally {
     await stopChild(child);
   }
@@ -357,8 +495,10 @@ async function main(): Promise<void> {
   console.log(`ingest bench: ${DEVICES} devices, ${MESSAGES} QoS 1 property posts per round (3 properties), window ${WINDOW}, ${ROUNDS} rounds, ${database}`);
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}`);
   try {
-    const aedes = await measureAedes();
-    const thingql = await measureThingQL(db);
+    const aedesM = await measureAedes();
+    const thingqlM = await measureThingQL(db);
+    const aedes = aedesM.rounds;
+    const thingql = thingqlM.rounds;
     const row = (name: string, rs: RoundResult[]) =>
       console.log(
         `${name.padEnd(28)} ${String(median(rs, (r) => r.perSecond)).padStart(8)} msg/s   p50 ${median(rs, (r) => r.latencyMs.p50).toFixed(1).padStart(7)} ms   p99 ${median(rs, (r) => r.latencyMs.p99).toFixed(1).padStart(7)} ms   (rounds: ${rs.map((r) => r.perSecond).join(', ')})`,
@@ -377,6 +517,13 @@ async function main(): Promise<void> {
     const cpuA = median(aedes, (r) => r.cpuUsPerPost);
     const cpuT = median(thingql, (r) => r.cpuUsPerPost);
     console.log(`server CPU per post: aedes ${cpuA} us, ThingQL ${cpuT} us (x${round2(cpuT / cpuA)}; ThingQL's includes the embedded database unless --database-url is given)`);
+    if (db) {
+      const dbCpu = median(thingql, (r) => r.dbCpuUsPerPost ?? 0);
+      console.log(`PostgreSQL per post: backends' CPU ${dbCpu} us (server + database x${round2((cpuT + dbCpu) / cpuA)}), WAL ${median(thingql, (r) => r.walBytesPerPost ?? 0)} bytes; storage ${JSON.stringify(thingqlM.storageBytesPerPost)}`);
+    }
+    for (const [name, m] of [['aedes', aedesM], ['ThingQL', thingqlM]] as const) {
+      if (m.paced) console.log(`paced ${m.paced.targetPerSecond} posts/s, ${name}: achieved ${m.paced.achievedPerSecond}/s, p50 ${m.paced.latencyMs.p50} ms, p99 ${m.paced.latencyMs.p99} ms (${m.paced.received}/${m.paced.sent})`);
+    }
     const dir = fileURLToPath(new URL('./results/', import.meta.url));
     mkdirSync(dir, { recursive: true });
     const file = `${dir}ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
@@ -391,6 +538,8 @@ async function main(): Promise<void> {
           aedes,
           thingql,
           ratio,
+          paced: { aedes: aedesM.paced, thingql: thingqlM.paced },
+          storageBytesPerPost: thingqlM.storageBytesPerPost ?? null,
         },
         null,
         2,

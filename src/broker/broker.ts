@@ -31,6 +31,23 @@ export interface BrokerDeps {
   maxPayload: number;
 }
 
+const corked = new WeakSet<object>();
+
+/**
+ * Hold a connection's writes until the event loop's next turn (stream cork/uncork): the PUBACKs and Alink replies
+ * of every message a commit settled for it leave in one write instead of one syscall each.
+ */
+function corkUntilNextTurn(client: Client): void {
+  const conn = client.conn as unknown as { cork?: () => void; uncork?: () => void; writableCorked?: number };
+  if (corked.has(conn) || typeof conn.cork !== 'function') return;
+  corked.add(conn);
+  conn.cork();
+  setImmediate(() => {
+    corked.delete(conn);
+    conn.uncork?.();
+  });
+}
+
 /**
  * The aedes instance alone (transport, persistence, mq), before any hook: the publisher and session ports are built
  * on it and given to services, then `attachBroker` installs the hooks that call those services.
@@ -103,6 +120,8 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
           log.warn({ err, deviceName: s.device.deviceName }, 'could not store a device message; disconnecting the client');
           return done(err instanceof Error ? err : new Error('ingest failed'));
         }
+        // One commit settles many messages of a connection at once: their PUBACKs and replies go out in one write.
+        corkUntilNextTurn(client);
         done(null);
       })
       .catch((err: unknown) => {

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -76,9 +77,30 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
   };
 }
 
+/**
+ * postgres.js leaves Nagle's algorithm on (stack.md: a pipelined batch or a COPY then waits ~40-90 ms for the
+ * delayed ACK). It takes a pre-connected socket through its `socket` option: connect it ourselves with TCP_NODELAY.
+ */
+function noDelaySocket(o: { host: string[]; port: number[]; path?: string | false; connect_timeout?: number }): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = o.path ? net.connect(o.path) : net.connect(o.port[0] ?? 5432, o.host[0] ?? 'localhost');
+    s.setNoDelay(true);
+    const timer = setTimeout(() => s.destroy(Object.assign(new Error('connect timeout'), { code: 'CONNECT_TIMEOUT' })), (o.connect_timeout ?? 10) * 1000);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      s.removeListener('error', reject);
+      resolve(s);
+    });
+    s.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
 function createPostgres(url: string): Database {
   // Reconnect quickly after an outage (postgres.js' default backoff grows to 20 s): devices are waiting for their acks.
-  const client = postgres(url, { onnotice: () => {}, max: 10, idle_timeout: 30, connect_timeout: 10, backoff: (attempt: number) => Math.min(0.1 * 2 ** attempt, 2) });
+  const client = postgres(url, { ...({ socket: noDelaySocket } as object), onnotice: () => {}, max: 10, idle_timeout: 30, connect_timeout: 10, backoff: (attempt: number) => Math.min(0.1 * 2 ** attempt, 2) });
   const db = drizzlePostgres({ client }) as unknown as Db;
   return {
     kind: 'postgres',

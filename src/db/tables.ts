@@ -7,3 +7,4 @@ export * from './schema/rules.ts';
 export * from './schema/broker.ts';
 export * from './schema/gateway-ota.ts';
 export * from './schema/access-keys.ts';
+export * from './schema/history-rollup.ts';

@@ -27,6 +27,11 @@ export type PropertyPostData = Device & {
   gmtCreate: number;
   items: Record<string, { value: unknown; time: number }>;
   checkFailedData: Record<string, unknown>;
+  /**
+   * The publish itself (store once, docs/uplink-pipeline.md): a property post is ONE event carrying its parsed items
+   * and the message (what deviceMessages and forwarding of the raw publish need), not a `device.message` besides it.
+   */
+  message?: DeviceMessageData;
 };
 export type EventPostData = Device & {
   identifier: string;
@@ -140,6 +145,19 @@ export function messagePayload(data: DeviceMessageData | Record<string, unknown>
   }
   return b;
 }
+
+/**
+ * The publish an event carries: a `device.message` is one, a property post folds its message in (`data.message`).
+ * null for every other event.
+ */
+export function messageOf(e: { type: string; data: Record<string, unknown> }): DeviceMessageData | null {
+  if (e.type === 'device.message') return e.data as DeviceMessageData;
+  if (e.type === 'thing.property.post' && e.data.message && typeof e.data.message === 'object') return e.data.message as DeviceMessageData;
+  return null;
+}
+
+/** The event types that can carry a device publish (see `messageOf`). */
+export const MESSAGE_EVENT_TYPES = ['device.message', 'thing.property.post'] as const;
 
 /** Seed the decoded payload of a message event built from bytes in hand. */
 export function withPayload<D extends object>(data: D, payload: Buffer): D {

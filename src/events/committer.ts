@@ -179,12 +179,18 @@ export class GroupCommitter {
         }
         perItem.push(events);
       }
+      // The sink statements and the log append go out back to back (pipelined on postgres.js: one round trip, not
+      // one per statement); the append takes the event-log lock last, so it is held only for the append and commit.
+      const pending: Promise<unknown>[] = [];
       for (const [name, list] of rows) {
         const flush = this.sinks.get(name);
         if (!flush) throw new Error(`no sink named ${name}`);
-        await flush(tx, list);
+        pending.push(flush(tx, list));
       }
-      return this.log.appendInTx(tx, perItem.flat());
+      const appended = this.log.appendInTx(tx, perItem.flat());
+      const settled = await Promise.allSettled([...pending, appended]);
+      for (const r of settled) if (r.status === 'rejected') throw r.reason;
+      return appended;
     });
     this.log.committed(stored);
     let i = 0;

@@ -31,17 +31,32 @@ export class EventLog {
     };
   }
 
-  /** Append inside the caller's transaction; call `committed()` with the result once the transaction commits. */
+  /**
+   * Append inside the caller's transaction; call `committed()` with the result once the transaction commits.
+   * Two statements sent back to back (postgres.js pipelines them: one round trip): the log lock, then one constant
+   * statement that draws the positions and inserts the events from one JSON parameter, the k-th smallest position
+   * going to the k-th event.
+   */
   async appendInTx(tx: Executor, batch: readonly NewEvent[]): Promise<StoredEvent[]> {
     if (batch.length === 0) return [];
-    await query(tx, sql`select pg_advisory_xact_lock(${EVENT_LOG_LOCK})`);
-    const rows = await query<{ p: string | number; t: string | Date }>(
+    const json = JSON.stringify(batch.map((e, i) => ({ o: i + 1, t: e.type, pk: e.productKey ?? null, dn: e.deviceName ?? null, d: e.data })));
+    const locked = query(tx, sql`select pg_advisory_xact_lock(${EVENT_LOG_LOCK})`);
+    const inserted = query<{ p: string | number; t: string | Date }>(
       tx,
-      sql`select nextval('event_position_seq') as p, now() as t from generate_series(1, ${batch.length})`,
+      sql`with pos as (select nextval('event_position_seq') as p from generate_series(1, ${batch.length}::int)),
+               ranked as (select p, row_number() over (order by p) as o from pos)
+          insert into events (position, type, product_key, device_name, data, created_at)
+          select ranked.p, x.t, x.pk, x.dn, x.d, now()
+          from ranked join json_to_recordset(${json}::text::json) as x(o int, t text, pk text, dn text, d jsonb) on x.o = ranked.o
+          returning position as p, created_at as t`,
     );
+    const [lockResult, insertResult] = await Promise.allSettled([locked, inserted]);
+    if (lockResult.status === 'rejected') throw lockResult.reason;
+    if (insertResult.status === 'rejected') throw insertResult.reason;
+    const rows = insertResult.value;
     const positions = rows.map((r) => Number(r.p)).sort((a, b) => a - b);
     const createdAt = new Date(rows[0]!.t);
-    const stored = batch.map(
+    return batch.map(
       (e, i): StoredEvent => ({
         position: positions[i]!,
         type: e.type,
@@ -51,17 +66,6 @@ export class EventLog {
         createdAt,
       }),
     );
-    await tx.insert(events).values(
-      stored.map((e) => ({
-        position: e.position,
-        type: e.type,
-        productKey: e.productKey,
-        deviceName: e.deviceName,
-        data: e.data,
-        createdAt,
-      })),
-    );
-    return stored;
   }
 
   committed(stored: StoredEvent[]): void {

@@ -1,6 +1,6 @@
 import { isValidFilter, topicMatches } from '../domain/alink/topic-filter.ts';
 import { DomainError } from '../domain/errors.ts';
-import { messagePayload } from '../events/catalog.ts';
+import { MESSAGE_EVENT_TYPES, messageOf, messagePayload } from '../events/catalog.ts';
 import type { StreamItem } from '../events/stream.ts';
 import { builder } from './builder.ts';
 import { ConnectionStatusEnum } from './common.ts';
@@ -98,13 +98,18 @@ builder.subscriptionFields((t) => ({
         throw new DomainError('INVALID_TOPIC_FILTER', `"${filter}" is not a valid MQTT topic filter`, ['topicFilter']);
       }
       return ctx.services.streams.open(ctx.principal, {
-        types: ['device.message'],
+        // A property post carries its publish (store once): both kinds are messages.
+        types: [...MESSAGE_EVENT_TYPES],
         productKey: args.productKey,
         deviceName: args.deviceName,
         after: args.after,
-        ...(filter != null ? { where: (e) => topicMatches(filter, String(e.data.topic)) } : {}),
+        where: (e) => {
+          const m = messageOf(e);
+          return m !== null && (filter == null || topicMatches(filter, String(m.topic)));
+        },
       });
     },
-    resolve: (i) => i,
+    // Seen as the DeviceMessage it carries.
+    resolve: (i) => (i.event.type === 'device.message' ? i : { ...i, event: { ...i.event, type: 'device.message' as const, data: messageOf(i.event)! as Record<string, unknown> } }),
   }),
 }));

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { DomainError } from '../domain/errors.ts';
 import { query } from '../db/client.ts';
-import { commands, eventHistory, ingestDedupe, propertyHistory, propertyLatest } from '../db/tables.ts';
+import { commands, eventHistory, ingestDedupe, propertyHistory, propertyHourly, propertyLatest } from '../db/tables.ts';
 import { canSeeProduct, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { findDevice } from './devices.ts';
@@ -228,17 +228,46 @@ export function createHistoryService(deps: ServiceDeps) {
       }
       const d = await device(p, a.productKey, a.deviceName);
       if (!d) return [];
-      const rows = await query<{ start: string | Date; count: string | number; avg: number | null; min: number | null; max: number | null; sum: number | null; first: unknown; last: unknown }>(
-        db,
-        sql`select date_bin(make_interval(secs => ${seconds}), ts, ${a.from.toISOString()}::timestamptz) as start,
+      type Row = { start: string | Date; count: string | number; avg: number | null; min: number | null; max: number | null; sum: number | null; first: unknown; last: unknown };
+      const from = a.from.toISOString();
+      const to = a.to.toISOString();
+      const HOUR = 3_600_000;
+      // Whole-hour buckets starting on an hour: the complete hours come from the hourly rollup (one row per hour,
+      // maintained at ingest), only the last, partial hour from the raw points.
+      const wholeHours = Math.floor((a.to.getTime() - a.from.getTime() + 1) / HOUR);
+      const useRollup = seconds % 3600 === 0 && a.from.getTime() % HOUR === 0 && wholeHours > 0;
+      const rows = useRollup
+        ? await query<Row>(
+            db,
+            sql`with hours as (
+                  select hour, cnt, num_cnt, sum, min, max, first_ts, first, last_ts, last from ${propertyHourly}
+                  where device_id = ${d.id} and identifier = ${a.identifier}
+                    and hour >= ${from}::timestamptz and hour < ${new Date(a.from.getTime() + wholeHours * HOUR).toISOString()}::timestamptz
+                  union all
+                  select date_bin('1 hour', ts, ${from}::timestamptz), count(*), count(num), sum(num), min(num), max(num),
+                         min(ts), (array_agg(value order by ts, id))[1], max(ts), (array_agg(value order by ts desc, id desc))[1]
+                  from ${propertyHistory}
+                  where device_id = ${d.id} and identifier = ${a.identifier}
+                    and ts >= ${new Date(a.from.getTime() + wholeHours * HOUR).toISOString()}::timestamptz and ts <= ${to}::timestamptz
+                  group by 1
+                )
+                select date_bin(make_interval(secs => ${seconds}), hour, ${from}::timestamptz) as start,
+                       sum(cnt) as count, sum(sum) / nullif(sum(num_cnt), 0) as avg, min(min) as min, max(max) as max, sum(sum) as sum,
+                       (array_agg(first order by first_ts, hour))[1] as first,
+                       (array_agg(last order by last_ts desc, hour desc))[1] as last
+                from hours group by 1 order by 1`,
+          )
+        : await query<Row>(
+            db,
+            sql`select date_bin(make_interval(secs => ${seconds}), ts, ${from}::timestamptz) as start,
                    count(*) as count, avg(num) as avg, min(num) as min, max(num) as max, sum(num) as sum,
                    (array_agg(value order by ts, id))[1] as first,
                    (array_agg(value order by ts desc, id desc))[1] as last
             from ${propertyHistory}
             where device_id = ${d.id} and identifier = ${a.identifier}
-              and ts >= ${a.from.toISOString()}::timestamptz and ts <= ${a.to.toISOString()}::timestamptz
+              and ts >= ${from}::timestamptz and ts <= ${to}::timestamptz
             group by 1 order by 1`,
-      );
+          );
       const num = (v: unknown) => (v == null ? null : Number(v));
       return rows.map((r) => ({
         start: new Date(r.start),
@@ -275,6 +304,8 @@ export function createHistoryService(deps: ServiceDeps) {
         total += n;
         if (n < batchSize) break;
       }
+      // Rollup hours wholly before the cutoff go with their raw points.
+      await db.delete(propertyHourly).where(lt(propertyHourly.hour, new Date(cutoff.getTime() - 3600_000)));
       await db.delete(ingestDedupe).where(lt(ingestDedupe.seenAt, new Date(Date.now() - 2 * 3600_000)));
       return total;
     },

@@ -89,8 +89,11 @@ export function toForwardingMessage(e: LogEvent, payloadOf: (data: Record<string
       const raw = payloadOf(d);
       return { topic, raw, json: parseJson(raw), productKey: pk, deviceName: dn, messageId: String(d.messageId), timestamp: Number(d.receivedAt) };
     }
-    case 'thing.property.post':
-      return jsonMessage(e, `/${pk}/${dn}/thing/event/property/post`, d);
+    case 'thing.property.post': {
+      // The folded publish (store once) is not part of the §6.4 forwarding shape.
+      const { message: _message, ...body } = d;
+      return jsonMessage(e, `/${pk}/${dn}/thing/event/property/post`, body);
+    }
     case 'thing.property.history.post':
       return jsonMessage(e, `/${pk}/${dn}/thing/event/property/history/post`, d);
     case 'thing.event.post':

@@ -22,7 +22,7 @@ export interface InboundMessage {
 const ITEM_OVERHEAD_BYTES = 2048;
 
 /** The stored copy of every accepted publish (custom topics and /sys/ alike): what forwarding and streams read. */
-function messageEvent(device: DeviceRef, request: UplinkRequest): NewEvent {
+function messageData(device: DeviceRef, request: UplinkRequest): DeviceMessageData {
   const data: DeviceMessageData = {
       messageId: request.messageId,
       topic: request.topic,
@@ -35,7 +35,18 @@ function messageEvent(device: DeviceRef, request: UplinkRequest): NewEvent {
       receivedAt: request.receivedAt.getTime(),
   };
   // Readers of this event (GraphQL, rules, topic routes) get these bytes without decoding the base64 again.
-  return platformEvent('device.message', device, withPayload(data, request.payload));
+  return withPayload(data, request.payload);
+}
+
+/**
+ * The events of one message, stored once: a valid property post is one `thing.property.post` event carrying its
+ * message (events/catalog.ts `messageOf`); every other publish is a `device.message` followed by its handler's events.
+ */
+function messageEvents(device: DeviceRef, request: UplinkRequest, events: NewEvent[]): NewEvent[] {
+  const data = messageData(device, request);
+  const only = events.length === 1 ? events[0]! : null;
+  if (request.uplink.kind === 'propertyPost' && only?.type === 'thing.property.post') return [{ ...only, data: { ...only.data, message: data } }];
+  return [platformEvent('device.message', device, data), ...events];
 }
 
 /**
@@ -53,12 +64,12 @@ export function createIngestPipeline(deps: { committer: GroupCommitter; ids: Mes
 
   /** The commit step: one item of the group commit carrying everything the handler produced. */
   function commitItem(device: DeviceRef, request: UplinkRequest, h: Handled | null, txReplies: Outbound[]): CommitItem {
-    const message = messageEvent(device, request);
+    const events = messageEvents(device, request, h?.events ?? []);
     const item: CommitItem = {
       // Held until committed: the received bytes, their base64 copy in the event, the parsed values.
       bytes: ITEM_OVERHEAD_BYTES + 3 * request.payload.length,
       // A recognised resend is acknowledged and answered again, but stored only once.
-      build: (duplicate) => (duplicate ? { events: [] } : { events: [message, ...(h?.events ?? [])], ...(h?.rows ? { rows: h.rows } : {}) }),
+      build: (duplicate) => (duplicate ? { events: [] } : { events, ...(h?.rows ? { rows: h.rows } : {}) }),
     };
     if (h?.dedupe) item.dedupe = h.dedupe;
     const inTx = h?.inTx;

@@ -4,7 +4,7 @@ import type { NewEvent } from '../../../events/types.ts';
 import type { DeviceRef } from '../../presence.ts';
 import type { ProductCache } from '../../product-cache.ts';
 import { decodeAlink, dedupeKey } from '../decode.ts';
-import type { EventRow, HistoryRow, LatestRow } from '../sinks.ts';
+import type { EventRow, HistoryRow } from '../sinks.ts';
 import type { UplinkHandler } from '../types.ts';
 import { answer, eventRecord, propertyRows } from './thing-data.ts';
 
@@ -39,7 +39,7 @@ export function createPackPostHandler(deps: PackPostDeps): UplinkHandler<'proper
     const count = parts.reduce((n, x) => n + Object.keys((x.properties as object) ?? {}).length + Object.keys((x.events as object) ?? {}).length, 0);
     if (count > 200) return fail(6357, 'more than 200 items in one pack');
     const events: NewEvent[] = [];
-    const rows = { propertyHistory: [] as HistoryRow[], propertyLatest: [] as LatestRow[], eventHistory: [] as EventRow[] };
+    const rows = { propertyHistory: [] as HistoryRow[], eventHistory: [] as EventRow[] };
     for (const part of parts) {
       const info = await deps.products.get(part.device.productKey);
       if (!info) return fail(6250, `product ${part.device.productKey} not found`);
@@ -49,7 +49,6 @@ export function createPackPostHandler(deps: PackPostDeps): UplinkHandler<'proper
         const step = propertyRows(part.device, r.items, r.failed, req, receivedAt, false);
         events.push(...step.events);
         rows.propertyHistory.push(...step.rows.propertyHistory);
-        rows.propertyLatest.push(...step.rows.propertyLatest);
       }
       for (const [id, ev] of Object.entries((part.events ?? {}) as Record<string, { value?: unknown; time?: unknown }>)) {
         const r = validateEventPost(info.model, id, { value: ev?.value ?? {}, ...(ev?.time !== undefined ? { time: ev.time } : {}) }, info.product.validationMode, receivedAt.getTime());

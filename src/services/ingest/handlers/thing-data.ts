@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import type { AlinkRequest } from '../../../domain/alink/envelope.ts';
 import { validateEventPost } from '../../../domain/tsl/event-post.ts';
 import { validatePropertyPost, type FailedItem, type PostedItem } from '../../../domain/tsl/property-post.ts';
@@ -9,20 +8,11 @@ import type { DeviceRef } from '../../presence.ts';
 import type { ProductCache } from '../../product-cache.ts';
 import { decodeAlink, dedupeKey } from '../decode.ts';
 import { alinkReply } from '../reply.ts';
-import type { EventRow, HistoryRow, LatestRow } from '../sinks.ts';
+import type { EventRow, HistoryRow } from '../sinks.ts';
 import type { Handled, UplinkHandler, UplinkRequest } from '../types.ts';
 
 const numeric = (v: unknown): number | null =>
   typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d{1,16}$/.test(v) ? Number(v) : null;
-
-/**
- * A property value as a jsonb parameter that both drivers take for every JSON value. Passing the value itself fails
- * for two kinds of top-level values that NONE mode stores as sent: a JSON `null` (drizzle sends SQL NULL, refused by
- * the NOT NULL column) and, on postgres.js, a boolean or an array starting with one (sent typed as `boolean`:
- * "column value is of type jsonb but expression is of type boolean"). Either failed the whole commit, and the
- * device's resend failed again. The text cast keeps postgres.js from JSON-encoding the string a second time.
- */
-const jsonb = (v: unknown): object => sql`${JSON.stringify(v)}::text::jsonb` as unknown as object;
 
 const failureData = (failed: Record<string, FailedItem | { message: string }>) =>
   Object.fromEntries(Object.entries(failed).map(([id, f]) => [id, f.message]));
@@ -43,14 +33,13 @@ export function propertyRows(
   receivedAt: Date,
   history: boolean,
   allItems: Record<string, PostedItem>[] = [items],
-): { events: NewEvent[]; rows: { propertyHistory: HistoryRow[]; propertyLatest: LatestRow[] } } {
+): { events: NewEvent[]; rows: { propertyHistory: HistoryRow[] } } {
   const historyRows: HistoryRow[] = [];
-  const latestRows: LatestRow[] = [];
+  const r = receivedAt.getTime();
   for (const set of allItems) {
     for (const [identifier, it] of Object.entries(set)) {
-      const ts = new Date(it.time);
-      historyRows.push({ deviceId: device.id, identifier, ts, receivedAt, value: jsonb(it.value), num: numeric(it.value) });
-      latestRows.push({ deviceId: device.id, identifier, ts, value: jsonb(it.value) });
+      // The latest value and the hourly rollup come from the same rows (sinks.ts).
+      historyRows.push({ d: device.id, i: identifier, t: it.time, r, v: it.value, n: numeric(it.value) });
     }
   }
   const events: NewEvent[] =
@@ -68,7 +57,7 @@ export function propertyRows(
           }),
         ]
       : [];
-  return { events, rows: { propertyHistory: historyRows, propertyLatest: latestRows } };
+  return { events, rows: { propertyHistory: historyRows } };
 }
 
 /** An event row and its forwarding-shaped event (§6.5). */

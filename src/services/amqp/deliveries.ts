@@ -1,0 +1,137 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { query, type Database } from '../../db/client.ts';
+import { amqpDeliveries, consumerGroups, events } from '../../db/tables.ts';
+import type { StoredEvent } from '../../events/types.ts';
+
+export interface Claim {
+  position: number;
+  productKey: string | null;
+  /** true: sent now (owned by this instance until the deadline); false: waits for a client that may see it (§7.6). */
+  send: boolean;
+  clientId: string | null;
+}
+
+export interface Reclaimed {
+  position: number;
+  productKey: string | null;
+  attempts: number;
+}
+
+/** Settled rows are kept this long below the cursor, so that a late claim of an old position still conflicts. */
+const KEEP_SETTLED = '10 minutes';
+const EPOCH = new Date(0);
+
+/**
+ * The in-flight table of cloud-api.md §7.5, shared by every instance: a message goes out only once its row is claimed
+ * (insert with conflict-do-nothing), a redelivery only once its expired row is re-claimed (FOR UPDATE SKIP LOCKED).
+ */
+export function createDeliveryStore(database: Database, instanceId: string, ackTimeoutMs: number) {
+  const db = database.db;
+  const deadline = sql`now() + ${`${ackTimeoutMs} milliseconds`}::interval`;
+  return {
+    async cursor(groupId: string): Promise<number | null> {
+      const rows = await db.select({ p: consumerGroups.position }).from(consumerGroups).where(eq(consumerGroups.groupId, groupId));
+      return rows[0] ? Number(rows[0].p) : null;
+    },
+
+    /** Inserts rows for new messages; returns the positions this call claimed (others were claimed elsewhere first). */
+    async claim(groupId: string, claims: readonly Claim[]): Promise<Set<number>> {
+      if (claims.length === 0) return new Set();
+      const rows = await db
+        .insert(amqpDeliveries)
+        .values(
+          claims.map((c) => ({
+            groupId,
+            position: c.position,
+            productKey: c.productKey,
+            owner: c.send ? instanceId : null,
+            clientId: c.clientId,
+            attempts: c.send ? 1 : 0,
+            deadline: c.send ? deadline : EPOCH,
+          })),
+        )
+        .onConflictDoNothing()
+        .returning({ position: amqpDeliveries.position });
+      return new Set(rows.map((r) => Number(r.position)));
+    },
+
+    /**
+     * Takes up to `limit` rows whose deadline passed (released, unanswered, lost with an instance, or waiting for a
+     * client that may see them), oldest first, for products in `productKeys` (null: any).
+     */
+    async reclaim(groupId: string, productKeys: readonly string[] | null, limit: number): Promise<Reclaimed[]> {
+      if (limit <= 0) return [];
+      const scope = productKeys ? sql`and product_key in (${sql.join([...productKeys, ''].map((k) => sql`${k}`), sql`, `)})` : sql``;
+      const rows = await query<{ position: string | number; product_key: string | null; attempts: number }>(
+        db,
+        sql`update amqp_deliveries set owner = ${instanceId}, attempts = attempts + 1, deadline = ${deadline}
+            where group_id = ${groupId} and position in (
+              select position from amqp_deliveries
+              where group_id = ${groupId} and not settled and deadline < now() ${scope}
+              order by position limit ${limit} for update skip locked)
+            returning position, product_key, attempts`,
+      );
+      return rows.map((r) => ({ position: Number(r.position), productKey: r.product_key, attempts: Number(r.attempts) })).sort((a, b) => a.position - b.position);
+    },
+
+    /** Gives back a row not sent after all (no client had credit left): it keeps its attempt count. */
+    async unclaim(groupId: string, positions: readonly number[]): Promise<void> {
+      if (positions.length === 0) return;
+      await db
+        .update(amqpDeliveries)
+        .set({ attempts: sql`greatest(${amqpDeliveries.attempts} - 1, 0)`, deadline: EPOCH, owner: null })
+        .where(and(eq(amqpDeliveries.groupId, groupId), inArray(amqpDeliveries.position, [...positions]), eq(amqpDeliveries.owner, instanceId)));
+    },
+
+    async settle(groupId: string, positions: readonly number[]): Promise<void> {
+      if (positions.length === 0) return;
+      await db
+        .update(amqpDeliveries)
+        .set({ settled: true, settledAt: sql`now()` })
+        .where(and(eq(amqpDeliveries.groupId, groupId), inArray(amqpDeliveries.position, [...positions])));
+    },
+
+    /** Makes deliveries redeliverable at once (released, modified, link lost), unless they were sent again since. */
+    async release(groupId: string, items: readonly { position: number; attempt: number }[]): Promise<void> {
+      if (items.length === 0) return;
+      const pairs = sql.join(items.map((i) => sql`(${i.position}::bigint, ${i.attempt}::int)`), sql`, `);
+      await query(
+        db,
+        sql`update amqp_deliveries set deadline = ${EPOCH.toISOString()}::timestamptz
+            where group_id = ${groupId} and not settled and owner = ${instanceId} and (position, attempts) in (${pairs})`,
+      );
+    },
+
+    /**
+     * The cursor moves over the contiguous settled prefix: up to `scanned` (every matching event up to it has a row),
+     * but not past the first unsettled row.
+     */
+    async advance(groupId: string, scanned: number): Promise<number | null> {
+      const rows = await query<{ position: string | number }>(
+        db,
+        sql`update consumer_groups set position = t.p
+            from (select least(${scanned}::bigint, coalesce((select min(position) - 1 from amqp_deliveries where group_id = ${groupId} and not settled), ${scanned}::bigint)) as p) t
+            where group_id = ${groupId} and position < t.p
+            returning consumer_groups.position`,
+      );
+      return rows[0] ? Number(rows[0].position) : null;
+    },
+
+    /** Removes settled rows below the cursors (kept a while, so that a late claim of an old position still conflicts). */
+    async prune(): Promise<void> {
+      await query(
+        db,
+        sql`delete from amqp_deliveries d using consumer_groups g where g.group_id = d.group_id and d.settled
+            and d.settled_at < now() - ${KEEP_SETTLED}::interval and d.position <= g.position`,
+      );
+    },
+
+    async eventsAt(positions: readonly number[]): Promise<Map<number, StoredEvent>> {
+      if (positions.length === 0) return new Map();
+      const rows = await db.select().from(events).where(inArray(events.position, [...positions]));
+      return new Map(rows.map((r) => [Number(r.position), { ...r, data: r.data as Record<string, unknown> }]));
+    },
+  };
+}
+
+export type DeliveryStore = ReturnType<typeof createDeliveryStore>;

@@ -1,0 +1,317 @@
+import { subscriptionTypeOf, toAmqpMessage, type AmqpMessageContent } from '../../domain/amqp/messages.ts';
+import type { EventHub } from '../../events/hub.ts';
+import type { EventLog } from '../../events/log.ts';
+import type { StoredEvent } from '../../events/types.ts';
+import type { Logger } from '../../logger.ts';
+import type { Claim, DeliveryStore } from './deliveries.ts';
+
+/** One message as it goes out (§7.5: a redelivery has the same messageId, a higher delivery count, first_acquirer false). */
+export interface OutgoingMessage extends AmqpMessageContent {
+  position: number;
+  attempt: number;
+  deliveryCount: number;
+  firstAcquirer: boolean;
+}
+
+/** A connected client's receiver link, as the dispatcher sees it (the transport lives in src/amqp/). */
+export interface ConsumerHandle {
+  readonly clientId: string;
+  readonly accessKeyId: string;
+  readonly remoteAddress: string;
+  readonly connectedAt: Date;
+  /** The AccessKey's scope (§7.6); null: every product. */
+  readonly productKeys: readonly string[] | null;
+  /** Link credit left for new deliveries. */
+  credit(): number;
+  send(msg: OutgoingMessage): void;
+}
+
+export type Outcome = 'accepted' | 'rejected' | 'released' | 'modified' | 'undeliverable-here';
+
+export interface DispatcherStats {
+  delivered(n: number): void;
+  redelivered(n: number): void;
+  rejected(n: number): void;
+  expired(n: number): void;
+}
+
+interface ClientState {
+  handle: ConsumerHandle;
+  /** position -> attempt of the copy this client holds. */
+  inFlight: Map<number, number>;
+}
+
+const PAGE = 500;
+
+const visible = (h: ConsumerHandle, pk: string | null) => h.productKeys === null || (pk !== null && h.productKeys.includes(pk));
+
+/**
+ * Delivery of one consumer group to this instance's clients (cloud-api.md §7.5). The group's cursor and the in-flight
+ * table are shared by every instance (DeliveryStore); this keeps only the read-ahead position of its own scan of the
+ * log and the copies its clients hold. One pump runs at a time: settle what was answered, send what is due again,
+ * then new events in log order, round-robin over clients with credit, then move the cursor.
+ */
+export class GroupDispatcher {
+  private readonly clients: ClientState[] = [];
+  private entries = new Map<string, Map<string, number>>();
+  private scanned = 0;
+  private advancedAt = -1;
+  private started = false;
+  private entriesStale = false;
+  private rr = 0;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private closed = false;
+  private settles: number[] = [];
+  private releases: { position: number; attempt: number }[] = [];
+  /** Messages a client refused with undeliverable-here: another client gets them when there is one. */
+  private readonly avoid = new Map<number, ConsumerHandle>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    readonly groupId: string,
+    private readonly deps: {
+      store: DeliveryStore;
+      log: EventLog;
+      hub: EventHub;
+      logger: Logger;
+      loadEntries: (groupId: string) => Promise<Map<string, Map<string, number>>>;
+      maxAgeMs: number;
+      stats: DispatcherStats;
+    },
+  ) {
+    this.unsubscribe = deps.hub.subscribe((e) => {
+      if (e.productKey && this.entries.has(e.productKey) && this.clients.length > 0) this.kick();
+    });
+  }
+
+  get size(): number {
+    return this.clients.length;
+  }
+
+  handles(): { handle: ConsumerHandle; inFlight: number }[] {
+    return this.clients.map((c) => ({ handle: c.handle, inFlight: c.inFlight.size }));
+  }
+
+  add(handle: ConsumerHandle): void {
+    this.clients.push({ handle, inFlight: new Map() });
+    this.kick();
+  }
+
+  /** The link or connection is gone: what it held unsettled is redelivered (§7.5). */
+  remove(handle: ConsumerHandle): void {
+    const i = this.clients.findIndex((c) => c.handle === handle);
+    if (i < 0) return;
+    const [c] = this.clients.splice(i, 1);
+    for (const [position, attempt] of c!.inFlight) this.releases.push({ position, attempt });
+    this.kick();
+  }
+
+  outcome(handle: ConsumerHandle, position: number, attempt: number, outcome: Outcome): void {
+    const c = this.clients.find((x) => x.handle === handle);
+    if (c && c.inFlight.get(position) === attempt) c.inFlight.delete(position);
+    if (outcome === 'accepted' || outcome === 'rejected') {
+      if (outcome === 'rejected') this.deps.stats.rejected(1);
+      this.settles.push(position);
+    } else {
+      if (outcome === 'undeliverable-here') this.avoid.set(position, handle);
+      this.releases.push({ position, attempt });
+    }
+    this.kick();
+  }
+
+  /** The cursor was reset (start over from it) or the relations changed (reload them); a tick checks ack timeouts. */
+  refresh(what: 'reset' | 'relations' | 'tick'): void {
+    if (what === 'reset') this.started = false;
+    if (what === 'relations') this.entriesStale = true;
+    if (this.clients.length > 0) this.kick();
+  }
+
+  kick(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pumpLoop().finally(() => (this.running = null));
+  }
+
+  private async pumpLoop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        await this.pump();
+      } catch (error) {
+        this.deps.logger.warn({ err: error, groupId: this.groupId }, 'amqp delivery pump failed; retrying');
+        await new Promise((r) => setTimeout(r, 500).unref());
+        this.again = !this.closed;
+      }
+    } while (this.again && !this.closed);
+  }
+
+  private async pump(): Promise<void> {
+    const { store } = this.deps;
+    const settles = this.settles.splice(0);
+    const releases = this.releases.splice(0);
+    await store.settle(this.groupId, settles);
+    await store.release(this.groupId, releases);
+    if (this.clients.length === 0) {
+      if (settles.length > 0 && this.started) await store.advance(this.groupId, this.scanned);
+      return;
+    }
+    if (!this.started) {
+      this.entries = await this.deps.loadEntries(this.groupId);
+      const cursor = await store.cursor(this.groupId);
+      if (cursor === null) return; // the group was deleted
+      this.scanned = cursor;
+      this.started = true;
+      this.entriesStale = false;
+    } else if (this.entriesStale) {
+      this.entriesStale = false;
+      this.entries = await this.deps.loadEntries(this.groupId);
+    }
+    const budget = new Map(this.clients.map((c) => [c, Math.max(0, c.handle.credit())]));
+    const total = () => [...budget.values()].reduce((a, b) => a + b, 0);
+    if (total() > 0) await this.redeliver(budget, Math.min(total(), PAGE));
+    if (total() > 0) await this.scan(budget, Math.min(total(), PAGE));
+    if (settles.length > 0 || this.scanned !== this.advancedAt) {
+      this.advancedAt = this.scanned;
+      await store.advance(this.groupId, this.scanned);
+    }
+  }
+
+  /** The next client with credit that may see the product, round-robin; `avoid` only when no other one fits. */
+  private pick(budget: Map<ClientState, number>, pk: string | null, avoid?: ConsumerHandle): ClientState | null {
+    const n = this.clients.length;
+    let fallback: ClientState | null = null;
+    for (let k = 0; k < n; k++) {
+      const c = this.clients[(this.rr + k) % n]!;
+      if ((budget.get(c) ?? 0) <= 0 || !visible(c.handle, pk)) continue;
+      if (avoid && c.handle === avoid) {
+        fallback ??= c;
+        continue;
+      }
+      this.rr = (this.rr + k + 1) % n;
+      return c;
+    }
+    return fallback;
+  }
+
+  private send(c: ClientState, budget: Map<ClientState, number>, e: StoredEvent, attempt: number): void {
+    const content = toAmqpMessage(e);
+    if (!content) return;
+    budget.set(c, (budget.get(c) ?? 0) - 1);
+    c.inFlight.set(e.position, attempt);
+    try {
+      c.handle.send({ ...content, position: e.position, attempt, deliveryCount: attempt - 1, firstAcquirer: attempt === 1 });
+    } catch (error) {
+      // The link went away between the credit check and the send: the message goes to someone else.
+      c.inFlight.delete(e.position);
+      this.releases.push({ position: e.position, attempt });
+      this.again = true;
+      this.deps.logger.debug({ err: error, groupId: this.groupId }, 'amqp send failed');
+    }
+  }
+
+  private scopes(budget: Map<ClientState, number>): readonly string[] | null {
+    const keys = new Set<string>();
+    for (const [c, n] of budget) {
+      if (n <= 0) continue;
+      if (c.handle.productKeys === null) return null;
+      for (const k of c.handle.productKeys) keys.add(k);
+    }
+    return [...keys];
+  }
+
+  private expired(e: StoredEvent | undefined): boolean {
+    return !e || Date.now() - e.createdAt.getTime() > this.deps.maxAgeMs;
+  }
+
+  /** Released, unanswered, orphaned (a lost instance) and waiting rows, oldest first. */
+  private async redeliver(budget: Map<ClientState, number>, limit: number): Promise<void> {
+    const { store } = this.deps;
+    const rows = await store.reclaim(this.groupId, this.scopes(budget), limit);
+    if (rows.length === 0) return;
+    const events = await store.eventsAt(rows.map((r) => r.position));
+    const dead: number[] = [];
+    const back: number[] = [];
+    let redelivered = 0;
+    let first = 0;
+    for (const r of rows) {
+      const e = events.get(r.position);
+      if (this.expired(e) || !toAmqpMessage(e!)) {
+        dead.push(r.position);
+        continue;
+      }
+      const c = this.pick(budget, r.productKey, this.avoid.get(r.position));
+      if (!c) {
+        back.push(r.position);
+        continue;
+      }
+      this.avoid.delete(r.position);
+      this.send(c, budget, e!, r.attempts);
+      if (r.attempts > 1) redelivered++;
+      else first++;
+    }
+    if (dead.length) this.deps.stats.expired(dead.length);
+    if (redelivered) this.deps.stats.redelivered(redelivered);
+    if (first) this.deps.stats.delivered(first);
+    await store.settle(this.groupId, dead);
+    await store.unclaim(this.groupId, back);
+  }
+
+  /** New events after the read-ahead position, in log order, up to the clients' credit. */
+  private async scan(budget: Map<ClientState, number>, limit: number): Promise<void> {
+    const head = this.deps.hub.position;
+    if (this.scanned >= head) return;
+    const productKeys = [...this.entries.keys()];
+    if (productKeys.length === 0) {
+      this.scanned = head;
+      return;
+    }
+    const types = [...new Set([...this.entries.values()].flatMap((m) => [...m.keys()]))];
+    const rows = await this.deps.log.read(this.scanned, head, { types, productKeys }, limit);
+    const claims: Claim[] = [];
+    const plan = new Map<number, { e: StoredEvent; c: ClientState | null }>();
+    let expired = 0;
+    for (const e of rows) {
+      const since = this.entries.get(e.productKey ?? '')?.get(e.type);
+      if (since === undefined || e.position <= since || !subscriptionTypeOf(e)) continue;
+      if (this.expired(e)) {
+        expired++;
+        continue;
+      }
+      const c = this.pick(budget, e.productKey ?? null);
+      if (c) budget.set(c, (budget.get(c) ?? 0) - 1);
+      plan.set(e.position, { e, c });
+      claims.push({ position: e.position, productKey: e.productKey ?? null, send: c !== null, clientId: c?.handle.clientId ?? null });
+    }
+    const claimed = await this.deps.store.claim(this.groupId, claims);
+    let sent = 0;
+    for (const { e, c } of plan.values()) {
+      if (!c) continue;
+      budget.set(c, (budget.get(c) ?? 0) + 1); // given back: send() takes it again
+      if (!claimed.has(e.position)) continue;
+      if (!this.clients.includes(c)) {
+        this.releases.push({ position: e.position, attempt: 1 });
+        this.again = true;
+        continue;
+      }
+      this.send(c, budget, e, 1);
+      sent++;
+    }
+    if (sent) this.deps.stats.delivered(sent);
+    if (expired) this.deps.stats.expired(expired);
+    this.scanned = rows.length === limit ? rows[rows.length - 1]!.position : head;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe();
+    await this.running;
+    // Graceful stop: what clients still hold goes back at once instead of after the ack timeout.
+    const releases = this.clients.flatMap((c) => [...c.inFlight].map(([position, attempt]) => ({ position, attempt })));
+    await this.deps.store.settle(this.groupId, this.settles.splice(0));
+    await this.deps.store.release(this.groupId, [...this.releases.splice(0), ...releases]);
+  }
+}

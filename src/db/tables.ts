@@ -6,4 +6,5 @@ export * from './schema/commands.ts';
 export * from './schema/rules.ts';
 export * from './schema/broker.ts';
 export * from './schema/gateway-ota.ts';
+export * from './schema/access-keys.ts';
 export * from './schema/amqp.ts';

@@ -6,6 +6,7 @@ import './product.ts';
 import './device.ts';
 import './topic.ts';
 import './api-key.ts';
+import './access-key.ts';
 import './lifecycle.ts';
 import './connectivity.ts';
 import './thing-data.ts';

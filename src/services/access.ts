@@ -4,8 +4,11 @@ export type ApiRole = 'ADMIN' | 'OPERATOR' | 'VIEWER';
 
 /** Who is calling: the admin token or an API key (graphql-api.md "Transport and authentication"). */
 export interface Principal {
-  kind: 'admin' | 'apiKey';
+  kind: 'admin' | 'apiKey' | 'accessKey';
+  /** The API key's row id (null for the admin token and for AccessKey pairs). */
   keyId: number | null;
+  /** The AccessKeyId of an AccessKey pair (cloud-api.md §2). */
+  accessKeyId?: string;
   role: ApiRole;
   /** null: every product. */
   productKeys: readonly string[] | null;

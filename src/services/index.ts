@@ -1,4 +1,5 @@
 import type { Metrics } from '../metrics.ts';
+import { createAccessKeyService } from './access-keys.ts';
 import { createApiKeyService } from './api-keys.ts';
 import { createCommandService, type CommandDeps } from './commands.ts';
 import { createShadowService } from './device-shadow.ts';
@@ -25,6 +26,7 @@ export function createServices(deps: CommandDeps & { metrics: Metrics; ota?: Ota
     topics: createTopicService(deps),
     devices: createDeviceService(deps),
     apiKeys: createApiKeyService(deps),
+    accessKeys: createAccessKeyService(deps),
     streams: createStreamService(deps),
     history: createHistoryService(deps),
     commands: createCommandService(deps),

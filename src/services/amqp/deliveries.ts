@@ -11,6 +11,28 @@ export interface Claim {
   clientId: string | null;
 }
 
+export interface StepInput {
+  settles: readonly number[];
+  releases: readonly { position: number; attempt: number }[];
+  /** Read new events after this position, up to `head`, at most `limit` of them. */
+  after: number;
+  head: number;
+  limit: number;
+  /** product -> event type -> the position its subscription starts after. */
+  entries: Map<string, Map<string, number>>;
+  /** Products some client with credit may see; null: all. */
+  visible: readonly string[] | null;
+  maxAgeMs: number;
+}
+
+export interface StepRow extends StoredEvent {
+  /** This call claimed it for sending now (else it was claimed elsewhere, is waiting for a client, or is too old). */
+  claimed: boolean;
+  expired: boolean;
+}
+
+const list = (xs: readonly (string | number)[]) => sql.join(xs.map((x) => sql`${x}`), sql`, `);
+
 export interface Reclaimed {
   position: number;
   productKey: string | null;
@@ -32,6 +54,64 @@ export function createDeliveryStore(database: Database, instanceId: string, ackT
     async cursor(groupId: string): Promise<number | null> {
       const rows = await db.select({ p: consumerGroups.position }).from(consumerGroups).where(eq(consumerGroups.groupId, groupId));
       return rows[0] ? Number(rows[0].p) : null;
+    },
+
+    /**
+     * One round trip per pump: record outcomes (settled, released), then read the next subscribed events after
+     * `after` and claim them (sent now when some client may see them, else waiting), conflict-do-nothing.
+     */
+    async step(groupId: string, input: StepInput): Promise<StepRow[]> {
+      const settle =
+        input.settles.length > 0
+          ? sql`, s as (update amqp_deliveries set settled = true, settled_at = now() where group_id = ${groupId} and position in (${list(input.settles)}) returning 1)`
+          : sql``;
+      const release =
+        input.releases.length > 0
+          ? sql`, r as (update amqp_deliveries set deadline = ${EPOCH.toISOString()}::timestamptz where group_id = ${groupId} and not settled and owner = ${instanceId}
+                and (position, attempts) in (${sql.join(input.releases.map((i) => sql`(${i.position}::bigint, ${i.attempt}::int)`), sql`, `)}) returning 1)`
+          : sql``;
+      const preds = [...input.entries].flatMap(([pk, byType]) => {
+        // Group the types by start position: one predicate per (product, start).
+        const bySince = new Map<number, string[]>();
+        for (const [t, since] of byType) bySince.set(since, [...(bySince.get(since) ?? []), t]);
+        return [...bySince].map(([since, types]) => sql`(product_key = ${pk} and type in (${list(types)}) and position > ${since})`);
+      });
+      if (preds.length === 0 || input.limit <= 0 || input.after >= input.head) {
+        if (settle.queryChunks.length || release.queryChunks.length) {
+          await query(db, sql`with noop as (select 1) ${settle} ${release} select 1`);
+        }
+        return [];
+      }
+      const visible = input.visible === null ? sql`true` : input.visible.length > 0 ? sql`product_key in (${list(input.visible)})` : sql`false`;
+      const fresh = sql`created_at >= now() - ${`${input.maxAgeMs} milliseconds`}::interval`;
+      const rows = await query<{ position: string | number; type: string; product_key: string | null; device_name: string | null; data: Record<string, unknown>; created_at: string | Date; claimed: boolean; expired: boolean }>(
+        db,
+        sql`with ev as (
+              select position, type, product_key, device_name, data, created_at, ${visible} as vis, ${fresh} as fresh from events
+              where position > ${input.after} and position <= ${input.head} and (${sql.join(preds, sql` or `)})
+                and not (type = 'device.message' and data->>'topic' like '/sys/%')
+              order by position limit ${input.limit})
+            ${settle} ${release},
+            ins as (
+              insert into amqp_deliveries (group_id, position, product_key, owner, attempts, deadline)
+              select ${groupId}, position, product_key, case when vis then ${instanceId} end, case when vis then 1 else 0 end,
+                     case when vis then ${deadline} else ${EPOCH.toISOString()}::timestamptz end
+              from ev where fresh
+              on conflict do nothing returning position, owner)
+            select ev.position, ev.type, ev.product_key, ev.device_name, ev.data, ev.created_at, not ev.fresh as expired,
+                   exists (select 1 from ins where ins.position = ev.position and ins.owner is not null) as claimed
+            from ev order by ev.position`,
+      );
+      return rows.map((r) => ({
+        position: Number(r.position),
+        type: r.type,
+        productKey: r.product_key,
+        deviceName: r.device_name,
+        data: typeof r.data === 'string' ? (JSON.parse(r.data) as Record<string, unknown>) : r.data,
+        createdAt: new Date(r.created_at),
+        claimed: Boolean(r.claimed),
+        expired: Boolean(r.expired),
+      }));
     },
 
     /** Inserts rows for new messages; returns the positions this call claimed (others were claimed elsewhere first). */

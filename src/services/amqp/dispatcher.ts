@@ -1,9 +1,9 @@
-import { subscriptionTypeOf, toAmqpMessage, type AmqpMessageContent } from '../../domain/amqp/messages.ts';
+import { toAmqpMessage, type AmqpMessageContent } from '../../domain/amqp/messages.ts';
 import type { EventHub } from '../../events/hub.ts';
 import type { EventLog } from '../../events/log.ts';
 import type { StoredEvent } from '../../events/types.ts';
 import type { Logger } from '../../logger.ts';
-import type { Claim, DeliveryStore } from './deliveries.ts';
+import type { DeliveryStore } from './deliveries.ts';
 
 /** One message as it goes out (§7.5: a redelivery has the same messageId, a higher delivery count, first_acquirer false). */
 export interface OutgoingMessage extends AmqpMessageContent {
@@ -41,7 +41,7 @@ interface ClientState {
   inFlight: Map<number, number>;
 }
 
-const PAGE = 500;
+const PAGE = 1000;
 
 const visible = (h: ConsumerHandle, pk: string | null) => h.productKeys === null || (pk !== null && h.productKeys.includes(pk));
 
@@ -58,6 +58,9 @@ export class GroupDispatcher {
   private advancedAt = -1;
   private started = false;
   private entriesStale = false;
+  /** Whether rows may be due for (re)delivery: checked on ticks, after releases, for new clients, after a full page. */
+  private dueCheck = true;
+  private lastAdvance = 0;
   private rr = 0;
   private running: Promise<void> | null = null;
   private again = false;
@@ -95,6 +98,7 @@ export class GroupDispatcher {
 
   add(handle: ConsumerHandle): void {
     this.clients.push({ handle, inFlight: new Map() });
+    this.dueCheck = true;
     this.kick();
   }
 
@@ -124,6 +128,10 @@ export class GroupDispatcher {
   refresh(what: 'reset' | 'relations' | 'tick'): void {
     if (what === 'reset') this.started = false;
     if (what === 'relations') this.entriesStale = true;
+    if (what === 'tick') {
+      this.dueCheck = true;
+      if (this.advanceDirty) this.lastAdvance = 0;
+    }
     if (this.clients.length > 0) this.kick();
   }
 
@@ -153,11 +161,12 @@ export class GroupDispatcher {
     const { store } = this.deps;
     const settles = this.settles.splice(0);
     const releases = this.releases.splice(0);
-    await store.settle(this.groupId, settles);
-    await store.release(this.groupId, releases);
-    if (this.clients.length === 0) {
-      if (settles.length > 0 && this.started) await store.advance(this.groupId, this.scanned);
-      return;
+    if (releases.length > 0) this.dueCheck = true;
+    const flushNow = this.clients.length === 0 || !this.started;
+    if (flushNow) {
+      await store.settle(this.groupId, settles);
+      await store.release(this.groupId, releases);
+      if (this.clients.length === 0) return;
     }
     if (!this.started) {
       this.entries = await this.deps.loadEntries(this.groupId);
@@ -172,12 +181,31 @@ export class GroupDispatcher {
     }
     const budget = new Map(this.clients.map((c) => [c, Math.max(0, c.handle.credit())]));
     const total = () => [...budget.values()].reduce((a, b) => a + b, 0);
-    if (total() > 0) await this.redeliver(budget, Math.min(total(), PAGE));
-    if (total() > 0) await this.scan(budget, Math.min(total(), PAGE));
-    if (settles.length > 0 || this.scanned !== this.advancedAt) {
-      this.advancedAt = this.scanned;
-      await store.advance(this.groupId, this.scanned);
+    if (total() > 0 && this.dueCheck) {
+      this.dueCheck = false;
+      await this.redeliver(budget, Math.min(total(), PAGE));
     }
+    await this.scan(budget, Math.min(total(), PAGE), flushNow ? [] : settles, flushNow ? [] : releases);
+    if (settles.length > 0 || this.scanned !== this.advancedAt || this.advanceDirty) this.advanceSoon();
+  }
+
+  /**
+   * The cursor follows the settled prefix at most every 200 ms, off the delivery path: it only bounds what a restart or
+   * another instance re-reads (claims and settlements are what keep delivery exact).
+   */
+  private advancing: Promise<unknown> | null = null;
+  private advanceDirty = false;
+  private advanceSoon(): void {
+    this.advanceDirty = true;
+    if (this.advancing || Date.now() - this.lastAdvance < 200) return;
+    this.advanceDirty = false;
+    this.lastAdvance = Date.now();
+    const scanned = this.scanned;
+    this.advancedAt = scanned;
+    this.advancing = this.deps.store
+      .advance(this.groupId, scanned)
+      .catch((error: unknown) => this.deps.logger.warn({ err: error, groupId: this.groupId }, 'amqp cursor update failed'))
+      .finally(() => (this.advancing = null));
   }
 
   /** The next client with credit that may see the product, round-robin; `avoid` only when no other one fits. */
@@ -232,6 +260,7 @@ export class GroupDispatcher {
     const { store } = this.deps;
     const rows = await store.reclaim(this.groupId, this.scopes(budget), limit);
     if (rows.length === 0) return;
+    if (rows.length === limit) this.dueCheck = true;
     const events = await store.eventsAt(rows.map((r) => r.position));
     const dead: number[] = [];
     const back: number[] = [];
@@ -260,39 +289,28 @@ export class GroupDispatcher {
     await store.unclaim(this.groupId, back);
   }
 
-  /** New events after the read-ahead position, in log order, up to the clients' credit. */
-  private async scan(budget: Map<ClientState, number>, limit: number): Promise<void> {
+  /** Outcomes, then new events after the read-ahead position, in log order, up to the clients' credit. */
+  private async scan(budget: Map<ClientState, number>, limit: number, settles: number[], releases: { position: number; attempt: number }[]): Promise<void> {
     const head = this.deps.hub.position;
-    if (this.scanned >= head) return;
-    const productKeys = [...this.entries.keys()];
-    if (productKeys.length === 0) {
-      this.scanned = head;
-      return;
-    }
-    const types = [...new Set([...this.entries.values()].flatMap((m) => [...m.keys()]))];
-    const rows = await this.deps.log.read(this.scanned, head, { types, productKeys }, limit);
-    const claims: Claim[] = [];
-    const plan = new Map<number, { e: StoredEvent; c: ClientState | null }>();
+    const rows = await this.deps.store.step(this.groupId, {
+      settles,
+      releases,
+      after: this.scanned,
+      head,
+      limit,
+      entries: this.entries,
+      visible: this.scopes(budget),
+      maxAgeMs: this.deps.maxAgeMs,
+    });
+    if (limit <= 0 || this.scanned >= head) return;
+    let sent = 0;
     let expired = 0;
     for (const e of rows) {
-      const since = this.entries.get(e.productKey ?? '')?.get(e.type);
-      if (since === undefined || e.position <= since || !subscriptionTypeOf(e)) continue;
-      if (this.expired(e)) {
-        expired++;
-        continue;
-      }
+      if (e.expired) expired++;
+      if (!e.claimed) continue;
       const c = this.pick(budget, e.productKey ?? null);
-      if (c) budget.set(c, (budget.get(c) ?? 0) - 1);
-      plan.set(e.position, { e, c });
-      claims.push({ position: e.position, productKey: e.productKey ?? null, send: c !== null, clientId: c?.handle.clientId ?? null });
-    }
-    const claimed = await this.deps.store.claim(this.groupId, claims);
-    let sent = 0;
-    for (const { e, c } of plan.values()) {
-      if (!c) continue;
-      budget.set(c, (budget.get(c) ?? 0) + 1); // given back: send() takes it again
-      if (!claimed.has(e.position)) continue;
-      if (!this.clients.includes(c)) {
+      if (!c) {
+        // No client left with credit for it: redeliverable at once.
         this.releases.push({ position: e.position, attempt: 1 });
         this.again = true;
         continue;
@@ -309,6 +327,7 @@ export class GroupDispatcher {
     this.closed = true;
     this.unsubscribe();
     await this.running;
+    await this.advancing;
     // Graceful stop: what clients still hold goes back at once instead of after the ack timeout.
     const releases = this.clients.flatMap((c) => [...c.inFlight].map(([position, attempt]) => ({ position, attempt })));
     await this.deps.store.settle(this.groupId, this.settles.splice(0));

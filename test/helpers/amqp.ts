@@ -131,7 +131,7 @@ export function alibabaConsumer(o: ConsumerOptions): Consumer {
 }
 
 /** An AccessKey, a consumer group and a relation for one product: what every AMQP suite starts from. */
-export async function subscription(t: TestPlatform, productKey: string, messageTypes: string[], opts: { groupName?: string; role?: string } = {}) {
+export async function subscription(t: Pick<TestPlatform, 'gql'>, productKey: string, messageTypes: string[], opts: { groupName?: string; role?: string } = {}) {
   const k = await t.gql(`mutation($i: CreateAccessKeyInput!) { createAccessKey(input: $i) { accessKey { accessKeyId } accessKeySecret userErrors { code } } }`, {
     i: { name: 'amqp test', role: opts.role ?? 'VIEWER' },
   });
@@ -145,7 +145,7 @@ export async function subscription(t: TestPlatform, productKey: string, messageT
 }
 
 /** Creates or replaces the product's relation. */
-export async function relate(t: TestPlatform, productKey: string, consumerGroupIds: string[], messageTypes: string[]): Promise<void> {
+export async function relate(t: Pick<TestPlatform, 'gql'>, productKey: string, consumerGroupIds: string[], messageTypes: string[]): Promise<void> {
   const i = { productKey, consumerGroupIds, messageTypes };
   const c = await t.gql(`mutation($i: CreateSubscribeRelationInput!) { createSubscribeRelation(input: $i) { userErrors { code message } } }`, { i });
   const errs = c.data.createSubscribeRelation.userErrors as { code: string }[];

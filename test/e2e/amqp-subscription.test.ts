@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alibabaConsumer, subscription, type AmqpKey, type Consumer } from '../helpers/amqp.ts';
@@ -27,8 +31,15 @@ describe('AMQP server-side subscription', () => {
   };
   const contents = (c: Consumer) => c.received.map((r) => JSON.parse(r.content) as { tag: string; i: number });
 
+  const certDir = mkdtempSync(path.join(tmpdir(), 'thingql-amqps-'));
   beforeAll(async () => {
-    t = await startTestPlatform('pglite', { AMQP_PORT: 0, AMQP_ACK_TIMEOUT_MS: 1500 }, { amqpAttachTimeoutMs: 1000 });
+    // A self-signed certificate for AMQPS (the reference's only transport).
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(certDir, 'key.pem'), '-out', path.join(certDir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+    t = await startTestPlatform(
+      'pglite',
+      { AMQP_PORT: 0, AMQPS_PORT: 0, AMQP_TLS_CERT: path.join(certDir, 'cert.pem'), AMQP_TLS_KEY: path.join(certDir, 'key.pem'), AMQP_ACK_TIMEOUT_MS: 1500 },
+      { amqpAttachTimeoutMs: 1000 },
+    );
     port = t.platform.amqpPort!;
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 2, { tsl: lampTsl }));
     device = await connectDevice(t, 'tcp', devs[0]!);
@@ -37,6 +48,7 @@ describe('AMQP server-side subscription', () => {
     await Promise.all(consumers.map((c) => c.close().catch(() => undefined)));
     await device?.endAsync();
     await t?.close();
+    rmSync(certDir, { recursive: true, force: true });
   });
 
   it('delivers property posts and status changes with the documented properties and bodies', async () => {
@@ -177,6 +189,62 @@ describe('AMQP server-side subscription', () => {
     expect(r.data.revokeAccessKey.userErrors).toEqual([]);
     expect(await live.closed).toBe('amqp:unauthorized-access');
     expect(await refused({})).toBe(false);
+  });
+
+  it('serves a consumer configured like the sample over TLS (AMQPS_PORT)', async () => {
+    const { key, groupId } = await subscription(t, pk, ['DEVICE_DATA']);
+    const c = consumer({ port: t.platform.amqpsPort!, transport: 'tls', key, consumerGroupId: groupId });
+    await until(() => clientsOf(groupId).then((l) => l.length === 1));
+    await publish(2, 'tls');
+    expect((await c.waitFor(2)).map((r) => JSON.parse(r.content).i)).toEqual([0, 1]);
+  });
+
+  it('offers a client only the products its AccessKey may see; the others wait for a client that may', async () => {
+    const other = await productWithDevices(t, 1);
+    const { key, groupId } = await subscription(t, pk, ['DEVICE_DATA']);
+    await t.gql(`mutation($i: CreateSubscribeRelationInput!) { createSubscribeRelation(input: $i) { userErrors { code } } }`, {
+      i: { productKey: other.productKey, consumerGroupIds: [groupId], messageTypes: ['DEVICE_DATA'] },
+    });
+    const k = await t.gql(`mutation($pk: String!) { createAccessKey(input: { name: "scoped", role: VIEWER, productKeys: [$pk] }) { accessKey { accessKeyId } accessKeySecret } }`, { pk });
+    const scopedKey = { accessKeyId: k.data.createAccessKey.accessKey.accessKeyId, accessKeySecret: k.data.createAccessKey.accessKeySecret };
+    const scoped = consumer({ port, key: scopedKey, consumerGroupId: groupId });
+    await until(() => clientsOf(groupId).then((l) => l.length === 1));
+    const od = await connectDevice(t, 'tcp', other.devices[0]!);
+    await od.publishAsync(`/${other.productKey}/${other.devices[0]!.deviceName}/user/update`, 'other product', { qos: 1 });
+    await od.endAsync();
+    await publish(1, 'scoped');
+    await scoped.waitFor(1);
+    const wide = consumer({ port, key, consumerGroupId: groupId });
+    const [fromOther] = await wide.waitFor(1);
+    expect(fromOther!.topic).toBe(`/${other.productKey}/${other.devices[0]!.deviceName}/user/update`);
+    expect(fromOther!.content).toBe('other product');
+    expect(scoped.received.map((r) => r.topic)).toEqual([`/${pk}/${devs[0]!.deviceName}/user/update`]);
+  });
+
+  it('manages groups and relations in GraphQL with the contract names and userErrors, and disconnects a deleted group', async () => {
+    const { key, groupId } = await subscription(t, pk, ['DEVICE_STATUS']);
+    const rel = await t.gql(`query($pk: String) { subscribeRelations(productKey: $pk) { productKey consumerGroupIds messageTypes } }`, { pk });
+    expect(rel.data.subscribeRelations).toEqual([{ productKey: pk, consumerGroupIds: [groupId], messageTypes: ['DEVICE_STATUS'] }]);
+    const errors = async (m: string, input: Record<string, unknown>) => {
+      const r = await t.gql(`mutation($i: ${m[0]!.toUpperCase()}${m.slice(1)}Input!) { ${m}(input: $i) { userErrors { code } } }`, { i: input });
+      return r.data[m].userErrors.map((e: { code: string }) => e.code);
+    };
+    const relation = { productKey: pk, consumerGroupIds: [groupId], messageTypes: ['DEVICE_DATA'] };
+    expect(await errors('createSubscribeRelation', relation)).toEqual(['SUBSCRIBE_RELATION_EXISTS']);
+    expect(await errors('createSubscribeRelation', { ...relation, productKey: 'NoSuchProduct' })).toEqual(['PRODUCT_NOT_FOUND']);
+    expect(await errors('updateSubscribeRelation', { ...relation, consumerGroupIds: ['NoSuchGroup'] })).toEqual(['CONSUMER_GROUP_NOT_FOUND']);
+    expect(await errors('updateSubscribeRelation', { ...relation, messageTypes: [] })).toEqual(['INVALID_INPUT']);
+    expect(await errors('createConsumerGroup', { name: 'x'.repeat(31) })).toEqual(['INVALID_NAME']);
+    expect(await errors('deleteConsumerGroup', { groupId: 'DEFAULT_GROUP' })).toEqual(['DEFAULT_GROUP_UNDELETABLE']);
+    expect(await errors('resetConsumerGroupPosition', { groupId: 'NoSuchGroup' })).toEqual(['CONSUMER_GROUP_NOT_FOUND']);
+    const groups = await t.gql(`{ consumerGroups { groupId name } }`);
+    expect(groups.data.consumerGroups[0]).toEqual({ groupId: 'DEFAULT_GROUP', name: 'DEFAULT_GROUP' });
+    const c = consumer({ port, key, consumerGroupId: groupId });
+    await until(() => clientsOf(groupId).then((l) => l.length === 1));
+    expect(await errors('deleteConsumerGroup', { groupId })).toEqual([]);
+    expect(await c.closed).toBe('amqp:not-found');
+    const after = await t.gql(`query($pk: String) { subscribeRelations(productKey: $pk) { consumerGroupIds } }`, { pk });
+    expect(after.data.subscribeRelations[0].consumerGroupIds).not.toContain(groupId);
   });
 
   async function clientsOf(groupId: string): Promise<{ clientId: string; inFlight: number }[]> {

@@ -48,16 +48,19 @@ export interface ConsumerOptions {
   creditWindow?: number;
   password?: string;
   timestamp?: string;
+  /** 'tls' for AMQPS_PORT (the self-signed test certificate is accepted). */
+  transport?: 'tcp' | 'tls';
 }
 
 export function alibabaConsumer(o: ConsumerOptions): Consumer {
   const timestamp = o.timestamp ?? String(Date.now());
   const clientId = o.clientId ?? `client-${crypto.randomBytes(4).toString('hex')}`;
   const container = rhea.create_container();
-  const connection = container.connect({
+  const connection = container.connect(<never>{
     host: '127.0.0.1',
     port: o.port,
-    transport: 'tcp',
+    transport: o.transport ?? 'tcp',
+    ...(o.transport === 'tls' ? { rejectUnauthorized: false } : {}),
     reconnect: false,
     idle_time_out: 60000,
     username: `${clientId}|authMode=aksign,signMethod=hmacsha1,timestamp=${timestamp},authId=${o.key.accessKeyId},iotInstanceId=,consumerGroupId=${o.consumerGroupId}|`,

@@ -71,6 +71,9 @@ export function createAmqpSubscriptions(deps: ServiceDeps & { groups: ConsumerGr
     const groupId = String(e.data.groupId ?? '');
     if (e.data.what === 'deleted') {
       for (const c of connections) if (c.groupId === groupId) c.close('amqp:not-found', 'the consumer group was deleted');
+      const d = dispatchers.get(groupId);
+      dispatchers.delete(groupId);
+      void d?.close().catch(() => undefined);
     } else if (e.data.what === 'reset') dispatchers.get(groupId)?.refresh('reset');
     else if (e.data.what === 'relation') for (const d of dispatchers.values()) d.refresh('relations');
   });

@@ -67,6 +67,8 @@ export const configSchema = z
     /** Rules engine: first retry delay of a failed delivery, and how long to keep retrying before dead-lettering (ms). */
     RULE_RETRY_BASE_MS: whole(10).default(1000),
     RULE_RETRY_MAX_MS: whole(0).default(120_000),
+    /** cloud-api.md §3: Alibaba OpenAPI requests whose signed time differs from the server clock by more are refused (s). */
+    OPENAPI_MAX_CLOCK_SKEW_S: whole(1, 86_400).default(900),
     /** cloud-api.md §7.1: AMQP 1.0 server-side subscription. Unset: off (5672 is RabbitMQ's port on many hosts). */
     AMQP_PORT: whole(0, 65535).optional(),
     /** AMQP over TLS, only when AMQP_TLS_CERT and AMQP_TLS_KEY (PEM paths) are set. */

@@ -32,6 +32,9 @@ import { createThingDataHandlers, registerThingDataSinks, thingDataRoute } from 
 import { createServices, type Services } from './services/index.ts';
 import { defaultBaseUrl } from './services/ota/index.ts';
 import { SecretBox } from './services/secrets.ts';
+import { memoryNonceStore, redisNonceStore } from './openapi/nonces.ts';
+import { createOpenApiHandler } from './openapi/router.ts';
+import { openApiRoute } from './http/openapi-route.ts';
 
 export interface Platform {
   config: Config;
@@ -227,6 +230,10 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     });
 
     const register = registerRoute(deviceAuth);
+    // Alibaba IoT OpenAPI on `/` (cloud-api.md): nonces in Redis when several instances share the work.
+    const nonces = config.REDIS_URL ? redisNonceStore(new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 })) : memoryNonceStore();
+    closers.push(() => nonces.close());
+    const openapi = openApiRoute(createOpenApiHandler({ services, config, logger, nonces, metrics }));
     const http = createHttpServer({
       logger,
       metrics,
@@ -234,6 +241,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       graphqlWss,
       mqttWss: listeners.wss,
       routes: (req, res) => register(req, res) || ota.firmwareRoute(req, res),
+      openapi,
       // Not ready when the database does not answer within a second (e.g. during an outage).
       ready: () => Promise.race([database.ping().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref())]),
     });

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import type { OpenApiRoute } from './openapi-route.ts';
 
 export interface HttpDeps {
   logger: Logger;
@@ -16,6 +17,8 @@ export interface HttpDeps {
   /** Extra routes (e.g. POST /auth/register/device); return true when handled. */
   routes?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
   ready: () => Promise<boolean>;
+  /** Alibaba IoT OpenAPI on `/` (cloud-api.md §1): claims a request by `x-acs-action` / `Action`, else falls through. */
+  openapi?: OpenApiRoute;
 }
 
 /**
@@ -23,7 +26,7 @@ export interface HttpDeps {
  * servers share the port, so upgrades are routed by path (stack.md "graphql-ws v6 on the same port").
  */
 export function createHttpServer(deps: HttpDeps): http.Server {
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse, openApiChecked = false): void => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     if (path === '/readyz') {
@@ -43,10 +46,12 @@ export function createHttpServer(deps: HttpDeps): http.Server {
         });
       return;
     }
+    if (path === '/' && !openApiChecked && deps.openapi?.(req, res, () => handle(req, res, true))) return;
     if (path === '/') return void res.writeHead(302, { location: '/graphql' }).end();
     if (deps.routes?.(req, res)) return;
     deps.graphql(req, res);
-  });
+  };
+  const server = http.createServer((req, res) => handle(req, res));
 
   server.on('upgrade', (req, socket: Duplex, head) => {
     const path = (req.url ?? '/').split('?')[0];

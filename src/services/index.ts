@@ -2,6 +2,7 @@ import type { Metrics } from '../metrics.ts';
 import { createAccessKeyService } from './access-keys.ts';
 import { createAmqpServices } from './amqp/index.ts';
 import { createApiKeyService } from './api-keys.ts';
+import { createCloudApiReads } from './cloud-api.ts';
 import { createCommandService, type CommandDeps } from './commands.ts';
 import { createShadowService } from './device-shadow.ts';
 import { createDeviceService } from './devices.ts';
@@ -31,6 +32,7 @@ export function createServices(deps: CommandDeps & { metrics: Metrics; ota?: Ota
     apiKeys: createApiKeyService(deps),
     accessKeys,
     consumerGroups: amqp.groups,
+    cloudApi: createCloudApiReads(deps),
     streams: createStreamService(deps),
     history: createHistoryService(deps),
     commands: createCommandService(deps),

@@ -1,0 +1,110 @@
+import { DomainError, DomainErrors } from '../../domain/errors.ts';
+import type { Config } from '../../config.ts';
+import { isUnavailable } from '../../events/committer.ts';
+import { ForbiddenError, type ApiRole, type Principal } from '../../services/access.ts';
+import type { Services } from '../../services/index.ts';
+import type { DeviceRecord } from '../../services/records.ts';
+import { BusinessError } from '../errors.ts';
+import type { Params } from '../params.ts';
+
+export interface OpContext {
+  principal: Principal;
+  params: Params;
+  services: Services;
+  config: Config;
+}
+
+/** Response fields besides `RequestId` and `Success` (cloud-api.md §6). */
+export type OpResult = Record<string, unknown>;
+
+export interface Operation {
+  /** cloud-api.md §2: Query/Get/BatchGet/BatchQuery need VIEWER, the rest OPERATOR, CreateProduct ADMIN. */
+  role: ApiRole;
+  run(ctx: OpContext): Promise<OpResult>;
+}
+
+/** ThingQL user-error codes to Alibaba business codes (§5.2); operations override what depends on context. */
+const DEFAULT_CODES: Record<string, string> = {
+  PRODUCT_NOT_FOUND: 'iot.prod.NotExistedProduct',
+  DEVICE_NOT_FOUND: 'iot.device.NotExistedDevice',
+  DEVICE_ALREADY_EXISTS: 'iot.device.AlreadyExistedDeviceName',
+  DEVICE_DISABLED: 'iot.device.InactiveDevice',
+  TOPIC_NOT_ALLOWED: 'iot.messagebroker.InvalidFormattedTopicName',
+  INVALID_PAYLOAD: 'iot.messagebroker.MessageContentIsNotBase64Encode',
+  PAYLOAD_TOO_LARGE: 'iot.common.ParameterSizeLimit',
+  TIMEOUT_OUT_OF_RANGE: 'iot.messagebroker.InvalidTimeoutValue',
+  TOPIC_ALREADY_EXISTS: 'iot.messagebroker.TopicAlreadyFound',
+  IDENTIFIER_NOT_FOUND: 'iot.device.InvalidFormattedDevicePropertyKey',
+  PROPERTY_NOT_WRITABLE: 'iot.device.InvalidFormattedDevicePropertyKey',
+  INVALID_VALUE: 'iot.device.InvalidFormattedDevicePropertiesString',
+  INVALID_RANGE: 'iot.device.InvalidTimeBucket',
+};
+
+/** Runs a service call and turns its expected failures into the business errors of §5.2. */
+export async function call<T>(fn: () => Promise<T>, overrides: Record<string, string> = {}): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw toBusiness(e, overrides);
+  }
+}
+
+export function toBusiness(e: unknown, overrides: Record<string, string> = {}): unknown {
+  const codeOf = (c: string) => overrides[c] ?? DEFAULT_CODES[c] ?? 'iot.common.InvalidFormattedParameter';
+  if (e instanceof DomainError) return new BusinessError(codeOf(e.code), e.message);
+  if (e instanceof DomainErrors) return new BusinessError(codeOf(e.errors[0]?.code ?? ''), e.message);
+  if (e instanceof ForbiddenError) return new BusinessError('iot.common.RamActionPermissionDeny', e.message);
+  // The database (or its connection) failed: the caller may retry (§5.2).
+  if (isUnavailable(e)) return new BusinessError('iot.system.SystemException', 'a dependency is unavailable; retry later');
+  return e;
+}
+
+export const productNotFound = (pk: string) => new BusinessError('iot.prod.NotExistedProduct', `product ${pk} does not exist`);
+export const deviceNotFound = (what: string) => new BusinessError('iot.device.NotExistedDevice', `device ${what} does not exist`);
+
+/**
+ * "dev" of §6: `IotId`, or `ProductKey` + `DeviceName` (IotId wins). A device outside the key's scope named by IotId
+ * is NotExistedDevice; by product, NotExistedProduct (the answer for a product that does not exist).
+ */
+export async function resolveDevice(ctx: OpContext): Promise<DeviceRecord> {
+  const iotId = ctx.params.opt('IotId');
+  if (iotId !== undefined) {
+    const d = await ctx.services.devices.getByIotId(ctx.principal, iotId);
+    if (!d) throw deviceNotFound(iotId);
+    return d;
+  }
+  const productKey = ctx.params.req('ProductKey');
+  const deviceName = ctx.params.req('DeviceName');
+  const d = await ctx.services.devices.get(ctx.principal, productKey, deviceName);
+  if (d) return d;
+  if (!(await ctx.services.products.get(ctx.principal, productKey))) throw productNotFound(productKey);
+  throw deviceNotFound(deviceName);
+}
+
+/** Batch operations (§6.1): 1-100 names; any unknown one fails the whole call before anything is sent. */
+export async function requireDevices(ctx: OpContext, productKey: string, names: string[], max = 100): Promise<DeviceRecord[]> {
+  if (names.length === 0) throw new BusinessError('iot.common.InvalidFormattedParameter', 'DeviceName.N lists no devices');
+  if (names.length > max) throw new BusinessError('iot.device.TooManyDevicePropertiesPerTime', `at most ${max} devices per call`);
+  if (!(await ctx.services.products.get(ctx.principal, productKey))) throw productNotFound(productKey);
+  const found = await ctx.services.cloudApi.devicesByName(productKey, names);
+  const unknown = names.filter((n) => !found.has(n));
+  if (unknown.length > 0) throw deviceNotFound(unknown.slice(0, 5).join(', '));
+  return names.map((n) => found.get(n)!);
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** `yyyy-MM-dd HH:mm:ss` in UTC+8, the reference's Beijing time (§6). */
+export function gmt(d: Date): string {
+  const t = new Date(d.getTime() + 8 * 3600_000);
+  return `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())} ${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())}`;
+}
+
+/** Device state names of the reference: ThingQL's DISABLED is DISABLE. */
+export const statusOf = (s: string): string => (s === 'DISABLED' ? 'DISABLE' : s);
+
+/** Values of properties are strings in responses: JSON for struct and array, `String(v)` otherwise. */
+export const valueString = (v: unknown): string => (v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+/** Device secrets go to ADMIN keys only (§6.2). */
+export const isAdmin = (p: Principal): boolean => p.role === 'ADMIN';

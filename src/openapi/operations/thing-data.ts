@@ -1,0 +1,194 @@
+import type { Connection, PageArgs } from '../../services/paging.ts';
+import type { DeviceRecord } from '../../services/records.ts';
+import { BusinessError } from '../errors.ts';
+import { call, productNotFound, resolveDevice, valueString, type OpContext, type Operation } from './shared.ts';
+
+/** cloud-api.md §6.3: thing model data, read from ThingQL's history and desired properties. */
+interface TslEntry {
+  identifier: string;
+  name?: string;
+  dataType?: { type?: string; specs?: { unit?: string } };
+}
+
+async function model(ctx: OpContext, d: DeviceRecord) {
+  const p = await ctx.services.products.get(ctx.principal, d.productKey);
+  if (!p) throw productNotFound(d.productKey);
+  const list = (k: string) => (Array.isArray(p.tsl[k]) ? (p.tsl[k] as TslEntry[]) : []);
+  return { properties: list('properties'), events: list('events'), services: list('services') };
+}
+
+const describe = (e: TslEntry | undefined) => ({
+  ...(e?.name ? { Name: e.name } : {}),
+  ...(e?.dataType?.type ? { DataType: e.dataType.type } : {}),
+  ...(e?.dataType?.specs?.unit ? { Unit: e.dataType.specs.unit } : {}),
+});
+
+/** StartTime, EndTime (ms, inclusive), Asc (0/1) and PageSize of the four history queries. */
+function range(ctx: OpContext, maxPage: number) {
+  const from = ctx.params.int('StartTime', { required: true, code: 'iot.device.InvalidTimeBucket' })!;
+  const to = ctx.params.int('EndTime', { required: true, code: 'iot.device.InvalidTimeBucket' })!;
+  if (from < 0 || to < 0 || from > to) throw new BusinessError('iot.device.InvalidTimeBucket', 'StartTime and EndTime must be non-negative with StartTime <= EndTime');
+  const asc = ctx.params.int('Asc', { required: true, min: 0, max: 1 })! === 1;
+  const pageSize = ctx.params.int('PageSize', { required: true, min: 1, max: maxPage, code: 'iot.common.InvalidPageParams' })!;
+  return { from: new Date(from), to: new Date(to), order: asc ? ('ASC' as const) : ('DESC' as const), asc, pageSize };
+}
+
+/**
+ * At most `pageSize` records, except that records sharing the last record's millisecond are never split across pages
+ * (the next call starts at last time +/- 1, so they would be lost).
+ */
+async function page<T>(fetch: (args: PageArgs) => Promise<Connection<T>>, pageSize: number, timeOf: (t: T) => number) {
+  const first = await fetch({ first: pageSize });
+  const items = first.edges.map((e) => e.node);
+  let more = first.pageInfo.hasNextPage;
+  let cursor = first.pageInfo.endCursor;
+  const last = items.at(-1);
+  if (last !== undefined) {
+    const lastTime = timeOf(last);
+    while (more) {
+      const next = await fetch({ first: 50, after: cursor });
+      const same = next.edges.filter((e) => timeOf(e.node) === lastTime);
+      items.push(...same.map((e) => e.node));
+      if (same.length < next.edges.length) break;
+      more = next.pageInfo.hasNextPage;
+      cursor = next.pageInfo.endCursor;
+    }
+  }
+  return { items, more };
+}
+
+const nextFields = (more: boolean, lastTime: number | undefined, asc: boolean) =>
+  more && lastTime !== undefined ? { NextValid: true, NextTime: asc ? lastTime + 1 : lastTime - 1 } : { NextValid: false };
+
+export const thingDataOperations: Record<string, Operation> = {
+  QueryDevicePropertyStatus: {
+    role: 'VIEWER',
+    async run(ctx) {
+      const d = await resolveDevice(ctx);
+      const { properties } = await model(ctx, d);
+      const latest = new Map((await ctx.services.history.latest(d.id)).map((l) => [l.identifier, l]));
+      const info = properties.map((p) => {
+        const l = latest.get(p.identifier);
+        return { Identifier: p.identifier, ...describe(p), ...(l ? { Value: valueString(l.value), Time: String(l.time.getTime()) } : {}) };
+      });
+      return { Data: { List: { PropertyStatusInfo: info } } };
+    },
+  },
+
+  QueryDevicePropertyData: {
+    role: 'VIEWER',
+    async run(ctx) {
+      const d = await resolveDevice(ctx);
+      const identifier = ctx.params.req('Identifier');
+      const r = range(ctx, 50);
+      const { items, more } = await page(
+        (args) => ctx.services.history.propertyHistory(ctx.principal, { productKey: d.productKey, deviceName: d.deviceName, identifier, from: r.from, to: r.to, order: r.order }, args),
+        r.pageSize,
+        (p) => p.time.getTime(),
+      );
+      const list = items.map((p) => ({ Time: String(p.time.getTime()), Value: valueString(p.value) }));
+      return { Data: { List: { PropertyInfo: list }, ...nextFields(more, items.at(-1)?.time.getTime(), r.asc) } };
+    },
+  },
+
+  QueryDevicePropertiesData: {
+    role: 'VIEWER',
+    async run(ctx) {
+      const d = await resolveDevice(ctx);
+      const identifiers = ctx.params.list('Identifier');
+      if (identifiers.length === 0) ctx.params.req('Identifier.1');
+      if (identifiers.length > 10) throw new BusinessError('iot.device.TooManyDevicePropertiesPerTime', 'at most 10 identifiers per call');
+      const r = range(ctx, 100);
+      const infos = [];
+      let next: number | undefined;
+      for (const identifier of identifiers) {
+        const { items, more } = await page(
+          (args) => ctx.services.history.propertyHistory(ctx.principal, { productKey: d.productKey, deviceName: d.deviceName, identifier, from: r.from, to: r.to, order: r.order }, args),
+          r.pageSize,
+          (p) => p.time.getTime(),
+        );
+        infos.push({ Identifier: identifier, List: { PropertyInfo: items.map((p) => ({ Time: p.time.getTime(), Value: valueString(p.value) })) } });
+        const last = items.at(-1)?.time.getTime();
+        // Several identifiers share one NextTime: the earliest point any of them must continue from.
+        if (more && last !== undefined) next = next === undefined ? last : r.asc ? Math.min(next, last) : Math.max(next, last);
+      }
+      return { PropertyDataInfos: { PropertyDataInfo: infos }, ...nextFields(next !== undefined, next, r.asc) };
+    },
+  },
+
+  QueryDeviceEventData: {
+    role: 'VIEWER',
+    async run(ctx) {
+      const d = await resolveDevice(ctx);
+      const identifier = ctx.params.req('Identifier');
+      const eventType = ctx.params.opt('EventType') ?? null;
+      if (eventType !== null && !['info', 'alert', 'error'].includes(eventType)) {
+        throw new BusinessError('iot.common.InvalidFormattedParameter', 'EventType must be info, alert or error');
+      }
+      const r = range(ctx, 50);
+      const { items, more } = await page(
+        (args) =>
+          ctx.services.history.eventHistory(ctx.principal, { productKey: d.productKey, deviceName: d.deviceName, identifier, eventType, from: r.from, to: r.to, order: r.order }, args),
+        r.pageSize,
+        (e) => e.time.getTime(),
+      );
+      const list = items.map((e) => ({ Identifier: e.identifier, Name: e.name, EventType: e.eventType, OutputData: JSON.stringify(e.output ?? {}), Time: String(e.time.getTime()) }));
+      return { Data: { List: { EventInfo: list }, ...nextFields(more, items.at(-1)?.time.getTime(), r.asc) } };
+    },
+  },
+
+  QueryDeviceServiceData: {
+    role: 'VIEWER',
+    async run(ctx) {
+      const d = await resolveDevice(ctx);
+      const identifier = ctx.params.req('Identifier');
+      const r = range(ctx, 50);
+      const { services } = await model(ctx, d);
+      const name = services.find((s) => s.identifier === identifier)?.name;
+      const { items, more } = await page(
+        (args) => ctx.services.history.serviceHistory(ctx.principal, { productKey: d.productKey, deviceName: d.deviceName, identifier, from: r.from, to: r.to, order: r.order }, args),
+        r.pageSize,
+        (s) => s.requestedAt.getTime(),
+      );
+      const list = items.map((s) => ({
+        Identifier: s.identifier,
+        ...(name ? { Name: name } : {}),
+        InputData: JSON.stringify(s.input ?? {}),
+        OutputData: JSON.stringify(s.output ?? {}),
+        Time: String(s.requestedAt.getTime()),
+      }));
+      return { Data: { List: { ServiceInfo: list }, ...nextFields(more, items.at(-1)?.requestedAt.getTime(), r.asc) } };
+    },
+  },
+
+  SetDeviceDesiredProperty: {
+    role: 'OPERATOR',
+    async run(ctx) {
+      const d = await resolveDevice(ctx);
+      const items = ctx.params.jsonObject('Items', 'iot.device.InvalidFormattedDevicePropertiesString');
+      const versions = ctx.params.jsonObject('Versions', 'iot.common.InvalidFormattedParameter');
+      const r = await call(() => ctx.services.shadow.setDesired(ctx.principal, { productKey: d.productKey, deviceName: d.deviceName, items, versions }), {
+        VERSION_CONFLICT: 'iot.common.InvalidFormattedParameter',
+      });
+      return { Data: { Versions: JSON.stringify(r.versions) } };
+    },
+  },
+
+  QueryDeviceDesiredProperty: {
+    role: 'VIEWER',
+    async run(ctx) {
+      const d = await resolveDevice(ctx);
+      const wanted = ctx.params.list('Identifier');
+      const { properties } = await model(ctx, d);
+      const rows = (await ctx.services.shadow.desired(d.id)).filter((r) => wanted.length === 0 || wanted.includes(r.identifier));
+      const info = rows.map((r) => ({
+        Identifier: r.identifier,
+        ...describe(properties.find((p) => p.identifier === r.identifier)),
+        Value: valueString(r.value),
+        Version: r.version,
+        Time: String(r.time.getTime()),
+      }));
+      return { Data: { List: { DesiredPropertyInfo: info } } };
+    },
+  },
+};

@@ -6,9 +6,10 @@
  * smart-lamp properties with QoS 1 in a closed loop for `--seconds` while nobody listens, so the same N committed
  * events wait for both readers:
  *  - measured: one AMQP consumer written like Alibaba's Node sample (rhea, auto-accept, credit window 1000) on a
- *    consumer group created just before the load: deliveries/s from connect until the last event arrived;
+ *    consumer group created just before the load: deliveries/s from its first message to its last (the time to the
+ *    first message, connect + login + attach, is reported beside);
  *  - baseline, same events, same run: one graphql-ws subscriber to `devicePropertyPosted(after: <cursor before the
- *    load>)`: events/s from subscribe until the last event arrived.
+ *    load>)`: events/s from its first event to its last (time to the first event beside).
  * Rounds alternate which reader goes first. Then a live phase: both connected while the devices post; each reader's
  * rate counts the events it received between the first post and the moment it had all of them.
  */
@@ -63,8 +64,12 @@ function amqpReader(port: number, key: { id: string; secret: string }, groupId: 
   let max = 0;
   let target = Infinity;
   let done: (() => void) | null = null;
+  let first = 0;
+  let lastAt = 0;
   const receiver = connection.open_receiver();
   receiver.on('message', (context) => {
+    if (count === 0) first = performance.now();
+    lastAt = performance.now();
     count++;
     max = Math.max(max, Number(context.message!.message_id));
     context.delivery!.accept();
@@ -75,6 +80,9 @@ function amqpReader(port: number, key: { id: string; secret: string }, groupId: 
     get count() {
       return count;
     },
+    /** Deliveries per second from the first message to the last (connection set-up excluded). */
+    rate: () => Math.round((count - 1) / Math.max(1e-3, (lastAt - first) / 1000)),
+    firstAfter: (t0: number) => Math.round(first - t0),
     until(last: number): Promise<void> {
       target = last;
       return new Promise((resolve, reject) => {
@@ -93,10 +101,14 @@ function wsReader(httpPort: number, token: string, productKey: string, after: st
   let max = 0;
   let target = Infinity;
   let done: (() => void) | null = null;
+  let first = 0;
+  let lastAt = 0;
   const stop = ws.subscribe(
     { query: `subscription($pk: String, $after: String) { devicePropertyPosted(productKey: $pk, after: $after) { cursor } }`, variables: { pk: productKey, after } },
     {
       next: (r) => {
+        if (count === 0) first = performance.now();
+        lastAt = performance.now();
         count++;
         max = Math.max(max, positionOf((r.data as { devicePropertyPosted: { cursor: string } }).devicePropertyPosted.cursor));
         if (max >= target) done?.();
@@ -109,6 +121,8 @@ function wsReader(httpPort: number, token: string, productKey: string, after: st
     get count() {
       return count;
     },
+    rate: () => Math.round((count - 1) / Math.max(1e-3, (lastAt - first) / 1000)),
+    firstAfter: (t0: number) => Math.round(first - t0),
     until(last: number): Promise<void> {
       target = last;
       return new Promise((resolve, reject) => {
@@ -154,6 +168,7 @@ async function main(): Promise<void> {
     const backlog = { amqp: [] as number[], ws: [] as number[], events: [] as number[] };
     const live = { amqp: [] as number[], ws: [] as number[], events: [] as number[] };
     const cpu = { amqp: [] as number[], ws: [] as number[] };
+    const setup = { amqp: [] as number[], ws: [] as number[] };
     for (let r = 1; r <= ROUNDS; r++) {
       // Backlog: the events are committed while nobody listens, then each reader drains the same ones.
       const groupId = await newGroup(`bench-backlog-${r}`);
@@ -168,12 +183,12 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         const reader = which === 'amqp' ? amqpReader(amqpPort!, key, groupId) : wsReader(httpPort, adminToken, productKey, before);
         await reader.until(last);
-        const s = (performance.now() - t0) / 1000;
-        backlog[which].push(Math.round(reader.count / s));
+        backlog[which].push(reader.rate());
+        setup[which].push(reader.firstAfter(t0));
         cpu[which].push(round(((await child.usage()).cpuMicros - cpu0) / reader.count, 1));
         await reader.close();
       }
-      say(`  round ${r} backlog of ${n}: AMQP ${backlog.amqp.at(-1)}/s (${cpu.amqp.at(-1)} us server CPU each), graphql-ws ${backlog.ws.at(-1)}/s (${cpu.ws.at(-1)} us)`);
+      say(`  round ${r} backlog of ${n}: AMQP ${backlog.amqp.at(-1)}/s (${cpu.amqp.at(-1)} us server CPU each, first after ${setup.amqp.at(-1)} ms), graphql-ws ${backlog.ws.at(-1)}/s (${cpu.ws.at(-1)} us, first after ${setup.ws.at(-1)} ms)`);
 
       // Live: both readers connected while the devices post.
       const liveGroup = await newGroup(`bench-live-${r}`);
@@ -198,6 +213,7 @@ async function main(): Promise<void> {
       backlog: { amqp: spread(backlog.amqp, 0), ws: spread(backlog.ws, 0), events: spread(backlog.events, 0) },
       live: { amqp: spread(live.amqp, 0), ws: spread(live.ws, 0), events: spread(live.events, 0) },
       cpuMicrosPerEvent: { amqp: spread(cpu.amqp, 1), ws: spread(cpu.ws, 1) },
+      firstMessageMs: { amqp: spread(setup.amqp, 0), ws: spread(setup.ws, 0) },
     };
     const ratioBacklog = ratioOf(f.backlog.amqp, f.backlog.ws);
     const ratioLive = ratioOf(f.live.amqp, f.live.ws);
@@ -209,6 +225,14 @@ async function main(): Promise<void> {
         ratio: fmtRatio(ratioBacklog),
         goal: `>= ${GOAL}x baseline`,
         met: ratioBacklog >= GOAL,
+      },
+      {
+        scenario: '  time to the first message (connect, login, attach / subscribe), ms',
+        baseline: `${fmtSpread(f.firstMessageMs.ws)} (graphql-ws)`,
+        measured: fmtSpread(f.firstMessageMs.amqp),
+        ratio: fmtRatio(ratioOf(f.firstMessageMs.amqp, f.firstMessageMs.ws)),
+        goal: 'report',
+        met: null,
       },
       {
         scenario: '  server CPU per delivered event while draining the backlog (us)',

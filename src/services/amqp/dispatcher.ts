@@ -41,7 +41,8 @@ interface ClientState {
   inFlight: Map<number, number>;
 }
 
-const PAGE = 1000;
+/** Messages per pump at most: small pages let rhea write one page while the next is read and claimed. */
+const PAGE = 250;
 
 const visible = (h: ConsumerHandle, pk: string | null) => h.productKeys === null || (pk !== null && h.productKeys.includes(pk));
 
@@ -321,6 +322,8 @@ export class GroupDispatcher {
     if (sent) this.deps.stats.delivered(sent);
     if (expired) this.deps.stats.expired(expired);
     this.scanned = rows.length === limit ? rows[rows.length - 1]!.position : head;
+    // A full page and credit left: go on at once (pages are small so that sending overlaps the next read).
+    if (rows.length === limit && [...budget.values()].some((n) => n > 0)) this.again = true;
   }
 
   async close(): Promise<void> {

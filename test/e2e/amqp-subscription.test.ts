@@ -147,6 +147,21 @@ describe('AMQP server-side subscription', () => {
     await until(() => backlogOf(groupId).then((n) => n === 0));
   });
 
+  it('respects link credit: nothing beyond what the client granted', async () => {
+    const { key, groupId } = await subscription(t, pk, ['DEVICE_DATA']);
+    const c = consumer({ port, key, consumerGroupId: groupId, creditWindow: 0 });
+    await until(() => clientsOf(groupId).then((l) => l.length === 1));
+    c.receiver!.add_credit(3);
+    await publish(5, 'credit');
+    await c.waitFor(3);
+    // The three are accepted; two wait in the backlog until the client grants more.
+    await until(() => backlogOf(groupId).then((n) => n === 2));
+    expect(c.received).toHaveLength(3);
+    c.receiver!.add_credit(2);
+    const got = await c.waitFor(5);
+    expect(got.map((r) => JSON.parse(r.content).i)).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('hands what a client never settled to another client when it goes away', async () => {
     const { key, groupId } = await subscription(t, pk, ['DEVICE_DATA']);
     const lazy = consumer({ port, key, consumerGroupId: groupId, settle: 'none' });

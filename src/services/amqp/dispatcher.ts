@@ -85,7 +85,7 @@ export class GroupDispatcher {
     },
   ) {
     this.unsubscribe = deps.hub.subscribe((e) => {
-      if (e.productKey && this.entries.has(e.productKey) && this.clients.length > 0) this.kick();
+      if (e.productKey && this.clients.length > 0 && this.entries.get(e.productKey)?.has(e.type)) this.kick();
     });
   }
 

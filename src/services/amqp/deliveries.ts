@@ -3,14 +3,6 @@ import { query, type Database } from '../../db/client.ts';
 import { amqpDeliveries, consumerGroups, events } from '../../db/tables.ts';
 import type { StoredEvent } from '../../events/types.ts';
 
-export interface Claim {
-  position: number;
-  productKey: string | null;
-  /** true: sent now (owned by this instance until the deadline); false: waits for a client that may see it (§7.6). */
-  send: boolean;
-  clientId: string | null;
-}
-
 export interface StepInput {
   settles: readonly number[];
   releases: readonly { position: number; attempt: number }[];
@@ -115,27 +107,6 @@ export function createDeliveryStore(database: Database, instanceId: string, ackT
         claimed: Boolean(r.claimed),
         expired: Boolean(r.expired),
       }));
-    },
-
-    /** Inserts rows for new messages; returns the positions this call claimed (others were claimed elsewhere first). */
-    async claim(groupId: string, claims: readonly Claim[]): Promise<Set<number>> {
-      if (claims.length === 0) return new Set();
-      const rows = await db
-        .insert(amqpDeliveries)
-        .values(
-          claims.map((c) => ({
-            groupId,
-            position: c.position,
-            productKey: c.productKey,
-            owner: c.send ? instanceId : null,
-            clientId: c.clientId,
-            attempts: c.send ? 1 : 0,
-            deadline: c.send ? deadline : EPOCH,
-          })),
-        )
-        .onConflictDoNothing()
-        .returning({ position: amqpDeliveries.position });
-      return new Set(rows.map((r) => Number(r.position)));
     },
 
     /**

@@ -159,9 +159,20 @@ export class GroupDispatcher {
   }
 
   private async pump(): Promise<void> {
-    const { store } = this.deps;
     const settles = this.settles.splice(0);
     const releases = this.releases.splice(0);
+    try {
+      await this.pumpWith(settles, releases);
+    } catch (error) {
+      // Outcomes not recorded yet are kept for the next try (the database blipped).
+      this.settles.unshift(...settles);
+      this.releases.unshift(...releases);
+      throw error;
+    }
+  }
+
+  private async pumpWith(settles: number[], releases: { position: number; attempt: number }[]): Promise<void> {
+    const { store } = this.deps;
     if (releases.length > 0) this.dueCheck = true;
     const flushNow = this.clients.length === 0 || !this.started;
     if (flushNow) {

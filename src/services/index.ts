@@ -24,7 +24,7 @@ export function createServices(deps: CommandDeps & { metrics: Metrics; ota?: Ota
   const ruleEngine = createRuleEngine({ ...deps, consumers, actions });
   const ota = createOtaService({ ...deps, ...deps.ota });
   const accessKeys = createAccessKeyService(deps);
-  const amqp = createAmqpServices({ ...deps, resolveAccessKey: (id) => accessKeys.resolveAccessKey(id) });
+  const amqp = createAmqpServices({ ...deps, resolveAccessKey: (id) => accessKeys.resolveAccessKey(id), markUsed: (id) => accessKeys.markUsed(id) });
   return {
     products: createProductService(deps),
     topics: createTopicService(deps),

@@ -30,7 +30,9 @@ type Kicker = { groupId: string; accessKeyId: string; close: (condition: string,
  * The AMQP side of server-side subscription without the wire: logins (§7.2), one dispatcher per consumer group with
  * clients on this instance (§7.5), and the reactions to registry changes (revoked keys, deleted or reset groups).
  */
-export function createAmqpSubscriptions(deps: ServiceDeps & { groups: ConsumerGroupService; resolveAccessKey: AccessKeyResolver; metrics: Metrics }) {
+export function createAmqpSubscriptions(
+  deps: ServiceDeps & { groups: ConsumerGroupService; resolveAccessKey: AccessKeyResolver; markUsed?: (accessKeyId: string) => void; metrics: Metrics },
+) {
   const { config, hub, log, groups, metrics } = deps;
   const logger = deps.logger.child({ module: 'amqp' });
   const store = createDeliveryStore(deps.database, deps.instanceId, config.AMQP_ACK_TIMEOUT_MS);
@@ -113,6 +115,7 @@ export function createAmqpSubscriptions(deps: ServiceDeps & { groups: ConsumerGr
       }
       if (!(await groups.getGroup(null, login.consumerGroupId))) throw new AmqpLoginError('AMQP_UNKNOWN_GROUP', 'unknown consumerGroupId');
       if ((perGroup.get(login.consumerGroupId) ?? 0) >= config.AMQP_MAX_CONNECTIONS_PER_GROUP) throw new AmqpLoginError('AMQP_GROUP_FULL', 'the consumer group is full');
+      deps.markUsed?.(credential.accessKeyId);
       return { login, credential };
     },
 

@@ -3,7 +3,7 @@ import type { EventHub } from '../../events/hub.ts';
 import type { EventLog } from '../../events/log.ts';
 import type { StoredEvent } from '../../events/types.ts';
 import type { Logger } from '../../logger.ts';
-import type { DeliveryStore } from './deliveries.ts';
+import type { DeliveryStore, StepRow } from './deliveries.ts';
 
 /** One message as it goes out (§7.5: a redelivery has the same messageId, a higher delivery count, first_acquirer false). */
 export interface OutgoingMessage extends AmqpMessageContent {
@@ -178,9 +178,10 @@ export class GroupDispatcher {
     if (flushNow) {
       await store.settle(this.groupId, settles);
       await store.release(this.groupId, releases);
-      if (this.clients.length === 0) return;
+      if (this.clients.length === 0) return this.dropPrefetch();
     }
     if (!this.started) {
+      await this.dropPrefetch();
       this.entries = await this.deps.loadEntries(this.groupId);
       const cursor = await store.cursor(this.groupId);
       if (cursor === null) return; // the group was deleted
@@ -302,19 +303,50 @@ export class GroupDispatcher {
   }
 
   /** Outcomes, then new events after the read-ahead position, in log order, up to the clients' credit. */
+  /**
+   * The next page, read and claimed while the current one is being sent (its limit is the credit left after the
+   * current page, so read-ahead stays within credit). Used by the next pump when it continues from where it ended.
+   */
+  private prefetch: { after: number; head: number; limit: number; rows: Promise<StepRow[]> } | null = null;
+
+  /** Gives back what an unused prefetch claimed (a reset, a smaller credit): redeliverable at once. */
+  private async dropPrefetch(): Promise<void> {
+    const p = this.prefetch;
+    this.prefetch = null;
+    if (!p) return;
+    const rows = await p.rows.catch(() => [] as StepRow[]);
+    for (const e of rows) if (e.claimed) this.releases.push({ position: e.position, attempt: 1 });
+    if (rows.length) this.again = true;
+  }
+
+  /** Outcomes, then new events after the read-ahead position, in log order, up to the clients' credit. */
   private async scan(budget: Map<ClientState, number>, limit: number, settles: number[], releases: { position: number; attempt: number }[]): Promise<void> {
-    const head = this.deps.hub.position;
-    const rows = await this.deps.store.step(this.groupId, {
-      settles,
-      releases,
-      after: this.scanned,
-      head,
-      limit,
-      entries: this.entries,
-      visible: this.scopes(budget),
-      maxAgeMs: this.deps.maxAgeMs,
-    });
+    const { store } = this.deps;
+    let head = this.deps.hub.position;
+    let rows: StepRow[];
+    const p = this.prefetch;
+    if (p && p.after === this.scanned && p.limit <= limit) {
+      this.prefetch = null;
+      [rows] = await Promise.all([p.rows, store.settle(this.groupId, settles), store.release(this.groupId, releases)]);
+      head = p.head;
+      limit = p.limit;
+    } else {
+      await this.dropPrefetch();
+      rows = await store.step(this.groupId, { settles, releases, after: this.scanned, head, limit, entries: this.entries, visible: this.scopes(budget), maxAgeMs: this.deps.maxAgeMs });
+    }
     if (limit <= 0 || this.scanned >= head) return;
+    this.scanned = rows.length === limit ? rows[rows.length - 1]!.position : head;
+    // A full page with credit left: read and claim the next one while this one is sent.
+    const left = [...budget.values()].reduce((a, b) => a + b, 0) - rows.filter((e) => e.claimed).length;
+    if (rows.length === limit && left > 0 && !this.closed) {
+      const next = { after: this.scanned, head: this.deps.hub.position, limit: Math.min(left, PAGE) };
+      this.prefetch = {
+        ...next,
+        rows: store.step(this.groupId, { settles: [], releases: [], ...next, entries: this.entries, visible: this.scopes(budget), maxAgeMs: this.deps.maxAgeMs }),
+      };
+      this.prefetch.rows.catch(() => undefined);
+      this.again = true;
+    }
     let sent = 0;
     let expired = 0;
     for (const e of rows) {
@@ -332,15 +364,13 @@ export class GroupDispatcher {
     }
     if (sent) this.deps.stats.delivered(sent);
     if (expired) this.deps.stats.expired(expired);
-    this.scanned = rows.length === limit ? rows[rows.length - 1]!.position : head;
-    // A full page and credit left: go on at once (pages are small so that sending overlaps the next read).
-    if (rows.length === limit && [...budget.values()].some((n) => n > 0)) this.again = true;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.unsubscribe();
     await this.running;
+    await this.dropPrefetch();
     await this.advancing;
     // Graceful stop: what clients still hold goes back at once instead of after the ack timeout.
     const releases = this.clients.flatMap((c) => [...c.inFlight].map(([position, attempt]) => ({ position, attempt })));

@@ -16,6 +16,7 @@
  *   history      bench/history.ts        page of 100 from 10 M rows, 30-day hourly series over 1 M points
  *   cluster      bench/cluster.ts        two instances behind one Redis and PostgreSQL vs one
  *   openapi      bench/openapi.ts        Alibaba OpenAPI Pub (SDK @alicloud/iot20180120, ACS3 and RPC) vs GraphQL pub
+ *   amqp         bench/amqp.ts           AMQP deliveries/s to one consumer vs the same events over graphql-ws
  * Scenarios written by others (logins, ingest, rrpc) are run as they are, with the options they accept, and their
  * JSON in bench/results/ is read back and turned into table rows here.
  */
@@ -49,7 +50,7 @@ const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
 const RUN_DIR = path.join(RESULTS_DIR, `run-${STAMP}`);
 
-const ALL = ['logins', 'ingest', 'cpu', 'subscribers', 'rrpc', 'history', 'cluster', 'openapi'] as const;
+const ALL = ['logins', 'ingest', 'cpu', 'subscribers', 'rrpc', 'history', 'cluster', 'openapi', 'amqp'] as const;
 type Scenario = (typeof ALL)[number];
 const only = opt.only ? opt.only.split(',').map((s) => s.trim()) : null;
 if (only) for (const s of only) if (!(ALL as readonly string[]).includes(s)) throw new Error(`--only: unknown scenario "${s}" (known: ${ALL.join(', ')})`);
@@ -366,6 +367,7 @@ const RUNNERS: Record<Scenario, () => Promise<Outcome>> = {
   history: () => ownScript('history', 'history.ts'),
   cluster: () => ownScript('cluster', 'cluster.ts'),
   openapi: () => ownScript('openapi', 'openapi.ts'),
+  amqp: () => ownScript('amqp', 'amqp.ts'),
 };
 
 // ---------------------------------------------------------------------------------------------------------------

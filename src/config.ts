@@ -84,11 +84,27 @@ export const configSchema = z
     CONSOLE_DIR: z.string().min(1).optional(),
     /** `thingql serve` builds the console when CONSOLE_DIR has no build (docs/console.md); false: never. */
     CONSOLE_BUILD_ON_START: bool.default(true),
+    /** cloud-api.md §7.1: AMQP 1.0 server-side subscription. Unset: off (5672 is RabbitMQ's port on many hosts). */
+    AMQP_PORT: whole(0, 65535).optional(),
+    /** AMQP over TLS, only when AMQP_TLS_CERT and AMQP_TLS_KEY (PEM paths) are set. */
+    AMQPS_PORT: port(5671),
+    AMQP_TLS_CERT: z.string().optional(),
+    AMQP_TLS_KEY: z.string().optional(),
+    /** Limit on the age of the login timestamp in ms (0: not enforced; Alibaba's Node sample hard-codes one). */
+    AMQP_MAX_CLOCK_SKEW_MS: whole(0).default(0),
+    /** An unsettled delivery older than this is redelivered (ms). */
+    AMQP_ACK_TIMEOUT_MS: whole(100).default(30_000),
+    /** Messages older than this (hours) are dropped from a group's backlog; never beyond EVENT_RETENTION_DAYS. */
+    AMQP_BACKLOG_MAX_AGE_H: whole(1).default(24),
+    AMQP_MAX_CONNECTIONS_PER_GROUP: whole(1).default(128),
   })
   .superRefine(
     (c, ctx) => {
       if (Boolean(c.MQTT_TLS_CERT) !== Boolean(c.MQTT_TLS_KEY)) {
         ctx.addIssue({ code: 'custom', path: ['MQTT_TLS_CERT'], message: 'MQTT_TLS_CERT and MQTT_TLS_KEY go together' });
+      }
+      if (Boolean(c.AMQP_TLS_CERT) !== Boolean(c.AMQP_TLS_KEY)) {
+        ctx.addIssue({ code: 'custom', path: ['AMQP_TLS_CERT'], message: 'AMQP_TLS_CERT and AMQP_TLS_KEY go together' });
       }
     },
     // Also when other settings are invalid: every problem is reported in one go, not one round at a time.

@@ -29,6 +29,12 @@ export function createMetrics() {
       labelNames: ['rule', 'outcome'] as const,
       registers: [registry],
     }),
+    amqpConnections: new Gauge({ name: 'thingql_amqp_connections', help: 'AMQP consumer connections on this instance, per group', labelNames: ['group'] as const, registers: [registry] }),
+    amqpDelivered: new Counter({ name: 'thingql_amqp_delivered_total', help: 'AMQP first deliveries, per consumer group', labelNames: ['group'] as const, registers: [registry] }),
+    amqpRedelivered: new Counter({ name: 'thingql_amqp_redelivered_total', help: 'AMQP redeliveries (released, unanswered, lost), per consumer group', labelNames: ['group'] as const, registers: [registry] }),
+    amqpRejected: new Counter({ name: 'thingql_amqp_rejected_total', help: 'AMQP messages a client rejected (consumed, not redelivered)', labelNames: ['group'] as const, registers: [registry] }),
+    amqpExpired: new Counter({ name: 'thingql_amqp_expired_total', help: 'AMQP backlog messages skipped as older than AMQP_BACKLOG_MAX_AGE_H', labelNames: ['group'] as const, registers: [registry] }),
+    amqpBacklog: new Gauge({ name: 'thingql_amqp_backlog', help: 'Messages after a consumer group cursor not settled yet (groups with clients here)', labelNames: ['group'] as const, registers: [registry] }),
     wsSubscribers: new Gauge({ name: 'thingql_graphql_ws_connections', help: 'Open graphql-ws connections', registers: [registry] }),
   };
 }

@@ -16,6 +16,7 @@ import { createGraphQLServer } from './http/graphql.ts';
 import { registerRoute } from './http/register.ts';
 import { createHttpServer } from './http/server.ts';
 import { createConsoleRoute, defaultConsoleDir } from './http/console.ts';
+import { startAmqpServer } from './amqp/server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { loadClusterId, loadSecretKey } from './services/bootstrap.ts';
@@ -59,6 +60,9 @@ export interface Platform {
   httpPort: number;
   mqttPort: number;
   mqttsPort: number | null;
+  /** AMQP 1.0 server-side subscription ports (null: off). */
+  amqpPort: number | null;
+  amqpsPort: number | null;
   /** Generated admin token, only on the very first start without ADMIN_TOKEN. */
   generatedAdminToken: string | null;
   close(): Promise<void>;
@@ -68,6 +72,8 @@ export interface PlatformOptions {
   logger?: Logger;
   /** Tests: start the embedded database from a migrated template. */
   pgliteLoadDataDir?: Blob;
+  /** Tests: how long an AMQP connection may stay without a receiver link (cloud-api.md §7.2: 15 s). */
+  amqpAttachTimeoutMs?: number;
 }
 
 /**
@@ -204,6 +210,16 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       tls: config.MQTT_TLS_CERT && config.MQTT_TLS_KEY ? { cert: config.MQTT_TLS_CERT, key: config.MQTT_TLS_KEY, port: ports.mqtts ?? config.MQTTS_PORT } : undefined,
     });
     closers.push(() => listeners.close());
+    // AMQP server-side subscription (cloud-api.md §7); its connections close before the dispatchers hand back deliveries.
+    await services.consumerGroups.ensureDefaultGroup();
+    closers.push(() => services.runtime.amqp.stop());
+    const amqp = await startAmqpServer(services.runtime.amqp, logger, {
+      host: config.HOST,
+      port: config.AMQP_PORT,
+      tls: config.AMQP_TLS_CERT && config.AMQP_TLS_KEY ? { cert: config.AMQP_TLS_CERT, key: config.AMQP_TLS_KEY, port: config.AMQPS_PORT } : undefined,
+      ...(opts.amqpAttachTimeoutMs ? { attachTimeoutMs: opts.amqpAttachTimeoutMs } : {}),
+    });
+    closers.push(() => amqp.close());
 
     const graphqlWss = new WebSocketServer({ noServer: true });
     const gql = createGraphQLServer({ services, logger, metrics, wss: graphqlWss, subscriptionCacheBytes: config.SUBSCRIPTION_CACHE_MAX_BYTES });
@@ -262,6 +278,8 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       httpPort,
       mqttPort: listeners.mqttPort,
       mqttsPort: listeners.mqttsPort,
+      amqpPort: amqp.port,
+      amqpsPort: amqp.tlsPort,
       generatedAdminToken,
       close: closeAll,
     };

@@ -20,6 +20,8 @@ import { serveCommands } from './child.ts';
 export interface ThingqlReady {
   httpPort: number;
   mqttPort: number;
+  /** null unless AMQP_PORT is in the overrides. */
+  amqpPort: number | null;
   adminToken: string;
   instanceId: string;
   database: 'pglite' | 'postgres';
@@ -52,6 +54,7 @@ serveCommands(
   {
     httpPort: platform.httpPort,
     mqttPort: platform.mqttPort,
+    amqpPort: platform.amqpPort,
     adminToken,
     instanceId: platform.instanceId,
     database: database.kind,

@@ -8,3 +8,4 @@ export * from './schema/broker.ts';
 export * from './schema/gateway-ota.ts';
 export * from './schema/access-keys.ts';
 export * from './schema/history-rollup.ts';
+export * from './schema/amqp.ts';

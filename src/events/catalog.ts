@@ -21,7 +21,7 @@ export type DeviceStatusData = Device & {
   reason: string | null;
 };
 export type DeviceMessageData = Device & { messageId: string; topic: string; qos: number; retain: boolean; payload: string; receivedAt: number };
-export type RegistryChangedData = { entity: 'product' | 'topic' | 'device' | 'apiKey' | 'rule' | 'topicRoute'; what: string } & Record<string, unknown>;
+export type RegistryChangedData = { entity: 'product' | 'topic' | 'device' | 'apiKey' | 'accessKey' | 'consumerGroup' | 'rule' | 'topicRoute'; what: string } & Record<string, unknown>;
 export type PropertyPostData = Device & {
   requestId: string;
   gmtCreate: number;

@@ -8,6 +8,7 @@ import './device.ts';
 import './topic.ts';
 import './api-key.ts';
 import './access-key.ts';
+import './consumer-groups.ts';
 import './lifecycle.ts';
 import './connectivity.ts';
 import './thing-data.ts';

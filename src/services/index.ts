@@ -1,5 +1,6 @@
 import type { Metrics } from '../metrics.ts';
 import { createAccessKeyService } from './access-keys.ts';
+import { createAmqpServices } from './amqp/index.ts';
 import { createApiKeyService } from './api-keys.ts';
 import { createCloudApiReads } from './cloud-api.ts';
 import { createCommandService, type CommandDeps } from './commands.ts';
@@ -22,12 +23,15 @@ export function createServices(deps: CommandDeps & { metrics: Metrics; ota?: Ota
   const actions = createActionRunner({ publisher: deps.publisher, products: deps.productCache, logger: deps.logger });
   const ruleEngine = createRuleEngine({ ...deps, consumers, actions });
   const ota = createOtaService({ ...deps, ...deps.ota });
+  const accessKeys = createAccessKeyService(deps);
+  const amqp = createAmqpServices({ ...deps, resolveAccessKey: (id) => accessKeys.resolveAccessKey(id), markUsed: (id) => accessKeys.markUsed(id) });
   return {
     products: createProductService(deps),
     topics: createTopicService(deps),
     devices: createDeviceService(deps),
     apiKeys: createApiKeyService(deps),
-    accessKeys: createAccessKeyService(deps),
+    accessKeys,
+    consumerGroups: amqp.groups,
     cloudApi: createCloudApiReads(deps),
     streams: createStreamService(deps),
     history: createHistoryService(deps),
@@ -38,7 +42,7 @@ export function createServices(deps: CommandDeps & { metrics: Metrics; ota?: Ota
     rules: createRuleService({ ...deps, redrive: (dl, rule) => ruleEngine.redrive(dl, rule) }),
     topicRoutes: createTopicRouteService({ ...deps, products: deps.productCache, consumers }),
     /** Runtime parts the composition root starts and stops. */
-    runtime: { ruleEngine, actions, ota },
+    runtime: { ruleEngine, actions, ota, amqp: amqp.subscriptions },
   };
 }
 

@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import postgres from 'postgres';
 import { makeConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startPlatform, type Platform } from '../../src/server.ts';
+import { startPlatform, type Platform, type PlatformOptions } from '../../src/server.ts';
 
 export type DbKind = 'pglite' | 'postgres';
 
@@ -44,7 +44,11 @@ export async function freshPostgresDatabase(): Promise<{ url: string; drop: () =
   };
 }
 
-export async function startTestPlatform(kind: DbKind = 'pglite', overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<TestPlatform> {
+export async function startTestPlatform(
+  kind: DbKind = 'pglite',
+  overrides: Partial<Record<keyof Config, unknown>> = {},
+  options: Pick<PlatformOptions, 'amqpAttachTimeoutMs'> = {},
+): Promise<TestPlatform> {
   const adminToken = typeof overrides.ADMIN_TOKEN === "string" ? overrides.ADMIN_TOKEN : `admin-${randomBytes(12).toString("hex")}`;
   let drop: (() => Promise<void>) | null = null;
   let databaseUrl: string | undefined;
@@ -65,7 +69,7 @@ export async function startTestPlatform(kind: DbKind = 'pglite', overrides: Part
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   });
-  const platform = await startPlatform(config, { logger: createLogger(config.LOG_LEVEL), ...(template ? { pgliteLoadDataDir: template } : {}) });
+  const platform = await startPlatform(config, { logger: createLogger(config.LOG_LEVEL), ...options, ...(template ? { pgliteLoadDataDir: template } : {}) });
   return wrapPlatform(platform, kind, adminToken, async () => {
     await platform.close();
     await drop?.();

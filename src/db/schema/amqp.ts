@@ -1,0 +1,62 @@
+import { sql } from 'drizzle-orm';
+import { bigint, bigserial, boolean, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+/**
+ * AMQP server-side subscription (cloud-api.md §7.4, §7.5). A consumer group is the unit of delivery; `position` is its
+ * cursor in the event log: everything at or below it is settled for the group.
+ */
+export const consumerGroups = pgTable('consumer_groups', {
+  groupId: text('group_id').primaryKey(),
+  /** Relay node id. */
+  id: bigserial('id', { mode: 'number' }).notNull().unique(),
+  name: text('name').notNull(),
+  position: bigint('position', { mode: 'number' }).notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+});
+
+/** One subscribe relation per product (its consumer groups and message types are in `subscriptionEntries`). */
+export const subscribeRelations = pgTable('subscribe_relations', {
+  productKey: text('product_key').primaryKey(),
+  id: bigserial('id', { mode: 'number' }).notNull().unique(),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+});
+
+/**
+ * (product, group, message type) of a relation, each with the log position it took effect at: a new relation, group or
+ * type sees only events committed after it (§7.4: no replay), while unchanged entries keep their start.
+ */
+export const subscriptionEntries = pgTable(
+  'subscription_entries',
+  {
+    productKey: text('product_key').notNull(),
+    groupId: text('group_id').notNull(),
+    messageType: text('message_type').notNull(),
+    sincePosition: bigint('since_position', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.productKey, t.groupId, t.messageType] }), index('subscription_entries_group_idx').on(t.groupId)],
+);
+
+/**
+ * Deliveries above a group's cursor (§7.5). The primary key keeps a message in flight to one client at a time across
+ * instances (claims insert with conflict-do-nothing; re-claims update rows whose deadline passed). A row with a past
+ * deadline and no outcome is waiting for (re)delivery: released, timed out, lost with its connection, or not yet
+ * visible to any connected client (§7.6).
+ */
+export const amqpDeliveries = pgTable(
+  'amqp_deliveries',
+  {
+    groupId: text('group_id').notNull(),
+    position: bigint('position', { mode: 'number' }).notNull(),
+    productKey: text('product_key'),
+    owner: text('owner'),
+    clientId: text('client_id'),
+    /** Times sent (0: claimed but not sent yet). */
+    attempts: integer('attempts').notNull().default(0),
+    deadline: timestamp('deadline', { withTimezone: true, precision: 3 }).notNull(),
+    settled: boolean('settled').notNull().default(false),
+    settledAt: timestamp('settled_at', { withTimezone: true, precision: 3 }),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.position] }), index('amqp_deliveries_open_idx').on(t.groupId, t.settled, t.deadline)],
+);

@@ -204,8 +204,9 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     });
     closers.push(() => listeners.close());
 
-    const graphqlWss = new WebSocketServer({ noServer: true });
-    const gql = createGraphQLServer({ services, logger, metrics, wss: graphqlWss });
+    // A graphql-ws message is one operation: the same cap as an HTTP body (ws' default is 100 MiB).
+    const graphqlWss = new WebSocketServer({ noServer: true, maxPayload: config.GRAPHQL_MAX_BODY_BYTES });
+    const gql = createGraphQLServer({ services, logger, metrics, wss: graphqlWss, config });
     hub.subscribe((e) => {
       if (e.type === 'registry.changed' && e.data.entity === 'apiKey' && e.data.what === 'revoked') gql.closeKey(Number(e.data.id));
     });

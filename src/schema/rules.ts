@@ -211,7 +211,10 @@ builder.relayMutationField(
     },
   },
   {
-    description: codesDescription('Deliver dead letters again; those that fail again stay, with REDRIVE_FAILED errors.', ['RULE_NOT_FOUND', 'REDRIVE_FAILED']),
+    description: codesDescription(
+      'Deliver dead letters again, in the background: returns at once with `redriven` = how many were queued (`failed` stays 0). A delivered dead letter gets `redrivenAt`; one that fails again stays, with one more attempt and its new error.',
+      ['RULE_NOT_FOUND'],
+    ),
     outputFields: (t) => ({
       redriven: t.int({ resolve: (r) => r.redriven ?? 0 }),
       failed: t.int({ resolve: (r) => r.failed ?? 0 }),

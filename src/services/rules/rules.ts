@@ -8,6 +8,7 @@ import { requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { keysetPage, toConnection, type PageArgs } from '../paging.ts';
 import { checkActionConfiguration, type RuleAction } from './actions.ts';
+import { createTargetGuard, type TargetGuard } from './destinations.ts';
 import { checkScope, ruleVisible } from './scope.ts';
 
 export interface RuleRecord {
@@ -62,7 +63,7 @@ export const sqlUserError = (e: SqlError): UserErrorShape => ({
 
 export const consumerName = (ruleId: number) => `rule:${ruleId}`;
 
-function checkRule(input: { name?: string | null; sql?: string | null; actions?: RuleAction[] | null }): void {
+function checkRule(input: { name?: string | null; sql?: string | null; actions?: RuleAction[] | null }, targets: TargetGuard): void {
   const errors: UserErrorShape[] = [];
   if (input.name != null && (input.name.trim().length < 1 || [...input.name.trim()].length > 30)) {
     errors.push({ code: 'INVALID_NAME', message: 'rule name must be 1 to 30 characters', field: ['input', 'name'] });
@@ -74,7 +75,7 @@ function checkRule(input: { name?: string | null; sql?: string | null; actions?:
   if (input.actions != null) {
     if (input.actions.length > MAX_ACTIONS) errors.push({ code: 'INVALID_ACTION', message: `a rule has at most ${MAX_ACTIONS} actions`, field: ['input', 'actions'] });
     input.actions.forEach((a, i) => {
-      for (const m of checkActionConfiguration(a)) errors.push({ code: 'INVALID_ACTION', message: `${a.type}: ${m}`, field: ['input', 'actions', String(i), 'configuration'] });
+      for (const m of checkActionConfiguration(a, targets)) errors.push({ code: 'INVALID_ACTION', message: `${a.type}: ${m}`, field: ['input', 'actions', String(i), 'configuration'] });
     });
     if (input.actions.length > 0 && input.actions.every((a) => a.errorAction)) {
       errors.push({ code: 'INVALID_ACTION', message: 'a rule needs at least one action that is not an error action', field: ['input', 'actions'] });
@@ -85,8 +86,11 @@ function checkRule(input: { name?: string | null; sql?: string | null; actions?:
 
 /** Rules (CreateRule, CreateRuleAction, StartRule, StopRule, alink-protocol.md §5.5), dead letters and testRule. */
 export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetterRecord, rule: RuleRecord) => Promise<void> }) {
-  const { database, log } = deps;
+  const { database, log, config } = deps;
   const db = database.db;
+  const targets = createTargetGuard({ allowPrivate: config.RULE_ALLOW_PRIVATE_TARGETS, privateRanges: config.RULE_PRIVATE_TARGETS });
+  /** Dead letters being re-driven in the background (by id): a second request does not queue them twice. */
+  const redriving = new Set<number>();
   const changed = (id: number, what: string) => ({ type: 'registry.changed', data: { entity: 'rule', what, id } });
 
   /** The rule, when it exists and the caller may see it (null otherwise: a scoped key never learns of other rules). */
@@ -125,7 +129,7 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
 
     async create(p: Principal, input: { name: string; sql: string; actions: RuleAction[]; description?: string | null }) {
       requireRole(p, 'OPERATOR');
-      checkRule(input);
+      checkRule(input, targets);
       checkScope(p, input);
       return log.transaction(async (tx, emit) => {
         const [row] = await tx
@@ -139,7 +143,7 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
 
     async update(p: Principal, input: { id: number; name?: string | null; sql?: string | null; actions?: RuleAction[] | null; description?: string | null }) {
       requireRole(p, 'OPERATOR');
-      checkRule(input);
+      checkRule(input, targets);
       if (p.productKeys !== null && (input.sql != null || input.actions != null)) {
         const current = await load(p, input.id);
         if (!current) throw new DomainError('RULE_NOT_FOUND', `rule ${input.id} does not exist`, ['input', 'id']);
@@ -234,33 +238,39 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
       return toConnection(rows as DeadLetterRecord[], page, (r) => r.id);
     },
 
-    /** Deliver dead letters again (all of the rule's pending ones, or those listed); the ones that fail stay. */
+    /**
+     * Deliver dead letters again (all of the rule's pending ones, or those listed). Returns at once with how many were
+     * queued; delivery runs in the background, one after the other: a success sets redrivenAt, a failure adds an
+     * attempt and the new error to the dead letter, which stays.
+     */
     async redrive(p: Principal, ruleId: number, ids: readonly number[] | null) {
       requireRole(p, 'OPERATOR');
       const rule = await load(p, ruleId);
       if (!rule) throw new DomainError('RULE_NOT_FOUND', `rule ${ruleId} does not exist`, ['input', 'ruleId']);
-      const rows = (await db
+      const rows = ((await db
         .select()
         .from(deadLetters)
         .where(and(eq(deadLetters.ruleId, ruleId), isNull(deadLetters.redrivenAt), ids ? inArray(deadLetters.id, [...ids, -1]) : undefined))
         .orderBy(asc(deadLetters.id))
-        .limit(1000)) as DeadLetterRecord[];
-      let redriven = 0;
-      const errors: UserErrorShape[] = [];
-      for (const dl of rows) {
-        try {
-          await deps.redrive(dl, rule);
-          await db.update(deadLetters).set({ redrivenAt: new Date() }).where(eq(deadLetters.id, dl.id));
-          redriven++;
-        } catch (e) {
-          await db
-            .update(deadLetters)
-            .set({ attempts: sql`${deadLetters.attempts} + 1`, error: (e as Error).message })
-            .where(eq(deadLetters.id, dl.id));
-          errors.push({ code: 'REDRIVE_FAILED', message: `dead letter ${dl.id}: ${(e as Error).message}`, field: ['input', 'ids'] });
+        .limit(1000)) as DeadLetterRecord[]).filter((dl) => !redriving.has(dl.id));
+      for (const dl of rows) redriving.add(dl.id);
+      void (async () => {
+        for (const dl of rows) {
+          try {
+            await deps.redrive(dl, rule);
+            await db.update(deadLetters).set({ redrivenAt: new Date() }).where(eq(deadLetters.id, dl.id));
+          } catch (e) {
+            await db
+              .update(deadLetters)
+              .set({ attempts: sql`${deadLetters.attempts} + 1`, error: (e as Error).message })
+              .where(eq(deadLetters.id, dl.id))
+              .catch((err: unknown) => deps.logger.warn({ err, deadLetter: dl.id }, 'could not record a failed redrive'));
+          } finally {
+            redriving.delete(dl.id);
+          }
         }
-      }
-      return { redriven, failed: errors.length, userErrors: errors };
+      })();
+      return { redriven: rows.length, failed: 0, userErrors: [] as UserErrorShape[] };
     },
   };
 }

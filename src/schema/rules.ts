@@ -1,6 +1,7 @@
 import type { UserErrorShape } from '../domain/errors.ts';
 import type { DeadLetterRecord, RuleRecord } from '../services/rules/rules.ts';
 import type { RuleAction } from '../services/rules/actions.ts';
+import { redactAction } from '../services/rules/redaction.ts';
 import type { TopicRoute } from '../services/rules/topic-routes.ts';
 import { builder } from './builder.ts';
 import { codesDescription, UserErrorRef, withUserErrors } from './common.ts';
@@ -21,7 +22,11 @@ const RuleActionInput = builder.inputType('RuleActionInput', {
 const RuleActionRef = builder.objectRef<RuleAction>('RuleAction').implement({
   fields: (t) => ({
     type: t.field({ type: RuleActionTypeEnum, resolve: (a) => a.type }),
-    configuration: t.field({ type: 'JSON', resolve: (a) => a.configuration }),
+    configuration: t.field({
+      type: 'JSON',
+      description: 'Below the ADMIN role, credentials are masked as "***": URL user info and query values, webhook header values (except Content-Type, Accept, Accept-Language, User-Agent).',
+      resolve: (a, _args, ctx) => (ctx.principal.role === 'ADMIN' ? a.configuration : redactAction(a).configuration),
+    }),
     errorAction: t.boolean({ resolve: (a) => a.errorAction }),
   }),
 });

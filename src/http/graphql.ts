@@ -17,6 +17,7 @@ import { maxDepthRule } from './depth-limit.ts';
 import { authenticateFirst, bearerToken, checkCost, costGuard, limitBodies, limitTokens, unauthenticated, type CostLimits } from './guards.ts';
 import { CostBudget } from './rate-limit.ts';
 import { createSharedSubscriber } from './shared-subscriptions.ts';
+import { createSseRevocation } from './sse-revocation.ts';
 
 /** Deepest selection nesting a query may have (graphql-api.md: QUERY_TOO_COMPLEX). */
 export const MAX_QUERY_DEPTH = 12;
@@ -63,7 +64,7 @@ function maskError(error: unknown, message: string, isDev?: boolean): Error {
 
 export interface GraphQLServer {
   yoga: YogaServerInstance<ServerContext, GraphQLContext>;
-  /** Close every WebSocket authenticated with this API key (revocation): code 4401. */
+  /** Close every WebSocket (code 4401) and end every SSE stream authenticated with this API key (revocation). */
   closeKey(keyId: number): void;
   dispose(): Promise<void>;
 }
@@ -77,6 +78,9 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
     maxAliases: config.GRAPHQL_MAX_ALIASES,
     budget: new CostBudget(config.GRAPHQL_RATE_LIMIT),
   };
+  /** Keys revoked while this process runs: a socket or stream whose set-up raced the revocation is ended on registration. */
+  const revokedKeys = new Set<number>();
+  const sse = createSseRevocation((keyId) => revokedKeys.has(keyId));
 
   const yoga = createYoga<ServerContext, GraphQLContext>({
     schema: getSchema(),
@@ -112,6 +116,7 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
         onValidate: ({ addValidationRule }) => addValidationRule(maxDepthRule(MAX_QUERY_DEPTH)),
       },
       costGuard(limits),
+      sse.plugin,
       <Plugin>{
         onExecute: ({ args }) => {
           const op = getOperationAST(args.document, args.operationName);
@@ -124,8 +129,6 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
 
   const sharedSubscribe = createSharedSubscriber({ maskError: (e, m) => maskError(e, m) });
   const socketsByKey = new Map<number, Set<WebSocket>>();
-  /** Keys revoked while this process runs: a socket whose handshake raced the revocation is closed on registration. */
-  const revokedKeys = new Set<number>();
 
   const wsServer = useServer<Record<string, unknown> | undefined, { principal: Principal }>(
     {
@@ -197,6 +200,7 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
       revokedKeys.add(keyId);
       for (const socket of socketsByKey.get(keyId) ?? []) socket.close(CloseCode.Unauthorized, 'Unauthorized: API key revoked');
       socketsByKey.delete(keyId);
+      sse.end(keyId);
     },
     dispose: async () => {
       await wsServer.dispose();

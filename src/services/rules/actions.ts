@@ -138,6 +138,8 @@ export interface Delivery {
   deliveryKey: string;
   /** Aborts an in-flight delivery (the rule stops or the platform shuts down; the event is delivered again later). */
   signal?: AbortSignal | undefined;
+  /** Products the rule may write to (RuleRecord.scope); null or absent = every product. */
+  scope?: readonly string[] | null;
 }
 
 /**
@@ -176,7 +178,10 @@ export function createActionRunner(deps: { publisher: () => DevicePublisher; pro
     const t = parseTopic(topic);
     if (!isValidTopicName(topic)) throw new DeliveryError(`republish topic "${topic}" is not a valid topic`, false);
     const pk = t.kind === 'custom' || t.kind === 'sys' ? t.productKey : null;
-    const info = pk ? await deps.products.get(pk) : null;
+    // The final topic (placeholders filled from the message and SELECT output) must stay within the rule's scope:
+    // checked here, at delivery, since SELECT output is only known now. Same answer as for a missing product.
+    const inScope = pk !== null && (d.scope == null || d.scope.includes(pk));
+    const info = pk && inScope ? await deps.products.get(pk) : null;
     const allowed =
       info &&
       ((t.kind === 'custom' && canSubscribe({ productKey: t.productKey, deviceName: t.deviceName }, topic, info.categories)) ||

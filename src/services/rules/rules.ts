@@ -21,6 +21,8 @@ export interface RuleRecord {
   stats: { matched: number; delivered: number; failed: number; deadLettered: number };
   lastError: string | null;
   lastErrorAt: Date | null;
+  /** Products its REPUBLISH actions may reach (the creating key's scope); null = every product. */
+  scope: readonly string[] | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -41,7 +43,7 @@ export interface DeadLetterRecord {
 /** alink-protocol.md §7: at most 10 actions per rule; CreateRule names 1-30 characters. */
 export const MAX_ACTIONS = 10;
 
-const toRecord = (r: typeof rules.$inferSelect): RuleRecord => ({
+export const toRecord = (r: typeof rules.$inferSelect): RuleRecord => ({
   id: r.id,
   name: r.name,
   description: r.description,
@@ -51,6 +53,7 @@ const toRecord = (r: typeof rules.$inferSelect): RuleRecord => ({
   stats: { matched: r.matched, delivered: r.delivered, failed: r.failed, deadLettered: r.deadLettered },
   lastError: r.lastError,
   lastErrorAt: r.lastErrorAt,
+  scope: r.scopeProductKeys ?? null,
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
 });
@@ -134,7 +137,7 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
       return log.transaction(async (tx, emit) => {
         const [row] = await tx
           .insert(rules)
-          .values({ name: input.name.trim(), sql: input.sql, actions: input.actions, description: input.description ?? null })
+          .values({ name: input.name.trim(), sql: input.sql, actions: input.actions, description: input.description ?? null, scopeProductKeys: p.productKeys === null ? null : [...p.productKeys] })
           .returning();
         emit(changed(row!.id, 'created'));
         return toRecord(row!);
@@ -154,6 +157,8 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
       if (input.sql != null) set.sql = input.sql;
       if (input.actions != null) set.actions = input.actions;
       if (input.description !== undefined) set.description = input.description;
+      // A scoped key that changes what a rule does narrows it to its own products.
+      if (p.productKeys !== null && (input.sql != null || input.actions != null)) set.scopeProductKeys = [...p.productKeys];
       return mutate(p, input.id, async (tx) => (await tx.update(rules).set(set).where(eq(rules.id, input.id)).returning())[0], 'updated');
     },
 

@@ -4,7 +4,7 @@ import https from 'node:https';
 import { z } from 'zod';
 import { canSubscribe } from '../../domain/alink/acl.ts';
 import { isValidTopicName } from '../../domain/alink/topic-filter.ts';
-import { parseTopic } from '../../domain/alink/topics.ts';
+import { parseTopic, validateTopicName } from '../../domain/alink/topics.ts';
 import type { ForwardingMessage } from '../../domain/rules/forwarding.ts';
 import type { Logger } from '../../logger.ts';
 import type { DevicePublisher } from '../ingest.ts';
@@ -173,10 +173,12 @@ export function createActionRunner(deps: { publisher: () => DevicePublisher; pro
   }
 
   async function republish(d: Delivery): Promise<void> {
-    const cfg = republishSchema.parse(d.action.configuration);
+    const cfg = configOf(republishSchema, d);
     const topic = fill(cfg.topic, d.message, d.output);
     const t = parseTopic(topic);
     if (!isValidTopicName(topic)) throw new DeliveryError(`republish topic "${topic}" is not a valid topic`, false);
+    const named = validateTopicName(topic);
+    if (!named.ok) throw new DeliveryError(`republish topic "${topic}": ${named.error}`, false);
     const pk = t.kind === 'custom' || t.kind === 'sys' ? t.productKey : null;
     // The final topic (placeholders filled from the message and SELECT output) must stay within the rule's scope:
     // checked here, at delivery, since SELECT output is only known now. Same answer as for a missing product.
@@ -191,7 +193,7 @@ export function createActionRunner(deps: { publisher: () => DevicePublisher; pro
   }
 
   async function webhook(d: Delivery): Promise<void> {
-    const cfg = webhookSchema.parse(d.action.configuration);
+    const cfg = configOf(webhookSchema, d);
     const body = cfg.bodyTemplate ? fillBody(cfg.bodyTemplate, d.message, d.output) : JSON.stringify(d.output);
     let isJson = !cfg.bodyTemplate;
     if (cfg.bodyTemplate) {
@@ -235,7 +237,7 @@ export function createActionRunner(deps: { publisher: () => DevicePublisher; pro
   }
 
   async function amqpPublish(d: Delivery): Promise<void> {
-    const cfg = amqpSchema.parse(d.action.configuration);
+    const cfg = configOf(amqpSchema, d);
     let ch: amqp.ConfirmChannel;
     try {
       ({ ch } = await channel(cfg.url));
@@ -293,6 +295,16 @@ export function createActionRunner(deps: { publisher: () => DevicePublisher; pro
 }
 
 class RequestBuildError extends Error {}
+
+/**
+ * The action's configuration, or a permanent failure: a rule stored before a check was added (or written to the
+ * database by hand) fails the same way on every attempt, so retrying it for minutes cannot help.
+ */
+function configOf<T>(schema: z.ZodType<T>, d: Delivery): T {
+  const r = schema.safeParse(d.action.configuration);
+  if (!r.success) throw new DeliveryError(`${d.action.type} configuration is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || 'configuration'}: ${i.message}`).join('; ')}`, false);
+  return r.data;
+}
 
 /**
  * A header value as HTTP carries it: visible ASCII is sent as is; anything else (a topic level in Chinese, an

@@ -121,7 +121,8 @@ builder.queryFields((t) => ({
 }));
 
 // PRODUCT_NOT_FOUND / TOPIC_NOT_ALLOWED: a key limited to products names another product, or none, in FROM or a REPUBLISH target.
-const RULE_CODES = ['INVALID_SQL', 'INVALID_ACTION', 'INVALID_NAME', 'PRODUCT_NOT_FOUND', 'TOPIC_NOT_ALLOWED'];
+// RULE_LIMIT_EXCEEDED: the product already has RULE_MAX_PER_PRODUCT rules.
+const RULE_CODES = ['INVALID_SQL', 'INVALID_ACTION', 'INVALID_NAME', 'PRODUCT_NOT_FOUND', 'TOPIC_NOT_ALLOWED', 'RULE_LIMIT_EXCEEDED'];
 
 builder.relayMutationField(
   'createRule',

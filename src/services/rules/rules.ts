@@ -66,6 +66,13 @@ export const sqlUserError = (e: SqlError): UserErrorShape => ({
 
 export const consumerName = (ruleId: number) => `rule:${ruleId}`;
 
+/** The product a statement reads (`FROM "/pk/..."`), '' for every product; a cheap read for counting. */
+function fromProduct(statement: string): string {
+  const filter = /\bfrom\s+"([^"]*)"/i.exec(statement)?.[1] ?? '';
+  const { productKey } = sourceOfTopic(filter);
+  return productKey && productKey !== '+' && productKey !== '#' ? productKey : '';
+}
+
 function checkRule(input: { name?: string | null; sql?: string | null; actions?: RuleAction[] | null }, targets: TargetGuard): void {
   const errors: UserErrorShape[] = [];
   if (input.name != null && (input.name.trim().length < 1 || [...input.name.trim()].length > 30)) {
@@ -104,6 +111,17 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
     return r && ruleVisible(p, r) ? r : null;
   }
 
+  /** RULE_MAX_PER_PRODUCT: rules reading one product (rules over every product count as one group). */
+  async function checkRuleCount(tx: Pick<typeof db, 'select'>, statement: string, except: number | null): Promise<void> {
+    const product = fromProduct(statement);
+    const rows = await tx.select({ id: rules.id, sql: rules.sql }).from(rules);
+    const n = rows.filter((r) => r.id !== except && fromProduct(r.sql) === product).length;
+    if (n >= config.RULE_MAX_PER_PRODUCT) {
+      const what = product ? `product ${product}` : 'every product';
+      throw new DomainError('RULE_LIMIT_EXCEEDED', `${what} already has ${n} rules; at most ${config.RULE_MAX_PER_PRODUCT} are allowed (RULE_MAX_PER_PRODUCT)`, ['input', 'sql']);
+    }
+  }
+
   async function mutate(p: Principal, id: number, fn: (tx: Parameters<Parameters<typeof log.transaction>[0]>[0]) => Promise<typeof rules.$inferSelect | undefined>, what: string) {
     requireRole(p, 'OPERATOR');
     return log.transaction(async (tx, emit) => {
@@ -135,6 +153,7 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
       checkRule(input, targets);
       checkScope(p, input);
       return log.transaction(async (tx, emit) => {
+        await checkRuleCount(tx, input.sql, null);
         const [row] = await tx
           .insert(rules)
           .values({ name: input.name.trim(), sql: input.sql, actions: input.actions, description: input.description ?? null, scopeProductKeys: p.productKeys === null ? null : [...p.productKeys] })
@@ -159,7 +178,15 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
       if (input.description !== undefined) set.description = input.description;
       // A scoped key that changes what a rule does narrows it to its own products.
       if (p.productKeys !== null && (input.sql != null || input.actions != null)) set.scopeProductKeys = [...p.productKeys];
-      return mutate(p, input.id, async (tx) => (await tx.update(rules).set(set).where(eq(rules.id, input.id)).returning())[0], 'updated');
+      return mutate(
+        p,
+        input.id,
+        async (tx) => {
+          if (input.sql != null) await checkRuleCount(tx, input.sql, input.id);
+          return (await tx.update(rules).set(set).where(eq(rules.id, input.id)).returning())[0];
+        },
+        'updated',
+      );
     },
 
     async delete(p: Principal, id: number) {

@@ -49,6 +49,19 @@ describe('rule action secrets', () => {
     expect(amqp.routingKey).toBe('telemetry');
   });
 
+  it('masks a pre-signed firmware URL the same way (the same class of leak)', async () => {
+    const url = 'https://cdn.example.com/fw.bin?X-Amz-Signature=S3CR3T-presigned&X-Amz-Expires=600';
+    const created = await t.gql(`mutation($i: CreateFirmwareInput!) { createFirmware(input: $i) { userErrors { code message } } }`, {
+      i: { productKey: pk, name: 'External', version: '1.0.1', url, size: 8, md5: '0'.repeat(32) },
+    });
+    expect(created.data.createFirmware.userErrors).toEqual([]);
+    const { token } = await createApiKey(t, 'VIEWER');
+    const q = `query($pk: String!) { firmwares(productKey: $pk) { edges { node { url } } } }`;
+    const viewer = await t.gql(q, { pk }, token);
+    expect(viewer.data.firmwares.edges[0].node.url).toBe('https://cdn.example.com/fw.bin?X-Amz-Signature=***&X-Amz-Expires=***');
+    expect((await t.gql(q, { pk })).data.firmwares.edges[0].node.url).toBe(url);
+  });
+
   it('shows ADMIN the configuration as written', async () => {
     const text = JSON.stringify((await read(t.adminToken)).data.rules);
     for (const s of secrets) expect(text).toContain(s);

@@ -32,6 +32,10 @@ describe('GraphQL denial of service', () => {
       expect(r.status).toBe(401);
       expect(r.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
     }
+    // GraphiQL itself still opens in a browser without a token.
+    const page = await fetch(`${p.child.httpUrl}/graphql`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<html');
   });
 
   it('measures nested fragment spreads in linear time and refuses the expansion', async () => {

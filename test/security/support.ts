@@ -29,7 +29,8 @@ export async function startProbe(env: Record<string, string> = {}): Promise<Prob
   const dataDir = mkdtempSync(path.join(tmpdir(), 'thingql-sec-'));
   await seedDataDir(dataDir, inject('pgliteTemplate'));
   const adminToken = `admin-${randomBytes(12).toString('hex')}`;
-  const child = await startChildPlatform({ DATA_DIR: dataDir, ADMIN_TOKEN: adminToken, ...env });
+  // Under a loaded machine the child's start (tsx compiling the sources) can take a while: within beforeAll's 60 s.
+  const child = await startChildPlatform({ DATA_DIR: dataDir, ADMIN_TOKEN: adminToken, ...env }, 50_000);
   try {
     const p = await childGql(child, `mutation { createProduct(input: { name: "Probe" }) { product { productKey } } }`);
     const productKey = p.createProduct.product.productKey as string;

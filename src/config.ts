@@ -97,9 +97,36 @@ export const configSchema = z
     /** Messages older than this (hours) are dropped from a group's backlog; never beyond EVENT_RETENTION_DAYS. */
     AMQP_BACKLOG_MAX_AGE_H: whole(1).default(24),
     AMQP_MAX_CONNECTIONS_PER_GROUP: whole(1).default(128),
+    // Hardening (docs/security.md): GraphQL request limits.
+    /** Largest GraphQL request body in bytes (JSON, GET query strings); multipart firmware uploads keep their own cap. */
+    GRAPHQL_MAX_BODY_BYTES: whole(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    /** Most lexical tokens a GraphQL document may have (parsing stops there). */
+    GRAPHQL_MAX_TOKENS: whole(100).default(10_000),
+    /** Most estimated resolver calls of one operation (list sizes multiply: `first`, default page 50, other lists 10). */
+    GRAPHQL_MAX_COST: whole(100).default(100_000),
+    /** Most fields (after fragment expansion) in one operation. */
+    GRAPHQL_MAX_FIELDS: whole(10).default(2_000),
+    /** Most aliased fields in one operation. */
+    GRAPHQL_MAX_ALIASES: whole(0).default(100),
+    /** Cost budget per API key (and the admin token) per minute, per instance; 0 = unlimited. RATE_LIMITED beyond. */
+    GRAPHQL_RATE_LIMIT: whole(0).default(1_000_000),
+    // Rules engine limits.
+    /** WEBHOOK/AMQP actions may reach loopback, link-local, private, unspecified and multicast addresses. */
+    RULE_ALLOW_PRIVATE_TARGETS: bool.default(false),
+    /** With RULE_ALLOW_PRIVATE_TARGETS=true: only these private ranges (comma-separated CIDRs or addresses); empty = all. */
+    RULE_PRIVATE_TARGETS: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))
+      .refine((list) => list.every((c) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(c)), 'must be a comma-separated list of IP addresses or CIDR ranges'),
+    /** Most rules reading one product (rules over every product count as one group). */
+    RULE_MAX_PER_PRODUCT: whole(1).default(1000),
   })
   .superRefine(
     (c, ctx) => {
+      if (c.GRAPHQL_RATE_LIMIT > 0 && c.GRAPHQL_RATE_LIMIT < c.GRAPHQL_MAX_COST) {
+        ctx.addIssue({ code: 'custom', path: ['GRAPHQL_RATE_LIMIT'], message: 'must be 0 (unlimited) or at least GRAPHQL_MAX_COST' });
+      }
       if (Boolean(c.MQTT_TLS_CERT) !== Boolean(c.MQTT_TLS_KEY)) {
         ctx.addIssue({ code: 'custom', path: ['MQTT_TLS_CERT'], message: 'MQTT_TLS_CERT and MQTT_TLS_KEY go together' });
       }

@@ -76,7 +76,9 @@ function alinkLogin(productKey: string, deviceName: string, deviceSecret: string
 async function startEmbedded(options: PlatformOptions | undefined, log: (l: string) => void): Promise<{ endpoint: ThingQLEndpoint; close: () => Promise<void> }> {
   log('starting an embedded ThingQL (in-memory database)...');
   const adminToken = `example-${randomBytes(16).toString('hex')}`;
-  const config = makeConfig({ PORT: 0, MQTT_PORT: 0, HOST: '127.0.0.1', DATABASE_URL: 'memory://', ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn', PRINT_ADMIN_TOKEN: false });
+  const config = makeConfig({ PORT: 0, MQTT_PORT: 0, HOST: '127.0.0.1', DATABASE_URL: 'memory://', ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn', PRINT_ADMIN_TOKEN: false,
+    // The weather service listens on this machine (127.0.0.1): a local rule destination (docs/security.md).
+    RULE_ALLOW_PRIVATE_TARGETS: true });
   const platform = await startPlatform(config, { logger: createLogger(config.LOG_LEVEL), ...options });
   return {
     endpoint: { httpUrl: `http://127.0.0.1:${platform.httpPort}`, mqttUrl: `mqtt://127.0.0.1:${platform.mqttPort}`, adminToken },

@@ -12,9 +12,13 @@ import type { Services } from '../services/index.ts';
 import { PageSizeError } from '../services/paging.ts';
 import type { GraphQLContext } from '../schema/context.ts';
 import { OTA_MAX_FIRMWARE_BYTES } from '../services/ota/index.ts';
+import type { Config } from '../config.ts';
 import { maxDepthRule } from './depth-limit.ts';
 import { createGraphiQLRenderer } from './graphiql.ts';
+import { authenticateFirst, bearerToken, checkCost, costGuard, limitBodies, limitTokens, unauthenticated, type CostLimits } from './guards.ts';
+import { CostBudget } from './rate-limit.ts';
 import { createSharedSubscriber } from './shared-subscriptions.ts';
+import { createSseRevocation } from './sse-revocation.ts';
 
 /** Deepest selection nesting a query may have (graphql-api.md: QUERY_TOO_COMPLEX). */
 export const MAX_QUERY_DEPTH = 12;
@@ -32,14 +36,6 @@ const isGraphQLError = (e: unknown): e is GraphQLError => Object.prototype.toStr
 const isOriginalGraphQLError = (e: unknown): boolean =>
   isGraphQLError(e) && (e.originalError == null || isOriginalGraphQLError(e.originalError));
 
-const unauthenticated = (why: string) =>
-  createGraphQLError(why, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } } });
-
-export function bearerToken(value: unknown): string | null {
-  if (typeof value !== 'string') return null;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(value);
-  return m ? m[1]! : null;
-}
 
 /**
  * Expected errors outside mutations get their stable code in one place; everything else stays masked
@@ -69,21 +65,31 @@ function maskError(error: unknown, message: string, isDev?: boolean): Error {
 
 export interface GraphQLServer {
   yoga: YogaServerInstance<ServerContext, GraphQLContext>;
-  /** Close every WebSocket authenticated with this API key (revocation): code 4401. */
+  /** Close every WebSocket (code 4401) and end every SSE stream authenticated with this API key (revocation). */
   closeKey(keyId: number): void;
   dispose(): Promise<void>;
 }
 
-export function createGraphQLServer(deps: { services: Services; logger: Logger; metrics: Metrics; wss: WebSocketServer; subscriptionCacheBytes?: number }): GraphQLServer {
-  const { services, logger, metrics, wss } = deps;
+export function createGraphQLServer(deps: { services: Services; logger: Logger; metrics: Metrics; wss: WebSocketServer; config: Config; subscriptionCacheBytes?: number }): GraphQLServer {
+  const { services, logger, metrics, wss, config } = deps;
   const log = logger.child({ module: 'graphql' });
+  const limits: CostLimits = {
+    maxCost: config.GRAPHQL_MAX_COST,
+    maxFields: config.GRAPHQL_MAX_FIELDS,
+    maxAliases: config.GRAPHQL_MAX_ALIASES,
+    budget: new CostBudget(config.GRAPHQL_RATE_LIMIT),
+  };
+  /** Keys revoked while this process runs: a socket or stream whose set-up raced the revocation is ended on registration. */
+  const revokedKeys = new Set<number>();
+  const sse = createSseRevocation((keyId) => revokedKeys.has(keyId));
 
   const yoga = createYoga<ServerContext, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    // Firmware uploads (createFirmware, multipart) are up to OTA_MAX_FIRMWARE_BYTES; yoga's default cap is 25 MB.
-    maxRequestBodySize: OTA_MAX_FIRMWARE_BYTES + 1024 * 1024,
+    // Body caps per content type (guards.ts limitBodies): JSON small, multipart firmware uploads (createFirmware) up to
+    // OTA_MAX_FIRMWARE_BYTES.
+    maxRequestBodySize: false,
     graphiql: { title: 'ThingQL', subscriptionsProtocol: 'WS' },
     // Offline GraphiQL (assets from the installed package, no CDN), token prefilled from the console's sign-in.
     renderGraphiQL: createGraphiQLRenderer(),
@@ -95,7 +101,8 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
       error: (...a: unknown[]) => log.error({ err: a.find((x) => x instanceof Error) }, a.filter((x) => !(x instanceof Error)).map(String).join(' ') || 'graphql error'),
     },
     context: async (init): Promise<GraphQLContext> => {
-      // WebSocket: authenticated once in onConnect; HTTP and SSE: every request carries its bearer token.
+      // WebSocket: authenticated once in onConnect; HTTP and SSE: every request carries its bearer token, checked
+      // before the document is read (guards.ts authenticateFirst).
       if (init.principal) return { principal: init.principal, services };
       const request = (init as { request?: Request }).request;
       const token = bearerToken(request?.headers.get('authorization'));
@@ -105,9 +112,14 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
       return { principal, services };
     },
     plugins: [
+      authenticateFirst((token) => services.apiKeys.authenticate(token)),
+      limitBodies(config.GRAPHQL_MAX_BODY_BYTES, OTA_MAX_FIRMWARE_BYTES + 1024 * 1024),
+      limitTokens(config.GRAPHQL_MAX_TOKENS),
       <Plugin>{
         onValidate: ({ addValidationRule }) => addValidationRule(maxDepthRule(MAX_QUERY_DEPTH)),
       },
+      costGuard(limits),
+      sse.plugin,
       <Plugin>{
         onExecute: ({ args }) => {
           const op = getOperationAST(args.document, args.operationName);
@@ -120,8 +132,6 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
 
   const sharedSubscribe = createSharedSubscriber({ maskError: (e, m) => maskError(e, m), ...(deps.subscriptionCacheBytes ? { maxBytes: deps.subscriptionCacheBytes } : {}) });
   const socketsByKey = new Map<number, Set<WebSocket>>();
-  /** Keys revoked while this process runs: a socket whose handshake raced the revocation is closed on registration. */
-  const revokedKeys = new Set<number>();
 
   const wsServer = useServer<Record<string, unknown> | undefined, { principal: Principal }>(
     {
@@ -169,6 +179,11 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
+        // Queries and mutations over the socket run through yoga's execute (costGuard); subscriptions do not.
+        if (getOperationAST(document, params.operationName)?.operation === 'subscription') {
+          const refused = checkCost(limits, { schema, document, operationName: params.operationName, variableValues: params.variables }, ctx.extra.principal);
+          if (refused) return [refused];
+        }
         return {
           schema,
           operationName: params.operationName,
@@ -188,6 +203,7 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
       revokedKeys.add(keyId);
       for (const socket of socketsByKey.get(keyId) ?? []) socket.close(CloseCode.Unauthorized, 'Unauthorized: API key revoked');
       socketsByKey.delete(keyId);
+      sse.end(keyId);
     },
     dispose: async () => {
       await wsServer.dispose();

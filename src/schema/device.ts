@@ -1,6 +1,7 @@
 import { deviceState, type DeviceRecord } from '../services/records.ts';
 import { builder } from './builder.ts';
 import { codesDescription, DeviceStateEnum, UserErrorRef, withUserErrors } from './common.ts';
+import { loaders } from './loaders.ts';
 import { DeviceRef, ProductRef } from './refs.ts';
 
 builder.node(DeviceRef, {
@@ -15,7 +16,7 @@ builder.node(DeviceRef, {
     state: t.field({ type: DeviceStateEnum, resolve: (d) => deviceState(d) }),
     product: t.field({
       type: ProductRef,
-      resolve: async (d, _a, ctx) => (await ctx.services.products.get(ctx.principal, d.productKey))!,
+      resolve: async (d, _a, ctx) => (await loaders(ctx).product.load(d.productKey))!,
     }),
     createdAt: t.field({ type: 'DateTime', resolve: (d) => d.createdAt }),
     activatedAt: t.field({ type: 'DateTime', nullable: true, resolve: (d) => d.activatedAt }),

@@ -1,6 +1,7 @@
 import type { StreamItem } from '../events/stream.ts';
 import { builder } from './builder.ts';
 import { codesDescription, UserErrorRef, withUserErrors } from './common.ts';
+import { loaders } from './loaders.ts';
 import { DeviceRef, StreamEventRef } from './refs.ts';
 
 const d = (i: StreamItem) => i.event.data as Record<string, unknown>;
@@ -57,7 +58,7 @@ builder.objectFields(DeviceRef, (t) => ({
     type: DeviceRef,
     nullable: true,
     description: 'The gateway this sub-device is bound to (topology).',
-    resolve: (dev, _a, ctx) => ctx.services.devices.gatewayOf(ctx.principal, dev.id),
+    resolve: (dev, _a, ctx) => loaders(ctx).gateway.load(dev.id),
   }),
   subDevices: t.field({
     type: [DeviceRef],

@@ -8,6 +8,7 @@ import { builder } from './builder.ts';
 import { codesDescription, UserErrorRef, withUserErrors } from './common.ts';
 import type { GraphQLContext } from './context.ts';
 import { DeviceRef, StreamEventRef } from './refs.ts';
+import { redactUrl } from '../services/rules/redaction.ts';
 
 /** TODO(wiring): `ctx.services.ota` once services/index.ts has it; typed here so this file compiles before that. */
 const ota = (ctx: GraphQLContext): OtaService => (ctx.services as unknown as { ota: OtaService }).ota;
@@ -70,7 +71,11 @@ export const FirmwareRef = builder.node(builder.objectRef<FirmwareRecord>('Firmw
     md5: t.exposeString('md5'),
     sha256: t.string({ nullable: true, description: 'null for a package registered by URL without it.', resolve: (f) => f.sha256 }),
     signMethod: t.field({ type: SignMethodEnum, resolve: (f) => f.signMethod }),
-    url: t.string({ nullable: true, description: 'The external URL of a package registered by URL; null when ThingQL serves the bytes (signed, expiring links).', resolve: (f) => f.url }),
+    url: t.string({
+      nullable: true,
+      description: 'The external URL of a package registered by URL; null when ThingQL serves the bytes (signed, expiring links). Below ADMIN, user info and query values (pre-signed links) are masked as "***".',
+      resolve: (f, _a, ctx) => (f.url && ctx.principal.role !== 'ADMIN' ? redactUrl(f.url) : f.url),
+    }),
     createdAt: t.field({ type: 'DateTime', resolve: (f) => f.createdAt }),
   }),
 });

@@ -1,6 +1,7 @@
 import type { UserErrorShape } from '../domain/errors.ts';
 import type { DeadLetterRecord, RuleRecord } from '../services/rules/rules.ts';
 import type { RuleAction } from '../services/rules/actions.ts';
+import { redactAction } from '../services/rules/redaction.ts';
 import type { TopicRoute } from '../services/rules/topic-routes.ts';
 import { builder } from './builder.ts';
 import { codesDescription, UserErrorRef, withUserErrors } from './common.ts';
@@ -21,7 +22,11 @@ const RuleActionInput = builder.inputType('RuleActionInput', {
 const RuleActionRef = builder.objectRef<RuleAction>('RuleAction').implement({
   fields: (t) => ({
     type: t.field({ type: RuleActionTypeEnum, resolve: (a) => a.type }),
-    configuration: t.field({ type: 'JSON', resolve: (a) => a.configuration }),
+    configuration: t.field({
+      type: 'JSON',
+      description: 'Below the ADMIN role, credentials are masked as "***": URL user info and query values, webhook header values (except Content-Type, Accept, Accept-Language, User-Agent).',
+      resolve: (a, _args, ctx) => (ctx.principal.role === 'ADMIN' ? a.configuration : redactAction(a).configuration),
+    }),
     errorAction: t.boolean({ resolve: (a) => a.errorAction }),
   }),
 });
@@ -116,7 +121,8 @@ builder.queryFields((t) => ({
 }));
 
 // PRODUCT_NOT_FOUND / TOPIC_NOT_ALLOWED: a key limited to products names another product, or none, in FROM or a REPUBLISH target.
-const RULE_CODES = ['INVALID_SQL', 'INVALID_ACTION', 'INVALID_NAME', 'PRODUCT_NOT_FOUND', 'TOPIC_NOT_ALLOWED'];
+// RULE_LIMIT_EXCEEDED: the product already has RULE_MAX_PER_PRODUCT rules.
+const RULE_CODES = ['INVALID_SQL', 'INVALID_ACTION', 'INVALID_NAME', 'PRODUCT_NOT_FOUND', 'TOPIC_NOT_ALLOWED', 'RULE_LIMIT_EXCEEDED'];
 
 builder.relayMutationField(
   'createRule',
@@ -211,7 +217,10 @@ builder.relayMutationField(
     },
   },
   {
-    description: codesDescription('Deliver dead letters again; those that fail again stay, with REDRIVE_FAILED errors.', ['RULE_NOT_FOUND', 'REDRIVE_FAILED']),
+    description: codesDescription(
+      'Deliver dead letters again, in the background: returns at once with `redriven` = how many were queued (`failed` stays 0). A delivered dead letter gets `redrivenAt`; one that fails again stays, with one more attempt and its new error.',
+      ['RULE_NOT_FOUND'],
+    ),
     outputFields: (t) => ({
       redriven: t.int({ resolve: (r) => r.redriven ?? 0 }),
       failed: t.int({ resolve: (r) => r.failed ?? 0 }),

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { and, eq, inArray } from 'drizzle-orm';
 import { canPublish, canSubscribe } from '../domain/alink/acl.ts';
 import { isValidTopicName } from '../domain/alink/topic-filter.ts';
-import { broadcastRequestTopic, extRrpcTopic, parseTopic, rrpcRequestTopic } from '../domain/alink/topics.ts';
+import { broadcastRequestTopic, extRrpcTopic, parseTopic, rrpcRequestTopic, validateTopicName } from '../domain/alink/topics.ts';
 import { DomainError } from '../domain/errors.ts';
 import { devices } from '../db/tables.ts';
 import type { GroupCommitter } from '../events/committer.ts';
@@ -219,6 +219,8 @@ export function createCommandService(deps: CommandDeps) {
       const t = parseTopic(topic);
       let deviceName: string | null = null;
       if (t.kind === 'custom' && t.productKey === input.productKey) {
+        const named = validateTopicName(topic);
+        if (!named.ok) throw new DomainError('TOPIC_NOT_ALLOWED', `${topic}: ${named.error} (alink-protocol.md §2.1)`, field);
         // The target device must be allowed to subscribe to it (its category is SUB or ALL).
         if (!canSubscribe({ productKey: t.productKey, deviceName: t.deviceName }, topic, info.categories)) {
           throw new DomainError('TOPIC_NOT_ALLOWED', `${topic} is not a topic devices may receive (category missing or PUB only)`, field);

@@ -243,6 +243,18 @@ export function createDeviceService(deps: ServiceDeps) {
       return d && canSeeProduct(p, d.productKey) ? toDeviceRecord(d) : null;
     },
 
+    /** The gateways of several sub-devices in one read (GraphQL's per-request loader batches Device.gateway). */
+    async gatewaysOf(p: Principal, deviceIds: readonly number[]): Promise<Map<number, DeviceRecord>> {
+      const ids = [...new Set(deviceIds)];
+      if (ids.length === 0) return new Map();
+      const rows = await db
+        .select({ sub: deviceTopology.subDeviceId, d: devices })
+        .from(deviceTopology)
+        .innerJoin(devices, eq(devices.id, deviceTopology.gatewayId))
+        .where(inArray(deviceTopology.subDeviceId, ids));
+      return new Map(rows.filter((r) => canSeeProduct(p, r.d.productKey)).map((r) => [r.sub, toDeviceRecord(r.d)]));
+    },
+
     async subDevicesOf(p: Principal, gatewayId: number): Promise<DeviceRecord[]> {
       const rows = await db
         .select({ d: devices })

@@ -10,6 +10,7 @@ import { createHistoryService } from './history.ts';
 import { createOtaService, type OtaOptions } from './ota/index.ts';
 import { createProductService } from './products.ts';
 import { createActionRunner } from './rules/actions.ts';
+import { createTargetGuard } from './rules/destinations.ts';
 import { createConsumerStore } from './rules/consumer.ts';
 import { createRuleEngine } from './rules/engine.ts';
 import { createRuleService } from './rules/rules.ts';
@@ -20,7 +21,8 @@ import { createTopicService } from './topics.ts';
 
 export function createServices(deps: CommandDeps & { metrics: Metrics; ota?: OtaOptions }) {
   const consumers = createConsumerStore(deps.database, deps.instanceId);
-  const actions = createActionRunner({ publisher: deps.publisher, products: deps.productCache, logger: deps.logger });
+  const targets = createTargetGuard({ allowPrivate: deps.config.RULE_ALLOW_PRIVATE_TARGETS, privateRanges: deps.config.RULE_PRIVATE_TARGETS });
+  const actions = createActionRunner({ publisher: deps.publisher, products: deps.productCache, logger: deps.logger, targets });
   const ruleEngine = createRuleEngine({ ...deps, consumers, actions });
   const ota = createOtaService({ ...deps, ...deps.ota });
   const accessKeys = createAccessKeyService(deps);

@@ -178,6 +178,14 @@ export function createProductService(deps: ServiceDeps) {
       return findProduct(db, productKey);
     },
 
+    /** Several products in one read (GraphQL's per-request loader batches Device.product). */
+    async getMany(p: Principal, productKeys: readonly string[]): Promise<Map<string, ProductRecord>> {
+      const visible = [...new Set(productKeys)].filter((k) => canSeeProduct(p, k));
+      if (visible.length === 0) return new Map();
+      const rows = await db.select().from(products).where(inArray(products.productKey, visible));
+      return new Map(rows.map((r) => [r.productKey, toProductRecord(r)]));
+    },
+
     async getById(p: Principal, id: number): Promise<ProductRecord | null> {
       if (!Number.isSafeInteger(id)) return null;
       const rows = await db.select().from(products).where(eq(products.id, id)).limit(1);

@@ -181,7 +181,7 @@ export async function persistentDatabase(kind: DbKind): Promise<{ settings: Part
 
 /** Start ThingQL on `settings` (from persistentDatabase); close() leaves the database as it is. */
 export async function startOn(settings: Partial<Record<keyof Config, unknown>>, adminToken: string, overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<TestPlatform> {
-  const config = makeConfig({ PORT: 0, MQTT_PORT: 0, HOST: '127.0.0.1', ADMIN_TOKEN: adminToken, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...settings, ...overrides });
+  const config = makeConfig({ PORT: 0, MQTT_PORT: 0, HOST: '127.0.0.1', ADMIN_TOKEN: adminToken, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', RULE_ALLOW_PRIVATE_TARGETS: true, ...settings, ...overrides });
   const platform = await startPlatform(config, { logger: createLogger(config.LOG_LEVEL) });
   return wrapPlatform(platform, config.DATABASE_URL ? 'postgres' : 'pglite', adminToken, () => platform.close());
 }

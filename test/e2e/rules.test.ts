@@ -126,6 +126,8 @@ describe('data forwarding: rules and topic routes', () => {
     hook.setStatus(200);
     const rd = await t.gql(`mutation($i: RedriveDeadLettersInput!) { redriveDeadLetters(input: $i) { redriven failed userErrors { code } } }`, { i: { ruleId: id } });
     expect(rd.data.redriveDeadLetters).toEqual({ redriven: 2, failed: 0, userErrors: [] });
+    // Re-delivery runs in the background.
+    for (let i = 0; i < 100 && hook.received.length < 2; i++) await sleep(50);
     expect(hook.received.map((h) => JSON.parse(h.body))).toEqual([{ t: 20 }, { t: 21 }]);
     const stats = await t.gql(`query($id: ID!) { rule(id: $id) { stats { matched delivered failed deadLettered } lastError } }`, { id });
     expect(stats.data.rule.stats).toMatchObject({ matched: 2, failed: 2, deadLettered: 2 });

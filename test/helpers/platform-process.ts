@@ -59,6 +59,7 @@ export async function spawnPlatform(o: PlatformProcessOptions): Promise<Platform
     ADMIN_TOKEN: o.adminToken,
     LOG_LEVEL: 'warn',
     PRINT_ADMIN_TOKEN: 'false',
+    RULE_ALLOW_PRIVATE_TARGETS: 'true',
     ...o.env,
   };
   delete env.REDIS_URL;

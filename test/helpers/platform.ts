@@ -67,6 +67,8 @@ export async function startTestPlatform(
     ADMIN_TOKEN: adminToken,
     DATABASE_URL: databaseUrl ?? 'memory://',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // The suites' webhook receivers and RabbitMQ listen on 127.0.0.1 (docs/security.md).
+    RULE_ALLOW_PRIVATE_TARGETS: true,
     ...overrides,
   });
   const platform = await startPlatform(config, { logger: createLogger(config.LOG_LEVEL), ...options, ...(template ? { pgliteLoadDataDir: template } : {}) });

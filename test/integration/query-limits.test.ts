@@ -2,15 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_QUERY_DEPTH } from '../../src/http/graphql.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
-/** products → devices → product → devices ...: each `devices { edges { node { product {` adds four levels. */
+/** products → devices → product → devices ...: each `devices { edges { node { product {` adds four levels (small pages:
+ * the cost limit multiplies page sizes). */
 function nested(levels: number): string {
   let q = 'productKey';
   let depth = 1;
   while (depth + 4 <= levels) {
-    q = `devices { edges { node { product { ${q} } } } }`;
+    q = `devices(first: 5) { edges { node { product { ${q} } } } }`;
     depth += 4;
   }
-  return `{ products { edges { node { ${q} } } } }`;
+  return `{ products(first: 5) { edges { node { ${q} } } } }`;
 }
 
 describe('query limits', () => {

@@ -17,6 +17,8 @@ export const rules = pgTable('rules', {
   delivered: bigint('delivered', { mode: 'number' }).notNull().default(0),
   failed: bigint('failed', { mode: 'number' }).notNull().default(0),
   deadLettered: bigint('dead_lettered', { mode: 'number' }).notNull().default(0),
+  /** Products the rule may write to: those of the key that made or last changed it; null = every product. */
+  scopeProductKeys: jsonb('scope_product_keys').$type<string[] | null>(),
   createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
   updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
 });

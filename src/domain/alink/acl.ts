@@ -4,7 +4,7 @@
  * of each logged-in sub-device (§1.7: "sub-device traffic uses the sub-device's own topics on the gateway's
  * connection"; the Node SDK subscribes the sub-device's preset topics after combine/login succeeds).
  */
-import { parseTopic } from './topics.ts';
+import { parseTopic, validateTopicName } from './topics.ts';
 import { sysPathDirection } from './sys-direction.ts';
 import { filterIsWithin, isValidFilter, isValidTopicName, topicMatches } from './topic-filter.ts';
 
@@ -71,8 +71,8 @@ export function canPublish(id: DeviceIdentity, topic: string, categories: readon
   switch (t.kind) {
     case 'sys': // D7: own /sys/ requests and replies; D12: rrpc/response
       return isOwn(id, t) && canPublishSysPath(t.path);
-    case 'custom': // D7: custom topics with PUB or ALL (category wildcards match)
-      return isOwn(id, t) && categoryFilters(id, categories, ['PUB', 'ALL']).some((f) => topicMatches(f, topic));
+    case 'custom': // D7: custom topics with PUB or ALL (category wildcards match), within §2.1's name limits
+      return isOwn(id, t) && validateTopicName(topic).ok && categoryFilters(id, categories, ['PUB', 'ALL']).some((f) => topicMatches(f, topic));
     case 'ntpRequest': // D7 / D16
       return isOwn(id, t);
     case 'ota': // D7: /ota/device/{inform,progress,request}/${pk}/${dn}; `upgrade` is downstream

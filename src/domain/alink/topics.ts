@@ -115,10 +115,14 @@ const CUSTOM_LEVEL = /^[A-Za-z0-9_]+$/;
 export function validateTopicName(topic: string): Result<string, string> {
   if (!isValidTopicName(topic)) return err('not a valid MQTT topic name (empty, NUL or wildcard)');
   if (!topic.startsWith('/')) return err("topic must start with '/'");
-  if (parseTopic(topic).kind === 'custom') {
+  const t = parseTopic(topic);
+  if (t.kind === 'custom') {
     if (topic.length > CUSTOM_TOPIC_MAX_LENGTH) return err(`custom topic longer than ${CUSTOM_TOPIC_MAX_LENGTH} chars`);
     const seps = topic.split('/').length - 1;
     if (seps > CUSTOM_TOPIC_MAX_SEPARATORS) return err(`custom topic has more than ${CUSTOM_TOPIC_MAX_SEPARATORS} '/'`);
+    // §2.1: custom levels are letters, digits and underscore, none empty.
+    const bad = t.shortName.split('/').find((l) => !CUSTOM_LEVEL.test(l));
+    if (bad !== undefined) return err(`custom topic level '${bad}': letters, digits and underscore only`);
   }
   return ok(topic);
 }

@@ -17,6 +17,27 @@ export interface RuleContext {
 
 type Fn = { min: number; max: number; call: (ctx: RuleContext, args: unknown[]) => unknown };
 
+/** Longest string a rule function builds (concat, replace), in UTF-16 code units: 1 Mi. */
+export const RULE_MAX_STRING = 1024 * 1024;
+
+/** An expression that cannot be evaluated for this message (the rule skips it; testRule says RULE_EVALUATION_FAILED). */
+export class RuleEvaluationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuleEvaluationError';
+  }
+}
+
+function bounded(length: number, fn: string): void {
+  if (length > RULE_MAX_STRING) throw new RuleEvaluationError(`${fn}() would build a string of ${length} characters; at most ${RULE_MAX_STRING} are allowed`);
+}
+
+function replaceAll(s: string, a: string, b: string): string {
+  const parts = s.split(a);
+  bounded(s.length + (parts.length - 1) * (b.length - a.length), 'replace');
+  return parts.join(b);
+}
+
 const num = (v: unknown): number | null => {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
   if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
@@ -72,12 +93,21 @@ export const FUNCTIONS: Record<string, Fn> = {
     call: (c, [enc]) => (String(enc ?? 'utf8').toLowerCase() === 'base64' ? c.raw.toString('base64') : c.raw.toString('utf8')),
   },
   attribute: { min: 1, max: 1, call: (c, [k]) => c.attributes?.[String(k)] ?? null },
-  concat: { min: 1, max: 64, call: (_c, args) => (args.some((a) => a == null) ? null : args.map((a) => str(a)).join('')) },
+  concat: {
+    min: 1,
+    max: 64,
+    call: (_c, args) => {
+      if (args.some((a) => a == null)) return null;
+      const parts = args.map((a) => str(a)!);
+      bounded(parts.reduce((n, p) => n + p.length, 0), 'concat');
+      return parts.join('');
+    },
+  },
   lower: { min: 1, max: 1, call: (_c, [s]) => str(s)?.toLowerCase() ?? null },
   upper: { min: 1, max: 1, call: (_c, [s]) => str(s)?.toUpperCase() ?? null },
   endswith: { min: 2, max: 2, call: (_c, [s, t]) => (s == null || t == null ? null : str(s)!.endsWith(str(t)!)) },
   startswith: { min: 2, max: 2, call: (_c, [s, t]) => (s == null || t == null ? null : str(s)!.startsWith(str(t)!)) },
-  replace: { min: 3, max: 3, call: (_c, [s, a, b]) => (s == null ? null : str(s)!.split(str(a) ?? '').join(str(b) ?? '')) },
+  replace: { min: 3, max: 3, call: (_c, [s, a, b]) => (s == null ? null : replaceAll(str(s)!, str(a) ?? '', str(b) ?? '')) },
   substring: {
     min: 2,
     max: 3,

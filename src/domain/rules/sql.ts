@@ -2,6 +2,7 @@ import sqlParser from 'node-sql-parser';
 import { isValidFilter } from '../alink/topic-filter.ts';
 import { err, ok, type Result } from '../result.ts';
 import { FUNCTIONS, num, str, type RuleContext } from './functions.ts';
+import { likeMatch } from './like.ts';
 
 const { Parser } = sqlParser as unknown as { Parser: new () => { astify(sql: string, opts: { database: string }): unknown } };
 const parser = new Parser();
@@ -86,12 +87,23 @@ function compare(a: unknown, b: unknown): number | null {
 
 const truthy = (v: unknown) => v === true || (typeof v === 'number' && v !== 0) || v === 'true';
 
-function likeRegex(pattern: string): RegExp {
-  const re = pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.');
-  return new RegExp(`^${re}$`, 's');
-}
+/** Deepest expression nesting a rule may have (parentheses, operators, function calls). */
+export const MAX_EXPRESSION_DEPTH = 64;
+/** Longest rule statement, in characters. */
+export const MAX_RULE_SQL_LENGTH = 16 * 1024;
+
+let nesting = 0;
 
 function compileExpr(n: Node): Eval {
+  if (++nesting > MAX_EXPRESSION_DEPTH) throw new CompileError(`expression nested deeper than ${MAX_EXPRESSION_DEPTH} levels`);
+  try {
+    return compileNode(n);
+  } finally {
+    nesting--;
+  }
+}
+
+function compileNode(n: Node): Eval {
   switch (n.type) {
     case 'number':
       return () => Number(n.value);
@@ -204,7 +216,7 @@ function compileBinary(n: Node): Eval {
       const hit: Eval = (ctx) => {
         const v = l(ctx);
         const p = r(ctx);
-        return v != null && p != null && likeRegex(String(p)).test(str(v)!);
+        return v != null && p != null && likeMatch(str(v)!, str(p)!);
       };
       return op === 'LIKE' ? hit : (ctx) => !hit(ctx);
     }
@@ -237,7 +249,9 @@ function fieldName(expr: Node, alias: string | null, index: number): string {
  * here, with its position: syntax errors, unknown functions, wrong arities, joins, grouping, ordering, limits.
  */
 export function compileRuleSql(sql: string): Result<CompiledRule, SqlError> {
+  if (sql.length > MAX_RULE_SQL_LENGTH) return err({ message: `a rule statement has at most ${MAX_RULE_SQL_LENGTH} characters`, ...position(sql, null) });
   let ast: Node;
+  nesting = 0;
   try {
     const parsed = parser.astify(sql, { database: 'BigQuery' });
     if (Array.isArray(parsed)) {
@@ -297,6 +311,8 @@ export function compileRuleSql(sql: string): Result<CompiledRule, SqlError> {
       },
     });
   } catch (e) {
+    // A statement nested deep enough to exhaust the stack is refused like one over MAX_EXPRESSION_DEPTH.
+    if (e instanceof RangeError) return err({ message: `expression nested deeper than ${MAX_EXPRESSION_DEPTH} levels`, ...position(sql, null) });
     if (!(e instanceof CompileError)) throw e;
     return err({ message: e.message, ...position(sql, locate(sql, e.needle)) });
   }

@@ -1,12 +1,15 @@
 import amqp from 'amqplib';
+import http from 'node:http';
+import https from 'node:https';
 import { z } from 'zod';
 import { canSubscribe } from '../../domain/alink/acl.ts';
 import { isValidTopicName } from '../../domain/alink/topic-filter.ts';
-import { parseTopic } from '../../domain/alink/topics.ts';
+import { parseTopic, validateTopicName } from '../../domain/alink/topics.ts';
 import type { ForwardingMessage } from '../../domain/rules/forwarding.ts';
 import type { Logger } from '../../logger.ts';
 import type { DevicePublisher } from '../ports.ts';
 import type { ProductCache } from '../product-cache.ts';
+import { DestinationRefused, pinnedLookup, type TargetGuard } from './destinations.ts';
 
 export type RuleActionType = 'REPUBLISH' | 'WEBHOOK' | 'AMQP';
 
@@ -21,10 +24,22 @@ const republishSchema = z.object({
   topicType: z.union([z.literal(0), z.literal(1)]).optional(),
   qos: z.union([z.literal(0), z.literal(1)]).optional(),
 });
+/** RFC 9110 token: what a header name may be. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}$/;
+/** Headers the platform sets itself: a configured value would break or smuggle the request. */
+const RESERVED_HEADERS = ['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive', 'expect', 'idempotency-key'];
 const webhookSchema = z.object({
   url: z.url({ protocol: /^https?$/ }),
   method: z.enum(['POST', 'PUT']).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: z
+    .record(
+      z
+        .string()
+        .regex(HEADER_NAME, 'header names are HTTP tokens (letters, digits and !#$%&\'*+-.^_`|~)')
+        .refine((n) => !RESERVED_HEADERS.includes(n.toLowerCase()), 'this header is set by the platform'),
+      z.string().max(8192),
+    )
+    .optional(),
   bodyTemplate: z.string().max(64 * 1024).optional(),
   timeoutMs: z.number().int().min(100).max(60_000).optional(),
 });
@@ -38,10 +53,20 @@ const amqpSchema = z.object({
 export const ACTION_SCHEMAS = { REPUBLISH: republishSchema, WEBHOOK: webhookSchema, AMQP: amqpSchema } as const;
 
 /** Validate an action's configuration; returns the issues (empty when valid). */
-export function checkActionConfiguration(a: RuleAction): string[] {
+export function checkActionConfiguration(a: RuleAction, guard?: TargetGuard): string[] {
   const schema = ACTION_SCHEMAS[a.type];
   const r = schema.safeParse(a.configuration);
   if (!r.success) return r.error.issues.map((i) => `${i.path.join('.') || 'configuration'}: ${i.message}`);
+  if (guard && (a.type === 'WEBHOOK' || a.type === 'AMQP')) {
+    // Host names are checked at every delivery (after resolution); an address literal can be refused now.
+    let host = '';
+    try {
+      host = new URL(String(a.configuration.url)).hostname;
+    } catch {
+      /* AMQP URLs amqplib reads but WHATWG does not: checked at delivery */
+    }
+    if (host && guard.literalRefused(host)) return [`url: ${new DestinationRefused().message}`];
+  }
   if (a.type === 'REPUBLISH') {
     const topic = fill(String(a.configuration.topic), { productKey: 'pk0', deviceName: 'dn0' }, {});
     const t = parseTopic(topic);
@@ -113,6 +138,8 @@ export interface Delivery {
   deliveryKey: string;
   /** Aborts an in-flight delivery (the rule stops or the platform shuts down; the event is delivered again later). */
   signal?: AbortSignal | undefined;
+  /** Products the rule may write to (RuleRecord.scope); null or absent = every product. */
+  scope?: readonly string[] | null;
 }
 
 /**
@@ -120,14 +147,17 @@ export interface Delivery {
  * publisher confirms. AMQP connections are kept per URL and dropped on error, so a broker that comes back is
  * reconnected on the next attempt.
  */
-export function createActionRunner(deps: { publisher: DevicePublisher; products: ProductCache; logger: Logger }) {
+export function createActionRunner(deps: { publisher: DevicePublisher; products: ProductCache; logger: Logger; targets: TargetGuard }) {
   const channels = new Map<string, Promise<{ conn: amqp.ChannelModel; ch: amqp.ConfirmChannel }>>();
 
   function channel(url: string) {
     let c = channels.get(url);
     if (!c) {
       c = (async () => {
-        const conn = await amqp.connect(url, { timeout: 5000 });
+        // The server's address is checked, then the connection goes to exactly that address (pinned lookup).
+        const host = /^amqps?:\/\/(?:[^@/]*@)?(\[[^\]]*\]|[^:/?#]*)/i.exec(url)?.[1] ?? '';
+        const target = await deps.targets.resolve(host || 'localhost');
+        const conn = await amqp.connect(url, { timeout: 5000, lookup: pinnedLookup(target) });
         const ch = await conn.createConfirmChannel();
         const drop = () => channels.delete(url);
         conn.on('error', drop);
@@ -143,12 +173,17 @@ export function createActionRunner(deps: { publisher: DevicePublisher; products:
   }
 
   async function republish(d: Delivery): Promise<void> {
-    const cfg = republishSchema.parse(d.action.configuration);
+    const cfg = configOf(republishSchema, d);
     const topic = fill(cfg.topic, d.message, d.output);
     const t = parseTopic(topic);
     if (!isValidTopicName(topic)) throw new DeliveryError(`republish topic "${topic}" is not a valid topic`, false);
+    const named = validateTopicName(topic);
+    if (!named.ok) throw new DeliveryError(`republish topic "${topic}": ${named.error}`, false);
     const pk = t.kind === 'custom' || t.kind === 'sys' ? t.productKey : null;
-    const info = pk ? await deps.products.get(pk) : null;
+    // The final topic (placeholders filled from the message and SELECT output) must stay within the rule's scope:
+    // checked here, at delivery, since SELECT output is only known now. Same answer as for a missing product.
+    const inScope = pk !== null && (d.scope == null || d.scope.includes(pk));
+    const info = pk && inScope ? await deps.products.get(pk) : null;
     const allowed =
       info &&
       ((t.kind === 'custom' && canSubscribe({ productKey: t.productKey, deviceName: t.deviceName }, topic, info.categories)) ||
@@ -158,7 +193,7 @@ export function createActionRunner(deps: { publisher: DevicePublisher; products:
   }
 
   async function webhook(d: Delivery): Promise<void> {
-    const cfg = webhookSchema.parse(d.action.configuration);
+    const cfg = configOf(webhookSchema, d);
     const body = cfg.bodyTemplate ? fillBody(cfg.bodyTemplate, d.message, d.output) : JSON.stringify(d.output);
     let isJson = !cfg.bodyTemplate;
     if (cfg.bodyTemplate) {
@@ -169,32 +204,45 @@ export function createActionRunner(deps: { publisher: DevicePublisher; products:
         isJson = false;
       }
     }
-    const timeout = AbortSignal.timeout(cfg.timeoutMs ?? 10_000);
-    let res: Response;
+    const url = new URL(cfg.url);
+    let target: { address: string; family: 4 | 6 };
     try {
-      res = await fetch(cfg.url, {
-        method: cfg.method ?? 'POST',
-        headers: { 'content-type': isJson ? 'application/json' : 'text/plain; charset=utf-8', 'idempotency-key': d.deliveryKey, 'x-thingql-topic': d.message.topic, ...cfg.headers },
-        body,
-        // A shutdown must not wait for a slow endpoint: the undelivered event is delivered again after the restart.
-        signal: d.signal ? AbortSignal.any([timeout, d.signal]) : timeout,
-      });
+      target = await deps.targets.resolve(url.hostname);
     } catch (e) {
-      const why = timeout.aborted ? `no answer within ${cfg.timeoutMs ?? 10_000} ms` : (e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message;
+      if (e instanceof DestinationRefused) throw new DeliveryError(`webhook ${safeUrl(cfg.url)} refused: ${e.message}`, false);
+      throw new DeliveryError(`webhook ${safeUrl(cfg.url)} unreachable: its host name does not resolve`);
+    }
+    const headers: Record<string, string> = {
+      'content-type': isJson ? 'application/json' : 'text/plain; charset=utf-8',
+      'idempotency-key': d.deliveryKey,
+      'x-thingql-topic': d.message.topic,
+      ...cfg.headers,
+    };
+    for (const k of Object.keys(headers)) headers[k] = headerValue(headers[k]!);
+    const timeoutMs = cfg.timeoutMs ?? 10_000;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    let status: number;
+    try {
+      status = await send(url, { method: cfg.method ?? 'POST', headers, body, lookup: pinnedLookup(target), signal: d.signal ? AbortSignal.any([timeout, d.signal]) : timeout });
+    } catch (e) {
+      // Building the request failed (a header the HTTP layer refuses): the same delivery fails the same way every
+      // time, so it is dead-lettered at once instead of being retried for minutes.
+      if (e instanceof RequestBuildError) throw new DeliveryError(`webhook ${safeUrl(cfg.url)} request could not be built: ${e.message}`, false);
+      const why = timeout.aborted ? `no answer within ${timeoutMs} ms` : (e as Error).message;
       throw new DeliveryError(`webhook ${safeUrl(cfg.url)} unreachable: ${why}`);
     }
-    await res.arrayBuffer().catch(() => undefined);
-    if (res.status < 200 || res.status >= 300) {
-      throw new DeliveryError(`webhook ${safeUrl(cfg.url)} answered HTTP ${res.status}`, res.status >= 500 || res.status === 429 || res.status === 408);
+    if (status < 200 || status >= 300) {
+      throw new DeliveryError(`webhook ${safeUrl(cfg.url)} answered HTTP ${status}`, status >= 500 || status === 429 || status === 408);
     }
   }
 
   async function amqpPublish(d: Delivery): Promise<void> {
-    const cfg = amqpSchema.parse(d.action.configuration);
+    const cfg = configOf(amqpSchema, d);
     let ch: amqp.ConfirmChannel;
     try {
       ({ ch } = await channel(cfg.url));
     } catch (e) {
+      if (e instanceof DestinationRefused) throw new DeliveryError(`AMQP server ${redact(cfg.url)} refused: ${e.message}`, false);
       const err = e as NodeJS.ErrnoException;
       // Network failures say "unreachable"; a server that answers but refuses (login, vhost) says so.
       const network = typeof err.code === 'string' && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/.test(err.code);
@@ -244,6 +292,44 @@ export function createActionRunner(deps: { publisher: DevicePublisher; products:
       await Promise.all(all.map((c) => c.then((x) => x.conn.close()).catch(() => undefined)));
     },
   };
+}
+
+class RequestBuildError extends Error {}
+
+/**
+ * The action's configuration, or a permanent failure: a rule stored before a check was added (or written to the
+ * database by hand) fails the same way on every attempt, so retrying it for minutes cannot help.
+ */
+function configOf<T>(schema: z.ZodType<T>, d: Delivery): T {
+  const r = schema.safeParse(d.action.configuration);
+  if (!r.success) throw new DeliveryError(`${d.action.type} configuration is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || 'configuration'}: ${i.message}`).join('; ')}`, false);
+  return r.data;
+}
+
+/**
+ * A header value as HTTP carries it: visible ASCII is sent as is; anything else (a topic level in Chinese, an
+ * emoji, a control character) is percent-encoded as UTF-8, which never throws and keeps the value readable.
+ */
+export function headerValue(v: string): string {
+  return /^[\t\x20-\x7e]*$/.test(v) ? v : v.replace(/[^\t\x20-\x7e]/gu, (c) => encodeURIComponent(c));
+}
+
+/** One HTTP request to the pinned address; resolves with the status once the response has been read. */
+function send(url: URL, opts: { method: string; headers: Record<string, string>; body: string; lookup: ReturnType<typeof pinnedLookup>; signal: AbortSignal }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let req: http.ClientRequest;
+    try {
+      req = (url.protocol === 'https:' ? https : http).request(url, { method: opts.method, headers: opts.headers, lookup: opts.lookup, signal: opts.signal, agent: false }, (res) => {
+        res.on('error', reject);
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+    } catch (e) {
+      return reject(new RequestBuildError((e as Error).message));
+    }
+    req.on('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code ? `${e.code}` : e.message)));
+    req.end(opts.body);
+  });
 }
 
 /** Never log credentials of an AMQP URL. */

@@ -10,7 +10,7 @@ import type { Metrics } from '../../metrics.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { DeliveryError, type ActionRunner, type RuleAction } from './actions.ts';
 import type { ConsumerStore } from './consumer.ts';
-import { consumerName, type DeadLetterRecord, type RuleRecord } from './rules.ts';
+import { consumerName, toRecord, type DeadLetterRecord, type RuleRecord } from './rules.ts';
 
 const TICK_MS = 5_000;
 
@@ -75,12 +75,12 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
   const aborter = new AbortController();
   let timer: NodeJS.Timeout | null = null;
 
-  async function deliverWithRetry(action: RuleAction, output: Record<string, unknown>, msg: ForwardingMessage, key: string, signal: AbortSignal): Promise<{ attempts: number; error: string | null }> {
+  async function deliverWithRetry(rule: RuleRecord, action: RuleAction, output: Record<string, unknown>, msg: ForwardingMessage, key: string, signal: AbortSignal): Promise<{ attempts: number; error: string | null }> {
     let delay = config.RULE_RETRY_BASE_MS;
     const deadline = Date.now() + config.RULE_RETRY_MAX_MS;
     for (let attempt = 1; ; attempt++) {
       try {
-        await actions.deliver({ action, output, message: msg, deliveryKey: key, signal });
+        await actions.deliver({ action, output, message: msg, deliveryKey: key, signal, scope: rule.scope });
         return { attempts: attempt, error: null };
       } catch (e) {
         const error = e instanceof Error ? e.message : String(e);
@@ -108,7 +108,7 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
     for (const [index, action] of rule.actions.entries()) {
       if (action.errorAction) continue;
       const key = `${rule.id}:${position}:${index}`;
-      const r = await deliverWithRetry(action, output, msg, key, signal);
+      const r = await deliverWithRetry(rule, action, output, msg, key, signal);
       // Stopped mid-delivery: leave the event unhandled, so it is delivered again when the rule runs next.
       if (signal.aborted) throw new Error('rule stopped');
       if (r.error === null) stats.delivered++;
@@ -121,7 +121,7 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
       for (const [ei, ea] of rule.actions.entries()) {
         if (!ea.errorAction) continue;
         const errOut = { ruleId: rule.id, ruleName: rule.name, action: f.action.type, actionIndex: f.index, error: f.error, deliveryKey: f.key, topic: msg.topic, output };
-        const r = await deliverWithRetry(ea, errOut, msg, `${f.key}:error:${ei}`, signal);
+        const r = await deliverWithRetry(rule, ea, errOut, msg, `${f.key}:error:${ei}`, signal);
         if (r.error) logger.warn({ ruleId: rule.id, error: r.error }, 'error action failed too');
       }
     }
@@ -197,19 +197,7 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
     }
     for (const [id, row] of wanted) {
       if (running.has(id) || aborter.signal.aborted) continue;
-      startLocal({
-        id: row.id,
-        name: row.name,
-        description: row.description,
-        sql: row.sql,
-        status: 'RUNNING',
-        actions: row.actions as RuleAction[],
-        stats: { matched: row.matched, delivered: row.delivered, failed: row.failed, deadLettered: row.deadLettered },
-        lastError: row.lastError,
-        lastErrorAt: row.lastErrorAt,
-        createdAt: row.createdAt,
-        updatedAt: row.updatedAt,
-      });
+      startLocal(toRecord(row));
     }
   }
 
@@ -238,6 +226,7 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
         output: dl.output as Record<string, unknown>,
         message: { topic: dl.topic, ...sourceOfTopic(dl.topic) },
         deliveryKey: dl.deliveryKey,
+        scope: rule.scope,
       });
     },
     get runningCount(): number {

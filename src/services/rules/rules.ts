@@ -9,6 +9,7 @@ import { requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { keysetPage, noRows, toConnection, type PageArgs } from '../paging.ts';
 import { checkActionConfiguration, type RuleAction } from './actions.ts';
+import { createTargetGuard, type TargetGuard } from './destinations.ts';
 import { checkScope, ruleVisible } from './scope.ts';
 
 export interface RuleRecord {
@@ -21,6 +22,8 @@ export interface RuleRecord {
   stats: { matched: number; delivered: number; failed: number; deadLettered: number };
   lastError: string | null;
   lastErrorAt: Date | null;
+  /** Products its REPUBLISH actions may reach (the creating key's scope); null = every product. */
+  scope: readonly string[] | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -41,7 +44,7 @@ export interface DeadLetterRecord {
 /** alink-protocol.md §7: at most 10 actions per rule; CreateRule names 1-30 characters. */
 export const MAX_ACTIONS = 10;
 
-const toRecord = (r: typeof rules.$inferSelect): RuleRecord => ({
+export const toRecord = (r: typeof rules.$inferSelect): RuleRecord => ({
   id: r.id,
   name: r.name,
   description: r.description,
@@ -51,6 +54,7 @@ const toRecord = (r: typeof rules.$inferSelect): RuleRecord => ({
   stats: { matched: r.matched, delivered: r.delivered, failed: r.failed, deadLettered: r.deadLettered },
   lastError: r.lastError,
   lastErrorAt: r.lastErrorAt,
+  scope: r.scopeProductKeys ?? null,
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
 });
@@ -63,7 +67,14 @@ export const sqlUserError = (e: SqlError): UserErrorShape => ({
 
 export const consumerName = (ruleId: number) => `rule:${ruleId}`;
 
-function checkRule(input: { name?: string | null; sql?: string | null; actions?: RuleAction[] | null }): void {
+/** The product a statement reads (`FROM "/pk/..."`), '' for every product; a cheap read for counting. */
+function fromProduct(statement: string): string {
+  const filter = /\bfrom\s+"([^"]*)"/i.exec(statement)?.[1] ?? '';
+  const { productKey } = sourceOfTopic(filter);
+  return productKey && productKey !== '+' && productKey !== '#' ? productKey : '';
+}
+
+function checkRule(input: { name?: string | null; sql?: string | null; actions?: RuleAction[] | null }, targets: TargetGuard): void {
   const errors: UserErrorShape[] = [];
   if (input.name != null && (input.name.trim().length < 1 || [...input.name.trim()].length > 30)) {
     errors.push({ code: 'INVALID_NAME', message: 'rule name must be 1 to 30 characters', field: ['input', 'name'] });
@@ -75,7 +86,7 @@ function checkRule(input: { name?: string | null; sql?: string | null; actions?:
   if (input.actions != null) {
     if (input.actions.length > MAX_ACTIONS) errors.push({ code: 'INVALID_ACTION', message: `a rule has at most ${MAX_ACTIONS} actions`, field: ['input', 'actions'] });
     input.actions.forEach((a, i) => {
-      for (const m of checkActionConfiguration(a)) errors.push({ code: 'INVALID_ACTION', message: `${a.type}: ${m}`, field: ['input', 'actions', String(i), 'configuration'] });
+      for (const m of checkActionConfiguration(a, targets)) errors.push({ code: 'INVALID_ACTION', message: `${a.type}: ${m}`, field: ['input', 'actions', String(i), 'configuration'] });
     });
     if (input.actions.length > 0 && input.actions.every((a) => a.errorAction)) {
       errors.push({ code: 'INVALID_ACTION', message: 'a rule needs at least one action that is not an error action', field: ['input', 'actions'] });
@@ -86,8 +97,11 @@ function checkRule(input: { name?: string | null; sql?: string | null; actions?:
 
 /** Rules (CreateRule, CreateRuleAction, StartRule, StopRule, alink-protocol.md §5.5), dead letters and testRule. */
 export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetterRecord, rule: RuleRecord) => Promise<void> }) {
-  const { database, log } = deps;
+  const { database, log, config } = deps;
   const db = database.db;
+  const targets = createTargetGuard({ allowPrivate: config.RULE_ALLOW_PRIVATE_TARGETS, privateRanges: config.RULE_PRIVATE_TARGETS });
+  /** Dead letters being re-driven in the background (by id): a second request does not queue them twice. */
+  const redriving = new Set<number>();
   const changed = (id: number, what: string) => registryChanged('rule', what, { id });
 
   /** The rule, when it exists and the caller may see it (null otherwise: a scoped key never learns of other rules). */
@@ -96,6 +110,17 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
     const rows = await db.select().from(rules).where(eq(rules.id, id));
     const r = rows[0] ? toRecord(rows[0]) : null;
     return r && ruleVisible(p, r) ? r : null;
+  }
+
+  /** RULE_MAX_PER_PRODUCT: rules reading one product (rules over every product count as one group). */
+  async function checkRuleCount(tx: Pick<typeof db, 'select'>, statement: string, except: number | null): Promise<void> {
+    const product = fromProduct(statement);
+    const rows = await tx.select({ id: rules.id, sql: rules.sql }).from(rules);
+    const n = rows.filter((r) => r.id !== except && fromProduct(r.sql) === product).length;
+    if (n >= config.RULE_MAX_PER_PRODUCT) {
+      const what = product ? `product ${product}` : 'every product';
+      throw new DomainError('RULE_LIMIT_EXCEEDED', `${what} already has ${n} rules; at most ${config.RULE_MAX_PER_PRODUCT} are allowed (RULE_MAX_PER_PRODUCT)`, ['input', 'sql']);
+    }
   }
 
   async function mutate(p: Principal, id: number, fn: (tx: Parameters<Parameters<typeof log.transaction>[0]>[0]) => Promise<typeof rules.$inferSelect | undefined>, what: string) {
@@ -126,12 +151,13 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
 
     async create(p: Principal, input: { name: string; sql: string; actions: RuleAction[]; description?: string | null }) {
       requireRole(p, 'OPERATOR');
-      checkRule(input);
+      checkRule(input, targets);
       checkScope(p, input);
       return log.transaction(async (tx, emit) => {
+        await checkRuleCount(tx, input.sql, null);
         const [row] = await tx
           .insert(rules)
-          .values({ name: input.name.trim(), sql: input.sql, actions: input.actions, description: input.description ?? null })
+          .values({ name: input.name.trim(), sql: input.sql, actions: input.actions, description: input.description ?? null, scopeProductKeys: p.productKeys === null ? null : [...p.productKeys] })
           .returning();
         emit(changed(row!.id, 'created'));
         return toRecord(row!);
@@ -140,7 +166,7 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
 
     async update(p: Principal, input: { id: number; name?: string | null; sql?: string | null; actions?: RuleAction[] | null; description?: string | null }) {
       requireRole(p, 'OPERATOR');
-      checkRule(input);
+      checkRule(input, targets);
       if (p.productKeys !== null && (input.sql != null || input.actions != null)) {
         const current = await load(p, input.id);
         if (!current) throw new DomainError('RULE_NOT_FOUND', `rule ${input.id} does not exist`, ['input', 'id']);
@@ -151,7 +177,17 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
       if (input.sql != null) set.sql = input.sql;
       if (input.actions != null) set.actions = input.actions;
       if (input.description !== undefined) set.description = input.description;
-      return mutate(p, input.id, async (tx) => (await tx.update(rules).set(set).where(eq(rules.id, input.id)).returning())[0], 'updated');
+      // A scoped key that changes what a rule does narrows it to its own products.
+      if (p.productKeys !== null && (input.sql != null || input.actions != null)) set.scopeProductKeys = [...p.productKeys];
+      return mutate(
+        p,
+        input.id,
+        async (tx) => {
+          if (input.sql != null) await checkRuleCount(tx, input.sql, input.id);
+          return (await tx.update(rules).set(set).where(eq(rules.id, input.id)).returning())[0];
+        },
+        'updated',
+      );
     },
 
     async delete(p: Principal, id: number) {
@@ -235,33 +271,39 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
       return toConnection(rows as DeadLetterRecord[], page, (r) => r.id, () => db.$count(deadLetters, eq(deadLetters.ruleId, ruleId)));
     },
 
-    /** Deliver dead letters again (all of the rule's pending ones, or those listed); the ones that fail stay. */
+    /**
+     * Deliver dead letters again (all of the rule's pending ones, or those listed). Returns at once with how many were
+     * queued; delivery runs in the background, one after the other: a success sets redrivenAt, a failure adds an
+     * attempt and the new error to the dead letter, which stays.
+     */
     async redrive(p: Principal, ruleId: number, ids: readonly number[] | null) {
       requireRole(p, 'OPERATOR');
       const rule = await load(p, ruleId);
       if (!rule) throw new DomainError('RULE_NOT_FOUND', `rule ${ruleId} does not exist`, ['input', 'ruleId']);
-      const rows = (await db
+      const rows = ((await db
         .select()
         .from(deadLetters)
         .where(and(eq(deadLetters.ruleId, ruleId), isNull(deadLetters.redrivenAt), ids ? inArray(deadLetters.id, [...ids, -1]) : undefined))
         .orderBy(asc(deadLetters.id))
-        .limit(1000)) as DeadLetterRecord[];
-      let redriven = 0;
-      const errors: UserErrorShape[] = [];
-      for (const dl of rows) {
-        try {
-          await deps.redrive(dl, rule);
-          await db.update(deadLetters).set({ redrivenAt: new Date() }).where(eq(deadLetters.id, dl.id));
-          redriven++;
-        } catch (e) {
-          await db
-            .update(deadLetters)
-            .set({ attempts: sql`${deadLetters.attempts} + 1`, error: (e as Error).message })
-            .where(eq(deadLetters.id, dl.id));
-          errors.push({ code: 'REDRIVE_FAILED', message: `dead letter ${dl.id}: ${(e as Error).message}`, field: ['input', 'ids'] });
+        .limit(1000)) as DeadLetterRecord[]).filter((dl) => !redriving.has(dl.id));
+      for (const dl of rows) redriving.add(dl.id);
+      void (async () => {
+        for (const dl of rows) {
+          try {
+            await deps.redrive(dl, rule);
+            await db.update(deadLetters).set({ redrivenAt: new Date() }).where(eq(deadLetters.id, dl.id));
+          } catch (e) {
+            await db
+              .update(deadLetters)
+              .set({ attempts: sql`${deadLetters.attempts} + 1`, error: (e as Error).message })
+              .where(eq(deadLetters.id, dl.id))
+              .catch((err: unknown) => deps.logger.warn({ err, deadLetter: dl.id }, 'could not record a failed redrive'));
+          } finally {
+            redriving.delete(dl.id);
+          }
         }
-      }
-      return { redriven, failed: errors.length, userErrors: errors };
+      })();
+      return { redriven: rows.length, failed: 0, userErrors: [] as UserErrorShape[] };
     },
   };
 }

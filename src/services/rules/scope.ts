@@ -5,12 +5,22 @@ import { compileRuleSql } from '../../domain/rules/sql.ts';
 import { canSeeProduct, type Principal } from '../access.ts';
 import { fill, type RuleAction } from './actions.ts';
 
+/** Statements seen before: listing rules for a scoped key must not parse every statement on every request. */
+const sourceCache = new Map<string, string | null>();
+
 /** The product a rule reads: the product key its FROM filter names, or null for a filter over every product. */
 export function sourceProduct(sql: string): string | null {
+  const known = sourceCache.get(sql);
+  if (known !== undefined) return known;
   const c = compileRuleSql(sql);
-  if (!c.ok) return null;
-  const { productKey } = sourceOfTopic(c.value.topicFilter);
-  return productKey && productKey !== '+' && productKey !== '#' ? productKey : null;
+  let pk: string | null = null;
+  if (c.ok) {
+    const { productKey } = sourceOfTopic(c.value.topicFilter);
+    pk = productKey && productKey !== '+' && productKey !== '#' ? productKey : null;
+  }
+  if (sourceCache.size >= 5000) sourceCache.delete(sourceCache.keys().next().value!);
+  sourceCache.set(sql, pk);
+  return pk;
 }
 
 /** Products a rule's REPUBLISH actions write to (placeholders take the source product). */

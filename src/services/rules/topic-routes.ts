@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { canPublish, canSubscribe } from '../../domain/alink/acl.ts';
 import { isValidTopicName } from '../../domain/alink/topic-filter.ts';
-import { parseTopic } from '../../domain/alink/topics.ts';
+import { parseTopic, validateTopicName } from '../../domain/alink/topics.ts';
 import { DomainError, DomainErrors, type UserErrorShape } from '../../domain/errors.ts';
 import { topicRoutes } from '../../db/tables.ts';
 import { EventStream } from '../../events/stream.ts';
@@ -48,6 +48,8 @@ export function createTopicRouteService(deps: ServiceDeps & { products: ProductC
   async function checkTopic(p: Principal, topic: string, op: 'PUB' | 'SUB', field: string[]): Promise<UserErrorShape | null> {
     const t = parseTopic(topic);
     if (!isValidTopicName(topic) || t.kind !== 'custom') return { code: 'TOPIC_NOT_ALLOWED', message: `${topic} is not a device's custom topic (/pk/dn/user/...)`, field };
+    const named = validateTopicName(topic);
+    if (!named.ok) return { code: 'TOPIC_NOT_ALLOWED', message: `${topic}: ${named.error}`, field };
     if (!canSeeProduct(p, t.productKey)) return { code: 'PRODUCT_NOT_FOUND', message: `product ${t.productKey} does not exist`, field };
     const info = await deps.products.get(t.productKey);
     if (!info) return { code: 'PRODUCT_NOT_FOUND', message: `product ${t.productKey} does not exist`, field };

@@ -6,7 +6,7 @@ import { createTopic, deadLetters, until } from '../e2e/rules-support.ts';
 
 /**
  * Finding 11: a product-scoped key could build a REPUBLISH topic from SELECT output that lands in another product
- * (`/${a}${productKey}/...` passes the save-time check with `a` empty). The final topic is now checked at delivery
+ * (`/${a}${productKey}/x/user/get` passes the save-time check with `a` empty). The final topic is now checked at delivery
  * against the rule's scope (the products of the key that made it) as well as the target's ACL.
  */
 describe('rule scope escape through computed republish topics', () => {
@@ -26,7 +26,7 @@ describe('rule scope escape through computed republish topics', () => {
   async function ruleAs(token: string | undefined, name: string) {
     const r = await t.gql(
       `mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id } userErrors { code message } } }`,
-      { i: { name, sql: `SELECT a FROM "/${a.productKey}/+/user/update"`, actions: [{ type: 'REPUBLISH', configuration: { topic: '/${a}${productKey}/${deviceName}/user/get' } }] } },
+      { i: { name, sql: `SELECT a FROM "/${a.productKey}/+/user/update"`, actions: [{ type: 'REPUBLISH', configuration: { topic: '/${a}${productKey}/x/user/get' } }] } },
       token,
     );
     expect(r.data.createRule.userErrors).toEqual([]);
@@ -37,7 +37,7 @@ describe('rule scope escape through computed republish topics', () => {
 
   it('refuses at delivery a topic computed into a product outside the key scope; an unscoped rule may go there', async () => {
     const victim = b.devices[0]!;
-    const escapeTo = `${b.productKey}/${victim.deviceName}/user/`; // → /B/b1/user/A/a1/user/get
+    const escapeTo = `${b.productKey}/${victim.deviceName}/user/`; // → /B/b1/user/A/x/user/get
     const receiver = await connectDevice(t, 'tcp', victim);
     const got: string[] = [];
     receiver.on('message', (topic) => got.push(topic));
@@ -57,7 +57,7 @@ describe('rule scope escape through computed republish topics', () => {
       const adminRule = await ruleAs(undefined, 'admin-wide');
       await sender.publishAsync(`/${a.productKey}/${a.devices[0]!.deviceName}/user/update`, JSON.stringify({ a: escapeTo }), { qos: 1 });
       await until('the republished message', () => got, (g) => g.length >= 1);
-      expect(got[0]).toBe(`/${b.productKey}/${victim.deviceName}/user/${a.productKey}/${a.devices[0]!.deviceName}/user/get`);
+      expect(got[0]).toBe(`/${b.productKey}/${victim.deviceName}/user/${a.productKey}/x/user/get`);
       await t.gql(`mutation($i: DeleteRuleInput!) { deleteRule(input: $i) { userErrors { code } } }`, { i: { id: adminRule } });
     } finally {
       await sender.endAsync();

@@ -50,7 +50,7 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     }
     if (path === '/' && !openApiChecked && deps.openapi?.(req, res, () => handle(req, res, true))) return;
     if (deps.console?.(req, res)) return;
-    if (path === '/' && !deps.console) return void res.writeHead(302, { location: '/graphql' }).end();
+    if (path === '/') return void res.writeHead(302, { location: '/graphql' }).end();
     if (deps.routes?.(req, res)) return;
     deps.graphql(req, res);
   };

@@ -194,6 +194,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
 
     const graphqlWss = new WebSocketServer({ noServer: true });
     const gql = createGraphQLServer({ services, logger, metrics, wss: graphqlWss, subscriptionCacheBytes: config.SUBSCRIPTION_CACHE_MAX_BYTES });
+    log.onCommit(() => gql.corkFanout());
     hub.on('registry.changed', (e) => {
       if (e.data.entity === 'apiKey' && e.data.what === 'revoked') gql.closeKey(Number(e.data.id));
     });

@@ -224,6 +224,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     // A graphql-ws message is one operation: the same cap as an HTTP body (ws' default is 100 MiB).
     const graphqlWss = new WebSocketServer({ noServer: true, maxPayload: config.GRAPHQL_MAX_BODY_BYTES });
     const gql = createGraphQLServer({ services, logger, metrics, wss: graphqlWss, config, subscriptionCacheBytes: config.SUBSCRIPTION_CACHE_MAX_BYTES });
+    log.onCommit(() => gql.corkFanout());
     hub.on('registry.changed', (e) => {
       if (e.data.entity === 'apiKey' && e.data.what === 'revoked') gql.closeKey(Number(e.data.id));
     });

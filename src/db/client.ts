@@ -79,23 +79,15 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
 
 /**
  * postgres.js leaves Nagle's algorithm on (stack.md: a pipelined batch or a COPY then waits ~40-90 ms for the
- * delayed ACK). It takes a pre-connected socket through its `socket` option: connect it ourselves with TCP_NODELAY.
+ * delayed ACK). It takes our own socket through its `socket` option: connect it with TCP_NODELAY. The socket is
+ * returned while still connecting (Node buffers the startup message until it is up): a refused or failing connect
+ * then reaches postgres.js as the socket's own `error`/`close`, so its reconnect logic and connect timeout apply
+ * exactly as with the sockets it makes itself.
  */
-function noDelaySocket(o: { host: string[]; port: number[]; path?: string | false; connect_timeout?: number }): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = o.path ? net.connect(o.path) : net.connect(o.port[0] ?? 5432, o.host[0] ?? 'localhost');
-    s.setNoDelay(true);
-    const timer = setTimeout(() => s.destroy(Object.assign(new Error('connect timeout'), { code: 'CONNECT_TIMEOUT' })), (o.connect_timeout ?? 10) * 1000);
-    s.once('connect', () => {
-      clearTimeout(timer);
-      s.removeListener('error', reject);
-      resolve(s);
-    });
-    s.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
+function noDelaySocket(o: { host: string[]; port: number[]; path?: string | false }): net.Socket {
+  const s = o.path ? net.connect(o.path) : net.connect(o.port[0] ?? 5432, o.host[0] ?? 'localhost');
+  s.setNoDelay(true);
+  return s;
 }
 
 function createPostgres(url: string): Database {

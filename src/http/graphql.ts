@@ -67,6 +67,11 @@ export interface GraphQLServer {
   yoga: YogaServerInstance<ServerContext, GraphQLContext>;
   /** Close every WebSocket (code 4401) and end every SSE stream authenticated with this API key (revocation). */
   closeKey(keyId: number): void;
+  /**
+   * A batch of events is about to fan out: hold every subscription socket's writes until the next turn of the event
+   * loop, so each socket gets one write for the batch's frames instead of one per event.
+   */
+  corkFanout(): void;
   dispose(): Promise<void>;
 }
 
@@ -132,6 +137,7 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
 
   const sharedSubscribe = createSharedSubscriber({ maskError: (e, m) => maskError(e, m), ...(deps.subscriptionCacheBytes ? { maxBytes: deps.subscriptionCacheBytes } : {}) });
   const socketsByKey = new Map<number, Set<WebSocket>>();
+  let fanoutCorked = false;
 
   const wsServer = useServer<Record<string, unknown> | undefined, { principal: Principal }>(
     {
@@ -199,6 +205,22 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
 
   return {
     yoga,
+    corkFanout() {
+      if (fanoutCorked || wss.clients.size === 0) return;
+      fanoutCorked = true;
+      const sockets: { cork(): void; uncork(): void }[] = [];
+      for (const ws of wss.clients) {
+        const raw = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+        if (raw) {
+          raw.cork();
+          sockets.push(raw);
+        }
+      }
+      setImmediate(() => {
+        fanoutCorked = false;
+        for (const s of sockets) s.uncork();
+      });
+    },
     closeKey(keyId) {
       revokedKeys.add(keyId);
       for (const socket of socketsByKey.get(keyId) ?? []) socket.close(CloseCode.Unauthorized, 'Unauthorized: API key revoked');

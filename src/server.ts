@@ -21,7 +21,7 @@ import { Redis } from 'ioredis';
 import { CommandTracker, createReplyHandlers, registerCommandSinks, replyRoute } from './services/command-replies.ts';
 import { createDeviceAuthService } from './services/device-auth.ts';
 import { createGatewayService, gatewayTopicRoute } from './services/gateway.ts';
-import { registerShadowSinks, shadowRoute } from './services/device-shadow.ts';
+import { registerTagsDesiredSinks, tagsDesiredRoute } from './services/device-tags-desired.ts';
 import { startRetention } from './services/retention.ts';
 import { createIngestService, type DevicePublisher } from './services/ingest.ts';
 import { MessageIds } from './services/message-ids.ts';
@@ -145,8 +145,8 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const gateway = createGatewayService({ ...base, committer, ids, tracker, productCache, publisher: () => publisher!, presence, deviceAuth });
     gatewayRef = gateway;
     ingest.use((t) => gatewayTopicRoute(t), gateway.topo);
-    registerShadowSinks(committer);
-    ingest.use((t) => shadowRoute(t), services.shadow.handler);
+    registerTagsDesiredSinks(committer);
+    ingest.use((t) => tagsDesiredRoute(t), services.tagsDesired.handler);
     // Own connections for mqemitter-redis: without a ready check, a PSUBSCRIBE queued before the connection is up can
     // put it in subscriber mode before ioredis' INFO ready check, which then throws (an uncaught error at startup).
     const mq = config.REDIS_URL

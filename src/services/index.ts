@@ -1,7 +1,7 @@
 import type { Metrics } from '../metrics.ts';
 import { createApiKeyService } from './api-keys.ts';
 import { createCommandService, type CommandDeps } from './commands.ts';
-import { createShadowService } from './device-shadow.ts';
+import { createTagsDesiredService } from './device-tags-desired.ts';
 import { createDeviceService } from './devices.ts';
 import { createHistoryService } from './history.ts';
 import { createOtaService, type OtaOptions } from './ota/index.ts';
@@ -29,7 +29,7 @@ export function createServices(deps: CommandDeps & { metrics: Metrics; ota?: Ota
     history: createHistoryService(deps),
     commands: createCommandService(deps),
     thingCommands: createThingCommandService(deps),
-    shadow: createShadowService(deps),
+    tagsDesired: createTagsDesiredService(deps),
     ota: ota.service,
     rules: createRuleService({ ...deps, redrive: (dl, rule) => ruleEngine.redrive(dl, rule) }),
     topicRoutes: createTopicRouteService({ ...deps, products: deps.productCache, consumers }),

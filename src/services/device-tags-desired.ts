@@ -19,7 +19,7 @@ const TAG_KEY = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 type TagRow = { deviceId: number; attrKey: string; attrValue: string };
 
 /** Batch sinks for tags and desired-property deletes (one statement each per group commit). */
-export function registerShadowSinks(committer: GroupCommitter): void {
+export function registerTagsDesiredSinks(committer: GroupCommitter): void {
   committer.sink('tagsUpsert', async (tx, rows) => {
     const last = new Map((rows as TagRow[]).map((r) => [`${r.deviceId}:${r.attrKey}`, r]));
     await tx
@@ -49,8 +49,9 @@ export function registerShadowSinks(committer: GroupCommitter): void {
  * Device tags (thing/deviceinfo/update|delete, §6.12) and desired properties (thing/property/desired/get|delete) with a
  * version per property: the cloud sets desired values (setDesiredProperty); a device that was offline asks for them
  * and, once applied, deletes them at the version it saw, so it only ever receives what changed since.
+ * Not the device shadow (`/shadow/...` topics): that is device-shadow.ts.
  */
-export function createShadowService(deps: CommandDeps) {
+export function createTagsDesiredService(deps: CommandDeps) {
   const db = deps.database.db;
 
   function reply(msg: InboundMessage, req: Pick<AlinkRequest, 'id' | 'idType' | 'ack'>, code: number, data: unknown, message?: string): Outbound[] {
@@ -178,11 +179,11 @@ export function createShadowService(deps: CommandDeps) {
 }
 
 /** Upstream topics of tags and desired properties (§2.3). */
-export function shadowRoute(topic: string): boolean {
+export function tagsDesiredRoute(topic: string): boolean {
   const t = parseTopic(topic);
   if (t.kind !== 'sys') return false;
   const p = t.path.join('/');
   return p === 'thing/deviceinfo/update' || p === 'thing/deviceinfo/delete' || p === 'thing/property/desired/get' || p === 'thing/property/desired/delete';
 }
 
-export type ShadowService = ReturnType<typeof createShadowService>;
+export type TagsDesiredService = ReturnType<typeof createTagsDesiredService>;

@@ -140,6 +140,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     ingest.use((t) => ota.route(t) === 'inform', ota.handlers.inform);
     ingest.use((t) => ota.route(t) === 'progress', ota.handlers.progress);
     ingest.use((t) => ota.route(t) === 'request', ota.handlers.request);
+    ingest.use(ota.isFirmwareGetTopic, async ({ device, msg }) => ({ events: [], after: (await ota.firmwareGet(device, msg)).replies }));
     await presence.start();
     closers.push(() => presence.stop());
     const gateway = createGatewayService({ ...base, committer, ids, tracker, productCache, publisher: () => publisher!, presence, deviceAuth });

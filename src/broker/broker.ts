@@ -1,6 +1,7 @@
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { canPublish, canSubscribe } from '../domain/alink/acl.ts';
 import { parseUsername } from '../domain/auth/client-id.ts';
+import { clientFlags } from '../domain/auth/client-flags.ts';
 import { extRegisterTopic } from '../domain/alink/topics.ts';
 import type { EventHub } from '../events/hub.ts';
 import type { Logger } from '../logger.ts';
@@ -132,9 +133,12 @@ export async function createBroker(deps: BrokerDeps) {
           return done(authError(result.failure === 'DISABLED' ? 5 : 4, result.failure === 'DISABLED' ? 'not authorized' : 'bad user name or password'), false);
         }
         const clientIp = clientIpOf(client);
-        const connected = await presence.connect(result.device, clientIp);
+        // D21: the ClientId says how this session takes sync services and RRPC.
+        const connected = await presence.connect(result.device, clientIp, { rrpcForm: clientFlags(result.params).extRrpc ? 'ext' : 'sys' });
         if (!connected) return done(authError(4, 'bad user name or password'), false); // deleted meanwhile
-        const session: Session = { device: result.device, clientIp, epoch: connected.epoch, reason: null, registration: null, ended: false, ingestTail: Promise.resolve() };
+        let subscribedNow!: () => void;
+        const subscribed = { promise: new Promise<void>((r) => (subscribedNow = r)), resolve: () => subscribedNow() };
+        const session: Session = { device: result.device, clientIp, epoch: connected.epoch, reason: null, registration: null, ended: false, ingestTail: Promise.resolve(), subscribed };
         attachSession(client, session);
         const replaced = sessions.claim(client);
         if (replaced === client) {
@@ -187,7 +191,8 @@ export async function createBroker(deps: BrokerDeps) {
         const device = acting.kind === 'sub' ? acting.device : s.device;
         const payload = Buffer.from(packet.payload);
         // aedes handles the packets of one socket read concurrently: keep the device's order in the log.
-        const submitted = s.ingestTail.then(() => ingest.handle(device, { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain }));
+        // D22: replies go out only once the platform-side subscriptions exist (see Session.subscribed).
+        const submitted = s.ingestTail.then(() => s.subscribed?.promise).then(() => ingest.handle(device, { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain }));
         s.ingestTail = submitted.catch(() => {});
         await (await submitted).committed;
         if (acting.kind === 'self' && packet.topic.startsWith('/ext/session/')) await gw.handleSession(client, s, packet.topic, payload);
@@ -276,6 +281,7 @@ export async function createBroker(deps: BrokerDeps) {
     const { productKey, deviceName } = s.device;
     client.subscribe({ subscriptions: autoSubscriptions(productKey, deviceName).map((topic) => ({ topic, qos: 1 })) }, (err) => {
       if (err) log.warn({ err, deviceName }, 'automatic subscription failed');
+      s.subscribed?.resolve();
     });
   });
 

@@ -6,6 +6,7 @@ import { extErrorTopic, parseTopic } from '../domain/alink/topics.ts';
 import type { Logger } from '../logger.ts';
 import type { CachedDevice, DeviceAuthService } from '../services/device-auth.ts';
 import type { GatewayService } from '../services/gateway.ts';
+import { batchSession } from '../services/gateway-batch-session.ts';
 import type { DevicePublisher } from '../services/ingest.ts';
 import type { OfflineReason } from '../services/presence.ts';
 import type { ProductCache } from '../services/product-cache.ts';
@@ -98,10 +99,14 @@ export function createGatewaySessions(deps: {
           const prev = subs.get(key);
           subs.set(key, { device: r.device!, epoch: r.epoch! });
           if (prev) await gateway.logout(prev.device, prev.epoch, 'TAKEN_OVER').catch(() => undefined);
-          // D19 for sub-devices: the gateway connection is subscribed to the sub-device's downstream topics.
-          client.subscribe({ subscriptions: deps.autoSubscriptions(r.productKey, r.deviceName).map((topic) => ({ topic, qos: 1 })) }, (err) => {
-            if (err) deps.logger.warn({ err, deviceName: r.deviceName }, 'sub-device automatic subscription failed');
-          });
+          // D19/D22 for sub-devices: the gateway connection is subscribed to the sub-device's downstream topics, before
+          // the login is answered, so a gateway that never subscribes (`_ss=1`) gets the sub-device's first replies.
+          await new Promise<void>((resolve) =>
+            client.subscribe({ subscriptions: deps.autoSubscriptions(r.productKey, r.deviceName).map((topic) => ({ topic, qos: 1 })) }, (err) => {
+              if (err) deps.logger.warn({ err, deviceName: r.deviceName }, 'sub-device automatic subscription failed');
+              resolve();
+            }),
+          );
         }
         return r;
       };
@@ -120,18 +125,9 @@ export function createGatewaySessions(deps: {
         return void (await reply(topic, id, r.code, { productKey: r.productKey, deviceName: r.deviceName }, r.message));
       }
       if (action === 'combine/batch_login' || action === 'combine/batch_logout') {
-        const list = (Array.isArray(params) ? params : Array.isArray(obj.deviceList) ? obj.deviceList : []) as Record<string, unknown>[];
-        if (list.length === 0 || list.length > 50) return void (await reply(topic, id, 460, {}, 'deviceList must hold 1 to 50 sub-devices'));
-        const results = [];
-        for (const p of list) results.push(action === 'combine/batch_login' ? await login(p) : await logout(p));
-        const failed = results.filter((r) => r.code !== 200);
-        return void (await reply(
-          topic,
-          id,
-          failed.length ? failed[0]!.code : 200,
-          results.map((r) => ({ productKey: r.productKey, deviceName: r.deviceName, code: r.code, message: r.message })),
-          failed.length ? failed[0]!.message : 'success',
-        ));
+        // D24: entries take the params-level signMethod; per-device results (services/gateway-batch-session.ts).
+        const out = await batchSession(action, { topic, payload, qos: 0 }, { login, logout });
+        for (const r of out.replies) await deps.publisher().publish(r.topic, r.payload, r.qos);
       }
     },
 

@@ -4,6 +4,7 @@ import type { DevicePublisher } from '../ingest.ts';
 import type { MessageIds } from '../message-ids.ts';
 import { firmwareRoute } from './download.ts';
 import { createFirmwareService } from './firmware.ts';
+import { createFirmwareGet, isFirmwareGetTopic } from './firmware-get.ts';
 import { createOtaHandlers, otaRoute } from './handlers.ts';
 import { createJobService } from './jobs.ts';
 import { defaultBaseUrl, linkSigner, type LinkSigner } from './links.ts';
@@ -70,6 +71,9 @@ export function createOtaService(deps: OtaDeps) {
     },
     handlers,
     route: otaRoute,
+    /** D23: `thing/ota/firmware/get` (the Python and C Link SDKs' pull). */
+    firmwareGet: createFirmwareGet({ committer: deps.committer, pusher, logger }),
+    isFirmwareGetTopic,
     firmwareRoute: firmwareRoute({ database: deps.database, signer, logger }),
     start: () => rollout.start(),
     stop: () => rollout.stop(),

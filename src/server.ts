@@ -22,6 +22,7 @@ import { CommandTracker, createReplyHandlers, registerCommandSinks, replyRoute }
 import { createDeviceAuthService } from './services/device-auth.ts';
 import { createGatewayService, gatewayTopicRoute } from './services/gateway.ts';
 import { registerTagsDesiredSinks, tagsDesiredRoute } from './services/device-tags-desired.ts';
+import { isShadowUpdateTopic } from './services/device-shadow.ts';
 import { startRetention } from './services/retention.ts';
 import { createIngestService, type DevicePublisher } from './services/ingest.ts';
 import { MessageIds } from './services/message-ids.ts';
@@ -148,6 +149,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     ingest.use((t) => gatewayTopicRoute(t), gateway.topo);
     registerTagsDesiredSinks(committer);
     ingest.use((t) => tagsDesiredRoute(t), services.tagsDesired.handler);
+    ingest.use(isShadowUpdateTopic, async ({ device, msg }) => ({ events: [], after: (await services.shadow.handleUplink(device, msg)).replies }));
     // Own connections for mqemitter-redis: without a ready check, a PSUBSCRIBE queued before the connection is up can
     // put it in subscriber mode before ioredis' INFO ready check, which then throws (an uncaught error at startup).
     const mq = config.REDIS_URL

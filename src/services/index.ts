@@ -2,6 +2,7 @@ import type { Metrics } from '../metrics.ts';
 import { createApiKeyService } from './api-keys.ts';
 import { createCommandService, type CommandDeps } from './commands.ts';
 import { createTagsDesiredService } from './device-tags-desired.ts';
+import { createDeviceShadowService } from './device-shadow.ts';
 import { createDeviceService } from './devices.ts';
 import { createHistoryService } from './history.ts';
 import { createOtaService, type OtaOptions } from './ota/index.ts';
@@ -30,6 +31,7 @@ export function createServices(deps: CommandDeps & { metrics: Metrics; ota?: Ota
     commands: createCommandService(deps),
     thingCommands: createThingCommandService(deps),
     tagsDesired: createTagsDesiredService(deps),
+    shadow: createDeviceShadowService(deps),
     ota: ota.service,
     rules: createRuleService({ ...deps, redrive: (dl, rule) => ruleEngine.redrive(dl, rule) }),
     topicRoutes: createTopicRouteService({ ...deps, products: deps.productCache, consumers }),

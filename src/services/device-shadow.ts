@@ -1,0 +1,167 @@
+import { eq } from 'drizzle-orm';
+import {
+  applyShadowWrite,
+  decodeShadowRequest,
+  SHADOW,
+  shadowDocumentMessage,
+  shadowErrorReply,
+  shadowState,
+  shadowWriteReply,
+  type ShadowDocument,
+} from '../domain/alink/shadow.ts';
+import { parseTopic, shadowTopic } from '../domain/alink/topics.ts';
+import { DomainError } from '../domain/errors.ts';
+import type { Executor } from '../db/client.ts';
+import { deviceShadows } from '../db/tables.ts';
+import type { NewEvent } from '../events/types.ts';
+import { assertProductVisible, requireRole, type Principal } from './access.ts';
+import type { CommandDeps } from './commands.ts';
+import { findDevice } from './devices.ts';
+import type { DeviceRef } from './presence.ts';
+
+/** A device's publish on `/shadow/update/${pk}/${dn}`. */
+export interface ShadowUplink {
+  topic: string;
+  payload: Buffer;
+  qos: number;
+}
+
+/** What the caller sends once the message is committed (the shadow's own writes are committed by then). */
+export interface ShadowUplinkResult {
+  replies: { topic: string; payload: Buffer; qos: 0 | 1 }[];
+}
+
+export interface ShadowView extends ShadowDocument {
+  updatedAt: Date;
+}
+
+export function isShadowUpdateTopic(topic: string): boolean {
+  const t = parseTopic(topic);
+  return t.kind === 'shadow' && t.action === 'update';
+}
+
+const seconds = () => Math.floor(Date.now() / 1000);
+
+function toDocument(r: typeof deviceShadows.$inferSelect): ShadowView {
+  const metadata = (r.metadata ?? {}) as Partial<ShadowDocument['metadata']>;
+  return {
+    version: r.version,
+    reported: (r.reported ?? {}) as Record<string, unknown>,
+    desired: (r.desired ?? {}) as Record<string, unknown>,
+    metadata: { reported: metadata.reported ?? {}, desired: metadata.desired ?? {} },
+    updatedAt: r.updatedAt,
+  };
+}
+
+async function read(ex: Executor, deviceId: number, lock = false): Promise<ShadowView | null> {
+  const q = ex.select().from(deviceShadows).where(eq(deviceShadows.deviceId, deviceId));
+  const rows = lock ? await q.for('update') : await q;
+  return rows[0] ? toDocument(rows[0]) : null;
+}
+
+async function write(ex: Executor, deviceId: number, doc: ShadowDocument): Promise<void> {
+  const values = { version: doc.version, reported: doc.reported, desired: doc.desired, metadata: doc.metadata, updatedAt: new Date() };
+  await ex.insert(deviceShadows).values({ deviceId, ...values }).onConflictDoUpdate({ target: deviceShadows.deviceId, set: values });
+}
+
+const shadowEvent = (d: DeviceRef, doc: ShadowDocument, source: 'device' | 'cloud', method: string): NewEvent => ({
+  type: 'device.shadow',
+  productKey: d.productKey,
+  deviceName: d.deviceName,
+  data: { iotId: d.iotId, productKey: d.productKey, deviceName: d.deviceName, source, method, version: doc.version, ...shadowState(doc), gmtCreate: Date.now() },
+});
+
+/**
+ * The device shadow (alink-protocol.md §2.4, domain/alink/shadow.ts): devices update, get and delete it on
+ * `/shadow/update`, answered on `/shadow/get`; the cloud reads it (`Device.shadow`) and changes `desired`
+ * (`updateDeviceShadow`), which is pushed to the device on `/shadow/get` as a `control` message. Every write reads and
+ * writes the document in one transaction with the row locked, so the version rule (greater than the current one,
+ * else 409) holds for concurrent writers on any instance.
+ */
+export function createDeviceShadowService(deps: CommandDeps) {
+  const db = deps.database.db;
+
+  /** `/shadow/update/${pk}/${dn}` from the device: returns the answer to send on `/shadow/get/${pk}/${dn}`. */
+  async function handleUplink(device: DeviceRef, request: ShadowUplink): Promise<ShadowUplinkResult> {
+    const topic = shadowTopic('get', device.productKey, device.deviceName);
+    const qos: 0 | 1 = request.qos >= 1 ? 1 : 0;
+    const answer = (payload: Buffer): ShadowUplinkResult => ({ replies: [{ topic, payload, qos }] });
+    const decoded = decodeShadowRequest(request.payload);
+    if (!decoded.ok) return answer(shadowErrorReply(decoded.error, seconds()));
+    const req = decoded.value;
+    if (req.method === 'get') {
+      const doc = await read(db, device.id);
+      if (!doc) return answer(shadowErrorReply({ code: SHADOW.SHADOW_EMPTY, message: 'the device has no shadow yet' }, seconds()));
+      return answer(shadowDocumentMessage('reply', doc, seconds()));
+    }
+    let result: Buffer | null = null;
+    await deps.committer.submit(async (tx) => {
+      const now = seconds();
+      const applied = applyShadowWrite(await read(tx, device.id, true), req, now);
+      if (!applied.ok) {
+        result = shadowErrorReply(applied.error, now);
+        return [];
+      }
+      await write(tx, device.id, applied.value);
+      result = shadowWriteReply(applied.value.version, now);
+      return [shadowEvent(device, applied.value, 'device', req.method)];
+    });
+    return answer(result ?? shadowErrorReply({ code: SHADOW.SERVER_ERROR, message: 'server error' }, seconds()));
+  }
+
+  async function device(p: Principal, productKey: string, deviceName: string, role: 'VIEWER' | 'OPERATOR') {
+    requireRole(p, role);
+    assertProductVisible(p, productKey);
+    const d = await findDevice(db, productKey, deviceName);
+    if (!d) throw new DomainError('DEVICE_NOT_FOUND', `device ${deviceName} does not exist in product ${productKey}`, ['input', 'deviceName']);
+    return d;
+  }
+
+  return {
+    handleUplink,
+
+    /** `Device.shadow`: null until the device or the cloud first writes it. */
+    get: (deviceId: number): Promise<ShadowView | null> => read(db, deviceId),
+
+    /**
+     * UpdateDeviceShadow: the cloud sets `desired` (an object; an attribute "null" deletes it; `"null"` clears the
+     * section) at `version`, which must be greater than the shadow's; without `deltaUpdate` the given desired replaces
+     * the section. The new document is pushed to the device as `control` on `/shadow/get` (QoS 1: kept for a
+     * persistent session that is offline).
+     */
+    async update(p: Principal, input: { productKey: string; deviceName: string; desired: unknown; version: number; deltaUpdate?: boolean | null }) {
+      const d = await device(p, input.productKey, input.deviceName, 'OPERATOR');
+      const desired = input.desired;
+      const section =
+        desired === null || desired === 'null'
+          ? ({ kind: 'clear' } as const)
+          : typeof desired === 'object' && !Array.isArray(desired)
+            ? ({ kind: 'attributes', values: desired as Record<string, unknown> } as const)
+            : null;
+      if (!section) throw new DomainError('INVALID_VALUE', 'desired must be a JSON object (an attribute "null" deletes it) or "null"', ['input', 'desired']);
+      if (!Number.isInteger(input.version) || input.version < 1) throw new DomainError('INVALID_INPUT', 'version must be a positive integer', ['input', 'version']);
+      let outcome: ReturnType<typeof applyShadowWrite> | null = null;
+      await deps.committer.submit(async (tx) => {
+        // Refused writes change nothing and must not fail the grouped transaction: the outcome is kept, not thrown.
+        outcome = applyShadowWrite(await read(tx, d.id, true), { method: 'update', version: input.version, desired: section }, seconds(), { replaceDesired: !input.deltaUpdate });
+        if (!outcome.ok) return [];
+        await write(tx, d.id, outcome.value);
+        return [shadowEvent(d, outcome.value, 'cloud', 'update')];
+      });
+      const applied = outcome as ReturnType<typeof applyShadowWrite> | null;
+      if (!applied) throw new Error('shadow update committed without an outcome');
+      if (!applied.ok) {
+        const code = applied.error.code === SHADOW.VERSION_CONFLICT ? 'VERSION_CONFLICT' : 'INVALID_VALUE';
+        throw new DomainError(code, applied.error.message, ['input', code === 'VERSION_CONFLICT' ? 'version' : 'desired']);
+      }
+      const done = applied.value;
+      await deps
+        .publisher()
+        .publish(shadowTopic('get', d.productKey, d.deviceName), shadowDocumentMessage('control', done, seconds()), 1)
+        .catch((err: unknown) => deps.logger.warn({ err, deviceName: d.deviceName }, 'could not push the shadow to the device'));
+      return { shadow: { ...done, updatedAt: new Date() } as ShadowView };
+    },
+  };
+}
+
+export type DeviceShadowService = ReturnType<typeof createDeviceShadowService>;

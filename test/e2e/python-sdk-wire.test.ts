@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureBrokers, liveClientsOf } from '../helpers/aedes-spy.ts';
 import { autoSubscribed, command, commandRow, deviceState, until } from '../helpers/commands.ts';
@@ -19,12 +20,14 @@ describe('a device speaking the Python Link SDK wire form', () => {
   let spy: ReturnType<typeof captureBrokers>;
   let pk: string;
   let dev: DeviceCreds;
+  let cDev3: DeviceCreds;
+  let cDev4: DeviceCreds;
   let d: PythonWireDevice;
 
   beforeAll(async () => {
     spy = captureBrokers();
     t = await startTestPlatform('pglite');
-    ({ productKey: pk, devices: [dev] } = (await productWithDevices(t, 1, { tsl: lampTsl })) as { productKey: string; devices: [DeviceCreds] });
+    ({ productKey: pk, devices: [dev, cDev3, cDev4] } = (await productWithDevices(t, 3, { tsl: lampTsl })) as { productKey: string; devices: [DeviceCreds, DeviceCreds, DeviceCreds] });
     d = await PythonWireDevice.connect(t, dev);
     await deviceState(t, pk, dev.deviceName, 'ONLINE');
   });
@@ -130,6 +133,31 @@ describe('a device speaking the Python Link SDK wire form', () => {
     expect(withTask).toMatchObject({ id: 12, code: 200, data: { version: '3.1.0', size: 1234, url: 'https://example.com/fw-3.1.0.bin', md5: 'a'.repeat(32), sign: 'a'.repeat(32), signMethod: 'Md5', module: 'default' } });
     // Another module has nothing waiting.
     expect((await pull(13, 'MCU')).data).toEqual({});
+  });
+
+  it('sends sync services in the form the C Link SDK ClientId asks for: 4.x (ext=3) on /ext/rrpc, 3.x (ext=0) on rrpc/request', async () => {
+    // core_auth_mqtt_clientid (4.x) and IOT_MQTT_Construct defaults (3.x): `${pk}.${dn}`, fixed timestamp, HMAC-SHA256.
+    const login = (c: DeviceCreds, block: string) => ({
+      clientId: `${c.productKey}.${c.deviceName}|${block}|`,
+      username: `${c.deviceName}&${c.productKey}`,
+      password: createHmac('sha256', c.deviceSecret).update(`clientId${c.productKey}.${c.deviceName}deviceName${c.deviceName}productKey${c.productKey}timestamp2524608000000`).digest('hex').toUpperCase(),
+    });
+    const c4 = await mqtt.connectAsync(`mqtt://127.0.0.1:${t.platform.mqttPort}`, { ...login(cDev4, 'timestamp=2524608000000,_ss=1,_v=sdk-c-4.1.0,securemode=3,signmethod=hmacsha256,ext=3,'), reconnectPeriod: 0 });
+    const c3 = await mqtt.connectAsync(`mqtt://127.0.0.1:${t.platform.mqttPort}`, { ...login(cDev3, 'timestamp=2524608000000,_v=sdk-c-3.1.0,securemode=3,signmethod=hmacsha256,lan=C,_ss=1,gw=0,ext=0'), reconnectPeriod: 0 });
+    try {
+      for (const [c, cd] of [[c4, cDev4], [c3, cDev3]] as const) {
+        await deviceState(t, pk, cd.deviceName, 'ONLINE');
+        const arrived = new Promise<string>((resolve) => c.once('message', (topic) => resolve(topic)));
+        const call = command(t, 'invokeThingService', { productKey: pk, deviceName: cd.deviceName, identifier: 'Blink', args: { Times: 1 }, timeoutMs: 5000 });
+        const topic = await arrived;
+        const id = topic.split('/')[c === c4 ? 3 : 6]!;
+        expect(topic).toBe(c === c4 ? `/ext/rrpc/${id}/sys/${pk}/${cd.deviceName}/thing/service/Blink` : `/sys/${pk}/${cd.deviceName}/rrpc/request/${id}`);
+        await c.publishAsync(c === c4 ? topic : `/sys/${pk}/${cd.deviceName}/rrpc/response/${id}`, JSON.stringify({ id, code: 200, data: { Done: 1 } }));
+        expect(await call).toMatchObject({ rrpcCode: 'SUCCESS', output: { Done: 1 } });
+      }
+    } finally {
+      await Promise.all([c4.endAsync(), c3.endAsync()]);
+    }
   });
 
   it('reports tags and gets the reply', async () => {

@@ -8,7 +8,9 @@ import { DeviceRef } from './refs.ts';
 const DeviceShadowRef = builder.objectRef<ShadowView>('DeviceShadow').implement({
   description: 'The device shadow: the JSON document devices read and write on /shadow/update and /shadow/get (alink-protocol.md §2.4).',
   fields: (t) => ({
-    version: t.exposeInt('version', { description: 'Every write carries a greater version (else VERSION_CONFLICT / 409); -1 from the device clears the shadow to version 0.' }),
+    version: t.exposeFloat('version', {
+      description: 'An integer (Float: the Node Link SDK writes Date.now()). Every write carries a greater one (else VERSION_CONFLICT / 409); -1 from the device clears the shadow to version 0.',
+    }),
     reported: t.field({ type: 'JSON', description: 'What the device reported.', resolve: (s) => s.reported as never }),
     desired: t.field({ type: 'JSON', description: 'What the cloud wants (updateDeviceShadow).', resolve: (s) => s.desired as never }),
     metadata: t.field({ type: 'JSON', description: '{"reported": {"attr": {"timestamp": s}}, "desired": {...}}: when each attribute was last written (seconds).', resolve: (s) => s.metadata as never }),
@@ -37,7 +39,7 @@ builder.relayMutationField(
       productKey: t.string({ required: true }),
       deviceName: t.string({ required: true }),
       desired: t.field({ type: 'JSON', required: true, description: 'The desired section: an object (an attribute set to "null" is deleted) or "null" to clear it.' }),
-      version: t.int({ required: true, description: "The shadow's new version: greater than its current one." }),
+      version: t.float({ required: true, description: "The shadow's new version: an integer greater than its current one." }),
       deltaUpdate: t.boolean({ defaultValue: false, description: 'true: merge into desired; false (default): desired is replaced.' }),
     }),
   },

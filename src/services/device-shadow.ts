@@ -139,7 +139,7 @@ export function createDeviceShadowService(deps: CommandDeps) {
             ? ({ kind: 'attributes', values: desired as Record<string, unknown> } as const)
             : null;
       if (!section) throw new DomainError('INVALID_VALUE', 'desired must be a JSON object (an attribute "null" deletes it) or "null"', ['input', 'desired']);
-      if (!Number.isInteger(input.version) || input.version < 1) throw new DomainError('INVALID_INPUT', 'version must be a positive integer', ['input', 'version']);
+      if (!Number.isSafeInteger(input.version) || input.version < 1) throw new DomainError('INVALID_INPUT', 'version must be a positive integer', ['input', 'version']);
       let outcome: ReturnType<typeof applyShadowWrite> | null = null;
       await deps.committer.submit(async (tx) => {
         // Refused writes change nothing and must not fail the grouped transaction: the outcome is kept, not thrown.

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deviceState } from '../helpers/commands.ts';
+import { deviceState, until } from '../helpers/commands.ts';
 import { productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { iot } from '../helpers/link-sdk.ts';
 import { PythonWireDevice } from '../helpers/python-wire.ts';
 
 const SHADOW_QUERY = `query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { shadow { version reported desired metadata document } } }`;
@@ -14,11 +15,12 @@ const UPDATE = `mutation($i: UpdateDeviceShadowInput!) { updateDeviceShadow(inpu
 describe('the device shadow', () => {
   let t: TestPlatform;
   let dev: DeviceCreds;
+  let nodeDev: DeviceCreds;
   let d: PythonWireDevice;
 
   beforeAll(async () => {
     t = await startTestPlatform('pglite');
-    dev = (await productWithDevices(t, 1)).devices[0]!;
+    [dev, nodeDev] = (await productWithDevices(t, 2)).devices as [DeviceCreds, DeviceCreds];
     d = await PythonWireDevice.connect(t, dev);
     await deviceState(t, dev.productKey, dev.deviceName, 'ONLINE');
   });
@@ -85,5 +87,34 @@ describe('the device shadow', () => {
     expect(await shadow()).toMatchObject({ version: 1, reported: { color: 'white' } });
     // Every answer came on /shadow/get without the device subscribing to anything.
     expect(new Set(d.topics)).toEqual(new Set([`/shadow/get/${dev.productKey}/${dev.deviceName}`]));
+  });
+
+  it('works with the Node Link SDK 1.2.8 shadow API (postShadow, getShadow, deleteShadow; version = Date.now())', async () => {
+    const device = iot.device({ ...nodeDev, brokerUrl: `mqtt://127.0.0.1:${t.platform.mqttPort}` }) as ReturnType<typeof iot.device> & {
+      onShadow(cb: (res: any) => void): void;
+      postShadow(reported: unknown): void;
+      getShadow(): void;
+      deleteShadow(keys?: string | string[]): void;
+    };
+    await new Promise<void>((r) => device.once('connect', () => r()));
+    const answers: any[] = [];
+    device.onShadow((res) => answers.push(res));
+    const nextAnswer = async () => {
+      const n = answers.length;
+      await until('a shadow answer', async () => answers.length, (len) => len > n);
+      return answers[n];
+    };
+    try {
+      device.postShadow({ mode: 'eco' });
+      expect(await nextAnswer()).toMatchObject({ method: 'reply', payload: { status: 'success', version: expect.any(Number) } });
+      device.getShadow();
+      expect(await nextAnswer()).toMatchObject({ method: 'reply', payload: { status: 'success', state: { reported: { mode: 'eco' } } } });
+      device.deleteShadow('mode');
+      expect((await nextAnswer()).payload.status).toBe('success');
+      const q = await t.gql(SHADOW_QUERY, { pk: nodeDev.productKey, dn: nodeDev.deviceName });
+      expect(q.data?.device?.shadow?.reported, JSON.stringify({ q, answers })).toEqual({});
+    } finally {
+      await new Promise<void>((r) => device.end(false, () => r()));
+    }
   });
 });

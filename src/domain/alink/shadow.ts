@@ -96,7 +96,7 @@ export function decodeShadowRequest(payload: Buffer): Outcome<ShadowRequest> {
   if (state === undefined) return fail(SHADOW.STATE_MISSING, 'state missing');
   if (!isObject(state)) return fail(SHADOW.BAD_JSON, 'state must be an object');
   const version = body.version;
-  if (typeof version !== 'number' || !Number.isInteger(version) || version < -1) return fail(SHADOW.VERSION_NOT_NUMBER, 'version must be an integer (-1 clears the shadow)');
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < -1) return fail(SHADOW.VERSION_NOT_NUMBER, 'version must be an integer (-1 clears the shadow)');
   if (depth(state) > SHADOW_LIMITS.depth + 1) return fail(SHADOW.BAD_JSON, `shadow state deeper than ${SHADOW_LIMITS.depth} levels`);
   const reported = section(state.reported, 'reported');
   if (!reported.ok) return reported;

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { autoSubscriptions } from '../../src/broker/auto-subscriptions.ts';
 import { captureBrokers, liveClientsOf } from '../helpers/aedes-spy.ts';
 import { autoSubscribed, command, commandRow, deviceState, until } from '../helpers/commands.ts';
 import { productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
@@ -42,6 +43,7 @@ describe('a device speaking the Python Link SDK wire form', () => {
   it('holds no subscription of its own: every one of its session is the platform\'s (D22)', async () => {
     await autoSubscribed(() => spy.broker(), pk, dev.deviceName);
     const live = liveClientsOf(spy.broker(), pk, dev.deviceName)[0]!;
+    expect(Object.keys(live.subscriptions).sort()).toEqual([...autoSubscriptions(pk, dev.deviceName)].sort());
     expect(Object.keys(live.subscriptions)).toContain(`/ext/rrpc/+/sys/${pk}/${dev.deviceName}/thing/service/+`);
     expect(Object.keys(live.subscriptions)).toContain(`/shadow/get/${pk}/${dev.deviceName}`);
   });

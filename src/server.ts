@@ -23,6 +23,7 @@ import { createDeviceAuthService } from './services/device-auth.ts';
 import { createGatewayService, gatewayTopicRoute } from './services/gateway.ts';
 import { registerTagsDesiredSinks, tagsDesiredRoute } from './services/device-tags-desired.ts';
 import { isShadowUpdateTopic } from './services/device-shadow.ts';
+import { toStepResult } from './services/uplink-outcome.ts';
 import { startRetention } from './services/retention.ts';
 import { createIngestService, type DevicePublisher } from './services/ingest.ts';
 import { MessageIds } from './services/message-ids.ts';
@@ -141,7 +142,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     ingest.use((t) => ota.route(t) === 'inform', ota.handlers.inform);
     ingest.use((t) => ota.route(t) === 'progress', ota.handlers.progress);
     ingest.use((t) => ota.route(t) === 'request', ota.handlers.request);
-    ingest.use(ota.isFirmwareGetTopic, async ({ device, msg }) => ({ events: [], after: (await ota.firmwareGet(device, msg)).replies }));
+    ingest.use(ota.isFirmwareGetTopic, ({ device, msg }) => toStepResult(committer, ota.firmwareGet(device, msg)));
     await presence.start();
     closers.push(() => presence.stop());
     const gateway = createGatewayService({ ...base, committer, ids, tracker, productCache, publisher: () => publisher!, presence, deviceAuth });
@@ -149,7 +150,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     ingest.use((t) => gatewayTopicRoute(t), gateway.topo);
     registerTagsDesiredSinks(committer);
     ingest.use((t) => tagsDesiredRoute(t), services.tagsDesired.handler);
-    ingest.use(isShadowUpdateTopic, async ({ device, msg }) => ({ events: [], after: (await services.shadow.handleUplink(device, msg)).replies }));
+    ingest.use(isShadowUpdateTopic, async ({ device, msg }) => toStepResult(committer, await services.shadow.handleUplink(device, msg)));
     // Own connections for mqemitter-redis: without a ready check, a PSUBSCRIBE queued before the connection is up can
     // put it in subscriber mode before ioredis' INFO ready check, which then throws (an uncaught error at startup).
     const mq = config.REDIS_URL

@@ -18,17 +18,13 @@ import { assertProductVisible, requireRole, type Principal } from './access.ts';
 import type { CommandDeps } from './commands.ts';
 import { findDevice } from './devices.ts';
 import type { DeviceRef } from './presence.ts';
+import type { UplinkOutcome } from './uplink-outcome.ts';
 
 /** A device's publish on `/shadow/update/${pk}/${dn}`. */
 export interface ShadowUplink {
   topic: string;
   payload: Buffer;
   qos: number;
-}
-
-/** What the caller sends once the message is committed (the shadow's own writes are committed by then). */
-export interface ShadowUplinkResult {
-  replies: { topic: string; payload: Buffer; qos: 0 | 1 }[];
 }
 
 export interface ShadowView extends ShadowDocument {
@@ -81,32 +77,32 @@ const shadowEvent = (d: DeviceRef, doc: ShadowDocument, source: 'device' | 'clou
 export function createDeviceShadowService(deps: CommandDeps) {
   const db = deps.database.db;
 
-  /** `/shadow/update/${pk}/${dn}` from the device: returns the answer to send on `/shadow/get/${pk}/${dn}`. */
-  async function handleUplink(device: DeviceRef, request: ShadowUplink): Promise<ShadowUplinkResult> {
+  /**
+   * `/shadow/update/${pk}/${dn}` from the device. Returns what to do (services/uplink-outcome.ts): `get` and malformed
+   * messages are answered at once; `update` and `delete` read the document locked, apply the version rule and write it
+   * inside the commit (`inTx`), answering on `/shadow/get/${pk}/${dn}` after it.
+   */
+  async function handleUplink(device: DeviceRef, request: ShadowUplink): Promise<UplinkOutcome> {
     const topic = shadowTopic('get', device.productKey, device.deviceName);
     const qos: 0 | 1 = request.qos >= 1 ? 1 : 0;
-    const answer = (payload: Buffer): ShadowUplinkResult => ({ replies: [{ topic, payload, qos }] });
+    const answer = (payload: Buffer) => [{ topic, payload, qos }];
     const decoded = decodeShadowRequest(request.payload);
-    if (!decoded.ok) return answer(shadowErrorReply(decoded.error, seconds()));
+    if (!decoded.ok) return { replies: answer(shadowErrorReply(decoded.error, seconds())) };
     const req = decoded.value;
     if (req.method === 'get') {
       const doc = await read(db, device.id);
-      if (!doc) return answer(shadowErrorReply({ code: SHADOW.SHADOW_EMPTY, message: 'the device has no shadow yet' }, seconds()));
-      return answer(shadowDocumentMessage('reply', doc, seconds()));
+      if (!doc) return { replies: answer(shadowErrorReply({ code: SHADOW.SHADOW_EMPTY, message: 'the device has no shadow yet' }, seconds())) };
+      return { replies: answer(shadowDocumentMessage('reply', doc, seconds())) };
     }
-    let result: Buffer | null = null;
-    await deps.committer.submit(async (tx) => {
-      const now = seconds();
-      const applied = applyShadowWrite(await read(tx, device.id, true), req, now);
-      if (!applied.ok) {
-        result = shadowErrorReply(applied.error, now);
-        return [];
-      }
-      await write(tx, device.id, applied.value);
-      result = shadowWriteReply(applied.value.version, now);
-      return [shadowEvent(device, applied.value, 'device', req.method)];
-    });
-    return answer(result ?? shadowErrorReply({ code: SHADOW.SERVER_ERROR, message: 'server error' }, seconds()));
+    return {
+      inTx: async (tx) => {
+        const now = seconds();
+        const applied = applyShadowWrite(await read(tx, device.id, true), req, now);
+        if (!applied.ok) return { replies: answer(shadowErrorReply(applied.error, now)) };
+        await write(tx, device.id, applied.value);
+        return { events: [shadowEvent(device, applied.value, 'device', req.method)], replies: answer(shadowWriteReply(applied.value.version, now)) };
+      },
+    };
   }
 
   async function device(p: Principal, productKey: string, deviceName: string, role: 'VIEWER' | 'OPERATOR') {

@@ -1,9 +1,8 @@
 import { decodeRequest, encodeReply } from '../../domain/alink/envelope.ts';
 import { parseTopic, replyTopic } from '../../domain/alink/topics.ts';
-import type { GroupCommitter } from '../../events/committer.ts';
-import type { NewEvent } from '../../events/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { DeviceRef } from '../presence.ts';
+import type { UplinkOutcome } from '../uplink-outcome.ts';
 import { DEFAULT_MODULE } from './model.ts';
 import type { Pusher } from './push.ts';
 import { activeTask, claimQueued, lockJob, type PushTarget } from './store.ts';
@@ -23,13 +22,6 @@ export interface FirmwareGetRequest {
   qos: number;
 }
 
-/** What to send back (after the message is committed) and the events the claim committed on its own. */
-export interface FirmwareGetResult {
-  replies: { topic: string; payload: Buffer; qos: 0 | 1 }[];
-  /** Events already committed with the claim (returned for the record; the caller must not store them again). */
-  committedEvents: NewEvent[];
-}
-
 /**
  * D23: answer `thing/ota/firmware/get` on `get_reply` with code 200 and, when an upgrade task waits for the device
  * (module `default` or the one asked), the `data` an upgrade push carries (§3.9: size, version, url, md5, sign,
@@ -38,10 +30,10 @@ export interface FirmwareGetResult {
  *
  * A waiting task is treated like `/ota/device/request` (handlers.ts): QUEUED is claimed now (NOTIFIED) if the job's
  * rollout budget allows, NOTIFIED or IN_PROGRESS is answered again; a task still queued behind the budget answers `{}`
- * and comes as a push in its turn. The read and the claim are one transaction of the group commit.
+ * and comes as a push in its turn. The read and the claim run inside the commit (`inTx`, services/uplink-outcome.ts).
  */
-export function createFirmwareGet(deps: { committer: GroupCommitter; pusher: Pusher; logger: Logger }) {
-  return async function firmwareGet(device: DeviceRef, request: FirmwareGetRequest): Promise<FirmwareGetResult> {
+export function createFirmwareGet(deps: { pusher: Pusher; logger: Logger }) {
+  return function firmwareGet(device: DeviceRef, request: FirmwareGetRequest): UplinkOutcome {
     const qos: 0 | 1 = request.qos >= 1 ? 1 : 0;
     const reply = (id: string | undefined, idType: 'string' | 'number' | undefined, code: number, data: unknown, message?: string) => ({
       topic: replyTopic(request.topic),
@@ -49,47 +41,44 @@ export function createFirmwareGet(deps: { committer: GroupCommitter; pusher: Pus
       payload: encodeReply({ ...(id !== undefined ? { id } : {}), ...(idType ? { idType } : {}), code, data, ...(message ? { message } : {}), method: FIRMWARE_GET_METHOD }),
     });
     const decoded = decodeRequest(request.payload);
-    if (!decoded.ok) return { replies: [reply(decoded.error.id, decoded.error.idType, 460, {}, decoded.error.message)], committedEvents: [] };
+    if (!decoded.ok) return { replies: [reply(decoded.error.id, decoded.error.idType, 460, {}, decoded.error.message)] };
     const req = decoded.value;
-    const targets: PushTarget[] = [];
-    const committedEvents: NewEvent[] = [];
-    const answer = (code: number, data: unknown, message?: string): FirmwareGetResult => ({
-      replies: req.ack ? [reply(req.id, req.idType, code, data, message)] : [],
-      committedEvents,
-    });
+    const answer = (code: number, data: unknown, message?: string) => (req.ack ? [reply(req.id, req.idType, code, data, message)] : []);
     const params = req.params ?? {};
-    if (typeof params !== 'object' || Array.isArray(params)) return answer(460, {}, 'params must be an object');
+    if (typeof params !== 'object' || Array.isArray(params)) return { replies: answer(460, {}, 'params must be an object') };
     const asked = (params as { module?: unknown }).module;
-    if (asked != null && asked !== '' && (typeof asked !== 'string' || asked.length > 64)) return answer(460, {}, 'params.module must be a string of at most 64 characters');
+    if (asked != null && asked !== '' && (typeof asked !== 'string' || asked.length > 64)) return { replies: answer(460, {}, 'params.module must be a string of at most 64 characters') };
     const module = typeof asked === 'string' && asked !== '' ? asked : DEFAULT_MODULE;
 
-    await deps.committer.submit(async (tx) => {
-      targets.length = 0; // retried item by item after a failed grouped transaction: start clean
-      committedEvents.length = 0;
-      const task = await activeTask(tx, device.id, module);
-      if (!task) return [];
-      const job = await lockJob(tx, task.jobId);
-      if (!job) return [];
-      if (task.status !== 'QUEUED') {
-        targets.push({ taskId: task.taskId, jobId: job.id, firmwareId: job.firmwareId, device });
-        return [];
-      }
-      const claimed = await claimQueued(tx, job, { settleMs: 0, maxBatch: 1, deviceId: device.id });
-      targets.push(...claimed.targets);
-      committedEvents.push(...claimed.events);
-      return claimed.events;
-    });
-    const target = targets[0];
-    if (!target) return answer(200, {});
-    try {
-      const push = await deps.pusher.message(target);
-      const body = JSON.parse((typeof push.payload === 'function' ? push.payload() : push.payload).toString('utf8')) as { data?: unknown };
-      return answer(200, body.data ?? {});
-    } catch (err) {
-      // The claim is committed: the device gets the package on its next pull, push or login.
-      deps.logger.warn({ err, deviceName: device.deviceName }, 'could not build the package data for a firmware pull');
-      return answer(500, {}, 'the package could not be read; try again');
-    }
+    let target: PushTarget | undefined;
+    return {
+      inTx: async (tx) => {
+        target = undefined; // may run again when a grouped transaction is retried: start clean
+        const task = await activeTask(tx, device.id, module);
+        const job = task && (await lockJob(tx, task.jobId));
+        if (!task || !job) return;
+        if (task.status !== 'QUEUED') {
+          target = { taskId: task.taskId, jobId: job.id, firmwareId: job.firmwareId, device };
+          return;
+        }
+        const claimed = await claimQueued(tx, job, { settleMs: 0, maxBatch: 1, deviceId: device.id });
+        target = claimed.targets[0];
+        return { events: claimed.events };
+      },
+      // The package data is read after the commit (the firmware row and a fresh message id are outside the claim).
+      committed: async () => {
+        if (!target) return answer(200, {});
+        try {
+          const push = await deps.pusher.message(target);
+          const body = JSON.parse((typeof push.payload === 'function' ? push.payload() : push.payload).toString('utf8')) as { data?: unknown };
+          return answer(200, body.data ?? {});
+        } catch (err) {
+          // The claim is committed: the device gets the package on its next pull, push or login.
+          deps.logger.warn({ err, deviceName: device.deviceName }, 'could not build the package data for a firmware pull');
+          return answer(500, {}, 'the package could not be read; try again');
+        }
+      },
+    };
   };
 }
 

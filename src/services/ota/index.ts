@@ -72,7 +72,7 @@ export function createOtaService(deps: OtaDeps) {
     handlers,
     route: otaRoute,
     /** D23: `thing/ota/firmware/get` (the Python and C Link SDKs' pull). */
-    firmwareGet: createFirmwareGet({ committer: deps.committer, pusher, logger }),
+    firmwareGet: createFirmwareGet({ pusher, logger }),
     isFirmwareGetTopic,
     firmwareRoute: firmwareRoute({ database: deps.database, signer, logger }),
     start: () => rollout.start(),

@@ -135,6 +135,14 @@ describe('a device speaking the Python Link SDK wire form', () => {
     expect(withTask).toMatchObject({ id: 12, code: 200, data: { version: '3.1.0', size: 1234, url: 'https://example.com/fw-3.1.0.bin', md5: 'a'.repeat(32), sign: 'a'.repeat(32), signMethod: 'Md5', module: 'default' } });
     // Another module has nothing waiting.
     expect((await pull(13, 'MCU')).data).toEqual({});
+    // linkkit.py ota_report_version: '{"id": 1,"params": {"version":"..."}}' (numeric id, no method) completes the task.
+    await d.publish(`/ota/device/inform/${pk}/${dev.deviceName}`, `{"id": 1,"params": {"version":"3.1.0"}}`, 0);
+    const jobId = job.data.createOtaJob.job.jobId;
+    await until(
+      'the task completed by the reported version',
+      async () => (await t.gql(`query($id: ID!) { otaJob(id: $id) { tasks(first: 5) { edges { node { status } } } } }`, { id: jobId })).data.otaJob.tasks.edges.map((e: any) => e.node.status),
+      (s) => s.length === 1 && s[0] === 'SUCCEEDED',
+    );
   });
 
   it('sends sync services in the form the C Link SDK ClientId asks for: 4.x (ext=3) on /ext/rrpc, 3.x (ext=0) on rrpc/request', async () => {

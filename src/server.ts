@@ -26,10 +26,10 @@ import { Redis } from 'ioredis';
 import { CommandTracker, registerCommandSinks } from './services/command-replies.ts';
 import { createDeviceAuthService } from './services/device-auth.ts';
 import { createGatewayService } from './services/gateway.ts';
-import { registerShadowSinks } from './services/device-shadow.ts';
+import { registerTagsDesiredSinks } from './services/device-tags-desired.ts';
 import { startRetention } from './services/retention.ts';
 import { createUplinkHandlers } from './services/ingest/handlers.ts';
-import { createSubDeviceSessionHandler } from './services/ingest/handlers/sub-device-session.ts';
+import { createSubDeviceSessionHandlers } from './services/ingest/handlers/sub-device-session.ts';
 import { createIngestPipeline } from './services/ingest/pipeline.ts';
 import { registerThingDataSinks } from './services/ingest/sinks.ts';
 import { MessageIds } from './services/message-ids.ts';
@@ -177,14 +177,14 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     // The uplink pipeline (docs/uplink-pipeline.md): the handler table, the batch sinks of the group commit, the broker.
     registerThingDataSinks(committer);
     registerCommandSinks(committer);
-    registerShadowSinks(committer);
+    registerTagsDesiredSinks(committer);
     const handlers = createUplinkHandlers({
       products: productCache,
       deviceAuth,
       gateway,
       secrets,
       ota: ota.handlers,
-      subDeviceSession: createSubDeviceSessionHandler({ products: productCache, gateway }),
+      subDeviceSession: createSubDeviceSessionHandlers({ products: productCache, gateway }),
     });
     const ingest = createIngestPipeline({ committer, ids, publisher, handlers, logger: logger.child({ module: 'ingest' }) });
     const broker = attachBroker(aedes, { logger, metrics, deviceAuth, presence, products: productCache, ingest, gateway, publisher, sessions, maxPayload: config.MQTT_MAX_PAYLOAD });

@@ -1,4 +1,5 @@
 import type { AedesOptions, Client } from 'aedes';
+import { clientFlags } from '../domain/auth/client-flags.ts';
 import { parseUsername } from '../domain/auth/client-id.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -68,9 +69,13 @@ export function createAuthenticator(deps: {
       return [authError(result.failure === 'DISABLED' ? 5 : 4, result.failure === 'DISABLED' ? 'not authorized' : 'bad user name or password'), false];
     }
     const clientIp = clientIpOf(client);
-    const connected = await presence.connect(result.device, clientIp);
+    // D21: the ClientId says how this session takes sync services and RRPC (kept with presence, for every instance).
+    const connected = await presence.connect(result.device, clientIp, { rrpcForm: clientFlags(result.params).extRrpc ? 'ext' : 'sys' });
     if (!connected) return [authError(4, 'bad user name or password'), false]; // deleted meanwhile
-    const session: Session = { device: result.device, clientIp, epoch: connected.epoch, reason: null, registration: null, ended: false, ingestTail: Promise.resolve() };
+    // D22: resolved once the platform-side subscriptions are in place (broker.ts clientReady); publishes wait for it.
+    let subscribedNow!: () => void;
+    const subscribed = { promise: new Promise<void>((r) => (subscribedNow = r)), resolve: () => subscribedNow() };
+    const session: Session = { device: result.device, clientIp, epoch: connected.epoch, reason: null, registration: null, ended: false, ingestTail: Promise.resolve(), subscribed };
     session.connection = deviceConnection(client, session, log);
     attachSession(client, session);
     const replaced = sessions.claim(client);

@@ -1,7 +1,7 @@
 import { sysTopic } from '../domain/alink/topics.ts';
 
 /** alink-protocol.md D19: the downstream system topics a device is subscribed to at login. */
-export function autoSubscriptions(pk: string, dn: string): string[] {
+function d19(pk: string, dn: string): string[] {
   return [
     sysTopic(pk, dn, 'thing/service/+'),
     // D19 means "property set and every service"; `+` is one level, so property/set and property/get need their own.
@@ -18,4 +18,40 @@ export function autoSubscriptions(pk: string, dn: string): string[] {
     `/ota/device/upgrade/${pk}/${dn}`,
     `/ext/ntp/${pk}/${dn}/response`,
   ];
+}
+
+/**
+ * alink-protocol.md D22: a device whose ClientId carries `_ss=1` (Python Link SDK, C Link SDK 4.x) never subscribes to
+ * system topics and dispatches what arrives by exact topic, so every message the platform sends it must arrive without
+ * a SUBSCRIBE: the `_reply` of every request it can make, a gateway's `/ext/session/...` replies, the sync-service
+ * RRPC form of D21, and the other downstream notices (topology change, shadow, errors). D22 allows giving every
+ * Alink-signed device the same set; ThingQL does, so a device's behaviour never depends on a ClientId flag here.
+ * Device publishes are never relayed back to devices (broker.ts `authorizeForward`), so a filter that also matches an
+ * upstream topic (`thing/deviceinfo/+`) only ever carries the platform's messages.
+ */
+function d22(pk: string, dn: string): string[] {
+  return [
+    sysTopic(pk, dn, 'thing/event/property/pack/post_reply'),
+    sysTopic(pk, dn, 'thing/property/desired/+'),
+    sysTopic(pk, dn, 'thing/topo/+'),
+    sysTopic(pk, dn, 'thing/topo/add/notify'),
+    sysTopic(pk, dn, 'thing/sub/register_reply'),
+    sysTopic(pk, dn, 'thing/list/found_reply'),
+    sysTopic(pk, dn, 'thing/ota/firmware/get_reply'),
+    sysTopic(pk, dn, 'thing/config/get_reply'),
+    sysTopic(pk, dn, 'thing/dsltemplate/get_reply'),
+    sysTopic(pk, dn, 'thing/dynamicTsl/get_reply'),
+    sysTopic(pk, dn, 'thing/disable'),
+    sysTopic(pk, dn, 'thing/enable'),
+    sysTopic(pk, dn, 'thing/delete'),
+    `/ext/session/${pk}/${dn}/combine/+`,
+    `/ext/rrpc/+/sys/${pk}/${dn}/thing/service/+`,
+    `/ext/error/${pk}/${dn}`,
+    `/shadow/get/${pk}/${dn}`,
+  ];
+}
+
+/** The platform-side subscriptions of a device session (and of each sub-device logged in over a gateway). */
+export function autoSubscriptions(pk: string, dn: string): string[] {
+  return [...d19(pk, dn), ...d22(pk, dn)];
 }

@@ -166,7 +166,9 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
       );
       return;
     }
-    s.connection?.subscribeDevice(s.device.productKey, s.device.deviceName);
+    // D19/D22: the platform-side subscriptions; the session's publishes wait for them (Session.subscribed).
+    const subscribing = s.connection?.subscribeDevice(s.device.productKey, s.device.deviceName) ?? Promise.resolve();
+    void subscribing.then(() => s.subscribed?.resolve());
   });
 
   broker.on('clientError', (client, err) => log.debug({ err: err.message, clientId: client.id }, 'client error'));

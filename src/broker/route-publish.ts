@@ -20,7 +20,8 @@ export function createPublishRouter(deps: { ingest: IngestPipeline; metrics: Met
   ): Promise<void> {
     const payload = Buffer.from(packet.payload);
     const msg = { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain, uplink, connection };
-    const submitted = s.ingestTail.then(() => deps.ingest.handle(device, msg));
+    // D22: nothing is handled (and so answered) before the platform-side subscriptions exist (Session.subscribed).
+    const submitted = s.ingestTail.then(() => s.subscribed?.promise).then(() => deps.ingest.handle(device, msg));
     s.ingestTail = submitted.catch(() => {});
     await (await submitted).committed;
     deps.metrics.mqttMessagesIn.inc();

@@ -20,9 +20,12 @@ export function deviceConnection(client: Client, s: Session, logger: Logger): De
       return (s.subs ??= new Map());
     },
     subscribeDevice(productKey, deviceName) {
-      client.subscribe({ subscriptions: autoSubscriptions(productKey, deviceName).map((topic) => ({ topic, qos: 1 })) }, (err) => {
-        if (err) logger.warn({ err, deviceName }, 'automatic subscription failed');
-      });
+      return new Promise<void>((resolve) =>
+        client.subscribe({ subscriptions: autoSubscriptions(productKey, deviceName).map((topic) => ({ topic, qos: 1 })) }, (err) => {
+          if (err) logger.warn({ err, deviceName }, 'automatic subscription failed');
+          resolve();
+        }),
+      );
     },
   };
 }

@@ -17,6 +17,11 @@ export interface Session {
   ended: boolean;
   /** Submission order of this connection's publishes: each waits for the previous one to be submitted. */
   ingestTail: Promise<unknown>;
+  /**
+   * Settles once the platform-side subscriptions (D19/D22) of this session are in place: a device that never subscribes
+   * (`_ss=1`) may publish right after CONNACK, and its first reply must not be published before it is subscribed.
+   */
+  subscribed?: { promise: Promise<void>; resolve: () => void };
   /** Gateways: sub-devices logged in over this connection (alink-protocol.md §1.7), by `${pk}\u0000${dn}`. */
   subs?: Map<string, { device: CachedDevice; epoch: number }>;
   /** This connection as services see it (ports.ts). */

@@ -67,6 +67,15 @@ export type DeviceInfoData = Device & { value: unknown; messageCreateTime: numbe
 export type OtaProgressData = Device & Record<string, unknown> & { status: string; jobId: string; taskId: string; messageCreateTime: number };
 export type OtaVersionData = Device & { moduleName: string; moduleVersion: string; messageCreateTime: number };
 export type OtaJobStatusData = { productKey: string; packageId: string; jobId: string; status: string; messageCreateTime: number };
+/** A write of the device shadow (alink-protocol.md §2.4, services/device-shadow.ts), by the device or the cloud. */
+export type DeviceShadowData = Device & {
+  source: 'device' | 'cloud';
+  method: string;
+  version: number;
+  state: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  gmtCreate: number;
+};
 
 export type EventDataMap = {
   'device.lifecycle': DeviceLifecycleData;
@@ -87,6 +96,7 @@ export type EventDataMap = {
   'ota.upgrade': OtaProgressData;
   'ota.version': OtaVersionData;
   'ota.job.status': OtaJobStatusData;
+  'device.shadow': DeviceShadowData;
 };
 
 export type PlatformEventType = keyof EventDataMap;
@@ -109,6 +119,7 @@ export const PLATFORM_EVENT_TYPES = [
   'ota.upgrade',
   'ota.version',
   'ota.job.status',
+  'device.shadow',
 ] as const satisfies readonly PlatformEventType[];
 
 /** An event of one type, as built (before it is stored). */

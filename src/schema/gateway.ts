@@ -37,7 +37,7 @@ builder.relayMutationField(
       versions: t.field({ type: 'JSON', description: '{"Identifier": version}: refuse the change when the stored version differs (VERSION_CONFLICT).' }),
     }),
   },
-  { resolve: (_r, { input }, ctx) => withUserErrors(() => ctx.services.shadow.setDesired(ctx.principal, { ...input, items: input.items })) },
+  { resolve: (_r, { input }, ctx) => withUserErrors(() => ctx.services.tagsDesired.setDesired(ctx.principal, { ...input, items: input.items })) },
   {
     description: codesDescription('Set desired property values; each identifier gets a new version. Devices read them with thing/property/desired/get.', [
       'PRODUCT_NOT_FOUND',
@@ -68,7 +68,7 @@ builder.objectFields(DeviceRef, (t) => ({
   desiredProperties: t.field({
     type: [DesiredRef],
     description: 'Desired property values set with setDesiredProperty, each with its version.',
-    resolve: (dev, _a, ctx) => ctx.services.shadow.desired(dev.id),
+    resolve: (dev, _a, ctx) => ctx.services.tagsDesired.desired(dev.id),
   }),
   tags: t.field({
     type: [TagRef],

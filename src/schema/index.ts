@@ -16,6 +16,7 @@ import './commands.ts';
 import './rules.ts';
 import './ota.ts';
 import './gateway.ts';
+import './shadow.ts';
 
 let schema: GraphQLSchema | null = null;
 

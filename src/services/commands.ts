@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { and, eq, inArray } from 'drizzle-orm';
 import { canPublish, canSubscribe } from '../domain/alink/acl.ts';
 import { isValidTopicName } from '../domain/alink/topic-filter.ts';
-import { broadcastRequestTopic, extRrpcTopic, parseTopic, rrpcRequestTopic, validateTopicName } from '../domain/alink/topics.ts';
+import { broadcastRequestTopic, extRrpcServiceTopic, extRrpcTopic, parseTopic, rrpcRequestTopic, validateTopicName } from '../domain/alink/topics.ts';
 import { DomainError } from '../domain/errors.ts';
 import { devices } from '../db/tables.ts';
 import type { GroupCommitter } from '../events/committer.ts';
@@ -30,6 +30,19 @@ export interface CommandDeps extends ServiceDeps {
 /** alink-protocol.md §5.1 / §7: RRPC timeout 1000-8000 ms; broadcast body at most 64 KB. */
 export const RRPC_TIMEOUT = { min: 1000, max: 8000 } as const;
 export const MAX_BROADCAST = 64 * 1024;
+
+/** The service identifier of an Alink service request (`method: thing.service.${id}`, §3.7), or null. */
+export function alinkServiceOf(payload: Buffer): string | null {
+  let body: unknown;
+  try {
+    body = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return null;
+  }
+  const method = (body as { method?: unknown } | null)?.method;
+  const m = typeof method === 'string' ? /^thing\.service\.([A-Za-z0-9_]+)$/.exec(method) : null;
+  return m && m[1] !== 'property' ? m[1]! : null;
+}
 
 export function decodePayload(payload: string, encoding: PayloadEncoding | null | undefined, maxBytes: number): Buffer {
   let bytes: Buffer;
@@ -255,7 +268,14 @@ export function createCommandService(deps: CommandDeps) {
         custom = input.topic;
       }
       const messageId = await deps.ids.take();
-      const topic = custom ? extRrpcTopic(messageId, custom) : rrpcRequestTopic(d.productKey, d.deviceName, messageId);
+      // D21: for an `ext=1` session, a system RRPC that carries an Alink service call goes where that SDK takes sync
+      // services (it has no handler for /sys/.../rrpc/request/+); anything else keeps the system RRPC topic (D12).
+      const service = custom || d.rrpcForm !== 'ext' ? null : alinkServiceOf(payload);
+      const topic = custom
+        ? extRrpcTopic(messageId, custom)
+        : service
+          ? extRrpcServiceTopic(messageId, d.productKey, d.deviceName, service)
+          : rrpcRequestTopic(d.productKey, d.deviceName, messageId);
       if (!d.online) {
         await core.record({ messageId, kind: 'RRPC', productKey: d.productKey, deviceName: d.deviceName, topic, status: 'OFFLINE' });
         return { rrpcCode: 'OFFLINE' as RrpcCode, messageId, payloadBase64: null };

@@ -1,105 +1,119 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
-import { DomainError, DomainErrors } from '../domain/errors.ts';
-import { validateValue } from '../domain/tsl/value-check.ts';
-import { desiredProperties, deviceTags } from '../db/tables.ts';
-import type { GroupCommitter } from '../events/committer.ts';
-import { requireRole, type Principal } from './access.ts';
+import { eq } from 'drizzle-orm';
+import { applyShadowWrite, SHADOW, shadowDocumentMessage, shadowState, type ShadowDocument } from '../domain/alink/shadow.ts';
+import { shadowTopic } from '../domain/alink/topics.ts';
+import { DomainError } from '../domain/errors.ts';
+import type { Executor } from '../db/client.ts';
+import { deviceShadows } from '../db/tables.ts';
+import { platformEvent } from '../events/catalog.ts';
+import type { NewEvent } from '../events/types.ts';
+import { assertProductVisible, requireRole, type Principal } from './access.ts';
 import type { CommandDeps } from './commands.ts';
 import { findDevice } from './devices.ts';
+import type { DeviceRef } from './presence.ts';
 
-/** alink-protocol.md §3.9 / §7: at most 200 tags per message; attrKey at most 100 bytes. */
-export const TAG_LIMITS = { perMessage: 200, keyBytes: 100, valueChars: 1024 } as const;
-export const TAG_KEY = /^[A-Za-z][A-Za-z0-9_.-]*$/;
-
-export type TagRow = { deviceId: number; attrKey: string; attrValue: string };
-
-/** Batch sinks for tags and desired-property deletes (one statement each per group commit). */
-export function registerShadowSinks(committer: GroupCommitter): void {
-  committer.sink('tagsUpsert', async (tx, rows) => {
-    const last = new Map((rows as TagRow[]).map((r) => [`${r.deviceId}:${r.attrKey}`, r]));
-    await tx
-      .insert(deviceTags)
-      .values([...last.values()])
-      .onConflictDoUpdate({ target: [deviceTags.deviceId, deviceTags.attrKey], set: { attrValue: sql`excluded.attr_value`, updatedAt: sql`now()` } });
-  });
-  committer.sink('tagsDelete', async (tx, rows) => {
-    for (const r of rows as { deviceId: number; attrKey: string }[]) await tx.delete(deviceTags).where(and(eq(deviceTags.deviceId, r.deviceId), eq(deviceTags.attrKey, r.attrKey)));
-  });
-  committer.sink('desiredDelete', async (tx, rows) => {
-    for (const r of rows as { deviceId: number; identifier: string; version: number | null }[]) {
-      await tx
-        .delete(desiredProperties)
-        .where(
-          and(
-            eq(desiredProperties.deviceId, r.deviceId),
-            eq(desiredProperties.identifier, r.identifier),
-            r.version == null ? undefined : eq(desiredProperties.version, r.version),
-          ),
-        );
-    }
-  });
+export interface ShadowView extends ShadowDocument {
+  updatedAt: Date;
 }
 
+export const shadowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+function toDocument(r: typeof deviceShadows.$inferSelect): ShadowView {
+  const metadata = (r.metadata ?? {}) as Partial<ShadowDocument['metadata']>;
+  return {
+    version: r.version,
+    reported: (r.reported ?? {}) as Record<string, unknown>,
+    desired: (r.desired ?? {}) as Record<string, unknown>,
+    metadata: { reported: metadata.reported ?? {}, desired: metadata.desired ?? {} },
+    updatedAt: r.updatedAt,
+  };
+}
+
+/** The device's shadow, null until first written; `lock` takes the row for the version rule of a write. */
+export async function readShadow(ex: Executor, deviceId: number, lock = false): Promise<ShadowView | null> {
+  const q = ex.select().from(deviceShadows).where(eq(deviceShadows.deviceId, deviceId));
+  const rows = lock ? await q.for('update') : await q;
+  return rows[0] ? toDocument(rows[0]) : null;
+}
+
+export async function writeShadow(ex: Executor, deviceId: number, doc: ShadowDocument): Promise<void> {
+  const values = { version: doc.version, reported: doc.reported, desired: doc.desired, metadata: doc.metadata, updatedAt: new Date() };
+  await ex.insert(deviceShadows).values({ deviceId, ...values }).onConflictDoUpdate({ target: deviceShadows.deviceId, set: values });
+}
+
+/** The `device.shadow` event of a committed write (events/catalog.ts). */
+export const shadowEvent = (d: DeviceRef, doc: ShadowDocument, source: 'device' | 'cloud', method: string): NewEvent =>
+  platformEvent('device.shadow', d, {
+    iotId: d.iotId,
+    productKey: d.productKey,
+    deviceName: d.deviceName,
+    source,
+    method,
+    version: doc.version,
+    ...shadowState(doc),
+    gmtCreate: Date.now(),
+  });
+
 /**
- * Device tags (thing/deviceinfo/update|delete, §6.12) and desired properties (thing/property/desired/get|delete) with a
- * version per property: the cloud sets desired values (setDesiredProperty); a device that was offline asks for them
- * and, once applied, deletes them at the version it saw, so it only ever receives what changed since.
+ * The device shadow (alink-protocol.md §2.4, domain/alink/shadow.ts), cloud side: GraphQL reads it (`Device.shadow`)
+ * and changes `desired` (`updateDeviceShadow`), which is pushed to the device on `/shadow/get` as a `control` message.
+ * Devices update, get and delete it on `/shadow/update` (the `shadowUpdate` uplink handler,
+ * services/ingest/handlers/device-shadow.ts). Every write reads and writes the document in one transaction with the
+ * row locked, so the version rule (greater than the current one, else 409) holds for concurrent writers on any
+ * instance.
  */
-export function createShadowService(deps: CommandDeps) {
+export function createDeviceShadowService(deps: CommandDeps) {
   const db = deps.database.db;
 
+  async function device(p: Principal, productKey: string, deviceName: string, role: 'VIEWER' | 'OPERATOR') {
+    requireRole(p, role);
+    assertProductVisible(p, productKey);
+    const d = await findDevice(db, productKey, deviceName);
+    if (!d) throw new DomainError('DEVICE_NOT_FOUND', `device ${deviceName} does not exist in product ${productKey}`, ['input', 'deviceName']);
+    return d;
+  }
+
   return {
+    /** `Device.shadow`: null until the device or the cloud first writes it. */
+    get: (deviceId: number): Promise<ShadowView | null> => readShadow(db, deviceId),
 
-    async setDesired(p: Principal, input: { productKey: string; deviceName: string; items: unknown; versions?: unknown }) {
-      requireRole(p, 'OPERATOR');
-      const info = await deps.productCache.get(input.productKey);
-      if (!info || (p.productKeys !== null && !p.productKeys.includes(input.productKey))) {
-        throw new DomainError('PRODUCT_NOT_FOUND', `product ${input.productKey} does not exist`, ['input', 'productKey']);
-      }
-      const d = await findDevice(db, input.productKey, input.deviceName);
-      if (!d) throw new DomainError('DEVICE_NOT_FOUND', `device ${input.deviceName} does not exist`, ['input', 'deviceName']);
-      const items = input.items;
-      if (!items || typeof items !== 'object' || Array.isArray(items) || Object.keys(items).length === 0) {
-        throw new DomainError('INVALID_VALUE', 'items must be a non-empty JSON object', ['input', 'items']);
-      }
-      const versions = (input.versions ?? {}) as Record<string, unknown>;
-      const errors = [];
-      for (const [id, value] of Object.entries(items)) {
-        const prop = info.model.properties.get(id);
-        if (!prop) {
-          errors.push({ code: 'IDENTIFIER_NOT_FOUND', message: `property ${id} is not defined in the thing model`, field: ['input', 'items', id] });
-          continue;
-        }
-        const r = validateValue(prop.dataType, value, id);
-        if (!r.ok) errors.push({ code: 'INVALID_VALUE', message: r.message, field: ['input', 'items', id] });
-      }
-      if (errors.length) throw new DomainErrors(errors);
-      return deps.log.transaction(async (tx) => {
-        const current = await tx.select().from(desiredProperties).where(eq(desiredProperties.deviceId, d.id)).for('update');
-        const out: Record<string, number> = {};
-        for (const [id, value] of Object.entries(items)) {
-          const cur = current.find((c) => c.identifier === id);
-          const expected = versions[id];
-          // Optimistic concurrency: a caller that names the version it saw loses to a newer write.
-          if (typeof expected === 'number' && (cur?.version ?? 0) !== expected) {
-            throw new DomainError('VERSION_CONFLICT', `desired ${id} is at version ${cur?.version ?? 0}, not ${expected}`, ['input', 'versions', id]);
-          }
-          const version = (cur?.version ?? 0) + 1;
-          await tx
-            .insert(desiredProperties)
-            .values({ deviceId: d.id, identifier: id, value: value as object, version })
-            .onConflictDoUpdate({ target: [desiredProperties.deviceId, desiredProperties.identifier], set: { value: value as object, version, updatedAt: new Date() } });
-          out[id] = version;
-        }
-        return { versions: out };
+    /**
+     * UpdateDeviceShadow: the cloud sets `desired` (an object; an attribute "null" deletes it; `"null"` clears the
+     * section) at `version`, which must be greater than the shadow's; without `deltaUpdate` the given desired replaces
+     * the section. The new document is pushed to the device as `control` on `/shadow/get` (QoS 1: kept for a
+     * persistent session that is offline).
+     */
+    async update(p: Principal, input: { productKey: string; deviceName: string; desired: unknown; version: number; deltaUpdate?: boolean | null }) {
+      const d = await device(p, input.productKey, input.deviceName, 'OPERATOR');
+      const desired = input.desired;
+      const section =
+        desired === null || desired === 'null'
+          ? ({ kind: 'clear' } as const)
+          : typeof desired === 'object' && !Array.isArray(desired)
+            ? ({ kind: 'attributes', values: desired as Record<string, unknown> } as const)
+            : null;
+      if (!section) throw new DomainError('INVALID_VALUE', 'desired must be a JSON object (an attribute "null" deletes it) or "null"', ['input', 'desired']);
+      if (!Number.isSafeInteger(input.version) || input.version < 1) throw new DomainError('INVALID_INPUT', 'version must be a positive integer', ['input', 'version']);
+      let outcome: ReturnType<typeof applyShadowWrite> | null = null;
+      await deps.committer.submit(async (tx) => {
+        // Refused writes change nothing and must not fail the grouped transaction: the outcome is kept, not thrown.
+        outcome = applyShadowWrite(await readShadow(tx, d.id, true), { method: 'update', version: input.version, desired: section }, shadowSeconds(), { replaceDesired: !input.deltaUpdate });
+        if (!outcome.ok) return [];
+        await writeShadow(tx, d.id, outcome.value);
+        return [shadowEvent(d, outcome.value, 'cloud', 'update')];
       });
-    },
-
-    async desired(deviceId: number) {
-      const rows = await db.select().from(desiredProperties).where(eq(desiredProperties.deviceId, deviceId)).orderBy(asc(desiredProperties.identifier));
-      return rows.map((r) => ({ identifier: r.identifier, value: r.value, version: r.version, time: r.updatedAt }));
+      const applied = outcome as ReturnType<typeof applyShadowWrite> | null;
+      if (!applied) throw new Error('shadow update committed without an outcome');
+      if (!applied.ok) {
+        const code = applied.error.code === SHADOW.VERSION_CONFLICT ? 'VERSION_CONFLICT' : 'INVALID_VALUE';
+        throw new DomainError(code, applied.error.message, ['input', code === 'VERSION_CONFLICT' ? 'version' : 'desired']);
+      }
+      const done = applied.value;
+      await deps.publisher
+        .publish(shadowTopic('get', d.productKey, d.deviceName), shadowDocumentMessage('control', done, shadowSeconds()), 1)
+        .catch((err: unknown) => deps.logger.warn({ err, deviceName: d.deviceName }, 'could not push the shadow to the device'));
+      return { shadow: { ...done, updatedAt: new Date() } as ShadowView };
     },
   };
 }
 
-export type ShadowService = ReturnType<typeof createShadowService>;
+export type DeviceShadowService = ReturnType<typeof createDeviceShadowService>;

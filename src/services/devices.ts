@@ -25,6 +25,7 @@ export function toDeviceRecord(r: typeof devices.$inferSelect): DeviceRecord {
     online: r.online,
     connectionEpoch: r.connectionEpoch,
     clientIp: r.clientIp,
+    rrpcForm: r.rrpcForm === 'ext' ? 'ext' : 'sys',
     activatedAt: r.activatedAt,
     lastOnlineAt: r.lastOnlineAt,
     lastOfflineAt: r.lastOfflineAt,

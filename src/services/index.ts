@@ -4,7 +4,8 @@ import { createAmqpServices } from './amqp/index.ts';
 import { createApiKeyService } from './api-keys.ts';
 import { createCloudApiReads } from './cloud-api.ts';
 import { createCommandService, type CommandDeps } from './commands.ts';
-import { createShadowService } from './device-shadow.ts';
+import { createTagsDesiredService } from './device-tags-desired.ts';
+import { createDeviceShadowService } from './device-shadow.ts';
 import { createDeviceService } from './devices.ts';
 import { createHistoryService } from './history.ts';
 import { createOtaService, type OtaOptions } from './ota/index.ts';
@@ -39,7 +40,8 @@ export function createServices(deps: CommandDeps & { metrics: Metrics; ota?: Ota
     history: createHistoryService(deps),
     commands: createCommandService(deps),
     thingCommands: createThingCommandService(deps),
-    shadow: createShadowService(deps),
+    tagsDesired: createTagsDesiredService(deps),
+    shadow: createDeviceShadowService(deps),
     ota: ota.service,
     rules: createRuleService({ ...deps, redrive: (dl, rule) => ruleEngine.redrive(dl, rule) }),
     topicRoutes: createTopicRouteService({ ...deps, products: deps.productCache, consumers }),

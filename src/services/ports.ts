@@ -30,8 +30,11 @@ export interface DeviceConnection {
   clientIp: string | null;
   /** Sub-devices logged in over this (gateway) connection, by `deviceKey(pk, dn)`. */
   readonly subDevices: Map<string, { device: CachedDevice; epoch: number }>;
-  /** Subscribe this connection to a (sub-)device's automatic downstream topics (D19). */
-  subscribeDevice(productKey: string, deviceName: string): void;
+  /**
+   * Subscribe this connection to a (sub-)device's automatic downstream topics (D19, D22); resolves once they are in
+   * place (a failure is logged, not thrown).
+   */
+  subscribeDevice(productKey: string, deviceName: string): Promise<void>;
 }
 
 export const deviceKey = (pk: string, dn: string): string => `${pk}\u0000${dn}`;

@@ -4,6 +4,7 @@ import { query, type Tx } from '../db/client.ts';
 import type { GroupCommitter } from '../events/committer.ts';
 import type { NewEvent } from '../events/types.ts';
 import type { ServiceDeps } from './deps.ts';
+import type { RrpcForm } from './records.ts';
 
 /** alink-protocol.md D15. */
 export type OfflineReason = 'CLIENT_DISCONNECT' | 'KEEPALIVE_TIMEOUT' | 'TAKEN_OVER' | 'KICKED' | 'SERVER_SHUTDOWN' | 'SERVER_RESTART';
@@ -70,8 +71,12 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
   }
 
   return {
-    /** Mark online with a new epoch; returns it. A device already online elsewhere is taken over (D6). */
-    async connect(d: DeviceRef, clientIp: string | null): Promise<{ epoch: number; activatedNow: boolean } | null> {
+    /**
+     * Mark online with a new epoch; returns it. A device already online elsewhere is taken over (D6). `rrpcForm` (D21,
+     * from the session's ClientId) is stored with the presence so every instance knows how to reach the session.
+     */
+    async connect(d: DeviceRef, clientIp: string | null, session: { rrpcForm?: RrpcForm } = {}): Promise<{ epoch: number; activatedNow: boolean } | null> {
+      const rrpcForm: RrpcForm = session.rrpcForm ?? 'sys';
       let result: { epoch: number; activatedNow: boolean } | null = null;
       await committer.submit(async (tx) => {
         const now = new Date();
@@ -80,7 +85,7 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
         const rows = await query<{ epoch: string | number; was_online: boolean; old_epoch: string | number; old_ip: string | null; old_activated: unknown }>(
           tx,
           sql`update ${devices} d set online = true, connection_epoch = d.connection_epoch + 1, connected_instance = ${instanceId},
-                client_ip = ${clientIp}, last_online_at = ${now.toISOString()}::timestamptz,
+                client_ip = ${clientIp}, rrpc_form = ${rrpcForm}, last_online_at = ${now.toISOString()}::timestamptz,
                 activated_at = coalesce(d.activated_at, ${now.toISOString()}::timestamptz)
               from (select id, online, connection_epoch, client_ip, activated_at from ${devices} where id = ${d.id} for update) old
               where d.id = old.id

@@ -3,6 +3,8 @@ export type NodeType = 'DEVICE' | 'GATEWAY';
 export type DataFormat = 'ALINK_JSON' | 'CUSTOM';
 export type ValidationMode = 'WEAK' | 'STRICT' | 'NONE';
 export type TopicOperation = 'PUB' | 'SUB' | 'ALL';
+/** alink-protocol.md D12 (`sys`) or D21 (`ext`). */
+export type RrpcForm = 'sys' | 'ext';
 export type DeviceState = 'UNACTIVE' | 'ONLINE' | 'OFFLINE' | 'DISABLED';
 
 export interface ProductRecord {
@@ -38,6 +40,8 @@ export interface DeviceRecord {
   online: boolean;
   connectionEpoch: number;
   clientIp: string | null;
+  /** D21: the RRPC form of the device's current (or last) session. */
+  rrpcForm: RrpcForm;
   activatedAt: Date | null;
   lastOnlineAt: Date | null;
   lastOfflineAt: Date | null;

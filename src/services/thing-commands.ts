@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { encodeRequest } from '../domain/alink/envelope.ts';
-import { rrpcRequestTopic, sysTopic } from '../domain/alink/topics.ts';
+import { extRrpcServiceTopic, rrpcRequestTopic, sysTopic } from '../domain/alink/topics.ts';
 import { validatePropertySet, validateServiceInput, validateServiceOutput } from '../domain/tsl/commands.ts';
 import { DomainError, DomainErrors, type UserErrorShape } from '../domain/errors.ts';
 import type { NewEvent } from '../events/types.ts';
@@ -17,6 +17,10 @@ export interface BatchResult {
   messageId: string | null;
   userErrors: UserErrorShape[];
 }
+
+/** Where a sync service call goes: the session's RRPC form (D12 or D21), as its presence row records it. */
+export const syncServiceTopic = (d: Pick<DeviceRecord, 'productKey' | 'deviceName' | 'rrpcForm'>, messageId: string, identifier: string): string =>
+  d.rrpcForm === 'ext' ? extRrpcServiceTopic(messageId, d.productKey, d.deviceName, identifier) : rrpcRequestTopic(d.productKey, d.deviceName, messageId);
 
 /** A command the device could not be sent right now: the reference's downlink reply with 9201 (§3.10, §6.7). */
 function offlineReply(d: DeviceRecord, messageId: string, topic: string): NewEvent {
@@ -129,8 +133,10 @@ export function createThingCommandService(deps: CommandDeps) {
     // D12: synchronous services travel over the system RRPC topic with an Alink request, in a batch too (sent, not
     // awaited): a Link SDK device answers a sync service only on the RRPC response topic of the request it got
     // (SDK 1.2.8 `reply(..., 'sync')` answers on rrpc/response/${the last RRPC id seen for that service}).
+    // D21: a session that logged in with `ext=1` (Python Link SDK, C SDK 4.x) takes them on /ext/rrpc/${id}/sys/...
+    // and answers there; the reply handler takes both (command-replies.ts).
     const messageId = await deps.ids.take();
-    const topic = rrpcRequestTopic(d.productKey, d.deviceName, messageId);
+    const topic = syncServiceTopic(d, messageId, input.identifier);
     const rec = { kind: 'SERVICE', identifier: input.identifier, callType: 'SYNC', input: args };
     const at = { messageId, productKey: d.productKey, deviceName: d.deviceName, topic };
     if (!d.online) {

@@ -5,6 +5,8 @@ import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import mqtt from 'mqtt';
 import { alinkLogin, connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
 import { freshPostgresDatabase, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { deviceState } from '../helpers/commands.ts';
+import { PythonWireDevice } from '../helpers/python-wire.ts';
 
 const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
 const enabled = Boolean(process.env.TEST_REDIS_URL && process.env.TEST_DATABASE_URL);
@@ -38,7 +40,7 @@ describe.runIf(enabled)('two instances over one Redis and one PostgreSQL', () =>
     const shared = { DATABASE_URL: db.url, REDIS_URL: process.env.TEST_REDIS_URL };
     a = await startTestPlatform('postgres', { ...shared, ADMIN_TOKEN: 'cluster-admin-token-0001' });
     b = await startTestPlatform('postgres', { ...shared, ADMIN_TOKEN: 'cluster-admin-token-0001' });
-    ({ productKey: pk, devices: devs } = await productWithDevices(a, 3, { tsl: lampTsl }));
+    ({ productKey: pk, devices: devs } = await productWithDevices(a, 4, { tsl: lampTsl }));
   });
   afterAll(async () => {
     await a?.close();
@@ -94,6 +96,23 @@ describe.runIf(enabled)('two instances over one Redis and one PostgreSQL', () =>
     const d = await a.gql(`query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { state connectionEpoch } }`, { pk, dn: dev.deviceName });
     expect(d.data.device).toEqual({ state: 'ONLINE', connectionEpoch: 2 });
     await onB.endAsync();
+  });
+
+  it('sends a sync service from B in the RRPC form of the session on A (D21: ext=1 kept with presence)', async () => {
+    const dev = devs[3]!;
+    const d = await PythonWireDevice.connect(a, dev);
+    try {
+      await deviceState(b, pk, dev.deviceName, 'ONLINE');
+      const call = b.gql(`mutation($i: InvokeThingServiceInput!) { invokeThingService(input: $i) { rrpcCode code output } }`, {
+        i: { productKey: pk, deviceName: dev.deviceName, identifier: 'Blink', args: { Times: 1 }, timeoutMs: 5000 },
+      });
+      const { topic, body } = await d.nextWithPrefix('/ext/rrpc/');
+      expect(topic).toBe(`/ext/rrpc/${body.id}/sys/${pk}/${dev.deviceName}/thing/service/Blink`);
+      await d.publish(topic, { id: body.id, code: 200, data: { Done: 1 } });
+      expect((await call).data.invokeThingService).toEqual({ rrpcCode: 'SUCCESS', code: 200, output: { Done: 1 } });
+    } finally {
+      await d.end();
+    }
   });
 
   it('moves a persistent session from A to B when A goes away: the device finds its session and its queued commands on B', async () => {

@@ -21,6 +21,12 @@ export const devices = pgTable(
     /** Instance holding the current connection (several instances over Redis). */
     connectedInstance: text('connected_instance'),
     clientIp: text('client_ip'),
+    /**
+     * alink-protocol.md D21: how the current session takes sync services and RRPC, from its ClientId (`ext=1` -> 'ext':
+     * `/ext/rrpc/${id}/sys/...`; otherwise 'sys': `/sys/.../rrpc/request/${id}`). Kept with presence so that every
+     * instance sends in the form of the session, wherever it is connected.
+     */
+    rrpcForm: text('rrpc_form').notNull().default('sys'),
     activatedAt: timestamp('activated_at', { withTimezone: true, precision: 3 }),
     lastOnlineAt: timestamp('last_online_at', { withTimezone: true, precision: 3 }),
     lastOfflineAt: timestamp('last_offline_at', { withTimezone: true, precision: 3 }),

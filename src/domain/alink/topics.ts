@@ -169,6 +169,13 @@ export const rrpcResponseTopic = (pk: string, dn: string, messageId: string): st
 export const extRrpcTopic = (messageId: string, innerTopic: string): string =>
   `${RRPC_PREFIX}${messageId}/${trimSlash(innerTopic)}`;
 
+/**
+ * Sync services and RRPC for `ext=1` sessions (D21): `/ext/rrpc/${messageId}/sys/${pk}/${dn}/thing/service/${identifier}`
+ * (single slash after the message id); the device answers on the same topic.
+ */
+export const extRrpcServiceTopic = (messageId: string, pk: string, dn: string, identifier: string): string =>
+  extRrpcTopic(messageId, sysTopic(pk, dn, `thing/service/${identifier}`));
+
 /** Broadcast (§2.6, D14): topic mode and all-online-devices mode. */
 export const broadcastTopic = (pk: string, suffix: string): string => `/broadcast/${pk}/${trimSlash(suffix)}`;
 export const broadcastRequestTopic = (pk: string, dn: string, messageId: string): string =>

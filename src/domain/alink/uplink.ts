@@ -19,6 +19,7 @@ interface Sys extends Owner {
 }
 
 export type TopologyAction = 'add' | 'delete' | 'get' | 'subRegister' | 'listFound';
+export type BatchSessionAction = 'combine/batch_login' | 'combine/batch_logout';
 
 export type Uplink =
   /** `thing/event/property/post` (§3.3). */
@@ -45,13 +46,19 @@ export type Uplink =
   | ({ kind: 'otaInform' } & Owner)
   | ({ kind: 'otaProgress' } & Owner)
   | ({ kind: 'otaRequest' } & Owner)
+  /** `thing/ota/firmware/get` (§2.3, D23): the Python and C Link SDKs' OTA pull. */
+  | ({ kind: 'otaFirmwareGet' } & Sys)
+  /** `/shadow/update/${pk}/${dn}` (§2.4): device shadow update, get and delete. */
+  | ({ kind: 'shadowUpdate' } & Owner)
   /** `/ext/ntp/${pk}/${dn}/request` (D16). */
   | ({ kind: 'ntpRequest' } & Owner)
   /** `/ext/session/${pk}/${dn}/${action}`: sub-device login/logout over a gateway connection (§1.7). */
   | ({ kind: 'subDeviceSession'; action: string } & Owner)
+  /** `/ext/session/${pk}/${dn}/combine/batch_login|batch_logout` (§1.7, D24). */
+  | ({ kind: 'subDeviceBatchSession'; action: BatchSessionAction } & Owner)
   /** `/${pk}/${dn}/user/${shortName}` custom topics (§2.2): opaque, stored and forwarded. */
   | ({ kind: 'custom'; shortName: string } & Owner)
-  /** Anything else the ACL lets through (other `/sys/.../thing/...` paths, `/shadow/update`): stored and forwarded. */
+  /** Anything else the ACL lets through (other `/sys/.../thing/...` paths): stored and forwarded. */
   | { kind: 'other'; owner: Owner | null; path?: readonly string[] };
 
 export type UplinkKind = Uplink['kind'];
@@ -80,6 +87,7 @@ function classifySys(t: Extract<ParsedTopic, { kind: 'sys' }>): Uplink {
     }
     if (b === 'deviceinfo' && p.length === 3 && (c === 'update' || c === 'delete')) return { kind: 'deviceTags', op: c, ...sys };
     if (b === 'property' && c === 'desired' && p.length === 4 && (d === 'get' || d === 'delete')) return { kind: 'desiredProperties', op: d, ...sys };
+    if (b === 'ota' && c === 'firmware' && d === 'get' && p.length === 4) return { kind: 'otaFirmwareGet', ...sys };
     const topo = p.length === 3 ? TOPOLOGY[p.join('/')] : undefined;
     if (topo) return { kind: 'topology', action: topo, ...sys };
   }
@@ -105,15 +113,20 @@ export function classifyUplink(topic: string): Uplink {
       return { kind: 'other', owner };
     }
     case 'extSession':
+      if (t.action === 'combine/batch_login' || t.action === 'combine/batch_logout') {
+        return { kind: 'subDeviceBatchSession', action: t.action, productKey: t.productKey, deviceName: t.deviceName };
+      }
       return { kind: 'subDeviceSession', action: t.action, productKey: t.productKey, deviceName: t.deviceName };
     case 'extRrpc': {
       const inner = parseTopic(t.innerTopic);
       const owner = inner.kind === 'sys' || inner.kind === 'custom' ? { productKey: inner.productKey, deviceName: inner.deviceName } : null;
       return owner ? { kind: 'extRrpcResponse', messageId: t.messageId, innerTopic: t.innerTopic, ...owner } : { kind: 'other', owner: null };
     }
+    case 'shadow':
+      if (t.action === 'update') return { kind: 'shadowUpdate', productKey: t.productKey, deviceName: t.deviceName };
+      return { kind: 'other', owner: { productKey: t.productKey, deviceName: t.deviceName } };
     case 'ntpResponse':
     case 'extError':
-    case 'shadow':
       return { kind: 'other', owner: { productKey: t.productKey, deviceName: t.deviceName } };
     default:
       return { kind: 'other', owner: null };

@@ -139,7 +139,8 @@ export function verifyDeviceLogin(input: VerifyDeviceLoginInput): Result<DeviceL
 
   const timestamp = getParam(params, 'timestamp');
   if (timestamp !== undefined && input.maxClockSkewMs !== undefined && input.nowMs !== undefined) {
-    const ts = Number(timestamp);
+    // §1.2 says milliseconds, but the Python Link SDK sends seconds (`str(int(time.time()))`): ten digits are seconds.
+    const ts = /^\d{10}$/.test(timestamp) ? Number(timestamp) * 1000 : Number(timestamp);
     if (!Number.isFinite(ts) || Math.abs(input.nowMs - ts) > input.maxClockSkewMs) {
       return fail('TIMESTAMP_SKEW', 'timestamp outside the allowed clock skew');
     }

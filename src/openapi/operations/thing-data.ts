@@ -167,7 +167,7 @@ export const thingDataOperations: Record<string, Operation> = {
       const d = await resolveDevice(ctx);
       const items = ctx.params.jsonObject('Items', 'iot.device.InvalidFormattedDevicePropertiesString');
       const versions = ctx.params.jsonObject('Versions', 'iot.common.InvalidFormattedParameter');
-      const r = await call(() => ctx.services.shadow.setDesired(ctx.principal, { productKey: d.productKey, deviceName: d.deviceName, items, versions }), {
+      const r = await call(() => ctx.services.tagsDesired.setDesired(ctx.principal, { productKey: d.productKey, deviceName: d.deviceName, items, versions }), {
         VERSION_CONFLICT: 'iot.common.InvalidFormattedParameter',
       });
       return { Data: { Versions: JSON.stringify(r.versions) } };
@@ -180,7 +180,7 @@ export const thingDataOperations: Record<string, Operation> = {
       const d = await resolveDevice(ctx);
       const wanted = ctx.params.list('Identifier');
       const { properties } = await model(ctx, d);
-      const rows = (await ctx.services.shadow.desired(d.id)).filter((r) => wanted.length === 0 || wanted.includes(r.identifier));
+      const rows = (await ctx.services.tagsDesired.desired(d.id)).filter((r) => wanted.length === 0 || wanted.includes(r.identifier));
       const info = rows.map((r) => ({
         Identifier: r.identifier,
         ...describe(properties.find((p) => p.identifier === r.identifier)),

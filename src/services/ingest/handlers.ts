@@ -4,7 +4,8 @@ import type { OtaHandlers } from '../ota/handlers.ts';
 import type { ProductCache } from '../product-cache.ts';
 import type { SecretBox } from '../secrets.ts';
 import { createReplyHandlers } from './handlers/command-replies.ts';
-import { deviceTagsHandler, desiredPropertiesHandler } from './handlers/device-shadow.ts';
+import { shadowUpdateHandler } from './handlers/device-shadow.ts';
+import { deviceTagsHandler, desiredPropertiesHandler } from './handlers/device-tags-desired.ts';
 import { ntpHandler } from './handlers/ntp.ts';
 import { createPackPostHandler } from './handlers/pack-post.ts';
 import { createThingDataHandlers } from './handlers/thing-data.ts';
@@ -20,8 +21,8 @@ export interface UplinkHandlerDeps {
   gateway: GatewayService;
   secrets: SecretBox;
   ota: OtaHandlers;
-  /** combine/login, logout, batch_login, batch_logout over a gateway connection (§1.7). */
-  subDeviceSession: UplinkHandler<'subDeviceSession'>;
+  /** combine/login and logout, combine/batch_login and batch_logout over a gateway connection (§1.7, D24). */
+  subDeviceSession: { single: UplinkHandler<'subDeviceSession'>; batch: UplinkHandler<'subDeviceBatchSession'> };
 }
 
 /** The handler table: one handler per uplink kind (domain/alink/uplink.ts). */
@@ -42,8 +43,11 @@ export function createUplinkHandlers(deps: UplinkHandlerDeps): UplinkHandlers {
     otaInform: deps.ota.inform,
     otaProgress: deps.ota.progress,
     otaRequest: deps.ota.request,
+    otaFirmwareGet: deps.ota.firmwareGet,
+    shadowUpdate: shadowUpdateHandler,
     ntpRequest: ntpHandler,
-    subDeviceSession: deps.subDeviceSession,
+    subDeviceSession: deps.subDeviceSession.single,
+    subDeviceBatchSession: deps.subDeviceSession.batch,
     custom: storeOnly,
     other: storeOnly,
   };

@@ -6,6 +6,7 @@ import type { NewEvent } from '../../events/types.ts';
 import type { Handled, Outbound, UplinkHandler, UplinkRequest } from '../ingest/types.ts';
 import type { DeviceRef } from '../presence.ts';
 import { containsNul } from '../ingest/decode.ts';
+import { createFirmwareGet } from './firmware-get.ts';
 import { DEFAULT_MODULE, FAILURE_STEPS, parseStep, progressEvent, upgradeEvent, versionEvent } from './model.ts';
 import type { Pusher } from './push.ts';
 import { activeTask, claimQueued, completeJobIfDone, lockJob, transition, type PushTarget } from './store.ts';
@@ -176,7 +177,7 @@ export function createOtaHandlers(deps: { pusher: Pusher; logger: Logger; onChan
     };
   };
 
-  return { inform, progress, request };
+  return { inform, progress, request, firmwareGet: createFirmwareGet(deps) };
 }
 
 export type OtaHandlers = ReturnType<typeof createOtaHandlers>;

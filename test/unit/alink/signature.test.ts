@@ -157,6 +157,14 @@ describe('verifyDeviceLogin', () => {
     expect(verifyDeviceLogin({ ...base, maxClockSkewMs: 1000, nowMs: 5000 }).ok).toBe(false);
     expect(verifyDeviceLogin({ ...base, maxClockSkewMs: 1000, nowMs: 1500 }).ok).toBe(true);
   });
+  it('reads a ten-digit timestamp as seconds for the clock skew (Python Link SDK)', () => {
+    const seconds = '1764750000';
+    const rawClientId = `12345|securemode=3,signmethod=hmacsha1,timestamp=${seconds}|`;
+    const password = hmacHex('hmacsha1', base.deviceSecret, `clientId12345deviceNamedev1productKeya1FVxtimestamp${seconds}`);
+    const at = Number(seconds) * 1000;
+    expect(verifyDeviceLogin({ ...base, rawClientId, password, maxClockSkewMs: 60_000, nowMs: at + 30_000 }).ok).toBe(true);
+    expect(verifyDeviceLogin({ ...base, rawClientId, password, maxClockSkewMs: 60_000, nowMs: at + 120_000 }).ok).toBe(false);
+  });
 });
 
 describe('alibabacloud-iot-device-sdk 1.2.8 compatibility', () => {

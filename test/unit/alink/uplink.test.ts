@@ -24,7 +24,12 @@ describe('classifyUplink', () => {
     ['/ext/session/pk/dn/combine/login', { kind: 'subDeviceSession', action: 'combine/login' }],
     ['/pk/dn/user/data', { kind: 'custom', shortName: 'data' }],
     ['/sys/pk/dn/thing/model/up_raw', { kind: 'other' }],
-    ['/shadow/update/pk/dn', { kind: 'other', owner: { productKey: 'pk', deviceName: 'dn' } }],
+    ['/shadow/update/pk/dn', { kind: 'shadowUpdate', productKey: 'pk', deviceName: 'dn' }],
+    ['/shadow/get/pk/dn', { kind: 'other', owner: { productKey: 'pk', deviceName: 'dn' } }],
+    ['/sys/pk/dn/thing/ota/firmware/get', { kind: 'otaFirmwareGet', productKey: 'pk', deviceName: 'dn' }],
+    ['/sys/pk/dn/thing/ota/firmware/get_reply', { kind: 'other' }],
+    ['/ext/session/pk/dn/combine/batch_login', { kind: 'subDeviceBatchSession', action: 'combine/batch_login' }],
+    ['/ext/session/pk/dn/combine/batch_logout', { kind: 'subDeviceBatchSession', action: 'combine/batch_logout' }],
     ['/ota/device/upgrade/pk/dn', { kind: 'other' }],
     ['not-a-topic', { kind: 'other', owner: null }],
   ];

@@ -1,78 +1,39 @@
-import { and, eq, inArray } from 'drizzle-orm';
-import type { AlinkRequest } from '../../../domain/alink/envelope.ts';
-import { desiredProperties } from '../../../db/tables.ts';
-import type { NewEvent } from '../../../events/types.ts';
-import { TAG_KEY, TAG_LIMITS, type TagRow } from '../../device-shadow.ts';
-import type { DeviceRef } from '../../presence.ts';
-import { decodeAlink } from '../decode.ts';
-import { alinkReply } from '../reply.ts';
-import type { Handled, UplinkHandler, UplinkRequest } from '../types.ts';
-
-const tagEvent = (d: DeviceRef, type: 'thing.deviceinfo.update' | 'thing.deviceinfo.delete', value: unknown): NewEvent => ({
-  type,
-  productKey: d.productKey,
-  deviceName: d.deviceName,
-  data: { iotId: d.iotId, productKey: d.productKey, deviceName: d.deviceName, value, messageCreateTime: Date.now() },
-});
-
-const answer = (request: UplinkRequest, req: AlinkRequest, code: number, data: unknown = {}, message?: string): Handled => ({ replies: alinkReply(request, req, { code, data, message }) });
-
-/** Device tags: thing/deviceinfo/update|delete (§6.12), upserted or deleted in the message's commit. */
-export const deviceTagsHandler: UplinkHandler<'deviceTags'> = (device, request) => {
-  const env = decodeAlink(request, { checkMethod: false });
-  if (env.fail) return env.fail;
-  const { req } = env;
-  const update = request.uplink.op === 'update';
-  const list = req.params;
-  if (!Array.isArray(list) || list.length === 0) return answer(request, req, 460, {}, 'params must be a non-empty array of {attrKey, attrValue}');
-  if (list.length > TAG_LIMITS.perMessage) return answer(request, req, 460, {}, `at most ${TAG_LIMITS.perMessage} tags per message`);
-  const rows: TagRow[] = [];
-  for (const item of list as { attrKey?: unknown; attrValue?: unknown }[]) {
-    const key = item?.attrKey;
-    if (typeof key !== 'string' || !TAG_KEY.test(key) || Buffer.byteLength(key) > TAG_LIMITS.keyBytes) {
-      return answer(request, req, 460, {}, `attrKey ${JSON.stringify(key)} must be 1-100 bytes of letters, digits, _ . - starting with a letter`);
-    }
-    if (update) {
-      const value = item.attrValue;
-      if (typeof value !== 'string' && typeof value !== 'number') return answer(request, req, 460, {}, `attrValue of ${key} must be a string`);
-      if (String(value).length > TAG_LIMITS.valueChars) return answer(request, req, 460, {}, `attrValue of ${key} is longer than ${TAG_LIMITS.valueChars} characters`);
-      rows.push({ deviceId: device.id, attrKey: key, attrValue: String(value) });
-    } else rows.push({ deviceId: device.id, attrKey: key, attrValue: '' });
-  }
-  return {
-    events: [tagEvent(device, update ? 'thing.deviceinfo.update' : 'thing.deviceinfo.delete', rows.map((r) => (update ? { attrKey: r.attrKey, attrValue: r.attrValue } : { attrKey: r.attrKey })))],
-    rows: update ? { tagsUpsert: rows } : { tagsDelete: rows.map((r) => ({ deviceId: r.deviceId, attrKey: r.attrKey })) },
-    ...answer(request, req, 200),
-  };
-};
+import { applyShadowWrite, decodeShadowRequest, SHADOW, shadowDocumentMessage, shadowErrorReply, shadowWriteReply } from '../../../domain/alink/shadow.ts';
+import { shadowTopic } from '../../../domain/alink/topics.ts';
+import { readShadow, shadowEvent, shadowSeconds, writeShadow } from '../../device-shadow.ts';
+import type { Outbound, UplinkHandler } from '../types.ts';
 
 /**
- * Desired properties: thing/property/desired/get|delete. A device that was offline asks for them (read inside the
- * message's commit, so it sees every earlier commit) and, once applied, deletes them at the version it saw.
+ * The device shadow from the device (alink-protocol.md §2.4, domain/alink/shadow.ts): `/shadow/update/${pk}/${dn}`
+ * with the reference's `update`, `get` and `delete`, answered on `/shadow/get/${pk}/${dn}` once the message is
+ * durable. Malformed messages are answered at once; `get` reads the document inside the message's commit (so it sees
+ * every earlier write); `update` and `delete` lock it, apply the version rule (greater than the current one, else 409)
+ * and write it in the same commit, with a `device.shadow` event.
  */
-export const desiredPropertiesHandler: UplinkHandler<'desiredProperties'> = (device, request) => {
-  const env = decodeAlink(request, { checkMethod: false });
-  if (env.fail) return env.fail;
-  const { req } = env;
-  if (request.uplink.op === 'get') {
-    const ids = req.params;
-    if (!Array.isArray(ids) || !ids.every((i) => typeof i === 'string')) return answer(request, req, 460, {}, 'params must be an array of property identifiers');
+export const shadowUpdateHandler: UplinkHandler<'shadowUpdate'> = (device, request) => {
+  const topic = shadowTopic('get', device.productKey, device.deviceName);
+  const qos: 0 | 1 = request.qos >= 1 ? 1 : 0;
+  const answer = (payload: Buffer): Outbound[] => [{ topic, payload, qos }];
+  const decoded = decodeShadowRequest(request.payload);
+  if (!decoded.ok) return { replies: answer(shadowErrorReply(decoded.error, shadowSeconds())) };
+  const req = decoded.value;
+  if (req.method === 'get') {
     return {
       inTx: async (tx) => {
-        const rows = await tx
-          .select()
-          .from(desiredProperties)
-          .where(and(eq(desiredProperties.deviceId, device.id), ids.length ? inArray(desiredProperties.identifier, ids as string[]) : undefined));
-        return { replies: alinkReply(request, req, { code: 200, data: Object.fromEntries(rows.map((r) => [r.identifier, { value: r.value, version: r.version }])) }) };
+        const doc = await readShadow(tx, device.id);
+        const now = shadowSeconds();
+        if (!doc) return { replies: answer(shadowErrorReply({ code: SHADOW.SHADOW_EMPTY, message: 'the device has no shadow yet' }, now)) };
+        return { replies: answer(shadowDocumentMessage('reply', doc, now)) };
       },
     };
   }
-  const p = req.params;
-  if (!p || typeof p !== 'object' || Array.isArray(p)) return answer(request, req, 460, {}, 'params must be {"identifier": {"version": n}}');
-  const rows = Object.entries(p as Record<string, { version?: unknown } | null>).map(([identifier, v]) => ({
-    deviceId: device.id,
-    identifier,
-    version: v && typeof v.version === 'number' ? v.version : null,
-  }));
-  return { rows: { desiredDelete: rows }, ...answer(request, req, 200) };
+  return {
+    inTx: async (tx) => {
+      const now = shadowSeconds();
+      const applied = applyShadowWrite(await readShadow(tx, device.id, true), req, now);
+      if (!applied.ok) return { replies: answer(shadowErrorReply(applied.error, now)) };
+      await writeShadow(tx, device.id, applied.value);
+      return { events: [shadowEvent(device, applied.value, 'device', req.method)], replies: answer(shadowWriteReply(applied.value.version, now)) };
+    },
+  };
 };

@@ -1,0 +1,1 @@
+ALTER TABLE "devices" ADD COLUMN "rrpc_form" text DEFAULT 'sys' NOT NULL;

@@ -69,6 +69,9 @@ export async function startTestPlatform(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // The suites' webhook receivers and RabbitMQ listen on 127.0.0.1 (docs/security.md).
     RULE_ALLOW_PRIVATE_TARGETS: true,
+    // Suites poll with the admin token much faster than any client should; the budget has its own suite
+    // (test/security/graphql-cost.test.ts), which sets it.
+    GRAPHQL_RATE_LIMIT: 0,
     ...overrides,
   });
   const platform = await startPlatform(config, { logger: createLogger(config.LOG_LEVEL), ...options, ...(template ? { pgliteLoadDataDir: template } : {}) });

@@ -59,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
 async function serve(args: string[]): Promise<number> {
   const config = loadConfig(process.env, args);
   const logger = createLogger(config.LOG_LEVEL);
+  (await import('./process-guards.ts')).installProcessGuards(logger);
   const { startPlatform } = await import('./server.ts');
   const platform = await startPlatform(config, { logger });
   if (platform.generatedAdminToken && config.PRINT_ADMIN_TOKEN) {

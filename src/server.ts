@@ -8,6 +8,7 @@ import { EventLog } from './events/log.ts';
 import { createBroker } from './broker/broker.ts';
 import { startListeners } from './broker/listeners.ts';
 import { createPgPersistence } from './broker/persistence.ts';
+import { createRetainedLimits } from './broker/retained-limits.ts';
 import { GroupCommitter } from './events/committer.ts';
 import { createGraphQLServer } from './http/graphql.ts';
 import { registerRoute } from './http/register.ts';
@@ -163,6 +164,9 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       exclusive: !config.REDIS_URL,
     });
     closers.push(() => persistence.destroy());
+    // Device-side limits (docs/security-device.md).
+    const retainedLimits = createRetainedLimits({ db: database.db, maxPerDevice: config.MQTT_MAX_RETAINED_PER_DEVICE, ttlSeconds: config.MQTT_RETAINED_TTL_SECONDS, logger: logger.child({ module: 'retained' }) });
+    closers.push(() => retainedLimits.stop());
     const broker = await createBroker({
       logger,
       metrics,
@@ -173,7 +177,8 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       hub,
       gateway,
       maxPayload: config.MQTT_MAX_PAYLOAD,
-      aedes: { id: instanceId, persistence, ...(mq ? { mq } : {}) },
+      limits: { maxSubscriptionsPerDevice: config.MQTT_MAX_SUBSCRIPTIONS_PER_DEVICE, retained: retainedLimits, maxRetainedPerDevice: config.MQTT_MAX_RETAINED_PER_DEVICE },
+      aedes: { id: instanceId, persistence, heartbeatInterval: config.MQTT_HEARTBEAT_MS, ...(mq ? { mq } : {}) },
     });
     publisher = broker.publisher;
     closers.push(() => broker.close(() => committer.idle()));

@@ -15,7 +15,10 @@ import { createGatewaySessions } from './gateway-sessions.ts';
 import { createOrderedPublisher } from './publisher.ts';
 
 export { autoSubscriptions };
-import { attachSession, SessionRegistry, sessionOf, type Session } from './sessions.ts';
+import { attachSession, deviceKey, SessionRegistry, sessionOf, type Session } from './sessions.ts';
+import { dropSubDeviceSubscriptions, forgetFilters, mayReceive, recordSubscribeDecision } from './subscription-acl.ts';
+import { authorizeOrphanWill, onBrokerError } from './wills.ts';
+import { retainedRefusedNotice, type RetainedLimits } from './retained-limits.ts';
 
 export interface BrokerDeps {
   logger: Logger;
@@ -28,6 +31,8 @@ export interface BrokerDeps {
   hub: EventHub;
   gateway: GatewayService;
   maxPayload: number;
+  /** Device-side limits (docs/security-device.md); defaults when absent. */
+  limits?: { maxSubscriptionsPerDevice?: number; retained?: RetainedLimits; maxRetainedPerDevice?: number };
   /** aedes options for scale-out (mq, persistence), set by the composition root. */
   aedes?: Partial<AedesOptions>;
 }
@@ -55,6 +60,21 @@ export async function createBroker(deps: BrokerDeps) {
     if (s && !s.reason) s.reason = reason;
     client.close();
   }
+
+  const maxSubscriptions = deps.limits?.maxSubscriptionsPerDevice ?? 100;
+  const retained: Pick<RetainedLimits, 'admit'> = deps.limits?.retained ?? { admit: async () => true };
+  const willDeps = {
+    deviceAuth,
+    products,
+    ingest,
+    logger: log,
+    metrics,
+    maxPayload: deps.maxPayload,
+    deleteWill: (id: string, brokerId: string | undefined) => persistenceOf().delWill({ id, ...(brokerId ? { brokerId } : {}) }),
+  };
+  /** aedes' typings do not expose its persistence (ours, broker/persistence.ts). */
+  type PersistencePort = { delWill(c: { id: string; brokerId?: string }): Promise<unknown>; removeSubscriptions(c: { id: string }, topics: string[]): Promise<void> };
+  const persistenceOf = () => (broker as unknown as { persistence: PersistencePort }).persistence;
 
   const rawClientIds = new WeakMap<Client, string>();
   let publisherRef: DevicePublisher | null = null;
@@ -117,6 +137,7 @@ export async function createBroker(deps: BrokerDeps) {
           if (!r.ok) {
             log.info({ code: r.code, productKey: reg.productKey }, 'dynamic registration refused');
             metrics.mqttLogins.inc({ result: 'register_refused' });
+            if (r.code === 429) return done(Object.assign(new Error(r.message), { returnCode: 3 }) as never, false);
             return done(authError(r.code === 6288 || r.code === 6289 || r.code === 6204 ? 5 : 4, r.message), false);
           }
           const device = (await deviceAuth.lookup(r.productKey, r.deviceName))!;
@@ -125,14 +146,16 @@ export async function createBroker(deps: BrokerDeps) {
           return done(null, true);
         }
 
-        const result = await deviceAuth.login(rawClientId, username, password);
+        const clientIp = clientIpOf(client);
+        const result = await deviceAuth.login(rawClientId, username, password, clientIp);
         if (!result.ok) {
-          metrics.mqttLogins.inc({ result: result.failure === 'DISABLED' ? 'disabled' : 'bad_credentials' });
+          metrics.mqttLogins.inc({ result: result.failure === 'DISABLED' ? 'disabled' : result.failure === 'THROTTLED' ? 'throttled' : 'bad_credentials' });
           log.debug({ why: result.why }, 'login refused');
+          if (result.failure === 'THROTTLED') return done(Object.assign(new Error('too many failed logins: try again later'), { returnCode: 3 }) as never, false);
           return done(authError(result.failure === 'DISABLED' ? 5 : 4, result.failure === 'DISABLED' ? 'not authorized' : 'bad user name or password'), false);
         }
-        const clientIp = clientIpOf(client);
-        const connected = await presence.connect(result.device, clientIp);
+        // Guarded: a disable or secret reset committed while this login was in flight refuses it (issue 16).
+        const connected = await presence.connect(result.device, clientIp, { secretEnc: result.device.secretEnc });
         if (!connected) return done(authError(4, 'bad user name or password'), false); // deleted meanwhile
         const session: Session = { device: result.device, clientIp, epoch: connected.epoch, reason: null, registration: null, ended: false, ingestTail: Promise.resolve() };
         attachSession(client, session);
@@ -166,6 +189,8 @@ export async function createBroker(deps: BrokerDeps) {
     },
 
     authorizePublish(client, packet, done) {
+      // A will of a client of a dead instance, published by this one with no client (issue 16, finding 3).
+      if (!client) return void authorizeOrphanWill(willDeps, packet, done);
       const s = sessionOf(client);
       if (!client || !s || s.registration) return done(new Error('not allowed'));
       if (packet.payload.length > deps.maxPayload) {
@@ -185,6 +210,12 @@ export async function createBroker(deps: BrokerDeps) {
           return done(new Error('publish not allowed'));
         }
         const device = acting.kind === 'sub' ? acting.device : s.device;
+        if (packet.retain && packet.payload.length > 0 && !(await retained.admit(device, packet.topic))) {
+          // Past the retained limit (or a topic that is never retained): received, not retained; the device is told.
+          packet.retain = false;
+          const notice = retainedRefusedNotice(s.device, packet.topic, deps.limits?.maxRetainedPerDevice ?? 0);
+          publisherRef?.publish(notice.topic, notice.payload, 0).catch(() => undefined);
+        }
         const payload = Buffer.from(packet.payload);
         // aedes handles the packets of one socket read concurrently: keep the device's order in the log.
         const submitted = s.ingestTail.then(() => ingest.handle(device, { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain }));
@@ -206,8 +237,10 @@ export async function createBroker(deps: BrokerDeps) {
      * by the broker: a device's own subscriptions (`thing/service/+` of D19) would otherwise echo its replies back to
      * it. aedes stamps the publisher's clientId on the packet; platform publishes carry none.
      */
-    authorizeForward(_client, packet) {
-      return (packet as { clientId?: string }).clientId ? null : packet;
+    authorizeForward(client, packet) {
+      if ((packet as { clientId?: string }).clientId) return null;
+      // The receiver's ACL again (issue 16): a stored filter, or a sub-device no longer logged in, delivers nothing.
+      return mayReceive(client, packet.topic, (pk) => products.peek(pk)?.categories) ? packet : null;
     },
 
     authorizeSubscribe(client, sub, done) {
@@ -215,13 +248,32 @@ export async function createBroker(deps: BrokerDeps) {
       if (!s || s.registration) return done(null, null);
       gw.canSubscribeAs(s, sub.topic)
         .then((allowed) => {
-          if (allowed) return done(null, sub);
-          metrics.mqttDenied.inc({ op: 'subscribe' });
+          // Recorded so that only granted filters are stored (aedes stores the whole packet), and counted (§7).
+          if (recordSubscribeDecision(client, s, sub.topic, allowed, maxSubscriptions)) return done(null, sub);
+          metrics.mqttDenied.inc({ op: allowed ? 'subscribe_limit' : 'subscribe' });
+          if (!client.clean) persistenceOf().removeSubscriptions(client, [sub.topic]).catch(() => undefined);
           done(null, null); // SUBACK 0x80 for this filter; the connection stays (D7)
         })
-        .catch(() => done(null, null));
+        .catch(() => {
+          recordSubscribeDecision(client, s, sub.topic, false, maxSubscriptions);
+          done(null, null);
+        });
     },
   });
+
+  /**
+   * A sub-device leaves a gateway connection: forgotten, and its filters unsubscribed at once (issue 16, finding 7).
+   * `sweep`: also when it was not logged in (its topology is gone: filters of a merely bound sub-device go too).
+   */
+  const dropSub = (c: Client, pk: string, dn: string, reason: Session['reason'], newerEpoch?: number, sweep = false) => {
+    const s = sessionOf(c)!;
+    const had = s.subs?.has(deviceKey(pk, dn)) ?? false;
+    const dropped = gw.drop(s, pk, dn, reason, newerEpoch);
+    // drop() forgets the sub-device synchronously when it goes: unsubscribe in the same tick.
+    const gone = had && !s.subs?.has(deviceKey(pk, dn));
+    if (gone || sweep) dropSubDeviceSubscriptions(c, pk, dn, (err) => log.warn({ err }, 'could not unsubscribe a dropped sub-device'));
+    return dropped;
+  };
 
   // D6 across instances: a newer ONLINE of a device connected here (from another instance) takes this connection over.
   deps.hub.subscribe((e) => {
@@ -232,22 +284,21 @@ export async function createBroker(deps: BrokerDeps) {
       const s = client && sessionOf(client);
       if (client && s && s.epoch < Number(e.data.connectionEpoch)) kick(client, 'TAKEN_OVER');
       // A sub-device logged in again elsewhere: forget it here (its old epoch no longer counts).
-      for (const c of sessions.all()) void gw.drop(sessionOf(c)!, pk, dn, null, Number(e.data.connectionEpoch));
+      for (const c of sessions.all()) void dropSub(c, pk, dn, null, Number(e.data.connectionEpoch));
       return;
     }
     const action = e.type === 'device.lifecycle' ? String(e.data.action) : e.type === 'registry.changed' && e.data.what === 'secretReset' ? 'reset' : null;
     if (action === 'disable' || action === 'delete' || action === 'reset') {
       for (const c of sessions.all()) {
         const s = sessionOf(c)!;
-        void gw.drop(s, pk, dn, 'KICKED').then((sub) => {
+        void dropSub(c, pk, dn, 'KICKED').then((sub) => {
           if (sub && action !== 'reset') publisherRef?.publish(...topoChangeArgs(s, action === 'delete' ? 1 : 8, sub)).catch(() => undefined);
         });
       }
     }
     if (e.type === 'thing.topo.lifecycle' && e.data.action === 'remove') {
       const gwClient = sessions.get(pk, dn);
-      const s = gwClient && sessionOf(gwClient);
-      for (const d of (e.data.devices as { productKey: string; deviceName: string }[] | undefined) ?? []) if (s) void gw.drop(s, d.productKey, d.deviceName, 'KICKED');
+      for (const d of (e.data.devices as { productKey: string; deviceName: string }[] | undefined) ?? []) if (gwClient) void dropSub(gwClient, d.productKey, d.deviceName, 'KICKED', undefined, true);
     }
   });
 
@@ -279,6 +330,8 @@ export async function createBroker(deps: BrokerDeps) {
     });
   });
 
+  (broker as unknown as NodeJS.EventEmitter).on('error', onBrokerError(log));
+  broker.on('unsubscribe', (unsubscriptions, client) => forgetFilters(client, unsubscriptions));
   broker.on('clientError', (client, err) => log.debug({ err: err.message, clientId: client.id }, 'client error'));
   broker.on('connectionError', (client, err) => log.debug({ err: err.message, clientId: client?.id }, 'connection error'));
 

@@ -10,6 +10,7 @@ import type { DevicePublisher } from '../services/ingest.ts';
 import type { OfflineReason } from '../services/presence.ts';
 import type { ProductCache } from '../services/product-cache.ts';
 import { deviceKey, type Session } from './sessions.ts';
+import { dropSubDeviceSubscriptions } from './subscription-acl.ts';
 
 export type Acting =
   | { kind: 'self' }
@@ -110,6 +111,7 @@ export function createGatewaySessions(deps: {
         const cur = subs.get(key);
         if (!cur) return { code: 520, message: 'sub-device has no session', productKey: String(p.productKey ?? ''), deviceName: String(p.deviceName ?? '') };
         subs.delete(key);
+        dropSubDeviceSubscriptions(client, cur.device.productKey, cur.device.deviceName, (err) => deps.logger.warn({ err }, 'could not unsubscribe a logged-out sub-device'));
         await gateway.logout(cur.device, cur.epoch, 'CLIENT_DISCONNECT');
         return { code: 200, message: 'success', productKey: cur.device.productKey, deviceName: cur.device.deviceName };
       };

@@ -26,6 +26,7 @@ import {
   type TopicSubscription,
 } from './persistence/subscriptions.ts';
 import { delWill, getWill, putWill, willsOutside } from './persistence/wills.ts';
+import { grantedOnly } from './subscription-acl.ts';
 
 export type { Packet, PersistenceLogger, Subscription, TopicSubscription };
 
@@ -131,8 +132,10 @@ export class PgPersistence {
 
   async addSubscriptions(client: PersistenceClient, subs: Subscription[]): Promise<void> {
     const clientId = client.id;
+    // aedes passes every filter of the SUBSCRIBE packet, denied ones too: store only what the ACL granted (issue 16).
+    const list = lastPerTopic(grantedOnly(client, subs));
+    if (list.length === 0) return;
     this.#touch(clientId);
-    const list = lastPerTopic(subs);
     await this.#matcher.change(
       clientId,
       () => upsertSubscriptions(this.#db, clientId, list),

@@ -203,7 +203,7 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
       if (!verifySubSign(p, sub.secret)) return fail(6287, 'invalid sub-device sign');
       if (!sub.enabled) return fail(522, `sub-device ${deviceName} is disabled`);
       if (!(await boundSet(gw.id)).has(sub.id)) return fail(6401, `no topology relation between this gateway and ${deviceName}: add it with thing/topo/add first`);
-      const connected = await deps.presence.connect(sub, clientIp);
+      const connected = await deps.presence.connect(sub, clientIp, { secretEnc: sub.secretEnc });
       if (!connected) return fail(521, `sub-device ${deviceName} was deleted`);
       return { ok: true, code: 200, message: 'success', device: sub, epoch: connected.epoch, productKey, deviceName };
     },

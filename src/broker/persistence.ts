@@ -257,7 +257,8 @@ export class PgPersistence {
   }
 
   async delWill(client: PersistenceClient): Promise<Packet | undefined> {
-    if (!this.#mayHaveState(client.id)) return undefined;
+    // With a broker id the caller deletes a will it knows of (a dead broker's, published or dropped): always look.
+    if (client.brokerId === undefined && !this.#mayHaveState(client.id)) return undefined;
     return delWill(this.#db, client.id, client.brokerId);
   }
 

@@ -6,3 +6,4 @@ export * from './schema/commands.ts';
 export * from './schema/rules.ts';
 export * from './schema/broker.ts';
 export * from './schema/gateway-ota.ts';
+export * from './schema/gateway-scope.ts';

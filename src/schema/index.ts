@@ -13,6 +13,7 @@ import './commands.ts';
 import './rules.ts';
 import './ota.ts';
 import './gateway.ts';
+import './sub-device-gateways.ts';
 
 let schema: GraphQLSchema | null = null;
 

@@ -1,15 +1,14 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { decodeRequest, encodeReply } from '../domain/alink/envelope.ts';
 import { parseTopic, replyTopic, sysTopic } from '../domain/alink/topics.ts';
-import { normalizeSignMethod, signContent, verifySignature } from '../domain/auth/signature.ts';
+import { isFresh, normalizeSignMethod, signContent, verifySignature } from '../domain/auth/signature.ts';
 import { devices, deviceTopology } from '../db/tables.ts';
 import type { NewEvent } from '../events/types.ts';
 import type { CommandDeps } from './commands.ts';
 import type { CachedDevice, DeviceAuthService } from './device-auth.ts';
-import { lifecycleEvent, toDeviceRecord } from './devices.ts';
 import type { Outbound, StepResult, TopicHandler } from './ingest.ts';
 import type { DeviceRef, PresenceService } from './presence.ts';
-import { newDeviceSecret, newIotId } from './secrets.ts';
+import { createSubRegistration } from './sub-registration.ts';
 
 /** alink-protocol.md §7: ≤2000 sub-devices per gateway; ≤30 per sub-device registration; ≤50 per batch login. */
 export const LIMITS = { subDevicesPerGateway: 2000, registerBatch: 30, loginBatch: 50 } as const;
@@ -63,6 +62,10 @@ const topoEvent = (gw: DeviceRef, action: 'add' | 'remove' | 'enable' | 'disable
 export function createGatewayService(deps: CommandDeps & { presence: PresenceService; deviceAuth: DeviceAuthService }) {
   const db = deps.database.db;
   const bound = new Map<number, Set<number>>();
+  const subRegistration = createSubRegistration(deps);
+  /** D2 for sub-devices: with a maximum clock skew set, their signed timestamp must be fresh too (issue 16). */
+  const skew = deps.config.AUTH_MAX_CLOCK_SKEW_MS;
+  const signOk = (p: Params, secret: string) => verifySubSign(p, secret) && (skew <= 0 || isFresh(s(p.timestamp) || undefined, Date.now(), skew));
 
   deps.hub.subscribe((e) => {
     if (e.type === 'thing.topo.lifecycle' || e.type === 'device.lifecycle') bound.clear();
@@ -110,7 +113,7 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
         const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
         if (!sub) return answer(6100, {}, `device ${s(p.deviceName)} not found`);
         // D20: a bad signature answers 401 and changes nothing.
-        if (!verifySubSign(p, sub.secret)) return answer(401, {}, `invalid sign for ${sub.deviceName}`);
+        if (!signOk(p, sub.secret)) return answer(401, {}, `invalid sign for ${sub.deviceName}`);
         resolved.push({ sub });
       }
       const current = await boundSet(gw.id);
@@ -137,29 +140,9 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
     }
 
     if (path === 'thing/sub/register') {
-      if (list.length > LIMITS.registerBatch) return answer(460, {}, `at most ${LIMITS.registerBatch} sub-devices per request`);
-      const out: Record<string, string>[] = [];
-      const events: NewEvent[] = [];
-      for (const p of list) {
-        const pk = s(p.productKey);
-        const dn = s(p.deviceName);
-        const info = await deps.productCache.get(pk);
-        if (!info) return answer(6250, {}, `product ${pk} not found`);
-        if (!info.product.dynamicRegistration) return answer(6288, {}, `dynamic registration is not enabled for product ${pk}`);
-        if (!/^[A-Za-z0-9\-_@.:]{4,32}$/.test(dn)) return answer(6280, {}, `sub-device name ${dn} is not valid`);
-        const existing = await deps.deviceAuth.lookup(pk, dn);
-        if (existing) {
-          if (existing.activated) return answer(6289, {}, `device ${dn} is already activated`);
-          out.push({ iotId: existing.iotId, productKey: pk, deviceName: dn, deviceSecret: existing.secret });
-          continue;
-        }
-        const secret = newDeviceSecret();
-        const [row] = await db.insert(devices).values({ iotId: newIotId(), productKey: pk, deviceName: dn, secretEnc: deps.secrets.encrypt(secret) }).onConflictDoNothing().returning();
-        if (!row) return answer(6289, {}, `device ${dn} was registered meanwhile`);
-        events.push(lifecycleEvent('create', toDeviceRecord(row)));
-        out.push({ iotId: row.iotId, productKey: pk, deviceName: dn, deviceSecret: secret });
-      }
-      return answer(200, out, undefined, events);
+      // Scope, existing devices and rate: services/sub-registration.ts (issue 16, finding 4).
+      const r = await subRegistration.register(gw, list);
+      return answer(r.code, r.data, r.message, r.events);
     }
 
     if (path === 'thing/list/found') {
@@ -200,7 +183,7 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
       const fail = (code: number, message: string): SubLogin => ({ ok: false, code, message, productKey, deviceName });
       const sub = await deps.deviceAuth.lookup(productKey, deviceName);
       if (!sub) return fail(521, `sub-device ${deviceName} does not exist (deleted)`);
-      if (!verifySubSign(p, sub.secret)) return fail(6287, 'invalid sub-device sign');
+      if (!signOk(p, sub.secret)) return fail(6287, 'invalid sub-device sign');
       if (!sub.enabled) return fail(522, `sub-device ${deviceName} is disabled`);
       if (!(await boundSet(gw.id)).has(sub.id)) return fail(6401, `no topology relation between this gateway and ${deviceName}: add it with thing/topo/add first`);
       const connected = await deps.presence.connect(sub, clientIp, { secretEnc: sub.secretEnc });

@@ -1,0 +1,109 @@
+import { asc, eq, inArray } from 'drizzle-orm';
+import { DomainError } from '../domain/errors.ts';
+import { devices, deviceTopology, products, productSubDeviceGateways } from '../db/tables.ts';
+import type { NewEvent } from '../events/types.ts';
+import type { Principal } from './access.ts';
+import { assertProductVisible, requireRole } from './access.ts';
+import type { DeviceAuthService } from './device-auth.ts';
+import { requireProduct } from './products.ts';
+import { lifecycleEvent, toDeviceRecord } from './devices.ts';
+import type { ServiceDeps } from './deps.ts';
+import type { DeviceRef } from './presence.ts';
+import type { ProductCache } from './product-cache.ts';
+import { newDeviceSecret, newIotId } from './secrets.ts';
+
+/** alink-protocol.md §7: at most 30 sub-devices per thing/sub/register request. */
+export const REGISTER_BATCH = 30;
+const NAME = /^[A-Za-z0-9\-_@.:]{4,32}$/;
+
+export interface SubRegisterOutcome {
+  code: number;
+  data: unknown;
+  message?: string;
+  events: NewEvent[];
+}
+
+/**
+ * Sub-device dynamic registration by a gateway, `thing/sub/register` (alink-protocol.md §1.7, §2.3; issue 16, finding
+ * 4). The reference registers sub-devices only in products of the same account with dynamic registration enabled, and
+ * returns the secret of a pre-registered device that has not been activated. ThingQL has one owner for every
+ * product, so the product must also name the gateway's product in its allow-list (`setSubDeviceGateways`):
+ * - a product the gateway may not use answers 6250 (as for a product that does not exist: nothing is revealed);
+ *   dynamic registration off answers 6288;
+ * - an existing device: its secret only while it is unactivated, enabled, and not bound to another gateway
+ *   (6289 / 6204 / 6619 otherwise), the reference's pre-registration behaviour;
+ * - a new name creates the device;
+ * - each gateway registers at most SUB_REGISTRATION_PER_MINUTE sub-devices a minute (429 past it).
+ */
+export function createSubRegistration(deps: Pick<ServiceDeps, 'database' | 'secrets'> & { productCache: ProductCache; deviceAuth: DeviceAuthService }) {
+  const db = deps.database.db;
+
+  async function allowed(productKey: string, gatewayProductKey: string): Promise<boolean> {
+    const rows = await db.select().from(productSubDeviceGateways).where(eq(productSubDeviceGateways.productKey, productKey));
+    return rows.some((r) => r.gatewayProductKey === gatewayProductKey);
+  }
+
+  return {
+    async register(gw: DeviceRef, list: Record<string, unknown>[]): Promise<SubRegisterOutcome> {
+      const fail = (code: number, message: string): SubRegisterOutcome => ({ code, data: {}, message, events: [] });
+      if (list.length > REGISTER_BATCH) return fail(460, `at most ${REGISTER_BATCH} sub-devices per request`);
+      if (!deps.deviceAuth.limits.subRegister(gw.id, list.length)) return fail(429, 'too many sub-device registrations by this gateway: try again later');
+      const out: Record<string, string>[] = [];
+      const events: NewEvent[] = [];
+      for (const p of list) {
+        const pk = p.productKey == null ? '' : String(p.productKey);
+        const dn = p.deviceName == null ? '' : String(p.deviceName);
+        const info = await deps.productCache.get(pk);
+        if (!info || !(await allowed(pk, gw.productKey))) return fail(6250, `product ${pk} not found`);
+        if (!info.product.dynamicRegistration) return fail(6288, `dynamic registration is not enabled for product ${pk}`);
+        if (!NAME.test(dn)) return fail(6280, `sub-device name ${dn} is not valid`);
+        const existing = await deps.deviceAuth.lookup(pk, dn);
+        if (existing) {
+          if (existing.activated) return fail(6289, `device ${dn} is already activated`);
+          if (!existing.enabled) return fail(6204, `device ${dn} is disabled`);
+          const [bound] = await db.select().from(deviceTopology).where(eq(deviceTopology.subDeviceId, existing.id));
+          if (bound && bound.gatewayId !== gw.id) return fail(6619, `device ${dn} is bound to another gateway`);
+          out.push({ iotId: existing.iotId, productKey: pk, deviceName: dn, deviceSecret: existing.secret });
+          continue;
+        }
+        const secret = newDeviceSecret();
+        const [row] = await db.insert(devices).values({ iotId: newIotId(), productKey: pk, deviceName: dn, secretEnc: deps.secrets.encrypt(secret) }).onConflictDoNothing().returning();
+        if (!row) return fail(6289, `device ${dn} was registered meanwhile`);
+        events.push(lifecycleEvent('create', toDeviceRecord(row)));
+        out.push({ iotId: row.iotId, productKey: pk, deviceName: dn, deviceSecret: secret });
+      }
+      return { code: 200, data: out, events };
+    },
+  };
+}
+
+/** The allow-list, managed in GraphQL (`Product.subDeviceGateways`, `setSubDeviceGateways`). */
+export function createSubDeviceGatewayService(deps: ServiceDeps) {
+  const db = deps.database.db;
+  const t = productSubDeviceGateways;
+  return {
+    async list(productKey: string): Promise<string[]> {
+      const rows = await db.select().from(t).where(eq(t.productKey, productKey)).orderBy(asc(t.gatewayProductKey));
+      return rows.map((r) => r.gatewayProductKey);
+    },
+    async set(p: Principal, productKey: string, gatewayProductKeys: readonly string[]): Promise<string[]> {
+      requireRole(p, 'ADMIN');
+      assertProductVisible(p, productKey);
+      const keys = [...new Set(gatewayProductKeys)];
+      return deps.log.transaction(async (tx, emit) => {
+        await requireProduct(tx, p, productKey);
+        const gateways = keys.length ? await tx.select().from(products).where(inArray(products.productKey, keys)) : [];
+        for (const k of keys) {
+          const g = gateways.find((x) => x.productKey === k);
+          if (!g || g.nodeType !== 'GATEWAY' || (p.productKeys !== null && !p.productKeys.includes(k))) {
+            throw new DomainError('PRODUCT_NOT_FOUND', `gateway product ${k} does not exist`, ['input', 'gatewayProductKeys']);
+          }
+        }
+        await tx.delete(t).where(eq(t.productKey, productKey));
+        if (keys.length) await tx.insert(t).values(keys.map((k) => ({ productKey, gatewayProductKey: k })));
+        emit({ type: 'registry.changed', productKey, data: { entity: 'product', what: 'subDeviceGateways', productKey } });
+        return keys.sort();
+      });
+    },
+  };
+}

@@ -1,3 +1,4 @@
+import { parseBoundedJson } from '../domain/alink/json-limits.ts';
 import { parseTopic, ntpResponseTopic } from '../domain/alink/topics.ts';
 import type { GroupCommitter, SinkRows } from '../events/committer.ts';
 import type { NewEvent } from '../events/types.ts';
@@ -49,11 +50,9 @@ export function createIngestService(deps: { committer: GroupCommitter; ids: Mess
   /** D16: answer NTP requests with the server's receive and send times. */
   const ntp: TopicHandler = async ({ device, msg, receivedAt }) => {
     let deviceSendTime: unknown = null;
-    try {
-      deviceSendTime = (JSON.parse(msg.payload.toString('utf8')) as { deviceSendTime?: unknown }).deviceSendTime ?? null;
-    } catch {
-      // Not JSON: still answered, with deviceSendTime null, so the device can tell.
-    }
+    // Not JSON (or nested too deep to echo): still answered, with deviceSendTime null, so the device can tell.
+    const parsed = parseBoundedJson(msg.payload.toString('utf8'));
+    if (parsed.ok && typeof parsed.value === 'object' && parsed.value !== null) deviceSendTime = (parsed.value as { deviceSendTime?: unknown }).deviceSendTime ?? null;
     return {
       events: [],
       after: [

@@ -5,6 +5,7 @@
  */
 import { err, ok, type Result } from '../result.ts';
 import { ALINK, defaultMessage } from './codes.ts';
+import { parseBoundedJson } from './json-limits.ts';
 
 export type IdType = 'string' | 'number';
 
@@ -45,12 +46,10 @@ type Obj = Record<string, unknown>;
 
 function parseObject(payload: Buffer): Result<{ obj: Obj; text: string }, AlinkDecodeError> {
   const text = payload.toString('utf8').replace(/^\uFEFF/, '');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return err({ code: ALINK.PARAM_ERROR, message: 'payload is not valid JSON', ack: true });
-  }
+  // Bounded (json-limits.ts): too deep a nesting or a \u0000 could never be stored, and would come back at every resend.
+  const parsed = parseBoundedJson(text);
+  if (!parsed.ok) return err({ code: ALINK.PARAM_ERROR, message: parsed.reason, ack: true });
+  const value = parsed.value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return err({ code: ALINK.PARAM_ERROR, message: 'payload is not a JSON object', ack: true });
   }

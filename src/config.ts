@@ -49,7 +49,11 @@ export const configSchema = z
     MQTT_TLS_CERT: z.string().optional(),
     MQTT_TLS_KEY: z.string().optional(),
     MQTTS_PORT: port(8883),
-    /** alink-protocol.md D2: optional maximum clock skew of the signed timestamp, in ms (0 = not enforced). */
+    /**
+     * alink-protocol.md D2: optional maximum clock skew of the signed timestamp, in ms. 0 (default) = not enforced: the C
+     * Link SDK sends a fixed 2524608000000. When set, a ClientId without a timestamp is refused, and sub-device
+     * signatures must carry a fresh one too (docs/security-device.md).
+     */
     AUTH_MAX_CLOCK_SKEW_MS: whole(0).default(0),
     EVENT_RETENTION_DAYS: duration.default(7),
     HISTORY_RETENTION_DAYS: duration.default(30),

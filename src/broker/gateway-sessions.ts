@@ -5,7 +5,7 @@ import { filterOwner, topicOwner } from '../domain/alink/owner.ts';
 import { extErrorTopic, parseTopic } from '../domain/alink/topics.ts';
 import type { Logger } from '../logger.ts';
 import type { CachedDevice, DeviceAuthService } from '../services/device-auth.ts';
-import type { GatewayService } from '../services/gateway.ts';
+import { LIMITS, type GatewayService } from '../services/gateway.ts';
 import type { DevicePublisher } from '../services/ingest.ts';
 import type { OfflineReason } from '../services/presence.ts';
 import type { ProductCache } from '../services/product-cache.ts';
@@ -93,6 +93,9 @@ export function createGatewaySessions(deps: {
       s.subs ??= new Map();
       const subs = s.subs;
       const login = async (p: Record<string, unknown>) => {
+        if (!subs.has(deviceKey(String(p.productKey ?? ''), String(p.deviceName ?? ''))) && subs.size >= LIMITS.subDevicesOnline) {
+          return { ok: false, code: 428, message: `at most ${LIMITS.subDevicesOnline} sub-devices online through one gateway`, productKey: String(p.productKey ?? ''), deviceName: String(p.deviceName ?? '') };
+        }
         const r = await gateway.login(s.device, p, s.clientIp);
         if (r.ok) {
           const key = deviceKey(r.productKey, r.deviceName);

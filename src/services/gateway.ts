@@ -10,8 +10,11 @@ import type { Outbound, StepResult, TopicHandler } from './ingest.ts';
 import type { DeviceRef, PresenceService } from './presence.ts';
 import { createSubRegistration } from './sub-registration.ts';
 
-/** alink-protocol.md §7: ≤2000 sub-devices per gateway; ≤30 per sub-device registration; ≤50 per batch login. */
-export const LIMITS = { subDevicesPerGateway: 2000, registerBatch: 30, loginBatch: 50 } as const;
+/**
+ * alink-protocol.md §7: ≤2000 sub-devices per gateway; ≤30 per sub-device registration; ≤50 per batch login; the
+ * reference's gateway page: ≤1500 sub-devices online at once (428 past it). ThingQL: ≤200 devices per list/found report.
+ */
+export const LIMITS = { subDevicesPerGateway: 2000, registerBatch: 30, loginBatch: 50, subDevicesOnline: 1500, foundReport: 200 } as const;
 
 type Params = Record<string, unknown>;
 const s = (v: unknown) => (v == null ? '' : String(v));
@@ -147,9 +150,13 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
 
     if (path === 'thing/list/found') {
       const found: DeviceRef[] = [];
+      if (list.length > LIMITS.foundReport) return answer(460, {}, `at most ${LIMITS.foundReport} sub-devices per report`);
       for (const p of list) {
         const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
-        found.push(sub ?? { id: 0, iotId: '', productKey: s(p.productKey), deviceName: s(p.deviceName) });
+        // The iotId only for a device this gateway may know of (bound to it, or in a product that allows it): a report
+        // must not reveal which devices exist in other products (issue 16).
+        const known = sub && ((await boundSet(gw.id)).has(sub.id) || (await subRegistration.allows(sub.productKey, gw.productKey)));
+        found.push(known ? sub : { id: 0, iotId: '', productKey: s(p.productKey), deviceName: s(p.deviceName) });
       }
       const event: NewEvent = {
         type: 'thing.list.found',

@@ -44,6 +44,9 @@ export function createSubRegistration(deps: Pick<ServiceDeps, 'database' | 'secr
   }
 
   return {
+    /** Does this product allow gateways of `gatewayProductKey`? */
+    allows: allowed,
+
     async register(gw: DeviceRef, list: Record<string, unknown>[]): Promise<SubRegisterOutcome> {
       const fail = (code: number, message: string): SubRegisterOutcome => ({ code, data: {}, message, events: [] });
       if (list.length > REGISTER_BATCH) return fail(460, `at most ${REGISTER_BATCH} sub-devices per request`);

@@ -1,4 +1,6 @@
 import type { MqttClient } from 'mqtt';
+import { sql } from 'drizzle-orm';
+import { query } from '../../src/db/client.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
@@ -59,6 +61,16 @@ describe('gateway sub-device registration stays within the products allowed for 
       i: { productKey: foreignPk, gatewayProductKeys: [allowedPk] },
     });
     expect(bad.data.setSubDeviceGateways.userErrors).toEqual([{ code: 'PRODUCT_NOT_FOUND' }]);
+  });
+
+  it('does not reveal which devices exist in other products through thing/list/found', async () => {
+    const topic = `/sys/${gwPk}/${gw.deviceName}/thing/list/found`;
+    await c.subscribeAsync(`${topic}_reply`);
+    const reply = nextMessage(c, (tp) => tp === `${topic}_reply`);
+    await c.publishAsync(topic, JSON.stringify({ id: 'f1', params: [{ productKey: foreignPk, deviceName: foreignVictim.deviceName }], method: 'thing.list.found' }), { qos: 1 });
+    expect(JSON.parse((await reply).payload.toString()).code).toBe(200);
+    const rows = await query<{ data: any }>(t.platform.database.db, sql`select data from events where type = 'thing.list.found' order by position desc limit 1`);
+    expect(rows[0]!.data.devices).toEqual([{ iotId: null, productKey: foreignPk, deviceName: foreignVictim.deviceName }]);
   });
 
   it('registers in an allowed product: new names, and pre-registered devices only while unactivated', async () => {

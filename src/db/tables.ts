@@ -9,3 +9,4 @@ export * from './schema/gateway-ota.ts';
 export * from './schema/access-keys.ts';
 export * from './schema/history-rollup.ts';
 export * from './schema/amqp.ts';
+export * from './schema/gateway-scope.ts';

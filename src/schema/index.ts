@@ -16,6 +16,7 @@ import './commands.ts';
 import './rules.ts';
 import './ota.ts';
 import './gateway.ts';
+import './sub-device-gateways.ts';
 
 let schema: GraphQLSchema | null = null;
 

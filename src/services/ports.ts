@@ -32,6 +32,12 @@ export interface DeviceConnection {
   readonly subDevices: Map<string, { device: CachedDevice; epoch: number }>;
   /** Subscribe this connection to a (sub-)device's automatic downstream topics (D19). */
   subscribeDevice(productKey: string, deviceName: string): void;
+  /**
+   * A (sub-)device no longer goes through this connection (logout, topology removed, disabled, deleted, taken over):
+   * its filters are unsubscribed at once and the connection's cached ACL decisions for its topics are forgotten, so
+   * nothing of it is delivered, queued or accepted any more (issue 16, finding 7). Also for one that was only bound.
+   */
+  releaseDevice(productKey: string, deviceName: string): void;
 }
 
 export const deviceKey = (pk: string, dn: string): string => `${pk}\u0000${dn}`;

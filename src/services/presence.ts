@@ -70,8 +70,12 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
   }
 
   return {
-    /** Mark online with a new epoch; returns it. A device already online elsewhere is taken over (D6). */
-    async connect(d: DeviceRef, clientIp: string | null): Promise<{ epoch: number; activatedNow: boolean } | null> {
+    /**
+     * Mark online with a new epoch; returns it. A device already online elsewhere is taken over (D6). With `guard`, the
+     * login counts only if the device is still enabled and still has the secret it was verified with (null otherwise):
+     * a disable or secret reset committed while the login was in flight wins (issue 16, finding 7).
+     */
+    async connect(d: DeviceRef, clientIp: string | null, guard?: { secretEnc: string }): Promise<{ epoch: number; activatedNow: boolean } | null> {
       let result: { epoch: number; activatedNow: boolean } | null = null;
       await committer.submit(async (tx) => {
         const now = new Date();
@@ -83,7 +87,7 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
                 client_ip = ${clientIp}, last_online_at = ${now.toISOString()}::timestamptz,
                 activated_at = coalesce(d.activated_at, ${now.toISOString()}::timestamptz)
               from (select id, online, connection_epoch, client_ip, activated_at from ${devices} where id = ${d.id} for update) old
-              where d.id = old.id
+              where d.id = old.id ${guard ? sql`and d.enabled and d.secret_enc = ${guard.secretEnc}` : sql``}
               returning d.connection_epoch as epoch, old.online as was_online, old.connection_epoch as old_epoch,
                         old.client_ip as old_ip, old.activated_at as old_activated`,
         );

@@ -1,5 +1,5 @@
 import { decodeRequest } from '../../../domain/alink/envelope.ts';
-import type { GatewayService } from '../../gateway.ts';
+import { LIMITS, type GatewayService } from '../../gateway.ts';
 import { deviceKey } from '../../ports.ts';
 import type { ProductCache } from '../../product-cache.ts';
 import { alinkReply } from '../reply.ts';
@@ -36,6 +36,12 @@ export function createSubDeviceSessionHandler(deps: { products: ProductCache; ga
       const subs = connection.subDevices;
 
       const login = async (p: Params): Promise<Outcome> => {
+        const pk = String(p.productKey ?? '');
+        const dn = String(p.deviceName ?? '');
+        // The reference's gateway page: at most 1500 sub-devices online through one gateway (428 past it, issue 16).
+        if (!subs.has(deviceKey(pk, dn)) && subs.size >= LIMITS.subDevicesOnline) {
+          return { code: 428, message: `at most ${LIMITS.subDevicesOnline} sub-devices online through one gateway`, productKey: pk, deviceName: dn };
+        }
         const r = await gateway.login(gw, p, connection.clientIp);
         if (r.ok) {
           const key = deviceKey(r.productKey, r.deviceName);
@@ -52,6 +58,8 @@ export function createSubDeviceSessionHandler(deps: { products: ProductCache; ga
         const cur = subs.get(key);
         if (!cur) return { code: 520, message: 'sub-device has no session', productKey: String(p.productKey ?? ''), deviceName: String(p.deviceName ?? '') };
         subs.delete(key);
+        // Nothing of it reaches the gateway any more: its filters go at once (issue 16, finding 7).
+        connection.releaseDevice(cur.device.productKey, cur.device.deviceName);
         await gateway.logout(cur.device, cur.epoch, 'CLIENT_DISCONNECT');
         return { code: 200, message: 'success', productKey: cur.device.productKey, deviceName: cur.device.deviceName };
       };

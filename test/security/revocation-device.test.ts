@@ -110,4 +110,49 @@ describe('revocation on the device side ends access at once', () => {
     await c.endAsync();
   });
 
+  it('stops accepting a gateway’s publishes for a sub-device after logout and disable (cached ACL decisions revoked)', async () => {
+    const sub = subs[1]!;
+    const c = await connectDevice(t, 'tcp', gw);
+    const post = `/sys/${subPk}/${sub.deviceName}/thing/event/property/post`;
+    const errTopic = `/ext/error/${gwPk}/${gw.deviceName}`;
+    await c.subscribeAsync([`/sys/${gwPk}/${gw.deviceName}/thing/topo/add_reply`, `/ext/session/${gwPk}/${gw.deviceName}/combine/login_reply`, `/ext/session/${gwPk}/${gw.deviceName}/combine/logout_reply`, errTopic]);
+    let id = 0;
+    const ask = async (topic: string, params: unknown) => {
+      const r = nextMessage(c, (tp) => tp === `${topic}_reply`);
+      await c.publishAsync(topic, JSON.stringify({ id: String(++id), params }), { qos: 1 });
+      return JSON.parse((await r).payload.toString()).code as number;
+    };
+    const signed = () => {
+      const ts = String(Date.now());
+      const content = `clientId${subPk}&${sub.deviceName}deviceName${sub.deviceName}productKey${subPk}timestamp${ts}`;
+      return { productKey: subPk, deviceName: sub.deviceName, clientId: `${subPk}&${sub.deviceName}`, timestamp: ts, signmethod: 'hmacsha1', sign: createHmac('sha1', sub.deviceSecret).update(content).digest('hex') };
+    };
+    const login = async () => expect(await ask(`/ext/session/${gwPk}/${gw.deviceName}/combine/login`, signed())).toBe(200);
+    /** The gateway posts for the sub-device: 'accepted' (a post_reply) or 'noSession' (520 on /ext/error). */
+    const postAsSub = async () => {
+      const answer = nextMessage(c, (tp) => tp === `${post}_reply` || tp === errTopic);
+      await c.publishAsync(post, JSON.stringify({ id: String(++id), params: {} }), { qos: 1 });
+      const m = await answer;
+      if (m.topic === errTopic) {
+        expect(JSON.parse(m.payload.toString()).code).toBe(520);
+        return 'noSession';
+      }
+      return 'accepted';
+    };
+
+    expect(await ask(`/sys/${gwPk}/${gw.deviceName}/thing/topo/add`, [signed()])).toBe(200);
+    await login();
+    expect(await postAsSub()).toBe('accepted');
+    expect(await postAsSub()).toBe('accepted'); // decided from the connection's cache
+
+    expect(await ask(`/ext/session/${gwPk}/${gw.deviceName}/combine/logout`, { productKey: subPk, deviceName: sub.deviceName })).toBe(200);
+    expect(await postAsSub()).toBe('noSession');
+
+    await login();
+    expect(await postAsSub()).toBe('accepted');
+    await mutate('disableDevice', { productKey: subPk, deviceName: sub.deviceName });
+    await mutate('enableDevice', { productKey: subPk, deviceName: sub.deviceName });
+    expect(await postAsSub()).toBe('noSession');
+    await c.endAsync();
+  });
 });

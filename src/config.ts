@@ -53,7 +53,11 @@ export const configSchema = z
     MQTT_TLS_CERT: z.string().optional(),
     MQTT_TLS_KEY: z.string().optional(),
     MQTTS_PORT: port(8883),
-    /** alink-protocol.md D2: optional maximum clock skew of the signed timestamp, in ms (0 = not enforced). */
+    /**
+     * alink-protocol.md D2: optional maximum clock skew of the signed timestamp, in ms. 0 (default) = not enforced: the C
+     * Link SDK sends a fixed 2524608000000. When set, a ClientId without a timestamp is refused, and sub-device
+     * signatures must carry a fresh one too (docs/security-device.md).
+     */
     AUTH_MAX_CLOCK_SKEW_MS: whole(0).default(0),
     EVENT_RETENTION_DAYS: duration.default(7),
     HISTORY_RETENTION_DAYS: duration.default(30),
@@ -121,6 +125,23 @@ export const configSchema = z
       .refine((list) => list.every((c) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(c)), 'must be a comma-separated list of IP addresses or CIDR ranges'),
     /** Most rules reading one product (rules over every product count as one group). */
     RULE_MAX_PER_PRODUCT: whole(1).default(1000),
+    // Device-side limits (docs/security-device.md). 0 turns a per-minute limit off.
+    /** §7: subscriptions per device identity on one connection (a gateway's sub-devices count separately). */
+    MQTT_MAX_SUBSCRIPTIONS_PER_DEVICE: whole(1, 100_000).default(100),
+    /** Retained messages one device may hold; past it a retained publish is stored without retaining (429 on /ext/error). */
+    MQTT_MAX_RETAINED_PER_DEVICE: whole(0, 100_000).default(100),
+    /** Retained messages older than this are deleted (seconds; the reference keeps offline messages 7 days). */
+    MQTT_RETAINED_TTL_SECONDS: whole(60).default(7 * 24 * 3600),
+    /** aedes heartbeat: an instance silent for 3 heartbeats is dead and its clients' wills are published by the others. */
+    MQTT_HEARTBEAT_MS: whole(100, 3_600_000).default(60_000),
+    /** Failed logins per source address per minute (unknown devices included) before logins are refused (CONNACK 3). */
+    AUTH_MAX_FAILURES_PER_SOURCE: whole(0).default(60),
+    /** Failed logins per device per minute before its logins are refused for the rest of the minute (CONNACK 3). */
+    AUTH_MAX_FAILURES_PER_DEVICE: whole(0).default(10),
+    /** Dynamic registrations (HTTPS and MQTT, §1.6) per product per minute; past it code 429 / CONNACK 3. */
+    DYNAMIC_REGISTRATION_PER_MINUTE: whole(0).default(60),
+    /** Sub-devices a gateway may register per minute with thing/sub/register; past it code 429. */
+    SUB_REGISTRATION_PER_MINUTE: whole(0).default(60),
   })
   .superRefine(
     (c, ctx) => {

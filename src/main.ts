@@ -90,6 +90,7 @@ async function serve(args: string[]): Promise<number> {
   const config = loadConfig(process.env, args);
   startedConfig = config;
   const logger = createLogger(config.LOG_LEVEL, resolveLogFormat(config.LOG_FORMAT));
+  (await import('./process-guards.ts')).installProcessGuards(logger);
   const { startPlatform } = await import('./server.ts');
   // A checkout without a console build (npm run build not run yet) gets one, in a child process while the platform
   // starts (docs/console.md).

@@ -11,6 +11,7 @@ import { createSessionControl } from './broker/session-control.ts';
 import { SessionRegistry } from './broker/sessions.ts';
 import { startListeners } from './broker/listeners.ts';
 import { createPgPersistence } from './broker/persistence.ts';
+import { createRetainedLimits } from './broker/retained-limits.ts';
 import { GroupCommitter } from './events/committer.ts';
 import { createGraphQLServer } from './http/graphql.ts';
 import { registerRoute } from './http/register.ts';
@@ -151,8 +152,11 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       exclusive: !config.REDIS_URL,
     });
     closers.push(() => persistence.destroy());
+    // Device-side limits (docs/security-device.md).
+    const retainedLimits = createRetainedLimits({ db: database.db, maxPerDevice: config.MQTT_MAX_RETAINED_PER_DEVICE, ttlSeconds: config.MQTT_RETAINED_TTL_SECONDS, logger: logger.child({ module: 'retained' }) });
+    closers.push(() => retainedLimits.stop());
     // The transport first: services get the ports built on it (publisher, session control) at construction.
-    const aedes = await createAedes({ id: instanceId, persistence, ...(mq ? { mq } : {}) });
+    const aedes = await createAedes({ id: instanceId, persistence, heartbeatInterval: config.MQTT_HEARTBEAT_MS, ...(mq ? { mq } : {}) });
     const publisher = createOrderedPublisher(aedes);
     const sessions = new SessionRegistry();
     const sessionControl = createSessionControl(sessions);
@@ -187,7 +191,19 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       subDeviceSession: createSubDeviceSessionHandlers({ products: productCache, gateway }),
     });
     const ingest = createIngestPipeline({ committer, ids, publisher, handlers, logger: logger.child({ module: 'ingest' }) });
-    const broker = attachBroker(aedes, { logger, metrics, deviceAuth, presence, products: productCache, ingest, gateway, publisher, sessions, maxPayload: config.MQTT_MAX_PAYLOAD });
+    const broker = attachBroker(aedes, {
+      logger,
+      metrics,
+      deviceAuth,
+      presence,
+      products: productCache,
+      ingest,
+      gateway,
+      publisher,
+      sessions,
+      maxPayload: config.MQTT_MAX_PAYLOAD,
+      limits: { maxSubscriptionsPerDevice: config.MQTT_MAX_SUBSCRIPTIONS_PER_DEVICE, retained: retainedLimits, maxRetainedPerDevice: config.MQTT_MAX_RETAINED_PER_DEVICE },
+    });
     closers.push(() => broker.close(() => committer.idle()));
     startSessionPolicy({ hub, sessions: sessionControl, gateway, publisher, logger: logger.child({ module: 'sessions' }) });
     // Data forwarding: rules and M2M topic routes consume the event log (after the broker exists: they publish).

@@ -54,6 +54,8 @@ export function createAuthenticator(deps: {
       if (!r.ok) {
         log.info({ code: r.code, productKey: reg.productKey }, 'dynamic registration refused');
         metrics.mqttLogins.inc({ result: 'register_refused' });
+        // Past the product's registration budget (issue 16): "server unavailable", try later.
+        if (r.code === 429) return [authError(3, r.message), false];
         return [authError(r.code === 6288 || r.code === 6289 || r.code === 6204 ? 5 : 4, r.message), false];
       }
       const device = (await deviceAuth.lookup(r.productKey, r.deviceName))!;
@@ -62,16 +64,19 @@ export function createAuthenticator(deps: {
       return [null, true];
     }
 
-    const result = await deviceAuth.login(rawClientId, username, password);
+    // Failed logins are budgeted per source address and per device (services/login-limits.ts, issue 16).
+    const clientIp = clientIpOf(client);
+    const result = await deviceAuth.login(rawClientId, username, password, clientIp);
     if (!result.ok) {
-      metrics.mqttLogins.inc({ result: result.failure === 'DISABLED' ? 'disabled' : 'bad_credentials' });
+      metrics.mqttLogins.inc({ result: result.failure === 'DISABLED' ? 'disabled' : result.failure === 'THROTTLED' ? 'throttled' : 'bad_credentials' });
       log.debug({ why: result.why }, 'login refused');
+      if (result.failure === 'THROTTLED') return [authError(3, 'too many failed logins: try again later'), false];
       return [authError(result.failure === 'DISABLED' ? 5 : 4, result.failure === 'DISABLED' ? 'not authorized' : 'bad user name or password'), false];
     }
-    const clientIp = clientIpOf(client);
     // D21: the ClientId says how this session takes sync services and RRPC (kept with presence, for every instance).
-    const connected = await presence.connect(result.device, clientIp, { rrpcForm: clientFlags(result.params).extRrpc ? 'ext' : 'sys' });
-    if (!connected) return [authError(4, 'bad user name or password'), false]; // deleted meanwhile
+    // Guarded: a disable or secret reset committed while this login was in flight refuses it.
+    const connected = await presence.connect(result.device, clientIp, { rrpcForm: clientFlags(result.params).extRrpc ? 'ext' : 'sys', secretEnc: result.device.secretEnc });
+    if (!connected) return [authError(4, 'bad user name or password'), false]; // deleted, disabled or secret reset meanwhile
     // D22: resolved once the platform-side subscriptions are in place (broker.ts clientReady); publishes wait for it.
     let subscribedNow!: () => void;
     const subscribed = { promise: new Promise<void>((r) => (subscribedNow = r)), resolve: () => subscribedNow() };

@@ -14,7 +14,10 @@ import { createPublishAuthorizer } from './authorize.ts';
 import { autoSubscriptions } from './auto-subscriptions.ts';
 import { createGatewaySessions } from './gateway-sessions.ts';
 import { createPublishRouter } from './route-publish.ts';
+import { retainedRefusedNotice, type RetainedLimits } from './retained-limits.ts';
 import { sessionOf, type SessionRegistry } from './sessions.ts';
+import { forgetFilters, mayReceive, recordSubscribeDecision } from './subscription-acl.ts';
+import { authorizeOrphanWill, onBrokerError } from './wills.ts';
 
 export { autoSubscriptions };
 
@@ -29,7 +32,12 @@ export interface BrokerDeps {
   publisher: DevicePublisher;
   sessions: SessionRegistry;
   maxPayload: number;
+  /** Device-side limits (docs/security-device.md); defaults when absent. */
+  limits?: { maxSubscriptionsPerDevice?: number; retained?: Pick<RetainedLimits, 'admit'>; maxRetainedPerDevice?: number };
 }
+
+/** aedes' typings do not expose its persistence (ours, broker/persistence.ts). */
+type PersistencePort = { delWill(c: { id: string; brokerId?: string }): Promise<unknown>; removeSubscriptions(c: { id: string }, topics: string[]): Promise<void> };
 
 const corked = new WeakSet<object>();
 
@@ -69,6 +77,18 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
   const gw = createGatewaySessions({ gateway: deps.gateway, deviceAuth: deps.deviceAuth, products: deps.products, publisher: deps.publisher, logger: log });
   const authorize = createPublishAuthorizer({ products: deps.products, gateway: gw });
   const route = createPublishRouter({ ingest: deps.ingest, metrics });
+  const maxSubscriptions = deps.limits?.maxSubscriptionsPerDevice ?? 100;
+  const retained: Pick<RetainedLimits, 'admit'> = deps.limits?.retained ?? { admit: async () => true };
+  const persistenceOf = () => (broker as unknown as { persistence: PersistencePort }).persistence;
+  const willDeps = {
+    deviceAuth: deps.deviceAuth,
+    products: deps.products,
+    ingest: deps.ingest,
+    logger: log,
+    metrics,
+    maxPayload: deps.maxPayload,
+    deleteWill: (id: string, brokerId: string | undefined) => persistenceOf().delWill({ id, ...(brokerId ? { brokerId } : {}) }),
+  };
 
   async function onClosed(client: Client): Promise<void> {
     const s = sessionOf(client);
@@ -95,6 +115,8 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
   broker.authenticate = auth.authenticate;
 
   broker.authorizePublish = (client, packet, done) => {
+    // A will of a client of a dead instance, published by this one with no client (issue 16, finding 3).
+    if (!client) return void authorizeOrphanWill(willDeps, packet, done);
     const s = sessionOf(client);
     if (!client || !s || s.registration || !s.connection) return done(new Error('not allowed'));
     if (packet.payload.length > deps.maxPayload) {
@@ -112,6 +134,12 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
           metrics.mqttDenied.inc({ op: 'publish' });
           log.info({ deviceName: s.device.deviceName, topic: packet.topic }, 'publish denied (D7): disconnecting');
           return done(new Error('publish not allowed'));
+        }
+        if (packet.retain && packet.payload.length > 0 && !(await retained.admit(verdict.device, packet.topic))) {
+          // Past the retained limit (or a topic that is never retained): received, not retained; the device is told.
+          packet.retain = false;
+          const notice = retainedRefusedNotice(s.device, packet.topic, deps.limits?.maxRetainedPerDevice ?? 0);
+          deps.publisher.publish(notice.topic, notice.payload, 0).catch(() => undefined);
         }
         try {
           await route(s, connection, verdict.device, verdict.uplink, packet);
@@ -133,20 +161,29 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
   /**
    * Device publishes are consumed by the platform (stored, streamed, routed by rules and topic routes), never relayed
    * by the broker: a device's own subscriptions (`thing/service/+` of D19) would otherwise echo its replies back to
-   * it. aedes stamps the publisher's clientId on the packet; platform publishes carry none.
+   * it. aedes stamps the publisher's clientId on the packet; platform publishes carry none. Then the receiver's ACL
+   * again (issue 16): a stored filter, or a sub-device no longer logged in over the connection, delivers nothing.
    */
-  broker.authorizeForward = (_client, packet) => ((packet as { clientId?: string }).clientId ? null : packet);
+  broker.authorizeForward = (client, packet) => {
+    if ((packet as { clientId?: string }).clientId) return null;
+    return mayReceive(client, packet.topic, (pk) => deps.products.peek(pk)?.categories) ? packet : null;
+  };
 
   broker.authorizeSubscribe = (client, sub, done) => {
     const s = sessionOf(client);
     if (!s || s.registration) return done(null, null);
     gw.canSubscribeAs(s, sub.topic)
       .then((allowed) => {
-        if (allowed) return done(null, sub);
-        metrics.mqttDenied.inc({ op: 'subscribe' });
+        // Recorded so that only granted filters are stored (aedes stores the whole packet), and counted (§7).
+        if (recordSubscribeDecision(client, s, sub.topic, allowed, maxSubscriptions)) return done(null, sub);
+        metrics.mqttDenied.inc({ op: allowed ? 'subscribe_limit' : 'subscribe' });
+        if (!client.clean) persistenceOf().removeSubscriptions(client, [sub.topic]).catch(() => undefined);
         done(null, null); // SUBACK 0x80 for this filter; the connection stays (D7)
       })
-      .catch(() => done(null, null));
+      .catch(() => {
+        recordSubscribeDecision(client, s, sub.topic, false, maxSubscriptions);
+        done(null, null);
+      });
   };
 
   broker.on('keepaliveTimeout', (client) => {
@@ -171,6 +208,9 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
     void subscribing.then(() => s.subscribed?.resolve());
   });
 
+  // Without an `error` listener an emitted error throws (a refused will of a dead instance ended the process).
+  (broker as unknown as NodeJS.EventEmitter).on('error', onBrokerError(log));
+  broker.on('unsubscribe', (unsubscriptions, client) => forgetFilters(client, unsubscriptions));
   broker.on('clientError', (client, err) => log.debug({ err: err.message, clientId: client.id }, 'client error'));
   broker.on('connectionError', (client, err) => log.debug({ err: err.message, clientId: client?.id }, 'connection error'));
 

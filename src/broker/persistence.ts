@@ -26,6 +26,7 @@ import {
   type TopicSubscription,
 } from './persistence/subscriptions.ts';
 import { delWill, getWill, putWill, willsOutside } from './persistence/wills.ts';
+import { grantedOnly } from './subscription-acl.ts';
 
 export type { Packet, PersistenceLogger, Subscription, TopicSubscription };
 
@@ -131,8 +132,10 @@ export class PgPersistence {
 
   async addSubscriptions(client: PersistenceClient, subs: Subscription[]): Promise<void> {
     const clientId = client.id;
+    // aedes passes every filter of the SUBSCRIBE packet, denied ones too: store only what the ACL granted (issue 16).
+    const list = lastPerTopic(grantedOnly(client, subs));
+    if (list.length === 0) return;
     this.#touch(clientId);
-    const list = lastPerTopic(subs);
     await this.#matcher.change(
       clientId,
       () => upsertSubscriptions(this.#db, clientId, list),
@@ -254,7 +257,8 @@ export class PgPersistence {
   }
 
   async delWill(client: PersistenceClient): Promise<Packet | undefined> {
-    if (!this.#mayHaveState(client.id)) return undefined;
+    // With a broker id the caller deletes a will it knows of (a dead broker's, published or dropped): always look.
+    if (client.brokerId === undefined && !this.#mayHaveState(client.id)) return undefined;
     return delWill(this.#db, client.id, client.brokerId);
   }
 

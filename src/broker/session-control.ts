@@ -3,12 +3,21 @@ import type { Logger } from '../logger.ts';
 import type { DeviceConnection, SessionControl } from '../services/ports.ts';
 import { autoSubscriptions } from './auto-subscriptions.ts';
 import { sessionOf, type Session, type SessionRegistry } from './sessions.ts';
+import { dropSubDeviceSubscriptions } from './subscription-acl.ts';
 
 /** Close a connection, recording why (D15) unless a reason was already set. */
 export function kickClient(client: Client, reason: NonNullable<Session['reason']>): void {
   const s = sessionOf(client);
   if (s && !s.reason) s.reason = reason;
   client.close();
+}
+
+/**
+ * Revocation (issue 16): the publish ACL decisions this connection cached (authorize.ts) for the topics of a device
+ * that no longer goes through it are dropped, so its next publish there is decided afresh.
+ */
+export function forgetAclDecisions(s: Session, productKey: string, deviceName: string): void {
+  for (const [topic, d] of s.acl ?? []) if (d.owner?.productKey === productKey && d.owner.deviceName === deviceName) s.acl!.delete(topic);
 }
 
 /** The `DeviceConnection` port of one logged-in connection (what services may do with it). */
@@ -26,6 +35,10 @@ export function deviceConnection(client: Client, s: Session, logger: Logger): De
           resolve();
         }),
       );
+    },
+    releaseDevice(productKey, deviceName) {
+      forgetAclDecisions(s, productKey, deviceName);
+      dropSubDeviceSubscriptions(client, productKey, deviceName, (err) => logger.warn({ err, deviceName }, 'could not unsubscribe a released sub-device'));
     },
   };
 }

@@ -10,3 +10,4 @@ export * from './schema/access-keys.ts';
 export * from './schema/history-rollup.ts';
 export * from './schema/amqp.ts';
 export * from './schema/device-shadows.ts';
+export * from './schema/gateway-scope.ts';

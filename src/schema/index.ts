@@ -17,6 +17,7 @@ import './rules.ts';
 import './ota.ts';
 import './gateway.ts';
 import './shadow.ts';
+import './sub-device-gateways.ts';
 
 let schema: GraphQLSchema | null = null;
 

@@ -3,18 +3,21 @@ import { getParam, parseClientId, parseUsername } from '../domain/auth/client-id
 import { normalizeSignMethod, registerSignContent, verifyDeviceLogin, verifySignatureLenient } from '../domain/auth/signature.ts';
 import { devices, products } from '../db/tables.ts';
 import type { ServiceDeps } from './deps.ts';
+import { createLoginLimits } from './login-limits.ts';
 import type { DeviceRef } from './presence.ts';
 
 export interface CachedDevice extends DeviceRef {
   enabled: boolean;
   activated: boolean;
   secret: string;
+  /** The stored (encrypted) secret: a login commits only if it is still the device's secret (revocation, issue 16). */
+  secretEnc: string;
 }
 
 export type LoginResult =
   | { ok: true; device: CachedDevice; clientId: string; params: Record<string, string> }
-  /** D1: BAD_CREDENTIALS → CONNACK 4, DISABLED → 5; `why` is for logs only. */
-  | { ok: false; failure: 'BAD_CREDENTIALS' | 'DISABLED'; why: string };
+  /** D1: BAD_CREDENTIALS → CONNACK 4, DISABLED → 5, THROTTLED (too many failures) → 3; `why` is for logs only. */
+  | { ok: false; failure: 'BAD_CREDENTIALS' | 'DISABLED' | 'THROTTLED'; why: string };
 
 export type RegisterResult =
   | { ok: true; productKey: string; deviceName: string; deviceSecret: string }
@@ -22,6 +25,8 @@ export type RegisterResult =
   | { ok: false; code: number; message: string };
 
 const MAX_CACHE = 200_000;
+/** Unknown devices are remembered apart, in a smaller cache: logins for made-up names never evict real devices. */
+const MAX_MISSING = 10_000;
 
 /**
  * Device login (alink-protocol.md §1.2-1.4, D1-D3) and dynamic registration (§1.6). Credentials are cached so that a
@@ -32,20 +37,26 @@ const MAX_CACHE = 200_000;
 export function createDeviceAuthService(deps: ServiceDeps) {
   const { database, secrets, config, hub } = deps;
   const db = database.db;
-  const cache = new Map<string, CachedDevice | null>();
+  const cache = new Map<string, CachedDevice>();
+  const missing = new Map<string, null>();
+  const limits = createLoginLimits(config);
+  const forget = (k: string) => {
+    cache.delete(k);
+    missing.delete(k);
+  };
   let generation = 0;
   const key = (pk: string, dn: string) => `${pk}\u0000${dn}`;
 
   hub.on(['device.lifecycle', 'registry.changed', 'device.status'], (e) => {
     if (e.type === 'device.lifecycle' || (e.type === 'registry.changed' && e.data.entity === 'device')) {
       generation++;
-      if (e.productKey && e.deviceName) cache.delete(key(e.productKey, e.deviceName));
+      if (e.productKey && e.deviceName) forget(key(e.productKey, e.deviceName));
     } else if (e.type === 'device.status' && e.productKey && e.deviceName) {
       const c = cache.get(key(e.productKey, e.deviceName));
       if (c) c.activated = true;
     } else if (e.type === 'registry.changed' && e.data.entity === 'product' && e.data.what === 'deleted') {
       generation++;
-      for (const k of cache.keys()) if (k.startsWith(`${e.productKey}\u0000`)) cache.delete(k);
+      for (const k of [...cache.keys(), ...missing.keys()]) if (k.startsWith(`${e.productKey}\u0000`)) forget(k);
     }
   });
 
@@ -72,11 +83,14 @@ export function createDeviceAuthService(deps: ServiceDeps) {
         for (const [k, w] of batch) {
           const r = found.get(k);
           const value: CachedDevice | null = r
-            ? { id: r.id, iotId: r.iotId, productKey: r.productKey, deviceName: r.deviceName, enabled: r.enabled, activated: r.activatedAt != null, secret: secrets.decrypt(r.secretEnc) }
+            ? { id: r.id, iotId: r.iotId, productKey: r.productKey, deviceName: r.deviceName, enabled: r.enabled, activated: r.activatedAt != null, secret: secrets.decrypt(r.secretEnc), secretEnc: r.secretEnc }
             : null;
-          if (gen === generation) {
+          if (gen === generation && value) {
             if (cache.size >= MAX_CACHE) cache.delete(cache.keys().next().value!);
             cache.set(k, value);
+          } else if (gen === generation) {
+            if (missing.size >= MAX_MISSING) missing.delete(missing.keys().next().value!);
+            missing.set(k, null);
           }
           for (const res of w.resolvers) res(value);
         }
@@ -89,7 +103,7 @@ export function createDeviceAuthService(deps: ServiceDeps) {
 
   function lookup(productKey: string, deviceName: string): Promise<CachedDevice | null> {
     const k = key(productKey, deviceName);
-    const hit = cache.get(k);
+    const hit = cache.get(k) ?? missing.get(k);
     if (hit !== undefined) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
       const w = waiting.get(k) ?? { productKey, deviceName, resolvers: [], rejecters: [] };
@@ -101,26 +115,42 @@ export function createDeviceAuthService(deps: ServiceDeps) {
     });
   }
 
+  async function verify(rawClientId: string, username: string, password: Buffer | undefined, productKey: string, deviceName: string): Promise<LoginResult> {
+    const device = await lookup(productKey, deviceName);
+    if (!device) return { ok: false, failure: 'BAD_CREDENTIALS', why: 'unknown device' };
+    const r = verifyDeviceLogin({
+      rawClientId,
+      username,
+      password,
+      deviceSecret: device.secret,
+      ...(config.AUTH_MAX_CLOCK_SKEW_MS > 0 ? { maxClockSkewMs: config.AUTH_MAX_CLOCK_SKEW_MS, nowMs: Date.now() } : {}),
+    });
+    if (!r.ok) return { ok: false, failure: 'BAD_CREDENTIALS', why: r.error.reason };
+    // Checked after the signature so that a disabled device's status is not revealed to someone without its secret.
+    if (!device.enabled) return { ok: false, failure: 'DISABLED', why: 'device disabled' };
+    return { ok: true, device, clientId: r.value.clientId, params: r.value.params };
+  }
+
   return {
     lookup,
+    limits,
 
-    /** Device-secret login. Never says which part was wrong (D1). */
-    async login(rawClientId: string, username: string | undefined, password: Buffer | undefined): Promise<LoginResult> {
+    /**
+     * Device-secret login. Never says which part was wrong (D1). `source` (the client address) and the device each
+     * have a budget of failed logins per minute; past it logins are refused before any check (THROTTLED).
+     */
+    async login(rawClientId: string, username: string | undefined, password: Buffer | undefined, source: string | null = null): Promise<LoginResult> {
       const user = parseUsername(username ?? '');
-      if (!user.ok) return { ok: false, failure: 'BAD_CREDENTIALS', why: user.error };
-      const device = await lookup(user.value.productKey, user.value.deviceName);
-      if (!device) return { ok: false, failure: 'BAD_CREDENTIALS', why: 'unknown device' };
-      const r = verifyDeviceLogin({
-        rawClientId,
-        username: username ?? '',
-        password,
-        deviceSecret: device.secret,
-        ...(config.AUTH_MAX_CLOCK_SKEW_MS > 0 ? { maxClockSkewMs: config.AUTH_MAX_CLOCK_SKEW_MS, nowMs: Date.now() } : {}),
-      });
-      if (!r.ok) return { ok: false, failure: 'BAD_CREDENTIALS', why: r.error.reason };
-      // Checked after the signature so that a disabled device's status is not revealed to someone without its secret.
-      if (!device.enabled) return { ok: false, failure: 'DISABLED', why: 'device disabled' };
-      return { ok: true, device, clientId: r.value.clientId, params: r.value.params };
+      if (!user.ok) {
+        limits.failed(source, null, null);
+        return { ok: false, failure: 'BAD_CREDENTIALS', why: user.error };
+      }
+      const { productKey: pk, deviceName: dn } = user.value;
+      const throttled = limits.throttled(source, pk, dn);
+      if (throttled) return { ok: false, failure: 'THROTTLED', why: `too many failed logins for this ${throttled}` };
+      const result = await verify(rawClientId, username ?? '', password, pk, dn);
+      if (!result.ok && result.failure === 'BAD_CREDENTIALS') limits.failed(source, result.why === 'unknown device' ? null : pk, result.why === 'unknown device' ? null : dn);
+      return result;
     },
 
     /**
@@ -128,6 +158,7 @@ export function createDeviceAuthService(deps: ServiceDeps) {
      * `authType=register`). A device that has been activated (first login) cannot register again (6289).
      */
     async register(input: { productKey: string; deviceName: string; random: string; signMethod: string; sign: string }): Promise<RegisterResult> {
+      if (!limits.register(input.productKey)) return { ok: false, code: 429, message: 'too many registrations for this product: try again later' };
       const method = normalizeSignMethod(input.signMethod);
       if (!method) return { ok: false, code: 6292, message: 'sign method not supported' };
       const rows = await db.select().from(products).where(eq(products.productKey, input.productKey)).limit(1);

@@ -1,15 +1,19 @@
 import { eq } from 'drizzle-orm';
 import { sysTopic } from '../domain/alink/topics.ts';
-import { normalizeSignMethod, signContent, verifySignature } from '../domain/auth/signature.ts';
+import { isFresh, normalizeSignMethod, signContent, verifySignature } from '../domain/auth/signature.ts';
 import { deviceTopology } from '../db/tables.ts';
 import type { NewEvent } from '../events/types.ts';
 import type { CommandDeps } from './commands.ts';
 import type { CachedDevice, DeviceAuthService } from './device-auth.ts';
 import type { Outbound } from './ingest/types.ts';
 import type { DeviceRef, PresenceService } from './presence.ts';
+import { createSubRegistration } from './sub-registration.ts';
 
-/** alink-protocol.md §7: ≤2000 sub-devices per gateway; ≤30 per sub-device registration; ≤50 per batch login. */
-export const LIMITS = { subDevicesPerGateway: 2000, registerBatch: 30, loginBatch: 50 } as const;
+/**
+ * alink-protocol.md §7: ≤2000 sub-devices per gateway; ≤30 per sub-device registration; ≤50 per batch login; the
+ * reference's gateway page: ≤1500 sub-devices online at once (428 past it). ThingQL: ≤200 devices per list/found report.
+ */
+export const LIMITS = { subDevicesPerGateway: 2000, registerBatch: 30, loginBatch: 50, subDevicesOnline: 1500, foundReport: 200 } as const;
 
 type Params = Record<string, unknown>;
 const s = (v: unknown) => (v == null ? '' : String(v));
@@ -60,6 +64,10 @@ export const topoEvent = (gw: DeviceRef, action: 'add' | 'remove' | 'enable' | '
 export function createGatewayService(deps: CommandDeps & { presence: PresenceService; deviceAuth: DeviceAuthService }) {
   const db = deps.database.db;
   const bound = new Map<number, Set<number>>();
+  const subRegistration = createSubRegistration(deps);
+  /** D2 for sub-devices: with a maximum clock skew set, their signed timestamp must be fresh too (issue 16). */
+  const skew = deps.config.AUTH_MAX_CLOCK_SKEW_MS;
+  const signOk = (p: Params, secret: string) => verifySubSign(p, secret) && (skew <= 0 || isFresh(s(p.timestamp) || undefined, Date.now(), skew));
 
   deps.hub.on(['thing.topo.lifecycle', 'device.lifecycle'], () => bound.clear());
 
@@ -74,6 +82,10 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
   }
 
   return {
+    /** D20 signature of a sub-device, and its timestamp's freshness when a maximum clock skew is set (issue 16). */
+    verifySubDeviceSign: signOk,
+    /** Sub-device registration scope (`setSubDeviceGateways`) and the checks on existing devices (issue 16, finding 4). */
+    subRegistration,
     /** The sub-devices bound to a gateway (cached until a topology or lifecycle event). */
     boundSubDevices: boundSet,
     /** Drop the cached topology of a gateway (after a commit that changed it). */
@@ -96,10 +108,10 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
       const fail = (code: number, message: string): SubLogin => ({ ok: false, code, message, productKey, deviceName });
       const sub = await deps.deviceAuth.lookup(productKey, deviceName);
       if (!sub) return fail(521, `sub-device ${deviceName} does not exist (deleted)`);
-      if (!verifySubSign(p, sub.secret)) return fail(6287, 'invalid sub-device sign');
+      if (!signOk(p, sub.secret)) return fail(6287, 'invalid sub-device sign');
       if (!sub.enabled) return fail(522, `sub-device ${deviceName} is disabled`);
       if (!(await boundSet(gw.id)).has(sub.id)) return fail(6401, `no topology relation between this gateway and ${deviceName}: add it with thing/topo/add first`);
-      const connected = await deps.presence.connect(sub, clientIp);
+      const connected = await deps.presence.connect(sub, clientIp, { secretEnc: sub.secretEnc });
       if (!connected) return fail(521, `sub-device ${deviceName} was deleted`);
       return { ok: true, code: 200, message: 'success', device: sub, epoch: connected.epoch, productKey, deviceName };
     },

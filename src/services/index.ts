@@ -19,6 +19,7 @@ import { createTopicRouteService } from './rules/topic-routes.ts';
 import { createStreamService } from './streams.ts';
 import { createThingCommandService } from './thing-commands.ts';
 import { createTopicService } from './topics.ts';
+import { createSubDeviceGatewayService } from './sub-registration.ts';
 
 export function createServices(deps: CommandDeps & { metrics: Metrics; ota?: OtaOptions }) {
   const consumers = createConsumerStore(deps.database, deps.instanceId);
@@ -31,6 +32,7 @@ export function createServices(deps: CommandDeps & { metrics: Metrics; ota?: Ota
   return {
     products: createProductService(deps),
     topics: createTopicService(deps),
+    subDeviceGateways: createSubDeviceGatewayService(deps),
     devices: createDeviceService(deps),
     apiKeys: createApiKeyService(deps),
     accessKeys,

@@ -35,6 +35,12 @@ export interface DeviceConnection {
    * place (a failure is logged, not thrown).
    */
   subscribeDevice(productKey: string, deviceName: string): Promise<void>;
+  /**
+   * A (sub-)device no longer goes through this connection (logout, topology removed, disabled, deleted, taken over):
+   * its filters are unsubscribed at once and the connection's cached ACL decisions for its topics are forgotten, so
+   * nothing of it is delivered, queued or accepted any more. Also for one that was only bound.
+   */
+  releaseDevice(productKey: string, deviceName: string): void;
 }
 
 export const deviceKey = (pk: string, dn: string): string => `${pk}\u0000${dn}`;

@@ -73,10 +73,13 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
   return {
     /**
      * Mark online with a new epoch; returns it. A device already online elsewhere is taken over (D6). `rrpcForm` (D21,
-     * from the session's ClientId) is stored with the presence so every instance knows how to reach the session.
+     * from the session's ClientId) is stored with the presence so every instance knows how to reach the session. With
+     * `secretEnc`, the login counts only if the device is still enabled and still has the secret it was verified with
+     * (null otherwise): a disable or secret reset committed while the login was in flight wins.
      */
-    async connect(d: DeviceRef, clientIp: string | null, session: { rrpcForm?: RrpcForm } = {}): Promise<{ epoch: number; activatedNow: boolean } | null> {
+    async connect(d: DeviceRef, clientIp: string | null, session: { rrpcForm?: RrpcForm; secretEnc?: string } = {}): Promise<{ epoch: number; activatedNow: boolean } | null> {
       const rrpcForm: RrpcForm = session.rrpcForm ?? 'sys';
+      const guard = session.secretEnc !== undefined ? { secretEnc: session.secretEnc } : null;
       let result: { epoch: number; activatedNow: boolean } | null = null;
       await committer.submit(async (tx) => {
         const now = new Date();
@@ -88,7 +91,7 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
                 client_ip = ${clientIp}, rrpc_form = ${rrpcForm}, last_online_at = ${now.toISOString()}::timestamptz,
                 activated_at = coalesce(d.activated_at, ${now.toISOString()}::timestamptz)
               from (select id, online, connection_epoch, client_ip, activated_at from ${devices} where id = ${d.id} for update) old
-              where d.id = old.id
+              where d.id = old.id ${guard ? sql`and d.enabled and d.secret_enc = ${guard.secretEnc}` : sql``}
               returning d.connection_epoch as epoch, old.online as was_online, old.connection_epoch as old_epoch,
                         old.client_ip as old_ip, old.activated_at as old_activated`,
         );

@@ -21,11 +21,14 @@ export interface ProductInfo {
 export function createProductCache(deps: ServiceDeps) {
   const db = deps.database.db;
   const cache = new Map<string, Promise<ProductInfo | null>>();
+  /** The loaded entries of `cache`, for synchronous readers (the broker's forwarding ACL). */
+  const settled = new Map<string, ProductInfo | null>();
   const listeners: ((productKey: string, what: Record<string, unknown>) => void)[] = [];
 
   deps.hub.on('registry.changed', (e) => {
     if ((e.data.entity === 'product' || e.data.entity === 'topic') && e.productKey) {
       cache.delete(e.productKey);
+      settled.delete(e.productKey);
       for (const l of listeners) l(e.productKey, e.data);
     }
   });
@@ -48,9 +51,19 @@ export function createProductCache(deps: ServiceDeps) {
       if (!p) {
         p = load(productKey);
         cache.set(productKey, p);
-        p.catch(() => cache.delete(productKey));
+        const mine = p;
+        p.then(
+          (v) => {
+            if (cache.get(productKey) === mine) settled.set(productKey, v);
+          },
+          () => cache.delete(productKey),
+        );
       }
       return p;
+    },
+    /** The entry if it is loaded, without waiting (undefined: not loaded; null: no such product). */
+    peek(productKey: string): ProductInfo | null | undefined {
+      return settled.get(productKey);
     },
     /** Called after the cache entry of a product was dropped (topic deleted, TSL changed...). */
     onChange(listener: (productKey: string, what: Record<string, unknown>) => void): void {

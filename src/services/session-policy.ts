@@ -11,6 +11,7 @@ import type { DeviceRef, OfflineReason } from './presence.ts';
  * - disable, delete and secret reset disconnect the device at once (KICKED) and log it out of any gateway here,
  *   telling the gateway with thing/topo/change (§3.9) unless it was only a secret reset;
  * - a topology removal logs the sub-devices out of their gateway's connection.
+ * Each time the connection also drops the sub-device's subscriptions and cached ACL decisions (issue 16, finding 7).
  */
 export function startSessionPolicy(deps: { hub: EventHub; sessions: SessionControl; gateway: GatewayService; publisher: DevicePublisher; logger: Logger }) {
   const { sessions, gateway } = deps;
@@ -21,6 +22,8 @@ export function startSessionPolicy(deps: { hub: EventHub; sessions: SessionContr
     const cur = conn.subDevices.get(key);
     if (!cur || (newerEpoch !== undefined && cur.epoch >= newerEpoch)) return null;
     conn.subDevices.delete(key);
+    // Its filters and cached ACL decisions on this connection go in the same tick (issue 16, finding 7).
+    conn.releaseDevice(productKey, deviceName);
     if (reason) await gateway.logout(cur.device, cur.epoch, reason).catch(() => undefined);
     return cur.device;
   }
@@ -48,7 +51,12 @@ export function startSessionPolicy(deps: { hub: EventHub; sessions: SessionContr
     }
     if (e.type === 'thing.topo.lifecycle' && e.data.action === 'remove') {
       const conn = sessions.connectionOf(pk, dn);
-      for (const d of (e.data.devices as { productKey: string; deviceName: string }[] | undefined) ?? []) if (conn) void dropSub(conn, d.productKey, d.deviceName, 'KICKED');
+      for (const d of (e.data.devices as { productKey: string; deviceName: string }[] | undefined) ?? []) {
+        if (!conn) continue;
+        void dropSub(conn, d.productKey, d.deviceName, 'KICKED');
+        // Unbound: the filters of a sub-device that was only bound (not logged in) go too.
+        conn.releaseDevice(d.productKey, d.deviceName);
+      }
     }
   });
 }

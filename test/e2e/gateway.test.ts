@@ -29,6 +29,8 @@ describe('gateways and sub-devices with the Link SDK gateway API', () => {
     t = await startTestPlatform('pglite');
     ({ productKey: gwPk, devices: gws } = await productWithDevices(t, 2, { nodeType: 'GATEWAY' }));
     ({ productKey: subPk, devices: subs } = await productWithDevices(t, 3, { tsl: lampTsl, dynamicRegistration: true }));
+    // thing/sub/register needs the sub-device product to allow the gateway's product (docs/security-device.md).
+    await t.gql(`mutation($i: SetSubDeviceGatewaysInput!) { setSubDeviceGateways(input: $i) { userErrors { code } } }`, { i: { productKey: subPk, gatewayProductKeys: [gwPk] } });
   });
   afterAll(async () => {
     await t?.close();

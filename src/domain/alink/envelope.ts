@@ -5,6 +5,7 @@
  */
 import { err, ok, type Result } from '../result.ts';
 import { ALINK, defaultMessage } from './codes.ts';
+import { MAX_JSON_DEPTH, scanJson } from './json-limits.ts';
 
 export type IdType = 'string' | 'number';
 
@@ -45,16 +46,26 @@ type Obj = Record<string, unknown>;
 
 function parseObject(payload: Buffer): Result<{ obj: Obj; text: string }, AlinkDecodeError> {
   const text = payload.toString('utf8').replace(/^\uFEFF/, '');
+  // Bounded (json-limits.ts): too deep a nesting or a \u0000 could never be stored, and would come back at every
+  // resend. Such a request is still answered with its id when it has one.
+  const scan = scanJson(text);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return err({ code: ALINK.PARAM_ERROR, message: 'payload is not valid JSON', ack: true });
+    const message = scan === 'tooDeep' ? `JSON nested deeper than ${MAX_JSON_DEPTH} levels` : 'payload is not valid JSON';
+    return err({ code: ALINK.PARAM_ERROR, message, ack: true });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return err({ code: ALINK.PARAM_ERROR, message: 'payload is not a JSON object', ack: true });
   }
-  return ok({ obj: value as Obj, text });
+  const obj = value as Obj;
+  if (scan !== 'ok') {
+    const message = scan === 'nul' ? 'request parameter error: text containing U+0000 cannot be stored' : `request parameter error: JSON nested deeper than ${MAX_JSON_DEPTH} levels`;
+    const method = optString(obj['method']);
+    return err({ code: ALINK.PARAM_ERROR, message, ack: readAck(obj), ...(readId(obj, text) ?? {}), ...(method !== undefined ? { method } : {}) });
+  }
+  return ok({ obj, text });
 }
 
 function readId(obj: Obj, text: string): { id: string; idType: IdType } | undefined {

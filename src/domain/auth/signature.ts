@@ -110,9 +110,20 @@ export interface VerifyDeviceLoginInput {
   /** MQTT password: a Buffer from the broker, or a string. */
   password: Buffer | string | undefined;
   deviceSecret: string;
-  /** D2: optional maximum clock skew; only checked when both are given and the ClientId carries a timestamp. */
+  /** D2: optional maximum clock skew; when both are given, the ClientId must carry a fresh timestamp (isFresh). */
   maxClockSkewMs?: number;
   nowMs?: number;
+}
+
+/**
+ * D2 freshness, when a maximum skew is set: the signed timestamp (decimal milliseconds, §1.2) must be there and within
+ * the skew of now.
+ */
+export function isFresh(timestamp: string | undefined, nowMs: number, maxClockSkewMs: number): boolean {
+  if (timestamp === undefined || !/^\d{1,16}$/.test(timestamp)) return false;
+  // §1.2 says milliseconds, but the Python Link SDK sends seconds (`str(int(time.time()))`): ten digits are seconds.
+  const ms = timestamp.length === 10 ? Number(timestamp) * 1000 : Number(timestamp);
+  return Math.abs(nowMs - ms) <= maxClockSkewMs;
 }
 
 const fail = (reason: LoginFailureReason, message: string): Result<never, LoginFailure> => err({ reason, message });
@@ -138,12 +149,8 @@ export function verifyDeviceLogin(input: VerifyDeviceLoginInput): Result<DeviceL
   if (signMethod === null) return fail('UNSUPPORTED_SIGN_METHOD', 'signmethod missing or not supported');
 
   const timestamp = getParam(params, 'timestamp');
-  if (timestamp !== undefined && input.maxClockSkewMs !== undefined && input.nowMs !== undefined) {
-    // §1.2 says milliseconds, but the Python Link SDK sends seconds (`str(int(time.time()))`): ten digits are seconds.
-    const ts = /^\d{10}$/.test(timestamp) ? Number(timestamp) * 1000 : Number(timestamp);
-    if (!Number.isFinite(ts) || Math.abs(input.nowMs - ts) > input.maxClockSkewMs) {
-      return fail('TIMESTAMP_SKEW', 'timestamp outside the allowed clock skew');
-    }
+  if (input.maxClockSkewMs !== undefined && input.nowMs !== undefined && !isFresh(timestamp, input.nowMs, input.maxClockSkewMs)) {
+    return fail('TIMESTAMP_SKEW', timestamp === undefined ? 'no timestamp while a maximum clock skew is set' : 'timestamp outside the allowed clock skew');
   }
 
   const password = typeof input.password === 'string' ? input.password : input.password?.toString('utf8');

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { parseBoundedJson } from '../../domain/alink/json-limits.ts';
 import { extErrorTopic, parseTopic } from '../../domain/alink/topics.ts';
 import { deviceVersions } from '../../db/tables.ts';
 import type { Logger } from '../../logger.ts';
@@ -33,12 +34,10 @@ interface OtaRequest {
 }
 
 function decode(payload: Buffer): OtaRequest | null {
-  let body: unknown;
-  try {
-    body = JSON.parse(payload.toString('utf8'));
-  } catch {
-    return null;
-  }
+  // Bounded like every device JSON (domain/alink/json-limits.ts).
+  const parsed = parseBoundedJson(payload.toString('utf8'));
+  if (!parsed.ok) return null;
+  const body = parsed.value;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
   const b = body as Record<string, unknown>;
   const id = typeof b.id === 'string' || typeof b.id === 'number' ? b.id : null;

@@ -52,6 +52,12 @@ export function createSubDeviceSessionHandlers(deps: { products: ProductCache; g
   function ops(gw: DeviceRef, connection: DeviceConnection) {
     const subs = connection.subDevices;
     const login = async (p: Params): Promise<Outcome> => {
+      const pk = String(p.productKey ?? '');
+      const dn = String(p.deviceName ?? '');
+      // The reference's gateway page: at most 1500 sub-devices online through one gateway (428 past it).
+      if (!subs.has(deviceKey(pk, dn)) && subs.size >= LIMITS.subDevicesOnline) {
+        return { code: 428, message: `at most ${LIMITS.subDevicesOnline} sub-devices online through one gateway`, productKey: pk, deviceName: dn };
+      }
       const r = await gateway.login(gw, p, connection.clientIp);
       if (r.ok) {
         const key = deviceKey(r.productKey, r.deviceName);
@@ -67,6 +73,8 @@ export function createSubDeviceSessionHandlers(deps: { products: ProductCache; g
       const cur = subs.get(key);
       if (!cur) return { code: 520, message: 'sub-device has no session', productKey: String(p.productKey ?? ''), deviceName: String(p.deviceName ?? '') };
       subs.delete(key);
+      // Nothing of it reaches the gateway any more: its filters go at once.
+      connection.releaseDevice(cur.device.productKey, cur.device.deviceName);
       await gateway.logout(cur.device, cur.epoch, 'CLIENT_DISCONNECT');
       return { code: 200, message: 'success', productKey: cur.device.productKey, deviceName: cur.device.deviceName };
     };

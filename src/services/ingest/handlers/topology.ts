@@ -4,7 +4,7 @@ import { devices, deviceTopology } from '../../../db/tables.ts';
 import type { NewEvent } from '../../../events/types.ts';
 import type { CachedDevice, DeviceAuthService } from '../../device-auth.ts';
 import { lifecycleEvent, toDeviceRecord } from '../../devices.ts';
-import { LIMITS, topoEvent, verifySubSign, type GatewayService } from '../../gateway.ts';
+import { LIMITS, topoEvent, type GatewayService } from '../../gateway.ts';
 import type { DeviceRef } from '../../presence.ts';
 import type { ProductCache } from '../../product-cache.ts';
 import { newDeviceSecret, newIotId, type SecretBox } from '../../secrets.ts';
@@ -51,7 +51,7 @@ export function createTopologyHandler(deps: { products: ProductCache; deviceAuth
         const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
         if (!sub) return answer(6100, {}, `device ${s(p.deviceName)} not found`);
         // D20: a bad signature answers 401 and changes nothing.
-        if (!verifySubSign(p, sub.secret)) return answer(401, {}, `invalid sign for ${sub.deviceName}`);
+        if (!gateway.verifySubDeviceSign(p, sub.secret)) return answer(401, {}, `invalid sign for ${sub.deviceName}`);
         resolved.push(sub);
       }
       const current = await gateway.boundSubDevices(gw.id);
@@ -86,22 +86,10 @@ export function createTopologyHandler(deps: { products: ProductCache; deviceAuth
     }
 
     if (action === 'subRegister') {
-      if (list.length > LIMITS.registerBatch) return answer(460, {}, `at most ${LIMITS.registerBatch} sub-devices per request`);
-      // In request order: an existing unactivated sub-device's record, or the name to create.
-      const slots: (Record<string, string> | { pk: string; dn: string })[] = [];
-      for (const p of list) {
-        const pk = s(p.productKey);
-        const dn = s(p.deviceName);
-        const info = await deps.products.get(pk);
-        if (!info) return answer(6250, {}, `product ${pk} not found`);
-        if (!info.product.dynamicRegistration) return answer(6288, {}, `dynamic registration is not enabled for product ${pk}`);
-        if (!/^[A-Za-z0-9\-_@.:]{4,32}$/.test(dn)) return answer(6280, {}, `sub-device name ${dn} is not valid`);
-        const existing = await deps.deviceAuth.lookup(pk, dn);
-        if (existing) {
-          if (existing.activated) return answer(6289, {}, `device ${dn} is already activated`);
-          slots.push({ iotId: existing.iotId, productKey: pk, deviceName: dn, deviceSecret: existing.secret });
-        } else slots.push({ pk, dn });
-      }
+      // Scope (setSubDeviceGateways), existing devices and rate: services/sub-registration.ts (issue 16, finding 4).
+      const checked = await gateway.subRegistration.check(gw, list);
+      if (!checked.ok) return answer(checked.code, {}, checked.message);
+      const slots = checked.slots.map((x) => ('existing' in x ? x.existing : { pk: x.create.productKey, dn: x.create.deviceName }));
       if (!slots.some((x) => 'pk' in x)) return answer(200, slots);
       return {
         inTx: async (tx) => {
@@ -125,10 +113,14 @@ export function createTopologyHandler(deps: { products: ProductCache; deviceAuth
     }
 
     // thing/list/found (§6.9)
+    if (list.length > LIMITS.foundReport) return answer(460, {}, `at most ${LIMITS.foundReport} sub-devices per report`);
     const found: DeviceRef[] = [];
     for (const p of list) {
       const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
-      found.push(sub ?? { id: 0, iotId: '', productKey: s(p.productKey), deviceName: s(p.deviceName) });
+      // The iotId only for a device this gateway may know of (bound to it, or in a product that allows it): a report
+      // must not reveal which devices exist in other products (issue 16).
+      const known = sub && ((await gateway.boundSubDevices(gw.id)).has(sub.id) || (await gateway.subRegistration.allows(sub.productKey, gw.productKey)));
+      found.push(known ? sub : { id: 0, iotId: '', productKey: s(p.productKey), deviceName: s(p.deviceName) });
     }
     const event: NewEvent = {
       type: 'thing.list.found',

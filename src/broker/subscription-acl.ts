@@ -1,0 +1,130 @@
+import type { Client } from 'aedes';
+import { canSubscribe, type TopicCategory } from '../domain/alink/acl.ts';
+import { filterOwner, topicOwner } from '../domain/alink/owner.ts';
+import { parseTopic } from '../domain/alink/topics.ts';
+import { deviceKey, sessionOf, type Session } from './sessions.ts';
+
+/**
+ * Subscription ACL beyond aedes' `authorizeSubscribe` (issue 16, finding 1; docs/security-device.md):
+ *
+ * - aedes 1.2 stores *every* filter of a SUBSCRIBE packet in the persistence once any one of them is granted
+ *   (`storeSubscriptions` passes `packet.subscriptions`). The broker records the filters it granted to each
+ *   connection here, and the persistence stores only those (`grantedOnly`).
+ * - Forwarding re-checks the receiver (`mayReceive`, from `authorizeForward`, which aedes also calls for the offline
+ *   queue of a persistent session): a topic reaches a connection only if it belongs to the connection's device or to a
+ *   sub-device logged in over it right now. A filter stored before (or by a bug elsewhere) delivers nothing else.
+ * - Subscriptions per device identity are bounded (alink-protocol.md §7: at most 100 topics per device).
+ */
+
+interface Grants {
+  /** Granted filters, by the device they belong to (a gateway holds its sub-devices' too). */
+  byOwner: Map<string, Set<string>>;
+}
+
+const grants = new WeakMap<object, Grants>();
+
+function grantsOf(client: object): Grants {
+  let g = grants.get(client);
+  if (!g) grants.set(client, (g = { byOwner: new Map() }));
+  return g;
+}
+
+/** Whose namespace a filter belongs to on this connection: a sub-device's, or (anything else) the connection's device. */
+export function ownerKeyOf(s: Session, filter: string): string {
+  const o = filterOwner(filter) ?? s.device;
+  return deviceKey(o.productKey, o.deviceName);
+}
+
+/**
+ * Called from authorizeSubscribe once the ACL has decided. A granted filter is recorded unless its device already holds
+ * `max` filters on this connection (then it is refused: SUBACK 0x80). Returns whether the filter is granted.
+ */
+export function recordSubscribeDecision(client: Client, s: Session, filter: string, allowed: boolean, max: number): boolean {
+  const g = grantsOf(client);
+  const owner = ownerKeyOf(s, filter);
+  let set = g.byOwner.get(owner);
+  if (!allowed) {
+    set?.delete(filter);
+    return false;
+  }
+  if (!set) g.byOwner.set(owner, (set = new Set()));
+  if (!set.has(filter) && set.size >= max) return false;
+  set.add(filter);
+  return true;
+}
+
+/** aedes' `unsubscribe` event: the filters no longer count. */
+export function forgetFilters(client: object, filters: readonly string[]): void {
+  const g = grants.get(client);
+  if (!g) return;
+  for (const set of g.byOwner.values()) for (const f of filters) set.delete(f);
+}
+
+/** The filters of one device (a sub-device of a gateway) on this connection, forgotten; returns them. */
+export function takeOwnerFilters(client: object, productKey: string, deviceName: string): string[] {
+  const g = grants.get(client);
+  const key = deviceKey(productKey, deviceName);
+  const set = g?.byOwner.get(key);
+  if (!set) return [];
+  g!.byOwner.delete(key);
+  return [...set];
+}
+
+/**
+ * For the persistence's addSubscriptions: keep only the filters this connection was granted. A client object that
+ * never went through authorizeSubscribe (the persistence's own tests) is passed through unchanged.
+ */
+export function grantedOnly<T extends { topic: string }>(client: object, subs: readonly T[]): T[] {
+  const g = grants.get(client);
+  if (!g) return [...subs];
+  return subs.filter((sub) => {
+    for (const set of g.byOwner.values()) if (set.has(sub.topic)) return true;
+    return false;
+  });
+}
+
+/** The product categories the broker has loaded (sync); undefined when not loaded. */
+export type CategoriesPeek = (productKey: string) => readonly TopicCategory[] | undefined;
+
+/**
+ * authorizeForward's ACL (synchronous): may this connection receive a platform publish on `topic`? Its own topics
+ * (custom ones only with a SUB/ALL category when the categories are loaded), those of a sub-device logged in over it,
+ * its product's broadcast topics, and `/ext/register` for a registration connection. Nothing else.
+ */
+export function mayReceive(client: Client, topic: string, peek: CategoriesPeek): boolean {
+  const s = sessionOf(client);
+  if (!s) return false;
+  if (s.registration) return topic === '/ext/register';
+  const owner = topicOwner(topic);
+  if (!owner) {
+    const t = parseTopic(topic);
+    if (t.kind !== 'broadcast') return false;
+    if (t.productKey === s.device.productKey) return true;
+    for (const sub of s.subs?.values() ?? []) if (sub.device.productKey === t.productKey) return true;
+    return false;
+  }
+  const self = owner.productKey === s.device.productKey && owner.deviceName === s.device.deviceName;
+  const device = self ? s.device : s.subs?.get(deviceKey(owner.productKey, owner.deviceName))?.device;
+  if (!device) return false;
+  if (parseTopic(topic).kind !== 'custom') return true;
+  const categories = peek(device.productKey);
+  return categories === undefined || canSubscribe(device, topic, categories);
+}
+
+/**
+ * A sub-device left this gateway connection (logout, topology removed, disabled, deleted, taken over): its filters are
+ * unsubscribed at once, so nothing of it is delivered or queued for the gateway any more (issue 16, finding 7).
+ */
+export function dropSubDeviceSubscriptions(client: Client, productKey: string, deviceName: string, onError: (err: unknown) => void): void {
+  const filters = takeOwnerFilters(client, productKey, deviceName);
+  const live = Object.keys((client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {});
+  for (const f of live) {
+    const o = filterOwner(f);
+    if (o && o.productKey === productKey && o.deviceName === deviceName && !filters.includes(f)) filters.push(f);
+  }
+  if (filters.length === 0 || client.closed) return;
+  // The callback is required: aedes 1.2.0 calls it unconditionally.
+  client.unsubscribe({ unsubscriptions: filters } as never, (err) => {
+    if (err) onError(err);
+  });
+}

@@ -1,0 +1,19 @@
+import { sql } from 'drizzle-orm';
+import { pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { products } from './products.ts';
+
+/**
+ * Which gateway products may register sub-devices into a product with `thing/sub/register` (issue 16, finding 4;
+ * docs/security-device.md). A product lists them explicitly; without an entry no gateway may.
+ */
+export const productSubDeviceGateways = pgTable(
+  'product_sub_device_gateways',
+  {
+    productKey: text('product_key')
+      .notNull()
+      .references(() => products.productKey, { onDelete: 'cascade' }),
+    gatewayProductKey: text('gateway_product_key').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  },
+  (t) => [primaryKey({ columns: [t.productKey, t.gatewayProductKey] })],
+);

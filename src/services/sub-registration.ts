@@ -1,0 +1,101 @@
+import { asc, eq, inArray } from 'drizzle-orm';
+import { DomainError } from '../domain/errors.ts';
+import { deviceTopology, products, productSubDeviceGateways } from '../db/tables.ts';
+import type { Principal } from './access.ts';
+import { assertProductVisible, requireRole } from './access.ts';
+import type { DeviceAuthService } from './device-auth.ts';
+import { requireProduct } from './products.ts';
+import type { ServiceDeps } from './deps.ts';
+import type { DeviceRef } from './presence.ts';
+import type { ProductCache } from './product-cache.ts';
+
+/** alink-protocol.md §7: at most 30 sub-devices per thing/sub/register request. */
+export const REGISTER_BATCH = 30;
+const NAME = /^[A-Za-z0-9\-_@.:]{4,32}$/;
+
+/** In request order: an existing unactivated sub-device's record (answered as is), or a name to create in the commit. */
+export type SubRegisterSlot = { existing: Record<string, string> } | { create: { productKey: string; deviceName: string } };
+
+export type SubRegisterCheck = { ok: true; slots: SubRegisterSlot[] } | { ok: false; code: number; message: string };
+
+/**
+ * Sub-device dynamic registration by a gateway, `thing/sub/register` (alink-protocol.md §1.7, §2.3; issue 16, finding
+ * 4). The reference registers sub-devices only in products of the same account with dynamic registration enabled, and
+ * returns the secret of a pre-registered device that has not been activated. ThingQL has one owner for every
+ * product, so the product must also name the gateway's product in its allow-list (`setSubDeviceGateways`):
+ * - a product the gateway may not use answers 6250 (as for a product that does not exist: nothing is revealed);
+ *   dynamic registration off answers 6288;
+ * - an existing device: its secret only while it is unactivated, enabled, and not bound to another gateway
+ *   (6289 / 6204 / 6619 otherwise), the reference's pre-registration behaviour;
+ * - a new name is created in the message's commit (services/ingest/handlers/topology.ts);
+ * - each gateway registers at most SUB_REGISTRATION_PER_MINUTE sub-devices a minute (429 past it).
+ */
+export function createSubRegistration(deps: Pick<ServiceDeps, 'database'> & { productCache: ProductCache; deviceAuth: DeviceAuthService }) {
+  const db = deps.database.db;
+
+  async function allowed(productKey: string, gatewayProductKey: string): Promise<boolean> {
+    const rows = await db.select().from(productSubDeviceGateways).where(eq(productSubDeviceGateways.productKey, productKey));
+    return rows.some((r) => r.gatewayProductKey === gatewayProductKey);
+  }
+
+  return {
+    /** Does this product allow gateways of `gatewayProductKey`? */
+    allows: allowed,
+
+    /** The checks of a registration request, before its commit (which creates the new names). */
+    async check(gw: DeviceRef, list: Record<string, unknown>[]): Promise<SubRegisterCheck> {
+      const fail = (code: number, message: string): SubRegisterCheck => ({ ok: false, code, message });
+      if (list.length > REGISTER_BATCH) return fail(460, `at most ${REGISTER_BATCH} sub-devices per request`);
+      if (!deps.deviceAuth.limits.subRegister(gw.id, list.length)) return fail(429, 'too many sub-device registrations by this gateway: try again later');
+      const slots: SubRegisterSlot[] = [];
+      for (const p of list) {
+        const pk = p.productKey == null ? '' : String(p.productKey);
+        const dn = p.deviceName == null ? '' : String(p.deviceName);
+        const info = await deps.productCache.get(pk);
+        if (!info || !(await allowed(pk, gw.productKey))) return fail(6250, `product ${pk} not found`);
+        if (!info.product.dynamicRegistration) return fail(6288, `dynamic registration is not enabled for product ${pk}`);
+        if (!NAME.test(dn)) return fail(6280, `sub-device name ${dn} is not valid`);
+        const existing = await deps.deviceAuth.lookup(pk, dn);
+        if (existing) {
+          if (existing.activated) return fail(6289, `device ${dn} is already activated`);
+          if (!existing.enabled) return fail(6204, `device ${dn} is disabled`);
+          const [bound] = await db.select().from(deviceTopology).where(eq(deviceTopology.subDeviceId, existing.id));
+          if (bound && bound.gatewayId !== gw.id) return fail(6619, `device ${dn} is bound to another gateway`);
+          slots.push({ existing: { iotId: existing.iotId, productKey: pk, deviceName: dn, deviceSecret: existing.secret } });
+        } else slots.push({ create: { productKey: pk, deviceName: dn } });
+      }
+      return { ok: true, slots };
+    },
+  };
+}
+
+/** The allow-list, managed in GraphQL (`Product.subDeviceGateways`, `setSubDeviceGateways`). */
+export function createSubDeviceGatewayService(deps: ServiceDeps) {
+  const db = deps.database.db;
+  const t = productSubDeviceGateways;
+  return {
+    async list(productKey: string): Promise<string[]> {
+      const rows = await db.select().from(t).where(eq(t.productKey, productKey)).orderBy(asc(t.gatewayProductKey));
+      return rows.map((r) => r.gatewayProductKey);
+    },
+    async set(p: Principal, productKey: string, gatewayProductKeys: readonly string[]): Promise<string[]> {
+      requireRole(p, 'ADMIN');
+      assertProductVisible(p, productKey);
+      const keys = [...new Set(gatewayProductKeys)];
+      return deps.log.transaction(async (tx, emit) => {
+        await requireProduct(tx, p, productKey);
+        const gateways = keys.length ? await tx.select().from(products).where(inArray(products.productKey, keys)) : [];
+        for (const k of keys) {
+          const g = gateways.find((x) => x.productKey === k);
+          if (!g || g.nodeType !== 'GATEWAY' || (p.productKeys !== null && !p.productKeys.includes(k))) {
+            throw new DomainError('PRODUCT_NOT_FOUND', `gateway product ${k} does not exist`, ['input', 'gatewayProductKeys']);
+          }
+        }
+        await tx.delete(t).where(eq(t.productKey, productKey));
+        if (keys.length) await tx.insert(t).values(keys.map((k) => ({ productKey, gatewayProductKey: k })));
+        emit({ type: 'registry.changed', productKey, data: { entity: 'product', what: 'subDeviceGateways', productKey } });
+        return keys.sort();
+      });
+    },
+  };
+}

@@ -2,6 +2,7 @@ import type { Client } from 'aedes';
 import { canSubscribe, type TopicCategory } from '../domain/alink/acl.ts';
 import { filterOwner, topicOwner } from '../domain/alink/owner.ts';
 import { parseTopic } from '../domain/alink/topics.ts';
+import { autoSubscriptions } from './auto-subscriptions.ts';
 import { deviceKey, sessionOf, type Session } from './sessions.ts';
 
 /**
@@ -35,20 +36,41 @@ export function ownerKeyOf(s: Session, filter: string): string {
   return deviceKey(o.productKey, o.deviceName);
 }
 
+const automatic = new Map<string, Set<string>>();
+/** The automatic filters of a device (bounded memo: the list is rebuilt on a miss). */
+function automaticOf(owner: { productKey: string; deviceName: string }): Set<string> {
+  const key = deviceKey(owner.productKey, owner.deviceName);
+  let set = automatic.get(key);
+  if (!set) {
+    set = new Set(autoSubscriptions(owner.productKey, owner.deviceName));
+    if (automatic.size >= 10_000) automatic.delete(automatic.keys().next().value!);
+    automatic.set(key, set);
+  }
+  return set;
+}
+function countOwn(owner: { productKey: string; deviceName: string }, set: Set<string>): number {
+  const auto = automaticOf(owner);
+  let n = 0;
+  for (const f of set) if (!auto.has(f)) n++;
+  return n;
+}
+
 /**
  * Called from authorizeSubscribe once the ACL has decided. A granted filter is recorded unless its device already holds
  * `max` filters on this connection (then it is refused: SUBACK 0x80). Returns whether the filter is granted.
  */
 export function recordSubscribeDecision(client: Client, s: Session, filter: string, allowed: boolean, max: number): boolean {
   const g = grantsOf(client);
-  const owner = ownerKeyOf(s, filter);
+  const ownerDevice = filterOwner(filter) ?? s.device;
+  const owner = deviceKey(ownerDevice.productKey, ownerDevice.deviceName);
   let set = g.byOwner.get(owner);
   if (!allowed) {
     set?.delete(filter);
     return false;
   }
   if (!set) g.byOwner.set(owner, (set = new Set()));
-  if (!set.has(filter) && set.size >= max) return false;
+  // The platform's own subscriptions (D19/D22) are not the device's: they never count against its limit.
+  if (!set.has(filter) && !automaticOf(ownerDevice).has(filter) && countOwn(ownerDevice, set) >= max) return false;
   set.add(filter);
   return true;
 }

@@ -50,7 +50,7 @@ export const SETTING_TEXT: Record<string, string> = {
   RULE_ALLOW_PRIVATE_TARGETS: 'rules may deliver to loopback, link-local and private addresses (local webhooks, a local RabbitMQ)',
   RULE_PRIVATE_TARGETS: 'with RULE_ALLOW_PRIVATE_TARGETS=true: only these private addresses or CIDR ranges (comma-separated; empty: all)',
   RULE_MAX_PER_PRODUCT: 'most rules reading one product',
-  MQTT_MAX_SUBSCRIPTIONS_PER_DEVICE: 'subscriptions one device may hold on a connection (a gateway\'s sub-devices count separately); past it SUBACK 0x80',
+  MQTT_MAX_SUBSCRIPTIONS_PER_DEVICE: 'subscriptions one device may make on a connection (the platform\'s automatic ones do not count; a gateway\'s sub-devices count separately); past it SUBACK 0x80',
   MQTT_MAX_RETAINED_PER_DEVICE: 'retained messages one device may hold; past it a retained publish is stored but not retained (429 on /ext/error)',
   MQTT_RETAINED_TTL_SECONDS: 'retained messages older than this are deleted, in seconds',
   MQTT_HEARTBEAT_MS: 'broker heartbeat, in ms: an instance silent for 3 heartbeats is dead and the others publish its clients\' wills',

@@ -14,16 +14,21 @@ import postgres from 'postgres';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** A port free right now (the kernel picks it; closed again before use). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
+/**
+ * A port free right now, closed again before use. It is drawn below Linux's ephemeral range (32768-60999): ports the
+ * kernel hands to `listen(0)` and to outgoing connections of other suites running meanwhile come from that range, so
+ * such a port could be taken again before the child listens on it.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
 }
 
 export interface PlatformProcess {

@@ -27,8 +27,6 @@ export interface Database {
   close(): Promise<void>;
   /** PGlite only: the raw client, used by tests to dump a migrated template. */
   readonly pglite?: PGlite;
-  /** PostgreSQL only: the postgres.js client, for the ingest commit's pipelined statements (events/committer.ts). */
-  readonly postgres?: postgres.Sql;
 }
 
 export const MIGRATIONS_FOLDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -99,7 +97,6 @@ function createPostgres(url: string): Database {
   return {
     kind: 'postgres',
     db,
-    postgres: client,
     async migrate() {
       const conn = await client.reserve();
       try {

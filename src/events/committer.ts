@@ -1,6 +1,6 @@
 import type { Database, Tx } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
-import { EventLog } from './log.ts';
+import type { EventLog } from './log.ts';
 import type { NewEvent, StoredEvent } from './types.ts';
 
 /** One unit of work whose writes need the transaction itself (presence); returns the events to append. */
@@ -28,8 +28,6 @@ export interface CommitOutcome {
 }
 
 export type SinkFlush = (tx: Tx, rows: unknown[]) => Promise<void>;
-/** The same sink as constant statements with parameters, for the pipelined commit on PostgreSQL. */
-export type RawSink = (rows: unknown[]) => { text: string; params: unknown[] }[];
 /** Returns the keys (`${deviceId}:${key}`) that are NOT duplicates, recording them. */
 export type DedupeFlush = (tx: Tx, keys: { deviceId: number; key: string; hash: string }[]) => Promise<Set<string>>;
 
@@ -79,8 +77,6 @@ export class GroupCommitter {
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private readonly sinks = new Map<string, SinkFlush>();
-  private readonly rawSinks = new Map<string, RawSink>();
-  private rawDedupe: ((keys: { deviceId: number; key: string; hash: string }[]) => { text: string; params: unknown[] }) | null = null;
   private dedupeFlush: DedupeFlush | null = null;
 
   constructor(
@@ -111,15 +107,6 @@ export class GroupCommitter {
 
   dedupeWith(flush: DedupeFlush): void {
     this.dedupeFlush = flush;
-  }
-
-  /** Raw forms of a sink and of the dedupe: batches whose rows all have one are committed pipelined (PostgreSQL). */
-  rawSink(name: string, statements: RawSink): void {
-    this.rawSinks.set(name, statements);
-  }
-
-  rawDedupeWith(statement: (keys: { deviceId: number; key: string; hash: string }[]) => { text: string; params: unknown[] }): void {
-    this.rawDedupe = statement;
   }
 
   async submit(work: CommitWork): Promise<StoredEvent[]> {
@@ -158,9 +145,7 @@ export class GroupCommitter {
   }
 
   /** Everything one transaction does for a batch: dedupe, per-item work, sink rows, then the events (last). */
-  private async commitBatch(batch: Pending[], pipelined = true): Promise<void> {
-    const raw = this.database.postgres;
-    if (pipelined && raw && this.rawDedupe && batch.every((p) => !p.item.work)) return this.commitPipelined(raw, batch);
+  private async commitBatch(batch: Pending[]): Promise<void> {
     const perItem: NewEvent[][] = [];
     const duplicates: boolean[] = [];
     const stored = await this.database.db.transaction(async (tx) => {
@@ -214,87 +199,6 @@ export class GroupCommitter {
       p.resolve({ events: stored.slice(i, i + n), duplicate: duplicates[k]! });
       i += n;
     });
-  }
-
-  /**
-   * The same transaction on PostgreSQL in two round trips instead of four or more: [BEGIN, dedupe] together, then
-   * [sink statements, event-log lock, append, COMMIT] together, on one reserved connection (postgres.js pipelines
-   * them). Every await costs a turn of a busy event loop (tens of ms under load, measured), so the count matters
-   * more than the network. Any failed statement aborts the transaction (PostgreSQL then answers COMMIT with
-   * ROLLBACK): the batch fails as a whole and nothing is acknowledged, exactly as with the drizzle transaction.
-   */
-  private async commitPipelined(raw: NonNullable<Database['postgres']>, batch: Pending[]): Promise<void> {
-    const built: { events: NewEvent[]; duplicate: boolean }[] = [];
-    const rows = new Map<string, unknown[]>();
-    const conn = await raw.reserve();
-    let open = false;
-    try {
-      const keys = batch.flatMap((p) => (p.item.dedupe ? [p.item.dedupe] : []));
-      const begin = conn.unsafe('begin').execute();
-      open = true;
-      const dd = keys.length > 0 ? this.rawDedupe!(keys) : null;
-      const dedupe = dd ? conn.unsafe(dd.text, dd.params as never[]).execute() : null;
-      const [b, d] = await Promise.allSettled([begin, dedupe ?? Promise.resolve([])]);
-      if (b.status === 'rejected') throw b.reason;
-      if (d.status === 'rejected') throw d.reason;
-      const fresh = dedupe ? new Set((d.value as unknown as { device_id: string | number; request_key: string }[]).map((r) => `${Number(r.device_id)}:${r.request_key}`)) : null;
-      const inBatch = new Set<string>();
-      for (const p of batch) {
-        const { item } = p;
-        let dup = false;
-        if (fresh !== null && item.dedupe !== undefined) {
-          const { deviceId, key, hash } = item.dedupe;
-          const copy = `${deviceId}:${key}:${hash}`;
-          dup = !fresh.has(`${deviceId}:${key}`) || inBatch.has(copy);
-          inBatch.add(copy);
-        }
-        const out = item.build ? item.build(dup) : { events: [] };
-        for (const [name, list] of Object.entries(out.rows ?? {})) {
-          if (list.length === 0) continue;
-          const acc = rows.get(name);
-          if (acc) acc.push(...list);
-          else rows.set(name, [...list]);
-        }
-        built.push({ events: out.events, duplicate: dup });
-      }
-      const statements: { text: string; params: unknown[] }[] = [];
-      for (const [name, list] of rows) {
-        const rs = this.rawSinks.get(name);
-        if (!rs) {
-          open = false;
-          return await this.rollbackAndRetryWithDrizzle(conn, batch);
-        }
-        statements.push(...rs(list));
-      }
-      const all = built.flatMap((x) => x.events);
-      const sent = statements.map((s) => conn.unsafe(s.text, s.params as never[]).execute());
-      const lock = all.length ? conn.unsafe(EventLog.LOCK_SQL).execute() : null;
-      const append = all.length ? conn.unsafe(EventLog.APPEND_SQL, [all.length, EventLog.appendJson(all)] as never[]).execute() : null;
-      const commit = conn.unsafe('commit').execute();
-      const settled = await Promise.allSettled([...sent, lock ?? Promise.resolve(null), append ?? Promise.resolve([]), commit]);
-      open = false;
-      const failed = settled.find((r) => r.status === 'rejected');
-      if (failed) throw (failed as PromiseRejectedResult).reason;
-      const stored = EventLog.storedFrom(all, ((settled.at(-2) as PromiseFulfilledResult<unknown>).value ?? []) as { p: string | number; t: string | Date }[]);
-      this.log.committed(stored);
-      let i = 0;
-      batch.forEach((p, k) => {
-        const n = built[k]!.events.length;
-        p.resolve({ events: stored.slice(i, i + n), duplicate: built[k]!.duplicate });
-        i += n;
-      });
-    } catch (err) {
-      if (open) await conn.unsafe('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
-  }
-
-  /** A batch with rows of a sink that has no raw form: undo the raw transaction and commit it the drizzle way. */
-  private async rollbackAndRetryWithDrizzle(conn: { unsafe(text: string): PromiseLike<unknown> }, batch: Pending[]): Promise<void> {
-    await conn.unsafe('rollback');
-    await this.commitBatch(batch, false);
   }
 
   private schedule(): void {

@@ -68,27 +68,6 @@ export class EventLog {
     );
   }
 
-  /** The append as raw statements (lock, then positions + insert with params `[count, json]`), for pipelined commits. */
-  static readonly LOCK_SQL = `select pg_advisory_xact_lock(${EVENT_LOG_LOCK})`;
-  static readonly APPEND_SQL = `with pos as (select nextval('event_position_seq') as p from generate_series(1, $1::int)),
-         ranked as (select p, row_number() over (order by p) as o from pos)
-    insert into events (position, type, product_key, device_name, data, created_at)
-    select ranked.p, x.t, x.pk, x.dn, x.d, now()
-    from ranked join json_to_recordset($2::text::json) as x(o int, t text, pk text, dn text, d jsonb) on x.o = ranked.o
-    returning position as p, created_at as t`;
-
-  static appendJson(batch: readonly NewEvent[]): string {
-    return JSON.stringify(batch.map((e, i) => ({ o: i + 1, t: e.type, pk: e.productKey ?? null, dn: e.deviceName ?? null, d: e.data })));
-  }
-
-  /** StoredEvents from the append's returned rows (the k-th smallest position is the k-th event's). */
-  static storedFrom(batch: readonly NewEvent[], rows: { p: string | number; t: string | Date }[]): StoredEvent[] {
-    if (batch.length === 0) return [];
-    const positions = rows.map((r) => Number(r.p)).sort((a, b) => a - b);
-    const createdAt = new Date(rows[0]!.t);
-    return batch.map((e, i): StoredEvent => ({ position: positions[i]!, type: e.type, productKey: e.productKey ?? null, deviceName: e.deviceName ?? null, data: e.data, createdAt }));
-  }
-
   committed(stored: StoredEvent[]): void {
     if (stored.length === 0) return;
     for (const l of this.listeners) l(stored);

@@ -85,30 +85,6 @@ export function registerThingDataSinks(committer: GroupCommitter): void {
     }
   });
   committer.sink('eventHistory', (tx, rows) => chunked(rows as EventRow[], (part) => tx.insert(eventHistory).values(part)));
-  // The same statements raw, for the pipelined commit on PostgreSQL (events/committer.ts).
-  committer.rawSink('propertyHistory', (rows) => {
-    const out: { text: string; params: unknown[] }[] = [];
-    const list = rows as HistoryRow[];
-    for (let i = 0; i < list.length; i += JSON_CHUNK) {
-      const part = list.slice(i, i + JSON_CHUNK).map((r, o) => ({ o, d: r.d, i: r.i, t: r.t, rc: r.r, v: r.v, n: r.n }));
-      out.push({ text: `${HISTORY_HEAD}$1${HISTORY_TAIL}`, params: [JSON.stringify(part)] });
-    }
-    return out;
-  });
-  committer.rawSink('eventHistory', (rows) => [
-    {
-      text: EVENT_HISTORY_SQL,
-      params: [
-        JSON.stringify(
-          (rows as EventRow[]).map((r) => ({ d: r.deviceId, i: r.identifier, nm: r.name, et: r.eventType, o: r.output, t: (r.ts as Date).getTime(), rc: (r.receivedAt as Date).getTime() })),
-        ),
-      ],
-    },
-  ]);
-  committer.rawDedupeWith((keys) => {
-    const unique = [...new Map(keys.map((k) => [`${k.deviceId}:${k.key}`, k])).values()];
-    return { text: DEDUPE_SQL, params: [JSON.stringify(unique.map((k) => ({ d: k.deviceId, k: k.key, h: k.hash })))] };
-  });
   committer.dedupeWith(async (tx: Tx, keys) => {
     const unique = [...new Map(keys.map((k) => [`${k.deviceId}:${k.key}`, k])).values()];
     const fresh = new Set<string>();
@@ -120,16 +96,6 @@ export function registerThingDataSinks(committer: GroupCommitter): void {
     return fresh;
   });
 }
-
-const EVENT_HISTORY_SQL = `insert into event_history (device_id, identifier, name, event_type, output, ts, received_at)
-  select d, i, nm, et, coalesce(o, 'null'::jsonb), to_timestamp(t / 1000.0), to_timestamp(rc / 1000.0)
-  from json_to_recordset($1::text::json) as x(d bigint, i text, nm text, et text, o jsonb, t float8, rc float8)`;
-
-const DEDUPE_SQL = `insert into ingest_dedupe as x (device_id, request_key, hash)
-  select d, k, h from json_to_recordset($1::text::json) as r(d bigint, k text, h text)
-  on conflict (device_id, request_key) do update set hash = excluded.hash, seen_at = now()
-  where not (x.hash = excluded.hash and x.seen_at > now() - '${DEDUPE_WINDOW}'::interval)
-  returning device_id, request_key`;
 
 /**
  * Record request keys, returning those that are new (or whose payload differs, or were seen longer ago than the

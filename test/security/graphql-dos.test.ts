@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProbe, type Probe } from './support.ts';
+import { startProbeWithViewer, type Probe } from './support.ts';
 
 /**
  * Finding 2: one anonymous request could freeze the process. The depth limit walked fragment spreads afresh at every
@@ -17,9 +17,7 @@ describe('GraphQL denial of service', () => {
   let p: Probe;
   let viewer: string;
   beforeAll(async () => {
-    p = await startProbe();
-    const k = await p.gql(`mutation { createApiKey(input: { name: "viewer", role: VIEWER }) { token } }`);
-    viewer = k.body.data.createApiKey.token;
+    ({ probe: p, viewer } = await startProbeWithViewer());
   });
   afterAll(async () => {
     await p?.close();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { likeMatch } from '../../src/domain/rules/like.ts';
 import { compileRuleSql } from '../../src/domain/rules/sql.ts';
-import { startProbe, type Probe } from './support.ts';
+import { startProbeWithViewer, type Probe } from './support.ts';
 
 /**
  * Finding 5: rule `LIKE` was a backtracking regex: `'%a%a%a%a%a%a%b'` against a long run of `a` takes hours, reachable by
@@ -12,9 +12,7 @@ describe('rule SQL denial of service', () => {
   let p: Probe;
   let viewer: string;
   beforeAll(async () => {
-    p = await startProbe();
-    const k = await p.gql(`mutation { createApiKey(input: { name: "viewer", role: VIEWER }) { token } }`);
-    viewer = k.body.data.createApiKey.token;
+    ({ probe: p, viewer } = await startProbeWithViewer());
   });
   afterAll(async () => {
     await p?.close();

@@ -79,3 +79,10 @@ export async function startProbe(env: Record<string, string> = {}): Promise<Prob
     throw e;
   }
 }
+
+/** A probe and the token of a VIEWER key on it: what a low-role caller can reach. */
+export async function startProbeWithViewer(): Promise<{ probe: Probe; viewer: string }> {
+  const probe = await startProbe();
+  const k = await probe.gql(`mutation { createApiKey(input: { name: "viewer", role: VIEWER }) { token } }`);
+  return { probe, viewer: k.body.data.createApiKey.token as string };
+}

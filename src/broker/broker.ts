@@ -73,6 +73,8 @@ export function createAedes(opts: Partial<AedesOptions>): Promise<Aedes> {
 export function attachBroker(broker: Aedes, deps: BrokerDeps) {
   const { logger, metrics, presence, sessions } = deps;
   const log = logger.child({ module: 'broker' });
+  /** The broker id under which device publishes are numbered (see authorizePublish). */
+  const devicePublishId = `${broker.id}/devices`;
   let shuttingDown = false;
   const gw = createGatewaySessions({ gateway: deps.gateway, deviceAuth: deps.deviceAuth, products: deps.products, publisher: deps.publisher, logger: log });
   const authorize = createPublishAuthorizer({ products: deps.products, gateway: gw });
@@ -124,6 +126,12 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
       return done(new Error(`payload larger than ${deps.maxPayload} bytes (D18)`));
     }
     const connection = s.connection;
+    // aedes drops, per receiving client and broker id, any packet numbered below the last one it forwarded
+    // (its duplicate check runs before authorizeForward). A device publish matches its own subscriptions (D19's
+    // `thing/service/+` matches its `_reply` topics) and is never forwarded, yet it would still record its number for
+    // the device: a platform command to it, numbered just before and still on its way through persistence, was then
+    // dropped (a lost property set). Device publishes are numbered under an id of their own.
+    (packet as { brokerId?: string }).brokerId = devicePublishId;
     authorize(s, packet.topic)
       .then(async (verdict) => {
         if (!verdict.ok && verdict.noSession) {

@@ -76,8 +76,8 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
   /** The broker id under which device publishes are numbered (see authorizePublish). */
   const devicePublishId = `${broker.id}/devices`;
   let shuttingDown = false;
-  const gw = createGatewaySessions({ gateway: deps.gateway, deviceAuth: deps.deviceAuth, products: deps.products, publisher: deps.publisher, logger: log });
-  const authorize = createPublishAuthorizer({ products: deps.products, gateway: gw });
+  const gatewaySessions = createGatewaySessions({ gateway: deps.gateway, deviceAuth: deps.deviceAuth, products: deps.products, publisher: deps.publisher, logger: log });
+  const authorize = createPublishAuthorizer({ products: deps.products, gateway: gatewaySessions });
   const route = createPublishRouter({ ingest: deps.ingest, metrics });
   const maxSubscriptions = deps.limits?.maxSubscriptionsPerDevice ?? 100;
   const retained: Pick<RetainedLimits, 'admit'> = deps.limits?.retained ?? { admit: async () => true };
@@ -99,7 +99,7 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
     sessions.release(client);
     metrics.mqttConnections.dec();
     const reason = shuttingDown ? 'SERVER_SHUTDOWN' : (s.reason ?? 'CLIENT_DISCONNECT');
-    await gw.closeAll(s, reason);
+    await gatewaySessions.closeAll(s, reason);
     // Taken over (here or on another instance): the newer login's commit already recorded this epoch as TAKEN_OVER,
     // so a disconnect could only miss. Skipping it keeps a reconnect storm from queueing one useless transaction per
     // stale connection in front of the disconnects that count.
@@ -135,7 +135,7 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
     authorize(s, packet.topic)
       .then(async (verdict) => {
         if (!verdict.ok && verdict.noSession) {
-          gw.noSession(s, verdict.noSession);
+          gatewaySessions.noSession(s, verdict.noSession);
           return done(null);
         }
         if (!verdict.ok) {
@@ -180,7 +180,7 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
   broker.authorizeSubscribe = (client, sub, done) => {
     const s = sessionOf(client);
     if (!s || s.registration) return done(null, null);
-    gw.canSubscribeAs(s, sub.topic)
+    gatewaySessions.canSubscribeAs(s, sub.topic)
       .then((allowed) => {
         // Recorded so that only granted filters are stored (aedes stores the whole packet), and counted (§7).
         if (recordSubscribeDecision(client, s, sub.topic, allowed, maxSubscriptions)) return done(null, sub);

@@ -46,7 +46,7 @@ export interface CommitterOptions {
   /** Most work items waiting; past it `submit` fails fast (backpressure: devices are not acked and retry). */
   maxQueue: number;
   /**
-   * Most bytes (CommitItem.bytes) waiting or committing (issue 16 finding 10). Past it `submitItem` does not fail:
+   * Most bytes (CommitItem.bytes) waiting or committing (issue 16 finding 10). Past it `commit` does not fail:
    * it waits for room (backpressure). The broker then holds the PUBACK, and aedes reads nothing more from that socket
    * until it is given (lib/client.js nextBatch), so memory stays at this budget plus one socket read per connection.
    */
@@ -109,11 +109,11 @@ export class GroupCommitter {
     this.dedupeFlush = flush;
   }
 
-  async submit(work: CommitWork): Promise<StoredEvent[]> {
-    return (await this.submitItem({ work })).events;
+  async transact(work: CommitWork): Promise<StoredEvent[]> {
+    return (await this.commit({ work })).events;
   }
 
-  submitItem(item: CommitItem): Promise<CommitOutcome> {
+  commit(item: CommitItem): Promise<CommitOutcome> {
     if (this.closed) return Promise.reject(new Error('committer closed'));
     if (this.queue.length >= this.opts.maxQueue) return Promise.reject(new CommitterOverloaded());
     return new Promise((resolve, reject) => {

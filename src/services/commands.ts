@@ -9,7 +9,7 @@ import type { GroupCommitter } from '../events/committer.ts';
 import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, requireRole, type Principal } from './access.ts';
 import type { CommandReply, CommandTracker } from './command-replies.ts';
-import type { ServiceDeps } from './deps.ts';
+import type { CoreServiceDeps } from './deps.ts';
 import { findDevice, toDeviceRecord } from './devices.ts';
 import type { DevicePublisher } from './ports.ts';
 import type { MessageIds } from './message-ids.ts';
@@ -19,13 +19,6 @@ import type { DeviceRecord } from './records.ts';
 export type PayloadEncoding = 'UTF8' | 'BASE64';
 export type RrpcCode = 'SUCCESS' | 'TIMEOUT' | 'OFFLINE' | 'HALFCONN' | 'UNKNOWN';
 
-export interface CommandDeps extends ServiceDeps {
-  committer: GroupCommitter;
-  ids: MessageIds;
-  tracker: CommandTracker;
-  productCache: ProductCache;
-  publisher: DevicePublisher;
-}
 
 /** alink-protocol.md §5.1 / §7: RRPC timeout 1000-8000 ms; broadcast body at most 64 KB. */
 export const RRPC_TIMEOUT = { min: 1000, max: 8000 } as const;
@@ -66,7 +59,7 @@ export function decodePayload(payload: string, encoding: PayloadEncoding | null 
  * database ahead of their own commits (on the embedded database most of a call's cost), and that wait counts against
  * each call's `timeoutMs`. A lone call waits for nothing.
  */
-function createDeviceLookup(db: CommandDeps['database']['db']) {
+function createDeviceLookup(db: CoreServiceDeps['database']['db']) {
   type Waiter = { resolve: (d: DeviceRecord | null) => void; reject: (e: unknown) => void };
   let pending = new Map<string, Map<string, Waiter[]>>();
   let running = false;
@@ -114,7 +107,7 @@ function createDeviceLookup(db: CommandDeps['database']['db']) {
 }
 
 /** Shared steps of every command: find the target, record the command (durably, before sending), send. */
-export function createCommandCore(deps: CommandDeps) {
+export function createCommandCore(deps: CoreServiceDeps) {
   const db = deps.database.db;
 
   async function product(p: Principal, productKey: string): Promise<ProductInfo> {
@@ -153,7 +146,7 @@ export function createCommandCore(deps: CommandDeps) {
       deviceName: c.deviceName,
       data: { messageId: c.messageId, kind: c.kind, productKey: c.productKey, deviceName: c.deviceName, topic: c.topic, identifier: c.identifier ?? null, status: c.status },
     };
-    await deps.committer.submitItem({
+    await deps.committer.commit({
       build: () => ({
         events: [event, ...(c.extraEvents ?? [])],
         rows: {
@@ -176,7 +169,7 @@ export function createCommandCore(deps: CommandDeps) {
   }
 
   function timedOut(messageId: string): void {
-    deps.committer.submitItem({ build: () => ({ events: [], rows: { commandTimeouts: [messageId] } }) }).catch((err: unknown) => deps.logger.warn({ err }, 'could not record a command timeout'));
+    deps.committer.commit({ build: () => ({ events: [], rows: { commandTimeouts: [messageId] } }) }).catch((err: unknown) => deps.logger.warn({ err }, 'could not record a command timeout'));
   }
 
   /**
@@ -212,7 +205,7 @@ export function createCommandCore(deps: CommandDeps) {
   return { product, device, record, roundTrip };
 }
 
-export function createCommandService(deps: CommandDeps) {
+export function createCommandService(deps: CoreServiceDeps) {
   const core = createCommandCore(deps);
   const maxPayload = deps.config.MQTT_MAX_PAYLOAD;
 

@@ -4,9 +4,9 @@ import { normalizeSignMethod, registerSignContent, verifyDeviceLogin, verifySign
 import { devices, products } from '../db/tables.ts';
 import type { ServiceDeps } from './deps.ts';
 import { createLoginLimits } from './login-limits.ts';
-import type { DeviceRef } from './presence.ts';
+import type { DeviceIdentity } from './presence.ts';
 
-export interface CachedDevice extends DeviceRef {
+export interface CachedDevice extends DeviceIdentity {
   enabled: boolean;
   activated: boolean;
   secret: string;

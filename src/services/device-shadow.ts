@@ -7,9 +7,9 @@ import { deviceShadows } from '../db/tables.ts';
 import { platformEvent } from '../events/catalog.ts';
 import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, requireRole, type Principal } from './access.ts';
-import type { CommandDeps } from './commands.ts';
+import type { CoreServiceDeps } from './deps.ts';
 import { findDevice } from './devices.ts';
-import type { DeviceRef } from './presence.ts';
+import type { DeviceIdentity } from './presence.ts';
 
 export interface ShadowView extends ShadowDocument {
   updatedAt: Date;
@@ -41,7 +41,7 @@ export async function writeShadow(ex: Executor, deviceId: number, doc: ShadowDoc
 }
 
 /** The `device.shadow` event of a committed write (events/catalog.ts). */
-export const shadowEvent = (d: DeviceRef, doc: ShadowDocument, source: 'device' | 'cloud', method: string): NewEvent =>
+export const shadowEvent = (d: DeviceIdentity, doc: ShadowDocument, source: 'device' | 'cloud', method: string): NewEvent =>
   platformEvent('device.shadow', d, {
     iotId: d.iotId,
     productKey: d.productKey,
@@ -61,7 +61,7 @@ export const shadowEvent = (d: DeviceRef, doc: ShadowDocument, source: 'device' 
  * row locked, so the version rule (greater than the current one, else 409) holds for concurrent writers on any
  * instance.
  */
-export function createDeviceShadowService(deps: CommandDeps) {
+export function createDeviceShadowService(deps: CoreServiceDeps) {
   const db = deps.database.db;
 
   async function device(p: Principal, productKey: string, deviceName: string, role: 'VIEWER' | 'OPERATOR') {
@@ -94,7 +94,7 @@ export function createDeviceShadowService(deps: CommandDeps) {
       if (!section) throw new DomainError('INVALID_VALUE', 'desired must be a JSON object (an attribute "null" deletes it) or "null"', ['input', 'desired']);
       if (!Number.isSafeInteger(input.version) || input.version < 1) throw new DomainError('INVALID_INPUT', 'version must be a positive integer', ['input', 'version']);
       let outcome: ReturnType<typeof applyShadowWrite> | null = null;
-      await deps.committer.submit(async (tx) => {
+      await deps.committer.transact(async (tx) => {
         // Refused writes change nothing and must not fail the grouped transaction: the outcome is kept, not thrown.
         outcome = applyShadowWrite(await readShadow(tx, d.id, true), { method: 'update', version: input.version, desired: section }, shadowSeconds(), { replaceDesired: !input.deltaUpdate });
         if (!outcome.ok) return [];

@@ -4,7 +4,7 @@ import { validateValue } from '../domain/tsl/value-check.ts';
 import { desiredProperties, deviceTags } from '../db/tables.ts';
 import type { GroupCommitter } from '../events/committer.ts';
 import { requireRole, type Principal } from './access.ts';
-import type { CommandDeps } from './commands.ts';
+import type { CoreServiceDeps } from './deps.ts';
 import { findDevice } from './devices.ts';
 
 /** alink-protocol.md §3.9 / §7: at most 200 tags per message; attrKey at most 100 bytes. */
@@ -46,7 +46,7 @@ export function registerTagsDesiredSinks(committer: GroupCommitter): void {
  * and, once applied, deletes them at the version it saw, so it only ever receives what changed since.
  * Not the device shadow (`/shadow/...` topics): that is device-shadow.ts.
  */
-export function createTagsDesiredService(deps: CommandDeps) {
+export function createTagsDesiredService(deps: CoreServiceDeps) {
   const db = deps.database.db;
 
   return {

@@ -3,10 +3,10 @@ import { sysTopic } from '../domain/alink/topics.ts';
 import { isFresh, normalizeSignMethod, signContent, verifySignature } from '../domain/auth/signature.ts';
 import { deviceTopology } from '../db/tables.ts';
 import type { NewEvent } from '../events/types.ts';
-import type { CommandDeps } from './commands.ts';
+import type { CoreServiceDeps } from './deps.ts';
 import type { CachedDevice, DeviceAuthService } from './device-auth.ts';
 import type { Outbound } from './ingest/types.ts';
-import type { DeviceRef, PresenceService } from './presence.ts';
+import type { DeviceIdentity, PresenceService } from './presence.ts';
 import { createSubRegistration } from './sub-registration.ts';
 
 /**
@@ -41,7 +41,7 @@ export function verifySubSign(p: Params, secret: string): boolean {
   return verifySignature(method, secret, content, p.sign) || (method !== 'hmacsha1' && verifySignature('hmacsha1', secret, content, p.sign));
 }
 
-export const topoEvent = (gw: DeviceRef, action: 'add' | 'remove' | 'enable' | 'disable', subs: DeviceRef[]): NewEvent => ({
+export const topoEvent = (gw: DeviceIdentity, action: 'add' | 'remove' | 'enable' | 'disable', subs: DeviceIdentity[]): NewEvent => ({
   type: 'thing.topo.lifecycle',
   productKey: gw.productKey,
   deviceName: gw.deviceName,
@@ -61,7 +61,7 @@ export const topoEvent = (gw: DeviceRef, action: 'add' | 'remove' | 'enable' | '
  * sub-device registration, found sub-devices, sub-device login/logout over the gateway's connection. Topology lives
  * in the database; which sub-devices are logged in through which connection is the broker's (connection state).
  */
-export function createGatewayService(deps: CommandDeps & { presence: PresenceService; deviceAuth: DeviceAuthService }) {
+export function createGatewayService(deps: CoreServiceDeps & { presence: PresenceService; deviceAuth: DeviceAuthService }) {
   const db = deps.database.db;
   const bound = new Map<number, Set<number>>();
   const subRegistration = createSubRegistration(deps);
@@ -93,7 +93,7 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
     isBound: async (gatewayId: number, subId: number) => (await boundSet(gatewayId)).has(subId),
 
     /** A sub-device bound to this gateway, for the gateway's pack posts (§3.9, §3.10 codes). */
-    async boundSubDevice(gw: DeviceRef, productKey: string, deviceName: string): Promise<DeviceRef | { code: number; message: string }> {
+    async boundSubDevice(gw: DeviceIdentity, productKey: string, deviceName: string): Promise<DeviceIdentity | { code: number; message: string }> {
       const sub = await deps.deviceAuth.lookup(productKey, deviceName);
       if (!sub) return { code: 521, message: `sub-device ${deviceName} does not exist` };
       if (!sub.enabled) return { code: 522, message: `sub-device ${deviceName} is disabled` };
@@ -102,7 +102,7 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
     },
 
     /** §1.7 combine/login: checks, then the sub-device goes ONLINE with its own connection epoch. */
-    async login(gw: DeviceRef, p: Params, clientIp: string | null): Promise<SubLogin> {
+    async login(gw: DeviceIdentity, p: Params, clientIp: string | null): Promise<SubLogin> {
       const productKey = s(p.productKey);
       const deviceName = s(p.deviceName);
       const fail = (code: number, message: string): SubLogin => ({ ok: false, code, message, productKey, deviceName });
@@ -116,10 +116,10 @@ export function createGatewayService(deps: CommandDeps & { presence: PresenceSer
       return { ok: true, code: 200, message: 'success', device: sub, epoch: connected.epoch, productKey, deviceName };
     },
 
-    logout: (sub: DeviceRef, epoch: number, reason: Parameters<PresenceService['disconnect']>[2]) => deps.presence.disconnect(sub, epoch, reason),
+    logout: (sub: DeviceIdentity, epoch: number, reason: Parameters<PresenceService['disconnect']>[2]) => deps.presence.disconnect(sub, epoch, reason),
 
     /** Notify a gateway that the cloud changed one of its sub-devices (thing/topo/change, §3.9). */
-    topoChange(gw: { productKey: string; deviceName: string }, status: 0 | 1 | 2 | 8, subs: DeviceRef[], id: string): Outbound {
+    topoChange(gw: { productKey: string; deviceName: string }, status: 0 | 1 | 2 | 8, subs: DeviceIdentity[], id: string): Outbound {
       return {
         topic: sysTopic(gw.productKey, gw.deviceName, 'thing/topo/change'),
         qos: 1,

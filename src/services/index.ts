@@ -3,7 +3,8 @@ import { createAccessKeyService } from './access-keys.ts';
 import { createAmqpServices } from './amqp/index.ts';
 import { createApiKeyService } from './api-keys.ts';
 import { createCloudApiReads } from './cloud-api.ts';
-import { createCommandService, type CommandDeps } from './commands.ts';
+import { createCommandService } from './commands.ts';
+import type { CoreServiceDeps } from './deps.ts';
 import { createTagsDesiredService } from './device-tags-desired.ts';
 import { createDeviceShadowService } from './device-shadow.ts';
 import { createDeviceService } from './devices.ts';
@@ -18,10 +19,10 @@ import { createRuleService } from './rules/rules.ts';
 import { createTopicRouteService } from './rules/topic-routes.ts';
 import { createStreamService } from './streams.ts';
 import { createThingCommandService } from './thing-commands.ts';
-import { createTopicService } from './topics.ts';
+import { createTopicService } from './topic-categories.ts';
 import { createSubDeviceGatewayService } from './sub-registration.ts';
 
-export function createServices(deps: CommandDeps & { metrics: Metrics; ota?: OtaOptions }) {
+export function createServices(deps: CoreServiceDeps & { metrics: Metrics; ota?: OtaOptions }) {
   const consumers = createConsumerStore(deps.database, deps.instanceId);
   const targets = createTargetGuard({ allowPrivate: deps.config.RULE_ALLOW_PRIVATE_TARGETS, privateRanges: deps.config.RULE_PRIVATE_TARGETS });
   const actions = createActionRunner({ publisher: deps.publisher, products: deps.productCache, logger: deps.logger, targets });

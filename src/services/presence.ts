@@ -9,7 +9,7 @@ import type { RrpcForm } from './records.ts';
 /** alink-protocol.md D15. */
 export type OfflineReason = 'CLIENT_DISCONNECT' | 'KEEPALIVE_TIMEOUT' | 'TAKEN_OVER' | 'KICKED' | 'SERVER_SHUTDOWN' | 'SERVER_RESTART';
 
-export interface DeviceRef {
+export interface DeviceIdentity {
   id: number;
   iotId: string;
   productKey: string;
@@ -23,7 +23,7 @@ const DEAD_AFTER_MS = 35_000;
 /** §6.3 status body plus iotId, connectionEpoch and reason (D15). */
 export function statusEvent(
   status: 'online' | 'offline',
-  d: DeviceRef,
+  d: DeviceIdentity,
   epoch: number,
   clientIp: string | null,
   reason: OfflineReason | null,
@@ -77,11 +77,11 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
      * `secretEnc`, the login counts only if the device is still enabled and still has the secret it was verified with
      * (null otherwise): a disable or secret reset committed while the login was in flight wins.
      */
-    async connect(d: DeviceRef, clientIp: string | null, session: { rrpcForm?: RrpcForm; secretEnc?: string } = {}): Promise<{ epoch: number; activatedNow: boolean } | null> {
+    async connect(d: DeviceIdentity, clientIp: string | null, session: { rrpcForm?: RrpcForm; secretEnc?: string } = {}): Promise<{ epoch: number; activatedNow: boolean } | null> {
       const rrpcForm: RrpcForm = session.rrpcForm ?? 'sys';
       const guard = session.secretEnc !== undefined ? { secretEnc: session.secretEnc } : null;
       let result: { epoch: number; activatedNow: boolean } | null = null;
-      await committer.submit(async (tx) => {
+      await committer.transact(async (tx) => {
         const now = new Date();
         // One statement per login (it runs for every connect): the row is locked and its previous state read in the
         // same UPDATE, so a takeover knows the epoch it replaces.
@@ -108,8 +108,8 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
     },
 
     /** Mark offline only if `epoch` is still the device's current connection. */
-    async disconnect(d: DeviceRef, epoch: number, reason: OfflineReason, clientIp: string | null = null): Promise<boolean> {
-      const stored = await committer.submit(async (tx) => {
+    async disconnect(d: DeviceIdentity, epoch: number, reason: OfflineReason, clientIp: string | null = null): Promise<boolean> {
+      const stored = await committer.transact(async (tx) => {
         const events = await offlineWhere(tx, and(eq(devices.id, d.id), eq(devices.connectionEpoch, epoch)), reason);
         if (events.length > 0 || reason !== 'KICKED') return events;
         // A deleted device's live session is KICKED after its row is gone: there is nothing left to update, but its
@@ -153,7 +153,7 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
         .select({ id: instances.id })
         .from(instances)
         .where(and(isNull(instances.stoppedAt), sql`${instances.heartbeatAt} >= ${cutoff.toISOString()}::timestamptz`));
-      const stored = await committer.submit((tx) =>
+      const stored = await committer.transact((tx) =>
         offlineWhere(tx, or(isNull(devices.connectedInstance), notInArray(devices.connectedInstance, alive)), 'SERVER_RESTART'),
       );
       if (stored.length > 0) logger.info({ devices: stored.length }, 'devices of a stopped instance set offline');
@@ -165,7 +165,7 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
     /** Graceful shutdown: this instance's devices go offline with SERVER_SHUTDOWN (after the broker stopped). */
     async stop(): Promise<void> {
       if (heartbeat) clearInterval(heartbeat);
-      await committer.submit((tx) => offlineWhere(tx, eq(devices.connectedInstance, instanceId), 'SERVER_SHUTDOWN'));
+      await committer.transact((tx) => offlineWhere(tx, eq(devices.connectedInstance, instanceId), 'SERVER_SHUTDOWN'));
       await db.update(instances).set({ stoppedAt: new Date() }).where(eq(instances.id, instanceId));
     },
 

@@ -10,7 +10,7 @@ import type { ServiceDeps } from './deps.ts';
 import { idKey, keysetPage, toConnection, type PageArgs } from './paging.ts';
 import type { DataFormat, NodeType, ProductRecord, ValidationMode } from './records.ts';
 import { newProductKey, newProductSecret } from './secrets.ts';
-import { DEFAULT_TOPICS } from './topics.ts';
+import { DEFAULT_TOPICS } from './topic-categories.ts';
 
 export interface CreateProductInput {
   productKey?: string | null;

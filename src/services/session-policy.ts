@@ -2,7 +2,7 @@ import type { EventHub } from '../events/hub.ts';
 import type { Logger } from '../logger.ts';
 import type { GatewayService } from './gateway.ts';
 import { deviceKey, type DeviceConnection, type DevicePublisher, type SessionControl } from './ports.ts';
-import type { DeviceRef, OfflineReason } from './presence.ts';
+import type { DeviceIdentity, OfflineReason } from './presence.ts';
 
 /**
  * Who must be disconnected, and which gateway connections must stop carrying a sub-device, when committed events
@@ -17,7 +17,7 @@ export function startSessionPolicy(deps: { hub: EventHub; sessions: SessionContr
   const { sessions, gateway } = deps;
 
   /** Forget a sub-device on a gateway connection; with a reason, record its logout. Returns it when it was there. */
-  async function dropSub(conn: DeviceConnection, productKey: string, deviceName: string, reason: OfflineReason | null, newerEpoch?: number): Promise<DeviceRef | null> {
+  async function dropSub(conn: DeviceConnection, productKey: string, deviceName: string, reason: OfflineReason | null, newerEpoch?: number): Promise<DeviceIdentity | null> {
     const key = deviceKey(productKey, deviceName);
     const cur = conn.subDevices.get(key);
     if (!cur || (newerEpoch !== undefined && cur.epoch >= newerEpoch)) return null;

@@ -6,7 +6,7 @@ import { assertProductVisible, requireRole } from './access.ts';
 import type { DeviceAuthService } from './device-auth.ts';
 import { requireProduct } from './products.ts';
 import type { ServiceDeps } from './deps.ts';
-import type { DeviceRef } from './presence.ts';
+import type { DeviceIdentity } from './presence.ts';
 import type { ProductCache } from './product-cache.ts';
 
 /** alink-protocol.md §7: at most 30 sub-devices per thing/sub/register request. */
@@ -43,7 +43,7 @@ export function createSubRegistration(deps: Pick<ServiceDeps, 'database'> & { pr
     allows: allowed,
 
     /** The checks of a registration request, before its commit (which creates the new names). */
-    async check(gw: DeviceRef, list: Record<string, unknown>[]): Promise<SubRegisterCheck> {
+    async check(gw: DeviceIdentity, list: Record<string, unknown>[]): Promise<SubRegisterCheck> {
       const fail = (code: number, message: string): SubRegisterCheck => ({ ok: false, code, message });
       if (list.length > REGISTER_BATCH) return fail(460, `at most ${REGISTER_BATCH} sub-devices per request`);
       if (!deps.deviceAuth.limits.subRegister(gw.id, list.length)) return fail(429, 'too many sub-device registrations by this gateway: try again later');

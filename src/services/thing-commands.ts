@@ -5,7 +5,8 @@ import { validatePropertySet, validateServiceInput, validateServiceOutput } from
 import { DomainError, DomainErrors, type UserErrorShape } from '../domain/errors.ts';
 import type { NewEvent } from '../events/types.ts';
 import type { Principal } from './access.ts';
-import { createCommandCore, RRPC_TIMEOUT, type CommandDeps, type RrpcCode } from './commands.ts';
+import { createCommandCore, RRPC_TIMEOUT, type RrpcCode } from './commands.ts';
+import type { CoreServiceDeps } from './deps.ts';
 import type { ProductInfo } from './product-cache.ts';
 import type { DeviceRecord } from './records.ts';
 
@@ -47,7 +48,7 @@ function offlineReply(d: DeviceRecord, messageId: string, topic: string): NewEve
  * before anything is sent. Async commands go out at QoS 1 (kept for persistent sessions while the device is offline)
  * and their replies arrive as downlink replies; sync services travel over RRPC and wait for the device's answer.
  */
-export function createThingCommandService(deps: CommandDeps) {
+export function createThingCommandService(deps: CoreServiceDeps) {
   const core = createCommandCore(deps);
 
   function requireAlink(info: ProductInfo) {

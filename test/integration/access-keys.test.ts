@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessKeys } from '../../src/db/tables.ts';
 import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { createApiKey, createProduct, mutate, ok } from './support.ts';
+import { createApiKey, createProduct, mutate, mutateOk } from './support.ts';
 
 const SELECT = 'accessKey { id accessKeyId name role productKeys createdAt revokedAt lastUsedAt } accessKeySecret';
 
@@ -21,7 +21,7 @@ describe.each(dbKinds())('AccessKey pairs on %s', (kind) => {
   });
 
   it('creates a pair whose secret is shown once and stored only encrypted', async () => {
-    const p = await ok(t, 'createAccessKey', { name: 'server', role: 'OPERATOR', productKeys: [pkA] }, SELECT);
+    const p = await mutateOk(t, 'createAccessKey', { name: 'server', role: 'OPERATOR', productKeys: [pkA] }, SELECT);
     expect(p.accessKey.accessKeyId).toMatch(/^TQL[A-Za-z0-9]{21}$/);
     expect(p.accessKeySecret).toMatch(/^[A-Za-z0-9]{30}$/);
     expect(p.accessKey).toMatchObject({ name: 'server', role: 'OPERATOR', productKeys: [pkA], revokedAt: null, lastUsedAt: null });
@@ -40,14 +40,14 @@ describe.each(dbKinds())('AccessKey pairs on %s', (kind) => {
 
   it('resolves an active key to its secret, role and scope, and nothing once revoked', async () => {
     const svc = t.platform.services.accessKeys;
-    const p = await ok(t, 'createAccessKey', { name: 'viewer', role: 'VIEWER', productKeys: [pkB] }, SELECT);
+    const p = await mutateOk(t, 'createAccessKey', { name: 'viewer', role: 'VIEWER', productKeys: [pkB] }, SELECT);
     const id = p.accessKey.accessKeyId as string;
     const resolved = await svc.resolveAccessKey(id);
     expect(resolved).toMatchObject({ accessKeyId: id, secret: p.accessKeySecret, role: 'VIEWER', productKeys: [pkB] });
     expect(resolved!.principal).toMatchObject({ kind: 'accessKey', role: 'VIEWER', productKeys: [pkB], accessKeyId: id });
     expect(await svc.resolveAccessKey(id)).toEqual(resolved); // cached answer is the same
 
-    const r = await ok(t, 'revokeAccessKey', { accessKeyId: id }, 'accessKey { accessKeyId revokedAt }');
+    const r = await mutateOk(t, 'revokeAccessKey', { accessKeyId: id }, 'accessKey { accessKeyId revokedAt }');
     expect(r.accessKey.revokedAt).not.toBeNull();
     expect(await svc.resolveAccessKey(id)).toBeNull();
     expect(await svc.lookupAccessKey(id)).toEqual({ status: 'revoked' });
@@ -56,7 +56,7 @@ describe.each(dbKinds())('AccessKey pairs on %s', (kind) => {
   });
 
   it('updates lastUsedAt when a use is recorded', async () => {
-    const p = await ok(t, 'createAccessKey', { name: 'used', role: 'VIEWER' }, SELECT);
+    const p = await mutateOk(t, 'createAccessKey', { name: 'used', role: 'VIEWER' }, SELECT);
     t.platform.services.accessKeys.markUsed(p.accessKey.accessKeyId);
     await expect
       .poll(async () => (await t.gql('{ accessKeys { accessKeyId lastUsedAt } }')).data.accessKeys.find((k: any) => k.accessKeyId === p.accessKey.accessKeyId).lastUsedAt)
@@ -79,11 +79,11 @@ describe.each(dbKinds())('AccessKey pairs on %s', (kind) => {
     expect((await t.gql('{ accessKeys { accessKeyId } }', {}, operator.token)).errors?.[0].extensions.code).toBe('FORBIDDEN');
 
     const scopedAdmin = await createApiKey(t, 'ADMIN', [pkA]);
-    const own = await ok(t, 'createAccessKey', { name: 'scoped', role: 'VIEWER' }, SELECT, scopedAdmin.token);
+    const own = await mutateOk(t, 'createAccessKey', { name: 'scoped', role: 'VIEWER' }, SELECT, scopedAdmin.token);
     expect(own.accessKey.productKeys).toEqual([pkA]); // absent scope: the creator's
     const wider = await mutate(t, 'createAccessKey', { name: 'x', role: 'VIEWER', productKeys: [pkB] }, '', scopedAdmin.token);
     expect(wider.payload.userErrors[0].code).toBe('PRODUCT_NOT_FOUND');
-    const other = await ok(t, 'createAccessKey', { name: 'b only', role: 'VIEWER', productKeys: [pkB] }, SELECT);
+    const other = await mutateOk(t, 'createAccessKey', { name: 'b only', role: 'VIEWER', productKeys: [pkB] }, SELECT);
     const seen = (await t.gql('{ accessKeys { accessKeyId productKeys } }', {}, scopedAdmin.token)).data.accessKeys;
     expect(seen.every((k: any) => k.productKeys?.every((pk: string) => pk === pkA))).toBe(true);
     const revokeOther = await mutate(t, 'revokeAccessKey', { accessKeyId: other.accessKey.accessKeyId }, '', scopedAdmin.token);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { event, intType, param, prop, service } from '../unit/tsl/helpers.ts';
-import { createProduct, dbSnapshot, lampTsl, mutate, ok, registerDevices } from './support.ts';
+import { createProduct, dbSnapshot, lampTsl, mutate, mutateOk, registerDevices } from './support.ts';
 
 type Expected = [code: string, field: string[] | null][];
 
@@ -55,7 +55,7 @@ describe.each(dbKinds())('userErrors of the registry mutations on %s', (kind) =>
     pk = (await createProduct(t, { name: 'Errors lamp', tsl: lampTsl })).productKey;
     emptyPk = (await createProduct(t, { name: 'Errors empty' })).productKey;
     await registerDevices(t, pk, ['dev-001', 'dev-002']);
-    await ok(t, 'createProductTopic', { productKey: pk, topicShortName: 'custom', operation: 'PUB' });
+    await mutateOk(t, 'createProductTopic', { productKey: pk, topicShortName: 'custom', operation: 'PUB' });
   });
   afterAll(async () => {
     await t?.close();
@@ -169,9 +169,9 @@ describe.each(dbKinds())('userErrors of the registry mutations on %s', (kind) =>
     });
 
     it('accepts every character the reference allows', async () => {
-      const r = await ok(t, 'registerDevice', { productKey: emptyPk, deviceName: 'Ab9-_@.:' }, 'device { deviceName }');
+      const r = await mutateOk(t, 'registerDevice', { productKey: emptyPk, deviceName: 'Ab9-_@.:' }, 'device { deviceName }');
       expect(r.device.deviceName).toBe('Ab9-_@.:');
-      await ok(t, 'deleteDevice', { productKey: emptyPk, deviceName: 'Ab9-_@.:' });
+      await mutateOk(t, 'deleteDevice', { productKey: emptyPk, deviceName: 'Ab9-_@.:' });
     });
 
     it('refuses a nickname of 3 characters with INVALID_NAME', async () => {
@@ -227,8 +227,8 @@ describe.each(dbKinds())('userErrors of the registry mutations on %s', (kind) =>
     });
 
     it('accepts wildcards in SUB and ALL categories', async () => {
-      await ok(t, 'createProductTopic', { productKey: emptyPk, topicShortName: 'cmd/+', operation: 'SUB' });
-      await ok(t, 'createProductTopic', { productKey: emptyPk, topicShortName: 'all/#', operation: 'ALL' });
+      await mutateOk(t, 'createProductTopic', { productKey: emptyPk, topicShortName: 'cmd/+', operation: 'SUB' });
+      await mutateOk(t, 'createProductTopic', { productKey: emptyPk, topicShortName: 'all/#', operation: 'ALL' });
     });
 
     it('refuses a category that exists (custom or default) with TOPIC_ALREADY_EXISTS', async () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys } from '../../src/db/tables.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { closeCodeOf, createApiKey, createProduct, dbSnapshot, eagerWsClient, lampTsl, mutate, ok, registerDevices, sleep } from './support.ts';
+import { closeCodeOf, createApiKey, createProduct, dbSnapshot, eagerWsClient, lampTsl, mutate, mutateOk, registerDevices, sleep } from './support.ts';
 
 const LIFECYCLE = `subscription($pk: String, $after: String) { deviceLifecycle(productKey: $pk, after: $after) { action productKey deviceName cursor } }`;
 
@@ -27,7 +27,7 @@ describe.each(dbKinds())('authentication and roles on %s', (kind) => {
     pkEmpty = (await createProduct(t, { name: 'Empty product' })).productKey;
     await registerDevices(t, pkA, ['a-001', 'a-002']);
     deviceB = (await registerDevices(t, pkB, ['b-001', 'b-002']))[0]!;
-    await ok(t, 'createProductTopic', { productKey: pkA, topicShortName: 'custom', operation: 'PUB' });
+    await mutateOk(t, 'createProductTopic', { productKey: pkA, topicShortName: 'custom', operation: 'PUB' });
     spareKeyId = (await createApiKey(t, 'VIEWER')).id;
   });
   afterAll(async () => {
@@ -170,14 +170,14 @@ describe.each(dbKinds())('authentication and roles on %s', (kind) => {
 
     it('lets an OPERATOR register and control devices and manage topics', async () => {
       const op = await createApiKey(t, 'OPERATOR');
-      const reg = await ok(t, 'registerDevice', { productKey: pkA, deviceName: 'op-device' }, 'device { deviceName state } deviceSecret', op.token);
+      const reg = await mutateOk(t, 'registerDevice', { productKey: pkA, deviceName: 'op-device' }, 'device { deviceName state } deviceSecret', op.token);
       expect(reg.device).toEqual({ deviceName: 'op-device', state: 'UNACTIVE' });
       expect(reg.deviceSecret).toMatch(/^[0-9a-f]{32}$/);
-      expect((await ok(t, 'disableDevice', { productKey: pkA, deviceName: 'op-device' }, 'device { state }', op.token)).device.state).toBe('DISABLED');
-      expect((await ok(t, 'enableDevice', { productKey: pkA, deviceName: 'op-device' }, 'device { state }', op.token)).device.state).toBe('UNACTIVE');
-      await ok(t, 'createProductTopic', { productKey: pkA, topicShortName: 'op_topic', operation: 'SUB' }, '', op.token);
-      await ok(t, 'deleteProductTopic', { productKey: pkA, topicShortName: 'op_topic' }, '', op.token);
-      expect((await ok(t, 'deleteDevice', { productKey: pkA, deviceName: 'op-device' }, 'deletedIotId', op.token)).deletedIotId).toBeTruthy();
+      expect((await mutateOk(t, 'disableDevice', { productKey: pkA, deviceName: 'op-device' }, 'device { state }', op.token)).device.state).toBe('DISABLED');
+      expect((await mutateOk(t, 'enableDevice', { productKey: pkA, deviceName: 'op-device' }, 'device { state }', op.token)).device.state).toBe('UNACTIVE');
+      await mutateOk(t, 'createProductTopic', { productKey: pkA, topicShortName: 'op_topic', operation: 'SUB' }, '', op.token);
+      await mutateOk(t, 'deleteProductTopic', { productKey: pkA, topicShortName: 'op_topic' }, '', op.token);
+      expect((await mutateOk(t, 'deleteDevice', { productKey: pkA, deviceName: 'op-device' }, 'deletedIotId', op.token)).deletedIotId).toBeTruthy();
     });
 
     it('refuses product, thing model, API key and device secret mutations to an OPERATOR', async () => {
@@ -282,12 +282,12 @@ describe.each(dbKinds())('authentication and roles on %s', (kind) => {
       expect(await dbSnapshot(t)).toBe(before);
 
       // Without productKeys, the new key gets the creator's scope, never every product.
-      const inherited = await ok(t, 'createApiKey', { name: 'inherited', role: 'ADMIN' }, 'apiKey { id productKeys } token', scopedAdmin.token);
+      const inherited = await mutateOk(t, 'createApiKey', { name: 'inherited', role: 'ADMIN' }, 'apiKey { id productKeys } token', scopedAdmin.token);
       expect(inherited.apiKey.productKeys).toEqual([pkA]);
       expect((await t.gql(`{ product(productKey: "${pkB}") { productKey } }`, {}, inherited.token)).data.product).toBeNull();
 
       // Within its scope it manages keys like any ADMIN, and sees only keys within its scope.
-      const inner = await ok(t, 'createApiKey', { name: 'inner', role: 'VIEWER', productKeys: [pkA] }, 'apiKey { id productKeys } token', scopedAdmin.token);
+      const inner = await mutateOk(t, 'createApiKey', { name: 'inner', role: 'VIEWER', productKeys: [pkA] }, 'apiKey { id productKeys } token', scopedAdmin.token);
       expect(inner.apiKey.productKeys).toEqual([pkA]);
       const listed = await t.gql('{ apiKeys { id productKeys } }', {}, scopedAdmin.token);
       expect(listed.errors).toBeUndefined();
@@ -295,7 +295,7 @@ describe.each(dbKinds())('authentication and roles on %s', (kind) => {
       for (const k of listed.data.apiKeys) expect(k.productKeys).toEqual([pkA]);
       const revokeOther = await mutate(t, 'revokeApiKey', { id: spareKeyId }, '', scopedAdmin.token);
       expect(revokeOther.payload.userErrors.map((e: any) => e.code)).toEqual(['API_KEY_NOT_FOUND']);
-      await ok(t, 'revokeApiKey', { id: inner.apiKey.id }, '', scopedAdmin.token);
+      await mutateOk(t, 'revokeApiKey', { id: inner.apiKey.id }, '', scopedAdmin.token);
     });
 
     it('streams product A events to a scoped key and nothing of product B, live and on resume', async () => {
@@ -334,7 +334,7 @@ describe.each(dbKinds())('authentication and roles on %s', (kind) => {
 
   describe('API keys', () => {
     it('shows a token only once, stores only its hash and never returns it from apiKeys', async () => {
-      const created = await ok(t, 'createApiKey', { name: 'shown once', role: 'VIEWER' }, 'apiKey { id name role productKeys tokenPrefix revokedAt } token');
+      const created = await mutateOk(t, 'createApiKey', { name: 'shown once', role: 'VIEWER' }, 'apiKey { id name role productKeys tokenPrefix revokedAt } token');
       expect(created.token).toMatch(/^tq_[A-Za-z0-9_-]{43}$/);
       expect(created.apiKey).toMatchObject({ name: 'shown once', role: 'VIEWER', productKeys: null, revokedAt: null });
       expect(created.token.startsWith(created.apiKey.tokenPrefix)).toBe(true);
@@ -369,7 +369,7 @@ describe.each(dbKinds())('authentication and roles on %s', (kind) => {
       const live = Collected.subscribe(client, LIFECYCLE, { pk: pkA });
       await connected;
 
-      const revoked = await ok(t, 'revokeApiKey', { id: key.id }, 'apiKey { id revokedAt }');
+      const revoked = await mutateOk(t, 'revokeApiKey', { id: key.id }, 'apiKey { id revokedAt }');
       expect(revoked.apiKey.revokedAt).not.toBeNull();
       expect(await closed).toBe(4401);
 

@@ -30,14 +30,14 @@ describe.each(dbKinds())('the command lifecycle record on %s', (kind) => {
   async function sent(): Promise<string> {
     const messageId = `9${String(++n).padStart(12, '0')}`;
     const row = { messageId, kind: 'RRPC', productKey: 'a1Bench', deviceName: 'dev', topic: `/sys/a1Bench/dev/rrpc/request/${messageId}`, status: 'SENT' };
-    await committer.submitItem({ build: () => ({ events: [], rows: { commands: [row] } }) });
+    await committer.commit({ build: () => ({ events: [], rows: { commands: [row] } }) });
     return messageId;
   }
   const answer = (messageId: string) =>
-    committer.submitItem({
+    committer.commit({
       build: () => ({ events: [], rows: { commandReplies: [{ messageId, productKey: 'a1Bench', deviceName: 'dev', code: 200, output: { Done: 1 }, payload: 'eyJEb25lIjoxfQ==' } satisfies ReplyRow] } }),
     });
-  const timeout = (messageId: string) => committer.submitItem({ build: () => ({ events: [], rows: { commandTimeouts: [messageId] } }) });
+  const timeout = (messageId: string) => committer.commit({ build: () => ({ events: [], rows: { commandTimeouts: [messageId] } }) });
   const row = async (messageId: string) => {
     const [r] = await t.platform.database.db.select().from(commands).where(eq(commands.messageId, messageId));
     return r && { status: r.status, code: r.code, output: r.output, replyPayload: r.replyPayload, replied: r.repliedAt !== null };

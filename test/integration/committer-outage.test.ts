@@ -62,7 +62,7 @@ describe('group commit failures', () => {
       throw wrapped('CONNECT_TIMEOUT');
     });
     const started = Date.now();
-    const results = await Promise.allSettled(Array.from({ length: 300 }, (_, i) => c.submitItem(item(String(i)))));
+    const results = await Promise.allSettled(Array.from({ length: 300 }, (_, i) => c.commit(item(String(i)))));
     const elapsed = Date.now() - started;
     expect(results.every((r) => r.status === 'rejected')).toBe(true);
     expect(transactions).toEqual([300]);
@@ -79,14 +79,14 @@ describe('group commit failures', () => {
       if (calls === 1) throw wrapped('22P02'); // the batch fails on data...
       throw wrapped('ECONNREFUSED'); // ...and the first retry finds the database gone
     });
-    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => c.submitItem(item(String(i)))));
+    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => c.commit(item(String(i)))));
     expect(results.every((r) => r.status === 'rejected')).toBe(true);
     expect(transactions).toEqual([50, 1]);
   });
 
   it('retries the items of a batch one by one when one item\'s data is refused, so only that item fails', async () => {
     const { c, transactions } = committer(async () => {});
-    const results = await Promise.allSettled(['a', 'bad', 'c'].map((tag) => c.submitItem(item(tag))));
+    const results = await Promise.allSettled(['a', 'bad', 'c'].map((tag) => c.commit(item(tag))));
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     // The failed batch threw inside `work` before its transaction completed; then one transaction per item.
     expect(transactions).toEqual([1, 1]);

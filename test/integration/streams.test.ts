@@ -4,7 +4,7 @@ import { events } from '../../src/db/tables.ts';
 import { decodeCursor, encodeCursor } from '../../src/events/cursor.ts';
 import { Collected } from '../helpers/graphql-ws.ts';
 import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { createApiKey, createProduct, headCursor, ok, registerDevices, sleep, streamClient, TRANSPORTS } from './support.ts';
+import { createApiKey, createProduct, headCursor, mutateOk, registerDevices, sleep, streamClient, TRANSPORTS } from './support.ts';
 
 const LIFECYCLE = `subscription($pk: String, $after: String) {
   deviceLifecycle(productKey: $pk, after: $after) { action productKey deviceName iotId time cursor gap { requestedAfter firstAvailableCursor } } }`;
@@ -37,9 +37,9 @@ describe.each(dbKinds())('event streams on %s', (kind) => {
       const client = streamClient(transport, t);
       const live = Collected.subscribe(client, LIFECYCLE, { pk, after: await headCursor(t) });
       const [d] = await registerDevices(t, pk, ['live-001']);
-      await ok(t, 'disableDevice', { productKey: pk, deviceName: 'live-001' });
-      await ok(t, 'enableDevice', { productKey: pk, deviceName: 'live-001' });
-      await ok(t, 'deleteDevice', { productKey: pk, deviceName: 'live-001' });
+      await mutateOk(t, 'disableDevice', { productKey: pk, deviceName: 'live-001' });
+      await mutateOk(t, 'enableDevice', { productKey: pk, deviceName: 'live-001' });
+      await mutateOk(t, 'deleteDevice', { productKey: pk, deviceName: 'live-001' });
       const got = await live.waitFor(4);
       expect(got.map((e: any) => e.deviceLifecycle.action)).toEqual(['CREATE', 'DISABLE', 'ENABLE', 'DELETE']);
       for (const e of got) {

@@ -33,7 +33,7 @@ export async function mutate(t: TestPlatform, name: string, input: Record<string
 }
 
 /** Asserts a mutation succeeded (no userErrors, no errors) and returns its payload. */
-export async function ok(t: TestPlatform, name: string, input: Record<string, unknown>, select = '', token?: string | null): Promise<any> {
+export async function mutateOk(t: TestPlatform, name: string, input: Record<string, unknown>, select = '', token?: string | null): Promise<any> {
   const r = await mutate(t, name, input, select, token);
   expect(r.errors, `${name} errors`).toBeUndefined();
   expect(r.payload.userErrors, `${name} userErrors`).toEqual([]);
@@ -41,17 +41,17 @@ export async function ok(t: TestPlatform, name: string, input: Record<string, un
 }
 
 export async function createProduct(t: TestPlatform, input: Record<string, unknown> = {}): Promise<{ productKey: string; id: string }> {
-  const p = await ok(t, 'createProduct', { name: 'Test product', ...input }, 'product { productKey id }');
+  const p = await mutateOk(t, 'createProduct', { name: 'Test product', ...input }, 'product { productKey id }');
   return p.product;
 }
 
 export async function registerDevices(t: TestPlatform, productKey: string, deviceNames: string[], token?: string): Promise<{ deviceName: string; iotId: string; id: string; secret: string }[]> {
-  const p = await ok(t, 'registerDevices', { productKey, deviceNames }, 'devices { device { deviceName iotId id } deviceSecret }', token);
+  const p = await mutateOk(t, 'registerDevices', { productKey, deviceNames }, 'devices { device { deviceName iotId id } deviceSecret }', token);
   return p.devices.map((d: any) => ({ ...d.device, secret: d.deviceSecret }));
 }
 
 export async function createApiKey(t: TestPlatform, role: 'ADMIN' | 'OPERATOR' | 'VIEWER', productKeys?: string[]): Promise<{ id: string; token: string }> {
-  const p = await ok(t, 'createApiKey', { name: `${role} key`, role, ...(productKeys ? { productKeys } : {}) }, 'apiKey { id } token');
+  const p = await mutateOk(t, 'createApiKey', { name: `${role} key`, role, ...(productKeys ? { productKeys } : {}) }, 'apiKey { id } token');
   return { id: p.apiKey.id, token: p.token };
 }
 

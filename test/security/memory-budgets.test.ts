@@ -55,7 +55,7 @@ describe('memory budgets with 256 KB payloads', () => {
     const item = (): CommitItem => ({ bytes: 3 * PAYLOAD, build: () => ({ events: [] }) });
 
     const settled: boolean[] = [];
-    const submissions = Array.from({ length: 40 }, (_, i) => c.submitItem(item()).then(() => void (settled[i] = true)));
+    const submissions = Array.from({ length: 40 }, (_, i) => c.commit(item()).then(() => void (settled[i] = true)));
     await new Promise((r) => setTimeout(r, 20));
     // 40 x 768 KB would be 30 MB queued: the queue keeps its budget, the rest wait (their PUBACKs with them).
     expect(c.queuedBytes).toBeLessThanOrEqual(BUDGET);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { decodeRequest, type AlinkRequest } from '../../domain/alink/envelope.ts';
 import { checkRequestMethod } from '../../domain/alink/method.ts';
 import { uplinkPath } from '../../domain/alink/uplink.ts';
-import type { DeviceRef } from '../presence.ts';
+import type { DeviceIdentity } from '../presence.ts';
 import { alinkReply } from './reply.ts';
 import type { DedupeKey, Handled, UplinkRequest } from './types.ts';
 
@@ -42,6 +42,6 @@ export function decodeAlink(request: UplinkRequest, opts: { checkMethod?: boolea
 }
 
 /** A resend of the same request (same device, id and payload) is recognised by this key. */
-export function dedupeKey(device: DeviceRef, req: AlinkRequest, request: UplinkRequest): DedupeKey {
+export function dedupeKey(device: DeviceIdentity, req: AlinkRequest, request: UplinkRequest): DedupeKey {
   return { deviceId: device.id, key: req.id, hash: createHash('sha1').update(request.payload).digest('base64') };
 }

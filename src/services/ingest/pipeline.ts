@@ -5,7 +5,7 @@ import type { NewEvent } from '../../events/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { MessageIds } from '../message-ids.ts';
 import type { DeviceConnection, DevicePublisher } from '../ports.ts';
-import type { DeviceRef } from '../presence.ts';
+import type { DeviceIdentity } from '../presence.ts';
 import type { Handled, Outbound, UplinkHandler, UplinkHandlers, UplinkRequest } from './types.ts';
 
 /** A device publish as the broker hands it over, already classified (domain/alink/uplink.ts) and authorised. */
@@ -22,7 +22,7 @@ export interface InboundMessage {
 const ITEM_OVERHEAD_BYTES = 2048;
 
 /** The stored copy of every accepted publish (custom topics and /sys/ alike): what forwarding and streams read. */
-function messageData(device: DeviceRef, request: UplinkRequest): DeviceMessageData {
+function messageData(device: DeviceIdentity, request: UplinkRequest): DeviceMessageData {
   const data: DeviceMessageData = {
       messageId: request.messageId,
       topic: request.topic,
@@ -42,7 +42,7 @@ function messageData(device: DeviceRef, request: UplinkRequest): DeviceMessageDa
  * The events of one message, stored once: a valid property post is one `thing.property.post` event carrying its
  * message (events/catalog.ts `messageOf`); every other publish is a `device.message` followed by its handler's events.
  */
-function messageEvents(device: DeviceRef, request: UplinkRequest, events: NewEvent[]): NewEvent[] {
+function messageEvents(device: DeviceIdentity, request: UplinkRequest, events: NewEvent[]): NewEvent[] {
   const data = messageData(device, request);
   const only = events.length === 1 ? events[0]! : null;
   if (request.uplink.kind === 'propertyPost' && only?.type === 'thing.property.post') return [{ ...only, data: { ...only.data, message: data } }];
@@ -63,7 +63,7 @@ export function createIngestPipeline(deps: { committer: GroupCommitter; ids: Mes
   };
 
   /** The commit step: one item of the group commit carrying everything the handler produced. */
-  function commitItem(device: DeviceRef, request: UplinkRequest, h: Handled | null, txReplies: Outbound[]): CommitItem {
+  function commitItem(device: DeviceIdentity, request: UplinkRequest, h: Handled | null, txReplies: Outbound[]): CommitItem {
     const events = messageEvents(device, request, h?.events ?? []);
     const item: CommitItem = {
       // Held until committed: the received bytes, their base64 copy in the event, the parsed values.
@@ -85,12 +85,12 @@ export function createIngestPipeline(deps: { committer: GroupCommitter; ids: Mes
   }
 
   return {
-    async handle(device: DeviceRef, msg: InboundMessage): Promise<{ committed: Promise<void> }> {
+    async handle(device: DeviceIdentity, msg: InboundMessage): Promise<{ committed: Promise<void> }> {
       const request: UplinkRequest = { topic: msg.topic, payload: msg.payload, qos: msg.qos, retain: msg.retain, uplink: msg.uplink, connection: msg.connection, receivedAt: new Date(), messageId: await deps.ids.take() };
       const handler = deps.handlers[msg.uplink.kind] as UplinkHandler;
       const h = await handler(device, request);
       const txReplies: Outbound[] = [];
-      const submitted = deps.committer.submitItem(commitItem(device, request, h, txReplies));
+      const submitted = deps.committer.commit(commitItem(device, request, h, txReplies));
       const committed = submitted.then(async () => {
         const later = (await h?.committed?.()) ?? [];
         for (const out of [...(h?.replies ?? []), ...txReplies, ...later]) send(out);

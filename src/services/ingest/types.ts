@@ -3,7 +3,7 @@ import type { Uplink, UplinkKind, UplinkOf } from '../../domain/alink/uplink.ts'
 import type { SinkRows } from '../../events/committer.ts';
 import type { NewEvent } from '../../events/types.ts';
 import type { DeviceConnection } from '../ports.ts';
-import type { DeviceRef } from '../presence.ts';
+import type { DeviceIdentity } from '../presence.ts';
 
 /** One device publish, classified once (domain/alink/uplink.ts), as the handlers see it. */
 export interface UplinkRequest<U extends Uplink = Uplink> {
@@ -52,7 +52,7 @@ export interface Handled {
 }
 
 /** A handler of one uplink kind: `(device, request) -> { events, rows, replies }`; null stores the message only. */
-export type UplinkHandler<K extends UplinkKind = UplinkKind> = (device: DeviceRef, request: UplinkRequest<UplinkOf<K>>) => Promise<Handled | null> | Handled | null;
+export type UplinkHandler<K extends UplinkKind = UplinkKind> = (device: DeviceIdentity, request: UplinkRequest<UplinkOf<K>>) => Promise<Handled | null> | Handled | null;
 
 /** The handler table: one entry per uplink kind, so a new kind does not compile without its handler. */
 export type UplinkHandlers = { [K in UplinkKind]: UplinkHandler<K> };

@@ -5,7 +5,7 @@ import { deviceVersions } from '../../db/tables.ts';
 import type { Logger } from '../../logger.ts';
 import type { NewEvent } from '../../events/types.ts';
 import type { Handled, Outbound, UplinkHandler, UplinkRequest } from '../ingest/types.ts';
-import type { DeviceRef } from '../presence.ts';
+import type { DeviceIdentity } from '../presence.ts';
 import { containsNul } from '../ingest/decode.ts';
 import { createFirmwareGet } from './firmware-get.ts';
 import { DEFAULT_MODULE, FAILURE_STEPS, parseStep, progressEvent, upgradeEvent, versionEvent } from './model.ts';
@@ -51,7 +51,7 @@ const text = (v: unknown, max: number): string | null => (typeof v === 'string' 
 /** `module` absent means the default module (§3.9). */
 const moduleOf = (params: Record<string, unknown>): string | null => (params.module == null || params.module === '' ? DEFAULT_MODULE : text(params.module, 64));
 
-function errorNotice(device: DeviceRef, msg: UplinkRequest, id: OtaRequest['id'], message: string): Outbound {
+function errorNotice(device: DeviceIdentity, msg: UplinkRequest, id: OtaRequest['id'], message: string): Outbound {
   return {
     topic: extErrorTopic(device.productKey, device.deviceName),
     qos: msg.qos >= 1 ? 1 : 0,

@@ -1,10 +1,10 @@
 import { decodeReply } from '../../../domain/alink/envelope.ts';
 import type { NewEvent } from '../../../events/types.ts';
 import type { ReplyRow } from '../../command-replies.ts';
-import type { DeviceRef } from '../../presence.ts';
+import type { DeviceIdentity } from '../../presence.ts';
 import type { Handled, UplinkHandler, UplinkRequest } from '../types.ts';
 
-function rrpcReply(device: DeviceRef, request: UplinkRequest, messageId: string): Handled | null {
+function rrpcReply(device: DeviceIdentity, request: UplinkRequest, messageId: string): Handled | null {
   if (!/^\d{1,20}$/.test(messageId)) return null;
   const parsed = decodeReply(request.payload);
   const code = parsed.ok ? parsed.value.code : null;

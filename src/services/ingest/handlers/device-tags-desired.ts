@@ -3,12 +3,12 @@ import type { AlinkRequest } from '../../../domain/alink/envelope.ts';
 import { desiredProperties } from '../../../db/tables.ts';
 import type { NewEvent } from '../../../events/types.ts';
 import { TAG_KEY, TAG_LIMITS, type TagRow } from '../../device-tags-desired.ts';
-import type { DeviceRef } from '../../presence.ts';
+import type { DeviceIdentity } from '../../presence.ts';
 import { decodeAlink } from '../decode.ts';
 import { alinkReply } from '../reply.ts';
 import type { Handled, UplinkHandler, UplinkRequest } from '../types.ts';
 
-const tagEvent = (d: DeviceRef, type: 'thing.deviceinfo.update' | 'thing.deviceinfo.delete', value: unknown): NewEvent => ({
+const tagEvent = (d: DeviceIdentity, type: 'thing.deviceinfo.update' | 'thing.deviceinfo.delete', value: unknown): NewEvent => ({
   type,
   productKey: d.productKey,
   deviceName: d.deviceName,

@@ -1,7 +1,7 @@
 import { validateEventPost } from '../../../domain/tsl/event-post.ts';
 import { validatePropertyPost } from '../../../domain/tsl/property-post.ts';
 import type { NewEvent } from '../../../events/types.ts';
-import type { DeviceRef } from '../../presence.ts';
+import type { DeviceIdentity } from '../../presence.ts';
 import type { ProductCache } from '../../product-cache.ts';
 import { decodeAlink, dedupeKey } from '../decode.ts';
 import type { EventRow, HistoryRow } from '../sinks.ts';
@@ -11,7 +11,7 @@ import { answer, eventRecord, propertyRows } from './thing-data.ts';
 export interface PackPostDeps {
   products: ProductCache;
   /** A gateway's bound sub-device (§3.9, §3.10 codes). */
-  subDevice: (gateway: DeviceRef, productKey: string, deviceName: string) => Promise<DeviceRef | { code: number; message: string }>;
+  subDevice: (gateway: DeviceIdentity, productKey: string, deviceName: string) => Promise<DeviceIdentity | { code: number; message: string }>;
 }
 
 /**
@@ -30,7 +30,7 @@ export function createPackPostHandler(deps: PackPostDeps): UplinkHandler<'proper
     if (!p || typeof p !== 'object' || Array.isArray(p)) return fail(460, 'request parameter error: params must be an object');
     const subs = Array.isArray(p.subDevices) ? (p.subDevices as { identity?: { productKey?: string; deviceName?: string }; properties?: unknown; events?: unknown }[]) : [];
     if (subs.length > 20) return fail(6356, 'more than 20 sub-devices in one pack');
-    const parts: { device: DeviceRef; properties: unknown; events: unknown }[] = [{ device: gw, properties: p.properties, events: p.events }];
+    const parts: { device: DeviceIdentity; properties: unknown; events: unknown }[] = [{ device: gw, properties: p.properties, events: p.events }];
     for (const sd of subs) {
       const r = await deps.subDevice(gw, String(sd.identity?.productKey ?? ''), String(sd.identity?.deviceName ?? ''));
       if ('code' in r) return fail(r.code, r.message);

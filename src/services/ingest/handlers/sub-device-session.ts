@@ -1,6 +1,6 @@
 import { decodeRequest } from '../../../domain/alink/envelope.ts';
 import type { UplinkOf } from '../../../domain/alink/uplink.ts';
-import type { DeviceRef } from '../../presence.ts';
+import type { DeviceIdentity } from '../../presence.ts';
 import { LIMITS, type GatewayService } from '../../gateway.ts';
 import { deviceKey, type DeviceConnection } from '../../ports.ts';
 import type { ProductCache } from '../../product-cache.ts';
@@ -49,7 +49,7 @@ export function createSubDeviceSessionHandlers(deps: { products: ProductCache; g
 } {
   const { gateway } = deps;
 
-  function ops(gw: DeviceRef, connection: DeviceConnection) {
+  function ops(gw: DeviceIdentity, connection: DeviceConnection) {
     const subs = connection.subDevices;
     const login = async (p: Params): Promise<Outcome> => {
       const pk = String(p.productKey ?? '');

@@ -4,7 +4,7 @@ import { validatePropertyPost, type FailedItem, type PostedItem } from '../../..
 import type { ThingModel } from '../../../domain/tsl/types.ts';
 import { platformEvent } from '../../../events/catalog.ts';
 import type { NewEvent } from '../../../events/types.ts';
-import type { DeviceRef } from '../../presence.ts';
+import type { DeviceIdentity } from '../../presence.ts';
 import type { ProductCache } from '../../product-cache.ts';
 import { decodeAlink, dedupeKey } from '../decode.ts';
 import { alinkReply } from '../reply.ts';
@@ -26,7 +26,7 @@ export const answer = (request: UplinkRequest, req: AlinkRequest, code: number, 
 
 /** History rows, latest-value rows and the forwarding-shaped event (§6.4, §6.10) of validated property items. */
 export function propertyRows(
-  device: DeviceRef,
+  device: DeviceIdentity,
   items: Record<string, PostedItem>,
   failed: Record<string, FailedItem>,
   req: AlinkRequest,
@@ -61,7 +61,7 @@ export function propertyRows(
 }
 
 /** An event row and its forwarding-shaped event (§6.5). */
-export function eventRecord(device: DeviceRef, model: ThingModel, eventId: string, value: unknown, time: number, req: AlinkRequest, receivedAt: Date, failed?: unknown): { row: EventRow; event: NewEvent } {
+export function eventRecord(device: DeviceIdentity, model: ThingModel, eventId: string, value: unknown, time: number, req: AlinkRequest, receivedAt: Date, failed?: unknown): { row: EventRow; event: NewEvent } {
   const def = model.events.get(eventId);
   const type = def?.type ?? 'info';
   const name = def?.name ?? eventId;

@@ -5,7 +5,7 @@ import type { NewEvent } from '../../../events/types.ts';
 import type { CachedDevice, DeviceAuthService } from '../../device-auth.ts';
 import { lifecycleEvent, toDeviceRecord } from '../../devices.ts';
 import { LIMITS, topoEvent, type GatewayService } from '../../gateway.ts';
-import type { DeviceRef } from '../../presence.ts';
+import type { DeviceIdentity } from '../../presence.ts';
 import type { ProductCache } from '../../product-cache.ts';
 import { newDeviceSecret, newIotId, type SecretBox } from '../../secrets.ts';
 import { alinkReply } from '../reply.ts';
@@ -60,7 +60,7 @@ export function createTopologyHandler(deps: { products: ProductCache; deviceAuth
         inTx: async (tx) => {
           const existing = await tx.select().from(deviceTopology).where(inArray(deviceTopology.subDeviceId, resolved.map((r) => r.id)));
           if (existing.some((e) => e.gatewayId !== gw.id)) return { replies: reply(6619, {}, 'sub-device already bound to another gateway') };
-          const added: DeviceRef[] = resolved.filter((r) => !existing.some((e) => e.subDeviceId === r.id));
+          const added: DeviceIdentity[] = resolved.filter((r) => !existing.some((e) => e.subDeviceId === r.id));
           if (added.length) await tx.insert(deviceTopology).values(added.map((d) => ({ subDeviceId: d.id, gatewayId: gw.id }))).onConflictDoNothing();
           return { events: added.length ? [topoEvent(gw, 'add', added)] : [], replies: reply(200, resolved.map((r) => ({ productKey: r.productKey, deviceName: r.deviceName }))) };
         },
@@ -69,7 +69,7 @@ export function createTopologyHandler(deps: { products: ProductCache; deviceAuth
     }
 
     if (action === 'delete') {
-      const subs: DeviceRef[] = [];
+      const subs: DeviceIdentity[] = [];
       for (const p of list) {
         const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
         if (!sub || !(await gateway.boundSubDevices(gw.id)).has(sub.id)) return answer(6401, {}, `topology relation with ${s(p.deviceName)} does not exist`);
@@ -114,7 +114,7 @@ export function createTopologyHandler(deps: { products: ProductCache; deviceAuth
 
     // thing/list/found (§6.9)
     if (list.length > LIMITS.foundReport) return answer(460, {}, `at most ${LIMITS.foundReport} sub-devices per report`);
-    const found: DeviceRef[] = [];
+    const found: DeviceIdentity[] = [];
     for (const p of list) {
       const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
       // The iotId only for a device this gateway may know of (bound to it, or in a product that allows it): a report

@@ -1,4 +1,4 @@
-import { deviceState, type DeviceRecord } from '../services/records.ts';
+import { deviceState, type DeviceRecord } from '../db/records.ts';
 import { builder } from './builder.ts';
 import { codesDescription, DeviceStateEnum, UserErrorRef, withUserErrors } from './common.ts';
 import { loaders } from './loaders.ts';

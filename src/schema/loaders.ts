@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { DeviceRecord, ProductRecord } from '../services/records.ts';
+import type { DeviceRecord, ProductRecord } from '../db/records.ts';
 import type { GraphQLContext } from './context.ts';
 
 /**

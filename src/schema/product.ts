@@ -1,4 +1,4 @@
-import type { ProductRecord } from '../services/records.ts';
+import type { ProductRecord } from '../db/records.ts';
 import { builder } from './builder.ts';
 import {
   codesDescription,

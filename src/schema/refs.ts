@@ -1,5 +1,5 @@
 import type { StreamItem } from '../events/stream.ts';
-import type { DeviceRecord, ProductRecord, TopicRecord } from '../services/records.ts';
+import type { DeviceRecord, ProductRecord, TopicRecord } from '../db/records.ts';
 import { builder } from './builder.ts';
 
 /** Object refs shared between type files (declared here, implemented in their own files) to break import cycles. */

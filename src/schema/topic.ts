@@ -1,4 +1,4 @@
-import { topicTemplate, type TopicRecord } from '../services/records.ts';
+import { topicTemplate, type TopicRecord } from '../db/records.ts';
 import { builder } from './builder.ts';
 import { ProductTopicRef } from './refs.ts';
 import { codesDescription, TopicOperationEnum, UserErrorRef, withUserErrors } from './common.ts';

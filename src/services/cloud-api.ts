@@ -2,9 +2,9 @@ import { and, asc, count, eq, inArray, type SQL } from 'drizzle-orm';
 import { devices, products } from '../db/tables.ts';
 import { canSeeProduct, requireRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
-import { toDeviceRecord } from './devices.ts';
-import { toProductRecord } from './products.ts';
-import type { DeviceRecord, ProductRecord } from './records.ts';
+import { toDeviceRecord } from '../db/repositories/devices.ts';
+import { toProductRecord } from '../db/repositories/products.ts';
+import type { DeviceRecord, ProductRecord } from '../db/records.ts';
 
 /**
  * Reads the Alibaba OpenAPI needs beyond what GraphQL asks for (cloud-api.md §6): offset pages (`CurrentPage`),

@@ -10,11 +10,11 @@ import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, requireRole, type Principal } from './access.ts';
 import type { CommandReply, CommandTracker } from './command-replies.ts';
 import type { CoreServiceDeps } from './deps.ts';
-import { findDevice, toDeviceRecord } from './devices.ts';
+import { findDevice, toDeviceRecord } from '../db/repositories/devices.ts';
 import type { DevicePublisher } from './ports.ts';
 import type { MessageIds } from './message-ids.ts';
 import type { ProductCache, ProductInfo } from './product-cache.ts';
-import type { DeviceRecord } from './records.ts';
+import type { DeviceRecord } from '../db/records.ts';
 
 export type PayloadEncoding = 'UTF8' | 'BASE64';
 export type RrpcCode = 'SUCCESS' | 'TIMEOUT' | 'OFFLINE' | 'HALFCONN' | 'UNKNOWN';

@@ -8,7 +8,7 @@ import { platformEvent } from '../events/catalog.ts';
 import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, requireRole, type Principal } from './access.ts';
 import type { CoreServiceDeps } from './deps.ts';
-import { findDevice } from './devices.ts';
+import { findDevice } from '../db/repositories/devices.ts';
 import type { DeviceIdentity } from './presence.ts';
 
 export interface ShadowView extends ShadowDocument {

@@ -5,7 +5,7 @@ import { desiredProperties, deviceTags } from '../db/tables.ts';
 import type { GroupCommitter } from '../events/committer.ts';
 import { requireRole, type Principal } from './access.ts';
 import type { CoreServiceDeps } from './deps.ts';
-import { findDevice } from './devices.ts';
+import { findDevice } from '../db/repositories/devices.ts';
 
 /** alink-protocol.md §3.9 / §7: at most 200 tags per message; attrKey at most 100 bytes. */
 export const TAG_LIMITS = { perMessage: 200, keyBytes: 100, valueChars: 1024 } as const;

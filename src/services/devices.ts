@@ -6,32 +6,14 @@ import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { idKey, keysetPage, noRows, toConnection, type PageArgs } from './paging.ts';
-import { findProduct } from './products.ts';
-import type { DeviceRecord, DeviceState } from './records.ts';
+import { findProduct } from '../db/repositories/products.ts';
+import { findDevice, toDeviceRecord } from '../db/repositories/devices.ts';
+import type { DeviceRecord, DeviceState } from '../db/records.ts';
 import { newDeviceName, newDeviceSecret, newIotId } from './secrets.ts';
 
 /** RegisterDevice: DeviceName 4-32 of letters, digits and `-_@.:` (alink-protocol.md §5.4). */
 export const DEVICE_NAME_RE = /^[A-Za-z0-9\-_@.:]{4,32}$/;
 export const MAX_BATCH_REGISTER = 1000;
-
-export function toDeviceRecord(r: typeof devices.$inferSelect): DeviceRecord {
-  return {
-    id: r.id,
-    iotId: r.iotId,
-    productKey: r.productKey,
-    deviceName: r.deviceName,
-    nickname: r.nickname,
-    enabled: r.enabled,
-    online: r.online,
-    connectionEpoch: r.connectionEpoch,
-    clientIp: r.clientIp,
-    rrpcForm: r.rrpcForm === 'ext' ? 'ext' : 'sys',
-    activatedAt: r.activatedAt,
-    lastOnlineAt: r.lastOnlineAt,
-    lastOfflineAt: r.lastOfflineAt,
-    createdAt: r.createdAt,
-  };
-}
 
 export function stateCondition(state: DeviceState): SQL {
   switch (state) {
@@ -53,15 +35,6 @@ export const lifecycleEvent = (action: 'create' | 'delete' | 'enable' | 'disable
   // alink-protocol.md §6.6, without `deviceSecret`: secrets never enter the event log (they would reach every subscriber).
   data: { action, iotId: d.iotId, productKey: d.productKey, deviceName: d.deviceName, messageCreateTime: Date.now() },
 });
-
-export async function findDevice(ex: Executor, productKey: string, deviceName: string): Promise<DeviceRecord | null> {
-  const rows = await ex
-    .select()
-    .from(devices)
-    .where(and(eq(devices.productKey, productKey), eq(devices.deviceName, deviceName)))
-    .limit(1);
-  return rows[0] ? toDeviceRecord(rows[0]) : null;
-}
 
 function checkNickname(n: string | null | undefined): string | null {
   if (n == null) return null;

@@ -4,9 +4,9 @@ import { query } from '../db/client.ts';
 import { commands, eventHistory, ingestDedupe, propertyHistory, propertyHourly, propertyLatest } from '../db/tables.ts';
 import { canSeeProduct, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
-import { findDevice } from './devices.ts';
+import { findDevice } from '../db/repositories/devices.ts';
 import { keysetPage, noRows, toConnection, type Connection, type PageArgs } from './paging.ts';
-import type { DeviceRecord } from './records.ts';
+import type { DeviceRecord } from '../db/records.ts';
 
 export interface PropertyPoint {
   id: number;

@@ -4,7 +4,7 @@ import { query, type Tx } from '../db/client.ts';
 import type { GroupCommitter } from '../events/committer.ts';
 import type { NewEvent } from '../events/types.ts';
 import type { ServiceDeps } from './deps.ts';
-import type { RrpcForm } from './records.ts';
+import type { RrpcForm } from '../db/records.ts';
 
 /** alink-protocol.md D15. */
 export type OfflineReason = 'CLIENT_DISCONNECT' | 'KEEPALIVE_TIMEOUT' | 'TAKEN_OVER' | 'KICKED' | 'SERVER_SHUTDOWN' | 'SERVER_RESTART';

@@ -4,8 +4,8 @@ import { compileThingModel } from '../domain/tsl/document.ts';
 import type { ThingModel, TslDocument } from '../domain/tsl/types.ts';
 import { products, productTopics } from '../db/tables.ts';
 import type { ServiceDeps } from './deps.ts';
-import { toProductRecord } from './products.ts';
-import type { ProductRecord } from './records.ts';
+import { toProductRecord } from '../db/repositories/products.ts';
+import type { ProductRecord } from '../db/records.ts';
 
 export interface ProductInfo {
   product: ProductRecord;

@@ -8,7 +8,8 @@ import type { Executor } from '../db/client.ts';
 import { assertProductVisible, canSeeProduct, requireRole, requireUnscoped, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { idKey, keysetPage, toConnection, type PageArgs } from './paging.ts';
-import type { DataFormat, NodeType, ProductRecord, ValidationMode } from './records.ts';
+import { findProduct, toProductRecord } from '../db/repositories/products.ts';
+import type { DataFormat, NodeType, ProductRecord, ValidationMode } from '../db/records.ts';
 import { newProductKey, newProductSecret } from './secrets.ts';
 import { DEFAULT_TOPICS } from './topic-categories.ts';
 
@@ -58,27 +59,6 @@ export function normaliseTsl(input: unknown, productKey: string, field: string[]
   }
   const doc = result.value as unknown as Record<string, unknown>;
   return { ...doc, profile: { ...((doc.profile as Record<string, unknown> | undefined) ?? {}), productKey } };
-}
-
-export function toProductRecord(r: typeof products.$inferSelect): ProductRecord {
-  return {
-    id: r.id,
-    productKey: r.productKey,
-    name: r.name,
-    description: r.description,
-    nodeType: r.nodeType as NodeType,
-    dataFormat: r.dataFormat as DataFormat,
-    validationMode: r.validationMode as ValidationMode,
-    tsl: r.tsl as Record<string, unknown>,
-    dynamicRegistration: r.dynamicRegistration,
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-  };
-}
-
-export async function findProduct(ex: Executor, productKey: string): Promise<ProductRecord | null> {
-  const rows = await ex.select().from(products).where(eq(products.productKey, productKey)).limit(1);
-  return rows[0] ? toProductRecord(rows[0]) : null;
 }
 
 export async function requireProduct(ex: Executor, p: Principal, productKey: string): Promise<ProductRecord> {

@@ -8,7 +8,7 @@ import type { Principal } from './access.ts';
 import { createCommandCore, RRPC_TIMEOUT, type RrpcCode } from './commands.ts';
 import type { CoreServiceDeps } from './deps.ts';
 import type { ProductInfo } from './product-cache.ts';
-import type { DeviceRecord } from './records.ts';
+import type { DeviceRecord } from '../db/records.ts';
 
 /** alink-protocol.md §5.2: SetDevicesProperty / InvokeThingsService take at most 100 devices. */
 export const MAX_BATCH_DEVICES = 100;

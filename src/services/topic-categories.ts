@@ -4,8 +4,8 @@ import { DomainError } from '../domain/errors.ts';
 import { productTopics } from '../db/tables.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
-import { findProduct } from './products.ts';
-import type { TopicOperation, TopicRecord } from './records.ts';
+import { findProduct } from '../db/repositories/products.ts';
+import type { TopicOperation, TopicRecord } from '../db/records.ts';
 
 /** alink-protocol.md D8: every new product gets these topic categories. */
 export const DEFAULT_TOPICS: { shortName: string; operation: TopicOperation; description: string }[] = [

@@ -1,4 +1,4 @@
-import { deviceState, type DeviceRecord } from '../../services/records.ts';
+import { deviceState, type DeviceRecord } from '../../db/records.ts';
 import { BusinessError } from '../errors.ts';
 import { call, gmt, isAdmin, productNotFound, resolveDevice, statusOf, type OpContext, type Operation } from './shared.ts';
 

@@ -1,5 +1,5 @@
-import type { ProductRecord } from '../../services/records.ts';
-import { topicTemplate } from '../../services/records.ts';
+import type { ProductRecord } from '../../db/records.ts';
+import { topicTemplate } from '../../db/records.ts';
 import { BusinessError } from '../errors.ts';
 import { call, isAdmin, productNotFound, type OpContext, type Operation } from './shared.ts';
 

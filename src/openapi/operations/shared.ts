@@ -3,7 +3,7 @@ import type { Config } from '../../config.ts';
 import { isUnavailable } from '../../events/committer.ts';
 import { ForbiddenError, type ApiRole, type Principal } from '../../services/access.ts';
 import type { Services } from '../../services/index.ts';
-import type { DeviceRecord } from '../../services/records.ts';
+import type { DeviceRecord } from '../../db/records.ts';
 import { BusinessError } from '../errors.ts';
 import type { Params } from '../params.ts';
 

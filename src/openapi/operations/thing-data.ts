@@ -1,5 +1,5 @@
 import type { Connection, PageArgs } from '../../services/paging.ts';
-import type { DeviceRecord } from '../../services/records.ts';
+import type { DeviceRecord } from '../../db/records.ts';
 import { BusinessError } from '../errors.ts';
 import { call, productNotFound, resolveDevice, valueString, type OpContext, type Operation } from './shared.ts';
 

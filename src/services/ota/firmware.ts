@@ -6,7 +6,7 @@ import { firmwares } from '../../db/tables.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { toConnection, type PageArgs } from '../paging.ts';
-import { findProduct } from '../products.ts';
+import { findProduct } from '../../db/repositories/products.ts';
 import { DEFAULT_MODULE, type FirmwareRecord, type SignMethod } from './model.ts';
 import { idWindow } from './store.ts';
 

@@ -7,7 +7,7 @@ import { topicRoutes } from '../../db/tables.ts';
 import { EventStream } from '../../events/stream.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
-import { findDevice } from '../devices.ts';
+import { findDevice } from '../../db/repositories/devices.ts';
 import { messagePayload } from '../../events/catalog.ts';
 import type { DevicePublisher } from '../ports.ts';
 import type { ProductCache } from '../product-cache.ts';

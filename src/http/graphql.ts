@@ -4,12 +4,10 @@ import { createGraphQLError, createYoga, maskError as defaultMaskError, type Plu
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { DomainError } from '../domain/errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { ForbiddenError, type Principal } from '../services/access.ts';
+import type { Principal } from '../services/access.ts';
 import type { Services } from '../services/index.ts';
-import { PageSizeError } from '../services/paging.ts';
 import type { GraphQLContext } from '../schema/context.ts';
 import { OTA_MAX_FIRMWARE_BYTES } from '../services/ota/index.ts';
 import type { Config } from '../config.ts';
@@ -23,6 +21,7 @@ import { createSseRevocation } from './sse-revocation.ts';
 /** Deepest selection nesting a query may have (graphql-api.md: QUERY_TOO_COMPLEX). */
 export const MAX_QUERY_DEPTH = 12;
 import { getSchema } from '../schema/index.ts';
+import { toTopLevelError } from '../schema/errors.ts';
 
 type ServerContext = { connectionParams?: Record<string, unknown>; principal?: Principal };
 
@@ -44,18 +43,11 @@ const isOriginalGraphQLError = (e: unknown): boolean =>
 function maskError(error: unknown, message: string, isDev?: boolean): Error {
   const gqlError = isGraphQLError(error) ? error : null;
   const original = gqlError ? gqlError.originalError : error;
-  if (original instanceof ForbiddenError) {
-    return createGraphQLError(original.message, {
+  const expected = toTopLevelError(original);
+  if (expected) {
+    return createGraphQLError(expected.message, {
       ...(gqlError ? { nodes: gqlError.nodes, path: gqlError.path } : {}),
-      extensions: { code: 'FORBIDDEN', http: { status: 403 } },
-    });
-  }
-  // Pothos refuses malformed global ids (`node(id:)`) with a PothosValidationError, a GraphQLError without a code.
-  const badInput = original instanceof Error && (original.name === 'BadUserInput' || original.name === 'PothosValidationError');
-  if (original instanceof PageSizeError || original instanceof DomainError || badInput) {
-    return createGraphQLError(original.message, {
-      ...(gqlError ? { nodes: gqlError.nodes, path: gqlError.path } : {}),
-      extensions: { code: original instanceof DomainError && original.code === 'SUBSCRIBER_TOO_SLOW' ? original.code : 'BAD_USER_INPUT', ...(original instanceof DomainError ? { reason: original.code } : {}) },
+      extensions: expected.extensions,
     });
   }
   // GraphQL's own errors (validation, variables, UNAUTHENTICATED from the context factory) are not internals.

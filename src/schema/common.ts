@@ -1,5 +1,6 @@
-import { DomainError, DomainErrors, type UserErrorShape } from '../domain/errors.ts';
+import type { UserErrorShape } from '../domain/errors.ts';
 import { builder } from './builder.ts';
+import { toUserErrors } from './errors.ts';
 
 export const NodeTypeEnum = builder.enumType('NodeType', { values: ['DEVICE', 'GATEWAY'] as const });
 export const DataFormatEnum = builder.enumType('DataFormat', { values: ['ALINK_JSON', 'CUSTOM'] as const });
@@ -49,8 +50,8 @@ export async function withUserErrors<T extends object>(fn: () => Promise<T>): Pr
   try {
     return { ...(await fn()), userErrors: [] };
   } catch (e) {
-    if (e instanceof DomainError) return { userErrors: [{ code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) }] } as Partial<T> & WithUserErrors;
-    if (e instanceof DomainErrors) return { userErrors: e.errors } as Partial<T> & WithUserErrors;
+    const userErrors = toUserErrors(e);
+    if (userErrors) return { userErrors } as Partial<T> & WithUserErrors;
     throw e;
   }
 }

@@ -1,4 +1,5 @@
 import { deviceState, type DeviceRecord } from '../db/records.ts';
+import { DeviceLookupError } from '../domain/errors.ts';
 import { builder } from './builder.ts';
 import { codesDescription, DeviceStateEnum, UserErrorRef, withUserErrors } from './common.ts';
 import { loaders } from './loaders.ts';
@@ -57,13 +58,6 @@ builder.queryFields((t) => ({
       ctx.services.devices.list(ctx.principal, { productKey: args.productKey, state: args.state, nameContains: args.nameContains }, args),
   }),
 }));
-
-export class DeviceLookupError extends Error {
-  constructor() {
-    super('pass productKey and deviceName, or iotId');
-    this.name = 'BadUserInput';
-  }
-}
 
 
 builder.relayMutationField(

@@ -1,4 +1,7 @@
-import { DomainError } from '../domain/errors.ts';
+import { DomainError, ForbiddenError } from '../domain/errors.ts';
+
+/** Defined with the rest of the error vocabulary (domain/errors.ts); re-exported for the services that import it here. */
+export { ForbiddenError };
 
 export type ApiRole = 'ADMIN' | 'OPERATOR' | 'VIEWER';
 
@@ -15,13 +18,6 @@ export interface Principal {
 }
 
 const RANK: Record<ApiRole, number> = { VIEWER: 0, OPERATOR: 1, ADMIN: 2 };
-
-export class ForbiddenError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ForbiddenError';
-  }
-}
 
 export function requireRole(p: Principal, role: ApiRole): void {
   if (RANK[p.role] < RANK[role]) throw new ForbiddenError(`this operation needs the ${role} role; the caller has ${p.role}`);

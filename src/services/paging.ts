@@ -1,4 +1,7 @@
-import { DomainError } from '../domain/errors.ts';
+import { DomainError, PageSizeError } from '../domain/errors.ts';
+
+/** Defined with the rest of the error vocabulary (domain/errors.ts); re-exported for the services that import it here. */
+export { PageSizeError };
 
 /** graphql-api.md: page size default 50, max 500; asking for more is an error, not a silent cut. */
 export const DEFAULT_PAGE = 50;
@@ -17,13 +20,6 @@ export interface KeysetPage {
   direction: 'forward' | 'backward';
   afterKey: string | null;
   beforeKey: string | null;
-}
-
-export class PageSizeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PageSizeError';
-  }
 }
 
 /** Opaque keyset cursor: base64url of `k:<key>`; the key is a row id or a composite ordering key. */

@@ -1,3 +1,5 @@
+import { ApiError, DomainErrors, isApiCode, type ApiCode } from '../domain/errors.ts';
+
 /**
  * Errors of the Alibaba IoT OpenAPI (cloud-api.md §5). Request failures (§5.1) are HTTP errors that the SDK throws;
  * business errors (§5.2) are HTTP 200 with `Success: false`, which the SDK returns as a normal response.
@@ -39,5 +41,52 @@ export const bodyTooLarge = (limit: number) =>
   new RequestError('RequestEntityTooLarge', 413, `The request body is larger than ${limit} bytes.`);
 
 export const permissionDeny = (action: string, role: string) =>
-  new BusinessError('iot.common.RamActionPermissionDeny', `the AccessKey's role does not allow ${action} (it needs ${role})`);
-export const badParameter = (message: string) => new BusinessError('iot.common.InvalidFormattedParameter', message);
+  new BusinessError(BUSINESS_CODES.FORBIDDEN!, `the AccessKey's role does not allow ${action} (it needs ${role})`);
+export const badParameter = (message: string) => new BusinessError(INVALID_PARAMETER, message);
+
+/** A parameter of the wrong type or format not covered by a more specific code (§5.2); also the default of the table. */
+export const INVALID_PARAMETER = 'iot.common.InvalidFormattedParameter';
+
+/**
+ * API codes to Alibaba business codes (§5.2, docs/errors.md); every code not listed is INVALID_PARAMETER. Operations
+ * override what depends on their context (`call(fn, overrides)` in operations/shared.ts).
+ */
+export const BUSINESS_CODES: Partial<Record<ApiCode, string>> = {
+  PRODUCT_NOT_FOUND: 'iot.prod.NotExistedProduct',
+  DEVICE_NOT_FOUND: 'iot.device.NotExistedDevice',
+  DEVICE_ALREADY_EXISTS: 'iot.device.AlreadyExistedDeviceName',
+  DEVICE_DISABLED: 'iot.device.InactiveDevice',
+  TOPIC_NOT_ALLOWED: 'iot.messagebroker.InvalidFormattedTopicName',
+  INVALID_PAYLOAD: 'iot.messagebroker.MessageContentIsNotBase64Encode',
+  PAYLOAD_TOO_LARGE: 'iot.common.ParameterSizeLimit',
+  TIMEOUT_OUT_OF_RANGE: 'iot.messagebroker.InvalidTimeoutValue',
+  TOPIC_ALREADY_EXISTS: 'iot.messagebroker.TopicAlreadyFound',
+  IDENTIFIER_NOT_FOUND: 'iot.device.InvalidFormattedDevicePropertyKey',
+  PROPERTY_NOT_WRITABLE: 'iot.device.InvalidFormattedDevicePropertyKey',
+  INVALID_VALUE: 'iot.device.InvalidFormattedDevicePropertiesString',
+  INVALID_RANGE: 'iot.device.InvalidTimeBucket',
+  INVALID_PAGE_SIZE: 'iot.common.InvalidPageParams',
+  FORBIDDEN: 'iot.common.RamActionPermissionDeny',
+};
+
+export type CodeOverrides = Partial<Record<ApiCode, string>>;
+
+/** The business code of an API code (or of a user error's code string), with an operation's overrides first. */
+export function businessCodeOf(code: string, overrides: CodeOverrides = {}): string {
+  if (!isApiCode(code)) return INVALID_PARAMETER;
+  return overrides[code] ?? BUSINESS_CODES[code] ?? INVALID_PARAMETER;
+}
+
+/**
+ * The business error (§5.2) of an expected failure, or null when the error is not one: the router answers those as
+ * InternalError (masked and logged). Several failures at once are answered with the first one's code.
+ */
+export function businessErrorOf(e: unknown, overrides: CodeOverrides = {}): BusinessError | null {
+  // The caller's role is never something an operation reinterprets.
+  if (e instanceof ApiError) return new BusinessError(e.code === 'FORBIDDEN' ? BUSINESS_CODES.FORBIDDEN! : businessCodeOf(e.code, overrides), e.message);
+  if (e instanceof DomainErrors) return new BusinessError(businessCodeOf(e.errors[0]?.code ?? '', overrides), e.message);
+  return null;
+}
+
+/** §5.1 InternalError: an unexpected failure, masked (the cause is logged, never sent). */
+export const internalError = () => new RequestError('InternalError', 500, 'The request processing has failed due to some unknown error.');

@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics.ts';
 import type { ApiRole } from '../services/access.ts';
 import type { Services } from '../services/index.ts';
 import { authenticate } from './authenticate.ts';
-import { BusinessError, permissionDeny, RequestError } from './errors.ts';
+import { BusinessError, internalError, permissionDeny, RequestError } from './errors.ts';
 import type { NonceStore } from './nonces.ts';
 import { operations } from './operations/index.ts';
 import { toBusiness } from './operations/shared.ts';
@@ -91,8 +91,9 @@ export function createOpenApiHandler(deps: OpenApiDeps) {
         count(action, e.code.startsWith('Missing') ? 'Missing' : e.code);
       } else {
         log.error({ err: e, action, requestId }, 'openapi call failed');
-        send(res, 500, requestId, { RequestId: requestId, HostId: req.headers.host ?? '', Code: 'InternalError', Message: 'The request processing has failed due to some unknown error.' });
-        count(action, 'InternalError');
+        const internal = internalError();
+        send(res, internal.status, requestId, { RequestId: requestId, HostId: req.headers.host ?? '', Code: internal.code, Message: internal.message });
+        count(action, internal.code);
       }
     }
   };

@@ -1,10 +1,9 @@
-import { DomainError, DomainErrors } from '../../domain/errors.ts';
 import type { Config } from '../../config.ts';
 import { isUnavailable } from '../../events/committer.ts';
-import { ForbiddenError, type ApiRole, type Principal } from '../../services/access.ts';
+import type { ApiRole, Principal } from '../../services/access.ts';
 import type { Services } from '../../services/index.ts';
 import type { DeviceRecord } from '../../db/records.ts';
-import { BusinessError } from '../errors.ts';
+import { BusinessError, businessErrorOf, type CodeOverrides } from '../errors.ts';
 import type { Params } from '../params.ts';
 
 export interface OpContext {
@@ -23,25 +22,8 @@ export interface Operation {
   run(ctx: OpContext): Promise<OpResult>;
 }
 
-/** ThingQL user-error codes to Alibaba business codes (§5.2); operations override what depends on context. */
-const DEFAULT_CODES: Record<string, string> = {
-  PRODUCT_NOT_FOUND: 'iot.prod.NotExistedProduct',
-  DEVICE_NOT_FOUND: 'iot.device.NotExistedDevice',
-  DEVICE_ALREADY_EXISTS: 'iot.device.AlreadyExistedDeviceName',
-  DEVICE_DISABLED: 'iot.device.InactiveDevice',
-  TOPIC_NOT_ALLOWED: 'iot.messagebroker.InvalidFormattedTopicName',
-  INVALID_PAYLOAD: 'iot.messagebroker.MessageContentIsNotBase64Encode',
-  PAYLOAD_TOO_LARGE: 'iot.common.ParameterSizeLimit',
-  TIMEOUT_OUT_OF_RANGE: 'iot.messagebroker.InvalidTimeoutValue',
-  TOPIC_ALREADY_EXISTS: 'iot.messagebroker.TopicAlreadyFound',
-  IDENTIFIER_NOT_FOUND: 'iot.device.InvalidFormattedDevicePropertyKey',
-  PROPERTY_NOT_WRITABLE: 'iot.device.InvalidFormattedDevicePropertyKey',
-  INVALID_VALUE: 'iot.device.InvalidFormattedDevicePropertiesString',
-  INVALID_RANGE: 'iot.device.InvalidTimeBucket',
-};
-
 /** Runs a service call and turns its expected failures into the business errors of §5.2. */
-export async function call<T>(fn: () => Promise<T>, overrides: Record<string, string> = {}): Promise<T> {
+export async function call<T>(fn: () => Promise<T>, overrides: CodeOverrides = {}): Promise<T> {
   try {
     return await fn();
   } catch (e) {
@@ -49,11 +31,10 @@ export async function call<T>(fn: () => Promise<T>, overrides: Record<string, st
   }
 }
 
-export function toBusiness(e: unknown, overrides: Record<string, string> = {}): unknown {
-  const codeOf = (c: string) => overrides[c] ?? DEFAULT_CODES[c] ?? 'iot.common.InvalidFormattedParameter';
-  if (e instanceof DomainError) return new BusinessError(codeOf(e.code), e.message);
-  if (e instanceof DomainErrors) return new BusinessError(codeOf(e.errors[0]?.code ?? ''), e.message);
-  if (e instanceof ForbiddenError) return new BusinessError('iot.common.RamActionPermissionDeny', e.message);
+/** The API code table lives in openapi/errors.ts; `overrides` are the operation's own readings of a code. */
+export function toBusiness(e: unknown, overrides: CodeOverrides = {}): unknown {
+  const business = businessErrorOf(e, overrides);
+  if (business) return business;
   // The database (or its connection) failed: the caller may retry (§5.2).
   if (isUnavailable(e)) return new BusinessError('iot.system.SystemException', 'a dependency is unavailable; retry later');
   return e;

@@ -1,6 +1,7 @@
 import type { AedesOptions, Client } from 'aedes';
 import { clientFlags } from '../domain/auth/client-flags.ts';
 import { parseUsername } from '../domain/auth/client-id.ts';
+import { CONNACK, connackForLoginFailure, connackForRegistration, type ConnackRefusal } from '../domain/mqtt-codes.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { DeviceAuthService } from '../services/device-auth.ts';
@@ -8,7 +9,8 @@ import type { PresenceService } from '../services/presence.ts';
 import { deviceConnection, kickClient } from './session-control.ts';
 import { attachSession, type Session, type SessionRegistry } from './sessions.ts';
 
-const authError = (returnCode: 3 | 4 | 5, message: string) => Object.assign(new Error(message), { returnCode });
+/** aedes answers CONNACK with the error's `returnCode`. */
+const authError = (returnCode: ConnackRefusal, message: string) => Object.assign(new Error(message), { returnCode });
 
 function clientIpOf(client: Client): string | null {
   const raw = (client.req?.socket?.remoteAddress ?? (client.conn as { remoteAddress?: string }).remoteAddress) || null;
@@ -48,15 +50,14 @@ export function createAuthenticator(deps: {
   async function login(client: Client, username: string | undefined, password: Buffer | undefined): Promise<[Error | null, boolean] | null> {
     const rawClientId = rawClientIds.get(client) ?? client.id;
     const reg = deviceAuth.parseRegisterConnect(rawClientId, username, password);
-    if (reg && 'unsupported' in reg) return [authError(4, `authType ${reg.unsupported} not supported`), false];
+    if (reg && 'unsupported' in reg) return [authError(CONNACK.BAD_USERNAME_OR_PASSWORD, `authType ${reg.unsupported} not supported`), false];
     if (reg) {
       const r = await deviceAuth.register(reg);
       if (!r.ok) {
         log.info({ code: r.code, productKey: reg.productKey }, 'dynamic registration refused');
         metrics.mqttLogins.inc({ result: 'register_refused' });
-        // Past the product's registration budget (issue 16): "server unavailable", try later.
-        if (r.code === 429) return [authError(3, r.message), false];
-        return [authError(r.code === 6288 || r.code === 6289 || r.code === 6204 ? 5 : 4, r.message), false];
+        // D1; past the product's registration budget: "server unavailable", try later (mqtt-codes.ts).
+        return [authError(connackForRegistration(r.code), r.message), false];
       }
       const device = (await deviceAuth.lookup(r.productKey, r.deviceName))!;
       attachSession(client, { device, clientIp: clientIpOf(client), epoch: -1, reason: null, registration: r, ended: false, ingestTail: Promise.resolve() });
@@ -70,13 +71,13 @@ export function createAuthenticator(deps: {
     if (!result.ok) {
       metrics.mqttLogins.inc({ result: result.failure === 'DISABLED' ? 'disabled' : result.failure === 'THROTTLED' ? 'throttled' : 'bad_credentials' });
       log.debug({ why: result.why }, 'login refused');
-      if (result.failure === 'THROTTLED') return [authError(3, 'too many failed logins: try again later'), false];
-      return [authError(result.failure === 'DISABLED' ? 5 : 4, result.failure === 'DISABLED' ? 'not authorized' : 'bad user name or password'), false];
+      const message = result.failure === 'THROTTLED' ? 'too many failed logins: try again later' : result.failure === 'DISABLED' ? 'not authorized' : 'bad user name or password';
+      return [authError(connackForLoginFailure(result.failure), message), false];
     }
     // D21: the ClientId says how this session takes sync services and RRPC (kept with presence, for every instance).
     // Guarded: a disable or secret reset committed while this login was in flight refuses it.
     const connected = await presence.connect(result.device, clientIp, { rrpcForm: clientFlags(result.params).extRrpc ? 'ext' : 'sys', secretEnc: result.device.secretEnc });
-    if (!connected) return [authError(4, 'bad user name or password'), false]; // deleted, disabled or secret reset meanwhile
+    if (!connected) return [authError(CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad user name or password'), false]; // deleted, disabled or secret reset meanwhile
     // D22: resolved once the platform-side subscriptions are in place (broker.ts clientReady); publishes wait for it.
     let subscribedNow!: () => void;
     const subscribed = { promise: new Promise<void>((r) => (subscribedNow = r)), resolve: () => subscribedNow() };
@@ -90,7 +91,7 @@ export function createAuthenticator(deps: {
       session.reason = 'TAKEN_OVER';
       session.ended = true;
       metrics.mqttLogins.inc({ result: 'taken_over' });
-      return [authError(5, 'superseded by a newer connection'), false];
+      return [authError(CONNACK.NOT_AUTHORIZED, 'superseded by a newer connection'), false];
     }
     // D6: the newer login wins even if its own socket is already gone; presence has recorded the older epoch as
     // TAKEN_OVER, so the older connection must not stay open behind it.
@@ -115,7 +116,7 @@ export function createAuthenticator(deps: {
       })
       .catch((err: unknown) => {
         log.error({ err }, 'authenticate failed');
-        done(authError(3, 'server unavailable') as never, false);
+        done(authError(CONNACK.SERVER_UNAVAILABLE, 'server unavailable') as never, false);
       });
   };
 

@@ -16,7 +16,7 @@ import { createGatewaySessions } from './gateway-sessions.ts';
 import { createPublishRouter } from './route-publish.ts';
 import { retainedRefusedNotice, type RetainedLimits } from './retained-limits.ts';
 import { sessionOf, type SessionRegistry } from './sessions.ts';
-import { forgetFilters, mayReceive, recordSubscribeDecision } from './subscription-acl.ts';
+import { forgetFilters, mayReceive, recordSubscribeDecision, REFUSED_SUBSCRIPTION } from './subscription-acl.ts';
 import { authorizeOrphanWill, onBrokerError } from './wills.ts';
 
 export { autoSubscriptions };
@@ -179,18 +179,18 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
 
   broker.authorizeSubscribe = (client, sub, done) => {
     const s = sessionOf(client);
-    if (!s || s.registration) return done(null, null);
+    if (!s || s.registration) return done(null, REFUSED_SUBSCRIPTION);
     gatewaySessions.canSubscribeAs(s, sub.topic)
       .then((allowed) => {
         // Recorded so that only granted filters are stored (aedes stores the whole packet), and counted (§7).
         if (recordSubscribeDecision(client, s, sub.topic, allowed, maxSubscriptions)) return done(null, sub);
         metrics.mqttDenied.inc({ op: allowed ? 'subscribe_limit' : 'subscribe' });
         if (!client.clean) persistenceOf().removeSubscriptions(client, [sub.topic]).catch(() => undefined);
-        done(null, null); // SUBACK 0x80 for this filter; the connection stays (D7)
+        done(null, REFUSED_SUBSCRIPTION); // SUBACK_FAILURE for this filter; the connection stays (D7)
       })
       .catch(() => {
         recordSubscribeDecision(client, s, sub.topic, false, maxSubscriptions);
-        done(null, null);
+        done(null, REFUSED_SUBSCRIPTION);
       });
   };
 

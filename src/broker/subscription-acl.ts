@@ -17,6 +17,12 @@ import { deviceKey, sessionOf, type Session } from './sessions.ts';
  * - Subscriptions per device identity are bounded (alink-protocol.md §7: at most 100 topics per device).
  */
 
+/**
+ * authorizeSubscribe's answer that refuses a filter: aedes then grants it SUBACK_FAILURE of domain/mqtt-codes.ts
+ * (`storeSubscriptions` in aedes lib/handlers/subscribe.js) and the connection stays (alink-protocol.md D7).
+ */
+export const REFUSED_SUBSCRIPTION = null;
+
 interface Grants {
   /** Granted filters, by the device they belong to (a gateway holds its sub-devices' too). */
   byOwner: Map<string, Set<string>>;
@@ -57,7 +63,7 @@ function countOwn(owner: { productKey: string; deviceName: string }, set: Set<st
 
 /**
  * Called from authorizeSubscribe once the ACL has decided. A granted filter is recorded unless its device already holds
- * `max` filters on this connection (then it is refused: SUBACK 0x80). Returns whether the filter is granted.
+ * `max` filters on this connection (then it is refused: SUBACK_FAILURE). Returns whether the filter is granted.
  */
 export function recordSubscribeDecision(client: Client, s: Session, filter: string, allowed: boolean, max: number): boolean {
   const g = grantsOf(client);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import rhea, { type Connection, type Delivery, type EventContext, type Sender } from 'rhea';
+import { AmqpCondition } from '../domain/amqp/conditions.ts';
 import type { Logger } from '../logger.ts';
 import type { ConsumerHandle, OutgoingMessage, Outcome } from '../services/amqp/dispatcher.ts';
 import { AmqpLoginError, type AmqpSession, type AmqpSubscriptions } from '../services/amqp/subscriptions.ts';
@@ -80,11 +81,11 @@ export async function startAmqpServer(subs: AmqpSubscriptions, parentLogger: Log
     };
 
     container.on('connection_open', () => {
-      if (!session) return closeWith('amqp:unauthorized-access', 'not authenticated');
+      if (!session) return closeWith(AmqpCondition.UNAUTHORIZED_ACCESS, 'not authenticated');
       connections.add(conn);
       done = subs.connected(session, closeWith);
       attachTimer = setTimeout(() => {
-        if (!handle) closeWith('amqp:resource-limit-exceeded', `no receiver link attached within ${attachTimeoutMs} ms`);
+        if (!handle) closeWith(AmqpCondition.RESOURCE_LIMIT_EXCEEDED, `no receiver link attached within ${attachTimeoutMs} ms`);
       }, attachTimeoutMs);
       attachTimer.unref();
     });
@@ -92,7 +93,7 @@ export async function startAmqpServer(subs: AmqpSubscriptions, parentLogger: Log
     container.on('sender_open', (ctx: EventContext) => {
       const sender = ctx.sender!;
       if (!session || handle) {
-        sender.close({ condition: 'amqp:not-allowed', description: 'one receiver link per connection' });
+        sender.close({ condition: AmqpCondition.NOT_ALLOWED, description: 'one receiver link per connection' });
         return;
       }
       if (attachTimer) clearTimeout(attachTimer);
@@ -113,7 +114,7 @@ export async function startAmqpServer(subs: AmqpSubscriptions, parentLogger: Log
     });
 
     container.on('receiver_open', (ctx: EventContext) => {
-      ctx.receiver!.close({ condition: 'amqp:not-allowed', description: 'clients only receive: attach a receiver link' });
+      ctx.receiver!.close({ condition: AmqpCondition.NOT_ALLOWED, description: 'clients only receive: attach a receiver link' });
     });
 
     container.on('sendable', () => {
@@ -187,7 +188,7 @@ export async function startAmqpServer(subs: AmqpSubscriptions, parentLogger: Log
     tlsPort,
     async close(): Promise<void> {
       const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-      for (const c of connections) if (c.is_open()) c.close({ condition: 'amqp:connection:forced', description: 'server shutting down' });
+      for (const c of connections) if (c.is_open()) c.close({ condition: AmqpCondition.CONNECTION_FORCED, description: 'server shutting down' });
       await new Promise((r) => setTimeout(r, 50).unref());
       for (const s of sockets) s.destroy();
       await closed;

@@ -1,16 +1,14 @@
 import type { ProductRecord } from '../db/records.ts';
 import { builder } from './builder.ts';
 import {
-  codesDescription,
   DataFormatEnum,
   DeviceStateEnum,
   EventTypeEnum,
   NodeTypeEnum,
   ServiceCallTypeEnum,
-  UserErrorRef,
   ValidationModeEnum,
-  withUserErrors,
 } from './common.ts';
+import { mutationField, type PayloadFieldBuilder } from './mutation.ts';
 import { DeviceRef, ProductRef, ProductTopicRef } from './refs.ts';
 
 type TslFeature = Record<string, unknown>;
@@ -91,6 +89,10 @@ const ThingServiceRef = builder.objectRef<TslFeature>('ThingService').implement(
   }),
 });
 
+function productPayload(t: PayloadFieldBuilder<{ product: ProductRecord }>) {
+  return { product: t.expose('product', { type: ProductRef, nullable: true }) };
+}
+
 builder.queryFields((t) => ({
   product: t.field({
     type: ProductRef,
@@ -104,81 +106,49 @@ builder.queryFields((t) => ({
   }),
 }));
 
-builder.relayMutationField(
-  'createProduct',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ description: 'Generated (11 characters, like the reference) when absent.' }),
-      name: t.string({ required: true }),
-      nodeType: t.field({ type: NodeTypeEnum, defaultValue: 'DEVICE' }),
-      dataFormat: t.field({ type: DataFormatEnum, defaultValue: 'ALINK_JSON' }),
-      validationMode: t.field({ type: ValidationModeEnum, defaultValue: 'WEAK' }),
-      description: t.string(),
-      tsl: t.field({ type: 'JSON', description: 'A TSL document (alink-protocol.md §4); validated.' }),
-      dynamicRegistration: t.boolean({ defaultValue: false }),
-    }),
-  },
-  {
-    resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ product: await ctx.services.products.create(ctx.principal, input) })),
-  },
-  {
-    description: codesDescription('CreateProduct.', ['INVALID_NAME', 'INVALID_TSL', 'PRODUCT_ALREADY_EXISTS']),
-    outputFields: (t) => ({
-      product: t.field({ type: ProductRef, nullable: true, resolve: (r) => r.product ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('createProduct', {
+  description: 'CreateProduct.',
+  codes: ['INVALID_NAME', 'INVALID_TSL', 'PRODUCT_ALREADY_EXISTS'],
+  inputFields: (t) => ({
+    productKey: t.string({ description: 'Generated (11 characters, like the reference) when absent.' }),
+    name: t.string({ required: true }),
+    nodeType: t.field({ type: NodeTypeEnum, defaultValue: 'DEVICE' }),
+    dataFormat: t.field({ type: DataFormatEnum, defaultValue: 'ALINK_JSON' }),
+    validationMode: t.field({ type: ValidationModeEnum, defaultValue: 'WEAK' }),
+    description: t.string(),
+    tsl: t.field({ type: 'JSON', description: 'A TSL document (alink-protocol.md §4); validated.' }),
+    dynamicRegistration: t.boolean({ defaultValue: false }),
+  }),
+  resolve: async (input, ctx) => ({ product: await ctx.services.products.create(ctx.principal, input) }),
+  outputFields: productPayload,
+});
 
-builder.relayMutationField(
-  'updateProduct',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ required: true }),
-      name: t.string(),
-      description: t.string(),
-      validationMode: t.field({ type: ValidationModeEnum }),
-      dynamicRegistration: t.boolean(),
-    }),
-  },
-  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ product: await ctx.services.products.update(ctx.principal, input) })) },
-  {
-    description: codesDescription('UpdateProduct.', ['PRODUCT_NOT_FOUND', 'INVALID_NAME']),
-    outputFields: (t) => ({
-      product: t.field({ type: ProductRef, nullable: true, resolve: (r) => r.product ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('updateProduct', {
+  description: 'UpdateProduct.',
+  codes: ['PRODUCT_NOT_FOUND', 'INVALID_NAME'],
+  inputFields: (t) => ({
+    productKey: t.string({ required: true }),
+    name: t.string(),
+    description: t.string(),
+    validationMode: t.field({ type: ValidationModeEnum }),
+    dynamicRegistration: t.boolean(),
+  }),
+  resolve: async (input, ctx) => ({ product: await ctx.services.products.update(ctx.principal, input) }),
+  outputFields: productPayload,
+});
 
-builder.relayMutationField(
-  'deleteProduct',
-  { inputFields: (t) => ({ productKey: t.string({ required: true }) }) },
-  {
-    resolve: (_r, { input }, ctx) =>
-      withUserErrors(async () => ({ deletedProductKey: await ctx.services.products.delete(ctx.principal, input.productKey) })),
-  },
-  {
-    description: codesDescription('DeleteProduct: refused while the product has devices.', ['PRODUCT_NOT_FOUND', 'PRODUCT_HAS_DEVICES']),
-    outputFields: (t) => ({
-      deletedProductKey: t.string({ nullable: true, resolve: (r) => r.deletedProductKey ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('deleteProduct', {
+  description: 'DeleteProduct: refused while the product has devices.',
+  codes: ['PRODUCT_NOT_FOUND', 'PRODUCT_HAS_DEVICES'],
+  inputFields: (t) => ({ productKey: t.string({ required: true }) }),
+  resolve: async (input, ctx) => ({ deletedProductKey: await ctx.services.products.delete(ctx.principal, input.productKey) }),
+  outputFields: (t) => ({ deletedProductKey: t.exposeString('deletedProductKey', { nullable: true }) }),
+});
 
-builder.relayMutationField(
-  'setThingModel',
-  { inputFields: (t) => ({ productKey: t.string({ required: true }), tsl: t.field({ type: 'JSON', required: true }) }) },
-  {
-    resolve: (_r, { input }, ctx) =>
-      withUserErrors(async () => ({ product: await ctx.services.products.setThingModel(ctx.principal, input.productKey, input.tsl) })),
-  },
-  {
-    description: codesDescription('ImportThingModelTsl: the whole document is validated; each issue is one userError whose field is the path in the document.', ['PRODUCT_NOT_FOUND', 'INVALID_TSL']),
-    outputFields: (t) => ({
-      product: t.field({ type: ProductRef, nullable: true, resolve: (r) => r.product ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('setThingModel', {
+  description: 'ImportThingModelTsl: the whole document is validated; each issue is one userError whose field is the path in the document.',
+  codes: ['PRODUCT_NOT_FOUND', 'INVALID_TSL'],
+  inputFields: (t) => ({ productKey: t.string({ required: true }), tsl: t.field({ type: 'JSON', required: true }) }),
+  resolve: async (input, ctx) => ({ product: await ctx.services.products.setThingModel(ctx.principal, input.productKey, input.tsl) }),
+  outputFields: productPayload,
+});

@@ -1,10 +1,8 @@
 import type { InputFieldMap, InputShapeFromFields, ObjectFieldsShape } from '@pothos/core';
 import type { UserErrorShape } from '../domain/errors.ts';
-import { builder } from './builder.ts';
+import { builder, type BuilderTypes as Types } from './builder.ts';
 import { codesDescription, UserErrorRef, withUserErrors, type WithUserErrors } from './common.ts';
 import type { GraphQLContext } from './context.ts';
-
-type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 
 /** What a payload's fields read: the result (absent after an expected failure) and the userErrors. */
 export type Payload<T> = Partial<T> & WithUserErrors;
@@ -58,3 +56,9 @@ export function mutationField<Fields extends InputFieldMap, T extends object>(na
 
 /** The field builder of a payload whose result is `T`, for payload field sets shared by several mutations. */
 export type PayloadFieldBuilder<T> = PothosSchemaTypes.ObjectFieldBuilder<Types, Payload<T>>;
+
+/** The input fields naming one device, first in every input that acts on one. */
+export const deviceInputFields = (t: PothosSchemaTypes.InputFieldBuilder<Types, 'InputObject'>) => ({
+  productKey: t.string({ required: true }),
+  deviceName: t.string({ required: true }),
+});

@@ -9,15 +9,14 @@ import {
   ValidationModeEnum,
 } from './common.ts';
 import { mutationField, type PayloadFieldBuilder } from './mutation.ts';
+import { recordNode } from './nodes.ts';
 import { DeviceRef, ProductRef, ProductTopicRef } from './refs.ts';
 
 type TslFeature = Record<string, unknown>;
 const list = (tsl: Record<string, unknown>, key: string): TslFeature[] => (Array.isArray(tsl[key]) ? (tsl[key] as TslFeature[]) : []);
 
 builder.node(ProductRef, {
-  id: { resolve: (p) => p.id },
-  loadOne: (id, ctx) => ctx.services.products.getById(ctx.principal, Number(id)),
-  isTypeOf: (v) => typeof v === 'object' && v !== null && 'productKey' in v && 'tsl' in v,
+  ...recordNode((id, ctx) => ctx.services.products.getById(ctx.principal, id), 'productKey', 'tsl'),
   fields: (t) => ({
     productKey: t.exposeString('productKey'),
     name: t.exposeString('name'),

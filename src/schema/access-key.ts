@@ -1,6 +1,6 @@
 import type { AccessKeyRecord } from '../services/access-keys.ts';
 import { builder } from './builder.ts';
-import { keyInputFields, keyScopeFields, keyTimeFields } from './keys.ts';
+import { CREATE_KEY_CODES, keyInputFields, keyScopeFields, keyTimeFields } from './keys.ts';
 import { mutationField } from './mutation.ts';
 import { recordNode } from './nodes.ts';
 
@@ -22,7 +22,7 @@ builder.queryField('accessKeys', (t) =>
 
 mutationField('createAccessKey', {
   description: 'ADMIN only. The secret is shown once.',
-  codes: ['INVALID_NAME', 'INVALID_INPUT', 'PRODUCT_NOT_FOUND'],
+  codes: CREATE_KEY_CODES,
   inputFields: keyInputFields,
   resolve: (input, ctx) => ctx.services.accessKeys.create(ctx.principal, input),
   outputFields: (t) => ({

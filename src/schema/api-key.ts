@@ -1,6 +1,6 @@
 import type { ApiKeyRecord } from '../services/api-keys.ts';
 import { builder } from './builder.ts';
-import { keyInputFields, keyScopeFields, keyTimeFields } from './keys.ts';
+import { CREATE_KEY_CODES, keyInputFields, keyScopeFields, keyTimeFields } from './keys.ts';
 import { mutationField } from './mutation.ts';
 
 const ApiKeyRef = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
@@ -19,7 +19,7 @@ builder.queryField('apiKeys', (t) =>
 
 mutationField('createApiKey', {
   description: 'ADMIN only. The token is shown once.',
-  codes: ['INVALID_NAME', 'INVALID_INPUT', 'PRODUCT_NOT_FOUND'],
+  codes: CREATE_KEY_CODES,
   inputFields: keyInputFields,
   resolve: (input, ctx) => ctx.services.apiKeys.create(ctx.principal, input),
   outputFields: (t) => ({

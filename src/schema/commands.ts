@@ -1,7 +1,8 @@
 import type { BatchResult } from '../services/thing-commands.ts';
 import type { ServiceCallRecord } from '../services/history.ts';
 import { builder } from './builder.ts';
-import { PayloadEncodingEnum, RrpcCodeEnum, ServiceCallTypeEnum, SortOrderEnum, UserErrorRef } from './common.ts';
+import { PayloadEncodingEnum, RrpcCodeEnum, ServiceCallTypeEnum, UserErrorRef } from './common.ts';
+import { deviceArgs, historyFilter, orderArg, rangeArgs } from './history-args.ts';
 import { deviceInputFields, mutationField, type PayloadFieldBuilder } from './mutation.ts';
 import { payloadViews } from './connectivity.ts';
 import { dataStrings, dataTime, eventData as d, streamEventType, streamSubscription } from './stream-events.ts';
@@ -140,20 +141,8 @@ builder.queryFields((t) => ({
   deviceServiceHistory: t.connection({
     type: ServiceCallRef,
     description: 'QueryDeviceServiceData: service calls and property sets with input, output, code and times.',
-    args: {
-      productKey: t.arg.string({ required: true }),
-      deviceName: t.arg.string({ required: true }),
-      identifier: t.arg.string(),
-      from: t.arg({ type: 'DateTime', required: true }),
-      to: t.arg({ type: 'DateTime', required: true }),
-      order: t.arg({ type: SortOrderEnum, defaultValue: 'DESC' }),
-    },
-    resolve: (_r, args, ctx) =>
-      ctx.services.history.serviceHistory(
-        ctx.principal,
-        { productKey: args.productKey, deviceName: args.deviceName, identifier: args.identifier, from: args.from, to: args.to, order: args.order ?? 'DESC' },
-        args,
-      ),
+    args: { ...deviceArgs(t.arg), identifier: t.arg.string(), ...rangeArgs(t.arg), order: orderArg(t.arg) },
+    resolve: (_r, args, ctx) => ctx.services.history.serviceHistory(ctx.principal, historyFilter(args), args),
   }),
 }));
 

@@ -1,7 +1,7 @@
 import { SERVER_SUBSCRIPTION_TYPES } from '../domain/amqp/messages.ts';
 import type { ConsumerGroupRecord, SubscribeRelationRecord } from '../services/amqp/groups.ts';
 import type { ConnectedClient } from '../services/amqp/subscriptions.ts';
-import { builder, type BuilderTypes } from './builder.ts';
+import { builder } from './builder.ts';
 import { mutationField, type PayloadFieldBuilder } from './mutation.ts';
 import { recordNode } from './nodes.ts';
 
@@ -61,14 +61,6 @@ builder.queryFields((t) => ({
 const groupPayload = (t: PayloadFieldBuilder<{ consumerGroup: ConsumerGroupRecord }>) => ({
   consumerGroup: t.expose('consumerGroup', { type: ConsumerGroupRef, nullable: true }),
 });
-const relationPayload = (t: PayloadFieldBuilder<{ subscribeRelation: SubscribeRelationRecord }>) => ({
-  subscribeRelation: t.expose('subscribeRelation', { type: SubscribeRelationRef, nullable: true }),
-});
-const relationInput = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
-  productKey: t.string({ required: true }),
-  consumerGroupIds: t.stringList({ required: true, description: 'At least one.' }),
-  messageTypes: t.field({ type: [ServerSubscriptionTypeEnum], required: true, description: 'At least one.' }),
-});
 
 mutationField('createConsumerGroup', {
   description: 'OPERATOR. The group starts at the log head (no replay).',
@@ -96,21 +88,22 @@ mutationField('resetConsumerGroupPosition', {
 
 const RELATION_CODES = ['PRODUCT_NOT_FOUND', 'CONSUMER_GROUP_NOT_FOUND', 'INVALID_INPUT'];
 
-mutationField('createSubscribeRelation', {
-  description: 'OPERATOR. Takes effect for events committed after it.',
-  codes: [...RELATION_CODES, 'SUBSCRIBE_RELATION_EXISTS'],
-  inputFields: relationInput,
-  resolve: async (input, ctx) => ({ subscribeRelation: await ctx.services.consumerGroups.createRelation(ctx.principal, input) }),
-  outputFields: relationPayload,
-});
-
-mutationField('updateSubscribeRelation', {
-  description: 'OPERATOR. Replaces groups and types; added ones start at the log head.',
-  codes: [...RELATION_CODES, 'SUBSCRIBE_RELATION_NOT_FOUND'],
-  inputFields: relationInput,
-  resolve: async (input, ctx) => ({ subscribeRelation: await ctx.services.consumerGroups.updateRelation(ctx.principal, input) }),
-  outputFields: relationPayload,
-});
+for (const [name, op, what, code] of [
+  ['createSubscribeRelation', 'createRelation', 'OPERATOR. Takes effect for events committed after it.', 'SUBSCRIBE_RELATION_EXISTS'],
+  ['updateSubscribeRelation', 'updateRelation', 'OPERATOR. Replaces groups and types; added ones start at the log head.', 'SUBSCRIBE_RELATION_NOT_FOUND'],
+] as const) {
+  mutationField(name, {
+    description: what,
+    codes: [...RELATION_CODES, code],
+    inputFields: (t) => ({
+      productKey: t.string({ required: true }),
+      consumerGroupIds: t.stringList({ required: true, description: 'At least one.' }),
+      messageTypes: t.field({ type: [ServerSubscriptionTypeEnum], required: true, description: 'At least one.' }),
+    }),
+    resolve: async (input, ctx) => ({ subscribeRelation: await ctx.services.consumerGroups[op](ctx.principal, input) }),
+    outputFields: (t) => ({ subscribeRelation: t.expose('subscribeRelation', { type: SubscribeRelationRef, nullable: true }) }),
+  });
+}
 
 mutationField('deleteSubscribeRelation', {
   description: 'OPERATOR.',

@@ -24,9 +24,10 @@ export const keyTimeFields = <K extends KeyShape>(t: KeyFieldBuilder<K>) => ({
   revokedAt: t.field({ type: 'DateTime', nullable: true, resolve: (k) => k.revokedAt }),
 });
 
-/** The input of createApiKey and createAccessKey. */
+/** The input of createApiKey and createAccessKey, and their userErrors codes. */
 export const keyInputFields = (t: PothosSchemaTypes.InputFieldBuilder<BuilderTypes, 'InputObject'>) => ({
   name: t.string({ required: true }),
   role: t.field({ type: ApiRoleEnum, required: true }),
   productKeys: t.stringList({ description: 'Limit the key to these products (absent: every product).' }),
 });
+export const CREATE_KEY_CODES = ['INVALID_NAME', 'INVALID_INPUT', 'PRODUCT_NOT_FOUND'];

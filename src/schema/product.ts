@@ -1,5 +1,5 @@
 import type { ProductRecord } from '../db/records.ts';
-import { builder } from './builder.ts';
+import { builder, type BuilderTypes } from './builder.ts';
 import {
   DataFormatEnum,
   DeviceStateEnum,
@@ -56,10 +56,15 @@ const ThingModelRef = builder.objectRef<Record<string, unknown>>('ThingModel').i
 
 const str = (f: TslFeature, k: string) => String(f[k] ?? '');
 
+/** identifier and name, what every TSL property, event and service has. */
+const featureFields = (t: PothosSchemaTypes.ObjectFieldBuilder<BuilderTypes, TslFeature>) => ({
+  identifier: t.string({ resolve: (f) => str(f, 'identifier') }),
+  name: t.string({ resolve: (f) => str(f, 'name') }),
+});
+
 const ThingPropertyRef = builder.objectRef<TslFeature>('ThingProperty').implement({
   fields: (t) => ({
-    identifier: t.string({ resolve: (f) => str(f, 'identifier') }),
-    name: t.string({ resolve: (f) => str(f, 'name') }),
+    ...featureFields(t),
     accessMode: t.string({ resolve: (f) => str(f, 'accessMode') }),
     required: t.boolean({ resolve: (f) => f.required === true }),
     desc: t.string({ nullable: true, resolve: (f) => (typeof f.desc === 'string' ? f.desc : null) }),
@@ -69,8 +74,7 @@ const ThingPropertyRef = builder.objectRef<TslFeature>('ThingProperty').implemen
 
 const ThingEventRef = builder.objectRef<TslFeature>('ThingEvent').implement({
   fields: (t) => ({
-    identifier: t.string({ resolve: (f) => str(f, 'identifier') }),
-    name: t.string({ resolve: (f) => str(f, 'name') }),
+    ...featureFields(t),
     type: t.field({ type: EventTypeEnum, resolve: (f) => str(f, 'type').toUpperCase() as 'INFO' }),
     method: t.string({ resolve: (f) => str(f, 'method') }),
     outputData: t.field({ type: 'JSON', resolve: (f) => f.outputData ?? [] }),
@@ -79,8 +83,7 @@ const ThingEventRef = builder.objectRef<TslFeature>('ThingEvent').implement({
 
 const ThingServiceRef = builder.objectRef<TslFeature>('ThingService').implement({
   fields: (t) => ({
-    identifier: t.string({ resolve: (f) => str(f, 'identifier') }),
-    name: t.string({ resolve: (f) => str(f, 'name') }),
+    ...featureFields(t),
     callType: t.field({ type: ServiceCallTypeEnum, resolve: (f) => str(f, 'callType').toUpperCase() as 'SYNC' }),
     method: t.string({ resolve: (f) => str(f, 'method') }),
     inputData: t.field({ type: 'JSON', resolve: (f) => f.inputData ?? [] }),

@@ -1,6 +1,7 @@
 import type { EventRecord, PropertyPoint, SeriesBucket } from '../services/history.ts';
 import { builder } from './builder.ts';
-import { EventTypeEnum, SortOrderEnum } from './common.ts';
+import { EventTypeEnum } from './common.ts';
+import { deviceArgs, historyFilter, orderArg, rangeArgs } from './history-args.ts';
 import { DeviceRef } from './refs.ts';
 import { dataStrings, dataTime, eventData as d, streamEventType, streamSubscription } from './stream-events.ts';
 
@@ -58,69 +59,26 @@ builder.queryFields((t) => ({
   devicePropertyHistory: t.connection({
     type: PropertyPointRef,
     description: 'QueryDevicePropertyData: values of one property in a time range, newest first by default.',
-    args: {
-      productKey: t.arg.string({ required: true }),
-      deviceName: t.arg.string({ required: true }),
-      identifier: t.arg.string({ required: true }),
-      from: t.arg({ type: 'DateTime', required: true }),
-      to: t.arg({ type: 'DateTime', required: true }),
-      order: t.arg({ type: SortOrderEnum, defaultValue: 'DESC' }),
-    },
-    resolve: (_r, args, ctx) =>
-      ctx.services.history.propertyHistory(
-        ctx.principal,
-        { productKey: args.productKey, deviceName: args.deviceName, identifier: args.identifier, from: args.from, to: args.to, order: args.order ?? 'DESC' },
-        args,
-      ),
+    args: { ...deviceArgs(t.arg), identifier: t.arg.string({ required: true }), ...rangeArgs(t.arg), order: orderArg(t.arg) },
+    resolve: (_r, args, ctx) => ctx.services.history.propertyHistory(ctx.principal, historyFilter(args), args),
   }),
   devicePropertySeries: t.field({
     type: [SeriesBucketRef],
     description: 'Time buckets of one property for charts; `interval` like "1m", "5m", "1h", "1d". Empty buckets are omitted.',
     args: {
-      productKey: t.arg.string({ required: true }),
-      deviceName: t.arg.string({ required: true }),
+      ...deviceArgs(t.arg),
       identifier: t.arg.string({ required: true }),
-      from: t.arg({ type: 'DateTime', required: true }),
-      to: t.arg({ type: 'DateTime', required: true }),
+      ...rangeArgs(t.arg),
       interval: t.arg.string({ required: true }),
       aggregations: t.arg({ type: [AggregationEnum], description: 'Informational: every aggregate is computed; ask for the fields you need.' }),
     },
-    resolve: (_r, args, ctx) =>
-      ctx.services.history.propertySeries(ctx.principal, {
-        productKey: args.productKey,
-        deviceName: args.deviceName,
-        identifier: args.identifier,
-        from: args.from,
-        to: args.to,
-        interval: args.interval,
-      }),
+    resolve: (_r, args, ctx) => ctx.services.history.propertySeries(ctx.principal, { ...historyFilter(args), interval: args.interval }),
   }),
   deviceEventHistory: t.connection({
     type: EventPointRef,
     description: 'QueryDeviceEventData: events a device posted in a time range.',
-    args: {
-      productKey: t.arg.string({ required: true }),
-      deviceName: t.arg.string({ required: true }),
-      identifier: t.arg.string(),
-      eventType: t.arg({ type: EventTypeEnum }),
-      from: t.arg({ type: 'DateTime', required: true }),
-      to: t.arg({ type: 'DateTime', required: true }),
-      order: t.arg({ type: SortOrderEnum, defaultValue: 'DESC' }),
-    },
-    resolve: (_r, args, ctx) =>
-      ctx.services.history.eventHistory(
-        ctx.principal,
-        {
-          productKey: args.productKey,
-          deviceName: args.deviceName,
-          identifier: args.identifier,
-          eventType: args.eventType,
-          from: args.from,
-          to: args.to,
-          order: args.order ?? 'DESC',
-        },
-        args,
-      ),
+    args: { ...deviceArgs(t.arg), identifier: t.arg.string(), eventType: t.arg({ type: EventTypeEnum }), ...rangeArgs(t.arg), order: orderArg(t.arg) },
+    resolve: (_r, args, ctx) => ctx.services.history.eventHistory(ctx.principal, { ...historyFilter(args), eventType: args.eventType }, args),
   }),
 }));
 

@@ -1,23 +1,23 @@
 import { sysTopic } from '../domain/alink/topics.ts';
 
 /** alink-protocol.md D19: the downstream system topics a device is subscribed to at login. */
+const D19_SYS = [
+  'thing/service/+',
+  // D19 means "property set and every service"; `+` is one level, so property/set and property/get need their own.
+  'thing/service/property/+',
+  'thing/event/+/post_reply',
+  'thing/event/property/post_reply',
+  'thing/event/property/history/post_reply',
+  'thing/model/down_raw',
+  'thing/model/up_raw_reply',
+  'thing/deviceinfo/+',
+  'thing/config/push',
+  'rrpc/request/+',
+  'broadcast/request/+',
+];
+
 function d19(pk: string, dn: string): string[] {
-  return [
-    sysTopic(pk, dn, 'thing/service/+'),
-    // D19 means "property set and every service"; `+` is one level, so property/set and property/get need their own.
-    sysTopic(pk, dn, 'thing/service/property/+'),
-    sysTopic(pk, dn, 'thing/event/+/post_reply'),
-    sysTopic(pk, dn, 'thing/event/property/post_reply'),
-    sysTopic(pk, dn, 'thing/event/property/history/post_reply'),
-    sysTopic(pk, dn, 'thing/model/down_raw'),
-    sysTopic(pk, dn, 'thing/model/up_raw_reply'),
-    sysTopic(pk, dn, 'thing/deviceinfo/+'),
-    sysTopic(pk, dn, 'thing/config/push'),
-    sysTopic(pk, dn, 'rrpc/request/+'),
-    sysTopic(pk, dn, 'broadcast/request/+'),
-    `/ota/device/upgrade/${pk}/${dn}`,
-    `/ext/ntp/${pk}/${dn}/response`,
-  ];
+  return [...D19_SYS.map((path) => sysTopic(pk, dn, path)), `/ota/device/upgrade/${pk}/${dn}`, `/ext/ntp/${pk}/${dn}/response`];
 }
 
 /**
@@ -29,21 +29,25 @@ function d19(pk: string, dn: string): string[] {
  * Device publishes are never relayed back to devices (broker.ts `authorizeForward`), so a filter that also matches an
  * upstream topic (`thing/deviceinfo/+`) only ever carries the platform's messages.
  */
+const D22_SYS = [
+  'thing/event/property/pack/post_reply',
+  'thing/property/desired/+',
+  'thing/topo/+',
+  'thing/topo/add/notify',
+  'thing/sub/register_reply',
+  'thing/list/found_reply',
+  'thing/ota/firmware/get_reply',
+  'thing/config/get_reply',
+  'thing/dsltemplate/get_reply',
+  'thing/dynamicTsl/get_reply',
+  'thing/disable',
+  'thing/enable',
+  'thing/delete',
+];
+
 function d22(pk: string, dn: string): string[] {
   return [
-    sysTopic(pk, dn, 'thing/event/property/pack/post_reply'),
-    sysTopic(pk, dn, 'thing/property/desired/+'),
-    sysTopic(pk, dn, 'thing/topo/+'),
-    sysTopic(pk, dn, 'thing/topo/add/notify'),
-    sysTopic(pk, dn, 'thing/sub/register_reply'),
-    sysTopic(pk, dn, 'thing/list/found_reply'),
-    sysTopic(pk, dn, 'thing/ota/firmware/get_reply'),
-    sysTopic(pk, dn, 'thing/config/get_reply'),
-    sysTopic(pk, dn, 'thing/dsltemplate/get_reply'),
-    sysTopic(pk, dn, 'thing/dynamicTsl/get_reply'),
-    sysTopic(pk, dn, 'thing/disable'),
-    sysTopic(pk, dn, 'thing/enable'),
-    sysTopic(pk, dn, 'thing/delete'),
+    ...D22_SYS.map((path) => sysTopic(pk, dn, path)),
     `/ext/session/${pk}/${dn}/combine/+`,
     `/ext/rrpc/+/sys/${pk}/${dn}/thing/service/+`,
     `/ext/error/${pk}/${dn}`,

@@ -36,3 +36,6 @@ export const builder = new SchemaBuilder<{
     },
   },
 });
+
+/** The builder's type parameters, for helpers that take Pothos field builders. */
+export type BuilderTypes = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;

@@ -1,10 +1,11 @@
-import type { StreamItem } from '../events/stream.ts';
 import type { BatchResult } from '../services/thing-commands.ts';
 import type { ServiceCallRecord } from '../services/history.ts';
 import { builder } from './builder.ts';
-import { codesDescription, PayloadEncodingEnum, RrpcCodeEnum, ServiceCallTypeEnum, SortOrderEnum, UserErrorRef, withUserErrors } from './common.ts';
+import { PayloadEncodingEnum, RrpcCodeEnum, ServiceCallTypeEnum, UserErrorRef } from './common.ts';
+import { deviceArgs, historyFilter, orderArg, rangeArgs } from './history-args.ts';
+import { deviceInputFields, mutationField, type PayloadFieldBuilder } from './mutation.ts';
 import { payloadViews } from './connectivity.ts';
-import { StreamEventRef } from './refs.ts';
+import { dataStrings, dataTime, eventData as d, streamEventType, streamSubscription } from './stream-events.ts';
 
 const COMMON = ['PRODUCT_NOT_FOUND', 'DEVICE_NOT_FOUND', 'DEVICE_DISABLED'];
 
@@ -16,159 +17,111 @@ const BatchResultRef = builder.objectRef<BatchResult>('DeviceCommandResult').imp
   }),
 });
 
-builder.relayMutationField(
-  'pub',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ required: true }),
-      topicFullName: t.string({ required: true, description: 'A custom topic the device may receive (/pk/dn/user/..., SUB or ALL) or /broadcast/pk/...' }),
-      payload: t.string({ required: true }),
-      encoding: t.field({ type: PayloadEncodingEnum, defaultValue: 'UTF8' }),
-      qos: t.int({ defaultValue: 0 }),
-    }),
-  },
-  { resolve: (_r, { input }, ctx) => withUserErrors(() => ctx.services.commands.pub(ctx.principal, input)) },
-  {
-    description: codesDescription('Pub: an asynchronous publish to a device topic.', [...COMMON, 'TOPIC_NOT_ALLOWED', 'PAYLOAD_TOO_LARGE', 'INVALID_PAYLOAD', 'INVALID_INPUT']),
-    outputFields: (t) => ({
-      messageId: t.string({ nullable: true, resolve: (r) => r.messageId ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+const messageIdPayload = (t: PayloadFieldBuilder<{ messageId: string }>) => ({ messageId: t.exposeString('messageId', { nullable: true }) });
+const resultsPayload = (t: PayloadFieldBuilder<{ results: BatchResult[] }>) => ({ results: t.field({ type: [BatchResultRef], resolve: (r) => r.results ?? [] }) });
 
-builder.relayMutationField(
-  'rrpc',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ required: true }),
-      deviceName: t.string({ required: true }),
-      payload: t.string({ required: true }),
-      encoding: t.field({ type: PayloadEncodingEnum, defaultValue: 'UTF8' }),
-      timeoutMs: t.int({ defaultValue: 5000, description: '1000 to 8000' }),
-      topic: t.string({ description: "One of the device's custom topics: custom-topic RRPC on /ext/rrpc/${messageId}${topic}." }),
-    }),
-  },
-  { resolve: (_r, { input }, ctx) => withUserErrors(() => ctx.services.commands.rrpc(ctx.principal, input)) },
-  {
-    description: codesDescription('RRpc: a synchronous request to the device. OFFLINE answers at once; TIMEOUT after timeoutMs.', [...COMMON, 'TIMEOUT_OUT_OF_RANGE', 'TOPIC_NOT_ALLOWED', 'PAYLOAD_TOO_LARGE', 'INVALID_PAYLOAD']),
-    outputFields: (t) => ({
-      rrpcCode: t.field({ type: RrpcCodeEnum, nullable: true, resolve: (r) => r.rrpcCode ?? null }),
-      messageId: t.string({ nullable: true, resolve: (r) => r.messageId ?? null }),
-      payloadBase64: t.string({ nullable: true, resolve: (r) => r.payloadBase64 ?? null }),
-      payloadText: t.string({ nullable: true, resolve: (r) => (r.payloadBase64 ? payloadViews(r.payloadBase64).text : null) }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('pub', {
+  description: 'Pub: an asynchronous publish to a device topic.',
+  codes: [...COMMON, 'TOPIC_NOT_ALLOWED', 'PAYLOAD_TOO_LARGE', 'INVALID_PAYLOAD', 'INVALID_INPUT'],
+  inputFields: (t) => ({
+    productKey: t.string({ required: true }),
+    topicFullName: t.string({ required: true, description: 'A custom topic the device may receive (/pk/dn/user/..., SUB or ALL) or /broadcast/pk/...' }),
+    payload: t.string({ required: true }),
+    encoding: t.field({ type: PayloadEncodingEnum, defaultValue: 'UTF8' }),
+    qos: t.int({ defaultValue: 0 }),
+  }),
+  resolve: (input, ctx) => ctx.services.commands.pub(ctx.principal, input),
+  outputFields: messageIdPayload,
+});
 
-builder.relayMutationField(
-  'pubBroadcast',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ required: true }),
-      payload: t.string({ required: true }),
-      encoding: t.field({ type: PayloadEncodingEnum, defaultValue: 'UTF8' }),
-      topicFullName: t.string({ description: 'A /broadcast/pk/... topic; absent: every online device of the product.' }),
-    }),
-  },
-  { resolve: (_r, { input }, ctx) => withUserErrors(() => ctx.services.commands.pubBroadcast(ctx.principal, input)) },
-  {
-    description: codesDescription('PubBroadcast: QoS 0, online devices only.', ['PRODUCT_NOT_FOUND', 'TOPIC_NOT_ALLOWED', 'PAYLOAD_TOO_LARGE', 'INVALID_PAYLOAD']),
-    outputFields: (t) => ({
-      messageId: t.string({ nullable: true, resolve: (r) => r.messageId ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('rrpc', {
+  description: 'RRpc: a synchronous request to the device. OFFLINE answers at once; TIMEOUT after timeoutMs.',
+  codes: [...COMMON, 'TIMEOUT_OUT_OF_RANGE', 'TOPIC_NOT_ALLOWED', 'PAYLOAD_TOO_LARGE', 'INVALID_PAYLOAD'],
+  inputFields: (t) => ({
+    ...deviceInputFields(t),
+    payload: t.string({ required: true }),
+    encoding: t.field({ type: PayloadEncodingEnum, defaultValue: 'UTF8' }),
+    timeoutMs: t.int({ defaultValue: 5000, description: '1000 to 8000' }),
+    topic: t.string({ description: "One of the device's custom topics: custom-topic RRPC on /ext/rrpc/${messageId}${topic}." }),
+  }),
+  resolve: (input, ctx) => ctx.services.commands.rrpc(ctx.principal, input),
+  outputFields: (t) => ({
+    rrpcCode: t.expose('rrpcCode', { type: RrpcCodeEnum, nullable: true }),
+    ...messageIdPayload(t),
+    payloadBase64: t.exposeString('payloadBase64', { nullable: true }),
+    payloadText: t.string({ nullable: true, resolve: (r) => (r.payloadBase64 ? payloadViews(r.payloadBase64).text : null) }),
+  }),
+});
+
+mutationField('pubBroadcast', {
+  description: 'PubBroadcast: QoS 0, online devices only.',
+  codes: ['PRODUCT_NOT_FOUND', 'TOPIC_NOT_ALLOWED', 'PAYLOAD_TOO_LARGE', 'INVALID_PAYLOAD'],
+  inputFields: (t) => ({
+    productKey: t.string({ required: true }),
+    payload: t.string({ required: true }),
+    encoding: t.field({ type: PayloadEncodingEnum, defaultValue: 'UTF8' }),
+    topicFullName: t.string({ description: 'A /broadcast/pk/... topic; absent: every online device of the product.' }),
+  }),
+  resolve: (input, ctx) => ctx.services.commands.pubBroadcast(ctx.principal, input),
+  outputFields: messageIdPayload,
+});
 
 const ITEMS_CODES = [...COMMON, 'IDENTIFIER_NOT_FOUND', 'PROPERTY_NOT_WRITABLE', 'INVALID_VALUE', 'UNSUPPORTED_DATA_FORMAT'];
 
-builder.relayMutationField(
-  'setDeviceProperty',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ required: true }),
-      deviceName: t.string({ required: true }),
-      items: t.field({ type: 'JSON', required: true, description: '{"Identifier": value}; only rw properties.' }),
-    }),
-  },
-  { resolve: (_r, { input }, ctx) => withUserErrors(() => ctx.services.thingCommands.setDeviceProperty(ctx.principal, { ...input, items: input.items })) },
-  {
-    description: codesDescription('SetDeviceProperty: validated against the TSL, then sent; the device answers as a downlink reply.', ITEMS_CODES),
-    outputFields: (t) => ({
-      messageId: t.string({ nullable: true, resolve: (r) => r.messageId ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('setDeviceProperty', {
+  description: 'SetDeviceProperty: validated against the TSL, then sent; the device answers as a downlink reply.',
+  codes: ITEMS_CODES,
+  inputFields: (t) => ({
+    ...deviceInputFields(t),
+    items: t.field({ type: 'JSON', required: true, description: '{"Identifier": value}; only rw properties.' }),
+  }),
+  resolve: (input, ctx) => ctx.services.thingCommands.setDeviceProperty(ctx.principal, { ...input, items: input.items }),
+  outputFields: messageIdPayload,
+});
 
-builder.relayMutationField(
-  'setDevicesProperty',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ required: true }),
-      deviceNames: t.stringList({ required: true }),
-      items: t.field({ type: 'JSON', required: true }),
-    }),
-  },
-  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ results: await ctx.services.thingCommands.setDevicesProperty(ctx.principal, { ...input, items: input.items }) })) },
-  {
-    description: codesDescription('SetDevicesProperty: up to 100 devices; per-device results.', [...ITEMS_CODES, 'INVALID_INPUT']),
-    outputFields: (t) => ({
-      results: t.field({ type: [BatchResultRef], resolve: (r) => r.results ?? [] }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('setDevicesProperty', {
+  description: 'SetDevicesProperty: up to 100 devices; per-device results.',
+  codes: [...ITEMS_CODES, 'INVALID_INPUT'],
+  inputFields: (t) => ({
+    productKey: t.string({ required: true }),
+    deviceNames: t.stringList({ required: true }),
+    items: t.field({ type: 'JSON', required: true }),
+  }),
+  resolve: async (input, ctx) => ({ results: await ctx.services.thingCommands.setDevicesProperty(ctx.principal, { ...input, items: input.items }) }),
+  outputFields: resultsPayload,
+});
 
-builder.relayMutationField(
-  'invokeThingService',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ required: true }),
-      deviceName: t.string({ required: true }),
-      identifier: t.string({ required: true }),
-      args: t.field({ type: 'JSON', description: 'Input arguments (absent: {}).' }),
-      timeoutMs: t.int({ defaultValue: 5000, description: 'sync services: 1000 to 8000' }),
-    }),
-  },
-  { resolve: (_r, { input }, ctx) => withUserErrors(() => ctx.services.thingCommands.invokeThingService(ctx.principal, input)) },
-  {
-    description: codesDescription(
-      'InvokeThingService: async services return messageId at once; sync services wait for the device and return its code and output.',
-      [...COMMON, 'IDENTIFIER_NOT_FOUND', 'INVALID_VALUE', 'TIMEOUT_OUT_OF_RANGE', 'INVALID_OUTPUT', 'INVALID_REPLY', 'UNSUPPORTED_DATA_FORMAT'],
-    ),
-    outputFields: (t) => ({
-      messageId: t.string({ nullable: true, resolve: (r) => r.messageId ?? null }),
-      callType: t.field({ type: ServiceCallTypeEnum, nullable: true, resolve: (r) => r.callType ?? null }),
-      code: t.int({ nullable: true, resolve: (r) => r.code ?? null }),
-      output: t.field({ type: 'JSON', nullable: true, resolve: (r) => (r.output ?? null) as never }),
-      rrpcCode: t.field({ type: RrpcCodeEnum, nullable: true, resolve: (r) => r.rrpcCode ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('invokeThingService', {
+  description: 'InvokeThingService: async services return messageId at once; sync services wait for the device and return its code and output.',
+  codes: [...COMMON, 'IDENTIFIER_NOT_FOUND', 'INVALID_VALUE', 'TIMEOUT_OUT_OF_RANGE', 'INVALID_OUTPUT', 'INVALID_REPLY', 'UNSUPPORTED_DATA_FORMAT'],
+  inputFields: (t) => ({
+    ...deviceInputFields(t),
+    identifier: t.string({ required: true }),
+    args: t.field({ type: 'JSON', description: 'Input arguments (absent: {}).' }),
+    timeoutMs: t.int({ defaultValue: 5000, description: 'sync services: 1000 to 8000' }),
+  }),
+  resolve: (input, ctx) => ctx.services.thingCommands.invokeThingService(ctx.principal, input),
+  outputFields: (t) => ({
+    ...messageIdPayload(t),
+    callType: t.expose('callType', { type: ServiceCallTypeEnum, nullable: true }),
+    code: t.exposeInt('code', { nullable: true }),
+    output: t.field({ type: 'JSON', nullable: true, resolve: (r) => (r.output ?? null) as never }),
+    rrpcCode: t.expose('rrpcCode', { type: RrpcCodeEnum, nullable: true }),
+  }),
+});
 
-builder.relayMutationField(
-  'invokeThingsService',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ required: true }),
-      deviceNames: t.stringList({ required: true }),
-      identifier: t.string({ required: true }),
-      args: t.field({ type: 'JSON', description: 'Input arguments (absent: {}).' }),
-    }),
-  },
-  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ results: await ctx.services.thingCommands.invokeThingsService(ctx.principal, input) })) },
-  {
-    description: codesDescription('InvokeThingsService: asynchronous, up to 100 devices.', [...COMMON, 'IDENTIFIER_NOT_FOUND', 'INVALID_VALUE', 'INVALID_INPUT']),
-    outputFields: (t) => ({
-      results: t.field({ type: [BatchResultRef], resolve: (r) => r.results ?? [] }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('invokeThingsService', {
+  description: 'InvokeThingsService: asynchronous, up to 100 devices.',
+  codes: [...COMMON, 'IDENTIFIER_NOT_FOUND', 'INVALID_VALUE', 'INVALID_INPUT'],
+  inputFields: (t) => ({
+    productKey: t.string({ required: true }),
+    deviceNames: t.stringList({ required: true }),
+    identifier: t.string({ required: true }),
+    args: t.field({ type: 'JSON', description: 'Input arguments (absent: {}).' }),
+  }),
+  resolve: async (input, ctx) => ({ results: await ctx.services.thingCommands.invokeThingsService(ctx.principal, input) }),
+  outputFields: resultsPayload,
+});
 
 const ServiceCallRef = builder.objectRef<ServiceCallRecord>('ServiceCall').implement({
   fields: (t) => ({
@@ -188,49 +141,28 @@ builder.queryFields((t) => ({
   deviceServiceHistory: t.connection({
     type: ServiceCallRef,
     description: 'QueryDeviceServiceData: service calls and property sets with input, output, code and times.',
-    args: {
-      productKey: t.arg.string({ required: true }),
-      deviceName: t.arg.string({ required: true }),
-      identifier: t.arg.string(),
-      from: t.arg({ type: 'DateTime', required: true }),
-      to: t.arg({ type: 'DateTime', required: true }),
-      order: t.arg({ type: SortOrderEnum, defaultValue: 'DESC' }),
-    },
-    resolve: (_r, args, ctx) =>
-      ctx.services.history.serviceHistory(
-        ctx.principal,
-        { productKey: args.productKey, deviceName: args.deviceName, identifier: args.identifier, from: args.from, to: args.to, order: args.order ?? 'DESC' },
-        args,
-      ),
+    args: { ...deviceArgs(t.arg), identifier: t.arg.string(), ...rangeArgs(t.arg), order: orderArg(t.arg) },
+    resolve: (_r, args, ctx) => ctx.services.history.serviceHistory(ctx.principal, historyFilter(args), args),
   }),
 }));
 
-const d = (i: StreamItem) => i.event.data as Record<string, unknown>;
-
-const DownlinkReplyRef = builder.objectRef<StreamItem>('DownlinkReplyEvent').implement({
+const DownlinkReplyRef = streamEventType('DownlinkReplyEvent', {
   description: 'alink-protocol.md §6.7 (`thing/downlink/reply/message`): replies to async services and property sets; code 9201 when the device was offline.',
-  interfaces: [StreamEventRef],
-  isTypeOf: (i) => (i as StreamItem).event.type === 'thing.downlink.reply',
+  types: ['thing.downlink.reply'],
   fields: (t) => ({
-    iotId: t.string({ resolve: (i) => String(d(i).iotId) }),
-    productKey: t.string({ resolve: (i) => String(d(i).productKey) }),
-    deviceName: t.string({ resolve: (i) => String(d(i).deviceName) }),
+    ...dataStrings(t, 'iotId', 'productKey', 'deviceName'),
     requestId: t.string({ nullable: true, resolve: (i) => (d(i).requestId == null ? null : String(d(i).requestId)) }),
     topic: t.string({ resolve: (i) => String(d(i).topic) }),
     code: t.int({ resolve: (i) => Number(d(i).code) }),
     message: t.string({ nullable: true, resolve: (i) => (d(i).message == null ? null : String(d(i).message)) }),
     data: t.field({ type: 'JSON', nullable: true, resolve: (i) => (d(i).data ?? null) as never }),
-    receivedAt: t.field({ type: 'DateTime', resolve: (i) => new Date(Number(d(i).gmtCreate)) }),
+    receivedAt: dataTime(t, 'gmtCreate'),
   }),
 });
 
-builder.subscriptionFields((t) => ({
-  downlinkReplies: t.field({
-    type: DownlinkReplyRef,
-    description: 'Device replies to async services and property sets. Resumable with `after`.',
-    args: { productKey: t.arg.string(), deviceName: t.arg.string(), after: t.arg.string() },
-    subscribe: (_r, args, ctx) =>
-      ctx.services.streams.open(ctx.principal, { types: ['thing.downlink.reply'], productKey: args.productKey, deviceName: args.deviceName, after: args.after }),
-    resolve: (i) => i,
-  }),
-}));
+streamSubscription('downlinkReplies', {
+  type: DownlinkReplyRef,
+  description: 'Device replies to async services and property sets. Resumable with `after`.',
+  types: ['thing.downlink.reply'],
+  byDevice: true,
+});

@@ -4,10 +4,8 @@ import { MESSAGE_EVENT_TYPES, messageOf, messagePayload } from '../events/catalo
 import type { StreamItem } from '../events/stream.ts';
 import { builder } from './builder.ts';
 import { ConnectionStatusEnum } from './common.ts';
-import { StreamEventRef } from './refs.ts';
+import { dataStrings, dataTime, eventData as d, streamEventType, streamSubscription } from './stream-events.ts';
 
-type Data = Record<string, unknown>;
-const d = (i: StreamItem) => i.event.data as Data;
 const s = (v: unknown) => (v == null ? null : String(v));
 
 /** The views of a message event's payload, computed once per event (whichever subscribers and fields ask). */
@@ -44,50 +42,41 @@ const OfflineReasonEnum = builder.enumType('OfflineReason', {
   values: ['CLIENT_DISCONNECT', 'KEEPALIVE_TIMEOUT', 'TAKEN_OVER', 'KICKED', 'SERVER_SHUTDOWN', 'SERVER_RESTART'] as const,
 });
 
-const DeviceStatusEventRef = builder.objectRef<StreamItem>('DeviceStatusEvent').implement({
+const DeviceStatusEventRef = streamEventType('DeviceStatusEvent', {
   description: 'alink-protocol.md §6.3 and D15 (`/as/mqtt/status/${productKey}/${deviceName}`).',
-  interfaces: [StreamEventRef],
-  isTypeOf: (i) => (i as StreamItem).event.type === 'device.status',
+  types: ['device.status'],
   fields: (t) => ({
-    iotId: t.string({ resolve: (i) => String(d(i).iotId) }),
-    productKey: t.string({ resolve: (i) => String(d(i).productKey) }),
-    deviceName: t.string({ resolve: (i) => String(d(i).deviceName) }),
+    ...dataStrings(t, 'iotId', 'productKey', 'deviceName'),
     status: t.field({ type: ConnectionStatusEnum, resolve: (i) => (d(i).status === 'online' ? 'ONLINE' : 'OFFLINE') }),
-    time: t.field({ type: 'DateTime', description: 'When the event was produced.', resolve: (i) => new Date(Number(d(i).time)) }),
-    lastTime: t.field({ type: 'DateTime', description: 'When the status changed (order by this).', resolve: (i) => new Date(Number(d(i).lastTime)) }),
+    time: dataTime(t, 'time', 'When the event was produced.'),
+    lastTime: dataTime(t, 'lastTime', 'When the status changed (order by this).'),
     clientIp: t.string({ nullable: true, resolve: (i) => s(d(i).clientIp) }),
     connectionEpoch: t.int({ resolve: (i) => Number(d(i).connectionEpoch) }),
     reason: t.field({ type: OfflineReasonEnum, nullable: true, resolve: (i) => (d(i).reason ?? null) as 'KICKED' | null }),
   }),
 });
 
-const DeviceMessageRef = builder.objectRef<StreamItem>('DeviceMessage').implement({
+const DeviceMessageRef = streamEventType('DeviceMessage', {
   description: 'An upstream publish a device made and the platform accepted (custom topics are opaque bytes).',
-  interfaces: [StreamEventRef],
-  isTypeOf: (i) => (i as StreamItem).event.type === 'device.message',
+  types: ['device.message'],
   fields: (t) => ({
-    messageId: t.string({ resolve: (i) => String(d(i).messageId) }),
-    topic: t.string({ resolve: (i) => String(d(i).topic) }),
-    productKey: t.string({ resolve: (i) => String(d(i).productKey) }),
-    deviceName: t.string({ resolve: (i) => String(d(i).deviceName) }),
-    iotId: t.string({ resolve: (i) => String(d(i).iotId) }),
+    ...dataStrings(t, 'messageId', 'topic', 'productKey', 'deviceName', 'iotId'),
     qos: t.int({ resolve: (i) => Number(d(i).qos) }),
     payloadBase64: t.string({ resolve: (i) => String(d(i).payload) }),
     payloadText: t.string({ nullable: true, resolve: (i) => views(i).text }),
     payloadJson: t.field({ type: 'JSON', nullable: true, resolve: (i) => views(i).json }),
-    receivedAt: t.field({ type: 'DateTime', resolve: (i) => new Date(Number(d(i).receivedAt)) }),
+    receivedAt: dataTime(t, 'receivedAt'),
   }),
 });
 
+streamSubscription('deviceStatusChanged', {
+  type: DeviceStatusEventRef,
+  description: 'Devices going online and offline, in commit order. Resumable with `after`.',
+  types: ['device.status'],
+  byDevice: true,
+});
+
 builder.subscriptionFields((t) => ({
-  deviceStatusChanged: t.field({
-    type: DeviceStatusEventRef,
-    description: 'Devices going online and offline, in commit order. Resumable with `after`.',
-    args: { productKey: t.arg.string(), deviceName: t.arg.string(), after: t.arg.string() },
-    subscribe: (_r, args, ctx) =>
-      ctx.services.streams.open(ctx.principal, { types: ['device.status'], productKey: args.productKey, deviceName: args.deviceName, after: args.after }),
-    resolve: (i) => i,
-  }),
   deviceMessages: t.field({
     type: DeviceMessageRef,
     description: 'Every upstream device publish, filtered by product, device and an MQTT topic filter. Resumable with `after`.',

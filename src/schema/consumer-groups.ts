@@ -2,7 +2,8 @@ import { SERVER_SUBSCRIPTION_TYPES } from '../domain/amqp/messages.ts';
 import type { ConsumerGroupRecord, SubscribeRelationRecord } from '../services/amqp/groups.ts';
 import type { ConnectedClient } from '../services/amqp/subscriptions.ts';
 import { builder } from './builder.ts';
-import { codesDescription, UserErrorRef, withUserErrors } from './common.ts';
+import { mutationField, type PayloadFieldBuilder } from './mutation.ts';
+import { recordNode } from './nodes.ts';
 
 /** cloud-api.md §7.4 and §8: consumer groups and subscribe relations of AMQP server-side subscription. */
 const ServerSubscriptionTypeEnum = builder.enumType('ServerSubscriptionType', { values: SERVER_SUBSCRIPTION_TYPES });
@@ -20,9 +21,7 @@ const ConsumerClientRef = builder.objectRef<ConnectedClient>('ConsumerClient').i
 
 const ConsumerGroupRef = builder.node(builder.objectRef<ConsumerGroupRecord>('ConsumerGroup'), {
   description: 'The unit of AMQP delivery: every message a group subscribes to is consumed once, by any one of its clients.',
-  id: { resolve: (g) => g.id },
-  loadOne: (id, ctx) => ctx.services.consumerGroups.getGroupByNodeId(ctx.principal, Number(id)),
-  isTypeOf: (v) => typeof v === 'object' && v !== null && 'groupId' in v && 'position' in v,
+  ...recordNode((id, ctx) => ctx.services.consumerGroups.getGroupByNodeId(ctx.principal, id), 'groupId', 'position'),
   fields: (t) => ({
     groupId: t.exposeString('groupId', { description: 'What AMQP clients send as consumerGroupId.' }),
     name: t.exposeString('name'),
@@ -34,9 +33,7 @@ const ConsumerGroupRef = builder.node(builder.objectRef<ConsumerGroupRecord>('Co
 
 const SubscribeRelationRef = builder.node(builder.objectRef<SubscribeRelationRecord>('SubscribeRelation'), {
   description: "A product's AMQP subscription: the consumer groups that get its messages of the listed types.",
-  id: { resolve: (r) => r.id },
-  loadOne: async (id, ctx) => (await ctx.services.consumerGroups.listRelations(ctx.principal)).find((r) => r.id === Number(id)) ?? null,
-  isTypeOf: (v) => typeof v === 'object' && v !== null && 'consumerGroupIds' in v,
+  ...recordNode(async (id, ctx) => (await ctx.services.consumerGroups.listRelations(ctx.principal)).find((r) => r.id === id) ?? null, 'consumerGroupIds'),
   fields: (t) => ({
     productKey: t.exposeString('productKey'),
     consumerGroupIds: t.exposeStringList('consumerGroupIds'),
@@ -61,94 +58,57 @@ builder.queryFields((t) => ({
   }),
 }));
 
-builder.relayMutationField(
-  'createConsumerGroup',
-  { inputFields: (t) => ({ name: t.string({ required: true }) }) },
-  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ consumerGroup: await ctx.services.consumerGroups.createGroup(ctx.principal, input) })) },
-  {
-    description: codesDescription('OPERATOR. The group starts at the log head (no replay).', ['INVALID_NAME']),
-    outputFields: (t) => ({
-      consumerGroup: t.field({ type: ConsumerGroupRef, nullable: true, resolve: (r) => r.consumerGroup ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+const groupPayload = (t: PayloadFieldBuilder<{ consumerGroup: ConsumerGroupRecord }>) => ({
+  consumerGroup: t.expose('consumerGroup', { type: ConsumerGroupRef, nullable: true }),
+});
 
-builder.relayMutationField(
-  'deleteConsumerGroup',
-  { inputFields: (t) => ({ groupId: t.string({ required: true }) }) },
-  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ deletedGroupId: await ctx.services.consumerGroups.deleteGroup(ctx.principal, input.groupId) })) },
-  {
-    description: codesDescription('OPERATOR. Also removed from relations; its clients are disconnected.', ['CONSUMER_GROUP_NOT_FOUND', 'DEFAULT_GROUP_UNDELETABLE']),
-    outputFields: (t) => ({
-      deletedGroupId: t.string({ nullable: true, resolve: (r) => r.deletedGroupId ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('createConsumerGroup', {
+  description: 'OPERATOR. The group starts at the log head (no replay).',
+  codes: ['INVALID_NAME'],
+  inputFields: (t) => ({ name: t.string({ required: true }) }),
+  resolve: async (input, ctx) => ({ consumerGroup: await ctx.services.consumerGroups.createGroup(ctx.principal, input) }),
+  outputFields: groupPayload,
+});
 
-builder.relayMutationField(
-  'resetConsumerGroupPosition',
-  { inputFields: (t) => ({ groupId: t.string({ required: true }) }) },
-  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ consumerGroup: await ctx.services.consumerGroups.resetPosition(ctx.principal, input.groupId) })) },
-  {
-    description: codesDescription('OPERATOR. Moves the cursor to the head: the backlog is dropped.', ['CONSUMER_GROUP_NOT_FOUND']),
-    outputFields: (t) => ({
-      consumerGroup: t.field({ type: ConsumerGroupRef, nullable: true, resolve: (r) => r.consumerGroup ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('deleteConsumerGroup', {
+  description: 'OPERATOR. Also removed from relations; its clients are disconnected.',
+  codes: ['CONSUMER_GROUP_NOT_FOUND', 'DEFAULT_GROUP_UNDELETABLE'],
+  inputFields: (t) => ({ groupId: t.string({ required: true }) }),
+  resolve: async (input, ctx) => ({ deletedGroupId: await ctx.services.consumerGroups.deleteGroup(ctx.principal, input.groupId) }),
+  outputFields: (t) => ({ deletedGroupId: t.exposeString('deletedGroupId', { nullable: true }) }),
+});
+
+mutationField('resetConsumerGroupPosition', {
+  description: 'OPERATOR. Moves the cursor to the head: the backlog is dropped.',
+  codes: ['CONSUMER_GROUP_NOT_FOUND'],
+  inputFields: (t) => ({ groupId: t.string({ required: true }) }),
+  resolve: async (input, ctx) => ({ consumerGroup: await ctx.services.consumerGroups.resetPosition(ctx.principal, input.groupId) }),
+  outputFields: groupPayload,
+});
 
 const RELATION_CODES = ['PRODUCT_NOT_FOUND', 'CONSUMER_GROUP_NOT_FOUND', 'INVALID_INPUT'];
 
-builder.relayMutationField(
-  'createSubscribeRelation',
-  {
+for (const [name, op, what, code] of [
+  ['createSubscribeRelation', 'createRelation', 'OPERATOR. Takes effect for events committed after it.', 'SUBSCRIBE_RELATION_EXISTS'],
+  ['updateSubscribeRelation', 'updateRelation', 'OPERATOR. Replaces groups and types; added ones start at the log head.', 'SUBSCRIBE_RELATION_NOT_FOUND'],
+] as const) {
+  mutationField(name, {
+    description: what,
+    codes: [...RELATION_CODES, code],
     inputFields: (t) => ({
       productKey: t.string({ required: true }),
       consumerGroupIds: t.stringList({ required: true, description: 'At least one.' }),
       messageTypes: t.field({ type: [ServerSubscriptionTypeEnum], required: true, description: 'At least one.' }),
     }),
-  },
-  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ subscribeRelation: await ctx.services.consumerGroups.createRelation(ctx.principal, input) })) },
-  {
-    description: codesDescription('OPERATOR. Takes effect for events committed after it.', [...RELATION_CODES, 'SUBSCRIBE_RELATION_EXISTS']),
-    outputFields: (t) => ({
-      subscribeRelation: t.field({ type: SubscribeRelationRef, nullable: true, resolve: (r) => r.subscribeRelation ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+    resolve: async (input, ctx) => ({ subscribeRelation: await ctx.services.consumerGroups[op](ctx.principal, input) }),
+    outputFields: (t) => ({ subscribeRelation: t.expose('subscribeRelation', { type: SubscribeRelationRef, nullable: true }) }),
+  });
+}
 
-builder.relayMutationField(
-  'updateSubscribeRelation',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ required: true }),
-      consumerGroupIds: t.stringList({ required: true, description: 'At least one.' }),
-      messageTypes: t.field({ type: [ServerSubscriptionTypeEnum], required: true, description: 'At least one.' }),
-    }),
-  },
-  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ subscribeRelation: await ctx.services.consumerGroups.updateRelation(ctx.principal, input) })) },
-  {
-    description: codesDescription('OPERATOR. Replaces groups and types; added ones start at the log head.', [...RELATION_CODES, 'SUBSCRIBE_RELATION_NOT_FOUND']),
-    outputFields: (t) => ({
-      subscribeRelation: t.field({ type: SubscribeRelationRef, nullable: true, resolve: (r) => r.subscribeRelation ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
-
-builder.relayMutationField(
-  'deleteSubscribeRelation',
-  { inputFields: (t) => ({ productKey: t.string({ required: true }) }) },
-  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ deletedProductKey: await ctx.services.consumerGroups.deleteRelation(ctx.principal, input.productKey) })) },
-  {
-    description: codesDescription('OPERATOR.', ['SUBSCRIBE_RELATION_NOT_FOUND']),
-    outputFields: (t) => ({
-      deletedProductKey: t.string({ nullable: true, resolve: (r) => r.deletedProductKey ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('deleteSubscribeRelation', {
+  description: 'OPERATOR.',
+  codes: ['SUBSCRIBE_RELATION_NOT_FOUND'],
+  inputFields: (t) => ({ productKey: t.string({ required: true }) }),
+  resolve: async (input, ctx) => ({ deletedProductKey: await ctx.services.consumerGroups.deleteRelation(ctx.principal, input.productKey) }),
+  outputFields: (t) => ({ deletedProductKey: t.exposeString('deletedProductKey', { nullable: true }) }),
+});

@@ -1,14 +1,14 @@
 import { deviceState, type DeviceRecord } from '../db/records.ts';
 import { DeviceLookupError } from '../domain/errors.ts';
 import { builder } from './builder.ts';
-import { codesDescription, DeviceStateEnum, UserErrorRef, withUserErrors } from './common.ts';
+import { DeviceStateEnum } from './common.ts';
 import { loaders } from './loaders.ts';
+import { deviceInputFields, mutationField } from './mutation.ts';
+import { recordNode } from './nodes.ts';
 import { DeviceRef, ProductRef } from './refs.ts';
 
 builder.node(DeviceRef, {
-  id: { resolve: (d) => d.id },
-  loadOne: (id, ctx) => ctx.services.devices.getById(ctx.principal, Number(id)),
-  isTypeOf: (v) => typeof v === 'object' && v !== null && 'iotId' in v && 'deviceName' in v,
+  ...recordNode((id, ctx) => ctx.services.devices.getById(ctx.principal, id), 'iotId', 'deviceName'),
   fields: (t) => ({
     iotId: t.exposeString('iotId'),
     productKey: t.exposeString('productKey'),
@@ -60,95 +60,57 @@ builder.queryFields((t) => ({
 }));
 
 
-builder.relayMutationField(
-  'registerDevice',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ required: true }),
-      deviceName: t.string({ description: 'Generated when absent. 4-32 letters, digits or -_@.:' }),
-      nickname: t.string(),
-    }),
-  },
-  { resolve: (_r, { input }, ctx) => withUserErrors(() => ctx.services.devices.register(ctx.principal, input)) },
-  {
-    description: codesDescription('RegisterDevice: the secret is returned only here.', ['PRODUCT_NOT_FOUND', 'DEVICE_ALREADY_EXISTS', 'INVALID_NAME']),
-    outputFields: (t) => ({
-      device: t.field({ type: DeviceRef, nullable: true, resolve: (r) => r.device ?? null }),
-      deviceSecret: t.string({ nullable: true, resolve: (r) => r.deviceSecret ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+const NOT_FOUND = ['PRODUCT_NOT_FOUND', 'DEVICE_NOT_FOUND'];
 
-builder.relayMutationField(
-  'registerDevices',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ required: true }),
-      deviceNames: t.stringList({ description: 'The names to register (1-1000); or pass count.' }),
-      count: t.int({ description: 'How many devices with generated names (1-1000).' }),
-    }),
-  },
-  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ devices: await ctx.services.devices.registerMany(ctx.principal, input) })) },
-  {
-    description: codesDescription('BatchRegisterDevice: all or nothing.', ['PRODUCT_NOT_FOUND', 'DEVICE_ALREADY_EXISTS', 'INVALID_NAME', 'INVALID_INPUT']),
-    outputFields: (t) => ({
-      devices: t.field({ type: [RegisteredDeviceRef], resolve: (r) => r.devices ?? [] }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('registerDevice', {
+  description: 'RegisterDevice: the secret is returned only here.',
+  codes: ['PRODUCT_NOT_FOUND', 'DEVICE_ALREADY_EXISTS', 'INVALID_NAME'],
+  inputFields: (t) => ({
+    productKey: t.string({ required: true }),
+    deviceName: t.string({ description: 'Generated when absent. 4-32 letters, digits or -_@.:' }),
+    nickname: t.string(),
+  }),
+  resolve: (input, ctx) => ctx.services.devices.register(ctx.principal, input),
+  outputFields: (t) => ({ device: t.expose('device', { type: DeviceRef, nullable: true }), deviceSecret: t.exposeString('deviceSecret', { nullable: true }) }),
+});
+
+mutationField('registerDevices', {
+  description: 'BatchRegisterDevice: all or nothing.',
+  codes: ['PRODUCT_NOT_FOUND', 'DEVICE_ALREADY_EXISTS', 'INVALID_NAME', 'INVALID_INPUT'],
+  inputFields: (t) => ({
+    productKey: t.string({ required: true }),
+    deviceNames: t.stringList({ description: 'The names to register (1-1000); or pass count.' }),
+    count: t.int({ description: 'How many devices with generated names (1-1000).' }),
+  }),
+  resolve: async (input, ctx) => ({ devices: await ctx.services.devices.registerMany(ctx.principal, input) }),
+  outputFields: (t) => ({ devices: t.field({ type: [RegisteredDeviceRef], resolve: (r) => r.devices ?? [] }) }),
+});
 
 for (const [name, op, what] of [
   ['enableDevice', 'enable', 'EnableThing.'],
   ['disableDevice', 'disable', 'DisableThing: a connected device is disconnected at once.'],
 ] as const) {
-  builder.relayMutationField(
-    name,
-    { inputFields: (t) => ({ productKey: t.string({ required: true }), deviceName: t.string({ required: true }) }) },
-    {
-      resolve: (_r, { input }, ctx) =>
-        withUserErrors(async () => ({ device: await ctx.services.devices[op](ctx.principal, input.productKey, input.deviceName) })),
-    },
-    {
-      description: codesDescription(what, ['PRODUCT_NOT_FOUND', 'DEVICE_NOT_FOUND']),
-      outputFields: (t) => ({
-        device: t.field({ type: DeviceRef, nullable: true, resolve: (r) => r.device ?? null }),
-        userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-      }),
-    },
-  );
+  mutationField(name, {
+    description: what,
+    codes: NOT_FOUND,
+    inputFields: deviceInputFields,
+    resolve: async (input, ctx) => ({ device: await ctx.services.devices[op](ctx.principal, input.productKey, input.deviceName) }),
+    outputFields: (t) => ({ device: t.expose('device', { type: DeviceRef, nullable: true }) }),
+  });
 }
 
-builder.relayMutationField(
-  'deleteDevice',
-  { inputFields: (t) => ({ productKey: t.string({ required: true }), deviceName: t.string({ required: true }) }) },
-  {
-    resolve: (_r, { input }, ctx) =>
-      withUserErrors(async () => ({ deletedIotId: (await ctx.services.devices.delete(ctx.principal, input.productKey, input.deviceName)).iotId })),
-  },
-  {
-    description: codesDescription('DeleteDevice: a connected device is disconnected at once.', ['PRODUCT_NOT_FOUND', 'DEVICE_NOT_FOUND']),
-    outputFields: (t) => ({
-      deletedIotId: t.string({ nullable: true, resolve: (r) => r.deletedIotId ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('deleteDevice', {
+  description: 'DeleteDevice: a connected device is disconnected at once.',
+  codes: NOT_FOUND,
+  inputFields: deviceInputFields,
+  resolve: async (input, ctx) => ({ deletedIotId: (await ctx.services.devices.delete(ctx.principal, input.productKey, input.deviceName)).iotId }),
+  outputFields: (t) => ({ deletedIotId: t.exposeString('deletedIotId', { nullable: true }) }),
+});
 
-builder.relayMutationField(
-  'resetDeviceSecret',
-  { inputFields: (t) => ({ productKey: t.string({ required: true }), deviceName: t.string({ required: true }) }) },
-  {
-    resolve: (_r, { input }, ctx) =>
-      withUserErrors(() => ctx.services.devices.resetSecret(ctx.principal, input.productKey, input.deviceName)),
-  },
-  {
-    description: codesDescription('ADMIN only. The old secret stops working and a live session is disconnected.', ['PRODUCT_NOT_FOUND', 'DEVICE_NOT_FOUND']),
-    outputFields: (t) => ({
-      device: t.field({ type: DeviceRef, nullable: true, resolve: (r) => r.device ?? null }),
-      deviceSecret: t.string({ nullable: true, resolve: (r) => r.deviceSecret ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('resetDeviceSecret', {
+  description: 'ADMIN only. The old secret stops working and a live session is disconnected.',
+  codes: NOT_FOUND,
+  inputFields: deviceInputFields,
+  resolve: (input, ctx) => ctx.services.devices.resetSecret(ctx.principal, input.productKey, input.deviceName),
+  outputFields: (t) => ({ device: t.expose('device', { type: DeviceRef, nullable: true }), deviceSecret: t.exposeString('deviceSecret', { nullable: true }) }),
+});

@@ -1,10 +1,9 @@
 import type { StreamItem } from '../events/stream.ts';
-import { builder } from './builder.ts';
-import { codesDescription, UserErrorRef, withUserErrors } from './common.ts';
+import { builder, type BuilderTypes } from './builder.ts';
 import { loaders } from './loaders.ts';
-import { DeviceRef, StreamEventRef } from './refs.ts';
-
-const d = (i: StreamItem) => i.event.data as Record<string, unknown>;
+import { deviceInputFields, mutationField } from './mutation.ts';
+import { DeviceRef } from './refs.ts';
+import { dataStrings, eventData as d, streamEventType, streamSubscription } from './stream-events.ts';
 
 const TopoDeviceRef = builder.objectRef<{ iotId: string | null; productKey: string; deviceName: string }>('TopologyDevice').implement({
   fields: (t) => ({
@@ -27,31 +26,19 @@ const DesiredRef = builder.objectRef<{ identifier: string; value: unknown; versi
   }),
 });
 
-builder.relayMutationField(
-  'setDesiredProperty',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ required: true }),
-      deviceName: t.string({ required: true }),
-      items: t.field({ type: 'JSON', required: true, description: '{"Identifier": value}, validated against the TSL.' }),
-      versions: t.field({ type: 'JSON', description: '{"Identifier": version}: refuse the change when the stored version differs (VERSION_CONFLICT).' }),
-    }),
-  },
-  { resolve: (_r, { input }, ctx) => withUserErrors(() => ctx.services.tagsDesired.setDesired(ctx.principal, { ...input, items: input.items })) },
-  {
-    description: codesDescription('Set desired property values; each identifier gets a new version. Devices read them with thing/property/desired/get.', [
-      'PRODUCT_NOT_FOUND',
-      'DEVICE_NOT_FOUND',
-      'IDENTIFIER_NOT_FOUND',
-      'INVALID_VALUE',
-      'VERSION_CONFLICT',
-    ]),
-    outputFields: (t) => ({
-      versions: t.field({ type: 'JSON', nullable: true, description: '{"Identifier": newVersion}', resolve: (r) => (r.versions ?? null) as never }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('setDesiredProperty', {
+  description: 'Set desired property values; each identifier gets a new version. Devices read them with thing/property/desired/get.',
+  codes: ['PRODUCT_NOT_FOUND', 'DEVICE_NOT_FOUND', 'IDENTIFIER_NOT_FOUND', 'INVALID_VALUE', 'VERSION_CONFLICT'],
+  inputFields: (t) => ({
+    ...deviceInputFields(t),
+    items: t.field({ type: 'JSON', required: true, description: '{"Identifier": value}, validated against the TSL.' }),
+    versions: t.field({ type: 'JSON', description: '{"Identifier": version}: refuse the change when the stored version differs (VERSION_CONFLICT).' }),
+  }),
+  resolve: (input, ctx) => ctx.services.tagsDesired.setDesired(ctx.principal, { ...input, items: input.items }),
+  outputFields: (t) => ({
+    versions: t.field({ type: 'JSON', nullable: true, description: '{"Identifier": newVersion}', resolve: (r) => (r.versions ?? null) as never }),
+  }),
+});
 
 builder.objectFields(DeviceRef, (t) => ({
   gateway: t.field({
@@ -77,46 +64,38 @@ builder.objectFields(DeviceRef, (t) => ({
   }),
 }));
 
-const TopologyChangedRef = builder.objectRef<StreamItem>('TopologyChangedEvent').implement({
+/** The gateway and the sub-devices of a topology event. */
+const gatewayEventFields = (t: PothosSchemaTypes.ObjectFieldBuilder<BuilderTypes, StreamItem>) => ({
+  ...dataStrings(t, 'gwIotId', 'gwProductKey', 'gwDeviceName'),
+  devices: t.field({ type: [TopoDeviceRef], resolve: (i) => (d(i).devices ?? []) as never }),
+});
+
+const TopologyChangedRef = streamEventType('TopologyChangedEvent', {
   description: 'alink-protocol.md §6.8 (`/${productKey}/${deviceName}/thing/topo/lifecycle`).',
-  interfaces: [StreamEventRef],
-  isTypeOf: (i) => (i as StreamItem).event.type === 'thing.topo.lifecycle',
+  types: ['thing.topo.lifecycle'],
   fields: (t) => ({
     action: t.string({ description: 'add, remove, enable or disable', resolve: (i) => String(d(i).action) }),
-    gwIotId: t.string({ resolve: (i) => String(d(i).gwIotId) }),
-    gwProductKey: t.string({ resolve: (i) => String(d(i).gwProductKey) }),
-    gwDeviceName: t.string({ resolve: (i) => String(d(i).gwDeviceName) }),
-    devices: t.field({ type: [TopoDeviceRef], resolve: (i) => (d(i).devices ?? []) as never }),
+    ...gatewayEventFields(t),
     time: t.field({ type: 'DateTime', resolve: (i) => new Date(Number(d(i).messageCreateTime ?? i.event.createdAt.getTime())) }),
   }),
 });
 
-const SubDevicesFoundRef = builder.objectRef<StreamItem>('SubDevicesFoundEvent').implement({
+const SubDevicesFoundRef = streamEventType('SubDevicesFoundEvent', {
   description: 'alink-protocol.md §6.9 (`/${productKey}/${deviceName}/thing/list/found`).',
-  interfaces: [StreamEventRef],
-  isTypeOf: (i) => (i as StreamItem).event.type === 'thing.list.found',
-  fields: (t) => ({
-    gwIotId: t.string({ resolve: (i) => String(d(i).gwIotId) }),
-    gwProductKey: t.string({ resolve: (i) => String(d(i).gwProductKey) }),
-    gwDeviceName: t.string({ resolve: (i) => String(d(i).gwDeviceName) }),
-    devices: t.field({ type: [TopoDeviceRef], resolve: (i) => (d(i).devices ?? []) as never }),
-    time: t.field({ type: 'DateTime', resolve: (i) => i.event.createdAt }),
-  }),
+  types: ['thing.list.found'],
+  fields: (t) => ({ ...gatewayEventFields(t), time: t.field({ type: 'DateTime', resolve: (i) => i.event.createdAt }) }),
 });
 
-builder.subscriptionFields((t) => ({
-  topologyChanged: t.field({
-    type: TopologyChangedRef,
-    description: 'Gateway topology changes (the gateway product key filters). Resumable with `after`.',
-    args: { productKey: t.arg.string(), after: t.arg.string() },
-    subscribe: (_r, a, ctx) => ctx.services.streams.open(ctx.principal, { types: ['thing.topo.lifecycle'], productKey: a.productKey, after: a.after }),
-    resolve: (i) => i,
-  }),
-  subDevicesFound: t.field({
-    type: SubDevicesFoundRef,
-    description: 'Sub-devices gateways report (thing/list/found). Resumable with `after`.',
-    args: { productKey: t.arg.string(), after: t.arg.string() },
-    subscribe: (_r, a, ctx) => ctx.services.streams.open(ctx.principal, { types: ['thing.list.found'], productKey: a.productKey, after: a.after }),
-    resolve: (i) => i,
-  }),
-}));
+streamSubscription('topologyChanged', {
+  type: TopologyChangedRef,
+  description: 'Gateway topology changes (the gateway product key filters). Resumable with `after`.',
+  types: ['thing.topo.lifecycle'],
+  byDevice: false,
+});
+
+streamSubscription('subDevicesFound', {
+  type: SubDevicesFoundRef,
+  description: 'Sub-devices gateways report (thing/list/found). Resumable with `after`.',
+  types: ['thing.list.found'],
+  byDevice: false,
+});

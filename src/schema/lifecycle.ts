@@ -3,8 +3,7 @@ import type { StreamItem } from '../events/stream.ts';
 import { builder } from './builder.ts';
 import { LifecycleActionEnum, StreamGapRef } from './common.ts';
 import { StreamEventRef } from './refs.ts';
-
-const d = (i: StreamItem) => i.event.data as Record<string, string | number>;
+import { dataStrings, dataTime, eventData, streamEventType, streamSubscription } from './stream-events.ts';
 
 StreamEventRef.implement({
   description: 'Every subscription event: its position in the event log and, after a retention gap, the gap notice.',
@@ -23,16 +22,13 @@ StreamEventRef.implement({
   }),
 });
 
-const DeviceLifecycleEventRef = builder.objectRef<StreamItem>('DeviceLifecycleEvent').implement({
+const DeviceLifecycleEventRef = streamEventType('DeviceLifecycleEvent', {
   description: 'alink-protocol.md §6.6 (`/${productKey}/${deviceName}/thing/lifecycle`).',
-  interfaces: [StreamEventRef],
-  isTypeOf: (i) => (i as StreamItem).event.type === 'device.lifecycle',
+  types: ['device.lifecycle'],
   fields: (t) => ({
-    action: t.field({ type: LifecycleActionEnum, resolve: (i) => String(d(i).action).toUpperCase() as 'CREATE' }),
-    iotId: t.string({ resolve: (i) => String(d(i).iotId) }),
-    productKey: t.string({ resolve: (i) => String(d(i).productKey) }),
-    deviceName: t.string({ resolve: (i) => String(d(i).deviceName) }),
-    time: t.field({ type: 'DateTime', resolve: (i) => new Date(Number(d(i).messageCreateTime)) }),
+    action: t.field({ type: LifecycleActionEnum, resolve: (i) => String(eventData(i).action).toUpperCase() as 'CREATE' }),
+    ...dataStrings(t, 'iotId', 'productKey', 'deviceName'),
+    time: dataTime(t, 'messageCreateTime'),
   }),
 });
 
@@ -44,12 +40,9 @@ builder.queryFields((t) => ({
   }),
 }));
 
-builder.subscriptionFields((t) => ({
-  deviceLifecycle: t.field({
-    type: DeviceLifecycleEventRef,
-    description: 'Device create, delete, enable and disable. Resumable: pass the last cursor you saw as `after`.',
-    args: { productKey: t.arg.string(), after: t.arg.string() },
-    subscribe: (_r, args, ctx) => ctx.services.streams.open(ctx.principal, { types: ['device.lifecycle'], productKey: args.productKey, after: args.after }),
-    resolve: (i) => i,
-  }),
-}));
+streamSubscription('deviceLifecycle', {
+  type: DeviceLifecycleEventRef,
+  description: 'Device create, delete, enable and disable. Resumable: pass the last cursor you saw as `after`.',
+  types: ['device.lifecycle'],
+  byDevice: false,
+});

@@ -1,13 +1,14 @@
 import type { ScalarRef } from '@pothos/core';
 import { GraphQLError } from 'graphql';
-import type { StreamItem } from '../events/stream.ts';
 import type { OtaService } from '../services/ota/index.ts';
 import type { OtaTaskView, TaskCounts } from '../services/ota/jobs.ts';
 import { OTA_STREAM_TYPES, type FirmwareRecord, type OtaJobRecord } from '../services/ota/model.ts';
 import { builder } from './builder.ts';
-import { codesDescription, UserErrorRef, withUserErrors } from './common.ts';
 import type { GraphQLContext } from './context.ts';
-import { DeviceRef, StreamEventRef } from './refs.ts';
+import { mutationField, type PayloadFieldBuilder } from './mutation.ts';
+import { recordNode } from './nodes.ts';
+import { DeviceRef } from './refs.ts';
+import { dataStrings, dataTime, eventData as d, streamEventType, streamSubscription } from './stream-events.ts';
 import { redactUrl } from '../services/rules/redaction.ts';
 
 /** TODO(wiring): `ctx.services.ota` once services/index.ts has it; typed here so this file compiles before that. */
@@ -58,9 +59,7 @@ function numericId(id: string | number, typename: string): number {
 
 export const FirmwareRef = builder.node(builder.objectRef<FirmwareRecord>('Firmware'), {
   description: 'A firmware package of a product (CreateOTAFirmware).',
-  id: { resolve: (f) => f.id },
-  loadOne: (id, ctx) => ota(ctx).firmware(ctx.principal, Number(id)),
-  isTypeOf: (v) => typeof v === 'object' && v !== null && 'signMethod' in v && 'md5' in v,
+  ...recordNode((id, ctx) => ota(ctx).firmware(ctx.principal, id), 'signMethod', 'md5'),
   fields: (t) => ({
     firmwareId: t.string({ description: 'The numeric id (the packageId of §6.11 job status).', resolve: (f) => String(f.id) }),
     productKey: t.exposeString('productKey'),
@@ -112,9 +111,7 @@ const OtaTaskRef = builder.objectRef<OtaTaskView>('OtaTask').implement({
 
 export const OtaJobRef = builder.node(builder.objectRef<OtaJobRecord>('OtaJob'), {
   description: 'An upgrade job: a firmware for a list of devices or a whole product (CreateOTAStaticUpgradeJob).',
-  id: { resolve: (j) => j.id },
-  loadOne: (id, ctx) => ota(ctx).job(ctx.principal, Number(id)),
-  isTypeOf: (v) => typeof v === 'object' && v !== null && 'rolloutRate' in v && 'firmwareId' in v,
+  ...recordNode((id, ctx) => ota(ctx).job(ctx.principal, id), 'rolloutRate', 'firmwareId'),
   fields: (t) => ({
     jobId: t.string({ description: 'The numeric id (jobId of the OTA events).', resolve: (j) => String(j.id) }),
     productKey: t.exposeString('productKey'),
@@ -148,22 +145,17 @@ builder.objectField(DeviceRef, 'firmwareVersions', (t) =>
   }),
 );
 
-type Data = Record<string, unknown>;
-const d = (i: StreamItem) => i.event.data as Data;
 const s = (v: unknown) => (v == null ? null : String(v));
 const KIND = { 'ota.version': 'VERSION', 'ota.progress': 'PROGRESS', 'ota.upgrade': 'UPGRADE' } as const;
 
-const OtaProgressEventRef = builder.objectRef<StreamItem>('OtaProgressEvent').implement({
+const OtaProgressEventRef = streamEventType('OtaProgressEvent', {
   description: 'Firmware update progress and results (alink-protocol.md §6.11: ota/progress/post, ota/upgrade, ota/version/post).',
-  interfaces: [StreamEventRef],
-  isTypeOf: (i) => (OTA_STREAM_TYPES as readonly string[]).includes((i as StreamItem).event.type),
+  types: OTA_STREAM_TYPES,
   fields: (t) => ({
     kind: t.field({ type: OtaEventKindEnum, resolve: (i) => KIND[i.event.type as keyof typeof KIND] }),
     jobId: t.string({ nullable: true, resolve: (i) => s(d(i).jobId) }),
     taskId: t.string({ nullable: true, resolve: (i) => s(d(i).taskId) }),
-    productKey: t.string({ resolve: (i) => String(d(i).productKey) }),
-    deviceName: t.string({ resolve: (i) => String(d(i).deviceName) }),
-    iotId: t.string({ resolve: (i) => String(d(i).iotId) }),
+    ...dataStrings(t, 'productKey', 'deviceName', 'iotId'),
     status: t.field({ type: OtaTaskStatusEnum, nullable: true, description: 'null for VERSION events.', resolve: (i) => (d(i).status ?? null) as 'QUEUED' | null }),
     step: t.int({ nullable: true, resolve: (i) => (typeof d(i).step === 'number' ? (d(i).step as number) : null) }),
     desc: t.string({ nullable: true, resolve: (i) => s(d(i).desc) }),
@@ -171,7 +163,7 @@ const OtaProgressEventRef = builder.objectRef<StreamItem>('OtaProgressEvent').im
     srcVersion: t.string({ nullable: true, resolve: (i) => s(d(i).srcVersion) }),
     destVersion: t.string({ nullable: true, resolve: (i) => s(d(i).destVersion) }),
     version: t.string({ nullable: true, description: 'VERSION events: the version the device reported.', resolve: (i) => s(d(i).moduleVersion) }),
-    time: t.field({ type: 'DateTime', resolve: (i) => new Date(Number(d(i).messageCreateTime)) }),
+    time: dataTime(t, 'messageCreateTime'),
   }),
 });
 
@@ -202,97 +194,61 @@ builder.queryFields((t) => ({
   }),
 }));
 
-builder.relayMutationField(
-  'createFirmware',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ required: true }),
-      name: t.string({ required: true }),
-      version: t.string({ required: true, description: '1-64 letters, digits, ".", "-" or "_".' }),
-      module: t.string({ defaultValue: 'default', description: 'The OTA module (the default module is the whole device firmware).' }),
-      signMethod: t.field({ type: SignMethodEnum, defaultValue: 'MD5' }),
-      file: t.field({ type: FileScalar, description: 'The package (multipart upload). Either file or url.' }),
-      url: t.string({ description: 'An external http(s) URL the devices download from; then size and md5 (and sha256 for SHA256) are required. ThingQL does not fetch it.' }),
-      size: t.int({ description: 'Bytes: required with url; with file, checked against the upload.' }),
-      md5: t.string({ description: 'Hex: required with url; with file, checked against the upload.' }),
-      sha256: t.string({ description: 'Hex: required with url and SHA256; with file, checked against the upload.' }),
-    }),
-  },
-  {
-    resolve: (_r, { input }, ctx) =>
-      withUserErrors(async () => ({
-        firmware: await ota(ctx).createFirmware(ctx.principal, {
-          ...input,
-          module: input.module ?? 'default',
-          signMethod: input.signMethod ?? 'MD5',
-          file: input.file ?? null,
-        }),
-      })),
-  },
-  {
-    description: codesDescription(
-      'CreateOTAFirmware: upload a package (ThingQL computes size, md5 and sha256 and serves it over HTTP) or register one by URL.',
-      ['PRODUCT_NOT_FOUND', 'FIRMWARE_ALREADY_EXISTS', 'PAYLOAD_TOO_LARGE', 'INVALID_NAME', 'INVALID_VERSION', 'INVALID_MODULE', 'INVALID_URL', 'INVALID_DIGEST', 'DIGEST_MISMATCH', 'INVALID_INPUT'],
-    ),
-    outputFields: (t) => ({
-      firmware: t.field({ type: FirmwareRef, nullable: true, resolve: (r) => r.firmware ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
-
-builder.relayMutationField(
-  'createOtaJob',
-  {
-    inputFields: (t) => ({
-      firmwareId: t.id({ required: true }),
-      deviceNames: t.stringList({ description: 'Absent: every device of the product (except those already at the version or busy upgrading the module).' }),
-      srcVersions: t.stringList({ description: "Only devices whose reported version of the firmware's module is one of these." }),
-      rolloutRate: t.int({ description: 'Devices pushed per minute (1-10000); absent: all at once.' }),
-    }),
-  },
-  {
-    resolve: (_r, { input }, ctx) =>
-      withUserErrors(async () => ({
-        job: await ota(ctx).createJob(ctx.principal, {
-          firmwareId: numericId(input.firmwareId, 'Firmware'),
-          deviceNames: input.deviceNames ?? null,
-          srcVersions: input.srcVersions ?? null,
-          rolloutRate: input.rolloutRate ?? null,
-        }),
-      })),
-  },
-  {
-    description: codesDescription(
-      'CreateOTAStaticUpgradeJob: one task per device; online devices are pushed at the rollout rate, offline ones when they log in. A device is in at most one active task per module.',
-      ['FIRMWARE_NOT_FOUND', 'DEVICE_NOT_FOUND', 'DEVICE_BUSY', 'SRC_VERSION_MISMATCH', 'NO_MATCHING_DEVICES', 'INVALID_INPUT'],
-    ),
-    outputFields: (t) => ({
-      job: t.field({ type: OtaJobRef, nullable: true, resolve: (r) => r.job ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
-
-builder.relayMutationField(
-  'cancelOtaJob',
-  { inputFields: (t) => ({ id: t.id({ required: true }) }) },
-  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ job: await ota(ctx).cancelJob(ctx.principal, numericId(input.id, 'OtaJob')) })) },
-  {
-    description: codesDescription('CancelOTATaskByJob: every QUEUED, NOTIFIED and IN_PROGRESS task becomes CANCELED.', ['JOB_NOT_FOUND', 'JOB_NOT_ACTIVE']),
-    outputFields: (t) => ({
-      job: t.field({ type: OtaJobRef, nullable: true, resolve: (r) => r.job ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
-
-builder.subscriptionFields((t) => ({
-  otaProgress: t.field({
-    type: OtaProgressEventRef,
-    description: 'Firmware update progress, results and version reports, in commit order. Resumable with `after`.',
-    args: { productKey: t.arg.string(), deviceName: t.arg.string(), after: t.arg.string() },
-    subscribe: (_r, a, ctx) => ctx.services.streams.open(ctx.principal, { types: OTA_STREAM_TYPES, productKey: a.productKey, deviceName: a.deviceName, after: a.after }),
-    resolve: (i) => i,
+mutationField('createFirmware', {
+  description: 'CreateOTAFirmware: upload a package (ThingQL computes size, md5 and sha256 and serves it over HTTP) or register one by URL.',
+  codes: ['PRODUCT_NOT_FOUND', 'FIRMWARE_ALREADY_EXISTS', 'PAYLOAD_TOO_LARGE', 'INVALID_NAME', 'INVALID_VERSION', 'INVALID_MODULE', 'INVALID_URL', 'INVALID_DIGEST', 'DIGEST_MISMATCH', 'INVALID_INPUT'],
+  inputFields: (t) => ({
+    productKey: t.string({ required: true }),
+    name: t.string({ required: true }),
+    version: t.string({ required: true, description: '1-64 letters, digits, ".", "-" or "_".' }),
+    module: t.string({ defaultValue: 'default', description: 'The OTA module (the default module is the whole device firmware).' }),
+    signMethod: t.field({ type: SignMethodEnum, defaultValue: 'MD5' }),
+    file: t.field({ type: FileScalar, description: 'The package (multipart upload). Either file or url.' }),
+    url: t.string({ description: 'An external http(s) URL the devices download from; then size and md5 (and sha256 for SHA256) are required. ThingQL does not fetch it.' }),
+    size: t.int({ description: 'Bytes: required with url; with file, checked against the upload.' }),
+    md5: t.string({ description: 'Hex: required with url; with file, checked against the upload.' }),
+    sha256: t.string({ description: 'Hex: required with url and SHA256; with file, checked against the upload.' }),
   }),
-}));
+  resolve: async (input, ctx) => ({
+    firmware: await ota(ctx).createFirmware(ctx.principal, { ...input, module: input.module ?? 'default', signMethod: input.signMethod ?? 'MD5', file: input.file ?? null }),
+  }),
+  outputFields: (t) => ({ firmware: t.expose('firmware', { type: FirmwareRef, nullable: true }) }),
+});
+
+const jobPayload = (t: PayloadFieldBuilder<{ job: OtaJobRecord }>) => ({ job: t.expose('job', { type: OtaJobRef, nullable: true }) });
+
+mutationField('createOtaJob', {
+  description:
+    'CreateOTAStaticUpgradeJob: one task per device; online devices are pushed at the rollout rate, offline ones when they log in. A device is in at most one active task per module.',
+  codes: ['FIRMWARE_NOT_FOUND', 'DEVICE_NOT_FOUND', 'DEVICE_BUSY', 'SRC_VERSION_MISMATCH', 'NO_MATCHING_DEVICES', 'INVALID_INPUT'],
+  inputFields: (t) => ({
+    firmwareId: t.id({ required: true }),
+    deviceNames: t.stringList({ description: 'Absent: every device of the product (except those already at the version or busy upgrading the module).' }),
+    srcVersions: t.stringList({ description: "Only devices whose reported version of the firmware's module is one of these." }),
+    rolloutRate: t.int({ description: 'Devices pushed per minute (1-10000); absent: all at once.' }),
+  }),
+  resolve: async (input, ctx) => ({
+    job: await ota(ctx).createJob(ctx.principal, {
+      firmwareId: numericId(input.firmwareId, 'Firmware'),
+      deviceNames: input.deviceNames ?? null,
+      srcVersions: input.srcVersions ?? null,
+      rolloutRate: input.rolloutRate ?? null,
+    }),
+  }),
+  outputFields: jobPayload,
+});
+
+mutationField('cancelOtaJob', {
+  description: 'CancelOTATaskByJob: every QUEUED, NOTIFIED and IN_PROGRESS task becomes CANCELED.',
+  codes: ['JOB_NOT_FOUND', 'JOB_NOT_ACTIVE'],
+  inputFields: (t) => ({ id: t.id({ required: true }) }),
+  resolve: async (input, ctx) => ({ job: await ota(ctx).cancelJob(ctx.principal, numericId(input.id, 'OtaJob')) }),
+  outputFields: jobPayload,
+});
+
+streamSubscription('otaProgress', {
+  type: OtaProgressEventRef,
+  description: 'Firmware update progress, results and version reports, in commit order. Resumable with `after`.',
+  types: OTA_STREAM_TYPES,
+  byDevice: true,
+});

@@ -1,25 +1,22 @@
 import type { ProductRecord } from '../db/records.ts';
-import { builder } from './builder.ts';
+import { builder, type BuilderTypes } from './builder.ts';
 import {
-  codesDescription,
   DataFormatEnum,
   DeviceStateEnum,
   EventTypeEnum,
   NodeTypeEnum,
   ServiceCallTypeEnum,
-  UserErrorRef,
   ValidationModeEnum,
-  withUserErrors,
 } from './common.ts';
+import { mutationField, type PayloadFieldBuilder } from './mutation.ts';
+import { recordNode } from './nodes.ts';
 import { DeviceRef, ProductRef, ProductTopicRef } from './refs.ts';
 
 type TslFeature = Record<string, unknown>;
 const list = (tsl: Record<string, unknown>, key: string): TslFeature[] => (Array.isArray(tsl[key]) ? (tsl[key] as TslFeature[]) : []);
 
 builder.node(ProductRef, {
-  id: { resolve: (p) => p.id },
-  loadOne: (id, ctx) => ctx.services.products.getById(ctx.principal, Number(id)),
-  isTypeOf: (v) => typeof v === 'object' && v !== null && 'productKey' in v && 'tsl' in v,
+  ...recordNode((id, ctx) => ctx.services.products.getById(ctx.principal, id), 'productKey', 'tsl'),
   fields: (t) => ({
     productKey: t.exposeString('productKey'),
     name: t.exposeString('name'),
@@ -59,10 +56,15 @@ const ThingModelRef = builder.objectRef<Record<string, unknown>>('ThingModel').i
 
 const str = (f: TslFeature, k: string) => String(f[k] ?? '');
 
+/** identifier and name, what every TSL property, event and service has. */
+const featureFields = (t: PothosSchemaTypes.ObjectFieldBuilder<BuilderTypes, TslFeature>) => ({
+  identifier: t.string({ resolve: (f) => str(f, 'identifier') }),
+  name: t.string({ resolve: (f) => str(f, 'name') }),
+});
+
 const ThingPropertyRef = builder.objectRef<TslFeature>('ThingProperty').implement({
   fields: (t) => ({
-    identifier: t.string({ resolve: (f) => str(f, 'identifier') }),
-    name: t.string({ resolve: (f) => str(f, 'name') }),
+    ...featureFields(t),
     accessMode: t.string({ resolve: (f) => str(f, 'accessMode') }),
     required: t.boolean({ resolve: (f) => f.required === true }),
     desc: t.string({ nullable: true, resolve: (f) => (typeof f.desc === 'string' ? f.desc : null) }),
@@ -72,8 +74,7 @@ const ThingPropertyRef = builder.objectRef<TslFeature>('ThingProperty').implemen
 
 const ThingEventRef = builder.objectRef<TslFeature>('ThingEvent').implement({
   fields: (t) => ({
-    identifier: t.string({ resolve: (f) => str(f, 'identifier') }),
-    name: t.string({ resolve: (f) => str(f, 'name') }),
+    ...featureFields(t),
     type: t.field({ type: EventTypeEnum, resolve: (f) => str(f, 'type').toUpperCase() as 'INFO' }),
     method: t.string({ resolve: (f) => str(f, 'method') }),
     outputData: t.field({ type: 'JSON', resolve: (f) => f.outputData ?? [] }),
@@ -82,14 +83,17 @@ const ThingEventRef = builder.objectRef<TslFeature>('ThingEvent').implement({
 
 const ThingServiceRef = builder.objectRef<TslFeature>('ThingService').implement({
   fields: (t) => ({
-    identifier: t.string({ resolve: (f) => str(f, 'identifier') }),
-    name: t.string({ resolve: (f) => str(f, 'name') }),
+    ...featureFields(t),
     callType: t.field({ type: ServiceCallTypeEnum, resolve: (f) => str(f, 'callType').toUpperCase() as 'SYNC' }),
     method: t.string({ resolve: (f) => str(f, 'method') }),
     inputData: t.field({ type: 'JSON', resolve: (f) => f.inputData ?? [] }),
     outputData: t.field({ type: 'JSON', resolve: (f) => f.outputData ?? [] }),
   }),
 });
+
+function productPayload(t: PayloadFieldBuilder<{ product: ProductRecord }>) {
+  return { product: t.expose('product', { type: ProductRef, nullable: true }) };
+}
 
 builder.queryFields((t) => ({
   product: t.field({
@@ -104,81 +108,49 @@ builder.queryFields((t) => ({
   }),
 }));
 
-builder.relayMutationField(
-  'createProduct',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ description: 'Generated (11 characters, like the reference) when absent.' }),
-      name: t.string({ required: true }),
-      nodeType: t.field({ type: NodeTypeEnum, defaultValue: 'DEVICE' }),
-      dataFormat: t.field({ type: DataFormatEnum, defaultValue: 'ALINK_JSON' }),
-      validationMode: t.field({ type: ValidationModeEnum, defaultValue: 'WEAK' }),
-      description: t.string(),
-      tsl: t.field({ type: 'JSON', description: 'A TSL document (alink-protocol.md §4); validated.' }),
-      dynamicRegistration: t.boolean({ defaultValue: false }),
-    }),
-  },
-  {
-    resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ product: await ctx.services.products.create(ctx.principal, input) })),
-  },
-  {
-    description: codesDescription('CreateProduct.', ['INVALID_NAME', 'INVALID_TSL', 'PRODUCT_ALREADY_EXISTS']),
-    outputFields: (t) => ({
-      product: t.field({ type: ProductRef, nullable: true, resolve: (r) => r.product ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('createProduct', {
+  description: 'CreateProduct.',
+  codes: ['INVALID_NAME', 'INVALID_TSL', 'PRODUCT_ALREADY_EXISTS'],
+  inputFields: (t) => ({
+    productKey: t.string({ description: 'Generated (11 characters, like the reference) when absent.' }),
+    name: t.string({ required: true }),
+    nodeType: t.field({ type: NodeTypeEnum, defaultValue: 'DEVICE' }),
+    dataFormat: t.field({ type: DataFormatEnum, defaultValue: 'ALINK_JSON' }),
+    validationMode: t.field({ type: ValidationModeEnum, defaultValue: 'WEAK' }),
+    description: t.string(),
+    tsl: t.field({ type: 'JSON', description: 'A TSL document (alink-protocol.md §4); validated.' }),
+    dynamicRegistration: t.boolean({ defaultValue: false }),
+  }),
+  resolve: async (input, ctx) => ({ product: await ctx.services.products.create(ctx.principal, input) }),
+  outputFields: productPayload,
+});
 
-builder.relayMutationField(
-  'updateProduct',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ required: true }),
-      name: t.string(),
-      description: t.string(),
-      validationMode: t.field({ type: ValidationModeEnum }),
-      dynamicRegistration: t.boolean(),
-    }),
-  },
-  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ product: await ctx.services.products.update(ctx.principal, input) })) },
-  {
-    description: codesDescription('UpdateProduct.', ['PRODUCT_NOT_FOUND', 'INVALID_NAME']),
-    outputFields: (t) => ({
-      product: t.field({ type: ProductRef, nullable: true, resolve: (r) => r.product ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('updateProduct', {
+  description: 'UpdateProduct.',
+  codes: ['PRODUCT_NOT_FOUND', 'INVALID_NAME'],
+  inputFields: (t) => ({
+    productKey: t.string({ required: true }),
+    name: t.string(),
+    description: t.string(),
+    validationMode: t.field({ type: ValidationModeEnum }),
+    dynamicRegistration: t.boolean(),
+  }),
+  resolve: async (input, ctx) => ({ product: await ctx.services.products.update(ctx.principal, input) }),
+  outputFields: productPayload,
+});
 
-builder.relayMutationField(
-  'deleteProduct',
-  { inputFields: (t) => ({ productKey: t.string({ required: true }) }) },
-  {
-    resolve: (_r, { input }, ctx) =>
-      withUserErrors(async () => ({ deletedProductKey: await ctx.services.products.delete(ctx.principal, input.productKey) })),
-  },
-  {
-    description: codesDescription('DeleteProduct: refused while the product has devices.', ['PRODUCT_NOT_FOUND', 'PRODUCT_HAS_DEVICES']),
-    outputFields: (t) => ({
-      deletedProductKey: t.string({ nullable: true, resolve: (r) => r.deletedProductKey ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('deleteProduct', {
+  description: 'DeleteProduct: refused while the product has devices.',
+  codes: ['PRODUCT_NOT_FOUND', 'PRODUCT_HAS_DEVICES'],
+  inputFields: (t) => ({ productKey: t.string({ required: true }) }),
+  resolve: async (input, ctx) => ({ deletedProductKey: await ctx.services.products.delete(ctx.principal, input.productKey) }),
+  outputFields: (t) => ({ deletedProductKey: t.exposeString('deletedProductKey', { nullable: true }) }),
+});
 
-builder.relayMutationField(
-  'setThingModel',
-  { inputFields: (t) => ({ productKey: t.string({ required: true }), tsl: t.field({ type: 'JSON', required: true }) }) },
-  {
-    resolve: (_r, { input }, ctx) =>
-      withUserErrors(async () => ({ product: await ctx.services.products.setThingModel(ctx.principal, input.productKey, input.tsl) })),
-  },
-  {
-    description: codesDescription('ImportThingModelTsl: the whole document is validated; each issue is one userError whose field is the path in the document.', ['PRODUCT_NOT_FOUND', 'INVALID_TSL']),
-    outputFields: (t) => ({
-      product: t.field({ type: ProductRef, nullable: true, resolve: (r) => r.product ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('setThingModel', {
+  description: 'ImportThingModelTsl: the whole document is validated; each issue is one userError whose field is the path in the document.',
+  codes: ['PRODUCT_NOT_FOUND', 'INVALID_TSL'],
+  inputFields: (t) => ({ productKey: t.string({ required: true }), tsl: t.field({ type: 'JSON', required: true }) }),
+  resolve: async (input, ctx) => ({ product: await ctx.services.products.setThingModel(ctx.principal, input.productKey, input.tsl) }),
+  outputFields: productPayload,
+});

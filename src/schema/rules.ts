@@ -1,10 +1,11 @@
-import type { UserErrorShape } from '../domain/errors.ts';
 import type { DeadLetterRecord, RuleRecord } from '../services/rules/rules.ts';
 import type { RuleAction } from '../services/rules/actions.ts';
 import { redactAction } from '../services/rules/redaction.ts';
 import type { TopicRoute } from '../services/rules/topic-routes.ts';
 import { builder } from './builder.ts';
-import { codesDescription, UserErrorRef, withUserErrors } from './common.ts';
+import { UserErrorRef } from './common.ts';
+import { mutationField, type PayloadFieldBuilder } from './mutation.ts';
+import { recordNode } from './nodes.ts';
 
 const RuleStatusEnum = builder.enumType('RuleStatus', { values: ['RUNNING', 'STOPPED'] as const });
 const RuleActionTypeEnum = builder.enumType('RuleActionType', { values: ['REPUBLISH', 'WEBHOOK', 'AMQP'] as const });
@@ -41,9 +42,7 @@ const RuleStatsRef = builder.objectRef<RuleRecord['stats']>('RuleStats').impleme
 });
 
 export const RuleRef = builder.node(builder.objectRef<RuleRecord>('Rule'), {
-  id: { resolve: (r) => r.id },
-  loadOne: (id, ctx) => ctx.services.rules.get(ctx.principal, Number(id)),
-  isTypeOf: (v) => typeof v === 'object' && v !== null && 'sql' in v && 'actions' in v,
+  ...recordNode((id, ctx) => ctx.services.rules.get(ctx.principal, id), 'sql', 'actions'),
   fields: (t) => ({
     name: t.exposeString('name'),
     description: t.exposeString('description', { nullable: true }),
@@ -124,133 +123,86 @@ builder.queryFields((t) => ({
 // RULE_LIMIT_EXCEEDED: the product already has RULE_MAX_PER_PRODUCT rules.
 const RULE_CODES = ['INVALID_SQL', 'INVALID_ACTION', 'INVALID_NAME', 'PRODUCT_NOT_FOUND', 'TOPIC_NOT_ALLOWED', 'RULE_LIMIT_EXCEEDED'];
 
-builder.relayMutationField(
-  'createRule',
-  {
-    inputFields: (t) => ({
-      name: t.string({ required: true }),
-      sql: t.string({ required: true, description: 'SELECT ... FROM "<topic filter>" [WHERE ...]' }),
-      actions: t.field({ type: [RuleActionInput], required: true }),
-      description: t.string(),
-    }),
-  },
-  {
-    resolve: (_r, { input }, ctx) =>
-      withUserErrors(async () => ({
-        rule: await ctx.services.rules.create(ctx.principal, { ...input, actions: input.actions.map((a) => ({ type: a.type, configuration: a.configuration as Record<string, unknown>, errorAction: a.errorAction ?? false })) }),
-      })),
-  },
-  {
-    description: codesDescription('CreateRule + CreateRuleAction: the rule is created STOPPED.', RULE_CODES),
-    outputFields: (t) => ({
-      rule: t.field({ type: RuleRef, nullable: true, resolve: (r) => r.rule ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+const rulePayload = (t: PayloadFieldBuilder<{ rule: RuleRecord }>) => ({ rule: t.expose('rule', { type: RuleRef, nullable: true }) });
+const routePayload = (t: PayloadFieldBuilder<{ route: TopicRoute }>) => ({ route: t.expose('route', { type: TopicRouteRef, nullable: true }) });
+const actionsOf = (actions: readonly { type: RuleAction['type']; configuration?: unknown; errorAction?: boolean | null }[]) =>
+  actions.map((a) => ({ type: a.type, configuration: a.configuration as Record<string, unknown>, errorAction: a.errorAction ?? false }));
 
-builder.relayMutationField(
-  'updateRule',
-  {
-    inputFields: (t) => ({
-      id: t.id({ required: true }),
-      name: t.string(),
-      sql: t.string(),
-      actions: t.field({ type: [RuleActionInput] }),
-      description: t.string(),
+mutationField('createRule', {
+  description: 'CreateRule + CreateRuleAction: the rule is created STOPPED.',
+  codes: RULE_CODES,
+  inputFields: (t) => ({
+    name: t.string({ required: true }),
+    sql: t.string({ required: true, description: 'SELECT ... FROM "<topic filter>" [WHERE ...]' }),
+    actions: t.field({ type: [RuleActionInput], required: true }),
+    description: t.string(),
+  }),
+  resolve: async (input, ctx) => ({ rule: await ctx.services.rules.create(ctx.principal, { ...input, actions: actionsOf(input.actions) }) }),
+  outputFields: rulePayload,
+});
+
+mutationField('updateRule', {
+  description: 'Changes apply to a running rule at once.',
+  codes: ['RULE_NOT_FOUND', ...RULE_CODES],
+  inputFields: (t) => ({
+    id: t.id({ required: true }),
+    name: t.string(),
+    sql: t.string(),
+    actions: t.field({ type: [RuleActionInput] }),
+    description: t.string(),
+  }),
+  resolve: async (input, ctx) => ({
+    rule: await ctx.services.rules.update(ctx.principal, {
+      id: ruleId(input.id),
+      name: input.name,
+      sql: input.sql,
+      description: input.description,
+      actions: input.actions ? actionsOf(input.actions) : null,
     }),
-  },
-  {
-    resolve: (_r, { input }, ctx) =>
-      withUserErrors(async () => ({
-        rule: await ctx.services.rules.update(ctx.principal, {
-          id: ruleId(input.id),
-          name: input.name,
-          sql: input.sql,
-          description: input.description,
-          actions: input.actions?.map((a) => ({ type: a.type, configuration: a.configuration as Record<string, unknown>, errorAction: a.errorAction ?? false })) ?? null,
-        }),
-      })),
-  },
-  {
-    description: codesDescription('Changes apply to a running rule at once.', ['RULE_NOT_FOUND', ...RULE_CODES]),
-    outputFields: (t) => ({
-      rule: t.field({ type: RuleRef, nullable: true, resolve: (r) => r.rule ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+  }),
+  outputFields: rulePayload,
+});
 
 for (const [name, op] of [
   ['deleteRule', 'delete'],
   ['startRule', 'start'],
   ['stopRule', 'stop'],
 ] as const) {
-  builder.relayMutationField(
-    name,
-    { inputFields: (t) => ({ id: t.id({ required: true }) }) },
-    { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ rule: await ctx.services.rules[op](ctx.principal, ruleId(input.id)) })) },
-    {
-      description: codesDescription(op === 'start' ? 'StartRule: the rule sees events committed from now on.' : `${name}.`, ['RULE_NOT_FOUND']),
-      outputFields: (t) => ({
-        rule: t.field({ type: RuleRef, nullable: true, resolve: (r) => r.rule ?? null }),
-        userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-      }),
-    },
-  );
+  mutationField(name, {
+    description: op === 'start' ? 'StartRule: the rule sees events committed from now on.' : `${name}.`,
+    codes: ['RULE_NOT_FOUND'],
+    inputFields: (t) => ({ id: t.id({ required: true }) }),
+    resolve: async (input, ctx) => ({ rule: await ctx.services.rules[op](ctx.principal, ruleId(input.id)) }),
+    outputFields: rulePayload,
+  });
 }
 
-builder.relayMutationField(
-  'redriveDeadLetters',
-  { inputFields: (t) => ({ ruleId: t.id({ required: true }), ids: t.idList({ description: 'Absent: every pending dead letter of the rule.' }) }) },
-  {
-    resolve: async (_r, { input }, ctx) => {
-      // The dead letters that fail again are reported as REDRIVE_FAILED userErrors beside the counts (withUserErrors
-      // alone would replace them with an empty list).
-      let failures: UserErrorShape[] = [];
-      const r = await withUserErrors(async () => {
-        const { userErrors, ...counts } = await ctx.services.rules.redrive(ctx.principal, ruleId(input.ruleId), input.ids ? input.ids.map((i) => Number(i)) : null);
-        failures = userErrors;
-        return counts;
-      });
-      return { ...r, userErrors: [...r.userErrors, ...failures] };
-    },
-  },
-  {
-    description: codesDescription(
-      'Deliver dead letters again, in the background: returns at once with `redriven` = how many were queued (`failed` stays 0). A delivered dead letter gets `redrivenAt`; one that fails again stays, with one more attempt and its new error.',
-      ['RULE_NOT_FOUND'],
-    ),
-    outputFields: (t) => ({
-      redriven: t.int({ resolve: (r) => r.redriven ?? 0 }),
-      failed: t.int({ resolve: (r) => r.failed ?? 0 }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('redriveDeadLetters', {
+  description:
+    'Deliver dead letters again, in the background: returns at once with `redriven` = how many were queued (`failed` stays 0). A delivered dead letter gets `redrivenAt`; one that fails again stays, with one more attempt and its new error.',
+  codes: ['RULE_NOT_FOUND'],
+  inputFields: (t) => ({ ruleId: t.id({ required: true }), ids: t.idList({ description: 'Absent: every pending dead letter of the rule.' }) }),
+  // The dead letters that fail again are REDRIVE_FAILED userErrors beside the counts.
+  resultErrors: true,
+  resolve: (input, ctx) => ctx.services.rules.redrive(ctx.principal, ruleId(input.ruleId), input.ids ? input.ids.map((i) => Number(i)) : null),
+  outputFields: (t) => ({
+    redriven: t.int({ resolve: (r) => r.redriven ?? 0 }),
+    failed: t.int({ resolve: (r) => r.failed ?? 0 }),
+  }),
+});
 
-builder.relayMutationField(
-  'createTopicRoute',
-  { inputFields: (t) => ({ srcTopic: t.string({ required: true }), dstTopics: t.stringList({ required: true }) }) },
-  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ route: await ctx.services.topicRoutes.create(ctx.principal, input) })) },
-  {
-    description: codesDescription('CreateTopicRouteTable: source PUB, destinations SUB, at most 100.', ['TOPIC_NOT_ALLOWED', 'DEVICE_NOT_FOUND', 'PRODUCT_NOT_FOUND', 'INVALID_INPUT']),
-    outputFields: (t) => ({
-      route: t.field({ type: TopicRouteRef, nullable: true, resolve: (r) => r.route ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('createTopicRoute', {
+  description: 'CreateTopicRouteTable: source PUB, destinations SUB, at most 100.',
+  codes: ['TOPIC_NOT_ALLOWED', 'DEVICE_NOT_FOUND', 'PRODUCT_NOT_FOUND', 'INVALID_INPUT'],
+  inputFields: (t) => ({ srcTopic: t.string({ required: true }), dstTopics: t.stringList({ required: true }) }),
+  resolve: async (input, ctx) => ({ route: await ctx.services.topicRoutes.create(ctx.principal, input) }),
+  outputFields: routePayload,
+});
 
-builder.relayMutationField(
-  'deleteTopicRoute',
-  { inputFields: (t) => ({ srcTopic: t.string({ required: true }), dstTopics: t.stringList({ description: 'Absent: the whole route.' }) }) },
-  { resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ route: await ctx.services.topicRoutes.delete(ctx.principal, input) })) },
-  {
-    description: codesDescription('DeleteTopicRouteTable.', ['ROUTE_NOT_FOUND']),
-    outputFields: (t) => ({
-      route: t.field({ type: TopicRouteRef, nullable: true, resolve: (r) => r.route ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('deleteTopicRoute', {
+  description: 'DeleteTopicRouteTable.',
+  codes: ['ROUTE_NOT_FOUND'],
+  inputFields: (t) => ({ srcTopic: t.string({ required: true }), dstTopics: t.stringList({ description: 'Absent: the whole route.' }) }),
+  resolve: async (input, ctx) => ({ route: await ctx.services.topicRoutes.delete(ctx.principal, input) }),
+  outputFields: routePayload,
+});

@@ -1,7 +1,7 @@
 import { shadowState } from '../domain/alink/shadow.ts';
 import type { ShadowView } from '../services/device-shadow.ts';
 import { builder } from './builder.ts';
-import { codesDescription, UserErrorRef, withUserErrors } from './common.ts';
+import { deviceInputFields, mutationField } from './mutation.ts';
 import { DeviceRef } from './refs.ts';
 
 /** alink-protocol.md §2.4 device shadow (services/device-shadow.ts). */
@@ -32,26 +32,16 @@ builder.objectFields(DeviceRef, (t) => ({
   }),
 }));
 
-builder.relayMutationField(
-  'updateDeviceShadow',
-  {
-    inputFields: (t) => ({
-      productKey: t.string({ required: true }),
-      deviceName: t.string({ required: true }),
-      desired: t.field({ type: 'JSON', required: true, description: 'The desired section: an object (an attribute set to "null" is deleted) or "null" to clear it.' }),
-      version: t.float({ required: true, description: "The shadow's new version: an integer greater than its current one." }),
-      deltaUpdate: t.boolean({ defaultValue: false, description: 'true: merge into desired; false (default): desired is replaced.' }),
-    }),
-  },
-  { resolve: (_r, { input }, ctx) => withUserErrors(() => ctx.services.shadow.update(ctx.principal, { ...input, desired: input.desired })) },
-  {
-    description: codesDescription(
-      "UpdateDeviceShadow: change the shadow's desired section; the new document is pushed to the device on /shadow/get/${productKey}/${deviceName} as a `control` message.",
-      ['PRODUCT_NOT_FOUND', 'DEVICE_NOT_FOUND', 'INVALID_VALUE', 'INVALID_INPUT', 'VERSION_CONFLICT'],
-    ),
-    outputFields: (t) => ({
-      shadow: t.field({ type: DeviceShadowRef, nullable: true, resolve: (r) => r.shadow ?? null }),
-      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-    }),
-  },
-);
+mutationField('updateDeviceShadow', {
+  description:
+    "UpdateDeviceShadow: change the shadow's desired section; the new document is pushed to the device on /shadow/get/${productKey}/${deviceName} as a `control` message.",
+  codes: ['PRODUCT_NOT_FOUND', 'DEVICE_NOT_FOUND', 'INVALID_VALUE', 'INVALID_INPUT', 'VERSION_CONFLICT'],
+  inputFields: (t) => ({
+    ...deviceInputFields(t),
+    desired: t.field({ type: 'JSON', required: true, description: 'The desired section: an object (an attribute set to "null" is deleted) or "null" to clear it.' }),
+    version: t.float({ required: true, description: "The shadow's new version: an integer greater than its current one." }),
+    deltaUpdate: t.boolean({ defaultValue: false, description: 'true: merge into desired; false (default): desired is replaced.' }),
+  }),
+  resolve: (input, ctx) => ctx.services.shadow.update(ctx.principal, { ...input, desired: input.desired }),
+  outputFields: (t) => ({ shadow: t.expose('shadow', { type: DeviceShadowRef, nullable: true }) }),
+});

@@ -1,10 +1,9 @@
-import type { StreamItem } from '../events/stream.ts';
 import type { EventRecord, PropertyPoint, SeriesBucket } from '../services/history.ts';
 import { builder } from './builder.ts';
-import { EventTypeEnum, SortOrderEnum } from './common.ts';
-import { DeviceRef, StreamEventRef } from './refs.ts';
-
-const d = (i: StreamItem) => i.event.data as Record<string, unknown>;
+import { EventTypeEnum } from './common.ts';
+import { deviceArgs, historyFilter, orderArg, rangeArgs } from './history-args.ts';
+import { DeviceRef } from './refs.ts';
+import { dataStrings, dataTime, eventData as d, streamEventType, streamSubscription } from './stream-events.ts';
 
 const PropertyValueRef = builder.objectRef<{ identifier: string; value: unknown; time: Date }>('PropertyValue').implement({
   fields: (t) => ({
@@ -60,113 +59,59 @@ builder.queryFields((t) => ({
   devicePropertyHistory: t.connection({
     type: PropertyPointRef,
     description: 'QueryDevicePropertyData: values of one property in a time range, newest first by default.',
-    args: {
-      productKey: t.arg.string({ required: true }),
-      deviceName: t.arg.string({ required: true }),
-      identifier: t.arg.string({ required: true }),
-      from: t.arg({ type: 'DateTime', required: true }),
-      to: t.arg({ type: 'DateTime', required: true }),
-      order: t.arg({ type: SortOrderEnum, defaultValue: 'DESC' }),
-    },
-    resolve: (_r, args, ctx) =>
-      ctx.services.history.propertyHistory(
-        ctx.principal,
-        { productKey: args.productKey, deviceName: args.deviceName, identifier: args.identifier, from: args.from, to: args.to, order: args.order ?? 'DESC' },
-        args,
-      ),
+    args: { ...deviceArgs(t.arg), identifier: t.arg.string({ required: true }), ...rangeArgs(t.arg), order: orderArg(t.arg) },
+    resolve: (_r, args, ctx) => ctx.services.history.propertyHistory(ctx.principal, historyFilter(args), args),
   }),
   devicePropertySeries: t.field({
     type: [SeriesBucketRef],
     description: 'Time buckets of one property for charts; `interval` like "1m", "5m", "1h", "1d". Empty buckets are omitted.',
     args: {
-      productKey: t.arg.string({ required: true }),
-      deviceName: t.arg.string({ required: true }),
+      ...deviceArgs(t.arg),
       identifier: t.arg.string({ required: true }),
-      from: t.arg({ type: 'DateTime', required: true }),
-      to: t.arg({ type: 'DateTime', required: true }),
+      ...rangeArgs(t.arg),
       interval: t.arg.string({ required: true }),
       aggregations: t.arg({ type: [AggregationEnum], description: 'Informational: every aggregate is computed; ask for the fields you need.' }),
     },
-    resolve: (_r, args, ctx) =>
-      ctx.services.history.propertySeries(ctx.principal, {
-        productKey: args.productKey,
-        deviceName: args.deviceName,
-        identifier: args.identifier,
-        from: args.from,
-        to: args.to,
-        interval: args.interval,
-      }),
+    resolve: (_r, args, ctx) => ctx.services.history.propertySeries(ctx.principal, { ...historyFilter(args), interval: args.interval }),
   }),
   deviceEventHistory: t.connection({
     type: EventPointRef,
     description: 'QueryDeviceEventData: events a device posted in a time range.',
-    args: {
-      productKey: t.arg.string({ required: true }),
-      deviceName: t.arg.string({ required: true }),
-      identifier: t.arg.string(),
-      eventType: t.arg({ type: EventTypeEnum }),
-      from: t.arg({ type: 'DateTime', required: true }),
-      to: t.arg({ type: 'DateTime', required: true }),
-      order: t.arg({ type: SortOrderEnum, defaultValue: 'DESC' }),
-    },
-    resolve: (_r, args, ctx) =>
-      ctx.services.history.eventHistory(
-        ctx.principal,
-        {
-          productKey: args.productKey,
-          deviceName: args.deviceName,
-          identifier: args.identifier,
-          eventType: args.eventType,
-          from: args.from,
-          to: args.to,
-          order: args.order ?? 'DESC',
-        },
-        args,
-      ),
+    args: { ...deviceArgs(t.arg), identifier: t.arg.string(), eventType: t.arg({ type: EventTypeEnum }), ...rangeArgs(t.arg), order: orderArg(t.arg) },
+    resolve: (_r, args, ctx) => ctx.services.history.eventHistory(ctx.principal, { ...historyFilter(args), eventType: args.eventType }, args),
   }),
 }));
 
-const PropertyPostedRef = builder.objectRef<StreamItem>('DevicePropertyPostedEvent').implement({
+const PropertyPostedRef = streamEventType('DevicePropertyPostedEvent', {
   description: 'alink-protocol.md §6.4 (`/${productKey}/${deviceName}/thing/event/property/post`).',
-  interfaces: [StreamEventRef],
-  isTypeOf: (i) => (i as StreamItem).event.type === 'thing.property.post',
+  types: ['thing.property.post'],
   fields: (t) => ({
-    iotId: t.string({ resolve: (i) => String(d(i).iotId) }),
-    productKey: t.string({ resolve: (i) => String(d(i).productKey) }),
-    deviceName: t.string({ resolve: (i) => String(d(i).deviceName) }),
-    requestId: t.string({ resolve: (i) => String(d(i).requestId) }),
+    ...dataStrings(t, 'iotId', 'productKey', 'deviceName', 'requestId'),
     items: t.field({ type: 'JSON', description: '{"Identifier": {"value", "time"}} of the valid items.', resolve: (i) => d(i).items }),
     checkFailedData: t.field({ type: 'JSON', description: 'Items that failed validation, each {value, time, code, message}.', resolve: (i) => d(i).checkFailedData ?? {} }),
-    receivedAt: t.field({ type: 'DateTime', resolve: (i) => new Date(Number(d(i).gmtCreate)) }),
+    receivedAt: dataTime(t, 'gmtCreate'),
   }),
 });
 
-const EventPostedRef = builder.objectRef<StreamItem>('DeviceEventPostedEvent').implement({
+const EventPostedRef = streamEventType('DeviceEventPostedEvent', {
   description: 'alink-protocol.md §6.5 (`/${productKey}/${deviceName}/thing/event/${identifier}/post`).',
-  interfaces: [StreamEventRef],
-  isTypeOf: (i) => (i as StreamItem).event.type === 'thing.event.post',
+  types: ['thing.event.post'],
   fields: (t) => ({
-    iotId: t.string({ resolve: (i) => String(d(i).iotId) }),
-    productKey: t.string({ resolve: (i) => String(d(i).productKey) }),
-    deviceName: t.string({ resolve: (i) => String(d(i).deviceName) }),
-    requestId: t.string({ resolve: (i) => String(d(i).requestId) }),
-    identifier: t.string({ resolve: (i) => String(d(i).identifier) }),
-    name: t.string({ resolve: (i) => String(d(i).name) }),
+    ...dataStrings(t, 'iotId', 'productKey', 'deviceName', 'requestId', 'identifier', 'name'),
     type: t.field({ type: EventTypeEnum, resolve: (i) => String(d(i).type).toUpperCase() as 'INFO' }),
     value: t.field({ type: 'JSON', resolve: (i) => d(i).value }),
-    time: t.field({ type: 'DateTime', resolve: (i) => new Date(Number(d(i).time)) }),
+    time: dataTime(t, 'time'),
   }),
+});
+
+streamSubscription('devicePropertyPosted', {
+  type: PropertyPostedRef,
+  description: 'Committed property posts, in the forwarding shape. Resumable with `after`.',
+  types: ['thing.property.post'],
+  byDevice: true,
 });
 
 builder.subscriptionFields((t) => ({
-  devicePropertyPosted: t.field({
-    type: PropertyPostedRef,
-    description: 'Committed property posts, in the forwarding shape. Resumable with `after`.',
-    args: { productKey: t.arg.string(), deviceName: t.arg.string(), after: t.arg.string() },
-    subscribe: (_r, args, ctx) =>
-      ctx.services.streams.open(ctx.principal, { types: ['thing.property.post'], productKey: args.productKey, deviceName: args.deviceName, after: args.after }),
-    resolve: (i) => i,
-  }),
   deviceEventPosted: t.field({
     type: EventPostedRef,
     description: 'Committed event posts. Resumable with `after`.',

@@ -8,44 +8,27 @@ const byIdentifier = (params: TslParam[]): Map<string, TslParam> => new Map(para
  * (alink-protocol.md §3.3), so validators look identifiers up as sent.
  */
 export function compileThingModel(doc: TslDocument, moduleId?: string): ThingModel {
-  const key = (id: string): string => (moduleId === undefined ? id : `${moduleId}:${id}`);
-  const properties = new Map<string, CompiledProperty>();
-  for (const p of doc.properties) {
-    properties.set(key(p.identifier), {
-      identifier: p.identifier,
-      name: p.name,
-      accessMode: p.accessMode,
-      required: p.required,
-      dataType: p.dataType,
-    });
-  }
+  /** Features by the key messages name them with, in document order. */
+  const byKey = <F extends { identifier: string }, C>(features: F[], compile: (f: F) => C): Map<string, C> =>
+    new Map(features.map((f) => [moduleId === undefined ? f.identifier : `${moduleId}:${f.identifier}`, compile(f)]));
   const propertyParams = byIdentifier(doc.properties);
-  const events = new Map<string, CompiledEvent>();
-  for (const e of doc.events) {
-    events.set(key(e.identifier), {
-      identifier: e.identifier,
-      name: e.name,
-      type: e.type,
-      method: e.method,
-      outputData: byIdentifier(e.outputData),
-    });
-  }
-  const services = new Map<string, CompiledService>();
-  for (const s of doc.services) {
+  const properties = byKey(doc.properties, ({ identifier, name, accessMode, required, dataType }): CompiledProperty => ({ identifier, name, accessMode, required, dataType }));
+  const events = byKey(doc.events, ({ identifier, name, type, method, outputData }): CompiledEvent => ({ identifier, name, type, method, outputData: byIdentifier(outputData) }));
+  const services = byKey(doc.services, (s): CompiledService => {
     // The default `get` lists property identifiers: resolve them to the property definitions.
     const inputs: TslParam[] = s.inputData.flatMap((x: TslParam | string) => {
       if (typeof x !== 'string') return [x];
       const p = propertyParams.get(x);
       return p ? [p] : [];
     });
-    services.set(key(s.identifier), {
+    return {
       identifier: s.identifier,
       name: s.name,
       callType: s.callType,
       method: s.method,
       inputData: byIdentifier(inputs),
       outputData: byIdentifier(s.outputData),
-    });
-  }
+    };
+  });
   return { properties, events, services };
 }

@@ -26,6 +26,13 @@ const ALL_TYPES = ['int', 'float', 'double', 'text', 'date', 'bool', 'enum', 'st
 const ITEM_TYPES = ['int', 'float', 'double', 'text', 'struct'];
 const MEMBER_TYPES = ['int', 'float', 'double', 'text', 'date', 'bool', 'enum'];
 
+/** Whether `v` is an object; when it is not, the issue `message` at `path` says what it must be. */
+function objectOrIssue(v: unknown, path: string[], issues: TslIssue[], message: string): v is Record<string, unknown> {
+  if (isPlainObject(v)) return true;
+  addIssue(issues, path, message);
+  return false;
+}
+
 /** Returns the normalised data type, or undefined when it had issues (all of them appended to `issues`). */
 export function checkDataType(
   input: unknown,
@@ -33,10 +40,7 @@ export function checkDataType(
   issues: TslIssue[],
   place: DataTypePlace = 'feature',
 ): DataType | undefined {
-  if (!isPlainObject(input)) {
-    addIssue(issues, path, 'dataType must be an object with type and specs');
-    return undefined;
-  }
+  if (!objectOrIssue(input, path, issues, 'dataType must be an object with type and specs')) return undefined;
   const before = issues.length;
   const allowed = place === 'feature' ? ALL_TYPES : place === 'item' ? ITEM_TYPES : MEMBER_TYPES;
   const type = input.type;
@@ -91,10 +95,7 @@ export function checkParam(
   issues: TslIssue[],
   place: DataTypePlace = 'feature',
 ): TslParam | undefined {
-  if (!isPlainObject(input)) {
-    addIssue(issues, path, 'must be an object with identifier, name and dataType');
-    return undefined;
-  }
+  if (!objectOrIssue(input, path, issues, 'must be an object with identifier, name and dataType')) return undefined;
   const before = issues.length;
   const identifier = checkIdentifier(input.identifier, [...path, 'identifier'], issues);
   const name = checkName(input.name, [...path, 'name'], issues);
@@ -168,10 +169,7 @@ function checkCount(v: unknown, path: string[], issues: TslIssue[], lo: number, 
 }
 
 function checkNumberSpecs(specs: unknown, path: string[], issues: TslIssue[], isInt: boolean): NumberSpecs | undefined {
-  if (!isPlainObject(specs)) {
-    addIssue(issues, path, 'specs must be an object with min and max');
-    return undefined;
-  }
+  if (!objectOrIssue(specs, path, issues, 'specs must be an object with min and max')) return undefined;
   const min = checkNumber(specs.min, [...path, 'min'], issues, isInt);
   const max = checkNumber(specs.max, [...path, 'max'], issues, isInt);
   const step = specs.step === undefined ? undefined : checkNumber(specs.step, [...path, 'step'], issues, isInt);
@@ -196,10 +194,7 @@ function checkNumberSpecs(specs: unknown, path: string[], issues: TslIssue[], is
 }
 
 function checkTextSpecs(specs: unknown, path: string[], issues: TslIssue[]): TextSpecs | undefined {
-  if (!isPlainObject(specs)) {
-    addIssue(issues, path, 'specs must be an object with length');
-    return undefined;
-  }
+  if (!objectOrIssue(specs, path, issues, 'specs must be an object with length')) return undefined;
   const length = checkCount(specs.length, [...path, 'length'], issues, 1, TSL_LIMITS.textLength);
   return length === undefined ? undefined : { length };
 }
@@ -209,10 +204,7 @@ const nonEmptyName = (v: unknown): string | undefined =>
 
 function checkBoolSpecs(specs: unknown, path: string[], issues: TslIssue[]): BoolSpecs {
   const out: BoolSpecs = { '0': '', '1': '' };
-  if (!isPlainObject(specs)) {
-    addIssue(issues, path, 'bool specs must be an object with the keys "0" and "1"');
-    return out;
-  }
+  if (!objectOrIssue(specs, path, issues, 'bool specs must be an object with the keys "0" and "1"')) return out;
   for (const key of Object.keys(specs)) {
     if (key !== '0' && key !== '1') addIssue(issues, [...path, key], 'bool specs allow only the keys "0" and "1"');
   }
@@ -226,10 +218,7 @@ function checkBoolSpecs(specs: unknown, path: string[], issues: TslIssue[]): Boo
 
 function checkEnumSpecs(specs: unknown, path: string[], issues: TslIssue[]): EnumSpecs {
   const out: EnumSpecs = {};
-  if (!isPlainObject(specs)) {
-    addIssue(issues, path, 'enum specs must be an object of integer keys to names');
-    return out;
-  }
+  if (!objectOrIssue(specs, path, issues, 'enum specs must be an object of integer keys to names')) return out;
   const keys = Object.keys(specs);
   if (keys.length < 1 || keys.length > TSL_LIMITS.enumEntries) {
     addIssue(issues, path, `an enum has 1 to ${TSL_LIMITS.enumEntries} entries (found ${keys.length})`);
@@ -261,10 +250,7 @@ function checkStructSpecs(specs: unknown, path: string[], issues: TslIssue[]): S
 }
 
 function checkArray(specs: unknown, path: string[], issues: TslIssue[]): DataType | undefined {
-  if (!isPlainObject(specs)) {
-    addIssue(issues, path, 'array specs must be an object with size and item');
-    return undefined;
-  }
+  if (!objectOrIssue(specs, path, issues, 'array specs must be an object with size and item')) return undefined;
   const size = checkCount(specs.size, [...path, 'size'], issues, 1, TSL_LIMITS.arraySize);
   const item = checkDataType(specs.item, [...path, 'item'], issues, 'item') as ArrayItemType | undefined;
   return size !== undefined && item !== undefined ? { type: 'array', specs: { size, item } } : undefined;

@@ -1,6 +1,6 @@
 import { deviceState, type DeviceRecord } from '../../db/records.ts';
 import { BusinessError } from '../errors.ts';
-import { call, gmt, isAdmin, productNotFound, resolveDevice, statusOf, type OpContext, type Operation } from './shared.ts';
+import { call, gmt, isAdmin, productDeviceNames, requireProduct, resolveDevice, statusOf, type OpContext, type Operation } from './shared.ts';
 
 /** cloud-api.md §6.2: devices and their status. Device secrets only for ADMIN keys (except RegisterDevice's answer). */
 const DEVICE_CODES = { INVALID_NAME: 'iot.device.InvalidFormattedDeviceName' };
@@ -34,16 +34,20 @@ async function detail(ctx: OpContext, d: DeviceRecord, productName: string, node
   };
 }
 
-async function product(ctx: OpContext, productKey: string) {
-  const p = await ctx.services.products.get(ctx.principal, productKey);
-  if (!p) throw productNotFound(productKey);
-  return p;
-}
-
 const lastStatusChange = (d: DeviceRecord): number | null => {
   const t = Math.max(d.lastOnlineAt?.getTime() ?? 0, d.lastOfflineAt?.getTime() ?? 0);
   return t > 0 ? t : null;
 };
+
+/** DeleteDevice, EnableThing, DisableThing: one device named either way (IotId or ProductKey + DeviceName); no data. */
+const deviceAction = (op: 'delete' | 'enable' | 'disable'): Operation => ({
+  role: 'OPERATOR',
+  async run(ctx) {
+    const d = await resolveDevice(ctx);
+    await call(() => ctx.services.devices[op](ctx.principal, d.productKey, d.deviceName));
+    return {};
+  },
+});
 
 export const deviceOperations: Record<string, Operation> = {
   RegisterDevice: {
@@ -63,7 +67,7 @@ export const deviceOperations: Record<string, Operation> = {
     role: 'VIEWER',
     async run(ctx) {
       const d = await resolveDevice(ctx);
-      const p = await product(ctx, d.productKey);
+      const p = await requireProduct(ctx, d.productKey);
       const online = d.lastOnlineAt ? times('Online', d.lastOnlineAt) : {};
       return { Data: { ...(await detail(ctx, d, p.name, p.nodeType)), ...(d.clientIp ? { IpAddress: d.clientIp } : {}), ...online } };
     },
@@ -80,11 +84,9 @@ export const deviceOperations: Record<string, Operation> = {
   BatchQueryDeviceDetail: {
     role: 'VIEWER',
     async run(ctx) {
-      const productKey = ctx.params.req('ProductKey');
-      const names = ctx.params.list('DeviceName');
-      if (names.length === 0) ctx.params.req('DeviceName.1');
+      const { productKey, names } = productDeviceNames(ctx.params);
       if (names.length > 100) throw new BusinessError('iot.device.TooManyDevicePropertiesPerTime', 'at most 100 devices per call');
-      const p = await product(ctx, productKey);
+      const p = await requireProduct(ctx, productKey);
       const found = await ctx.services.cloudApi.devicesByName(productKey, names);
       const list = [];
       for (const n of names) {
@@ -107,7 +109,7 @@ export const deviceOperations: Record<string, Operation> = {
         if (!m) throw new BusinessError('iot.common.InvalidPageParams', 'NextToken is not one this server issued');
         page = Number(m[1]);
       }
-      const p = await product(ctx, productKey);
+      const p = await requireProduct(ctx, productKey);
       const { total, rows } = await ctx.services.cloudApi.devicePage(ctx.principal, productKey, pageSize, page);
       const pageCount = Math.ceil(total / pageSize);
       const admin = isAdmin(ctx.principal);
@@ -157,7 +159,7 @@ export const deviceOperations: Record<string, Operation> = {
       const iotIds = ctx.params.list('IotId');
       if (names.length === 0 && iotIds.length === 0) ctx.params.req('DeviceName.1');
       if (names.length + iotIds.length > 50) throw new BusinessError('iot.device.TooManyDevicePropertiesPerTime', 'at most 50 devices per call');
-      await product(ctx, productKey);
+      await requireProduct(ctx, productKey);
       const found = names.length > 0 ? [...(await ctx.services.cloudApi.devicesByName(productKey, names)).values()] : [];
       const byId = await ctx.services.cloudApi.devicesByIotId(ctx.principal, productKey, iotIds);
       const list = [...found, ...byId.filter((d) => !found.some((f) => f.id === d.id))];
@@ -176,30 +178,7 @@ export const deviceOperations: Record<string, Operation> = {
     },
   },
 
-  DeleteDevice: {
-    role: 'OPERATOR',
-    async run(ctx) {
-      const d = await resolveDevice(ctx);
-      await call(() => ctx.services.devices.delete(ctx.principal, d.productKey, d.deviceName));
-      return {};
-    },
-  },
-
-  EnableThing: {
-    role: 'OPERATOR',
-    async run(ctx) {
-      const d = await resolveDevice(ctx);
-      await call(() => ctx.services.devices.enable(ctx.principal, d.productKey, d.deviceName));
-      return {};
-    },
-  },
-
-  DisableThing: {
-    role: 'OPERATOR',
-    async run(ctx) {
-      const d = await resolveDevice(ctx);
-      await call(() => ctx.services.devices.disable(ctx.principal, d.productKey, d.deviceName));
-      return {};
-    },
-  },
+  DeleteDevice: deviceAction('delete'),
+  EnableThing: deviceAction('enable'),
+  DisableThing: deviceAction('disable'),
 };

@@ -1,5 +1,5 @@
 import { BusinessError } from '../errors.ts';
-import { call, requireDevices, resolveDevice, type Operation } from './shared.ts';
+import { call, productDeviceNames, requireDevices, resolveDevice, type Operation } from './shared.ts';
 
 /** cloud-api.md §6.1, each on the service its GraphQL mutation uses (one command lifecycle for both). */
 const SERVICE_CODES = {
@@ -70,9 +70,7 @@ export const messagingOperations: Record<string, Operation> = {
   SetDevicesProperty: {
     role: 'OPERATOR',
     async run(ctx) {
-      const productKey = ctx.params.req('ProductKey');
-      const names = ctx.params.list('DeviceName');
-      if (names.length === 0) ctx.params.req('DeviceName.1');
+      const { productKey, names } = productDeviceNames(ctx.params);
       const items = ctx.params.jsonObject('Items', 'iot.device.InvalidFormattedDevicePropertiesString');
       await requireDevices(ctx, productKey, names);
       batchFailure(await call(() => ctx.services.thingCommands.setDevicesProperty(ctx.principal, { productKey, deviceNames: names, items })));
@@ -106,9 +104,7 @@ export const messagingOperations: Record<string, Operation> = {
   InvokeThingsService: {
     role: 'OPERATOR',
     async run(ctx) {
-      const productKey = ctx.params.req('ProductKey');
-      const names = ctx.params.list('DeviceName');
-      if (names.length === 0) ctx.params.req('DeviceName.1');
+      const { productKey, names } = productDeviceNames(ctx.params);
       const identifier = ctx.params.req('Identifier');
       const args = ctx.params.jsonObject('Args', 'iot.device.InvokeThingServiceFailed');
       await requireDevices(ctx, productKey, names);

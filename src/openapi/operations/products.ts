@@ -1,7 +1,7 @@
 import type { ProductRecord } from '../../db/records.ts';
 import { topicTemplate } from '../../db/records.ts';
 import { BusinessError } from '../errors.ts';
-import { call, isAdmin, productNotFound, type OpContext, type Operation } from './shared.ts';
+import { call, isAdmin, requireProduct, type OpContext, type Operation } from './shared.ts';
 
 /** cloud-api.md §6.2 (products) and §6.3 (thing model document, topic categories). */
 const nodeType = (p: ProductRecord) => (p.nodeType === 'GATEWAY' ? 1 : 0);
@@ -10,11 +10,20 @@ const dataFormat = (p: ProductRecord) => (p.dataFormat === 'CUSTOM' ? 0 : 1);
 const validateType = (p: ProductRecord) => (p.validationMode === 'NONE' ? 2 : 1);
 const OPERATION_CODE = { PUB: '0', SUB: '1', ALL: '2' } as const;
 
-async function product(ctx: OpContext, productKey: string): Promise<ProductRecord> {
-  const p = await ctx.services.products.get(ctx.principal, productKey);
-  if (!p) throw productNotFound(productKey);
-  return p;
-}
+/** The fields every product answer starts with. */
+const productInfo = (p: ProductRecord) => ({
+  ProductKey: p.productKey,
+  ProductName: p.name,
+  NodeType: nodeType(p),
+  DataFormat: dataFormat(p),
+  ...(p.description ? { Description: p.description } : {}),
+});
+
+/** DeviceCount and GmtCreate (milliseconds) of QueryProduct and QueryProductList. */
+const productCounts = async (ctx: OpContext, p: ProductRecord) => ({
+  DeviceCount: await ctx.services.products.deviceCount(p.productKey, null),
+  GmtCreate: p.createdAt.getTime(),
+});
 
 async function secret(ctx: OpContext, productKey: string): Promise<{ ProductSecret?: string }> {
   if (!isAdmin(ctx.principal)) return {};
@@ -65,11 +74,7 @@ export const productOperations: Record<string, Operation> = {
       return {
         ProductKey: p.productKey,
         Data: {
-          ProductKey: p.productKey,
-          ProductName: p.name,
-          NodeType: nodeType(p),
-          DataFormat: dataFormat(p),
-          ...(p.description ? { Description: p.description } : {}),
+          ...productInfo(p),
           AliyunCommodityCode: 'iothub_senior',
           AuthType: 'secret',
           Id2: false,
@@ -82,16 +87,11 @@ export const productOperations: Record<string, Operation> = {
   QueryProduct: {
     role: 'VIEWER',
     async run(ctx) {
-      const p = await product(ctx, ctx.params.req('ProductKey'));
+      const p = await requireProduct(ctx, ctx.params.req('ProductKey'));
       return {
         Data: {
-          ProductKey: p.productKey,
-          ProductName: p.name,
-          NodeType: nodeType(p),
-          DataFormat: dataFormat(p),
-          ...(p.description ? { Description: p.description } : {}),
-          DeviceCount: await ctx.services.products.deviceCount(p.productKey, null),
-          GmtCreate: p.createdAt.getTime(),
+          ...productInfo(p),
+          ...(await productCounts(ctx, p)),
           ValidateType: validateType(p),
           AliyunCommodityCode: 'iothub_senior',
           AuthType: 'secret',
@@ -111,16 +111,7 @@ export const productOperations: Record<string, Operation> = {
       const { total, rows } = await ctx.services.cloudApi.productPage(ctx.principal, pageSize, currentPage);
       const list = [];
       for (const p of rows) {
-        list.push({
-          ProductKey: p.productKey,
-          ProductName: p.name,
-          NodeType: nodeType(p),
-          DataFormat: dataFormat(p),
-          ...(p.description ? { Description: p.description } : {}),
-          DeviceCount: await ctx.services.products.deviceCount(p.productKey, null),
-          GmtCreate: p.createdAt.getTime(),
-          AuthType: 'secret',
-        });
+        list.push({ ...productInfo(p), ...(await productCounts(ctx, p)), AuthType: 'secret' });
       }
       return { Data: { CurrentPage: currentPage, PageSize: pageSize, PageCount: Math.ceil(total / pageSize), Total: total, List: { ProductInfo: list } } };
     },
@@ -129,7 +120,7 @@ export const productOperations: Record<string, Operation> = {
   GetThingModelTsl: {
     role: 'VIEWER',
     async run(ctx) {
-      const p = await product(ctx, ctx.params.req('ProductKey'));
+      const p = await requireProduct(ctx, ctx.params.req('ProductKey'));
       const simple = ctx.params.bool('Simple') ?? false;
       return { Data: { TslStr: JSON.stringify(simple ? simplify(p.tsl) : p.tsl) } };
     },
@@ -138,7 +129,7 @@ export const productOperations: Record<string, Operation> = {
   QueryProductTopic: {
     role: 'VIEWER',
     async run(ctx) {
-      const p = await product(ctx, ctx.params.req('ProductKey'));
+      const p = await requireProduct(ctx, ctx.params.req('ProductKey'));
       const topics = await ctx.services.topics.list(ctx.principal, p.productKey);
       return {
         Data: {

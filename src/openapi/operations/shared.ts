@@ -2,7 +2,7 @@ import type { Config } from '../../config.ts';
 import { isUnavailable } from '../../events/committer.ts';
 import type { ApiRole, Principal } from '../../services/access.ts';
 import type { Services } from '../../services/index.ts';
-import type { DeviceRecord } from '../../db/records.ts';
+import type { DeviceRecord, ProductRecord } from '../../db/records.ts';
 import { BusinessError, businessErrorOf, type CodeOverrides } from '../errors.ts';
 import type { Params } from '../params.ts';
 
@@ -43,6 +43,13 @@ export function toBusiness(e: unknown, overrides: CodeOverrides = {}): unknown {
 export const productNotFound = (pk: string) => new BusinessError('iot.prod.NotExistedProduct', `product ${pk} does not exist`);
 export const deviceNotFound = (what: string) => new BusinessError('iot.device.NotExistedDevice', `device ${what} does not exist`);
 
+/** The product named, if the key may see it; else NotExistedProduct (the answer for a product that does not exist). */
+export async function requireProduct(ctx: OpContext, productKey: string): Promise<ProductRecord> {
+  const p = await ctx.services.products.get(ctx.principal, productKey);
+  if (!p) throw productNotFound(productKey);
+  return p;
+}
+
 /**
  * "dev" of §6: `IotId`, or `ProductKey` + `DeviceName` (IotId wins). A device outside the key's scope named by IotId
  * is NotExistedDevice; by product, NotExistedProduct (the answer for a product that does not exist).
@@ -58,15 +65,23 @@ export async function resolveDevice(ctx: OpContext): Promise<DeviceRecord> {
   const deviceName = ctx.params.req('DeviceName');
   const d = await ctx.services.devices.get(ctx.principal, productKey, deviceName);
   if (d) return d;
-  if (!(await ctx.services.products.get(ctx.principal, productKey))) throw productNotFound(productKey);
+  await requireProduct(ctx, productKey);
   throw deviceNotFound(deviceName);
+}
+
+/** `ProductKey` and the `DeviceName.N` list of a batch call: at least `DeviceName.1`. */
+export function productDeviceNames(params: Params): { productKey: string; names: string[] } {
+  const productKey = params.req('ProductKey');
+  const names = params.list('DeviceName');
+  if (names.length === 0) params.req('DeviceName.1');
+  return { productKey, names };
 }
 
 /** Batch operations (§6.1): 1-100 names; any unknown one fails the whole call before anything is sent. */
 export async function requireDevices(ctx: OpContext, productKey: string, names: string[], max = 100): Promise<DeviceRecord[]> {
   if (names.length === 0) throw new BusinessError('iot.common.InvalidFormattedParameter', 'DeviceName.N lists no devices');
   if (names.length > max) throw new BusinessError('iot.device.TooManyDevicePropertiesPerTime', `at most ${max} devices per call`);
-  if (!(await ctx.services.products.get(ctx.principal, productKey))) throw productNotFound(productKey);
+  await requireProduct(ctx, productKey);
   const found = await ctx.services.cloudApi.devicesByName(productKey, names);
   const unknown = names.filter((n) => !found.has(n));
   if (unknown.length > 0) throw deviceNotFound(unknown.slice(0, 5).join(', '));

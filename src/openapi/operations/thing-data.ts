@@ -1,7 +1,7 @@
 import type { Connection, PageArgs } from '../../services/paging.ts';
 import type { DeviceRecord } from '../../db/records.ts';
 import { BusinessError } from '../errors.ts';
-import { call, productNotFound, resolveDevice, valueString, type OpContext, type Operation } from './shared.ts';
+import { call, requireProduct, resolveDevice, valueString, type OpContext, type Operation } from './shared.ts';
 
 /** cloud-api.md §6.3: thing model data, read from ThingQL's history and desired properties. */
 interface TslEntry {
@@ -11,8 +11,7 @@ interface TslEntry {
 }
 
 async function model(ctx: OpContext, d: DeviceRecord) {
-  const p = await ctx.services.products.get(ctx.principal, d.productKey);
-  if (!p) throw productNotFound(d.productKey);
+  const p = await requireProduct(ctx, d.productKey);
   const list = (k: string) => (Array.isArray(p.tsl[k]) ? (p.tsl[k] as TslEntry[]) : []);
   return { properties: list('properties'), events: list('events'), services: list('services') };
 }
@@ -32,6 +31,24 @@ function range(ctx: OpContext, maxPage: number) {
   const pageSize = ctx.params.int('PageSize', { required: true, min: 1, max: maxPage, code: 'iot.common.InvalidPageParams' })!;
   return { from: new Date(from), to: new Date(to), order: asc ? ('ASC' as const) : ('DESC' as const), asc, pageSize };
 }
+
+type Range = ReturnType<typeof range>;
+
+/** The device (IotId, or ProductKey + DeviceName) and the Identifier of a one-identifier history query. */
+async function deviceAndIdentifier(ctx: OpContext): Promise<{ d: DeviceRecord; identifier: string }> {
+  const d = await resolveDevice(ctx);
+  return { d, identifier: ctx.params.req('Identifier') };
+}
+
+/** The history service's filter: one device, one identifier, the range and its order. */
+const historyFilter = (d: DeviceRecord, identifier: string, r: Range) => ({
+  productKey: d.productKey,
+  deviceName: d.deviceName,
+  identifier,
+  from: r.from,
+  to: r.to,
+  order: r.order,
+});
 
 /**
  * At most `pageSize` records, except that records sharing the last record's millisecond are never split across pages
@@ -60,6 +77,19 @@ async function page<T>(fetch: (args: PageArgs) => Promise<Connection<T>>, pageSi
 const nextFields = (more: boolean, lastTime: number | undefined, asc: boolean) =>
   more && lastTime !== undefined ? { NextValid: true, NextTime: asc ? lastTime + 1 : lastTime - 1 } : { NextValid: false };
 
+/** A one-list answer: `{Data: {List: {[listKey]: records}, NextValid, NextTime?}}`. */
+async function listPage<T>(
+  r: Range,
+  listKey: string,
+  fetch: (args: PageArgs) => Promise<Connection<T>>,
+  timeOf: (t: T) => number,
+  info: (t: T) => Record<string, unknown>,
+) {
+  const { items, more } = await page(fetch, r.pageSize, timeOf);
+  const last = items.at(-1);
+  return { Data: { List: { [listKey]: items.map(info) }, ...nextFields(more, last === undefined ? undefined : timeOf(last), r.asc) } };
+}
+
 export const thingDataOperations: Record<string, Operation> = {
   QueryDevicePropertyStatus: {
     role: 'VIEWER',
@@ -78,16 +108,15 @@ export const thingDataOperations: Record<string, Operation> = {
   QueryDevicePropertyData: {
     role: 'VIEWER',
     async run(ctx) {
-      const d = await resolveDevice(ctx);
-      const identifier = ctx.params.req('Identifier');
+      const { d, identifier } = await deviceAndIdentifier(ctx);
       const r = range(ctx, 50);
-      const { items, more } = await page(
-        (args) => ctx.services.history.propertyHistory(ctx.principal, { productKey: d.productKey, deviceName: d.deviceName, identifier, from: r.from, to: r.to, order: r.order }, args),
-        r.pageSize,
+      return listPage(
+        r,
+        'PropertyInfo',
+        (args) => ctx.services.history.propertyHistory(ctx.principal, historyFilter(d, identifier, r), args),
         (p) => p.time.getTime(),
+        (p) => ({ Time: String(p.time.getTime()), Value: valueString(p.value) }),
       );
-      const list = items.map((p) => ({ Time: String(p.time.getTime()), Value: valueString(p.value) }));
-      return { Data: { List: { PropertyInfo: list }, ...nextFields(more, items.at(-1)?.time.getTime(), r.asc) } };
     },
   },
 
@@ -103,7 +132,7 @@ export const thingDataOperations: Record<string, Operation> = {
       let next: number | undefined;
       for (const identifier of identifiers) {
         const { items, more } = await page(
-          (args) => ctx.services.history.propertyHistory(ctx.principal, { productKey: d.productKey, deviceName: d.deviceName, identifier, from: r.from, to: r.to, order: r.order }, args),
+          (args) => ctx.services.history.propertyHistory(ctx.principal, historyFilter(d, identifier, r), args),
           r.pageSize,
           (p) => p.time.getTime(),
         );
@@ -119,45 +148,42 @@ export const thingDataOperations: Record<string, Operation> = {
   QueryDeviceEventData: {
     role: 'VIEWER',
     async run(ctx) {
-      const d = await resolveDevice(ctx);
-      const identifier = ctx.params.req('Identifier');
+      const { d, identifier } = await deviceAndIdentifier(ctx);
       const eventType = ctx.params.opt('EventType') ?? null;
       if (eventType !== null && !['info', 'alert', 'error'].includes(eventType)) {
         throw new BusinessError('iot.common.InvalidFormattedParameter', 'EventType must be info, alert or error');
       }
       const r = range(ctx, 50);
-      const { items, more } = await page(
-        (args) =>
-          ctx.services.history.eventHistory(ctx.principal, { productKey: d.productKey, deviceName: d.deviceName, identifier, eventType, from: r.from, to: r.to, order: r.order }, args),
-        r.pageSize,
+      return listPage(
+        r,
+        'EventInfo',
+        (args) => ctx.services.history.eventHistory(ctx.principal, { ...historyFilter(d, identifier, r), eventType }, args),
         (e) => e.time.getTime(),
+        (e) => ({ Identifier: e.identifier, Name: e.name, EventType: e.eventType, OutputData: JSON.stringify(e.output ?? {}), Time: String(e.time.getTime()) }),
       );
-      const list = items.map((e) => ({ Identifier: e.identifier, Name: e.name, EventType: e.eventType, OutputData: JSON.stringify(e.output ?? {}), Time: String(e.time.getTime()) }));
-      return { Data: { List: { EventInfo: list }, ...nextFields(more, items.at(-1)?.time.getTime(), r.asc) } };
     },
   },
 
   QueryDeviceServiceData: {
     role: 'VIEWER',
     async run(ctx) {
-      const d = await resolveDevice(ctx);
-      const identifier = ctx.params.req('Identifier');
+      const { d, identifier } = await deviceAndIdentifier(ctx);
       const r = range(ctx, 50);
       const { services } = await model(ctx, d);
       const name = services.find((s) => s.identifier === identifier)?.name;
-      const { items, more } = await page(
-        (args) => ctx.services.history.serviceHistory(ctx.principal, { productKey: d.productKey, deviceName: d.deviceName, identifier, from: r.from, to: r.to, order: r.order }, args),
-        r.pageSize,
+      return listPage(
+        r,
+        'ServiceInfo',
+        (args) => ctx.services.history.serviceHistory(ctx.principal, historyFilter(d, identifier, r), args),
         (s) => s.requestedAt.getTime(),
+        (s) => ({
+          Identifier: s.identifier,
+          ...(name ? { Name: name } : {}),
+          InputData: JSON.stringify(s.input ?? {}),
+          OutputData: JSON.stringify(s.output ?? {}),
+          Time: String(s.requestedAt.getTime()),
+        }),
       );
-      const list = items.map((s) => ({
-        Identifier: s.identifier,
-        ...(name ? { Name: name } : {}),
-        InputData: JSON.stringify(s.input ?? {}),
-        OutputData: JSON.stringify(s.output ?? {}),
-        Time: String(s.requestedAt.getTime()),
-      }));
-      return { Data: { List: { ServiceInfo: list }, ...nextFields(more, items.at(-1)?.requestedAt.getTime(), r.asc) } };
     },
   },
 

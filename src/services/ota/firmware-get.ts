@@ -4,7 +4,10 @@ import { alinkReply } from '../ingest/reply.ts';
 import type { UplinkHandler } from '../ingest/types.ts';
 import { DEFAULT_MODULE } from './model.ts';
 import type { Pusher } from './push.ts';
-import { activeTask, claimQueued, lockJob, type PushTarget } from './store.ts';
+import { lockJob } from '../../db/repositories/ota.ts';
+import { findActiveTask } from '../../db/repositories/ota-tasks.ts';
+import type { PushTarget } from '../../db/ota-records.ts';
+import { claimQueued } from './transitions.ts';
 
 export const FIRMWARE_GET_METHOD = 'thing.ota.firmware.get';
 
@@ -41,7 +44,7 @@ export function createFirmwareGet(deps: { pusher: Pusher; logger: Logger }): Upl
     return {
       inTx: async (tx) => {
         target = undefined; // may run again when a grouped transaction is retried item by item: start clean
-        const task = await activeTask(tx, device.id, module);
+        const task = await findActiveTask(tx, device.id, module);
         const job = task && (await lockJob(tx, task.jobId));
         if (!task || !job) return;
         if (task.status !== 'QUEUED') {

@@ -1,3 +1,4 @@
+import { ALINK } from '../../domain/alink/codes.ts';
 import { parseBoundedJson } from '../../domain/alink/json-limits.ts';
 import { extErrorTopic, parseTopic } from '../../domain/alink/topics.ts';
 import { lockJob, upsertDeviceVersion } from '../../db/repositories/ota.ts';
@@ -27,7 +28,7 @@ export function otaRoute(topic: string): OtaRoute | null {
  * with 460, the code §3.10 gives a request whose parameters are unusable. The device must subscribe to that topic
  * (D7 allows it; it is not among D19's automatic subscriptions).
  */
-export const NO_TASK_CODE = 460;
+export const NO_TASK_CODE = ALINK.PARAM_ERROR;
 
 interface OtaRequest {
   id: string | number | null;

@@ -38,59 +38,26 @@ export const FAILURE_STEPS: Record<number, string> = {
   [-4]: 'flashing failed',
 };
 
+/** An OTA event of a device: its data starts with the device's iotId, productKey and deviceName. */
+function deviceEvent(type: NewEvent['type'], d: OtaDevice, data: Record<string, unknown>): NewEvent {
+  return { type, productKey: d.productKey, deviceName: d.deviceName, data: { iotId: d.iotId, productKey: d.productKey, deviceName: d.deviceName, ...data } };
+}
+
+const taskIds = (t: TaskContext) => ({ jobId: String(t.jobId), taskId: String(t.taskId), moduleName: t.module });
+
 /** A transition of a task as one event body: §6.11 progress shape (UNCONFIRMED there; a superset here). */
 export function progressEvent(d: OtaDevice, t: TaskContext, status: OtaTaskStatus, step: number | null, desc: string | null, at: number): NewEvent {
-  return {
-    type: OTA_EVENT.progress,
-    productKey: d.productKey,
-    deviceName: d.deviceName,
-    data: {
-      iotId: d.iotId,
-      productKey: d.productKey,
-      deviceName: d.deviceName,
-      status,
-      step,
-      desc,
-      jobId: String(t.jobId),
-      taskId: String(t.taskId),
-      moduleName: t.module,
-      srcVersion: t.srcVersion,
-      destVersion: t.destVersion,
-      messageCreateTime: at,
-    },
-  };
+  return deviceEvent(OTA_EVENT.progress, d, { status, step, desc, ...taskIds(t), srcVersion: t.srcVersion, destVersion: t.destVersion, messageCreateTime: at });
 }
 
 /** §6.11 `/${pk}/${dn}/ota/upgrade`: the result of one device's upgrade. */
 export function upgradeEvent(d: OtaDevice, t: TaskContext, status: 'SUCCEEDED' | 'FAILED', desc: string | null, at: number): NewEvent {
-  return {
-    type: OTA_EVENT.upgrade,
-    productKey: d.productKey,
-    deviceName: d.deviceName,
-    data: {
-      iotId: d.iotId,
-      productKey: d.productKey,
-      deviceName: d.deviceName,
-      status,
-      messageCreateTime: at,
-      srcVersion: t.srcVersion,
-      destVersion: t.destVersion,
-      desc,
-      jobId: String(t.jobId),
-      taskId: String(t.taskId),
-      moduleName: t.module,
-    },
-  };
+  return deviceEvent(OTA_EVENT.upgrade, d, { status, messageCreateTime: at, srcVersion: t.srcVersion, destVersion: t.destVersion, desc, ...taskIds(t) });
 }
 
 /** §6.11 `/${pk}/${dn}/ota/version/post`: a version the device reported. */
 export function versionEvent(d: OtaDevice, module: string, version: string, at: number): NewEvent {
-  return {
-    type: OTA_EVENT.version,
-    productKey: d.productKey,
-    deviceName: d.deviceName,
-    data: { iotId: d.iotId, productKey: d.productKey, deviceName: d.deviceName, moduleName: module, moduleVersion: version, messageCreateTime: at },
-  };
+  return deviceEvent(OTA_EVENT.version, d, { moduleName: module, moduleVersion: version, messageCreateTime: at });
 }
 
 /** §6.11 `/${pk}/${packageId}/${jobId}/ota/job/status`. */

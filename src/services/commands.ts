@@ -1,19 +1,14 @@
 import { performance } from 'node:perf_hooks';
-import { and, eq, inArray } from 'drizzle-orm';
 import { canPublish, canSubscribe } from '../domain/alink/acl.ts';
 import { isValidTopicName } from '../domain/alink/topic-filter.ts';
 import { broadcastRequestTopic, extRrpcServiceTopic, extRrpcTopic, parseTopic, rrpcRequestTopic, validateTopicName } from '../domain/alink/topics.ts';
 import { DomainError } from '../domain/errors.ts';
-import { devices } from '../db/tables.ts';
-import type { GroupCommitter } from '../events/committer.ts';
 import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, requireRole, type Principal } from './access.ts';
 import type { CommandReply, CommandTracker } from './command-replies.ts';
 import type { CoreServiceDeps } from './deps.ts';
-import { findDevice, toDeviceRecord } from '../db/repositories/devices.ts';
-import type { DevicePublisher } from './ports.ts';
-import type { MessageIds } from './message-ids.ts';
-import type { ProductCache, ProductInfo } from './product-cache.ts';
+import { findDevicesByName, listOnlineDeviceNames } from '../db/repositories/commands.ts';
+import type { ProductInfo } from './product-cache.ts';
 import type { DeviceRecord } from '../db/records.ts';
 
 export type PayloadEncoding = 'UTF8' | 'BASE64';
@@ -23,6 +18,15 @@ export type RrpcCode = 'SUCCESS' | 'TIMEOUT' | 'OFFLINE' | 'HALFCONN' | 'UNKNOWN
 /** alink-protocol.md §5.1 / §7: RRPC timeout 1000-8000 ms; broadcast body at most 64 KB. */
 export const RRPC_TIMEOUT = { min: 1000, max: 8000 } as const;
 export const MAX_BROADCAST = 64 * 1024;
+
+/** The caller's `timeoutMs` (default 5000), refused (TIMEOUT_OUT_OF_RANGE) outside RRPC_TIMEOUT. */
+export function rrpcTimeout(timeoutMs: number | null | undefined): number {
+  const ms = timeoutMs ?? 5000;
+  if (!Number.isInteger(ms) || ms < RRPC_TIMEOUT.min || ms > RRPC_TIMEOUT.max) {
+    throw new DomainError('TIMEOUT_OUT_OF_RANGE', `timeoutMs must be ${RRPC_TIMEOUT.min} to ${RRPC_TIMEOUT.max}`, ['input', 'timeoutMs']);
+  }
+  return ms;
+}
 
 /** The service identifier of an Alink service request (`method: thing.service.${id}`, §3.7), or null. */
 export function alinkServiceOf(payload: Buffer): string | null {
@@ -64,20 +68,6 @@ function createDeviceLookup(db: CoreServiceDeps['database']['db']) {
   let pending = new Map<string, Map<string, Waiter[]>>();
   let running = false;
 
-  async function query(productKey: string, names: string[]): Promise<Map<string, DeviceRecord>> {
-    const found = new Map<string, DeviceRecord>();
-    if (names.length === 1) {
-      const d = await findDevice(db, productKey, names[0]!);
-      if (d) found.set(d.deviceName, d);
-      return found;
-    }
-    for (let i = 0; i < names.length; i += 1000) {
-      const rows = await db.select().from(devices).where(and(eq(devices.productKey, productKey), inArray(devices.deviceName, names.slice(i, i + 1000))));
-      for (const r of rows) found.set(r.deviceName, toDeviceRecord(r));
-    }
-    return found;
-  }
-
   async function run(): Promise<void> {
     running = true;
     while (pending.size > 0) {
@@ -85,7 +75,7 @@ function createDeviceLookup(db: CoreServiceDeps['database']['db']) {
       pending = new Map();
       for (const [productKey, byName] of batch) {
         try {
-          const found = await query(productKey, [...byName.keys()]);
+          const found = await findDevicesByName(db, productKey, [...byName.keys()]);
           for (const [name, waiters] of byName) for (const w of waiters) w.resolve(found.get(name) ?? null);
         } catch (err) {
           for (const waiters of byName.values()) for (const w of waiters) w.reject(err);
@@ -245,10 +235,7 @@ export function createCommandService(deps: CoreServiceDeps) {
     async rrpc(p: Principal, input: { productKey: string; deviceName: string; payload: string; encoding?: PayloadEncoding | null; timeoutMs?: number | null; topic?: string | null }) {
       const startedAt = performance.now();
       const info = await core.product(p, input.productKey);
-      const timeoutMs = input.timeoutMs ?? 5000;
-      if (!Number.isInteger(timeoutMs) || timeoutMs < RRPC_TIMEOUT.min || timeoutMs > RRPC_TIMEOUT.max) {
-        throw new DomainError('TIMEOUT_OUT_OF_RANGE', `timeoutMs must be ${RRPC_TIMEOUT.min} to ${RRPC_TIMEOUT.max}`, ['input', 'timeoutMs']);
-      }
+      const timeoutMs = rrpcTimeout(input.timeoutMs);
       const payload = decodePayload(input.payload, input.encoding, maxPayload);
       const d = await core.device(input.productKey, input.deviceName);
       let custom: string | null = null;
@@ -295,11 +282,8 @@ export function createCommandService(deps: CoreServiceDeps) {
         return { messageId };
       }
       await core.record({ messageId, kind: 'BROADCAST', productKey: input.productKey, deviceName: null, topic: `/sys/${input.productKey}/+/broadcast/request/${messageId}`, status: 'SENT' });
-      const online = await deps.database.db
-        .select({ deviceName: devices.deviceName })
-        .from(devices)
-        .where(and(eq(devices.productKey, input.productKey), eq(devices.online, true), eq(devices.enabled, true)));
-      await Promise.all(online.map((d) => deps.publisher.publish(broadcastRequestTopic(input.productKey, d.deviceName, messageId), payload, 0)));
+      const online = await listOnlineDeviceNames(deps.database.db, input.productKey);
+      await Promise.all(online.map((deviceName) => deps.publisher.publish(broadcastRequestTopic(input.productKey, deviceName, messageId), payload, 0)));
       return { messageId };
     },
   };

@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
-import { query, type Database } from '../db/client.ts';
+import type { Database } from '../db/client.ts';
+import { nextMessageIdBlock } from '../db/repositories/message-ids.ts';
 
 const BLOCK = 10_000;
 
@@ -18,8 +18,7 @@ export class MessageIds {
   async take(): Promise<string> {
     while (this.next >= this.end) {
       this.refill ??= (async () => {
-        const rows = await query<{ b: string | number }>(this.database.db, sql`select nextval('message_id_seq') as b`);
-        const block = Number(rows[0]!.b);
+        const block = await nextMessageIdBlock(this.database.db);
         this.next = block * BLOCK;
         this.end = this.next + BLOCK;
       })().finally(() => (this.refill = null));

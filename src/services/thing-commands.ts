@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
+import { ALINK } from '../domain/alink/codes.ts';
 import { encodeRequest } from '../domain/alink/envelope.ts';
 import { extRrpcServiceTopic, rrpcRequestTopic, sysTopic } from '../domain/alink/topics.ts';
 import { validatePropertySet, validateServiceInput, validateServiceOutput } from '../domain/tsl/commands.ts';
 import { DomainError, DomainErrors, type UserErrorShape } from '../domain/errors.ts';
 import type { NewEvent } from '../events/types.ts';
 import type { Principal } from './access.ts';
-import { createCommandCore, RRPC_TIMEOUT, type RrpcCode } from './commands.ts';
+import { createCommandCore, rrpcTimeout, type RrpcCode } from './commands.ts';
 import type { CoreServiceDeps } from './deps.ts';
 import type { ProductInfo } from './product-cache.ts';
 import type { DeviceRecord } from '../db/records.ts';
@@ -35,7 +36,7 @@ function offlineReply(d: DeviceRecord, messageId: string, topic: string): NewEve
       productKey: d.productKey,
       deviceName: d.deviceName,
       requestId: messageId,
-      code: 9201,
+      code: ALINK.DEVICE_OFFLINE,
       message: 'device offline; delivered when it reconnects if its session is persistent',
       topic,
       data: {},
@@ -78,7 +79,7 @@ export function createThingCommandService(deps: CoreServiceDeps) {
       const issues = validateServiceInput(info.model, identifier, args);
       if (issues.length > 0) {
         throw new DomainErrors(
-          issues.map((i) => ({ code: i.code === 6304 ? 'IDENTIFIER_NOT_FOUND' : 'INVALID_VALUE', message: i.message, field: ['input', 'args', i.identifier] })),
+          issues.map((i) => ({ code: i.code === ALINK.TSL_PARAMS_NOT_EXIST ? 'IDENTIFIER_NOT_FOUND' : 'INVALID_VALUE', message: i.message, field: ['input', 'args', i.identifier] })),
         );
       }
     }
@@ -121,10 +122,7 @@ export function createThingCommandService(deps: CoreServiceDeps) {
     const info = opts.info ?? (await core.product(p, input.productKey));
     requireAlink(info);
     const args = input.args ?? {};
-    const timeoutMs = input.timeoutMs ?? 5000;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < RRPC_TIMEOUT.min || timeoutMs > RRPC_TIMEOUT.max) {
-      throw new DomainError('TIMEOUT_OUT_OF_RANGE', `timeoutMs must be ${RRPC_TIMEOUT.min} to ${RRPC_TIMEOUT.max}`, ['input', 'timeoutMs']);
-    }
+    const timeoutMs = rrpcTimeout(input.timeoutMs);
     const { callType, method } = serviceOf(info, input.identifier, args);
     const d = await core.device(input.productKey, input.deviceName);
     if (callType === 'async') {
@@ -157,7 +155,7 @@ export function createThingCommandService(deps: CoreServiceDeps) {
     const userErrors: UserErrorShape[] = [];
     if (r.reply.code === null) {
       userErrors.push({ code: 'INVALID_REPLY', message: 'the device answered with something that is not an Alink reply', field: ['output'] });
-    } else if (r.reply.code === 200 && info.product.validationMode !== 'NONE') {
+    } else if (r.reply.code === ALINK.SUCCESS && info.product.validationMode !== 'NONE') {
       for (const i of validateServiceOutput(info.model, input.identifier, output ?? undefined)) {
         userErrors.push({ code: 'INVALID_OUTPUT', message: i.message, field: ['output', i.identifier] });
       }

@@ -1,32 +1,14 @@
-import { toAmqpMessage, type AmqpMessageContent } from '../../domain/amqp/messages.ts';
+import { toAmqpMessage } from '../../domain/amqp/messages.ts';
 import type { EventHub } from '../../events/hub.ts';
 import type { EventLog } from '../../events/log.ts';
 import type { StoredEvent } from '../../events/types.ts';
 import type { Logger } from '../../logger.ts';
+import { budgetScopes, ClientRing, totalCredit, type Budget, type ClientState, type ConsumerHandle, type Outcome } from './clients.ts';
+import { CursorAdvancer } from './cursor.ts';
 import type { DeliveryStore, StepRow } from './deliveries.ts';
+import { ReadAhead } from './read-ahead.ts';
 
-/** One message as it goes out (§7.5: a redelivery has the same messageId, a higher delivery count, first_acquirer false). */
-export interface OutgoingMessage extends AmqpMessageContent {
-  position: number;
-  attempt: number;
-  deliveryCount: number;
-  firstAcquirer: boolean;
-}
-
-/** A connected client's receiver link, as the dispatcher sees it (the transport lives in src/amqp/). */
-export interface ConsumerHandle {
-  readonly clientId: string;
-  readonly accessKeyId: string;
-  readonly remoteAddress: string;
-  readonly connectedAt: Date;
-  /** The AccessKey's scope (§7.6); null: every product. */
-  readonly productKeys: readonly string[] | null;
-  /** Link credit left for new deliveries. */
-  credit(): number;
-  send(msg: OutgoingMessage): void;
-}
-
-export type Outcome = 'accepted' | 'rejected' | 'released' | 'modified' | 'undeliverable-here';
+export type { ConsumerHandle, OutgoingMessage, Outcome } from './clients.ts';
 
 export interface DispatcherStats {
   delivered(n: number): void;
@@ -35,16 +17,8 @@ export interface DispatcherStats {
   expired(n: number): void;
 }
 
-interface ClientState {
-  handle: ConsumerHandle;
-  /** position -> attempt of the copy this client holds. */
-  inFlight: Map<number, number>;
-}
-
 /** Messages per pump at most: small pages let rhea write one page while the next is read and claimed. */
 const PAGE = 250;
-
-const visible = (h: ConsumerHandle, pk: string | null) => h.productKeys === null || (pk !== null && h.productKeys.includes(pk));
 
 /**
  * Delivery of one consumer group to this instance's clients (cloud-api.md §7.5). The group's cursor and the in-flight
@@ -53,16 +27,14 @@ const visible = (h: ConsumerHandle, pk: string | null) => h.productKeys === null
  * then new events in log order, round-robin over clients with credit, then move the cursor.
  */
 export class GroupDispatcher {
-  private readonly clients: ClientState[] = [];
+  private readonly ring = new ClientRing();
+  private readonly clients = this.ring.clients;
   private entries = new Map<string, Map<string, number>>();
   private scanned = 0;
-  private advancedAt = -1;
   private started = false;
   private entriesStale = false;
   /** Whether rows may be due for (re)delivery: checked on ticks, after releases, for new clients, after a full page. */
   private dueCheck = true;
-  private lastAdvance = 0;
-  private rr = 0;
   private running: Promise<void> | null = null;
   private again = false;
   private closed = false;
@@ -71,6 +43,8 @@ export class GroupDispatcher {
   /** Messages a client refused with undeliverable-here: another client gets them when there is one. */
   private readonly avoid = new Map<number, ConsumerHandle>();
   private readonly unsubscribe: () => void;
+  private readonly cursor: CursorAdvancer;
+  private readonly readAhead = new ReadAhead();
 
   constructor(
     readonly groupId: string,
@@ -84,6 +58,10 @@ export class GroupDispatcher {
       stats: DispatcherStats;
     },
   ) {
+    this.cursor = new CursorAdvancer(
+      (scanned) => deps.store.advance(groupId, scanned),
+      (error) => deps.logger.warn({ err: error, groupId }, 'amqp cursor update failed'),
+    );
     this.unsubscribe = deps.hub.subscribe((e) => {
       if (e.productKey && this.clients.length > 0 && this.entries.get(e.productKey)?.has(e.type)) this.kick();
     });
@@ -98,22 +76,21 @@ export class GroupDispatcher {
   }
 
   add(handle: ConsumerHandle): void {
-    this.clients.push({ handle, inFlight: new Map() });
+    this.ring.add(handle);
     this.dueCheck = true;
     this.kick();
   }
 
   /** The link or connection is gone: what it held unsettled is redelivered (§7.5). */
   remove(handle: ConsumerHandle): void {
-    const i = this.clients.findIndex((c) => c.handle === handle);
-    if (i < 0) return;
-    const [c] = this.clients.splice(i, 1);
-    for (const [position, attempt] of c!.inFlight) this.releases.push({ position, attempt });
+    const c = this.ring.remove(handle);
+    if (!c) return;
+    for (const [position, attempt] of c.inFlight) this.releases.push({ position, attempt });
     this.kick();
   }
 
   outcome(handle: ConsumerHandle, position: number, attempt: number, outcome: Outcome): void {
-    const c = this.clients.find((x) => x.handle === handle);
+    const c = this.ring.find(handle);
     if (c && c.inFlight.get(position) === attempt) c.inFlight.delete(position);
     if (outcome === 'accepted' || outcome === 'rejected') {
       if (outcome === 'rejected') this.deps.stats.rejected(1);
@@ -131,7 +108,7 @@ export class GroupDispatcher {
     if (what === 'relations') this.entriesStale = true;
     if (what === 'tick') {
       this.dueCheck = true;
-      if (this.advanceDirty) this.lastAdvance = 0;
+      this.cursor.tick();
     }
     if (this.clients.length > 0) this.kick();
   }
@@ -192,53 +169,16 @@ export class GroupDispatcher {
       this.entriesStale = false;
       this.entries = await this.deps.loadEntries(this.groupId);
     }
-    const budget = new Map(this.clients.map((c) => [c, Math.max(0, c.handle.credit())]));
-    const total = () => [...budget.values()].reduce((a, b) => a + b, 0);
-    if (total() > 0 && this.dueCheck) {
+    const budget = this.ring.budget();
+    if (totalCredit(budget) > 0 && this.dueCheck) {
       this.dueCheck = false;
-      await this.redeliver(budget, Math.min(total(), PAGE));
+      await this.redeliver(budget, Math.min(totalCredit(budget), PAGE));
     }
-    await this.scan(budget, Math.min(total(), PAGE), flushNow ? [] : settles, flushNow ? [] : releases);
-    if (settles.length > 0 || this.scanned !== this.advancedAt || this.advanceDirty) this.advanceSoon();
+    await this.scan(budget, Math.min(totalCredit(budget), PAGE), flushNow ? [] : settles, flushNow ? [] : releases);
+    this.cursor.afterPump(this.scanned, settles.length > 0);
   }
 
-  /**
-   * The cursor follows the settled prefix at most every 200 ms, off the delivery path: it only bounds what a restart or
-   * another instance re-reads (claims and settlements are what keep delivery exact).
-   */
-  private advancing: Promise<unknown> | null = null;
-  private advanceDirty = false;
-  private advanceSoon(): void {
-    this.advanceDirty = true;
-    if (this.advancing || Date.now() - this.lastAdvance < 200) return;
-    this.advanceDirty = false;
-    this.lastAdvance = Date.now();
-    const scanned = this.scanned;
-    this.advancedAt = scanned;
-    this.advancing = this.deps.store
-      .advance(this.groupId, scanned)
-      .catch((error: unknown) => this.deps.logger.warn({ err: error, groupId: this.groupId }, 'amqp cursor update failed'))
-      .finally(() => (this.advancing = null));
-  }
-
-  /** The next client with credit that may see the product, round-robin; `avoid` only when no other one fits. */
-  private pick(budget: Map<ClientState, number>, pk: string | null, avoid?: ConsumerHandle): ClientState | null {
-    const n = this.clients.length;
-    let fallback: ClientState | null = null;
-    for (let k = 0; k < n; k++) {
-      const c = this.clients[(this.rr + k) % n]!;
-      if ((budget.get(c) ?? 0) <= 0 || !visible(c.handle, pk)) continue;
-      if (avoid && c.handle === avoid) {
-        fallback ??= c;
-        continue;
-      }
-      this.rr = (this.rr + k + 1) % n;
-      return c;
-    }
-    return fallback;
-  }
-
-  private send(c: ClientState, budget: Map<ClientState, number>, e: StoredEvent, attempt: number): void {
+  private send(c: ClientState, budget: Budget, e: StoredEvent, attempt: number): void {
     const content = toAmqpMessage(e);
     if (!content) return;
     budget.set(c, (budget.get(c) ?? 0) - 1);
@@ -254,24 +194,10 @@ export class GroupDispatcher {
     }
   }
 
-  private scopes(budget: Map<ClientState, number>): readonly string[] | null {
-    const keys = new Set<string>();
-    for (const [c, n] of budget) {
-      if (n <= 0) continue;
-      if (c.handle.productKeys === null) return null;
-      for (const k of c.handle.productKeys) keys.add(k);
-    }
-    return [...keys];
-  }
-
-  private expired(e: StoredEvent | undefined): boolean {
-    return !e || Date.now() - e.createdAt.getTime() > this.deps.maxAgeMs;
-  }
-
   /** Released, unanswered, orphaned (a lost instance) and waiting rows, oldest first. */
-  private async redeliver(budget: Map<ClientState, number>, limit: number): Promise<void> {
+  private async redeliver(budget: Budget, limit: number): Promise<void> {
     const { store } = this.deps;
-    const rows = await store.reclaim(this.groupId, this.scopes(budget), limit);
+    const rows = await store.reclaim(this.groupId, budgetScopes(budget), limit);
     if (rows.length === 0) return;
     if (rows.length === limit) this.dueCheck = true;
     const events = await store.eventsAt(rows.map((r) => r.position));
@@ -281,17 +207,17 @@ export class GroupDispatcher {
     let first = 0;
     for (const r of rows) {
       const e = events.get(r.position);
-      if (this.expired(e) || !toAmqpMessage(e!)) {
+      if (!e || Date.now() - e.createdAt.getTime() > this.deps.maxAgeMs || !toAmqpMessage(e)) {
         dead.push(r.position);
         continue;
       }
-      const c = this.pick(budget, r.productKey, this.avoid.get(r.position));
+      const c = this.ring.pick(budget, r.productKey, this.avoid.get(r.position));
       if (!c) {
         back.push(r.position);
         continue;
       }
       this.avoid.delete(r.position);
-      this.send(c, budget, e!, r.attempts);
+      this.send(c, budget, e, r.attempts);
       if (r.attempts > 1) redelivered++;
       else first++;
     }
@@ -302,49 +228,34 @@ export class GroupDispatcher {
     await store.unclaim(this.groupId, back);
   }
 
-  /** Outcomes, then new events after the read-ahead position, in log order, up to the clients' credit. */
-  /**
-   * The next page, read and claimed while the current one is being sent (its limit is the credit left after the
-   * current page, so read-ahead stays within credit). Used by the next pump when it continues from where it ended.
-   */
-  private prefetch: { after: number; head: number; limit: number; rows: Promise<StepRow[]> } | null = null;
-
-  /** Gives back what an unused prefetch claimed (a reset, a smaller credit): redeliverable at once. */
+  /** Gives back what an unused read-ahead claimed (a reset, a smaller credit): redeliverable at once. */
   private async dropPrefetch(): Promise<void> {
-    const p = this.prefetch;
-    this.prefetch = null;
-    if (!p) return;
-    const rows = await p.rows.catch(() => [] as StepRow[]);
+    const rows = await this.readAhead.drop();
     for (const e of rows) if (e.claimed) this.releases.push({ position: e.position, attempt: 1 });
     if (rows.length) this.again = true;
   }
 
   /** Outcomes, then new events after the read-ahead position, in log order, up to the clients' credit. */
-  private async scan(budget: Map<ClientState, number>, limit: number, settles: number[], releases: { position: number; attempt: number }[]): Promise<void> {
+  private async scan(budget: Budget, limit: number, settles: number[], releases: { position: number; attempt: number }[]): Promise<void> {
     const { store } = this.deps;
     let head = this.deps.hub.position;
     let rows: StepRow[];
-    const p = this.prefetch;
-    if (p && p.after === this.scanned && p.limit <= limit) {
-      this.prefetch = null;
+    const p = this.readAhead.take(this.scanned, limit);
+    if (p) {
       [rows] = await Promise.all([p.rows, store.settle(this.groupId, settles), store.release(this.groupId, releases)]);
       head = p.head;
       limit = p.limit;
     } else {
       await this.dropPrefetch();
-      rows = await store.step(this.groupId, { settles, releases, after: this.scanned, head, limit, entries: this.entries, visible: this.scopes(budget), maxAgeMs: this.deps.maxAgeMs });
+      rows = await store.step(this.groupId, { settles, releases, after: this.scanned, head, limit, entries: this.entries, visible: budgetScopes(budget), maxAgeMs: this.deps.maxAgeMs });
     }
     if (limit <= 0 || this.scanned >= head) return;
     this.scanned = rows.length === limit ? rows[rows.length - 1]!.position : head;
     // A full page with credit left: read and claim the next one while this one is sent.
-    const left = [...budget.values()].reduce((a, b) => a + b, 0) - rows.filter((e) => e.claimed).length;
+    const left = totalCredit(budget) - rows.filter((e) => e.claimed).length;
     if (rows.length === limit && left > 0 && !this.closed) {
       const next = { after: this.scanned, head: this.deps.hub.position, limit: Math.min(left, PAGE) };
-      this.prefetch = {
-        ...next,
-        rows: store.step(this.groupId, { settles: [], releases: [], ...next, entries: this.entries, visible: this.scopes(budget), maxAgeMs: this.deps.maxAgeMs }),
-      };
-      this.prefetch.rows.catch(() => undefined);
+      this.readAhead.start(next, store.step(this.groupId, { settles: [], releases: [], ...next, entries: this.entries, visible: budgetScopes(budget), maxAgeMs: this.deps.maxAgeMs }));
       this.again = true;
     }
     let sent = 0;
@@ -352,7 +263,7 @@ export class GroupDispatcher {
     for (const e of rows) {
       if (e.expired) expired++;
       if (!e.claimed) continue;
-      const c = this.pick(budget, e.productKey ?? null);
+      const c = this.ring.pick(budget, e.productKey ?? null);
       if (!c) {
         // No client left with credit for it: redeliverable at once.
         this.releases.push({ position: e.position, attempt: 1 });
@@ -371,7 +282,7 @@ export class GroupDispatcher {
     this.unsubscribe();
     await this.running;
     await this.dropPrefetch();
-    await this.advancing;
+    await this.cursor.idle();
     // Graceful stop: what clients still hold goes back at once instead of after the ack timeout.
     const releases = this.clients.flatMap((c) => [...c.inFlight].map(([position, attempt]) => ({ position, attempt })));
     await this.deps.store.settle(this.groupId, this.settles.splice(0));

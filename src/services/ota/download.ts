@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sql } from 'drizzle-orm';
-import { query, type Database } from '../../db/client.ts';
-import { firmwares } from '../../db/tables.ts';
+import type { Database } from '../../db/client.ts';
+import { findStoredPackage, readPackageBytes } from '../../db/repositories/ota.ts';
 import type { Logger } from '../../logger.ts';
 import { checkLink, FIRMWARE_PATH, type LinkSigner } from './links.ts';
 
@@ -63,18 +62,14 @@ export function firmwareRoute(deps: { database: Database; signer: () => Promise<
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'use GET', { allow: 'GET, HEAD' });
     const link = checkLink(await deps.signer(), req.url ?? '', Date.now());
     if (!link.ok) return text(link.status, link.reason);
-    const rows = await query<{ size: string | number; sha256: string; md5: string }>(
-      db,
-      sql`select octet_length(${firmwares.content}) as size, ${firmwares.sha256} as sha256, ${firmwares.md5} as md5
-          from ${firmwares} where ${firmwares.id} = ${link.firmwareId} and ${firmwares.content} is not null`,
-    );
-    if (!rows[0]) return text(404, 'not found');
-    const size = Number(rows[0].size);
+    const pkg = await findStoredPackage(db, link.firmwareId);
+    if (!pkg) return text(404, 'not found');
+    const size = pkg.size;
     const range = parseRange(typeof req.headers.range === 'string' ? req.headers.range : undefined, size);
     const headers: Record<string, string> = {
       'content-type': 'application/octet-stream',
       'accept-ranges': 'bytes',
-      etag: `"${rows[0].sha256 || rows[0].md5}"`,
+      etag: `"${pkg.sha256 || pkg.md5}"`,
       'cache-control': 'private, no-store',
     };
     if (range === 'unsatisfiable') return text(416, 'range not satisfiable', { 'content-range': `bytes */${size}` });
@@ -86,8 +81,7 @@ export function firmwareRoute(deps: { database: Database; signer: () => Promise<
     if (req.method === 'HEAD' || length === 0) return void res.end();
     for (let offset = start; offset <= end; offset += CHUNK) {
       const n = Math.min(CHUNK, end - offset + 1);
-      const part = await query<{ c: unknown }>(db, sql`select substring(${firmwares.content} from ${offset + 1} for ${n}) as c from ${firmwares} where ${firmwares.id} = ${link.firmwareId}`);
-      const bytes = asBuffer(part[0]?.c);
+      const bytes = asBuffer(await readPackageBytes(db, link.firmwareId, offset, n));
       if (bytes.length !== n) throw new Error(`firmware ${link.firmwareId} changed while being served`);
       if (!(await write(res, bytes))) return; // the client went away
     }

@@ -1,10 +1,14 @@
+import { ALINK } from '../../domain/alink/codes.ts';
 import { decodeRequest } from '../../domain/alink/envelope.ts';
 import type { Logger } from '../../logger.ts';
 import { alinkReply } from '../ingest/reply.ts';
 import type { UplinkHandler } from '../ingest/types.ts';
 import { DEFAULT_MODULE } from './model.ts';
 import type { Pusher } from './push.ts';
-import { activeTask, claimQueued, lockJob, type PushTarget } from './store.ts';
+import { lockJob } from '../../db/repositories/ota.ts';
+import { findActiveTask } from '../../db/repositories/ota-tasks.ts';
+import type { PushTarget } from '../../db/ota-records.ts';
+import { claimQueued } from './transitions.ts';
 
 export const FIRMWARE_GET_METHOD = 'thing.ota.firmware.get';
 
@@ -25,15 +29,15 @@ export function createFirmwareGet(deps: { pusher: Pusher; logger: Logger }): Upl
     const decoded = decodeRequest(request.payload);
     if (!decoded.ok) {
       const e = decoded.error;
-      return { replies: alinkReply(request, e, { code: 460, message: e.message, method: FIRMWARE_GET_METHOD }) };
+      return { replies: alinkReply(request, e, { code: ALINK.PARAM_ERROR, message: e.message, method: FIRMWARE_GET_METHOD }) };
     }
     const req = decoded.value;
     const answer = (code: number, data: unknown, message?: string) => alinkReply(request, req, { code, data, message, method: FIRMWARE_GET_METHOD });
     const params = req.params ?? {};
-    if (typeof params !== 'object' || Array.isArray(params)) return { replies: answer(460, {}, 'params must be an object') };
+    if (typeof params !== 'object' || Array.isArray(params)) return { replies: answer(ALINK.PARAM_ERROR, {}, 'params must be an object') };
     const asked = (params as { module?: unknown }).module;
     if (asked != null && asked !== '' && (typeof asked !== 'string' || asked.length > 64 || asked.includes('\u0000'))) {
-      return { replies: answer(460, {}, 'params.module must be a string of at most 64 characters') };
+      return { replies: answer(ALINK.PARAM_ERROR, {}, 'params.module must be a string of at most 64 characters') };
     }
     const module = typeof asked === 'string' && asked !== '' ? asked : DEFAULT_MODULE;
 
@@ -41,7 +45,7 @@ export function createFirmwareGet(deps: { pusher: Pusher; logger: Logger }): Upl
     return {
       inTx: async (tx) => {
         target = undefined; // may run again when a grouped transaction is retried item by item: start clean
-        const task = await activeTask(tx, device.id, module);
+        const task = await findActiveTask(tx, device.id, module);
         const job = task && (await lockJob(tx, task.jobId));
         if (!task || !job) return;
         if (task.status !== 'QUEUED') {
@@ -54,15 +58,15 @@ export function createFirmwareGet(deps: { pusher: Pusher; logger: Logger }): Upl
         return { events: claimed.events };
       },
       committed: async () => {
-        if (!target) return answer(200, {});
+        if (!target) return answer(ALINK.SUCCESS, {});
         try {
           const push = await deps.pusher.message(target);
           const body = JSON.parse((typeof push.payload === 'function' ? push.payload() : push.payload).toString('utf8')) as { data?: unknown };
-          return answer(200, body.data ?? {});
+          return answer(ALINK.SUCCESS, body.data ?? {});
         } catch (err) {
           // The claim is committed: the device gets the package on its next pull, push or login.
           deps.logger.warn({ err, deviceName: device.deviceName }, 'could not build the package data for a firmware pull');
-          return answer(500, {}, 'the package could not be read; try again');
+          return answer(ALINK.UNKNOWN_ERROR, {}, 'the package could not be read; try again');
         }
       },
     };

@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
 import { DomainError, DomainErrors, type UserErrorShape } from '../../domain/errors.ts';
-import type { Executor } from '../../db/client.ts';
-import { firmwares } from '../../db/tables.ts';
+import { countFirmwares, findFirmware, insertFirmware, pageFirmwares } from '../../db/repositories/ota.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { toConnection, type PageArgs } from '../paging.ts';
 import { findProduct } from '../../db/repositories/products.ts';
 import { DEFAULT_MODULE, type FirmwareRecord, type SignMethod } from './model.ts';
-import { idWindow } from './store.ts';
+import { pageWindow } from './page-window.ts';
 
 /**
  * Largest firmware package ThingQL stores (bytes). TODO(wiring): becomes the setting OTA_MAX_FIRMWARE_BYTES.
@@ -41,36 +39,6 @@ export interface CreateFirmwareInput {
   size?: number | null;
   md5?: string | null;
   sha256?: string | null;
-}
-
-/** The columns of a firmware without its bytes (never load a package to list it). */
-export const firmwareColumns = {
-  id: firmwares.id,
-  productKey: firmwares.productKey,
-  name: firmwares.name,
-  version: firmwares.version,
-  module: firmwares.module,
-  size: firmwares.size,
-  md5: firmwares.md5,
-  sha256: firmwares.sha256,
-  signMethod: firmwares.signMethod,
-  url: firmwares.url,
-  createdAt: firmwares.createdAt,
-};
-
-type FirmwareRow = { [K in keyof typeof firmwareColumns]: (typeof firmwares.$inferSelect)[K] };
-
-export const toFirmwareRecord = (r: FirmwareRow): FirmwareRecord => ({
-  ...r,
-  // '' marks a digest not given for a firmware registered by URL (the column is NOT NULL).
-  sha256: r.sha256 === '' ? null : r.sha256,
-  signMethod: r.signMethod as SignMethod,
-});
-
-export async function findFirmware(ex: Executor, id: number): Promise<FirmwareRecord | null> {
-  if (!Number.isSafeInteger(id)) return null;
-  const rows = await ex.select(firmwareColumns).from(firmwares).where(eq(firmwares.id, id)).limit(1);
-  return rows[0] ? toFirmwareRecord(rows[0]) : null;
 }
 
 const field = (name: string) => ['input', name];
@@ -152,31 +120,27 @@ export function createFirmwareService(deps: ServiceDeps & { maxFirmwareBytes?: n
         }
         if (input.size != null && input.size !== size) throw new DomainError('DIGEST_MISMATCH', `the upload is ${size} bytes, not ${input.size}`, field('size'));
       }
-      const rows = await db
-        .insert(firmwares)
-        .values({
-          productKey: input.productKey,
-          name: input.name.trim(),
-          version: input.version,
-          module: input.module ?? DEFAULT_MODULE,
-          size,
-          md5,
-          sha256,
-          signMethod: input.signMethod,
-          url: input.file ? null : input.url!,
-          content,
-        })
-        .onConflictDoNothing()
-        .returning(firmwareColumns);
-      if (!rows[0]) {
+      const created = await insertFirmware(db, {
+        productKey: input.productKey,
+        name: input.name.trim(),
+        version: input.version,
+        module: input.module ?? DEFAULT_MODULE,
+        size,
+        md5,
+        sha256,
+        signMethod: input.signMethod,
+        url: input.file ? null : input.url!,
+        content,
+      });
+      if (!created) {
         throw new DomainError(
           'FIRMWARE_ALREADY_EXISTS',
           `product ${input.productKey} already has version ${input.version} of module ${input.module ?? DEFAULT_MODULE}`,
           field('version'),
         );
       }
-      deps.logger.info({ productKey: input.productKey, firmwareId: rows[0].id, size, hosted: content !== null }, 'firmware package created');
-      return toFirmwareRecord(rows[0]);
+      deps.logger.info({ productKey: input.productKey, firmwareId: created.id, size, hosted: content !== null }, 'firmware package created');
+      return created;
     },
 
     /** A firmware the caller may see, or null (also for another product's: a scoped key learns nothing). */
@@ -189,14 +153,9 @@ export function createFirmwareService(deps: ServiceDeps & { maxFirmwareBytes?: n
     async list(p: Principal, productKey: string, args: PageArgs) {
       requireRole(p, 'VIEWER');
       assertProductVisible(p, productKey);
-      const w = idWindow(args, firmwares.id);
-      const rows = await db
-        .select(firmwareColumns)
-        .from(firmwares)
-        .where(and(eq(firmwares.productKey, productKey), w.where))
-        .orderBy(w.orderBy)
-        .limit(w.page.limit + 1);
-      return toConnection(rows.map(toFirmwareRecord), w.page, (f) => f.id, () => db.$count(firmwares, eq(firmwares.productKey, productKey)));
+      const { page, window } = pageWindow(args);
+      const rows = await pageFirmwares(db, productKey, window);
+      return toConnection(rows, page, (f) => f.id, () => countFirmwares(db, productKey));
     },
   };
 }

@@ -1,7 +1,9 @@
-import { sql } from 'drizzle-orm';
+import { ALINK } from '../../domain/alink/codes.ts';
 import { parseBoundedJson } from '../../domain/alink/json-limits.ts';
 import { extErrorTopic, parseTopic } from '../../domain/alink/topics.ts';
-import { deviceVersions } from '../../db/tables.ts';
+import { lockJob, upsertDeviceVersion } from '../../db/repositories/ota.ts';
+import { findActiveTask, transitionTask } from '../../db/repositories/ota-tasks.ts';
+import type { PushTarget } from '../../db/ota-records.ts';
 import type { Logger } from '../../logger.ts';
 import type { NewEvent } from '../../events/types.ts';
 import type { Handled, Outbound, UplinkHandler, UplinkRequest } from '../ingest/types.ts';
@@ -10,7 +12,7 @@ import { containsNul } from '../ingest/decode.ts';
 import { createFirmwareGet } from './firmware-get.ts';
 import { DEFAULT_MODULE, FAILURE_STEPS, parseStep, progressEvent, upgradeEvent, versionEvent } from './model.ts';
 import type { Pusher } from './push.ts';
-import { activeTask, claimQueued, completeJobIfDone, lockJob, transition, type PushTarget } from './store.ts';
+import { claimQueued, completeJob } from './transitions.ts';
 
 export type OtaRoute = 'inform' | 'progress' | 'request';
 
@@ -26,7 +28,7 @@ export function otaRoute(topic: string): OtaRoute | null {
  * with 460, the code §3.10 gives a request whose parameters are unusable. The device must subscribe to that topic
  * (D7 allows it; it is not among D19's automatic subscriptions).
  */
-export const NO_TASK_CODE = 460;
+export const NO_TASK_CODE = ALINK.PARAM_ERROR;
 
 interface OtaRequest {
   id: string | number | null;
@@ -82,16 +84,13 @@ export function createOtaHandlers(deps: { pusher: Pusher; logger: Logger; onChan
     return {
       inTx: async (tx) => {
         ended = false; // a grouped transaction that failed is retried item by item: start clean
-        await tx
-          .insert(deviceVersions)
-          .values({ deviceId: device.id, module, version, reportedAt: receivedAt })
-          .onConflictDoUpdate({ target: [deviceVersions.deviceId, deviceVersions.module], set: { version: sql`excluded.version`, reportedAt: sql`excluded.reported_at` } });
+        await upsertDeviceVersion(tx, { deviceId: device.id, module, version, reportedAt: receivedAt });
         const events: NewEvent[] = [versionEvent(device, module, version, at)];
-        const task = await activeTask(tx, device.id, module);
+        const task = await findActiveTask(tx, device.id, module);
         if (task && task.destVersion === version) {
           const job = await lockJob(tx, task.jobId);
-          if (job && (await transition(tx, task.taskId, { status: 'SUCCEEDED', step: 100, description: null }))) {
-            events.push(upgradeEvent(device, task, 'SUCCEEDED', null, at), ...(await completeJobIfDone(tx, job)));
+          if (job && (await transitionTask(tx, task.taskId, { status: 'SUCCEEDED', step: 100, description: null }))) {
+            events.push(upgradeEvent(device, task, 'SUCCEEDED', null, at), ...(await completeJob(tx, job)));
             ended = true;
           }
         }
@@ -120,13 +119,13 @@ export function createOtaHandlers(deps: { pusher: Pusher; logger: Logger; onChan
     return {
       inTx: async (tx) => {
         found = false; // retried item by item after a failed grouped transaction: start clean
-        const task = await activeTask(tx, device.id, module);
+        const task = await findActiveTask(tx, device.id, module);
         if (!task) return;
         const job = await lockJob(tx, task.jobId);
-        if (!job || !(await transition(tx, task.taskId, { status: failed ? 'FAILED' : 'IN_PROGRESS', step, description: desc }))) return;
+        if (!job || !(await transitionTask(tx, task.taskId, { status: failed ? 'FAILED' : 'IN_PROGRESS', step, description: desc }))) return;
         found = true;
         const events = [progressEvent(device, task, failed ? 'FAILED' : 'IN_PROGRESS', step, desc, at)];
-        if (failed) events.push(upgradeEvent(device, task, 'FAILED', desc, at), ...(await completeJobIfDone(tx, job)));
+        if (failed) events.push(upgradeEvent(device, task, 'FAILED', desc, at), ...(await completeJob(tx, job)));
         return { events };
       },
       committed: () => {
@@ -150,7 +149,7 @@ export function createOtaHandlers(deps: { pusher: Pusher; logger: Logger; onChan
     return {
       inTx: async (tx) => {
         targets.length = 0; // retried item by item after a failed grouped transaction: start clean
-        const task = await activeTask(tx, device.id, module);
+        const task = await findActiveTask(tx, device.id, module);
         if (!task) return;
         const job = await lockJob(tx, task.jobId);
         if (!job) return;

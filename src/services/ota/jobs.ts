@@ -1,15 +1,22 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { DomainError } from '../../domain/errors.ts';
-import { query, type Tx } from '../../db/client.ts';
-import { devices, deviceVersions, firmwares, otaJobs, otaTasks } from '../../db/tables.ts';
+import type { Tx } from '../../db/client.ts';
+import { countJobs, findFirmware, findJob, insertJob, listDeviceVersions, lockJob, lockJobCreation, pageJobs, setJobStatus } from '../../db/repositories/ota.ts';
+import {
+  cancelJobTasks,
+  countTasks,
+  countTasksByStatus,
+  findBusyDevices,
+  findDevicesWithVersion,
+  insertProductTasks,
+  insertQueuedTasks,
+  pageTasks,
+} from '../../db/repositories/ota-tasks.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
-import { toDeviceRecord } from '../../db/repositories/devices.ts';
 import { toConnection, type PageArgs } from '../paging.ts';
 import type { DeviceRecord } from '../../db/records.ts';
-import { findFirmware } from './firmware.ts';
 import { ACTIVE_JOB, jobStatusEvent, progressEvent, type OtaJobRecord, type OtaJobStatus, type OtaTaskRecord, type OtaTaskStatus } from './model.ts';
-import { idWindow, lockJob, toJobRecord } from './store.ts';
+import { pageWindow } from './page-window.ts';
 
 /** The reference's CreateOTAStaticUpgradeJob: MaximumPerMinute 10-10000 (ThingQL also allows slower, from 1). */
 export const MAX_ROLLOUT_RATE = 10_000;
@@ -33,7 +40,6 @@ export interface OtaTaskView extends OtaTaskRecord {
 export type TaskCounts = Record<'total' | 'queued' | 'notified' | 'inProgress' | 'succeeded' | 'failed' | 'canceled', number>;
 
 const field = (name: string) => ['input', name];
-const list = (xs: readonly (string | number)[]) => sql.join(xs.map((x) => sql`${x}`), sql`, `);
 
 /** Upgrade jobs and their per-device tasks (CreateOTAStaticUpgradeJob, CancelOTAStrategyByJob, ListOTATaskByJob). */
 export function createJobService(deps: ServiceDeps & { onCreated: () => void }) {
@@ -53,25 +59,10 @@ export function createJobService(deps: ServiceDeps & { onCreated: () => void }) 
     }
   }
 
-  /** Devices (of the given ids) already in an active task for `module`. */
-  async function busy(tx: Tx, ids: number[], module: string): Promise<Set<number>> {
-    if (ids.length === 0) return new Set();
-    const rows = await query<{ device_id: string | number }>(
-      tx,
-      sql`select t.device_id from ${otaTasks} t join ${otaJobs} j on j.id = t.job_id join ${firmwares} f on f.id = j.firmware_id
-          where t.status in ('QUEUED', 'NOTIFIED', 'IN_PROGRESS') and f.module = ${module} and t.device_id in (${list(ids)})`,
-    );
-    return new Set(rows.map((r) => Number(r.device_id)));
-  }
-
   /** Named devices: every one must exist, match srcVersions and be free for the module, or nothing is created. */
   async function namedTasks(tx: Tx, jobId: number, productKey: string, module: string, input: CreateOtaJobInput): Promise<number> {
     const names = [...new Set(input.deviceNames!)];
-    const rows = await tx
-      .select({ id: devices.id, deviceName: devices.deviceName, version: deviceVersions.version })
-      .from(devices)
-      .leftJoin(deviceVersions, and(eq(deviceVersions.deviceId, devices.id), eq(deviceVersions.module, module)))
-      .where(and(eq(devices.productKey, productKey), inArray(devices.deviceName, names)));
+    const rows = await findDevicesWithVersion(tx, productKey, names, module);
     const found = new Set(rows.map((r) => r.deviceName));
     const missing = names.filter((n) => !found.has(n));
     if (missing.length > 0) throw new DomainError('DEVICE_NOT_FOUND', `no such devices in product ${productKey}: ${missing.slice(0, 10).join(', ')}`, field('deviceNames'));
@@ -85,40 +76,19 @@ export function createJobService(deps: ServiceDeps & { onCreated: () => void }) 
         );
       }
     }
-    const taken = await busy(tx, rows.map((r) => r.id), module);
+    const taken = await findBusyDevices(tx, rows.map((r) => r.id), module);
     if (taken.size > 0) {
       const names = rows.filter((r) => taken.has(r.id)).map((r) => r.deviceName);
       throw new DomainError('DEVICE_BUSY', `devices already in an active upgrade of module ${module}: ${names.slice(0, 10).join(', ')}`, field('deviceNames'));
     }
-    await tx.insert(otaTasks).values(rows.map((r) => ({ jobId, deviceId: r.id, status: 'QUEUED', srcVersion: r.version })));
-    return rows.length;
-  }
-
-  /**
-   * The whole product: every device whose version of the module is in srcVersions (any, when absent), skipping
-   * devices already at the target version and devices busy with another upgrade of the module. One statement.
-   */
-  async function productTasks(tx: Tx, jobId: number, productKey: string, module: string, target: string, srcVersions: readonly string[] | null): Promise<number> {
-    const rows = await query<{ id: string | number }>(
-      tx,
-      sql`insert into ${otaTasks} (job_id, device_id, status, src_version)
-          select ${jobId}, d.id, 'QUEUED', v.version
-          from ${devices} d left join ${deviceVersions} v on v.device_id = d.id and v.module = ${module}
-          where d.product_key = ${productKey}
-            and v.version is distinct from ${target}
-            ${srcVersions ? sql`and v.version in (${list(srcVersions)})` : sql``}
-            and not exists (
-              select 1 from ${otaTasks} t join ${otaJobs} j on j.id = t.job_id join ${firmwares} f on f.id = j.firmware_id
-              where t.device_id = d.id and t.status in ('QUEUED', 'NOTIFIED', 'IN_PROGRESS') and f.module = ${module})
-          returning id`,
-    );
+    await insertQueuedTasks(tx, jobId, rows);
     return rows.length;
   }
 
   async function visibleJob(p: Principal, id: number): Promise<OtaJobRecord | null> {
     if (!Number.isSafeInteger(id)) return null;
-    const rows = await db.select().from(otaJobs).where(eq(otaJobs.id, id)).limit(1);
-    return rows[0] && canSeeProduct(p, rows[0].productKey) ? toJobRecord(rows[0]) : null;
+    const job = await findJob(db, id);
+    return job && canSeeProduct(p, job.productKey) ? job : null;
   }
 
   return {
@@ -128,15 +98,11 @@ export function createJobService(deps: ServiceDeps & { onCreated: () => void }) 
       const fw = await findFirmware(db, input.firmwareId);
       if (!fw || !canSeeProduct(p, fw.productKey)) throw new DomainError('FIRMWARE_NOT_FOUND', `firmware ${input.firmwareId} does not exist`, field('firmwareId'));
       const job = await log.transaction(async (tx, emit) => {
-        await query(tx, sql`select pg_advisory_xact_lock(${JOB_CREATE_LOCK}, hashtext(${fw.productKey}))`);
-        const [row] = await tx
-          .insert(otaJobs)
-          .values({ firmwareId: fw.id, productKey: fw.productKey, srcVersions: input.srcVersions ? [...input.srcVersions] : null, rolloutRate: input.rolloutRate ?? null, status: 'IN_PROGRESS' })
-          .returning();
-        const created = toJobRecord(row!);
+        await lockJobCreation(tx, JOB_CREATE_LOCK, fw.productKey);
+        const created = await insertJob(tx, { firmwareId: fw.id, productKey: fw.productKey, srcVersions: input.srcVersions ? [...input.srcVersions] : null, rolloutRate: input.rolloutRate ?? null, status: 'IN_PROGRESS' });
         const n = input.deviceNames
           ? await namedTasks(tx, created.id, fw.productKey, fw.module, input)
-          : await productTasks(tx, created.id, fw.productKey, fw.module, fw.version, input.srcVersions ?? null);
+          : await insertProductTasks(tx, { jobId: created.id, productKey: fw.productKey, module: fw.module, target: fw.version, srcVersions: input.srcVersions ?? null });
         if (n === 0) {
           throw new DomainError('NO_MATCHING_DEVICES', `no device of product ${fw.productKey} needs ${fw.module} ${fw.version} (filtered by srcVersions, already at it, or busy with another upgrade)`, field('firmwareId'));
         }
@@ -156,15 +122,8 @@ export function createJobService(deps: ServiceDeps & { onCreated: () => void }) 
         if (!job || !canSeeProduct(p, job.productKey)) throw new DomainError('JOB_NOT_FOUND', `OTA job ${id} does not exist`, field('id'));
         if (!ACTIVE_JOB.includes(job.status)) throw new DomainError('JOB_NOT_ACTIVE', `OTA job ${id} is already ${job.status}`, field('id'));
         const fw = (await findFirmware(tx, job.firmwareId))!;
-        const rows = await query<{ id: string | number; src_version: string | null; iot_id: string | null; device_name: string | null; step: number | null }>(
-          tx,
-          sql`with done as (
-                update ${otaTasks} set status = 'CANCELED', updated_at = now()
-                where job_id = ${job.id} and status in ('QUEUED', 'NOTIFIED', 'IN_PROGRESS')
-                returning id, device_id, src_version, step)
-              select done.id, done.src_version, done.step, d.iot_id, d.device_name from done left join ${devices} d on d.id = done.device_id`,
-        );
-        await tx.update(otaJobs).set({ status: 'CANCELED' }).where(eq(otaJobs.id, job.id));
+        const rows = await cancelJobTasks(tx, job.id);
+        await setJobStatus(tx, job.id, 'CANCELED');
         const now = Date.now();
         for (const r of rows) {
           if (r.iot_id == null || r.device_name == null) continue;
@@ -184,21 +143,14 @@ export function createJobService(deps: ServiceDeps & { onCreated: () => void }) 
     async list(p: Principal, productKey: string, filter: { status?: OtaJobStatus | null }, args: PageArgs) {
       requireRole(p, 'VIEWER');
       assertProductVisible(p, productKey);
-      const w = idWindow(args, otaJobs.id);
-      const rows = await db
-        .select()
-        .from(otaJobs)
-        .where(and(eq(otaJobs.productKey, productKey), filter.status ? eq(otaJobs.status, filter.status) : undefined, w.where))
-        .orderBy(w.orderBy)
-        .limit(w.page.limit + 1);
-      const filters = and(eq(otaJobs.productKey, productKey), filter.status ? eq(otaJobs.status, filter.status) : undefined);
-      return toConnection(rows.map(toJobRecord), w.page, (j) => j.id, () => db.$count(otaJobs, filters));
+      const { page, window } = pageWindow(args);
+      const rows = await pageJobs(db, productKey, filter.status ?? null, window);
+      return toConnection(rows, page, (j) => j.id, () => countJobs(db, productKey, filter.status ?? null));
     },
 
     /** Tasks per status; the job was checked visible by the caller (it is a field of a visible job). */
     async counts(jobId: number): Promise<TaskCounts> {
-      const rows = await query<{ status: string; n: string | number }>(db, sql`select status, count(*) as n from ${otaTasks} where job_id = ${jobId} group by status`);
-      const by = new Map(rows.map((r) => [r.status, Number(r.n)]));
+      const by = await countTasksByStatus(db, jobId);
       const c = (s: OtaTaskStatus) => by.get(s) ?? 0;
       return {
         total: [...by.values()].reduce((a, b) => a + b, 0),
@@ -212,38 +164,18 @@ export function createJobService(deps: ServiceDeps & { onCreated: () => void }) 
     },
 
     async tasks(job: OtaJobRecord, filter: { status?: OtaTaskStatus | null }, args: PageArgs) {
-      const w = idWindow(args, otaTasks.id);
+      const { page, window } = pageWindow(args);
       const fw = (await findFirmware(db, job.firmwareId))!;
-      const rows = await db
-        .select({ task: otaTasks, device: devices })
-        .from(otaTasks)
-        .leftJoin(devices, eq(devices.id, otaTasks.deviceId))
-        .where(and(eq(otaTasks.jobId, job.id), filter.status ? eq(otaTasks.status, filter.status) : undefined, w.where))
-        .orderBy(w.orderBy)
-        .limit(w.page.limit + 1);
+      const rows = await pageTasks(db, job.id, filter.status ?? null, window);
       const views = rows.map(
-        ({ task: t, device }): OtaTaskView => ({
-          id: t.id,
-          jobId: t.jobId,
-          deviceId: t.deviceId,
-          status: t.status as OtaTaskStatus,
-          step: t.step,
-          desc: t.description,
-          srcVersion: t.srcVersion,
-          destVersion: fw.version,
-          module: fw.module,
-          notifiedAt: t.notifiedAt,
-          updatedAt: t.updatedAt,
-          device: device ? toDeviceRecord(device) : null,
-        }),
+        ({ description, ...t }): OtaTaskView => ({ ...t, desc: description, destVersion: fw.version, module: fw.module }),
       );
-      const filters = and(eq(otaTasks.jobId, job.id), filter.status ? eq(otaTasks.status, filter.status) : undefined);
-      return toConnection(views, w.page, (t) => t.id, () => db.$count(otaTasks, filters));
+      return toConnection(views, page, (t) => t.id, () => countTasks(db, job.id, filter.status ?? null));
     },
 
     /** The versions a device reported, per module (for `Device.firmwareVersions`). */
     async deviceVersions(deviceId: number): Promise<{ module: string; version: string; reportedAt: Date }[]> {
-      return db.select({ module: deviceVersions.module, version: deviceVersions.version, reportedAt: deviceVersions.reportedAt }).from(deviceVersions).where(eq(deviceVersions.deviceId, deviceId)).orderBy(asc(deviceVersions.module));
+      return listDeviceVersions(db, deviceId);
     },
   };
 }

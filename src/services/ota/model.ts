@@ -1,75 +1,25 @@
 import type { NewEvent } from '../../events/types.ts';
 
-/** Task statuses (the reference's ListOTATaskByJob TaskStatus values, without CONFIRM/SCHEDULED). */
-export type OtaTaskStatus = 'QUEUED' | 'NOTIFIED' | 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'CANCELED';
-export type OtaJobStatus = 'PLANNED' | 'IN_PROGRESS' | 'COMPLETED' | 'CANCELED';
-export type SignMethod = 'MD5' | 'SHA256';
+import type { OtaDevice, OtaJobStatus, OtaTaskStatus, SignMethod, TaskContext } from '../../db/ota-records.ts';
 
-/** A task in one of these holds its device for its module: a device is in at most one active task per module. */
-export const ACTIVE_TASK: readonly OtaTaskStatus[] = ['QUEUED', 'NOTIFIED', 'IN_PROGRESS'];
-export const ACTIVE_JOB: readonly OtaJobStatus[] = ['PLANNED', 'IN_PROGRESS'];
+export {
+  ACTIVE_JOB,
+  ACTIVE_TASK,
+  type FirmwareRecord,
+  type OtaDevice,
+  type OtaJobRecord,
+  type OtaJobStatus,
+  type OtaTaskRecord,
+  type OtaTaskStatus,
+  type SignMethod,
+  type TaskContext,
+} from '../../db/ota-records.ts';
+
 export const DEFAULT_MODULE = 'default';
 
 /** The event types of the `otaProgress` subscription (forwarding shapes of alink-protocol.md §6.11). */
 export const OTA_EVENT = { version: 'ota.version', progress: 'ota.progress', upgrade: 'ota.upgrade', job: 'ota.job.status' } as const;
 export const OTA_STREAM_TYPES = [OTA_EVENT.progress, OTA_EVENT.upgrade, OTA_EVENT.version] as const;
-
-export interface FirmwareRecord {
-  id: number;
-  productKey: string;
-  name: string;
-  version: string;
-  module: string;
-  size: number;
-  md5: string;
-  /** null: registered by URL with an MD5 signature only. */
-  sha256: string | null;
-  signMethod: SignMethod;
-  /** External URL (registered by URL); null when ThingQL stores and serves the bytes. */
-  url: string | null;
-  createdAt: Date;
-}
-
-export interface OtaJobRecord {
-  id: number;
-  firmwareId: number;
-  productKey: string;
-  srcVersions: string[] | null;
-  rolloutRate: number | null;
-  status: OtaJobStatus;
-  createdAt: Date;
-}
-
-export interface OtaTaskRecord {
-  id: number;
-  jobId: number;
-  deviceId: number;
-  status: OtaTaskStatus;
-  step: number | null;
-  desc: string | null;
-  srcVersion: string | null;
-  destVersion: string;
-  module: string;
-  notifiedAt: Date | null;
-  updatedAt: Date;
-}
-
-/** A device with the parts events and pushes need. */
-export interface OtaDevice {
-  id: number;
-  iotId: string;
-  productKey: string;
-  deviceName: string;
-}
-
-/** What a task transition knows about its task (joined with job and firmware). */
-export interface TaskContext {
-  taskId: number;
-  jobId: number;
-  module: string;
-  srcVersion: string | null;
-  destVersion: string;
-}
 
 /**
  * Progress steps (alink-protocol.md §3.9): 0..100 percent (the C Link SDK's IOT_OTAP_FETCH_PERCENTAGE_MIN is 0),
@@ -88,59 +38,26 @@ export const FAILURE_STEPS: Record<number, string> = {
   [-4]: 'flashing failed',
 };
 
+/** An OTA event of a device: its data starts with the device's iotId, productKey and deviceName. */
+function deviceEvent(type: NewEvent['type'], d: OtaDevice, data: Record<string, unknown>): NewEvent {
+  return { type, productKey: d.productKey, deviceName: d.deviceName, data: { iotId: d.iotId, productKey: d.productKey, deviceName: d.deviceName, ...data } };
+}
+
+const taskIds = (t: TaskContext) => ({ jobId: String(t.jobId), taskId: String(t.taskId), moduleName: t.module });
+
 /** A transition of a task as one event body: §6.11 progress shape (UNCONFIRMED there; a superset here). */
 export function progressEvent(d: OtaDevice, t: TaskContext, status: OtaTaskStatus, step: number | null, desc: string | null, at: number): NewEvent {
-  return {
-    type: OTA_EVENT.progress,
-    productKey: d.productKey,
-    deviceName: d.deviceName,
-    data: {
-      iotId: d.iotId,
-      productKey: d.productKey,
-      deviceName: d.deviceName,
-      status,
-      step,
-      desc,
-      jobId: String(t.jobId),
-      taskId: String(t.taskId),
-      moduleName: t.module,
-      srcVersion: t.srcVersion,
-      destVersion: t.destVersion,
-      messageCreateTime: at,
-    },
-  };
+  return deviceEvent(OTA_EVENT.progress, d, { status, step, desc, ...taskIds(t), srcVersion: t.srcVersion, destVersion: t.destVersion, messageCreateTime: at });
 }
 
 /** §6.11 `/${pk}/${dn}/ota/upgrade`: the result of one device's upgrade. */
 export function upgradeEvent(d: OtaDevice, t: TaskContext, status: 'SUCCEEDED' | 'FAILED', desc: string | null, at: number): NewEvent {
-  return {
-    type: OTA_EVENT.upgrade,
-    productKey: d.productKey,
-    deviceName: d.deviceName,
-    data: {
-      iotId: d.iotId,
-      productKey: d.productKey,
-      deviceName: d.deviceName,
-      status,
-      messageCreateTime: at,
-      srcVersion: t.srcVersion,
-      destVersion: t.destVersion,
-      desc,
-      jobId: String(t.jobId),
-      taskId: String(t.taskId),
-      moduleName: t.module,
-    },
-  };
+  return deviceEvent(OTA_EVENT.upgrade, d, { status, messageCreateTime: at, srcVersion: t.srcVersion, destVersion: t.destVersion, desc, ...taskIds(t) });
 }
 
 /** §6.11 `/${pk}/${dn}/ota/version/post`: a version the device reported. */
 export function versionEvent(d: OtaDevice, module: string, version: string, at: number): NewEvent {
-  return {
-    type: OTA_EVENT.version,
-    productKey: d.productKey,
-    deviceName: d.deviceName,
-    data: { iotId: d.iotId, productKey: d.productKey, deviceName: d.deviceName, moduleName: module, moduleVersion: version, messageCreateTime: at },
-  };
+  return deviceEvent(OTA_EVENT.version, d, { moduleName: module, moduleVersion: version, messageCreateTime: at });
 }
 
 /** §6.11 `/${pk}/${packageId}/${jobId}/ota/job/status`. */

@@ -4,10 +4,10 @@ import type { Logger } from '../../logger.ts';
 import type { Outbound } from '../ingest/types.ts';
 import type { DevicePublisher } from '../ports.ts';
 import type { MessageIds } from '../message-ids.ts';
-import { findFirmware } from './firmware.ts';
+import { findFirmware } from '../../db/repositories/ota.ts';
 import { firmwareLink, OTA_LINK_TTL_MS, type LinkSigner } from './links.ts';
 import { upgradePush, type FirmwareRecord } from './model.ts';
-import type { PushTarget } from './store.ts';
+import type { PushTarget } from '../../db/ota-records.ts';
 
 export interface PusherDeps {
   database: Database;

@@ -1,12 +1,12 @@
-import { inArray, sql } from 'drizzle-orm';
-import { query, type Database } from '../../db/client.ts';
-import { devices, otaJobs, otaTasks } from '../../db/tables.ts';
+import type { Database } from '../../db/client.ts';
+import { listActiveJobs, lockJob } from '../../db/repositories/ota.ts';
+import { cancelOrphanTasks, hasReadyTask, reclaimNotified } from '../../db/repositories/ota-tasks.ts';
 import type { EventHub } from '../../events/hub.ts';
 import type { EventLog } from '../../events/log.ts';
 import type { Logger } from '../../logger.ts';
 import { ACTIVE_JOB } from './model.ts';
 import type { Pusher } from './push.ts';
-import { cancelOrphans, claimQueued, completeJobIfDone, lockJob, reclaimNotified, toJobRecord } from './store.ts';
+import { claimQueued, completeJob } from './transitions.ts';
 
 export interface RolloutOptions {
   /** How often active jobs are looked at (ms). */
@@ -65,24 +65,17 @@ export function createRollout(deps: { database: Database; log: EventLog; hub: Ev
     if (sweepOrphans) {
       sweepOrphans = false;
       await deps.log.transaction(async (tx, emit) => {
-        for (const jobId of await cancelOrphans(tx)) {
+        for (const jobId of await cancelOrphanTasks(tx)) {
           const job = await lockJob(tx, jobId);
-          if (job) for (const e of await completeJobIfDone(tx, job)) emit(e);
+          if (job) for (const e of await completeJob(tx, job)) emit(e);
         }
       });
     }
-    const jobs = await db.select().from(otaJobs).where(inArray(otaJobs.status, [...ACTIVE_JOB]));
+    const jobs = await listActiveJobs(db);
     activeJobs = jobs.length;
-    for (const row of jobs) {
-      const job = toJobRecord(row);
+    for (const job of jobs) {
       // A cheap look before taking the job lock: most rounds of a long job find nobody to push to.
-      const ready = await query(
-        db,
-        sql`select 1 from ${otaTasks} t join ${devices} d on d.id = t.device_id
-            where t.job_id = ${job.id} and t.status = 'QUEUED' and d.online and d.enabled
-              and d.last_online_at <= ${new Date(Date.now() - settleMs)} limit 1`,
-      );
-      if (ready.length === 0) continue;
+      if (!(await hasReadyTask(db, job.id, new Date(Date.now() - settleMs)))) continue;
       const n = await rollJob(job.id);
       if (n === maxBatch && job.rolloutRate == null) again = true;
     }

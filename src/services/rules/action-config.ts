@@ -7,13 +7,9 @@ import { isValidTopicName } from '../../domain/alink/topic-filter.ts';
 import { parseTopic } from '../../domain/alink/topics.ts';
 import { DestinationRefused, type TargetGuard } from './destinations.ts';
 
-export type RuleActionType = 'REPUBLISH' | 'WEBHOOK' | 'AMQP';
+import type { RuleAction } from '../../db/rule-records.ts';
 
-export interface RuleAction {
-  type: RuleActionType;
-  configuration: Record<string, unknown>;
-  errorAction: boolean;
-}
+export type { RuleAction, RuleActionType } from '../../db/rule-records.ts';
 
 export const republishSchema = z.object({
   topic: z.string().min(2).max(256),

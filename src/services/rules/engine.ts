@@ -1,16 +1,17 @@
-import { and, eq, sql } from 'drizzle-orm';
 import { topicMatches } from '../../domain/alink/topic-filter.ts';
 import { messagePayload } from '../../events/catalog.ts';
 import { FORWARDED_TYPES, sourceOfTopic, toForwardingMessage, type ForwardingMessage } from '../../domain/rules/forwarding.ts';
 import { compileRuleSql, type CompiledRule } from '../../domain/rules/sql.ts';
-import { deadLetters, devices, deviceTags, rules } from '../../db/tables.ts';
+import { insertDeadLetter } from '../../db/repositories/dead-letters.ts';
+import { addRuleStats, deviceAttributes, listRunningRules } from '../../db/repositories/rules.ts';
 import { EventStream } from '../../events/stream.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { DeliveryError, type ActionRunner, type RuleAction } from './actions.ts';
 import type { ConsumerStore } from './consumer.ts';
-import { consumerName, toRecord, type DeadLetterRecord, type RuleRecord } from './rules.ts';
+import type { DeadLetterRecord, RuleRecord } from '../../db/rule-records.ts';
+import { consumerName } from './rules.ts';
 
 const TICK_MS = 5_000;
 
@@ -59,12 +60,7 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
     const k = `${productKey}\u0000${deviceName}`;
     let p = tagCache.get(k);
     if (!p) {
-      p = db
-        .select({ k: deviceTags.attrKey, v: deviceTags.attrValue })
-        .from(deviceTags)
-        .innerJoin(devices, eq(devices.id, deviceTags.deviceId))
-        .where(and(eq(devices.productKey, productKey), eq(devices.deviceName, deviceName)))
-        .then((rows) => Object.fromEntries(rows.map((r) => [r.k, r.v])));
+      p = deviceAttributes(db, productKey, deviceName);
       p.catch(() => tagCache.delete(k));
       if (tagCache.size > 10_000) tagCache.delete(tagCache.keys().next().value!);
       tagCache.set(k, p);
@@ -117,7 +113,7 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
     for (const f of failures) {
       stats.failed++;
       stats.deadLettered++;
-      await db.insert(deadLetters).values({ ruleId: rule.id, actionIndex: f.index, deliveryKey: f.key, eventPosition: position, topic: msg.topic, output, error: f.error, attempts: f.attempts });
+      await insertDeadLetter(db, { ruleId: rule.id, actionIndex: f.index, deliveryKey: f.key, eventPosition: position, topic: msg.topic, output, error: f.error, attempts: f.attempts });
       for (const [ei, ea] of rule.actions.entries()) {
         if (!ea.errorAction) continue;
         const errOut = { ruleId: rule.id, ruleName: rule.name, action: f.action.type, actionIndex: f.index, error: f.error, deliveryKey: f.key, topic: msg.topic, output };
@@ -126,16 +122,7 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
       }
     }
     for (const k of ['delivered', 'failed', 'deadLettered'] as const) if (stats[k]) metrics.ruleEvents.inc({ rule: String(rule.id), outcome: k }, stats[k]);
-    await db
-      .update(rules)
-      .set({
-        matched: sql`${rules.matched} + ${stats.matched}`,
-        delivered: sql`${rules.delivered} + ${stats.delivered}`,
-        failed: sql`${rules.failed} + ${stats.failed}`,
-        deadLettered: sql`${rules.deadLettered} + ${stats.deadLettered}`,
-        ...(failures.length ? { lastError: failures[0]!.error, lastErrorAt: new Date() } : {}),
-      })
-      .where(eq(rules.id, rule.id));
+    await addRuleStats(db, rule.id, stats, failures[0]?.error ?? null);
   }
 
   async function run(rule: RuleRecord, signal: AbortSignal): Promise<void> {
@@ -188,16 +175,15 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
   }
 
   async function reconcile(): Promise<void> {
-    const rows = await db.select().from(rules).where(eq(rules.status, 'RUNNING'));
-    const wanted = new Map(rows.map((r) => [r.id, r]));
+    const wanted = new Map((await listRunningRules(db)).map((r) => [r.id, r]));
     for (const [id, r] of running) {
       const w = wanted.get(id);
       // Stopped, deleted or changed: stop the local runner (a changed rule restarts below with its new definition).
       if (!w || w.updatedAt.getTime() !== r.rule.updatedAt.getTime()) r.stop();
     }
-    for (const [id, row] of wanted) {
+    for (const [id, rule] of wanted) {
       if (running.has(id) || aborter.signal.aborted) continue;
-      startLocal(toRecord(row));
+      startLocal(rule);
     }
   }
 

@@ -1,10 +1,13 @@
 import { registryChanged } from '../../events/catalog.ts';
-import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import { topicMatches } from '../../domain/alink/topic-filter.ts';
 import { DomainError, DomainErrors, type UserErrorShape } from '../../domain/errors.ts';
 import { sourceOfTopic } from '../../domain/rules/forwarding.ts';
 import { compileRuleSql, type SqlError } from '../../domain/rules/sql.ts';
-import { consumers, deadLetters, rules } from '../../db/tables.ts';
+import type { Executor } from '../../db/client.ts';
+import { moveConsumerToHead } from '../../db/repositories/consumers.ts';
+import { countDeadLetters, listPendingDeadLetters, markDeadLetterRedriven, pageDeadLetters, recordDeadLetterFailure } from '../../db/repositories/dead-letters.ts';
+import { deleteRule, findRule, insertRule, listRuleStatements, listRules, setRuleStatus, updateRule, type RuleChanges } from '../../db/repositories/rules.ts';
+import type { DeadLetterRecord, RuleRecord } from '../../db/rule-records.ts';
 import { requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
 import { keysetPage, noRows, toConnection, type PageArgs } from '../paging.ts';
@@ -12,52 +15,10 @@ import { checkActionConfiguration, type RuleAction } from './actions.ts';
 import { createTargetGuard, type TargetGuard } from './destinations.ts';
 import { checkScope, ruleVisible } from './scope.ts';
 
-export interface RuleRecord {
-  id: number;
-  name: string;
-  description: string | null;
-  sql: string;
-  status: 'RUNNING' | 'STOPPED';
-  actions: RuleAction[];
-  stats: { matched: number; delivered: number; failed: number; deadLettered: number };
-  lastError: string | null;
-  lastErrorAt: Date | null;
-  /** Products its REPUBLISH actions may reach (the creating key's scope); null = every product. */
-  scope: readonly string[] | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export interface DeadLetterRecord {
-  id: number;
-  ruleId: number;
-  actionIndex: number;
-  deliveryKey: string;
-  topic: string;
-  output: unknown;
-  error: string;
-  attempts: number;
-  createdAt: Date;
-  redrivenAt: Date | null;
-}
+export type { DeadLetterRecord, RuleRecord };
 
 /** alink-protocol.md §7: at most 10 actions per rule; CreateRule names 1-30 characters. */
 export const MAX_ACTIONS = 10;
-
-export const toRecord = (r: typeof rules.$inferSelect): RuleRecord => ({
-  id: r.id,
-  name: r.name,
-  description: r.description,
-  sql: r.sql,
-  status: r.status as RuleRecord['status'],
-  actions: r.actions as RuleAction[],
-  stats: { matched: r.matched, delivered: r.delivered, failed: r.failed, deadLettered: r.deadLettered },
-  lastError: r.lastError,
-  lastErrorAt: r.lastErrorAt,
-  scope: r.scopeProductKeys ?? null,
-  createdAt: r.createdAt,
-  updatedAt: r.updatedAt,
-});
 
 export const sqlUserError = (e: SqlError): UserErrorShape => ({
   code: 'INVALID_SQL',
@@ -107,15 +68,14 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
   /** The rule, when it exists and the caller may see it (null otherwise: a scoped key never learns of other rules). */
   async function load(p: Principal, id: number): Promise<RuleRecord | null> {
     if (!Number.isSafeInteger(id)) return null;
-    const rows = await db.select().from(rules).where(eq(rules.id, id));
-    const r = rows[0] ? toRecord(rows[0]) : null;
+    const r = await findRule(db, id);
     return r && ruleVisible(p, r) ? r : null;
   }
 
   /** RULE_MAX_PER_PRODUCT: rules reading one product (rules over every product count as one group). */
-  async function checkRuleCount(tx: Pick<typeof db, 'select'>, statement: string, except: number | null): Promise<void> {
+  async function checkRuleCount(tx: Executor, statement: string, except: number | null): Promise<void> {
     const product = fromProduct(statement);
-    const rows = await tx.select({ id: rules.id, sql: rules.sql }).from(rules);
+    const rows = await listRuleStatements(tx);
     const n = rows.filter((r) => r.id !== except && fromProduct(r.sql) === product).length;
     if (n >= config.RULE_MAX_PER_PRODUCT) {
       const what = product ? `product ${product}` : 'every product';
@@ -123,17 +83,17 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
     }
   }
 
-  async function mutate(p: Principal, id: number, fn: (tx: Parameters<Parameters<typeof log.transaction>[0]>[0]) => Promise<typeof rules.$inferSelect | undefined>, what: string) {
+  async function mutate(p: Principal, id: number, fn: (tx: Executor) => Promise<RuleRecord | null>, what: string) {
     requireRole(p, 'OPERATOR');
     return log.transaction(async (tx, emit) => {
       if (p.productKeys !== null) {
-        const [current] = Number.isSafeInteger(id) ? await tx.select().from(rules).where(eq(rules.id, id)) : [];
-        if (!current || !ruleVisible(p, toRecord(current))) throw new DomainError('RULE_NOT_FOUND', `rule ${id} does not exist`, ['input', 'id']);
+        const current = Number.isSafeInteger(id) ? await findRule(tx, id) : null;
+        if (!current || !ruleVisible(p, current)) throw new DomainError('RULE_NOT_FOUND', `rule ${id} does not exist`, ['input', 'id']);
       }
       const row = await fn(tx);
       if (!row) throw new DomainError('RULE_NOT_FOUND', `rule ${id} does not exist`, ['input', 'id']);
       emit(changed(id, what));
-      return toRecord(row);
+      return row;
     });
   }
 
@@ -145,8 +105,7 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
 
     async list(p: Principal): Promise<RuleRecord[]> {
       requireRole(p, 'VIEWER');
-      const rows = await db.select().from(rules).orderBy(asc(rules.id));
-      return rows.map(toRecord).filter((r) => ruleVisible(p, r));
+      return (await listRules(db)).filter((r) => ruleVisible(p, r));
     },
 
     async create(p: Principal, input: { name: string; sql: string; actions: RuleAction[]; description?: string | null }) {
@@ -155,12 +114,9 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
       checkScope(p, input);
       return log.transaction(async (tx, emit) => {
         await checkRuleCount(tx, input.sql, null);
-        const [row] = await tx
-          .insert(rules)
-          .values({ name: input.name.trim(), sql: input.sql, actions: input.actions, description: input.description ?? null, scopeProductKeys: p.productKeys === null ? null : [...p.productKeys] })
-          .returning();
-        emit(changed(row!.id, 'created'));
-        return toRecord(row!);
+        const rule = await insertRule(tx, { name: input.name.trim(), sql: input.sql, actions: input.actions, description: input.description ?? null, scope: p.productKeys === null ? null : [...p.productKeys] });
+        emit(changed(rule.id, 'created'));
+        return rule;
       });
     },
 
@@ -172,19 +128,19 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
         if (!current) throw new DomainError('RULE_NOT_FOUND', `rule ${input.id} does not exist`, ['input', 'id']);
         checkScope(p, { sql: input.sql ?? current.sql, actions: input.actions ?? current.actions });
       }
-      const set: Partial<typeof rules.$inferInsert> = { updatedAt: new Date() };
+      const set: RuleChanges = {};
       if (input.name != null) set.name = input.name.trim();
       if (input.sql != null) set.sql = input.sql;
       if (input.actions != null) set.actions = input.actions;
       if (input.description !== undefined) set.description = input.description;
       // A scoped key that changes what a rule does narrows it to its own products.
-      if (p.productKeys !== null && (input.sql != null || input.actions != null)) set.scopeProductKeys = [...p.productKeys];
+      if (p.productKeys !== null && (input.sql != null || input.actions != null)) set.scope = [...p.productKeys];
       return mutate(
         p,
         input.id,
         async (tx) => {
           if (input.sql != null) await checkRuleCount(tx, input.sql, input.id);
-          return (await tx.update(rules).set(set).where(eq(rules.id, input.id)).returning())[0];
+          return updateRule(tx, input.id, set);
         },
         'updated',
       );
@@ -194,14 +150,7 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
       return mutate(
         p,
         id,
-        async (tx) => {
-          const [row] = await tx.delete(rules).where(eq(rules.id, id)).returning();
-          if (row) {
-            await tx.delete(consumers).where(eq(consumers.name, consumerName(id)));
-            await tx.delete(deadLetters).where(eq(deadLetters.ruleId, id));
-          }
-          return row;
-        },
+        (tx) => deleteRule(tx, id, consumerName(id)),
         'deleted',
       );
     },
@@ -212,21 +161,16 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
         p,
         id,
         async (tx) => {
-          const [row] = await tx.update(rules).set({ status: 'RUNNING', updatedAt: new Date() }).where(eq(rules.id, id)).returning();
-          if (!row) return undefined;
-          const head = sql`(select coalesce(max(position), 0) from events)`;
-          await tx
-            .insert(consumers)
-            .values({ name: consumerName(id), position: head as unknown as number })
-            .onConflictDoUpdate({ target: consumers.name, set: { position: head as unknown as number, updatedAt: new Date() } });
-          return row;
+          const rule = await setRuleStatus(tx, id, 'RUNNING');
+          if (rule) await moveConsumerToHead(tx, consumerName(id));
+          return rule;
         },
         'started',
       );
     },
 
     async stop(p: Principal, id: number) {
-      return mutate(p, id, async (tx) => (await tx.update(rules).set({ status: 'STOPPED', updatedAt: new Date() }).where(eq(rules.id, id)).returning())[0], 'stopped');
+      return mutate(p, id, (tx) => setRuleStatus(tx, id, 'STOPPED'), 'stopped');
     },
 
     /** What a rule would emit for one message, before it is started (graphql-api.md testRule). */
@@ -256,19 +200,13 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
       requireRole(p, 'VIEWER');
       const page = keysetPage(args);
       if (!(await load(p, ruleId))) return toConnection([] as DeadLetterRecord[], page, (r) => r.id, noRows);
-      const rows = await db
-        .select()
-        .from(deadLetters)
-        .where(
-          and(
-            eq(deadLetters.ruleId, ruleId),
-            page.afterKey != null ? gt(deadLetters.id, Number(page.afterKey)) : undefined,
-            page.beforeKey != null ? lt(deadLetters.id, Number(page.beforeKey)) : undefined,
-          ),
-        )
-        .orderBy(page.direction === 'forward' ? asc(deadLetters.id) : desc(deadLetters.id))
-        .limit(page.limit + 1);
-      return toConnection(rows as DeadLetterRecord[], page, (r) => r.id, () => db.$count(deadLetters, eq(deadLetters.ruleId, ruleId)));
+      const rows = await pageDeadLetters(db, ruleId, {
+        after: page.afterKey != null ? Number(page.afterKey) : null,
+        before: page.beforeKey != null ? Number(page.beforeKey) : null,
+        forward: page.direction === 'forward',
+        limit: page.limit + 1,
+      });
+      return toConnection(rows, page, (r) => r.id, () => countDeadLetters(db, ruleId));
     },
 
     /**
@@ -280,24 +218,15 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
       requireRole(p, 'OPERATOR');
       const rule = await load(p, ruleId);
       if (!rule) throw new DomainError('RULE_NOT_FOUND', `rule ${ruleId} does not exist`, ['input', 'ruleId']);
-      const rows = ((await db
-        .select()
-        .from(deadLetters)
-        .where(and(eq(deadLetters.ruleId, ruleId), isNull(deadLetters.redrivenAt), ids ? inArray(deadLetters.id, [...ids, -1]) : undefined))
-        .orderBy(asc(deadLetters.id))
-        .limit(1000)) as DeadLetterRecord[]).filter((dl) => !redriving.has(dl.id));
+      const rows = (await listPendingDeadLetters(db, ruleId, ids, 1000)).filter((dl) => !redriving.has(dl.id));
       for (const dl of rows) redriving.add(dl.id);
       void (async () => {
         for (const dl of rows) {
           try {
             await deps.redrive(dl, rule);
-            await db.update(deadLetters).set({ redrivenAt: new Date() }).where(eq(deadLetters.id, dl.id));
+            await markDeadLetterRedriven(db, dl.id);
           } catch (e) {
-            await db
-              .update(deadLetters)
-              .set({ attempts: sql`${deadLetters.attempts} + 1`, error: (e as Error).message })
-              .where(eq(deadLetters.id, dl.id))
-              .catch((err: unknown) => deps.logger.warn({ err, deadLetter: dl.id }, 'could not record a failed redrive'));
+            await recordDeadLetterFailure(db, dl.id, (e as Error).message).catch((err: unknown) => deps.logger.warn({ err, deadLetter: dl.id }, 'could not record a failed redrive'));
           } finally {
             redriving.delete(dl.id);
           }

@@ -1,9 +1,8 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
 import { canPublish, canSubscribe } from '../../domain/alink/acl.ts';
 import { isValidTopicName } from '../../domain/alink/topic-filter.ts';
 import { parseTopic, validateTopicName } from '../../domain/alink/topics.ts';
 import { DomainError, DomainErrors, type UserErrorShape } from '../../domain/errors.ts';
-import { topicRoutes } from '../../db/tables.ts';
+import { deleteTopicRoutes, insertTopicRoutes, listRouteDestinations, listTopicRoutes } from '../../db/repositories/topic-routes.ts';
 import { EventStream } from '../../events/stream.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
@@ -37,7 +36,7 @@ export function createTopicRouteService(deps: ServiceDeps & { products: ProductC
 
   async function table(): Promise<Map<string, string[]>> {
     if (routes) return routes;
-    const rows = await db.select().from(topicRoutes).orderBy(asc(topicRoutes.id));
+    const rows = await listTopicRoutes(db);
     const m = new Map<string, string[]>();
     for (const r of rows) m.set(r.srcTopic, [...(m.get(r.srcTopic) ?? []), r.dstTopic]);
     routes = m;
@@ -60,8 +59,7 @@ export function createTopicRouteService(deps: ServiceDeps & { products: ProductC
   }
 
   async function get(srcTopic: string): Promise<TopicRoute> {
-    const rows = await db.select().from(topicRoutes).where(eq(topicRoutes.srcTopic, srcTopic)).orderBy(asc(topicRoutes.id));
-    return { srcTopic, dstTopics: rows.map((r) => r.dstTopic) };
+    return { srcTopic, dstTopics: await listRouteDestinations(db, srcTopic) };
   }
 
   async function run(signal: AbortSignal): Promise<void> {
@@ -123,7 +121,7 @@ export function createTopicRouteService(deps: ServiceDeps & { products: ProductC
       }
       if (errors.length) throw new DomainErrors(errors);
       await deps.log.transaction(async (tx, emit) => {
-        await tx.insert(topicRoutes).values(dst.map((d) => ({ srcTopic: input.srcTopic, dstTopic: d }))).onConflictDoNothing();
+        await insertTopicRoutes(tx, input.srcTopic, dst);
         emit({ type: 'registry.changed', data: { entity: 'topicRoute', what: 'created', srcTopic: input.srcTopic } });
       });
       return get(input.srcTopic);
@@ -134,12 +132,9 @@ export function createTopicRouteService(deps: ServiceDeps & { products: ProductC
       const t = parseTopic(input.srcTopic);
       if (t.kind === 'custom') assertProductVisible(p, t.productKey);
       const removed = await deps.log.transaction(async (tx, emit) => {
-        const rows = await tx
-          .delete(topicRoutes)
-          .where(and(eq(topicRoutes.srcTopic, input.srcTopic), input.dstTopics ? inArray(topicRoutes.dstTopic, [...input.dstTopics, '']) : undefined))
-          .returning();
-        if (rows.length) emit({ type: 'registry.changed', data: { entity: 'topicRoute', what: 'deleted', srcTopic: input.srcTopic } });
-        return rows.length;
+        const n = await deleteTopicRoutes(tx, input.srcTopic, input.dstTopics ?? null);
+        if (n) emit({ type: 'registry.changed', data: { entity: 'topicRoute', what: 'deleted', srcTopic: input.srcTopic } });
+        return n;
       });
       if (removed === 0) throw new DomainError('ROUTE_NOT_FOUND', `no route from ${input.srcTopic}${input.dstTopics ? ' to those topics' : ''}`, ['input', 'srcTopic']);
       return get(input.srcTopic);

@@ -7,10 +7,10 @@ const ROOT_FILES = ['main\\.ts', 'server\\.ts'];
 const ADAPTERS = ['broker', 'http', 'schema', 'openapi', 'amqp'];
 /** Packages that speak a transport or a query language: the core (domain, services) uses none of them. */
 const TRANSPORT_PACKAGES =
-  '^node_modules/(aedes|aedes-[^/]+|mqtt|mqtt-packet|ws|graphql|graphql-yoga|graphql-ws|@graphql-yoga/[^/]+|@pothos/[^/]+|rhea)/';
+  '(^|/)node_modules/(aedes|aedes-[^/]+|mqtt|mqtt-packet|ws|graphql|graphql-yoga|graphql-ws|@graphql-yoga/[^/]+|@pothos/[^/]+|rhea)/';
 /** Packages doing I/O or holding process state: domain/ is pure, so it uses none of them. */
 const IO_PACKAGES =
-  '^node_modules/(drizzle-orm|postgres|@electric-sql/[^/]+|ioredis|mqemitter-redis|amqplib|pino|pino-pretty|prom-client|dataloader)/';
+  '(^|/)node_modules/(drizzle-orm|postgres|@electric-sql/[^/]+|ioredis|mqemitter-redis|amqplib|pino|pino-pretty|prom-client|dataloader)/';
 const IO_CORE_MODULES =
   '^(node:)?(fs|fs/promises|net|tls|http|https|http2|dns|dgram|child_process|cluster|worker_threads|os|process)$';
 

@@ -54,7 +54,7 @@ export function createAuthenticator(deps: {
       if (!r.ok) {
         log.info({ code: r.code, productKey: reg.productKey }, 'dynamic registration refused');
         metrics.mqttLogins.inc({ result: 'register_refused' });
-        // Past the product's registration budget (issue 16): "server unavailable", try later.
+        // Past the product's registration budget (docs/security-device.md): "server unavailable", try later.
         if (r.code === 429) return [authError(3, r.message), false];
         return [authError(r.code === 6288 || r.code === 6289 || r.code === 6204 ? 5 : 4, r.message), false];
       }
@@ -64,7 +64,7 @@ export function createAuthenticator(deps: {
       return [null, true];
     }
 
-    // Failed logins are budgeted per source address and per device (services/login-limits.ts, issue 16).
+    // Failed logins are budgeted per source address and per device (services/login-limits.ts): no password guessing.
     const clientIp = clientIpOf(client);
     const result = await deviceAuth.login(rawClientId, username, password, clientIp);
     if (!result.ok) {

@@ -1,5 +1,5 @@
 /**
- * The device simulator (issue 7): provisions N devices through the GraphQL API, logs them in over MQTT with the
+ * The device simulator: provisions N devices through the GraphQL API, logs them in over MQTT with the
  * Alink signature, paces property and event posts at R per second in total (round-robin, so evenly across the
  * devices), lets the devices answer cloud commands, and returns a Summary. `thingql simulate` is a thin CLI over
  * `runSimulation`, which benchmarks call in-process.

@@ -65,7 +65,7 @@ export const configSchema = z
     COMMIT_DELAY_MS: whole(0, 1000).default(2),
     /**
      * Memory budget of the ingest queue (messages received, not yet committed), in bytes. Past it devices get no
-     * PUBACK until the queue drains (backpressure), instead of the queue growing (issue 16 finding 10).
+     * PUBACK until the queue drains (backpressure), instead of the queue growing.
      */
     INGEST_QUEUE_MAX_BYTES: whole(1024 * 1024).default(64 * 1024 * 1024),
     /** Memory budget of the shared GraphQL subscription result cache, in bytes. */

@@ -1,7 +1,7 @@
 import type { Logger } from './logger.ts';
 
 /**
- * Process-wide safety nets for `thingql serve` (issue 16, finding 3). An error that no code path handles is logged at
+ * Process-wide safety nets for `thingql serve`. An error that no code path handles is logged at
  * error level with its stack (never hidden) and counted, and the platform keeps serving: one faulty callback must not
  * take every device and API client down with it. The handlers are installed once per process.
  */

@@ -56,7 +56,7 @@ export function createAuthenticator(deps: {
       if (!r.ok) {
         log.info({ code: r.code, productKey: reg.productKey }, 'dynamic registration refused');
         metrics.mqttLogins.inc({ result: 'register_refused' });
-        // D1; past the product's registration budget: "server unavailable", try later (mqtt-codes.ts).
+        // Past the product's registration budget (docs/security-device.md): "server unavailable", try later (mqtt-codes.ts).
         return [authError(connackForRegistration(r.code), r.message), false];
       }
       const device = (await deviceAuth.lookup(r.productKey, r.deviceName))!;
@@ -65,7 +65,7 @@ export function createAuthenticator(deps: {
       return [null, true];
     }
 
-    // Failed logins are budgeted per source address and per device (services/login-limits.ts, issue 16).
+    // Failed logins are budgeted per source address and per device (services/login-limits.ts): no password guessing.
     const clientIp = clientIpOf(client);
     const result = await deviceAuth.login(rawClientId, username, password, clientIp);
     if (!result.ok) {

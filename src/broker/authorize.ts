@@ -1,18 +1,9 @@
 import { canPublish } from '../domain/alink/acl.ts';
-import type { TopicCategory } from '../domain/alink/acl.ts';
-import { classifyUplink, uplinkOwner, type Owner, type Uplink } from '../domain/alink/uplink.ts';
+import { classifyUplink, uplinkOwner, type Uplink } from '../domain/alink/uplink.ts';
 import type { CachedDevice } from '../services/device-auth.ts';
 import type { ProductCache } from '../services/product-cache.ts';
 import type { GatewaySessions } from './gateway-sessions.ts';
-import type { Session } from './sessions.ts';
-
-/** A topic's classification and its ACL verdict for this connection, valid while the product's categories are. */
-export interface PublishDecision {
-  uplink: Uplink;
-  owner: Owner | null;
-  categories: readonly TopicCategory[] | null;
-  allowed: boolean;
-}
+import type { PublishDecision, Session } from './sessions.ts';
 
 export type PublishVerdict =
   | { ok: true; device: CachedDevice; uplink: Uplink; self: boolean }

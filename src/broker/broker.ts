@@ -117,7 +117,7 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
   broker.authenticate = auth.authenticate;
 
   broker.authorizePublish = (client, packet, done) => {
-    // A will of a client of a dead instance, published by this one with no client (issue 16, finding 3).
+    // A will of a client of a dead instance, published by this one with no client (wills.ts).
     if (!client) return void authorizeOrphanWill(willDeps, packet, done);
     const s = sessionOf(client);
     if (!client || !s || s.registration || !s.connection) return done(new Error('not allowed'));
@@ -129,8 +129,8 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
     // aedes drops, per receiving client and broker id, any packet numbered below the last one it forwarded
     // (its duplicate check runs before authorizeForward). A device publish matches its own subscriptions (D19's
     // `thing/service/+` matches its `_reply` topics) and is never forwarded, yet it would still record its number for
-    // the device: a platform command to it, numbered just before and still on its way through persistence, was then
-    // dropped (a lost property set). Device publishes are numbered under an id of their own.
+    // the device: a platform command to it, numbered just before and still on its way through persistence, would then
+    // be dropped (a lost property set). Device publishes are numbered under an id of their own.
     (packet as { brokerId?: string }).brokerId = devicePublishId;
     authorize(s, packet.topic)
       .then(async (verdict) => {
@@ -170,7 +170,7 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
    * Device publishes are consumed by the platform (stored, streamed, routed by rules and topic routes), never relayed
    * by the broker: a device's own subscriptions (`thing/service/+` of D19) would otherwise echo its replies back to
    * it. aedes stamps the publisher's clientId on the packet; platform publishes carry none. Then the receiver's ACL
-   * again (issue 16): a stored filter, or a sub-device no longer logged in over the connection, delivers nothing.
+   * again (subscription-acl.ts): a stored filter, or a sub-device not logged in over the connection, delivers nothing.
    */
   broker.authorizeForward = (client, packet) => {
     if ((packet as { clientId?: string }).clientId) return null;

@@ -132,7 +132,7 @@ export class PgPersistence {
 
   async addSubscriptions(client: PersistenceClient, subs: Subscription[]): Promise<void> {
     const clientId = client.id;
-    // aedes passes every filter of the SUBSCRIBE packet, denied ones too: store only what the ACL granted (issue 16).
+    // aedes passes every filter of the SUBSCRIBE packet, denied ones too: store only what the ACL granted (subscription-acl.ts).
     const list = lastPerTopic(grantedOnly(client, subs));
     if (list.length === 0) return;
     this.#touch(clientId);

@@ -13,7 +13,7 @@ export interface RetainedLimits {
 }
 
 /**
- * Retained messages per device and their expiry (issue 16, finding 13; D5 accepts retained messages in a device's own
+ * Retained messages per device and their expiry (docs/security-device.md; D5 accepts retained messages in a device's own
  * namespace). A device's retained topics are counted over its namespaces: `/sys/${pk}/${dn}/…`, `/${pk}/${dn}/…`,
  * `/ext/session/${pk}/${dn}/…` (prefix ranges on the topic index) and its few fixed topics. A retained publish past
  * the limit is still ingested, just not retained; the caller tells the device (429 on /ext/error). Topics outside those

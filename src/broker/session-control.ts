@@ -13,7 +13,7 @@ export function kickClient(client: Client, reason: NonNullable<Session['reason']
 }
 
 /**
- * Revocation (issue 16): the publish ACL decisions this connection cached (authorize.ts) for the topics of a device
+ * Revocation (docs/security-device.md): the publish ACL decisions this connection cached (authorize.ts) for the topics of a device
  * that no longer goes through it are dropped, so its next publish there is decided afresh.
  */
 export function forgetAclDecisions(s: Session, productKey: string, deviceName: string): void {

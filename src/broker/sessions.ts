@@ -2,7 +2,16 @@ import type { Client } from 'aedes';
 import type { CachedDevice } from '../services/device-auth.ts';
 import { deviceKey, type DeviceConnection } from '../services/ports.ts';
 import type { OfflineReason } from '../services/presence.ts';
-import type { PublishDecision } from './authorize.ts';
+import type { TopicCategory } from '../domain/alink/acl.ts';
+import type { Owner, Uplink } from '../domain/alink/uplink.ts';
+
+/** A topic's classification and its ACL verdict for this connection, valid while the product's categories are. */
+export interface PublishDecision {
+  uplink: Uplink;
+  owner: Owner | null;
+  categories: readonly TopicCategory[] | null;
+  allowed: boolean;
+}
 
 /** What the broker knows about one authenticated connection. */
 export interface Session {

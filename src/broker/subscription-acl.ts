@@ -6,7 +6,7 @@ import { autoSubscriptions } from './auto-subscriptions.ts';
 import { deviceKey, sessionOf, type Session } from './sessions.ts';
 
 /**
- * Subscription ACL beyond aedes' `authorizeSubscribe` (issue 16, finding 1; docs/security-device.md):
+ * Subscription ACL beyond aedes' `authorizeSubscribe` (docs/security-device.md):
  *
  * - aedes 1.2 stores *every* filter of a SUBSCRIBE packet in the persistence once any one of them is granted
  *   (`storeSubscriptions` passes `packet.subscriptions`). The broker records the filters it granted to each
@@ -141,7 +141,7 @@ export function mayReceive(client: Client, topic: string, peek: CategoriesPeek):
 
 /**
  * A sub-device left this gateway connection (logout, topology removed, disabled, deleted, taken over): its filters are
- * unsubscribed at once, so nothing of it is delivered or queued for the gateway any more (issue 16, finding 7).
+ * unsubscribed at once, so nothing of it is delivered or queued for the gateway any more.
  */
 export function dropSubDeviceSubscriptions(client: Client, productKey: string, deviceName: string, onError: (err: unknown) => void): void {
   const filters = takeOwnerFilters(client, productKey, deviceName);

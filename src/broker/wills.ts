@@ -8,9 +8,9 @@ import type { DeviceConnection } from '../services/ports.ts';
 import type { ProductCache } from '../services/product-cache.ts';
 
 /**
- * Wills of clients whose instance died (issue 16, finding 3). aedes' sweep publishes them with no client: it calls
+ * Wills of clients whose instance died. aedes' sweep publishes them with no client: it calls
  * `authorizePublish(null, will)`, and a refusal rejects the sweep and is emitted as the broker's `error` (which, with
- * no listener, ended the process on every instance at every sweep). Such a will is authorised by the identity of the
+ * no listener, would end the process on every instance at every sweep). Such a will is authorised by the identity of the
  * client that left it (the persistence stamps its clientId, `${pk}&${dn}` for Alink logins): the device must still
  * exist, be enabled, and be allowed to publish on the topic (D5, D7). Then it is ingested as that device's message and
  * published; otherwise it is deleted and dropped with a log line.

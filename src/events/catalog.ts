@@ -4,8 +4,6 @@
  * by `type` (hub.on(type, ...), `isEvent`) and read typed fields; nothing re-decodes the message payload twice
  * (`messagePayload`).
  */
-import type { NewEvent, StoredEvent } from './types.ts';
-
 type Device = { iotId: string; productKey: string; deviceName: string };
 type DeviceIds = { productKey: string; deviceName: string; iotId: string | null };
 
@@ -121,6 +119,20 @@ export const PLATFORM_EVENT_TYPES = [
   'ota.job.status',
   'device.shadow',
 ] as const satisfies readonly PlatformEventType[];
+
+/** An event as appended to the log, before it has a position. */
+export interface NewEvent {
+  type: PlatformEventType;
+  productKey?: string | null;
+  deviceName?: string | null;
+  data: Record<string, unknown>;
+}
+
+/** An event as committed: with its log position and commit time. */
+export interface StoredEvent extends NewEvent {
+  position: number;
+  createdAt: Date;
+}
 
 /** An event of one type, as built (before it is stored). */
 export type TypedEvent<T extends PlatformEventType = PlatformEventType> = {

@@ -46,7 +46,7 @@ export interface CommitterOptions {
   /** Most work items waiting; past it `submit` fails fast (backpressure: devices are not acked and retry). */
   maxQueue: number;
   /**
-   * Most bytes (CommitItem.bytes) waiting or committing (issue 16 finding 10). Past it `commit` does not fail:
+   * Most bytes (CommitItem.bytes) waiting or committing, so that memory stays bounded under load. Past it `commit` does not fail:
    * it waits for room (backpressure). The broker then holds the PUBACK, and aedes reads nothing more from that socket
    * until it is given (lib/client.js nextBatch), so memory stays at this budget plus one socket read per connection.
    */

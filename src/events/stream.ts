@@ -55,7 +55,7 @@ export class EventStream implements AsyncIterableIterator<StreamItem> {
   private readonly unsubscribe: () => void;
 
   constructor(
-    private readonly hub: EventHub,
+    hub: EventHub,
     private readonly log: EventLog,
     private readonly opts: StreamOptions,
   ) {
@@ -73,12 +73,18 @@ export class EventStream implements AsyncIterableIterator<StreamItem> {
   private onLive(e: StoredEvent): void {
     if (this.finished || !matchesFilter(this.opts.filter, e)) return;
     if (this.replaying) {
-      if (this.live.length >= this.opts.bufferLimit) return this.fail(streamOverflow(this.delivered));
+      if (this.live.length >= this.opts.bufferLimit) {
+        this.fail(streamOverflow(this.delivered));
+        return;
+      }
       this.live.push(e);
       return;
     }
     if (e.position <= this.queuedUpTo) return;
-    if (this.queue.length >= this.opts.bufferLimit) return this.fail(streamOverflow(this.delivered));
+    if (this.queue.length >= this.opts.bufferLimit) {
+      this.fail(streamOverflow(this.delivered));
+      return;
+    }
     this.push({ event: e, gap: null });
   }
 

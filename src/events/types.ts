@@ -2,24 +2,14 @@
  * Platform events: everything a device or a client does becomes one of these, in the commit-ordered event log
  * (architecture.md §1). `data` holds the reference's forwarding shape (alink-protocol.md §6) for that event.
  */
-import { PLATFORM_EVENT_TYPES, type PlatformEventType } from './catalog.ts';
+import { PLATFORM_EVENT_TYPES, type PlatformEventType, type StoredEvent } from './catalog.ts';
+
+export type { NewEvent, StoredEvent } from './catalog.ts';
 
 /** Every platform event type; their data shapes are in catalog.ts. */
 export const EVENT_TYPES = PLATFORM_EVENT_TYPES;
 
 export type EventType = PlatformEventType;
-
-export interface NewEvent {
-  type: EventType;
-  productKey?: string | null;
-  deviceName?: string | null;
-  data: Record<string, unknown>;
-}
-
-export interface StoredEvent extends NewEvent {
-  position: number;
-  createdAt: Date;
-}
 
 /** What a reader asks for; every field narrows. `productKeys` is the caller's scope (API keys limited to products). */
 export interface EventFilter {

@@ -60,9 +60,8 @@ const positiveInt = (n: number) => Number.isInteger(n) && n >= 1;
 
 /** Returns null for --help. Throws SimulationError('INVALID_OPTIONS') with a one-line reason. */
 export function parseSimulateArgs(argv: string[], env: NodeJS.ProcessEnv): CliOptions | null {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const parse = () =>
+    parseArgs({
       args: argv,
       strict: true,
       allowPositionals: false,
@@ -82,7 +81,10 @@ export function parseSimulateArgs(argv: string[], env: NodeJS.ProcessEnv): CliOp
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
-    }));
+    }).values;
+  let values: ReturnType<typeof parse>;
+  try {
+    values = parse();
   } catch (e) {
     throw new SimulationError('INVALID_OPTIONS', (e as Error).message);
   }

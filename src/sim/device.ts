@@ -171,7 +171,10 @@ export class SimDevice {
 
   private onPostReply(payload: Buffer): void {
     const r = decodeReply(payload);
-    if (!r.ok) return this.ctx.stats.error('command');
+    if (!r.ok) {
+      this.ctx.stats.error('command');
+      return;
+    }
     const sentAt = this.pending.get(r.value.id);
     if (sentAt === undefined) return; // already timed out
     this.pending.delete(r.value.id);
@@ -187,7 +190,10 @@ export class SimDevice {
   /** §3.4: apply, reply 200 on set_reply (or the first validation failure), then post the new values. */
   private onPropertySet(topic: string, payload: Buffer): void {
     const req = decodeRequest(payload);
-    if (!req.ok) return this.ctx.stats.error('command');
+    if (!req.ok) {
+      this.ctx.stats.error('command');
+      return;
+    }
     const { id, idType, params } = req.value;
     const issue = validatePropertySet(this.ctx.model, params)[0];
     if (issue) {
@@ -204,7 +210,10 @@ export class SimDevice {
   /** §3.5: params = identifiers; data = their current values. */
   private onPropertyGet(topic: string, payload: Buffer): void {
     const req = decodeRequest(payload);
-    if (!req.ok) return this.ctx.stats.error('command');
+    if (!req.ok) {
+      this.ctx.stats.error('command');
+      return;
+    }
     const ids = Array.isArray(req.value.params) ? req.value.params.filter((x): x is string => typeof x === 'string') : this.properties;
     const data: Record<string, unknown> = {};
     for (const k of ids) if (this.values.has(k)) data[k] = this.values.get(k);
@@ -222,7 +231,10 @@ export class SimDevice {
 
   private onAsyncService(topic: string, serviceId: string, payload: Buffer): void {
     const req = decodeRequest(payload);
-    if (!req.ok) return this.ctx.stats.error('command');
+    if (!req.ok) {
+      this.ctx.stats.error('command');
+      return;
+    }
     this.ctx.stats.commands.asyncServices++;
     this.reply(`${topic}_reply`, this.serviceReply(serviceId, req.value));
   }

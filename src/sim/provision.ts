@@ -23,7 +23,8 @@ export interface GqlError {
   extensions?: { code?: string; reason?: string };
 }
 
-export type Gql = <T = any>(query: string, variables?: Record<string, unknown>) => Promise<T>;
+/** Runs one operation; `T` is the shape of its `data`, as the query selects it. */
+export type Gql = <T>(query: string, variables?: Record<string, unknown>) => Promise<T>;
 
 /** A GraphQL-over-HTTP caller that turns transport and auth failures into SimulationErrors. */
 export function graphqlClient(url: string, token: string | undefined): Gql {
@@ -37,7 +38,7 @@ export function graphqlClient(url: string, token: string | undefined): Gql {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       throw new SimulationError('PLATFORM_UNREACHABLE', `cannot reach the platform at ${url}: ${cause?.message ?? cause?.code ?? (e as Error).message}`);
     }
-    let body: { data?: any; errors?: GqlError[] };
+    let body: { data?: unknown; errors?: GqlError[] };
     try {
       body = (await res.json()) as typeof body;
     } catch {
@@ -98,12 +99,19 @@ async function existingNames(gql: Gql, productKey: string, prefix: string): Prom
   const names = new Set<string>();
   let after: string | null = null;
   for (;;) {
-    const page: any = await gql(DEVICES, { pk: productKey, prefix, after });
+    const page: DevicesPage = await gql<DevicesPage>(DEVICES, { pk: productKey, prefix, after });
     for (const e of page.devices.edges) names.add(e.node.deviceName);
     if (!page.devices.pageInfo.hasNextPage) return names;
     after = page.devices.pageInfo.endCursor;
   }
 }
+
+type DevicesPage = {
+  devices: { edges: { node: { deviceName: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+};
+type Registered = {
+  registerDevices: { userErrors: UserError[]; devices: { device: { deviceName: string }; deviceSecret: string }[] };
+};
 
 const userErrorText = (errors: UserError[]): string => errors.map((e) => `${e.code}: ${e.message}`).join('; ');
 
@@ -111,9 +119,9 @@ async function register(gql: Gql, productKey: string, names: string[]): Promise<
   const out: SimDeviceCreds[] = [];
   for (let i = 0; i < names.length; i += REGISTER_BATCH) {
     const batch = names.slice(i, i + REGISTER_BATCH);
-    let data: any;
+    let data: Registered;
     try {
-      data = await gql(REGISTER, { i: { productKey, deviceNames: batch } });
+      data = await gql<Registered>(REGISTER, { i: { productKey, deviceNames: batch } });
     } catch (e) {
       if (e instanceof SimulationError && e.code === 'FORBIDDEN') {
         throw new SimulationError('FORBIDDEN', `registering devices needs an OPERATOR or ADMIN token: ${e.message}`);
@@ -138,7 +146,7 @@ async function resetSecrets(gql: Gql, productKey: string, names: string[]): Prom
       .join('\n');
     const variables: Record<string, unknown> = { pk: productKey };
     batch.forEach((n, k) => (variables[`d${k}`] = n));
-    let data: any;
+    let data: Record<string, { deviceSecret: string | null; userErrors: UserError[] }>;
     try {
       data = await gql(`mutation($pk: String!, ${vars}) {\n${fields}\n}`, variables);
     } catch (e) {
@@ -153,7 +161,7 @@ async function resetSecrets(gql: Gql, productKey: string, names: string[]): Prom
       throw e;
     }
     batch.forEach((deviceName, k) => {
-      const r = data[`r${k}`];
+      const r = data[`r${k}`]!;
       if (r.userErrors.length || !r.deviceSecret) throw new SimulationError('GRAPHQL_ERROR', `resetDeviceSecret ${deviceName} failed: ${userErrorText(r.userErrors)}`);
       out.push({ productKey, deviceName, deviceSecret: r.deviceSecret });
     });

@@ -1,12 +1,12 @@
 /**
- * The device simulator (issue 7): provisions N devices through the GraphQL API, logs them in over MQTT with the
+ * The device simulator: provisions N devices through the GraphQL API, logs them in over MQTT with the
  * Alink signature, paces property and event posts at R per second in total (round-robin, so evenly across the
  * devices), lets the devices answer cloud commands, and returns a Summary. `thingql simulate` is a thin CLI over
  * `runSimulation`, which benchmarks call in-process.
  */
 import { assertThingQLBroker } from './broker-check.ts';
 import { SimDevice } from './device.ts';
-import { parseSimulateArgs, SIMULATE_USAGE } from './cli.ts';
+import { type CliOptions, parseSimulateArgs, SIMULATE_USAGE } from './cli.ts';
 import { graphqlClient, provision, SimulationError } from './provision.ts';
 import { formatSummary, SimStats, type Summary } from './stats.ts';
 import { seededRng } from './values.ts';
@@ -197,7 +197,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Summary
 
 /** `thingql simulate ...`: returns the exit status (see SIMULATE_USAGE). */
 export async function simulateCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let cli;
+  let cli: CliOptions | null;
   try {
     cli = parseSimulateArgs(argv, env);
   } catch (e) {

@@ -3,8 +3,8 @@ import { pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { products } from './products.ts';
 
 /**
- * Which gateway products may register sub-devices into a product with `thing/sub/register` (issue 16, finding 4;
- * docs/security-device.md). A product lists them explicitly; without an entry no gateway may.
+ * Which gateway products may register sub-devices into a product with `thing/sub/register`
+ * (docs/security-device.md). A product lists them explicitly; without an entry no gateway may.
  */
 export const productSubDeviceGateways = pgTable(
   'product_sub_device_gateways',

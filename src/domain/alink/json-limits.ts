@@ -1,5 +1,5 @@
 /**
- * Bounds on device JSON before it is parsed (issue 16, finding 14). One linear pass over the text, outside strings:
+ * Bounds on device JSON before it is parsed (docs/security-device.md). One linear pass over the text, outside strings:
  * - nesting deeper than `maxDepth` is refused: a value nested 100,000 levels deep parses, but every recursive walk
  *   after it (validation, JSON.stringify on the way into the database) overflows the stack, the commit fails, and the
  *   device's resend fails the same way, forever;

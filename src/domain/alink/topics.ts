@@ -74,7 +74,7 @@ export function parseTopic(topic: string): ParsedTopic {
     if (!nonEmpty([b]) || !nonEmpty(suffix)) return UNKNOWN;
     return { kind: 'broadcast', productKey: b, suffix: suffix.join('/') };
   }
-  // Custom topic: /${pk}/${dn}/user/${shortName...}. The very old form without `/user` is not supported (brief).
+  // Custom topic: /${pk}/${dn}/user/${shortName...}. The legacy form without `/user` is not supported: current Link SDKs do not use it.
   if (c === 'user') {
     const short = l.slice(3);
     if (!nonEmpty([a, b]) || !nonEmpty(short)) return UNKNOWN;

@@ -2,7 +2,7 @@
  * SQL `LIKE` for rule expressions (alink-protocol.md §5.5): `%` any run of characters (also none), `_` exactly one
  * character, everything else literal. Characters are Unicode code points.
  *
- * A backtracking regex (`^.*a.*a.*b$`) takes exponential time on hostile input (issue 16, finding 5); this is a
+ * A backtracking regex (`^.*a.*a.*b$`) takes exponential time on hostile input (a rule's pattern is user input); this is a
  * bit-parallel simulation of the pattern's automaton: one pass over the text, `ceil(pattern/32)` word operations per
  * character, no backtracking. Both inputs are bounded too (LIKE_MAX_PATTERN, LIKE_MAX_TEXT): a longer operand does
  * not match (and `NOT LIKE` is then true), the same answer whatever its content.

@@ -24,6 +24,7 @@ export interface CompiledRule {
   usesAttributes: boolean;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: node-sql-parser's AST is walked by shape; each field is checked where it is read.
 type Node = Record<string, any>;
 type Eval = (ctx: RuleContext) => unknown;
 
@@ -268,7 +269,7 @@ export function compileRuleSql(sql: string): Result<CompiledRule, SqlError> {
     // UNION / INTERSECT / EXCEPT: node-sql-parser chains the next statement in `_next`; one rule is one SELECT.
     if (ast._next || ast.set_op) throw new CompileError(`${String(ast.set_op ?? 'UNION').toUpperCase()} is not supported in rules`, String(ast.set_op ?? 'union').split(' ')[0]);
     const from = ast.from as Node[] | null;
-    if (!from || from.length !== 1 || typeof from[0]!.table !== 'string' || from[0]!.join) {
+    if (from?.length !== 1 || typeof from[0]!.table !== 'string' || from[0]!.join) {
       throw new CompileError('FROM takes exactly one quoted topic filter, e.g. FROM "/a1xxx/+/thing/event/property/post"', 'from');
     }
     const topicFilter = String(from[0]!.table);

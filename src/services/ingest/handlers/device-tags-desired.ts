@@ -1,6 +1,5 @@
-import { and, eq, inArray } from 'drizzle-orm';
 import type { AlinkRequest } from '../../../domain/alink/envelope.ts';
-import { desiredProperties } from '../../../db/tables.ts';
+import { findDesired } from '../../../db/repositories/tags-desired.ts';
 import type { NewEvent } from '../../../events/types.ts';
 import { TAG_KEY, TAG_LIMITS, type TagRow } from '../../device-tags-desired.ts';
 import type { DeviceIdentity } from '../../presence.ts';
@@ -59,10 +58,7 @@ export const desiredPropertiesHandler: UplinkHandler<'desiredProperties'> = (dev
     if (!Array.isArray(ids) || !ids.every((i) => typeof i === 'string')) return answer(request, req, 460, {}, 'params must be an array of property identifiers');
     return {
       inTx: async (tx) => {
-        const rows = await tx
-          .select()
-          .from(desiredProperties)
-          .where(and(eq(desiredProperties.deviceId, device.id), ids.length ? inArray(desiredProperties.identifier, ids as string[]) : undefined));
+        const rows = await findDesired(tx, device.id, ids as string[]);
         return { replies: alinkReply(request, req, { code: 200, data: Object.fromEntries(rows.map((r) => [r.identifier, { value: r.value, version: r.version }])) }) };
       },
     };

@@ -10,6 +10,7 @@ import {
   propertySeriesBuckets,
   type EventRecord,
   type PropertyPoint,
+  type SeriesRow,
   type ServiceCallRecord,
   type TimePage,
 } from '../db/repositories/history.ts';
@@ -24,15 +25,9 @@ export type { EventRecord, PropertyPoint, ServiceCallRecord } from '../db/reposi
 
 export type Aggregation = 'AVG' | 'MIN' | 'MAX' | 'SUM' | 'COUNT' | 'FIRST' | 'LAST';
 
-export interface SeriesBucket {
+export interface SeriesBucket extends Omit<SeriesRow, 'start' | 'count'> {
   start: Date;
   count: number;
-  avg: number | null;
-  min: number | null;
-  max: number | null;
-  sum: number | null;
-  first: unknown;
-  last: unknown;
 }
 
 /** `"1m"`, `"5m"`, `"1h"`, `"1d"`, `"30s"`, `"1w"`: a bucket width in seconds. */

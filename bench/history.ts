@@ -29,7 +29,7 @@ import { and, desc, eq, gte, lte } from 'drizzle-orm';
 import { QueryBuilder } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import { propertyHistory } from '../src/db/schema/history.ts';
-import { REBUILD_HOURLY_SQL } from '../src/services/ingest/sinks.ts';
+import { REBUILD_HOURLY_SQL } from '../src/db/repositories/history.ts';
 import { startChild, type Child } from './lib/child.ts';
 import { gqlClient, provision, smartLampTsl, type GqlClient } from './lib/gql.ts';
 import { createFreshDatabase, DEFAULT_DATABASE_URL, type FreshDatabase } from './lib/pg.ts';
@@ -69,7 +69,7 @@ const SERIES_GOAL_MS = 200;
 
 const PAGE_ID = 'PowerConsumption';
 const SERIES_ID = 'Brightness';
-/** The hourly rollup of the series identifier (services/ingest/sinks.ts REBUILD_HOURLY_SQL, one identifier). */
+/** The hourly rollup of the series identifier (db/repositories/history.ts REBUILD_HOURLY_SQL, one identifier). */
 const ROLLUP_SQL = REBUILD_HOURLY_SQL.replace('from property_history group by', `from property_history where identifier = '${SERIES_ID}' group by`);
 const DAY = 86_400_000;
 const PAGE_STEP_MS = 100; // one row every 100 ms: 10 M rows cover 11.6 days

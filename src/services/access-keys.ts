@@ -1,8 +1,16 @@
-import { asc, eq, inArray, sql } from 'drizzle-orm';
 import { DomainError } from '../domain/errors.ts';
-import { accessKeys, products } from '../db/tables.ts';
-import { canSeeProduct, requireRole, type ApiRole, type Principal } from './access.ts';
+import {
+  findAccessKey,
+  findAccessKeyById,
+  insertAccessKey,
+  listAccessKeys,
+  revokeAccessKey,
+  touchAccessKey,
+  type AccessKeyRow,
+} from '../db/repositories/access-keys.ts';
+import { requireRole, type ApiRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
+import { canSeeKey, keyReads, newKeyScope } from './key-scope.ts';
 import { randomAlnum } from './secrets.ts';
 
 /**
@@ -40,7 +48,7 @@ export const newAccessKeySecret = (): string => randomAlnum(30);
 /** `lastUsedAt` is written at most once a minute per key (cloud-api.md §2). */
 const TOUCH_INTERVAL_MS = 60_000;
 
-const toRecord = (r: typeof accessKeys.$inferSelect): AccessKeyRecord => ({
+const toRecord = (r: AccessKeyRow): AccessKeyRecord => ({
   id: r.id,
   accessKeyId: r.accessKeyId,
   name: r.name,
@@ -50,10 +58,6 @@ const toRecord = (r: typeof accessKeys.$inferSelect): AccessKeyRecord => ({
   revokedAt: r.revokedAt,
   lastUsedAt: r.lastUsedAt,
 });
-
-/** A key limited to products manages only keys limited to (a subset of) the same products, as for API keys. */
-const canSeeKey = (p: Principal, productKeys: readonly string[] | null): boolean =>
-  p.productKeys === null || (productKeys !== null && productKeys.every((k) => p.productKeys!.includes(k)));
 
 const notFound = (accessKeyId: string) =>
   new DomainError('ACCESS_KEY_NOT_FOUND', `AccessKey ${accessKeyId} does not exist`, ['input', 'accessKeyId']);
@@ -80,7 +84,7 @@ export function createAccessKeyService(deps: ServiceDeps) {
     const cached = cache.get(accessKeyId);
     if (cached) return cached;
     const startedAt = generation;
-    const [r] = await db.select().from(accessKeys).where(eq(accessKeys.accessKeyId, accessKeyId)).limit(1);
+    const r = await findAccessKey(db, accessKeyId);
     let result: AccessKeyLookup;
     if (!r) result = { status: 'notFound' };
     else if (r.revokedAt) result = { status: 'revoked' };
@@ -118,10 +122,7 @@ export function createAccessKeyService(deps: ServiceDeps) {
       if (now - (touchedAt.get(accessKeyId) ?? 0) < TOUCH_INTERVAL_MS) return;
       if (touchedAt.size > 10_000) touchedAt.clear();
       touchedAt.set(accessKeyId, now);
-      db.update(accessKeys)
-        .set({ lastUsedAt: sql`now()` })
-        .where(eq(accessKeys.accessKeyId, accessKeyId))
-        .then(
+      touchAccessKey(db, accessKeyId).then(
           () => undefined,
           (err: unknown) => logger.warn({ err, accessKeyId }, 'could not record AccessKey use'),
         );
@@ -131,26 +132,12 @@ export function createAccessKeyService(deps: ServiceDeps) {
       requireRole(p, 'ADMIN');
       const name = input.name.trim();
       if (name.length < 1 || name.length > 64) throw new DomainError('INVALID_NAME', 'name must be 1 to 64 characters', ['input', 'name']);
-      // Absent: every product the creator may see (a scoped key cannot make a wider key than itself).
-      let productKeys: string[] | null = p.productKeys === null ? null : [...p.productKeys];
-      if (input.productKeys != null) {
-        productKeys = [...new Set(input.productKeys)];
-        if (productKeys.length === 0) {
-          throw new DomainError('INVALID_INPUT', 'productKeys must list at least one product (omit it for every product)', ['input', 'productKeys']);
-        }
-        const found = await db.select({ k: products.productKey }).from(products).where(inArray(products.productKey, productKeys));
-        // Products outside the creator's scope are reported exactly like products that do not exist.
-        const missing = productKeys.filter((k) => !found.some((f) => f.k === k) || !canSeeProduct(p, k));
-        if (missing.length > 0) throw new DomainError('PRODUCT_NOT_FOUND', `unknown products: ${missing.join(', ')}`, ['input', 'productKeys']);
-      }
+      const productKeys = await newKeyScope(db, p, input.productKeys);
       const accessKeySecret = newAccessKeySecret();
       const row = await log.transaction(async (tx, emit) => {
-        const [inserted] = await tx
-          .insert(accessKeys)
-          .values({ accessKeyId: newAccessKeyId(), name, role: input.role, productKeys, secretEnc: secrets.encrypt(accessKeySecret) })
-          .returning();
-        emit({ type: 'registry.changed', data: { entity: 'accessKey', what: 'created', accessKeyId: inserted!.accessKeyId } });
-        return inserted!;
+        const inserted = await insertAccessKey(tx, { accessKeyId: newAccessKeyId(), name, role: input.role, productKeys, secretEnc: secrets.encrypt(accessKeySecret) });
+        emit({ type: 'registry.changed', data: { entity: 'accessKey', what: 'created', accessKeyId: inserted.accessKeyId } });
+        return inserted;
       });
       invalidate();
       logger.info({ accessKeyId: row.accessKeyId, role: input.role }, 'access key created');
@@ -164,13 +151,9 @@ export function createAccessKeyService(deps: ServiceDeps) {
     async revoke(p: Principal, accessKeyId: string): Promise<AccessKeyRecord> {
       requireRole(p, 'ADMIN');
       const row = await log.transaction(async (tx, emit) => {
-        const [existing] = await tx.select({ productKeys: accessKeys.productKeys }).from(accessKeys).where(eq(accessKeys.accessKeyId, accessKeyId));
+        const existing = await findAccessKey(tx, accessKeyId);
         if (!existing || !canSeeKey(p, existing.productKeys)) throw notFound(accessKeyId);
-        const [updated] = await tx
-          .update(accessKeys)
-          .set({ revokedAt: sql`coalesce(${accessKeys.revokedAt}, now())` })
-          .where(eq(accessKeys.accessKeyId, accessKeyId))
-          .returning();
+        const updated = await revokeAccessKey(tx, accessKeyId);
         if (!updated) throw notFound(accessKeyId);
         emit({ type: 'registry.changed', data: { entity: 'accessKey', what: 'revoked', accessKeyId } });
         return updated;
@@ -180,17 +163,11 @@ export function createAccessKeyService(deps: ServiceDeps) {
       return toRecord(row);
     },
 
-    async list(p: Principal): Promise<AccessKeyRecord[]> {
-      requireRole(p, 'ADMIN');
-      const rows = await db.select().from(accessKeys).orderBy(asc(accessKeys.id));
-      return rows.filter((r) => canSeeKey(p, r.productKeys)).map(toRecord);
-    },
-
-    async get(p: Principal, id: number): Promise<AccessKeyRecord | null> {
-      requireRole(p, 'ADMIN');
-      const rows = await db.select().from(accessKeys).where(eq(accessKeys.id, id));
-      return rows[0] && canSeeKey(p, rows[0].productKeys) ? toRecord(rows[0]) : null;
-    },
+    ...keyReads(
+      () => listAccessKeys(db),
+      (id) => findAccessKeyById(db, id),
+      toRecord,
+    ),
   };
 }
 

@@ -1,9 +1,9 @@
-import { asc, eq, sql } from 'drizzle-orm';
 import { DomainError } from '../domain/errors.ts';
-import { apiKeys, platformState, products } from '../db/tables.ts';
-import { inArray } from 'drizzle-orm';
-import { canSeeProduct, requireRole, type ApiRole, type Principal } from './access.ts';
+import { findApiKey, findApiKeyByTokenHash, insertApiKey, listApiKeys, revokeApiKey, type ApiKeyRow } from '../db/repositories/api-keys.ts';
+import { insertStateIfAbsent, readState } from '../db/repositories/platform-state.ts';
+import { requireRole, type ApiRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
+import { canSeeKey, keyReads, newKeyScope } from './key-scope.ts';
 import { constantTimeEqual, newApiToken, sha256Hex } from './secrets.ts';
 
 export interface ApiKeyRecord {
@@ -18,7 +18,7 @@ export interface ApiKeyRecord {
 
 export const ADMIN_HASH_KEY = 'admin_token_sha256';
 
-const toRecord = (r: typeof apiKeys.$inferSelect): ApiKeyRecord => ({
+const toRecord = (r: ApiKeyRow): ApiKeyRecord => ({
   id: r.id,
   name: r.name,
   role: r.role as ApiRole,
@@ -29,10 +29,6 @@ const toRecord = (r: typeof apiKeys.$inferSelect): ApiKeyRecord => ({
 });
 
 const ADMIN: Principal = { kind: 'admin', keyId: null, role: 'ADMIN', productKeys: null };
-
-/** A key limited to products manages only keys limited to (a subset of) the same products; it sees no others. */
-const canSeeKey = (p: Principal, productKeys: readonly string[] | null): boolean =>
-  p.productKeys === null || (productKeys !== null && productKeys.every((k) => p.productKeys!.includes(k)));
 
 export function createApiKeyService(deps: ServiceDeps) {
   const { database, log, config, logger } = deps;
@@ -45,8 +41,7 @@ export function createApiKeyService(deps: ServiceDeps) {
 
   const reloadAdminHash = async () => {
     try {
-      const rows = await db.select().from(platformState).where(eq(platformState.key, ADMIN_HASH_KEY));
-      adminHash = rows[0] ? (rows[0].value as { hash: string }).hash : null;
+      adminHash = (await readState<{ hash: string }>(db, ADMIN_HASH_KEY))?.hash ?? null;
     } catch (err) {
       logger.error({ err }, 'could not reload the admin token hash');
     }
@@ -69,14 +64,9 @@ export function createApiKeyService(deps: ServiceDeps) {
     async ensureAdminToken(): Promise<string | null> {
       if (adminHash) return null;
       const token = newApiToken();
-      const inserted = await db
-        .insert(platformState)
-        .values({ key: ADMIN_HASH_KEY, value: { hash: sha256Hex(token) } })
-        .onConflictDoNothing()
-        .returning();
-      const rows = await db.select().from(platformState).where(eq(platformState.key, ADMIN_HASH_KEY));
-      adminHash = (rows[0]!.value as { hash: string }).hash;
-      return inserted.length > 0 ? token : null;
+      const inserted = await insertStateIfAbsent(db, ADMIN_HASH_KEY, { hash: sha256Hex(token) });
+      adminHash = (await readState<{ hash: string }>(db, ADMIN_HASH_KEY))!.hash;
+      return inserted ? token : null;
     },
 
     /** Bearer token -> principal, or null when unknown or revoked. Compared by hash, in constant time for the admin. */
@@ -86,8 +76,7 @@ export function createApiKeyService(deps: ServiceDeps) {
       if (cache.has(hash)) return cache.get(hash)!;
       const startedAt = generation;
       // The lookup is by the SHA-256 of a 256-bit token: an index probe on the hash leaks nothing useful about the token.
-      const rows = await db.select().from(apiKeys).where(eq(apiKeys.tokenHash, hash)).limit(1);
-      const r = rows[0];
+      const r = await findApiKeyByTokenHash(db, hash);
       const principal: Principal | null =
         r && !r.revokedAt ? { kind: 'apiKey', keyId: r.id, role: r.role as ApiRole, productKeys: r.productKeys } : null;
       if (generation !== startedAt) return principal; // a key changed meanwhile: answer, but let the next call re-read
@@ -100,54 +89,30 @@ export function createApiKeyService(deps: ServiceDeps) {
       requireRole(p, 'ADMIN');
       const name = input.name.trim();
       if (name.length < 1 || name.length > 64) throw new DomainError('INVALID_NAME', 'name must be 1 to 64 characters', ['input', 'name']);
-      // Absent: every product the creator may see (a scoped key cannot make a wider key than itself).
-      let productKeys: string[] | null = p.productKeys === null ? null : [...p.productKeys];
-      if (input.productKeys != null) {
-        productKeys = [...new Set(input.productKeys)];
-        if (productKeys.length === 0) {
-          throw new DomainError('INVALID_INPUT', 'productKeys must list at least one product (omit it for every product)', ['input', 'productKeys']);
-        }
-        const found = await db.select({ k: products.productKey }).from(products).where(inArray(products.productKey, productKeys));
-        // Products outside the creator's scope are reported exactly like products that do not exist.
-        const missing = productKeys.filter((k) => !found.some((f) => f.k === k) || !canSeeProduct(p, k));
-        if (missing.length > 0) throw new DomainError('PRODUCT_NOT_FOUND', `unknown products: ${missing.join(', ')}`, ['input', 'productKeys']);
-      }
+      const productKeys = await newKeyScope(db, p, input.productKeys);
       const token = newApiToken();
-      const [row] = await db
-        .insert(apiKeys)
-        .values({ name, role: input.role, productKeys, tokenHash: sha256Hex(token), tokenPrefix: token.slice(0, 7) })
-        .returning();
-      logger.info({ apiKeyId: row!.id, role: input.role }, 'api key created');
-      return { apiKey: toRecord(row!), token };
+      const row = await insertApiKey(db, { name, role: input.role, productKeys, tokenHash: sha256Hex(token), tokenPrefix: token.slice(0, 7) });
+      logger.info({ apiKeyId: row.id, role: input.role }, 'api key created');
+      return { apiKey: toRecord(row), token };
     },
 
     async revoke(p: Principal, id: number): Promise<ApiKeyRecord> {
       requireRole(p, 'ADMIN');
       return log.transaction(async (tx, emit) => {
-        const [existing] = await tx.select({ productKeys: apiKeys.productKeys }).from(apiKeys).where(eq(apiKeys.id, id));
+        const existing = await findApiKey(tx, id);
         if (!existing || !canSeeKey(p, existing.productKeys)) throw new DomainError('API_KEY_NOT_FOUND', `API key ${id} does not exist`, ['input', 'id']);
-        const [row] = await tx
-          .update(apiKeys)
-          .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
-          .where(eq(apiKeys.id, id))
-          .returning();
+        const row = await revokeApiKey(tx, id);
         if (!row) throw new DomainError('API_KEY_NOT_FOUND', `API key ${id} does not exist`, ['input', 'id']);
         emit({ type: 'registry.changed', data: { entity: 'apiKey', what: 'revoked', id } });
         return toRecord(row);
       });
     },
 
-    async list(p: Principal): Promise<ApiKeyRecord[]> {
-      requireRole(p, 'ADMIN');
-      const rows = await db.select().from(apiKeys).orderBy(asc(apiKeys.id));
-      return rows.filter((r) => canSeeKey(p, r.productKeys)).map(toRecord);
-    },
-
-    async get(p: Principal, id: number): Promise<ApiKeyRecord | null> {
-      requireRole(p, 'ADMIN');
-      const rows = await db.select().from(apiKeys).where(eq(apiKeys.id, id));
-      return rows[0] && canSeeKey(p, rows[0].productKeys) ? toRecord(rows[0]) : null;
-    },
+    ...keyReads(
+      () => listApiKeys(db),
+      (id) => findApiKey(db, id),
+      toRecord,
+    ),
   };
 }
 

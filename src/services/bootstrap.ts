@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { eq } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
-import { platformState } from '../db/tables.ts';
+import { insertStateIfAbsent, readState } from '../db/repositories/platform-state.ts';
 import type { Logger } from '../logger.ts';
 
 const SECRET_KEY_STATE = 'secret_key';
@@ -14,25 +13,18 @@ const SECRET_KEY_STATE = 'secret_key';
  */
 export async function loadSecretKey(config: Config, database: Database, logger: Logger): Promise<Buffer> {
   if (config.SECRET_KEY) return Buffer.from(config.SECRET_KEY, 'base64');
-  await database.db
-    .insert(platformState)
-    .values({ key: SECRET_KEY_STATE, value: { key: randomBytes(32).toString('base64') } })
-    .onConflictDoNothing();
-  const rows = await database.db.select().from(platformState).where(eq(platformState.key, SECRET_KEY_STATE));
+  await insertStateIfAbsent(database.db, SECRET_KEY_STATE, { key: randomBytes(32).toString('base64') });
+  const stored = await readState<{ key: string }>(database.db, SECRET_KEY_STATE);
   if (database.kind === 'postgres') {
     logger.warn('SECRET_KEY is not set: device secrets are encrypted with a key stored in the same database; set SECRET_KEY (32 bytes, base64) in production');
   }
-  return Buffer.from((rows[0]!.value as { key: string }).key, 'base64');
+  return Buffer.from(stored!.key, 'base64');
 }
 
 const CLUSTER_ID_STATE = 'cluster_id';
 
 /** Names this deployment (one database) on shared infrastructure such as a Redis used by several clusters. */
 export async function loadClusterId(database: Database): Promise<string> {
-  await database.db
-    .insert(platformState)
-    .values({ key: CLUSTER_ID_STATE, value: { id: randomBytes(8).toString('hex') } })
-    .onConflictDoNothing();
-  const rows = await database.db.select().from(platformState).where(eq(platformState.key, CLUSTER_ID_STATE));
-  return (rows[0]!.value as { id: string }).id;
+  await insertStateIfAbsent(database.db, CLUSTER_ID_STATE, { id: randomBytes(8).toString('hex') });
+  return (await readState<{ id: string }>(database.db, CLUSTER_ID_STATE))!.id;
 }

@@ -1,7 +1,8 @@
-import { and, eq, or } from 'drizzle-orm';
 import { getParam, parseClientId, parseUsername } from '../domain/auth/client-id.ts';
 import { normalizeSignMethod, registerSignContent, verifyDeviceLogin, verifySignatureLenient } from '../domain/auth/signature.ts';
-import { devices, products } from '../db/tables.ts';
+import { ALINK } from '../domain/alink/codes.ts';
+import { findDeviceCredentials } from '../db/repositories/devices.ts';
+import { findProductRegistration } from '../db/repositories/products.ts';
 import type { ServiceDeps } from './deps.ts';
 import { createLoginLimits } from './login-limits.ts';
 import type { DeviceIdentity } from './presence.ts';
@@ -75,15 +76,12 @@ export function createDeviceAuthService(deps: ServiceDeps) {
       const gen = generation;
       try {
         const pairs = [...batch.values()];
-        const rows = await db
-          .select()
-          .from(devices)
-          .where(or(...pairs.map((p) => and(eq(devices.productKey, p.productKey), eq(devices.deviceName, p.deviceName)))));
+        const rows = await findDeviceCredentials(db, pairs);
         const found = new Map(rows.map((r) => [key(r.productKey, r.deviceName), r]));
         for (const [k, w] of batch) {
           const r = found.get(k);
           const value: CachedDevice | null = r
-            ? { id: r.id, iotId: r.iotId, productKey: r.productKey, deviceName: r.deviceName, enabled: r.enabled, activated: r.activatedAt != null, secret: secrets.decrypt(r.secretEnc), secretEnc: r.secretEnc }
+            ? { id: r.id, iotId: r.iotId, productKey: r.productKey, deviceName: r.deviceName, enabled: r.enabled, activated: r.activated, secret: secrets.decrypt(r.secretEnc), secretEnc: r.secretEnc }
             : null;
           if (gen === generation && value) {
             if (cache.size >= MAX_CACHE) cache.delete(cache.keys().next().value!);
@@ -158,22 +156,21 @@ export function createDeviceAuthService(deps: ServiceDeps) {
      * `authType=register`). A device that has been activated (first login) cannot register again (6289).
      */
     async register(input: { productKey: string; deviceName: string; random: string; signMethod: string; sign: string }): Promise<RegisterResult> {
-      if (!limits.register(input.productKey)) return { ok: false, code: 429, message: 'too many registrations for this product: try again later' };
+      if (!limits.register(input.productKey)) return { ok: false, code: ALINK.TOO_MANY_REQUESTS, message: 'too many registrations for this product: try again later' };
       const method = normalizeSignMethod(input.signMethod);
-      if (!method) return { ok: false, code: 6292, message: 'sign method not supported' };
-      const rows = await db.select().from(products).where(eq(products.productKey, input.productKey)).limit(1);
-      const product = rows[0];
-      if (!product) return { ok: false, code: 6250, message: 'product not found' };
-      if (!product.dynamicRegistration) return { ok: false, code: 6288, message: 'dynamic registration is not enabled for this product' };
+      if (!method) return { ok: false, code: ALINK.SIGN_METHOD_NOT_SUPPORTED, message: 'sign method not supported' };
+      const product = await findProductRegistration(db, input.productKey);
+      if (!product) return { ok: false, code: ALINK.PRODUCT_NOT_FOUND, message: 'product not found' };
+      if (!product.dynamicRegistration) return { ok: false, code: ALINK.DYNREG_DISABLED, message: 'dynamic registration is not enabled for this product' };
       const content = registerSignContent({ deviceName: input.deviceName, productKey: input.productKey, random: input.random });
       // As for logins, the Node Link SDK's register() signs with HMAC-SHA1 whatever signMethod it sends.
-      if (!verifySignatureLenient(method, secrets.decrypt(product.productSecretEnc), content, input.sign)) {
-        return { ok: false, code: 6600, message: 'signature verification failed' };
+      if (!verifySignatureLenient(method, secrets.decrypt(product.secretEnc), content, input.sign)) {
+        return { ok: false, code: ALINK.SIGN_VERIFY_FAILED, message: 'signature verification failed' };
       }
       const device = await lookup(input.productKey, input.deviceName);
-      if (!device) return { ok: false, code: 6100, message: 'device not found' };
-      if (!device.enabled) return { ok: false, code: 6204, message: 'device disabled' };
-      if (device.activated) return { ok: false, code: 6289, message: 'device already activated' };
+      if (!device) return { ok: false, code: ALINK.DEVICE_NOT_FOUND, message: 'device not found' };
+      if (!device.enabled) return { ok: false, code: ALINK.DEVICE_DISABLED, message: 'device disabled' };
+      if (device.activated) return { ok: false, code: ALINK.DEVICE_ALREADY_ACTIVATED, message: 'device already activated' };
       return { ok: true, productKey: input.productKey, deviceName: input.deviceName, deviceSecret: device.secret };
     },
 

@@ -1,9 +1,7 @@
-import { eq } from 'drizzle-orm';
 import { applyShadowWrite, SHADOW, shadowDocumentMessage, shadowState, type ShadowDocument } from '../domain/alink/shadow.ts';
 import { shadowTopic } from '../domain/alink/topics.ts';
 import { DomainError } from '../domain/errors.ts';
-import type { Executor } from '../db/client.ts';
-import { deviceShadows } from '../db/tables.ts';
+import { readShadow, writeShadow, type ShadowView } from '../db/repositories/shadows.ts';
 import { platformEvent } from '../events/catalog.ts';
 import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, requireRole, type Principal } from './access.ts';
@@ -11,34 +9,9 @@ import type { CoreServiceDeps } from './deps.ts';
 import { findDevice } from '../db/repositories/devices.ts';
 import type { DeviceIdentity } from './presence.ts';
 
-export interface ShadowView extends ShadowDocument {
-  updatedAt: Date;
-}
+export type { ShadowView } from '../db/repositories/shadows.ts';
 
 export const shadowSeconds = (): number => Math.floor(Date.now() / 1000);
-
-function toDocument(r: typeof deviceShadows.$inferSelect): ShadowView {
-  const metadata = (r.metadata ?? {}) as Partial<ShadowDocument['metadata']>;
-  return {
-    version: r.version,
-    reported: (r.reported ?? {}) as Record<string, unknown>,
-    desired: (r.desired ?? {}) as Record<string, unknown>,
-    metadata: { reported: metadata.reported ?? {}, desired: metadata.desired ?? {} },
-    updatedAt: r.updatedAt,
-  };
-}
-
-/** The device's shadow, null until first written; `lock` takes the row for the version rule of a write. */
-export async function readShadow(ex: Executor, deviceId: number, lock = false): Promise<ShadowView | null> {
-  const q = ex.select().from(deviceShadows).where(eq(deviceShadows.deviceId, deviceId));
-  const rows = lock ? await q.for('update') : await q;
-  return rows[0] ? toDocument(rows[0]) : null;
-}
-
-export async function writeShadow(ex: Executor, deviceId: number, doc: ShadowDocument): Promise<void> {
-  const values = { version: doc.version, reported: doc.reported, desired: doc.desired, metadata: doc.metadata, updatedAt: new Date() };
-  await ex.insert(deviceShadows).values({ deviceId, ...values }).onConflictDoUpdate({ target: deviceShadows.deviceId, set: values });
-}
 
 /** The `device.shadow` event of a committed write (events/catalog.ts). */
 export const shadowEvent = (d: DeviceIdentity, doc: ShadowDocument, source: 'device' | 'cloud', method: string): NewEvent =>

@@ -1,43 +1,22 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
 import { DomainError, DomainErrors } from '../domain/errors.ts';
 import { validateValue } from '../domain/tsl/value-check.ts';
-import { desiredProperties, deviceTags } from '../db/tables.ts';
 import type { GroupCommitter } from '../events/committer.ts';
 import { requireRole, type Principal } from './access.ts';
 import type { CoreServiceDeps } from './deps.ts';
 import { findDevice } from '../db/repositories/devices.ts';
+import { deleteDesired, deleteTags, listDesired, lockDesired, upsertDesired, upsertTags } from '../db/repositories/tags-desired.ts';
 
 /** alink-protocol.md §3.9 / §7: at most 200 tags per message; attrKey at most 100 bytes. */
 export const TAG_LIMITS = { perMessage: 200, keyBytes: 100, valueChars: 1024 } as const;
 export const TAG_KEY = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 
-export type TagRow = { deviceId: number; attrKey: string; attrValue: string };
+export type { TagRow } from '../db/repositories/tags-desired.ts';
 
 /** Batch sinks for tags and desired-property deletes (one statement each per group commit). */
 export function registerTagsDesiredSinks(committer: GroupCommitter): void {
-  committer.sink('tagsUpsert', async (tx, rows) => {
-    const last = new Map((rows as TagRow[]).map((r) => [`${r.deviceId}:${r.attrKey}`, r]));
-    await tx
-      .insert(deviceTags)
-      .values([...last.values()])
-      .onConflictDoUpdate({ target: [deviceTags.deviceId, deviceTags.attrKey], set: { attrValue: sql`excluded.attr_value`, updatedAt: sql`now()` } });
-  });
-  committer.sink('tagsDelete', async (tx, rows) => {
-    for (const r of rows as { deviceId: number; attrKey: string }[]) await tx.delete(deviceTags).where(and(eq(deviceTags.deviceId, r.deviceId), eq(deviceTags.attrKey, r.attrKey)));
-  });
-  committer.sink('desiredDelete', async (tx, rows) => {
-    for (const r of rows as { deviceId: number; identifier: string; version: number | null }[]) {
-      await tx
-        .delete(desiredProperties)
-        .where(
-          and(
-            eq(desiredProperties.deviceId, r.deviceId),
-            eq(desiredProperties.identifier, r.identifier),
-            r.version == null ? undefined : eq(desiredProperties.version, r.version),
-          ),
-        );
-    }
-  });
+  committer.sink('tagsUpsert', upsertTags);
+  committer.sink('tagsDelete', deleteTags);
+  committer.sink('desiredDelete', deleteDesired);
 }
 
 /**
@@ -76,7 +55,7 @@ export function createTagsDesiredService(deps: CoreServiceDeps) {
       }
       if (errors.length) throw new DomainErrors(errors);
       return deps.log.transaction(async (tx) => {
-        const current = await tx.select().from(desiredProperties).where(eq(desiredProperties.deviceId, d.id)).for('update');
+        const current = await lockDesired(tx, d.id);
         const out: Record<string, number> = {};
         for (const [id, value] of Object.entries(items)) {
           const cur = current.find((c) => c.identifier === id);
@@ -86,10 +65,7 @@ export function createTagsDesiredService(deps: CoreServiceDeps) {
             throw new DomainError('VERSION_CONFLICT', `desired ${id} is at version ${cur?.version ?? 0}, not ${expected}`, ['input', 'versions', id]);
           }
           const version = (cur?.version ?? 0) + 1;
-          await tx
-            .insert(desiredProperties)
-            .values({ deviceId: d.id, identifier: id, value: value as object, version })
-            .onConflictDoUpdate({ target: [desiredProperties.deviceId, desiredProperties.identifier], set: { value: value as object, version, updatedAt: new Date() } });
+          await upsertDesired(tx, d.id, id, value as object, version);
           out[id] = version;
         }
         return { versions: out };
@@ -97,7 +73,7 @@ export function createTagsDesiredService(deps: CoreServiceDeps) {
     },
 
     async desired(deviceId: number) {
-      const rows = await db.select().from(desiredProperties).where(eq(desiredProperties.deviceId, deviceId)).orderBy(asc(desiredProperties.identifier));
+      const rows = await listDesired(db, deviceId);
       return rows.map((r) => ({ identifier: r.identifier, value: r.value, version: r.version, time: r.updatedAt }));
     },
   };

@@ -1,7 +1,7 @@
-import { eq } from 'drizzle-orm';
+import { ALINK } from '../domain/alink/codes.ts';
 import { sysTopic } from '../domain/alink/topics.ts';
 import { isFresh, normalizeSignMethod, signContent, verifySignature } from '../domain/auth/signature.ts';
-import { deviceTopology } from '../db/tables.ts';
+import { listBoundSubDeviceIds } from '../db/repositories/gateways.ts';
 import type { NewEvent } from '../events/types.ts';
 import type { CoreServiceDeps } from './deps.ts';
 import type { CachedDevice, DeviceAuthService } from './device-auth.ts';
@@ -74,8 +74,7 @@ export function createGatewayService(deps: CoreServiceDeps & { presence: Presenc
   async function boundSet(gatewayId: number): Promise<Set<number>> {
     let set = bound.get(gatewayId);
     if (!set) {
-      const rows = await db.select({ id: deviceTopology.subDeviceId }).from(deviceTopology).where(eq(deviceTopology.gatewayId, gatewayId));
-      set = new Set(rows.map((r) => r.id));
+      set = new Set(await listBoundSubDeviceIds(db, gatewayId));
       bound.set(gatewayId, set);
     }
     return set;
@@ -95,9 +94,9 @@ export function createGatewayService(deps: CoreServiceDeps & { presence: Presenc
     /** A sub-device bound to this gateway, for the gateway's pack posts (§3.9, §3.10 codes). */
     async boundSubDevice(gw: DeviceIdentity, productKey: string, deviceName: string): Promise<DeviceIdentity | { code: number; message: string }> {
       const sub = await deps.deviceAuth.lookup(productKey, deviceName);
-      if (!sub) return { code: 521, message: `sub-device ${deviceName} does not exist` };
-      if (!sub.enabled) return { code: 522, message: `sub-device ${deviceName} is disabled` };
-      if (!(await boundSet(gw.id)).has(sub.id)) return { code: 6401, message: `no topology relation with ${deviceName}` };
+      if (!sub) return { code: ALINK.SUBDEVICE_DELETED, message: `sub-device ${deviceName} does not exist` };
+      if (!sub.enabled) return { code: ALINK.SUBDEVICE_DISABLED, message: `sub-device ${deviceName} is disabled` };
+      if (!(await boundSet(gw.id)).has(sub.id)) return { code: ALINK.TOPO_NOT_EXIST, message: `no topology relation with ${deviceName}` };
       return sub;
     },
 
@@ -107,13 +106,13 @@ export function createGatewayService(deps: CoreServiceDeps & { presence: Presenc
       const deviceName = s(p.deviceName);
       const fail = (code: number, message: string): SubLogin => ({ ok: false, code, message, productKey, deviceName });
       const sub = await deps.deviceAuth.lookup(productKey, deviceName);
-      if (!sub) return fail(521, `sub-device ${deviceName} does not exist (deleted)`);
-      if (!signOk(p, sub.secret)) return fail(6287, 'invalid sub-device sign');
-      if (!sub.enabled) return fail(522, `sub-device ${deviceName} is disabled`);
-      if (!(await boundSet(gw.id)).has(sub.id)) return fail(6401, `no topology relation between this gateway and ${deviceName}: add it with thing/topo/add first`);
+      if (!sub) return fail(ALINK.SUBDEVICE_DELETED, `sub-device ${deviceName} does not exist (deleted)`);
+      if (!signOk(p, sub.secret)) return fail(ALINK.SUBDEVICE_SIGN_INVALID, 'invalid sub-device sign');
+      if (!sub.enabled) return fail(ALINK.SUBDEVICE_DISABLED, `sub-device ${deviceName} is disabled`);
+      if (!(await boundSet(gw.id)).has(sub.id)) return fail(ALINK.TOPO_NOT_EXIST, `no topology relation between this gateway and ${deviceName}: add it with thing/topo/add first`);
       const connected = await deps.presence.connect(sub, clientIp, { secretEnc: sub.secretEnc });
-      if (!connected) return fail(521, `sub-device ${deviceName} was deleted`);
-      return { ok: true, code: 200, message: 'success', device: sub, epoch: connected.epoch, productKey, deviceName };
+      if (!connected) return fail(ALINK.SUBDEVICE_DELETED, `sub-device ${deviceName} was deleted`);
+      return { ok: true, code: ALINK.SUCCESS, message: 'success', device: sub, epoch: connected.epoch, productKey, deviceName };
     },
 
     logout: (sub: DeviceIdentity, epoch: number, reason: Parameters<PresenceService['disconnect']>[2]) => deps.presence.disconnect(sub, epoch, reason),

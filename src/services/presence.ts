@@ -1,6 +1,16 @@
-import { and, eq, isNull, lt, ne, notInArray, or, sql } from 'drizzle-orm';
-import { devices, instances } from '../db/tables.ts';
-import { query, type Tx } from '../db/client.ts';
+import type { DeviceRecord } from '../db/records.ts';
+import { deviceExists } from '../db/repositories/devices.ts';
+import {
+  deleteInstancesSilentSince,
+  markInstanceStopped,
+  markOfflineAtEpoch,
+  markOfflineOfDeadInstances,
+  markOfflineOnInstance,
+  markOnline,
+  markOtherInstancesStopped,
+  recordHeartbeat,
+  registerInstance,
+} from '../db/repositories/presence.ts';
 import type { GroupCommitter } from '../events/committer.ts';
 import type { NewEvent } from '../events/types.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -60,15 +70,9 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
   const db = database.db;
   let heartbeat: NodeJS.Timeout | null = null;
 
-  async function offlineWhere(tx: Tx, cond: ReturnType<typeof and>, reason: OfflineReason): Promise<NewEvent[]> {
-    const now = new Date();
-    const rows = await tx
-      .update(devices)
-      .set({ online: false, connectedInstance: null, lastOfflineAt: now })
-      .where(and(eq(devices.online, true), cond))
-      .returning();
-    return rows.map((r) => statusEvent('offline', r, r.connectionEpoch, r.clientIp, reason, now));
-  }
+  /** The OFFLINE events of devices that a `markOffline*` call (at `now`) set offline. */
+  const offlineEvents = (rows: DeviceRecord[], reason: OfflineReason, now: Date): NewEvent[] =>
+    rows.map((r) => statusEvent('offline', r, r.connectionEpoch, r.clientIp, reason, now));
 
   return {
     /**
@@ -79,28 +83,15 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
      */
     async connect(d: DeviceIdentity, clientIp: string | null, session: { rrpcForm?: RrpcForm; secretEnc?: string } = {}): Promise<{ epoch: number; activatedNow: boolean } | null> {
       const rrpcForm: RrpcForm = session.rrpcForm ?? 'sys';
-      const guard = session.secretEnc !== undefined ? { secretEnc: session.secretEnc } : null;
       let result: { epoch: number; activatedNow: boolean } | null = null;
       await committer.transact(async (tx) => {
         const now = new Date();
-        // One statement per login (it runs for every connect): the row is locked and its previous state read in the
-        // same UPDATE, so a takeover knows the epoch it replaces.
-        const rows = await query<{ epoch: string | number; was_online: boolean; old_epoch: string | number; old_ip: string | null; old_activated: unknown }>(
-          tx,
-          sql`update ${devices} d set online = true, connection_epoch = d.connection_epoch + 1, connected_instance = ${instanceId},
-                client_ip = ${clientIp}, rrpc_form = ${rrpcForm}, last_online_at = ${now.toISOString()}::timestamptz,
-                activated_at = coalesce(d.activated_at, ${now.toISOString()}::timestamptz)
-              from (select id, online, connection_epoch, client_ip, activated_at from ${devices} where id = ${d.id} for update) old
-              where d.id = old.id ${guard ? sql`and d.enabled and d.secret_enc = ${guard.secretEnc}` : sql``}
-              returning d.connection_epoch as epoch, old.online as was_online, old.connection_epoch as old_epoch,
-                        old.client_ip as old_ip, old.activated_at as old_activated`,
-        );
-        const row = rows[0];
+        const row = await markOnline(tx, { id: d.id, instanceId, clientIp, rrpcForm, at: now, secretEnc: session.secretEnc ?? null });
         if (!row) return [];
-        const epoch = Number(row.epoch);
-        result = { epoch, activatedNow: row.old_activated == null };
+        const epoch = row.epoch;
+        result = { epoch, activatedNow: row.activatedNow };
         const events: NewEvent[] = [];
-        if (row.was_online) events.push(statusEvent('offline', d, Number(row.old_epoch), row.old_ip, 'TAKEN_OVER', now));
+        if (row.wasOnline) events.push(statusEvent('offline', d, row.oldEpoch, row.oldIp, 'TAKEN_OVER', now));
         events.push(statusEvent('online', d, epoch, clientIp, null, now));
         return events;
       });
@@ -110,13 +101,13 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
     /** Mark offline only if `epoch` is still the device's current connection. */
     async disconnect(d: DeviceIdentity, epoch: number, reason: OfflineReason, clientIp: string | null = null): Promise<boolean> {
       const stored = await committer.transact(async (tx) => {
-        const events = await offlineWhere(tx, and(eq(devices.id, d.id), eq(devices.connectionEpoch, epoch)), reason);
+        const now = new Date();
+        const events = offlineEvents(await markOfflineAtEpoch(tx, d.id, epoch, now), reason, now);
         if (events.length > 0 || reason !== 'KICKED') return events;
         // A deleted device's live session is KICKED after its row is gone: there is nothing left to update, but its
         // status subscribers must still see the OFFLINE that closes its last ONLINE (D15). Only the kicked (current)
         // session gets here with KICKED; stale ones end as TAKEN_OVER and record nothing.
-        const [row] = await tx.select({ id: devices.id }).from(devices).where(eq(devices.id, d.id));
-        return row ? [] : [statusEvent('offline', d, epoch, clientIp, reason, new Date())];
+        return (await deviceExists(tx, d.id)) ? [] : [statusEvent('offline', d, epoch, clientIp, reason, new Date())];
       });
       return stored.length > 0;
     },
@@ -126,21 +117,16 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
      * alive (crash or restart: SERVER_RESTART). Then keep a heartbeat and sweep for dead peers.
      */
     async start(): Promise<void> {
-      await db.insert(instances).values({ id: instanceId });
+      await registerInstance(db, instanceId);
       if (database.kind === 'pglite') {
         // The embedded database is opened by one process at a time (PGlite is single-process), so every other
         // instance recorded in it has ended, however recent its last heartbeat: a crash or SIGKILL leaves no
         // stoppedAt. Waiting DEAD_AFTER_MS for it would leave its devices ONLINE for half a minute after a restart.
-        await db
-          .update(instances)
-          .set({ stoppedAt: new Date() })
-          .where(and(ne(instances.id, instanceId), isNull(instances.stoppedAt)));
+        await markOtherInstancesStopped(db, instanceId);
       }
       await this.sweep();
       heartbeat = setInterval(() => {
-        db.update(instances)
-          .set({ heartbeatAt: new Date() })
-          .where(eq(instances.id, instanceId))
+        recordHeartbeat(db, instanceId)
           .then(() => this.sweep())
           .catch((err: unknown) => logger.warn({ err }, 'presence heartbeat failed'));
       }, HEARTBEAT_MS);
@@ -149,24 +135,24 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
 
     async sweep(): Promise<number> {
       const cutoff = new Date(Date.now() - DEAD_AFTER_MS);
-      const alive = db
-        .select({ id: instances.id })
-        .from(instances)
-        .where(and(isNull(instances.stoppedAt), sql`${instances.heartbeatAt} >= ${cutoff.toISOString()}::timestamptz`));
-      const stored = await committer.transact((tx) =>
-        offlineWhere(tx, or(isNull(devices.connectedInstance), notInArray(devices.connectedInstance, alive)), 'SERVER_RESTART'),
-      );
+      const stored = await committer.transact(async (tx) => {
+        const now = new Date();
+        return offlineEvents(await markOfflineOfDeadInstances(tx, cutoff, now), 'SERVER_RESTART', now);
+      });
       if (stored.length > 0) logger.info({ devices: stored.length }, 'devices of a stopped instance set offline');
       // Forget instances that stopped long ago.
-      await db.delete(instances).where(lt(instances.heartbeatAt, new Date(Date.now() - 24 * 3600_000)));
+      await deleteInstancesSilentSince(db, new Date(Date.now() - 24 * 3600_000));
       return stored.length;
     },
 
     /** Graceful shutdown: this instance's devices go offline with SERVER_SHUTDOWN (after the broker stopped). */
     async stop(): Promise<void> {
       if (heartbeat) clearInterval(heartbeat);
-      await committer.transact((tx) => offlineWhere(tx, eq(devices.connectedInstance, instanceId), 'SERVER_SHUTDOWN'));
-      await db.update(instances).set({ stoppedAt: new Date() }).where(eq(instances.id, instanceId));
+      await committer.transact(async (tx) => {
+        const now = new Date();
+        return offlineEvents(await markOfflineOnInstance(tx, instanceId, now), 'SERVER_SHUTDOWN', now);
+      });
+      await markInstanceStopped(db, instanceId);
     },
 
   };

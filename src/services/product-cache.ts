@@ -1,10 +1,9 @@
-import { eq } from 'drizzle-orm';
 import type { TopicCategory } from '../domain/alink/acl.ts';
 import { compileThingModel } from '../domain/tsl/document.ts';
 import type { ThingModel, TslDocument } from '../domain/tsl/types.ts';
-import { products, productTopics } from '../db/tables.ts';
 import type { ServiceDeps } from './deps.ts';
-import { toProductRecord } from '../db/repositories/products.ts';
+import { findProduct } from '../db/repositories/products.ts';
+import { listTopics } from '../db/repositories/topics.ts';
 import type { ProductRecord } from '../db/records.ts';
 
 export interface ProductInfo {
@@ -34,10 +33,9 @@ export function createProductCache(deps: ServiceDeps) {
   });
 
   async function load(productKey: string): Promise<ProductInfo | null> {
-    const rows = await db.select().from(products).where(eq(products.productKey, productKey)).limit(1);
-    if (!rows[0]) return null;
-    const topics = await db.select().from(productTopics).where(eq(productTopics.productKey, productKey));
-    const product = toProductRecord(rows[0]);
+    const product = await findProduct(db, productKey);
+    if (!product) return null;
+    const topics = await listTopics(db, productKey);
     return {
       product,
       categories: topics.map((t) => ({ topicShortName: t.shortName, operation: t.operation as TopicCategory['operation'] })),

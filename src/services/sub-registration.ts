@@ -1,10 +1,10 @@
-import { asc, eq, inArray } from 'drizzle-orm';
+import { ALINK } from '../domain/alink/codes.ts';
 import { DomainError } from '../domain/errors.ts';
-import { deviceTopology, products, productSubDeviceGateways } from '../db/tables.ts';
+import { allowsSubDeviceGateway, findGatewayIdOf, listSubDeviceGatewayProducts, replaceSubDeviceGatewayProducts } from '../db/repositories/gateways.ts';
+import { findProduct, findProductsByKeys } from '../db/repositories/products.ts';
 import type { Principal } from './access.ts';
 import { assertProductVisible, requireRole } from './access.ts';
 import type { DeviceAuthService } from './device-auth.ts';
-import { requireProduct } from './products.ts';
 import type { ServiceDeps } from './deps.ts';
 import type { DeviceIdentity } from './presence.ts';
 import type { ProductCache } from './product-cache.ts';
@@ -33,10 +33,7 @@ export type SubRegisterCheck = { ok: true; slots: SubRegisterSlot[] } | { ok: fa
 export function createSubRegistration(deps: Pick<ServiceDeps, 'database'> & { productCache: ProductCache; deviceAuth: DeviceAuthService }) {
   const db = deps.database.db;
 
-  async function allowed(productKey: string, gatewayProductKey: string): Promise<boolean> {
-    const rows = await db.select().from(productSubDeviceGateways).where(eq(productSubDeviceGateways.productKey, productKey));
-    return rows.some((r) => r.gatewayProductKey === gatewayProductKey);
-  }
+  const allowed = (productKey: string, gatewayProductKey: string): Promise<boolean> => allowsSubDeviceGateway(db, productKey, gatewayProductKey);
 
   return {
     /** Does this product allow gateways of `gatewayProductKey`? */
@@ -45,22 +42,22 @@ export function createSubRegistration(deps: Pick<ServiceDeps, 'database'> & { pr
     /** The checks of a registration request, before its commit (which creates the new names). */
     async check(gw: DeviceIdentity, list: Record<string, unknown>[]): Promise<SubRegisterCheck> {
       const fail = (code: number, message: string): SubRegisterCheck => ({ ok: false, code, message });
-      if (list.length > REGISTER_BATCH) return fail(460, `at most ${REGISTER_BATCH} sub-devices per request`);
-      if (!deps.deviceAuth.limits.subRegister(gw.id, list.length)) return fail(429, 'too many sub-device registrations by this gateway: try again later');
+      if (list.length > REGISTER_BATCH) return fail(ALINK.PARAM_ERROR, `at most ${REGISTER_BATCH} sub-devices per request`);
+      if (!deps.deviceAuth.limits.subRegister(gw.id, list.length)) return fail(ALINK.TOO_MANY_REQUESTS, 'too many sub-device registrations by this gateway: try again later');
       const slots: SubRegisterSlot[] = [];
       for (const p of list) {
         const pk = p.productKey == null ? '' : String(p.productKey);
         const dn = p.deviceName == null ? '' : String(p.deviceName);
         const info = await deps.productCache.get(pk);
-        if (!info || !(await allowed(pk, gw.productKey))) return fail(6250, `product ${pk} not found`);
-        if (!info.product.dynamicRegistration) return fail(6288, `dynamic registration is not enabled for product ${pk}`);
-        if (!NAME.test(dn)) return fail(6280, `sub-device name ${dn} is not valid`);
+        if (!info || !(await allowed(pk, gw.productKey))) return fail(ALINK.PRODUCT_NOT_FOUND, `product ${pk} not found`);
+        if (!info.product.dynamicRegistration) return fail(ALINK.DYNREG_DISABLED, `dynamic registration is not enabled for product ${pk}`);
+        if (!NAME.test(dn)) return fail(ALINK.SUBDEVICE_NAME_INVALID, `sub-device name ${dn} is not valid`);
         const existing = await deps.deviceAuth.lookup(pk, dn);
         if (existing) {
-          if (existing.activated) return fail(6289, `device ${dn} is already activated`);
-          if (!existing.enabled) return fail(6204, `device ${dn} is disabled`);
-          const [bound] = await db.select().from(deviceTopology).where(eq(deviceTopology.subDeviceId, existing.id));
-          if (bound && bound.gatewayId !== gw.id) return fail(6619, `device ${dn} is bound to another gateway`);
+          if (existing.activated) return fail(ALINK.DEVICE_ALREADY_ACTIVATED, `device ${dn} is already activated`);
+          if (!existing.enabled) return fail(ALINK.DEVICE_DISABLED, `device ${dn} is disabled`);
+          const boundTo = await findGatewayIdOf(db, existing.id);
+          if (boundTo !== null && boundTo !== gw.id) return fail(ALINK.SUBDEVICE_BOUND_TO_OTHER_GATEWAY, `device ${dn} is bound to another gateway`);
           slots.push({ existing: { iotId: existing.iotId, productKey: pk, deviceName: dn, deviceSecret: existing.secret } });
         } else slots.push({ create: { productKey: pk, deviceName: dn } });
       }
@@ -72,27 +69,22 @@ export function createSubRegistration(deps: Pick<ServiceDeps, 'database'> & { pr
 /** The allow-list, managed in GraphQL (`Product.subDeviceGateways`, `setSubDeviceGateways`). */
 export function createSubDeviceGatewayService(deps: ServiceDeps) {
   const db = deps.database.db;
-  const t = productSubDeviceGateways;
   return {
-    async list(productKey: string): Promise<string[]> {
-      const rows = await db.select().from(t).where(eq(t.productKey, productKey)).orderBy(asc(t.gatewayProductKey));
-      return rows.map((r) => r.gatewayProductKey);
-    },
+    list: (productKey: string): Promise<string[]> => listSubDeviceGatewayProducts(db, productKey),
     async set(p: Principal, productKey: string, gatewayProductKeys: readonly string[]): Promise<string[]> {
       requireRole(p, 'ADMIN');
       assertProductVisible(p, productKey);
       const keys = [...new Set(gatewayProductKeys)];
       return deps.log.transaction(async (tx, emit) => {
-        await requireProduct(tx, p, productKey);
-        const gateways = keys.length ? await tx.select().from(products).where(inArray(products.productKey, keys)) : [];
+        if (!(await findProduct(tx, productKey))) throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['input', 'productKey']);
+        const gateways = keys.length ? await findProductsByKeys(tx, keys) : [];
         for (const k of keys) {
           const g = gateways.find((x) => x.productKey === k);
           if (!g || g.nodeType !== 'GATEWAY' || (p.productKeys !== null && !p.productKeys.includes(k))) {
             throw new DomainError('PRODUCT_NOT_FOUND', `gateway product ${k} does not exist`, ['input', 'gatewayProductKeys']);
           }
         }
-        await tx.delete(t).where(eq(t.productKey, productKey));
-        if (keys.length) await tx.insert(t).values(keys.map((k) => ({ productKey, gatewayProductKey: k })));
+        await replaceSubDeviceGatewayProducts(tx, productKey, keys);
         emit({ type: 'registry.changed', productKey, data: { entity: 'product', what: 'subDeviceGateways', productKey } });
         return keys.sort();
       });

@@ -1,10 +1,9 @@
 import { registryChanged } from '../events/catalog.ts';
-import { and, asc, count, eq } from 'drizzle-orm';
 import { DomainError } from '../domain/errors.ts';
-import { productTopics } from '../db/tables.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { findProduct } from '../db/repositories/products.ts';
+import { countTopics, deleteTopic, findTopicById, insertTopicIfAbsent, listTopics } from '../db/repositories/topics.ts';
 import type { TopicOperation, TopicRecord } from '../db/records.ts';
 
 /** alink-protocol.md D8: every new product gets these topic categories. */
@@ -41,10 +40,6 @@ export function checkShortName(productKey: string, shortName: string, operation:
   });
 }
 
-export function toTopicRecord(r: typeof productTopics.$inferSelect): TopicRecord {
-  return { ...r, operation: r.operation as TopicOperation };
-}
-
 export function createTopicService(deps: ServiceDeps) {
   const { database, log } = deps;
   const db = database.db;
@@ -62,20 +57,15 @@ export function createTopicService(deps: ServiceDeps) {
         if (!(await findProduct(tx, input.productKey))) {
           throw new DomainError('PRODUCT_NOT_FOUND', `product ${input.productKey} does not exist`, ['input', 'productKey']);
         }
-        const [n] = await tx.select({ n: count() }).from(productTopics).where(eq(productTopics.productKey, input.productKey));
-        if (Number(n?.n ?? 0) >= MAX_TOPICS_PER_PRODUCT) {
+        if ((await countTopics(tx, input.productKey)) >= MAX_TOPICS_PER_PRODUCT) {
           throw new DomainError('TOPIC_LIMIT_EXCEEDED', `a product has at most ${MAX_TOPICS_PER_PRODUCT} topic categories`, ['input', 'productKey']);
         }
-        const rows = await tx
-          .insert(productTopics)
-          .values({ productKey: input.productKey, shortName: input.topicShortName, operation: input.operation, description: input.description ?? null })
-          .onConflictDoNothing()
-          .returning();
-        if (!rows[0]) {
+        const topic = await insertTopicIfAbsent(tx, { productKey: input.productKey, shortName: input.topicShortName, operation: input.operation, description: input.description ?? null });
+        if (!topic) {
           throw new DomainError('TOPIC_ALREADY_EXISTS', `topic category user/${input.topicShortName} already exists`, ['input', 'topicShortName']);
         }
         emit(changed(input.productKey, 'created', input.topicShortName));
-        return toTopicRecord(rows[0]);
+        return topic;
       });
     },
 
@@ -83,29 +73,25 @@ export function createTopicService(deps: ServiceDeps) {
       requireRole(p, 'OPERATOR');
       assertProductVisible(p, productKey);
       return log.transaction(async (tx, emit) => {
-        const rows = await tx
-          .delete(productTopics)
-          .where(and(eq(productTopics.productKey, productKey), eq(productTopics.shortName, shortName)))
-          .returning();
-        if (!rows[0]) {
+        const topic = await deleteTopic(tx, productKey, shortName);
+        if (!topic) {
           if (!(await findProduct(tx, productKey))) throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['input', 'productKey']);
           throw new DomainError('TOPIC_NOT_FOUND', `topic category user/${shortName} does not exist`, ['input', 'topicShortName']);
         }
         emit(changed(productKey, 'deleted', shortName));
-        return toTopicRecord(rows[0]);
+        return topic;
       });
     },
 
     async list(p: Principal, productKey: string): Promise<TopicRecord[]> {
       if (!canSeeProduct(p, productKey)) return [];
-      const rows = await db.select().from(productTopics).where(eq(productTopics.productKey, productKey)).orderBy(asc(productTopics.id));
-      return rows.map(toTopicRecord);
+      return listTopics(db, productKey);
     },
 
     async get(p: Principal, id: number): Promise<TopicRecord | null> {
       if (!Number.isSafeInteger(id)) return null; // a global id of this type but not a row id: no such node
-      const rows = await db.select().from(productTopics).where(eq(productTopics.id, id));
-      return rows[0] && canSeeProduct(p, rows[0].productKey) ? toTopicRecord(rows[0]) : null;
+      const topic = await findTopicById(db, id);
+      return topic && canSeeProduct(p, topic.productKey) ? topic : null;
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config.ts';
 import { createDatabase } from '../db/client.ts';
-import { platformState } from '../db/tables.ts';
+import { writeState } from '../db/repositories/platform-state.ts';
 import { EventLog } from '../events/log.ts';
 import { ADMIN_HASH_KEY } from '../services/api-keys.ts';
 import { newApiToken, sha256Hex } from '../services/secrets.ts';
@@ -32,7 +32,7 @@ export async function resetAdminToken(config: Config, logger: Logger): Promise<s
       const token = newApiToken();
       const value = { hash: sha256Hex(token) };
       await new EventLog(database).transaction(async (tx, emit) => {
-        await tx.insert(platformState).values({ key: ADMIN_HASH_KEY, value }).onConflictDoUpdate({ target: platformState.key, set: { value, updatedAt: new Date() } });
+        await writeState(tx, ADMIN_HASH_KEY, value);
         emit({ type: 'registry.changed', data: { entity: 'apiKey', what: 'adminReset' } });
       });
       return token;

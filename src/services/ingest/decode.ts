@@ -1,3 +1,4 @@
+import { ALINK } from '../../domain/alink/codes.ts';
 import { createHash } from 'node:crypto';
 import { decodeRequest, type AlinkRequest } from '../../domain/alink/envelope.ts';
 import { checkRequestMethod } from '../../domain/alink/method.ts';
@@ -36,7 +37,7 @@ export function decodeAlink(request: UplinkRequest, opts: { checkMethod?: boolea
     if (!m.ok) return { fail: { replies: alinkReply(request, req, { code: m.error.code, message: m.error.message, method: req.method }) } };
   }
   if (containsNul(req.id) || containsNul(req.params)) {
-    return { fail: { replies: alinkReply(request, req, { code: 460, message: 'request parameter error: text containing U+0000 cannot be stored', method: req.method }) } };
+    return { fail: { replies: alinkReply(request, req, { code: ALINK.PARAM_ERROR, message: 'request parameter error: text containing U+0000 cannot be stored', method: req.method }) } };
   }
   return { req };
 }

@@ -1,3 +1,4 @@
+import { ALINK } from '../../../domain/alink/codes.ts';
 import { decodeReply } from '../../../domain/alink/envelope.ts';
 import type { NewEvent } from '../../../events/types.ts';
 import type { ReplyRow } from '../../command-replies.ts';
@@ -34,7 +35,7 @@ export function createReplyHandlers() {
     const requestTopic = request.topic.slice(0, -'_reply'.length);
     const reply = parsed.ok ? parsed.value : null;
     const requestId = reply?.id ?? (parsed.ok ? undefined : parsed.error.id);
-    const code = reply ? reply.code : 460;
+    const code = reply ? reply.code : ALINK.PARAM_ERROR;
     const event: NewEvent = {
       type: 'thing.downlink.reply',
       productKey: device.productKey,
@@ -47,7 +48,7 @@ export function createReplyHandlers() {
         deviceName: device.deviceName,
         requestId: requestId ?? null,
         code,
-        message: reply?.message ?? (reply ? (code === 200 ? 'success' : '') : 'reply is not a valid Alink reply'),
+        message: reply?.message ?? (reply ? (code === ALINK.SUCCESS ? 'success' : '') : 'reply is not a valid Alink reply'),
         topic: requestTopic,
         data: reply?.data ?? {},
         payload: request.payload.toString('base64'),

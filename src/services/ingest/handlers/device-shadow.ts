@@ -1,6 +1,7 @@
 import { applyShadowWrite, decodeShadowRequest, SHADOW, shadowDocumentMessage, shadowErrorReply, shadowWriteReply } from '../../../domain/alink/shadow.ts';
 import { shadowTopic } from '../../../domain/alink/topics.ts';
-import { readShadow, shadowEvent, shadowSeconds, writeShadow } from '../../device-shadow.ts';
+import { readShadow, writeShadow } from '../../../db/repositories/shadows.ts';
+import { shadowEvent, shadowSeconds } from '../../device-shadow.ts';
 import type { Outbound, UplinkHandler } from '../types.ts';
 
 /**

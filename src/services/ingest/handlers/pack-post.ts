@@ -1,3 +1,4 @@
+import { ALINK } from '../../../domain/alink/codes.ts';
 import { validateEventPost } from '../../../domain/tsl/event-post.ts';
 import { validatePropertyPost } from '../../../domain/tsl/property-post.ts';
 import type { NewEvent } from '../../../events/types.ts';
@@ -27,9 +28,9 @@ export function createPackPostHandler(deps: PackPostDeps): UplinkHandler<'proper
     const { receivedAt } = request;
     const p = req.params as { properties?: unknown; events?: unknown; subDevices?: unknown } | null;
     const fail = (code: number, message: string) => answer(request, req, code, message);
-    if (!p || typeof p !== 'object' || Array.isArray(p)) return fail(460, 'request parameter error: params must be an object');
+    if (!p || typeof p !== 'object' || Array.isArray(p)) return fail(ALINK.PARAM_ERROR, 'request parameter error: params must be an object');
     const subs = Array.isArray(p.subDevices) ? (p.subDevices as { identity?: { productKey?: string; deviceName?: string }; properties?: unknown; events?: unknown }[]) : [];
-    if (subs.length > 20) return fail(6356, 'more than 20 sub-devices in one pack');
+    if (subs.length > 20) return fail(ALINK.PACK_TOO_MANY_SUBDEVICES, 'more than 20 sub-devices in one pack');
     const parts: { device: DeviceIdentity; properties: unknown; events: unknown }[] = [{ device: gw, properties: p.properties, events: p.events }];
     for (const sd of subs) {
       const r = await deps.subDevice(gw, String(sd.identity?.productKey ?? ''), String(sd.identity?.deviceName ?? ''));
@@ -37,12 +38,12 @@ export function createPackPostHandler(deps: PackPostDeps): UplinkHandler<'proper
       parts.push({ device: r, properties: sd.properties, events: sd.events });
     }
     const count = parts.reduce((n, x) => n + Object.keys((x.properties as object) ?? {}).length + Object.keys((x.events as object) ?? {}).length, 0);
-    if (count > 200) return fail(6357, 'more than 200 items in one pack');
+    if (count > 200) return fail(ALINK.PACK_TOO_MANY_ITEMS, 'more than 200 items in one pack');
     const events: NewEvent[] = [];
     const rows = { propertyHistory: [] as HistoryRow[], eventHistory: [] as EventRow[] };
     for (const part of parts) {
       const info = await deps.products.get(part.device.productKey);
-      if (!info) return fail(6250, `product ${part.device.productKey} not found`);
+      if (!info) return fail(ALINK.PRODUCT_NOT_FOUND, `product ${part.device.productKey} not found`);
       if (part.properties !== undefined) {
         const r = validatePropertyPost(info.model, part.properties, info.product.validationMode, receivedAt.getTime());
         if (!r.ok) return fail(r.code, r.message);
@@ -58,6 +59,6 @@ export function createPackPostHandler(deps: PackPostDeps): UplinkHandler<'proper
         events.push(rec.event);
       }
     }
-    return { events, rows, dedupe: dedupeKey(gw, req, request), ...answer(request, req, 200) };
+    return { events, rows, dedupe: dedupeKey(gw, req, request), ...answer(request, req, ALINK.SUCCESS) };
   };
 }

@@ -1,3 +1,4 @@
+import { ALINK } from '../../../domain/alink/codes.ts';
 import { decodeRequest } from '../../../domain/alink/envelope.ts';
 import type { UplinkOf } from '../../../domain/alink/uplink.ts';
 import type { DeviceIdentity } from '../../presence.ts';
@@ -56,7 +57,7 @@ export function createSubDeviceSessionHandlers(deps: { products: ProductCache; g
       const dn = String(p.deviceName ?? '');
       // The reference's gateway page: at most 1500 sub-devices online through one gateway (428 past it).
       if (!subs.has(deviceKey(pk, dn)) && subs.size >= LIMITS.subDevicesOnline) {
-        return { code: 428, message: `at most ${LIMITS.subDevicesOnline} sub-devices online through one gateway`, productKey: pk, deviceName: dn };
+        return { code: ALINK.TOO_MANY_SUBDEVICES_ONLINE, message: `at most ${LIMITS.subDevicesOnline} sub-devices online through one gateway`, productKey: pk, deviceName: dn };
       }
       const r = await gateway.login(gw, p, connection.clientIp);
       if (r.ok) {
@@ -71,12 +72,12 @@ export function createSubDeviceSessionHandlers(deps: { products: ProductCache; g
     const logout = async (p: Params): Promise<Outcome> => {
       const key = deviceKey(String(p.productKey ?? ''), String(p.deviceName ?? ''));
       const cur = subs.get(key);
-      if (!cur) return { code: 520, message: 'sub-device has no session', productKey: String(p.productKey ?? ''), deviceName: String(p.deviceName ?? '') };
+      if (!cur) return { code: ALINK.SUBDEVICE_NO_SESSION, message: 'sub-device has no session', productKey: String(p.productKey ?? ''), deviceName: String(p.deviceName ?? '') };
       subs.delete(key);
       // Nothing of it reaches the gateway any more: its filters go at once.
       connection.releaseDevice(cur.device.productKey, cur.device.deviceName);
       await gateway.logout(cur.device, cur.epoch, 'CLIENT_DISCONNECT');
-      return { code: 200, message: 'success', productKey: cur.device.productKey, deviceName: cur.device.deviceName };
+      return { code: ALINK.SUCCESS, message: 'success', productKey: cur.device.productKey, deviceName: cur.device.deviceName };
     };
     return { login, logout };
   }
@@ -95,8 +96,8 @@ export function createSubDeviceSessionHandlers(deps: { products: ProductCache; g
         const id = decoded.ok ? decoded.value.id : decoded.error.id;
         const reply = (code: number, data: unknown, message: string) => alinkReply(request, { id }, { code, data, message }, { qos: 0 });
         const info = await deps.products.get(gw.productKey);
-        if (info?.product.nodeType !== 'GATEWAY') return reply(460, {}, 'only gateway products log sub-devices in');
-        if (!decoded.ok) return reply(460, {}, decoded.error.message);
+        if (info?.product.nodeType !== 'GATEWAY') return reply(ALINK.PARAM_ERROR, {}, 'only gateway products log sub-devices in');
+        if (!decoded.ok) return reply(ALINK.PARAM_ERROR, {}, decoded.error.message);
         return run(decoded.value.params, ops(gw, connection), reply, request);
       },
     });
@@ -111,13 +112,13 @@ export function createSubDeviceSessionHandlers(deps: { products: ProductCache; g
   /** D24: each entry is verified and logged in (or out) on its own; 200 when all succeeded, else the first failure's code. */
   const batch = session<'subDeviceBatchSession'>(async (params, { login, logout }, reply, request) => {
     const entries = batchEntries(params);
-    if (!entries) return reply(460, {}, `deviceList must hold 1 to ${LIMITS.loginBatch} sub-devices`);
+    if (!entries) return reply(ALINK.PARAM_ERROR, {}, `deviceList must hold 1 to ${LIMITS.loginBatch} sub-devices`);
     const isLogin = request.uplink.action === 'combine/batch_login';
     const results: Outcome[] = [];
     for (const e of entries) results.push(isLogin ? await login(e) : await logout(e));
-    const failed = results.find((r) => r.code !== 200);
+    const failed = results.find((r) => r.code !== ALINK.SUCCESS);
     return reply(
-      failed ? failed.code : 200,
+      failed ? failed.code : ALINK.SUCCESS,
       results.map((r) => ({ productKey: r.productKey, deviceName: r.deviceName, code: r.code, message: r.message })),
       failed ? failed.message : 'success',
     );

@@ -1,3 +1,4 @@
+import { ALINK } from '../../../domain/alink/codes.ts';
 import type { AlinkRequest } from '../../../domain/alink/envelope.ts';
 import { validateEventPost } from '../../../domain/tsl/event-post.ts';
 import { validatePropertyPost, type FailedItem, type PostedItem } from '../../../domain/tsl/property-post.ts';
@@ -97,11 +98,11 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
     if (env.fail) return env.fail;
     const { req } = env;
     const mode = info.product.validationMode;
-    if (mode !== 'NONE' && isEmptyModel(info.model)) return answer(request, req, 6321, 'tsl: the product has no thing model; define one with setThingModel');
+    if (mode !== 'NONE' && isEmptyModel(info.model)) return answer(request, req, ALINK.TSL_IDENTIFIER_NOT_IN_PRODUCT, 'tsl: the product has no thing model; define one with setThingModel');
     const r = validatePropertyPost(info.model, req.params, mode, request.receivedAt.getTime());
     if (!r.ok) return answer(request, req, r.code, r.message);
     const step = propertyRows(device, r.items, r.failed, req, request.receivedAt, false);
-    return { ...step, dedupe: dedupeKey(device, req, request), ...answer(request, req, 200, undefined, failureData(r.failed)) };
+    return { ...step, dedupe: dedupeKey(device, req, request), ...answer(request, req, ALINK.SUCCESS, undefined, failureData(r.failed)) };
   };
 
   const eventPost: UplinkHandler<'eventPost'> = async (device, request) => {
@@ -114,7 +115,7 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
     const r = validateEventPost(info.model, eventId, req.params, info.product.validationMode, request.receivedAt.getTime());
     if (!r.ok) return answer(request, req, r.code, r.message);
     const { row, event } = eventRecord(device, info.model, eventId, r.value, r.time, req, request.receivedAt, r.failed);
-    return { events: [event], rows: { eventHistory: [row] }, dedupe: dedupeKey(device, req, request), ...answer(request, req, 200, undefined, failureData(r.failed)) };
+    return { events: [event], rows: { eventHistory: [row] }, dedupe: dedupeKey(device, req, request), ...answer(request, req, ALINK.SUCCESS, undefined, failureData(r.failed)) };
   };
 
   /** §3.9 history post: `params: [{identity: {productKey, deviceName}, properties: [{Id: {value, time}}], events: [...]}]`. */
@@ -126,14 +127,14 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
     const { req } = env;
     const { receivedAt } = request;
     const entries = req.params;
-    if (!Array.isArray(entries)) return answer(request, req, 460, 'request parameter error: params must be an array');
+    if (!Array.isArray(entries)) return answer(request, req, ALINK.PARAM_ERROR, 'request parameter error: params must be an array');
     const items: Record<string, PostedItem>[] = [];
     const failed: Record<string, FailedItem> = {};
     const events: { id: string; value: unknown; time: unknown }[] = [];
     for (const [i, entry] of entries.entries()) {
       const e = entry as { identity?: { productKey?: string; deviceName?: string }; properties?: unknown; events?: unknown };
       if (e?.identity && (e.identity.productKey !== device.productKey || e.identity.deviceName !== device.deviceName)) {
-        return answer(request, req, 6100, `params[${i}].identity is not this device`);
+        return answer(request, req, ALINK.DEVICE_NOT_FOUND, `params[${i}].identity is not this device`);
       }
       for (const p of Array.isArray(e?.properties) ? e.properties : []) {
         const r = validatePropertyPost(info.model, p, info.product.validationMode, receivedAt.getTime());
@@ -156,7 +157,7 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
       events: merged.events,
       rows: { ...merged.rows, eventHistory: eventRows },
       dedupe: dedupeKey(device, req, request),
-      ...answer(request, req, 200, undefined, failureData(failed)),
+      ...answer(request, req, ALINK.SUCCESS, undefined, failureData(failed)),
     };
   };
 

@@ -1,10 +1,10 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { ALINK } from '../../../domain/alink/codes.ts';
 import { decodeRequest } from '../../../domain/alink/envelope.ts';
-import { devices, deviceTopology } from '../../../db/tables.ts';
+import { findDeviceNames, insertDeviceIfAbsent } from '../../../db/repositories/devices.ts';
+import { bindSubDevices, findBindings, unbindSubDevices } from '../../../db/repositories/gateways.ts';
 import type { NewEvent } from '../../../events/types.ts';
 import type { CachedDevice, DeviceAuthService } from '../../device-auth.ts';
 import { lifecycleEvent } from '../../devices.ts';
-import { toDeviceRecord } from '../../../db/repositories/devices.ts';
 import { LIMITS, topoEvent, type GatewayService } from '../../gateway.ts';
 import type { DeviceIdentity } from '../../presence.ts';
 import type { ProductCache } from '../../product-cache.ts';
@@ -26,11 +26,11 @@ export function createTopologyHandler(deps: { products: ProductCache; deviceAuth
   return async (gw, request) => {
     const action = request.uplink.action;
     const decoded = decodeRequest(request.payload);
-    if (!decoded.ok) return { replies: alinkReply(request, { id: decoded.error.id, idType: decoded.error.idType }, { code: 460, message: decoded.error.message }) };
+    if (!decoded.ok) return { replies: alinkReply(request, { id: decoded.error.id, idType: decoded.error.idType }, { code: ALINK.PARAM_ERROR, message: decoded.error.message }) };
     const req = decoded.value;
     const reply = (code: number, data: unknown, message?: string): Outbound[] => alinkReply(request, req, { code, data, message });
     const answer = (code: number, data: unknown, message?: string, events: NewEvent[] = []): Handled => ({ events, replies: reply(code, data, message) });
-    if ((await deps.products.get(gw.productKey))?.product.nodeType !== 'GATEWAY') return answer(460, {}, 'only gateway products manage sub-devices');
+    if ((await deps.products.get(gw.productKey))?.product.nodeType !== 'GATEWAY') return answer(ALINK.PARAM_ERROR, {}, 'only gateway products manage sub-devices');
     const list = (Array.isArray(req.params) ? req.params : []) as Params[];
     const forget = () => gateway.forgetBound(gw.id);
 
@@ -38,32 +38,32 @@ export function createTopologyHandler(deps: { products: ProductCache; deviceAuth
       const ids = [...(await gateway.boundSubDevices(gw.id))];
       return {
         inTx: async (tx) => {
-          const rows = ids.length ? await tx.select({ productKey: devices.productKey, deviceName: devices.deviceName }).from(devices).where(inArray(devices.id, ids)) : [];
-          return { replies: reply(200, rows.map((r) => ({ productKey: r.productKey, deviceName: r.deviceName }))) };
+          const rows = await findDeviceNames(tx, ids);
+          return { replies: reply(ALINK.SUCCESS, rows.map((r) => ({ productKey: r.productKey, deviceName: r.deviceName }))) };
         },
       };
     }
-    if (!Array.isArray(req.params) || list.length === 0) return answer(460, {}, 'params must be a non-empty array');
+    if (!Array.isArray(req.params) || list.length === 0) return answer(ALINK.PARAM_ERROR, {}, 'params must be a non-empty array');
 
     if (action === 'add') {
       const resolved: CachedDevice[] = [];
       for (const p of list) {
-        if (s(p.productKey) === gw.productKey && s(p.deviceName) === gw.deviceName) return answer(6402, {}, 'a gateway cannot be its own sub-device');
+        if (s(p.productKey) === gw.productKey && s(p.deviceName) === gw.deviceName) return answer(ALINK.TOPO_CANNOT_ADD_SELF, {}, 'a gateway cannot be its own sub-device');
         const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
-        if (!sub) return answer(6100, {}, `device ${s(p.deviceName)} not found`);
+        if (!sub) return answer(ALINK.DEVICE_NOT_FOUND, {}, `device ${s(p.deviceName)} not found`);
         // D20: a bad signature answers 401 and changes nothing.
-        if (!gateway.verifySubDeviceSign(p, sub.secret)) return answer(401, {}, `invalid sign for ${sub.deviceName}`);
+        if (!gateway.verifySubDeviceSign(p, sub.secret)) return answer(ALINK.AUTH_ERROR, {}, `invalid sign for ${sub.deviceName}`);
         resolved.push(sub);
       }
       const current = await gateway.boundSubDevices(gw.id);
-      if (current.size + resolved.filter((r) => !current.has(r.id)).length > LIMITS.subDevicesPerGateway) return answer(6400, {}, 'too many sub-devices for this gateway');
+      if (current.size + resolved.filter((r) => !current.has(r.id)).length > LIMITS.subDevicesPerGateway) return answer(ALINK.GATEWAY_SUBDEVICE_LIMIT, {}, 'too many sub-devices for this gateway');
       return {
         inTx: async (tx) => {
-          const existing = await tx.select().from(deviceTopology).where(inArray(deviceTopology.subDeviceId, resolved.map((r) => r.id)));
-          if (existing.some((e) => e.gatewayId !== gw.id)) return { replies: reply(6619, {}, 'sub-device already bound to another gateway') };
+          const existing = await findBindings(tx, resolved.map((r) => r.id));
+          if (existing.some((e) => e.gatewayId !== gw.id)) return { replies: reply(ALINK.SUBDEVICE_BOUND_TO_OTHER_GATEWAY, {}, 'sub-device already bound to another gateway') };
           const added: DeviceIdentity[] = resolved.filter((r) => !existing.some((e) => e.subDeviceId === r.id));
-          if (added.length) await tx.insert(deviceTopology).values(added.map((d) => ({ subDeviceId: d.id, gatewayId: gw.id }))).onConflictDoNothing();
-          return { events: added.length ? [topoEvent(gw, 'add', added)] : [], replies: reply(200, resolved.map((r) => ({ productKey: r.productKey, deviceName: r.deviceName }))) };
+          if (added.length) await bindSubDevices(tx, gw.id, added.map((d) => d.id));
+          return { events: added.length ? [topoEvent(gw, 'add', added)] : [], replies: reply(ALINK.SUCCESS, resolved.map((r) => ({ productKey: r.productKey, deviceName: r.deviceName }))) };
         },
         committed: forget,
       };
@@ -73,15 +73,15 @@ export function createTopologyHandler(deps: { products: ProductCache; deviceAuth
       const subs: DeviceIdentity[] = [];
       for (const p of list) {
         const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
-        if (!sub || !(await gateway.boundSubDevices(gw.id)).has(sub.id)) return answer(6401, {}, `topology relation with ${s(p.deviceName)} does not exist`);
+        if (!sub || !(await gateway.boundSubDevices(gw.id)).has(sub.id)) return answer(ALINK.TOPO_NOT_EXIST, {}, `topology relation with ${s(p.deviceName)} does not exist`);
         subs.push(sub);
       }
       return {
         inTx: async (tx) => {
-          await tx.delete(deviceTopology).where(and(eq(deviceTopology.gatewayId, gw.id), inArray(deviceTopology.subDeviceId, subs.map((d) => d.id))));
+          await unbindSubDevices(tx, gw.id, subs.map((d) => d.id));
           return { events: [topoEvent(gw, 'remove', subs)] };
         },
-        replies: reply(200, subs.map((d) => ({ productKey: d.productKey, deviceName: d.deviceName }))),
+        replies: reply(ALINK.SUCCESS, subs.map((d) => ({ productKey: d.productKey, deviceName: d.deviceName }))),
         committed: forget,
       };
     }
@@ -91,7 +91,7 @@ export function createTopologyHandler(deps: { products: ProductCache; deviceAuth
       const checked = await gateway.subRegistration.check(gw, list);
       if (!checked.ok) return answer(checked.code, {}, checked.message);
       const slots = checked.slots.map((x) => ('existing' in x ? x.existing : { pk: x.create.productKey, dn: x.create.deviceName }));
-      if (!slots.some((x) => 'pk' in x)) return answer(200, slots);
+      if (!slots.some((x) => 'pk' in x)) return answer(ALINK.SUCCESS, slots);
       return {
         inTx: async (tx) => {
           const out: Record<string, string>[] = [];
@@ -103,18 +103,18 @@ export function createTopologyHandler(deps: { products: ProductCache; deviceAuth
             }
             const { pk, dn } = slot as { pk: string; dn: string };
             const secret = newDeviceSecret();
-            const [row] = await tx.insert(devices).values({ iotId: newIotId(), productKey: pk, deviceName: dn, secretEnc: deps.secrets.encrypt(secret) }).onConflictDoNothing().returning();
-            if (!row) return { events, replies: reply(6289, {}, `device ${dn} was registered meanwhile`) };
-            events.push(lifecycleEvent('create', toDeviceRecord(row)));
+            const row = await insertDeviceIfAbsent(tx, { iotId: newIotId(), productKey: pk, deviceName: dn, secretEnc: deps.secrets.encrypt(secret) });
+            if (!row) return { events, replies: reply(ALINK.DEVICE_ALREADY_ACTIVATED, {}, `device ${dn} was registered meanwhile`) };
+            events.push(lifecycleEvent('create', row));
             out.push({ iotId: row.iotId, productKey: pk, deviceName: dn, deviceSecret: secret });
           }
-          return { events, replies: reply(200, out) };
+          return { events, replies: reply(ALINK.SUCCESS, out) };
         },
       };
     }
 
     // thing/list/found (§6.9)
-    if (list.length > LIMITS.foundReport) return answer(460, {}, `at most ${LIMITS.foundReport} sub-devices per report`);
+    if (list.length > LIMITS.foundReport) return answer(ALINK.PARAM_ERROR, {}, `at most ${LIMITS.foundReport} sub-devices per report`);
     const found: DeviceIdentity[] = [];
     for (const p of list) {
       const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
@@ -129,6 +129,6 @@ export function createTopologyHandler(deps: { products: ProductCache; deviceAuth
       deviceName: gw.deviceName,
       data: { gwIotId: gw.iotId, gwProductKey: gw.productKey, gwDeviceName: gw.deviceName, devices: found.map((d) => ({ iotId: d.iotId || null, productKey: d.productKey, deviceName: d.deviceName })) },
     };
-    return answer(200, {}, undefined, [event]);
+    return answer(ALINK.SUCCESS, {}, undefined, [event]);
   };
 }

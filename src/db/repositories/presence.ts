@@ -1,0 +1,91 @@
+import { and, eq, isNull, lt, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { query, type Executor } from '../client.ts';
+import type { DeviceRecord, RrpcForm } from '../records.ts';
+import { devices, instances } from '../tables.ts';
+import { toDeviceRecord } from './devices.ts';
+
+/** A device's previous presence, read by the same UPDATE that marks it online. */
+export interface OnlineTransition {
+  epoch: number;
+  wasOnline: boolean;
+  oldEpoch: number;
+  oldIp: string | null;
+  /** First login: the device had never been activated. */
+  activatedNow: boolean;
+}
+
+/**
+ * Mark a device online with a new connection epoch, in one statement (it runs for every connect): the row is locked
+ * and its previous state read in the same UPDATE, so a takeover knows the epoch it replaces. With `secretEnc`, only
+ * while the device is enabled and still has that secret; null when nothing was updated.
+ */
+export async function markOnline(
+  ex: Executor,
+  a: { id: number; instanceId: string; clientIp: string | null; rrpcForm: RrpcForm; at: Date; secretEnc: string | null },
+): Promise<OnlineTransition | null> {
+  const at = a.at.toISOString();
+  const rows = await query<{ epoch: string | number; was_online: boolean; old_epoch: string | number; old_ip: string | null; old_activated: unknown }>(
+    ex,
+    sql`update ${devices} d set online = true, connection_epoch = d.connection_epoch + 1, connected_instance = ${a.instanceId},
+          client_ip = ${a.clientIp}, rrpc_form = ${a.rrpcForm}, last_online_at = ${at}::timestamptz,
+          activated_at = coalesce(d.activated_at, ${at}::timestamptz)
+        from (select id, online, connection_epoch, client_ip, activated_at from ${devices} where id = ${a.id} for update) old
+        where d.id = old.id ${a.secretEnc !== null ? sql`and d.enabled and d.secret_enc = ${a.secretEnc}` : sql``}
+        returning d.connection_epoch as epoch, old.online as was_online, old.connection_epoch as old_epoch,
+                  old.client_ip as old_ip, old.activated_at as old_activated`,
+  );
+  const row = rows[0];
+  if (!row) return null;
+  return { epoch: Number(row.epoch), wasOnline: row.was_online, oldEpoch: Number(row.old_epoch), oldIp: row.old_ip, activatedNow: row.old_activated == null };
+}
+
+async function markOfflineWhere(ex: Executor, cond: SQL | undefined, at: Date): Promise<DeviceRecord[]> {
+  const rows = await ex
+    .update(devices)
+    .set({ online: false, connectedInstance: null, lastOfflineAt: at })
+    .where(and(eq(devices.online, true), cond))
+    .returning();
+  return rows.map(toDeviceRecord);
+}
+
+/** Mark offline only if `epoch` is still the device's current connection; returns the device when it was. */
+export const markOfflineAtEpoch = (ex: Executor, id: number, epoch: number, at: Date): Promise<DeviceRecord[]> =>
+  markOfflineWhere(ex, and(eq(devices.id, id), eq(devices.connectionEpoch, epoch)), at);
+
+/** Mark offline every device connected through this instance. */
+export const markOfflineOnInstance = (ex: Executor, instanceId: string, at: Date): Promise<DeviceRecord[]> =>
+  markOfflineWhere(ex, eq(devices.connectedInstance, instanceId), at);
+
+/** Mark offline every online device whose instance has stopped or not beaten since `aliveAfter`. */
+export function markOfflineOfDeadInstances(ex: Executor, aliveAfter: Date, at: Date): Promise<DeviceRecord[]> {
+  const alive = ex
+    .select({ id: instances.id })
+    .from(instances)
+    .where(and(isNull(instances.stoppedAt), sql`${instances.heartbeatAt} >= ${aliveAfter.toISOString()}::timestamptz`));
+  return markOfflineWhere(ex, or(isNull(devices.connectedInstance), notInArray(devices.connectedInstance, alive)), at);
+}
+
+export async function registerInstance(ex: Executor, instanceId: string): Promise<void> {
+  await ex.insert(instances).values({ id: instanceId });
+}
+
+/** Record every other instance as stopped (the embedded database: only one process can have it open). */
+export async function markOtherInstancesStopped(ex: Executor, instanceId: string): Promise<void> {
+  await ex
+    .update(instances)
+    .set({ stoppedAt: new Date() })
+    .where(and(ne(instances.id, instanceId), isNull(instances.stoppedAt)));
+}
+
+export async function recordHeartbeat(ex: Executor, instanceId: string): Promise<void> {
+  await ex.update(instances).set({ heartbeatAt: new Date() }).where(eq(instances.id, instanceId));
+}
+
+export async function markInstanceStopped(ex: Executor, instanceId: string): Promise<void> {
+  await ex.update(instances).set({ stoppedAt: new Date() }).where(eq(instances.id, instanceId));
+}
+
+/** Forget instances whose last heartbeat is older than `before`. */
+export async function deleteInstancesSilentSince(ex: Executor, before: Date): Promise<void> {
+  await ex.delete(instances).where(lt(instances.heartbeatAt, before));
+}

@@ -1,0 +1,42 @@
+import { DomainError } from '../domain/errors.ts';
+import type { Executor } from '../db/client.ts';
+import { existingProductKeys } from '../db/repositories/products.ts';
+import { canSeeProduct, requireRole, type Principal } from './access.ts';
+
+/**
+ * Product scope of API keys and AccessKeys, which follow the same rules: a key limited to products manages only keys
+ * limited to (a subset of) the same products; it sees no others.
+ */
+export const canSeeKey = (p: Principal, productKeys: readonly string[] | null): boolean =>
+  p.productKeys === null || (productKeys !== null && productKeys.every((k) => p.productKeys!.includes(k)));
+
+/**
+ * The product scope of a new key. Absent: every product the creator may see (a scoped key cannot make a wider key
+ * than itself). Products outside the creator's scope are reported exactly like products that do not exist.
+ */
+export async function newKeyScope(ex: Executor, p: Principal, requested: readonly string[] | null | undefined): Promise<string[] | null> {
+  if (requested == null) return p.productKeys === null ? null : [...p.productKeys];
+  const productKeys = [...new Set(requested)];
+  if (productKeys.length === 0) {
+    throw new DomainError('INVALID_INPUT', 'productKeys must list at least one product (omit it for every product)', ['input', 'productKeys']);
+  }
+  const found = await existingProductKeys(ex, productKeys);
+  const missing = productKeys.filter((k) => !found.includes(k) || !canSeeProduct(p, k));
+  if (missing.length > 0) throw new DomainError('PRODUCT_NOT_FOUND', `unknown products: ${missing.join(', ')}`, ['input', 'productKeys']);
+  return productKeys;
+}
+
+/** The ADMIN reads of a kind of key, limited to the keys the caller may see. */
+export function keyReads<Row extends { productKeys: string[] | null }, R>(list: () => Promise<Row[]>, find: (id: number) => Promise<Row | null>, toRecord: (r: Row) => R) {
+  return {
+    async list(p: Principal): Promise<R[]> {
+      requireRole(p, 'ADMIN');
+      return (await list()).filter((r) => canSeeKey(p, r.productKeys)).map(toRecord);
+    },
+    async get(p: Principal, id: number): Promise<R | null> {
+      requireRole(p, 'ADMIN');
+      const r = await find(id);
+      return r && canSeeKey(p, r.productKeys) ? toRecord(r) : null;
+    },
+  };
+}

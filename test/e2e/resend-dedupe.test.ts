@@ -6,10 +6,11 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { lampTsl, postAndReply, propertyHistory } from '../helpers/thing-posts.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
-describe.each(dbKinds())('resent property posts on %s', (kind) => {
+describeEachDb('resent property posts on %s', (kind) => {
   let t: TestPlatform;
   let devs: DeviceCreds[];
   const clients: MqttClient[] = [];

@@ -3,12 +3,13 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys } from '../../src/db/tables.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { closeCodeOf, createApiKey, createProduct, dbSnapshot, eagerWsClient, lampTsl, mutate, mutateOk, registerDevices, sleep } from './support.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 const LIFECYCLE = `subscription($pk: String, $after: String) { deviceLifecycle(productKey: $pk, after: $after) { action productKey deviceName cursor } }`;
 
-describe.each(dbKinds())('authentication and roles on %s', (kind) => {
+describeEachDb('authentication and roles on %s', (kind) => {
   let t: TestPlatform;
   let pkA: string;
   let pkB: string;

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
 
@@ -11,7 +12,7 @@ const CREATE_PRODUCT = `mutation($input: CreateProductInput!) { createProduct(in
 const REGISTER_MANY = `mutation($input: RegisterDevicesInput!) { registerDevices(input: $input) { devices { device { iotId deviceName state } deviceSecret } userErrors { code message field } } }`;
 const DEVICES_PAGE = `query($pk: String!, $first: Int, $after: String) { devices(productKey: $pk, first: $first, after: $after) { edges { cursor node { deviceName state } } pageInfo { hasNextPage endCursor } } }`;
 
-describe.each(dbKinds())('registry on %s', (kind) => {
+describeEachDb('registry on %s', (kind) => {
   let t: TestPlatform;
   beforeAll(async () => {
     t = await startTestPlatform(kind);

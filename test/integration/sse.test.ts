@@ -1,8 +1,9 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collected } from '../helpers/graphql-ws.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { createProduct, headCursor, registerDevices, sleep, sseClient, sseFrames, streamClient, TRANSPORTS } from './support.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 const LIFECYCLE = `subscription($pk: String, $after: String) { deviceLifecycle(productKey: $pk, after: $after) { action deviceName cursor } }`;
 
@@ -45,7 +46,7 @@ function rawSse(url: string, method: 'GET' | 'POST', headers: Record<string, str
 
 const hubListeners = (t: TestPlatform) => (t.platform.hub as unknown as { listeners: Set<unknown> }).listeners.size;
 
-describe.each(dbKinds())('subscriptions over Server-Sent Events on %s', (kind) => {
+describeEachDb('subscriptions over Server-Sent Events on %s', (kind) => {
   let t: TestPlatform;
   let pk: string;
   beforeAll(async () => {

@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { events } from '../../src/db/tables.ts';
 import { decodeCursor, encodeCursor } from '../../src/events/cursor.ts';
 import { Collected } from '../helpers/graphql-ws.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { createApiKey, createProduct, headCursor, mutateOk, registerDevices, sleep, streamClient, TRANSPORTS } from './support.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 const LIFECYCLE = `subscription($pk: String, $after: String) {
   deviceLifecycle(productKey: $pk, after: $after) { action productKey deviceName iotId time cursor gap { requestedAfter firstAvailableCursor } } }`;
@@ -21,7 +22,7 @@ async function storedAfter(t: TestPlatform, productKey: string, position: number
 
 const names = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
 
-describe.each(dbKinds())('event streams on %s', (kind) => {
+describeEachDb('event streams on %s', (kind) => {
   let t: TestPlatform;
   beforeAll(async () => {
     t = await startTestPlatform(kind);

@@ -69,7 +69,8 @@ export async function dbSnapshot(t: TestPlatform): Promise<string> {
   return JSON.stringify(snap);
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** @deprecated Import `sleep` from test/helpers/wait.ts; kept for the suites that still import it from here. */
+export { sleep } from '../helpers/wait.ts';
 
 /** How a graphql-ws connection ended: resolves with the close code the server sent. */
 export function closeCodeOf(client: Client): Promise<number> {

@@ -1,12 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
 const iot = createRequire(import.meta.url)('alibabacloud-iot-device-sdk') as any;
 
 /** Call an SDK method taking a callback and resolve with what the callback receives. */

@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autoSubscriptions } from '../../src/broker/auto-subscriptions.ts';
@@ -9,8 +8,8 @@ import { waitFor } from '../helpers/wait.ts';
 import { productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { PythonWireDevice } from '../helpers/python-wire.ts';
+import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
 
 /**
  * Issue 11: a device that sends EXACTLY what Alibaba's Python Link SDK 1.2.13 sends (test/helpers/python-wire.ts:

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
@@ -6,8 +5,8 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { deadLetters, hookServer, redrive, ruleNumber, ruleState, startedRule } from './rules-support.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { requireService } from '../helpers/services-env.ts';
+import { sensorTsl } from '../helpers/tsl-fixtures.ts';
 
-const sensorTsl = JSON.parse(readFileSync(new URL('../fixtures/env-sensor.json', import.meta.url), 'utf8'));
 
 /**
  * Deliveries that cannot be made: after their retries (kept short here: RULE_RETRY_MAX_MS 300 instead of the 120 s

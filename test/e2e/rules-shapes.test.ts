@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { hookServer, startedRule, type Hook } from './rules-support.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { sensorTsl } from '../helpers/tsl-fixtures.ts';
 
-const sensorTsl = JSON.parse(readFileSync(new URL('../fixtures/env-sensor.json', import.meta.url), 'utf8'));
 
 const BEIJING_TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/;
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;

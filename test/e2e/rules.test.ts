@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
@@ -6,8 +5,8 @@ import { hookServer } from '../helpers/hook-server.ts';
 import { requireService } from '../helpers/services-env.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { sensorTsl } from '../helpers/tsl-fixtures.ts';
 
-const sensorTsl = JSON.parse(readFileSync(new URL('../fixtures/env-sensor.json', import.meta.url), 'utf8'));
 
 const CREATE = `mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id status } userErrors { code message field } } }`;
 

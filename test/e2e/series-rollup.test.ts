@@ -3,13 +3,12 @@
  * for complete hours and the raw points for the last, partial hour; the answer is the same as aggregating the raw
  * points, also when a late post lands in an hour that already has values (first/min/count merge).
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
+import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 

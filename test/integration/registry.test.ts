@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
+import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
 
 const CREATE_PRODUCT = `mutation($input: CreateProductInput!) { createProduct(input: $input) {
   product { id productKey name nodeType dataFormat validationMode thingModel { properties { identifier accessMode } events { identifier type } services { identifier callType } } topics { topicShortName operation topicTemplate } }

@@ -93,14 +93,26 @@ export const test = base
 
 export type FixtureTest = typeof test;
 
+export type Warm = 'db' | 'services' | 'platform';
+
 /**
  * Run `body` once per database (test/helpers/services-env.ts DB_KINDS), with `dbKind` overridden for the fixtures
  * of `t`; the PostgreSQL block is reported skipped without TEST_DATABASE_URL. `title` may hold `%s`.
+ * `warm` builds the named shared fixtures in a beforeAll: their setup (seconds on a loaded machine: PGlite compiles
+ * its WebAssembly, a platform binds its ports) then runs under hookTimeout, not inside the first test's testTimeout.
  */
-export function describeEachDb(t: FixtureTest, title: string, body: (kind: DbKind) => void): void {
+export function describeEachDb(t: FixtureTest, title: string, body: (kind: DbKind) => void, opts: { warm?: Warm[] } = {}): void {
   for (const kind of DB_KINDS) {
     describe.skipIf(!dbAvailable(kind))(title.replace('%s', kind), () => {
       t.override('dbKind', kind);
+      const warm = opts.warm ?? [];
+      if (warm.length > 0) {
+        t.beforeAll(async ({ databases, composed, platforms }) => {
+          if (warm.includes('db')) await databases.get(kind);
+          if (warm.includes('services')) await composed.get(kind);
+          if (warm.includes('platform')) await platforms.get(kind);
+        });
+      }
       body(kind);
     });
   }

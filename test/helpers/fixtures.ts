@@ -99,11 +99,12 @@ export type Warm = 'db' | 'services' | 'platform';
  * Run `body` once per database (test/helpers/services-env.ts DB_KINDS), with `dbKind` overridden for the fixtures
  * of `t`; the PostgreSQL block is reported skipped without TEST_DATABASE_URL. `title` may hold `%s`.
  * `warm` builds the named shared fixtures in a beforeAll: their setup (seconds on a loaded machine: PGlite compiles
- * its WebAssembly, a platform binds its ports) then runs under hookTimeout, not inside the first test's testTimeout.
+ * its WebAssembly, a platform binds its ports) then runs in a beforeAll (up to 180 s), not inside the first test's
+ * testTimeout. `timeout` sets the tests' own (a hang guard, nothing is timed).
  */
-export function describeEachDb(t: FixtureTest, title: string, body: (kind: DbKind) => void, opts: { warm?: Warm[] } = {}): void {
+export function describeEachDb(t: FixtureTest, title: string, body: (kind: DbKind) => void, opts: { warm?: Warm[]; timeout?: number } = {}): void {
   for (const kind of DB_KINDS) {
-    describe.skipIf(!dbAvailable(kind))(title.replace('%s', kind), () => {
+    describe.skipIf(!dbAvailable(kind))(title.replace('%s', kind), opts.timeout ? { timeout: opts.timeout } : {}, () => {
       t.override('dbKind', kind);
       const warm = opts.warm ?? [];
       if (warm.length > 0) {
@@ -111,7 +112,7 @@ export function describeEachDb(t: FixtureTest, title: string, body: (kind: DbKin
           if (warm.includes('db')) await databases.get(kind);
           if (warm.includes('services')) await composed.get(kind);
           if (warm.includes('platform')) await platforms.get(kind);
-        });
+        }, 180_000);
       }
       body(kind);
     });

@@ -106,7 +106,8 @@ export interface TestServices {
   publisher: RecordingPublisher;
   sessions: ReturnType<typeof recordingSessions>;
   /**
-   * Log a device in through device auth (real signature check) and return what it can do without a socket: publish
+   * Log a device in through device auth (real signature check), mark it online through presence, and return what it
+   * can do without a socket: publish
    * an uplink through the ingest pipeline, resolving once it is committed (as the broker's PUBACK would).
    */
   device(creds: DeviceCreds): Promise<MemoryDevice>;
@@ -115,6 +116,10 @@ export interface TestServices {
 
 export interface MemoryDevice {
   device: CachedDevice;
+  /** Its connection epoch (D6). */
+  epoch: number;
+  /** Its connection ends (as a DISCONNECT would); the device is offline after. */
+  disconnect(): Promise<void>;
   publish(topic: string, payload: unknown): Promise<void>;
 }
 
@@ -172,10 +177,17 @@ export async function composeServices(db: TestDatabase, overrides: Partial<Recor
       const login = alinkLogin(creds);
       const r = await deviceAuth.login(login.clientId, login.username, Buffer.from(login.password), '127.0.0.1');
       if (!r.ok) throw new Error(`device login refused: ${r.failure} (${r.why})`);
+      // What the broker does on CONNACK: the device is online from here (presence, connection epoch).
+      const session = await presence.connect(r.device, '127.0.0.1', { secretEnc: r.device.secretEnc });
+      if (!session) throw new Error('presence refused the login (secret changed meanwhile)');
       const connection = memoryConnection(r.device);
       sessions.hold(connection);
       return {
         device: r.device,
+        epoch: session.epoch,
+        async disconnect() {
+          await presence.disconnect(r.device, session.epoch, 'CLIENT_DISCONNECT');
+        },
         async publish(topic, payload) {
           const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
           const { committed } = await ingest.handle(r.device, { topic, payload: bytes, qos: 1, retain: false, uplink: classifyUplink(topic), connection });

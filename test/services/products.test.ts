@@ -61,4 +61,4 @@ describeEachDb(test, 'products and thing models on %s', () => {
     // A key limited to products cannot create one (it would widen its own scope).
     expect((await failure(() => services.products.create(scoped, { name: 'Sneaky one' }))).error.name).toBe('ForbiddenError');
   });
-}, { warm: ['services'] });
+}, { warm: ['services'], timeout: 60_000 });

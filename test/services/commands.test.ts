@@ -69,16 +69,16 @@ describeEachDb(
 
     test('completes an RRPC with the answer of an online device, and times out when it stays silent', async ({ services: s, device }) => {
       const online = await s.device(device);
-      const rrpc = (payload: string) => s.services.commands.rrpc(ADMIN, { productKey: device.productKey, deviceName: device.deviceName, payload, timeoutMs: 1000 });
+      const rrpc = (payload: string, timeoutMs: number) => s.services.commands.rrpc(ADMIN, { productKey: device.productKey, deviceName: device.deviceName, payload, timeoutMs });
       const prefix = `/sys/${device.productKey}/${device.deviceName}/rrpc/request/`;
-      const answered = rrpc('ping');
+      const answered = rrpc('ping', 8000);
       const req = await s.publisher.next((t) => t.startsWith(prefix));
       expect(req.payload.toString()).toBe('ping');
       await online.publish(`/sys/${device.productKey}/${device.deviceName}/rrpc/response/${req.topic.slice(prefix.length)}`, 'pong');
       const r = await answered;
       expect(r.rrpcCode).toBe('SUCCESS');
       expect(Buffer.from(r.payloadBase64!, 'base64').toString()).toBe('pong');
-      expect((await rrpc('nobody answers')).rrpcCode).toBe('TIMEOUT');
+      expect((await rrpc('nobody answers', 1000)).rrpcCode).toBe('TIMEOUT');
     });
   },
   { warm: ['services'], timeout: 60_000 },

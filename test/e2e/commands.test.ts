@@ -125,6 +125,7 @@ describe('cloud-to-device commands', () => {
     await t.gql(`mutation($i: DisableDeviceInput!) { disableDevice(input: $i) { userErrors { code } } }`, { i: { productKey: pk, deviceName: dev.deviceName } });
     const r = await t.gql(`mutation($i: PubInput!) { pub(input: $i) { userErrors { code } } }`, { i: { productKey: pk, topicFullName: `/${pk}/${dev.deviceName}/user/get`, payload: 'x' } });
     expect(r.data.pub.userErrors[0].code).toBe('DEVICE_DISABLED');
+    // Nothing may reach the disabled device: this window proves a negative, so it is a real delay.
     await sleep(200);
     expect(seen).toEqual([]);
     await t.gql(`mutation($i: EnableDeviceInput!) { enableDevice(input: $i) { userErrors { code } } }`, { i: { productKey: pk, deviceName: dev.deviceName } });

@@ -109,6 +109,7 @@ describe('a device built on the Alibaba Node.js Link SDK 1.2.8', () => {
     for (let n = 0; errors.length === 0 && n < 250; n++) await sleep(20);
     sdk.end(true);
     expect(String((errors[0] as unknown[])[0])).toMatch(/Bad username or password/i);
+    // No status event may follow a refused login: this window proves a negative, so it is a real delay.
     await sleep(200);
     expect(status.events()).toEqual([]);
     expect((await t.gql(DEVICE_QUERY, { pk, dn: dev.deviceName })).data.device).toMatchObject({ state: 'UNACTIVE', connectionEpoch: 0 });

@@ -3,6 +3,8 @@ import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
+import { hubListeners, subscriptionsLive } from '../helpers/live.ts';
+import { sleep } from '../helpers/wait.ts';
 
 
 const CREATE_PRODUCT = `mutation($input: CreateProductInput!) { createProduct(input: $input) {
@@ -41,9 +43,10 @@ describeEachDb('registry on %s', (kind) => {
     const { data } = await t.gql(CREATE_PRODUCT, { input: { name: 'Paging lamp', tsl: lampTsl } });
     const pk = data.createProduct.product.productKey;
     const client = wsClient(t.wsUrl, t.adminToken);
+    const baseline = hubListeners(t);
     const live = Collected.subscribe(client, `subscription($pk: String) { deviceLifecycle(productKey: $pk) { action deviceName productKey iotId cursor } }`, { pk });
-    // Let the subscription reach the server before producing events.
-    await new Promise((r) => setTimeout(r, 300));
+    // The subscription is live before events are produced.
+    await subscriptionsLive(t, baseline);
 
     const names = Array.from({ length: 100 }, (_, i) => `lamp-${String(i).padStart(3, '0')}`);
     const reg = await t.gql(REGISTER_MANY, { input: { productKey: pk, deviceNames: names } });
@@ -82,7 +85,8 @@ describeEachDb('registry on %s', (kind) => {
     await t.gql(`mutation($i: EnableDeviceInput!) { enableDevice(input: $i) { userErrors { code } } }`, { i: { productKey: pk, deviceName: 'lamp-042' } });
     const more = await resumed.waitFor(52);
     expect(more[51].deviceLifecycle).toMatchObject({ action: 'ENABLE', deviceName: 'lamp-042' });
-    await new Promise((r) => setTimeout(r, 100));
+    // Nothing more may arrive: this window proves a negative, so it is a real delay.
+    await sleep(100);
     expect(resumed.items).toHaveLength(52);
     resumed.unsubscribe();
     await client.dispose();

@@ -73,6 +73,7 @@ describeEachDb('event streams on %s', (kind) => {
         const expected = await storedAfter(t, pk, decodeCursor(resumeAfter));
         expect(expected).toHaveLength(10 + 30);
         const got = await resumed.waitFor(expected.length);
+        // Nothing more may arrive: this window proves a negative, so it is a real delay.
         await sleep(150);
         expect(resumed.items, `round ${round}: no duplicate or extra event`).toHaveLength(expected.length);
         expect(got.map((e: any) => e.deviceLifecycle.cursor), `round ${round}`).toEqual(expected.map((e) => e.cursor));
@@ -113,6 +114,7 @@ describeEachDb('event streams on %s', (kind) => {
       await registerDevices(t, pkB, ['b-only-2']);
       await registerDevices(t, pkA, ['a-only-2']);
       const got = await onlyA.waitFor(2);
+      // Nothing more may arrive: this window proves a negative, so it is a real delay.
       await sleep(100);
       expect(onlyA.items.map((e: any) => e.deviceLifecycle.deviceName)).toEqual(['a-only-1', 'a-only-2']);
       expect(got.every((e: any) => e.deviceLifecycle.productKey === pkA)).toBe(true);
@@ -164,6 +166,7 @@ describeEachDb('event streams on %s', (kind) => {
 
       const client = streamClient(transport, t);
       const c = Collected.subscribe(client, LIFECYCLE, { pk, after: old });
+      // Nothing more may arrive: this window proves a negative, so it is a real delay.
       await sleep(300);
       expect(c.items, 'nothing is left to replay').toEqual([]);
       await registerDevices(t, pk, ['fresh-001', 'fresh-002']);

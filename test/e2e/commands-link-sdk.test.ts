@@ -4,18 +4,13 @@ import { autoSubscribed, command, DOWNLINK_REPLIES, serviceHistory } from '../he
 import { waitFor } from '../helpers/wait.ts';
 import { productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { sdkDevice, type SdkDevice } from '../helpers/link-sdk.ts';
+import { sdkDevice, type SdkDevice, type SdkThingApi } from '../helpers/link-sdk.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { watchStatus } from '../helpers/status.ts';
 import { lampTsl } from '../helpers/thing-posts.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 
-type Reply = (params: { id?: string; code: number; data?: unknown }, type?: 'sync' | 'async') => void;
-/** lib/thing.js 1.2.8: `onProps(cb)` and `onService(name, cb(res, reply))`. */
-interface ThingApi {
-  onProps(cb: (res: any) => void): void;
-  onService(name: string, cb: (res: any, reply: Reply) => void): void;
-}
+type ThingApi = SdkThingApi;
 
 /**
  * A smart lamp written against Alibaba's Node.js Link SDK 1.2.8 the way its README shows: `onProps` for property set

@@ -4,15 +4,11 @@ import { $Iot, createAccessKey, iotClient, type IotClient, type SignatureMode } 
 import { autoSubscribed, command, commandRow, serviceHistory } from '../helpers/commands.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { sdkDevice, type SdkDevice } from '../helpers/link-sdk.ts';
+import { sdkDevice, type SdkDevice, type SdkThingApi } from '../helpers/link-sdk.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { lampTsl } from '../helpers/thing-posts.ts';
 
-type Reply = (params: { id?: string; code: number; data?: unknown }, type?: 'sync' | 'async') => void;
-interface ThingApi {
-  onProps(cb: (res: any) => void): void;
-  onService(name: string, cb: (res: any, reply: Reply) => void): void;
-}
+type ThingApi = SdkThingApi;
 
 /** A lamp on Alibaba's Link SDK 1.2.8, as its README shows (see commands-link-sdk.test.ts), plus a custom topic. */
 function sdkLamp(creds: DeviceCreds, brokerUrl: string) {

@@ -8,6 +8,7 @@ import { alibabaConsumer, subscription, type AmqpKey, type Consumer } from '../h
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { lampTsl, postAndReply } from '../helpers/thing-posts.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /**
  * AMQP server-side subscription (cloud-api.md §7) against consumers written like Alibaba's Node sample: messages and
@@ -54,7 +55,7 @@ describe('AMQP server-side subscription', () => {
   it('delivers property posts and status changes with the documented properties and bodies', async () => {
     const { key, groupId } = await subscription(t, pk, ['DEVICE_DATA', 'DEVICE_STATUS']);
     const c = consumer({ port, key, consumerGroupId: groupId });
-    await until(() => clientsOf(groupId).then((l) => l.length === 1));
+    await waitFor(() => clientsOf(groupId).then((l) => l.length === 1), { timeout: 15_000, interval: 50 });
     const other = await connectDevice(t, 'tcp', devs[1]!);
     await postAndReply(other, `/sys/${pk}/${devs[1]!.deviceName}/thing/event/property/post`, {
       id: '1',
@@ -92,10 +93,10 @@ describe('AMQP server-side subscription', () => {
     const a = consumer({ port, key, consumerGroupId: groupId, clientId: 'a' });
     const b = consumer({ port, key, consumerGroupId: groupId, clientId: 'b' });
     const s = consumer({ port, key, consumerGroupId: second });
-    await until(() => Promise.all([clientsOf(groupId), clientsOf(second)]).then(([x, y]) => x.length === 2 && y.length === 1));
+    await waitFor(() => Promise.all([clientsOf(groupId), clientsOf(second)]).then(([x, y]) => x.length === 2 && y.length === 1), { timeout: 15_000, interval: 50 });
     await publish(40, 'share');
     await s.waitFor(40);
-    await until(async () => a.received.length + b.received.length >= 40);
+    await waitFor(async () => a.received.length + b.received.length >= 40, { timeout: 15_000, interval: 50 });
     const ids = [...a.received, ...b.received].map((r) => r.messageId);
     expect(new Set(ids).size).toBe(40);
     expect(ids.length).toBe(40);
@@ -120,7 +121,7 @@ describe('AMQP server-side subscription', () => {
         return i === 0 ? 'release' : i === 1 ? 'none' : 'accept';
       },
     });
-    await until(() => clientsOf(groupId).then((l) => l.length === 1));
+    await waitFor(() => clientsOf(groupId).then((l) => l.length === 1), { timeout: 15_000, interval: 50 });
     await publish(3, 'again');
     const got = await c.waitFor(5);
     const byI = (i: number) => got.filter((r) => JSON.parse(r.content).i === i);
@@ -134,7 +135,7 @@ describe('AMQP server-side subscription', () => {
     }
     expect(byI(2)).toHaveLength(1);
     expect(seen).toBe(5);
-    await until(() => backlogOf(groupId).then((n) => n === 0));
+    await waitFor(() => backlogOf(groupId).then((n) => n === 0), { timeout: 15_000, interval: 50 });
   });
 
   it('keeps a backlog while no client listens and delivers it in order on connect', async () => {
@@ -144,18 +145,18 @@ describe('AMQP server-side subscription', () => {
     const c = consumer({ port, key, consumerGroupId: groupId, creditWindow: 5 });
     const got = await c.waitFor(25);
     expect(got.map((r) => JSON.parse(r.content).i)).toEqual([...Array(25).keys()]);
-    await until(() => backlogOf(groupId).then((n) => n === 0));
+    await waitFor(() => backlogOf(groupId).then((n) => n === 0), { timeout: 15_000, interval: 50 });
   });
 
   it('respects link credit: nothing beyond what the client granted', async () => {
     const { key, groupId } = await subscription(t, pk, ['DEVICE_DATA']);
     const c = consumer({ port, key, consumerGroupId: groupId, creditWindow: 0 });
-    await until(() => clientsOf(groupId).then((l) => l.length === 1));
+    await waitFor(() => clientsOf(groupId).then((l) => l.length === 1), { timeout: 15_000, interval: 50 });
     c.receiver!.add_credit(3);
     await publish(5, 'credit');
     await c.waitFor(3);
     // The three are accepted; two wait in the backlog until the client grants more.
-    await until(() => backlogOf(groupId).then((n) => n === 2));
+    await waitFor(() => backlogOf(groupId).then((n) => n === 2), { timeout: 15_000, interval: 50 });
     expect(c.received).toHaveLength(3);
     c.receiver!.add_credit(2);
     const got = await c.waitFor(5);
@@ -165,7 +166,7 @@ describe('AMQP server-side subscription', () => {
   it('hands what a client never settled to another client when it goes away', async () => {
     const { key, groupId } = await subscription(t, pk, ['DEVICE_DATA']);
     const lazy = consumer({ port, key, consumerGroupId: groupId, settle: 'none' });
-    await until(() => clientsOf(groupId).then((l) => l.length === 1));
+    await waitFor(() => clientsOf(groupId).then((l) => l.length === 1), { timeout: 15_000, interval: 50 });
     await publish(5, 'lazy');
     const held = await lazy.waitFor(5);
     await lazy.close();
@@ -179,7 +180,7 @@ describe('AMQP server-side subscription', () => {
     const idle = consumer({ port, key, consumerGroupId: groupId, attach: false });
     expect(await idle.closed).toBe('amqp:resource-limit-exceeded');
     const c = consumer({ port, key, consumerGroupId: groupId });
-    await until(() => clientsOf(groupId).then((l) => l.length === 1));
+    await waitFor(() => clientsOf(groupId).then((l) => l.length === 1), { timeout: 15_000, interval: 50 });
     const extra = c.connection.open_receiver();
     const refused = await new Promise<string>((resolve) => extra.on('receiver_close', () => resolve(String((extra.error as { condition?: string } | undefined)?.condition))));
     expect(refused).toBe('amqp:not-allowed');
@@ -199,7 +200,7 @@ describe('AMQP server-side subscription', () => {
     expect(await refused({ group: 'NoSuchGroup' })).toBe(false);
     // A live connection of a key that is then revoked is closed; the key cannot log in again.
     const live = consumer({ port, key, consumerGroupId: groupId });
-    await until(() => clientsOf(groupId).then((l) => l.length === 1));
+    await waitFor(() => clientsOf(groupId).then((l) => l.length === 1), { timeout: 15_000, interval: 50 });
     const r = await t.gql(`mutation($id: String!) { revokeAccessKey(input: { accessKeyId: $id }) { userErrors { code } } }`, { id: key.accessKeyId });
     expect(r.data.revokeAccessKey.userErrors).toEqual([]);
     expect(await live.closed).toBe('amqp:unauthorized-access');
@@ -209,7 +210,7 @@ describe('AMQP server-side subscription', () => {
   it('serves a consumer configured like the sample over TLS (AMQPS_PORT)', async () => {
     const { key, groupId } = await subscription(t, pk, ['DEVICE_DATA']);
     const c = consumer({ port: t.platform.amqpsPort!, transport: 'tls', key, consumerGroupId: groupId });
-    await until(() => clientsOf(groupId).then((l) => l.length === 1));
+    await waitFor(() => clientsOf(groupId).then((l) => l.length === 1), { timeout: 15_000, interval: 50 });
     await publish(2, 'tls');
     expect((await c.waitFor(2)).map((r) => JSON.parse(r.content).i)).toEqual([0, 1]);
   });
@@ -223,7 +224,7 @@ describe('AMQP server-side subscription', () => {
     const k = await t.gql(`mutation($pk: String!) { createAccessKey(input: { name: "scoped", role: VIEWER, productKeys: [$pk] }) { accessKey { accessKeyId } accessKeySecret } }`, { pk });
     const scopedKey = { accessKeyId: k.data.createAccessKey.accessKey.accessKeyId, accessKeySecret: k.data.createAccessKey.accessKeySecret };
     const scoped = consumer({ port, key: scopedKey, consumerGroupId: groupId });
-    await until(() => clientsOf(groupId).then((l) => l.length === 1));
+    await waitFor(() => clientsOf(groupId).then((l) => l.length === 1), { timeout: 15_000, interval: 50 });
     const od = await connectDevice(t, 'tcp', other.devices[0]!);
     await od.publishAsync(`/${other.productKey}/${other.devices[0]!.deviceName}/user/update`, 'other product', { qos: 1 });
     await od.endAsync();
@@ -255,7 +256,7 @@ describe('AMQP server-side subscription', () => {
     const groups = await t.gql(`{ consumerGroups { groupId name } }`);
     expect(groups.data.consumerGroups[0]).toEqual({ groupId: 'DEFAULT_GROUP', name: 'DEFAULT_GROUP' });
     const c = consumer({ port, key, consumerGroupId: groupId });
-    await until(() => clientsOf(groupId).then((l) => l.length === 1));
+    await waitFor(() => clientsOf(groupId).then((l) => l.length === 1), { timeout: 15_000, interval: 50 });
     expect(await errors('deleteConsumerGroup', { groupId })).toEqual([]);
     expect(await c.closed).toBe('amqp:not-found');
     const after = await t.gql(`query($pk: String) { subscribeRelations(productKey: $pk) { consumerGroupIds } }`, { pk });
@@ -271,11 +272,3 @@ describe('AMQP server-side subscription', () => {
     return r.data.consumerGroup.backlog;
   }
 });
-
-async function until(pred: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -1,19 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../../src/events/cursor.ts';
 import { captureBrokers } from '../helpers/aedes-spy.ts';
-import { autoSubscribed, command, commandRows, deviceState, DOWNLINK_REPLIES, persistentDevice, replyOk, serviceHistory, until, type Received } from '../helpers/commands.ts';
+import { autoSubscribed, command, commandRows, deviceState, DOWNLINK_REPLIES, persistentDevice, replyOk, serviceHistory, type Received } from '../helpers/commands.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { watchStatus } from '../helpers/status.ts';
 import { lampTsl } from '../helpers/thing-posts.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 const spy = captureBrokers();
 afterAll(() => spy.restore());
 
 const isCommand = (m: Received) => /\/thing\/service\/[^/]+(\/set)?$/.test(m.topic);
 
-describe.each(dbKinds())('command delivery on %s', (kind) => {
+describeEachDb('command delivery on %s', (kind) => {
   let t: TestPlatform;
   let pk: string;
   let devs: DeviceCreds[];
@@ -99,7 +101,7 @@ describe.each(dbKinds())('command delivery on %s', (kind) => {
     expect([all.userErrors, topical.userErrors]).toEqual([[], []]);
     for (const [k, m] of online.entries()) {
       const dn = [a, b][k]!.deviceName;
-      await until(`${dn} got both broadcasts`, async () => m.received.length, (n) => n >= 2);
+      await waitFor(async () => m.received.length, { until: (n) => n >= 2, message: `${dn} got both broadcasts` });
       expect(m.received.map((r) => [r.topic, r.payload, r.qos])).toEqual([
         [`/sys/${pk}/${dn}/broadcast/request/${all.messageId}`, 'to every online lamp', 0],
         [news, 'news for subscribers', 0],
@@ -110,7 +112,7 @@ describe.each(dbKinds())('command delivery on %s', (kind) => {
     // queued before it would have arrived first.
     const set = await command(t, 'setDeviceProperty', { productKey: pk, deviceName: c.deviceName, items: { WorkingMode: 2 } });
     await away.connect(replyOk);
-    await until('the queued command', async () => away.received.length, (n) => n >= 1);
+    await waitFor(async () => away.received.length, { until: (n) => n >= 1, message: 'the queued command' });
     expect(away.received.map((r) => [r.session, r.topic])).toEqual([[2, `/sys/${pk}/${c.deviceName}/thing/service/property/set`]]);
     expect(JSON.parse(away.received[0]!.payload).id).toBe(set.messageId);
     await Promise.all([...online, away].map((m) => m.disconnect()));
@@ -142,7 +144,7 @@ describe.each(dbKinds())('command delivery on %s', (kind) => {
     // A valid batch afterwards reaches both devices: each one's first command is it.
     const ok = await command(t, 'setDevicesProperty', { productKey: pk, deviceNames: names, items: { Brightness: 50 } });
     expect(ok.results.map((r: { userErrors: unknown[] }) => r.userErrors)).toEqual([[], []]);
-    await until('the valid batch', async () => seen.map((s) => s.length), (n) => n.every((x) => x >= 1));
+    await waitFor(async () => seen.map((s) => s.length), { until: (n) => n.every((x) => x >= 1), message: 'the valid batch' });
     expect(seen).toEqual(names.map((dn) => [`/sys/${pk}/${dn}/thing/service/property/set`]));
     await Promise.all(clients.map((c) => c.endAsync()));
   });

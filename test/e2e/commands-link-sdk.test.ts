@@ -1,19 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureBrokers } from '../helpers/aedes-spy.ts';
-import { autoSubscribed, command, DOWNLINK_REPLIES, serviceHistory, until } from '../helpers/commands.ts';
+import { autoSubscribed, command, DOWNLINK_REPLIES, serviceHistory } from '../helpers/commands.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { sdkDevice, type SdkDevice } from '../helpers/link-sdk.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { sdkDevice, type SdkDevice, type SdkThingApi } from '../helpers/link-sdk.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { watchStatus } from '../helpers/status.ts';
 import { lampTsl } from '../helpers/thing-posts.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
-type Reply = (params: { id?: string; code: number; data?: unknown }, type?: 'sync' | 'async') => void;
-/** lib/thing.js 1.2.8: `onProps(cb)` and `onService(name, cb(res, reply))`. */
-interface ThingApi {
-  onProps(cb: (res: any) => void): void;
-  onService(name: string, cb: (res: any, reply: Reply) => void): void;
-}
+type ThingApi = SdkThingApi;
 
 /**
  * A smart lamp written against Alibaba's Node.js Link SDK 1.2.8 the way its README shows: `onProps` for property set
@@ -52,7 +49,7 @@ function sdkLamp(creds: DeviceCreds, brokerUrl: string) {
 const spy = captureBrokers();
 afterAll(() => spy.restore());
 
-describe.each(dbKinds())('commands to Link SDK 1.2.8 devices on %s', (kind) => {
+describeEachDb('commands to Link SDK 1.2.8 devices on %s', (kind) => {
   let t: TestPlatform;
   let pk: string;
   let devs: DeviceCreds[];
@@ -171,7 +168,7 @@ describe.each(dbKinds())('commands to Link SDK 1.2.8 devices on %s', (kind) => {
     const r = await command(t, 'invokeThingsService', { productKey: pk, deviceNames: names, identifier: 'Blink', args: { Times: 3 } });
     expect(r.userErrors).toEqual([]);
     const ids = r.results.map((x: any) => x.messageId as string);
-    await until('every Blink answered', async () => Promise.all(names.map(async (dn, k) => (await serviceHistory(t, pk, dn)).find((h) => h.messageId === ids[k])?.status)), (st) => st.every((s) => s !== 'SENT'));
+    await waitFor(async () => Promise.all(names.map(async (dn, k) => (await serviceHistory(t, pk, dn)).find((h) => h.messageId === ids[k])?.status)), { until: (st) => st.every((s) => s !== 'SENT'), message: 'every Blink answered' });
     for (const [k, dn] of names.entries()) {
       expect(lamps[k]!.seen.blinks).toEqual([{ id: ids[k], version: '1.0', params: { Times: 3 }, method: 'thing.service.Blink' }]);
       const h = (await serviceHistory(t, pk, dn)).find((x) => x.messageId === ids[k]);
@@ -199,7 +196,7 @@ describe.each(dbKinds())('commands to Link SDK 1.2.8 devices on %s', (kind) => {
       [reboot.messageId, 9201],
     ]);
     lamp.device._mqttClient.reconnect();
-    await until('both commands at the device', async () => [lamp.seen.props.length, lamp.seen.reboots.length], ([p, r]) => p! > 0 && r! > 0);
+    await waitFor(async () => [lamp.seen.props.length, lamp.seen.reboots.length], { until: ([p, r]) => p! > 0 && r! > 0, message: 'both commands at the device' });
     // Both answers are in: a property post afterwards is stored after them (the device's messages are kept in order).
     await new Promise<void>((resolve, reject) =>
       lamp.device.publish(`/sys/${pk}/${dn}/thing/event/property/post`, JSON.stringify({ id: '9', version: '1.0', params: { Brightness: 5 }, method: 'thing.event.property.post' }), { qos: 1 }, (err?: Error) =>
@@ -258,7 +255,7 @@ describe.each(dbKinds())('commands to Link SDK 1.2.8 devices on %s', (kind) => {
     const restarted = sdkLamp(dev, url);
     try {
       await restarted.connected;
-      await until('the queued property set', async () => restarted.seen.props.map((p) => p.id), (ids) => ids.includes(set.messageId), 2000);
+      await waitFor(async () => restarted.seen.props.map((p) => p.id), { until: (ids) => ids.includes(set.messageId), message: 'the queued property set', timeout: 2000 });
     } finally {
       await restarted.end();
     }

@@ -4,8 +4,9 @@ import { captureBrokers } from '../helpers/aedes-spy.ts';
 import { answerCommands, autoSubscribed, command, commandRow, serviceHistory, wsCommand } from '../helpers/commands.ts';
 import { wsClient } from '../helpers/graphql-ws.ts';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { lampTsl } from '../helpers/thing-posts.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 const DEVICES = 100;
 const CALLS = 1000;
@@ -13,7 +14,7 @@ const CALLS = 1000;
 const spy = captureBrokers();
 afterAll(() => spy.restore());
 
-describe.each(dbKinds())('RRPC on %s', (kind) => {
+describeEachDb('RRPC on %s', (kind) => {
   let t: TestPlatform;
   let pk: string;
   let devs: DeviceCreds[];

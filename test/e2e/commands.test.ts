@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
 
 /** A device that answers like a Link SDK device: property set and services reply with code 200; RRPC echoes. */
 function answer(c: MqttClient, pk: string, dn: string) {
@@ -126,6 +125,7 @@ describe('cloud-to-device commands', () => {
     await t.gql(`mutation($i: DisableDeviceInput!) { disableDevice(input: $i) { userErrors { code } } }`, { i: { productKey: pk, deviceName: dev.deviceName } });
     const r = await t.gql(`mutation($i: PubInput!) { pub(input: $i) { userErrors { code } } }`, { i: { productKey: pk, topicFullName: `/${pk}/${dev.deviceName}/user/get`, payload: 'x' } });
     expect(r.data.pub.userErrors[0].code).toBe('DEVICE_DISABLED');
+    // Nothing may reach the disabled device: this window proves a negative, so it is a real delay.
     await sleep(200);
     expect(seen).toEqual([]);
     await t.gql(`mutation($i: EnableDeviceInput!) { enableDevice(input: $i) { userErrors { code } } }`, { i: { productKey: pk, deviceName: dev.deviceName } });

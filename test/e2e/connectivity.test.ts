@@ -103,6 +103,7 @@ describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (tra
     const closed = new Promise<void>((r) => attacker.once('close', () => r()));
     attacker.publish(`/${pk}/${b.deviceName}/user/update`, 'evil', { qos: 1 });
     await closed;
+    // The victim must receive nothing: this window proves a negative, so it is a real delay.
     await sleep(200);
     expect(received).toEqual([]);
     await victim.endAsync();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deviceState, until } from '../helpers/commands.ts';
+import { deviceState } from '../helpers/commands.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { iot } from '../helpers/link-sdk.ts';
@@ -101,7 +102,7 @@ describe('the device shadow', () => {
     device.onShadow((res) => answers.push(res));
     const nextAnswer = async () => {
       const n = answers.length;
-      await until('a shadow answer', async () => answers.length, (len) => len > n);
+      await waitFor(async () => answers.length, { until: (len) => len > n, message: 'a shadow answer' });
       return answers[n];
     };
     try {

@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { alinkLogin, brokerUrl, connectDevice, productWithDevices, sleep, type DeviceCreds, type Transport } from '../helpers/devices.ts';
 import { iot } from '../helpers/link-sdk.ts';
-import { dbKinds, startTestPlatform, type DbKind, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { connackCode } from '../helpers/raw-mqtt.ts';
 import { DEVICE_QUERY, watchStatus } from '../helpers/status.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 type Method = 'hmacmd5' | 'hmacsha1' | 'hmacsha256';
 
@@ -41,7 +42,7 @@ function registerLogin(ps: string, pk: string, dn: string, random = 'xyz', metho
   };
 }
 
-describe.each<DbKind>(dbKinds())('dynamic registration, one product one secret (§1.6) (%s)', (kind) => {
+describeEachDb('dynamic registration, one product one secret (§1.6) (%s)', (kind) => {
   let t: TestPlatform;
   let pk: string;
   let ps: string;

@@ -1,12 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { lampTsl } from '../helpers/tsl-fixtures.ts';
+import { waitFor } from '../helpers/wait.ts';
 
-const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
 const iot = createRequire(import.meta.url)('alibabacloud-iot-device-sdk') as any;
 
 /** Call an SDK method taking a callback and resolve with what the callback receives. */
@@ -57,7 +57,7 @@ describe('gateways and sub-devices with the Link SDK gateway API', () => {
     const logins: any[] = [];
     const subA = gateway.login(first, (r: any) => logins.push(r));
     const subB = gateway.login(registered, (r: any) => logins.push(r));
-    for (let i = 0; i < 50 && logins.length < 2; i++) await sleep(50);
+    await waitFor(() => logins.length >= 2, { message: 'both sub-device logins answered', timeout: 2_500 });
     expect(logins.map((r) => r.code)).toEqual([200, 200]);
     const online = await status.waitFor(2);
     expect(online.map((e) => e.deviceStatusChanged.status)).toEqual(['ONLINE', 'ONLINE']);

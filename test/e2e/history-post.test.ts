@@ -6,12 +6,13 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { connectDevice, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { lampTsl, latestProperties, postAndReply, propertyHistory } from '../helpers/thing-posts.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-describe.each(dbKinds())('offline history post on %s', (kind) => {
+describeEachDb('offline history post on %s', (kind) => {
   let t: TestPlatform;
   let pk: string;
   let devs: DeviceCreds[];

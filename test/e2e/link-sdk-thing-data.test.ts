@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
 import { sdkDevice } from '../helpers/link-sdk.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { lampTsl, latestProperties, propertyHistory } from '../helpers/thing-posts.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 interface SdkReply {
   id: string;
@@ -35,7 +36,7 @@ function call(fn: (cb: (res: SdkReply) => void) => void, what: string, timeoutMs
   });
 }
 
-describe.each(dbKinds())('a Link SDK device posting thing model data on %s', (kind) => {
+describeEachDb('a Link SDK device posting thing model data on %s', (kind) => {
   let t: TestPlatform;
   let pk: string;
   let dev: DeviceCreds;

@@ -5,6 +5,7 @@ import { productWithDevices, sleep, type DeviceCreds, type Transport } from '../
 import { iot, sdkDevice } from '../helpers/link-sdk.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { DEVICE_QUERY, watchStatus } from '../helpers/status.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** The preset subscriptions of SDK 1.2.8 (lib/thing.js `_subscribePresetTopic`) for a device. */
 function sdkPresetTopics(pk: string, dn: string): string[] {
@@ -68,7 +69,7 @@ describe('a device built on the Alibaba Node.js Link SDK 1.2.8', () => {
         await sdk.connected;
         const preset = sdkPresetTopics(pk, dev.deviceName);
         // The SDK sends one SUBSCRIBE per preset topic: wait for all SUBACKs as the device received them.
-        for (let n = 0; sdk.subacks.length < preset.length && n < 250; n++) await sleep(20);
+        await waitFor(() => sdk.subacks.length >= preset.length, { message: 'every preset SUBACK', timeout: 5_000 });
         expect(sdk.subacks.map((s) => s.topic).sort()).toEqual([...preset].sort());
         expect(sdk.subacks.filter((s) => s.qos === 128)).toEqual([]);
         expect(sdk.subacks.every((s) => s.qos === 1)).toBe(true);
@@ -106,9 +107,10 @@ describe('a device built on the Alibaba Node.js Link SDK 1.2.8', () => {
     const sdk = iot.device({ ...dev, deviceSecret: 'x'.repeat(32), brokerUrl: url('tcp') });
     const errors: unknown[] = [];
     sdk.on('error', (args: unknown) => errors.push(args));
-    for (let n = 0; errors.length === 0 && n < 250; n++) await sleep(20);
+    await waitFor(() => errors.length > 0, { message: 'the refused login', timeout: 5_000 });
     sdk.end(true);
     expect(String((errors[0] as unknown[])[0])).toMatch(/Bad username or password/i);
+    // No status event may follow a refused login: this window proves a negative, so it is a real delay.
     await sleep(200);
     expect(status.events()).toEqual([]);
     expect((await t.gql(DEVICE_QUERY, { pk, dn: dev.deviceName })).data.device).toMatchObject({ state: 'UNACTIVE', connectionEpoch: 0 });

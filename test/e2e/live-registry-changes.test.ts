@@ -3,9 +3,10 @@ import type { MqttClient } from 'mqtt';
 import { captureBrokers, liveClientsOf, platformPublish } from '../helpers/aedes-spy.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { alinkLogin, connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds, type Transport } from '../helpers/devices.ts';
-import { dbKinds, startTestPlatform, type DbKind, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { connackCode, connectPacket, rawConnect, remainingLength } from '../helpers/raw-mqtt.ts';
 import { DEVICE_QUERY, watchStatus } from '../helpers/status.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 const MAX_PAYLOAD = 2048;
 
@@ -24,7 +25,7 @@ async function mutation(t: TestPlatform, name: string, input: Record<string, unk
   return r.data[name];
 }
 
-describe.each<DbKind>(dbKinds())('registry changes reach live sessions (%s)', (kind) => {
+describeEachDb('registry changes reach live sessions (%s)', (kind) => {
   let t: TestPlatform;
   let pk: string;
   let devs: DeviceCreds[];

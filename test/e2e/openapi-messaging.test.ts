@@ -1,17 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureBrokers } from '../helpers/aedes-spy.ts';
 import { $Iot, createAccessKey, iotClient, type IotClient, type SignatureMode } from '../helpers/alibaba-openapi.ts';
-import { autoSubscribed, command, commandRow, serviceHistory, until } from '../helpers/commands.ts';
+import { autoSubscribed, command, commandRow, serviceHistory } from '../helpers/commands.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { sdkDevice, type SdkDevice } from '../helpers/link-sdk.ts';
+import { sdkDevice, type SdkDevice, type SdkThingApi } from '../helpers/link-sdk.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { lampTsl } from '../helpers/thing-posts.ts';
 
-type Reply = (params: { id?: string; code: number; data?: unknown }, type?: 'sync' | 'async') => void;
-interface ThingApi {
-  onProps(cb: (res: any) => void): void;
-  onService(name: string, cb: (res: any, reply: Reply) => void): void;
-}
+type ThingApi = SdkThingApi;
 
 /** A lamp on Alibaba's Link SDK 1.2.8, as its README shows (see commands-link-sdk.test.ts), plus a custom topic. */
 function sdkLamp(creds: DeviceCreds, brokerUrl: string) {
@@ -84,7 +81,7 @@ describe('Alibaba IoT OpenAPI messaging with @alicloud/iot20180120 and Link SDK 
       expect(r.statusCode).toBe(200);
       expect(r.body).toMatchObject({ success: true, messageId: expect.stringMatching(/^\d+$/) });
       expect(r.headers['x-acs-request-id']).toBe(r.body.requestId);
-      await until('the device got it', async () => lamp.seen.messages.filter((m) => m.topic === topic).map((m) => m.payload), (p) => p.includes(`hello ${mode} ü`));
+      await waitFor(async () => lamp.seen.messages.filter((m) => m.topic === topic).map((m) => m.payload), { until: (p) => p.includes(`hello ${mode} ü`), message: 'the device got it' });
       expect(await commandRow(t, r.body.messageId!)).toMatchObject({ kind: 'PUB', productKey: pk, deviceName: dev.deviceName, topic, status: 'SENT' });
 
       const bad = await c.pub(new $Iot.PubRequest({ productKey: pk, topicFullName: `/sys/${pk}/${dev.deviceName}/thing/service/x`, messageContent: b64('x') }));
@@ -136,7 +133,7 @@ describe('Alibaba IoT OpenAPI messaging with @alicloud/iot20180120 and Link SDK 
       expect(set.body).toMatchObject({ success: true, data: { messageId: expect.stringMatching(/^\d+$/) } });
       const gql = await command(t, 'setDeviceProperty', { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 78 } });
       const ids = [inv.body.data!.messageId, set.body.data!.messageId, gql.messageId];
-      const hist = await until('all replied', () => serviceHistory(t, pk, dev.deviceName), (h) => ids.every((id) => h.find((x) => x.messageId === id)?.status === 'REPLIED'));
+      const hist = await waitFor(() => serviceHistory(t, pk, dev.deviceName), { until: (h) => ids.every((id) => h.find((x) => x.messageId === id)?.status === 'REPLIED'), message: 'all replied' });
       expect(ids.map((id) => hist.find((h) => h.messageId === id)).map((h) => [h.identifier, h.callType, h.code])).toEqual([
         ['Reboot', 'ASYNC', 200],
         ['set', 'ASYNC', 200],
@@ -159,9 +156,8 @@ describe('Alibaba IoT OpenAPI messaging with @alicloud/iot20180120 and Link SDK 
       expect(set.body).toMatchObject({ success: true });
       const inv = await c.invokeThingsService(new $Iot.InvokeThingsServiceRequest({ productKey: pk, deviceName: names, identifier: 'Reboot', args: '{"DelaySeconds":0}' }));
       expect(inv.body).toMatchObject({ success: true });
-      await until('both devices got both', async () => lamps.slice(0, 2).map((l) => [l.seen.props.length, l.seen.reboots.length]), (now) =>
-        now.every((n, k) => n[0]! > before[k]![0]! && n[1]! > before[k]![1]!),
-      );
+      await waitFor(async () => lamps.slice(0, 2).map((l) => [l.seen.props.length, l.seen.reboots.length]), { until: (now) =>
+        now.every((n, k) => n[0]! > before[k]![0]! && n[1]! > before[k]![1]!), message: 'both devices got both' });
       expect(lamps[0]!.seen.props.at(-1).params).toEqual({ ColorTemperature: 3000 });
 
       const counts = () => lamps.map((l) => l.seen.props.length + l.seen.reboots.length);
@@ -173,7 +169,7 @@ describe('Alibaba IoT OpenAPI messaging with @alicloud/iot20180120 and Link SDK 
       // A Pub after the refused calls: when the device has it, the refused calls would have arrived before it.
       const marker = await c.pub(new $Iot.PubRequest({ productKey: pk, topicFullName: `/${pk}/${names[0]}/user/get`, messageContent: b64(`marker-${mode}`) }));
       expect(marker.body.success).toBe(true);
-      await until('marker', async () => lamps[0]!.seen.messages.map((m) => m.payload), (p) => p.includes(`marker-${mode}`));
+      await waitFor(async () => lamps[0]!.seen.messages.map((m) => m.payload), { until: (p) => p.includes(`marker-${mode}`), message: 'marker' });
       expect(counts()).toEqual(was);
     });
 
@@ -183,7 +179,7 @@ describe('Alibaba IoT OpenAPI messaging with @alicloud/iot20180120 and Link SDK 
       expect(typeof r.body.messageId).toBe('number');
       for (const [k, l] of lamps.entries()) {
         const topic = `/sys/${pk}/${devs[k]!.deviceName}/broadcast/request/${r.body.messageId}`;
-        await until(`broadcast at ${k}`, async () => l.seen.messages.filter((m) => m.topic === topic).map((m) => m.payload), (p) => p.includes(`all ${mode}`));
+        await waitFor(async () => l.seen.messages.filter((m) => m.topic === topic).map((m) => m.payload), { until: (p) => p.includes(`all ${mode}`), message: `broadcast at ${k}` });
       }
       const bad = await c.pubBroadcast(new $Iot.PubBroadcastRequest({ productKey: pk, messageContent: b64('x'), topicFullName: `/${pk}/x/user/get` }));
       expect(bad.body).toMatchObject({ success: false, code: 'iot.messagebroker.InvalidFormattedTopicName' });

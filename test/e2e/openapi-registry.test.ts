@@ -1,7 +1,8 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { $Iot, createAccessKey, iotClient, type IotClient, type SignatureMode } from '../helpers/alibaba-openapi.ts';
-import { deviceState, until } from '../helpers/commands.ts';
+import { deviceState } from '../helpers/commands.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { lampTsl, postAndReply } from '../helpers/thing-posts.ts';
@@ -175,6 +176,6 @@ describe('Alibaba IoT OpenAPI: products, devices, status and thing data with @al
     const closed = new Promise<void>((r) => online.once('close', () => r()));
     expect((await c.disableThing(new $Iot.DisableThingRequest({ productKey: pk, deviceName: devs[0]!.deviceName }))).body.success).toBe(true);
     await closed;
-    await until('offline', async () => (await c.getDeviceStatus(new $Iot.GetDeviceStatusRequest({ productKey: pk, deviceName: devs[0]!.deviceName }))).body.data!.status, (s) => s === 'DISABLE');
+    await waitFor(async () => (await c.getDeviceStatus(new $Iot.GetDeviceStatusRequest({ productKey: pk, deviceName: devs[0]!.deviceName }))).body.data!.status, { until: (s) => s === 'DISABLE', message: 'offline' });
   });
 });

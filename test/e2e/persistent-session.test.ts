@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { alinkLogin, productWithDevices, sleep } from '../helpers/devices.ts';
 import { persistentDatabase, startOn } from './rules-support.ts';
+import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
 
 describe('persistent sessions across a restart', () => {
 

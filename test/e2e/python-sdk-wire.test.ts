@@ -1,15 +1,15 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autoSubscriptions } from '../../src/broker/auto-subscriptions.ts';
 import { captureBrokers, liveClientsOf } from '../helpers/aedes-spy.ts';
-import { autoSubscribed, command, commandRow, deviceState, until } from '../helpers/commands.ts';
+import { autoSubscribed, command, commandRow, deviceState } from '../helpers/commands.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { PythonWireDevice } from '../helpers/python-wire.ts';
+import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
 
 /**
  * Issue 11: a device that sends EXACTLY what Alibaba's Python Link SDK 1.2.13 sends (test/helpers/python-wire.ts:
@@ -65,14 +65,14 @@ describe('a device speaking the Python Link SDK wire form', () => {
     expect(req).toMatchObject({ id: set.messageId, method: 'thing.service.property.set', params: { Brightness: 7 } });
     // linkkit.py answers a property set with QoS 1 and `{"id", "code": 200, "data": {}}`.
     await d.publish(sys('thing/service/property/set_reply'), { id: req.id, code: 200, data: {} }, 1);
-    await until('property set answered', () => commandRow(t, set.messageId), (row) => row?.status === 'REPLIED');
+    await waitFor(() => commandRow(t, set.messageId), { until: (row) => row?.status === 'REPLIED', message: 'property set answered' });
 
     const reboot = await command(t, 'invokeThingService', { productKey: pk, deviceName: dev.deviceName, identifier: 'Reboot', args: { DelaySeconds: 5 } });
     expect(reboot).toMatchObject({ callType: 'ASYNC', rrpcCode: null });
     const call = await d.next(sys('thing/service/Reboot'));
     expect(call).toMatchObject({ id: reboot.messageId, method: 'thing.service.Reboot', params: { DelaySeconds: 5 } });
     await d.publish(sys('thing/service/Reboot_reply'), { id: call.id, code: 200, data: { Accepted: 1 } });
-    const row = await until('service answered', () => commandRow(t, reboot.messageId), (r) => r?.status === 'REPLIED');
+    const row = await waitFor(() => commandRow(t, reboot.messageId), { until: (r) => r?.status === 'REPLIED', message: 'service answered' });
     expect(row!.output).toEqual({ Accepted: 1 });
   });
 
@@ -107,7 +107,7 @@ describe('a device speaking the Python Link SDK wire form', () => {
       command(t, 'invokeThingsService', { productKey: pk, deviceNames: [dev.deviceName], identifier: 'Blink', args: { Times: 3 } }),
       answer({ Done: 1 }),
     ]);
-    const row = await until('batch sync service answered', () => commandRow(t, batch.results[0].messageId), (r) => r?.status === 'REPLIED');
+    const row = await waitFor(() => commandRow(t, batch.results[0].messageId), { until: (r) => r?.status === 'REPLIED', message: 'batch sync service answered' });
     expect(row!.output).toEqual({ Done: 1 });
     // Nothing went to the D12 topic this device cannot handle.
     expect(d.topics.filter((tp) => tp.includes('/rrpc/request/'))).toEqual([]);
@@ -138,11 +138,7 @@ describe('a device speaking the Python Link SDK wire form', () => {
     // linkkit.py ota_report_version: '{"id": 1,"params": {"version":"..."}}' (numeric id, no method) completes the task.
     await d.publish(`/ota/device/inform/${pk}/${dev.deviceName}`, `{"id": 1,"params": {"version":"3.1.0"}}`, 0);
     const jobId = job.data.createOtaJob.job.jobId;
-    await until(
-      'the task completed by the reported version',
-      async () => (await t.gql(`query($id: ID!) { otaJob(id: $id) { tasks(first: 5) { edges { node { status } } } } }`, { id: jobId })).data.otaJob.tasks.edges.map((e: any) => e.node.status),
-      (s) => s.length === 1 && s[0] === 'SUCCEEDED',
-    );
+    await waitFor(async () => (await t.gql(`query($id: ID!) { otaJob(id: $id) { tasks(first: 5) { edges { node { status } } } } }`, { id: jobId })).data.otaJob.tasks.edges.map((e: any) => e.node.status), { until: (s) => s.length === 1 && s[0] === 'SUCCEEDED', message: 'the task completed by the reported version' });
   });
 
   it('sends sync services in the form the C Link SDK ClientId asks for: 4.x (ext=3) on /ext/rrpc, 3.x (ext=0) on rrpc/request', async () => {

@@ -6,10 +6,12 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { lampTsl, postAndReply, propertyHistory } from '../helpers/thing-posts.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
+import { waitFor } from '../helpers/wait.ts';
 
-describe.each(dbKinds())('resent property posts on %s', (kind) => {
+describeEachDb('resent property posts on %s', (kind) => {
   let t: TestPlatform;
   let devs: DeviceCreds[];
   const clients: MqttClient[] = [];
@@ -40,7 +42,7 @@ describe.each(dbKinds())('resent property posts on %s', (kind) => {
     const replies: string[] = [];
     d.c.on('message', (topic, p) => topic === `${d.topic}_reply` && replies.push(JSON.parse(p.toString()).id));
     await Promise.all([d.c.publishAsync(d.topic, payload, { qos: 1 }), d.c.publishAsync(d.topic, payload, { qos: 1 })]);
-    for (let n = 0; replies.length < 2 && n < 100; n++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => replies.length >= 2, { message: 'both replies', timeout: 2_000 });
     expect(replies).toEqual(['500', '500']);
     expect(await d.labels(time)).toEqual(['twin']);
   });

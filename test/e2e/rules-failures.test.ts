@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { deadLetters, hookServer, redrive, ruleNumber, ruleState, startedRule, until } from './rules-support.ts';
+import { deadLetters, hookServer, redrive, ruleNumber, ruleState, startedRule } from './rules-support.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { requireService } from '../helpers/services-env.ts';
+import { sensorTsl } from '../helpers/tsl-fixtures.ts';
 
-const sensorTsl = JSON.parse(readFileSync(new URL('../fixtures/env-sensor.json', import.meta.url), 'utf8'));
 
 /**
  * Deliveries that cannot be made: after their retries (kept short here: RULE_RETRY_MAX_MS 300 instead of the 120 s
@@ -37,7 +38,7 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
     const id = await startedRule(t, 'never-back', `SELECT seq FROM "/${pk}/${dev.deviceName}/user/update"`, [{ type: 'WEBHOOK', configuration: { url: hook.url() } }]);
     await publishSeq(dev, 1, 3);
 
-    const dls = await until('three dead letters', () => deadLetters(t, id), (d) => d.length >= 3);
+    const dls = await waitFor(() => deadLetters(t, id), { until: (d) => d.length >= 3, message: 'three dead letters', timeout: 15_000 });
     expect(dls.map((d) => d.output)).toEqual([{ seq: 1 }, { seq: 2 }, { seq: 3 }]);
     for (const d of dls) {
       expect(d.error).toContain(`webhook ${hook.url()} unreachable`);
@@ -49,18 +50,18 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
       expect(d.topic).toBe(`/${pk}/${dev.deviceName}/user/update`);
       expect(d.redrivenAt).toBeNull();
     }
-    const state = await until('the rule stats', () => ruleState(t, id), (s) => s.stats.deadLettered >= 3);
+    const state = await waitFor(() => ruleState(t, id), { until: (s) => s.stats.deadLettered >= 3, message: 'the rule stats', timeout: 15_000 });
     expect(state.stats).toEqual({ matched: 3, delivered: 0, failed: 3, deadLettered: 3 });
     expect(state.lastError).toContain('ECONNREFUSED');
 
     // Still down: re-driving (in the background) fails, and every dead letter stays, with one more attempt counted.
     expect(await redrive(t, id)).toEqual({ redriven: 3, failed: 0, userErrors: [] });
-    const retried = await until('one more attempt each', () => deadLetters(t, id), (d) => d.every((x, i) => x.attempts === dls[i]!.attempts + 1));
+    const retried = await waitFor(() => deadLetters(t, id), { until: (d) => d.every((x, i) => x.attempts === dls[i]!.attempts + 1), message: 'one more attempt each', timeout: 15_000 });
     expect(retried.every((d) => d.redrivenAt === null)).toBe(true);
 
     await hook.up(); // fixed, on the same URL
     expect(await redrive(t, id)).toEqual({ redriven: 3, failed: 0, userErrors: [] });
-    await until('all re-driven', () => deadLetters(t, id), (d) => d.every((x) => x.redrivenAt !== null));
+    await waitFor(() => deadLetters(t, id), { until: (d) => d.every((x) => x.redrivenAt !== null), message: 'all re-driven', timeout: 15_000 });
     expect(hook.accepted().map((r) => r.json)).toEqual([{ seq: 1 }, { seq: 2 }, { seq: 3 }]);
     // The re-driven deliveries carry the idempotency keys of the original ones.
     expect(hook.accepted().map((r) => r.key)).toEqual(dls.map((d) => d.deliveryKey));
@@ -75,7 +76,7 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
     const hook = await hookServer(() => 400);
     const id = await startedRule(t, 'bad-request', `SELECT seq FROM "/${pk}/${dev.deviceName}/user/update"`, [{ type: 'WEBHOOK', configuration: { url: hook.url() } }]);
     await publishSeq(dev, 1, 1);
-    const [dl] = await until('a dead letter', () => deadLetters(t, id), (d) => d.length >= 1);
+    const [dl] = await waitFor(() => deadLetters(t, id), { until: (d) => d.length >= 1, message: 'a dead letter', timeout: 15_000 });
     expect(dl).toMatchObject({ attempts: 1, output: { seq: 1 } });
     expect(dl!.error).toContain('answered HTTP 400');
     expect(hook.requests.length).toBe(1);
@@ -97,7 +98,7 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
     ]);
     await publishSeq(dev, 1, 1);
 
-    const got = await until('two error deliveries', () => errors.accepted(), (a) => a.length >= 2);
+    const got = await waitFor(() => errors.accepted(), { until: (a) => a.length >= 2, message: 'two error deliveries', timeout: 15_000 });
     const n = ruleNumber(id);
     expect(got.map((r) => r.json.failed)).toEqual(['REPUBLISH#0', 'WEBHOOK#1']);
     expect(got[0]!.json.why).toContain('TOPIC_NOT_ALLOWED');
@@ -112,7 +113,7 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
     expect(dls.map((d) => d.actionIndex)).toEqual([0, 1]);
     expect(dls[0]!.attempts).toBe(1); // not retried: the target's ACL will not change by waiting
     // The stats are written once the message is fully handled, error actions included.
-    const state = await until('the rule stats', () => ruleState(t, id), (st) => st.stats.matched >= 1);
+    const state = await waitFor(() => ruleState(t, id), { until: (st) => st.stats.matched >= 1, message: 'the rule stats', timeout: 15_000 });
     expect(state.stats).toEqual({ matched: 1, delivered: 1, failed: 2, deadLettered: 2 });
     expect(errors.requests.length).toBe(2);
 
@@ -123,7 +124,7 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
       { type: 'WEBHOOK', configuration: { url: plain.url() }, errorAction: true },
     ]);
     await publishSeq(dev, 2, 2);
-    const [e] = await until('the error delivery', () => plain.accepted(), (a) => a.length >= 1);
+    const [e] = await waitFor(() => plain.accepted(), { until: (a) => a.length >= 1, message: 'the error delivery', timeout: 15_000 });
     expect(e!.json).toMatchObject({
       ruleId: ruleNumber(id2),
       ruleName: 'default-error-body',
@@ -159,10 +160,10 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
     };
     expect(await post(21)).toBe(200);
 
-    const [dl] = await until('a dead letter', () => deadLetters(t, id), (d) => d.length >= 1);
+    const [dl] = await waitFor(() => deadLetters(t, id), { until: (d) => d.length >= 1, message: 'a dead letter', timeout: 15_000 });
     expect(dl!.error).toMatch(/^AMQP server amqp:\/\/\*\*\*@127\.0\.0\.1:1\/vhost unreachable: .*ECONNREFUSED/);
     expect(dl!.output).toEqual({ t: 21 });
-    const state = await until('the rule error', () => ruleState(t, id), (s) => s.lastError !== null);
+    const state = await waitFor(() => ruleState(t, id), { until: (s) => s.lastError !== null, message: 'the rule error', timeout: 15_000 });
     expect(state.lastError).toBe(dl!.error);
     expect(state.stats).toMatchObject({ matched: 1, delivered: 0, deadLettered: 1 });
     for (const text of [dl!.error, state.lastError!]) {
@@ -177,9 +178,9 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
     const q = await t.gql(`query($pk: String!) { product(productKey: $pk) { productKey deviceCount } }`, { pk });
     expect(q.data.product).toEqual({ productKey: pk, deviceCount: 5 });
     expect(await post(22)).toBe(200);
-    const delivered = await until('the other rule delivering', () => hook.accepted(), (a) => a.length >= 2);
+    const delivered = await waitFor(() => hook.accepted(), { until: (a) => a.length >= 2, message: 'the other rule delivering', timeout: 15_000 });
     expect(delivered.map((r) => r.json)).toEqual([{ t: 21 }, { t: 22 }]);
-    expect((await until('the second dead letter', () => deadLetters(t, id), (d) => d.length >= 2)).map((d) => d.output)).toEqual([{ t: 21 }, { t: 22 }]);
+    expect((await waitFor(() => deadLetters(t, id), { until: (d) => d.length >= 2, message: 'the second dead letter', timeout: 15_000 })).map((d) => d.output)).toEqual([{ t: 21 }, { t: 22 }]);
     expect((await ruleState(t, other)).stats).toMatchObject({ delivered: 2, failed: 0 });
     await c.endAsync();
     await hook.down();
@@ -187,7 +188,7 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
 
   const amqpUrl = process.env.TEST_AMQP_URL;
 
-  it.skipIf(!amqpUrl)('publishes to RabbitMQ with the idempotency key as messageId, and reports what the server refuses without credentials', async () => {
+  it.skipIf(!requireService('TEST_AMQP_URL'))('publishes to RabbitMQ with the idempotency key as messageId, and reports what the server refuses without credentials', async () => {
     const dev = devs[1]!;
     const queue = `thingql-test-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     const conn = await amqp.connect(amqpUrl!);
@@ -203,20 +204,20 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
       ]);
       await publishSeq(dev, 7, 7);
 
-      const msg = await until('the AMQP message', () => ch.get(queue, { noAck: true }), (m) => m !== false);
+      const msg = await waitFor(() => ch.get(queue, { noAck: true }), { until: (m) => m !== false, message: 'the AMQP message', timeout: 15_000 });
       if (!msg) throw new Error('unreachable');
       expect(JSON.parse(msg.content.toString())).toEqual({ seq: 7, dn: dev.deviceName });
       expect(msg.properties.messageId).toMatch(new RegExp(`^${ruleNumber(id)}:\\d+:0$`));
       expect(msg.properties.contentType).toBe('application/json');
       expect(msg.properties.headers).toMatchObject({ topic: `/${pk}/${dev.deviceName}/user/update` });
 
-      const dls = await until('two dead letters', () => deadLetters(t, id), (d) => d.length >= 2);
+      const dls = await waitFor(() => deadLetters(t, id), { until: (d) => d.length >= 2, message: 'two dead letters', timeout: 15_000 });
       expect(dls.map((d) => d.actionIndex)).toEqual([1, 2]);
       expect(dls[0]!.error).toContain("404 (NOT-FOUND) with message \"NOT_FOUND - no exchange 'thingql-no-such-exchange'");
       expect(dls[1]!.error).toContain('refused the connection');
       expect(dls[1]!.error).toContain('ACCESS_REFUSED');
       for (const d of dls) expect(d.error).not.toContain('wr0ng-Passw0rd');
-      expect(await until('the rule stats', () => ruleState(t, id), (st) => st.stats.matched >= 1)).toMatchObject({ stats: { matched: 1, delivered: 1, failed: 2, deadLettered: 2 } });
+      expect(await waitFor(() => ruleState(t, id), { until: (st) => st.stats.matched >= 1, message: 'the rule stats', timeout: 15_000 })).toMatchObject({ stats: { matched: 1, delivered: 1, failed: 2, deadLettered: 2 } });
     } finally {
       await conn.close();
     }

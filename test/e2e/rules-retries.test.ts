@@ -2,7 +2,8 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { deadLetters, hookServer, ruleNumber, ruleState, startedRule, until, type Hook } from './rules-support.ts';
+import { deadLetters, hookServer, ruleNumber, ruleState, startedRule, type Hook } from './rules-support.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /**
  * Issue 6: "a webhook target that is down for 30 s receives every message once it is back (retries)".
@@ -59,15 +60,15 @@ describe('webhook retries through an outage', () => {
       await sleep(2000); // the outage
       // Deliveries were tried again and again while it was down: a 503 endpoint sees the first message several times
       // (a closed port sees nothing; the rule's stats count a message only once it is settled)...
-      if (devIndex === 1) await until('retries of the first message', () => hook.requests.filter((r) => r.status === 503).length, (n) => n >= 2);
+      if (devIndex === 1) await waitFor(() => hook.requests.filter((r) => r.status === 503).length, { until: (n) => n >= 2, message: 'retries of the first message', timeout: 15_000 });
       expect(hook.accepted()).toEqual([]);
       await comeBack(hook);
       // ...and once it is back, everything arrives.
-      const got = await until('every message delivered', () => hook.accepted(), (a) => a.length >= N);
+      const got = await waitFor(() => hook.accepted(), { until: (a) => a.length >= N, message: 'every message delivered', timeout: 15_000 });
       expect(got.map((r) => r.json)).toEqual(Array.from({ length: N }, (_, i) => ({ seq: i + 1, dn: dev.deviceName })));
       expect(new Set(got.map((r) => r.key)).size).toBe(N);
       for (const r of got) expect(r.key).toMatch(new RegExp(`^${ruleNumber(id)}:\\d+:0$`));
-      const state = await until('stats of the delivered messages', () => ruleState(t, id), (s) => s.stats.delivered >= N);
+      const state = await waitFor(() => ruleState(t, id), { until: (s) => s.stats.delivered >= N, message: 'stats of the delivered messages', timeout: 15_000 });
       expect(state.stats).toEqual({ matched: N, delivered: N, failed: 0, deadLettered: 0 });
       expect(state.lastError).toBeNull();
       expect(await deadLetters(t, id)).toEqual([]);

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { hookServer, startedRule, until, type Hook } from './rules-support.ts';
+import { hookServer, startedRule, type Hook } from './rules-support.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { sensorTsl } from '../helpers/tsl-fixtures.ts';
 
-const sensorTsl = JSON.parse(readFileSync(new URL('../fixtures/env-sensor.json', import.meta.url), 'utf8'));
 
 const BEIJING_TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/;
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -63,12 +63,12 @@ describe('rules on status, lifecycle, TSL posts and downlink replies', () => {
     });
     expect(set.data.setDeviceProperty.userErrors).toEqual([]);
     setMessageId = set.data.setDeviceProperty.messageId;
-    await until('the downlink reply forwarded', () => byPath('/downlink'), (r) => r.length >= 1);
+    await waitFor(() => byPath('/downlink'), { until: (r) => r.length >= 1, message: 'the downlink reply forwarded', timeout: 15_000 });
     await c.endAsync();
-    await until('the offline status forwarded', () => byPath('/status'), (r) => r.length >= 2);
+    await waitFor(() => byPath('/status'), { until: (r) => r.length >= 2, message: 'the offline status forwarded', timeout: 15_000 });
     const dis = await t.gql(`mutation($i: DisableDeviceInput!) { disableDevice(input: $i) { userErrors { code } } }`, { i: { productKey: pk, deviceName: dev.deviceName } });
     expect(dis.data.disableDevice.userErrors).toEqual([]);
-    await until('the disable lifecycle forwarded', () => byPath('/lifecycle'), (r) => r.length >= 2);
+    await waitFor(() => byPath('/lifecycle'), { until: (r) => r.length >= 2, message: 'the disable lifecycle forwarded', timeout: 15_000 });
   });
   afterAll(async () => {
     await hook?.down();

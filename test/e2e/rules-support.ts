@@ -3,8 +3,6 @@
  * brought back on the same port, the rule mutations as one-liners, and a platform on a database that outlives it
  * (for restarts).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,103 +11,16 @@ import { inject } from 'vitest';
 import { makeConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startPlatform } from '../../src/server.ts';
-import { sleep } from '../helpers/devices.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { freshPostgresDatabase, wrapPlatform, type DbKind, type TestPlatform } from '../helpers/platform.ts';
 
 type Gql = Pick<TestPlatform, 'gql'>;
 
-export interface HookRequest {
-  path: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  json: any;
-  /** The Idempotency-Key header the delivery carried. */
-  key: string;
-  /** The HTTP status it was answered with ('hang': never answered). */
-  status: number | 'hang';
-}
+export { hookServer, type Hook, type HookRequest, type Responder } from '../helpers/hook-server.ts';
 
-export type Responder = (req: Omit<HookRequest, 'status'>) => number | 'hang';
-
-/**
- * A local HTTP endpoint recording every request it receives. `respond` decides each answer (a status, or 'hang' for
- * one that never answers); `down()` closes it (new connections are refused) and `up()` listens again on the same port.
- */
-export async function hookServer(respond: Responder = () => 200) {
-  const requests: HookRequest[] = [];
-  const sockets = new Set<import('node:net').Socket>();
-  let responder = respond;
-  let server: http.Server | null = null;
-  let port = 0;
-
-  const handler: http.RequestListener = (req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      let json: unknown = null;
-      try {
-        json = JSON.parse(body);
-      } catch {
-        json = null;
-      }
-      const r = { path: req.url ?? '/', headers: req.headers, body, json, key: String(req.headers['idempotency-key'] ?? '') };
-      const status = responder(r);
-      requests.push({ ...r, status });
-      if (status !== 'hang') res.writeHead(status).end();
-    });
-  };
-
-  async function up(): Promise<void> {
-    const s = http.createServer(handler);
-    s.on('connection', (sock) => {
-      sockets.add(sock);
-      sock.on('close', () => sockets.delete(sock));
-    });
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.listen(port, '127.0.0.1', () => resolve());
-    });
-    port = (s.address() as AddressInfo).port;
-    server = s;
-  }
-
-  async function down(): Promise<void> {
-    const s = server;
-    server = null;
-    if (!s) return;
-    const closed = new Promise<void>((r) => s.close(() => r()));
-    // Keep-alive and hanging connections too: from now on the port refuses connections.
-    for (const sock of sockets) sock.destroy();
-    s.closeAllConnections();
-    await closed;
-  }
-
-  await up();
-  return {
-    url: (p = '/hook') => `http://127.0.0.1:${port}${p}`,
-    get port() {
-      return port;
-    },
-    requests,
-    /** Requests answered 2xx, in arrival order. */
-    accepted: () => requests.filter((r) => typeof r.status === 'number' && r.status >= 200 && r.status < 300),
-    setResponder: (r: Responder) => void (responder = r),
-    up,
-    down,
-  };
-}
-
-export type Hook = Awaited<ReturnType<typeof hookServer>>;
-
-/** Poll until `pred` holds (fails with the last value seen). No timing is asserted: the deadline only ends a hang. */
-export async function until<T>(what: string, read: () => T | Promise<T>, pred: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (pred(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)?.slice(0, 2000)}`);
-    await sleep(25);
-  }
+/** @deprecated Use `waitFor` (test/helpers/wait.ts); kept for suites that still import it (rules-restart). */
+export function until<T>(what: string, read: () => T | Promise<T>, pred: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  return waitFor(read, { until: pred, message: what, timeout: timeoutMs });
 }
 
 export interface ActionInput {

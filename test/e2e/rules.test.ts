@@ -1,33 +1,12 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
+import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
+import { hookServer } from '../helpers/hook-server.ts';
+import { requireService } from '../helpers/services-env.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { sensorTsl } from '../helpers/tsl-fixtures.ts';
 
-const sensorTsl = JSON.parse(readFileSync(new URL('../fixtures/env-sensor.json', import.meta.url), 'utf8'));
-
-/** A local HTTP endpoint recording what it receives (the chat-bot of the scenario). */
-async function hookServer() {
-  const received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
-  let status = 200;
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      if (status === 200) received.push({ headers: req.headers, body });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    received,
-    setStatus: (s: number) => (status = s),
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
 
 const CREATE = `mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id status } userErrors { code message field } } }`;
 
@@ -50,22 +29,13 @@ describe('data forwarding: rules and topic routes', () => {
     expect(JSON.parse((await reply).payload.toString()).code).toBe(200);
   }
 
-  it('sends an alert to a webhook, a summary to RabbitMQ and a command to a second device when a temperature exceeds 38', async () => {
+  it('sends an alert to a webhook and a command to a second device when a temperature exceeds 38', async () => {
     const hook = await hookServer();
-    const queue = `thingql-test-${Date.now()}`;
-    const amqpUrl = process.env.TEST_AMQP_URL;
     const [sensor, fan] = [devs[0]!, devs[1]!];
     const actions: unknown[] = [
-      { type: 'WEBHOOK', configuration: { url: hook.url, bodyTemplate: '{"msgtype":"text","text":{"content":"${dn}: temperature ${t} °C"}}' } },
+      { type: 'WEBHOOK', configuration: { url: hook.url(), bodyTemplate: '{"msgtype":"text","text":{"content":"${dn}: temperature ${t} °C"}}' } },
       { type: 'REPUBLISH', configuration: { topic: `/\${productKey}/${fan.deviceName}/user/get` } },
     ];
-    let conn: amqp.ChannelModel | null = null;
-    if (amqpUrl) {
-      conn = await amqp.connect(amqpUrl);
-      const ch = await conn.createChannel();
-      await ch.assertQueue(queue, { autoDelete: true });
-      actions.push({ type: 'AMQP', configuration: { url: amqpUrl, routingKey: queue } });
-    }
     const r = await t.gql(CREATE, {
       i: { name: 'overheat', sql: `SELECT items.Temperature.value AS t, deviceName() AS dn FROM "/${pk}/+/thing/event/property/post" WHERE items.Temperature.value > 38`, actions },
     });
@@ -81,60 +51,81 @@ describe('data forwarding: rules and topic routes', () => {
     await post(c, sensor, 25.5);
     await post(c, sensor, 39.5);
     expect(JSON.parse((await command).payload.toString())).toEqual({ t: 39.5, dn: sensor.deviceName });
-    for (let i = 0; i < 50 && hook.received.length < 1; i++) await sleep(100);
-    expect(hook.received.map((h) => JSON.parse(h.body))).toEqual([{ msgtype: 'text', text: { content: `${sensor.deviceName}: temperature 39.5 °C` } }]);
-    expect(hook.received[0]!.headers['idempotency-key']).toMatch(/^\d+:\d+:0$/);
-    if (conn) {
-      const ch = await conn.createChannel();
-      let msg: amqp.GetMessage | false = false;
-      for (let i = 0; i < 50 && !msg; i++) {
-        msg = await ch.get(queue, { noAck: true });
-        if (!msg) await sleep(100);
-      }
-      expect(msg && JSON.parse(msg.content.toString())).toEqual({ t: 39.5, dn: sensor.deviceName });
-      await conn.close();
-    }
+    await waitFor(() => hook.accepted(), { until: (a) => a.length >= 1, message: 'the webhook delivery', timeout: 5_000 });
+    expect(hook.accepted().map((h) => h.json)).toEqual([{ msgtype: 'text', text: { content: `${sensor.deviceName}: temperature 39.5 °C` } }]);
+    expect(hook.accepted()[0]!.headers['idempotency-key']).toMatch(/^\d+:\d+:0$/);
     const stats = await t.gql(`query($id: ID!) { rule(id: $id) { stats { matched delivered failed deadLettered } } }`, { id });
     expect(stats.data.rule.stats).toEqual({ matched: 1, delivered: actions.length, failed: 0, deadLettered: 0 });
     await c.endAsync();
     await fanClient.endAsync();
     await t.gql(`mutation($i: StopRuleInput!) { stopRule(input: $i) { rule { status } } }`, { i: { id } });
-    await hook.close();
+    await hook.down();
+  });
+
+  // The RabbitMQ action of the same scenario: reported skipped without TEST_AMQP_URL (a failure under CI=true).
+  it.skipIf(!requireService('TEST_AMQP_URL'))('sends a summary to RabbitMQ when a temperature exceeds 38', async () => {
+    const amqpUrl = process.env.TEST_AMQP_URL!;
+    const queue = `thingql-test-${Date.now()}`;
+    const sensor = devs[1]!;
+    const conn = await amqp.connect(amqpUrl);
+    try {
+      const ch = await conn.createChannel();
+      await ch.assertQueue(queue, { autoDelete: true });
+      const r = await t.gql(CREATE, {
+        i: {
+          name: 'overheat-amqp',
+          sql: `SELECT items.Temperature.value AS t, deviceName() AS dn FROM "/${pk}/${sensor.deviceName}/thing/event/property/post" WHERE items.Temperature.value > 38`,
+          actions: [{ type: 'AMQP', configuration: { url: amqpUrl, routingKey: queue } }],
+        },
+      });
+      expect(r.data.createRule.userErrors).toEqual([]);
+      const id = r.data.createRule.rule.id;
+      expect((await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } })).data.startRule.rule.status).toBe('RUNNING');
+      const c = await connectDevice(t, 'tcp', sensor);
+      await post(c, sensor, 39.5);
+      const msg = await waitFor(() => ch.get(queue, { noAck: true }), { message: 'the RabbitMQ summary', timeout: 5_000, interval: 100 });
+      expect(msg && JSON.parse(msg.content.toString())).toEqual({ t: 39.5, dn: sensor.deviceName });
+      const stats = await t.gql(`query($id: ID!) { rule(id: $id) { stats { matched delivered failed deadLettered } } }`, { id });
+      expect(stats.data.rule.stats).toEqual({ matched: 1, delivered: 1, failed: 0, deadLettered: 0 });
+      await c.endAsync();
+      await t.gql(`mutation($i: DeleteRuleInput!) { deleteRule(input: $i) { userErrors { code } } }`, { i: { id } });
+    } finally {
+      await conn.close();
+    }
   });
 
   it('dead-letters deliveries to a webhook that stays down, and re-drives them once it is back', async () => {
     const hook = await hookServer();
-    hook.setStatus(503);
+    hook.setResponder(() => 503);
     const dev = devs[2]!;
     const r = await t.gql(CREATE, {
-      i: { name: 'down', sql: `SELECT items.Temperature.value AS t FROM "/${pk}/${dev.deviceName}/thing/event/property/post"`, actions: [{ type: 'WEBHOOK', configuration: { url: hook.url } }] },
+      i: { name: 'down', sql: `SELECT items.Temperature.value AS t FROM "/${pk}/${dev.deviceName}/thing/event/property/post"`, actions: [{ type: 'WEBHOOK', configuration: { url: hook.url() } }] },
     });
     const id = r.data.createRule.rule.id;
     await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } });
     const c = await connectDevice(t, 'tcp', dev);
     await post(c, dev, 20);
     await post(c, dev, 21);
-    let dl: any = null;
-    for (let i = 0; i < 60; i++) {
-      dl = await t.gql(`query($id: ID!) { deadLetters(ruleId: $id) { edges { node { id error attempts output redrivenAt } } } }`, { id });
-      if (dl.data.deadLetters.edges.length >= 2) break;
-      await sleep(100);
-    }
+    const dl = await waitFor(() => t.gql(`query($id: ID!) { deadLetters(ruleId: $id) { edges { node { id error attempts output redrivenAt } } } }`, { id }), {
+      until: (r) => r.data.deadLetters.edges.length >= 2,
+      message: 'two dead letters',
+      timeout: 6_000,
+    });
     expect(dl.data.deadLetters.edges.map((e: any) => e.node.output)).toEqual([{ t: 20 }, { t: 21 }]);
     expect(dl.data.deadLetters.edges[0].node.error).toContain('HTTP 503');
     expect(dl.data.deadLetters.edges[0].node.attempts).toBeGreaterThan(1);
-    hook.setStatus(200);
+    hook.setResponder(() => 200);
     const rd = await t.gql(`mutation($i: RedriveDeadLettersInput!) { redriveDeadLetters(input: $i) { redriven failed userErrors { code } } }`, { i: { ruleId: id } });
     expect(rd.data.redriveDeadLetters).toEqual({ redriven: 2, failed: 0, userErrors: [] });
     // Re-delivery runs in the background.
-    for (let i = 0; i < 100 && hook.received.length < 2; i++) await sleep(50);
-    expect(hook.received.map((h) => JSON.parse(h.body))).toEqual([{ t: 20 }, { t: 21 }]);
+    await waitFor(() => hook.accepted(), { until: (a) => a.length >= 2, message: 'the re-driven deliveries', timeout: 5_000 });
+    expect(hook.accepted().map((h) => h.json)).toEqual([{ t: 20 }, { t: 21 }]);
     const stats = await t.gql(`query($id: ID!) { rule(id: $id) { stats { matched delivered failed deadLettered } lastError } }`, { id });
     expect(stats.data.rule.stats).toMatchObject({ matched: 2, failed: 2, deadLettered: 2 });
     expect(stats.data.rule.lastError).toContain('503');
     await c.endAsync();
     await t.gql(`mutation($i: DeleteRuleInput!) { deleteRule(input: $i) { userErrors { code } } }`, { i: { id } });
-    await hook.close();
+    await hook.down();
   });
 
   it('rejects invalid SQL with its position, unknown functions and republish targets a device may not receive', async () => {
@@ -193,16 +184,16 @@ describe('data forwarding: rules and topic routes', () => {
       i: {
         name: 'by room',
         sql: `SELECT attribute('room') AS room, items.Temperature.value AS t FROM "/${pk}/${dev.deviceName}/thing/event/property/post" WHERE attribute('room') = 'kitchen'`,
-        actions: [{ type: 'WEBHOOK', configuration: { url: hook.url } }],
+        actions: [{ type: 'WEBHOOK', configuration: { url: hook.url() } }],
       },
     });
     const id = r.data.createRule.rule.id;
     await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } });
     await post(c, dev, 30.5);
-    for (let i = 0; i < 50 && hook.received.length < 1; i++) await sleep(100);
-    expect(hook.received.map((h) => JSON.parse(h.body))).toEqual([{ room: 'kitchen', t: 30.5 }]);
+    await waitFor(() => hook.accepted(), { until: (a) => a.length >= 1, message: 'the webhook delivery', timeout: 5_000 });
+    expect(hook.accepted().map((h) => h.json)).toEqual([{ room: 'kitchen', t: 30.5 }]);
     await t.gql(`mutation($i: DeleteRuleInput!) { deleteRule(input: $i) { userErrors { code } } }`, { i: { id } });
     await c.endAsync();
-    await hook.close();
+    await hook.down();
   });
 });

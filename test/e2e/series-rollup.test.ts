@@ -3,16 +3,16 @@
  * for complete hours and the raw points for the last, partial hour; the answer is the same as aggregating the raw
  * points, also when a late post lands in an hour that already has values (first/min/count merge).
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
+import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
-describe.each(dbKinds())('hourly series on %s', (kind) => {
+describeEachDb('hourly series on %s', (kind) => {
   let t: TestPlatform;
   let pk: string;
   let devs: DeviceCreds[];

@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSimulation, SimulationError, type Summary } from '../../src/sim/simulate.ts';
-import { command, serviceHistory, until } from '../helpers/commands.ts';
+import { command, serviceHistory } from '../helpers/commands.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { sleep } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
 
 const DEVICES = ['sim-0001', 'sim-0002', 'sim-0003', 'sim-0004', 'sim-0005'];
 const RANGE = () => ({ from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() });
@@ -94,7 +94,7 @@ describe('thingql simulate (runSimulation in-process)', () => {
     expect(a.rrpc).toMatchObject({ rrpcCode: 'SUCCESS', payloadText: 'ping', userErrors: [] });
     expect(a.reboot).toMatchObject({ callType: 'ASYNC', userErrors: [] });
     for (const [dn, id] of [['sim-0001', 'set'], ['sim-0004', 'Reboot']] as const) {
-      const rows = await until(`${id} replied`, () => serviceHistory(t, pk, dn), (h) => h.some((r) => r.identifier === id && r.status === 'REPLIED'));
+      const rows = await waitFor(() => serviceHistory(t, pk, dn), { until: (h) => h.some((r) => r.identifier === id && r.status === 'REPLIED'), message: `${id} replied` });
       expect(rows.find((r) => r.identifier === id)).toMatchObject({ status: 'REPLIED', code: 200 });
     }
 

@@ -6,8 +6,9 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { lampTsl, latestProperties, postAndReply, propertyHistory, setValidationMode } from '../helpers/thing-posts.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 type Failure = [code: number, message: string];
 interface Row {
@@ -98,7 +99,7 @@ it('the table covers every data type of smart-lamp with a valid, a boundary and 
   expect(new Set(props)).toEqual(new Set(TYPES));
 });
 
-describe.each(dbKinds())('property post validation over MQTT on %s', (kind) => {
+describeEachDb('property post validation over MQTT on %s', (kind) => {
   let t: TestPlatform;
   const devices: Record<'WEAK' | 'STRICT' | 'NONE' | 'BARE', { dev: DeviceCreds; c: MqttClient }> = {} as never;
   let seq = 0;

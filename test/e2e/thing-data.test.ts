@@ -1,12 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
+import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
 
-describe.each(dbKinds())('thing model data on %s', (kind) => {
+describeEachDb('thing model data on %s', (kind) => {
   let t: TestPlatform;
   let pk: string;
   let devs: DeviceCreds[];
@@ -96,6 +96,7 @@ describe.each(dbKinds())('thing model data on %s', (kind) => {
       ['Fault', 'ERROR'],
       ['OverHeat', 'ALERT'],
     ]);
+    // Nothing more may arrive: this window proves a negative, so it is a real delay.
     await sleep(100);
     expect(stream.items).toHaveLength(1);
     await c.endAsync();
@@ -127,6 +128,7 @@ describe.each(dbKinds())('thing model data on %s', (kind) => {
     const replies: string[] = [];
     c.on('message', (topic) => replies.push(topic));
     await c.publishAsync(`/sys/${pk}/${dev.deviceName}/thing/event/property/post`, JSON.stringify({ id: '43', sys: { ack: 0 }, params: { Brightness: 4 }, method: 'thing.event.property.post' }), { qos: 1 });
+    // No reply may come (sys.ack = 0): this window proves a negative, so it is a real delay.
     await sleep(300);
     expect(replies).toEqual([]);
     const latest = await t.gql(`query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { properties { identifier value } } }`, { pk, dn: dev.deviceName });

@@ -9,9 +9,10 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { autoSubscriptions } from '../../src/broker/broker.ts';
 import { commands } from '../../src/db/tables.ts';
 import { liveClientsOf } from './aedes-spy.ts';
-import { alinkLogin, brokerUrl, sleep, type DeviceCreds, type Transport } from './devices.ts';
+import { alinkLogin, brokerUrl, type DeviceCreds, type Transport } from './devices.ts';
 import type { TestPlatform } from './platform.ts';
 import { DEVICE_QUERY } from './status.ts';
+import { waitFor } from './wait.ts';
 
 type Gql = Pick<TestPlatform, 'gql'>;
 
@@ -83,24 +84,9 @@ export async function commandRows(t: TestPlatform, productKey: string) {
   return t.platform.database.db.select().from(commands).where(eq(commands.productKey, productKey));
 }
 
-/** Poll until `pred` holds (fails with the last value seen). No timing is asserted: the deadline only ends a hang. */
-export async function until<T>(what: string, read: () => Promise<T>, pred: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (pred(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
-    await sleep(20);
-  }
-}
-
 /** Wait until the platform records the device as `state` (presence is committed after the socket event). */
 export function deviceState(t: Gql, pk: string, dn: string, state: 'ONLINE' | 'OFFLINE'): Promise<unknown> {
-  return until(
-    `${dn} ${state}`,
-    async () => (await t.gql(DEVICE_QUERY, { pk, dn })).data.device.state,
-    (s) => s === state,
-  );
+  return waitFor(async () => (await t.gql(DEVICE_QUERY, { pk, dn })).data.device.state, { until: (s) => s === state, message: `${dn} ${state}` });
 }
 
 /**
@@ -109,11 +95,7 @@ export function deviceState(t: Gql, pk: string, dn: string, state: 'ONLINE' | 'O
  */
 export function autoSubscribed(broker: () => Aedes, pk: string, dn: string): Promise<unknown> {
   const want = autoSubscriptions(pk, dn);
-  return until(
-    `automatic subscriptions of ${dn}`,
-    async () => Object.keys(liveClientsOf(broker(), pk, dn)[0]?.subscriptions ?? {}),
-    (subs) => want.every((w) => subs.includes(w)),
-  );
+  return waitFor(async () => Object.keys(liveClientsOf(broker(), pk, dn)[0]?.subscriptions ?? {}), { until: (subs) => want.every((w) => subs.includes(w)), message: `automatic subscriptions of ${dn}` });
 }
 
 /**

@@ -76,4 +76,5 @@ export function nextMessage(client: MqttClient, topicPredicate: (topic: string) 
   });
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** @deprecated Import `sleep` from ./wait.ts; kept for the suites that still import it from here. */
+export { sleep } from './wait.ts';

@@ -59,3 +59,12 @@ export function sdkDevice(config: Parameters<LinkSdk['device']>[0]) {
     end: () => new Promise<void>((resolve) => device.end(false, () => resolve())),
   };
 }
+
+/** The SDK's reply callback of `onService` (lib/thing.js 1.2.8). */
+export type SdkReply = (params: { id?: string; code: number; data?: unknown }, type?: 'sync' | 'async') => void;
+
+/** lib/thing.js 1.2.8: `onProps(cb)` and `onService(name, cb(res, reply))`. */
+export interface SdkThingApi {
+  onProps(cb: (res: any) => void): void;
+  onService(name: string, cb: (res: any, reply: SdkReply) => void): void;
+}

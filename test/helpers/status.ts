@@ -1,6 +1,6 @@
 import type { Client } from 'graphql-ws';
 import { Collected, wsClient } from './graphql-ws.ts';
-import { sleep } from './devices.ts';
+import { sleep, waitFor } from './wait.ts';
 import type { TestPlatform } from './platform.ts';
 
 export interface StatusEvent {
@@ -32,15 +32,14 @@ export async function watchStatus(t: TestPlatform | { wsUrl: string; adminToken:
       return (await c.waitFor(n, timeoutMs)).map((i) => i.deviceStatusChanged);
     },
     /** Wait until `pred` holds for the events so far (polling; fails with what was seen). */
-    async until(pred: (e: StatusEvent[]) => boolean, timeoutMs = 10_000): Promise<StatusEvent[]> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const e = c.items.map((i) => i.deviceStatusChanged);
-        if (pred(e)) return e;
-        if (c.error) throw new Error(`subscription failed: ${JSON.stringify(c.error)}`);
-        if (Date.now() > deadline) throw new Error(`timed out; status events so far: ${JSON.stringify(e.map(short))}`);
-        await sleep(20);
-      }
+    until(pred: (e: StatusEvent[]) => boolean, timeoutMs = 10_000): Promise<StatusEvent[]> {
+      return waitFor(
+        () => {
+          if (c.error) throw new Error(`subscription failed: ${JSON.stringify(c.error)}`);
+          return c.items.map((i) => i.deviceStatusChanged);
+        },
+        { until: pred, timeout: timeoutMs, message: 'the status events' },
+      );
     },
     async close() {
       c.unsubscribe();

@@ -2,11 +2,11 @@
  * Shared steps for the thing-data suites: a device posts over a real MQTT client and waits for its `_reply`
  * (matched by id, so replies of earlier posts never satisfy a later wait), and history is read back through GraphQL.
  */
-import { readFileSync } from 'node:fs';
 import type { MqttClient } from 'mqtt';
 import type { TestPlatform } from './platform.ts';
+export { lampTsl } from './tsl-fixtures.ts';
+import { lampTsl } from './tsl-fixtures.ts';
 
-export const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
 export interface AlinkReplyBody {
   id: string;

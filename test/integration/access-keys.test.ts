@@ -1,12 +1,13 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessKeys } from '../../src/db/tables.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { createApiKey, createProduct, mutate, mutateOk } from './support.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 const SELECT = 'accessKey { id accessKeyId name role productKeys createdAt revokedAt lastUsedAt } accessKeySecret';
 
-describe.each(dbKinds())('AccessKey pairs on %s', (kind) => {
+describeEachDb('AccessKey pairs on %s', (kind) => {
   let t: TestPlatform;
   let pkA: string;
   let pkB: string;

@@ -8,8 +8,9 @@ import { createLogger } from '../../src/logger.ts';
 import { startPlatform, type Platform } from '../../src/server.ts';
 import { resetAdminToken } from '../../src/startup/admin-token.ts';
 import { freshPostgresDatabase } from '../helpers/platform.ts';
+import { requireService } from '../helpers/services-env.ts';
 
-const enabled = Boolean(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL);
+const enabled = requireService('TEST_DATABASE_URL', 'TEST_REDIS_URL');
 
 describe.runIf(enabled)('admin-token --reset with a running instance (PostgreSQL + Redis)', () => {
   let db: Awaited<ReturnType<typeof freshPostgresDatabase>>;

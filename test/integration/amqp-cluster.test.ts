@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alibabaConsumer, subscription, type Consumer } from '../helpers/amqp.ts';
 import { connectDevice, productWithDevices } from '../helpers/devices.ts';
 import { freshPostgresDatabase, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { requireService } from '../helpers/services-env.ts';
 
-const enabled = Boolean(process.env.TEST_REDIS_URL && process.env.TEST_DATABASE_URL);
+const enabled = requireService('TEST_REDIS_URL', 'TEST_DATABASE_URL');
 
 /** cloud-api.md §7.5: clients of one consumer group on different instances compete; no message goes out twice at once. */
 describe.runIf(enabled)('AMQP consumer groups across two instances', () => {

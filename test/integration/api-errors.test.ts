@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { event, intType, param, prop, service } from '../unit/tsl/helpers.ts';
 import { createProduct, dbSnapshot, lampTsl, mutate, mutateOk, registerDevices } from './support.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 type Expected = [code: string, field: string[] | null][];
 
@@ -45,7 +46,7 @@ const badTsl: [string, unknown, string[][]][] = [
   ],
 ];
 
-describe.each(dbKinds())('userErrors of the registry mutations on %s', (kind) => {
+describeEachDb('userErrors of the registry mutations on %s', (kind) => {
   let t: TestPlatform;
   let pk: string;
   let emptyPk: string;

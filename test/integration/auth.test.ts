@@ -3,12 +3,14 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys } from '../../src/db/tables.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { closeCodeOf, createApiKey, createProduct, dbSnapshot, eagerWsClient, lampTsl, mutate, mutateOk, registerDevices, sleep } from './support.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
+import { hubListeners, subscriptionsLive } from '../helpers/live.ts';
 
 const LIFECYCLE = `subscription($pk: String, $after: String) { deviceLifecycle(productKey: $pk, after: $after) { action productKey deviceName cursor } }`;
 
-describe.each(dbKinds())('authentication and roles on %s', (kind) => {
+describeEachDb('authentication and roles on %s', (kind) => {
   let t: TestPlatform;
   let pkA: string;
   let pkB: string;
@@ -300,9 +302,10 @@ describe.each(dbKinds())('authentication and roles on %s', (kind) => {
 
     it('streams product A events to a scoped key and nothing of product B, live and on resume', async () => {
       const client = wsClient(t.wsUrl, scoped.token);
+      const baseline = hubListeners(t);
       const all = Collected.subscribe(client, LIFECYCLE, {});
       const onlyB = Collected.subscribe(client, LIFECYCLE, { pk: pkB });
-      await sleep(300);
+      await subscriptionsLive(t, baseline, 2);
       await registerDevices(t, pkB, ['b-live-1']);
       await registerDevices(t, pkA, ['a-live-1']);
       await registerDevices(t, pkB, ['b-live-2']);
@@ -312,6 +315,7 @@ describe.each(dbKinds())('authentication and roles on %s', (kind) => {
         [pkA, 'a-live-1'],
         [pkA, 'a-live-2'],
       ]);
+      // Nothing more may arrive: this window proves a negative, so it is a real delay.
       await sleep(200);
       expect(all.items).toHaveLength(2);
       expect(onlyB.items).toEqual([]);
@@ -323,6 +327,7 @@ describe.each(dbKinds())('authentication and roles on %s', (kind) => {
       const replayB = Collected.subscribe(client, LIFECYCLE, { pk: pkB, after: cursor });
       const replayed = await replayAll.waitFor(1);
       expect(replayed[0].deviceLifecycle.deviceName).toBe('a-live-2');
+      // Nothing more may arrive: this window proves a negative, so it is a real delay.
       await sleep(300);
       expect(replayAll.items).toHaveLength(1);
       expect(replayB.error).toBeNull();
@@ -411,8 +416,9 @@ describe.each(dbKinds())('authentication and roles on %s', (kind) => {
 
     it('accepts the token under Authorization as well and streams events', async () => {
       const client = wsClient(t.wsUrl, null, { connectionParams: { Authorization: `Bearer ${t.adminToken}` } });
+      const baseline = hubListeners(t);
       const live = Collected.subscribe(client, LIFECYCLE, { pk: pkA });
-      await sleep(300);
+      await subscriptionsLive(t, baseline);
       await registerDevices(t, pkA, ['ws-upper-1']);
       const [e] = await live.waitFor(1);
       expect(e.deviceLifecycle).toMatchObject({ action: 'CREATE', deviceName: 'ws-upper-1' });

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
@@ -7,9 +6,10 @@ import { alinkLogin, connectDevice, nextMessage, productWithDevices, sleep, type
 import { freshPostgresDatabase, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { deviceState } from '../helpers/commands.ts';
 import { PythonWireDevice } from '../helpers/python-wire.ts';
+import { requireService } from '../helpers/services-env.ts';
+import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
-const enabled = Boolean(process.env.TEST_REDIS_URL && process.env.TEST_DATABASE_URL);
+const enabled = requireService('TEST_REDIS_URL', 'TEST_DATABASE_URL');
 
 /** Answers RRPC and services like a Link SDK device. */
 function answer(c: MqttClient, pk: string, dn: string) {

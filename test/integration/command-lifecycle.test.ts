@@ -4,7 +4,8 @@ import { commands } from '../../src/db/tables.ts';
 import { GroupCommitter } from '../../src/events/committer.ts';
 import { createLogger } from '../../src/logger.ts';
 import { registerCommandSinks, type ReplyRow } from '../../src/services/command-replies.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 /**
  * The command record is what the waiting mutation answered (issue 5, "late answers are discarded"), whatever order the
@@ -12,7 +13,7 @@ import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platfo
  * so the orders that are races end to end (an answer landing in the same group commit as the timeout, or committed
  * just before it) are reproduced exactly.
  */
-describe.each(dbKinds())('the command lifecycle record on %s', (kind) => {
+describeEachDb('the command lifecycle record on %s', (kind) => {
   let t: TestPlatform;
   let committer: GroupCommitter;
   let n = 0;

@@ -2,9 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keysetPage, toConnection } from '../../src/services/paging.ts';
 import { productWithDevices } from '../helpers/devices.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
-describe.each(dbKinds())('connections on %s', (kind) => {
+describeEachDb('connections on %s', (kind) => {
   let t: TestPlatform;
   beforeAll(async () => {
     t = await startTestPlatform(kind);

@@ -1,7 +1,8 @@
 import { serverAudits } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { createProduct } from './support.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 /** A Prometheus sample value (first series of that name matching the label text), or null. */
 function sample(body: string, name: string, labels = ''): number | null {
@@ -9,7 +10,7 @@ function sample(body: string, name: string, labels = ''): number | null {
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : null;
 }
 
-describe.each(dbKinds())('HTTP endpoints on %s', (kind) => {
+describeEachDb('HTTP endpoints on %s', (kind) => {
   let t: TestPlatform;
   beforeAll(async () => {
     t = await startTestPlatform(kind);
@@ -78,7 +79,7 @@ describe.each(dbKinds())('HTTP endpoints on %s', (kind) => {
   });
 });
 
-describe.each(dbKinds())('readiness on %s', (kind) => {
+describeEachDb('readiness on %s', (kind) => {
   it('answers /readyz with 503 once the database is gone, while /healthz stays 200', async () => {
     const t = await startTestPlatform(kind);
     try {

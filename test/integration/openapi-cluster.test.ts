@@ -5,11 +5,12 @@ import { $Iot, createAccessKey, iotClient, sdkError } from '../helpers/alibaba-o
 import { productWithDevices } from '../helpers/devices.ts';
 import { recordingProxy, send } from '../helpers/http-replay.ts';
 import { freshPostgresDatabase, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { requireService } from '../helpers/services-env.ts';
 
 const redisUrl = process.env.TEST_REDIS_URL;
-const enabled = Boolean(redisUrl && process.env.TEST_DATABASE_URL);
+const enabled = requireService('TEST_REDIS_URL', 'TEST_DATABASE_URL');
 
-describe.runIf(Boolean(redisUrl))('OpenAPI nonces in Redis', () => {
+describe.runIf(requireService('TEST_REDIS_URL'))('OpenAPI nonces in Redis', () => {
   it('a nonce remembered by one instance is refused by another', async () => {
     const [ra, rb] = [new Redis(redisUrl!), new Redis(redisUrl!)];
     const [a, b] = [redisNonceStore(ra), redisNonceStore(rb)];

@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
+import { lampTsl } from '../helpers/tsl-fixtures.ts';
+import { hubListeners, subscriptionsLive } from '../helpers/live.ts';
+import { sleep } from '../helpers/wait.ts';
 
-const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
 
 const CREATE_PRODUCT = `mutation($input: CreateProductInput!) { createProduct(input: $input) {
   product { id productKey name nodeType dataFormat validationMode thingModel { properties { identifier accessMode } events { identifier type } services { identifier callType } } topics { topicShortName operation topicTemplate } }
@@ -11,7 +13,7 @@ const CREATE_PRODUCT = `mutation($input: CreateProductInput!) { createProduct(in
 const REGISTER_MANY = `mutation($input: RegisterDevicesInput!) { registerDevices(input: $input) { devices { device { iotId deviceName state } deviceSecret } userErrors { code message field } } }`;
 const DEVICES_PAGE = `query($pk: String!, $first: Int, $after: String) { devices(productKey: $pk, first: $first, after: $after) { edges { cursor node { deviceName state } } pageInfo { hasNextPage endCursor } } }`;
 
-describe.each(dbKinds())('registry on %s', (kind) => {
+describeEachDb('registry on %s', (kind) => {
   let t: TestPlatform;
   beforeAll(async () => {
     t = await startTestPlatform(kind);
@@ -41,9 +43,10 @@ describe.each(dbKinds())('registry on %s', (kind) => {
     const { data } = await t.gql(CREATE_PRODUCT, { input: { name: 'Paging lamp', tsl: lampTsl } });
     const pk = data.createProduct.product.productKey;
     const client = wsClient(t.wsUrl, t.adminToken);
+    const baseline = hubListeners(t);
     const live = Collected.subscribe(client, `subscription($pk: String) { deviceLifecycle(productKey: $pk) { action deviceName productKey iotId cursor } }`, { pk });
-    // Let the subscription reach the server before producing events.
-    await new Promise((r) => setTimeout(r, 300));
+    // The subscription is live before events are produced.
+    await subscriptionsLive(t, baseline);
 
     const names = Array.from({ length: 100 }, (_, i) => `lamp-${String(i).padStart(3, '0')}`);
     const reg = await t.gql(REGISTER_MANY, { input: { productKey: pk, deviceNames: names } });
@@ -82,7 +85,8 @@ describe.each(dbKinds())('registry on %s', (kind) => {
     await t.gql(`mutation($i: EnableDeviceInput!) { enableDevice(input: $i) { userErrors { code } } }`, { i: { productKey: pk, deviceName: 'lamp-042' } });
     const more = await resumed.waitFor(52);
     expect(more[51].deviceLifecycle).toMatchObject({ action: 'ENABLE', deviceName: 'lamp-042' });
-    await new Promise((r) => setTimeout(r, 100));
+    // Nothing more may arrive: this window proves a negative, so it is a real delay.
+    await sleep(100);
     expect(resumed.items).toHaveLength(52);
     resumed.unsubscribe();
     await client.dispose();

@@ -1,8 +1,11 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collected } from '../helpers/graphql-ws.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { createProduct, headCursor, registerDevices, sleep, sseClient, sseFrames, streamClient, TRANSPORTS } from './support.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { createProduct, headCursor, registerDevices, sseClient, sseFrames, streamClient, TRANSPORTS } from './support.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
+import { hubListeners } from '../helpers/live.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const LIFECYCLE = `subscription($pk: String, $after: String) { deviceLifecycle(productKey: $pk, after: $after) { action deviceName cursor } }`;
 
@@ -43,9 +46,8 @@ function rawSse(url: string, method: 'GET' | 'POST', headers: Record<string, str
   });
 }
 
-const hubListeners = (t: TestPlatform) => (t.platform.hub as unknown as { listeners: Set<unknown> }).listeners.size;
 
-describe.each(dbKinds())('subscriptions over Server-Sent Events on %s', (kind) => {
+describeEachDb('subscriptions over Server-Sent Events on %s', (kind) => {
   let t: TestPlatform;
   let pk: string;
   beforeAll(async () => {
@@ -103,8 +105,7 @@ describe.each(dbKinds())('subscriptions over Server-Sent Events on %s', (kind) =
     expect(hubListeners(t)).toBe(baseline + 1);
     c.unsubscribe();
     await client.dispose();
-    const deadline = Date.now() + 3000;
-    while (hubListeners(t) !== baseline && Date.now() < deadline) await sleep(20);
+    await waitFor(() => hubListeners(t), { until: (n) => n === baseline, message: 'the stream released', timeout: 3000 });
     expect(hubListeners(t)).toBe(baseline);
   });
 });

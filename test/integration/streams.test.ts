@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { events } from '../../src/db/tables.ts';
 import { decodeCursor, encodeCursor } from '../../src/events/cursor.ts';
 import { Collected } from '../helpers/graphql-ws.ts';
-import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { createApiKey, createProduct, headCursor, mutateOk, registerDevices, sleep, streamClient, TRANSPORTS } from './support.ts';
+import { describeEachDb } from '../helpers/services-env.ts';
 
 const LIFECYCLE = `subscription($pk: String, $after: String) {
   deviceLifecycle(productKey: $pk, after: $after) { action productKey deviceName iotId time cursor gap { requestedAfter firstAvailableCursor } } }`;
@@ -21,7 +22,7 @@ async function storedAfter(t: TestPlatform, productKey: string, position: number
 
 const names = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
 
-describe.each(dbKinds())('event streams on %s', (kind) => {
+describeEachDb('event streams on %s', (kind) => {
   let t: TestPlatform;
   beforeAll(async () => {
     t = await startTestPlatform(kind);
@@ -72,6 +73,7 @@ describe.each(dbKinds())('event streams on %s', (kind) => {
         const expected = await storedAfter(t, pk, decodeCursor(resumeAfter));
         expect(expected).toHaveLength(10 + 30);
         const got = await resumed.waitFor(expected.length);
+        // Nothing more may arrive: this window proves a negative, so it is a real delay.
         await sleep(150);
         expect(resumed.items, `round ${round}: no duplicate or extra event`).toHaveLength(expected.length);
         expect(got.map((e: any) => e.deviceLifecycle.cursor), `round ${round}`).toEqual(expected.map((e) => e.cursor));
@@ -112,6 +114,7 @@ describe.each(dbKinds())('event streams on %s', (kind) => {
       await registerDevices(t, pkB, ['b-only-2']);
       await registerDevices(t, pkA, ['a-only-2']);
       const got = await onlyA.waitFor(2);
+      // Nothing more may arrive: this window proves a negative, so it is a real delay.
       await sleep(100);
       expect(onlyA.items.map((e: any) => e.deviceLifecycle.deviceName)).toEqual(['a-only-1', 'a-only-2']);
       expect(got.every((e: any) => e.deviceLifecycle.productKey === pkA)).toBe(true);
@@ -163,6 +166,7 @@ describe.each(dbKinds())('event streams on %s', (kind) => {
 
       const client = streamClient(transport, t);
       const c = Collected.subscribe(client, LIFECYCLE, { pk, after: old });
+      // Nothing more may arrive: this window proves a negative, so it is a real delay.
       await sleep(300);
       expect(c.items, 'nothing is left to replay').toEqual([]);
       await registerDevices(t, pk, ['fresh-001', 'fresh-002']);

@@ -2,7 +2,6 @@
  * Shared steps for the API suites (not a test file: vitest only collects *.test.ts). Everything goes through the
  * real HTTP endpoint; `dbSnapshot` reads the tables directly so "the database is unchanged" is checked at the source.
  */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { asc } from 'drizzle-orm';
 import type { Client } from 'graphql-ws';
@@ -11,8 +10,9 @@ import { apiKeys, devices, events, platformState, products, productTopics } from
 import { encodeCursor } from '../../src/events/cursor.ts';
 import { wsClient } from '../helpers/graphql-ws.ts';
 import type { TestPlatform } from '../helpers/platform.ts';
+export { lampTsl } from '../helpers/tsl-fixtures.ts';
+import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-export const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
 const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
 
@@ -69,7 +69,8 @@ export async function dbSnapshot(t: TestPlatform): Promise<string> {
   return JSON.stringify(snap);
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** @deprecated Import `sleep` from test/helpers/wait.ts; kept for the suites that still import it from here. */
+export { sleep } from '../helpers/wait.ts';
 
 /** How a graphql-ws connection ended: resolves with the close code the server sent. */
 export function closeCodeOf(client: Client): Promise<number> {

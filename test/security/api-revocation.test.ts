@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createProduct, headCursor, registerDevices, sseClient } from '../integration/support.ts';
 import { freshPostgresDatabase, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { requireService } from '../helpers/services-env.ts';
 
 /**
  * Finding 7 (API part): subscriptions over Server-Sent Events outlived revokeApiKey (graphql-ws sockets were closed
@@ -71,7 +72,7 @@ describe('revoking an API key ends its SSE subscriptions', () => {
   });
 });
 
-const cluster = Boolean(process.env.TEST_REDIS_URL && process.env.TEST_DATABASE_URL);
+const cluster = requireService('TEST_REDIS_URL', 'TEST_DATABASE_URL');
 
 describe.runIf(cluster)('revoking an API key on one instance ends its SSE subscriptions on another', () => {
   let a: TestPlatform;

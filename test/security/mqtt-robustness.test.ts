@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alinkLogin, connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { connectPacket, rawConnect, remainingLength } from '../helpers/raw-mqtt.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-const lampTsl = JSON.parse(readFileSync(new URL('../fixtures/smart-lamp.json', import.meta.url), 'utf8'));
 
 /**
  * Threat: malformed input takes the broker down or starves the devices that behave (issue 16, finding 14). Each bad

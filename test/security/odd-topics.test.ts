@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryError } from '../../src/services/rules/actions.ts';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { createTopic, until } from '../e2e/rules-support.ts';
+import { createTopic } from '../e2e/rules-support.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /**
  * Finding 12: a header value with characters above U+00FF made every webhook call throw, retried as transient for
@@ -50,7 +51,7 @@ describe('odd topics and header values', () => {
     const c = await connectDevice(t, 'tcp', dev);
     await c.publishAsync(`/${pk}/${dev.deviceName}/user/data`, JSON.stringify({ seq: 1 }), { qos: 1 });
     await c.endAsync();
-    const [h] = await until('the delivery', () => received, (x) => x.length >= 1);
+    const [h] = await waitFor(() => received, { until: (x) => x.length >= 1, message: 'the delivery', timeout: 15_000 });
     expect(h!['x-note']).toBe(`${encodeURIComponent('温度')} ok`);
   });
 

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { createApiKey } from '../integration/support.ts';
-import { createTopic, deadLetters, until } from '../e2e/rules-support.ts';
+import { createTopic, deadLetters } from '../e2e/rules-support.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /**
  * Finding 11: a product-scoped key could build a REPUBLISH topic from SELECT output that lands in another product
@@ -47,7 +48,7 @@ describe('rule scope escape through computed republish topics', () => {
       const scoped = await createApiKey(t, 'OPERATOR', [a.productKey]);
       const id = await ruleAs(scoped.token, 'escape');
       await sender.publishAsync(`/${a.productKey}/${a.devices[0]!.deviceName}/user/update`, JSON.stringify({ a: escapeTo }), { qos: 1 });
-      const [dl] = await until('a dead letter', () => deadLetters(t, id), (d) => d.length >= 1);
+      const [dl] = await waitFor(() => deadLetters(t, id), { until: (d) => d.length >= 1, message: 'a dead letter', timeout: 15_000 });
       expect(dl!.error).toContain('TOPIC_NOT_ALLOWED');
       expect(dl!.attempts).toBe(1);
       expect(got).toEqual([]);
@@ -56,7 +57,7 @@ describe('rule scope escape through computed republish topics', () => {
       // The same rule made with the admin token (every product) delivers.
       const adminRule = await ruleAs(undefined, 'admin-wide');
       await sender.publishAsync(`/${a.productKey}/${a.devices[0]!.deviceName}/user/update`, JSON.stringify({ a: escapeTo }), { qos: 1 });
-      await until('the republished message', () => got, (g) => g.length >= 1);
+      await waitFor(() => got, { until: (g) => g.length >= 1, message: 'the republished message', timeout: 15_000 });
       expect(got[0]).toBe(`/${b.productKey}/${victim.deviceName}/user/${a.productKey}/x/user/get`);
       await t.gql(`mutation($i: DeleteRuleInput!) { deleteRule(input: $i) { userErrors { code } } }`, { i: { id: adminRule } });
     } finally {

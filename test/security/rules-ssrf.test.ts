@@ -5,7 +5,8 @@ import { makeConfig } from '../../src/config.ts';
 import { createTargetGuard, pinnedLookup } from '../../src/services/rules/destinations.ts';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { createTopic, deadLetters, redrive, until } from '../e2e/rules-support.ts';
+import { createTopic, deadLetters, redrive } from '../e2e/rules-support.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /**
  * Finding 9: WEBHOOK and AMQP actions reached loopback, link-local (169.254.169.254) and private addresses, errors
@@ -93,8 +94,8 @@ describe('SSRF through rule actions', () => {
     const id1 = (await rule('open-port', [{ type: 'WEBHOOK', configuration: { url: `${open}/hook` } }])).id!;
     const id2 = (await rule('closed-port', [{ type: 'WEBHOOK', configuration: { url: 'http://localhost:1/hook' } }])).id!;
     await publish(1);
-    const [a] = await until('a dead letter', () => deadLetters(t, id1), (d) => d.length >= 1);
-    const [b] = await until('a dead letter', () => deadLetters(t, id2), (d) => d.length >= 1);
+    const [a] = await waitFor(() => deadLetters(t, id1), { until: (d) => d.length >= 1, message: 'a dead letter', timeout: 15_000 });
+    const [b] = await waitFor(() => deadLetters(t, id2), { until: (d) => d.length >= 1, message: 'a dead letter', timeout: 15_000 });
     expect(inside.requests).toEqual([]);
     expect(a!.attempts).toBe(1); // permanent: no retries
     expect(b!.attempts).toBe(1);
@@ -107,7 +108,7 @@ describe('SSRF through rule actions', () => {
   it('delivers to a private address that RULE_PRIVATE_TARGETS lists', async () => {
     const id = (await rule('listed', [{ type: 'WEBHOOK', configuration: { url: `${allowed.url}/listed` } }])).id!;
     await publish(2);
-    await until('a delivery', () => allowed.requests.filter((r) => r.path === '/listed'), (r) => r.length >= 1);
+    await waitFor(() => allowed.requests.filter((r) => r.path === '/listed'), { until: (r) => r.length >= 1, message: 'a delivery', timeout: 15_000 });
     await stop(id);
   });
 
@@ -115,12 +116,12 @@ describe('SSRF through rule actions', () => {
     allowed.respond = (path) => (path === '/redrive' ? 400 : 200);
     const id = (await rule('redrive', [{ type: 'WEBHOOK', configuration: { url: `${allowed.url}/redrive`, timeoutMs: 60_000 } }])).id!;
     await publish(3);
-    await until('a dead letter', () => deadLetters(t, id), (d) => d.length >= 1);
+    await waitFor(() => deadLetters(t, id), { until: (d) => d.length >= 1, message: 'a dead letter', timeout: 15_000 });
     // The endpoint now never answers: a redrive that waited for it would hold this request for a minute.
     allowed.respond = (path) => (path === '/redrive' ? 'hang' : 200);
     const before = allowed.requests.length;
     expect(await redrive(t, id)).toEqual({ redriven: 1, failed: 0, userErrors: [] });
-    await until('the re-delivery', () => allowed.requests.length, (n) => n > before);
+    await waitFor(() => allowed.requests.length, { until: (n) => n > before, message: 'the re-delivery', timeout: 15_000 });
     await stop(id);
   });
 

@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { loadTsl } from '../helpers/tsl-fixtures.ts';
 import { compileThingModel, validateTslDocument, type DataType, type ThingModel, type TslParam } from '../../src/domain/tsl/index.ts';
 import { validateEventPost, validatePropertyPost, validateServiceInput, validateServiceOutput, validateValue } from '../../src/domain/tsl/values.ts';
 import { pickSome, randomParams, randomValue, seededRng } from '../../src/sim/values.ts';
-
-const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/${name}.json`, import.meta.url), 'utf8'));
 
 function modelOf(doc: unknown): ThingModel {
   const r = validateTslDocument(doc);
@@ -36,8 +34,8 @@ const edges = {
 };
 
 const suites: [string, ThingModel][] = [
-  ['smart-lamp.json', modelOf(fixture('smart-lamp'))],
-  ['env-sensor.json', modelOf(fixture('env-sensor'))],
+  ['smart-lamp.json', modelOf(loadTsl('smart-lamp'))],
+  ['env-sensor.json', modelOf(loadTsl('env-sensor'))],
   ['edge specs', modelOf(edges)],
 ];
 

@@ -1,10 +1,8 @@
-/** Builders shared by the TSL unit tests. The fixtures are copies of /work/shared/fixtures/tsl. */
-import { readFileSync } from 'node:fs';
+/** Builders shared by the TSL unit tests; the fixtures are test/fixtures/*.json (test/helpers/tsl-fixtures.ts). */
 import { compileThingModel, validateTslDocument } from '../../../src/domain/tsl/document.ts';
 import type { ThingModel, TslDocument } from '../../../src/domain/tsl/types.ts';
 
-export const loadFixture = (name: 'smart-lamp' | 'env-sensor'): Record<string, unknown> =>
-  JSON.parse(readFileSync(new URL(`./fixtures/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
+export { loadTsl as loadFixture } from '../../helpers/tsl-fixtures.ts';
 
 export const intType = (min = '0', max = '100', step = '1') => ({ type: 'int', specs: { min, max, step } });
 

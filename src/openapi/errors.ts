@@ -78,8 +78,9 @@ export function businessCodeOf(code: string, overrides: CodeOverrides = {}): str
 }
 
 /**
- * The business error (§5.2) of an expected failure, or null when the error is not one: the router answers those as
- * InternalError (masked and logged). Several failures at once are answered with the first one's code.
+ * The business error (§5.2) of an expected failure, or null when the error is not one (a BusinessError or RequestError
+ * an operation threw is answered as it is; anything else is InternalError). Several failures at once are answered with
+ * the first one's code.
  */
 export function businessErrorOf(e: unknown, overrides: CodeOverrides = {}): BusinessError | null {
   // The caller's role is never something an operation reinterprets.

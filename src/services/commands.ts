@@ -3,17 +3,16 @@ import { canPublish, canSubscribe } from '../domain/alink/acl.ts';
 import { isValidTopicName } from '../domain/alink/topic-filter.ts';
 import { broadcastRequestTopic, extRrpcServiceTopic, extRrpcTopic, parseTopic, rrpcRequestTopic, validateTopicName } from '../domain/alink/topics.ts';
 import { DomainError } from '../domain/errors.ts';
+import { findDevicesByName, listOnlineDeviceNames } from '../db/repositories/commands.ts';
+import type { DeviceRecord } from '../db/records.ts';
 import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, requireRole, type Principal } from './access.ts';
 import type { CommandReply, CommandTracker } from './command-replies.ts';
 import type { CoreServiceDeps } from './deps.ts';
-import { findDevicesByName, listOnlineDeviceNames } from '../db/repositories/commands.ts';
 import type { ProductInfo } from './product-cache.ts';
-import type { DeviceRecord } from '../db/records.ts';
 
 export type PayloadEncoding = 'UTF8' | 'BASE64';
 export type RrpcCode = 'SUCCESS' | 'TIMEOUT' | 'OFFLINE' | 'HALFCONN' | 'UNKNOWN';
-
 
 /** alink-protocol.md §5.1 / §7: RRPC timeout 1000-8000 ms; broadcast body at most 64 KB. */
 export const RRPC_TIMEOUT = { min: 1000, max: 8000 } as const;

@@ -44,6 +44,14 @@ export interface DatabaseOptions {
   pgliteLoadDataDir?: Blob | undefined;
 }
 
+/**
+ * The embedded database's buffer pool. PGlite runs PostgreSQL's default of 128 MB, and PostgreSQL in WebAssembly
+ * touches all of it at start: 128 MB of resident memory before the first row. 32 MB (PostgreSQL's own default before
+ * 9.3) keeps an idle server's RSS within its budget (docs/performance.md); a page that falls out is read back from
+ * the data directory through the OS page cache (or from memory, for memory://), not from disk.
+ */
+const PGLITE_SHARED_BUFFERS = '32MB';
+
 /** Each driver (and its drizzle adapter and migrator) is imported only when chosen: a process needs one of the two. */
 export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url && /^postgres(ql)?:\/\//.test(opts.url)) return createPostgres(opts.url);
@@ -52,15 +60,18 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
     import('drizzle-orm/pglite'),
     import('drizzle-orm/pglite/migrator'),
   ]);
+  // PGlite's defaults plus a smaller buffer pool (see PGLITE_SHARED_BUFFERS); without its defaults to extend, its own.
+  const defaults = (PGlite as unknown as { defaultStartParams?: string[] }).defaultStartParams;
+  const tuning = defaults ? { startParams: [...defaults, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`] } : {};
   let client: PGlite;
   if (opts.pgliteLoadDataDir) {
-    client = await PGlite.create({ loadDataDir: opts.pgliteLoadDataDir });
+    client = await PGlite.create({ loadDataDir: opts.pgliteLoadDataDir, ...tuning });
   } else if (opts.url === 'memory://') {
-    client = await PGlite.create();
+    client = await PGlite.create(tuning);
   } else {
     const dir = path.resolve(opts.dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
-    client = await PGlite.create(dir);
+    client = await PGlite.create(dir, tuning);
   }
   const db = drizzlePglite({ client }) as unknown as Db;
   return {

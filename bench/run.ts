@@ -7,6 +7,8 @@
  * including each scenario's own JSON) and bench/results/latest.md (bench/results/ is gitignored).
  *
  * Scenarios (`--only` takes these names):
+ *   memory       bench/memory.ts         idle RSS on the embedded database and on PostgreSQL vs plain aedes (fresh processes,
+ *                                        after V8's memory reducer settles; `tsx bench/memory.ts --dist` for the build)
  *   logins       bench/logins.ts         Alink logins/s and RSS per device vs plain aedes (2,000 devices, --logins-devices N;
  *                                        the issue's 10,000 take ~10 min alone at ThingQL's current login rate; --quick 300)
  *   ingest       bench/ingest.ts         QoS 1 property posts end to end (to 1 graphql-ws subscriber) vs aedes relay
@@ -50,7 +52,7 @@ const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
 const RUN_DIR = path.join(RESULTS_DIR, `run-${STAMP}`);
 
-const ALL = ['logins', 'ingest', 'cpu', 'subscribers', 'rrpc', 'history', 'cluster', 'openapi', 'amqp'] as const;
+const ALL = ['memory', 'logins', 'ingest', 'cpu', 'subscribers', 'rrpc', 'history', 'cluster', 'openapi', 'amqp'] as const;
 type Scenario = (typeof ALL)[number];
 const only = opt.only ? opt.only.split(',').map((s) => s.trim()) : null;
 if (only) for (const s of only) if (!(ALL as readonly string[]).includes(s)) throw new Error(`--only: unknown scenario "${s}" (known: ${ALL.join(', ')})`);
@@ -359,6 +361,7 @@ async function rrpc(): Promise<Outcome> {
 }
 
 const RUNNERS: Record<Scenario, () => Promise<Outcome>> = {
+  memory: () => ownScript('memory', 'memory.ts'),
   logins,
   ingest,
   cpu,

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
-import { PinoPretty } from 'pino-pretty';
+import type { PinoPretty as PinoPrettyFn } from 'pino-pretty';
 
 export type { Logger };
 
@@ -23,6 +24,8 @@ export function createLogger(level: string, format: LogFormat = 'json', destinat
   if (format === 'pretty') {
     // In this thread and synchronous: no transport worker, and nothing is lost when the process exits.
     const colorize = destination === undefined && process.stdout.isTTY === true;
+    // Loaded only for this format (JSON, the default off a terminal, never needs its ~9 MB); require() keeps this sync.
+    const { PinoPretty } = createRequire(import.meta.url)('pino-pretty') as { PinoPretty: typeof PinoPrettyFn };
     return pino(options, PinoPretty({ colorize, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', ...(destination ? { destination } : {}) }));
   }
   return destination ? pino(options, destination) : pino(options);

@@ -17,13 +17,9 @@ import { createGraphQLServer } from './http/graphql.ts';
 import { registerRoute } from './http/register.ts';
 import { createHttpServer } from './http/server.ts';
 import { createConsoleRoute, defaultConsoleDir } from './http/console.ts';
-import { startAmqpServer } from './amqp/server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { loadClusterId, loadSecretKey } from './services/bootstrap.ts';
-import { startRedisFanout } from './events/redis-fanout.ts';
-import mqemitterRedis from 'mqemitter-redis';
-import { Redis } from 'ioredis';
 import { CommandTracker, registerCommandSinks } from './services/command-replies.ts';
 import { createDeviceAuthService } from './services/device-auth.ts';
 import { createGatewayService } from './services/gateway.ts';
@@ -117,9 +113,13 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     closers.push(() => hub.close());
 
     const secrets = new SecretBox(await loadSecretKey(config, database, logger));
-    if (config.REDIS_URL) {
+    // Optional subsystems are imported only when their setting turns them on (Redis, the AMQP server) or on first use
+    // (the OpenAPI, GraphiQL): each costs 5-35 MB of resident memory that a server without it never needs
+    // (docs/performance.md).
+    const redis = config.REDIS_URL ? await loadRedis(config.REDIS_URL) : null;
+    if (redis) {
       // Several instances: events fan out through Redis, MQTT routing through aedes' mqemitter-redis (below).
-      const fanout = await startRedisFanout({ url: config.REDIS_URL, clusterId: await loadClusterId(database), instanceId, log, hub, logger });
+      const fanout = await redis.startRedisFanout({ url: redis.url, clusterId: await loadClusterId(database), instanceId, log, hub, logger });
       closers.push(() => fanout.close());
     }
     const base = { config, database, log, hub, logger, secrets, instanceId };
@@ -138,10 +138,10 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const tracker = new CommandTracker(hub);
     // Own connections for mqemitter-redis: without a ready check, a PSUBSCRIBE queued before the connection is up can
     // put it in subscriber mode before ioredis' INFO ready check, which then throws (an uncaught error at startup).
-    const mq = config.REDIS_URL
-      ? mqemitterRedis({
-          subConn: new Redis(config.REDIS_URL, { enableReadyCheck: false }),
-          pubConn: new Redis(config.REDIS_URL, { enableReadyCheck: false, enableAutoPipelining: true }),
+    const mq = redis
+      ? redis.mqemitterRedis({
+          subConn: new redis.Redis(redis.url, { enableReadyCheck: false }),
+          pubConn: new redis.Redis(redis.url, { enableReadyCheck: false, enableAutoPipelining: true }),
         } as never)
       : undefined;
     // Persistent sessions (the Link SDK connects with clean: false), offline QoS 1 queues, retained messages and wills
@@ -229,12 +229,17 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     // AMQP server-side subscription (cloud-api.md §7); its connections close before the dispatchers hand back deliveries.
     await services.consumerGroups.ensureDefaultGroup();
     closers.push(() => services.runtime.amqp.stop());
-    const amqp = await startAmqpServer(services.runtime.amqp, logger, {
-      host: config.HOST,
-      port: config.AMQP_PORT,
-      tls: config.AMQP_TLS_CERT && config.AMQP_TLS_KEY ? { cert: config.AMQP_TLS_CERT, key: config.AMQP_TLS_KEY, port: config.AMQPS_PORT } : undefined,
-      ...(opts.amqpAttachTimeoutMs ? { attachTimeoutMs: opts.amqpAttachTimeoutMs } : {}),
-    });
+    const amqpTls = config.AMQP_TLS_CERT && config.AMQP_TLS_KEY ? { cert: config.AMQP_TLS_CERT, key: config.AMQP_TLS_KEY, port: config.AMQPS_PORT } : undefined;
+    // Off (no port, no TLS pair: cloud-api.md §7.1) means no listener, so rhea is not even loaded.
+    const amqp =
+      config.AMQP_PORT !== undefined || amqpTls
+        ? await (await import('./amqp/server.ts')).startAmqpServer(services.runtime.amqp, logger, {
+            host: config.HOST,
+            port: config.AMQP_PORT,
+            tls: amqpTls,
+            ...(opts.amqpAttachTimeoutMs ? { attachTimeoutMs: opts.amqpAttachTimeoutMs } : {}),
+          })
+        : { port: null, tlsPort: null, close: async () => {} };
     closers.push(() => amqp.close());
 
     // A graphql-ws message is one operation: the same cap as an HTTP body (ws' default is 100 MiB).
@@ -247,7 +252,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
 
     const register = registerRoute(deviceAuth);
     // Alibaba IoT OpenAPI on `/` (cloud-api.md): nonces in Redis when several instances share the work.
-    const nonces = config.REDIS_URL ? redisNonceStore(new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 })) : memoryNonceStore();
+    const nonces = redis ? redisNonceStore(new redis.Redis(redis.url, { maxRetriesPerRequest: 2 })) : memoryNonceStore();
     closers.push(() => nonces.close());
     const openapi = openApiRoute(createOpenApiHandler({ services, config, logger, nonces, metrics }));
     const http = createHttpServer({
@@ -305,4 +310,10 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     await closeAll();
     throw err;
   }
+}
+
+/** What several instances need (REDIS_URL): ioredis, mqemitter-redis and the event fan-out, loaded only then. */
+async function loadRedis(url: string) {
+  const [{ Redis }, { default: mqemitterRedis }, { startRedisFanout }] = await Promise.all([import('ioredis'), import('mqemitter-redis'), import('./events/redis-fanout.ts')]);
+  return { url, Redis, mqemitterRedis, startRedisFanout };
 }

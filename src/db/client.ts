@@ -2,14 +2,9 @@ import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql, type SQL } from 'drizzle-orm';
 import type { PgAsyncDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
-import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres from 'postgres';
 
 /** One type for both drivers (stack.md gotcha 5). */
 export type Db = PgAsyncDatabase<PgQueryResultHKT>;
@@ -49,17 +44,34 @@ export interface DatabaseOptions {
   pgliteLoadDataDir?: Blob | undefined;
 }
 
+/**
+ * The embedded database's buffer pool. PGlite runs PostgreSQL's default of 128 MB, and PostgreSQL in WebAssembly
+ * touches all of it at start: 128 MB of resident memory before the first row. 32 MB (PostgreSQL's own default before
+ * 9.3) keeps an idle server's RSS within its budget (docs/performance.md); a page that falls out is read back from
+ * the data directory through the OS page cache (or from memory, for memory://), not from disk.
+ */
+const PGLITE_SHARED_BUFFERS = '32MB';
+
+/** Each driver (and its drizzle adapter and migrator) is imported only when chosen: a process needs one of the two. */
 export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url && /^postgres(ql)?:\/\//.test(opts.url)) return createPostgres(opts.url);
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('drizzle-orm/pglite'),
+    import('drizzle-orm/pglite/migrator'),
+  ]);
+  // PGlite's defaults plus a smaller buffer pool (see PGLITE_SHARED_BUFFERS); without its defaults to extend, its own.
+  const defaults = (PGlite as unknown as { defaultStartParams?: string[] }).defaultStartParams;
+  const tuning = defaults ? { startParams: [...defaults, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`] } : {};
   let client: PGlite;
   if (opts.pgliteLoadDataDir) {
-    client = await PGlite.create({ loadDataDir: opts.pgliteLoadDataDir });
+    client = await PGlite.create({ loadDataDir: opts.pgliteLoadDataDir, ...tuning });
   } else if (opts.url === 'memory://') {
-    client = await PGlite.create();
+    client = await PGlite.create(tuning);
   } else {
     const dir = path.resolve(opts.dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
-    client = await PGlite.create(dir);
+    client = await PGlite.create(dir, tuning);
   }
   const db = drizzlePglite({ client }) as unknown as Db;
   return {
@@ -90,7 +102,12 @@ function noDelaySocket(o: { host: string[]; port: number[]; path?: string | fals
   return s;
 }
 
-function createPostgres(url: string): Database {
+async function createPostgres(url: string): Promise<Database> {
+  const [{ default: postgres }, { drizzle: drizzlePostgres }, { migrate: migratePostgres }] = await Promise.all([
+    import('postgres'),
+    import('drizzle-orm/postgres-js'),
+    import('drizzle-orm/postgres-js/migrator'),
+  ]);
   // Reconnect quickly after an outage (postgres.js' default backoff grows to 20 s): devices are waiting for their acks.
   const client = postgres(url, { ...({ socket: noDelaySocket } as object), onnotice: () => {}, max: 10, idle_timeout: 30, connect_timeout: 10, backoff: (attempt: number) => Math.min(0.1 * 2 ** attempt, 2) });
   const db = drizzlePostgres({ client }) as unknown as Db;

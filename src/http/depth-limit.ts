@@ -11,7 +11,7 @@ type Depths = [number, number];
  * QUERY_TOO_COMPLEX before it runs. Introspection counts too, against its own bound (`maxIntrospection`).
  *
  * Linear in the document: each fragment's depth is computed once and reused at every spread (walking spreads afresh
- * is exponential in nested spreads, issue 16 finding 2). A spread cycle counts as depth 0 here (the standard
+ * is exponential in nested spreads). A spread cycle counts as depth 0 here (the standard
  * NoFragmentCycles rule refuses it).
  */
 export function maxDepthRule(max: number, maxIntrospection = MAX_INTROSPECTION_DEPTH) {

@@ -5,7 +5,7 @@ import { queryCost } from './query-cost.ts';
 import type { CostBudget } from './rate-limit.ts';
 
 /**
- * Request guards (issue 16 findings 2 and 6), in the order a request meets them: the bearer token before anything
+ * Request guards, in the order a request meets them: the bearer token before anything
  * is read or parsed, the body size, the token count while parsing, then (variables known) the cost, field and alias
  * limits and the key's budget before execution.
  */

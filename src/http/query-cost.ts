@@ -34,7 +34,7 @@ export interface QueryCost {
 type Tally = QueryCost;
 
 /**
- * Cost of one operation, before it runs (issue 16 finding 6). A connection field multiplies what is below it by its
+ * Cost of one operation, before it runs. A connection field multiplies what is below it by its
  * `first`/`last` (DEFAULT_PAGE when absent), any other list by LIST_ESTIMATE; introspection counts like any field.
  * Linear in the document: each fragment is costed once (its type condition fixes its parent type) and reused at
  * every spread.

@@ -1,5 +1,5 @@
 /**
- * Per-key cost budget (issue 16 finding 6): a token bucket of `perMinute` cost units per API key (and one for the
+ * Per-key cost budget: a token bucket of `perMinute` cost units per API key (and one for the
  * admin token), refilled continuously, per instance. An operation takes its estimated cost (query-cost.ts); when the
  * bucket holds less, the operation is refused with RATE_LIMITED and how long to wait.
  */

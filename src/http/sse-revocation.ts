@@ -4,7 +4,7 @@ import type { Principal } from '../services/access.ts';
 import { unauthenticated } from './guards.ts';
 
 /**
- * Subscriptions over Server-Sent Events end when their API key is revoked (issue 16 finding 7), as graphql-ws
+ * Subscriptions over Server-Sent Events end when their API key is revoked, as graphql-ws
  * sockets are closed with 4401: the stream gets one last event with an UNAUTHENTICATED error, then `complete`.
  * `end(keyId)` runs on every instance (the revocation reaches each one through the event hub).
  */

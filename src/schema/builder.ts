@@ -11,6 +11,7 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
     ID: { Input: string; Output: string | number };
+    File: { Input: File; Output: never };
   };
 }>({
   plugins: [RelayPlugin],

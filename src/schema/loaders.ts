@@ -3,7 +3,7 @@ import type { DeviceRecord, ProductRecord } from '../db/records.ts';
 import type { GraphQLContext } from './context.ts';
 
 /**
- * Per-operation batching of per-node look-ups (issue 16 finding 6): the products of 500 listed devices are one read,
+ * Per-operation batching of per-node look-ups: the products of 500 listed devices are one read,
  * not 500. Loaders live as long as their context (one HTTP request, one WebSocket operation) and do not cache across
  * ticks: a subscription's context lives for hours, and each event must see the current rows.
  */

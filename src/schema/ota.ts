@@ -1,4 +1,3 @@
-import type { ScalarRef } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import type { OtaService } from '../services/ota/index.ts';
 import type { OtaTaskView, TaskCounts } from '../services/ota/jobs.ts';
@@ -11,17 +10,11 @@ import { DeviceRef } from './refs.ts';
 import { dataStrings, dataTime, eventData as d, streamEventType, streamSubscription } from './stream-events.ts';
 import { redactUrl } from '../services/rules/redaction.ts';
 
-/** TODO(wiring): `ctx.services.ota` once services/index.ts has it; typed here so this file compiles before that. */
-const ota = (ctx: GraphQLContext): OtaService => (ctx.services as unknown as { ota: OtaService }).ota;
+const ota = (ctx: GraphQLContext): OtaService => ctx.services.ota;
 
-type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 
-/**
- * The GraphQL multipart request spec's upload (graphql-yoga parses multipart requests natively), input only. The
- * builder's Scalars map (builder.ts) does not list it, hence the typed cast.
- * TODO(wiring): add `File: { Input: File; Output: never }` to the builder's Scalars and call builder.scalarType plainly.
- */
-const FileScalar = (builder.scalarType as unknown as (name: string, options: object) => ScalarRef<Types, never, File>).call(builder, 'File', {
+/** The GraphQL multipart request spec's upload (graphql-yoga parses multipart requests natively), input only. */
+const FileScalar = builder.scalarType('File', {
   description: 'A file sent with the GraphQL multipart request spec (input only).',
   serialize: () => {
     throw new GraphQLError('File is an input-only scalar');

@@ -1,5 +1,5 @@
 /**
- * AMQP server-side subscription throughput (issue 12): `npx tsx bench/amqp.ts [--devices 50] [--window 4]
+ * AMQP server-side subscription throughput: `npx tsx bench/amqp.ts [--devices 50] [--window 4]
  * [--seconds 4] [--rounds 3] [--database-url postgres://...] [--quick] [--json FILE]`.
  *
  * One ThingQL (child process, fresh PostgreSQL database, AMQP_PORT set). Each round, `--devices` devices post

@@ -1,5 +1,5 @@
 /**
- * Several instances (issue 7): `npx tsx bench/cluster.ts [--devices 200] [--window 4] [--seconds 5] [--rounds 3]
+ * Several instances: `npx tsx bench/cluster.ts [--devices 200] [--window 4] [--seconds 5] [--rounds 3]
  * [--database-url postgres://...] [--redis-url redis://127.0.0.1:6379] [--quick] [--json FILE]`.
  *
  * Two ThingQL instances (child processes, `REDIS_URL` set: events fan out over Redis, MQTT routing over

@@ -1,5 +1,5 @@
 /**
- * Property history (issue 7): `npx tsx bench/history.ts [--database-url postgres://...] [--rows 10000000]
+ * Property history: `npx tsx bench/history.ts [--database-url postgres://...] [--rows 10000000]
  * [--series-points 1000000] [--pglite-rows 1000000] [--pglite-series-points 250000] [--rounds 3] [--samples 200]
  * [--series-samples 5] [--no-pglite] [--quick] [--json FILE]`.
  *

@@ -1,5 +1,5 @@
 /**
- * Property-post ingest (issue 4): `npx tsx bench/ingest.ts [--devices 10] [--messages 20000] [--window 50]
+ * Property-post ingest: `npx tsx bench/ingest.ts [--devices 10] [--messages 20000] [--window 50]
  * [--rounds 3] [--database-url postgres://...]`.
  *
  * ThingQL: `--devices` mqtt.js devices (Alink login) publish QoS 1 smart-lamp property posts with 3 properties on

@@ -1,5 +1,5 @@
 /**
- * Device logins (issue 3): `npx tsx bench/logins.ts [--devices 5000] [--concurrency 200] [--rounds 3] [--db postgres://...]`.
+ * Device logins: `npx tsx bench/logins.ts [--devices 5000] [--concurrency 200] [--rounds 3] [--db postgres://...]`.
  *
  * ThingQL: `--devices` registered devices of one product log in with the Alink HMAC-SHA256 signature (§1.2-1.3) over
  * MQTT/TCP, at most `--concurrency` CONNECTs in flight; a login counts when its CONNACK arrives, i.e. after the

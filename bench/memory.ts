@@ -1,6 +1,6 @@
 /**
  * `tsx bench/memory.ts [--rounds 3] [--database-url URL] [--dist] [--settle-s 60] [--json FILE]`: idle memory of a
- * server nobody uses yet (issue 7: <= 250 MB RSS on the embedded database, <= 120 MB with DATABASE_URL), against the
+ * server nobody uses yet (goals: <= 250 MB RSS on the embedded database, <= 120 MB with DATABASE_URL), against the
  * same-run baseline of a plain aedes broker (`Aedes.createBroker()` on a TCP port, nothing else).
  *
  * Every round is a fresh child process per target: plain aedes, ThingQL on the embedded database (a fresh DATA_DIR,

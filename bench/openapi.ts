@@ -1,5 +1,5 @@
 /**
- * Alibaba OpenAPI `Pub` beside GraphQL `pub` (issue 12): `npx tsx bench/openapi.ts [--rounds 3] [--seconds 4]
+ * Alibaba OpenAPI `Pub` beside GraphQL `pub`: `npx tsx bench/openapi.ts [--rounds 3] [--seconds 4]
  * [--concurrency 16] [--quick] [--json FILE]`.
  *
  * One ThingQL in a child process (embedded database, bench/lib/thingql-child.ts); one product, one device connected

@@ -1,5 +1,5 @@
 /**
- * RRPC and synchronous-service round trips (issue 5): `npx tsx bench/rrpc.ts [--db postgres://...] [--calls 2000]`.
+ * RRPC and synchronous-service round trips: `npx tsx bench/rrpc.ts [--db postgres://...] [--calls 2000]`.
  *
  * ThingQL: a GraphQL client (HTTP/1.1 keep-alive) calls `rrpc` and `invokeThingService(Blink)` on 100 mqtt.js devices
  * that answer at once. Each runs at full concurrency (every call issued at once) and paced at 1,000 calls/s (latency

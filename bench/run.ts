@@ -1,7 +1,7 @@
 /**
  * `npm run bench` (`tsx bench/run.ts [--only a,b] [--rounds 3] [--quick] [--logins-devices N] [--database-url URL]
  * [--redis-url URL]`):
- * every scenario of issue 7 with its same-run baseline, each in its own process (one's heap, sockets and servers do
+ * every scenario with its same-run baseline, each in its own process (one's heap, sockets and servers do
  * not weigh on the next), each figure the median (min-max) of at least `--rounds` rounds. Prints the markdown table
  * (Scenario | Baseline | Measured | Ratio | Goal | Met?) and writes bench/results/<timestamp>.json (everything,
  * including each scenario's own JSON) and bench/results/latest.md (bench/results/ is gitignored).

@@ -1,5 +1,5 @@
 /**
- * Subscriber fan-out (issue 7): `npx tsx bench/subscribers.ts [--subscribers 1000] [--rounds 3] [--seconds 4]
+ * Subscriber fan-out: `npx tsx bench/subscribers.ts [--subscribers 1000] [--rounds 3] [--seconds 4]
  * [--window 64] [--devices 4] [--database-url postgres://...] [--quick] [--json FILE]`.
  *
  * ThingQL: `--subscribers` graphql-ws clients (graphql-ws `createClient` over `ws`, one real socket each) subscribe to

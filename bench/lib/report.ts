@@ -1,5 +1,5 @@
 /**
- * The common result shape of the benchmarks written with these helpers, and the issue 7 table
+ * The common result shape of the benchmarks written with these helpers, and the goals table
  * (Scenario | Baseline | Measured | Ratio | Goal | Met?). Each benchmark writes its JSON to `--json FILE` when given
  * (bench/run.ts does that), else to bench/results/<bench>-<timestamp>.json (gitignored).
  */

@@ -11,7 +11,7 @@ export interface CachedDevice extends DeviceIdentity {
   enabled: boolean;
   activated: boolean;
   secret: string;
-  /** The stored (encrypted) secret: a login commits only if it is still the device's secret (revocation, issue 16). */
+  /** The stored (encrypted) secret: a login commits only if it is still the device's secret (revocation). */
   secretEnc: string;
 }
 

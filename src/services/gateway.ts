@@ -65,7 +65,7 @@ export function createGatewayService(deps: CoreServiceDeps & { presence: Presenc
   const db = deps.database.db;
   const bound = new Map<number, Set<number>>();
   const subRegistration = createSubRegistration(deps);
-  /** D2 for sub-devices: with a maximum clock skew set, their signed timestamp must be fresh too (issue 16). */
+  /** D2 for sub-devices: with a maximum clock skew set, their signed timestamp must be fresh too. */
   const skew = deps.config.AUTH_MAX_CLOCK_SKEW_MS;
   const signOk = (p: Params, secret: string) => verifySubSign(p, secret) && (skew <= 0 || isFresh(s(p.timestamp) || undefined, Date.now(), skew));
 
@@ -81,9 +81,9 @@ export function createGatewayService(deps: CoreServiceDeps & { presence: Presenc
   }
 
   return {
-    /** D20 signature of a sub-device, and its timestamp's freshness when a maximum clock skew is set (issue 16). */
+    /** D20 signature of a sub-device, and its timestamp's freshness when a maximum clock skew is set. */
     verifySubDeviceSign: signOk,
-    /** Sub-device registration scope (`setSubDeviceGateways`) and the checks on existing devices (issue 16, finding 4). */
+    /** Sub-device registration scope (`setSubDeviceGateways`) and the checks on existing devices. */
     subRegistration,
     /** The sub-devices bound to a gateway (cached until a topology or lifecycle event). */
     boundSubDevices: boundSet,

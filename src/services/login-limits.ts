@@ -14,7 +14,7 @@ const DEFAULTS: LimitsConfig = {
 };
 
 /**
- * Per-instance login and registration budgets (issue 16, finding 13; docs/security-device.md):
+ * Per-instance login and registration budgets (docs/security-device.md):
  * - failed logins per source address and per device, per minute: once used up, further logins from that source or for
  *   that device are refused before any secret is looked at (CONNACK 3, "server unavailable": try later). A correct
  *   login does not count. Unknown devices count against their source like any other failure.

@@ -11,7 +11,7 @@ import type { DeviceIdentity, OfflineReason } from './presence.ts';
  * - disable, delete and secret reset disconnect the device at once (KICKED) and log it out of any gateway here,
  *   telling the gateway with thing/topo/change (§3.9) unless it was only a secret reset;
  * - a topology removal logs the sub-devices out of their gateway's connection.
- * Each time the connection also drops the sub-device's subscriptions and cached ACL decisions (issue 16, finding 7).
+ * Each time the connection also drops the sub-device's subscriptions and cached ACL decisions.
  */
 export function startSessionPolicy(deps: { hub: EventHub; sessions: SessionControl; gateway: GatewayService; publisher: DevicePublisher; logger: Logger }) {
   const { sessions, gateway } = deps;
@@ -22,7 +22,7 @@ export function startSessionPolicy(deps: { hub: EventHub; sessions: SessionContr
     const cur = conn.subDevices.get(key);
     if (!cur || (newerEpoch !== undefined && cur.epoch >= newerEpoch)) return null;
     conn.subDevices.delete(key);
-    // Its filters and cached ACL decisions on this connection go in the same tick (issue 16, finding 7).
+    // Its filters and cached ACL decisions on this connection go in the same tick.
     conn.releaseDevice(productKey, deviceName);
     if (reason) await gateway.logout(cur.device, cur.epoch, reason).catch(() => undefined);
     return cur.device;

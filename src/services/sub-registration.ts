@@ -19,8 +19,7 @@ export type SubRegisterSlot = { existing: Record<string, string> } | { create: {
 export type SubRegisterCheck = { ok: true; slots: SubRegisterSlot[] } | { ok: false; code: number; message: string };
 
 /**
- * Sub-device dynamic registration by a gateway, `thing/sub/register` (alink-protocol.md §1.7, §2.3; issue 16, finding
- * 4). The reference registers sub-devices only in products of the same account with dynamic registration enabled, and
+ * Sub-device dynamic registration by a gateway, `thing/sub/register` (alink-protocol.md §1.7, §2.3). The reference registers sub-devices only in products of the same account with dynamic registration enabled, and
  * returns the secret of a pre-registered device that has not been activated. ThingQL has one owner for every
  * product, so the product must also name the gateway's product in its allow-list (`setSubDeviceGateways`):
  * - a product the gateway may not use answers 6250 (as for a product that does not exist: nothing is revealed);

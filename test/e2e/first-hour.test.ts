@@ -1,5 +1,5 @@
 /**
- * The first hour of a new user (issue 13): what a failed start says, the DATA_DIR lock, private files, the first-start
+ * The first hour of a new user: what a failed start says, the DATA_DIR lock, private files, the first-start
  * token outside the log and `thingql admin-token --reset`, and `thingql simulate` against a broker that is not ThingQL.
  * Every case runs the real CLI in a child process.
  */

@@ -10,7 +10,7 @@ import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { dbKinds, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 /**
- * OTA end to end (issue 8, "What it must show"): real mqtt.js devices on the automatic subscription to
+ * OTA end to end: real mqtt.js devices on the automatic subscription to
  * /ota/device/upgrade/${pk}/${dn} (D19), firmware uploaded with the GraphQL multipart request spec and downloaded over
  * HTTP from the signed link of the push, reports on the OTA uplinks, job status over GraphQL and the otaProgress
  * subscription over graphql-ws.

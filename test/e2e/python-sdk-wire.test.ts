@@ -12,7 +12,7 @@ import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
 
 /**
- * Issue 11: a device that sends EXACTLY what Alibaba's Python Link SDK 1.2.13 sends (test/helpers/python-wire.ts:
+ * A device that sends EXACTLY what Alibaba's Python Link SDK 1.2.13 sends (test/helpers/python-wire.ts:
  * its ClientId with `ext=1,_ss=1`, its ids, no SUBSCRIBE at all, dispatch by exact topic) gets every reply and every
  * command: D21 (sync services over /ext/rrpc), D22 (platform-side subscription), D23 (OTA pull), D24 (batch login).
  */

@@ -5,7 +5,7 @@ import { dbKinds, type TestPlatform } from '../helpers/platform.ts';
 import { hookServer, persistentDatabase, ruleNumber, ruleState, startedRule, startOn, until } from './rules-support.ts';
 
 /**
- * Issue 6 "delivery semantics": rules consume the event log by cursor, so a restart neither loses nor re-runs
+ * Rules consume the event log by cursor, so a restart neither loses nor re-runs
  * acknowledged work beyond at-least-once, and each delivery carries an idempotency key. Messages cannot be posted
  * while the platform is down, so the test posts them first, stops the platform while a delivery is in flight to a
  * slow webhook, and starts a new platform on the same database.

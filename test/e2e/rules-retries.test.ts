@@ -6,7 +6,7 @@ import { deadLetters, hookServer, ruleNumber, ruleState, startedRule, type Hook 
 import { waitFor } from '../helpers/wait.ts';
 
 /**
- * Issue 6: "a webhook target that is down for 30 s receives every message once it is back (retries)".
+ * "A webhook target that is down for 30 s receives every message once it is back (retries)".
  *
  * Production defaults (RULE_RETRY_BASE_MS 1000, RULE_RETRY_MAX_MS 120000) retry with a doubling backoff (capped at
  * 30 s) for 120 s before a delivery is dead-lettered, so a 30 s outage is ridden out. To stay fast this suite keeps the

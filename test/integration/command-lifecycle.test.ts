@@ -8,7 +8,7 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 
 /**
- * The command record is what the waiting mutation answered (issue 5, "late answers are discarded"), whatever order the
+ * The command record is what the waiting mutation answered (late answers are discarded), whatever order the
  * device's answer and the deadline reach the database in. The batch sinks are driven directly, on the real database,
  * so the orders that are races end to end (an answer landing in the same group commit as the timeout, or committed
  * just before it) are reproduced exactly.

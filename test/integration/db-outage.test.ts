@@ -1,5 +1,5 @@
 /**
- * A PostgreSQL outage while devices post QoS 1 (issue 4, architecture.md "Durable before acknowledged"): devices get
+ * A PostgreSQL outage while devices post QoS 1 (architecture.md "Durable before acknowledged"): devices get
  * no PUBACK for what is not committed, the service stays up, and once the database is back their posts (resent by
  * mqtt.js) are stored, nothing acknowledged is lost and nothing is stored twice. The platform runs as a child
  * process whose connections go through a TCP proxy the test cuts. PostgreSQL only (TEST_DATABASE_URL).

@@ -8,7 +8,7 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 /**
  * Threat: one instance dies with clients that left wills; every surviving instance publishes them with no client, its
  * authorizePublish refused them, aedes emitted `error` with no listener and the process ended, again at every sweep
- * (issue 16, finding 3). Under vitest the old behaviour shows as an unhandled error that fails the run.
+ *. Under vitest the old behaviour shows as an unhandled error that fails the run.
  */
 describe('wills left by a dead instance', () => {
   let t: TestPlatform;

@@ -7,7 +7,7 @@ import { alinkLogin, brokerUrl, connectDevice, nextMessage, productWithDevices, 
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 /**
- * Threat: a device (or anyone who can reach the ports) exhausts resources the reference bounds (issue 16, finding 13):
+ * Threat: a device (or anyone who can reach the ports) exhausts resources the reference bounds:
  * subscriptions, retained messages, login attempts, unknown-device logins, dynamic registrations. Each limit is a
  * setting (docs/security-device.md); small values here.
  */

@@ -5,7 +5,7 @@ import { likeMatch } from '../../src/domain/rules/like.ts';
 import { compileRuleSql } from '../../src/domain/rules/sql.ts';
 
 /**
- * Property-based fuzzing of the rule SQL compiler and evaluator (issue 16). `npm test` runs a few hundred cases per
+ * Property-based fuzzing of the rule SQL compiler and evaluator. `npm test` runs a few hundred cases per
  * property; `npm run fuzz` runs FUZZ_RUNS=100000.
  */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);

@@ -7,7 +7,7 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 /**
  * Threat: a gateway reaches into other products with thing/sub/register, reading the secret of any unactivated device
- * of a product with dynamic registration, and creating devices there without limit (issue 16, finding 4).
+ * of a product with dynamic registration, and creating devices there without limit.
  */
 describe('gateway sub-device registration stays within the products allowed for the gateway', () => {
   let t: TestPlatform;

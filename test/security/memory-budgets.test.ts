@@ -1,5 +1,5 @@
 /**
- * Issue 16 finding 10: memory bounded by bytes, not entries. With 256 KB payloads an entry-bounded cache or queue
+ * Memory bounded by bytes, not entries. With 256 KB payloads an entry-bounded cache or queue
  * grows to gigabytes; these budgets hold whatever the payload size, and the ingest queue pushes back (the submitter
  * waits, so the broker holds the PUBACK) instead of growing.
  */

@@ -7,7 +7,7 @@ import { alinkLogin, productWithDevices, type DeviceCreds } from '../helpers/dev
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 /**
- * Threat: a device reads another device's downstream messages through its persistent session (issue 16, finding 1).
+ * Threat: a device reads another device's downstream messages through its persistent session.
  * aedes stored every filter of a SUBSCRIBE once one was granted, and queued offline QoS 1 messages for the denied ones.
  */
 describe('persistent subscriptions never bypass the topic ACL', () => {

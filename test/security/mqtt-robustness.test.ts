@@ -7,7 +7,7 @@ import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
 
 /**
- * Threat: malformed input takes the broker down or starves the devices that behave (issue 16, finding 14). Each bad
+ * Threat: malformed input takes the broker down or starves the devices that behave. Each bad
  * input gets its own error (a closed connection for broken MQTT, a 460-class reply for bad Alink JSON), the process
  * stays up, and a well-behaved device on the same instance keeps getting its replies.
  */

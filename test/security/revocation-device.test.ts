@@ -4,7 +4,7 @@ import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 /**
- * Threat: access that was revoked goes on (issue 16, finding 7, device side). A gateway kept receiving a sub-device's
+ * Threat: access that was revoked goes on (device side). A gateway kept receiving a sub-device's
  * messages after logout, topology delete, disable or takeover; a login in flight outlived disableDevice and
  * resetDeviceSecret (revocation-login-race.test.ts).
  */

@@ -6,7 +6,7 @@ import { alinkLogin, brokerUrl, connectDevice, productWithDevices, type DeviceCr
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 /**
- * Threat: a login in flight outlives disableDevice / resetDeviceSecret (issue 16, finding 7): the login was checked
+ * Threat: a login in flight outlives disableDevice / resetDeviceSecret: the login was checked
  * against the old state, the revocation's kick found no session yet, and the login then completed. Now a login
  * commits only if the device is still enabled and still has the secret it was checked with, and a revocation that
  * commits after it kicks the session.

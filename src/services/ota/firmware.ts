@@ -9,7 +9,7 @@ import { DEFAULT_MODULE, type FirmwareRecord, type SignMethod } from './model.ts
 import { pageWindow } from './page-window.ts';
 
 /**
- * Largest firmware package ThingQL stores (bytes). TODO(wiring): becomes the setting OTA_MAX_FIRMWARE_BYTES.
+ * Largest firmware package ThingQL stores (bytes).
  * Packages are kept in the database so that every instance can serve them; larger ones are registered by URL.
  */
 export const OTA_MAX_FIRMWARE_BYTES = 64 * 1024 * 1024;

@@ -18,7 +18,7 @@ export { OTA_STREAM_TYPES } from './model.ts';
 export interface OtaOptions extends RolloutOptions {
   /**
    * Absolute base URL of download links (scheme, host, port), read at push time. Default: this server's HTTP
-   * listener from HOST and PORT. TODO(wiring): a PUBLIC_URL setting for deployments behind a proxy or NAT.
+   * listener from HOST and PORT. Behind a proxy or NAT, set PUBLIC_URL.
    */
   baseUrl?: () => string;
   maxFirmwareBytes?: number;
@@ -32,7 +32,7 @@ export type OtaDeps = ServiceDeps & {
 } & OtaOptions;
 
 /**
- * OTA firmware updates (alink-protocol.md §2.4, §3.9, §6.11; issue 8): firmware packages, upgrade jobs and their
+ * OTA firmware updates (alink-protocol.md §2.4, §3.9, §6.11): firmware packages, upgrade jobs and their
  * rollout, the device uplinks as ingest handlers, and the signed download route. The composition root registers
  * `handlers` with the ingest pipeline, `firmwareRoute` with the HTTP server, and calls `start`/`stop`.
  */

@@ -2,7 +2,7 @@ import dns from 'node:dns';
 import net, { type LookupFunction } from 'node:net';
 
 /**
- * Where WEBHOOK and AMQP actions may connect (issue 16 finding 9, SSRF). By default only public unicast addresses:
+ * Where WEBHOOK and AMQP actions may connect (SSRF). By default only public unicast addresses:
  * loopback, link-local (cloud metadata at 169.254.169.254), private, shared (CGNAT), unspecified, multicast,
  * reserved and IPv6 forms that embed IPv4 (mapped, NAT64, 6to4) are refused. RULE_ALLOW_PRIVATE_TARGETS=true allows
  * them, narrowed to RULE_PRIVATE_TARGETS when that list is set.

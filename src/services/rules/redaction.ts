@@ -1,7 +1,7 @@
 import type { RuleAction } from './actions.ts';
 
 /**
- * What callers below ADMIN see of an action's configuration (issue 16 finding 8): the shape and the destinations,
+ * What callers below ADMIN see of an action's configuration: the shape and the destinations,
  * not the credentials. Like the error texts (actions.ts safeUrl/redact): user info and query values of URLs are
  * masked (chat-bot webhooks carry `?access_token=...`, AMQP URLs `user:password@`), and webhook header values too,
  * except a few that never carry credentials.

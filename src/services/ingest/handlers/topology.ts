@@ -87,7 +87,7 @@ export function createTopologyHandler(deps: { products: ProductCache; deviceAuth
     }
 
     if (action === 'subRegister') {
-      // Scope (setSubDeviceGateways), existing devices and rate: services/sub-registration.ts (issue 16, finding 4).
+      // Scope (setSubDeviceGateways), existing devices and rate: services/sub-registration.ts.
       const checked = await gateway.subRegistration.check(gw, list);
       if (!checked.ok) return answer(checked.code, {}, checked.message);
       const slots = checked.slots.map((x) => ('existing' in x ? x.existing : { pk: x.create.productKey, dn: x.create.deviceName }));
@@ -119,7 +119,7 @@ export function createTopologyHandler(deps: { products: ProductCache; deviceAuth
     for (const p of list) {
       const sub = await deps.deviceAuth.lookup(s(p.productKey), s(p.deviceName));
       // The iotId only for a device this gateway may know of (bound to it, or in a product that allows it): a report
-      // must not reveal which devices exist in other products (issue 16).
+      // must not reveal which devices exist in other products.
       const known = sub && ((await gateway.boundSubDevices(gw.id)).has(sub.id) || (await gateway.subRegistration.allows(sub.productKey, gw.productKey)));
       found.push(known ? sub : { id: 0, iotId: '', productKey: s(p.productKey), deviceName: s(p.deviceName) });
     }

@@ -54,6 +54,8 @@ export default defineConfig({
     // (~2 s of transform and import per file, about 200 s of a 470 s run). What the files share is safe to share:
     // the platform keeps no module-level state between instances (metrics have a registry per platform, the GraphQL
     // schema is built once and never changed), no test mutates process.env, and spies are restored by their files.
+    // A file that leaves something running (a platform it did not close) now affects the next file in its worker:
+    // `npm run test:isolated` runs each file in a process of its own, as before, to tell.
     isolate: false,
     // Most tests wait on sockets, timers and child processes rather than compute: more files at once than cores.
     maxWorkers: 3,

@@ -11,6 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
+import { inject } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -125,12 +126,13 @@ export async function spawnPlatform(o: PlatformProcessOptions): Promise<Platform
   };
 }
 
-/** A PostgreSQL database of its own on the TEST_DATABASE_URL server; `drop()` removes it. */
+/** A PostgreSQL database of its own on the TEST_DATABASE_URL server, already migrated (global-setup's template); `drop()` removes it. */
 export async function scratchPostgres(prefix = 'thingql_p'): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
   const base = process.env.TEST_DATABASE_URL!;
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
+  const template = inject('postgresTemplate');
+  await admin.unsafe(`create database ${name}${template ? ` template ${template}` : ''}`);
   await admin.end();
   const url = new URL(base);
   url.pathname = `/${name}`;

@@ -25,12 +25,24 @@ export interface TestPlatform {
   close(): Promise<void>;
 }
 
-/** A PostgreSQL database of its own, dropped at close: suites can run in parallel and re-run on a used server. */
+/**
+ * ` template <name>` when global-setup made a migrated template database: a copy of it is what the migrations would
+ * produce, in a fraction of the time (the platform's migrate() then has nothing to do).
+ */
+export function templateClause(): string {
+  const template = inject('postgresTemplate');
+  return template ? ` template ${template}` : '';
+}
+
+/**
+ * A PostgreSQL database of its own, already migrated (a copy of global-setup's template), dropped at close: suites can
+ * run in parallel and re-run on a used server.
+ */
 export async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const base = process.env.TEST_DATABASE_URL!;
   const name = `thingql_t_${randomBytes(6).toString('hex')}`;
   const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
+  await admin.unsafe(`create database ${name}${templateClause()}`);
   await admin.end();
   const url = new URL(base);
   url.pathname = `/${name}`;

@@ -2,7 +2,8 @@
  * The group committer when its transaction fails. A database that cannot be reached fails every item of a batch at
  * once (nothing acknowledged; devices resend) instead of retrying a thousand items one by one, each waiting for its
  * own connect timeout; an item whose data the database refuses fails alone. The database here is a stand-in whose
- * transactions fail the way postgres.js and PostgreSQL report it (error codes), so timings are exact.
+ * transactions fail the way postgres.js and PostgreSQL report it (error codes), and counts its transactions: one
+ * transaction per batch, not one per item, is what keeps an outage from taking items x connect timeout.
  */
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
@@ -10,7 +11,8 @@ import { GroupCommitter, isUnavailable, type CommitItem } from '../../src/events
 import type { EventLog } from '../../src/events/log.ts';
 import { createLogger } from '../../src/logger.ts';
 
-const SLOW_FAILURE_MS = 200;
+/** A failure that takes a while, as a connect timeout does. */
+const SLOW_FAILURE_MS = 50;
 
 /** postgres.js wraps driver errors; drizzle wraps them again in DrizzleQueryError with `cause`. */
 const wrapped = (code: string) => Object.assign(new Error('Failed query: ...'), { cause: Object.assign(new Error(code), { code }) });
@@ -61,13 +63,11 @@ describe('group commit failures', () => {
       await new Promise((r) => setTimeout(r, SLOW_FAILURE_MS));
       throw wrapped('CONNECT_TIMEOUT');
     });
-    const started = Date.now();
     const results = await Promise.allSettled(Array.from({ length: 300 }, (_, i) => c.commit(item(String(i)))));
-    const elapsed = Date.now() - started;
     expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    // One failed transaction for the batch, not 300 of them one after the other (300 x SLOW_FAILURE_MS). Counted,
+    // not timed: a busy machine must not fail it, nor let a regression pass.
     expect(transactions).toEqual([300]);
-    // One failed transaction, not 300 of them (60 s).
-    expect(elapsed).toBeLessThan(SLOW_FAILURE_MS * 5);
     // The committer keeps working once the database is back.
     await c.close();
   });

@@ -5,6 +5,12 @@ import type { Config } from 'drizzle-kit';
 const url = process.env.DATABASE_URL;
 const config: Config = url?.startsWith('postgres')
   ? { dialect: 'postgresql', schema: './src/db/schema', out: './src/db/migrations', dbCredentials: { url } }
-  : { dialect: 'postgresql', driver: 'pglite', schema: './src/db/schema', out: './src/db/migrations', dbCredentials: { url: './data/pglite' } };
+  : {
+      dialect: 'postgresql',
+      driver: 'pglite',
+      schema: './src/db/schema',
+      out: './src/db/migrations',
+      dbCredentials: { url: './data/pglite' },
+    };
 
 export default config;

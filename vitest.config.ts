@@ -31,7 +31,10 @@ class SlowFirstSequencer extends BaseSequencer {
       const i = SLOW_FIRST.findIndex((s) => f.moduleId.endsWith(`/${s}`));
       return i === -1 ? SLOW_FIRST.length : i;
     };
-    return sorted.map((f, i) => ({ f, i, r: rank(f) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.f);
+    return sorted
+      .map((f, i) => ({ f, i, r: rank(f) }))
+      .sort((a, b) => a.r - b.r || a.i - b.i)
+      .map((x) => x.f);
   }
 }
 

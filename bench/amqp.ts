@@ -96,7 +96,12 @@ function amqpReader(port: number, key: { id: string; secret: string }, groupId: 
 }
 
 function wsReader(httpPort: number, token: string, productKey: string, after: string | null) {
-  const ws = createClient({ url: `ws://127.0.0.1:${httpPort}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+  const ws = createClient({
+    url: `ws://127.0.0.1:${httpPort}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+  });
   let count = 0;
   let max = 0;
   let target = Infinity;
@@ -104,13 +109,19 @@ function wsReader(httpPort: number, token: string, productKey: string, after: st
   let first = 0;
   let lastAt = 0;
   const stop = ws.subscribe(
-    { query: `subscription($pk: String, $after: String) { devicePropertyPosted(productKey: $pk, after: $after) { cursor } }`, variables: { pk: productKey, after } },
+    {
+      query: `subscription($pk: String, $after: String) { devicePropertyPosted(productKey: $pk, after: $after) { cursor } }`,
+      variables: { pk: productKey, after },
+    },
     {
       next: (r) => {
         if (count === 0) first = performance.now();
         lastAt = performance.now();
         count++;
-        max = Math.max(max, positionOf((r.data as { devicePropertyPosted: { cursor: string } }).devicePropertyPosted.cursor));
+        max = Math.max(
+          max,
+          positionOf((r.data as { devicePropertyPosted: { cursor: string } }).devicePropertyPosted.cursor),
+        );
         if (max >= target) done?.();
       },
       error: (e) => say(`graphql-ws error: ${JSON.stringify(e)}`),
@@ -127,7 +138,10 @@ function wsReader(httpPort: number, token: string, productKey: string, after: st
       target = last;
       return new Promise((resolve, reject) => {
         if (max >= last) return resolve();
-        const t = setTimeout(() => reject(new Error(`graphql-ws: ${count} events, last ${max} of ${last}`)), TIMEOUT_MS);
+        const t = setTimeout(
+          () => reject(new Error(`graphql-ws: ${count} events, last ${max} of ${last}`)),
+          TIMEOUT_MS,
+        );
         done = () => (clearTimeout(t), resolve());
       });
     },
@@ -139,22 +153,38 @@ function wsReader(httpPort: number, token: string, productKey: string, after: st
 }
 
 async function main(): Promise<void> {
-  say(`amqp: ${DEVICES} devices x ${WINDOW} posts in flight, ${ROUNDS} rounds of ${SECONDS} s of load; AMQP consumer vs graphql-ws subscriber`);
+  say(
+    `amqp: ${DEVICES} devices x ${WINDOW} posts in flight, ${ROUNDS} rounds of ${SECONDS} s of load; AMQP consumer vs graphql-ws subscriber`,
+  );
   const fresh = await createFreshDatabase(opt['database-url']!, 'amqp');
   const entry = new URL('./lib/thingql-child.ts', import.meta.url);
   let child: Child<ThingqlReady> | null = null;
   let gql: GqlClient | null = null;
   let devices: LoadDevice[] = [];
   try {
-    child = await startChild<ThingqlReady>(entry, [JSON.stringify({ DATABASE_URL: fresh.url, AMQP_PORT: 0 })], { name: 'thingql' });
+    child = await startChild<ThingqlReady>(entry, [JSON.stringify({ DATABASE_URL: fresh.url, AMQP_PORT: 0 })], {
+      name: 'thingql',
+    });
     const { httpPort, adminToken, amqpPort } = child.ready;
     gql = gqlClient(httpPort, adminToken);
-    const { productKey, devices: creds } = await provision(gql, { name: 'AMQP bench lamp', tsl: smartLampTsl(), count: DEVICES });
-    const k = await gql(`mutation { createAccessKey(input: { name: "bench", role: VIEWER }) { accessKey { accessKeyId } accessKeySecret } }`);
-    const key = { id: k.createAccessKey.accessKey.accessKeyId as string, secret: k.createAccessKey.accessKeySecret as string };
+    const { productKey, devices: creds } = await provision(gql, {
+      name: 'AMQP bench lamp',
+      tsl: smartLampTsl(),
+      count: DEVICES,
+    });
+    const k = await gql(
+      `mutation { createAccessKey(input: { name: "bench", role: VIEWER }) { accessKey { accessKeyId } accessKeySecret } }`,
+    );
+    const key = {
+      id: k.createAccessKey.accessKey.accessKeyId as string,
+      secret: k.createAccessKey.accessKeySecret as string,
+    };
     const groups: string[] = [];
     const newGroup = async (name: string) => {
-      const g = await gql!(`mutation($n: String!) { createConsumerGroup(input: { name: $n }) { consumerGroup { groupId } } }`, { n: name });
+      const g = await gql!(
+        `mutation($n: String!) { createConsumerGroup(input: { name: $n }) { consumerGroup { groupId } } }`,
+        { n: name },
+      );
       groups.push(g.createConsumerGroup.consumerGroup.groupId);
       const i = { productKey, consumerGroupIds: groups, messageTypes: ['DEVICE_DATA'] };
       const m = groups.length === 1 ? 'createSubscribeRelation' : 'updateSubscribeRelation';
@@ -181,14 +211,17 @@ async function main(): Promise<void> {
       for (const which of order) {
         const cpu0 = (await child.usage()).cpuMicros;
         const t0 = performance.now();
-        const reader = which === 'amqp' ? amqpReader(amqpPort!, key, groupId) : wsReader(httpPort, adminToken, productKey, before);
+        const reader =
+          which === 'amqp' ? amqpReader(amqpPort!, key, groupId) : wsReader(httpPort, adminToken, productKey, before);
         await reader.until(last);
         backlog[which].push(reader.rate());
         setup[which].push(reader.firstAfter(t0));
         cpu[which].push(round(((await child.usage()).cpuMicros - cpu0) / reader.count, 1));
         await reader.close();
       }
-      say(`  round ${r} backlog of ${n}: AMQP ${backlog.amqp.at(-1)}/s (${cpu.amqp.at(-1)} us server CPU each, first after ${setup.amqp.at(-1)} ms), graphql-ws ${backlog.ws.at(-1)}/s (${cpu.ws.at(-1)} us, first after ${setup.ws.at(-1)} ms)`);
+      say(
+        `  round ${r} backlog of ${n}: AMQP ${backlog.amqp.at(-1)}/s (${cpu.amqp.at(-1)} us server CPU each, first after ${setup.amqp.at(-1)} ms), graphql-ws ${backlog.ws.at(-1)}/s (${cpu.ws.at(-1)} us, first after ${setup.ws.at(-1)} ms)`,
+      );
 
       // Live: both readers connected while the devices post.
       const liveGroup = await newGroup(`bench-live-${r}`);
@@ -200,7 +233,10 @@ async function main(): Promise<void> {
       await closedLoop(devices, { window: WINDOW, seconds: SECONDS, warmupMs: 200 });
       const end = positionOf(await head());
       const times: Record<'amqp' | 'ws', number> = { amqp: 0, ws: 0 };
-      await Promise.all([a.until(end).then(() => (times.amqp = (performance.now() - t0) / 1000)), w.until(end).then(() => (times.ws = (performance.now() - t0) / 1000))]);
+      await Promise.all([
+        a.until(end).then(() => (times.amqp = (performance.now() - t0) / 1000)),
+        w.until(end).then(() => (times.ws = (performance.now() - t0) / 1000)),
+      ]);
       live.events.push(end - start);
       live.amqp.push(Math.round(a.count / times.amqp));
       live.ws.push(Math.round(w.count / times.ws));

@@ -50,7 +50,9 @@ interface RoundFigures extends LoadResult {
 
 async function main(): Promise<void> {
   const cores = os.availableParallelism();
-  say(`cluster: ${DEVICES} devices x ${WINDOW} posts in flight, ${ROUNDS} rounds of ${SECONDS} s; one vs two instances on ${cores} cores`);
+  say(
+    `cluster: ${DEVICES} devices x ${WINDOW} posts in flight, ${ROUNDS} rounds of ${SECONDS} s; one vs two instances on ${cores} cores`,
+  );
   const fresh = await createFreshDatabase(opt['database-url']!, 'cluster');
   const config = JSON.stringify({ DATABASE_URL: fresh.url, REDIS_URL: opt['redis-url'] });
   const entry = new URL('./lib/thingql-child.ts', import.meta.url);
@@ -60,11 +62,18 @@ async function main(): Promise<void> {
   try {
     a = await start('thingql A');
     const gql = gqlClient(a.ready.httpPort, a.ready.adminToken);
-    const { devices: creds } = await provision(gql, { name: 'Cluster bench lamp', tsl: smartLampTsl(), count: DEVICES });
+    const { devices: creds } = await provision(gql, {
+      name: 'Cluster bench lamp',
+      tsl: smartLampTsl(),
+      count: DEVICES,
+    });
     gql.close();
 
     const run = async (instances: Child<ThingqlReady>[]): Promise<RoundFigures> => {
-      const devices = await connectDevices(creds, (i) => `mqtt://127.0.0.1:${instances[i % instances.length]!.ready.mqttPort}`);
+      const devices = await connectDevices(
+        creds,
+        (i) => `mqtt://127.0.0.1:${instances[i % instances.length]!.ready.mqttPort}`,
+      );
       const cpu: Record<'start' | 'end', number> = { start: 0, end: 0 };
       const r = await closedLoop(devices, {
         window: WINDOW,
@@ -99,8 +108,16 @@ async function main(): Promise<void> {
 
     const sp = (k: 'one' | 'two', f: (x: RoundFigures) => number, d = 2) => spread(rounds[k].map(f), d);
     const figures = {
-      one: { postsPerSecond: sp('one', (x) => x.postsPerSecond, 0), pubackP99Ms: sp('one', (x) => x.pubackLatencyMs.p99), serverCpuMicrosPerPost: sp('one', (x) => x.serverCpuMicrosPerPost, 1) },
-      two: { postsPerSecond: sp('two', (x) => x.postsPerSecond, 0), pubackP99Ms: sp('two', (x) => x.pubackLatencyMs.p99), serverCpuMicrosPerPost: sp('two', (x) => x.serverCpuMicrosPerPost, 1) },
+      one: {
+        postsPerSecond: sp('one', (x) => x.postsPerSecond, 0),
+        pubackP99Ms: sp('one', (x) => x.pubackLatencyMs.p99),
+        serverCpuMicrosPerPost: sp('one', (x) => x.serverCpuMicrosPerPost, 1),
+      },
+      two: {
+        postsPerSecond: sp('two', (x) => x.postsPerSecond, 0),
+        pubackP99Ms: sp('two', (x) => x.pubackLatencyMs.p99),
+        serverCpuMicrosPerPost: sp('two', (x) => x.serverCpuMicrosPerPost, 1),
+      },
       rounds,
     };
     const ratio = ratioOf(figures.two.postsPerSecond, figures.one.postsPerSecond);

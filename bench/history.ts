@@ -70,7 +70,10 @@ const SERIES_GOAL_MS = 200;
 const PAGE_ID = 'PowerConsumption';
 const SERIES_ID = 'Brightness';
 /** The hourly rollup of the series identifier (db/repositories/history.ts REBUILD_HOURLY_SQL, one identifier). */
-const ROLLUP_SQL = REBUILD_HOURLY_SQL.replace('from property_history group by', `from property_history where identifier = '${SERIES_ID}' group by`);
+const ROLLUP_SQL = REBUILD_HOURLY_SQL.replace(
+  'from property_history group by',
+  `from property_history where identifier = '${SERIES_ID}' group by`,
+);
 const DAY = 86_400_000;
 const PAGE_STEP_MS = 100; // one row every 100 ms: 10 M rows cover 11.6 days
 const SERIES_SPAN_MS = 30 * DAY;
@@ -98,7 +101,13 @@ const SERIES_SQL = `select date_bin(make_interval(secs => $1), ts, $2::timestamp
   from property_history
  where device_id = $3 and identifier = $4 and ts >= $2::timestamptz and ts <= $5::timestamptz
  group by 1 order by 1`;
-const seriesParams = (deviceId: number, from: Date, to: Date) => [3600, from.toISOString(), deviceId, SERIES_ID, to.toISOString()];
+const seriesParams = (deviceId: number, from: Date, to: Date) => [
+  3600,
+  from.toISOString(),
+  deviceId,
+  SERIES_ID,
+  to.toISOString(),
+];
 
 /** Rows g in [lo, hi] of `n`, the last one at `end`, `stepMicros` apart; value = num = (g % 5000) / 10. */
 const GENERATE_SQL = `insert into property_history (device_id, identifier, ts, received_at, value, num)
@@ -153,7 +162,11 @@ async function measureRound(s: Setup, samples: number, seriesSamples: number): P
   const first = s.end.getTime() - (s.rows - 1) * PAGE_STEP_MS;
   const from = new Date(first - DAY);
   // Page ends spread uniformly over the range, leaving room for two pages below each.
-  const ends = Array.from({ length: samples }, () => new Date(first + 2 * PAGE * PAGE_STEP_MS + Math.random() * (s.end.getTime() - first - 2 * PAGE * PAGE_STEP_MS)));
+  const ends = Array.from(
+    { length: samples },
+    () =>
+      new Date(first + 2 * PAGE * PAGE_STEP_MS + Math.random() * (s.end.getTime() - first - 2 * PAGE * PAGE_STEP_MS)),
+  );
   const page: number[] = [];
   const next: number[] = [];
   for (const to of ends) {
@@ -163,7 +176,8 @@ async function measureRound(s: Setup, samples: number, seriesSamples: number): P
     if (conn.edges.length !== PAGE) throw new Error(`${s.label}: page of ${conn.edges.length} rows, expected ${PAGE}`);
     page.push(ms);
     const [ms2, r2] = await timed(() => s.gql(PAGE_QUERY, { ...vars, after: conn.pageInfo.endCursor }));
-    if (r2.devicePropertyHistory.edges.length !== PAGE) throw new Error(`${s.label}: next page of ${r2.devicePropertyHistory.edges.length} rows`);
+    if (r2.devicePropertyHistory.edges.length !== PAGE)
+      throw new Error(`${s.label}: next page of ${r2.devicePropertyHistory.edges.length} rows`);
     next.push(ms2);
   }
   const base = await s.direct(
@@ -175,18 +189,46 @@ async function measureRound(s: Setup, samples: number, seriesSamples: number): P
   const sFrom = new Date(Math.floor((s.end.getTime() - SERIES_SPAN_MS) / 3_600_000) * 3_600_000);
   const unaligned: number[] = [];
   for (let i = 0; i < seriesSamples; i++) {
-    const [ms] = await timed(() => s.gql(SERIES_QUERY, { pk: s.productKey, dn: s.deviceName, id: SERIES_ID, from: new Date(s.end.getTime() - SERIES_SPAN_MS).toISOString(), to: s.end.toISOString() }));
+    const [ms] = await timed(() =>
+      s.gql(SERIES_QUERY, {
+        pk: s.productKey,
+        dn: s.deviceName,
+        id: SERIES_ID,
+        from: new Date(s.end.getTime() - SERIES_SPAN_MS).toISOString(),
+        to: s.end.toISOString(),
+      }),
+    );
     unaligned.push(ms);
   }
-  say(`  ${s.label}: series with a window not starting on the hour (raw points): p50 ${round(latency(unaligned).p50)} ms`);
+  say(
+    `  ${s.label}: series with a window not starting on the hour (raw points): p50 ${round(latency(unaligned).p50)} ms`,
+  );
   const series: number[] = [];
   for (let i = 0; i < seriesSamples; i++) {
-    const [ms, r] = await timed(() => s.gql(SERIES_QUERY, { pk: s.productKey, dn: s.deviceName, id: SERIES_ID, from: sFrom.toISOString(), to: s.end.toISOString() }));
-    if (r.devicePropertySeries.length < 700) throw new Error(`${s.label}: series of ${r.devicePropertySeries.length} buckets, expected ~720`);
+    const [ms, r] = await timed(() =>
+      s.gql(SERIES_QUERY, {
+        pk: s.productKey,
+        dn: s.deviceName,
+        id: SERIES_ID,
+        from: sFrom.toISOString(),
+        to: s.end.toISOString(),
+      }),
+    );
+    if (r.devicePropertySeries.length < 700)
+      throw new Error(`${s.label}: series of ${r.devicePropertySeries.length} buckets, expected ~720`);
     series.push(ms);
   }
-  const seriesBase = await s.direct(SERIES_SQL, Array.from({ length: seriesSamples }, () => seriesParams(s.deviceId, sFrom, s.end)));
-  return { page: latency(page), nextPage: latency(next), pageBaseline: latency(base), series: latency(series), seriesBaseline: latency(seriesBase) };
+  const seriesBase = await s.direct(
+    SERIES_SQL,
+    Array.from({ length: seriesSamples }, () => seriesParams(s.deviceId, sFrom, s.end)),
+  );
+  return {
+    page: latency(page),
+    nextPage: latency(next),
+    pageBaseline: latency(base),
+    series: latency(series),
+    seriesBaseline: latency(seriesBase),
+  };
 }
 
 interface Summary {
@@ -218,7 +260,17 @@ async function runRounds(s: Setup, plan: string, seriesPlan: string, loadSeconds
     figures[k] = { p50: spread(rounds.map((r) => r[k].p50)), p99: spread(rounds.map((r) => r[k].p99)) };
   }
   const indexRangeScan = /Index (Only )?Scan/.test(plan) && !/Seq Scan/.test(plan);
-  return { label: s.label, rows: s.rows, seriesPoints: s.seriesPoints, loadSeconds, plan, seriesPlan, indexRangeScan, figures, rounds };
+  return {
+    label: s.label,
+    rows: s.rows,
+    seriesPoints: s.seriesPoints,
+    loadSeconds,
+    plan,
+    seriesPlan,
+    indexRangeScan,
+    figures,
+    rounds,
+  };
 }
 
 const fmtPlan = (rows: unknown[]) => rows.map((r) => Object.values(r as Record<string, string>)[0]).join('\n');
@@ -231,23 +283,47 @@ async function onPostgres(): Promise<Summary> {
   let child: Child<ThingqlReady> | null = null;
   const sql = postgres(fresh.url, { onnotice: () => {}, max: Math.max(2, LOAD_WORKERS), prepare: true });
   try {
-    child = await startChild<ThingqlReady>(new URL('./lib/thingql-child.ts', import.meta.url), [JSON.stringify({ DATABASE_URL: fresh.url })], { name: 'thingql (postgres)' });
+    child = await startChild<ThingqlReady>(
+      new URL('./lib/thingql-child.ts', import.meta.url),
+      [JSON.stringify({ DATABASE_URL: fresh.url })],
+      { name: 'thingql (postgres)' },
+    );
     const gql = gqlClient(child.ready.httpPort, child.ready.adminToken, 4);
     const { productKey, devices } = await provision(gql, { name: 'History bench lamp', tsl: smartLampTsl(), count: 1 });
     const deviceName = devices[0]!.deviceName;
-    const [dev] = await sql<{ id: string }[]>`select id from devices where product_key = ${productKey} and device_name = ${deviceName}`;
+    const [dev] = await sql<
+      { id: string }[]
+    >`select id from devices where product_key = ${productKey} and device_name = ${deviceName}`;
     const deviceId = Number(dev!.id);
     const end = new Date(Math.floor(Date.now() / 1000) * 1000);
 
-    say(`  PostgreSQL ${fresh.name}: generating ${PG_ROWS.toLocaleString('en-US')} + ${PG_SERIES.toLocaleString('en-US')} rows...`);
+    say(
+      `  PostgreSQL ${fresh.name}: generating ${PG_ROWS.toLocaleString('en-US')} + ${PG_SERIES.toLocaleString('en-US')} rows...`,
+    );
     const t0 = performance.now();
     const indexes = await sql<{ indexname: string; indexdef: string }[]>`
       select indexname, indexdef from pg_indexes where schemaname = current_schema() and tablename = 'property_history' and indexname <> 'property_history_pkey'`;
     for (const i of indexes) await sql.unsafe(`drop index "${i.indexname}"`);
     await sql.unsafe('alter table property_history set unlogged');
     const work: unknown[][] = [
-      ...chunks(PG_ROWS, 500_000).map(([lo, hi]) => [deviceId, PAGE_ID, end.toISOString(), PG_ROWS, PAGE_STEP_MS * 1000, lo, hi]),
-      ...chunks(PG_SERIES, 500_000).map(([lo, hi]) => [deviceId, SERIES_ID, end.toISOString(), PG_SERIES, Math.floor((SERIES_SPAN_MS * 1000) / PG_SERIES), lo, hi]),
+      ...chunks(PG_ROWS, 500_000).map(([lo, hi]) => [
+        deviceId,
+        PAGE_ID,
+        end.toISOString(),
+        PG_ROWS,
+        PAGE_STEP_MS * 1000,
+        lo,
+        hi,
+      ]),
+      ...chunks(PG_SERIES, 500_000).map(([lo, hi]) => [
+        deviceId,
+        SERIES_ID,
+        end.toISOString(),
+        PG_SERIES,
+        Math.floor((SERIES_SPAN_MS * 1000) / PG_SERIES),
+        lo,
+        hi,
+      ]),
     ];
     let nextChunk = 0;
     await Promise.all(
@@ -268,17 +344,28 @@ async function onPostgres(): Promise<Summary> {
     await sql.unsafe(ROLLUP_SQL);
     await sql.unsafe('vacuum (analyze) property_hourly');
     const loadSeconds = round((performance.now() - t0) / 1000, 1);
-    const [size] = await sql<{ size: string }[]>`select pg_size_pretty(pg_total_relation_size('property_history')) as size`;
+    const [size] = await sql<
+      { size: string }[]
+    >`select pg_size_pretty(pg_total_relation_size('property_history')) as size`;
     say(
       `  generated in ${loadSeconds} s (insert ${round((tInsert - t0) / 1000, 1)} s, set logged ${round((tLogged - tInsert) / 1000, 1)} s, indexes ${round((tIndex - tLogged) / 1000, 1)} s, vacuum analyze ${round((performance.now() - tIndex) / 1000, 1)} s); table + indexes ${size!.size}`,
     );
 
     const first = end.getTime() - (PG_ROWS - 1) * PAGE_STEP_MS;
     const mid = pageStatement(deviceId, new Date(first - DAY), new Date((first + end.getTime()) / 2));
-    const plan = fmtPlan(await sql.unsafe(`explain (analyze, buffers, costs off, timing off) ${mid.sql}`, mid.params as never[]));
+    const plan = fmtPlan(
+      await sql.unsafe(`explain (analyze, buffers, costs off, timing off) ${mid.sql}`, mid.params as never[]),
+    );
     const sFrom = new Date(end.getTime() - SERIES_SPAN_MS);
-    const seriesPlan = fmtPlan(await sql.unsafe(`explain (analyze, buffers, costs off, timing off) ${SERIES_SQL}`, seriesParams(deviceId, sFrom, end) as never[]));
-    console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the page statement on PostgreSQL (${PG_ROWS.toLocaleString('en-US')} rows), as src/services/history.ts builds it:\n${mid.sql}\n${plan}\n`);
+    const seriesPlan = fmtPlan(
+      await sql.unsafe(
+        `explain (analyze, buffers, costs off, timing off) ${SERIES_SQL}`,
+        seriesParams(deviceId, sFrom, end) as never[],
+      ),
+    );
+    console.log(
+      `\nEXPLAIN (ANALYZE, BUFFERS) of the page statement on PostgreSQL (${PG_ROWS.toLocaleString('en-US')} rows), as src/services/history.ts builds it:\n${mid.sql}\n${plan}\n`,
+    );
 
     const setup: Setup = {
       label: 'PostgreSQL',
@@ -313,12 +400,19 @@ async function onPostgres(): Promise<Summary> {
 // PGlite (embedded)
 
 async function onPglite(): Promise<Summary> {
-  const child = await startChild<ThingqlReady>(new URL('./lib/thingql-child.ts', import.meta.url), [JSON.stringify({ DATABASE_URL: 'memory://' })], { name: 'thingql (pglite)' });
+  const child = await startChild<ThingqlReady>(
+    new URL('./lib/thingql-child.ts', import.meta.url),
+    [JSON.stringify({ DATABASE_URL: 'memory://' })],
+    { name: 'thingql (pglite)' },
+  );
   try {
     const gql = gqlClient(child.ready.httpPort, child.ready.adminToken, 4);
     const { productKey, devices } = await provision(gql, { name: 'History bench lamp', tsl: smartLampTsl(), count: 1 });
     const deviceName = devices[0]!.deviceName;
-    const [dev] = await child.call<{ id: string | number }[]>('sql', { text: 'select id from devices where product_key = $1 and device_name = $2', params: [productKey, deviceName] });
+    const [dev] = await child.call<{ id: string | number }[]>('sql', {
+      text: 'select id from devices where product_key = $1 and device_name = $2',
+      params: [productKey, deviceName],
+    });
     const deviceId = Number(dev!.id);
     const end = new Date(Math.floor(Date.now() / 1000) * 1000);
     say(`  PGlite: generating ${LITE_ROWS.toLocaleString('en-US')} + ${LITE_SERIES.toLocaleString('en-US')} rows...`);
@@ -329,10 +423,24 @@ async function onPglite(): Promise<Summary> {
     });
     for (const i of indexes) await child.call('sql', { text: `drop index "${i.indexname}"` });
     for (const [lo, hi] of chunks(LITE_ROWS, 250_000)) {
-      await child.call('sql', { text: GENERATE_SQL, params: [deviceId, PAGE_ID, end.toISOString(), LITE_ROWS, PAGE_STEP_MS * 1000, lo, hi] });
+      await child.call('sql', {
+        text: GENERATE_SQL,
+        params: [deviceId, PAGE_ID, end.toISOString(), LITE_ROWS, PAGE_STEP_MS * 1000, lo, hi],
+      });
     }
     for (const [lo, hi] of chunks(LITE_SERIES, 250_000)) {
-      await child.call('sql', { text: GENERATE_SQL, params: [deviceId, SERIES_ID, end.toISOString(), LITE_SERIES, Math.floor((SERIES_SPAN_MS * 1000) / LITE_SERIES), lo, hi] });
+      await child.call('sql', {
+        text: GENERATE_SQL,
+        params: [
+          deviceId,
+          SERIES_ID,
+          end.toISOString(),
+          LITE_SERIES,
+          Math.floor((SERIES_SPAN_MS * 1000) / LITE_SERIES),
+          lo,
+          hi,
+        ],
+      });
     }
     for (const i of indexes) await child.call('sql', { text: i.indexdef });
     await child.call('sql', { text: 'vacuum (analyze) property_history' });
@@ -341,10 +449,22 @@ async function onPglite(): Promise<Summary> {
     say(`  generated in ${loadSeconds} s`);
     const first = end.getTime() - (LITE_ROWS - 1) * PAGE_STEP_MS;
     const mid = pageStatement(deviceId, new Date(first - DAY), new Date((first + end.getTime()) / 2));
-    const plan = fmtPlan(await child.call<unknown[]>('sql', { text: `explain (analyze, buffers, costs off, timing off) ${mid.sql}`, params: mid.params }));
+    const plan = fmtPlan(
+      await child.call<unknown[]>('sql', {
+        text: `explain (analyze, buffers, costs off, timing off) ${mid.sql}`,
+        params: mid.params,
+      }),
+    );
     const sFrom = new Date(end.getTime() - SERIES_SPAN_MS);
-    const seriesPlan = fmtPlan(await child.call<unknown[]>('sql', { text: `explain (analyze, buffers, costs off, timing off) ${SERIES_SQL}`, params: seriesParams(deviceId, sFrom, end) }));
-    console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the page statement on PGlite (${LITE_ROWS.toLocaleString('en-US')} rows):\n${plan}\n`);
+    const seriesPlan = fmtPlan(
+      await child.call<unknown[]>('sql', {
+        text: `explain (analyze, buffers, costs off, timing off) ${SERIES_SQL}`,
+        params: seriesParams(deviceId, sFrom, end),
+      }),
+    );
+    console.log(
+      `\nEXPLAIN (ANALYZE, BUFFERS) of the page statement on PGlite (${LITE_ROWS.toLocaleString('en-US')} rows):\n${plan}\n`,
+    );
     const setup: Setup = {
       label: 'PGlite',
       gql,
@@ -392,16 +512,29 @@ function rowsOf(s: Summary, goals: boolean): Row[] {
 }
 
 async function main(): Promise<void> {
-  say(`history: PostgreSQL ${opt['no-postgres'] ? 'skipped' : `${PG_ROWS} rows + ${PG_SERIES} series points`}; PGlite ${opt['no-pglite'] ? 'skipped' : `${LITE_ROWS} rows + ${LITE_SERIES} series points`}; ${ROUNDS} rounds of ${SAMPLES} pages and ${SERIES_SAMPLES} series`);
+  say(
+    `history: PostgreSQL ${opt['no-postgres'] ? 'skipped' : `${PG_ROWS} rows + ${PG_SERIES} series points`}; PGlite ${opt['no-pglite'] ? 'skipped' : `${LITE_ROWS} rows + ${LITE_SERIES} series points`}; ${ROUNDS} rounds of ${SAMPLES} pages and ${SERIES_SAMPLES} series`,
+  );
   const summaries: Summary[] = [];
   if (!opt['no-postgres']) summaries.push(await onPostgres());
   if (!opt['no-pglite']) summaries.push(await onPglite());
-  const rows = summaries.flatMap((s) => rowsOf(s, s.label === 'PostgreSQL' && s.rows >= 10_000_000 && s.seriesPoints >= 1_000_000));
+  const rows = summaries.flatMap((s) =>
+    rowsOf(s, s.label === 'PostgreSQL' && s.rows >= 10_000_000 && s.seriesPoints >= 1_000_000),
+  );
   const out: BenchOutput = {
     bench: 'history',
     at: new Date().toISOString(),
     machine: machine(),
-    options: { rounds: ROUNDS, samples: SAMPLES, seriesSamples: SERIES_SAMPLES, pgRows: PG_ROWS, pgSeries: PG_SERIES, pgliteRows: LITE_ROWS, pgliteSeries: LITE_SERIES, quick: Q },
+    options: {
+      rounds: ROUNDS,
+      samples: SAMPLES,
+      seriesSamples: SERIES_SAMPLES,
+      pgRows: PG_ROWS,
+      pgSeries: PG_SERIES,
+      pgliteRows: LITE_ROWS,
+      pgliteSeries: LITE_SERIES,
+      quick: Q,
+    },
     rows,
     figures: Object.fromEntries(summaries.map((s) => [s.label, s])),
     notes: [

@@ -75,7 +75,14 @@ async function serve(role: string): Promise<void> {
     const { makeConfig } = await import('../src/config.ts');
     const { startPlatform } = await import('../src/server.ts');
     const adminToken = `bench-${randomBytes(16).toString('hex')}`;
-    const config = makeConfig({ PORT: 0, MQTT_PORT: 0, HOST: '127.0.0.1', ADMIN_TOKEN: adminToken, DATABASE_URL: opt.db ?? 'memory://', LOG_LEVEL: 'warn' });
+    const config = makeConfig({
+      PORT: 0,
+      MQTT_PORT: 0,
+      HOST: '127.0.0.1',
+      ADMIN_TOKEN: adminToken,
+      DATABASE_URL: opt.db ?? 'memory://',
+      LOG_LEVEL: 'warn',
+    });
     const platform = await startPlatform(config);
     ready = { mqttPort: platform.mqttPort, httpPort: platform.httpPort, adminToken };
     stop = () => platform.close();
@@ -93,8 +100,13 @@ async function serve(role: string): Promise<void> {
 function startChild(role: 'thingql' | 'aedes', db?: string): Promise<{ child: ChildProcess; ready: Ready }> {
   const args = ['--role', role, ...(db ? ['--db', db] : [])];
   // BENCH_PROFILE=1 writes a V8 CPU profile of each server to bench/results/profiles/.
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('./results/profiles/', import.meta.url))}`] : [];
-  const child = fork(fileURLToPath(import.meta.url), args, { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const profile = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('./results/profiles/', import.meta.url))}`]
+    : [];
+  const child = fork(fileURLToPath(import.meta.url), args, {
+    execArgv: ['--import', 'tsx', ...profile],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   return new Promise((resolve, reject) => {
     child.once('message', (m: { ready: Ready }) => resolve({ child, ready: m.ready }));
     child.once('exit', (code) => reject(new Error(`${role} server exited with ${code} before it was ready`)));
@@ -229,10 +241,20 @@ async function runRound(
     messages: total,
     seconds: round2(seconds),
     perSecond: Math.round(total / seconds),
-    latencyMs: { p50: round2(pct(latencies, 50)), p90: round2(pct(latencies, 90)), p99: round2(pct(latencies, 99)), max: round2(latencies.at(-1)!) },
+    latencyMs: {
+      p50: round2(pct(latencies, 50)),
+      p90: round2(pct(latencies, 90)),
+      p99: round2(pct(latencies, 99)),
+      max: round2(latencies.at(-1)!),
+    },
     pubackMs: { p50: round2(pct(pubacks, 50)), p99: round2(pct(pubacks, 99)) },
     cpuUsPerPost: round2(cpuUsPerPost),
-    ...(db0 && db1 ? { dbCpuUsPerPost: round2((db1.cpuUs - db0.cpuUs) / total), walBytesPerPost: Math.round((db1.wal - db0.wal) / total) } : {}),
+    ...(db0 && db1
+      ? {
+          dbCpuUsPerPost: round2((db1.cpuUs - db0.cpuUs) / total),
+          walBytesPerPost: Math.round((db1.wal - db0.wal) / total),
+        }
+      : {}),
   };
 }
 
@@ -264,7 +286,9 @@ function dbStatsOf(url: string): DbStats {
   let total = 0;
   return {
     async snapshot() {
-      const rows = await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+      const rows = await sql<
+        { pid: number }[]
+      >`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
       for (const { pid } of rows) {
         const now = procCpuUs(pid);
         const before = seen.get(pid);
@@ -296,7 +320,11 @@ interface PacedResult {
   latencyMs: { p50: number; p90: number; p99: number; max: number };
 }
 
-async function paced(pubs: Publisher[], firstId: number, arrivals: { on: (cb: (name: string, id: number) => void) => void }): Promise<PacedResult> {
+async function paced(
+  pubs: Publisher[],
+  firstId: number,
+  arrivals: { on: (cb: (name: string, id: number) => void) => void },
+): Promise<PacedResult> {
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   let received = 0;
@@ -337,7 +365,12 @@ async function paced(pubs: Publisher[], firstId: number, arrivals: { on: (cb: (n
     achievedPerSecond: Math.round(sent / sendSeconds),
     sent,
     received,
-    latencyMs: { p50: round2(pct(latencies, 50)), p90: round2(pct(latencies, 90)), p99: round2(pct(latencies, 99)), max: round2(latencies.at(-1) ?? 0) },
+    latencyMs: {
+      p50: round2(pct(latencies, 50)),
+      p90: round2(pct(latencies, 90)),
+      p99: round2(pct(latencies, 99)),
+      max: round2(latencies.at(-1) ?? 0),
+    },
   };
 }
 
@@ -360,7 +393,11 @@ async function measureAedes(): Promise<Measured> {
     const pubs: Publisher[] = [];
     for (let i = 0; i < DEVICES; i++) {
       const name = `dev-${String(i).padStart(4, '0')}`;
-      pubs.push({ name, topic: `/sys/bench/${name}/thing/event/property/post`, client: await connect(url, { clientId: `bench-${name}` }) });
+      pubs.push({
+        name,
+        topic: `/sys/bench/${name}/thing/event/property/post`,
+        client: await connect(url, { clientId: `bench-${name}` }),
+      });
     }
     const results = await rounds(pubs, listeners, () => cpuOf(child));
     for (const p of pubs) await p.client.endAsync();
@@ -378,7 +415,12 @@ interface Measured {
   storageBytesPerPost?: Record<string, number>;
 }
 
-async function rounds(pubs: Publisher[], listeners: ((name: string, id: number) => void)[], serverCpu: () => Promise<number>, dbStats?: DbStats): Promise<Measured> {
+async function rounds(
+  pubs: Publisher[],
+  listeners: ((name: string, id: number) => void)[],
+  serverCpu: () => Promise<number>,
+  dbStats?: DbStats,
+): Promise<Measured> {
   const arrivals = {
     on: (cb: (name: string, id: number) => void) => {
       listeners.length = 0;
@@ -402,7 +444,10 @@ async function rounds(pubs: Publisher[], listeners: ((name: string, id: number) 
     storageBytesPerPost.total = Math.round(storageBytesPerPost.total);
   }
   const p = PACED_RATE > 0 ? await paced(pubs, id, arrivals) : null;
-  if (p) console.log(`  paced ${p.targetPerSecond}/s: achieved ${p.achievedPerSecond}/s, ${p.received}/${p.sent} received, p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms`);
+  if (p)
+    console.log(
+      `  paced ${p.targetPerSecond}/s: achieved ${p.achievedPerSecond}/s, ${p.received}/${p.sent} received, p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms`,
+    );
   return { rounds: out, paced: p, ...(storageBytesPerPost ? { storageBytesPerPost } : {}) };
 }
 
@@ -423,21 +468,45 @@ async function measureThingQL(db: string | undefined): Promise<Measured> {
   const token = ready.adminToken!;
   const url = `mqtt://127.0.0.1:${ready.mqttPort}`;
   try {
-    const tsl = JSON.parse(readFileSync(new URL('../test/fixtures/smart-lamp.json', import.meta.url), 'utf8')) as unknown;
-    const p = await gql(httpUrl, token, `mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } userErrors { message } } }`, { i: { name: 'Bench lamp', tsl } });
+    const tsl = JSON.parse(
+      readFileSync(new URL('../test/fixtures/smart-lamp.json', import.meta.url), 'utf8'),
+    ) as unknown;
+    const p = await gql(
+      httpUrl,
+      token,
+      `mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } userErrors { message } } }`,
+      { i: { name: 'Bench lamp', tsl } },
+    );
     const productKey = p.createProduct.product.productKey as string;
     const names = Array.from({ length: DEVICES }, (_, i) => `dev-${String(i).padStart(4, '0')}`);
-    const r = await gql(httpUrl, token, `mutation($i: RegisterDevicesInput!) { registerDevices(input: $i) { devices { device { deviceName } deviceSecret } userErrors { message } } }`, {
-      i: { productKey, deviceNames: names },
-    });
-    const creds: DeviceCreds[] = r.registerDevices.devices.map((d: any) => ({ productKey, deviceName: d.device.deviceName, deviceSecret: d.deviceSecret }));
+    const r = await gql(
+      httpUrl,
+      token,
+      `mutation($i: RegisterDevicesInput!) { registerDevices(input: $i) { devices { device { deviceName } deviceSecret } userErrors { message } } }`,
+      {
+        i: { productKey, deviceNames: names },
+      },
+    );
+    const creds: DeviceCreds[] = r.registerDevices.devices.map((d: any) => ({
+      productKey,
+      deviceName: d.device.deviceName,
+      deviceSecret: d.deviceSecret,
+    }));
 
     const listeners: ((name: string, id: number) => void)[] = [];
-    const ws = createClient({ url: `ws://127.0.0.1:${ready.httpPort}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    const ws = createClient({
+      url: `ws://127.0.0.1:${ready.httpPort}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+    });
     const subscribed = new Promise<void>((resolve, reject) => {
       ws.on('connected', () => setTimeout(resolve, 300));
       ws.subscribe<{ devicePropertyPosted: { deviceName: string; requestId: string } }>(
-        { query: `subscription($pk: String) { devicePropertyPosted(productKey: $pk) { deviceName requestId } }`, variables: { pk: productKey } },
+        {
+          query: `subscription($pk: String) { devicePropertyPosted(productKey: $pk) { deviceName requestId } }`,
+          variables: { pk: productKey },
+        },
         {
           next: (v) => {
             const e = v.data?.devicePropertyPosted;
@@ -451,7 +520,11 @@ async function measureThingQL(db: string | undefined): Promise<Measured> {
     await subscribed;
     const pubs: Publisher[] = [];
     for (const c of creds) {
-      pubs.push({ name: c.deviceName, topic: `/sys/${productKey}/${c.deviceName}/thing/event/property/post`, client: await connect(url, alinkLogin(c)) });
+      pubs.push({
+        name: c.deviceName,
+        topic: `/sys/${productKey}/${c.deviceName}/thing/event/property/post`,
+        client: await connect(url, alinkLogin(c)),
+      });
     }
     const stats = db ? dbStatsOf(db) : undefined;
     try {
@@ -492,8 +565,15 @@ async function main(): Promise<void> {
     };
   }
   const database = db ? 'postgresql' : 'pglite memory://';
-  console.log(`ingest bench: ${DEVICES} devices, ${MESSAGES} QoS 1 property posts per round (3 properties), window ${WINDOW}, ${ROUNDS} rounds, ${database}`);
-  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}`);
+  console.log(
+    `ingest bench: ${DEVICES} devices, ${MESSAGES} QoS 1 property posts per round (3 properties), window ${WINDOW}, ${ROUNDS} rounds, ${database}`,
+  );
+  console.log(
+    `machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}, node ${process.version}`,
+  );
   try {
     const aedesM = await measureAedes();
     const thingqlM = await measureThingQL(db);
@@ -501,7 +581,14 @@ async function main(): Promise<void> {
     const thingql = thingqlM.rounds;
     const row = (name: string, rs: RoundResult[]) =>
       console.log(
-        `${name.padEnd(28)} ${String(median(rs, (r) => r.perSecond)).padStart(8)} msg/s   p50 ${median(rs, (r) => r.latencyMs.p50).toFixed(1).padStart(7)} ms   p99 ${median(rs, (r) => r.latencyMs.p99).toFixed(1).padStart(7)} ms   (rounds: ${rs.map((r) => r.perSecond).join(', ')})`,
+        `${name.padEnd(28)} ${String(median(rs, (r) => r.perSecond)).padStart(8)} msg/s   p50 ${median(
+          rs,
+          (r) => r.latencyMs.p50,
+        )
+          .toFixed(1)
+          .padStart(7)} ms   p99 ${median(rs, (r) => r.latencyMs.p99)
+          .toFixed(1)
+          .padStart(7)} ms   (rounds: ${rs.map((r) => r.perSecond).join(', ')})`,
       );
     console.log('');
     row('aedes relay (baseline)', aedes);
@@ -512,17 +599,31 @@ async function main(): Promise<void> {
       p50: round2(median(thingql, (r) => r.latencyMs.p50) / median(aedes, (r) => r.latencyMs.p50)),
       p99: round2(median(thingql, (r) => r.latencyMs.p99) / median(aedes, (r) => r.latencyMs.p99)),
     };
-    console.log(`ThingQL / aedes: throughput x${ratio.throughput}, p50 latency x${ratio.p50}, p99 latency x${ratio.p99}`);
-    console.log(`ThingQL PUBACK (after commit): p50 ${median(thingql, (r) => r.pubackMs!.p50)} ms, p99 ${median(thingql, (r) => r.pubackMs!.p99)} ms`);
+    console.log(
+      `ThingQL / aedes: throughput x${ratio.throughput}, p50 latency x${ratio.p50}, p99 latency x${ratio.p99}`,
+    );
+    console.log(
+      `ThingQL PUBACK (after commit): p50 ${median(thingql, (r) => r.pubackMs!.p50)} ms, p99 ${median(thingql, (r) => r.pubackMs!.p99)} ms`,
+    );
     const cpuA = median(aedes, (r) => r.cpuUsPerPost);
     const cpuT = median(thingql, (r) => r.cpuUsPerPost);
-    console.log(`server CPU per post: aedes ${cpuA} us, ThingQL ${cpuT} us (x${round2(cpuT / cpuA)}; ThingQL's includes the embedded database unless --database-url is given)`);
+    console.log(
+      `server CPU per post: aedes ${cpuA} us, ThingQL ${cpuT} us (x${round2(cpuT / cpuA)}; ThingQL's includes the embedded database unless --database-url is given)`,
+    );
     if (db) {
       const dbCpu = median(thingql, (r) => r.dbCpuUsPerPost ?? 0);
-      console.log(`PostgreSQL per post: backends' CPU ${dbCpu} us (server + database x${round2((cpuT + dbCpu) / cpuA)}), WAL ${median(thingql, (r) => r.walBytesPerPost ?? 0)} bytes; storage ${JSON.stringify(thingqlM.storageBytesPerPost)}`);
+      console.log(
+        `PostgreSQL per post: backends' CPU ${dbCpu} us (server + database x${round2((cpuT + dbCpu) / cpuA)}), WAL ${median(thingql, (r) => r.walBytesPerPost ?? 0)} bytes; storage ${JSON.stringify(thingqlM.storageBytesPerPost)}`,
+      );
     }
-    for (const [name, m] of [['aedes', aedesM], ['ThingQL', thingqlM]] as const) {
-      if (m.paced) console.log(`paced ${m.paced.targetPerSecond} posts/s, ${name}: achieved ${m.paced.achievedPerSecond}/s, p50 ${m.paced.latencyMs.p50} ms, p99 ${m.paced.latencyMs.p99} ms (${m.paced.received}/${m.paced.sent})`);
+    for (const [name, m] of [
+      ['aedes', aedesM],
+      ['ThingQL', thingqlM],
+    ] as const) {
+      if (m.paced)
+        console.log(
+          `paced ${m.paced.targetPerSecond} posts/s, ${name}: achieved ${m.paced.achievedPerSecond}/s, p50 ${m.paced.latencyMs.p50} ms, p99 ${m.paced.latencyMs.p99} ms (${m.paced.received}/${m.paced.sent})`,
+        );
     }
     const dir = fileURLToPath(new URL('./results/', import.meta.url));
     mkdirSync(dir, { recursive: true });
@@ -533,7 +634,14 @@ async function main(): Promise<void> {
         {
           bench: 'ingest',
           at: new Date().toISOString(),
-          params: { devices: DEVICES, messagesPerRound: MESSAGES, window: WINDOW, rounds: ROUNDS, warmup: WARMUP, database },
+          params: {
+            devices: DEVICES,
+            messagesPerRound: MESSAGES,
+            window: WINDOW,
+            rounds: ROUNDS,
+            warmup: WARMUP,
+            database,
+          },
           machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version },
           aedes,
           thingql,

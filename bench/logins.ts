@@ -45,7 +45,9 @@ const ROUNDS = Math.max(2, Number(opt.rounds));
 // Server children: start, report ports, answer RSS requests after a full GC, stop on request.
 
 type ToChild = { cmd: 'rss' } | { cmd: 'stop' };
-type FromChild = { ready: { mqttPort: number; httpPort?: number; adminToken?: string } } | { rss: number; heapUsed: number };
+type FromChild =
+  | { ready: { mqttPort: number; httpPort?: number; adminToken?: string } }
+  | { rss: number; heapUsed: number };
 
 async function fullGc(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -152,20 +154,28 @@ async function gql(child: Child, query: string, variables: Record<string, unknow
 
 /** One product with DEVICES devices, registered through the public API in batches of 1,000. */
 async function provision(child: Child): Promise<DeviceCreds[]> {
-  const p = await gql(child, `mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } userErrors { message } } }`, {
-    i: { name: 'Login bench' },
-  });
+  const p = await gql(
+    child,
+    `mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } userErrors { message } } }`,
+    {
+      i: { name: 'Login bench' },
+    },
+  );
   const productKey = p.createProduct.product.productKey as string;
   const creds: DeviceCreds[] = [];
   for (let from = 0; from < DEVICES; from += 1000) {
-    const names = Array.from({ length: Math.min(1000, DEVICES - from) }, (_, k) => `bench-${String(from + k).padStart(6, '0')}`);
+    const names = Array.from(
+      { length: Math.min(1000, DEVICES - from) },
+      (_, k) => `bench-${String(from + k).padStart(6, '0')}`,
+    );
     const r = await gql(
       child,
       `mutation($i: RegisterDevicesInput!) { registerDevices(input: $i) { devices { device { deviceName } deviceSecret } userErrors { message } } }`,
       { i: { productKey, deviceNames: names } },
     );
     if (r.registerDevices.userErrors.length) throw new Error(JSON.stringify(r.registerDevices.userErrors));
-    for (const d of r.registerDevices.devices) creds.push({ productKey, deviceName: d.device.deviceName, deviceSecret: d.deviceSecret });
+    for (const d of r.registerDevices.devices)
+      creds.push({ productKey, deviceName: d.device.deviceName, deviceSecret: d.deviceSecret });
   }
   return creds;
 }
@@ -189,10 +199,14 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /** Connect every client with at most CONCURRENCY CONNECTs in flight; returns the clients and CONNACK latencies. */
-async function connectAll(url: string, options: IClientOptions[]): Promise<{ clients: MqttClient[]; latencies: number[]; failed: number; wallMs: number }> {
+async function connectAll(
+  url: string,
+  options: IClientOptions[],
+): Promise<{ clients: MqttClient[]; latencies: number[]; failed: number; wallMs: number }> {
   const clients: MqttClient[] = [];
   const latencies: number[] = [];
   let failed = 0;
@@ -204,7 +218,9 @@ async function connectAll(url: string, options: IClientOptions[]): Promise<{ cli
         const o = options[next++]!;
         const started = performance.now();
         try {
-          clients.push(await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 60_000, keepalive: 300, ...o }));
+          clients.push(
+            await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 60_000, keepalive: 300, ...o }),
+          );
           latencies.push(performance.now() - started);
         } catch {
           failed++;
@@ -222,9 +238,15 @@ async function measure(role: 'thingql' | 'aedes'): Promise<{ idleRssMB: number; 
   let options: IClientOptions[];
   if (role === 'thingql') {
     process.stdout.write(` registering ${DEVICES} devices...`);
-    options = (await provision(child)).map((c) => alinkLogin(c, { signMethod: 'hmacsha256', clientId: `${c.productKey}.${c.deviceName}` }));
+    options = (await provision(child)).map((c) =>
+      alinkLogin(c, { signMethod: 'hmacsha256', clientId: `${c.productKey}.${c.deviceName}` }),
+    );
   } else {
-    options = Array.from({ length: DEVICES }, (_, i) => ({ clientId: `bench-${i}`, username: `bench-${i}`, password: 'x' }));
+    options = Array.from({ length: DEVICES }, (_, i) => ({
+      clientId: `bench-${i}`,
+      username: `bench-${i}`,
+      password: 'x',
+    }));
   }
   const idle = await child.rss();
   process.stdout.write(` idle RSS ${round2(idle.rss / 2 ** 20, 0)} MB\n`);
@@ -260,7 +282,9 @@ async function measure(role: 'thingql' | 'aedes'): Promise<{ idleRssMB: number; 
 }
 
 async function main(): Promise<void> {
-  console.log(`logins: ${DEVICES} devices, ${CONCURRENCY} CONNECTs in flight, ${ROUNDS} rounds, database ${opt.db ? 'postgres' : 'memory://'}`);
+  console.log(
+    `logins: ${DEVICES} devices, ${CONCURRENCY} CONNECTs in flight, ${ROUNDS} rounds, database ${opt.db ? 'postgres' : 'memory://'}`,
+  );
   const baseline = await measure('aedes');
   const thingql = await measure('thingql');
 
@@ -293,7 +317,12 @@ async function main(): Promise<void> {
   const out = {
     bench: 'logins',
     at: new Date().toISOString(),
-    options: { devices: DEVICES, concurrency: CONCURRENCY, rounds: ROUNDS, database: opt.db ? 'postgres' : 'memory://' },
+    options: {
+      devices: DEVICES,
+      concurrency: CONCURRENCY,
+      rounds: ROUNDS,
+      database: opt.db ? 'postgres' : 'memory://',
+    },
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() },
     ratios,
     summary,

@@ -83,7 +83,12 @@ async function snapshot(wasm: () => number | null): Promise<Snapshot> {
 }
 
 async function serve(role: string): Promise<void> {
-  const settings = JSON.parse(opt.settings ?? '{}') as { databaseUrl?: string; dataDir?: string; dist?: boolean; settleS?: number };
+  const settings = JSON.parse(opt.settings ?? '{}') as {
+    databaseUrl?: string;
+    dataDir?: string;
+    dist?: boolean;
+    settleS?: number;
+  };
   let stop: () => Promise<void>;
   let wasm: () => number | null = () => null;
   if (role === 'aedes') {
@@ -122,7 +127,8 @@ async function serve(role: string): Promise<void> {
   const started = await snapshot(wasm);
   const t0 = Date.now();
   // V8's memory reducer shrinks the young generation once the process is idle; wait for it (bounded).
-  while (youngGen() > 2 * 2 ** 20 && Date.now() - t0 < (settings.settleS ?? 60) * 1000) await new Promise((r) => setTimeout(r, 2000));
+  while (youngGen() > 2 * 2 ** 20 && Date.now() - t0 < (settings.settleS ?? 60) * 1000)
+    await new Promise((r) => setTimeout(r, 2000));
   const settled = await snapshot(wasm);
   await stop();
   process.send!({ started, settled, settleSeconds: Math.round((Date.now() - t0) / 1000) });
@@ -139,10 +145,14 @@ function runChild(role: 'aedes' | 'thingql', settings: Record<string, unknown>):
   // which tsx passes through untransformed.
   const execArgv = ['--expose-gc', '--import', 'tsx'];
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--role', role, '--settings', JSON.stringify(settings)], {
-      execArgv,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const child: ChildProcess = fork(
+      fileURLToPath(import.meta.url),
+      ['--role', role, '--settings', JSON.stringify(settings)],
+      {
+        execArgv,
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    );
     child.once('message', (m) => resolve(m as ChildResult));
     child.once('exit', (code) => reject(new Error(`${role} child exited (${code}) before reporting`)));
   });
@@ -172,17 +182,25 @@ async function main(): Promise<void> {
         const fresh = await createFreshDatabase(opt['database-url']!, 'membench');
         const dataDir = mkdtempSync(path.join(os.tmpdir(), 'thingql-membench-'));
         try {
-          results.postgres.push(await runChild('thingql', { databaseUrl: fresh.url, dataDir, dist: opt.dist, settleS }));
+          results.postgres.push(
+            await runChild('thingql', { databaseUrl: fresh.url, dataDir, dist: opt.dist, settleS }),
+          );
         } finally {
           rmSync(dataDir, { recursive: true, force: true });
           await fresh.drop();
         }
       }
       const last = results[t].at(-1)!;
-      say(`  started ${last.started.rssMB} MB RSS, settled ${last.settled.rssMB} MB after ${last.settleSeconds} s (heap ${last.settled.heapUsedMB} MB used)`);
+      say(
+        `  started ${last.started.rssMB} MB RSS, settled ${last.settled.rssMB} MB after ${last.settleSeconds} s (heap ${last.settled.heapUsedMB} MB used)`,
+      );
     }
   }
-  const sp = (t: (typeof targets)[number], k: keyof Snapshot, when: 'started' | 'settled' = 'settled') => spread(results[t].map((x) => Number(x[when][k])), 1);
+  const sp = (t: (typeof targets)[number], k: keyof Snapshot, when: 'started' | 'settled' = 'settled') =>
+    spread(
+      results[t].map((x) => Number(x[when][k])),
+      1,
+    );
   const base = sp('aedes', 'rssMB');
   const how = opt.dist ? 'compiled build (npm start)' : 'sources through tsx';
   const row = (t: 'embedded' | 'postgres', label: string, goal: number): Row => {
@@ -196,9 +214,22 @@ async function main(): Promise<void> {
       met: rss.median <= goal,
     };
   };
-  const rows = [row('embedded', 'embedded database (DATA_DIR, a restart)', 250), row('postgres', 'DATABASE_URL (PostgreSQL)', 120)];
-  const first = spread(firstStarts.map((x) => x.started.rssMB), 1);
-  rows.push({ scenario: '  embedded database, first start of a new DATA_DIR (initdb in the process), at 1 s', baseline: '-', measured: fmtSpread(first), ratio: fmtRatio(ratioOf(first, base)), goal: '-', met: null });
+  const rows = [
+    row('embedded', 'embedded database (DATA_DIR, a restart)', 250),
+    row('postgres', 'DATABASE_URL (PostgreSQL)', 120),
+  ];
+  const first = spread(
+    firstStarts.map((x) => x.started.rssMB),
+    1,
+  );
+  rows.push({
+    scenario: '  embedded database, first start of a new DATA_DIR (initdb in the process), at 1 s',
+    baseline: '-',
+    measured: fmtSpread(first),
+    ratio: fmtRatio(ratioOf(first, base)),
+    goal: '-',
+    met: null,
+  });
   const out = {
     bench: 'memory',
     at: new Date().toISOString(),

@@ -46,7 +46,9 @@ const IotClient: ClientClass = typeof loaded === 'function' ? loaded : loaded.de
 type Way = 'graphql' | 'acs3' | 'rpc';
 
 /** A closed loop of CONCURRENCY callers; counts the calls answered in the window after the warm-up. */
-async function closedLoop(call: (k: number) => Promise<void>): Promise<{ perSecond: number; errors: number; calls: number }> {
+async function closedLoop(
+  call: (k: number) => Promise<void>,
+): Promise<{ perSecond: number; errors: number; calls: number }> {
   let done = 0;
   let errors = 0;
   let counting = false;
@@ -75,7 +77,9 @@ async function closedLoop(call: (k: number) => Promise<void>): Promise<{ perSeco
 }
 
 async function main(): Promise<void> {
-  const child = await startChild<ThingqlReady>(new URL('./lib/thingql-child.ts', import.meta.url), ['{}'], { name: 'thingql' });
+  const child = await startChild<ThingqlReady>(new URL('./lib/thingql-child.ts', import.meta.url), ['{}'], {
+    name: 'thingql',
+  });
   const gql = gqlClient(child.ready.httpPort, child.ready.adminToken, CONCURRENCY);
   const device = { productKey: '', deviceName: '' };
   let received = 0;
@@ -83,7 +87,11 @@ async function main(): Promise<void> {
     const { productKey, devices } = await provision(gql, { name: 'OpenAPI bench', count: 1 });
     const dev = devices[0]!;
     Object.assign(device, dev);
-    const mq = await mqtt.connectAsync(`mqtt://127.0.0.1:${child.ready.mqttPort}`, { ...alinkLogin(dev), reconnectPeriod: 0, keepalive: 60 });
+    const mq = await mqtt.connectAsync(`mqtt://127.0.0.1:${child.ready.mqttPort}`, {
+      ...alinkLogin(dev),
+      reconnectPeriod: 0,
+      keepalive: 60,
+    });
     const topic = `/${productKey}/${dev.deviceName}/user/get`;
     await mq.subscribeAsync(topic, { qos: 0 });
     mq.on('message', () => void received++);
@@ -91,29 +99,49 @@ async function main(): Promise<void> {
       `mutation($i: CreateAccessKeyInput!) { createAccessKey(input: $i) { accessKey { accessKeyId } accessKeySecret userErrors { code } } }`,
       { i: { name: 'bench', role: 'OPERATOR' } },
     );
-    const key = { accessKeyId: k.createAccessKey.accessKey.accessKeyId as string, accessKeySecret: k.createAccessKey.accessKeySecret as string };
+    const key = {
+      accessKeyId: k.createAccessKey.accessKey.accessKeyId as string,
+      accessKeySecret: k.createAccessKey.accessKeySecret as string,
+    };
     const sdk = (v2: boolean) =>
       new IotClient(
-        new OpenApi.Config({ ...key, endpoint: `127.0.0.1:${child.ready.httpPort}`, protocol: 'http', readTimeout: 10000, connectTimeout: 10000, ...(v2 ? { signatureAlgorithm: 'v2' } : {}) }),
+        new OpenApi.Config({
+          ...key,
+          endpoint: `127.0.0.1:${child.ready.httpPort}`,
+          protocol: 'http',
+          readTimeout: 10000,
+          connectTimeout: 10000,
+          ...(v2 ? { signatureAlgorithm: 'v2' } : {}),
+        }),
       );
     const clients = { acs3: sdk(false), rpc: sdk(true) };
     const payload = Buffer.from(JSON.stringify({ cmd: 'on', brightness: 80 })).toString('base64');
     const calls: Record<Way, (n: number) => Promise<void>> = {
       graphql: async () => {
-        const r = await gql(`mutation($i: PubInput!) { pub(input: $i) { messageId userErrors { code } } }`, { i: { productKey, topicFullName: topic, payload, encoding: 'BASE64' } });
+        const r = await gql(`mutation($i: PubInput!) { pub(input: $i) { messageId userErrors { code } } }`, {
+          i: { productKey, topicFullName: topic, payload, encoding: 'BASE64' },
+        });
         if (r.pub.userErrors.length) throw new Error(r.pub.userErrors[0].code);
       },
       acs3: async () => {
-        const r = await clients.acs3.pub(new $Iot.PubRequest({ productKey, topicFullName: topic, messageContent: payload, qos: 0 }));
+        const r = await clients.acs3.pub(
+          new $Iot.PubRequest({ productKey, topicFullName: topic, messageContent: payload, qos: 0 }),
+        );
         if (!r.body.success) throw new Error(r.body.code);
       },
       rpc: async () => {
-        const r = await clients.rpc.pub(new $Iot.PubRequest({ productKey, topicFullName: topic, messageContent: payload, qos: 0 }));
+        const r = await clients.rpc.pub(
+          new $Iot.PubRequest({ productKey, topicFullName: topic, messageContent: payload, qos: 0 }),
+        );
         if (!r.body.success) throw new Error(r.body.code);
       },
     };
     const ways: Way[] = ['graphql', 'acs3', 'rpc'];
-    const perRound: Record<Way, { perSecond: number; errors: number; serverCpuUsPerCall: number }[]> = { graphql: [], acs3: [], rpc: [] };
+    const perRound: Record<Way, { perSecond: number; errors: number; serverCpuUsPerCall: number }[]> = {
+      graphql: [],
+      acs3: [],
+      rpc: [],
+    };
     for (let r = 0; r < ROUNDS; r++) {
       const order = ways.map((_, i) => ways[(i + r) % ways.length]!);
       for (const w of order) {
@@ -121,14 +149,27 @@ async function main(): Promise<void> {
         const res = await closedLoop(calls[w]);
         const after = await child.usage();
         // Server CPU over the whole loop (warm-up included) per call answered in it, approximately.
-        const serverCpuUsPerCall = round((after.cpuMicros - before.cpuMicros) / (res.calls * (1 + WARMUP_MS / (SECONDS * 1000))), 0);
+        const serverCpuUsPerCall = round(
+          (after.cpuMicros - before.cpuMicros) / (res.calls * (1 + WARMUP_MS / (SECONDS * 1000))),
+          0,
+        );
         perRound[w].push({ perSecond: res.perSecond, errors: res.errors, serverCpuUsPerCall });
-        say(`round ${r + 1} ${w}: ${res.perSecond} calls/s, ${res.errors} errors, ~${serverCpuUsPerCall} µs server CPU per call`);
+        say(
+          `round ${r + 1} ${w}: ${res.perSecond} calls/s, ${res.errors} errors, ~${serverCpuUsPerCall} µs server CPU per call`,
+        );
       }
     }
     await mq.endAsync();
-    const s = (w: Way) => spread(perRound[w].map((x) => x.perSecond), 0);
-    const cpu = (w: Way) => spread(perRound[w].map((x) => x.serverCpuUsPerCall), 0);
+    const s = (w: Way) =>
+      spread(
+        perRound[w].map((x) => x.perSecond),
+        0,
+      );
+    const cpu = (w: Way) =>
+      spread(
+        perRound[w].map((x) => x.serverCpuUsPerCall),
+        0,
+      );
     const errors = (w: Way) => perRound[w].reduce((a, x) => a + x.errors, 0);
     const base = s('graphql');
     const rows: Row[] = (['acs3', 'rpc'] as const).map((w) => {
@@ -149,7 +190,9 @@ async function main(): Promise<void> {
       options: { rounds: ROUNDS, seconds: SECONDS, concurrency: CONCURRENCY, quick: opt.quick },
       rows,
       figures: { perRound, received },
-      notes: ['the SDK signs and parses in the client process; server CPU per call compares the two paths on the server alone'],
+      notes: [
+        'the SDK signs and parses in the client process; server CPU per call compares the two paths on the server alone',
+      ],
     };
     const file = writeResult(out, opt.json);
     say(`wrote ${file}`);

@@ -125,7 +125,10 @@ async function paced(n: number, rate: number, call: Call): Promise<Stats> {
 // ---------------------------------------------------------------------------------------------------------------
 // Devices
 
-function echoDevice(c: MqttClient, onRequest: (topic: string, payload: Buffer) => { topic: string; payload: string } | null): void {
+function echoDevice(
+  c: MqttClient,
+  onRequest: (topic: string, payload: Buffer) => { topic: string; payload: string } | null,
+): void {
   c.on('message', (topic, payload) => {
     const out = onRequest(topic, payload);
     if (out) c.publish(out.topic, out.payload, { qos: 0 });
@@ -139,7 +142,9 @@ function thingqlDevice(c: MqttClient, pk: string, dn: string): void {
     if (!topic.startsWith(prefix)) return null;
     const id = topic.slice(prefix.length);
     const text = payload.toString();
-    const reply = text.startsWith('{') ? JSON.stringify({ id: (JSON.parse(text) as { id: string }).id, code: 200, data: { Done: 1 } }) : `${id}:${text}`;
+    const reply = text.startsWith('{')
+      ? JSON.stringify({ id: (JSON.parse(text) as { id: string }).id, code: 200, data: { Done: 1 } })
+      : `${id}:${text}`;
     return { topic: `/sys/${pk}/${dn}/rrpc/response/${id}`, payload: reply };
   });
 }
@@ -167,7 +172,18 @@ async function thingql() {
     const body = JSON.stringify({ query, variables });
     return new Promise((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port: platform.httpPort, path: '/graphql', method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}`, 'content-length': Buffer.byteLength(body) } },
+        {
+          host: '127.0.0.1',
+          port: platform.httpPort,
+          path: '/graphql',
+          method: 'POST',
+          agent,
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${adminToken}`,
+            'content-length': Buffer.byteLength(body),
+          },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -183,21 +199,42 @@ async function thingql() {
     });
   }
   /** GraphQL over one graphql-ws socket: every call in flight at once. */
-  const ws = createClient({ url: `ws://127.0.0.1:${platform.httpPort}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${adminToken}` } });
+  const ws = createClient({
+    url: `ws://127.0.0.1:${platform.httpPort}/graphql`,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${adminToken}` },
+  });
   function wsGql(query: string, variables: Record<string, unknown>): Promise<any> {
     return new Promise((resolve, reject) => {
       let data: any = null;
-      ws.subscribe<any>({ query, variables }, { next: (v) => (v.errors ? reject(new Error(JSON.stringify(v.errors))) : (data = v.data)), error: reject, complete: () => resolve(data) });
+      ws.subscribe<any>(
+        { query, variables },
+        {
+          next: (v) => (v.errors ? reject(new Error(JSON.stringify(v.errors))) : (data = v.data)),
+          error: reject,
+          complete: () => resolve(data),
+        },
+      );
     });
   }
   const gql = httpGql;
 
   const tsl = JSON.parse(readFileSync(new URL('../test/fixtures/smart-lamp.json', import.meta.url), 'utf8'));
-  const p = await gql(`mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } } }`, { i: { name: 'bench lamp', tsl } });
+  const p = await gql(`mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } } }`, {
+    i: { name: 'bench lamp', tsl },
+  });
   const pk: string = p.createProduct.product.productKey;
   const names = [...Array.from({ length: DEVICES }, (_, k) => `lamp-${k}`), 'offline-lamp', 'mute-lamp'];
-  const reg = await gql(`mutation($i: RegisterDevicesInput!) { registerDevices(input: $i) { devices { device { deviceName } deviceSecret } } }`, { i: { productKey: pk, deviceNames: names } });
-  const creds: DeviceCreds[] = reg.registerDevices.devices.map((d: any) => ({ productKey: pk, deviceName: d.device.deviceName, deviceSecret: d.deviceSecret }));
+  const reg = await gql(
+    `mutation($i: RegisterDevicesInput!) { registerDevices(input: $i) { devices { device { deviceName } deviceSecret } } }`,
+    { i: { productKey: pk, deviceNames: names } },
+  );
+  const creds: DeviceCreds[] = reg.registerDevices.devices.map((d: any) => ({
+    productKey: pk,
+    deviceName: d.device.deviceName,
+    deviceSecret: d.deviceSecret,
+  }));
   const url = `mqtt://127.0.0.1:${platform.mqttPort}`;
   const connect = (c: DeviceCreds) => mqtt.connectAsync(url, { ...alinkLogin(c), reconnectPeriod: 0, keepalive: 600 });
   const devices = await Promise.all(creds.slice(0, DEVICES).map(connect));
@@ -211,14 +248,25 @@ async function thingql() {
     (g: Gql): Call =>
     async (k) => {
       const marker = `m${k}`;
-      const r = (await g(RRPC, { i: { productKey: pk, deviceName: `lamp-${k % DEVICES}`, payload: marker, timeoutMs: 8000 } })).rrpc;
+      const r = (
+        await g(RRPC, { i: { productKey: pk, deviceName: `lamp-${k % DEVICES}`, payload: marker, timeoutMs: 8000 } })
+      ).rrpc;
       return r.rrpcCode === 'SUCCESS' && r.payloadText === `${r.messageId}:${marker}`;
     };
   const blinkOver =
     (g: Gql): Call =>
     async (k) => {
-      const r = (await g(BLINK, { i: { productKey: pk, deviceName: `lamp-${k % DEVICES}`, identifier: 'Blink', args: { Times: 1 + (k % 10) }, timeoutMs: 8000 } }))
-        .invokeThingService;
+      const r = (
+        await g(BLINK, {
+          i: {
+            productKey: pk,
+            deviceName: `lamp-${k % DEVICES}`,
+            identifier: 'Blink',
+            args: { Times: 1 + (k % 10) },
+            timeoutMs: 8000,
+          },
+        })
+      ).invokeThingService;
       return r.rrpcCode === 'SUCCESS' && r.code === 200 && r.output?.Done === 1;
     };
   const rrpc = rrpcOver(httpGql);
@@ -228,7 +276,10 @@ async function thingql() {
   await fullConcurrency(500, blinkOver(wsGql));
 
   const out: Record<string, Stats> = {};
-  for (const [transport, g] of [['http', httpGql], ['ws', wsGql]] as const) {
+  for (const [transport, g] of [
+    ['http', httpGql],
+    ['ws', wsGql],
+  ] as const) {
     out[`rrpcFull_${transport}`] = await fullConcurrency(CALLS, rrpcOver(g));
     out[`rrpcPaced_${transport}`] = await paced(PACED_CALLS, RATE, rrpcOver(g));
     out[`blinkFull_${transport}`] = await fullConcurrency(CALLS, blinkOver(g));
@@ -236,13 +287,19 @@ async function thingql() {
   }
 
   // OFFLINE: answered at once, one call at a time and 100 at once.
-  const offline: Call = async () => (await gql(RRPC, { i: { productKey: pk, deviceName: 'offline-lamp', payload: 'x', timeoutMs: 1000 } })).rrpc.rrpcCode === 'OFFLINE';
+  const offline: Call = async () =>
+    (await gql(RRPC, { i: { productKey: pk, deviceName: 'offline-lamp', payload: 'x', timeoutMs: 1000 } })).rrpc
+      .rrpcCode === 'OFFLINE';
   const offSeq: number[] = [];
   for (let k = 0; k < 200; k++) {
     const s = performance.now();
     if (await offline(k)) offSeq.push(performance.now() - s);
   }
-  out.offlineSequential = stats(offSeq, 200 - offSeq.length, offSeq.reduce((a, b) => a + b, 0));
+  out.offlineSequential = stats(
+    offSeq,
+    200 - offSeq.length,
+    offSeq.reduce((a, b) => a + b, 0),
+  );
   out.offlineConcurrent100 = await fullConcurrency(100, offline);
 
   // TIMEOUT: a connected device that never answers; the figure is the delay beyond timeoutMs.
@@ -250,7 +307,8 @@ async function thingql() {
   const late: number[] = [];
   const timeoutCall = async () => {
     const s = performance.now();
-    const r = (await gql(RRPC, { i: { productKey: pk, deviceName: 'mute-lamp', payload: 'x', timeoutMs: TIMEOUT_MS } })).rrpc;
+    const r = (await gql(RRPC, { i: { productKey: pk, deviceName: 'mute-lamp', payload: 'x', timeoutMs: TIMEOUT_MS } }))
+      .rrpc;
     if (r.rrpcCode === 'TIMEOUT') late.push(performance.now() - s - TIMEOUT_MS);
   };
   for (let k = 0; k < 5; k++) await timeoutCall();
@@ -261,7 +319,9 @@ async function thingql() {
   // overloaded platform queues every call, and the figure would measure the queue).
   const loadRate = Math.max(50, Math.round(Math.min(RATE, out.rrpcFull_http!.perSecond) / 2));
   const busy = paced(loadRate * 3, loadRate, rrpc);
-  await Promise.all(Array.from({ length: 50 }, (_, k) => new Promise((r) => setTimeout(r, 20 + k * 20)).then(timeoutCall)));
+  await Promise.all(
+    Array.from({ length: 50 }, (_, k) => new Promise((r) => setTimeout(r, 20 + k * 20)).then(timeoutCall)),
+  );
   out.backgroundLoad = await busy;
   const timeoutUnderLoad = stats(late.splice(0), 0, TIMEOUT_MS);
   out.timeoutBeyondMsSequential = timeoutSequential;
@@ -357,9 +417,21 @@ rows.push(
   ['  (the load: paced rrpc on other devices)', tq.backgroundLoad!, null],
 );
 
-const env = { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, loadavgAtStart: LOAD_AT_START.map((l) => round(l)), db: opt.db ? 'postgres' : 'pglite (memory)', devices: DEVICES, calls: CALLS, pacedRate: RATE, pacedCalls: PACED_CALLS };
+const env = {
+  node: process.version,
+  cpus: os.cpus().length,
+  cpu: os.cpus()[0]?.model,
+  loadavgAtStart: LOAD_AT_START.map((l) => round(l)),
+  db: opt.db ? 'postgres' : 'pglite (memory)',
+  devices: DEVICES,
+  calls: CALLS,
+  pacedRate: RATE,
+  pacedCalls: PACED_CALLS,
+};
 console.log(`RRPC bench: ${JSON.stringify(env)}`);
-console.log(`${'scenario'.padEnd(48)} ${'calls'.padStart(6)} ${'fail'.padStart(5)} ${'/s'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}   vs baseline (throughput, p50, p99)`);
+console.log(
+  `${'scenario'.padEnd(48)} ${'calls'.padStart(6)} ${'fail'.padStart(5)} ${'/s'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}   vs baseline (throughput, p50, p99)`,
+);
 for (const [name, s, b] of rows) {
   const r = b ? ratio(s, b) : null;
   console.log(

@@ -52,10 +52,24 @@ const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
 const RUN_DIR = path.join(RESULTS_DIR, `run-${STAMP}`);
 
-const ALL = ['memory', 'logins', 'ingest', 'cpu', 'subscribers', 'rrpc', 'history', 'cluster', 'openapi', 'amqp'] as const;
+const ALL = [
+  'memory',
+  'logins',
+  'ingest',
+  'cpu',
+  'subscribers',
+  'rrpc',
+  'history',
+  'cluster',
+  'openapi',
+  'amqp',
+] as const;
 type Scenario = (typeof ALL)[number];
 const only = opt.only ? opt.only.split(',').map((s) => s.trim()) : null;
-if (only) for (const s of only) if (!(ALL as readonly string[]).includes(s)) throw new Error(`--only: unknown scenario "${s}" (known: ${ALL.join(', ')})`);
+if (only)
+  for (const s of only)
+    if (!(ALL as readonly string[]).includes(s))
+      throw new Error(`--only: unknown scenario "${s}" (known: ${ALL.join(', ')})`);
 const selected = ALL.filter((s) => !only || only.includes(s));
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -128,7 +142,14 @@ interface Outcome {
   error?: string;
 }
 
-const failedRow = (scenario: string, why: string): Row => ({ scenario, baseline: '-', measured: `FAILED: ${why}`, ratio: '-', goal: '-', met: false });
+const failedRow = (scenario: string, why: string): Row => ({
+  scenario,
+  baseline: '-',
+  measured: `FAILED: ${why}`,
+  ratio: '-',
+  goal: '-',
+  met: false,
+});
 const sp = (xs: number[], d = 2): Spread => spread(xs, d);
 const n = (x: number) => x.toLocaleString('en-US');
 
@@ -140,7 +161,14 @@ async function ownScript(name: string, rel: string, extra: string[] = []): Promi
   if (accepts(file, 'database-url') && name !== 'subscribers') args.push('--database-url', opt['database-url']!);
   if (accepts(file, 'redis-url')) args.push('--redis-url', opt['redis-url']!);
   const r = await runScript(file, args);
-  if (r.code !== 0 || !existsSync(json)) return { rows: [failedRow(name, `exit ${r.code}`)], files: [], seconds: r.seconds, results: [], error: `exit ${r.code}` };
+  if (r.code !== 0 || !existsSync(json))
+    return {
+      rows: [failedRow(name, `exit ${r.code}`)],
+      files: [],
+      seconds: r.seconds,
+      results: [],
+      error: `exit ${r.code}`,
+    };
   const out = readJson(json) as BenchOutput;
   return { rows: out.rows, files: [json], seconds: r.seconds, results: [out] };
 }
@@ -150,23 +178,39 @@ async function ownScript(name: string, rel: string, extra: string[] = []): Promi
 
 async function logins(): Promise<Outcome> {
   const file = path.join(BENCH_DIR, 'logins.ts');
-  if (!existsSync(file)) return { rows: [failedRow('logins', 'bench/logins.ts missing')], files: [], seconds: 0, results: [] };
+  if (!existsSync(file))
+    return { rows: [failedRow('logins', 'bench/logins.ts missing')], files: [], seconds: 0, results: [] };
   const devices = Number(opt['logins-devices'] ?? (QUICK ? 300 : 2000));
   // Round 1 is the cold one (activation) and the memory round; the later ones are the warm reconnects.
   const r = await runScript(file, ['--devices', String(devices), '--rounds', String(ROUNDS + 1)]);
   const [f] = resultsSince('logins', r.startedAt);
-  if (r.code !== 0 || !f) return { rows: [failedRow(`${n(devices)} device logins`, `exit ${r.code}`)], files: [], seconds: r.seconds, results: [] };
+  if (r.code !== 0 || !f)
+    return {
+      rows: [failedRow(`${n(devices)} device logins`, `exit ${r.code}`)],
+      files: [],
+      seconds: r.seconds,
+      results: [],
+    };
   const j = readJson(f);
   type Round = { loginsPerSecond: number; rssPerDeviceKB: number; heapPerDeviceKB: number; failed: number };
   const b: Round[] = j.baseline.rounds;
   const t: Round[] = j.thingql.rounds;
-  const warmB = sp(b.slice(1).map((x) => x.loginsPerSecond), 0);
-  const warmT = sp(t.slice(1).map((x) => x.loginsPerSecond), 0);
+  const warmB = sp(
+    b.slice(1).map((x) => x.loginsPerSecond),
+    0,
+  );
+  const warmT = sp(
+    t.slice(1).map((x) => x.loginsPerSecond),
+    0,
+  );
   const failed = t.reduce((s, x) => s + x.failed, 0);
   const rate = ratioOf(warmT, warmB);
   const memT = t[0]!.rssPerDeviceKB;
   const memB = b[0]!.rssPerDeviceKB;
-  const later = sp(t.slice(1).map((x) => x.rssPerDeviceKB), 1);
+  const later = sp(
+    t.slice(1).map((x) => x.rssPerDeviceKB),
+    1,
+  );
   return {
     files: [f],
     seconds: r.seconds,
@@ -205,18 +249,24 @@ function cpuKey(rounds: IngestRound[]): string | null {
   return Object.keys(r).find((key) => /cpu/i.test(key) && typeof r[key] === 'number') ?? null;
 }
 
-let ingestCpu: Row[] = [];
+const ingestCpu: Row[] = [];
 
 /** bench/ingest.ts on the embedded database and on PostgreSQL, each with its same-run plain aedes baseline. */
 async function ingest(): Promise<Outcome> {
   const pglite = await ingestOn('PGlite', null);
   const pg = await ingestOn('PostgreSQL', opt['database-url']!);
-  return { rows: [...pglite.rows, ...pg.rows], files: [...pglite.files, ...pg.files], seconds: pglite.seconds + pg.seconds, results: [...pglite.results, ...pg.results] };
+  return {
+    rows: [...pglite.rows, ...pg.rows],
+    files: [...pglite.files, ...pg.files],
+    seconds: pglite.seconds + pg.seconds,
+    results: [...pglite.results, ...pg.results],
+  };
 }
 
 async function ingestOn(label: string, databaseUrl: string | null): Promise<Outcome> {
   const file = path.join(BENCH_DIR, 'ingest.ts');
-  if (!existsSync(file)) return { rows: [failedRow('QoS 1 property posts', 'bench/ingest.ts missing')], files: [], seconds: 0, results: [] };
+  if (!existsSync(file))
+    return { rows: [failedRow('QoS 1 property posts', 'bench/ingest.ts missing')], files: [], seconds: 0, results: [] };
   const devices = QUICK ? 20 : 200;
   const args: string[] = [];
   if (accepts(file, 'rounds')) args.push('--rounds', String(ROUNDS));
@@ -227,17 +277,43 @@ async function ingestOn(label: string, databaseUrl: string | null): Promise<Outc
   if (databaseUrl) args.push('--database-url', databaseUrl);
   const r = await runScript(file, args);
   const [f] = resultsSince('ingest', r.startedAt);
-  if (r.code !== 0 || !f) return { rows: [failedRow(`${label}: QoS 1 property posts`, `exit ${r.code}`)], files: [], seconds: r.seconds, results: [] };
+  if (r.code !== 0 || !f)
+    return {
+      rows: [failedRow(`${label}: QoS 1 property posts`, `exit ${r.code}`)],
+      files: [],
+      seconds: r.seconds,
+      results: [],
+    };
   const j = readJson(f);
   const a: IngestRound[] = j.aedes;
   const t: IngestRound[] = j.thingql;
-  const tp = { b: sp(a.map((x) => x.perSecond), 0), t: sp(t.map((x) => x.perSecond), 0) };
+  const tp = {
+    b: sp(
+      a.map((x) => x.perSecond),
+      0,
+    ),
+    t: sp(
+      t.map((x) => x.perSecond),
+      0,
+    ),
+  };
   const p99 = { b: sp(a.map((x) => x.latencyMs.p99)), t: sp(t.map((x) => x.latencyMs.p99)) };
   const ratio = ratioOf(tp.t, tp.b);
   const d = j.params?.devices ?? devices;
-  const cb = sp(a.map((x) => Number(x.cpuUsPerPost)), 1);
-  const ct = sp(t.map((x) => Number(x.cpuUsPerPost)), 1);
-  const dbCpu = databaseUrl ? sp(t.map((x) => Number(x.dbCpuUsPerPost ?? 0)), 1) : null;
+  const cb = sp(
+    a.map((x) => Number(x.cpuUsPerPost)),
+    1,
+  );
+  const ct = sp(
+    t.map((x) => Number(x.cpuUsPerPost)),
+    1,
+  );
+  const dbCpu = databaseUrl
+    ? sp(
+        t.map((x) => Number(x.dbCpuUsPerPost ?? 0)),
+        1,
+      )
+    : null;
   const together = dbCpu ? ct.median + dbCpu.median : ct.median;
   const cr = together / cb.median;
   const cpuRow: Row = {
@@ -280,7 +356,10 @@ async function ingestOn(label: string, databaseUrl: string | null): Promise<Outc
     });
   }
   if (databaseUrl) {
-    const wal = sp(t.map((x) => Number(x.walBytesPerPost ?? 0)), 0);
+    const wal = sp(
+      t.map((x) => Number(x.walBytesPerPost ?? 0)),
+      0,
+    );
     rows.push({
       scenario: `  ${label}: WAL and storage per post (bytes)`,
       baseline: '-',
@@ -297,13 +376,16 @@ async function ingestOn(label: string, databaseUrl: string | null): Promise<Outc
 async function cpu(): Promise<Outcome> {
   if (ingestCpu.length) return { rows: ingestCpu, files: [], seconds: 0, results: [] };
   const o = selected.includes('ingest') ? null : await ingest();
-  const rows: Row[] = ingestCpu.length ? ingestCpu : [failedRow('CPU per property post', 'bench/ingest.ts reported no per-post CPU figure')];
+  const rows: Row[] = ingestCpu.length
+    ? ingestCpu
+    : [failedRow('CPU per property post', 'bench/ingest.ts reported no per-post CPU figure')];
   return { rows, files: o?.files ?? [], seconds: o?.seconds ?? 0, results: o?.results ?? [] };
 }
 
 async function rrpc(): Promise<Outcome> {
   const file = path.join(BENCH_DIR, 'rrpc.ts');
-  if (!existsSync(file)) return { rows: [failedRow('RRPC', 'bench/rrpc.ts missing')], files: [], seconds: 0, results: [] };
+  if (!existsSync(file))
+    return { rows: [failedRow('RRPC', 'bench/rrpc.ts missing')], files: [], seconds: 0, results: [] };
   const args = QUICK ? ['--calls', '200', '--seconds', '1', '--devices', '20'] : ['--calls', '1000', '--seconds', '2'];
   const files: string[] = [];
   let seconds = 0;
@@ -312,19 +394,51 @@ async function rrpc(): Promise<Outcome> {
     const r = await runScript(file, args);
     seconds += r.seconds;
     const [f] = resultsSince('rrpc', r.startedAt);
-    if (r.code !== 0 || !f) return { rows: [failedRow('RRPC round trips', `exit ${r.code}`)], files, seconds, results: [] };
+    if (r.code !== 0 || !f)
+      return { rows: [failedRow('RRPC round trips', `exit ${r.code}`)], files, seconds, results: [] };
     files.push(f);
   }
   const js = files.map(readJson);
   const pick = (j: any, k: string) => j.thingql[`${k}_http`] ?? j.thingql[k];
-  const full = { b: sp(js.map((j) => j.baseline.full.perSecond), 0), t: sp(js.map((j) => pick(j, 'rrpcFull').perSecond), 0) };
+  const full = {
+    b: sp(
+      js.map((j) => j.baseline.full.perSecond),
+      0,
+    ),
+    t: sp(
+      js.map((j) => pick(j, 'rrpcFull').perSecond),
+      0,
+    ),
+  };
   // The same calls over one graphql-ws socket, when rrpc.ts measured them (the goal names no transport).
-  const ws = js.every((j) => j.thingql.rrpcFull_ws) ? { full: sp(js.map((j) => j.thingql.rrpcFull_ws.perSecond), 0), p99: sp(js.map((j) => j.thingql.rrpcPaced_ws.p99Ms)) } : null;
+  const ws = js.every((j) => j.thingql.rrpcFull_ws)
+    ? {
+        full: sp(
+          js.map((j) => j.thingql.rrpcFull_ws.perSecond),
+          0,
+        ),
+        p99: sp(js.map((j) => j.thingql.rrpcPaced_ws.p99Ms)),
+      }
+    : null;
   const paced = { b: sp(js.map((j) => j.baseline.paced.p99Ms)), t: sp(js.map((j) => pick(j, 'rrpcPaced').p99Ms)) };
   const best = ws && ws.full.median > full.t.median ? ws.full : full.t;
   const tP99 = ws && ws.p99.median < paced.t.median ? ws.p99 : paced.t;
-  const blink = { full: sp(js.map((j) => pick(j, 'blinkFull').perSecond), 0), p99: sp(js.map((j) => pick(j, 'blinkPaced').p99Ms)) };
-  const failed = js.reduce((s, j) => s + pick(j, 'rrpcFull').failed + pick(j, 'rrpcPaced').failed + (j.thingql.rrpcFull_ws?.failed ?? 0) + (j.thingql.rrpcPaced_ws?.failed ?? 0), 0);
+  const blink = {
+    full: sp(
+      js.map((j) => pick(j, 'blinkFull').perSecond),
+      0,
+    ),
+    p99: sp(js.map((j) => pick(j, 'blinkPaced').p99Ms)),
+  };
+  const failed = js.reduce(
+    (s, j) =>
+      s +
+      pick(j, 'rrpcFull').failed +
+      pick(j, 'rrpcPaced').failed +
+      (j.thingql.rrpcFull_ws?.failed ?? 0) +
+      (j.thingql.rrpcPaced_ws?.failed ?? 0),
+    0,
+  );
   const rate = js[0]?.env?.pacedRate ?? 1000;
   const devices = js[0]?.env?.devices ?? 100;
   return {
@@ -378,7 +492,9 @@ const RUNNERS: Record<Scenario, () => Promise<Outcome>> = {
 async function main(): Promise<void> {
   mkdirSync(RUN_DIR, { recursive: true });
   const m = machine();
-  console.log(`bench: ${selected.join(', ')}; ${ROUNDS} rounds${QUICK ? ', quick sizes' : ''}; ${m.cpus} x ${m.cpuModel}, node ${m.node}, load average ${m.loadavg.join(' ')}`);
+  console.log(
+    `bench: ${selected.join(', ')}; ${ROUNDS} rounds${QUICK ? ', quick sizes' : ''}; ${m.cpus} x ${m.cpuModel}, node ${m.node}, load average ${m.loadavg.join(' ')}`,
+  );
   const t0 = performance.now();
   const outcomes: Partial<Record<Scenario, Outcome>> = {};
   // CPU per post comes from the ingest run when it reports one: run ingest first when both are selected.
@@ -386,7 +502,13 @@ async function main(): Promise<void> {
     try {
       outcomes[s] = await RUNNERS[s]();
     } catch (e) {
-      outcomes[s] = { rows: [failedRow(s, (e as Error).message)], files: [], seconds: 0, results: [], error: (e as Error).stack };
+      outcomes[s] = {
+        rows: [failedRow(s, (e as Error).message)],
+        files: [],
+        seconds: 0,
+        results: [],
+        error: (e as Error).stack,
+      };
     }
     console.log(`-- ${s}: ${outcomes[s]!.seconds} s`);
   }
@@ -399,18 +521,28 @@ async function main(): Promise<void> {
     '',
     `${m.cpus} x ${m.cpuModel}, ${Math.round(m.totalMemMB / 1024)} GB, Node ${m.node}; load average ${m.loadavg.join(' ')} at start, ${endLoad.join(' ')} at the end.`,
     ...(Math.max(m.loadavg[0] ?? 0, endLoad[0] ?? 0) > m.cpus
-      ? [`**The machine was busy** (1-minute load average above ${m.cpus}, the core count, from other work): absolute figures are lower and rounds noisier than on an idle machine; same-run ratios and rounds alternating between baseline and measured (subscribers, cluster) limit the skew.`, '']
+      ? [
+          `**The machine was busy** (1-minute load average above ${m.cpus}, the core count, from other work): absolute figures are lower and rounds noisier than on an idle machine; same-run ratios and rounds alternating between baseline and measured (subscribers, cluster) limit the skew.`,
+          '',
+        ]
       : []),
     ...(ROUNDS < 3 ? ['**Fewer than 3 rounds**: a trial run, not one to quote.', ''] : []),
-    `${ROUNDS} rounds per scenario${QUICK ? ' (--quick: smaller sizes, a smoke run, not the goals\' sizes)' : ''}; cells are median (min-max) over rounds; ratio = measured / same-run baseline (medians). Total ${Math.floor(totalSeconds / 60)} min ${totalSeconds % 60} s.`,
+    `${ROUNDS} rounds per scenario${QUICK ? " (--quick: smaller sizes, a smoke run, not the goals' sizes)" : ''}; cells are median (min-max) over rounds; ratio = measured / same-run baseline (medians). Total ${Math.floor(totalSeconds / 60)} min ${totalSeconds % 60} s.`,
     '',
   ].join('\n');
-  const notes = selected.flatMap((s) => (outcomes[s]!.results as BenchOutput[]).flatMap((r) => (Array.isArray(r?.notes) ? r.notes.map((x) => `- ${s}: ${x}`) : [])));
+  const notes = selected.flatMap((s) =>
+    (outcomes[s]!.results as BenchOutput[]).flatMap((r) =>
+      Array.isArray(r?.notes) ? r.notes.map((x) => `- ${s}: ${x}`) : [],
+    ),
+  );
   // The page statement's plan (history.ts): the evidence that a page is an index range scan.
   const plans = ((outcomes.history?.results ?? []) as BenchOutput[]).flatMap((r) =>
     Object.values((r?.figures ?? {}) as Record<string, { label?: string; rows?: number; plan?: string }>)
       .filter((s) => typeof s?.plan === 'string')
-      .map((s) => `\nEXPLAIN (ANALYZE, BUFFERS) of the history page statement, ${s.label} (${n(s.rows ?? 0)} rows):\n\n\`\`\`\n${s.plan}\n\`\`\`\n`),
+      .map(
+        (s) =>
+          `\nEXPLAIN (ANALYZE, BUFFERS) of the history page statement, ${s.label} (${n(s.rows ?? 0)} rows):\n\n\`\`\`\n${s.plan}\n\`\`\`\n`,
+      ),
   );
   const md = `${header}\n${table}\n${notes.length ? `\nNotes:\n${notes.join('\n')}\n` : ''}${plans.join('')}`;
   console.log(`\n${md}`);
@@ -418,10 +550,26 @@ async function main(): Promise<void> {
     at: new Date().toISOString(),
     machine: m,
     loadavgAtEnd: endLoad,
-    options: { rounds: ROUNDS, quick: QUICK, only: selected, databaseUrl: opt['database-url'], redisUrl: opt['redis-url'] },
+    options: {
+      rounds: ROUNDS,
+      quick: QUICK,
+      only: selected,
+      databaseUrl: opt['database-url'],
+      redisUrl: opt['redis-url'],
+    },
     totalSeconds,
     rows,
-    scenarios: Object.fromEntries(selected.map((s) => [s, { seconds: outcomes[s]!.seconds, files: outcomes[s]!.files, error: outcomes[s]!.error, results: outcomes[s]!.results }])),
+    scenarios: Object.fromEntries(
+      selected.map((s) => [
+        s,
+        {
+          seconds: outcomes[s]!.seconds,
+          files: outcomes[s]!.files,
+          error: outcomes[s]!.error,
+          results: outcomes[s]!.results,
+        },
+      ]),
+    ),
   };
   const jsonFile = path.join(RESULTS_DIR, `${STAMP}.json`);
   writeFileSync(jsonFile, `${JSON.stringify(summary, null, 2)}\n`);

@@ -75,7 +75,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function items(k: number) {
   const time = Date.now();
-  return { LightSwitch: { value: k % 2, time }, Brightness: { value: k % 101, time }, ColorTemperature: { value: 2700 + (k % 39) * 100, time } };
+  return {
+    LightSwitch: { value: k % 2, time },
+    Brightness: { value: k % 101, time },
+    ColorTemperature: { value: 2700 + (k % 39) * 100, time },
+  };
 }
 
 /** Subscribe `SUBSCRIBERS` clients, 50 connecting at a time. */
@@ -98,7 +102,11 @@ async function subscribeAll(t: Target, productKey: string, connectionParams?: Re
       const off2 = client.on('closed', (e) => {
         off1();
         off2();
-        reject(new Error(`subscriber ${i} closed: ${(e as { code?: number; reason?: string }).code} ${(e as { reason?: string }).reason}`));
+        reject(
+          new Error(
+            `subscriber ${i} closed: ${(e as { code?: number; reason?: string }).code} ${(e as { reason?: string }).reason}`,
+          ),
+        );
       });
     });
     client.subscribe<{ devicePropertyPosted: { requestId: string } }>(
@@ -138,7 +146,8 @@ async function waitAllLive(t: Target): Promise<void> {
   const deadline = performance.now() + 120_000;
   t.onComplete = null;
   while (t.seen.some((s) => s === 0)) {
-    if (performance.now() > deadline) throw new Error(`${t.name}: ${t.seen.filter((s) => s === 0).length} subscribers never received an event`);
+    if (performance.now() > deadline)
+      throw new Error(`${t.name}: ${t.seen.filter((s) => s === 0).length} subscribers never received an event`);
     t.emit(nextEventId++);
     await sleep(300);
   }
@@ -201,7 +210,9 @@ async function measureRound(t: Target): Promise<RoundFigures> {
 }
 
 async function main(): Promise<void> {
-  say(`subscribers: ${SUBSCRIBERS} graphql-ws subscribers per server, ${ROUNDS} rounds of ${SECONDS} s, window ${WINDOW} events, ${DEVICES} devices`);
+  say(
+    `subscribers: ${SUBSCRIBERS} graphql-ws subscribers per server, ${ROUNDS} rounds of ${SECONDS} s, window ${WINDOW} events, ${DEVICES} devices`,
+  );
   let fresh: FreshDatabase | null = null;
   const dbUrl = opt['database-url'];
   if (dbUrl) fresh = await createFreshDatabase(dbUrl, 'subs');
@@ -211,16 +222,30 @@ async function main(): Promise<void> {
   try {
     const [base, tq] = await Promise.all([
       startChild<{ httpPort: number }>(new URL('./lib/yoga-child.ts', import.meta.url), [], { name: 'yoga baseline' }),
-      startChild<ThingqlReady>(new URL('./lib/thingql-child.ts', import.meta.url), [JSON.stringify({ DATABASE_URL: fresh?.url ?? 'memory://' })], { name: 'thingql' }),
+      startChild<ThingqlReady>(
+        new URL('./lib/thingql-child.ts', import.meta.url),
+        [JSON.stringify({ DATABASE_URL: fresh?.url ?? 'memory://' })],
+        { name: 'thingql' },
+      ),
     ]);
     started.push(base, tq);
     say(`  servers up (ThingQL on ${tq.ready.database}, started in ${tq.ready.startMs} ms)`);
 
     const gql = gqlClient(tq.ready.httpPort, tq.ready.adminToken);
-    const { productKey, devices: creds } = await provision(gql, { name: 'Subscriber bench lamp', tsl: smartLampTsl(), count: DEVICES });
+    const { productKey, devices: creds } = await provision(gql, {
+      name: 'Subscriber bench lamp',
+      tsl: smartLampTsl(),
+      count: DEVICES,
+    });
     gql.close();
     for (const c of creds) {
-      devices.push(await mqtt.connectAsync(`mqtt://127.0.0.1:${tq.ready.mqttPort}`, { ...alinkLogin(c), reconnectPeriod: 0, keepalive: 600 }));
+      devices.push(
+        await mqtt.connectAsync(`mqtt://127.0.0.1:${tq.ready.mqttPort}`, {
+          ...alinkLogin(c),
+          reconnectPeriod: 0,
+          keepalive: 600,
+        }),
+      );
     }
 
     const mk = (name: Target['name'], child: Child<any>, emit: (k: number) => void): Target => ({
@@ -245,13 +270,19 @@ async function main(): Promise<void> {
         params: { LightSwitch: k % 2, Brightness: k % 101, ColorTemperature: 2700 + (k % 39) * 100 },
         method: 'thing.event.property.post',
       });
-      devices[k % devices.length]!.publish(`/sys/${c.productKey}/${c.deviceName}/thing/event/property/post`, payload, { qos: 1 });
+      devices[k % devices.length]!.publish(`/sys/${c.productKey}/${c.deviceName}/thing/event/property/post`, payload, {
+        qos: 1,
+      });
     });
     targets.push(baseline, thingql);
 
     for (const t of targets) {
       const s = performance.now();
-      await subscribeAll(t, productKey, t.name === 'thingql' ? { authorization: `Bearer ${tq.ready.adminToken}` } : undefined);
+      await subscribeAll(
+        t,
+        productKey,
+        t.name === 'thingql' ? { authorization: `Bearer ${tq.ready.adminToken}` } : undefined,
+      );
       await waitAllLive(t);
       say(`  ${t.name}: ${SUBSCRIBERS} subscribers live in ${Math.round(performance.now() - s)} ms`);
     }
@@ -268,10 +299,24 @@ async function main(): Promise<void> {
       }
     }
 
-    const sp = (name: Target['name'], k: keyof RoundFigures, d = 2) => spread(rounds[name].map((f) => f[k]), d);
+    const sp = (name: Target['name'], k: keyof RoundFigures, d = 2) =>
+      spread(
+        rounds[name].map((f) => f[k]),
+        d,
+      );
     const figures = {
-      baseline: { deliveriesPerSecond: sp('baseline', 'deliveriesPerSecond', 0), eventsPerSecond: sp('baseline', 'eventsPerSecond', 1), serverCpuMicrosPerDelivery: sp('baseline', 'serverCpuMicrosPerDelivery'), clientCpuMicrosPerDelivery: sp('baseline', 'clientCpuMicrosPerDelivery') },
-      thingql: { deliveriesPerSecond: sp('thingql', 'deliveriesPerSecond', 0), eventsPerSecond: sp('thingql', 'eventsPerSecond', 1), serverCpuMicrosPerDelivery: sp('thingql', 'serverCpuMicrosPerDelivery'), clientCpuMicrosPerDelivery: sp('thingql', 'clientCpuMicrosPerDelivery') },
+      baseline: {
+        deliveriesPerSecond: sp('baseline', 'deliveriesPerSecond', 0),
+        eventsPerSecond: sp('baseline', 'eventsPerSecond', 1),
+        serverCpuMicrosPerDelivery: sp('baseline', 'serverCpuMicrosPerDelivery'),
+        clientCpuMicrosPerDelivery: sp('baseline', 'clientCpuMicrosPerDelivery'),
+      },
+      thingql: {
+        deliveriesPerSecond: sp('thingql', 'deliveriesPerSecond', 0),
+        eventsPerSecond: sp('thingql', 'eventsPerSecond', 1),
+        serverCpuMicrosPerDelivery: sp('thingql', 'serverCpuMicrosPerDelivery'),
+        clientCpuMicrosPerDelivery: sp('thingql', 'clientCpuMicrosPerDelivery'),
+      },
       rounds,
     };
     const throughputRatio = ratioOf(figures.thingql.deliveriesPerSecond, figures.baseline.deliveriesPerSecond);
@@ -299,7 +344,15 @@ async function main(): Promise<void> {
       bench: 'subscribers',
       at: new Date().toISOString(),
       machine: machine(),
-      options: { subscribers: SUBSCRIBERS, rounds: ROUNDS, seconds: SECONDS, window: WINDOW, devices: DEVICES, database: fresh ? 'postgres' : 'pglite (memory://)', quick: opt.quick },
+      options: {
+        subscribers: SUBSCRIBERS,
+        rounds: ROUNDS,
+        seconds: SECONDS,
+        window: WINDOW,
+        devices: DEVICES,
+        database: fresh ? 'postgres' : 'pglite (memory://)',
+        quick: opt.quick,
+      },
       rows,
       figures: { ...figures, ratios: { deliveriesPerSecond: throughputRatio, serverCpuPerDelivery: cpuRatio }, errors },
       notes: [
@@ -307,7 +360,9 @@ async function main(): Promise<void> {
         'CPU: process.cpuUsage() of the server child over the measurement window / deliveries in it; clients and devices run in the parent.',
       ],
     };
-    console.log(`\nThingQL / baseline, same run: deliveries/s ${fmtRatio(throughputRatio)}, server CPU per delivery ${fmtRatio(cpuRatio)}`);
+    console.log(
+      `\nThingQL / baseline, same run: deliveries/s ${fmtRatio(throughputRatio)}, server CPU per delivery ${fmtRatio(cpuRatio)}`,
+    );
     console.log(`written ${writeResult(out, opt.json)}`);
   } finally {
     for (const t of targets) await Promise.all(t.clients.map((c) => c?.dispose()));

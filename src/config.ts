@@ -31,7 +31,10 @@ export const configSchema = z
     HOST: z.string().min(1).default('0.0.0.0'),
     DATABASE_URL: z
       .string()
-      .refine((v) => /^(postgres(ql)?:\/\/|memory:\/\/)/.test(v), 'must start with postgres://, postgresql:// or memory://')
+      .refine(
+        (v) => /^(postgres(ql)?:\/\/|memory:\/\/)/.test(v),
+        'must start with postgres://, postgresql:// or memory://',
+      )
       .optional(),
     DATA_DIR: z.string().min(1).default('./data'),
     /** How long a start retries an unreachable DATABASE_URL before giving up, in ms (0: one try). */
@@ -121,8 +124,16 @@ export const configSchema = z
     RULE_PRIVATE_TARGETS: z
       .string()
       .default('')
-      .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))
-      .refine((list) => list.every((c) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(c)), 'must be a comma-separated list of IP addresses or CIDR ranges'),
+      .transform((v) =>
+        v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      )
+      .refine(
+        (list) => list.every((c) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(c)),
+        'must be a comma-separated list of IP addresses or CIDR ranges',
+      ),
     /** Most rules reading one product (rules over every product count as one group). */
     RULE_MAX_PER_PRODUCT: whole(1).default(1000),
     // Device-side limits (docs/security-device.md). 0 turns a per-minute limit off.
@@ -146,13 +157,25 @@ export const configSchema = z
   .superRefine(
     (c, ctx) => {
       if (c.GRAPHQL_RATE_LIMIT > 0 && c.GRAPHQL_RATE_LIMIT < c.GRAPHQL_MAX_COST) {
-        ctx.addIssue({ code: 'custom', path: ['GRAPHQL_RATE_LIMIT'], message: 'must be 0 (unlimited) or at least GRAPHQL_MAX_COST' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['GRAPHQL_RATE_LIMIT'],
+          message: 'must be 0 (unlimited) or at least GRAPHQL_MAX_COST',
+        });
       }
       if (Boolean(c.MQTT_TLS_CERT) !== Boolean(c.MQTT_TLS_KEY)) {
-        ctx.addIssue({ code: 'custom', path: ['MQTT_TLS_CERT'], message: 'MQTT_TLS_CERT and MQTT_TLS_KEY go together' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['MQTT_TLS_CERT'],
+          message: 'MQTT_TLS_CERT and MQTT_TLS_KEY go together',
+        });
       }
       if (Boolean(c.AMQP_TLS_CERT) !== Boolean(c.AMQP_TLS_KEY)) {
-        ctx.addIssue({ code: 'custom', path: ['AMQP_TLS_CERT'], message: 'AMQP_TLS_CERT and AMQP_TLS_KEY go together' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['AMQP_TLS_CERT'],
+          message: 'AMQP_TLS_CERT and AMQP_TLS_KEY go together',
+        });
       }
     },
     // Also when other settings are invalid: every problem is reported in one go, not one round at a time.

@@ -17,7 +17,17 @@ export function createLogger(level: string, format: LogFormat = 'json', destinat
     level,
     base: { service: 'thingql' },
     redact: {
-      paths: ['password', 'secret', 'deviceSecret', 'token', 'authorization', '*.password', '*.deviceSecret', '*.token', '*.authorization'],
+      paths: [
+        'password',
+        'secret',
+        'deviceSecret',
+        'token',
+        'authorization',
+        '*.password',
+        '*.deviceSecret',
+        '*.token',
+        '*.authorization',
+      ],
       censor: '[redacted]',
     },
   };
@@ -26,7 +36,16 @@ export function createLogger(level: string, format: LogFormat = 'json', destinat
     const colorize = destination === undefined && process.stdout.isTTY === true;
     // Loaded only for this format (JSON, the default off a terminal, never needs its ~9 MB); require() keeps this sync.
     const { PinoPretty } = createRequire(import.meta.url)('pino-pretty') as { PinoPretty: typeof PinoPrettyFn };
-    return pino(options, PinoPretty({ colorize, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', ...(destination ? { destination } : {}) }));
+    return pino(
+      options,
+      PinoPretty({
+        colorize,
+        sync: true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname,service',
+        ...(destination ? { destination } : {}),
+      }),
+    );
   }
   return destination ? pino(options, destination) : pino(options);
 }

@@ -147,7 +147,8 @@ main(process.argv.slice(2)).then(
       const what = process.argv[2] === 'serve' ? 'thingql did not start' : `thingql ${process.argv[2]} failed`;
       let text = `${what}: ${err.describe()}`;
       if (process.argv[2] === 'serve' && startedConfig && !startedConfig.ADMIN_TOKEN) {
-        text += '  note: the admin token is created (and printed) only once a start succeeds; lost it? thingql admin-token --reset\n';
+        text +=
+          '  note: the admin token is created (and printed) only once a start succeeds; lost it? thingql admin-token --reset\n';
       }
       process.stderr.write(text);
       process.exit(1);

@@ -5,11 +5,16 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'thingql_' });
   const registers = [registry];
-  const counter = <L extends string = string>(name: string, help: string, labelNames: readonly L[] = []) => new Counter<L>({ name, help, labelNames, registers });
-  const gauge = <L extends string = string>(name: string, help: string, labelNames: readonly L[] = []) => new Gauge<L>({ name, help, labelNames, registers });
+  const counter = <L extends string = string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers });
+  const gauge = <L extends string = string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Gauge<L>({ name, help, labelNames, registers });
   return {
     registry,
-    graphqlOperations: counter('thingql_graphql_operations_total', 'GraphQL operations executed, by type and outcome', ['type', 'outcome']),
+    graphqlOperations: counter('thingql_graphql_operations_total', 'GraphQL operations executed, by type and outcome', [
+      'type',
+      'outcome',
+    ]),
     eventsAppended: counter('thingql_events_appended_total', 'Events appended to the event log', ['type']),
     commitBatchSize: new Histogram({
       name: 'thingql_commit_batch_size',
@@ -21,13 +26,35 @@ export function createMetrics() {
     mqttLogins: counter('thingql_mqtt_logins_total', 'MQTT login attempts, by result', ['result']),
     mqttMessagesIn: counter('thingql_mqtt_messages_in_total', 'Accepted device publishes'),
     mqttDenied: counter('thingql_mqtt_acl_denied_total', 'Publishes and subscriptions refused by the ACL', ['op']),
-    ruleEvents: counter('thingql_rule_events_total', 'Rules engine: messages matched, deliveries delivered, failed and dead-lettered, per rule', ['rule', 'outcome']),
-    amqpConnections: gauge('thingql_amqp_connections', 'AMQP consumer connections on this instance, per group', ['group']),
+    ruleEvents: counter(
+      'thingql_rule_events_total',
+      'Rules engine: messages matched, deliveries delivered, failed and dead-lettered, per rule',
+      ['rule', 'outcome'],
+    ),
+    amqpConnections: gauge('thingql_amqp_connections', 'AMQP consumer connections on this instance, per group', [
+      'group',
+    ]),
     amqpDelivered: counter('thingql_amqp_delivered_total', 'AMQP first deliveries, per consumer group', ['group']),
-    amqpRedelivered: counter('thingql_amqp_redelivered_total', 'AMQP redeliveries (released, unanswered, lost), per consumer group', ['group']),
-    amqpRejected: counter('thingql_amqp_rejected_total', 'AMQP messages a client rejected (consumed, not redelivered)', ['group']),
-    amqpExpired: counter('thingql_amqp_expired_total', 'AMQP backlog messages skipped as older than AMQP_BACKLOG_MAX_AGE_H', ['group']),
-    amqpBacklog: gauge('thingql_amqp_backlog', 'Messages after a consumer group cursor not settled yet (groups with clients here)', ['group']),
+    amqpRedelivered: counter(
+      'thingql_amqp_redelivered_total',
+      'AMQP redeliveries (released, unanswered, lost), per consumer group',
+      ['group'],
+    ),
+    amqpRejected: counter(
+      'thingql_amqp_rejected_total',
+      'AMQP messages a client rejected (consumed, not redelivered)',
+      ['group'],
+    ),
+    amqpExpired: counter(
+      'thingql_amqp_expired_total',
+      'AMQP backlog messages skipped as older than AMQP_BACKLOG_MAX_AGE_H',
+      ['group'],
+    ),
+    amqpBacklog: gauge(
+      'thingql_amqp_backlog',
+      'Messages after a consumer group cursor not settled yet (groups with clients here)',
+      ['group'],
+    ),
     wsSubscribers: gauge('thingql_graphql_ws_connections', 'Open graphql-ws connections'),
   };
 }

@@ -7,7 +7,10 @@ import type { Logger } from './logger.ts';
  */
 let installed = false;
 
-export function installProcessGuards(logger: Logger, onError?: (kind: 'unhandledRejection' | 'uncaughtException') => void): void {
+export function installProcessGuards(
+  logger: Logger,
+  onError?: (kind: 'unhandledRejection' | 'uncaughtException') => void,
+): void {
   if (installed) return;
   installed = true;
   process.on('unhandledRejection', (reason) => {

@@ -98,7 +98,11 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     closers.push(() => ports.release());
     const dataDir = usesDataDir(config) && !opts.pgliteLoadDataDir ? lockDataDir(config.DATA_DIR) : null;
     if (dataDir) closers.push(() => dataDir.release());
-    const database = await createDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, pgliteLoadDataDir: opts.pgliteLoadDataDir });
+    const database = await createDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.DATA_DIR,
+      pgliteLoadDataDir: opts.pgliteLoadDataDir,
+    });
     closers.push(() => database.close());
     await waitForDatabase(database, { url: config.DATABASE_URL, waitMs: config.DATABASE_WAIT_MS, logger });
     await database.migrate();
@@ -119,7 +123,14 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const redis = config.REDIS_URL ? await loadRedis(config.REDIS_URL) : null;
     if (redis) {
       // Several instances: events fan out through Redis, MQTT routing through aedes' mqemitter-redis (below).
-      const fanout = await redis.startRedisFanout({ url: redis.url, clusterId: await loadClusterId(database), instanceId, log, hub, logger });
+      const fanout = await redis.startRedisFanout({
+        url: redis.url,
+        clusterId: await loadClusterId(database),
+        instanceId,
+        log,
+        hub,
+        logger,
+      });
       closers.push(() => fanout.close());
     }
     const base = { config, database, log, hub, logger, secrets, instanceId };
@@ -153,10 +164,20 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     });
     closers.push(() => persistence.destroy());
     // Device-side limits (docs/security-device.md).
-    const retainedLimits = createRetainedLimits({ db: database.db, maxPerDevice: config.MQTT_MAX_RETAINED_PER_DEVICE, ttlSeconds: config.MQTT_RETAINED_TTL_SECONDS, logger: logger.child({ module: 'retained' }) });
+    const retainedLimits = createRetainedLimits({
+      db: database.db,
+      maxPerDevice: config.MQTT_MAX_RETAINED_PER_DEVICE,
+      ttlSeconds: config.MQTT_RETAINED_TTL_SECONDS,
+      logger: logger.child({ module: 'retained' }),
+    });
     closers.push(() => retainedLimits.stop());
     // The transport first: services get the ports built on it (publisher, session control) at construction.
-    const aedes = await createAedes({ id: instanceId, persistence, heartbeatInterval: config.MQTT_HEARTBEAT_MS, ...(mq ? { mq } : {}) });
+    const aedes = await createAedes({
+      id: instanceId,
+      persistence,
+      heartbeatInterval: config.MQTT_HEARTBEAT_MS,
+      ...(mq ? { mq } : {}),
+    });
     const publisher = createOrderedPublisher(aedes);
     const sessions = new SessionRegistry();
     const sessionControl = createSessionControl(sessions);
@@ -175,7 +196,16 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const deviceAuth = createDeviceAuthService(base);
     await presence.start();
     closers.push(() => presence.stop());
-    const gateway = createGatewayService({ ...base, committer, ids, tracker, productCache, publisher, presence, deviceAuth });
+    const gateway = createGatewayService({
+      ...base,
+      committer,
+      ids,
+      tracker,
+      productCache,
+      publisher,
+      presence,
+      deviceAuth,
+    });
     const ota = services.runtime.ota;
 
     // The uplink pipeline (docs/uplink-pipeline.md): the handler table, the batch sinks of the group commit, the broker.
@@ -190,7 +220,13 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       ota: ota.handlers,
       subDeviceSession: createSubDeviceSessionHandlers({ products: productCache, gateway }),
     });
-    const ingest = createIngestPipeline({ committer, ids, publisher, handlers, logger: logger.child({ module: 'ingest' }) });
+    const ingest = createIngestPipeline({
+      committer,
+      ids,
+      publisher,
+      handlers,
+      logger: logger.child({ module: 'ingest' }),
+    });
     const broker = attachBroker(aedes, {
       logger,
       metrics,
@@ -202,10 +238,20 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       publisher,
       sessions,
       maxPayload: config.MQTT_MAX_PAYLOAD,
-      limits: { maxSubscriptionsPerDevice: config.MQTT_MAX_SUBSCRIPTIONS_PER_DEVICE, retained: retainedLimits, maxRetainedPerDevice: config.MQTT_MAX_RETAINED_PER_DEVICE },
+      limits: {
+        maxSubscriptionsPerDevice: config.MQTT_MAX_SUBSCRIPTIONS_PER_DEVICE,
+        retained: retainedLimits,
+        maxRetainedPerDevice: config.MQTT_MAX_RETAINED_PER_DEVICE,
+      },
     });
     closers.push(() => broker.close(() => committer.idle()));
-    startSessionPolicy({ hub, sessions: sessionControl, gateway, publisher, logger: logger.child({ module: 'sessions' }) });
+    startSessionPolicy({
+      hub,
+      sessions: sessionControl,
+      gateway,
+      publisher,
+      logger: logger.child({ module: 'sessions' }),
+    });
     // Data forwarding: rules and M2M topic routes consume the event log (after the broker exists: they publish).
     services.runtime.ruleEngine.start();
     services.topicRoutes.start();
@@ -216,20 +262,31 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       await services.runtime.ruleEngine.stop();
       await services.runtime.actions.close();
     });
-    const retention = startRetention({ config, log, history: services.history, logger: logger.child({ module: 'retention' }) });
+    const retention = startRetention({
+      config,
+      log,
+      history: services.history,
+      logger: logger.child({ module: 'retention' }),
+    });
     closers.push(() => retention.stop());
     await ports.release();
     const listeners = await startListeners(broker.broker, {
       host: config.HOST,
       port: ports.mqtt,
       maxPayload: config.MQTT_MAX_PAYLOAD,
-      tls: config.MQTT_TLS_CERT && config.MQTT_TLS_KEY ? { cert: config.MQTT_TLS_CERT, key: config.MQTT_TLS_KEY, port: ports.mqtts ?? config.MQTTS_PORT } : undefined,
+      tls:
+        config.MQTT_TLS_CERT && config.MQTT_TLS_KEY
+          ? { cert: config.MQTT_TLS_CERT, key: config.MQTT_TLS_KEY, port: ports.mqtts ?? config.MQTTS_PORT }
+          : undefined,
     });
     closers.push(() => listeners.close());
     // AMQP server-side subscription (cloud-api.md §7); its connections close before the dispatchers hand back deliveries.
     await services.consumerGroups.ensureDefaultGroup();
     closers.push(() => services.runtime.amqp.stop());
-    const amqpTls = config.AMQP_TLS_CERT && config.AMQP_TLS_KEY ? { cert: config.AMQP_TLS_CERT, key: config.AMQP_TLS_KEY, port: config.AMQPS_PORT } : undefined;
+    const amqpTls =
+      config.AMQP_TLS_CERT && config.AMQP_TLS_KEY
+        ? { cert: config.AMQP_TLS_CERT, key: config.AMQP_TLS_KEY, port: config.AMQPS_PORT }
+        : undefined;
     // Off (no port, no TLS pair: cloud-api.md §7.1) means no listener, so rhea is not even loaded.
     const amqp =
       config.AMQP_PORT !== undefined || amqpTls
@@ -244,7 +301,14 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
 
     // A graphql-ws message is one operation: the same cap as an HTTP body (ws' default is 100 MiB).
     const graphqlWss = new WebSocketServer({ noServer: true, maxPayload: config.GRAPHQL_MAX_BODY_BYTES });
-    const gql = createGraphQLServer({ services, logger, metrics, wss: graphqlWss, config, subscriptionCacheBytes: config.SUBSCRIPTION_CACHE_MAX_BYTES });
+    const gql = createGraphQLServer({
+      services,
+      logger,
+      metrics,
+      wss: graphqlWss,
+      config,
+      subscriptionCacheBytes: config.SUBSCRIPTION_CACHE_MAX_BYTES,
+    });
     log.onCommit(() => gql.corkFanout());
     hub.on('registry.changed', (e) => {
       if (e.data.entity === 'apiKey' && e.data.what === 'revoked') gql.closeKey(Number(e.data.id));
@@ -252,7 +316,9 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
 
     const register = registerRoute(deviceAuth);
     // Alibaba IoT OpenAPI on `/` (cloud-api.md): nonces in Redis when several instances share the work.
-    const nonces = redis ? redisNonceStore(new redis.Redis(redis.url, { maxRetriesPerRequest: 2 })) : memoryNonceStore();
+    const nonces = redis
+      ? redisNonceStore(new redis.Redis(redis.url, { maxRetriesPerRequest: 2 }))
+      : memoryNonceStore();
     closers.push(() => nonces.close());
     const openapi = openApiRoute(createOpenApiHandler({ services, config, logger, nonces, metrics }));
     const http = createHttpServer({
@@ -265,7 +331,11 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       openapi,
       console: createConsoleRoute({ dir: config.CONSOLE_DIR ?? defaultConsoleDir() }),
       // Not ready when the database does not answer within a second (e.g. during an outage).
-      ready: () => Promise.race([database.ping().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref())]),
+      ready: () =>
+        Promise.race([
+          database.ping().then(() => true),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref()),
+        ]),
     });
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
@@ -286,8 +356,12 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     boundHttpPort = httpPort;
     const shownHost = config.HOST === '0.0.0.0' ? 'localhost' : config.HOST;
     logger.info({ port: httpPort, host: config.HOST }, `GraphQL on http://${shownHost}:${httpPort}/graphql`);
-    logger.info({ port: listeners.mqttPort }, `MQTT on mqtt://${shownHost}:${listeners.mqttPort} and ws://${shownHost}:${httpPort}/mqtt`);
-    if (listeners.mqttsPort) logger.info({ port: listeners.mqttsPort }, `MQTT over TLS on mqtts://${shownHost}:${listeners.mqttsPort}`);
+    logger.info(
+      { port: listeners.mqttPort },
+      `MQTT on mqtt://${shownHost}:${listeners.mqttPort} and ws://${shownHost}:${httpPort}/mqtt`,
+    );
+    if (listeners.mqttsPort)
+      logger.info({ port: listeners.mqttsPort }, `MQTT over TLS on mqtts://${shownHost}:${listeners.mqttsPort}`);
 
     return {
       config,
@@ -314,6 +388,10 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
 
 /** What several instances need (REDIS_URL): ioredis, mqemitter-redis and the event fan-out, loaded only then. */
 async function loadRedis(url: string) {
-  const [{ Redis }, { default: mqemitterRedis }, { startRedisFanout }] = await Promise.all([import('ioredis'), import('mqemitter-redis'), import('./events/redis-fanout.ts')]);
+  const [{ Redis }, { default: mqemitterRedis }, { startRedisFanout }] = await Promise.all([
+    import('ioredis'),
+    import('mqemitter-redis'),
+    import('./events/redis-fanout.ts'),
+  ]);
   return { url, Redis, mqemitterRedis, startRedisFanout };
 }

@@ -60,7 +60,12 @@ export function serveCommands(ready: unknown, handlers: Handlers, stop: () => Pr
       })
       .then(
         (value) => process.send?.({ id: m.id, ok: true, value: value ?? null } satisfies Reply),
-        (e: unknown) => process.send?.({ id: m.id, ok: false, error: e instanceof Error ? e.stack ?? e.message : String(e) } satisfies Reply),
+        (e: unknown) =>
+          process.send?.({
+            id: m.id,
+            ok: false,
+            error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+          } satisfies Reply),
       );
   });
   // The parent going away (Ctrl-C, crash) takes the server with it.
@@ -80,11 +85,17 @@ export interface Child<R> {
  * Parent side: fork `entry` (a .ts file run through tsx) and wait for its `ready`. `startTimeoutMs` covers an
  * embedded database's initdb (stack.md: 5-12 s on 2 cores, more on a busy machine).
  */
-export function startChild<R>(entry: string | URL, args: string[], opts: { startTimeoutMs?: number; env?: NodeJS.ProcessEnv; name?: string } = {}): Promise<Child<R>> {
+export function startChild<R>(
+  entry: string | URL,
+  args: string[],
+  opts: { startTimeoutMs?: number; env?: NodeJS.ProcessEnv; name?: string } = {},
+): Promise<Child<R>> {
   const file = typeof entry === 'string' ? entry : fileURLToPath(entry);
   const name = opts.name ?? file.split('/').pop();
   // BENCH_PROFILE=1: a V8 CPU profile of every server child in bench/results/profiles/ (open it in Chrome DevTools).
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('../results/profiles/', import.meta.url))}`] : [];
+  const profile = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('../results/profiles/', import.meta.url))}`]
+    : [];
   const proc = fork(file, args, {
     execArgv: ['--import', 'tsx', '--expose-gc', ...profile],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -22,7 +22,11 @@ export function gqlClient(port: number, token: string, maxSockets = 64): GqlClie
           path: '/graphql',
           method: 'POST',
           agent,
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(body) },
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${token}`,
+            'content-length': Buffer.byteLength(body),
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -57,22 +61,32 @@ export function smartLampTsl(): unknown {
 }
 
 /** One product (with `tsl`) and `count` devices named `${prefix}000000...`, registered 1,000 at a time. */
-export async function provision(gql: GqlClient, opts: { name: string; tsl?: unknown; count: number; prefix?: string }): Promise<{ productKey: string; devices: DeviceCreds[] }> {
-  const p = await gql(`mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } userErrors { code message } } }`, {
-    i: { name: opts.name, ...(opts.tsl ? { tsl: opts.tsl } : {}) },
-  });
+export async function provision(
+  gql: GqlClient,
+  opts: { name: string; tsl?: unknown; count: number; prefix?: string },
+): Promise<{ productKey: string; devices: DeviceCreds[] }> {
+  const p = await gql(
+    `mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } userErrors { code message } } }`,
+    {
+      i: { name: opts.name, ...(opts.tsl ? { tsl: opts.tsl } : {}) },
+    },
+  );
   if (p.createProduct.userErrors.length) throw new Error(JSON.stringify(p.createProduct.userErrors));
   const productKey = p.createProduct.product.productKey as string;
   const devices: DeviceCreds[] = [];
   const prefix = opts.prefix ?? 'bench-';
   for (let from = 0; from < opts.count; from += 1000) {
-    const names = Array.from({ length: Math.min(1000, opts.count - from) }, (_, k) => `${prefix}${String(from + k).padStart(6, '0')}`);
+    const names = Array.from(
+      { length: Math.min(1000, opts.count - from) },
+      (_, k) => `${prefix}${String(from + k).padStart(6, '0')}`,
+    );
     const r = await gql(
       `mutation($i: RegisterDevicesInput!) { registerDevices(input: $i) { devices { device { deviceName } deviceSecret } userErrors { code message } } }`,
       { i: { productKey, deviceNames: names } },
     );
     if (r.registerDevices.userErrors.length) throw new Error(JSON.stringify(r.registerDevices.userErrors));
-    for (const d of r.registerDevices.devices) devices.push({ productKey, deviceName: d.device.deviceName, deviceSecret: d.deviceSecret });
+    for (const d of r.registerDevices.devices)
+      devices.push({ productKey, deviceName: d.device.deviceName, deviceSecret: d.deviceSecret });
   }
   return { productKey, devices };
 }

@@ -16,7 +16,11 @@ export interface LoadDevice {
 }
 
 /** Log every device in (Alink signature), `concurrency` at a time; device i goes to `urlOf(i)`. */
-export async function connectDevices(creds: DeviceCreds[], urlOf: (i: number) => string, concurrency = 50): Promise<LoadDevice[]> {
+export async function connectDevices(
+  creds: DeviceCreds[],
+  urlOf: (i: number) => string,
+  concurrency = 50,
+): Promise<LoadDevice[]> {
   const out: LoadDevice[] = new Array(creds.length);
   let next = 0;
   await Promise.all(
@@ -24,7 +28,12 @@ export async function connectDevices(creds: DeviceCreds[], urlOf: (i: number) =>
       while (next < creds.length) {
         const i = next++;
         const c = creds[i]!;
-        const client = await mqtt.connectAsync(urlOf(i), { ...alinkLogin(c), reconnectPeriod: 0, keepalive: 600, connectTimeout: 60_000 });
+        const client = await mqtt.connectAsync(urlOf(i), {
+          ...alinkLogin(c),
+          reconnectPeriod: 0,
+          keepalive: 600,
+          connectTimeout: 60_000,
+        });
         client.on('error', () => {});
         out[i] = { creds: c, client, nextId: 1 };
       }
@@ -69,17 +78,22 @@ export async function closedLoop(
     });
     const sent = performance.now();
     inFlight++;
-    d.client.publish(`/sys/${d.creds.productKey}/${d.creds.deviceName}/thing/event/property/post`, payload, { qos: 1 }, (err) => {
-      inFlight--;
-      if (measuring) {
-        if (err) failed++;
-        else {
-          acked++;
-          lat.push(performance.now() - sent);
+    d.client.publish(
+      `/sys/${d.creds.productKey}/${d.creds.deviceName}/thing/event/property/post`,
+      payload,
+      { qos: 1 },
+      (err) => {
+        inFlight--;
+        if (measuring) {
+          if (err) failed++;
+          else {
+            acked++;
+            lat.push(performance.now() - sent);
+          }
         }
-      }
-      if (running && !err) post(d);
-    });
+        if (running && !err) post(d);
+      },
+    );
   };
   for (const d of devices) for (let i = 0; i < opts.window; i++) post(d);
   await new Promise((r) => setTimeout(r, opts.warmupMs ?? 1000));

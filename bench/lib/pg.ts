@@ -14,7 +14,9 @@ export interface FreshDatabase {
 
 export async function createFreshDatabase(baseUrl: string, tag: string): Promise<FreshDatabase> {
   const u = new URL(baseUrl);
-  const name = `thingql_bench_${tag}_${process.pid}_${Date.now().toString(36)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const name = `thingql_bench_${tag}_${process.pid}_${Date.now().toString(36)}`
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_');
   // Connect to the maintenance database of the same server: the one in the URL may not exist yet.
   const admin = new URL(u);
   admin.pathname = '/postgres';

@@ -50,7 +50,9 @@ export function machine(): Machine {
 export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
 export function writeResult(out: BenchOutput, jsonPath?: string): string {
-  const file = jsonPath ? path.resolve(jsonPath) : path.join(RESULTS_DIR, `${out.bench}-${out.at.replace(/[:.]/g, '-')}.json`);
+  const file = jsonPath
+    ? path.resolve(jsonPath)
+    : path.join(RESULTS_DIR, `${out.bench}-${out.at.replace(/[:.]/g, '-')}.json`);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
   return file;
@@ -61,7 +63,8 @@ export const metCell = (m: boolean | null): string => (m === null ? '-' : m ? 'y
 export function markdownTable(rows: Row[]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const lines = ['| Scenario | Baseline | Measured | Ratio | Goal | Met? |', '|---|---|---|---|---|---|'];
-  for (const r of rows) lines.push(`| ${[r.scenario, r.baseline, r.measured, r.ratio, r.goal, metCell(r.met)].map(esc).join(' | ')} |`);
+  for (const r of rows)
+    lines.push(`| ${[r.scenario, r.baseline, r.measured, r.ratio, r.goal, metCell(r.met)].map(esc).join(' | ')} |`);
   return lines.join('\n');
 }
 

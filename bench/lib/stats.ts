@@ -11,7 +11,8 @@ export interface Spread {
   n: number;
 }
 
-export const round = (x: number, digits = 2): number => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x);
+export const round = (x: number, digits = 2): number =>
+  Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x;
 
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
@@ -23,7 +24,12 @@ export function median(xs: readonly number[]): number {
 export function spread(xs: readonly number[], digits = 2): Spread {
   const ok = xs.filter((x) => Number.isFinite(x));
   if (ok.length === 0) return { median: NaN, min: NaN, max: NaN, n: 0 };
-  return { median: round(median(ok), digits), min: round(Math.min(...ok), digits), max: round(Math.max(...ok), digits), n: ok.length };
+  return {
+    median: round(median(ok), digits),
+    min: round(Math.min(...ok), digits),
+    max: round(Math.max(...ok), digits),
+    n: ok.length,
+  };
 }
 
 /** Nearest-rank percentile of an ascending array. */
@@ -41,7 +47,12 @@ export interface Latency {
 
 export function latency(samples: readonly number[]): Latency {
   const s = [...samples].sort((a, b) => a - b);
-  return { samples: s.length, p50: round(percentile(s, 50), 3), p99: round(percentile(s, 99), 3), max: round(s.at(-1) ?? NaN, 3) };
+  return {
+    samples: s.length,
+    p50: round(percentile(s, 50), 3),
+    p99: round(percentile(s, 99), 3),
+    max: round(s.at(-1) ?? NaN, 3),
+  };
 }
 
 /** "12,345 (11,900-12,800)": a spread as one table cell. */

@@ -33,7 +33,11 @@ setMaxListeners(0, eventTarget);
 const pubsub = createPubSub<{ devicePropertyPosted: [productKey: string, payload: Posted] }>({ eventTarget });
 
 const JSONScalar = new GraphQLScalarType({ name: 'JSON', serialize: (v) => v, parseValue: (v) => v });
-const DateTimeScalar = new GraphQLScalarType({ name: 'DateTime', serialize: (v) => (v instanceof Date ? v.toISOString() : String(v)), parseValue: (v) => new Date(String(v)) });
+const DateTimeScalar = new GraphQLScalarType({
+  name: 'DateTime',
+  serialize: (v) => (v instanceof Date ? v.toISOString() : String(v)),
+  parseValue: (v) => new Date(String(v)),
+});
 
 const schema = createSchema({
   typeDefs: /* GraphQL */ `
@@ -90,7 +94,14 @@ const disposable = useServer(
       const document = parse(params.query);
       const errors = validate(schema, document);
       if (errors.length > 0) return errors;
-      return { schema, operationName: params.operationName, document, variableValues: params.variables, contextValue: await contextFactory(), rootValue: { execute, subscribe } };
+      return {
+        schema,
+        operationName: params.operationName,
+        document,
+        variableValues: params.variables,
+        contextValue: await contextFactory(),
+        rootValue: { execute, subscribe },
+      };
     },
   },
   wss,

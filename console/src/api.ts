@@ -83,7 +83,11 @@ export interface SubscriptionHandlers<T> {
  * Subscribe over graphql-ws. Pass `after` (a cursor from `streamCursor` read with the page's query) so that nothing
  * committed between the query and the subscription is missed; on reconnects it resumes after the last event seen.
  */
-export function subscribe<T = any>(query: string, variables: Record<string, unknown>, h: SubscriptionHandlers<T>): () => void {
+export function subscribe<T = any>(
+  query: string,
+  variables: Record<string, unknown>,
+  h: SubscriptionHandlers<T>,
+): () => void {
   let after = variables.after as string | undefined;
   let stopped = false;
   let failures = 0;

@@ -2,7 +2,15 @@ import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 
 /** A uPlot time-series chart. `xs` in seconds (uPlot's unit), `ys` numbers; new points are pushed by the caller. */
-export function Chart(p: { xs: number[]; ys: (number | null)[]; label: string; height?: number; testid?: string; color?: string; version?: number }) {
+export function Chart(p: {
+  xs: number[];
+  ys: (number | null)[];
+  label: string;
+  height?: number;
+  testid?: string;
+  color?: string;
+  version?: number;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
 
@@ -15,8 +23,20 @@ export function Chart(p: { xs: number[]; ys: (number | null)[]; label: string; h
         legend: { show: false },
         cursor: { drag: { x: true, y: false } },
         scales: { x: { time: true } },
-        axes: [{ stroke: '#6b7280', grid: { stroke: '#f1f5f9' } }, { stroke: '#6b7280', grid: { stroke: '#f1f5f9' }, size: 50 }],
-        series: [{}, { label: p.label, stroke: p.color ?? '#2563eb', width: 2, fill: `${p.color ?? '#2563eb'}14`, points: { size: 5 } }],
+        axes: [
+          { stroke: '#6b7280', grid: { stroke: '#f1f5f9' } },
+          { stroke: '#6b7280', grid: { stroke: '#f1f5f9' }, size: 50 },
+        ],
+        series: [
+          {},
+          {
+            label: p.label,
+            stroke: p.color ?? '#2563eb',
+            width: 2,
+            fill: `${p.color ?? '#2563eb'}14`,
+            points: { size: 5 },
+          },
+        ],
       },
       [p.xs, p.ys],
       el,

@@ -10,8 +10,16 @@ export interface QueryState<T> {
 }
 
 /** Run a query on mount and whenever `deps` change. */
-export function useQuery<T = any>(query: string, variables: Record<string, unknown> = {}, deps: unknown[] = []): QueryState<T> {
-  const [state, setState] = useState<{ data: T | null; error: string | null; loading: boolean }>({ data: null, error: null, loading: true });
+export function useQuery<T = any>(
+  query: string,
+  variables: Record<string, unknown> = {},
+  deps: unknown[] = [],
+): QueryState<T> {
+  const [state, setState] = useState<{ data: T | null; error: string | null; loading: boolean }>({
+    data: null,
+    error: null,
+    loading: true,
+  });
   const [tick, setTick] = useState(0);
   const seq = useRef(0);
   useEffect(() => {
@@ -28,7 +36,11 @@ export function useQuery<T = any>(query: string, variables: Record<string, unkno
 }
 
 /** A live subscription while mounted (and while `enabled`); `onData` always sees the latest closure. */
-export function useSubscription<T = any>(query: string, variables: Record<string, unknown> | null, onData: (d: T) => void): string | null {
+export function useSubscription<T = any>(
+  query: string,
+  variables: Record<string, unknown> | null,
+  onData: (d: T) => void,
+): string | null {
   const cb = useRef(onData);
   cb.current = onData;
   const [error, setError] = useState<string | null>(null);

@@ -36,7 +36,14 @@ function SignIn() {
       <Card title="Sign in to ThingQL">
         <form onSubmit={submit}>
           <Field label="API key or admin token" hint="Kept in this browser tab only (sessionStorage).">
-            <input name="token" type="password" autoComplete="off" value={token} onInput={(e) => setValue(e.currentTarget.value)} autoFocus />
+            <input
+              name="token"
+              type="password"
+              autoComplete="off"
+              value={token}
+              onInput={(e) => setValue(e.currentTarget.value)}
+              autoFocus
+            />
           </Field>
           <Errors errors={error ? [error] : []} />
           <Button kind="primary" type="submit" busy={busy}>

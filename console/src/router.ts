@@ -37,7 +37,7 @@ export function match(pattern: string, path: string): Record<string, string> | n
 
 /** A link that routes on the client (ctrl/middle click still opens a new tab). */
 export function onLinkClick(e: MouseEvent): void {
-  const a = (e.currentTarget as HTMLAnchorElement);
+  const a = e.currentTarget as HTMLAnchorElement;
   if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || a.target) return;
   e.preventDefault();
   navigate(a.getAttribute('href')!);

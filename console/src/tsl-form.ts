@@ -43,7 +43,13 @@ const spec = (dt: DataType, k: string): string | undefined => {
 /** The choices of a bool or enum, as [value, label]. */
 export function choices(dt: DataType): [string, string][] {
   const s = dt.specs as Record<string, unknown> | undefined;
-  if (!s || Array.isArray(s)) return dt.type === 'bool' ? [['0', '0'], ['1', '1']] : [];
+  if (!s || Array.isArray(s))
+    return dt.type === 'bool'
+      ? [
+          ['0', '0'],
+          ['1', '1'],
+        ]
+      : [];
   return Object.entries(s)
     .filter(([k]) => /^-?\d+$/.test(k))
     .map(([k, v]) => [k, `${k} · ${String(v)}`]);
@@ -106,7 +112,8 @@ export function parseInput(raw: string, dt: DataType): Parsed {
     case 'json':
       try {
         const v = JSON.parse(text) as unknown;
-        if (dt.type === 'struct' && (typeof v !== 'object' || v === null || Array.isArray(v))) return { ok: false, error: 'must be a JSON object' };
+        if (dt.type === 'struct' && (typeof v !== 'object' || v === null || Array.isArray(v)))
+          return { ok: false, error: 'must be a JSON object' };
         if (dt.type === 'array' && !Array.isArray(v)) return { ok: false, error: 'must be a JSON array' };
         return { ok: true, value: v };
       } catch {
@@ -116,7 +123,10 @@ export function parseInput(raw: string, dt: DataType): Parsed {
 }
 
 /** Parse every input of a form: the values to send, or the error of each field. */
-export function parseForm(params: Param[], raw: Record<string, string>): { values: Record<string, unknown>; errors: Record<string, string> } {
+export function parseForm(
+  params: Param[],
+  raw: Record<string, string>,
+): { values: Record<string, unknown>; errors: Record<string, string> } {
   const values: Record<string, unknown> = {};
   const errors: Record<string, string> = {};
   for (const p of params) {

@@ -9,7 +9,13 @@ export const Link = (p: { href: string; children: ComponentChildren; class?: str
   </a>
 );
 
-export const Card = (p: { title?: ComponentChildren; actions?: ComponentChildren; children: ComponentChildren; class?: string; testid?: string }) => (
+export const Card = (p: {
+  title?: ComponentChildren;
+  actions?: ComponentChildren;
+  children: ComponentChildren;
+  class?: string;
+  testid?: string;
+}) => (
   <section class={`card ${p.class ?? ''}`} data-testid={p.testid}>
     {(p.title || p.actions) && (
       <header class="card-head">
@@ -32,9 +38,27 @@ export const PageTitle = (p: { children: ComponentChildren; sub?: ComponentChild
 );
 
 const STATE_CLASS: Record<string, string> = {
-  ONLINE: 'ok', OFFLINE: 'off', UNACTIVE: 'idle', DISABLED: 'bad', DELETED: 'bad', RUNNING: 'ok', STOPPED: 'off',
-  ACTIVE: 'ok', REVOKED: 'bad', SUCCEEDED: 'ok', COMPLETED: 'ok', FAILED: 'bad', CANCELED: 'off', IN_PROGRESS: 'idle',
-  INFO: 'off', ALERT: 'idle', ERROR: 'bad', CREATE: 'ok', ENABLE: 'ok', DISABLE: 'bad', DELETE: 'bad',
+  ONLINE: 'ok',
+  OFFLINE: 'off',
+  UNACTIVE: 'idle',
+  DISABLED: 'bad',
+  DELETED: 'bad',
+  RUNNING: 'ok',
+  STOPPED: 'off',
+  ACTIVE: 'ok',
+  REVOKED: 'bad',
+  SUCCEEDED: 'ok',
+  COMPLETED: 'ok',
+  FAILED: 'bad',
+  CANCELED: 'off',
+  IN_PROGRESS: 'idle',
+  INFO: 'off',
+  ALERT: 'idle',
+  ERROR: 'bad',
+  CREATE: 'ok',
+  ENABLE: 'ok',
+  DISABLE: 'bad',
+  DELETE: 'bad',
 };
 export const Badge = (p: { value: string; testid?: string }) => (
   <span class={`badge ${STATE_CLASS[p.value] ?? 'idle'}`} data-testid={p.testid}>
@@ -42,12 +66,19 @@ export const Badge = (p: { value: string; testid?: string }) => (
   </span>
 );
 
-export function Button(p: ButtonHTMLAttributes<HTMLButtonElement> & { kind?: 'primary' | 'danger' | 'ghost'; busy?: boolean }) {
+export function Button(
+  p: ButtonHTMLAttributes<HTMLButtonElement> & { kind?: 'primary' | 'danger' | 'ghost'; busy?: boolean },
+) {
   const { kind, busy, class: cls, ...rest } = p;
   return <button {...rest} class={`btn ${kind ?? ''} ${cls ?? ''}`} disabled={busy || (p.disabled as boolean)} />;
 }
 
-export const Field = (p: { label: string; children: ComponentChildren; error?: string | null; hint?: ComponentChildren }) => (
+export const Field = (p: {
+  label: string;
+  children: ComponentChildren;
+  error?: string | null;
+  hint?: ComponentChildren;
+}) => (
   <label class={`field ${p.error ? 'has-error' : ''}`}>
     <span class="label">{p.label}</span>
     {p.children}
@@ -85,7 +116,8 @@ export function Secret(p: { label: string; value: string; testid?: string }) {
         <Button
           onClick={() => {
             // The Clipboard API needs a secure context (https or localhost); elsewhere, the old copy command.
-            if (navigator.clipboard && window.isSecureContext) return void navigator.clipboard.writeText(p.value).then(() => setCopied(true));
+            if (navigator.clipboard && window.isSecureContext)
+              return void navigator.clipboard.writeText(p.value).then(() => setCopied(true));
             const area = document.createElement('textarea');
             area.value = p.value;
             document.body.append(area);
@@ -101,7 +133,9 @@ export function Secret(p: { label: string; value: string; testid?: string }) {
   );
 }
 
-export const Json = (p: { value: unknown; class?: string }) => <pre class={`json ${p.class ?? ''}`}>{JSON.stringify(p.value, null, 2)}</pre>;
+export const Json = (p: { value: unknown; class?: string }) => (
+  <pre class={`json ${p.class ?? ''}`}>{JSON.stringify(p.value, null, 2)}</pre>
+);
 
 export function fmtValue(v: unknown): string {
   if (v === null || v === undefined) return '—';
@@ -123,7 +157,12 @@ export function Tabs(p: { tabs: string[]; value: string; onChange: (t: string) =
   return (
     <div class="tabs" role="tablist">
       {p.tabs.map((t) => (
-        <button role="tab" aria-selected={t === p.value} class={t === p.value ? 'tab active' : 'tab'} onClick={() => p.onChange(t)}>
+        <button
+          role="tab"
+          aria-selected={t === p.value}
+          class={t === p.value ? 'tab active' : 'tab'}
+          onClick={() => p.onChange(t)}
+        >
           {t}
         </button>
       ))}

@@ -43,7 +43,10 @@ export function iotClient(e: IotEndpoint): IotClient {
 }
 
 /** Business failures come back with `success: false` and Alibaba's code (HTTP 200); request failures throw. */
-function ok<T extends { success?: boolean; code?: string; errorMessage?: string }>(body: T | undefined, what: string): T {
+function ok<T extends { success?: boolean; code?: string; errorMessage?: string }>(
+  body: T | undefined,
+  what: string,
+): T {
   if (!body?.success) throw new Error(`${what} failed: ${body?.code} ${body?.errorMessage ?? ''}`);
   return body;
 }
@@ -55,14 +58,20 @@ export class LampServer {
   ) {}
 
   async status(deviceName: string): Promise<string> {
-    const r = await this.client.getDeviceStatus(new $Iot.GetDeviceStatusRequest({ productKey: this.productKey, deviceName }));
+    const r = await this.client.getDeviceStatus(
+      new $Iot.GetDeviceStatusRequest({ productKey: this.productKey, deviceName }),
+    );
     return ok(r.body, 'GetDeviceStatus').data!.status!;
   }
 
   /** Thing model property set; the device answers asynchronously (AMQP: its downlink reply). */
   async setBrightness(deviceName: string, brightness: number): Promise<string> {
     const r = await this.client.setDeviceProperty(
-      new $Iot.SetDevicePropertyRequest({ productKey: this.productKey, deviceName, items: JSON.stringify({ LightSwitch: 1, Brightness: brightness }) }),
+      new $Iot.SetDevicePropertyRequest({
+        productKey: this.productKey,
+        deviceName,
+        items: JSON.stringify({ LightSwitch: 1, Brightness: brightness }),
+      }),
     );
     return ok(r.body, 'SetDeviceProperty').data!.messageId!;
   }
@@ -70,7 +79,12 @@ export class LampServer {
   /** A synchronous service: the answer is the device's output. */
   async blink(deviceName: string, times: number): Promise<{ Done: number }> {
     const r = await this.client.invokeThingService(
-      new $Iot.InvokeThingServiceRequest({ productKey: this.productKey, deviceName, identifier: 'Blink', args: JSON.stringify({ Times: times, IntervalMs: 200 }) }),
+      new $Iot.InvokeThingServiceRequest({
+        productKey: this.productKey,
+        deviceName,
+        identifier: 'Blink',
+        args: JSON.stringify({ Times: times, IntervalMs: 200 }),
+      }),
     );
     return JSON.parse(ok(r.body, 'InvokeThingService').data!.result!) as { Done: number };
   }
@@ -78,22 +92,37 @@ export class LampServer {
   /** A raw request/response with the device (RRpc); the payload travels base64-encoded. */
   async ping(deviceName: string, text: string): Promise<{ code: string; answer: string | null }> {
     const r = await this.client.rRpc(
-      new $Iot.RRpcRequest({ productKey: this.productKey, deviceName, requestBase64Byte: Buffer.from(text).toString('base64'), timeout: 5000 }),
+      new $Iot.RRpcRequest({
+        productKey: this.productKey,
+        deviceName,
+        requestBase64Byte: Buffer.from(text).toString('base64'),
+        timeout: 5000,
+      }),
     );
     const body = ok(r.body, 'RRpc');
-    return { code: body.rrpcCode!, answer: body.payloadBase64Byte ? Buffer.from(body.payloadBase64Byte, 'base64').toString() : null };
+    return {
+      code: body.rrpcCode!,
+      answer: body.payloadBase64Byte ? Buffer.from(body.payloadBase64Byte, 'base64').toString() : null,
+    };
   }
 
   /** A message on one of the device's custom topics. */
   async notify(deviceName: string, text: string): Promise<string> {
     const r = await this.client.pub(
-      new $Iot.PubRequest({ productKey: this.productKey, topicFullName: `/${this.productKey}/${deviceName}/user/get`, messageContent: Buffer.from(text).toString('base64'), qos: 1 }),
+      new $Iot.PubRequest({
+        productKey: this.productKey,
+        topicFullName: `/${this.productKey}/${deviceName}/user/get`,
+        messageContent: Buffer.from(text).toString('base64'),
+        qos: 1,
+      }),
     );
     return ok(r.body, 'Pub').messageId!;
   }
 
   async properties(deviceName: string): Promise<Record<string, string>> {
-    const r = await this.client.queryDevicePropertyStatus(new $Iot.QueryDevicePropertyStatusRequest({ productKey: this.productKey, deviceName }));
+    const r = await this.client.queryDevicePropertyStatus(
+      new $Iot.QueryDevicePropertyStatusRequest({ productKey: this.productKey, deviceName }),
+    );
     const list = ok(r.body, 'QueryDevicePropertyStatus').data!.list!.propertyStatusInfo ?? [];
     return Object.fromEntries(list.filter((p) => p.value !== undefined).map((p) => [p.identifier!, p.value!]));
   }

@@ -44,31 +44,47 @@ interface LinkDevice {
   publish(topic: string, payload: string, opts?: object): void;
   postProps(props: Record<string, unknown>, cb?: (res: unknown) => void): void;
   onProps(cb: (res: { id: string; params: Record<string, unknown> }) => void): void;
-  onService(name: string, cb: (res: { id: string; params: any }, reply: (r: object, type?: 'sync' | 'async') => void) => void): void;
+  onService(
+    name: string,
+    cb: (res: { id: string; params: any }, reply: (r: object, type?: 'sync' | 'async') => void) => void,
+  ): void;
   end(force: boolean, cb: () => void): void;
 }
 const linkSdk = createRequire(import.meta.url)('alibabacloud-iot-device-sdk') as { device(c: object): LinkDevice };
 
 function graphql(url: string, token: string) {
   return async <T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
     const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown };
     if (body.errors || !body.data) throw new Error(`GraphQL error: ${JSON.stringify(body.errors)}`);
     for (const v of Object.values(body.data)) {
-      if (v && Array.isArray(v.userErrors) && v.userErrors.length > 0) throw new Error(`GraphQL userErrors: ${JSON.stringify(v.userErrors)}`);
+      if (v && Array.isArray(v.userErrors) && v.userErrors.length > 0)
+        throw new Error(`GraphQL userErrors: ${JSON.stringify(v.userErrors)}`);
     }
     return body.data as T;
   };
 }
 
 /** The lamp, as a Link SDK README would have it: property sets, a sync Blink service, raw RRpc, a custom topic. */
-function startLamp(creds: { productKey: string; deviceName: string; deviceSecret: string }, brokerUrl: string, log: (l: string) => void) {
+function startLamp(
+  creds: { productKey: string; deviceName: string; deviceSecret: string },
+  brokerUrl: string,
+  log: (l: string) => void,
+) {
   const { productKey: pk, deviceName: dn } = creds;
   const device = linkSdk.device({ ...creds, brokerUrl });
   const received: string[] = [];
   device.onProps((res) => {
     log(`[lamp ${dn}] set ${JSON.stringify(res.params)}`);
-    device.publish(`/sys/${pk}/${dn}/thing/service/property/set_reply`, JSON.stringify({ id: res.id, code: 200, data: {} }), { qos: 1 });
+    device.publish(
+      `/sys/${pk}/${dn}/thing/service/property/set_reply`,
+      JSON.stringify({ id: res.id, code: 200, data: {} }),
+      { qos: 1 },
+    );
     device.postProps(res.params);
   });
   device.onService('Blink', (res, reply) => {
@@ -85,7 +101,9 @@ function startLamp(creds: { productKey: string; deviceName: string; deviceSecret
     }
   });
   const ready = new Promise<void>((resolve, reject) => {
-    device.once('connect', () => device.subscribe(`/${pk}/${dn}/user/get`, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+    device.once('connect', () =>
+      device.subscribe(`/${pk}/${dn}/user/get`, { qos: 1 }, (err) => (err ? reject(err) : resolve())),
+    );
     device.once('error', (e: unknown) => reject(new Error(`lamp: ${String(e)}`)));
   });
   return { ready, received, end: () => new Promise<void>((r) => device.end(false, () => r())) };
@@ -99,31 +117,61 @@ export async function main(opts: AlibabaServerOptions = {}): Promise<AlibabaServ
     if (!endpoint) {
       log('starting an embedded ThingQL (in-memory database)...');
       const adminToken = `example-${randomBytes(16).toString('hex')}`;
-      const config = makeConfig({ PORT: 0, MQTT_PORT: 0, HOST: '127.0.0.1', DATABASE_URL: 'memory://', ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn', PRINT_ADMIN_TOKEN: false });
+      const config = makeConfig({
+        PORT: 0,
+        MQTT_PORT: 0,
+        HOST: '127.0.0.1',
+        DATABASE_URL: 'memory://',
+        ADMIN_TOKEN: adminToken,
+        LOG_LEVEL: 'warn',
+        PRINT_ADMIN_TOKEN: false,
+      });
       const platform = await startPlatform(config, { logger: createLogger(config.LOG_LEVEL), ...opts.embedded });
       cleanup.push(() => platform.close());
-      endpoint = { httpUrl: `http://127.0.0.1:${platform.httpPort}`, mqttUrl: `mqtt://127.0.0.1:${platform.mqttPort}`, adminToken };
+      endpoint = {
+        httpUrl: `http://127.0.0.1:${platform.httpPort}`,
+        mqttUrl: `mqtt://127.0.0.1:${platform.mqttPort}`,
+        adminToken,
+      };
     }
     const admin = graphql(`${endpoint.httpUrl}/graphql`, endpoint.adminToken);
 
     // What the Alibaba console did: a product with the lamp's thing model, a device, an AccessKey pair.
     const suffix = randomBytes(3).toString('hex');
-    const { createProduct } = await admin(`mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } userErrors { code message } } }`, {
-      i: { name: `Lamps ${suffix}`, tsl, description: 'examples/alibaba-server' },
-    });
+    const { createProduct } = await admin(
+      `mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } userErrors { code message } } }`,
+      {
+        i: { name: `Lamps ${suffix}`, tsl, description: 'examples/alibaba-server' },
+      },
+    );
     const productKey: string = createProduct.product.productKey;
-    cleanup.push(() => admin(`mutation($i: DeleteProductInput!) { deleteProduct(input: $i) { userErrors { code message } } }`, { i: { productKey } }));
-    const { registerDevice } = await admin(`mutation($i: RegisterDeviceInput!) { registerDevice(input: $i) { device { deviceName } deviceSecret userErrors { code message } } }`, {
-      i: { productKey, deviceName: `lamp-${suffix}` },
-    });
+    cleanup.push(() =>
+      admin(`mutation($i: DeleteProductInput!) { deleteProduct(input: $i) { userErrors { code message } } }`, {
+        i: { productKey },
+      }),
+    );
+    const { registerDevice } = await admin(
+      `mutation($i: RegisterDeviceInput!) { registerDevice(input: $i) { device { deviceName } deviceSecret userErrors { code message } } }`,
+      {
+        i: { productKey, deviceName: `lamp-${suffix}` },
+      },
+    );
     const deviceName: string = registerDevice.device.deviceName;
-    cleanup.push(() => admin(`mutation($i: DeleteDeviceInput!) { deleteDevice(input: $i) { userErrors { code message } } }`, { i: { productKey, deviceName } }));
+    cleanup.push(() =>
+      admin(`mutation($i: DeleteDeviceInput!) { deleteDevice(input: $i) { userErrors { code message } } }`, {
+        i: { productKey, deviceName },
+      }),
+    );
     const { createAccessKey } = await admin(
       `mutation($i: CreateAccessKeyInput!) { createAccessKey(input: $i) { accessKey { accessKeyId } accessKeySecret userErrors { code message } } }`,
       { i: { name: `lamp-server-${suffix}`, role: 'OPERATOR', productKeys: [productKey] } },
     );
     const accessKeyId: string = createAccessKey.accessKey.accessKeyId;
-    cleanup.push(() => admin(`mutation($i: RevokeAccessKeyInput!) { revokeAccessKey(input: $i) { userErrors { code message } } }`, { i: { accessKeyId } }));
+    cleanup.push(() =>
+      admin(`mutation($i: RevokeAccessKeyInput!) { revokeAccessKey(input: $i) { userErrors { code message } } }`, {
+        i: { accessKeyId },
+      }),
+    );
     log(`product ${productKey}, device ${deviceName}, AccessKeyId ${accessKeyId}`);
 
     // The server, configured for ThingQL: endpoint host:port, protocol http, the new AccessKey pair.
@@ -139,7 +187,11 @@ export async function main(opts: AlibabaServerOptions = {}): Promise<AlibabaServ
     const statusBefore = await server.status(deviceName);
     log(`[server] ${deviceName} is ${statusBefore}`);
 
-    const lamp = startLamp({ productKey, deviceName, deviceSecret: registerDevice.deviceSecret }, endpoint.mqttUrl, log);
+    const lamp = startLamp(
+      { productKey, deviceName, deviceSecret: registerDevice.deviceSecret },
+      endpoint.mqttUrl,
+      log,
+    );
     cleanup.push(lamp.end);
     await lamp.ready;
     // Presence is committed just after the connection: wait until the platform says ONLINE. A device can also drop
@@ -165,9 +217,15 @@ export async function main(opts: AlibabaServerOptions = {}): Promise<AlibabaServ
     await online();
     log(`[server] ${deviceName} is ONLINE`);
 
-    const ping = await whenOnline(() => server.ping(deviceName, 'are you there?'), (r) => r.code === 'OFFLINE');
+    const ping = await whenOnline(
+      () => server.ping(deviceName, 'are you there?'),
+      (r) => r.code === 'OFFLINE',
+    );
     log(`[server] RRpc ${ping.code}: ${ping.answer}`);
-    const blink = await whenOnline(() => server.blink(deviceName, 3), () => false);
+    const blink = await whenOnline(
+      () => server.blink(deviceName, 3),
+      () => false,
+    );
     log(`[server] Blink answered ${JSON.stringify(blink)}`);
     const setId = await server.setBrightness(deviceName, 80);
     log(`[server] SetDeviceProperty sent (message ${setId})`);
@@ -192,7 +250,11 @@ export async function main(opts: AlibabaServerOptions = {}): Promise<AlibabaServ
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const env = process.env;
   const thingql = env.THINGQL_URL
-    ? { httpUrl: env.THINGQL_URL.replace(/\/(graphql)?$/, ''), mqttUrl: env.THINGQL_MQTT_URL ?? 'mqtt://127.0.0.1:1883', adminToken: env.THINGQL_TOKEN ?? '' }
+    ? {
+        httpUrl: env.THINGQL_URL.replace(/\/(graphql)?$/, ''),
+        mqttUrl: env.THINGQL_MQTT_URL ?? 'mqtt://127.0.0.1:1883',
+        adminToken: env.THINGQL_TOKEN ?? '',
+      }
     : undefined;
   main({ thingql, rpcSignature: process.argv.includes('--rpc') }).then(
     () => process.exit(0),

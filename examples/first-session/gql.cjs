@@ -37,7 +37,11 @@ const url = process.env.THINGQL_URL || `http://localhost:${process.env.PORT || 4
 const headers = { 'content-type': 'application/json' };
 if (process.env.THINGQL_TOKEN) headers.authorization = `Bearer ${process.env.THINGQL_TOKEN}`;
 
-fetch(url, { method: 'POST', headers, body: JSON.stringify({ query: readFileSync(file, 'utf8'), operationName, variables }) })
+fetch(url, {
+  method: 'POST',
+  headers,
+  body: JSON.stringify({ query: readFileSync(file, 'utf8'), operationName, variables }),
+})
   .then(async (res) => {
     const body = await res.json().catch(() => ({ errors: [{ message: `HTTP ${res.status} from ${url}` }] }));
     const problems = [...(body.errors || [])];
@@ -45,7 +49,9 @@ fetch(url, { method: 'POST', headers, body: JSON.stringify({ query: readFileSync
       if (payload && Array.isArray(payload.userErrors)) problems.push(...payload.userErrors);
     }
     if (problems.length > 0) {
-      console.error(`${operationName}: ${problems.map((p) => (p.code ? `${p.code}: ${p.message}` : p.message)).join('; ')}`);
+      console.error(
+        `${operationName}: ${problems.map((p) => (p.code ? `${p.code}: ${p.message}` : p.message)).join('; ')}`,
+      );
       process.exit(1);
     }
     let value = body.data;
@@ -53,6 +59,8 @@ fetch(url, { method: 'POST', headers, body: JSON.stringify({ query: readFileSync
     console.log(typeof value === 'string' ? value : JSON.stringify(value, null, 2));
   })
   .catch((err) => {
-    console.error(`cannot reach ThingQL at ${url}: ${err.cause ? err.cause.message || err.cause.code : err.message} (set THINGQL_URL)`);
+    console.error(
+      `cannot reach ThingQL at ${url}: ${err.cause ? err.cause.message || err.cause.code : err.message} (set THINGQL_URL)`,
+    );
     process.exit(1);
   });

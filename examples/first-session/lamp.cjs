@@ -25,7 +25,12 @@ function fail(message) {
   process.exit(1);
 }
 
-const device = iot.device({ productKey: env.PRODUCT_KEY, deviceName: env.DEVICE_NAME, deviceSecret: env.DEVICE_SECRET, brokerUrl });
+const device = iot.device({
+  productKey: env.PRODUCT_KEY,
+  deviceName: env.DEVICE_NAME,
+  deviceSecret: env.DEVICE_SECRET,
+  brokerUrl,
+});
 const timer = setTimeout(
   () =>
     fail(
@@ -34,7 +39,11 @@ const timer = setTimeout(
     ),
   timeoutMs,
 );
-device.on('error', (err) => fail(`${brokerUrl}: ${err && err.message ? err.message : String(err)} (check PRODUCT_KEY, DEVICE_NAME, DEVICE_SECRET and the broker)`));
+device.on('error', (err) =>
+  fail(
+    `${brokerUrl}: ${err && err.message ? err.message : String(err)} (check PRODUCT_KEY, DEVICE_NAME, DEVICE_SECRET and the broker)`,
+  ),
+);
 device.on('connect', () => {
   console.log(`connected to ${brokerUrl} as ${env.DEVICE_NAME}`);
   device.postProps({ Brightness: brightness }, (res) => {

@@ -50,11 +50,25 @@ export async function startWeatherService(opts: WeatherServiceOptions) {
     const res = await fetch(opts.graphqlUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${opts.token}` },
-      body: JSON.stringify({ query: PUB, variables: { i: { productKey: opts.productKey, topicFullName: `/${opts.productKey}/${dn}/user/weather/reply`, payload: JSON.stringify(forecast), qos: 1 } } }),
+      body: JSON.stringify({
+        query: PUB,
+        variables: {
+          i: {
+            productKey: opts.productKey,
+            topicFullName: `/${opts.productKey}/${dn}/user/weather/reply`,
+            payload: JSON.stringify(forecast),
+            qos: 1,
+          },
+        },
+      }),
     });
-    const body = (await res.json()) as { data?: { pub?: { messageId: string | null; userErrors: { code: string; message: string }[] } }; errors?: unknown };
+    const body = (await res.json()) as {
+      data?: { pub?: { messageId: string | null; userErrors: { code: string; message: string }[] } };
+      errors?: unknown;
+    };
     const pub = body.data?.pub;
-    if (!pub || pub.userErrors.length > 0 || !pub.messageId) throw new Error(`pub failed: ${JSON.stringify(body.errors ?? pub?.userErrors)}`);
+    if (!pub || pub.userErrors.length > 0 || !pub.messageId)
+      throw new Error(`pub failed: ${JSON.stringify(body.errors ?? pub?.userErrors)}`);
     log(`[weather-service] answered ${dn} (message ${pub.messageId})`);
     return pub.messageId;
   }
@@ -71,7 +85,8 @@ export async function startWeatherService(opts: WeatherServiceOptions) {
         } catch {
           return res.writeHead(400).end('expected JSON');
         }
-        if (typeof q.city !== 'string' || typeof q.dn !== 'string') return res.writeHead(400).end('expected {"city", "dn"}');
+        if (typeof q.city !== 'string' || typeof q.dn !== 'string')
+          return res.writeHead(400).end('expected {"city", "dn"}');
         const key = String(req.headers['idempotency-key'] ?? '');
         try {
           const messageId = answered.get(key) ?? (await answer(q.city, q.dn));

@@ -59,7 +59,11 @@ export async function startAmqpServer(subs: AmqpSubscriptions, parentLogger: Log
       }
     });
 
-    const conn = container.create_connection({ id: remoteAddress, idle_time_out: SERVER_IDLE_TIME_OUT_MS, treat_modified_as_released: false } as never);
+    const conn = container.create_connection({
+      id: remoteAddress,
+      idle_time_out: SERVER_IDLE_TIME_OUT_MS,
+      treat_modified_as_released: false,
+    } as never);
     const groupId = () => session!.login.consumerGroupId;
     const closeWith = (condition: string, description: string) => {
       if (conn.is_open()) conn.close({ condition, description });
@@ -85,7 +89,8 @@ export async function startAmqpServer(subs: AmqpSubscriptions, parentLogger: Log
       connections.add(conn);
       done = subs.connected(session, closeWith);
       attachTimer = setTimeout(() => {
-        if (!handle) closeWith(AmqpCondition.RESOURCE_LIMIT_EXCEEDED, `no receiver link attached within ${attachTimeoutMs} ms`);
+        if (!handle)
+          closeWith(AmqpCondition.RESOURCE_LIMIT_EXCEEDED, `no receiver link attached within ${attachTimeoutMs} ms`);
       }, attachTimeoutMs);
       attachTimer.unref();
     });
@@ -97,7 +102,8 @@ export async function startAmqpServer(subs: AmqpSubscriptions, parentLogger: Log
         return;
       }
       if (attachTimer) clearTimeout(attachTimer);
-      const remoteSource = (sender as unknown as { remote: { attach?: { source?: { address?: string } } } }).remote.attach?.source;
+      const remoteSource = (sender as unknown as { remote: { attach?: { source?: { address?: string } } } }).remote
+        .attach?.source;
       sender.set_source({ address: remoteSource?.address ?? 'default' });
       const s = session;
       handle = {
@@ -114,7 +120,10 @@ export async function startAmqpServer(subs: AmqpSubscriptions, parentLogger: Log
     });
 
     container.on('receiver_open', (ctx: EventContext) => {
-      ctx.receiver!.close({ condition: AmqpCondition.NOT_ALLOWED, description: 'clients only receive: attach a receiver link' });
+      ctx.receiver!.close({
+        condition: AmqpCondition.NOT_ALLOWED,
+        description: 'clients only receive: attach a receiver link',
+      });
     });
 
     container.on('sendable', () => {
@@ -126,12 +135,25 @@ export async function startAmqpServer(subs: AmqpSubscriptions, parentLogger: Log
       if (!tag || !session || !handle || ctx.sender !== handle.sender) return;
       subs.outcome(groupId(), handle, tag.position, tag.attempt, outcome(ctx));
     };
-    container.on('accepted', onOutcome(() => 'accepted'));
-    container.on('rejected', onOutcome(() => 'rejected'));
-    container.on('released', onOutcome(() => 'released'));
+    container.on(
+      'accepted',
+      onOutcome(() => 'accepted'),
+    );
+    container.on(
+      'rejected',
+      onOutcome(() => 'rejected'),
+    );
+    container.on(
+      'released',
+      onOutcome(() => 'released'),
+    );
     container.on(
       'modified',
-      onOutcome((ctx) => ((ctx.delivery?.remote_state as { undeliverable_here?: boolean } | undefined)?.undeliverable_here ? 'undeliverable-here' : 'modified')),
+      onOutcome((ctx) =>
+        (ctx.delivery?.remote_state as { undeliverable_here?: boolean } | undefined)?.undeliverable_here
+          ? 'undeliverable-here'
+          : 'modified',
+      ),
     );
 
     container.on('sender_close', (ctx: EventContext) => {
@@ -141,8 +163,12 @@ export async function startAmqpServer(subs: AmqpSubscriptions, parentLogger: Log
     container.on('receiver_error', () => undefined);
     container.on('connection_close', () => finish());
     container.on('disconnected', () => finish());
-    container.on('connection_error', (ctx: EventContext) => logger.debug({ remoteAddress, error: ctx.connection.error }, 'amqp connection error'));
-    container.on('protocol_error', (error: unknown) => logger.debug({ err: error, remoteAddress }, 'amqp protocol error'));
+    container.on('connection_error', (ctx: EventContext) =>
+      logger.debug({ remoteAddress, error: ctx.connection.error }, 'amqp connection error'),
+    );
+    container.on('protocol_error', (error: unknown) =>
+      logger.debug({ err: error, remoteAddress }, 'amqp protocol error'),
+    );
     container.on('error', (error: unknown) => logger.debug({ err: error, remoteAddress }, 'amqp error'));
     socket.on('close', finish);
     conn.accept(socket);
@@ -155,7 +181,11 @@ export async function startAmqpServer(subs: AmqpSubscriptions, parentLogger: Log
       message_id: m.messageId,
       first_acquirer: m.firstAcquirer,
       delivery_count: m.deliveryCount,
-      application_properties: { topic: m.topic, messageId: m.messageId, generateTime: rhea.types.wrap_long(m.generateTime) },
+      application_properties: {
+        topic: m.topic,
+        messageId: m.messageId,
+        generateTime: rhea.types.wrap_long(m.generateTime),
+      },
       body: rhea.message.data_section(m.body),
     });
     tags.set(delivery, { position: m.position, attempt: m.attempt });
@@ -188,7 +218,8 @@ export async function startAmqpServer(subs: AmqpSubscriptions, parentLogger: Log
     tlsPort,
     async close(): Promise<void> {
       const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-      for (const c of connections) if (c.is_open()) c.close({ condition: AmqpCondition.CONNECTION_FORCED, description: 'server shutting down' });
+      for (const c of connections)
+        if (c.is_open()) c.close({ condition: AmqpCondition.CONNECTION_FORCED, description: 'server shutting down' });
       await new Promise((r) => setTimeout(r, 50).unref());
       for (const s of sockets) s.destroy();
       await closed;

@@ -47,10 +47,15 @@ export function createAuthenticator(deps: {
     done(null, true);
   };
 
-  async function login(client: Client, username: string | undefined, password: Buffer | undefined): Promise<[Error | null, boolean] | null> {
+  async function login(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): Promise<[Error | null, boolean] | null> {
     const rawClientId = rawClientIds.get(client) ?? client.id;
     const reg = deviceAuth.parseRegisterConnect(rawClientId, username, password);
-    if (reg && 'unsupported' in reg) return [authError(CONNACK.BAD_USERNAME_OR_PASSWORD, `authType ${reg.unsupported} not supported`), false];
+    if (reg && 'unsupported' in reg)
+      return [authError(CONNACK.BAD_USERNAME_OR_PASSWORD, `authType ${reg.unsupported} not supported`), false];
     if (reg) {
       const r = await deviceAuth.register(reg);
       if (!r.ok) {
@@ -60,7 +65,15 @@ export function createAuthenticator(deps: {
         return [authError(connackForRegistration(r.code), r.message), false];
       }
       const device = (await deviceAuth.lookup(r.productKey, r.deviceName))!;
-      attachSession(client, { device, clientIp: clientIpOf(client), epoch: -1, reason: null, registration: r, ended: false, ingestTail: Promise.resolve() });
+      attachSession(client, {
+        device,
+        clientIp: clientIpOf(client),
+        epoch: -1,
+        reason: null,
+        registration: r,
+        ended: false,
+        ingestTail: Promise.resolve(),
+      });
       metrics.mqttLogins.inc({ result: 'registered' });
       return [null, true];
     }
@@ -69,19 +82,39 @@ export function createAuthenticator(deps: {
     const clientIp = clientIpOf(client);
     const result = await deviceAuth.login(rawClientId, username, password, clientIp);
     if (!result.ok) {
-      metrics.mqttLogins.inc({ result: result.failure === 'DISABLED' ? 'disabled' : result.failure === 'THROTTLED' ? 'throttled' : 'bad_credentials' });
+      metrics.mqttLogins.inc({
+        result:
+          result.failure === 'DISABLED' ? 'disabled' : result.failure === 'THROTTLED' ? 'throttled' : 'bad_credentials',
+      });
       log.debug({ why: result.why }, 'login refused');
-      const message = result.failure === 'THROTTLED' ? 'too many failed logins: try again later' : result.failure === 'DISABLED' ? 'not authorized' : 'bad user name or password';
+      const message =
+        result.failure === 'THROTTLED'
+          ? 'too many failed logins: try again later'
+          : result.failure === 'DISABLED'
+            ? 'not authorized'
+            : 'bad user name or password';
       return [authError(connackForLoginFailure(result.failure), message), false];
     }
     // D21: the ClientId says how this session takes sync services and RRPC (kept with presence, for every instance).
     // Guarded: a disable or secret reset committed while this login was in flight refuses it.
-    const connected = await presence.connect(result.device, clientIp, { rrpcForm: clientFlags(result.params).extRrpc ? 'ext' : 'sys', secretEnc: result.device.secretEnc });
+    const connected = await presence.connect(result.device, clientIp, {
+      rrpcForm: clientFlags(result.params).extRrpc ? 'ext' : 'sys',
+      secretEnc: result.device.secretEnc,
+    });
     if (!connected) return [authError(CONNACK.BAD_USERNAME_OR_PASSWORD, 'bad user name or password'), false]; // deleted, disabled or secret reset meanwhile
     // D22: resolved once the platform-side subscriptions are in place (broker.ts clientReady); publishes wait for it.
     let subscribedNow!: () => void;
     const subscribed = { promise: new Promise<void>((r) => (subscribedNow = r)), resolve: () => subscribedNow() };
-    const session: Session = { device: result.device, clientIp, epoch: connected.epoch, reason: null, registration: null, ended: false, ingestTail: Promise.resolve(), subscribed };
+    const session: Session = {
+      device: result.device,
+      clientIp,
+      epoch: connected.epoch,
+      reason: null,
+      registration: null,
+      ended: false,
+      ingestTail: Promise.resolve(),
+      subscribed,
+    };
     session.connection = deviceConnection(client, session, log);
     attachSession(client, session);
     const replaced = sessions.claim(client);

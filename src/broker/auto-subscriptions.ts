@@ -17,7 +17,11 @@ const D19_SYS = [
 ];
 
 function d19(pk: string, dn: string): string[] {
-  return [...D19_SYS.map((path) => sysTopic(pk, dn, path)), `/ota/device/upgrade/${pk}/${dn}`, `/ext/ntp/${pk}/${dn}/response`];
+  return [
+    ...D19_SYS.map((path) => sysTopic(pk, dn, path)),
+    `/ota/device/upgrade/${pk}/${dn}`,
+    `/ext/ntp/${pk}/${dn}/response`,
+  ];
 }
 
 /**

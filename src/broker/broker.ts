@@ -33,11 +33,18 @@ export interface BrokerDeps {
   sessions: SessionRegistry;
   maxPayload: number;
   /** Device-side limits (docs/security-device.md); defaults when absent. */
-  limits?: { maxSubscriptionsPerDevice?: number; retained?: Pick<RetainedLimits, 'admit'>; maxRetainedPerDevice?: number };
+  limits?: {
+    maxSubscriptionsPerDevice?: number;
+    retained?: Pick<RetainedLimits, 'admit'>;
+    maxRetainedPerDevice?: number;
+  };
 }
 
 /** aedes' typings do not expose its persistence (ours, broker/persistence.ts). */
-type PersistencePort = { delWill(c: { id: string; brokerId?: string }): Promise<unknown>; removeSubscriptions(c: { id: string }, topics: string[]): Promise<void> };
+type PersistencePort = {
+  delWill(c: { id: string; brokerId?: string }): Promise<unknown>;
+  removeSubscriptions(c: { id: string }, topics: string[]): Promise<void>;
+};
 
 const corked = new WeakSet<object>();
 
@@ -76,7 +83,13 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
   /** The broker id under which device publishes are numbered (see authorizePublish). */
   const devicePublishId = `${broker.id}/devices`;
   let shuttingDown = false;
-  const gatewaySessions = createGatewaySessions({ gateway: deps.gateway, deviceAuth: deps.deviceAuth, products: deps.products, publisher: deps.publisher, logger: log });
+  const gatewaySessions = createGatewaySessions({
+    gateway: deps.gateway,
+    deviceAuth: deps.deviceAuth,
+    products: deps.products,
+    publisher: deps.publisher,
+    logger: log,
+  });
   const authorize = createPublishAuthorizer({ products: deps.products, gateway: gatewaySessions });
   const route = createPublishRouter({ ingest: deps.ingest, metrics });
   const maxSubscriptions = deps.limits?.maxSubscriptionsPerDevice ?? 100;
@@ -89,7 +102,8 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
     logger: log,
     metrics,
     maxPayload: deps.maxPayload,
-    deleteWill: (id: string, brokerId: string | undefined) => persistenceOf().delWill({ id, ...(brokerId ? { brokerId } : {}) }),
+    deleteWill: (id: string, brokerId: string | undefined) =>
+      persistenceOf().delWill({ id, ...(brokerId ? { brokerId } : {}) }),
   };
 
   async function onClosed(client: Client): Promise<void> {
@@ -112,7 +126,14 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
     }
   }
 
-  const auth = createAuthenticator({ logger: log, metrics, deviceAuth: deps.deviceAuth, presence, sessions, onLogin: (client) => client.conn.once('close', () => void onClosed(client)) });
+  const auth = createAuthenticator({
+    logger: log,
+    metrics,
+    deviceAuth: deps.deviceAuth,
+    presence,
+    sessions,
+    onLogin: (client) => client.conn.once('close', () => void onClosed(client)),
+  });
   broker.preConnect = auth.preConnect;
   broker.authenticate = auth.authenticate;
 
@@ -153,7 +174,10 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
           await route(s, connection, verdict.device, verdict.uplink, packet);
         } catch (err) {
           // Not durable: no PUBACK. Disconnecting makes the device resend (QoS 1) once we can store again.
-          log.warn({ err, deviceName: s.device.deviceName }, 'could not store a device message; disconnecting the client');
+          log.warn(
+            { err, deviceName: s.device.deviceName },
+            'could not store a device message; disconnecting the client',
+          );
           return done(err instanceof Error ? err : new Error('ingest failed'));
         }
         // One commit settles many messages of a connection at once: their PUBACKs and replies go out in one write.
@@ -180,12 +204,16 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
   broker.authorizeSubscribe = (client, sub, done) => {
     const s = sessionOf(client);
     if (!s || s.registration) return done(null, REFUSED_SUBSCRIPTION);
-    gatewaySessions.canSubscribeAs(s, sub.topic)
+    gatewaySessions
+      .canSubscribeAs(s, sub.topic)
       .then((allowed) => {
         // Recorded so that only granted filters are stored (aedes stores the whole packet), and counted (§7).
         if (recordSubscribeDecision(client, s, sub.topic, allowed, maxSubscriptions)) return done(null, sub);
         metrics.mqttDenied.inc({ op: allowed ? 'subscribe_limit' : 'subscribe' });
-        if (!client.clean) persistenceOf().removeSubscriptions(client, [sub.topic]).catch(() => undefined);
+        if (!client.clean)
+          persistenceOf()
+            .removeSubscriptions(client, [sub.topic])
+            .catch(() => undefined);
         done(null, REFUSED_SUBSCRIPTION); // SUBACK_FAILURE for this filter; the connection stays (D7)
       })
       .catch(() => {
@@ -206,7 +234,14 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
       // §1.6 B: push the result on /ext/register, then close the connection.
       const { productKey, deviceName, deviceSecret } = s.registration;
       client.publish(
-        { cmd: 'publish', topic: extRegisterTopic('register'), payload: Buffer.from(JSON.stringify({ productKey, deviceName, deviceSecret })), qos: 0, retain: false, dup: false },
+        {
+          cmd: 'publish',
+          topic: extRegisterTopic('register'),
+          payload: Buffer.from(JSON.stringify({ productKey, deviceName, deviceSecret })),
+          qos: 0,
+          retain: false,
+          dup: false,
+        },
         () => setTimeout(() => client.close(), 50),
       );
       return;
@@ -220,7 +255,9 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
   (broker as unknown as NodeJS.EventEmitter).on('error', onBrokerError(log));
   broker.on('unsubscribe', (unsubscriptions, client) => forgetFilters(client, unsubscriptions));
   broker.on('clientError', (client, err) => log.debug({ err: err.message, clientId: client.id }, 'client error'));
-  broker.on('connectionError', (client, err) => log.debug({ err: err.message, clientId: client?.id }, 'connection error'));
+  broker.on('connectionError', (client, err) =>
+    log.debug({ err: err.message, clientId: client?.id }, 'connection error'),
+  );
 
   // A topic category deleted (or changed): live subscriptions it no longer allows are removed at once.
   deps.products.onChange((productKey, what) => {
@@ -230,18 +267,26 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
       .then((info) => {
         for (const client of sessions.ofProduct(productKey)) {
           const s = sessionOf(client)!;
-          const subs = Object.keys((client as unknown as { subscriptions: Record<string, unknown> }).subscriptions ?? {});
+          const subs = Object.keys(
+            (client as unknown as { subscriptions: Record<string, unknown> }).subscriptions ?? {},
+          );
           const gone = subs.filter((f) => !info || !canSubscribe(s.device, f, info.categories));
           // The callback is required: aedes 1.2.0 calls it unconditionally (its typings say optional), and without it
           // the unsubscribe throws "fn is not a function" from a timer, an uncaught exception that ends the process.
           if (gone.length > 0) {
             client.unsubscribe({ unsubscriptions: gone } as never, (err) => {
-              if (err) log.warn({ err, deviceName: s.device.deviceName }, 'could not drop a subscription of a deleted topic category');
+              if (err)
+                log.warn(
+                  { err, deviceName: s.device.deviceName },
+                  'could not drop a subscription of a deleted topic category',
+                );
             });
           }
         }
       })
-      .catch((err: unknown) => log.warn({ err, productKey }, 'could not apply a deleted topic category to live sessions'));
+      .catch((err: unknown) =>
+        log.warn({ err, productKey }, 'could not apply a deleted topic category to live sessions'),
+      );
   });
 
   return {

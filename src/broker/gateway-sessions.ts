@@ -50,7 +50,9 @@ export function createGatewaySessions(deps: {
       const owner = filterOwner(filter);
       let device: { productKey: string; deviceName: string } = s.device;
       if (!isSelf(s, owner) && s.subs !== undefined) {
-        const sub = s.subs.get(deviceKey(owner!.productKey, owner!.deviceName))?.device ?? (await deviceAuth.lookup(owner!.productKey, owner!.deviceName));
+        const sub =
+          s.subs.get(deviceKey(owner!.productKey, owner!.deviceName))?.device ??
+          (await deviceAuth.lookup(owner!.productKey, owner!.deviceName));
         if (!sub || !(await gateway.isBound(s.device.id, sub.id))) return false;
         device = sub;
       }
@@ -61,7 +63,15 @@ export function createGatewaySessions(deps: {
     /** 520: the gateway sent traffic for a sub-device that is not logged in; the message is dropped (§3.10). */
     noSession(s: Session, sub: CachedDevice): void {
       deps.publisher
-        .publish(extErrorTopic(s.device.productKey, s.device.deviceName), encodeReply({ code: 520, data: { productKey: sub.productKey, deviceName: sub.deviceName }, message: 'sub-device has no session: log it in first' }), 0)
+        .publish(
+          extErrorTopic(s.device.productKey, s.device.deviceName),
+          encodeReply({
+            code: 520,
+            data: { productKey: sub.productKey, deviceName: sub.deviceName },
+            message: 'sub-device has no session: log it in first',
+          }),
+          0,
+        )
         .catch(() => undefined);
     },
 
@@ -69,12 +79,20 @@ export function createGatewaySessions(deps: {
     async closeAll(s: Session, reason: OfflineReason): Promise<void> {
       for (const [key, sub] of s.subs ?? []) {
         s.subs!.delete(key);
-        await gateway.logout(sub.device, sub.epoch, reason).catch((err: unknown) => deps.logger.warn({ err }, 'sub-device logout failed'));
+        await gateway
+          .logout(sub.device, sub.epoch, reason)
+          .catch((err: unknown) => deps.logger.warn({ err }, 'sub-device logout failed'));
       }
     },
 
     /** A sub-device disabled, deleted, unbound or taken over elsewhere: drop it from this connection. */
-    async drop(s: Session, productKey: string, deviceName: string, reason: OfflineReason | null, newerEpoch?: number): Promise<CachedDevice | null> {
+    async drop(
+      s: Session,
+      productKey: string,
+      deviceName: string,
+      reason: OfflineReason | null,
+      newerEpoch?: number,
+    ): Promise<CachedDevice | null> {
       const key = deviceKey(productKey, deviceName);
       const cur = s.subs?.get(key);
       if (!cur || (newerEpoch !== undefined && cur.epoch >= newerEpoch)) return null;

@@ -23,7 +23,12 @@ const listen = (server: net.Server, port: number, host: string) =>
 /** MQTT over TCP, over TLS when a certificate is configured, and over WebSocket at /mqtt (aedes' own recipe). */
 export async function startListeners(
   broker: Aedes,
-  opts: { host: string; port: number; tls?: { cert: string; key: string; port: number } | undefined; maxPayload: number },
+  opts: {
+    host: string;
+    port: number;
+    tls?: { cert: string; key: string; port: number } | undefined;
+    maxPayload: number;
+  },
 ): Promise<Listeners> {
   const maxPacket = opts.maxPayload + PACKET_OVERHEAD;
   const tcp = net.createServer((socket) => {
@@ -34,7 +39,9 @@ export async function startListeners(
   let secure: tls.Server | null = null;
   let mqttsPort: number | null = null;
   if (opts.tls) {
-    secure = tls.createServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, (socket) => limitPacketSize(broker.handle(socket), maxPacket));
+    secure = tls.createServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, (socket) =>
+      limitPacketSize(broker.handle(socket), maxPacket),
+    );
     mqttsPort = await listen(secure, opts.tls.port, opts.host);
   }
   // A WebSocket frame carries one MQTT packet: bound it a little above the payload limit (D18).

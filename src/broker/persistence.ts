@@ -12,7 +12,16 @@ import { sql } from 'drizzle-orm';
 import { query, type Database, type Executor } from '../db/client.ts';
 import type { Packet } from './persistence/codec.ts';
 import { SubscriptionMatcher, type MqEmitter, type PersistenceLogger } from './persistence/matcher.ts';
-import { cleanIncoming, clearOutgoing, deleteIncoming, enqueueOutgoing, getIncoming, outgoingPackets, storeIncoming, updateOutgoing } from './persistence/queues.ts';
+import {
+  cleanIncoming,
+  clearOutgoing,
+  deleteIncoming,
+  enqueueOutgoing,
+  getIncoming,
+  outgoingPackets,
+  storeIncoming,
+  updateOutgoing,
+} from './persistence/queues.ts';
 import { retainedMatching, storeRetained } from './persistence/retained.ts';
 import {
   clientsSubscribedTo,
@@ -101,7 +110,10 @@ export class PgPersistence {
         sql`select client_id from mqtt_subscriptions union select client_id from mqtt_outgoing union select client_id from mqtt_incoming union select client_id from mqtt_wills`,
       );
       for (const r of rows) this.#stateful.add(r.client_id);
-      const retained = await query<{ n: number }>(this.#db, sql`select count(*)::int as n from (select 1 from mqtt_retained limit 1) r`);
+      const retained = await query<{ n: number }>(
+        this.#db,
+        sql`select count(*)::int as n from (select 1 from mqtt_retained limit 1) r`,
+      );
       this.#anyRetained = Number(retained[0]?.n ?? 0) > 0;
     }
   }
@@ -213,7 +225,10 @@ export class PgPersistence {
     await updateOutgoing(this.#db, client.id, packet);
   }
 
-  async outgoingClearMessageId(client: PersistenceClient, packet: { messageId?: unknown } | null | undefined): Promise<Packet | undefined> {
+  async outgoingClearMessageId(
+    client: PersistenceClient,
+    packet: { messageId?: unknown } | null | undefined,
+  ): Promise<Packet | undefined> {
     if (!this.#mayHaveState(client.id)) return undefined;
     return clearOutgoing(this.#db, client.id, packet?.messageId);
   }

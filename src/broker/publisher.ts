@@ -24,7 +24,9 @@ function ownerKey(topic: string): string | null {
 export function createOrderedPublisher(broker: Aedes): DevicePublisher {
   const rawPublish = (topic: string, payload: Buffer, qos: 0 | 1) =>
     new Promise<void>((resolve, reject) =>
-      broker.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (err) => (err ? reject(err) : resolve())),
+      broker.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (err) =>
+        err ? reject(err) : resolve(),
+      ),
     );
   const tails = new Map<string, Promise<void>>();
   return {

@@ -29,10 +29,16 @@ export function createRetainedLimits(opts: {
 }): RetainedLimits {
   const { db, maxPerDevice, ttlSeconds, logger } = opts;
   const sweep = async () => {
-    const rows = await query<{ n: number }>(db, sql`with d as (delete from mqtt_retained where updated_at < now() - make_interval(secs => ${ttlSeconds}) returning 1) select count(*)::int as n from d`);
+    const rows = await query<{ n: number }>(
+      db,
+      sql`with d as (delete from mqtt_retained where updated_at < now() - make_interval(secs => ${ttlSeconds}) returning 1) select count(*)::int as n from d`,
+    );
     if (Number(rows[0]?.n ?? 0) > 0) logger.info({ deleted: rows[0]!.n }, 'expired retained messages deleted');
   };
-  const timer = setInterval(() => void sweep().catch((err: unknown) => logger.warn({ err }, 'retained expiry sweep failed')), Math.min(ttlSeconds * 1000, 3_600_000) / 4);
+  const timer = setInterval(
+    () => void sweep().catch((err: unknown) => logger.warn({ err }, 'retained expiry sweep failed')),
+    Math.min(ttlSeconds * 1000, 3_600_000) / 4,
+  );
   timer.unref();
   void sweep().catch((err: unknown) => logger.warn({ err }, 'retained expiry sweep failed'));
 
@@ -43,9 +49,20 @@ export function createRetainedLimits(opts: {
         if (kind === 'extRrpc' || kind === 'unknown' || maxPerDevice === 0) return false;
         const { productKey: pk, deviceName: dn } = device;
         const prefixes = [`/sys/${pk}/${dn}/`, `/${pk}/${dn}/`, `/ext/session/${pk}/${dn}/`];
-        const exact = [`/ext/ntp/${pk}/${dn}/request`, `/shadow/update/${pk}/${dn}`, ...['inform', 'progress', 'request'].map((a) => `/ota/device/${a}/${pk}/${dn}`)];
-        const ranges: SQL[] = prefixes.map((p) => sql`(topic ~>=~ ${p} and topic ~<~ ${p + MAX} and starts_with(topic, ${p}))`);
-        ranges.push(sql`topic in (${sql.join(exact.map((e) => sql`${e}`), sql`, `)})`);
+        const exact = [
+          `/ext/ntp/${pk}/${dn}/request`,
+          `/shadow/update/${pk}/${dn}`,
+          ...['inform', 'progress', 'request'].map((a) => `/ota/device/${a}/${pk}/${dn}`),
+        ];
+        const ranges: SQL[] = prefixes.map(
+          (p) => sql`(topic ~>=~ ${p} and topic ~<~ ${p + MAX} and starts_with(topic, ${p}))`,
+        );
+        ranges.push(
+          sql`topic in (${sql.join(
+            exact.map((e) => sql`${e}`),
+            sql`, `,
+          )})`,
+        );
         const rows = await query<{ n: number; has: boolean | null }>(
           db,
           sql`select count(*)::int as n, bool_or(topic = ${topic}) as has from mqtt_retained where ${sql.join(ranges, sql` or `)}`,
@@ -54,7 +71,10 @@ export function createRetainedLimits(opts: {
         return rows[0]?.has === true || n < maxPerDevice;
       })();
       if (!ok) {
-        logger.info({ productKey: device.productKey, deviceName: device.deviceName, topic }, 'retained message not retained: limit reached');
+        logger.info(
+          { productKey: device.productKey, deviceName: device.deviceName, topic },
+          'retained message not retained: limit reached',
+        );
         opts.onRefused?.(device, topic);
       }
       return ok;
@@ -64,9 +84,19 @@ export function createRetainedLimits(opts: {
 }
 
 /** The notice a device gets on `/ext/error/${pk}/${dn}` when a retained publish was not retained (code 429, §3.10). */
-export function retainedRefusedNotice(device: { productKey: string; deviceName: string }, topic: string, max: number): { topic: string; payload: Buffer } {
+export function retainedRefusedNotice(
+  device: { productKey: string; deviceName: string },
+  topic: string,
+  max: number,
+): { topic: string; payload: Buffer } {
   return {
     topic: `/ext/error/${device.productKey}/${device.deviceName}`,
-    payload: Buffer.from(JSON.stringify({ code: 429, data: { productKey: device.productKey, deviceName: device.deviceName, topic }, message: `not retained: at most ${max} retained messages per device (the message itself was received)` })),
+    payload: Buffer.from(
+      JSON.stringify({
+        code: 429,
+        data: { productKey: device.productKey, deviceName: device.deviceName, topic },
+        message: `not retained: at most ${max} retained messages per device (the message itself was received)`,
+      }),
+    ),
   };
 }

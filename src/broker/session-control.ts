@@ -17,7 +17,8 @@ export function kickClient(client: Client, reason: NonNullable<Session['reason']
  * that no longer goes through it are dropped, so its next publish there is decided afresh.
  */
 export function forgetAclDecisions(s: Session, productKey: string, deviceName: string): void {
-  for (const [topic, d] of s.acl ?? []) if (d.owner?.productKey === productKey && d.owner.deviceName === deviceName) s.acl!.delete(topic);
+  for (const [topic, d] of s.acl ?? [])
+    if (d.owner?.productKey === productKey && d.owner.deviceName === deviceName) s.acl!.delete(topic);
 }
 
 /** The `DeviceConnection` port of one logged-in connection (what services may do with it). */
@@ -30,15 +31,20 @@ export function deviceConnection(client: Client, s: Session, logger: Logger): De
     },
     subscribeDevice(productKey, deviceName) {
       return new Promise<void>((resolve) =>
-        client.subscribe({ subscriptions: autoSubscriptions(productKey, deviceName).map((topic) => ({ topic, qos: 1 })) }, (err) => {
-          if (err) logger.warn({ err, deviceName }, 'automatic subscription failed');
-          resolve();
-        }),
+        client.subscribe(
+          { subscriptions: autoSubscriptions(productKey, deviceName).map((topic) => ({ topic, qos: 1 })) },
+          (err) => {
+            if (err) logger.warn({ err, deviceName }, 'automatic subscription failed');
+            resolve();
+          },
+        ),
       );
     },
     releaseDevice(productKey, deviceName) {
       forgetAclDecisions(s, productKey, deviceName);
-      dropSubDeviceSubscriptions(client, productKey, deviceName, (err) => logger.warn({ err, deviceName }, 'could not unsubscribe a released sub-device'));
+      dropSubDeviceSubscriptions(client, productKey, deviceName, (err) =>
+        logger.warn({ err, deviceName }, 'could not unsubscribe a released sub-device'),
+      );
     },
   };
 }

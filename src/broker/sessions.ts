@@ -43,7 +43,8 @@ const kSession = Symbol('thingql.session');
 export { deviceKey };
 type WithSession = Client & { [kSession]?: Session };
 
-export const sessionOf = (client: Client | null | undefined): Session | undefined => (client as WithSession | null | undefined)?.[kSession];
+export const sessionOf = (client: Client | null | undefined): Session | undefined =>
+  (client as WithSession | null | undefined)?.[kSession];
 export const attachSession = (client: Client, s: Session): void => {
   (client as WithSession)[kSession] = s;
 };

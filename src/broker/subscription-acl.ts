@@ -65,7 +65,13 @@ function countOwn(owner: { productKey: string; deviceName: string }, set: Set<st
  * Called from authorizeSubscribe once the ACL has decided. A granted filter is recorded unless its device already holds
  * `max` filters on this connection (then it is refused: SUBACK_FAILURE). Returns whether the filter is granted.
  */
-export function recordSubscribeDecision(client: Client, s: Session, filter: string, allowed: boolean, max: number): boolean {
+export function recordSubscribeDecision(
+  client: Client,
+  s: Session,
+  filter: string,
+  allowed: boolean,
+  max: number,
+): boolean {
   const g = grantsOf(client);
   const ownerDevice = filterOwner(filter) ?? s.device;
   const owner = deviceKey(ownerDevice.productKey, ownerDevice.deviceName);
@@ -143,7 +149,12 @@ export function mayReceive(client: Client, topic: string, peek: CategoriesPeek):
  * A sub-device left this gateway connection (logout, topology removed, disabled, deleted, taken over): its filters are
  * unsubscribed at once, so nothing of it is delivered or queued for the gateway any more.
  */
-export function dropSubDeviceSubscriptions(client: Client, productKey: string, deviceName: string, onError: (err: unknown) => void): void {
+export function dropSubDeviceSubscriptions(
+  client: Client,
+  productKey: string,
+  deviceName: string,
+  onError: (err: unknown) => void,
+): void {
   const filters = takeOwnerFilters(client, productKey, deviceName);
   const live = Object.keys((client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {});
   for (const f of live) {

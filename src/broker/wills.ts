@@ -56,13 +56,26 @@ async function decide(deps: WillDeps, will: WillPacket): Promise<string | null> 
   if (!info || !canPublish(device, will.topic, info.categories)) return 'topic not allowed for the device';
   const uplink = classifyUplink(will.topic);
   // No connection of its own is alive: a detached one, carrying no sub-devices (its session ended with its instance).
-  const submitted = await deps.ingest.handle(device, { topic: will.topic, payload, qos: will.qos, retain: false, uplink, connection: detachedConnection(device) });
+  const submitted = await deps.ingest.handle(device, {
+    topic: will.topic,
+    payload,
+    qos: will.qos,
+    retain: false,
+    uplink,
+    connection: detachedConnection(device),
+  });
   await submitted.committed;
   return null;
 }
 
 function detachedConnection(device: CachedDevice): DeviceConnection {
-  return { device, clientIp: null, subDevices: new Map(), subscribeDevice: () => Promise.resolve(), releaseDevice: () => undefined };
+  return {
+    device,
+    clientIp: null,
+    subDevices: new Map(),
+    subscribeDevice: () => Promise.resolve(),
+    releaseDevice: () => undefined,
+  };
 }
 
 export function authorizeOrphanWill(deps: WillDeps, packet: unknown, done: (err?: Error | null) => void): void {
@@ -76,8 +89,13 @@ export function authorizeOrphanWill(deps: WillDeps, packet: unknown, done: (err?
         return done(null);
       }
       deps.metrics.mqttDenied.inc({ op: 'will' });
-      deps.logger.info({ clientId: will.clientId, topic: will.topic, reason: refused }, 'will of a dead instance dropped');
-      await deps.deleteWill(will.clientId ?? '', will.brokerId).catch((err: unknown) => deps.logger.warn({ err }, 'could not delete a dropped will'));
+      deps.logger.info(
+        { clientId: will.clientId, topic: will.topic, reason: refused },
+        'will of a dead instance dropped',
+      );
+      await deps
+        .deleteWill(will.clientId ?? '', will.brokerId)
+        .catch((err: unknown) => deps.logger.warn({ err }, 'could not delete a dropped will'));
       done(new DroppedWillError(refused));
     })
     .catch((err: unknown) => {

@@ -16,7 +16,14 @@ export interface SettingHelp {
 }
 
 interface ZodLike {
-  def: { type: string; defaultValue?: unknown; innerType?: ZodLike; in?: ZodLike; out?: ZodLike; entries?: Record<string, string> };
+  def: {
+    type: string;
+    defaultValue?: unknown;
+    innerType?: ZodLike;
+    in?: ZodLike;
+    out?: ZodLike;
+    entries?: Record<string, string>;
+  };
   description?: string;
 }
 
@@ -44,7 +51,12 @@ export function settingsHelp(): SettingHelp[] {
 
 export function formatSettings(): string {
   const lines = settingsHelp().map((r) => {
-    const extra = [r.values ? `one of ${r.values.join(', ')}` : null, r.default !== null ? `default ${r.default}` : 'default: unset'].filter(Boolean).join('; ');
+    const extra = [
+      r.values ? `one of ${r.values.join(', ')}` : null,
+      r.default !== null ? `default ${r.default}` : 'default: unset',
+    ]
+      .filter(Boolean)
+      .join('; ');
     return `  ${r.name}, ${r.flag}  (${extra})\n      ${r.text}`;
   });
   return `settings (environment variables or flags; a flag wins):\n${lines.join('\n')}\n`;
@@ -63,13 +75,15 @@ export const COMMANDS: Record<string, CommandHelp> = {
   serve: {
     usage: 'thingql serve [--setting value ...]',
     summary: 'start the platform',
-    about: 'Start the platform: GraphQL on PORT, MQTT on MQTT_PORT, the embedded database in DATA_DIR (or DATABASE_URL).',
+    about:
+      'Start the platform: GraphQL on PORT, MQTT on MQTT_PORT, the embedded database in DATA_DIR (or DATABASE_URL).',
     settings: true,
   },
   migrate: {
     usage: 'thingql migrate [--setting value ...]',
     summary: 'apply database migrations and exit',
-    about: 'Apply the database migrations and exit (serve applies them too; this is for upgrades run ahead of a start).',
+    about:
+      'Apply the database migrations and exit (serve applies them too; this is for upgrades run ahead of a start).',
     settings: true,
   },
   'admin-token': {
@@ -90,7 +104,12 @@ export const COMMANDS: Record<string, CommandHelp> = {
     flags: ['--write FILE          write it to FILE', '--check FILE          exit 1 when FILE differs from it'],
     settings: false,
   },
-  simulate: { usage: 'thingql simulate --product <pk> [options]', summary: 'run simulated Alink devices against a platform', about: 'Simulated Alink devices (see thingql simulate --help).', settings: false },
+  simulate: {
+    usage: 'thingql simulate --product <pk> [options]',
+    summary: 'run simulated Alink devices against a platform',
+    about: 'Simulated Alink devices (see thingql simulate --help).',
+    settings: false,
+  },
 };
 
 export const USAGE = `usage: thingql <command> [--flag value ...]
@@ -107,7 +126,8 @@ export function commandHelp(name: string): string {
   const c = COMMANDS[name];
   if (!c) return USAGE;
   const parts = [`usage: ${c.usage}\n`, `${c.about}\n`];
-  if (c.flags) parts.push(`flags:\n${c.flags.map((f) => `  ${f}`).join('\n')}\n  -h, --help            show this text\n`);
+  if (c.flags)
+    parts.push(`flags:\n${c.flags.map((f) => `  ${f}`).join('\n')}\n  -h, --help            show this text\n`);
   else parts.push('flags:\n  -h, --help            show this text\n');
   if (c.settings) parts.push(formatSettings());
   return parts.join('\n');
@@ -119,7 +139,8 @@ export const wantsHelp = (args: string[]): boolean => args.includes('--help') ||
 export function settingsMarkdown(): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|');
   const rows = settingsHelp().map(
-    (r) => `| \`${r.name}\` | \`${r.flag}\` | ${r.default !== null ? `\`${r.default}\`` : 'unset'} | ${cell(r.text)}${r.values ? ` (${r.values.map((v) => `\`${v}\``).join(', ')})` : ''} |`,
+    (r) =>
+      `| \`${r.name}\` | \`${r.flag}\` | ${r.default !== null ? `\`${r.default}\`` : 'unset'} | ${cell(r.text)}${r.values ? ` (${r.values.map((v) => `\`${v}\``).join(', ')})` : ''} |`,
   );
   return ['| Setting | Flag | Default | Meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }

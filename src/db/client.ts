@@ -109,7 +109,14 @@ async function createPostgres(url: string): Promise<Database> {
     import('drizzle-orm/postgres-js/migrator'),
   ]);
   // Reconnect quickly after an outage (postgres.js' default backoff grows to 20 s): devices are waiting for their acks.
-  const client = postgres(url, { ...({ socket: noDelaySocket } as object), onnotice: () => {}, max: 10, idle_timeout: 30, connect_timeout: 10, backoff: (attempt: number) => Math.min(0.1 * 2 ** attempt, 2) });
+  const client = postgres(url, {
+    ...({ socket: noDelaySocket } as object),
+    onnotice: () => {},
+    max: 10,
+    idle_timeout: 30,
+    connect_timeout: 10,
+    backoff: (attempt: number) => Math.min(0.1 * 2 ** attempt, 2),
+  });
   const db = drizzlePostgres({ client }) as unknown as Db;
   return {
     kind: 'postgres',

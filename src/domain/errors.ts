@@ -7,7 +7,7 @@ import { ALINK, type AlinkCode } from './alink/codes.ts';
  */
 const MEANINGS = {
   // Not found (or outside the caller's product scope: a scoped key gets the same answer as for a missing thing)
-  PRODUCT_NOT_FOUND: 'the product does not exist, or is outside the caller\'s product scope',
+  PRODUCT_NOT_FOUND: "the product does not exist, or is outside the caller's product scope",
   DEVICE_NOT_FOUND: 'the device does not exist in the product',
   TOPIC_NOT_FOUND: 'the product has no such custom topic category',
   RULE_NOT_FOUND: 'the rule does not exist',
@@ -50,7 +50,7 @@ const MEANINGS = {
   INVALID_DIGEST: 'an md5 or sha256 that is not a hex digest of the right length',
   INVALID_URL: 'not an absolute http(s) URL of at most 2048 characters',
   DIGEST_MISMATCH: 'the uploaded bytes do not have the given size or digest',
-  SRC_VERSION_MISMATCH: 'a device\'s module version is not one of the job\'s source versions',
+  SRC_VERSION_MISMATCH: "a device's module version is not one of the job's source versions",
   NO_MATCHING_DEVICES: 'no device of the product needs the firmware',
   TOPIC_NOT_ALLOWED: 'the topic is not one the caller or device may use (e.g. /sys, wrong operation, outside scope)',
   UNSUPPORTED_DATA_FORMAT: 'the operation needs an ALINK_JSON product',
@@ -79,7 +79,7 @@ const MEANINGS = {
   AMQP_GROUP_FULL: 'the consumer group has AMQP_MAX_CONNECTIONS_PER_GROUP connections',
 
   // Top-level errors (never userErrors)
-  FORBIDDEN: 'the caller\'s role or product scope does not allow the operation',
+  FORBIDDEN: "the caller's role or product scope does not allow the operation",
   INVALID_PAGE_SIZE: 'a page size outside 0-500, or first and last together',
   INVALID_DEVICE_LOOKUP: 'a device lookup that names neither productKey and deviceName nor iotId',
 } as const satisfies Record<string, string>;
@@ -88,12 +88,14 @@ const MEANINGS = {
 export type ApiCode = keyof typeof MEANINGS;
 
 /** Named constants of every API code: `ApiCode.PRODUCT_NOT_FOUND === 'PRODUCT_NOT_FOUND'`. */
-export const ApiCode = Object.freeze(Object.fromEntries(Object.keys(MEANINGS).map((k) => [k, k]))) as { readonly [K in ApiCode]: K };
+export const ApiCode = Object.freeze(Object.fromEntries(Object.keys(MEANINGS).map((k) => [k, k]))) as {
+  readonly [K in ApiCode]: K;
+};
 
 /** Every API code, in table order. */
 export const API_CODES = Object.keys(MEANINGS) as ApiCode[];
 
-export const isApiCode = (code: string): code is ApiCode => Object.prototype.hasOwnProperty.call(MEANINGS, code);
+export const isApiCode = (code: string): code is ApiCode => Object.hasOwn(MEANINGS, code);
 
 /** The one-line meaning of a code (docs/errors.md). */
 export const meaningOf = (code: ApiCode): string => MEANINGS[code];

@@ -18,7 +18,10 @@ export const CONNACK = {
 export type ConnackCode = (typeof CONNACK)[keyof typeof CONNACK];
 
 /** The refusals the broker itself decides (the others are aedes' own protocol checks). */
-export type ConnackRefusal = typeof CONNACK.SERVER_UNAVAILABLE | typeof CONNACK.BAD_USERNAME_OR_PASSWORD | typeof CONNACK.NOT_AUTHORIZED;
+export type ConnackRefusal =
+  | typeof CONNACK.SERVER_UNAVAILABLE
+  | typeof CONNACK.BAD_USERNAME_OR_PASSWORD
+  | typeof CONNACK.NOT_AUTHORIZED;
 
 /** The MQTT 5 CONNACK reason codes of the same refusals (§3.2.2.2; D1 names 0x86 and 0x87). */
 export const CONNACK_V5 = {
@@ -60,7 +63,11 @@ export function connackForLoginFailure(failure: LoginFailure): ConnackRefusal {
 }
 
 /** Alink codes of a refused dynamic registration (§1.6) that mean "not authorized" rather than bad credentials. */
-const REGISTRATION_NOT_AUTHORIZED: ReadonlySet<number> = new Set([ALINK.DYNREG_DISABLED, ALINK.DEVICE_ALREADY_ACTIVATED, ALINK.DEVICE_DISABLED]);
+const REGISTRATION_NOT_AUTHORIZED: ReadonlySet<number> = new Set([
+  ALINK.DYNREG_DISABLED,
+  ALINK.DEVICE_ALREADY_ACTIVATED,
+  ALINK.DEVICE_DISABLED,
+]);
 
 /** A refused dynamic registration (§1.6) by its Alink code: past the product's budget (429) is "server unavailable". */
 export function connackForRegistration(alinkCode: number): ConnackRefusal {

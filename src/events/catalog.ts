@@ -7,7 +7,10 @@
 type Device = { iotId: string; productKey: string; deviceName: string };
 type DeviceIds = { productKey: string; deviceName: string; iotId: string | null };
 
-export type DeviceLifecycleData = Device & { action: 'create' | 'delete' | 'enable' | 'disable'; messageCreateTime: number };
+export type DeviceLifecycleData = Device & {
+  action: 'create' | 'delete' | 'enable' | 'disable';
+  messageCreateTime: number;
+};
 export type DeviceStatusData = Device & {
   status: 'online' | 'offline';
   time: number;
@@ -18,8 +21,18 @@ export type DeviceStatusData = Device & {
   connectionEpoch: number;
   reason: string | null;
 };
-export type DeviceMessageData = Device & { messageId: string; topic: string; qos: number; retain: boolean; payload: string; receivedAt: number };
-export type RegistryChangedData = { entity: 'product' | 'topic' | 'device' | 'apiKey' | 'accessKey' | 'consumerGroup' | 'rule' | 'topicRoute'; what: string } & Record<string, unknown>;
+export type DeviceMessageData = Device & {
+  messageId: string;
+  topic: string;
+  qos: number;
+  retain: boolean;
+  payload: string;
+  receivedAt: number;
+};
+export type RegistryChangedData = {
+  entity: 'product' | 'topic' | 'device' | 'apiKey' | 'accessKey' | 'consumerGroup' | 'rule' | 'topicRoute';
+  what: string;
+} & Record<string, unknown>;
 export type PropertyPostData = Device & {
   requestId: string;
   gmtCreate: number;
@@ -41,8 +54,23 @@ export type EventPostData = Device & {
   time: number;
   checkFailedData?: unknown;
 };
-export type CommandSentData = { messageId: string; kind: string; productKey: string; deviceName: string | null; topic: string; identifier: string | null; status: 'SENT' | 'OFFLINE' };
-export type CommandReplyData = Device & { requestId: string; topic: string; payload: string; code: number | null; data: unknown; gmtCreate: number };
+export type CommandSentData = {
+  messageId: string;
+  kind: string;
+  productKey: string;
+  deviceName: string | null;
+  topic: string;
+  identifier: string | null;
+  status: 'SENT' | 'OFFLINE';
+};
+export type CommandReplyData = Device & {
+  requestId: string;
+  topic: string;
+  payload: string;
+  code: number | null;
+  data: unknown;
+  gmtCreate: number;
+};
 export type DownlinkReplyData = Omit<Device, never> & {
   gmtCreate: number;
   requestId: string | null;
@@ -62,9 +90,16 @@ export type TopoLifecycleData = {
 };
 export type ListFoundData = { gwIotId: string; gwProductKey: string; gwDeviceName: string; devices: DeviceIds[] };
 export type DeviceInfoData = Device & { value: unknown; messageCreateTime: number };
-export type OtaProgressData = Device & Record<string, unknown> & { status: string; jobId: string; taskId: string; messageCreateTime: number };
+export type OtaProgressData = Device &
+  Record<string, unknown> & { status: string; jobId: string; taskId: string; messageCreateTime: number };
 export type OtaVersionData = Device & { moduleName: string; moduleVersion: string; messageCreateTime: number };
-export type OtaJobStatusData = { productKey: string; packageId: string; jobId: string; status: string; messageCreateTime: number };
+export type OtaJobStatusData = {
+  productKey: string;
+  packageId: string;
+  jobId: string;
+  status: string;
+  messageCreateTime: number;
+};
 /** A write of the device shadow (alink-protocol.md §2.4, services/device-shadow.ts), by the device or the cloud. */
 export type DeviceShadowData = Device & {
   source: 'device' | 'cloud';
@@ -140,7 +175,10 @@ export type TypedEvent<T extends PlatformEventType = PlatformEventType> = {
 }[T];
 
 /** The same, committed: with its log position. */
-export type StoredOf<T extends PlatformEventType = PlatformEventType> = TypedEvent<T> & { position: number; createdAt: Date };
+export type StoredOf<T extends PlatformEventType = PlatformEventType> = TypedEvent<T> & {
+  position: number;
+  createdAt: Date;
+};
 
 /** The discriminated union of every platform event as stored. */
 export type PlatformEvent = StoredOf;
@@ -150,8 +188,17 @@ export function isEvent<T extends PlatformEventType>(e: StoredEvent, type: T): e
 }
 
 /** Build an event of a known type; the data must have that type's shape. */
-export function platformEvent<T extends PlatformEventType>(type: T, owner: { productKey?: string | null; deviceName?: string | null }, data: EventDataMap[T]): NewEvent {
-  return { type, productKey: owner.productKey ?? null, deviceName: owner.deviceName ?? null, data: data as Record<string, unknown> };
+export function platformEvent<T extends PlatformEventType>(
+  type: T,
+  owner: { productKey?: string | null; deviceName?: string | null },
+  data: EventDataMap[T],
+): NewEvent {
+  return {
+    type,
+    productKey: owner.productKey ?? null,
+    deviceName: owner.deviceName ?? null,
+    data: data as Record<string, unknown>,
+  };
 }
 
 const payloads = new WeakMap<object, Buffer>();
@@ -175,7 +222,8 @@ export function messagePayload(data: DeviceMessageData | Record<string, unknown>
  */
 export function messageOf(e: { type: string; data: Record<string, unknown> }): DeviceMessageData | null {
   if (e.type === 'device.message') return e.data as DeviceMessageData;
-  if (e.type === 'thing.property.post' && e.data.message && typeof e.data.message === 'object') return e.data.message as DeviceMessageData;
+  if (e.type === 'thing.property.post' && e.data.message && typeof e.data.message === 'object')
+    return e.data.message as DeviceMessageData;
   return null;
 }
 
@@ -189,6 +237,11 @@ export function withPayload<D extends object>(data: D, payload: Buffer): D {
 }
 
 /** `registry.changed`: caches on every instance drop what changed (product, topic category, device secret, key...). */
-export function registryChanged(entity: RegistryChangedData['entity'], what: string, extra: Record<string, unknown> = {}, owner: { productKey?: string | null; deviceName?: string | null } = {}): NewEvent {
+export function registryChanged(
+  entity: RegistryChangedData['entity'],
+  what: string,
+  extra: Record<string, unknown> = {},
+  owner: { productKey?: string | null; deviceName?: string | null } = {},
+): NewEvent {
   return platformEvent('registry.changed', owner, { entity, what, ...extra });
 }

@@ -269,7 +269,8 @@ export class GroupCommitter {
       this.timer = null;
       void this.run();
     }
-    if (this.running || this.queue.length > 0 || this.waiting.length > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    if (this.running || this.queue.length > 0 || this.waiting.length > 0)
+      await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 
   /** Stop taking work and wait for what was submitted to be committed (graceful shutdown). */
@@ -280,7 +281,8 @@ export class GroupCommitter {
       this.timer = null;
       void this.run();
     }
-    if (this.running || this.queue.length > 0 || this.waiting.length > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    if (this.running || this.queue.length > 0 || this.waiting.length > 0)
+      await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 }
 

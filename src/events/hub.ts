@@ -125,7 +125,8 @@ export class EventHub {
     const target = this.maxPending;
     while (this.last < target && !this.closed) {
       const rows = await this.log.read(this.last, target, null, 1000);
-      for (const e of rows) if (e.position > this.last && !this.pending.has(e.position)) this.pending.set(e.position, e);
+      for (const e of rows)
+        if (e.position > this.last && !this.pending.has(e.position)) this.pending.set(e.position, e);
       // Everything up to the end of this page (or the target) is settled: dispatch what exists, skip the holes.
       const settledTo = rows.length === 1000 ? rows[rows.length - 1]!.position : target;
       const ready = [...this.pending.keys()].filter((p) => p <= settledTo).sort((a, b) => a - b);

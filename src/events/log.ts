@@ -39,7 +39,9 @@ export class EventLog {
    */
   async appendInTx(tx: Executor, batch: readonly NewEvent[]): Promise<StoredEvent[]> {
     if (batch.length === 0) return [];
-    const json = JSON.stringify(batch.map((e, i) => ({ o: i + 1, t: e.type, pk: e.productKey ?? null, dn: e.deviceName ?? null, d: e.data })));
+    const json = JSON.stringify(
+      batch.map((e, i) => ({ o: i + 1, t: e.type, pk: e.productKey ?? null, dn: e.deviceName ?? null, d: e.data })),
+    );
     const locked = query(tx, sql`select pg_advisory_xact_lock(${EVENT_LOG_LOCK})`);
     const inserted = query<{ p: string | number; t: string | Date }>(
       tx,
@@ -110,7 +112,10 @@ export class EventLog {
   }
 
   async headPosition(): Promise<number> {
-    const rows = await query<{ p: string | number | null }>(this.database.db, sql`select max(position) as p from events`);
+    const rows = await query<{ p: string | number | null }>(
+      this.database.db,
+      sql`select max(position) as p from events`,
+    );
     return Number(rows[0]?.p ?? 0);
   }
 
@@ -139,7 +144,10 @@ export class EventLog {
           .values({ key: FLOOR_KEY, value: { position: maxDeleted + 1 } })
           .onConflictDoUpdate({
             target: platformState.key,
-            set: { value: sql`jsonb_build_object('position', greatest((${platformState.value}->>'position')::bigint, ${maxDeleted + 1}))`, updatedAt: sql`now()` },
+            set: {
+              value: sql`jsonb_build_object('position', greatest((${platformState.value}->>'position')::bigint, ${maxDeleted + 1}))`,
+              updatedAt: sql`now()`,
+            },
           });
         return rows.length;
       });

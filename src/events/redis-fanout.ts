@@ -14,13 +14,22 @@ interface Wire {
  * offers what the others committed to its hub. The hub orders by position and fills holes from the database, so a
  * lost or late Redis message costs latency, never an event; a periodic head check bounds that latency.
  */
-export async function startRedisFanout(deps: { url: string; clusterId: string; instanceId: string; log: EventLog; hub: EventHub; logger: Logger; headPollMs?: number }) {
+export async function startRedisFanout(deps: {
+  url: string;
+  clusterId: string;
+  instanceId: string;
+  log: EventLog;
+  hub: EventHub;
+  logger: Logger;
+  headPollMs?: number;
+}) {
   const { hub, log, instanceId } = deps;
   const logger = deps.logger.child({ module: 'redis-fanout' });
   const channel = `thingql:${deps.clusterId}:events`;
   const pub = new Redis(deps.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
   const sub = new Redis(deps.url, { lazyConnect: true });
-  for (const c of [pub, sub]) c.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
+  for (const c of [pub, sub])
+    c.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   await pub.connect();
   await sub.connect();
   await sub.subscribe(channel);
@@ -35,7 +44,9 @@ export async function startRedisFanout(deps: { url: string; clusterId: string; i
   });
   const unsubscribe = log.onCommit((events) => {
     const wire: Wire = { from: instanceId, events: events.map((e) => ({ ...e, createdAt: e.createdAt.getTime() })) };
-    pub.publish(channel, JSON.stringify(wire)).catch((err: unknown) => logger.warn({ err }, 'fan-out publish failed; peers catch up from the database'));
+    pub
+      .publish(channel, JSON.stringify(wire))
+      .catch((err: unknown) => logger.warn({ err }, 'fan-out publish failed; peers catch up from the database'));
   });
   const poll = setInterval(() => {
     log

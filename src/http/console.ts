@@ -112,7 +112,11 @@ export function createConsoleRoute(opts: { dir: string }): (req: IncomingMessage
     }
     const body = readFileSync(file);
     const type = TYPES[extname(file)] ?? 'application/octet-stream';
-    const entry = { body, type, gzip: /text|javascript|json|svg/.test(type) && body.length > 1024 ? gzipSync(body) : null };
+    const entry = {
+      body,
+      type,
+      gzip: /text|javascript|json|svg/.test(type) && body.length > 1024 ? gzipSync(body) : null,
+    };
     // index.html is re-read until it exists (a build on first start); hashed assets never change.
     cache.set(rel, entry);
     return entry;
@@ -125,7 +129,10 @@ export function createConsoleRoute(opts: { dir: string }): (req: IncomingMessage
     const entry = load(isAsset ? path.slice(1) : 'index.html');
     if (!entry) {
       if (isAsset) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      else res.writeHead(503, { 'content-type': 'text/html; charset=utf-8', 'retry-after': '3' }).end(req.method === 'HEAD' ? undefined : NOT_BUILT);
+      else
+        res
+          .writeHead(503, { 'content-type': 'text/html; charset=utf-8', 'retry-after': '3' })
+          .end(req.method === 'HEAD' ? undefined : NOT_BUILT);
       return true;
     }
     const gzip = entry.gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));

@@ -1,4 +1,11 @@
-import { GraphQLError, Kind, type ASTVisitor, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  type ASTVisitor,
+  type FragmentDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+} from 'graphql';
 
 /** How deep introspection may go: the standard introspection query (GraphiQL, codegen) nests 13 levels. */
 export const MAX_INTROSPECTION_DEPTH = 16;
@@ -17,7 +24,8 @@ type Depths = [number, number];
 export function maxDepthRule(max: number, maxIntrospection = MAX_INTROSPECTION_DEPTH) {
   return (context: ValidationContext): ASTVisitor => {
     const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const d of context.getDocument().definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+    for (const d of context.getDocument().definitions)
+      if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
     // Keyed by fragment name and whether the spread sits inside introspection (the same fragment counts differently).
     const memo = new Map<string, Depths>();
     const visiting = new Set<string>();
@@ -57,9 +65,11 @@ export function maxDepthRule(max: number, maxIntrospection = MAX_INTROSPECTION_D
     return {
       OperationDefinition(node) {
         const [depth, introDepth] = depthOf(node.selectionSet, false);
-        const report = (message: string) => context.reportError(new GraphQLError(message, { nodes: [node], extensions: { code: 'QUERY_TOO_COMPLEX' } }));
+        const report = (message: string) =>
+          context.reportError(new GraphQLError(message, { nodes: [node], extensions: { code: 'QUERY_TOO_COMPLEX' } }));
         if (depth > max) report(`query is nested ${depth} levels deep; at most ${max} are allowed`);
-        if (introDepth > maxIntrospection) report(`introspection is nested ${introDepth} levels deep; at most ${maxIntrospection} are allowed`);
+        if (introDepth > maxIntrospection)
+          report(`introspection is nested ${introDepth} levels deep; at most ${maxIntrospection} are allowed`);
       },
     };
   };

@@ -1,6 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { getOperationAST, type GraphQLError } from 'graphql';
-import { createGraphQLError, createYoga, maskError as defaultMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import {
+  createGraphQLError,
+  createYoga,
+  maskError as defaultMaskError,
+  type Plugin,
+  type YogaServerInstance,
+} from 'graphql-yoga';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
@@ -13,7 +19,16 @@ import { OTA_MAX_FIRMWARE_BYTES } from '../services/ota/index.ts';
 import type { Config } from '../config.ts';
 import { maxDepthRule } from './depth-limit.ts';
 import { createGraphiQLRenderer } from './graphiql.ts';
-import { authenticateFirst, bearerToken, checkCost, costGuard, limitBodies, limitTokens, unauthenticated, type CostLimits } from './guards.ts';
+import {
+  authenticateFirst,
+  bearerToken,
+  checkCost,
+  costGuard,
+  limitBodies,
+  limitTokens,
+  unauthenticated,
+  type CostLimits,
+} from './guards.ts';
 import { CostBudget } from './rate-limit.ts';
 import { createSharedSubscriber } from './shared-subscriptions.ts';
 import { createSseRevocation } from './sse-revocation.ts';
@@ -34,7 +49,6 @@ type ServerContext = { connectionParams?: Record<string, unknown>; principal?: P
 const isGraphQLError = (e: unknown): e is GraphQLError => Object.prototype.toString.call(e) === '[object GraphQLError]';
 const isOriginalGraphQLError = (e: unknown): boolean =>
   isGraphQLError(e) && (e.originalError == null || isOriginalGraphQLError(e.originalError));
-
 
 /**
  * Expected errors outside mutations get their stable code in one place; everything else stays masked
@@ -67,7 +81,14 @@ export interface GraphQLServer {
   dispose(): Promise<void>;
 }
 
-export function createGraphQLServer(deps: { services: Services; logger: Logger; metrics: Metrics; wss: WebSocketServer; config: Config; subscriptionCacheBytes?: number }): GraphQLServer {
+export function createGraphQLServer(deps: {
+  services: Services;
+  logger: Logger;
+  metrics: Metrics;
+  wss: WebSocketServer;
+  config: Config;
+  subscriptionCacheBytes?: number;
+}): GraphQLServer {
   const { services, logger, metrics, wss, config } = deps;
   const log = logger.child({ module: 'graphql' });
   const limits: CostLimits = {
@@ -95,7 +116,14 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
       debug: (...a: unknown[]) => log.debug(a.map(String).join(' ')),
       info: (...a: unknown[]) => log.info(a.map(String).join(' ')),
       warn: (...a: unknown[]) => log.warn(a.map(String).join(' ')),
-      error: (...a: unknown[]) => log.error({ err: a.find((x) => x instanceof Error) }, a.filter((x) => !(x instanceof Error)).map(String).join(' ') || 'graphql error'),
+      error: (...a: unknown[]) =>
+        log.error(
+          { err: a.find((x) => x instanceof Error) },
+          a
+            .filter((x) => !(x instanceof Error))
+            .map(String)
+            .join(' ') || 'graphql error',
+        ),
     },
     context: async (init): Promise<GraphQLContext> => {
       // WebSocket: authenticated once in onConnect; HTTP and SSE: every request carries its bearer token, checked
@@ -121,13 +149,22 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
         onExecute: ({ args }) => {
           const op = getOperationAST(args.document, args.operationName);
           const type = op?.operation ?? 'unknown';
-          return { onExecuteDone: ({ result }) => void metrics.graphqlOperations.inc({ type, outcome: 'errors' in result && result.errors?.length ? 'error' : 'ok' }) };
+          return {
+            onExecuteDone: ({ result }) =>
+              void metrics.graphqlOperations.inc({
+                type,
+                outcome: 'errors' in result && result.errors?.length ? 'error' : 'ok',
+              }),
+          };
         },
       },
     ],
   });
 
-  const sharedSubscribe = createSharedSubscriber({ maskError: (e, m) => maskError(e, m), ...(deps.subscriptionCacheBytes ? { maxBytes: deps.subscriptionCacheBytes } : {}) });
+  const sharedSubscribe = createSharedSubscriber({
+    maskError: (e, m) => maskError(e, m),
+    ...(deps.subscriptionCacheBytes ? { maxBytes: deps.subscriptionCacheBytes } : {}),
+  });
   const socketsByKey = new Map<number, Set<WebSocket>>();
   let fanoutCorked = false;
 
@@ -179,7 +216,11 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
         if (errors.length > 0) return errors;
         // Queries and mutations over the socket run through yoga's execute (costGuard); subscriptions do not.
         if (getOperationAST(document, params.operationName)?.operation === 'subscription') {
-          const refused = checkCost(limits, { schema, document, operationName: params.operationName, variableValues: params.variables }, ctx.extra.principal);
+          const refused = checkCost(
+            limits,
+            { schema, document, operationName: params.operationName, variableValues: params.variables },
+            ctx.extra.principal,
+          );
           if (refused) return [refused];
         }
         return {
@@ -215,7 +256,8 @@ export function createGraphQLServer(deps: { services: Services; logger: Logger; 
     },
     closeKey(keyId) {
       revokedKeys.add(keyId);
-      for (const socket of socketsByKey.get(keyId) ?? []) socket.close(CloseCode.Unauthorized, 'Unauthorized: API key revoked');
+      for (const socket of socketsByKey.get(keyId) ?? [])
+        socket.close(CloseCode.Unauthorized, 'Unauthorized: API key revoked');
       socketsByKey.delete(keyId);
       sse.end(keyId);
     },

@@ -11,7 +11,9 @@ import type { CostBudget } from './rate-limit.ts';
  */
 
 export const unauthenticated = (why: string) =>
-  createGraphQLError(why, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } } });
+  createGraphQLError(why, {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } },
+  });
 
 export function bearerToken(value: unknown): string | null {
   if (typeof value !== 'string') return null;
@@ -38,7 +40,9 @@ export function authenticateFirst(authenticate: (token: string) => Promise<Princ
 }
 
 const tooLarge = (limit: number) =>
-  createGraphQLError(`request body larger than ${limit} bytes`, { extensions: { code: 'REQUEST_ENTITY_TOO_LARGE', http: { status: 413 } } });
+  createGraphQLError(`request body larger than ${limit} bytes`, {
+    extensions: { code: 'REQUEST_ENTITY_TOO_LARGE', http: { status: 413 } },
+  });
 
 /**
  * Body caps: `jsonMax` for JSON, form and GraphQL-string bodies, `multipartMax` for multipart (firmware uploads).
@@ -51,7 +55,10 @@ export function limitBodies(jsonMax: number, multipartMax: number): Plugin {
       const limit = /^multipart\/form-data/i.test(type) ? multipartMax : jsonMax;
       const length = request.headers.get('content-length');
       if (length != null) {
-        if (!/^\d+$/.test(length)) throw createGraphQLError('Content-Length header is invalid.', { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+        if (!/^\d+$/.test(length))
+          throw createGraphQLError('Content-Length header is invalid.', {
+            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+          });
         if (Number(length) > limit) throw tooLarge(limit);
       }
       // GET: the query string is the body (Node's own header limit, 16 KB, bounds the URL).
@@ -60,7 +67,9 @@ export function limitBodies(jsonMax: number, multipartMax: number): Plugin {
       setRequestParser((req) => {
         let read = 0;
         // As yoga's own limit: a native body needs the native TransformStream, a ponyfilled one the ponyfill's.
-        const Transform = (req.body instanceof ReadableStream ? globalThis.TransformStream : fetchAPI.TransformStream) as typeof TransformStream;
+        const Transform = (
+          req.body instanceof ReadableStream ? globalThis.TransformStream : fetchAPI.TransformStream
+        ) as typeof TransformStream;
         const body = req.body!.pipeThrough(
           new Transform<Uint8Array, Uint8Array>({
             transform(chunk, controller) {
@@ -70,7 +79,15 @@ export function limitBodies(jsonMax: number, multipartMax: number): Plugin {
             },
           }),
         );
-        return parser(new fetchAPI.Request(req.url, { method: req.method, headers: req.headers, signal: req.signal, body, duplex: 'half' } as RequestInit));
+        return parser(
+          new fetchAPI.Request(req.url, {
+            method: req.method,
+            headers: req.headers,
+            signal: req.signal,
+            body,
+            duplex: 'half',
+          } as RequestInit),
+        );
       });
     },
   };
@@ -92,27 +109,43 @@ export interface CostLimits {
   budget: CostBudget;
 }
 
-const tooComplex = (message: string) => createGraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } } });
+const tooComplex = (message: string) =>
+  createGraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } } });
 
 /** The cost, field and alias limits, then the caller's budget; null when the operation may run. */
 export function checkCost(
   limits: CostLimits,
-  args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null | undefined; variableValues?: Record<string, unknown> | null | undefined },
+  args: {
+    schema: GraphQLSchema;
+    document: DocumentNode;
+    operationName?: string | null | undefined;
+    variableValues?: Record<string, unknown> | null | undefined;
+  },
   principal: Principal | undefined,
 ): GraphQLError | null {
   const c = queryCost(args.schema, args.document, args.operationName, args.variableValues);
   if (!c) return null;
-  if (c.fields > limits.maxFields) return tooComplex(`the operation selects ${c.fields} fields (fragments expanded); at most ${limits.maxFields} are allowed`);
-  if (c.aliases > limits.maxAliases) return tooComplex(`the operation has ${c.aliases} aliases; at most ${limits.maxAliases} are allowed`);
+  if (c.fields > limits.maxFields)
+    return tooComplex(
+      `the operation selects ${c.fields} fields (fragments expanded); at most ${limits.maxFields} are allowed`,
+    );
+  if (c.aliases > limits.maxAliases)
+    return tooComplex(`the operation has ${c.aliases} aliases; at most ${limits.maxAliases} are allowed`);
   if (c.cost > limits.maxCost) {
-    return tooComplex(`the operation would cost about ${c.cost} resolver calls (list sizes multiply); at most ${limits.maxCost} are allowed: ask for smaller pages`);
+    return tooComplex(
+      `the operation would cost about ${c.cost} resolver calls (list sizes multiply); at most ${limits.maxCost} are allowed: ask for smaller pages`,
+    );
   }
   const key = principal?.keyId != null ? `key:${principal.keyId}` : principal ? 'admin' : 'anonymous';
   const waitMs = limits.budget.take(key, Math.max(1, c.cost));
   if (waitMs > 0) {
     const seconds = Math.ceil(waitMs / 1000);
     return createGraphQLError(`this key has used its query budget; retry in ${seconds} s`, {
-      extensions: { code: 'RATE_LIMITED', retryAfterSeconds: seconds, http: { status: 429, headers: { 'Retry-After': String(seconds) } } },
+      extensions: {
+        code: 'RATE_LIMITED',
+        retryAfterSeconds: seconds,
+        http: { status: 429, headers: { 'Retry-After': String(seconds) } },
+      },
     });
   }
   return null;

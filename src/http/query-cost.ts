@@ -39,7 +39,12 @@ type Tally = QueryCost;
  * Linear in the document: each fragment is costed once (its type condition fixes its parent type) and reused at
  * every spread.
  */
-export function queryCost(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined): QueryCost | null {
+export function queryCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+): QueryCost | null {
   const fragments = new Map<string, FragmentDefinitionNode>();
   let op: OperationDefinitionNode | undefined;
   for (const d of document.definitions) {
@@ -47,7 +52,12 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, operati
     else if (d.kind === Kind.OPERATION_DEFINITION && (operationName ? d.name?.value === operationName : !op)) op = d;
   }
   if (!op) return null;
-  const root = op.operation === 'query' ? schema.getQueryType() : op.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+  const root =
+    op.operation === 'query'
+      ? schema.getQueryType()
+      : op.operation === 'mutation'
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
   if (!root) return null;
   const vars = variables ?? {};
   const memo = new Map<string, Tally>();
@@ -72,7 +82,11 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, operati
     return null;
   };
 
-  const multiplier = (parent: GraphQLNamedType | null, def: GraphQLField<unknown, unknown>, node: FieldNode): number => {
+  const multiplier = (
+    parent: GraphQLNamedType | null,
+    def: GraphQLField<unknown, unknown>,
+    node: FieldNode,
+  ): number => {
     const paged = def.args.some((a) => a.name === 'first' || a.name === 'last');
     if (paged) {
       const arg = (n: string) => intArg(node.arguments?.find((a) => a.name.value === n)?.value);

@@ -25,7 +25,8 @@ export class CostBudget {
       return 0;
     }
     // Keys come and go (revoked, rotated): full buckets carry no information and are dropped now and then.
-    if (this.buckets.size > 10_000) for (const [k, v] of this.buckets) if (v.tokens >= this.perMinute) this.buckets.delete(k);
+    if (this.buckets.size > 10_000)
+      for (const [k, v] of this.buckets) if (v.tokens >= this.perMinute) this.buckets.delete(k);
     return Math.ceil((cost - b.tokens) / rate);
   }
 }

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { OpenApiRoute } from './openapi-route.ts';
@@ -34,7 +34,9 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     if (path === '/readyz') {
       deps
         .ready()
-        .then((ok) => res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ready\n' : 'not ready\n'))
+        .then((ok) =>
+          res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ready\n' : 'not ready\n'),
+        )
         .catch(() => res.writeHead(503).end('not ready\n'));
       return;
     }

@@ -86,11 +86,17 @@ class ResultCache {
   }
 }
 
-export function createSharedSubscriber(opts: { maxEntries?: number; maxBytes?: number; maskError: (error: unknown, message: string) => Error }) {
+export function createSharedSubscriber(opts: {
+  maxEntries?: number;
+  maxBytes?: number;
+  maskError: (error: unknown, message: string) => Error;
+}) {
   const cache = new ResultCache(opts.maxEntries ?? 20_000, opts.maxBytes ?? 32 * 1024 * 1024);
   // yoga's masking does not see results produced here: apply the same function (architecture.md habit 8).
   const masked = (r: ExecutionResult): ExecutionResult =>
-    r.errors?.length ? { ...r, errors: r.errors.map((e) => opts.maskError(e, 'Unexpected error.') as GraphQLError) } : r;
+    r.errors?.length
+      ? { ...r, errors: r.errors.map((e) => opts.maskError(e, 'Unexpected error.') as GraphQLError) }
+      : r;
   const remember = (key: string, value: Promise<ExecutionResult>) => cache.set(key, value);
 
   async function subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
@@ -119,7 +125,14 @@ export function createSharedSubscriber(opts: { maxEntries?: number; maxBytes?: n
         } catch (e) {
           // A failing stream (e.g. SUBSCRIBER_TOO_SLOW) ends with one error result, like graphql-js does.
           await iterator.return?.();
-          return { done: false, value: masked({ errors: [e instanceof GraphQLError ? e : new GraphQLError((e as Error).message, { originalError: e as Error })] }) };
+          return {
+            done: false,
+            value: masked({
+              errors: [
+                e instanceof GraphQLError ? e : new GraphQLError((e as Error).message, { originalError: e as Error }),
+              ],
+            }),
+          };
         }
       },
       async return() {

@@ -72,7 +72,8 @@ export function createSseRevocation(isRevoked: (keyId: number) => boolean) {
       if (keyId == null || ctx.socket) return;
       return {
         onSubscribeResult({ result, setResult }) {
-          if (result && typeof result === 'object' && Symbol.asyncIterator in result) setResult(guard(result as AsyncIterable<ExecutionResult>, keyId));
+          if (result && typeof result === 'object' && Symbol.asyncIterator in result)
+            setResult(guard(result as AsyncIterable<ExecutionResult>, keyId));
         },
       };
     },

@@ -32,21 +32,41 @@ export interface Authenticated {
   mode: 'ACS3' | 'RPC';
 }
 
-const RPC_REQUIRED = ['SignatureMethod', 'SignatureVersion', 'AccessKeyId', 'SignatureNonce', 'Timestamp', 'Action', 'Version', 'Signature'];
+const RPC_REQUIRED = [
+  'SignatureMethod',
+  'SignatureVersion',
+  'AccessKeyId',
+  'SignatureNonce',
+  'Timestamp',
+  'Action',
+  'Version',
+  'Signature',
+];
 
 async function key(deps: AuthDeps, accessKeyId: string): Promise<ResolvedAccessKey> {
   const r = await deps.lookup(accessKeyId);
-  if (r.status === 'notFound') throw new RequestError('InvalidAccessKeyId.NotFound', 404, 'Specified access key is not found.');
-  if (r.status === 'revoked') throw new RequestError('InvalidAccessKeyId.Inactive', 400, 'Specified access key is disabled.');
+  if (r.status === 'notFound')
+    throw new RequestError('InvalidAccessKeyId.NotFound', 404, 'Specified access key is not found.');
+  if (r.status === 'revoked')
+    throw new RequestError('InvalidAccessKeyId.Inactive', 400, 'Specified access key is disabled.');
   return r.key;
 }
 
 function checkTime(deps: AuthDeps, value: string | undefined): void {
   const t = value === undefined ? null : parseAcsTime(value);
-  if (t === null) throw new RequestError('InvalidTimeStamp.Format', 400, `Specified time stamp or date value is not well formatted (expected YYYY-MM-DDTHH:mm:ssZ, got ${JSON.stringify(value ?? '')}).`);
+  if (t === null)
+    throw new RequestError(
+      'InvalidTimeStamp.Format',
+      400,
+      `Specified time stamp or date value is not well formatted (expected YYYY-MM-DDTHH:mm:ssZ, got ${JSON.stringify(value ?? '')}).`,
+    );
   const now = (deps.now ?? Date.now)();
   if (Math.abs(now - t) > deps.maxSkewMs) {
-    throw new RequestError('InvalidTimeStamp.Expired', 400, `Specified time stamp or date value is expired: ${value} differs from the server time ${new Date(now).toISOString()} by more than ${deps.maxSkewMs / 1000} s.`);
+    throw new RequestError(
+      'InvalidTimeStamp.Expired',
+      400,
+      `Specified time stamp or date value is expired: ${value} differs from the server time ${new Date(now).toISOString()} by more than ${deps.maxSkewMs / 1000} s.`,
+    );
   }
 }
 
@@ -81,22 +101,38 @@ export async function authenticate(deps: AuthDeps, r: SignedRequest): Promise<Au
     const k = await key(deps, auth.accessKeyId);
     checkTime(deps, r.headers['x-acs-date'] as string | undefined);
     const hashedPayload = sha256Hex(r.body);
-    const stringToSign = acs3StringToSign({ method: r.method, query: r.query, headers: r.headersDistinct, signedHeaders: auth.signedHeaders, hashedPayload });
+    const stringToSign = acs3StringToSign({
+      method: r.method,
+      query: r.query,
+      headers: r.headersDistinct,
+      signedHeaders: auth.signedHeaders,
+      hashedPayload,
+    });
     if (!constantTimeEqual(claimedHash.toLowerCase(), hashedPayload)) throw signatureMismatch(stringToSign);
-    if (!constantTimeEqual(auth.signature.toLowerCase(), acs3Signature(k.secret, stringToSign))) throw signatureMismatch(stringToSign);
+    if (!constantTimeEqual(auth.signature.toLowerCase(), acs3Signature(k.secret, stringToSign)))
+      throw signatureMismatch(stringToSign);
     await checkNonce(deps, k.accessKeyId, nonce);
     return { key: k, action, version, params, mode: 'ACS3' };
   }
   if (!params.has('Signature') && !params.has('SignatureMethod') && !params.has('AccessKeyId')) {
-    throw incompleteSignature('Sign the request: an ACS3-HMAC-SHA256 Authorization header or RPC Signature parameters.');
+    throw incompleteSignature(
+      'Sign the request: an ACS3-HMAC-SHA256 Authorization header or RPC Signature parameters.',
+    );
   }
   for (const name of RPC_REQUIRED) if (!params.get(name)) throw missing(name);
-  if (params.get('SignatureMethod') !== 'HMAC-SHA1') throw incompleteSignature(`SignatureMethod ${JSON.stringify(params.get('SignatureMethod'))} is not supported; use HMAC-SHA1.`);
-  if (params.get('SignatureVersion') !== '1.0') throw incompleteSignature(`SignatureVersion ${JSON.stringify(params.get('SignatureVersion'))} is not supported; use 1.0.`);
+  if (params.get('SignatureMethod') !== 'HMAC-SHA1')
+    throw incompleteSignature(
+      `SignatureMethod ${JSON.stringify(params.get('SignatureMethod'))} is not supported; use HMAC-SHA1.`,
+    );
+  if (params.get('SignatureVersion') !== '1.0')
+    throw incompleteSignature(
+      `SignatureVersion ${JSON.stringify(params.get('SignatureVersion'))} is not supported; use 1.0.`,
+    );
   const k = await key(deps, params.get('AccessKeyId')!);
   checkTime(deps, params.get('Timestamp'));
   const stringToSign = rpcStringToSign(r.method, params);
-  if (!constantTimeEqual(params.get('Signature')!, rpcSignature(k.secret, stringToSign))) throw signatureMismatch(stringToSign);
+  if (!constantTimeEqual(params.get('Signature')!, rpcSignature(k.secret, stringToSign)))
+    throw signatureMismatch(stringToSign);
   await checkNonce(deps, k.accessKeyId, params.get('SignatureNonce')!);
   return { key: k, action: params.get('Action')!, version: params.get('Version')!, params, mode: 'RPC' };
 }

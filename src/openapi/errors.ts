@@ -27,8 +27,10 @@ export class BusinessError extends Error {
   }
 }
 
-export const incompleteSignature = (why: string) => new RequestError('IncompleteSignature', 400, `The request signature does not conform to Aliyun standards. ${why}`);
-export const missing = (name: string) => new RequestError(`Missing${name}`, 400, `${name} is mandatory for this action.`);
+export const incompleteSignature = (why: string) =>
+  new RequestError('IncompleteSignature', 400, `The request signature does not conform to Aliyun standards. ${why}`);
+export const missing = (name: string) =>
+  new RequestError(`Missing${name}`, 400, `${name} is mandatory for this action.`);
 export const signatureMismatch = (stringToSign: string) =>
   new RequestError(
     'SignatureDoesNotMatch',
@@ -84,10 +86,16 @@ export function businessCodeOf(code: string, overrides: CodeOverrides = {}): str
  */
 export function businessErrorOf(e: unknown, overrides: CodeOverrides = {}): BusinessError | null {
   // The caller's role is never something an operation reinterprets.
-  if (e instanceof ApiError) return new BusinessError(e.code === 'FORBIDDEN' ? BUSINESS_CODES.FORBIDDEN! : businessCodeOf(e.code, overrides), e.message);
-  if (e instanceof DomainErrors) return new BusinessError(businessCodeOf(e.errors[0]?.code ?? '', overrides), e.message);
+  if (e instanceof ApiError)
+    return new BusinessError(
+      e.code === 'FORBIDDEN' ? BUSINESS_CODES.FORBIDDEN! : businessCodeOf(e.code, overrides),
+      e.message,
+    );
+  if (e instanceof DomainErrors)
+    return new BusinessError(businessCodeOf(e.errors[0]?.code ?? '', overrides), e.message);
   return null;
 }
 
 /** §5.1 InternalError: an unexpected failure, masked (the cause is logged, never sent). */
-export const internalError = () => new RequestError('InternalError', 500, 'The request processing has failed due to some unknown error.');
+export const internalError = () =>
+  new RequestError('InternalError', 500, 'The request processing has failed due to some unknown error.');

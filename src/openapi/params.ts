@@ -14,7 +14,11 @@ function decode(s: string, plusIsSpace: boolean): string {
   }
 }
 
-export function parseUrlEncoded(s: string, plusIsSpace: boolean, into = new Map<string, string>()): Map<string, string> {
+export function parseUrlEncoded(
+  s: string,
+  plusIsSpace: boolean,
+  into = new Map<string, string>(),
+): Map<string, string> {
   if (s.length === 0) return into;
   for (const pair of s.split('&')) {
     if (pair.length === 0) continue;
@@ -55,7 +59,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-export const isFormBody = (req: IncomingMessage): boolean => /^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '');
+export const isFormBody = (req: IncomingMessage): boolean =>
+  /^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '');
 
 /** Typed access to an operation's parameters; required ones raise `Missing<Name>`, bad ones a business error. */
 export class Params {
@@ -77,9 +82,16 @@ export class Params {
     const raw = opts.required ? this.req(name) : this.opt(name);
     if (raw === undefined) return null;
     const n = /^-?\d{1,16}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
-    if (!Number.isSafeInteger(n) || (opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
+    if (
+      !Number.isSafeInteger(n) ||
+      (opts.min !== undefined && n < opts.min) ||
+      (opts.max !== undefined && n > opts.max)
+    ) {
       const range = opts.min !== undefined && opts.max !== undefined ? ` (${opts.min} to ${opts.max})` : '';
-      throw new BusinessError(opts.code ?? 'iot.common.InvalidFormattedParameter', `${name} must be a whole number${range}; got ${JSON.stringify(raw.slice(0, 40))}`);
+      throw new BusinessError(
+        opts.code ?? 'iot.common.InvalidFormattedParameter',
+        `${name} must be a whole number${range}; got ${JSON.stringify(raw.slice(0, 40))}`,
+      );
     }
     return n;
   }
@@ -113,7 +125,8 @@ export class Params {
     } catch {
       throw new BusinessError(code, `${name} is not valid JSON`);
     }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new BusinessError(code, `${name} must be a JSON object`);
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+      throw new BusinessError(code, `${name} must be a JSON object`);
     return v as Record<string, unknown>;
   }
 }

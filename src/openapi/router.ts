@@ -25,7 +25,8 @@ export interface OpenApiDeps {
 }
 
 /** The largest legal body is a Pub of MQTT_MAX_PAYLOAD bytes in base64, plus the other parameters. */
-export const maxBodyBytes = (config: Config): number => Math.max(1024 * 1024, Math.ceil((config.MQTT_MAX_PAYLOAD * 4) / 3) + 64 * 1024);
+export const maxBodyBytes = (config: Config): number =>
+  Math.max(1024 * 1024, Math.ceil((config.MQTT_MAX_PAYLOAD * 4) / 3) + 64 * 1024);
 
 function send(res: ServerResponse, status: number, requestId: string, body: Record<string, unknown>): void {
   if (res.headersSent) return;
@@ -50,14 +51,19 @@ export function createOpenApiHandler(deps: OpenApiDeps) {
       })
     : null;
   // Labels only from the known actions: a caller must not be able to mint label values.
-  const count = (action: string | undefined, code: string) => requests?.inc({ action: action && operations.has(action) ? action : 'other', code });
+  const count = (action: string | undefined, code: string) =>
+    requests?.inc({ action: action && operations.has(action) ? action : 'other', code });
   const authDeps = {
     lookup: (id: string) => deps.services.accessKeys.lookupAccessKey(id),
     nonces: deps.nonces,
     maxSkewMs: deps.config.OPENAPI_MAX_CLOCK_SKEW_S * 1000,
   };
 
-  return async function handle(req: IncomingMessage, res: ServerResponse, fallThrough: (() => void) | null): Promise<void> {
+  return async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    fallThrough: (() => void) | null,
+  ): Promise<void> {
     const requestId = randomUUID().toUpperCase();
     let action = req.headers['x-acs-action'] as string | undefined;
     try {
@@ -66,33 +72,76 @@ export function createOpenApiHandler(deps: OpenApiDeps) {
       const query = parseUrlEncoded(rawQuery, false);
       const form = isFormBody(req) ? parseUrlEncoded(body.toString('utf8'), true) : new Map<string, string>();
       if (fallThrough && !form.has('Action')) return fallThrough();
-      if (req.method !== 'GET' && req.method !== 'POST') throw new RequestError('UnsupportedHTTPMethod', 405, `HTTP method ${req.method} is not supported; use POST or GET.`);
-      const auth = await authenticate(authDeps, { method: req.method, headers: req.headers, headersDistinct: req.headersDistinct, query, form, body });
+      if (req.method !== 'GET' && req.method !== 'POST')
+        throw new RequestError(
+          'UnsupportedHTTPMethod',
+          405,
+          `HTTP method ${req.method} is not supported; use POST or GET.`,
+        );
+      const auth = await authenticate(authDeps, {
+        method: req.method,
+        headers: req.headers,
+        headersDistinct: req.headersDistinct,
+        query,
+        form,
+        body,
+      });
       action = auth.action;
       deps.services.accessKeys.markUsed(auth.key.accessKeyId);
-      if (auth.version !== OPENAPI_VERSION) throw new RequestError('InvalidVersion', 400, `Specified parameter Version is not valid: ${auth.version}; this endpoint serves ${OPENAPI_VERSION}.`);
+      if (auth.version !== OPENAPI_VERSION)
+        throw new RequestError(
+          'InvalidVersion',
+          400,
+          `Specified parameter Version is not valid: ${auth.version}; this endpoint serves ${OPENAPI_VERSION}.`,
+        );
       const op = operations.get(auth.action);
-      if (!op) throw new RequestError('InvalidAction.NotFound', 404, `Specified api is not found, please check your url and method: ${auth.action}.`);
+      if (!op)
+        throw new RequestError(
+          'InvalidAction.NotFound',
+          404,
+          `Specified api is not found, please check your url and method: ${auth.action}.`,
+        );
       const principal = auth.key.principal;
       if (RANK[principal.role] < RANK[op.role] || (op.role === 'ADMIN' && principal.productKeys !== null)) {
         throw permissionDeny(auth.action, op.role === 'ADMIN' ? 'ADMIN without a product scope' : op.role);
       }
-      const fields = await op.run({ principal, params: new Params(auth.params), services: deps.services, config: deps.config });
+      const fields = await op.run({
+        principal,
+        params: new Params(auth.params),
+        services: deps.services,
+        config: deps.config,
+      });
       send(res, 200, requestId, { RequestId: requestId, Success: true, ...fields });
       count(action, 'OK');
     } catch (raw) {
       const e = toBusiness(raw);
       if (e instanceof BusinessError) {
-        send(res, 200, requestId, { RequestId: requestId, Success: false, Code: e.code, ErrorMessage: e.message, ...e.fields });
+        send(res, 200, requestId, {
+          RequestId: requestId,
+          Success: false,
+          Code: e.code,
+          ErrorMessage: e.message,
+          ...e.fields,
+        });
         count(action, e.code);
       } else if (e instanceof RequestError) {
         log.debug({ code: e.code, action }, 'openapi request refused');
-        send(res, e.status, requestId, { RequestId: requestId, HostId: req.headers.host ?? '', Code: e.code, Message: e.message });
+        send(res, e.status, requestId, {
+          RequestId: requestId,
+          HostId: req.headers.host ?? '',
+          Code: e.code,
+          Message: e.message,
+        });
         count(action, e.code.startsWith('Missing') ? 'Missing' : e.code);
       } else {
         log.error({ err: e, action, requestId }, 'openapi call failed');
         const internal = internalError();
-        send(res, internal.status, requestId, { RequestId: requestId, HostId: req.headers.host ?? '', Code: internal.code, Message: internal.message });
+        send(res, internal.status, requestId, {
+          RequestId: requestId,
+          HostId: req.headers.host ?? '',
+          Code: internal.code,
+          Message: internal.message,
+        });
         count(action, internal.code);
       }
     }

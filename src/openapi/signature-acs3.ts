@@ -5,7 +5,14 @@ import { canonicalize } from './pct.ts';
 
 /** cloud-api.md §3.1: ACS3-HMAC-SHA256, the SDK's default signature. */
 export const ACS3 = 'ACS3-HMAC-SHA256';
-const REQUIRED_SIGNED = ['host', 'x-acs-action', 'x-acs-version', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-content-sha256'];
+const REQUIRED_SIGNED = [
+  'host',
+  'x-acs-action',
+  'x-acs-version',
+  'x-acs-date',
+  'x-acs-signature-nonce',
+  'x-acs-content-sha256',
+];
 
 export interface Acs3Authorization {
   accessKeyId: string;
@@ -17,7 +24,10 @@ export interface Acs3Authorization {
 export function parseAcs3Authorization(header: string): Acs3Authorization {
   const space = header.indexOf(' ');
   const algorithm = space < 0 ? header : header.slice(0, space);
-  if (algorithm !== ACS3) throw incompleteSignature(`Unsupported signature algorithm ${JSON.stringify(algorithm.slice(0, 40))}; use ${ACS3} or RPC HMAC-SHA1.`);
+  if (algorithm !== ACS3)
+    throw incompleteSignature(
+      `Unsupported signature algorithm ${JSON.stringify(algorithm.slice(0, 40))}; use ${ACS3} or RPC HMAC-SHA1.`,
+    );
   const fields = new Map<string, string>();
   for (const part of header.slice(space + 1).split(',')) {
     const eq = part.indexOf('=');
@@ -26,7 +36,8 @@ export function parseAcs3Authorization(header: string): Acs3Authorization {
   const accessKeyId = fields.get('Credential');
   const signedHeaders = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
-  if (!accessKeyId || !signedHeaders || !signature) throw incompleteSignature('The Authorization header needs Credential, SignedHeaders and Signature.');
+  if (!accessKeyId || !signedHeaders || !signature)
+    throw incompleteSignature('The Authorization header needs Credential, SignedHeaders and Signature.');
   const list = signedHeaders.split(';');
   const absent = REQUIRED_SIGNED.filter((h) => !list.includes(h));
   if (absent.length > 0) throw incompleteSignature(`SignedHeaders must include ${absent.join(', ')}.`);
@@ -56,8 +67,16 @@ export function acs3StringToSign(a: {
 }): string {
   const distinct = a.headers as NodeJS.Dict<string[]>;
   const canonicalHeaders = a.signedHeaders.map((h) => `${h}:${headerValue(distinct, h)}\n`).join('');
-  const canonicalRequest = [a.method, '/', canonicalize(a.query), canonicalHeaders, a.signedHeaders.join(';'), a.hashedPayload].join('\n');
+  const canonicalRequest = [
+    a.method,
+    '/',
+    canonicalize(a.query),
+    canonicalHeaders,
+    a.signedHeaders.join(';'),
+    a.hashedPayload,
+  ].join('\n');
   return `${ACS3}\n${sha256Hex(canonicalRequest)}`;
 }
 
-export const acs3Signature = (secret: string, stringToSign: string): string => createHmac('sha256', secret).update(stringToSign).digest('hex');
+export const acs3Signature = (secret: string, stringToSign: string): string =>
+  createHmac('sha256', secret).update(stringToSign).digest('hex');

@@ -6,18 +6,28 @@ import { recordNode } from './nodes.ts';
 
 /** cloud-api.md §8: AccessKey pairs for Alibaba's server SDKs (OpenAPI signatures, AMQP logins). */
 const AccessKeyRef = builder.node(builder.objectRef<AccessKeyRecord>('AccessKey'), {
-  description: 'An AccessKey pair for Alibaba server SDKs. The secret is shown once, by createAccessKey, and stored encrypted.',
+  description:
+    'An AccessKey pair for Alibaba server SDKs. The secret is shown once, by createAccessKey, and stored encrypted.',
   ...recordNode((id, ctx) => ctx.services.accessKeys.get(ctx.principal, id)),
   fields: (t) => ({
     accessKeyId: t.exposeString('accessKeyId'),
     ...keyScopeFields(t),
     ...keyTimeFields(t),
-    lastUsedAt: t.field({ type: 'DateTime', nullable: true, description: 'Updated at most once a minute.', resolve: (k) => k.lastUsedAt }),
+    lastUsedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'Updated at most once a minute.',
+      resolve: (k) => k.lastUsedAt,
+    }),
   }),
 });
 
 builder.queryField('accessKeys', (t) =>
-  t.field({ type: [AccessKeyRef], description: 'ADMIN only; never the secrets.', resolve: (_r, _a, ctx) => ctx.services.accessKeys.list(ctx.principal) }),
+  t.field({
+    type: [AccessKeyRef],
+    description: 'ADMIN only; never the secrets.',
+    resolve: (_r, _a, ctx) => ctx.services.accessKeys.list(ctx.principal),
+  }),
 );
 
 mutationField('createAccessKey', {
@@ -32,9 +42,12 @@ mutationField('createAccessKey', {
 });
 
 mutationField('revokeAccessKey', {
-  description: 'ADMIN only. Later OpenAPI calls fail with InvalidAccessKeyId.Inactive; AMQP connections using it are closed.',
+  description:
+    'ADMIN only. Later OpenAPI calls fail with InvalidAccessKeyId.Inactive; AMQP connections using it are closed.',
   codes: ['ACCESS_KEY_NOT_FOUND'],
   inputFields: (t) => ({ accessKeyId: t.string({ required: true }) }),
-  resolve: async (input, ctx) => ({ accessKey: await ctx.services.accessKeys.revoke(ctx.principal, input.accessKeyId) }),
+  resolve: async (input, ctx) => ({
+    accessKey: await ctx.services.accessKeys.revoke(ctx.principal, input.accessKeyId),
+  }),
   outputFields: (t) => ({ accessKey: t.expose('accessKey', { type: AccessKeyRef, nullable: true }) }),
 });

@@ -14,7 +14,11 @@ const ApiKeyRef = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
 });
 
 builder.queryField('apiKeys', (t) =>
-  t.field({ type: [ApiKeyRef], description: 'ADMIN only; never the tokens.', resolve: (_r, _a, ctx) => ctx.services.apiKeys.list(ctx.principal) }),
+  t.field({
+    type: [ApiKeyRef],
+    description: 'ADMIN only; never the tokens.',
+    resolve: (_r, _a, ctx) => ctx.services.apiKeys.list(ctx.principal),
+  }),
 );
 
 mutationField('createApiKey', {

@@ -30,7 +30,10 @@ export const builder = new SchemaBuilder<{
     decodeGlobalID: (globalID) => {
       const decoded = decodeGlobalID(globalID);
       const store = builder.configStore;
-      if (!store.hasImplementation(decoded.typename) || store.getTypeConfig(decoded.typename).graphqlKind !== 'Object') {
+      if (
+        !store.hasImplementation(decoded.typename) ||
+        store.getTypeConfig(decoded.typename).graphqlKind !== 'Object'
+      ) {
         throw new PothosValidationError(`Invalid global ID: ${globalID}`);
       }
       return decoded;

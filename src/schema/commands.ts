@@ -17,15 +17,22 @@ const BatchResultRef = builder.objectRef<BatchResult>('DeviceCommandResult').imp
   }),
 });
 
-const messageIdPayload = (t: PayloadFieldBuilder<{ messageId: string }>) => ({ messageId: t.exposeString('messageId', { nullable: true }) });
-const resultsPayload = (t: PayloadFieldBuilder<{ results: BatchResult[] }>) => ({ results: t.field({ type: [BatchResultRef], resolve: (r) => r.results ?? [] }) });
+const messageIdPayload = (t: PayloadFieldBuilder<{ messageId: string }>) => ({
+  messageId: t.exposeString('messageId', { nullable: true }),
+});
+const resultsPayload = (t: PayloadFieldBuilder<{ results: BatchResult[] }>) => ({
+  results: t.field({ type: [BatchResultRef], resolve: (r) => r.results ?? [] }),
+});
 
 mutationField('pub', {
   description: 'Pub: an asynchronous publish to a device topic.',
   codes: [...COMMON, 'TOPIC_NOT_ALLOWED', 'PAYLOAD_TOO_LARGE', 'INVALID_PAYLOAD', 'INVALID_INPUT'],
   inputFields: (t) => ({
     productKey: t.string({ required: true }),
-    topicFullName: t.string({ required: true, description: 'A custom topic the device may receive (/pk/dn/user/..., SUB or ALL) or /broadcast/pk/...' }),
+    topicFullName: t.string({
+      required: true,
+      description: 'A custom topic the device may receive (/pk/dn/user/..., SUB or ALL) or /broadcast/pk/...',
+    }),
     payload: t.string({ required: true }),
     encoding: t.field({ type: PayloadEncodingEnum, defaultValue: 'UTF8' }),
     qos: t.int({ defaultValue: 0 }),
@@ -42,14 +49,19 @@ mutationField('rrpc', {
     payload: t.string({ required: true }),
     encoding: t.field({ type: PayloadEncodingEnum, defaultValue: 'UTF8' }),
     timeoutMs: t.int({ defaultValue: 5000, description: '1000 to 8000' }),
-    topic: t.string({ description: "One of the device's custom topics: custom-topic RRPC on /ext/rrpc/${messageId}${topic}." }),
+    topic: t.string({
+      description: "One of the device's custom topics: custom-topic RRPC on /ext/rrpc/${messageId}${topic}.",
+    }),
   }),
   resolve: (input, ctx) => ctx.services.commands.rrpc(ctx.principal, input),
   outputFields: (t) => ({
     rrpcCode: t.expose('rrpcCode', { type: RrpcCodeEnum, nullable: true }),
     ...messageIdPayload(t),
     payloadBase64: t.exposeString('payloadBase64', { nullable: true }),
-    payloadText: t.string({ nullable: true, resolve: (r) => (r.payloadBase64 ? payloadViews(r.payloadBase64).text : null) }),
+    payloadText: t.string({
+      nullable: true,
+      resolve: (r) => (r.payloadBase64 ? payloadViews(r.payloadBase64).text : null),
+    }),
   }),
 });
 
@@ -66,7 +78,13 @@ mutationField('pubBroadcast', {
   outputFields: messageIdPayload,
 });
 
-const ITEMS_CODES = [...COMMON, 'IDENTIFIER_NOT_FOUND', 'PROPERTY_NOT_WRITABLE', 'INVALID_VALUE', 'UNSUPPORTED_DATA_FORMAT'];
+const ITEMS_CODES = [
+  ...COMMON,
+  'IDENTIFIER_NOT_FOUND',
+  'PROPERTY_NOT_WRITABLE',
+  'INVALID_VALUE',
+  'UNSUPPORTED_DATA_FORMAT',
+];
 
 mutationField('setDeviceProperty', {
   description: 'SetDeviceProperty: validated against the TSL, then sent; the device answers as a downlink reply.',
@@ -75,7 +93,8 @@ mutationField('setDeviceProperty', {
     ...deviceInputFields(t),
     items: t.field({ type: 'JSON', required: true, description: '{"Identifier": value}; only rw properties.' }),
   }),
-  resolve: (input, ctx) => ctx.services.thingCommands.setDeviceProperty(ctx.principal, { ...input, items: input.items }),
+  resolve: (input, ctx) =>
+    ctx.services.thingCommands.setDeviceProperty(ctx.principal, { ...input, items: input.items }),
   outputFields: messageIdPayload,
 });
 
@@ -87,13 +106,24 @@ mutationField('setDevicesProperty', {
     deviceNames: t.stringList({ required: true }),
     items: t.field({ type: 'JSON', required: true }),
   }),
-  resolve: async (input, ctx) => ({ results: await ctx.services.thingCommands.setDevicesProperty(ctx.principal, { ...input, items: input.items }) }),
+  resolve: async (input, ctx) => ({
+    results: await ctx.services.thingCommands.setDevicesProperty(ctx.principal, { ...input, items: input.items }),
+  }),
   outputFields: resultsPayload,
 });
 
 mutationField('invokeThingService', {
-  description: 'InvokeThingService: async services return messageId at once; sync services wait for the device and return its code and output.',
-  codes: [...COMMON, 'IDENTIFIER_NOT_FOUND', 'INVALID_VALUE', 'TIMEOUT_OUT_OF_RANGE', 'INVALID_OUTPUT', 'INVALID_REPLY', 'UNSUPPORTED_DATA_FORMAT'],
+  description:
+    'InvokeThingService: async services return messageId at once; sync services wait for the device and return its code and output.',
+  codes: [
+    ...COMMON,
+    'IDENTIFIER_NOT_FOUND',
+    'INVALID_VALUE',
+    'TIMEOUT_OUT_OF_RANGE',
+    'INVALID_OUTPUT',
+    'INVALID_REPLY',
+    'UNSUPPORTED_DATA_FORMAT',
+  ],
   inputFields: (t) => ({
     ...deviceInputFields(t),
     identifier: t.string({ required: true }),
@@ -119,7 +149,9 @@ mutationField('invokeThingsService', {
     identifier: t.string({ required: true }),
     args: t.field({ type: 'JSON', description: 'Input arguments (absent: {}).' }),
   }),
-  resolve: async (input, ctx) => ({ results: await ctx.services.thingCommands.invokeThingsService(ctx.principal, input) }),
+  resolve: async (input, ctx) => ({
+    results: await ctx.services.thingCommands.invokeThingsService(ctx.principal, input),
+  }),
   outputFields: resultsPayload,
 });
 
@@ -131,7 +163,10 @@ const ServiceCallRef = builder.objectRef<ServiceCallRecord>('ServiceCall').imple
     input: t.field({ type: 'JSON', nullable: true, resolve: (r) => r.input as never }),
     output: t.field({ type: 'JSON', nullable: true, resolve: (r) => r.output as never }),
     code: t.int({ nullable: true, resolve: (r) => r.code }),
-    status: t.string({ description: 'SENT, OFFLINE (sent while offline), REPLIED or TIMEOUT.', resolve: (r) => r.status }),
+    status: t.string({
+      description: 'SENT, OFFLINE (sent while offline), REPLIED or TIMEOUT.',
+      resolve: (r) => r.status,
+    }),
     requestedAt: t.field({ type: 'DateTime', resolve: (r) => r.requestedAt }),
     repliedAt: t.field({ type: 'DateTime', nullable: true, resolve: (r) => r.repliedAt }),
   }),
@@ -147,7 +182,8 @@ builder.queryFields((t) => ({
 }));
 
 const DownlinkReplyRef = streamEventType('DownlinkReplyEvent', {
-  description: 'alink-protocol.md §6.7 (`thing/downlink/reply/message`): replies to async services and property sets; code 9201 when the device was offline.',
+  description:
+    'alink-protocol.md §6.7 (`thing/downlink/reply/message`): replies to async services and property sets; code 9201 when the device was offline.',
   types: ['thing.downlink.reply'],
   fields: (t) => ({
     ...dataStrings(t, 'iotId', 'productKey', 'deviceName'),

@@ -5,22 +5,30 @@ import { toUserErrors } from './errors.ts';
 export const NodeTypeEnum = builder.enumType('NodeType', { values: ['DEVICE', 'GATEWAY'] as const });
 export const DataFormatEnum = builder.enumType('DataFormat', { values: ['ALINK_JSON', 'CUSTOM'] as const });
 export const ValidationModeEnum = builder.enumType('ValidationMode', {
-  description: 'alink-protocol.md D9: WEAK stores valid items and reports the rest; STRICT rejects a message with any invalid item; NONE skips TSL checks.',
+  description:
+    'alink-protocol.md D9: WEAK stores valid items and reports the rest; STRICT rejects a message with any invalid item; NONE skips TSL checks.',
   values: ['WEAK', 'STRICT', 'NONE'] as const,
 });
-export const DeviceStateEnum = builder.enumType('DeviceState', { values: ['UNACTIVE', 'ONLINE', 'OFFLINE', 'DISABLED'] as const });
+export const DeviceStateEnum = builder.enumType('DeviceState', {
+  values: ['UNACTIVE', 'ONLINE', 'OFFLINE', 'DISABLED'] as const,
+});
 export const ConnectionStatusEnum = builder.enumType('ConnectionStatus', { values: ['ONLINE', 'OFFLINE'] as const });
 export const TopicOperationEnum = builder.enumType('TopicOperation', { values: ['PUB', 'SUB', 'ALL'] as const });
-export const RrpcCodeEnum = builder.enumType('RrpcCode', { values: ['SUCCESS', 'TIMEOUT', 'OFFLINE', 'HALFCONN', 'UNKNOWN'] as const });
+export const RrpcCodeEnum = builder.enumType('RrpcCode', {
+  values: ['SUCCESS', 'TIMEOUT', 'OFFLINE', 'HALFCONN', 'UNKNOWN'] as const,
+});
 export const PayloadEncodingEnum = builder.enumType('PayloadEncoding', { values: ['UTF8', 'BASE64'] as const });
 export const SortOrderEnum = builder.enumType('SortOrder', { values: ['ASC', 'DESC'] as const });
 export const EventTypeEnum = builder.enumType('EventType', { values: ['INFO', 'ALERT', 'ERROR'] as const });
 export const ServiceCallTypeEnum = builder.enumType('ServiceCallType', { values: ['SYNC', 'ASYNC'] as const });
-export const LifecycleActionEnum = builder.enumType('LifecycleAction', { values: ['CREATE', 'DELETE', 'ENABLE', 'DISABLE'] as const });
+export const LifecycleActionEnum = builder.enumType('LifecycleAction', {
+  values: ['CREATE', 'DELETE', 'ENABLE', 'DISABLE'] as const,
+});
 export const ApiRoleEnum = builder.enumType('ApiRole', { values: ['ADMIN', 'OPERATOR', 'VIEWER'] as const });
 
 export const UserErrorRef = builder.objectRef<UserErrorShape>('UserError').implement({
-  description: 'An expected failure of a mutation. `code` is a stable SCREAMING_SNAKE string; `field` is the input path.',
+  description:
+    'An expected failure of a mutation. `code` is a stable SCREAMING_SNAKE string; `field` is the input path.',
   fields: (t) => ({
     code: t.exposeString('code'),
     message: t.exposeString('message'),
@@ -31,7 +39,8 @@ export const UserErrorRef = builder.objectRef<UserErrorShape>('UserError').imple
 export const StreamGapRef = builder
   .objectRef<{ requestedAfter: string; firstAvailableCursor: string }>('StreamGap')
   .implement({
-    description: 'Events after `requestedAfter` and before `firstAvailableCursor` were removed by retention and cannot be replayed.',
+    description:
+      'Events after `requestedAfter` and before `firstAvailableCursor` were removed by retention and cannot be replayed.',
     fields: (t) => ({
       requestedAfter: t.exposeString('requestedAfter'),
       firstAvailableCursor: t.exposeString('firstAvailableCursor'),
@@ -56,4 +65,5 @@ export async function withUserErrors<T extends object>(fn: () => Promise<T>): Pr
   }
 }
 
-export const codesDescription = (what: string, codes: string[]): string => `${what}\n\nuserErrors codes: ${codes.join(', ')}.`;
+export const codesDescription = (what: string, codes: string[]): string =>
+  `${what}\n\nuserErrors codes: ${codes.join(', ')}.`;

@@ -39,7 +39,14 @@ export function payloadViews(base64: string, decoded?: Buffer) {
 
 const OfflineReasonEnum = builder.enumType('OfflineReason', {
   description: 'alink-protocol.md D15: why a device went offline.',
-  values: ['CLIENT_DISCONNECT', 'KEEPALIVE_TIMEOUT', 'TAKEN_OVER', 'KICKED', 'SERVER_SHUTDOWN', 'SERVER_RESTART'] as const,
+  values: [
+    'CLIENT_DISCONNECT',
+    'KEEPALIVE_TIMEOUT',
+    'TAKEN_OVER',
+    'KICKED',
+    'SERVER_SHUTDOWN',
+    'SERVER_RESTART',
+  ] as const,
 });
 
 const DeviceStatusEventRef = streamEventType('DeviceStatusEvent', {
@@ -52,7 +59,11 @@ const DeviceStatusEventRef = streamEventType('DeviceStatusEvent', {
     lastTime: dataTime(t, 'lastTime', 'When the status changed (order by this).'),
     clientIp: t.string({ nullable: true, resolve: (i) => s(d(i).clientIp) }),
     connectionEpoch: t.int({ resolve: (i) => Number(d(i).connectionEpoch) }),
-    reason: t.field({ type: OfflineReasonEnum, nullable: true, resolve: (i) => (d(i).reason ?? null) as 'KICKED' | null }),
+    reason: t.field({
+      type: OfflineReasonEnum,
+      nullable: true,
+      resolve: (i) => (d(i).reason ?? null) as 'KICKED' | null,
+    }),
   }),
 });
 
@@ -79,8 +90,14 @@ streamSubscription('deviceStatusChanged', {
 builder.subscriptionFields((t) => ({
   deviceMessages: t.field({
     type: DeviceMessageRef,
-    description: 'Every upstream device publish, filtered by product, device and an MQTT topic filter. Resumable with `after`.',
-    args: { productKey: t.arg.string(), deviceName: t.arg.string(), topicFilter: t.arg.string(), after: t.arg.string() },
+    description:
+      'Every upstream device publish, filtered by product, device and an MQTT topic filter. Resumable with `after`.',
+    args: {
+      productKey: t.arg.string(),
+      deviceName: t.arg.string(),
+      topicFilter: t.arg.string(),
+      after: t.arg.string(),
+    },
     subscribe: (_r, args, ctx) => {
       const filter = args.topicFilter;
       if (filter != null && !isValidFilter(filter)) {
@@ -99,6 +116,16 @@ builder.subscriptionFields((t) => ({
       });
     },
     // Seen as the DeviceMessage it carries.
-    resolve: (i) => (i.event.type === 'device.message' ? i : { ...i, event: { ...i.event, type: 'device.message' as const, data: messageOf(i.event)! as Record<string, unknown> } }),
+    resolve: (i) =>
+      i.event.type === 'device.message'
+        ? i
+        : {
+            ...i,
+            event: {
+              ...i.event,
+              type: 'device.message' as const,
+              data: messageOf(i.event)! as Record<string, unknown>,
+            },
+          },
   }),
 }));

@@ -20,20 +20,31 @@ const ConsumerClientRef = builder.objectRef<ConnectedClient>('ConsumerClient').i
 });
 
 const ConsumerGroupRef = builder.node(builder.objectRef<ConsumerGroupRecord>('ConsumerGroup'), {
-  description: 'The unit of AMQP delivery: every message a group subscribes to is consumed once, by any one of its clients.',
+  description:
+    'The unit of AMQP delivery: every message a group subscribes to is consumed once, by any one of its clients.',
   ...recordNode((id, ctx) => ctx.services.consumerGroups.getGroupByNodeId(ctx.principal, id), 'groupId', 'position'),
   fields: (t) => ({
     groupId: t.exposeString('groupId', { description: 'What AMQP clients send as consumerGroupId.' }),
     name: t.exposeString('name'),
     createdAt: t.field({ type: 'DateTime', resolve: (g) => g.createdAt }),
-    backlog: t.int({ description: 'Messages after the cursor not yet settled.', resolve: (g, _a, ctx) => ctx.services.consumerGroups.backlog(g) }),
-    clients: t.field({ type: [ConsumerClientRef], resolve: (g, _a, ctx) => ctx.services.runtime.amqp.clients(g.groupId) }),
+    backlog: t.int({
+      description: 'Messages after the cursor not yet settled.',
+      resolve: (g, _a, ctx) => ctx.services.consumerGroups.backlog(g),
+    }),
+    clients: t.field({
+      type: [ConsumerClientRef],
+      resolve: (g, _a, ctx) => ctx.services.runtime.amqp.clients(g.groupId),
+    }),
   }),
 });
 
 const SubscribeRelationRef = builder.node(builder.objectRef<SubscribeRelationRecord>('SubscribeRelation'), {
   description: "A product's AMQP subscription: the consumer groups that get its messages of the listed types.",
-  ...recordNode(async (id, ctx) => (await ctx.services.consumerGroups.listRelations(ctx.principal)).find((r) => r.id === id) ?? null, 'consumerGroupIds'),
+  ...recordNode(
+    async (id, ctx) =>
+      (await ctx.services.consumerGroups.listRelations(ctx.principal)).find((r) => r.id === id) ?? null,
+    'consumerGroupIds',
+  ),
   fields: (t) => ({
     productKey: t.exposeString('productKey'),
     consumerGroupIds: t.exposeStringList('consumerGroupIds'),
@@ -43,7 +54,10 @@ const SubscribeRelationRef = builder.node(builder.objectRef<SubscribeRelationRec
 });
 
 builder.queryFields((t) => ({
-  consumerGroups: t.field({ type: [ConsumerGroupRef], resolve: (_r, _a, ctx) => ctx.services.consumerGroups.listGroups(ctx.principal) }),
+  consumerGroups: t.field({
+    type: [ConsumerGroupRef],
+    resolve: (_r, _a, ctx) => ctx.services.consumerGroups.listGroups(ctx.principal),
+  }),
   consumerGroup: t.field({
     type: ConsumerGroupRef,
     nullable: true,
@@ -66,7 +80,9 @@ mutationField('createConsumerGroup', {
   description: 'OPERATOR. The group starts at the log head (no replay).',
   codes: ['INVALID_NAME'],
   inputFields: (t) => ({ name: t.string({ required: true }) }),
-  resolve: async (input, ctx) => ({ consumerGroup: await ctx.services.consumerGroups.createGroup(ctx.principal, input) }),
+  resolve: async (input, ctx) => ({
+    consumerGroup: await ctx.services.consumerGroups.createGroup(ctx.principal, input),
+  }),
   outputFields: groupPayload,
 });
 
@@ -74,7 +90,9 @@ mutationField('deleteConsumerGroup', {
   description: 'OPERATOR. Also removed from relations; its clients are disconnected.',
   codes: ['CONSUMER_GROUP_NOT_FOUND', 'DEFAULT_GROUP_UNDELETABLE'],
   inputFields: (t) => ({ groupId: t.string({ required: true }) }),
-  resolve: async (input, ctx) => ({ deletedGroupId: await ctx.services.consumerGroups.deleteGroup(ctx.principal, input.groupId) }),
+  resolve: async (input, ctx) => ({
+    deletedGroupId: await ctx.services.consumerGroups.deleteGroup(ctx.principal, input.groupId),
+  }),
   outputFields: (t) => ({ deletedGroupId: t.exposeString('deletedGroupId', { nullable: true }) }),
 });
 
@@ -82,15 +100,27 @@ mutationField('resetConsumerGroupPosition', {
   description: 'OPERATOR. Moves the cursor to the head: the backlog is dropped.',
   codes: ['CONSUMER_GROUP_NOT_FOUND'],
   inputFields: (t) => ({ groupId: t.string({ required: true }) }),
-  resolve: async (input, ctx) => ({ consumerGroup: await ctx.services.consumerGroups.resetPosition(ctx.principal, input.groupId) }),
+  resolve: async (input, ctx) => ({
+    consumerGroup: await ctx.services.consumerGroups.resetPosition(ctx.principal, input.groupId),
+  }),
   outputFields: groupPayload,
 });
 
 const RELATION_CODES = ['PRODUCT_NOT_FOUND', 'CONSUMER_GROUP_NOT_FOUND', 'INVALID_INPUT'];
 
 for (const [name, op, what, code] of [
-  ['createSubscribeRelation', 'createRelation', 'OPERATOR. Takes effect for events committed after it.', 'SUBSCRIBE_RELATION_EXISTS'],
-  ['updateSubscribeRelation', 'updateRelation', 'OPERATOR. Replaces groups and types; added ones start at the log head.', 'SUBSCRIBE_RELATION_NOT_FOUND'],
+  [
+    'createSubscribeRelation',
+    'createRelation',
+    'OPERATOR. Takes effect for events committed after it.',
+    'SUBSCRIBE_RELATION_EXISTS',
+  ],
+  [
+    'updateSubscribeRelation',
+    'updateRelation',
+    'OPERATOR. Replaces groups and types; added ones start at the log head.',
+    'SUBSCRIBE_RELATION_NOT_FOUND',
+  ],
 ] as const) {
   mutationField(name, {
     description: what,
@@ -101,7 +131,9 @@ for (const [name, op, what, code] of [
       messageTypes: t.field({ type: [ServerSubscriptionTypeEnum], required: true, description: 'At least one.' }),
     }),
     resolve: async (input, ctx) => ({ subscribeRelation: await ctx.services.consumerGroups[op](ctx.principal, input) }),
-    outputFields: (t) => ({ subscribeRelation: t.expose('subscribeRelation', { type: SubscribeRelationRef, nullable: true }) }),
+    outputFields: (t) => ({
+      subscribeRelation: t.expose('subscribeRelation', { type: SubscribeRelationRef, nullable: true }),
+    }),
   });
 }
 
@@ -109,6 +141,8 @@ mutationField('deleteSubscribeRelation', {
   description: 'OPERATOR.',
   codes: ['SUBSCRIBE_RELATION_NOT_FOUND'],
   inputFields: (t) => ({ productKey: t.string({ required: true }) }),
-  resolve: async (input, ctx) => ({ deletedProductKey: await ctx.services.consumerGroups.deleteRelation(ctx.principal, input.productKey) }),
+  resolve: async (input, ctx) => ({
+    deletedProductKey: await ctx.services.consumerGroups.deleteRelation(ctx.principal, input.productKey),
+  }),
   outputFields: (t) => ({ deletedProductKey: t.exposeString('deletedProductKey', { nullable: true }) }),
 });

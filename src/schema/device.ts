@@ -24,16 +24,21 @@ builder.node(DeviceRef, {
     lastOnlineAt: t.field({ type: 'DateTime', nullable: true, resolve: (d) => d.lastOnlineAt }),
     lastOfflineAt: t.field({ type: 'DateTime', nullable: true, resolve: (d) => d.lastOfflineAt }),
     clientIp: t.exposeString('clientIp', { nullable: true }),
-    connectionEpoch: t.int({ description: 'Incremented on every connect (alink-protocol.md D6).', resolve: (d) => d.connectionEpoch }),
+    connectionEpoch: t.int({
+      description: 'Incremented on every connect (alink-protocol.md D6).',
+      resolve: (d) => d.connectionEpoch,
+    }),
   }),
 });
 
-const RegisteredDeviceRef = builder.objectRef<{ device: DeviceRecord; deviceSecret: string }>('RegisteredDevice').implement({
-  fields: (t) => ({
-    device: t.field({ type: DeviceRef, resolve: (r) => r.device }),
-    deviceSecret: t.exposeString('deviceSecret', { description: 'Shown once; it cannot be read back later.' }),
-  }),
-});
+const RegisteredDeviceRef = builder
+  .objectRef<{ device: DeviceRecord; deviceSecret: string }>('RegisteredDevice')
+  .implement({
+    fields: (t) => ({
+      device: t.field({ type: DeviceRef, resolve: (r) => r.device }),
+      deviceSecret: t.exposeString('deviceSecret', { description: 'Shown once; it cannot be read back later.' }),
+    }),
+  });
 
 builder.queryFields((t) => ({
   device: t.field({
@@ -43,7 +48,8 @@ builder.queryFields((t) => ({
     args: { productKey: t.arg.string(), deviceName: t.arg.string(), iotId: t.arg.string() },
     resolve: (_r, args, ctx) => {
       if (args.iotId) return ctx.services.devices.getByIotId(ctx.principal, args.iotId);
-      if (args.productKey && args.deviceName) return ctx.services.devices.get(ctx.principal, args.productKey, args.deviceName);
+      if (args.productKey && args.deviceName)
+        return ctx.services.devices.get(ctx.principal, args.productKey, args.deviceName);
       throw new DeviceLookupError();
     },
   }),
@@ -55,10 +61,13 @@ builder.queryFields((t) => ({
       nameContains: t.arg.string(),
     },
     resolve: (_r, args, ctx) =>
-      ctx.services.devices.list(ctx.principal, { productKey: args.productKey, state: args.state, nameContains: args.nameContains }, args),
+      ctx.services.devices.list(
+        ctx.principal,
+        { productKey: args.productKey, state: args.state, nameContains: args.nameContains },
+        args,
+      ),
   }),
 }));
-
 
 const NOT_FOUND = ['PRODUCT_NOT_FOUND', 'DEVICE_NOT_FOUND'];
 
@@ -71,7 +80,10 @@ mutationField('registerDevice', {
     nickname: t.string(),
   }),
   resolve: (input, ctx) => ctx.services.devices.register(ctx.principal, input),
-  outputFields: (t) => ({ device: t.expose('device', { type: DeviceRef, nullable: true }), deviceSecret: t.exposeString('deviceSecret', { nullable: true }) }),
+  outputFields: (t) => ({
+    device: t.expose('device', { type: DeviceRef, nullable: true }),
+    deviceSecret: t.exposeString('deviceSecret', { nullable: true }),
+  }),
 });
 
 mutationField('registerDevices', {
@@ -94,7 +106,9 @@ for (const [name, op, what] of [
     description: what,
     codes: NOT_FOUND,
     inputFields: deviceInputFields,
-    resolve: async (input, ctx) => ({ device: await ctx.services.devices[op](ctx.principal, input.productKey, input.deviceName) }),
+    resolve: async (input, ctx) => ({
+      device: await ctx.services.devices[op](ctx.principal, input.productKey, input.deviceName),
+    }),
     outputFields: (t) => ({ device: t.expose('device', { type: DeviceRef, nullable: true }) }),
   });
 }
@@ -103,7 +117,9 @@ mutationField('deleteDevice', {
   description: 'DeleteDevice: a connected device is disconnected at once.',
   codes: NOT_FOUND,
   inputFields: deviceInputFields,
-  resolve: async (input, ctx) => ({ deletedIotId: (await ctx.services.devices.delete(ctx.principal, input.productKey, input.deviceName)).iotId }),
+  resolve: async (input, ctx) => ({
+    deletedIotId: (await ctx.services.devices.delete(ctx.principal, input.productKey, input.deviceName)).iotId,
+  }),
   outputFields: (t) => ({ deletedIotId: t.exposeString('deletedIotId', { nullable: true }) }),
 });
 
@@ -112,5 +128,8 @@ mutationField('resetDeviceSecret', {
   codes: NOT_FOUND,
   inputFields: deviceInputFields,
   resolve: (input, ctx) => ctx.services.devices.resetSecret(ctx.principal, input.productKey, input.deviceName),
-  outputFields: (t) => ({ device: t.expose('device', { type: DeviceRef, nullable: true }), deviceSecret: t.exposeString('deviceSecret', { nullable: true }) }),
+  outputFields: (t) => ({
+    device: t.expose('device', { type: DeviceRef, nullable: true }),
+    deviceSecret: t.exposeString('deviceSecret', { nullable: true }),
+  }),
 });

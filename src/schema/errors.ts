@@ -66,10 +66,15 @@ export function toTopLevelError(e: unknown): TopLevelError | null {
     const m = topLevelMappingOf(e.code);
     return {
       message: e.message,
-      extensions: { code: m.code, ...(m.status ? { http: { status: m.status } } : {}), ...(m.reason ? { reason: e.code } : {}) },
+      extensions: {
+        code: m.code,
+        ...(m.status ? { http: { status: m.status } } : {}),
+        ...(m.reason ? { reason: e.code } : {}),
+      },
     };
   }
   // Pothos refuses malformed global ids (`node(id:)`) with a PothosValidationError, a GraphQLError without a code.
-  if (e instanceof Error && e.name === 'PothosValidationError') return { message: e.message, extensions: { code: GraphQLErrorCode.BAD_USER_INPUT } };
+  if (e instanceof Error && e.name === 'PothosValidationError')
+    return { message: e.message, extensions: { code: GraphQLErrorCode.BAD_USER_INPUT } };
   return null;
 }

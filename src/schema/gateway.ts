@@ -5,38 +5,51 @@ import { deviceInputFields, mutationField } from './mutation.ts';
 import { DeviceRef } from './refs.ts';
 import { dataStrings, eventData as d, streamEventType, streamSubscription } from './stream-events.ts';
 
-const TopoDeviceRef = builder.objectRef<{ iotId: string | null; productKey: string; deviceName: string }>('TopologyDevice').implement({
-  fields: (t) => ({
-    iotId: t.string({ nullable: true, resolve: (x) => x.iotId || null }),
-    productKey: t.exposeString('productKey'),
-    deviceName: t.exposeString('deviceName'),
-  }),
-});
+const TopoDeviceRef = builder
+  .objectRef<{ iotId: string | null; productKey: string; deviceName: string }>('TopologyDevice')
+  .implement({
+    fields: (t) => ({
+      iotId: t.string({ nullable: true, resolve: (x) => x.iotId || null }),
+      productKey: t.exposeString('productKey'),
+      deviceName: t.exposeString('deviceName'),
+    }),
+  });
 
 const TagRef = builder.objectRef<{ attrKey: string; attrValue: string }>('DeviceTag').implement({
   fields: (t) => ({ attrKey: t.exposeString('attrKey'), attrValue: t.exposeString('attrValue') }),
 });
 
-const DesiredRef = builder.objectRef<{ identifier: string; value: unknown; version: number; time: Date }>('DesiredPropertyValue').implement({
-  fields: (t) => ({
-    identifier: t.exposeString('identifier'),
-    value: t.field({ type: 'JSON', nullable: true, resolve: (v) => v.value as never }),
-    version: t.exposeInt('version'),
-    time: t.field({ type: 'DateTime', resolve: (v) => v.time }),
-  }),
-});
+const DesiredRef = builder
+  .objectRef<{ identifier: string; value: unknown; version: number; time: Date }>('DesiredPropertyValue')
+  .implement({
+    fields: (t) => ({
+      identifier: t.exposeString('identifier'),
+      value: t.field({ type: 'JSON', nullable: true, resolve: (v) => v.value as never }),
+      version: t.exposeInt('version'),
+      time: t.field({ type: 'DateTime', resolve: (v) => v.time }),
+    }),
+  });
 
 mutationField('setDesiredProperty', {
-  description: 'Set desired property values; each identifier gets a new version. Devices read them with thing/property/desired/get.',
+  description:
+    'Set desired property values; each identifier gets a new version. Devices read them with thing/property/desired/get.',
   codes: ['PRODUCT_NOT_FOUND', 'DEVICE_NOT_FOUND', 'IDENTIFIER_NOT_FOUND', 'INVALID_VALUE', 'VERSION_CONFLICT'],
   inputFields: (t) => ({
     ...deviceInputFields(t),
     items: t.field({ type: 'JSON', required: true, description: '{"Identifier": value}, validated against the TSL.' }),
-    versions: t.field({ type: 'JSON', description: '{"Identifier": version}: refuse the change when the stored version differs (VERSION_CONFLICT).' }),
+    versions: t.field({
+      type: 'JSON',
+      description: '{"Identifier": version}: refuse the change when the stored version differs (VERSION_CONFLICT).',
+    }),
   }),
   resolve: (input, ctx) => ctx.services.tagsDesired.setDesired(ctx.principal, { ...input, items: input.items }),
   outputFields: (t) => ({
-    versions: t.field({ type: 'JSON', nullable: true, description: '{"Identifier": newVersion}', resolve: (r) => (r.versions ?? null) as never }),
+    versions: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: '{"Identifier": newVersion}',
+      resolve: (r) => (r.versions ?? null) as never,
+    }),
   }),
 });
 
@@ -76,7 +89,10 @@ const TopologyChangedRef = streamEventType('TopologyChangedEvent', {
   fields: (t) => ({
     action: t.string({ description: 'add, remove, enable or disable', resolve: (i) => String(d(i).action) }),
     ...gatewayEventFields(t),
-    time: t.field({ type: 'DateTime', resolve: (i) => new Date(Number(d(i).messageCreateTime ?? i.event.createdAt.getTime())) }),
+    time: t.field({
+      type: 'DateTime',
+      resolve: (i) => new Date(Number(d(i).messageCreateTime ?? i.event.createdAt.getTime())),
+    }),
   }),
 });
 

@@ -27,6 +27,15 @@ interface HistoryArgs {
 }
 
 /** The history service's filter from those arguments. */
-export function historyFilter<A extends HistoryArgs>(args: A): Pick<A, 'productKey' | 'deviceName' | 'identifier' | 'from' | 'to'> & { order: 'ASC' | 'DESC' } {
-  return { productKey: args.productKey, deviceName: args.deviceName, identifier: args.identifier, from: args.from, to: args.to, order: args.order ?? 'DESC' };
+export function historyFilter<A extends HistoryArgs>(
+  args: A,
+): Pick<A, 'productKey' | 'deviceName' | 'identifier' | 'from' | 'to'> & { order: 'ASC' | 'DESC' } {
+  return {
+    productKey: args.productKey,
+    deviceName: args.deviceName,
+    identifier: args.identifier,
+    from: args.from,
+    to: args.to,
+    order: args.order ?? 'DESC',
+  };
 }

@@ -15,9 +15,15 @@ StreamEventRef.implement({
     gap: t.field({
       type: StreamGapRef,
       nullable: true,
-      description: 'Set on the first event after a resume whose cursor was older than retention: events in between were lost.',
+      description:
+        'Set on the first event after a resume whose cursor was older than retention: events in between were lost.',
       resolve: (i) =>
-        i.gap ? { requestedAfter: i.gap.requestedAfter, firstAvailableCursor: encodeCursor(i.gap.firstAvailablePosition - 1) } : null,
+        i.gap
+          ? {
+              requestedAfter: i.gap.requestedAfter,
+              firstAvailableCursor: encodeCursor(i.gap.firstAvailablePosition - 1),
+            }
+          : null,
     }),
   }),
 });
@@ -26,7 +32,10 @@ const DeviceLifecycleEventRef = streamEventType('DeviceLifecycleEvent', {
   description: 'alink-protocol.md §6.6 (`/${productKey}/${deviceName}/thing/lifecycle`).',
   types: ['device.lifecycle'],
   fields: (t) => ({
-    action: t.field({ type: LifecycleActionEnum, resolve: (i) => String(eventData(i).action).toUpperCase() as 'CREATE' }),
+    action: t.field({
+      type: LifecycleActionEnum,
+      resolve: (i) => String(eventData(i).action).toUpperCase() as 'CREATE',
+    }),
     ...dataStrings(t, 'iotId', 'productKey', 'deviceName'),
     time: dataTime(t, 'messageCreateTime'),
   }),

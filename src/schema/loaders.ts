@@ -19,14 +19,20 @@ export function loaders(ctx: GraphQLContext): Loaders {
   if (!l) {
     const { services, principal } = ctx;
     l = {
-      product: new DataLoader(async (keys) => {
-        const found = await services.products.getMany(principal, keys);
-        return keys.map((k) => found.get(k) ?? null);
-      }, { cache: false, maxBatchSize: 500 }),
-      gateway: new DataLoader(async (ids) => {
-        const found = await services.devices.gatewaysOf(principal, ids);
-        return ids.map((id) => found.get(id) ?? null);
-      }, { cache: false, maxBatchSize: 500 }),
+      product: new DataLoader(
+        async (keys) => {
+          const found = await services.products.getMany(principal, keys);
+          return keys.map((k) => found.get(k) ?? null);
+        },
+        { cache: false, maxBatchSize: 500 },
+      ),
+      gateway: new DataLoader(
+        async (ids) => {
+          const found = await services.devices.gatewaysOf(principal, ids);
+          return ids.map((id) => found.get(id) ?? null);
+        },
+        { cache: false, maxBatchSize: 500 },
+      ),
     };
     byContext.set(ctx, l);
   }

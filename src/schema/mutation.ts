@@ -27,7 +27,10 @@ export interface MutationOptions<Fields extends InputFieldMap, T extends object>
  * A mutation as graphql-api.md wants it: one `input:` argument (`${Name}Input`) and a `${Name}Payload` with the
  * result fields and `userErrors`, whose description lists the codes.
  */
-export function mutationField<Fields extends InputFieldMap, T extends object>(name: string, options: MutationOptions<Fields, T>): void {
+export function mutationField<Fields extends InputFieldMap, T extends object>(
+  name: string,
+  options: MutationOptions<Fields, T>,
+): void {
   const resolve = async (input: InputShapeFromFields<Fields>, ctx: GraphQLContext): Promise<Payload<T>> => {
     let reported: UserErrorShape[] = [];
     const r = await withUserErrors(async () => {
@@ -43,7 +46,10 @@ export function mutationField<Fields extends InputFieldMap, T extends object>(na
   builder.relayMutationField<Fields, false, Payload<T>, Payload<T>, []>(
     name,
     { inputFields: options.inputFields },
-    { resolve: ((_root: unknown, args: { input: InputShapeFromFields<Fields> }, ctx: GraphQLContext) => resolve(args.input, ctx)) as never },
+    {
+      resolve: ((_root: unknown, args: { input: InputShapeFromFields<Fields> }, ctx: GraphQLContext) =>
+        resolve(args.input, ctx)) as never,
+    },
     {
       description: codesDescription(options.description, [...options.codes]),
       outputFields: (t) => ({

@@ -13,7 +13,8 @@ import { recordNode } from './nodes.ts';
 import { DeviceRef, ProductRef, ProductTopicRef } from './refs.ts';
 
 type TslFeature = Record<string, unknown>;
-const list = (tsl: Record<string, unknown>, key: string): TslFeature[] => (Array.isArray(tsl[key]) ? (tsl[key] as TslFeature[]) : []);
+const list = (tsl: Record<string, unknown>, key: string): TslFeature[] =>
+  Array.isArray(tsl[key]) ? (tsl[key] as TslFeature[]) : [];
 
 builder.node(ProductRef, {
   ...recordNode((id, ctx) => ctx.services.products.getById(ctx.principal, id), 'productKey', 'tsl'),
@@ -24,19 +25,26 @@ builder.node(ProductRef, {
     nodeType: t.field({ type: NodeTypeEnum, resolve: (p) => p.nodeType }),
     dataFormat: t.field({ type: DataFormatEnum, resolve: (p) => p.dataFormat }),
     validationMode: t.field({ type: ValidationModeEnum, resolve: (p) => p.validationMode }),
-    dynamicRegistration: t.exposeBoolean('dynamicRegistration', { description: 'Devices may register themselves with the product secret (alink-protocol.md §1.6).' }),
+    dynamicRegistration: t.exposeBoolean('dynamicRegistration', {
+      description: 'Devices may register themselves with the product secret (alink-protocol.md §1.6).',
+    }),
     productSecret: t.string({
       nullable: true,
       description: 'The product secret for dynamic registration: ADMIN only, null for other roles.',
-      resolve: (p, _a, ctx) => (ctx.principal.role === 'ADMIN' ? ctx.services.products.productSecret(p.productKey) : null),
+      resolve: (p, _a, ctx) =>
+        ctx.principal.role === 'ADMIN' ? ctx.services.products.productSecret(p.productKey) : null,
     }),
     createdAt: t.field({ type: 'DateTime', resolve: (p) => p.createdAt }),
     thingModel: t.field({ type: ThingModelRef, resolve: (p) => p.tsl }),
-    topics: t.field({ type: [ProductTopicRef], resolve: (p, _a, ctx) => ctx.services.topics.list(ctx.principal, p.productKey) }),
+    topics: t.field({
+      type: [ProductTopicRef],
+      resolve: (p, _a, ctx) => ctx.services.topics.list(ctx.principal, p.productKey),
+    }),
     devices: t.connection({
       type: DeviceRef,
       args: { state: t.arg({ type: DeviceStateEnum }) },
-      resolve: (p, args, ctx) => ctx.services.devices.list(ctx.principal, { productKey: p.productKey, state: args.state ?? null }, args),
+      resolve: (p, args, ctx) =>
+        ctx.services.devices.list(ctx.principal, { productKey: p.productKey, state: args.state ?? null }, args),
     }),
     deviceCount: t.int({
       args: { state: t.arg({ type: DeviceStateEnum }) },
@@ -47,7 +55,11 @@ builder.node(ProductRef, {
 
 const ThingModelRef = builder.objectRef<Record<string, unknown>>('ThingModel').implement({
   fields: (t) => ({
-    tsl: t.field({ type: 'JSON', description: 'The whole TSL document in the Alink TSL format.', resolve: (tsl) => tsl }),
+    tsl: t.field({
+      type: 'JSON',
+      description: 'The whole TSL document in the Alink TSL format.',
+      resolve: (tsl) => tsl,
+    }),
     properties: t.field({ type: [ThingPropertyRef], resolve: (tsl) => list(tsl, 'properties') }),
     events: t.field({ type: [ThingEventRef], resolve: (tsl) => list(tsl, 'events') }),
     services: t.field({ type: [ThingServiceRef], resolve: (tsl) => list(tsl, 'services') }),
@@ -143,14 +155,19 @@ mutationField('deleteProduct', {
   description: 'DeleteProduct: refused while the product has devices.',
   codes: ['PRODUCT_NOT_FOUND', 'PRODUCT_HAS_DEVICES'],
   inputFields: (t) => ({ productKey: t.string({ required: true }) }),
-  resolve: async (input, ctx) => ({ deletedProductKey: await ctx.services.products.delete(ctx.principal, input.productKey) }),
+  resolve: async (input, ctx) => ({
+    deletedProductKey: await ctx.services.products.delete(ctx.principal, input.productKey),
+  }),
   outputFields: (t) => ({ deletedProductKey: t.exposeString('deletedProductKey', { nullable: true }) }),
 });
 
 mutationField('setThingModel', {
-  description: 'ImportThingModelTsl: the whole document is validated; each issue is one userError whose field is the path in the document.',
+  description:
+    'ImportThingModelTsl: the whole document is validated; each issue is one userError whose field is the path in the document.',
   codes: ['PRODUCT_NOT_FOUND', 'INVALID_TSL'],
   inputFields: (t) => ({ productKey: t.string({ required: true }), tsl: t.field({ type: 'JSON', required: true }) }),
-  resolve: async (input, ctx) => ({ product: await ctx.services.products.setThingModel(ctx.principal, input.productKey, input.tsl) }),
+  resolve: async (input, ctx) => ({
+    product: await ctx.services.products.setThingModel(ctx.principal, input.productKey, input.tsl),
+  }),
   outputFields: productPayload,
 });

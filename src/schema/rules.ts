@@ -25,7 +25,8 @@ const RuleActionRef = builder.objectRef<RuleAction>('RuleAction').implement({
     type: t.field({ type: RuleActionTypeEnum, resolve: (a) => a.type }),
     configuration: t.field({
       type: 'JSON',
-      description: 'Below the ADMIN role, credentials are masked as "***": URL user info and query values, webhook header values (except Content-Type, Accept, Accept-Language, User-Agent).',
+      description:
+        'Below the ADMIN role, credentials are masked as "***": URL user info and query values, webhook header values (except Content-Type, Accept, Accept-Language, User-Agent).',
       resolve: (a, _args, ctx) => (ctx.principal.role === 'ADMIN' ? a.configuration : redactAction(a).configuration),
     }),
     errorAction: t.boolean({ resolve: (a) => a.errorAction }),
@@ -50,7 +51,10 @@ export const RuleRef = builder.node(builder.objectRef<RuleRecord>('Rule'), {
     status: t.field({ type: RuleStatusEnum, resolve: (r) => r.status }),
     actions: t.field({ type: [RuleActionRef], resolve: (r) => r.actions }),
     stats: t.field({ type: RuleStatsRef, resolve: (r) => r.stats }),
-    lastError: t.exposeString('lastError', { nullable: true, description: 'The last delivery failure (after retries).' }),
+    lastError: t.exposeString('lastError', {
+      nullable: true,
+      description: 'The last delivery failure (after retries).',
+    }),
     lastErrorAt: t.field({ type: 'DateTime', nullable: true, resolve: (r) => r.lastErrorAt }),
     createdAt: t.field({ type: 'DateTime', resolve: (r) => r.createdAt }),
   }),
@@ -61,7 +65,9 @@ const DeadLetterRef = builder.objectRef<DeadLetterRecord>('DeadLetter').implemen
     id: t.id({ resolve: (d) => d.id }),
     ruleId: t.id({ resolve: (d) => d.ruleId }),
     actionIndex: t.exposeInt('actionIndex'),
-    deliveryKey: t.exposeString('deliveryKey', { description: 'Idempotency key the delivery carried (Idempotency-Key header, AMQP messageId).' }),
+    deliveryKey: t.exposeString('deliveryKey', {
+      description: 'Idempotency key the delivery carried (Idempotency-Key header, AMQP messageId).',
+    }),
     topic: t.exposeString('topic'),
     output: t.field({ type: 'JSON', resolve: (d) => d.output as never }),
     error: t.exposeString('error'),
@@ -71,13 +77,17 @@ const DeadLetterRef = builder.objectRef<DeadLetterRecord>('DeadLetter').implemen
   }),
 });
 
-const RuleTestResultRef = builder.objectRef<{ matched: boolean; output: unknown; userErrors: { code: string; message: string; field?: string[] }[] }>('RuleTestResult').implement({
-  fields: (t) => ({
-    matched: t.exposeBoolean('matched'),
-    output: t.field({ type: 'JSON', nullable: true, resolve: (r) => r.output as never }),
-    userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
-  }),
-});
+const RuleTestResultRef = builder
+  .objectRef<{ matched: boolean; output: unknown; userErrors: { code: string; message: string; field?: string[] }[] }>(
+    'RuleTestResult',
+  )
+  .implement({
+    fields: (t) => ({
+      matched: t.exposeBoolean('matched'),
+      output: t.field({ type: 'JSON', nullable: true, resolve: (r) => r.output as never }),
+      userErrors: t.field({ type: [UserErrorRef], resolve: (r) => r.userErrors }),
+    }),
+  });
 
 const TopicRouteRef = builder.objectRef<TopicRoute>('TopicRoute').implement({
   fields: (t) => ({
@@ -103,8 +113,13 @@ builder.queryFields((t) => ({
   }),
   testRule: t.field({
     type: RuleTestResultRef,
-    description: 'What a rule would emit for one message on `topic` (forwarding topic and shape, alink-protocol.md §6).',
-    args: { sql: t.arg.string({ required: true }), topic: t.arg.string({ required: true }), payload: t.arg({ type: 'JSON', required: true }) },
+    description:
+      'What a rule would emit for one message on `topic` (forwarding topic and shape, alink-protocol.md §6).',
+    args: {
+      sql: t.arg.string({ required: true }),
+      topic: t.arg.string({ required: true }),
+      payload: t.arg({ type: 'JSON', required: true }),
+    },
     resolve: (_r, a, ctx) => ctx.services.rules.test(ctx.principal, { sql: a.sql, topic: a.topic, payload: a.payload }),
   }),
   deadLetters: t.connection({
@@ -121,12 +136,29 @@ builder.queryFields((t) => ({
 
 // PRODUCT_NOT_FOUND / TOPIC_NOT_ALLOWED: a key limited to products names another product, or none, in FROM or a REPUBLISH target.
 // RULE_LIMIT_EXCEEDED: the product already has RULE_MAX_PER_PRODUCT rules.
-const RULE_CODES = ['INVALID_SQL', 'INVALID_ACTION', 'INVALID_NAME', 'PRODUCT_NOT_FOUND', 'TOPIC_NOT_ALLOWED', 'RULE_LIMIT_EXCEEDED'];
+const RULE_CODES = [
+  'INVALID_SQL',
+  'INVALID_ACTION',
+  'INVALID_NAME',
+  'PRODUCT_NOT_FOUND',
+  'TOPIC_NOT_ALLOWED',
+  'RULE_LIMIT_EXCEEDED',
+];
 
-const rulePayload = (t: PayloadFieldBuilder<{ rule: RuleRecord }>) => ({ rule: t.expose('rule', { type: RuleRef, nullable: true }) });
-const routePayload = (t: PayloadFieldBuilder<{ route: TopicRoute }>) => ({ route: t.expose('route', { type: TopicRouteRef, nullable: true }) });
-const actionsOf = (actions: readonly { type: RuleAction['type']; configuration?: unknown; errorAction?: boolean | null }[]) =>
-  actions.map((a) => ({ type: a.type, configuration: a.configuration as Record<string, unknown>, errorAction: a.errorAction ?? false }));
+const rulePayload = (t: PayloadFieldBuilder<{ rule: RuleRecord }>) => ({
+  rule: t.expose('rule', { type: RuleRef, nullable: true }),
+});
+const routePayload = (t: PayloadFieldBuilder<{ route: TopicRoute }>) => ({
+  route: t.expose('route', { type: TopicRouteRef, nullable: true }),
+});
+const actionsOf = (
+  actions: readonly { type: RuleAction['type']; configuration?: unknown; errorAction?: boolean | null }[],
+) =>
+  actions.map((a) => ({
+    type: a.type,
+    configuration: a.configuration as Record<string, unknown>,
+    errorAction: a.errorAction ?? false,
+  }));
 
 mutationField('createRule', {
   description: 'CreateRule + CreateRuleAction: the rule is created STOPPED.',
@@ -137,7 +169,9 @@ mutationField('createRule', {
     actions: t.field({ type: [RuleActionInput], required: true }),
     description: t.string(),
   }),
-  resolve: async (input, ctx) => ({ rule: await ctx.services.rules.create(ctx.principal, { ...input, actions: actionsOf(input.actions) }) }),
+  resolve: async (input, ctx) => ({
+    rule: await ctx.services.rules.create(ctx.principal, { ...input, actions: actionsOf(input.actions) }),
+  }),
   outputFields: rulePayload,
 });
 
@@ -181,10 +215,14 @@ mutationField('redriveDeadLetters', {
   description:
     'Deliver dead letters again, in the background: returns at once with `redriven` = how many were queued (`failed` stays 0). A delivered dead letter gets `redrivenAt`; one that fails again stays, with one more attempt and its new error.',
   codes: ['RULE_NOT_FOUND'],
-  inputFields: (t) => ({ ruleId: t.id({ required: true }), ids: t.idList({ description: 'Absent: every pending dead letter of the rule.' }) }),
+  inputFields: (t) => ({
+    ruleId: t.id({ required: true }),
+    ids: t.idList({ description: 'Absent: every pending dead letter of the rule.' }),
+  }),
   // The dead letters that fail again are REDRIVE_FAILED userErrors beside the counts.
   resultErrors: true,
-  resolve: (input, ctx) => ctx.services.rules.redrive(ctx.principal, ruleId(input.ruleId), input.ids ? input.ids.map((i) => Number(i)) : null),
+  resolve: (input, ctx) =>
+    ctx.services.rules.redrive(ctx.principal, ruleId(input.ruleId), input.ids ? input.ids.map((i) => Number(i)) : null),
   outputFields: (t) => ({
     redriven: t.int({ resolve: (r) => r.redriven ?? 0 }),
     failed: t.int({ resolve: (r) => r.failed ?? 0 }),
@@ -202,7 +240,10 @@ mutationField('createTopicRoute', {
 mutationField('deleteTopicRoute', {
   description: 'DeleteTopicRouteTable.',
   codes: ['ROUTE_NOT_FOUND'],
-  inputFields: (t) => ({ srcTopic: t.string({ required: true }), dstTopics: t.stringList({ description: 'Absent: the whole route.' }) }),
+  inputFields: (t) => ({
+    srcTopic: t.string({ required: true }),
+    dstTopics: t.stringList({ description: 'Absent: the whole route.' }),
+  }),
   resolve: async (input, ctx) => ({ route: await ctx.services.topicRoutes.delete(ctx.principal, input) }),
   outputFields: routePayload,
 });

@@ -4,7 +4,8 @@ import { builder } from './builder.ts';
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 function parseDate(value: unknown): Date {
-  if (typeof value !== 'string' || !ISO.test(value)) throw new GraphQLError('DateTime must be an ISO-8601 string with a time zone, e.g. 2026-01-31T12:00:00.000Z');
+  if (typeof value !== 'string' || !ISO.test(value))
+    throw new GraphQLError('DateTime must be an ISO-8601 string with a time zone, e.g. 2026-01-31T12:00:00.000Z');
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) throw new GraphQLError(`"${value}" is not a valid date`);
   return d;

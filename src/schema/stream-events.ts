@@ -22,13 +22,23 @@ export function streamEventType(
 }
 
 /** Non-null String fields with the event data's values of the same names, in the order given. */
-export function dataStrings<K extends string>(t: EventFieldBuilder, ...keys: K[]): Record<K, FieldRef<BuilderTypes, string>> {
-  return Object.fromEntries(keys.map((k) => [k, t.string({ resolve: (i) => String(eventData(i)[k]) })])) as Record<K, FieldRef<BuilderTypes, string>>;
+export function dataStrings<K extends string>(
+  t: EventFieldBuilder,
+  ...keys: K[]
+): Record<K, FieldRef<BuilderTypes, string>> {
+  return Object.fromEntries(keys.map((k) => [k, t.string({ resolve: (i) => String(eventData(i)[k]) })])) as Record<
+    K,
+    FieldRef<BuilderTypes, string>
+  >;
 }
 
 /** A DateTime field from a millisecond timestamp of the event data. */
 export const dataTime = (t: EventFieldBuilder, key: string, description?: string) =>
-  t.field({ type: 'DateTime', ...(description ? { description } : {}), resolve: (i) => new Date(Number(eventData(i)[key])) });
+  t.field({
+    type: 'DateTime',
+    ...(description ? { description } : {}),
+    resolve: (i) => new Date(Number(eventData(i)[key])),
+  });
 
 /**
  * A subscription to the events of `types`, in commit order, filtered by product (the gateway's for topology events)
@@ -36,7 +46,12 @@ export const dataTime = (t: EventFieldBuilder, key: string, description?: string
  */
 export function streamSubscription(
   name: string,
-  options: { type: ObjectRef<BuilderTypes, StreamItem>; description: string; types: readonly string[]; byDevice: boolean },
+  options: {
+    type: ObjectRef<BuilderTypes, StreamItem>;
+    description: string;
+    types: readonly string[];
+    byDevice: boolean;
+  },
 ): void {
   builder.subscriptionField(name, (t) =>
     t.field({
@@ -46,7 +61,12 @@ export function streamSubscription(
         ? { productKey: t.arg.string(), deviceName: t.arg.string(), after: t.arg.string() }
         : { productKey: t.arg.string(), after: t.arg.string() },
       subscribe: (_r, args: { productKey?: string | null; deviceName?: string | null; after?: string | null }, ctx) =>
-        ctx.services.streams.open(ctx.principal, { types: options.types, productKey: args.productKey, deviceName: args.deviceName, after: args.after }),
+        ctx.services.streams.open(ctx.principal, {
+          types: options.types,
+          productKey: args.productKey,
+          deviceName: args.deviceName,
+          after: args.after,
+        }),
       resolve: (i) => i,
     }),
   );

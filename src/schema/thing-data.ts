@@ -5,13 +5,15 @@ import { deviceArgs, historyFilter, orderArg, rangeArgs } from './history-args.t
 import { DeviceRef } from './refs.ts';
 import { dataStrings, dataTime, eventData as d, streamEventType, streamSubscription } from './stream-events.ts';
 
-const PropertyValueRef = builder.objectRef<{ identifier: string; value: unknown; time: Date }>('PropertyValue').implement({
-  fields: (t) => ({
-    identifier: t.exposeString('identifier'),
-    value: t.field({ type: 'JSON', nullable: true, resolve: (v) => v.value as never }),
-    time: t.field({ type: 'DateTime', resolve: (v) => v.time }),
-  }),
-});
+const PropertyValueRef = builder
+  .objectRef<{ identifier: string; value: unknown; time: Date }>('PropertyValue')
+  .implement({
+    fields: (t) => ({
+      identifier: t.exposeString('identifier'),
+      value: t.field({ type: 'JSON', nullable: true, resolve: (v) => v.value as never }),
+      time: t.field({ type: 'DateTime', resolve: (v) => v.time }),
+    }),
+  });
 
 builder.objectField(DeviceRef, 'properties', (t) =>
   t.field({
@@ -25,7 +27,11 @@ const PropertyPointRef = builder.objectRef<PropertyPoint>('PropertyHistoryPoint'
   fields: (t) => ({
     identifier: t.exposeString('identifier'),
     value: t.field({ type: 'JSON', nullable: true, resolve: (p) => p.value as never }),
-    time: t.field({ type: 'DateTime', description: 'Device time (receive time when the post had none).', resolve: (p) => p.time }),
+    time: t.field({
+      type: 'DateTime',
+      description: 'Device time (receive time when the post had none).',
+      resolve: (p) => p.time,
+    }),
   }),
 });
 
@@ -39,7 +45,9 @@ const EventPointRef = builder.objectRef<EventRecord>('DeviceEventRecord').implem
   }),
 });
 
-const AggregationEnum = builder.enumType('Aggregation', { values: ['AVG', 'MIN', 'MAX', 'SUM', 'COUNT', 'FIRST', 'LAST'] as const });
+const AggregationEnum = builder.enumType('Aggregation', {
+  values: ['AVG', 'MIN', 'MAX', 'SUM', 'COUNT', 'FIRST', 'LAST'] as const,
+});
 
 const SeriesBucketRef = builder.objectRef<SeriesBucket>('SeriesBucket').implement({
   description: 'One time bucket of a property series. Numeric aggregates are null for non-numeric properties.',
@@ -59,26 +67,43 @@ builder.queryFields((t) => ({
   devicePropertyHistory: t.connection({
     type: PropertyPointRef,
     description: 'QueryDevicePropertyData: values of one property in a time range, newest first by default.',
-    args: { ...deviceArgs(t.arg), identifier: t.arg.string({ required: true }), ...rangeArgs(t.arg), order: orderArg(t.arg) },
+    args: {
+      ...deviceArgs(t.arg),
+      identifier: t.arg.string({ required: true }),
+      ...rangeArgs(t.arg),
+      order: orderArg(t.arg),
+    },
     resolve: (_r, args, ctx) => ctx.services.history.propertyHistory(ctx.principal, historyFilter(args), args),
   }),
   devicePropertySeries: t.field({
     type: [SeriesBucketRef],
-    description: 'Time buckets of one property for charts; `interval` like "1m", "5m", "1h", "1d". Empty buckets are omitted.',
+    description:
+      'Time buckets of one property for charts; `interval` like "1m", "5m", "1h", "1d". Empty buckets are omitted.',
     args: {
       ...deviceArgs(t.arg),
       identifier: t.arg.string({ required: true }),
       ...rangeArgs(t.arg),
       interval: t.arg.string({ required: true }),
-      aggregations: t.arg({ type: [AggregationEnum], description: 'Informational: every aggregate is computed; ask for the fields you need.' }),
+      aggregations: t.arg({
+        type: [AggregationEnum],
+        description: 'Informational: every aggregate is computed; ask for the fields you need.',
+      }),
     },
-    resolve: (_r, args, ctx) => ctx.services.history.propertySeries(ctx.principal, { ...historyFilter(args), interval: args.interval }),
+    resolve: (_r, args, ctx) =>
+      ctx.services.history.propertySeries(ctx.principal, { ...historyFilter(args), interval: args.interval }),
   }),
   deviceEventHistory: t.connection({
     type: EventPointRef,
     description: 'QueryDeviceEventData: events a device posted in a time range.',
-    args: { ...deviceArgs(t.arg), identifier: t.arg.string(), eventType: t.arg({ type: EventTypeEnum }), ...rangeArgs(t.arg), order: orderArg(t.arg) },
-    resolve: (_r, args, ctx) => ctx.services.history.eventHistory(ctx.principal, { ...historyFilter(args), eventType: args.eventType }, args),
+    args: {
+      ...deviceArgs(t.arg),
+      identifier: t.arg.string(),
+      eventType: t.arg({ type: EventTypeEnum }),
+      ...rangeArgs(t.arg),
+      order: orderArg(t.arg),
+    },
+    resolve: (_r, args, ctx) =>
+      ctx.services.history.eventHistory(ctx.principal, { ...historyFilter(args), eventType: args.eventType }, args),
   }),
 }));
 
@@ -87,8 +112,16 @@ const PropertyPostedRef = streamEventType('DevicePropertyPostedEvent', {
   types: ['thing.property.post'],
   fields: (t) => ({
     ...dataStrings(t, 'iotId', 'productKey', 'deviceName', 'requestId'),
-    items: t.field({ type: 'JSON', description: '{"Identifier": {"value", "time"}} of the valid items.', resolve: (i) => d(i).items }),
-    checkFailedData: t.field({ type: 'JSON', description: 'Items that failed validation, each {value, time, code, message}.', resolve: (i) => d(i).checkFailedData ?? {} }),
+    items: t.field({
+      type: 'JSON',
+      description: '{"Identifier": {"value", "time"}} of the valid items.',
+      resolve: (i) => d(i).items,
+    }),
+    checkFailedData: t.field({
+      type: 'JSON',
+      description: 'Items that failed validation, each {value, time, code, message}.',
+      resolve: (i) => d(i).checkFailedData ?? {},
+    }),
     receivedAt: dataTime(t, 'gmtCreate'),
   }),
 });
@@ -130,7 +163,11 @@ builder.subscriptionFields((t) => ({
         deviceName: args.deviceName,
         after: args.after,
         ...(identifier || eventType
-          ? { where: (e) => (!identifier || e.data.identifier === identifier) && (!eventType || String(e.data.type).toUpperCase() === eventType) }
+          ? {
+              where: (e) =>
+                (!identifier || e.data.identifier === identifier) &&
+                (!eventType || String(e.data.type).toUpperCase() === eventType),
+            }
           : {}),
       });
     },

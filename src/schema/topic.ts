@@ -30,7 +30,10 @@ mutationField('createProductTopic', {
   codes: ['PRODUCT_NOT_FOUND', 'INVALID_NAME', 'TOPIC_ALREADY_EXISTS', 'TOPIC_LIMIT_EXCEEDED'],
   inputFields: (t) => ({
     productKey: t.string({ required: true }),
-    topicShortName: t.string({ required: true, description: 'The part after /user/, e.g. "submit" or "cmd/+" (wildcards only for SUB/ALL).' }),
+    topicShortName: t.string({
+      required: true,
+      description: 'The part after /user/, e.g. "submit" or "cmd/+" (wildcards only for SUB/ALL).',
+    }),
     operation: t.field({ type: TopicOperationEnum, required: true }),
     description: t.string(),
   }),
@@ -42,8 +45,14 @@ mutationField('deleteProductTopic', {
   description: 'DeleteProductTopic: devices stop receiving on it at once.',
   codes: ['PRODUCT_NOT_FOUND', 'TOPIC_NOT_FOUND'],
   inputFields: (t) => ({ productKey: t.string({ required: true }), topicShortName: t.string({ required: true }) }),
-  resolve: async (input, ctx) => ({ deletedId: (await ctx.services.topics.delete(ctx.principal, input.productKey, input.topicShortName)).id }),
+  resolve: async (input, ctx) => ({
+    deletedId: (await ctx.services.topics.delete(ctx.principal, input.productKey, input.topicShortName)).id,
+  }),
   outputFields: (t) => ({
-    deletedId: t.field({ type: 'ID', nullable: true, resolve: (r) => (r.deletedId == null ? null : Buffer.from(`ProductTopic:${r.deletedId}`).toString('base64')) }),
+    deletedId: t.field({
+      type: 'ID',
+      nullable: true,
+      resolve: (r) => (r.deletedId == null ? null : Buffer.from(`ProductTopic:${r.deletedId}`).toString('base64')),
+    }),
   }),
 });

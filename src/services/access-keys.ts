@@ -40,7 +40,10 @@ export interface ResolvedAccessKey {
 }
 
 /** Distinguishes unknown from revoked keys (`InvalidAccessKeyId.NotFound` vs `.Inactive`, cloud-api.md §5.1). */
-export type AccessKeyLookup = { status: 'active'; key: ResolvedAccessKey } | { status: 'revoked' } | { status: 'notFound' };
+export type AccessKeyLookup =
+  | { status: 'active'; key: ResolvedAccessKey }
+  | { status: 'revoked' }
+  | { status: 'notFound' };
 
 const ACCESS_KEY_ID = /^TQL[A-Za-z0-9]{21}$/;
 export const newAccessKeyId = (): string => `TQL${randomAlnum(21)}`;
@@ -123,20 +126,30 @@ export function createAccessKeyService(deps: ServiceDeps) {
       if (touchedAt.size > 10_000) touchedAt.clear();
       touchedAt.set(accessKeyId, now);
       touchAccessKey(db, accessKeyId).then(
-          () => undefined,
-          (err: unknown) => logger.warn({ err, accessKeyId }, 'could not record AccessKey use'),
-        );
+        () => undefined,
+        (err: unknown) => logger.warn({ err, accessKeyId }, 'could not record AccessKey use'),
+      );
     },
 
     async create(p: Principal, input: { name: string; role: ApiRole; productKeys?: readonly string[] | null }) {
       requireRole(p, 'ADMIN');
       const name = input.name.trim();
-      if (name.length < 1 || name.length > 64) throw new DomainError('INVALID_NAME', 'name must be 1 to 64 characters', ['input', 'name']);
+      if (name.length < 1 || name.length > 64)
+        throw new DomainError('INVALID_NAME', 'name must be 1 to 64 characters', ['input', 'name']);
       const productKeys = await newKeyScope(db, p, input.productKeys);
       const accessKeySecret = newAccessKeySecret();
       const row = await log.transaction(async (tx, emit) => {
-        const inserted = await insertAccessKey(tx, { accessKeyId: newAccessKeyId(), name, role: input.role, productKeys, secretEnc: secrets.encrypt(accessKeySecret) });
-        emit({ type: 'registry.changed', data: { entity: 'accessKey', what: 'created', accessKeyId: inserted.accessKeyId } });
+        const inserted = await insertAccessKey(tx, {
+          accessKeyId: newAccessKeyId(),
+          name,
+          role: input.role,
+          productKeys,
+          secretEnc: secrets.encrypt(accessKeySecret),
+        });
+        emit({
+          type: 'registry.changed',
+          data: { entity: 'accessKey', what: 'created', accessKeyId: inserted.accessKeyId },
+        });
         return inserted;
       });
       invalidate();

@@ -20,7 +20,8 @@ export interface Principal {
 const RANK: Record<ApiRole, number> = { VIEWER: 0, OPERATOR: 1, ADMIN: 2 };
 
 export function requireRole(p: Principal, role: ApiRole): void {
-  if (RANK[p.role] < RANK[role]) throw new ForbiddenError(`this operation needs the ${role} role; the caller has ${p.role}`);
+  if (RANK[p.role] < RANK[role])
+    throw new ForbiddenError(`this operation needs the ${role} role; the caller has ${p.role}`);
 }
 
 export function canSeeProduct(p: Principal, productKey: string): boolean {

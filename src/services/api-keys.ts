@@ -1,5 +1,12 @@
 import { DomainError } from '../domain/errors.ts';
-import { findApiKey, findApiKeyByTokenHash, insertApiKey, listApiKeys, revokeApiKey, type ApiKeyRow } from '../db/repositories/api-keys.ts';
+import {
+  findApiKey,
+  findApiKeyByTokenHash,
+  insertApiKey,
+  listApiKeys,
+  revokeApiKey,
+  type ApiKeyRow,
+} from '../db/repositories/api-keys.ts';
 import { insertStateIfAbsent, readState } from '../db/repositories/platform-state.ts';
 import { requireRole, type ApiRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -88,10 +95,17 @@ export function createApiKeyService(deps: ServiceDeps) {
     async create(p: Principal, input: { name: string; role: ApiRole; productKeys?: readonly string[] | null }) {
       requireRole(p, 'ADMIN');
       const name = input.name.trim();
-      if (name.length < 1 || name.length > 64) throw new DomainError('INVALID_NAME', 'name must be 1 to 64 characters', ['input', 'name']);
+      if (name.length < 1 || name.length > 64)
+        throw new DomainError('INVALID_NAME', 'name must be 1 to 64 characters', ['input', 'name']);
       const productKeys = await newKeyScope(db, p, input.productKeys);
       const token = newApiToken();
-      const row = await insertApiKey(db, { name, role: input.role, productKeys, tokenHash: sha256Hex(token), tokenPrefix: token.slice(0, 7) });
+      const row = await insertApiKey(db, {
+        name,
+        role: input.role,
+        productKeys,
+        tokenHash: sha256Hex(token),
+        tokenPrefix: token.slice(0, 7),
+      });
       logger.info({ apiKeyId: row.id, role: input.role }, 'api key created');
       return { apiKey: toRecord(row), token };
     },
@@ -100,7 +114,8 @@ export function createApiKeyService(deps: ServiceDeps) {
       requireRole(p, 'ADMIN');
       return log.transaction(async (tx, emit) => {
         const existing = await findApiKey(tx, id);
-        if (!existing || !canSeeKey(p, existing.productKeys)) throw new DomainError('API_KEY_NOT_FOUND', `API key ${id} does not exist`, ['input', 'id']);
+        if (!existing || !canSeeKey(p, existing.productKeys))
+          throw new DomainError('API_KEY_NOT_FOUND', `API key ${id} does not exist`, ['input', 'id']);
         const row = await revokeApiKey(tx, id);
         if (!row) throw new DomainError('API_KEY_NOT_FOUND', `API key ${id} does not exist`, ['input', 'id']);
         emit({ type: 'registry.changed', data: { entity: 'apiKey', what: 'revoked', id } });

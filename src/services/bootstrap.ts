@@ -16,7 +16,9 @@ export async function loadSecretKey(config: Config, database: Database, logger: 
   await insertStateIfAbsent(database.db, SECRET_KEY_STATE, { key: randomBytes(32).toString('base64') });
   const stored = await readState<{ key: string }>(database.db, SECRET_KEY_STATE);
   if (database.kind === 'postgres') {
-    logger.warn('SECRET_KEY is not set: device secrets are encrypted with a key stored in the same database; set SECRET_KEY (32 bytes, base64) in production');
+    logger.warn(
+      'SECRET_KEY is not set: device secrets are encrypted with a key stored in the same database; set SECRET_KEY (32 bytes, base64) in production',
+    );
   }
   return Buffer.from(stored!.key, 'base64');
 }

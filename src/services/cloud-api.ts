@@ -1,6 +1,11 @@
 import { canSeeProduct, requireRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
-import { findDeviceSecret, findDevicesByIotIds, findDevicesByNames, listDevicesByOffset } from '../db/repositories/devices.ts';
+import {
+  findDeviceSecret,
+  findDevicesByIotIds,
+  findDevicesByNames,
+  listDevicesByOffset,
+} from '../db/repositories/devices.ts';
 import { listProductsByOffset } from '../db/repositories/products.ts';
 import type { DeviceRecord, ProductRecord } from '../db/records.ts';
 
@@ -29,7 +34,12 @@ export function createCloudApiReads(deps: ServiceDeps) {
       return row && canSeeProduct(p, row.productKey) ? deps.secrets.decrypt(row.secretEnc) : null;
     },
 
-    async devicePage(p: Principal, productKey: string, pageSize: number, page: number): Promise<{ total: number; rows: DeviceRecord[] }> {
+    async devicePage(
+      p: Principal,
+      productKey: string,
+      pageSize: number,
+      page: number,
+    ): Promise<{ total: number; rows: DeviceRecord[] }> {
       if (!canSeeProduct(p, productKey)) return { total: 0, rows: [] };
       return listDevicesByOffset(db, productKey, pageSize, page);
     },

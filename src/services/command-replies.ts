@@ -1,4 +1,10 @@
-import { insertCommands, recordCommandReplies, recordCommandTimeouts, type CommandRow, type ReplyRow } from '../db/repositories/commands.ts';
+import {
+  insertCommands,
+  recordCommandReplies,
+  recordCommandTimeouts,
+  type CommandRow,
+  type ReplyRow,
+} from '../db/repositories/commands.ts';
 import type { GroupCommitter } from '../events/committer.ts';
 import type { EventHub } from '../events/hub.ts';
 
@@ -26,7 +32,10 @@ export function registerCommandSinks(committer: GroupCommitter): void {
  * instance holding the device and the instance holding the waiting mutation need not be the same.
  */
 export class CommandTracker {
-  private readonly waiters = new Map<string, { productKey: string; deviceName: string; resolve: (r: CommandReply | null) => void; timer: NodeJS.Timeout }>();
+  private readonly waiters = new Map<
+    string,
+    { productKey: string; deviceName: string; resolve: (r: CommandReply | null) => void; timer: NodeJS.Timeout }
+  >();
 
   constructor(hub: EventHub) {
     hub.on(['command.reply', 'thing.downlink.reply'], (e) => {

@@ -1,7 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import { canPublish, canSubscribe } from '../domain/alink/acl.ts';
 import { isValidTopicName } from '../domain/alink/topic-filter.ts';
-import { broadcastRequestTopic, extRrpcServiceTopic, extRrpcTopic, parseTopic, rrpcRequestTopic, validateTopicName } from '../domain/alink/topics.ts';
+import {
+  broadcastRequestTopic,
+  extRrpcServiceTopic,
+  extRrpcTopic,
+  parseTopic,
+  rrpcRequestTopic,
+  validateTopicName,
+} from '../domain/alink/topics.ts';
 import { DomainError } from '../domain/errors.ts';
 import { findDevicesByName, listOnlineDeviceNames } from '../db/repositories/commands.ts';
 import type { DeviceRecord } from '../db/records.ts';
@@ -22,7 +29,10 @@ export const MAX_BROADCAST = 64 * 1024;
 export function rrpcTimeout(timeoutMs: number | null | undefined): number {
   const ms = timeoutMs ?? 5000;
   if (!Number.isInteger(ms) || ms < RRPC_TIMEOUT.min || ms > RRPC_TIMEOUT.max) {
-    throw new DomainError('TIMEOUT_OUT_OF_RANGE', `timeoutMs must be ${RRPC_TIMEOUT.min} to ${RRPC_TIMEOUT.max}`, ['input', 'timeoutMs']);
+    throw new DomainError('TIMEOUT_OUT_OF_RANGE', `timeoutMs must be ${RRPC_TIMEOUT.min} to ${RRPC_TIMEOUT.max}`, [
+      'input',
+      'timeoutMs',
+    ]);
   }
   return ms;
 }
@@ -51,7 +61,11 @@ export function decodePayload(payload: string, encoding: PayloadEncoding | null 
   } else {
     bytes = Buffer.from(payload, 'utf8');
   }
-  if (bytes.length > maxBytes) throw new DomainError('PAYLOAD_TOO_LARGE', `payload is ${bytes.length} bytes; at most ${maxBytes}`, ['input', 'payload']);
+  if (bytes.length > maxBytes)
+    throw new DomainError('PAYLOAD_TOO_LARGE', `payload is ${bytes.length} bytes; at most ${maxBytes}`, [
+      'input',
+      'payload',
+    ]);
   return bytes;
 }
 
@@ -103,15 +117,21 @@ export function createCommandCore(deps: CoreServiceDeps) {
     requireRole(p, 'OPERATOR');
     assertProductVisible(p, productKey);
     const info = await deps.productCache.get(productKey);
-    if (!info) throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['input', 'productKey']);
+    if (!info)
+      throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['input', 'productKey']);
     return info;
   }
 
   const lookup = createDeviceLookup(db);
 
-  async function device(productKey: string, deviceName: string, field: string[] = ['input', 'deviceName']): Promise<DeviceRecord> {
+  async function device(
+    productKey: string,
+    deviceName: string,
+    field: string[] = ['input', 'deviceName'],
+  ): Promise<DeviceRecord> {
     const d = await lookup(productKey, deviceName);
-    if (!d) throw new DomainError('DEVICE_NOT_FOUND', `device ${deviceName} does not exist in product ${productKey}`, field);
+    if (!d)
+      throw new DomainError('DEVICE_NOT_FOUND', `device ${deviceName} does not exist in product ${productKey}`, field);
     if (!d.enabled) throw new DomainError('DEVICE_DISABLED', `device ${deviceName} is disabled`, field);
     return d;
   }
@@ -133,7 +153,15 @@ export function createCommandCore(deps: CoreServiceDeps) {
       type: 'command.sent',
       productKey: c.productKey,
       deviceName: c.deviceName,
-      data: { messageId: c.messageId, kind: c.kind, productKey: c.productKey, deviceName: c.deviceName, topic: c.topic, identifier: c.identifier ?? null, status: c.status },
+      data: {
+        messageId: c.messageId,
+        kind: c.kind,
+        productKey: c.productKey,
+        deviceName: c.deviceName,
+        topic: c.topic,
+        identifier: c.identifier ?? null,
+        status: c.status,
+      },
     };
     await deps.committer.commit({
       build: () => ({
@@ -158,7 +186,9 @@ export function createCommandCore(deps: CoreServiceDeps) {
   }
 
   function timedOut(messageId: string): void {
-    deps.committer.commit({ build: () => ({ events: [], rows: { commandTimeouts: [messageId] } }) }).catch((err: unknown) => deps.logger.warn({ err }, 'could not record a command timeout'));
+    deps.committer
+      .commit({ build: () => ({ events: [], rows: { commandTimeouts: [messageId] } }) })
+      .catch((err: unknown) => deps.logger.warn({ err }, 'could not record a command timeout'));
   }
 
   /**
@@ -203,35 +233,72 @@ export function createCommandService(deps: CoreServiceDeps) {
      * Pub (§5.1): an asynchronous publish to a device's custom topic that the device may receive (SUB or ALL), or to
      * a `/broadcast/` topic of the product. `/sys/` topics are for the thing-model commands (TOPIC_NOT_ALLOWED).
      */
-    async pub(p: Principal, input: { productKey: string; topicFullName: string; payload: string; encoding?: PayloadEncoding | null; qos?: number | null }) {
+    async pub(
+      p: Principal,
+      input: {
+        productKey: string;
+        topicFullName: string;
+        payload: string;
+        encoding?: PayloadEncoding | null;
+        qos?: number | null;
+      },
+    ) {
       const info = await core.product(p, input.productKey);
       const qos = input.qos ?? 0;
       if (qos !== 0 && qos !== 1) throw new DomainError('INVALID_INPUT', 'qos must be 0 or 1', ['input', 'qos']);
       const payload = decodePayload(input.payload, input.encoding, maxPayload);
       const topic = input.topicFullName;
       const field = ['input', 'topicFullName'];
-      if (!isValidTopicName(topic)) throw new DomainError('TOPIC_NOT_ALLOWED', `"${topic}" is not a valid topic name`, field);
+      if (!isValidTopicName(topic))
+        throw new DomainError('TOPIC_NOT_ALLOWED', `"${topic}" is not a valid topic name`, field);
       const t = parseTopic(topic);
       let deviceName: string | null = null;
       if (t.kind === 'custom' && t.productKey === input.productKey) {
         const named = validateTopicName(topic);
-        if (!named.ok) throw new DomainError('TOPIC_NOT_ALLOWED', `${topic}: ${named.error} (alink-protocol.md §2.1)`, field);
+        if (!named.ok)
+          throw new DomainError('TOPIC_NOT_ALLOWED', `${topic}: ${named.error} (alink-protocol.md §2.1)`, field);
         // The target device must be allowed to subscribe to it (its category is SUB or ALL).
         if (!canSubscribe({ productKey: t.productKey, deviceName: t.deviceName }, topic, info.categories)) {
-          throw new DomainError('TOPIC_NOT_ALLOWED', `${topic} is not a topic devices may receive (category missing or PUB only)`, field);
+          throw new DomainError(
+            'TOPIC_NOT_ALLOWED',
+            `${topic} is not a topic devices may receive (category missing or PUB only)`,
+            field,
+          );
         }
         deviceName = (await core.device(input.productKey, t.deviceName, field)).deviceName;
       } else if (!(t.kind === 'broadcast' && t.productKey === input.productKey)) {
-        throw new DomainError('TOPIC_NOT_ALLOWED', `pub takes custom topics /${input.productKey}/<device>/user/... or /broadcast/${input.productKey}/...; use setDeviceProperty / invokeThingService for /sys/ topics`, field);
+        throw new DomainError(
+          'TOPIC_NOT_ALLOWED',
+          `pub takes custom topics /${input.productKey}/<device>/user/... or /broadcast/${input.productKey}/...; use setDeviceProperty / invokeThingService for /sys/ topics`,
+          field,
+        );
       }
       const messageId = await deps.ids.take();
-      await core.record({ messageId, kind: 'PUB', productKey: input.productKey, deviceName, topic, input: { qos, bytes: payload.length }, status: 'SENT' });
+      await core.record({
+        messageId,
+        kind: 'PUB',
+        productKey: input.productKey,
+        deviceName,
+        topic,
+        input: { qos, bytes: payload.length },
+        status: 'SENT',
+      });
       await deps.publisher.publish(topic, payload, qos);
       return { messageId };
     },
 
     /** RRpc (§2.5, §5.1, D13): synchronous request/response with the device. */
-    async rrpc(p: Principal, input: { productKey: string; deviceName: string; payload: string; encoding?: PayloadEncoding | null; timeoutMs?: number | null; topic?: string | null }) {
+    async rrpc(
+      p: Principal,
+      input: {
+        productKey: string;
+        deviceName: string;
+        payload: string;
+        encoding?: PayloadEncoding | null;
+        timeoutMs?: number | null;
+        topic?: string | null;
+      },
+    ) {
       const startedAt = performance.now();
       const info = await core.product(p, input.productKey);
       const timeoutMs = rrpcTimeout(input.timeoutMs);
@@ -241,8 +308,17 @@ export function createCommandService(deps: CoreServiceDeps) {
       if (input.topic != null) {
         const t = parseTopic(input.topic);
         const own = { productKey: d.productKey, deviceName: d.deviceName };
-        if (t.kind !== 'custom' || t.productKey !== d.productKey || t.deviceName !== d.deviceName || !(canSubscribe(own, input.topic, info.categories) || canPublish(own, input.topic, info.categories))) {
-          throw new DomainError('TOPIC_NOT_ALLOWED', `custom RRPC takes one of the device's own custom topics (/${d.productKey}/${d.deviceName}/user/...)`, ['input', 'topic']);
+        if (
+          t.kind !== 'custom' ||
+          t.productKey !== d.productKey ||
+          t.deviceName !== d.deviceName ||
+          !(canSubscribe(own, input.topic, info.categories) || canPublish(own, input.topic, info.categories))
+        ) {
+          throw new DomainError(
+            'TOPIC_NOT_ALLOWED',
+            `custom RRPC takes one of the device's own custom topics (/${d.productKey}/${d.deviceName}/user/...)`,
+            ['input', 'topic'],
+          );
         }
         custom = input.topic;
       }
@@ -256,10 +332,24 @@ export function createCommandService(deps: CoreServiceDeps) {
           ? extRrpcServiceTopic(messageId, d.productKey, d.deviceName, service)
           : rrpcRequestTopic(d.productKey, d.deviceName, messageId);
       if (!d.online) {
-        await core.record({ messageId, kind: 'RRPC', productKey: d.productKey, deviceName: d.deviceName, topic, status: 'OFFLINE' });
+        await core.record({
+          messageId,
+          kind: 'RRPC',
+          productKey: d.productKey,
+          deviceName: d.deviceName,
+          topic,
+          status: 'OFFLINE',
+        });
         return { rrpcCode: 'OFFLINE' as RrpcCode, messageId, payloadBase64: null };
       }
-      const r = await core.roundTrip(d, messageId, topic, payload, { startedAt, timeoutMs }, { kind: 'RRPC', input: { bytes: payload.length } });
+      const r = await core.roundTrip(
+        d,
+        messageId,
+        topic,
+        payload,
+        { startedAt, timeoutMs },
+        { kind: 'RRPC', input: { bytes: payload.length } },
+      );
       return { rrpcCode: r.rrpcCode, messageId, payloadBase64: r.reply?.payload ?? null };
     },
 
@@ -267,22 +357,47 @@ export function createCommandService(deps: CoreServiceDeps) {
      * PubBroadcast (§2.6, D14): with a `/broadcast/${pk}/...` topic, to the devices subscribed to it; without, to every
      * online device of the product on `/sys/${pk}/${dn}/broadcast/request/${messageId}`. QoS 0, not stored.
      */
-    async pubBroadcast(p: Principal, input: { productKey: string; payload: string; encoding?: PayloadEncoding | null; topicFullName?: string | null }) {
+    async pubBroadcast(
+      p: Principal,
+      input: { productKey: string; payload: string; encoding?: PayloadEncoding | null; topicFullName?: string | null },
+    ) {
       await core.product(p, input.productKey);
       const payload = decodePayload(input.payload, input.encoding, Math.min(MAX_BROADCAST, maxPayload));
       const messageId = await deps.ids.take();
       if (input.topicFullName != null) {
         const t = parseTopic(input.topicFullName);
         if (t.kind !== 'broadcast' || t.productKey !== input.productKey || !isValidTopicName(input.topicFullName)) {
-          throw new DomainError('TOPIC_NOT_ALLOWED', `broadcast topics look like /broadcast/${input.productKey}/<suffix>`, ['input', 'topicFullName']);
+          throw new DomainError(
+            'TOPIC_NOT_ALLOWED',
+            `broadcast topics look like /broadcast/${input.productKey}/<suffix>`,
+            ['input', 'topicFullName'],
+          );
         }
-        await core.record({ messageId, kind: 'BROADCAST', productKey: input.productKey, deviceName: null, topic: input.topicFullName, status: 'SENT' });
+        await core.record({
+          messageId,
+          kind: 'BROADCAST',
+          productKey: input.productKey,
+          deviceName: null,
+          topic: input.topicFullName,
+          status: 'SENT',
+        });
         await deps.publisher.publish(input.topicFullName, payload, 0);
         return { messageId };
       }
-      await core.record({ messageId, kind: 'BROADCAST', productKey: input.productKey, deviceName: null, topic: `/sys/${input.productKey}/+/broadcast/request/${messageId}`, status: 'SENT' });
+      await core.record({
+        messageId,
+        kind: 'BROADCAST',
+        productKey: input.productKey,
+        deviceName: null,
+        topic: `/sys/${input.productKey}/+/broadcast/request/${messageId}`,
+        status: 'SENT',
+      });
       const online = await listOnlineDeviceNames(deps.database.db, input.productKey);
-      await Promise.all(online.map((deviceName) => deps.publisher.publish(broadcastRequestTopic(input.productKey, deviceName, messageId), payload, 0)));
+      await Promise.all(
+        online.map((deviceName) =>
+          deps.publisher.publish(broadcastRequestTopic(input.productKey, deviceName, messageId), payload, 0),
+        ),
+      );
       return { messageId };
     },
   };

@@ -1,5 +1,10 @@
 import { getParam, parseClientId, parseUsername } from '../domain/auth/client-id.ts';
-import { normalizeSignMethod, registerSignContent, verifyDeviceLogin, verifySignatureLenient } from '../domain/auth/signature.ts';
+import {
+  normalizeSignMethod,
+  registerSignContent,
+  verifyDeviceLogin,
+  verifySignatureLenient,
+} from '../domain/auth/signature.ts';
 import { ALINK } from '../domain/alink/codes.ts';
 import { findDeviceCredentials } from '../db/repositories/devices.ts';
 import { findProductRegistration } from '../db/repositories/products.ts';
@@ -65,7 +70,15 @@ export function createDeviceAuthService(deps: ServiceDeps) {
    * Cache misses are read in batches: while one read is in flight, the misses that arrive wait for the next one and
    * go together (a login storm after a restart costs a few queries, not one per device).
    */
-  const waiting = new Map<string, { productKey: string; deviceName: string; resolvers: ((v: CachedDevice | null) => void)[]; rejecters: ((e: unknown) => void)[] }>();
+  const waiting = new Map<
+    string,
+    {
+      productKey: string;
+      deviceName: string;
+      resolvers: ((v: CachedDevice | null) => void)[];
+      rejecters: ((e: unknown) => void)[];
+    }
+  >();
   let reading = false;
 
   async function readBatch(): Promise<void> {
@@ -81,7 +94,16 @@ export function createDeviceAuthService(deps: ServiceDeps) {
         for (const [k, w] of batch) {
           const r = found.get(k);
           const value: CachedDevice | null = r
-            ? { id: r.id, iotId: r.iotId, productKey: r.productKey, deviceName: r.deviceName, enabled: r.enabled, activated: r.activated, secret: secrets.decrypt(r.secretEnc), secretEnc: r.secretEnc }
+            ? {
+                id: r.id,
+                iotId: r.iotId,
+                productKey: r.productKey,
+                deviceName: r.deviceName,
+                enabled: r.enabled,
+                activated: r.activated,
+                secret: secrets.decrypt(r.secretEnc),
+                secretEnc: r.secretEnc,
+              }
             : null;
           if (gen === generation && value) {
             if (cache.size >= MAX_CACHE) cache.delete(cache.keys().next().value!);
@@ -113,7 +135,13 @@ export function createDeviceAuthService(deps: ServiceDeps) {
     });
   }
 
-  async function verify(rawClientId: string, username: string, password: Buffer | undefined, productKey: string, deviceName: string): Promise<LoginResult> {
+  async function verify(
+    rawClientId: string,
+    username: string,
+    password: Buffer | undefined,
+    productKey: string,
+    deviceName: string,
+  ): Promise<LoginResult> {
     const device = await lookup(productKey, deviceName);
     if (!device) return { ok: false, failure: 'BAD_CREDENTIALS', why: 'unknown device' };
     const r = verifyDeviceLogin({
@@ -121,7 +149,9 @@ export function createDeviceAuthService(deps: ServiceDeps) {
       username,
       password,
       deviceSecret: device.secret,
-      ...(config.AUTH_MAX_CLOCK_SKEW_MS > 0 ? { maxClockSkewMs: config.AUTH_MAX_CLOCK_SKEW_MS, nowMs: Date.now() } : {}),
+      ...(config.AUTH_MAX_CLOCK_SKEW_MS > 0
+        ? { maxClockSkewMs: config.AUTH_MAX_CLOCK_SKEW_MS, nowMs: Date.now() }
+        : {}),
     });
     if (!r.ok) return { ok: false, failure: 'BAD_CREDENTIALS', why: r.error.reason };
     // Checked after the signature so that a disabled device's status is not revealed to someone without its secret.
@@ -137,7 +167,12 @@ export function createDeviceAuthService(deps: ServiceDeps) {
      * Device-secret login. Never says which part was wrong (D1). `source` (the client address) and the device each
      * have a budget of failed logins per minute; past it logins are refused before any check (THROTTLED).
      */
-    async login(rawClientId: string, username: string | undefined, password: Buffer | undefined, source: string | null = null): Promise<LoginResult> {
+    async login(
+      rawClientId: string,
+      username: string | undefined,
+      password: Buffer | undefined,
+      source: string | null = null,
+    ): Promise<LoginResult> {
       const user = parseUsername(username ?? '');
       if (!user.ok) {
         limits.failed(source, null, null);
@@ -147,7 +182,8 @@ export function createDeviceAuthService(deps: ServiceDeps) {
       const throttled = limits.throttled(source, pk, dn);
       if (throttled) return { ok: false, failure: 'THROTTLED', why: `too many failed logins for this ${throttled}` };
       const result = await verify(rawClientId, username ?? '', password, pk, dn);
-      if (!result.ok && result.failure === 'BAD_CREDENTIALS') limits.failed(source, result.why === 'unknown device' ? null : pk, result.why === 'unknown device' ? null : dn);
+      if (!result.ok && result.failure === 'BAD_CREDENTIALS')
+        limits.failed(source, result.why === 'unknown device' ? null : pk, result.why === 'unknown device' ? null : dn);
       return result;
     },
 
@@ -155,14 +191,34 @@ export function createDeviceAuthService(deps: ServiceDeps) {
      * §1.6 dynamic registration of a pre-registered device name with the product secret (HTTPS form and MQTT
      * `authType=register`). A device that has been activated (first login) cannot register again (6289).
      */
-    async register(input: { productKey: string; deviceName: string; random: string; signMethod: string; sign: string }): Promise<RegisterResult> {
-      if (!limits.register(input.productKey)) return { ok: false, code: ALINK.TOO_MANY_REQUESTS, message: 'too many registrations for this product: try again later' };
+    async register(input: {
+      productKey: string;
+      deviceName: string;
+      random: string;
+      signMethod: string;
+      sign: string;
+    }): Promise<RegisterResult> {
+      if (!limits.register(input.productKey))
+        return {
+          ok: false,
+          code: ALINK.TOO_MANY_REQUESTS,
+          message: 'too many registrations for this product: try again later',
+        };
       const method = normalizeSignMethod(input.signMethod);
       if (!method) return { ok: false, code: ALINK.SIGN_METHOD_NOT_SUPPORTED, message: 'sign method not supported' };
       const product = await findProductRegistration(db, input.productKey);
       if (!product) return { ok: false, code: ALINK.PRODUCT_NOT_FOUND, message: 'product not found' };
-      if (!product.dynamicRegistration) return { ok: false, code: ALINK.DYNREG_DISABLED, message: 'dynamic registration is not enabled for this product' };
-      const content = registerSignContent({ deviceName: input.deviceName, productKey: input.productKey, random: input.random });
+      if (!product.dynamicRegistration)
+        return {
+          ok: false,
+          code: ALINK.DYNREG_DISABLED,
+          message: 'dynamic registration is not enabled for this product',
+        };
+      const content = registerSignContent({
+        deviceName: input.deviceName,
+        productKey: input.productKey,
+        random: input.random,
+      });
       // As for logins, the Node Link SDK's register() signs with HMAC-SHA1 whatever signMethod it sends.
       if (!verifySignatureLenient(method, secrets.decrypt(product.secretEnc), content, input.sign)) {
         return { ok: false, code: ALINK.SIGN_VERIFY_FAILED, message: 'signature verification failed' };
@@ -170,7 +226,8 @@ export function createDeviceAuthService(deps: ServiceDeps) {
       const device = await lookup(input.productKey, input.deviceName);
       if (!device) return { ok: false, code: ALINK.DEVICE_NOT_FOUND, message: 'device not found' };
       if (!device.enabled) return { ok: false, code: ALINK.DEVICE_DISABLED, message: 'device disabled' };
-      if (device.activated) return { ok: false, code: ALINK.DEVICE_ALREADY_ACTIVATED, message: 'device already activated' };
+      if (device.activated)
+        return { ok: false, code: ALINK.DEVICE_ALREADY_ACTIVATED, message: 'device already activated' };
       return { ok: true, productKey: input.productKey, deviceName: input.deviceName, deviceSecret: device.secret };
     },
 

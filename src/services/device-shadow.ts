@@ -1,4 +1,10 @@
-import { applyShadowWrite, SHADOW, shadowDocumentMessage, shadowState, type ShadowDocument } from '../domain/alink/shadow.ts';
+import {
+  applyShadowWrite,
+  SHADOW,
+  shadowDocumentMessage,
+  shadowState,
+  type ShadowDocument,
+} from '../domain/alink/shadow.ts';
 import { shadowTopic } from '../domain/alink/topics.ts';
 import { DomainError } from '../domain/errors.ts';
 import { readShadow, writeShadow, type ShadowView } from '../db/repositories/shadows.ts';
@@ -14,7 +20,12 @@ export type { ShadowView } from '../db/repositories/shadows.ts';
 export const shadowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /** The `device.shadow` event of a committed write (events/catalog.ts). */
-export const shadowEvent = (d: DeviceIdentity, doc: ShadowDocument, source: 'device' | 'cloud', method: string): NewEvent =>
+export const shadowEvent = (
+  d: DeviceIdentity,
+  doc: ShadowDocument,
+  source: 'device' | 'cloud',
+  method: string,
+): NewEvent =>
   platformEvent('device.shadow', d, {
     iotId: d.iotId,
     productKey: d.productKey,
@@ -41,7 +52,11 @@ export function createDeviceShadowService(deps: CoreServiceDeps) {
     requireRole(p, role);
     assertProductVisible(p, productKey);
     const d = await findDevice(db, productKey, deviceName);
-    if (!d) throw new DomainError('DEVICE_NOT_FOUND', `device ${deviceName} does not exist in product ${productKey}`, ['input', 'deviceName']);
+    if (!d)
+      throw new DomainError('DEVICE_NOT_FOUND', `device ${deviceName} does not exist in product ${productKey}`, [
+        'input',
+        'deviceName',
+      ]);
     return d;
   }
 
@@ -55,7 +70,16 @@ export function createDeviceShadowService(deps: CoreServiceDeps) {
      * the section. The new document is pushed to the device as `control` on `/shadow/get` (QoS 1: kept for a
      * persistent session that is offline).
      */
-    async update(p: Principal, input: { productKey: string; deviceName: string; desired: unknown; version: number; deltaUpdate?: boolean | null }) {
+    async update(
+      p: Principal,
+      input: {
+        productKey: string;
+        deviceName: string;
+        desired: unknown;
+        version: number;
+        deltaUpdate?: boolean | null;
+      },
+    ) {
       const d = await device(p, input.productKey, input.deviceName, 'OPERATOR');
       const desired = input.desired;
       const section =
@@ -64,12 +88,23 @@ export function createDeviceShadowService(deps: CoreServiceDeps) {
           : typeof desired === 'object' && !Array.isArray(desired)
             ? ({ kind: 'attributes', values: desired as Record<string, unknown> } as const)
             : null;
-      if (!section) throw new DomainError('INVALID_VALUE', 'desired must be a JSON object (an attribute "null" deletes it) or "null"', ['input', 'desired']);
-      if (!Number.isSafeInteger(input.version) || input.version < 1) throw new DomainError('INVALID_INPUT', 'version must be a positive integer', ['input', 'version']);
+      if (!section)
+        throw new DomainError(
+          'INVALID_VALUE',
+          'desired must be a JSON object (an attribute "null" deletes it) or "null"',
+          ['input', 'desired'],
+        );
+      if (!Number.isSafeInteger(input.version) || input.version < 1)
+        throw new DomainError('INVALID_INPUT', 'version must be a positive integer', ['input', 'version']);
       let outcome: ReturnType<typeof applyShadowWrite> | null = null;
       await deps.committer.transact(async (tx) => {
         // Refused writes change nothing and must not fail the grouped transaction: the outcome is kept, not thrown.
-        outcome = applyShadowWrite(await readShadow(tx, d.id, true), { method: 'update', version: input.version, desired: section }, shadowSeconds(), { replaceDesired: !input.deltaUpdate });
+        outcome = applyShadowWrite(
+          await readShadow(tx, d.id, true),
+          { method: 'update', version: input.version, desired: section },
+          shadowSeconds(),
+          { replaceDesired: !input.deltaUpdate },
+        );
         if (!outcome.ok) return [];
         await writeShadow(tx, d.id, outcome.value);
         return [shadowEvent(d, outcome.value, 'cloud', 'update')];
@@ -78,12 +113,21 @@ export function createDeviceShadowService(deps: CoreServiceDeps) {
       if (!applied) throw new Error('shadow update committed without an outcome');
       if (!applied.ok) {
         const code = applied.error.code === SHADOW.VERSION_CONFLICT ? 'VERSION_CONFLICT' : 'INVALID_VALUE';
-        throw new DomainError(code, applied.error.message, ['input', code === 'VERSION_CONFLICT' ? 'version' : 'desired']);
+        throw new DomainError(code, applied.error.message, [
+          'input',
+          code === 'VERSION_CONFLICT' ? 'version' : 'desired',
+        ]);
       }
       const done = applied.value;
       await deps.publisher
-        .publish(shadowTopic('get', d.productKey, d.deviceName), shadowDocumentMessage('control', done, shadowSeconds()), 1)
-        .catch((err: unknown) => deps.logger.warn({ err, deviceName: d.deviceName }, 'could not push the shadow to the device'));
+        .publish(
+          shadowTopic('get', d.productKey, d.deviceName),
+          shadowDocumentMessage('control', done, shadowSeconds()),
+          1,
+        )
+        .catch((err: unknown) =>
+          deps.logger.warn({ err, deviceName: d.deviceName }, 'could not push the shadow to the device'),
+        );
       return { shadow: { ...done, updatedAt: new Date() } as ShadowView };
     },
   };

@@ -4,7 +4,14 @@ import type { GroupCommitter } from '../events/committer.ts';
 import { requireRole, type Principal } from './access.ts';
 import type { CoreServiceDeps } from './deps.ts';
 import { findDevice } from '../db/repositories/devices.ts';
-import { deleteDesired, deleteTags, listDesired, lockDesired, upsertDesired, upsertTags } from '../db/repositories/tags-desired.ts';
+import {
+  deleteDesired,
+  deleteTags,
+  listDesired,
+  lockDesired,
+  upsertDesired,
+  upsertTags,
+} from '../db/repositories/tags-desired.ts';
 
 /** alink-protocol.md §3.9 / §7: at most 200 tags per message; attrKey at most 100 bytes. */
 export const TAG_LIMITS = { perMessage: 200, keyBytes: 100, valueChars: 1024 } as const;
@@ -29,15 +36,21 @@ export function createTagsDesiredService(deps: CoreServiceDeps) {
   const db = deps.database.db;
 
   return {
-
-    async setDesired(p: Principal, input: { productKey: string; deviceName: string; items: unknown; versions?: unknown }) {
+    async setDesired(
+      p: Principal,
+      input: { productKey: string; deviceName: string; items: unknown; versions?: unknown },
+    ) {
       requireRole(p, 'OPERATOR');
       const info = await deps.productCache.get(input.productKey);
       if (!info || (p.productKeys !== null && !p.productKeys.includes(input.productKey))) {
-        throw new DomainError('PRODUCT_NOT_FOUND', `product ${input.productKey} does not exist`, ['input', 'productKey']);
+        throw new DomainError('PRODUCT_NOT_FOUND', `product ${input.productKey} does not exist`, [
+          'input',
+          'productKey',
+        ]);
       }
       const d = await findDevice(db, input.productKey, input.deviceName);
-      if (!d) throw new DomainError('DEVICE_NOT_FOUND', `device ${input.deviceName} does not exist`, ['input', 'deviceName']);
+      if (!d)
+        throw new DomainError('DEVICE_NOT_FOUND', `device ${input.deviceName} does not exist`, ['input', 'deviceName']);
       const items = input.items;
       if (!items || typeof items !== 'object' || Array.isArray(items) || Object.keys(items).length === 0) {
         throw new DomainError('INVALID_VALUE', 'items must be a non-empty JSON object', ['input', 'items']);
@@ -47,7 +60,11 @@ export function createTagsDesiredService(deps: CoreServiceDeps) {
       for (const [id, value] of Object.entries(items)) {
         const prop = info.model.properties.get(id);
         if (!prop) {
-          errors.push({ code: 'IDENTIFIER_NOT_FOUND', message: `property ${id} is not defined in the thing model`, field: ['input', 'items', id] });
+          errors.push({
+            code: 'IDENTIFIER_NOT_FOUND',
+            message: `property ${id} is not defined in the thing model`,
+            field: ['input', 'items', id],
+          });
           continue;
         }
         const r = validateValue(prop.dataType, value, id);
@@ -62,7 +79,11 @@ export function createTagsDesiredService(deps: CoreServiceDeps) {
           const expected = versions[id];
           // Optimistic concurrency: a caller that names the version it saw loses to a newer write.
           if (typeof expected === 'number' && (cur?.version ?? 0) !== expected) {
-            throw new DomainError('VERSION_CONFLICT', `desired ${id} is at version ${cur?.version ?? 0}, not ${expected}`, ['input', 'versions', id]);
+            throw new DomainError(
+              'VERSION_CONFLICT',
+              `desired ${id} is at version ${cur?.version ?? 0}, not ${expected}`,
+              ['input', 'versions', id],
+            );
           }
           const version = (cur?.version ?? 0) + 1;
           await upsertDesired(tx, d.id, id, value as object, version);

@@ -38,7 +38,8 @@ export const lifecycleEvent = (action: 'create' | 'delete' | 'enable' | 'disable
 function checkNickname(n: string | null | undefined): string | null {
   if (n == null) return null;
   const len = [...n].length;
-  if (len < 4 || len > 64) throw new DomainError('INVALID_NAME', 'nickname must be 4 to 64 characters', ['input', 'nickname']);
+  if (len < 4 || len > 64)
+    throw new DomainError('INVALID_NAME', 'nickname must be 4 to 64 characters', ['input', 'nickname']);
   return n;
 }
 
@@ -53,16 +54,27 @@ export function createDeviceService(deps: ServiceDeps) {
 
   async function requireProductIn(tx: Executor, productKey: string) {
     const product = await findProduct(tx, productKey);
-    if (!product) throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['input', 'productKey']);
+    if (!product)
+      throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['input', 'productKey']);
     return product;
   }
 
-  async function insertDevices(p: Principal, productKey: string, names: string[], nickname: string | null, fieldName: string) {
+  async function insertDevices(
+    p: Principal,
+    productKey: string,
+    names: string[],
+    nickname: string | null,
+    fieldName: string,
+  ) {
     requireRole(p, 'OPERATOR');
     assertProductVisible(p, productKey);
     names.forEach((n, i) => {
       if (!DEVICE_NAME_RE.test(n)) {
-        throw new DomainError('INVALID_NAME', `deviceName "${n}" must be 4 to 32 letters, digits or -_@.:`, fieldName === 'deviceName' ? ['input', 'deviceName'] : ['input', fieldName, String(i)]);
+        throw new DomainError(
+          'INVALID_NAME',
+          `deviceName "${n}" must be 4 to 32 letters, digits or -_@.:`,
+          fieldName === 'deviceName' ? ['input', 'deviceName'] : ['input', fieldName, String(i)],
+        );
       }
     });
     const dup = names.find((n, i) => names.indexOf(n) !== i);
@@ -72,12 +84,21 @@ export function createDeviceService(deps: ServiceDeps) {
       await requireProductIn(tx, productKey);
       const rows = await insertDeviceRows(
         tx,
-        issued.map((d) => ({ iotId: newIotId(), productKey, deviceName: d.deviceName, nickname, secretEnc: secrets.encrypt(d.secret) })),
+        issued.map((d) => ({
+          iotId: newIotId(),
+          productKey,
+          deviceName: d.deviceName,
+          nickname,
+          secretEnc: secrets.encrypt(d.secret),
+        })),
       );
       if (rows.length !== issued.length) {
         const created = new Set(rows.map((r) => r.deviceName));
         const taken = issued.find((d) => !created.has(d.deviceName))!.deviceName;
-        throw new DomainError('DEVICE_ALREADY_EXISTS', `device ${taken} already exists in product ${productKey}`, ['input', fieldName]);
+        throw new DomainError('DEVICE_ALREADY_EXISTS', `device ${taken} already exists in product ${productKey}`, [
+          'input',
+          fieldName,
+        ]);
       }
       const byName = new Map(rows.map((r) => [r.deviceName, r]));
       return issued.map((d): RegisteredDevice => {
@@ -101,7 +122,10 @@ export function createDeviceService(deps: ServiceDeps) {
       const before = await lockDevice(tx, productKey, deviceName);
       if (!before) {
         await requireProductIn(tx, productKey);
-        throw new DomainError('DEVICE_NOT_FOUND', `device ${deviceName} does not exist in product ${productKey}`, ['input', 'deviceName']);
+        throw new DomainError('DEVICE_NOT_FOUND', `device ${deviceName} does not exist in product ${productKey}`, [
+          'input',
+          'deviceName',
+        ]);
       }
       return (await fn(tx, before, emit)) ?? before;
     });
@@ -116,22 +140,42 @@ export function createDeviceService(deps: ServiceDeps) {
     });
 
   return {
-    async register(p: Principal, input: { productKey: string; deviceName?: string | null; nickname?: string | null }): Promise<RegisteredDevice> {
+    async register(
+      p: Principal,
+      input: { productKey: string; deviceName?: string | null; nickname?: string | null },
+    ): Promise<RegisteredDevice> {
       requireRole(p, 'OPERATOR'); // before looking at the input: a VIEWER learns nothing from it
       const nickname = checkNickname(input.nickname);
-      const [r] = await insertDevices(p, input.productKey, [input.deviceName ?? newDeviceName()], nickname, 'deviceName');
+      const [r] = await insertDevices(
+        p,
+        input.productKey,
+        [input.deviceName ?? newDeviceName()],
+        nickname,
+        'deviceName',
+      );
       return r!;
     },
 
-    async registerMany(p: Principal, input: { productKey: string; deviceNames?: readonly string[] | null; count?: number | null }): Promise<RegisteredDevice[]> {
+    async registerMany(
+      p: Principal,
+      input: { productKey: string; deviceNames?: readonly string[] | null; count?: number | null },
+    ): Promise<RegisteredDevice[]> {
       requireRole(p, 'OPERATOR');
       const hasNames = input.deviceNames != null;
       if (hasNames === (input.count != null)) {
-        throw new DomainError('INVALID_INPUT', 'pass either deviceNames or count', ['input', hasNames ? 'count' : 'deviceNames']);
+        throw new DomainError('INVALID_INPUT', 'pass either deviceNames or count', [
+          'input',
+          hasNames ? 'count' : 'deviceNames',
+        ]);
       }
-      const names = hasNames ? [...input.deviceNames!] : Array.from({ length: Math.max(0, input.count!) }, newDeviceName);
+      const names = hasNames
+        ? [...input.deviceNames!]
+        : Array.from({ length: Math.max(0, input.count!) }, newDeviceName);
       if (names.length < 1 || names.length > MAX_BATCH_REGISTER) {
-        throw new DomainError('INVALID_INPUT', `register 1 to ${MAX_BATCH_REGISTER} devices per call`, ['input', hasNames ? 'deviceNames' : 'count']);
+        throw new DomainError('INVALID_INPUT', `register 1 to ${MAX_BATCH_REGISTER} devices per call`, [
+          'input',
+          hasNames ? 'deviceNames' : 'count',
+        ]);
       }
       return insertDevices(p, input.productKey, names, null, 'deviceNames');
     },
@@ -155,7 +199,12 @@ export function createDeviceService(deps: ServiceDeps) {
       const secret = newDeviceSecret();
       const device = await mutate(p, productKey, deviceName, 'ADMIN', async (tx, d, emit) => {
         await setDeviceSecret(tx, d.id, secrets.encrypt(secret));
-        emit({ type: 'registry.changed', productKey, deviceName, data: { entity: 'device', what: 'secretReset', productKey, deviceName, iotId: d.iotId } });
+        emit({
+          type: 'registry.changed',
+          productKey,
+          deviceName,
+          data: { entity: 'device', what: 'secretReset', productKey, deviceName, iotId: d.iotId },
+        });
         return d;
       });
       return { device, deviceSecret: secret };
@@ -177,13 +226,28 @@ export function createDeviceService(deps: ServiceDeps) {
       return d && canSeeProduct(p, d.productKey) ? d : null;
     },
 
-    async list(p: Principal, filter: { productKey?: string | null; state?: DeviceState | null; nameContains?: string | null }, args: PageArgs) {
+    async list(
+      p: Principal,
+      filter: { productKey?: string | null; state?: DeviceState | null; nameContains?: string | null },
+      args: PageArgs,
+    ) {
       const page = keysetPage(args);
-      if (filter.productKey != null && !canSeeProduct(p, filter.productKey)) return toConnection([], page, () => 0, noRows);
+      if (filter.productKey != null && !canSeeProduct(p, filter.productKey))
+        return toConnection([], page, () => 0, noRows);
       const where: DeviceFilter = { ...filter, productKeys: filter.productKey != null ? null : p.productKeys };
-      const ids = { afterId: idKey(page.afterKey, 'after'), beforeId: idKey(page.beforeKey, 'before'), forward: page.direction === 'forward', limit: page.limit + 1 };
+      const ids = {
+        afterId: idKey(page.afterKey, 'after'),
+        beforeId: idKey(page.beforeKey, 'before'),
+        forward: page.direction === 'forward',
+        limit: page.limit + 1,
+      };
       const rows = await listDevicesPage(db, where, ids);
-      return toConnection(rows, page, (r) => r.id, () => countDevices(db, where));
+      return toConnection(
+        rows,
+        page,
+        (r) => r.id,
+        () => countDevices(db, where),
+      );
     },
 
     /** The gateway a sub-device is bound to (topology, alink-protocol.md §1.7). */

@@ -33,7 +33,8 @@ export interface SeriesBucket extends Omit<SeriesRow, 'start' | 'count'> {
 /** `"1m"`, `"5m"`, `"1h"`, `"1d"`, `"30s"`, `"1w"`: a bucket width in seconds. */
 export function parseInterval(s: string): number {
   const m = /^(\d{1,6})(s|m|h|d|w)$/.exec(s.trim());
-  if (!m) throw new DomainError('INVALID_INTERVAL', `interval "${s}" must look like 30s, 5m, 1h, 1d or 1w`, ['interval']);
+  if (!m)
+    throw new DomainError('INVALID_INTERVAL', `interval "${s}" must look like 30s, 5m, 1h, 1d or 1w`, ['interval']);
   const n = Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as 's'];
   if (n < 1) throw new DomainError('INVALID_INTERVAL', 'interval must be at least 1s', ['interval']);
   return n;
@@ -46,7 +47,8 @@ export const MAX_BUCKETS = 10_000;
 const keyOf = (r: { time: Date; id: number }) => `${r.time.getTime()}:${r.id}`;
 function splitKey(k: string): [Date, number] {
   const [t, id] = k.split(':');
-  if (!t || !id || !/^\d+$/.test(t) || !/^\d+$/.test(id)) throw new DomainError('INVALID_CURSOR', 'invalid cursor', ['after']);
+  if (!t || !id || !/^\d+$/.test(t) || !/^\d+$/.test(id))
+    throw new DomainError('INVALID_CURSOR', 'invalid cursor', ['after']);
   return [new Date(Number(t)), Number(id)];
 }
 
@@ -54,7 +56,11 @@ function splitKey(k: string): [Date, number] {
 function timePage(page: KeysetPage, order: 'ASC' | 'DESC'): TimePage<number> {
   const cursor = page.direction === 'forward' ? page.afterKey : page.beforeKey;
   const after = cursor == null ? null : splitKey(cursor);
-  return { after: after && { time: after[0], key: after[1] }, ascending: (order === 'ASC') === (page.direction === 'forward'), limit: page.limit + 1 };
+  return {
+    after: after && { time: after[0], key: after[1] },
+    ascending: (order === 'ASC') === (page.direction === 'forward'),
+    limit: page.limit + 1,
+  };
 }
 
 /**
@@ -70,11 +76,13 @@ export function createHistoryService(deps: ServiceDeps) {
   }
 
   function range(from: Date, to: Date) {
-    if (!(from.getTime() <= to.getTime())) throw new DomainError('INVALID_RANGE', '`from` must not be after `to`', ['from']);
+    if (!(from.getTime() <= to.getTime()))
+      throw new DomainError('INVALID_RANGE', '`from` must not be after `to`', ['from']);
   }
 
   return {
-    latest: (deviceId: number): Promise<{ identifier: string; value: unknown; time: Date }[]> => listLatestProperties(db, deviceId),
+    latest: (deviceId: number): Promise<{ identifier: string; value: unknown; time: Date }[]> =>
+      listLatestProperties(db, deviceId),
 
     async propertyHistory(
       p: Principal,
@@ -92,14 +100,28 @@ export function createHistoryService(deps: ServiceDeps) {
 
     async eventHistory(
       p: Principal,
-      a: { productKey: string; deviceName: string; identifier?: string | null; eventType?: string | null; from: Date; to: Date; order: 'ASC' | 'DESC' },
+      a: {
+        productKey: string;
+        deviceName: string;
+        identifier?: string | null;
+        eventType?: string | null;
+        from: Date;
+        to: Date;
+        order: 'ASC' | 'DESC';
+      },
       args: PageArgs,
     ): Promise<Connection<EventRecord>> {
       range(a.from, a.to);
       const page = keysetPage(args);
       const d = await device(p, a.productKey, a.deviceName);
       if (!d) return toConnection<EventRecord>([], page, keyOf, noRows);
-      const filter = { deviceId: d.id, identifier: a.identifier, eventType: a.eventType?.toLowerCase(), from: a.from, to: a.to };
+      const filter = {
+        deviceId: d.id,
+        identifier: a.identifier,
+        eventType: a.eventType?.toLowerCase(),
+        from: a.from,
+        to: a.to,
+      };
       const rows = await listEventHistoryPage(db, filter, timePage(page, a.order));
       return toConnection(rows, page, keyOf, () => countEventHistory(db, filter));
     },
@@ -107,7 +129,14 @@ export function createHistoryService(deps: ServiceDeps) {
     /** QueryDeviceServiceData: service calls (and property sets, identifier `set`) with their outcome. */
     async serviceHistory(
       p: Principal,
-      a: { productKey: string; deviceName: string; identifier?: string | null; from: Date; to: Date; order: 'ASC' | 'DESC' },
+      a: {
+        productKey: string;
+        deviceName: string;
+        identifier?: string | null;
+        from: Date;
+        to: Date;
+        order: 'ASC' | 'DESC';
+      },
       args: PageArgs,
     ): Promise<Connection<ServiceCallRecord>> {
       range(a.from, a.to);
@@ -122,7 +151,13 @@ export function createHistoryService(deps: ServiceDeps) {
         if (!t || !/^\d+$/.test(t) || !id) throw new DomainError('INVALID_CURSOR', 'invalid cursor', ['after']);
         after = { time: new Date(Number(t)), key: id };
       }
-      const filter = { productKey: a.productKey, deviceName: a.deviceName, identifier: a.identifier, from: a.from, to: a.to };
+      const filter = {
+        productKey: a.productKey,
+        deviceName: a.deviceName,
+        identifier: a.identifier,
+        from: a.from,
+        to: a.to,
+      };
       const rows = await listServiceCallsPage(db, filter, { after, ascending, limit: page.limit + 1 });
       return toConnection(rows, page, key, () => countServiceCalls(db, filter));
     },
@@ -138,7 +173,9 @@ export function createHistoryService(deps: ServiceDeps) {
       range(a.from, a.to);
       const seconds = parseInterval(a.interval);
       if ((a.to.getTime() - a.from.getTime()) / 1000 / seconds > MAX_BUCKETS) {
-        throw new DomainError('TOO_MANY_BUCKETS', `at most ${MAX_BUCKETS} buckets per series; use a wider interval`, ['interval']);
+        throw new DomainError('TOO_MANY_BUCKETS', `at most ${MAX_BUCKETS} buckets per series; use a wider interval`, [
+          'interval',
+        ]);
       }
       const d = await device(p, a.productKey, a.deviceName);
       if (!d) return [];
@@ -146,7 +183,14 @@ export function createHistoryService(deps: ServiceDeps) {
       // Whole-hour buckets starting on an hour: the complete hours come from the hourly rollup.
       const wholeHours = Math.floor((a.to.getTime() - a.from.getTime() + 1) / HOUR);
       const useRollup = seconds % 3600 === 0 && a.from.getTime() % HOUR === 0 && wholeHours > 0;
-      const rows = await propertySeriesBuckets(db, { deviceId: d.id, identifier: a.identifier, from: a.from, to: a.to, seconds, wholeHours: useRollup ? wholeHours : 0 });
+      const rows = await propertySeriesBuckets(db, {
+        deviceId: d.id,
+        identifier: a.identifier,
+        from: a.from,
+        to: a.to,
+        seconds,
+        wholeHours: useRollup ? wholeHours : 0,
+      });
       const num = (v: unknown) => (v == null ? null : Number(v));
       return rows.map((r) => ({
         start: new Date(r.start),

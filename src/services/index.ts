@@ -24,12 +24,24 @@ import { createSubDeviceGatewayService } from './sub-registration.ts';
 
 export function createServices(deps: CoreServiceDeps & { metrics: Metrics; ota?: OtaOptions }) {
   const consumers = createConsumerStore(deps.database, deps.instanceId);
-  const targets = createTargetGuard({ allowPrivate: deps.config.RULE_ALLOW_PRIVATE_TARGETS, privateRanges: deps.config.RULE_PRIVATE_TARGETS });
-  const actions = createActionRunner({ publisher: deps.publisher, products: deps.productCache, logger: deps.logger, targets });
+  const targets = createTargetGuard({
+    allowPrivate: deps.config.RULE_ALLOW_PRIVATE_TARGETS,
+    privateRanges: deps.config.RULE_PRIVATE_TARGETS,
+  });
+  const actions = createActionRunner({
+    publisher: deps.publisher,
+    products: deps.productCache,
+    logger: deps.logger,
+    targets,
+  });
   const ruleEngine = createRuleEngine({ ...deps, consumers, actions });
   const ota = createOtaService({ ...deps, ...deps.ota });
   const accessKeys = createAccessKeyService(deps);
-  const amqp = createAmqpServices({ ...deps, resolveAccessKey: (id) => accessKeys.resolveAccessKey(id), markUsed: (id) => accessKeys.markUsed(id) });
+  const amqp = createAmqpServices({
+    ...deps,
+    resolveAccessKey: (id) => accessKeys.resolveAccessKey(id),
+    markUsed: (id) => accessKeys.markUsed(id),
+  });
   return {
     products: createProductService(deps),
     topics: createTopicService(deps),

@@ -14,20 +14,32 @@ export const canSeeKey = (p: Principal, productKeys: readonly string[] | null): 
  * The product scope of a new key. Absent: every product the creator may see (a scoped key cannot make a wider key
  * than itself). Products outside the creator's scope are reported exactly like products that do not exist.
  */
-export async function newKeyScope(ex: Executor, p: Principal, requested: readonly string[] | null | undefined): Promise<string[] | null> {
+export async function newKeyScope(
+  ex: Executor,
+  p: Principal,
+  requested: readonly string[] | null | undefined,
+): Promise<string[] | null> {
   if (requested == null) return p.productKeys === null ? null : [...p.productKeys];
   const productKeys = [...new Set(requested)];
   if (productKeys.length === 0) {
-    throw new DomainError('INVALID_INPUT', 'productKeys must list at least one product (omit it for every product)', ['input', 'productKeys']);
+    throw new DomainError('INVALID_INPUT', 'productKeys must list at least one product (omit it for every product)', [
+      'input',
+      'productKeys',
+    ]);
   }
   const found = await existingProductKeys(ex, productKeys);
   const missing = productKeys.filter((k) => !found.includes(k) || !canSeeProduct(p, k));
-  if (missing.length > 0) throw new DomainError('PRODUCT_NOT_FOUND', `unknown products: ${missing.join(', ')}`, ['input', 'productKeys']);
+  if (missing.length > 0)
+    throw new DomainError('PRODUCT_NOT_FOUND', `unknown products: ${missing.join(', ')}`, ['input', 'productKeys']);
   return productKeys;
 }
 
 /** The ADMIN reads of a kind of key, limited to the keys the caller may see. */
-export function keyReads<Row extends { productKeys: string[] | null }, R>(list: () => Promise<Row[]>, find: (id: number) => Promise<Row | null>, toRecord: (r: Row) => R) {
+export function keyReads<Row extends { productKeys: string[] | null }, R>(
+  list: () => Promise<Row[]>,
+  find: (id: number) => Promise<Row | null>,
+  toRecord: (r: Row) => R,
+) {
   return {
     async list(p: Principal): Promise<R[]> {
       requireRole(p, 'ADMIN');

@@ -34,15 +34,20 @@ export function decodeKey(cursor: string, field: string): string {
 /** The key of a list ordered by row id: a cursor whose key is not an id is refused, never passed on as NaN to SQL. */
 export function idKey(key: string | null, field: 'after' | 'before'): number | null {
   if (key == null) return null;
-  if (!/^\d{1,15}$/.test(key)) throw new DomainError('INVALID_CURSOR', `the ${field} cursor does not belong to this list`, [field]);
+  if (!/^\d{1,15}$/.test(key))
+    throw new DomainError('INVALID_CURSOR', `the ${field} cursor does not belong to this list`, [field]);
   return Number(key);
 }
 
 export function keysetPage(args: PageArgs): KeysetPage {
   const { first, last } = args;
   if (first != null && last != null) throw new PageSizeError('pass either first or last, not both');
-  for (const [name, v] of [['first', first], ['last', last]] as const) {
-    if (v != null && (v < 0 || v > MAX_PAGE)) throw new PageSizeError(`${name} must be between 0 and ${MAX_PAGE} (got ${v})`);
+  for (const [name, v] of [
+    ['first', first],
+    ['last', last],
+  ] as const) {
+    if (v != null && (v < 0 || v > MAX_PAGE))
+      throw new PageSizeError(`${name} must be between 0 and ${MAX_PAGE} (got ${v})`);
   }
   const backward = last != null || (args.before != null && first == null);
   return {
@@ -67,7 +72,12 @@ export const noRows = async (): Promise<number> => 0;
  * Build a Relay connection from rows fetched with limit + 1 in the page's direction. `count` counts every row that
  * matches the list's filters (no cursor, no limit); it is called lazily, by the `totalCount` field only.
  */
-export function toConnection<T>(rows: T[], page: KeysetPage, keyOf: (row: T) => string | number, count: () => Promise<number>): Connection<T> {
+export function toConnection<T>(
+  rows: T[],
+  page: KeysetPage,
+  keyOf: (row: T) => string | number,
+  count: () => Promise<number>,
+): Connection<T> {
   const hasMore = rows.length > page.limit;
   const slice = rows.slice(0, page.limit);
   if (page.direction === 'backward') slice.reverse();

@@ -17,7 +17,13 @@ import type { ServiceDeps } from './deps.ts';
 import type { RrpcForm } from '../db/records.ts';
 
 /** alink-protocol.md D15. */
-export type OfflineReason = 'CLIENT_DISCONNECT' | 'KEEPALIVE_TIMEOUT' | 'TAKEN_OVER' | 'KICKED' | 'SERVER_SHUTDOWN' | 'SERVER_RESTART';
+export type OfflineReason =
+  | 'CLIENT_DISCONNECT'
+  | 'KEEPALIVE_TIMEOUT'
+  | 'TAKEN_OVER'
+  | 'KICKED'
+  | 'SERVER_SHUTDOWN'
+  | 'SERVER_RESTART';
 
 export interface DeviceIdentity {
   id: number;
@@ -81,12 +87,23 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
      * `secretEnc`, the login counts only if the device is still enabled and still has the secret it was verified with
      * (null otherwise): a disable or secret reset committed while the login was in flight wins.
      */
-    async connect(d: DeviceIdentity, clientIp: string | null, session: { rrpcForm?: RrpcForm; secretEnc?: string } = {}): Promise<{ epoch: number; activatedNow: boolean } | null> {
+    async connect(
+      d: DeviceIdentity,
+      clientIp: string | null,
+      session: { rrpcForm?: RrpcForm; secretEnc?: string } = {},
+    ): Promise<{ epoch: number; activatedNow: boolean } | null> {
       const rrpcForm: RrpcForm = session.rrpcForm ?? 'sys';
       let result: { epoch: number; activatedNow: boolean } | null = null;
       await committer.transact(async (tx) => {
         const now = new Date();
-        const row = await markOnline(tx, { id: d.id, instanceId, clientIp, rrpcForm, at: now, secretEnc: session.secretEnc ?? null });
+        const row = await markOnline(tx, {
+          id: d.id,
+          instanceId,
+          clientIp,
+          rrpcForm,
+          at: now,
+          secretEnc: session.secretEnc ?? null,
+        });
         if (!row) return [];
         const epoch = row.epoch;
         result = { epoch, activatedNow: row.activatedNow };
@@ -99,7 +116,12 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
     },
 
     /** Mark offline only if `epoch` is still the device's current connection. */
-    async disconnect(d: DeviceIdentity, epoch: number, reason: OfflineReason, clientIp: string | null = null): Promise<boolean> {
+    async disconnect(
+      d: DeviceIdentity,
+      epoch: number,
+      reason: OfflineReason,
+      clientIp: string | null = null,
+    ): Promise<boolean> {
       const stored = await committer.transact(async (tx) => {
         const now = new Date();
         const events = offlineEvents(await markOfflineAtEpoch(tx, d.id, epoch, now), reason, now);
@@ -154,7 +176,6 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
       });
       await markInstanceStopped(db, instanceId);
     },
-
   };
 }
 

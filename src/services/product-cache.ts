@@ -38,7 +38,10 @@ export function createProductCache(deps: ServiceDeps) {
     const topics = await listTopics(db, productKey);
     return {
       product,
-      categories: topics.map((t) => ({ topicShortName: t.shortName, operation: t.operation as TopicCategory['operation'] })),
+      categories: topics.map((t) => ({
+        topicShortName: t.shortName,
+        operation: t.operation as TopicCategory['operation'],
+      })),
       model: compileThingModel(product.tsl as unknown as TslDocument),
     };
   }

@@ -57,7 +57,8 @@ function checkName(name: string): string {
 
 function checkDescription(d: string | null | undefined): string | null {
   if (d == null) return null;
-  if ([...d].length > 100) throw new DomainError('INVALID_NAME', 'description must be at most 100 characters', ['input', 'description']);
+  if ([...d].length > 100)
+    throw new DomainError('INVALID_NAME', 'description must be at most 100 characters', ['input', 'description']);
   return d;
 }
 
@@ -66,7 +67,11 @@ export function normaliseTsl(input: unknown, productKey: string, field: string[]
   const result = validateTslDocument(input ?? {});
   if (!result.ok) {
     throw new DomainErrors(
-      result.error.map((i) => ({ code: 'INVALID_TSL', message: `${i.path.join('.') || 'tsl'}: ${i.message}`, field: [...field, ...i.path] })),
+      result.error.map((i) => ({
+        code: 'INVALID_TSL',
+        message: `${i.path.join('.') || 'tsl'}: ${i.message}`,
+        field: [...field, ...i.path],
+      })),
     );
   }
   const doc = result.value as unknown as Record<string, unknown>;
@@ -77,7 +82,8 @@ export function createProductService(deps: ServiceDeps) {
   const { database, log, secrets } = deps;
   const db = database.db;
 
-  const changed = (productKey: string, what: string) => registryChanged('product', what, { productKey }, { productKey });
+  const changed = (productKey: string, what: string) =>
+    registryChanged('product', what, { productKey }, { productKey });
 
   return {
     async create(p: Principal, input: CreateProductInput): Promise<ProductRecord> {
@@ -92,7 +98,7 @@ export function createProductService(deps: ServiceDeps) {
       const tsl = normaliseTsl(input.tsl, productKey, ['input', 'tsl']);
       return log.transaction(async (tx, emit) => {
         const product = await insertProduct(tx, {
-            productKey,
+          productKey,
           name,
           description,
           nodeType: input.nodeType ?? 'DEVICE',
@@ -102,8 +108,20 @@ export function createProductService(deps: ServiceDeps) {
           productSecretEnc: secrets.encrypt(newProductSecret()),
           dynamicRegistration: input.dynamicRegistration ?? false,
         });
-        if (!product) throw new DomainError('PRODUCT_ALREADY_EXISTS', `product ${productKey} already exists`, ['input', 'productKey']);
-        await insertTopics(tx, DEFAULT_TOPICS.map((t) => ({ productKey, shortName: t.shortName, operation: t.operation, description: t.description })));
+        if (!product)
+          throw new DomainError('PRODUCT_ALREADY_EXISTS', `product ${productKey} already exists`, [
+            'input',
+            'productKey',
+          ]);
+        await insertTopics(
+          tx,
+          DEFAULT_TOPICS.map((t) => ({
+            productKey,
+            shortName: t.shortName,
+            operation: t.operation,
+            description: t.description,
+          })),
+        );
         emit(changed(productKey, 'created'));
         return product;
       });
@@ -119,7 +137,11 @@ export function createProductService(deps: ServiceDeps) {
       if (input.dynamicRegistration != null) set.dynamicRegistration = input.dynamicRegistration;
       return log.transaction(async (tx, emit) => {
         const product = await updateProduct(tx, input.productKey, set);
-        if (!product) throw new DomainError('PRODUCT_NOT_FOUND', `product ${input.productKey} does not exist`, ['input', 'productKey']);
+        if (!product)
+          throw new DomainError('PRODUCT_NOT_FOUND', `product ${input.productKey} does not exist`, [
+            'input',
+            'productKey',
+          ]);
         emit(changed(input.productKey, 'updated'));
         return product;
       });
@@ -131,7 +153,8 @@ export function createProductService(deps: ServiceDeps) {
       const tsl = normaliseTsl(tslInput, productKey, ['input', 'tsl']);
       return log.transaction(async (tx, emit) => {
         const product = await updateProduct(tx, productKey, { tsl, updatedAt: new Date() });
-        if (!product) throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['input', 'productKey']);
+        if (!product)
+          throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['input', 'productKey']);
         emit(changed(productKey, 'thingModel'));
         return product;
       });
@@ -142,10 +165,15 @@ export function createProductService(deps: ServiceDeps) {
       assertProductVisible(p, productKey);
       return log.transaction(async (tx, emit) => {
         // Lock the product row so a concurrent registerDevice cannot slip in between the count and the delete.
-        if (!(await lockProduct(tx, productKey))) throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['input', 'productKey']);
+        if (!(await lockProduct(tx, productKey)))
+          throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['input', 'productKey']);
         const n = await countDevices(tx, { productKey });
         if (n > 0) {
-          throw new DomainError('PRODUCT_HAS_DEVICES', `product ${productKey} still has ${n} devices; delete them first`, ['input', 'productKey']);
+          throw new DomainError(
+            'PRODUCT_HAS_DEVICES',
+            `product ${productKey} still has ${n} devices; delete them first`,
+            ['input', 'productKey'],
+          );
         }
         await deleteProduct(tx, productKey);
         emit(changed(productKey, 'deleted'));
@@ -174,9 +202,19 @@ export function createProductService(deps: ServiceDeps) {
 
     async list(p: Principal, args: PageArgs) {
       const page = keysetPage(args);
-      const ids = { afterId: idKey(page.afterKey, 'after'), beforeId: idKey(page.beforeKey, 'before'), forward: page.direction === 'forward', limit: page.limit + 1 };
+      const ids = {
+        afterId: idKey(page.afterKey, 'after'),
+        beforeId: idKey(page.beforeKey, 'before'),
+        forward: page.direction === 'forward',
+        limit: page.limit + 1,
+      };
       const rows = await listProductsPage(db, p.productKeys, ids);
-      return toConnection(rows, page, (r) => r.id, () => countProducts(db, p.productKeys));
+      return toConnection(
+        rows,
+        page,
+        (r) => r.id,
+        () => countProducts(db, p.productKeys),
+      );
     },
 
     /** Used by dynamic registration (broker) only; never exposed through the API. */

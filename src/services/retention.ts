@@ -10,7 +10,10 @@ const DAY = 86_400_000;
  * in small batches every few minutes. Running it on several instances at once is harmless (each batch deletes what
  * is still there).
  */
-export function startRetention(deps: { config: Config; log: EventLog; history: HistoryService; logger: Logger }, everyMs = 10 * 60_000) {
+export function startRetention(
+  deps: { config: Config; log: EventLog; history: HistoryService; logger: Logger },
+  everyMs = 10 * 60_000,
+) {
   const { config, log, history, logger } = deps;
   let running: Promise<void> | null = null;
   const run = () => {

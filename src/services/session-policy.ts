@@ -13,11 +13,23 @@ import type { DeviceIdentity, OfflineReason } from './presence.ts';
  * - a topology removal logs the sub-devices out of their gateway's connection.
  * Each time the connection also drops the sub-device's subscriptions and cached ACL decisions.
  */
-export function startSessionPolicy(deps: { hub: EventHub; sessions: SessionControl; gateway: GatewayService; publisher: DevicePublisher; logger: Logger }) {
+export function startSessionPolicy(deps: {
+  hub: EventHub;
+  sessions: SessionControl;
+  gateway: GatewayService;
+  publisher: DevicePublisher;
+  logger: Logger;
+}) {
   const { sessions, gateway } = deps;
 
   /** Forget a sub-device on a gateway connection; with a reason, record its logout. Returns it when it was there. */
-  async function dropSub(conn: DeviceConnection, productKey: string, deviceName: string, reason: OfflineReason | null, newerEpoch?: number): Promise<DeviceIdentity | null> {
+  async function dropSub(
+    conn: DeviceConnection,
+    productKey: string,
+    deviceName: string,
+    reason: OfflineReason | null,
+    newerEpoch?: number,
+  ): Promise<DeviceIdentity | null> {
     const key = deviceKey(productKey, deviceName);
     const cur = conn.subDevices.get(key);
     if (!cur || (newerEpoch !== undefined && cur.epoch >= newerEpoch)) return null;
@@ -38,7 +50,12 @@ export function startSessionPolicy(deps: { hub: EventHub; sessions: SessionContr
       for (const conn of sessions.connections()) void dropSub(conn, pk, dn, null, epoch);
       return;
     }
-    const action = e.type === 'device.lifecycle' ? String(e.data.action) : e.type === 'registry.changed' && e.data.entity === 'device' && e.data.what === 'secretReset' ? 'reset' : null;
+    const action =
+      e.type === 'device.lifecycle'
+        ? String(e.data.action)
+        : e.type === 'registry.changed' && e.data.entity === 'device' && e.data.what === 'secretReset'
+          ? 'reset'
+          : null;
     if (action === 'disable' || action === 'delete' || action === 'reset') {
       sessions.kick(pk, dn, 'KICKED');
       for (const conn of sessions.connections()) {

@@ -27,9 +27,22 @@ export function createStreamService(deps: ServiceDeps) {
       }
       const after = req.after ? decodeCursor(req.after) : null;
       // A scoped key asking for another product gets an empty stream, exactly as for a product that does not exist.
-      const productKeys = p.productKeys === null ? null : req.productKey != null ? (canSeeProduct(p, req.productKey) ? null : []) : p.productKeys;
+      const productKeys =
+        p.productKeys === null
+          ? null
+          : req.productKey != null
+            ? canSeeProduct(p, req.productKey)
+              ? null
+              : []
+            : p.productKeys;
       return new EventStream(deps.hub, deps.log, {
-        filter: { types: req.types, productKey: req.productKey, deviceName: req.deviceName, productKeys, where: req.where },
+        filter: {
+          types: req.types,
+          productKey: req.productKey,
+          deviceName: req.deviceName,
+          productKeys,
+          where: req.where,
+        },
         after,
         bufferLimit: deps.config.SUBSCRIBER_BUFFER,
       });

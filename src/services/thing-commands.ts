@@ -21,8 +21,14 @@ export interface BatchResult {
 }
 
 /** Where a sync service call goes: the session's RRPC form (D12 or D21), as its presence row records it. */
-export const syncServiceTopic = (d: Pick<DeviceRecord, 'productKey' | 'deviceName' | 'rrpcForm'>, messageId: string, identifier: string): string =>
-  d.rrpcForm === 'ext' ? extRrpcServiceTopic(messageId, d.productKey, d.deviceName, identifier) : rrpcRequestTopic(d.productKey, d.deviceName, messageId);
+export const syncServiceTopic = (
+  d: Pick<DeviceRecord, 'productKey' | 'deviceName' | 'rrpcForm'>,
+  messageId: string,
+  identifier: string,
+): string =>
+  d.rrpcForm === 'ext'
+    ? extRrpcServiceTopic(messageId, d.productKey, d.deviceName, identifier)
+    : rrpcRequestTopic(d.productKey, d.deviceName, messageId);
 
 /** A command the device could not be sent right now: the reference's downlink reply with 9201 (§3.10, §6.7). */
 function offlineReply(d: DeviceRecord, messageId: string, topic: string): NewEvent {
@@ -54,32 +60,51 @@ export function createThingCommandService(deps: CoreServiceDeps) {
 
   function requireAlink(info: ProductInfo) {
     if (info.product.dataFormat === 'CUSTOM') {
-      throw new DomainError('UNSUPPORTED_DATA_FORMAT', 'thing-model commands need an ALINK_JSON product (CUSTOM products take raw data through pub)', ['input', 'productKey']);
+      throw new DomainError(
+        'UNSUPPORTED_DATA_FORMAT',
+        'thing-model commands need an ALINK_JSON product (CUSTOM products take raw data through pub)',
+        ['input', 'productKey'],
+      );
     }
   }
 
   function checkItems(info: ProductInfo, items: unknown): void {
     if (info.product.validationMode === 'NONE') {
-      if (items === null || typeof items !== 'object' || Array.isArray(items)) throw new DomainError('INVALID_VALUE', 'items must be a JSON object', ['input', 'items']);
+      if (items === null || typeof items !== 'object' || Array.isArray(items))
+        throw new DomainError('INVALID_VALUE', 'items must be a JSON object', ['input', 'items']);
       return;
     }
     const issues = validatePropertySet(info.model, items);
     if (issues.length > 0) {
-      throw new DomainErrors(issues.map((i) => ({ code: i.kind, message: i.message, field: ['input', 'items', ...(i.identifier ? [i.identifier] : [])] })));
+      throw new DomainErrors(
+        issues.map((i) => ({
+          code: i.kind,
+          message: i.message,
+          field: ['input', 'items', ...(i.identifier ? [i.identifier] : [])],
+        })),
+      );
     }
   }
 
   function serviceOf(info: ProductInfo, identifier: string, args: unknown) {
     const service = info.model.services.get(identifier);
     if (!service) {
-      if (info.product.validationMode === 'NONE') return { callType: 'async' as const, method: `thing.service.${identifier}` };
-      throw new DomainError('IDENTIFIER_NOT_FOUND', `service ${identifier} is not defined in the thing model`, ['input', 'identifier']);
+      if (info.product.validationMode === 'NONE')
+        return { callType: 'async' as const, method: `thing.service.${identifier}` };
+      throw new DomainError('IDENTIFIER_NOT_FOUND', `service ${identifier} is not defined in the thing model`, [
+        'input',
+        'identifier',
+      ]);
     }
     if (info.product.validationMode !== 'NONE') {
       const issues = validateServiceInput(info.model, identifier, args);
       if (issues.length > 0) {
         throw new DomainErrors(
-          issues.map((i) => ({ code: i.code === ALINK.TSL_PARAMS_NOT_EXIST ? 'IDENTIFIER_NOT_FOUND' : 'INVALID_VALUE', message: i.message, field: ['input', 'args', i.identifier] })),
+          issues.map((i) => ({
+            code: i.code === ALINK.TSL_PARAMS_NOT_EXIST ? 'IDENTIFIER_NOT_FOUND' : 'INVALID_VALUE',
+            message: i.message,
+            field: ['input', 'args', i.identifier],
+          })),
         );
       }
     }
@@ -88,9 +113,17 @@ export function createThingCommandService(deps: CoreServiceDeps) {
 
   /** The downstream topic of an async call: property set/get have their own (§2.3), other services thing/service/${id}. */
   const asyncTopic = (d: DeviceRecord, identifier: string) =>
-    identifier === 'set' || identifier === 'get' ? sysTopic(d.productKey, d.deviceName, `thing/service/property/${identifier}`) : sysTopic(d.productKey, d.deviceName, `thing/service/${identifier}`);
+    identifier === 'set' || identifier === 'get'
+      ? sysTopic(d.productKey, d.deviceName, `thing/service/property/${identifier}`)
+      : sysTopic(d.productKey, d.deviceName, `thing/service/${identifier}`);
 
-  async function sendAsync(d: DeviceRecord, kind: 'PROPERTY_SET' | 'SERVICE', identifier: string, method: string, params: unknown): Promise<string> {
+  async function sendAsync(
+    d: DeviceRecord,
+    kind: 'PROPERTY_SET' | 'SERVICE',
+    identifier: string,
+    method: string,
+    params: unknown,
+  ): Promise<string> {
     const messageId = await deps.ids.take();
     const topic = asyncTopic(d, identifier);
     await core.record({
@@ -117,7 +150,11 @@ export function createThingCommandService(deps: CoreServiceDeps) {
     return { messageId: await sendAsync(d, 'PROPERTY_SET', 'set', 'thing.service.property.set', items) };
   }
 
-  async function invoke(p: Principal, input: { productKey: string; deviceName: string; identifier: string; args?: unknown; timeoutMs?: number | null }, opts: { wait: boolean; info?: ProductInfo }) {
+  async function invoke(
+    p: Principal,
+    input: { productKey: string; deviceName: string; identifier: string; args?: unknown; timeoutMs?: number | null },
+    opts: { wait: boolean; info?: ProductInfo },
+  ) {
     const startedAt = performance.now();
     const info = opts.info ?? (await core.product(p, input.productKey));
     requireAlink(info);
@@ -127,7 +164,14 @@ export function createThingCommandService(deps: CoreServiceDeps) {
     const d = await core.device(input.productKey, input.deviceName);
     if (callType === 'async') {
       const kind = input.identifier === 'set' ? 'PROPERTY_SET' : 'SERVICE';
-      return { callType: 'ASYNC' as const, messageId: await sendAsync(d, kind, input.identifier, method, args), code: null, output: null, rrpcCode: null, userErrors: [] };
+      return {
+        callType: 'ASYNC' as const,
+        messageId: await sendAsync(d, kind, input.identifier, method, args),
+        code: null,
+        output: null,
+        rrpcCode: null,
+        userErrors: [],
+      };
     }
     // D12: synchronous services travel over the system RRPC topic with an Alink request, in a batch too (sent, not
     // awaited): a Link SDK device answers a sync service only on the RRPC response topic of the request it got
@@ -140,21 +184,42 @@ export function createThingCommandService(deps: CoreServiceDeps) {
     const at = { messageId, productKey: d.productKey, deviceName: d.deviceName, topic };
     if (!d.online) {
       // RRPC is not kept for offline devices (QoS 0): the batch learns it as the reference's 9201 downlink reply.
-      const extraEvents = opts.wait ? [] : [offlineReply(d, messageId, sysTopic(d.productKey, d.deviceName, `thing/service/${input.identifier}`))];
+      const extraEvents = opts.wait
+        ? []
+        : [offlineReply(d, messageId, sysTopic(d.productKey, d.deviceName, `thing/service/${input.identifier}`))];
       await core.record({ ...rec, ...at, status: 'OFFLINE', extraEvents });
-      return { callType: 'SYNC' as const, messageId, code: null, output: null, rrpcCode: 'OFFLINE' as RrpcCode, userErrors: [] };
+      return {
+        callType: 'SYNC' as const,
+        messageId,
+        code: null,
+        output: null,
+        rrpcCode: 'OFFLINE' as RrpcCode,
+        userErrors: [],
+      };
     }
     if (!opts.wait) {
       await core.record({ ...rec, ...at, status: 'SENT' });
       await deps.publisher.publish(topic, encodeRequest({ id: messageId, method, params: args }), 0);
       return { callType: 'SYNC' as const, messageId, code: null, output: null, rrpcCode: null, userErrors: [] };
     }
-    const r = await core.roundTrip(d, messageId, topic, encodeRequest({ id: messageId, method, params: args }), { startedAt, timeoutMs }, rec);
-    if (!r.reply) return { callType: 'SYNC' as const, messageId, code: null, output: null, rrpcCode: r.rrpcCode, userErrors: [] };
+    const r = await core.roundTrip(
+      d,
+      messageId,
+      topic,
+      encodeRequest({ id: messageId, method, params: args }),
+      { startedAt, timeoutMs },
+      rec,
+    );
+    if (!r.reply)
+      return { callType: 'SYNC' as const, messageId, code: null, output: null, rrpcCode: r.rrpcCode, userErrors: [] };
     const output = r.reply.data ?? null;
     const userErrors: UserErrorShape[] = [];
     if (r.reply.code === null) {
-      userErrors.push({ code: 'INVALID_REPLY', message: 'the device answered with something that is not an Alink reply', field: ['output'] });
+      userErrors.push({
+        code: 'INVALID_REPLY',
+        message: 'the device answered with something that is not an Alink reply',
+        field: ['output'],
+      });
     } else if (r.reply.code === ALINK.SUCCESS && info.product.validationMode !== 'NONE') {
       for (const i of validateServiceOutput(info.model, input.identifier, output ?? undefined)) {
         userErrors.push({ code: 'INVALID_OUTPUT', message: i.message, field: ['output', i.identifier] });
@@ -163,7 +228,12 @@ export function createThingCommandService(deps: CoreServiceDeps) {
     return { callType: 'SYNC' as const, messageId, code: r.reply.code, output, rrpcCode: r.rrpcCode, userErrors };
   }
 
-  async function batch(p: Principal, productKey: string, deviceNames: readonly string[], one: (info: ProductInfo, dn: string) => Promise<string>): Promise<BatchResult[]> {
+  async function batch(
+    p: Principal,
+    productKey: string,
+    deviceNames: readonly string[],
+    one: (info: ProductInfo, dn: string) => Promise<string>,
+  ): Promise<BatchResult[]> {
     const info = await core.product(p, productKey);
     if (deviceNames.length < 1 || deviceNames.length > MAX_BATCH_DEVICES) {
       throw new DomainError('INVALID_INPUT', `pass 1 to ${MAX_BATCH_DEVICES} device names`, ['input', 'deviceNames']);
@@ -173,7 +243,12 @@ export function createThingCommandService(deps: CoreServiceDeps) {
         try {
           return { deviceName, messageId: await one(info, deviceName), userErrors: [] };
         } catch (e) {
-          if (e instanceof DomainError) return { deviceName, messageId: null, userErrors: [{ code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) }] };
+          if (e instanceof DomainError)
+            return {
+              deviceName,
+              messageId: null,
+              userErrors: [{ code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) }],
+            };
           if (e instanceof DomainErrors) return { deviceName, messageId: null, userErrors: e.errors };
           throw e;
         }
@@ -182,25 +257,44 @@ export function createThingCommandService(deps: CoreServiceDeps) {
   }
 
   return {
-    setDeviceProperty: (p: Principal, input: { productKey: string; deviceName: string; items: unknown }) => setProperty(p, input.productKey, input.deviceName, input.items),
+    setDeviceProperty: (p: Principal, input: { productKey: string; deviceName: string; items: unknown }) =>
+      setProperty(p, input.productKey, input.deviceName, input.items),
 
-    async setDevicesProperty(p: Principal, input: { productKey: string; deviceNames: readonly string[]; items: unknown }) {
+    async setDevicesProperty(
+      p: Principal,
+      input: { productKey: string; deviceNames: readonly string[]; items: unknown },
+    ) {
       // The items are checked once, before anything is sent to any device.
       const info = await core.product(p, input.productKey);
       requireAlink(info);
       checkItems(info, input.items);
-      return batch(p, input.productKey, input.deviceNames, async (i, dn) => (await setProperty(p, input.productKey, dn, input.items, i)).messageId);
+      return batch(
+        p,
+        input.productKey,
+        input.deviceNames,
+        async (i, dn) => (await setProperty(p, input.productKey, dn, input.items, i)).messageId,
+      );
     },
 
-    invokeThingService: (p: Principal, input: { productKey: string; deviceName: string; identifier: string; args?: unknown; timeoutMs?: number | null }) =>
-      invoke(p, input, { wait: true }),
+    invokeThingService: (
+      p: Principal,
+      input: { productKey: string; deviceName: string; identifier: string; args?: unknown; timeoutMs?: number | null },
+    ) => invoke(p, input, { wait: true }),
 
     /** InvokeThingsService is asynchronous (§5.2): every call returns its message id; sync services are sent, not awaited. */
-    async invokeThingsService(p: Principal, input: { productKey: string; deviceNames: readonly string[]; identifier: string; args?: unknown }) {
+    async invokeThingsService(
+      p: Principal,
+      input: { productKey: string; deviceNames: readonly string[]; identifier: string; args?: unknown },
+    ) {
       const info = await core.product(p, input.productKey);
       requireAlink(info);
       serviceOf(info, input.identifier, input.args ?? {});
-      return batch(p, input.productKey, input.deviceNames, async (i, dn) => (await invoke(p, { ...input, deviceName: dn }, { wait: false, info: i })).messageId);
+      return batch(
+        p,
+        input.productKey,
+        input.deviceNames,
+        async (i, dn) => (await invoke(p, { ...input, deviceName: dn }, { wait: false, info: i })).messageId,
+      );
     },
   };
 }

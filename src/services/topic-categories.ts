@@ -29,7 +29,8 @@ export function checkShortName(productKey: string, shortName: string, operation:
   };
   if (shortName.length === 0) fail('must not be empty');
   if (levels.length > 4) fail('at most 4 levels (a topic has at most 7 separators)');
-  if (`/${productKey}/`.length + 32 + '/user/'.length + shortName.length > 128) fail('the full topic would exceed 128 characters');
+  if (`/${productKey}/`.length + 32 + '/user/'.length + shortName.length > 128)
+    fail('the full topic would exceed 128 characters');
   levels.forEach((level, i) => {
     if (level === '+' || level === '#') {
       if (operation === 'PUB') fail('wildcards are allowed only in SUB or ALL categories');
@@ -43,10 +44,14 @@ export function checkShortName(productKey: string, shortName: string, operation:
 export function createTopicService(deps: ServiceDeps) {
   const { database, log } = deps;
   const db = database.db;
-  const changed = (productKey: string, what: string, shortName: string) => registryChanged('topic', what, { productKey, shortName }, { productKey });
+  const changed = (productKey: string, what: string, shortName: string) =>
+    registryChanged('topic', what, { productKey, shortName }, { productKey });
 
   return {
-    async create(p: Principal, input: { productKey: string; topicShortName: string; operation: TopicOperation; description?: string | null }) {
+    async create(
+      p: Principal,
+      input: { productKey: string; topicShortName: string; operation: TopicOperation; description?: string | null },
+    ) {
       requireRole(p, 'OPERATOR');
       assertProductVisible(p, input.productKey);
       checkShortName(input.productKey, input.topicShortName, input.operation);
@@ -55,14 +60,29 @@ export function createTopicService(deps: ServiceDeps) {
       }
       return log.transaction(async (tx, emit) => {
         if (!(await findProduct(tx, input.productKey))) {
-          throw new DomainError('PRODUCT_NOT_FOUND', `product ${input.productKey} does not exist`, ['input', 'productKey']);
+          throw new DomainError('PRODUCT_NOT_FOUND', `product ${input.productKey} does not exist`, [
+            'input',
+            'productKey',
+          ]);
         }
         if ((await countTopics(tx, input.productKey)) >= MAX_TOPICS_PER_PRODUCT) {
-          throw new DomainError('TOPIC_LIMIT_EXCEEDED', `a product has at most ${MAX_TOPICS_PER_PRODUCT} topic categories`, ['input', 'productKey']);
+          throw new DomainError(
+            'TOPIC_LIMIT_EXCEEDED',
+            `a product has at most ${MAX_TOPICS_PER_PRODUCT} topic categories`,
+            ['input', 'productKey'],
+          );
         }
-        const topic = await insertTopicIfAbsent(tx, { productKey: input.productKey, shortName: input.topicShortName, operation: input.operation, description: input.description ?? null });
+        const topic = await insertTopicIfAbsent(tx, {
+          productKey: input.productKey,
+          shortName: input.topicShortName,
+          operation: input.operation,
+          description: input.description ?? null,
+        });
         if (!topic) {
-          throw new DomainError('TOPIC_ALREADY_EXISTS', `topic category user/${input.topicShortName} already exists`, ['input', 'topicShortName']);
+          throw new DomainError('TOPIC_ALREADY_EXISTS', `topic category user/${input.topicShortName} already exists`, [
+            'input',
+            'topicShortName',
+          ]);
         }
         emit(changed(input.productKey, 'created', input.topicShortName));
         return topic;
@@ -75,8 +95,12 @@ export function createTopicService(deps: ServiceDeps) {
       return log.transaction(async (tx, emit) => {
         const topic = await deleteTopic(tx, productKey, shortName);
         if (!topic) {
-          if (!(await findProduct(tx, productKey))) throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['input', 'productKey']);
-          throw new DomainError('TOPIC_NOT_FOUND', `topic category user/${shortName} does not exist`, ['input', 'topicShortName']);
+          if (!(await findProduct(tx, productKey)))
+            throw new DomainError('PRODUCT_NOT_FOUND', `product ${productKey} does not exist`, ['input', 'productKey']);
+          throw new DomainError('TOPIC_NOT_FOUND', `topic category user/${shortName} does not exist`, [
+            'input',
+            'topicShortName',
+          ]);
         }
         emit(changed(productKey, 'deleted', shortName));
         return topic;

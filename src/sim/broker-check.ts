@@ -19,7 +19,8 @@ export function defaultGraphqlUrl(env: NodeJS.ProcessEnv): string {
   return `http://localhost:${port}/graphql`;
 }
 
-const FIX = 'point --mqtt-url at ThingQL\'s MQTT port (its log says "MQTT on mqtt://..."; the setting is MQTT_PORT, which this tool also reads)';
+const FIX =
+  'point --mqtt-url at ThingQL\'s MQTT port (its log says "MQTT on mqtt://..."; the setting is MQTT_PORT, which this tool also reads)';
 
 export async function assertThingQLBroker(mqttUrl: string, timeoutMs = 5000): Promise<void> {
   const now = Date.now();
@@ -32,19 +33,34 @@ export async function assertThingQLBroker(mqttUrl: string, timeoutMs = 5000): Pr
     connectTimeout: timeoutMs,
     clean: true,
   });
-  const outcome = await new Promise<{ accepted: true } | { accepted: false; code: number | string | undefined; message: string }>((resolve) => {
+  const outcome = await new Promise<
+    { accepted: true } | { accepted: false; code: number | string | undefined; message: string }
+  >((resolve) => {
     client.once('connect', () => resolve({ accepted: true }));
-    client.once('error', (err: Error & { code?: number | string }) => resolve({ accepted: false, code: err.code, message: err.message }));
-    client.once('close', () => resolve({ accepted: false, code: 'CLOSED', message: 'connection closed before CONNACK' }));
+    client.once('error', (err: Error & { code?: number | string }) =>
+      resolve({ accepted: false, code: err.code, message: err.message }),
+    );
+    client.once('close', () =>
+      resolve({ accepted: false, code: 'CLOSED', message: 'connection closed before CONNACK' }),
+    );
   });
   client.end(true);
   if (outcome.accepted) {
-    throw new SimulationError('NOT_THINGQL', `the MQTT broker at ${mqttUrl} accepted a login with a wrong Alink signature: it is not ThingQL (another broker, e.g. Mosquitto, listens there); ${FIX}`);
+    throw new SimulationError(
+      'NOT_THINGQL',
+      `the MQTT broker at ${mqttUrl} accepted a login with a wrong Alink signature: it is not ThingQL (another broker, e.g. Mosquitto, listens there); ${FIX}`,
+    );
   }
   // A refused CONNACK (4 bad user name or password, 5 not authorized, 3 unavailable): the broker checks logins.
   if (typeof outcome.code === 'number') return;
   if (outcome.code === 'ECONNREFUSED' || outcome.code === 'ENOTFOUND' || outcome.code === 'EHOSTUNREACH') {
-    throw new SimulationError('BROKER_UNREACHABLE', `nothing accepts MQTT connections at ${mqttUrl} (${outcome.message}): is ThingQL running? ${FIX}`);
+    throw new SimulationError(
+      'BROKER_UNREACHABLE',
+      `nothing accepts MQTT connections at ${mqttUrl} (${outcome.message}): is ThingQL running? ${FIX}`,
+    );
   }
-  throw new SimulationError('NOT_THINGQL', `the broker at ${mqttUrl} did not answer an Alink login as ThingQL does (${outcome.message}); ${FIX}`);
+  throw new SimulationError(
+    'NOT_THINGQL',
+    `the broker at ${mqttUrl} did not answer an Alink login as ThingQL does (${outcome.message}); ${FIX}`,
+  );
 }

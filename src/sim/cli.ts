@@ -49,10 +49,17 @@ export interface CliOptions {
   json: boolean;
 }
 
-function num(name: string, raw: string | undefined, fallback: number | undefined, check: (n: number) => boolean, what: string): number | undefined {
+function num(
+  name: string,
+  raw: string | undefined,
+  fallback: number | undefined,
+  check: (n: number) => boolean,
+  what: string,
+): number | undefined {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || !check(n)) throw new SimulationError('INVALID_OPTIONS', `--${name} must be ${what} (got "${raw}")`);
+  if (raw.trim() === '' || !Number.isFinite(n) || !check(n))
+    throw new SimulationError('INVALID_OPTIONS', `--${name} must be ${what} (got "${raw}")`);
   return n;
 }
 
@@ -93,7 +100,10 @@ export function parseSimulateArgs(argv: string[], env: NodeJS.ProcessEnv): CliOp
   const qos = num('qos', values.qos, 1, (n) => n === 0 || n === 1, '0 or 1') as 0 | 1;
   const prefix = values.prefix ?? 'sim-';
   if (!/^[A-Za-z0-9_@.:-]{0,27}$/.test(prefix)) {
-    throw new SimulationError('INVALID_OPTIONS', '--prefix may use letters, digits and -_@.: and leave room for the 4-digit number (at most 27 characters)');
+    throw new SimulationError(
+      'INVALID_OPTIONS',
+      '--prefix may use letters, digits and -_@.: and leave room for the 4-digit number (at most 27 characters)',
+    );
   }
   return {
     productKey: values.product,

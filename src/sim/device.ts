@@ -28,15 +28,29 @@ export interface DeviceContext {
 }
 
 /** The device's downstream topics it subscribes to: the same filters as the platform's automatic ones (D19). */
-const FILTERS = ['thing/service/+', 'thing/service/property/+', 'thing/event/+/post_reply', 'thing/event/property/post_reply', 'rrpc/request/+'];
+const FILTERS = [
+  'thing/service/+',
+  'thing/service/property/+',
+  'thing/event/+/post_reply',
+  'thing/event/property/post_reply',
+  'rrpc/request/+',
+];
 
 /** §1.2-1.3: ClientId `${pk}.${dn}|securemode=..,signmethod=hmacsha256,timestamp=..|`, username `dn&pk`. */
 export function alinkCredentials(c: SimDeviceCreds, mqttUrl: string, now = Date.now()) {
   const clientId = `${c.productKey}.${c.deviceName}`;
   const timestamp = String(now);
   const securemode = /^(mqtts|wss):/.test(mqttUrl) ? 2 : 3;
-  const password = hmacHex('hmacsha256', c.deviceSecret, signContent({ clientId, deviceName: c.deviceName, productKey: c.productKey, timestamp }));
-  return { clientId: `${clientId}|securemode=${securemode},signmethod=hmacsha256,timestamp=${timestamp}|`, username: `${c.deviceName}&${c.productKey}`, password };
+  const password = hmacHex(
+    'hmacsha256',
+    c.deviceSecret,
+    signContent({ clientId, deviceName: c.deviceName, productKey: c.productKey, timestamp }),
+  );
+  return {
+    clientId: `${clientId}|securemode=${securemode},signmethod=hmacsha256,timestamp=${timestamp}|`,
+    username: `${c.deviceName}&${c.productKey}`,
+    password,
+  };
 }
 
 export class SimDevice {
@@ -78,14 +92,24 @@ export class SimDevice {
     const { mqttUrl } = this.ctx;
     const client = await mqtt.connectAsync(
       mqttUrl,
-      { ...alinkCredentials(this.creds, mqttUrl), protocolVersion: 4, clean: true, keepalive: 60, reconnectPeriod: 0, connectTimeout: 10_000 },
+      {
+        ...alinkCredentials(this.creds, mqttUrl),
+        protocolVersion: 4,
+        clean: true,
+        keepalive: 60,
+        reconnectPeriod: 0,
+        connectTimeout: 10_000,
+      },
       false,
     );
     this.client = client;
     client.on('error', () => {}); // failures surface as 'close' (counted) or publish callbacks
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     try {
-      await client.subscribeAsync(FILTERS.map((f) => this.base + f), { qos: 1 });
+      await client.subscribeAsync(
+        FILTERS.map((f) => this.base + f),
+        { qos: 1 },
+      );
     } catch (e) {
       client.end(true);
       throw e;
@@ -118,7 +142,10 @@ export class SimDevice {
       this.send(`thing/event/${id}/post`, e.method, params, 'events');
       return;
     }
-    const ids = this.ctx.propertiesPerPost === undefined ? this.properties : pickSome(this.properties, this.ctx.propertiesPerPost, this.ctx.rng);
+    const ids =
+      this.ctx.propertiesPerPost === undefined
+        ? this.properties
+        : pickSome(this.properties, this.ctx.propertiesPerPost, this.ctx.rng);
     const params: Record<string, unknown> = {};
     for (const id of ids) {
       const p = this.ctx.model.properties.get(id)!;
@@ -163,7 +190,8 @@ export class SimDevice {
       else if (suffix.startsWith('rrpc/request/')) this.onRrpc(suffix.slice('rrpc/request/'.length), payload);
       else if (suffix === 'thing/service/property/set') this.onPropertySet(topic, payload);
       else if (suffix === 'thing/service/property/get') this.onPropertyGet(topic, payload);
-      else if (suffix.startsWith('thing/service/') && !suffix.endsWith('_reply')) this.onAsyncService(topic, suffix.slice('thing/service/'.length), payload);
+      else if (suffix.startsWith('thing/service/') && !suffix.endsWith('_reply'))
+        this.onAsyncService(topic, suffix.slice('thing/service/'.length), payload);
     } catch {
       this.ctx.stats.error('command');
     }
@@ -214,7 +242,9 @@ export class SimDevice {
       this.ctx.stats.error('command');
       return;
     }
-    const ids = Array.isArray(req.value.params) ? req.value.params.filter((x): x is string => typeof x === 'string') : this.properties;
+    const ids = Array.isArray(req.value.params)
+      ? req.value.params.filter((x): x is string => typeof x === 'string')
+      : this.properties;
     const data: Record<string, unknown> = {};
     for (const k of ids) if (this.values.has(k)) data[k] = this.values.get(k);
     this.ctx.stats.commands.propertyGets++;
@@ -226,7 +256,12 @@ export class SimDevice {
     const issue = validateServiceInput(this.ctx.model, serviceId, req.params ?? {})[0];
     if (issue) return encodeReply({ id: req.id, idType: req.idType, code: issue.code, message: issue.message });
     const service = this.ctx.model.services.get(serviceId)!;
-    return encodeReply({ id: req.id, idType: req.idType, code: 200, data: randomParams(service.outputData.values(), this.ctx.rng) });
+    return encodeReply({
+      id: req.id,
+      idType: req.idType,
+      code: 200,
+      data: randomParams(service.outputData.values(), this.ctx.rng),
+    });
   }
 
   private onAsyncService(topic: string, serviceId: string, payload: Buffer): void {

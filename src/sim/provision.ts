@@ -5,7 +5,16 @@
  */
 import { compileThingModel, validateTslDocument, type ThingModel } from '../domain/tsl/index.ts';
 
-export type SimErrorCode = 'INVALID_OPTIONS' | 'PLATFORM_UNREACHABLE' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'PRODUCT_NOT_FOUND' | 'GRAPHQL_ERROR' | 'LOGIN_FAILED' | 'NOT_THINGQL' | 'BROKER_UNREACHABLE';
+export type SimErrorCode =
+  | 'INVALID_OPTIONS'
+  | 'PLATFORM_UNREACHABLE'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'PRODUCT_NOT_FOUND'
+  | 'GRAPHQL_ERROR'
+  | 'LOGIN_FAILED'
+  | 'NOT_THINGQL'
+  | 'BROKER_UNREACHABLE';
 
 /** An expected failure of a simulation, with a message meant for the person running it. */
 export class SimulationError extends Error {
@@ -29,20 +38,29 @@ export type Gql = <T>(query: string, variables?: Record<string, unknown>) => Pro
 /** A GraphQL-over-HTTP caller that turns transport and auth failures into SimulationErrors. */
 export function graphqlClient(url: string, token: string | undefined): Gql {
   return async (query, variables) => {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+    };
     if (token) headers.authorization = `Bearer ${token}`;
     let res: Response;
     try {
       res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new SimulationError('PLATFORM_UNREACHABLE', `cannot reach the platform at ${url}: ${cause?.message ?? cause?.code ?? (e as Error).message}`);
+      throw new SimulationError(
+        'PLATFORM_UNREACHABLE',
+        `cannot reach the platform at ${url}: ${cause?.message ?? cause?.code ?? (e as Error).message}`,
+      );
     }
     let body: { data?: unknown; errors?: GqlError[] };
     try {
       body = (await res.json()) as typeof body;
     } catch {
-      throw new SimulationError('PLATFORM_UNREACHABLE', `${url} answered HTTP ${res.status} without a GraphQL response: is it the ThingQL GraphQL endpoint?`);
+      throw new SimulationError(
+        'PLATFORM_UNREACHABLE',
+        `${url} answered HTTP ${res.status} without a GraphQL response: is it the ThingQL GraphQL endpoint?`,
+      );
     }
     const first = body.errors?.[0];
     if (res.status === 401 || first?.extensions?.code === 'UNAUTHENTICATED') {
@@ -51,7 +69,10 @@ export function graphqlClient(url: string, token: string | undefined): Gql {
     }
     if (first?.extensions?.code === 'FORBIDDEN') throw new SimulationError('FORBIDDEN', first.message);
     if (first || body.data == null) {
-      throw new SimulationError('GRAPHQL_ERROR', `GraphQL error: ${first?.message ?? `HTTP ${res.status} without data`}`);
+      throw new SimulationError(
+        'GRAPHQL_ERROR',
+        `GraphQL error: ${first?.message ?? `HTTP ${res.status} without data`}`,
+      );
     }
     return body.data as never;
   };
@@ -91,7 +112,8 @@ export async function fetchThingModel(gql: Gql, productKey: string): Promise<Thi
     throw new SimulationError('PRODUCT_NOT_FOUND', `product ${productKey} not found (or not visible to this token)`);
   }
   const doc = validateTslDocument(data.product.thingModel.tsl);
-  if (!doc.ok) throw new SimulationError('GRAPHQL_ERROR', `the thing model of ${productKey} is not a valid TSL document`);
+  if (!doc.ok)
+    throw new SimulationError('GRAPHQL_ERROR', `the thing model of ${productKey} is not a valid TSL document`);
   return compileThingModel(doc.value);
 }
 
@@ -129,7 +151,8 @@ async function register(gql: Gql, productKey: string, names: string[]): Promise<
       throw e;
     }
     const r = data.registerDevices;
-    if (r.userErrors.length) throw new SimulationError('GRAPHQL_ERROR', `registerDevices failed: ${userErrorText(r.userErrors)}`);
+    if (r.userErrors.length)
+      throw new SimulationError('GRAPHQL_ERROR', `registerDevices failed: ${userErrorText(r.userErrors)}`);
     for (const d of r.devices) out.push({ productKey, deviceName: d.device.deviceName, deviceSecret: d.deviceSecret });
   }
   return out;
@@ -142,7 +165,10 @@ async function resetSecrets(gql: Gql, productKey: string, names: string[]): Prom
     const batch = names.slice(i, i + RESET_BATCH);
     const vars = batch.map((_, k) => `$d${k}: String!`).join(', ');
     const fields = batch
-      .map((_, k) => `r${k}: resetDeviceSecret(input: { productKey: $pk, deviceName: $d${k} }) { deviceSecret userErrors { code message } }`)
+      .map(
+        (_, k) =>
+          `r${k}: resetDeviceSecret(input: { productKey: $pk, deviceName: $d${k} }) { deviceSecret userErrors { code message } }`,
+      )
       .join('\n');
     const variables: Record<string, unknown> = { pk: productKey };
     batch.forEach((n, k) => (variables[`d${k}`] = n));
@@ -162,7 +188,11 @@ async function resetSecrets(gql: Gql, productKey: string, names: string[]): Prom
     }
     batch.forEach((deviceName, k) => {
       const r = data[`r${k}`]!;
-      if (r.userErrors.length || !r.deviceSecret) throw new SimulationError('GRAPHQL_ERROR', `resetDeviceSecret ${deviceName} failed: ${userErrorText(r.userErrors)}`);
+      if (r.userErrors.length || !r.deviceSecret)
+        throw new SimulationError(
+          'GRAPHQL_ERROR',
+          `resetDeviceSecret ${deviceName} failed: ${userErrorText(r.userErrors)}`,
+        );
       out.push({ productKey, deviceName, deviceSecret: r.deviceSecret });
     });
   }

@@ -56,7 +56,12 @@ export interface SimulationOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Connect every device, `concurrency` at a time; failures are counted, the first one kept for the message. */
-async function loginAll(devices: SimDevice[], concurrency: number, stats: SimStats, signal?: AbortSignal): Promise<{ online: SimDevice[]; firstError?: string }> {
+async function loginAll(
+  devices: SimDevice[],
+  concurrency: number,
+  stats: SimStats,
+  signal?: AbortSignal,
+): Promise<{ online: SimDevice[]; firstError?: string }> {
   const online: SimDevice[] = [];
   let firstError: string | undefined;
   let next = 0;
@@ -87,7 +92,8 @@ function checkOptions(o: SimulationOptions): void {
   if (!Number.isInteger(o.devices) || o.devices < 1) bad('devices must be a positive integer');
   if (!(o.rate > 0) || !Number.isFinite(o.rate)) bad('rate must be a positive number');
   if (o.durationSeconds !== undefined && !(o.durationSeconds > 0)) bad('durationSeconds must be positive');
-  if (o.eventsRatio !== undefined && !(o.eventsRatio >= 0 && o.eventsRatio <= 1)) bad('eventsRatio must be between 0 and 1');
+  if (o.eventsRatio !== undefined && !(o.eventsRatio >= 0 && o.eventsRatio <= 1))
+    bad('eventsRatio must be between 0 and 1');
 }
 
 export async function runSimulation(options: SimulationOptions): Promise<Summary> {
@@ -106,7 +112,13 @@ export async function runSimulation(options: SimulationOptions): Promise<Summary
     checkBroker: true,
     progressIntervalMs: 1000,
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
-  } as SimulationOptions & Required<Omit<SimulationOptions, 'durationSeconds' | 'token' | 'propertiesPerPost' | 'seed' | 'signal' | 'progress' | 'log' | 'onReady'>>;
+  } as SimulationOptions &
+    Required<
+      Omit<
+        SimulationOptions,
+        'durationSeconds' | 'token' | 'propertiesPerPost' | 'seed' | 'signal' | 'progress' | 'log' | 'onReady'
+      >
+    >;
   const log = o.log ?? (() => {});
   const rng = o.seed === undefined ? Math.random : seededRng(o.seed);
   const startedAt = performance.now();
@@ -114,17 +126,32 @@ export async function runSimulation(options: SimulationOptions): Promise<Summary
   if (o.checkBroker) await assertThingQLBroker(o.mqttUrl);
   const gql = graphqlClient(o.graphqlUrl, o.token);
   const p = await provision(gql, o.productKey, o.prefix, o.devices);
-  log(`product ${o.productKey}: ${p.devices.length} devices (${p.registered} registered, ${p.reset} with a new secret)`);
+  log(
+    `product ${o.productKey}: ${p.devices.length} devices (${p.registered} registered, ${p.reset} with a new secret)`,
+  );
 
   const stats = new SimStats();
-  const ctx = { model: p.model, stats, qos: o.qos, rng, propertiesPerPost: o.propertiesPerPost, mqttUrl: o.mqttUrl, reconnect: o.reconnect };
+  const ctx = {
+    model: p.model,
+    stats,
+    qos: o.qos,
+    rng,
+    propertiesPerPost: o.propertiesPerPost,
+    mqttUrl: o.mqttUrl,
+    reconnect: o.reconnect,
+  };
   const all = p.devices.map((c) => new SimDevice(c, ctx));
   const loginStart = performance.now();
   const { online, firstError } = await loginAll(all, o.concurrency, stats, o.signal);
   if (online.length === 0 && !o.signal?.aborted) {
-    throw new SimulationError('LOGIN_FAILED', `no device could log in to ${o.mqttUrl}: ${firstError ?? 'unknown error'}`);
+    throw new SimulationError(
+      'LOGIN_FAILED',
+      `no device could log in to ${o.mqttUrl}: ${firstError ?? 'unknown error'}`,
+    );
   }
-  log(`${online.length}/${all.length} devices logged in over ${o.mqttUrl} in ${((performance.now() - loginStart) / 1000).toFixed(1)}s${firstError ? ` (first failure: ${firstError})` : ''}`);
+  log(
+    `${online.length}/${all.length} devices logged in over ${o.mqttUrl} in ${((performance.now() - loginStart) / 1000).toFixed(1)}s${firstError ? ` (first failure: ${firstError})` : ''}`,
+  );
   if (o.onReady) {
     void Promise.resolve()
       .then(() => o.onReady!({ productKey: o.productKey, deviceNames: online.map((d) => d.creds.deviceName) }))
@@ -167,10 +194,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Summary
   await new Promise<void>((resolve) => {
     if (o.signal?.aborted) return resolve();
     const timer = o.durationSeconds === undefined ? undefined : setTimeout(resolve, o.durationSeconds * 1000);
-    o.signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    o.signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
   clearInterval(pacer);
   const sendSeconds = elapsed();

@@ -85,7 +85,13 @@ export class SimStats {
   repliesByCode = new Map<number, number>();
   errorsByKind: Partial<Record<ErrorKind, number>> = {};
   skipped = 0;
-  commands: Record<CommandKind, number> = { propertySets: 0, propertyGets: 0, asyncServices: 0, syncServices: 0, rrpcEchoes: 0 };
+  commands: Record<CommandKind, number> = {
+    propertySets: 0,
+    propertyGets: 0,
+    asyncServices: 0,
+    syncServices: 0,
+    rrpcEchoes: 0,
+  };
   connected = 0;
   loginFailures = 0;
   private lastSent = 0;
@@ -124,7 +130,12 @@ export class SimStats {
     return line;
   }
 
-  summary(base: Pick<Summary, 'productKey' | 'qos' | 'targetRate' | 'durationSeconds' | 'totalSeconds'> & { requested: number; connected: number }): Summary {
+  summary(
+    base: Pick<Summary, 'productKey' | 'qos' | 'targetRate' | 'durationSeconds' | 'totalSeconds'> & {
+      requested: number;
+      connected: number;
+    },
+  ): Summary {
     const byCode: Record<string, number> = {};
     let ok = 0;
     let other = 0;

@@ -4,7 +4,18 @@
  * modes are tightened when the directory is opened and again when it is released; in between the 0700 directory
  * keeps other users out of whatever PGlite creates.
  */
-import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { errnoCode, StartupError } from './errors.ts';
@@ -94,7 +105,13 @@ export function lockDataDir(dataDir: string, command = 'serve'): DataDirLock {
     throw unwritable(dir, err);
   }
   const file = path.join(dir, LOCK_FILE);
-  const me: LockInfo = { pid: process.pid, host: hostname(), procStart: procStart(process.pid), startedAt: new Date().toISOString(), command };
+  const me: LockInfo = {
+    pid: process.pid,
+    host: hostname(),
+    procStart: procStart(process.pid),
+    startedAt: new Date().toISOString(),
+    command,
+  };
   for (let attempt = 0; ; attempt++) {
     let fd: number;
     try {

@@ -8,7 +8,21 @@ import type { Logger } from '../logger.ts';
 import { errnoCode, redactUrl, StartupError } from './errors.ts';
 
 /** Network errors and "the database system is starting up" / "too many connections": worth another try. */
-const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P03', '53300']);
+const TRANSIENT = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  '57P03',
+  '53300',
+]);
 
 const span = (ms: number) => (ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`);
 
@@ -18,7 +32,10 @@ const describe = (err: unknown): string => {
   return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
 };
 
-export async function waitForDatabase(database: Database, opts: { url: string | undefined; waitMs: number; logger: Logger }): Promise<void> {
+export async function waitForDatabase(
+  database: Database,
+  opts: { url: string | undefined; waitMs: number; logger: Logger },
+): Promise<void> {
   if (database.kind !== 'postgres' || !opts.url) return;
   const url = redactUrl(opts.url);
   const deadline = Date.now() + opts.waitMs;
@@ -32,7 +49,12 @@ export async function waitForDatabase(database: Database, opts: { url: string | 
     } catch (err) {
       const code = errnoCode(err);
       if (!code || !TRANSIENT.has(code)) {
-        throw new StartupError('DATABASE_REFUSED', 'DATABASE_URL', `DATABASE_URL ${url}: the database refused the connection (${describe(err)}).`, 'check the user, password and database name in DATABASE_URL (the database must exist).');
+        throw new StartupError(
+          'DATABASE_REFUSED',
+          'DATABASE_URL',
+          `DATABASE_URL ${url}: the database refused the connection (${describe(err)}).`,
+          'check the user, password and database name in DATABASE_URL (the database must exist).',
+        );
       }
       if (Date.now() + delay > deadline) {
         throw new StartupError(
@@ -44,7 +66,10 @@ export async function waitForDatabase(database: Database, opts: { url: string | 
       }
       if (!warned) {
         warned = true;
-        opts.logger.warn({ code }, `database ${url} not reachable yet: retrying for up to ${span(opts.waitMs)} (DATABASE_WAIT_MS)`);
+        opts.logger.warn(
+          { code },
+          `database ${url} not reachable yet: retrying for up to ${span(opts.waitMs)} (DATABASE_WAIT_MS)`,
+        );
       }
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 2000);

@@ -47,7 +47,9 @@ export function redactUrl(url: string): string {
 }
 
 const errnoCode = (err: unknown): string | undefined =>
-  typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : undefined;
+  typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
+    ? (err as { code: string }).code
+    : undefined;
 
 export { errnoCode };
 
@@ -55,7 +57,12 @@ export { errnoCode };
 export function listenError(err: unknown, setting: string, host: string, port: number): Error {
   const code = errnoCode(err);
   const where = `${host}:${port}`;
-  const other = setting === 'MQTT_PORT' ? 'another MQTT broker (e.g. Mosquitto) or another ThingQL' : setting === 'MQTTS_PORT' ? 'another MQTT broker or another ThingQL' : 'another program or another ThingQL';
+  const other =
+    setting === 'MQTT_PORT'
+      ? 'another MQTT broker (e.g. Mosquitto) or another ThingQL'
+      : setting === 'MQTTS_PORT'
+        ? 'another MQTT broker or another ThingQL'
+        : 'another program or another ThingQL';
   if (code === 'EADDRINUSE') {
     return new StartupError(
       'PORT_IN_USE',
@@ -65,10 +72,20 @@ export function listenError(err: unknown, setting: string, host: string, port: n
     );
   }
   if (code === 'EACCES') {
-    return new StartupError('PORT_FORBIDDEN', setting, `${setting} ${port}: this user may not listen on ${where}.`, `ports below 1024 need privileges: choose a port of 1024 or more (${setting}=${port < 1024 ? port + 4000 : port}).`);
+    return new StartupError(
+      'PORT_FORBIDDEN',
+      setting,
+      `${setting} ${port}: this user may not listen on ${where}.`,
+      `ports below 1024 need privileges: choose a port of 1024 or more (${setting}=${port < 1024 ? port + 4000 : port}).`,
+    );
   }
   if (code === 'EADDRNOTAVAIL') {
-    return new StartupError('PORT_FORBIDDEN', 'HOST', `HOST ${host} is not an address of this machine (listening for ${setting} ${port}).`, `set HOST to one of this machine's addresses, or 0.0.0.0 for all of them.`);
+    return new StartupError(
+      'PORT_FORBIDDEN',
+      'HOST',
+      `HOST ${host} is not an address of this machine (listening for ${setting} ${port}).`,
+      `set HOST to one of this machine's addresses, or 0.0.0.0 for all of them.`,
+    );
   }
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -27,7 +27,9 @@ function hold(setting: string, host: string, port: number): Promise<net.Server> 
 
 const close = (s: net.Server) => new Promise<void>((r) => s.close(() => r()));
 
-export async function reservePorts(config: Pick<Config, 'HOST' | 'PORT' | 'MQTT_PORT' | 'MQTTS_PORT' | 'MQTT_TLS_CERT' | 'MQTT_TLS_KEY'>): Promise<ReservedPorts> {
+export async function reservePorts(
+  config: Pick<Config, 'HOST' | 'PORT' | 'MQTT_PORT' | 'MQTTS_PORT' | 'MQTT_TLS_CERT' | 'MQTT_TLS_KEY'>,
+): Promise<ReservedPorts> {
   const tls = Boolean(config.MQTT_TLS_CERT && config.MQTT_TLS_KEY);
   if (tls) {
     for (const setting of ['MQTT_TLS_CERT', 'MQTT_TLS_KEY'] as const) {
@@ -35,7 +37,12 @@ export async function reservePorts(config: Pick<Config, 'HOST' | 'PORT' | 'MQTT_
       try {
         accessSync(file, constants.R_OK);
       } catch (err) {
-        throw new StartupError('TLS_FILE_UNREADABLE', setting, `${setting} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, `point ${setting} to a readable PEM file.`);
+        throw new StartupError(
+          'TLS_FILE_UNREADABLE',
+          setting,
+          `${setting} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`,
+          `point ${setting} to a readable PEM file.`,
+        );
       }
     }
   }

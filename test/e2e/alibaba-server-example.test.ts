@@ -32,8 +32,16 @@ describe('the alibaba-server example', () => {
     expect(r.properties).toMatchObject({ LightSwitch: '1', Brightness: '80' });
     expect(lines).toContain(`[lamp ${r.deviceName}] message: good evening`);
 
-    const after = await t.gql(`query($pk: String!) { product(productKey: $pk) { productKey } accessKeys { name revokedAt } }`, { pk: r.productKey });
+    const after = await t.gql(
+      `query($pk: String!) { product(productKey: $pk) { productKey } accessKeys { name revokedAt } }`,
+      { pk: r.productKey },
+    );
     expect(after.data.product, lines.join('\n')).toBeNull();
-    expect(after.data.accessKeys.filter((k: { name: string; revokedAt: string | null }) => k.name.startsWith('lamp-server-') && !k.revokedAt), lines.join('\n')).toEqual([]);
+    expect(
+      after.data.accessKeys.filter(
+        (k: { name: string; revokedAt: string | null }) => k.name.startsWith('lamp-server-') && !k.revokedAt,
+      ),
+      lines.join('\n'),
+    ).toEqual([]);
   });
 });

@@ -6,10 +6,17 @@ import { main } from '../../examples/alibaba-amqp-consumer/run.ts';
 describe('the Alibaba AMQP consumer example', () => {
   it('receives the device status and property post through a consumer group made in GraphQL', async () => {
     const lines: string[] = [];
-    const r = await main({ embedded: { pgliteLoadDataDir: new Blob([readFileSync(inject('pgliteTemplate'))]) }, log: (l) => lines.push(l) });
+    const r = await main({
+      embedded: { pgliteLoadDataDir: new Blob([readFileSync(inject('pgliteTemplate'))]) },
+      log: (l) => lines.push(l),
+    });
     const [status, post] = r.messages;
     expect(status!.topic).toBe(`/as/mqtt/status/${r.productKey}/${r.deviceName}`);
-    expect(JSON.parse(status!.content)).toMatchObject({ status: 'online', productKey: r.productKey, deviceName: r.deviceName });
+    expect(JSON.parse(status!.content)).toMatchObject({
+      status: 'online',
+      productKey: r.productKey,
+      deviceName: r.deviceName,
+    });
     expect(post!.topic).toBe(`/${r.productKey}/${r.deviceName}/thing/event/property/post`);
     expect(JSON.parse(post!.content)).toMatchObject({ items: { Temperature: { value: 21.5 } } });
     expect(Number(post!.messageId)).toBeGreaterThan(Number(status!.messageId));

@@ -20,14 +20,21 @@ describe('AMQP delivery across a ThingQL restart', () => {
     for (const c of cleanup.reverse()) await c();
   });
 
-  it('delivers what was unsettled and what waited after a SIGKILL, with the same messageIds', { timeout: 120_000 }, async () => {
+  it('delivers what was unsettled and what waited after a SIGKILL, with the same messageIds', {
+    timeout: 120_000,
+  }, async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'thingql-amqp-restart-'));
     cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
     await seedPgliteDataDir(dataDir, inject('pgliteTemplate'));
     const ports = { httpPort: await freePort(), mqttPort: await freePort() };
     const amqpPort = await freePort();
     const start = () =>
-      spawnPlatform({ ...ports, adminToken: `admin-${'a'.repeat(24)}`, database: { dataDir }, env: { AMQP_PORT: String(amqpPort), AMQP_ACK_TIMEOUT_MS: '1500' } });
+      spawnPlatform({
+        ...ports,
+        adminToken: `admin-${'a'.repeat(24)}`,
+        database: { dataDir },
+        env: { AMQP_PORT: String(amqpPort), AMQP_ACK_TIMEOUT_MS: '1500' },
+      });
     let platform: PlatformProcess = await start();
     cleanup.push(() => platform.kill('SIGKILL'));
     const gql = { gql: (q: string, v?: Record<string, unknown>) => platform.gql(q, v) } as unknown as TestPlatform;
@@ -37,9 +44,11 @@ describe('AMQP delivery across a ThingQL restart', () => {
     cleanup.push(() => Promise.all(consumers.map((c) => c.close().catch(() => undefined))));
     const dev: DeviceCreds = devices[0]!;
     const publish = async (c: MqttClient, from: number, n: number) => {
-      for (let i = from; i < from + n; i++) await c.publishAsync(`/${pk}/${dev.deviceName}/user/update`, JSON.stringify({ i }), { qos: 1 });
+      for (let i = from; i < from + n; i++)
+        await c.publishAsync(`/${pk}/${dev.deviceName}/user/update`, JSON.stringify({ i }), { qos: 1 });
     };
-    const connect = () => mqtt.connectAsync(platform.mqttUrl, { ...alinkLogin(dev), reconnectPeriod: 0, connectTimeout: 5000 });
+    const connect = () =>
+      mqtt.connectAsync(platform.mqttUrl, { ...alinkLogin(dev), reconnectPeriod: 0, connectTimeout: 5000 });
 
     // Before: a consumer holds 0-9 unsettled when ThingQL is killed (its connection dies with it).
     const holder = alibabaConsumer({ port: amqpPort, key, consumerGroupId: groupId, settle: 'none' });

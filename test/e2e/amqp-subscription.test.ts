@@ -28,17 +28,42 @@ describe('AMQP server-side subscription', () => {
   };
   /** Custom-topic publishes (DEVICE_DATA); resolves once each is acknowledged, i.e. committed. */
   const publish = async (n: number, tag: string) => {
-    for (let i = 0; i < n; i++) await device.publishAsync(`/${pk}/${devs[0]!.deviceName}/user/update`, JSON.stringify({ tag, i }), { qos: 1 });
+    for (let i = 0; i < n; i++)
+      await device.publishAsync(`/${pk}/${devs[0]!.deviceName}/user/update`, JSON.stringify({ tag, i }), { qos: 1 });
   };
   const contents = (c: Consumer) => c.received.map((r) => JSON.parse(r.content) as { tag: string; i: number });
 
   const certDir = mkdtempSync(path.join(tmpdir(), 'thingql-amqps-'));
   beforeAll(async () => {
     // A self-signed certificate for AMQPS (the reference's only transport).
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(certDir, 'key.pem'), '-out', path.join(certDir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        path.join(certDir, 'key.pem'),
+        '-out',
+        path.join(certDir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     t = await startTestPlatform(
       'pglite',
-      { AMQP_PORT: 0, AMQPS_PORT: 0, AMQP_TLS_CERT: path.join(certDir, 'cert.pem'), AMQP_TLS_KEY: path.join(certDir, 'key.pem'), AMQP_ACK_TIMEOUT_MS: 1500 },
+      {
+        AMQP_PORT: 0,
+        AMQPS_PORT: 0,
+        AMQP_TLS_CERT: path.join(certDir, 'cert.pem'),
+        AMQP_TLS_KEY: path.join(certDir, 'key.pem'),
+        AMQP_ACK_TIMEOUT_MS: 1500,
+      },
       { amqpAttachTimeoutMs: 1000 },
     );
     port = t.platform.amqpPort!;
@@ -69,7 +94,11 @@ describe('AMQP server-side subscription', () => {
     const post = got.find((r) => r.topic === `/${pk}/${devs[1]!.deviceName}/thing/event/property/post`)!;
     expect(status.map((s) => JSON.parse(s.content).status)).toEqual(['online', 'offline']);
     expect(post).toBeDefined();
-    expect(JSON.parse(post.content)).toMatchObject({ deviceName: devs[1]!.deviceName, productKey: pk, items: { Brightness: { value: 42 } } });
+    expect(JSON.parse(post.content)).toMatchObject({
+      deviceName: devs[1]!.deviceName,
+      productKey: pk,
+      items: { Brightness: { value: 42 } },
+    });
     for (const r of got) {
       // §7.3: message_id and the messageId property are the event position; generateTime a long in ms; bytes in a data section.
       expect(r.messageId).toMatch(/^\d+$/);
@@ -87,13 +116,19 @@ describe('AMQP server-side subscription', () => {
     const { key, groupId } = await subscription(t, pk, ['DEVICE_DATA']);
     const g2 = await t.gql(`mutation { createConsumerGroup(input: { name: "second" }) { consumerGroup { groupId } } }`);
     const second = g2.data.createConsumerGroup.consumerGroup.groupId as string;
-    await t.gql(`mutation($i: UpdateSubscribeRelationInput!) { updateSubscribeRelation(input: $i) { userErrors { code } } }`, {
-      i: { productKey: pk, consumerGroupIds: [groupId, second], messageTypes: ['DEVICE_DATA'] },
-    });
+    await t.gql(
+      `mutation($i: UpdateSubscribeRelationInput!) { updateSubscribeRelation(input: $i) { userErrors { code } } }`,
+      {
+        i: { productKey: pk, consumerGroupIds: [groupId, second], messageTypes: ['DEVICE_DATA'] },
+      },
+    );
     const a = consumer({ port, key, consumerGroupId: groupId, clientId: 'a' });
     const b = consumer({ port, key, consumerGroupId: groupId, clientId: 'b' });
     const s = consumer({ port, key, consumerGroupId: second });
-    await waitFor(() => Promise.all([clientsOf(groupId), clientsOf(second)]).then(([x, y]) => x.length === 2 && y.length === 1), { timeout: 15_000, interval: 50 });
+    await waitFor(
+      () => Promise.all([clientsOf(groupId), clientsOf(second)]).then(([x, y]) => x.length === 2 && y.length === 1),
+      { timeout: 15_000, interval: 50 },
+    );
     await publish(40, 'share');
     await s.waitFor(40);
     await waitFor(async () => a.received.length + b.received.length >= 40, { timeout: 15_000, interval: 50 });
@@ -182,7 +217,9 @@ describe('AMQP server-side subscription', () => {
     const c = consumer({ port, key, consumerGroupId: groupId });
     await waitFor(() => clientsOf(groupId).then((l) => l.length === 1), { timeout: 15_000, interval: 50 });
     const extra = c.connection.open_receiver();
-    const refused = await new Promise<string>((resolve) => extra.on('receiver_close', () => resolve(String((extra.error as { condition?: string } | undefined)?.condition))));
+    const refused = await new Promise<string>((resolve) =>
+      extra.on('receiver_close', () => resolve(String((extra.error as { condition?: string } | undefined)?.condition))),
+    );
     expect(refused).toBe('amqp:not-allowed');
     await publish(1, 'still-up');
     expect((await c.waitFor(1))[0]!.content).toContain('still-up');
@@ -191,7 +228,12 @@ describe('AMQP server-side subscription', () => {
   it('refuses logins with a bad signature, an unknown or revoked key and an unknown group', async () => {
     const { key, groupId } = await subscription(t, pk, ['DEVICE_DATA']);
     const refused = async (o: { key?: AmqpKey; group?: string; password?: string }) => {
-      const c = consumer({ port, key: o.key ?? key, consumerGroupId: o.group ?? groupId, ...(o.password ? { password: o.password } : {}) });
+      const c = consumer({
+        port,
+        key: o.key ?? key,
+        consumerGroupId: o.group ?? groupId,
+        ...(o.password ? { password: o.password } : {}),
+      });
       await c.closed;
       return c.connection.is_open() || c.received.length > 0;
     };
@@ -201,7 +243,10 @@ describe('AMQP server-side subscription', () => {
     // A live connection of a key that is then revoked is closed; the key cannot log in again.
     const live = consumer({ port, key, consumerGroupId: groupId });
     await waitFor(() => clientsOf(groupId).then((l) => l.length === 1), { timeout: 15_000, interval: 50 });
-    const r = await t.gql(`mutation($id: String!) { revokeAccessKey(input: { accessKeyId: $id }) { userErrors { code } } }`, { id: key.accessKeyId });
+    const r = await t.gql(
+      `mutation($id: String!) { revokeAccessKey(input: { accessKeyId: $id }) { userErrors { code } } }`,
+      { id: key.accessKeyId },
+    );
     expect(r.data.revokeAccessKey.userErrors).toEqual([]);
     expect(await live.closed).toBe('amqp:unauthorized-access');
     expect(await refused({})).toBe(false);
@@ -218,15 +263,26 @@ describe('AMQP server-side subscription', () => {
   it('offers a client only the products its AccessKey may see; the others wait for a client that may', async () => {
     const other = await productWithDevices(t, 1);
     const { key, groupId } = await subscription(t, pk, ['DEVICE_DATA']);
-    await t.gql(`mutation($i: CreateSubscribeRelationInput!) { createSubscribeRelation(input: $i) { userErrors { code } } }`, {
-      i: { productKey: other.productKey, consumerGroupIds: [groupId], messageTypes: ['DEVICE_DATA'] },
-    });
-    const k = await t.gql(`mutation($pk: String!) { createAccessKey(input: { name: "scoped", role: VIEWER, productKeys: [$pk] }) { accessKey { accessKeyId } accessKeySecret } }`, { pk });
-    const scopedKey = { accessKeyId: k.data.createAccessKey.accessKey.accessKeyId, accessKeySecret: k.data.createAccessKey.accessKeySecret };
+    await t.gql(
+      `mutation($i: CreateSubscribeRelationInput!) { createSubscribeRelation(input: $i) { userErrors { code } } }`,
+      {
+        i: { productKey: other.productKey, consumerGroupIds: [groupId], messageTypes: ['DEVICE_DATA'] },
+      },
+    );
+    const k = await t.gql(
+      `mutation($pk: String!) { createAccessKey(input: { name: "scoped", role: VIEWER, productKeys: [$pk] }) { accessKey { accessKeyId } accessKeySecret } }`,
+      { pk },
+    );
+    const scopedKey = {
+      accessKeyId: k.data.createAccessKey.accessKey.accessKeyId,
+      accessKeySecret: k.data.createAccessKey.accessKeySecret,
+    };
     const scoped = consumer({ port, key: scopedKey, consumerGroupId: groupId });
     await waitFor(() => clientsOf(groupId).then((l) => l.length === 1), { timeout: 15_000, interval: 50 });
     const od = await connectDevice(t, 'tcp', other.devices[0]!);
-    await od.publishAsync(`/${other.productKey}/${other.devices[0]!.deviceName}/user/update`, 'other product', { qos: 1 });
+    await od.publishAsync(`/${other.productKey}/${other.devices[0]!.deviceName}/user/update`, 'other product', {
+      qos: 1,
+    });
     await od.endAsync();
     await publish(1, 'scoped');
     await scoped.waitFor(1);
@@ -239,32 +295,50 @@ describe('AMQP server-side subscription', () => {
 
   it('manages groups and relations in GraphQL with the contract names and userErrors, and disconnects a deleted group', async () => {
     const { key, groupId } = await subscription(t, pk, ['DEVICE_STATUS']);
-    const rel = await t.gql(`query($pk: String) { subscribeRelations(productKey: $pk) { productKey consumerGroupIds messageTypes } }`, { pk });
-    expect(rel.data.subscribeRelations).toEqual([{ productKey: pk, consumerGroupIds: [groupId], messageTypes: ['DEVICE_STATUS'] }]);
+    const rel = await t.gql(
+      `query($pk: String) { subscribeRelations(productKey: $pk) { productKey consumerGroupIds messageTypes } }`,
+      { pk },
+    );
+    expect(rel.data.subscribeRelations).toEqual([
+      { productKey: pk, consumerGroupIds: [groupId], messageTypes: ['DEVICE_STATUS'] },
+    ]);
     const errors = async (m: string, input: Record<string, unknown>) => {
-      const r = await t.gql(`mutation($i: ${m[0]!.toUpperCase()}${m.slice(1)}Input!) { ${m}(input: $i) { userErrors { code } } }`, { i: input });
+      const r = await t.gql(
+        `mutation($i: ${m[0]!.toUpperCase()}${m.slice(1)}Input!) { ${m}(input: $i) { userErrors { code } } }`,
+        { i: input },
+      );
       return r.data[m].userErrors.map((e: { code: string }) => e.code);
     };
     const relation = { productKey: pk, consumerGroupIds: [groupId], messageTypes: ['DEVICE_DATA'] };
     expect(await errors('createSubscribeRelation', relation)).toEqual(['SUBSCRIBE_RELATION_EXISTS']);
-    expect(await errors('createSubscribeRelation', { ...relation, productKey: 'NoSuchProduct' })).toEqual(['PRODUCT_NOT_FOUND']);
-    expect(await errors('updateSubscribeRelation', { ...relation, consumerGroupIds: ['NoSuchGroup'] })).toEqual(['CONSUMER_GROUP_NOT_FOUND']);
+    expect(await errors('createSubscribeRelation', { ...relation, productKey: 'NoSuchProduct' })).toEqual([
+      'PRODUCT_NOT_FOUND',
+    ]);
+    expect(await errors('updateSubscribeRelation', { ...relation, consumerGroupIds: ['NoSuchGroup'] })).toEqual([
+      'CONSUMER_GROUP_NOT_FOUND',
+    ]);
     expect(await errors('updateSubscribeRelation', { ...relation, messageTypes: [] })).toEqual(['INVALID_INPUT']);
     expect(await errors('createConsumerGroup', { name: 'x'.repeat(31) })).toEqual(['INVALID_NAME']);
     expect(await errors('deleteConsumerGroup', { groupId: 'DEFAULT_GROUP' })).toEqual(['DEFAULT_GROUP_UNDELETABLE']);
-    expect(await errors('resetConsumerGroupPosition', { groupId: 'NoSuchGroup' })).toEqual(['CONSUMER_GROUP_NOT_FOUND']);
+    expect(await errors('resetConsumerGroupPosition', { groupId: 'NoSuchGroup' })).toEqual([
+      'CONSUMER_GROUP_NOT_FOUND',
+    ]);
     const groups = await t.gql(`{ consumerGroups { groupId name } }`);
     expect(groups.data.consumerGroups[0]).toEqual({ groupId: 'DEFAULT_GROUP', name: 'DEFAULT_GROUP' });
     const c = consumer({ port, key, consumerGroupId: groupId });
     await waitFor(() => clientsOf(groupId).then((l) => l.length === 1), { timeout: 15_000, interval: 50 });
     expect(await errors('deleteConsumerGroup', { groupId })).toEqual([]);
     expect(await c.closed).toBe('amqp:not-found');
-    const after = await t.gql(`query($pk: String) { subscribeRelations(productKey: $pk) { consumerGroupIds } }`, { pk });
+    const after = await t.gql(`query($pk: String) { subscribeRelations(productKey: $pk) { consumerGroupIds } }`, {
+      pk,
+    });
     expect(after.data.subscribeRelations[0].consumerGroupIds).not.toContain(groupId);
   });
 
   async function clientsOf(groupId: string): Promise<{ clientId: string; inFlight: number }[]> {
-    const r = await t.gql(`query($g: String!) { consumerGroup(groupId: $g) { clients { clientId inFlight } } }`, { g: groupId });
+    const r = await t.gql(`query($g: String!) { consumerGroup(groupId: $g) { clients { clientId inFlight } } }`, {
+      g: groupId,
+    });
     return r.data.consumerGroup.clients;
   }
   async function backlogOf(groupId: string): Promise<number> {

@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../../src/events/cursor.ts';
 import { captureBrokers } from '../helpers/aedes-spy.ts';
-import { autoSubscribed, command, commandRows, deviceState, DOWNLINK_REPLIES, persistentDevice, replyOk, serviceHistory, type Received } from '../helpers/commands.ts';
+import {
+  autoSubscribed,
+  command,
+  commandRows,
+  deviceState,
+  DOWNLINK_REPLIES,
+  persistentDevice,
+  replyOk,
+  serviceHistory,
+  type Received,
+} from '../helpers/commands.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
@@ -49,8 +59,17 @@ describeEachDb('command delivery on %s', (kind) => {
     const dn = dev.deviceName;
     const { d, cursor } = await leaveWithSession(dev);
 
-    const set = await command(t, 'setDeviceProperty', { productKey: pk, deviceName: dn, items: { LightSwitch: 0, Brightness: 10 } });
-    const reboot = await command(t, 'invokeThingService', { productKey: pk, deviceName: dn, identifier: 'Reboot', args: { DelaySeconds: 60 } });
+    const set = await command(t, 'setDeviceProperty', {
+      productKey: pk,
+      deviceName: dn,
+      items: { LightSwitch: 0, Brightness: 10 },
+    });
+    const reboot = await command(t, 'invokeThingService', {
+      productKey: pk,
+      deviceName: dn,
+      identifier: 'Reboot',
+      args: { DelaySeconds: 60 },
+    });
     expect(set).toMatchObject({ messageId: expect.stringMatching(/^\d+$/), userErrors: [] });
     expect(reboot).toMatchObject({ messageId: expect.stringMatching(/^\d+$/), callType: 'ASYNC', userErrors: [] });
 
@@ -70,8 +89,23 @@ describeEachDb('command delivery on %s', (kind) => {
       { requestId: reboot.messageId, code: 200, topic: `/sys/${pk}/${dn}/thing/service/Reboot`, data: { Accepted: 1 } },
     ]);
     expect(d.received.filter(isCommand).map((m) => [m.session, m.topic, m.qos, JSON.parse(m.payload)])).toEqual([
-      [2, `/sys/${pk}/${dn}/thing/service/property/set`, 1, { id: set.messageId, version: '1.0', params: { LightSwitch: 0, Brightness: 10 }, method: 'thing.service.property.set' }],
-      [2, `/sys/${pk}/${dn}/thing/service/Reboot`, 1, { id: reboot.messageId, version: '1.0', params: { DelaySeconds: 60 }, method: 'thing.service.Reboot' }],
+      [
+        2,
+        `/sys/${pk}/${dn}/thing/service/property/set`,
+        1,
+        {
+          id: set.messageId,
+          version: '1.0',
+          params: { LightSwitch: 0, Brightness: 10 },
+          method: 'thing.service.property.set',
+        },
+      ],
+      [
+        2,
+        `/sys/${pk}/${dn}/thing/service/Reboot`,
+        1,
+        { id: reboot.messageId, version: '1.0', params: { DelaySeconds: 60 }, method: 'thing.service.Reboot' },
+      ],
     ]);
     const hist = await serviceHistory(t, pk, dn);
     expect(hist.map((h) => [h.messageId, h.status, h.code])).toEqual([
@@ -97,7 +131,11 @@ describeEachDb('command delivery on %s', (kind) => {
     );
 
     const all = await command(t, 'pubBroadcast', { productKey: pk, payload: 'to every online lamp' });
-    const topical = await command(t, 'pubBroadcast', { productKey: pk, topicFullName: news, payload: 'news for subscribers' });
+    const topical = await command(t, 'pubBroadcast', {
+      productKey: pk,
+      topicFullName: news,
+      payload: 'news for subscribers',
+    });
     expect([all.userErrors, topical.userErrors]).toEqual([[], []]);
     for (const [k, m] of online.entries()) {
       const dn = [a, b][k]!.deviceName;
@@ -110,10 +148,16 @@ describeEachDb('command delivery on %s', (kind) => {
 
     // A QoS 1 command sent after the broadcasts is queued for the offline device: when it arrives on return, anything
     // queued before it would have arrived first.
-    const set = await command(t, 'setDeviceProperty', { productKey: pk, deviceName: c.deviceName, items: { WorkingMode: 2 } });
+    const set = await command(t, 'setDeviceProperty', {
+      productKey: pk,
+      deviceName: c.deviceName,
+      items: { WorkingMode: 2 },
+    });
     await away.connect(replyOk);
     await waitFor(async () => away.received.length, { until: (n) => n >= 1, message: 'the queued command' });
-    expect(away.received.map((r) => [r.session, r.topic])).toEqual([[2, `/sys/${pk}/${c.deviceName}/thing/service/property/set`]]);
+    expect(away.received.map((r) => [r.session, r.topic])).toEqual([
+      [2, `/sys/${pk}/${c.deviceName}/thing/service/property/set`],
+    ]);
     expect(JSON.parse(away.received[0]!.payload).id).toBe(set.messageId);
     await Promise.all([...online, away].map((m) => m.disconnect()));
   });
@@ -137,14 +181,24 @@ describeEachDb('command delivery on %s', (kind) => {
     for (const [name, input, codes] of cases) {
       const r = await command(t, name, { productKey: pk, deviceNames: names, ...input });
       expect(r.results, `${name} ${JSON.stringify(input)}`).toEqual([]);
-      expect(r.userErrors.map((e: { code: string }) => e.code), `${name} ${JSON.stringify(input)}`).toEqual(codes);
+      expect(
+        r.userErrors.map((e: { code: string }) => e.code),
+        `${name} ${JSON.stringify(input)}`,
+      ).toEqual(codes);
     }
     expect((await commandRows(t, pk)).length).toBe(before);
 
     // A valid batch afterwards reaches both devices: each one's first command is it.
-    const ok = await command(t, 'setDevicesProperty', { productKey: pk, deviceNames: names, items: { Brightness: 50 } });
+    const ok = await command(t, 'setDevicesProperty', {
+      productKey: pk,
+      deviceNames: names,
+      items: { Brightness: 50 },
+    });
     expect(ok.results.map((r: { userErrors: unknown[] }) => r.userErrors)).toEqual([[], []]);
-    await waitFor(async () => seen.map((s) => s.length), { until: (n) => n.every((x) => x >= 1), message: 'the valid batch' });
+    await waitFor(async () => seen.map((s) => s.length), {
+      until: (n) => n.every((x) => x >= 1),
+      message: 'the valid batch',
+    });
     expect(seen).toEqual(names.map((dn) => [`/sys/${pk}/${dn}/thing/service/property/set`]));
     await Promise.all(clients.map((c) => c.endAsync()));
   });
@@ -152,9 +206,20 @@ describeEachDb('command delivery on %s', (kind) => {
   it('keeps the batch going past a device that cannot take the command, with that device’s userError in its result', async () => {
     const names = [devs[4]!.deviceName, 'no-such-lamp', devs[5]!.deviceName];
     await Promise.all([devs[4]!, devs[5]!].map((d) => deviceState(t, pk, d.deviceName, 'OFFLINE')));
-    const r = await command(t, 'invokeThingsService', { productKey: pk, deviceNames: names, identifier: 'Reboot', args: { DelaySeconds: 1 } });
+    const r = await command(t, 'invokeThingsService', {
+      productKey: pk,
+      deviceNames: names,
+      identifier: 'Reboot',
+      args: { DelaySeconds: 1 },
+    });
     expect(r.userErrors).toEqual([]);
-    expect(r.results.map((x: any) => [x.deviceName, x.messageId === null, x.userErrors.map((e: { code: string }) => e.code)])).toEqual([
+    expect(
+      r.results.map((x: any) => [
+        x.deviceName,
+        x.messageId === null,
+        x.userErrors.map((e: { code: string }) => e.code),
+      ]),
+    ).toEqual([
       [names[0], false, []],
       ['no-such-lamp', true, ['DEVICE_NOT_FOUND']],
       [names[2], false, []],
@@ -162,11 +227,24 @@ describeEachDb('command delivery on %s', (kind) => {
 
     // A sync service in a batch is sent on the RRPC topic and not kept for an offline device: 9201 says so.
     const cursor = encodeCursor(t.platform.hub.position);
-    const blink = await command(t, 'invokeThingsService', { productKey: pk, deviceNames: [names[0]], identifier: 'Blink', args: { Times: 2 } });
+    const blink = await command(t, 'invokeThingsService', {
+      productKey: pk,
+      deviceNames: [names[0]],
+      identifier: 'Blink',
+      args: { Times: 2 },
+    });
     const id = blink.results[0].messageId;
     const replies = Collected.subscribe(ws, DOWNLINK_REPLIES, { pk, dn: names[0], after: cursor });
-    expect((await replies.waitFor(1))[0].downlinkReplies).toMatchObject({ requestId: id, code: 9201, topic: `/sys/${pk}/${names[0]}/thing/service/Blink` });
+    expect((await replies.waitFor(1))[0].downlinkReplies).toMatchObject({
+      requestId: id,
+      code: 9201,
+      topic: `/sys/${pk}/${names[0]}/thing/service/Blink`,
+    });
     replies.unsubscribe();
-    expect((await serviceHistory(t, pk, names[0]!)).find((h) => h.messageId === id)).toMatchObject({ identifier: 'Blink', callType: 'SYNC', status: 'OFFLINE' });
+    expect((await serviceHistory(t, pk, names[0]!)).find((h) => h.messageId === id)).toMatchObject({
+      identifier: 'Blink',
+      callType: 'SYNC',
+      status: 'OFFLINE',
+    });
   });
 });

@@ -5,7 +5,6 @@ import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-
 /** A device that answers like a Link SDK device: property set and services reply with code 200; RRPC echoes. */
 function answer(c: MqttClient, pk: string, dn: string) {
   c.on('message', (topic, payload) => {
@@ -18,11 +17,17 @@ function answer(c: MqttClient, pk: string, dn: string) {
       } catch {
         body = null;
       }
-      const reply = body?.method === 'thing.service.Blink' ? JSON.stringify({ id: body.id, code: 200, data: { Done: 1 } }) : `echo:${text}`;
+      const reply =
+        body?.method === 'thing.service.Blink'
+          ? JSON.stringify({ id: body.id, code: 200, data: { Done: 1 } })
+          : `echo:${text}`;
       c.publish(`/sys/${pk}/${dn}/rrpc/response/${id}`, reply);
     } else if (topic.startsWith(`/sys/${pk}/${dn}/thing/service/`)) {
       const body = JSON.parse(text);
-      c.publish(`${topic}_reply`, JSON.stringify({ id: body.id, code: 200, data: body.method === 'thing.service.Reboot' ? { Accepted: 1 } : {} }));
+      c.publish(
+        `${topic}_reply`,
+        JSON.stringify({ id: body.id, code: 200, data: body.method === 'thing.service.Reboot' ? { Accepted: 1 } : {} }),
+      );
     }
   });
 }
@@ -44,37 +49,95 @@ describe('cloud-to-device commands', () => {
     const c = await connectDevice(t, 'tcp', dev);
     answer(c, pk, dev.deviceName);
     const ws = wsClient(t.wsUrl, t.adminToken);
-    const replies = await Collected.fromNow(ws, (q) => t.gql(q), `subscription($pk: String, $after: String) { downlinkReplies(productKey: $pk, after: $after) { requestId code topic data deviceName } }`, { pk });
+    const replies = await Collected.fromNow(
+      ws,
+      (q) => t.gql(q),
+      `subscription($pk: String, $after: String) { downlinkReplies(productKey: $pk, after: $after) { requestId code topic data deviceName } }`,
+      { pk },
+    );
 
-    const set = await t.gql(`mutation($i: SetDevicePropertyInput!) { setDeviceProperty(input: $i) { messageId userErrors { code message field } } }`, {
-      i: { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 80, LightSwitch: 1 } },
-    });
+    const set = await t.gql(
+      `mutation($i: SetDevicePropertyInput!) { setDeviceProperty(input: $i) { messageId userErrors { code message field } } }`,
+      {
+        i: { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 80, LightSwitch: 1 } },
+      },
+    );
     expect(set.data.setDeviceProperty.userErrors).toEqual([]);
-    const reboot = await t.gql(`mutation($i: InvokeThingServiceInput!) { invokeThingService(input: $i) { messageId callType code output rrpcCode userErrors { code } } }`, {
-      i: { productKey: pk, deviceName: dev.deviceName, identifier: 'Reboot', args: { DelaySeconds: 5 } },
+    const reboot = await t.gql(
+      `mutation($i: InvokeThingServiceInput!) { invokeThingService(input: $i) { messageId callType code output rrpcCode userErrors { code } } }`,
+      {
+        i: { productKey: pk, deviceName: dev.deviceName, identifier: 'Reboot', args: { DelaySeconds: 5 } },
+      },
+    );
+    expect(reboot.data.invokeThingService).toMatchObject({
+      callType: 'ASYNC',
+      code: null,
+      rrpcCode: null,
+      userErrors: [],
     });
-    expect(reboot.data.invokeThingService).toMatchObject({ callType: 'ASYNC', code: null, rrpcCode: null, userErrors: [] });
     const got = await replies.waitFor(2);
     expect(got.map((r) => r.downlinkReplies)).toEqual([
-      { requestId: set.data.setDeviceProperty.messageId, code: 200, topic: `/sys/${pk}/${dev.deviceName}/thing/service/property/set`, data: {}, deviceName: dev.deviceName },
-      { requestId: reboot.data.invokeThingService.messageId, code: 200, topic: `/sys/${pk}/${dev.deviceName}/thing/service/Reboot`, data: { Accepted: 1 }, deviceName: dev.deviceName },
+      {
+        requestId: set.data.setDeviceProperty.messageId,
+        code: 200,
+        topic: `/sys/${pk}/${dev.deviceName}/thing/service/property/set`,
+        data: {},
+        deviceName: dev.deviceName,
+      },
+      {
+        requestId: reboot.data.invokeThingService.messageId,
+        code: 200,
+        topic: `/sys/${pk}/${dev.deviceName}/thing/service/Reboot`,
+        data: { Accepted: 1 },
+        deviceName: dev.deviceName,
+      },
     ]);
 
-    const blink = await t.gql(`mutation($i: InvokeThingServiceInput!) { invokeThingService(input: $i) { callType code output rrpcCode userErrors { code } } }`, {
-      i: { productKey: pk, deviceName: dev.deviceName, identifier: 'Blink', args: { Times: 3, IntervalMs: 200 }, timeoutMs: 2000 },
+    const blink = await t.gql(
+      `mutation($i: InvokeThingServiceInput!) { invokeThingService(input: $i) { callType code output rrpcCode userErrors { code } } }`,
+      {
+        i: {
+          productKey: pk,
+          deviceName: dev.deviceName,
+          identifier: 'Blink',
+          args: { Times: 3, IntervalMs: 200 },
+          timeoutMs: 2000,
+        },
+      },
+    );
+    expect(blink.data.invokeThingService).toEqual({
+      callType: 'SYNC',
+      code: 200,
+      output: { Done: 1 },
+      rrpcCode: 'SUCCESS',
+      userErrors: [],
     });
-    expect(blink.data.invokeThingService).toEqual({ callType: 'SYNC', code: 200, output: { Done: 1 }, rrpcCode: 'SUCCESS', userErrors: [] });
 
-    const rrpc = await t.gql(`mutation($i: RrpcInput!) { rrpc(input: $i) { rrpcCode payloadText payloadBase64 messageId userErrors { code } } }`, {
-      i: { productKey: pk, deviceName: dev.deviceName, payload: 'ping', timeoutMs: 2000 },
-    });
+    const rrpc = await t.gql(
+      `mutation($i: RrpcInput!) { rrpc(input: $i) { rrpcCode payloadText payloadBase64 messageId userErrors { code } } }`,
+      {
+        i: { productKey: pk, deviceName: dev.deviceName, payload: 'ping', timeoutMs: 2000 },
+      },
+    );
     expect(rrpc.data.rrpc).toMatchObject({ rrpcCode: 'SUCCESS', payloadText: 'echo:ping', userErrors: [] });
 
     const hist = await t.gql(
       `query($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!) { deviceServiceHistory(productKey: $pk, deviceName: $dn, from: $from, to: $to, order: ASC) { edges { node { identifier callType code status input output repliedAt } } } }`,
-      { pk, dn: dev.deviceName, from: new Date(Date.now() - 60_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() },
+      {
+        pk,
+        dn: dev.deviceName,
+        from: new Date(Date.now() - 60_000).toISOString(),
+        to: new Date(Date.now() + 60_000).toISOString(),
+      },
     );
-    expect(hist.data.deviceServiceHistory.edges.map((e: any) => [e.node.identifier, e.node.callType, e.node.status, e.node.code])).toEqual([
+    expect(
+      hist.data.deviceServiceHistory.edges.map((e: any) => [
+        e.node.identifier,
+        e.node.callType,
+        e.node.status,
+        e.node.code,
+      ]),
+    ).toEqual([
       ['set', 'ASYNC', 'REPLIED', 200],
       ['Reboot', 'ASYNC', 'REPLIED', 200],
       ['Blink', 'SYNC', 'REPLIED', 200],
@@ -87,12 +150,16 @@ describe('cloud-to-device commands', () => {
   it('answers OFFLINE at once for an offline device and TIMEOUT for a device that never answers', async () => {
     const [off, mute] = [devs[1]!, devs[2]!];
     const t0 = Date.now();
-    const r = await t.gql(`mutation($i: RrpcInput!) { rrpc(input: $i) { rrpcCode userErrors { code } } }`, { i: { productKey: pk, deviceName: off.deviceName, payload: 'x', timeoutMs: 1000 } });
+    const r = await t.gql(`mutation($i: RrpcInput!) { rrpc(input: $i) { rrpcCode userErrors { code } } }`, {
+      i: { productKey: pk, deviceName: off.deviceName, payload: 'x', timeoutMs: 1000 },
+    });
     expect(r.data.rrpc.rrpcCode).toBe('OFFLINE');
     expect(Date.now() - t0).toBeLessThan(1000);
     const c = await connectDevice(t, 'tcp', mute);
     const t1 = Date.now();
-    const r2 = await t.gql(`mutation($i: RrpcInput!) { rrpc(input: $i) { rrpcCode userErrors { code } } }`, { i: { productKey: pk, deviceName: mute.deviceName, payload: 'x', timeoutMs: 1000 } });
+    const r2 = await t.gql(`mutation($i: RrpcInput!) { rrpc(input: $i) { rrpcCode userErrors { code } } }`, {
+      i: { productKey: pk, deviceName: mute.deviceName, payload: 'x', timeoutMs: 1000 },
+    });
     expect(r2.data.rrpc.rrpcCode).toBe('TIMEOUT');
     expect(Date.now() - t1).toBeGreaterThanOrEqual(1000);
     await c.endAsync();
@@ -105,30 +172,101 @@ describe('cloud-to-device commands', () => {
     c.on('message', (topic) => seen.push(topic));
     await c.subscribeAsync(`/${pk}/${dev.deviceName}/user/get`);
     const cases: [string, string, Record<string, unknown>, string][] = [
-      ['setDeviceProperty', 'SetDevicePropertyInput', { productKey: pk, deviceName: 'nobody-here', items: { Brightness: 1 } }, 'DEVICE_NOT_FOUND'],
-      ['setDeviceProperty', 'SetDevicePropertyInput', { productKey: pk, deviceName: dev.deviceName, items: { PowerConsumption: 1.5 } }, 'PROPERTY_NOT_WRITABLE'],
-      ['setDeviceProperty', 'SetDevicePropertyInput', { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 'high' } }, 'INVALID_VALUE'],
-      ['setDeviceProperty', 'SetDevicePropertyInput', { productKey: pk, deviceName: dev.deviceName, items: { Nope: 1 } }, 'IDENTIFIER_NOT_FOUND'],
-      ['invokeThingService', 'InvokeThingServiceInput', { productKey: pk, deviceName: dev.deviceName, identifier: 'Explode' }, 'IDENTIFIER_NOT_FOUND'],
-      ['invokeThingService', 'InvokeThingServiceInput', { productKey: pk, deviceName: dev.deviceName, identifier: 'Blink', args: { Times: 99 } }, 'INVALID_VALUE'],
-      ['pub', 'PubInput', { productKey: pk, topicFullName: `/sys/${pk}/${dev.deviceName}/thing/service/property/set`, payload: '{}' }, 'TOPIC_NOT_ALLOWED'],
-      ['pub', 'PubInput', { productKey: pk, topicFullName: `/${pk}/${dev.deviceName}/user/update`, payload: '{}' }, 'TOPIC_NOT_ALLOWED'],
-      ['pub', 'PubInput', { productKey: pk, topicFullName: `/${pk}/${dev.deviceName}/user/get`, payload: 'x'.repeat(300 * 1024) }, 'PAYLOAD_TOO_LARGE'],
-      ['rrpc', 'RrpcInput', { productKey: pk, deviceName: dev.deviceName, payload: 'x', timeoutMs: 500 }, 'TIMEOUT_OUT_OF_RANGE'],
-      ['rrpc', 'RrpcInput', { productKey: pk, deviceName: dev.deviceName, payload: 'x', timeoutMs: 9000 }, 'TIMEOUT_OUT_OF_RANGE'],
-      ['rrpc', 'RrpcInput', { productKey: 'a1NoSuchProd', deviceName: dev.deviceName, payload: 'x' }, 'PRODUCT_NOT_FOUND'],
+      [
+        'setDeviceProperty',
+        'SetDevicePropertyInput',
+        { productKey: pk, deviceName: 'nobody-here', items: { Brightness: 1 } },
+        'DEVICE_NOT_FOUND',
+      ],
+      [
+        'setDeviceProperty',
+        'SetDevicePropertyInput',
+        { productKey: pk, deviceName: dev.deviceName, items: { PowerConsumption: 1.5 } },
+        'PROPERTY_NOT_WRITABLE',
+      ],
+      [
+        'setDeviceProperty',
+        'SetDevicePropertyInput',
+        { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 'high' } },
+        'INVALID_VALUE',
+      ],
+      [
+        'setDeviceProperty',
+        'SetDevicePropertyInput',
+        { productKey: pk, deviceName: dev.deviceName, items: { Nope: 1 } },
+        'IDENTIFIER_NOT_FOUND',
+      ],
+      [
+        'invokeThingService',
+        'InvokeThingServiceInput',
+        { productKey: pk, deviceName: dev.deviceName, identifier: 'Explode' },
+        'IDENTIFIER_NOT_FOUND',
+      ],
+      [
+        'invokeThingService',
+        'InvokeThingServiceInput',
+        { productKey: pk, deviceName: dev.deviceName, identifier: 'Blink', args: { Times: 99 } },
+        'INVALID_VALUE',
+      ],
+      [
+        'pub',
+        'PubInput',
+        { productKey: pk, topicFullName: `/sys/${pk}/${dev.deviceName}/thing/service/property/set`, payload: '{}' },
+        'TOPIC_NOT_ALLOWED',
+      ],
+      [
+        'pub',
+        'PubInput',
+        { productKey: pk, topicFullName: `/${pk}/${dev.deviceName}/user/update`, payload: '{}' },
+        'TOPIC_NOT_ALLOWED',
+      ],
+      [
+        'pub',
+        'PubInput',
+        { productKey: pk, topicFullName: `/${pk}/${dev.deviceName}/user/get`, payload: 'x'.repeat(300 * 1024) },
+        'PAYLOAD_TOO_LARGE',
+      ],
+      [
+        'rrpc',
+        'RrpcInput',
+        { productKey: pk, deviceName: dev.deviceName, payload: 'x', timeoutMs: 500 },
+        'TIMEOUT_OUT_OF_RANGE',
+      ],
+      [
+        'rrpc',
+        'RrpcInput',
+        { productKey: pk, deviceName: dev.deviceName, payload: 'x', timeoutMs: 9000 },
+        'TIMEOUT_OUT_OF_RANGE',
+      ],
+      [
+        'rrpc',
+        'RrpcInput',
+        { productKey: 'a1NoSuchProd', deviceName: dev.deviceName, payload: 'x' },
+        'PRODUCT_NOT_FOUND',
+      ],
     ];
     for (const [field, type, input, code] of cases) {
-      const r = await t.gql(`mutation($i: ${type}!) { ${field}(input: $i) { userErrors { code message } } }`, { i: input });
-      expect(r.data[field].userErrors.map((e: any) => e.code), `${field} ${JSON.stringify(input).slice(0, 120)}`).toContain(code);
+      const r = await t.gql(`mutation($i: ${type}!) { ${field}(input: $i) { userErrors { code message } } }`, {
+        i: input,
+      });
+      expect(
+        r.data[field].userErrors.map((e: any) => e.code),
+        `${field} ${JSON.stringify(input).slice(0, 120)}`,
+      ).toContain(code);
     }
-    await t.gql(`mutation($i: DisableDeviceInput!) { disableDevice(input: $i) { userErrors { code } } }`, { i: { productKey: pk, deviceName: dev.deviceName } });
-    const r = await t.gql(`mutation($i: PubInput!) { pub(input: $i) { userErrors { code } } }`, { i: { productKey: pk, topicFullName: `/${pk}/${dev.deviceName}/user/get`, payload: 'x' } });
+    await t.gql(`mutation($i: DisableDeviceInput!) { disableDevice(input: $i) { userErrors { code } } }`, {
+      i: { productKey: pk, deviceName: dev.deviceName },
+    });
+    const r = await t.gql(`mutation($i: PubInput!) { pub(input: $i) { userErrors { code } } }`, {
+      i: { productKey: pk, topicFullName: `/${pk}/${dev.deviceName}/user/get`, payload: 'x' },
+    });
     expect(r.data.pub.userErrors[0].code).toBe('DEVICE_DISABLED');
     // Nothing may reach the disabled device: this window proves a negative, so it is a real delay.
     await sleep(200);
     expect(seen).toEqual([]);
-    await t.gql(`mutation($i: EnableDeviceInput!) { enableDevice(input: $i) { userErrors { code } } }`, { i: { productKey: pk, deviceName: dev.deviceName } });
+    await t.gql(`mutation($i: EnableDeviceInput!) { enableDevice(input: $i) { userErrors { code } } }`, {
+      i: { productKey: pk, deviceName: dev.deviceName },
+    });
     await c.endAsync().catch(() => {});
   });
 
@@ -138,14 +276,27 @@ describe('cloud-to-device commands', () => {
     await c.subscribeAsync([`/${pk}/${dev.deviceName}/user/get`, `/broadcast/${pk}/news`]);
     const custom = nextMessage(c, (tp) => tp === `/${pk}/${dev.deviceName}/user/get`);
     const bin = Buffer.from([1, 2, 3, 250]);
-    const r = await t.gql(`mutation($i: PubInput!) { pub(input: $i) { messageId userErrors { code } } }`, { i: { productKey: pk, topicFullName: `/${pk}/${dev.deviceName}/user/get`, payload: bin.toString('base64'), encoding: 'BASE64', qos: 1 } });
+    const r = await t.gql(`mutation($i: PubInput!) { pub(input: $i) { messageId userErrors { code } } }`, {
+      i: {
+        productKey: pk,
+        topicFullName: `/${pk}/${dev.deviceName}/user/get`,
+        payload: bin.toString('base64'),
+        encoding: 'BASE64',
+        qos: 1,
+      },
+    });
     expect(r.data.pub.userErrors).toEqual([]);
     expect((await custom).payload.equals(bin)).toBe(true);
     const news = nextMessage(c, (tp) => tp === `/broadcast/${pk}/news`);
-    await t.gql(`mutation($i: PubBroadcastInput!) { pubBroadcast(input: $i) { messageId userErrors { code } } }`, { i: { productKey: pk, topicFullName: `/broadcast/${pk}/news`, payload: 'hello all' } });
+    await t.gql(`mutation($i: PubBroadcastInput!) { pubBroadcast(input: $i) { messageId userErrors { code } } }`, {
+      i: { productKey: pk, topicFullName: `/broadcast/${pk}/news`, payload: 'hello all' },
+    });
     expect((await news).payload.toString()).toBe('hello all');
     const all = nextMessage(c, (tp) => tp.startsWith(`/sys/${pk}/${dev.deviceName}/broadcast/request/`));
-    const b = await t.gql(`mutation($i: PubBroadcastInput!) { pubBroadcast(input: $i) { messageId userErrors { code } } }`, { i: { productKey: pk, payload: 'to every online device' } });
+    const b = await t.gql(
+      `mutation($i: PubBroadcastInput!) { pubBroadcast(input: $i) { messageId userErrors { code } } }`,
+      { i: { productKey: pk, payload: 'to every online device' } },
+    );
     const m = await all;
     expect(m.topic).toBe(`/sys/${pk}/${dev.deviceName}/broadcast/request/${b.data.pubBroadcast.messageId}`);
     await c.endAsync();

@@ -1,13 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { alinkLogin, brokerUrl, connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds, type Transport } from '../helpers/devices.ts';
+import {
+  alinkLogin,
+  brokerUrl,
+  connectDevice,
+  nextMessage,
+  productWithDevices,
+  sleep,
+  type DeviceCreds,
+  type Transport,
+} from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 const STATUS = `subscription($pk: String, $dn: String, $after: String) { deviceStatusChanged(productKey: $pk, deviceName: $dn, after: $after) { status deviceName connectionEpoch reason clientIp cursor } }`;
 const DEVICE = `query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { state activatedAt lastOnlineAt lastOfflineAt clientIp connectionEpoch } }`;
 
-function refusedCode(t: TestPlatform, transport: Transport, login: { clientId: string; username: string; password: string }): Promise<number> {
+function refusedCode(
+  t: TestPlatform,
+  transport: Transport,
+  login: { clientId: string; username: string; password: string },
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const c = mqtt.connect(brokerUrl(t, transport), { ...login, reconnectPeriod: 0, connectTimeout: 5000 });
     c.on('connect', () => {
@@ -42,7 +55,14 @@ describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (tra
       await sleep(50);
     }
     const events = await status.waitFor(6);
-    expect(events.map((e) => e.deviceStatusChanged.status)).toEqual(['ONLINE', 'OFFLINE', 'ONLINE', 'OFFLINE', 'ONLINE', 'OFFLINE']);
+    expect(events.map((e) => e.deviceStatusChanged.status)).toEqual([
+      'ONLINE',
+      'OFFLINE',
+      'ONLINE',
+      'OFFLINE',
+      'ONLINE',
+      'OFFLINE',
+    ]);
     expect(events.map((e) => e.deviceStatusChanged.connectionEpoch)).toEqual([1, 1, 2, 2, 3, 3]);
     expect(events[1].deviceStatusChanged.reason).toBe('CLIENT_DISCONNECT');
     expect(events[0].deviceStatusChanged.clientIp).toBe('127.0.0.1');
@@ -59,19 +79,32 @@ describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (tra
     expect(await refusedCode(t, transport, alinkLogin({ ...dev, deviceName: 'no-such-device' }))).toBe(4);
     expect(await refusedCode(t, transport, { ...alinkLogin(dev), clientId: 'plain-client-id' })).toBe(4);
     expect(await refusedCode(t, transport, { ...alinkLogin(dev), username: 'garbage' })).toBe(4);
-    await t.gql(`mutation($i: DisableDeviceInput!) { disableDevice(input: $i) { userErrors { code } } }`, { i: { productKey: pk, deviceName: dev.deviceName } });
+    await t.gql(`mutation($i: DisableDeviceInput!) { disableDevice(input: $i) { userErrors { code } } }`, {
+      i: { productKey: pk, deviceName: dev.deviceName },
+    });
     expect(await refusedCode(t, transport, alinkLogin(dev))).toBe(5);
     // A disabled device with a wrong secret learns nothing about being disabled (D1).
     expect(await refusedCode(t, transport, alinkLogin({ ...dev, deviceSecret: '0'.repeat(32) }))).toBe(4);
     const d = await t.gql(DEVICE, { pk, dn: dev.deviceName });
-    expect(d.data.device).toMatchObject({ state: 'DISABLED', activatedAt: null, lastOnlineAt: null, connectionEpoch: 0 });
+    expect(d.data.device).toMatchObject({
+      state: 'DISABLED',
+      activatedAt: null,
+      lastOnlineAt: null,
+      connectionEpoch: 0,
+    });
   });
 
   it('accepts upper-case hex signatures (C SDK) and the Node SDK form of ClientId', async () => {
     const dev = devs[2]!;
-    const c = await mqtt.connectAsync(brokerUrl(t, transport), { ...alinkLogin(dev, { upper: true, signMethod: 'hmacmd5' }), reconnectPeriod: 0 });
+    const c = await mqtt.connectAsync(brokerUrl(t, transport), {
+      ...alinkLogin(dev, { upper: true, signMethod: 'hmacmd5' }),
+      reconnectPeriod: 0,
+    });
     await c.endAsync();
-    const c2 = await mqtt.connectAsync(brokerUrl(t, transport), { ...alinkLogin(dev, { clientId: `${pk}&${dev.deviceName}` }), reconnectPeriod: 0 });
+    const c2 = await mqtt.connectAsync(brokerUrl(t, transport), {
+      ...alinkLogin(dev, { clientId: `${pk}&${dev.deviceName}` }),
+      reconnectPeriod: 0,
+    });
     await c2.endAsync();
   });
 
@@ -112,19 +145,35 @@ describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (tra
   it('streams custom-topic publishes as deviceMessages with binary payloads unchanged, filtered by MQTT topic filter', async () => {
     const dev = devs[5]!;
     const ws = wsClient(t.wsUrl, t.adminToken);
-    const msgs = await Collected.fromNow(ws, (q) => t.gql(q), `subscription($pk: String, $f: String, $after: String) { deviceMessages(productKey: $pk, topicFilter: $f, after: $after) { topic qos payloadBase64 payloadText payloadJson messageId deviceName cursor } }`, {
-      pk,
-      f: `/${pk}/+/user/#`,
-    });
+    const msgs = await Collected.fromNow(
+      ws,
+      (q) => t.gql(q),
+      `subscription($pk: String, $f: String, $after: String) { deviceMessages(productKey: $pk, topicFilter: $f, after: $after) { topic qos payloadBase64 payloadText payloadJson messageId deviceName cursor } }`,
+      {
+        pk,
+        f: `/${pk}/+/user/#`,
+      },
+    );
     const c = await connectDevice(t, transport, dev);
     const binary = Buffer.from([0, 1, 2, 254, 255, 0x80, 0xc3]);
     await c.publishAsync(`/${pk}/${dev.deviceName}/user/update`, binary, { qos: 1 });
-    await c.publishAsync(`/sys/${pk}/${dev.deviceName}/thing/event/property/post`, '{"id":"1","params":{}}', { qos: 0 });
+    await c.publishAsync(`/sys/${pk}/${dev.deviceName}/thing/event/property/post`, '{"id":"1","params":{}}', {
+      qos: 0,
+    });
     await c.publishAsync(`/${pk}/${dev.deviceName}/user/update/error`, '{"err":1}', { qos: 0 });
     const got = await msgs.waitFor(2);
-    expect(got[0].deviceMessages).toMatchObject({ topic: `/${pk}/${dev.deviceName}/user/update`, qos: 1, payloadText: null, payloadJson: null });
+    expect(got[0].deviceMessages).toMatchObject({
+      topic: `/${pk}/${dev.deviceName}/user/update`,
+      qos: 1,
+      payloadText: null,
+      payloadJson: null,
+    });
     expect(Buffer.from(got[0].deviceMessages.payloadBase64, 'base64').equals(binary)).toBe(true);
-    expect(got[1].deviceMessages).toMatchObject({ topic: `/${pk}/${dev.deviceName}/user/update/error`, payloadText: '{"err":1}', payloadJson: { err: 1 } });
+    expect(got[1].deviceMessages).toMatchObject({
+      topic: `/${pk}/${dev.deviceName}/user/update/error`,
+      payloadText: '{"err":1}',
+      payloadJson: { err: 1 },
+    });
     expect(BigInt(got[1].deviceMessages.messageId)).toBeGreaterThan(BigInt(got[0].deviceMessages.messageId));
     await c.endAsync();
     msgs.unsubscribe();
@@ -136,7 +185,9 @@ describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (tra
     const c = await connectDevice(t, transport, dev);
     const reply = nextMessage(c, (topic) => topic === `/ext/ntp/${pk}/${dev.deviceName}/response`);
     const sent = Date.now();
-    await c.publishAsync(`/ext/ntp/${pk}/${dev.deviceName}/request`, JSON.stringify({ deviceSendTime: String(sent) }), { qos: 0 });
+    await c.publishAsync(`/ext/ntp/${pk}/${dev.deviceName}/request`, JSON.stringify({ deviceSendTime: String(sent) }), {
+      qos: 0,
+    });
     const r = JSON.parse((await reply).payload.toString());
     expect(r.deviceSendTime).toBe(String(sent));
     expect(Number(r.serverRecvTime)).toBeGreaterThanOrEqual(sent);
@@ -150,11 +201,15 @@ describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (tra
     const status = await Collected.fromNow(ws, (q) => t.gql(q), STATUS, { pk, dn: dev.deviceName });
     const c = await connectDevice(t, transport, dev);
     const closed = new Promise<void>((r) => c.once('close', () => r()));
-    await t.gql(`mutation($i: DisableDeviceInput!) { disableDevice(input: $i) { userErrors { code } } }`, { i: { productKey: pk, deviceName: dev.deviceName } });
+    await t.gql(`mutation($i: DisableDeviceInput!) { disableDevice(input: $i) { userErrors { code } } }`, {
+      i: { productKey: pk, deviceName: dev.deviceName },
+    });
     await closed;
     const ev = await status.waitFor(2);
     expect(ev[1].deviceStatusChanged).toMatchObject({ status: 'OFFLINE', reason: 'KICKED' });
-    await t.gql(`mutation($i: EnableDeviceInput!) { enableDevice(input: $i) { userErrors { code } } }`, { i: { productKey: pk, deviceName: dev.deviceName } });
+    await t.gql(`mutation($i: EnableDeviceInput!) { enableDevice(input: $i) { userErrors { code } } }`, {
+      i: { productKey: pk, deviceName: dev.deviceName },
+    });
     status.unsubscribe();
     await ws.dispose();
   });

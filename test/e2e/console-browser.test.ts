@@ -45,7 +45,11 @@ function sdkLamp(creds: DeviceCreds, brokerUrl: string) {
   const seen = { props: [] as any[], blinks: [] as any[] };
   device.onProps((res) => {
     seen.props.push(res.params);
-    device.publish(`/sys/${creds.productKey}/${creds.deviceName}/thing/service/property/set_reply`, JSON.stringify({ id: res.id, code: 200, data: {} }), { qos: 1 });
+    device.publish(
+      `/sys/${creds.productKey}/${creds.deviceName}/thing/service/property/set_reply`,
+      JSON.stringify({ id: res.id, code: 200, data: {} }),
+      { qos: 1 },
+    );
   });
   device.onService('Blink', (res, reply) => {
     seen.blinks.push(res.params);
@@ -81,7 +85,10 @@ describe.runIf(hasChromium)('the web console in headless Chromium', () => {
     expect(await buildConsoleIfMissing(consoleDir, createLogger('silent'))).toBe(true);
     const js = readdirSync(join(consoleDir, 'assets')).filter((f) => f.endsWith('.js'));
     metrics.bundleJsBytes = js.reduce((n, f) => n + readFileSync(join(consoleDir, 'assets', f)).length, 0);
-    metrics.bundleJsGzipBytes = js.reduce((n, f) => n + gzipSync(readFileSync(join(consoleDir, 'assets', f)), { level: 9 }).length, 0);
+    metrics.bundleJsGzipBytes = js.reduce(
+      (n, f) => n + gzipSync(readFileSync(join(consoleDir, 'assets', f)), { level: 9 }).length,
+      0,
+    );
 
     t = await startTestPlatform('pglite', { CONSOLE_DIR: consoleDir });
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 3, { name: 'Smart lamp', tsl: lampTsl }));
@@ -92,7 +99,14 @@ describe.runIf(hasChromium)('the web console in headless Chromium', () => {
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('request', (r) => void requested.add(r.url()));
@@ -170,17 +184,30 @@ describe.runIf(hasChromium)('the web console in headless Chromium', () => {
         (window as any).__marks = marks;
         new MutationObserver(() => {
           const now = performance.now();
-          if (!marks.interactive && document.querySelector('[data-testid="debug-set"]') && /^20\b/.test(document.querySelector('[data-testid="value-Brightness"]')?.textContent ?? '')) marks.interactive = now;
-          if (!marks.charts && document.querySelector('[data-testid="chart-Brightness"][data-points="1"] canvas')) marks.charts = now;
+          if (
+            !marks.interactive &&
+            document.querySelector('[data-testid="debug-set"]') &&
+            /^20\b/.test(document.querySelector('[data-testid="value-Brightness"]')?.textContent ?? '')
+          )
+            marks.interactive = now;
+          if (!marks.charts && document.querySelector('[data-testid="chart-Brightness"][data-points="1"] canvas'))
+            marks.charts = now;
         }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
       });
       const p = await ctx.newPage();
       await p.goto(`${t.httpUrl}/devices/${pk}/${dn}`);
       await p.waitForFunction(() => (window as any).__marks.interactive && (window as any).__marks.charts);
-      const m = await p.evaluate(() => ({ ...(window as any).__marks, dcl: (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).domContentLoadedEventEnd }));
+      const m = await p.evaluate(() => ({
+        ...(window as any).__marks,
+        dcl: (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).domContentLoadedEventEnd,
+      }));
       loads.push({ interactive: m.interactive, charts: Math.max(m.interactive, m.charts), dcl: m.dcl });
       if (process.env.CONSOLE_TIMINGS) {
-        const res = await p.evaluate(() => performance.getEntriesByType('resource').map((r: any) => [r.name.replace(location.origin, ''), Math.round(r.startTime), Math.round(r.responseEnd)]));
+        const res = await p.evaluate(() =>
+          performance
+            .getEntriesByType('resource')
+            .map((r: any) => [r.name.replace(location.origin, ''), Math.round(r.startTime), Math.round(r.responseEnd)]),
+        );
         console.log(JSON.stringify(res));
       }
       await ctx.close();
@@ -235,7 +262,10 @@ describe.runIf(hasChromium)('the web console in headless Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'console-device.png'), fullPage: true });
 
     await page.click('[role=tab]:text-is("Messages")');
-    await page.locator('[data-testid="message-log"] .topic', { hasText: 'thing/service/property/set_reply' }).first().waitFor();
+    await page
+      .locator('[data-testid="message-log"] .topic', { hasText: 'thing/service/property/set_reply' })
+      .first()
+      .waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'console-device-messages.png') });
   });
 
@@ -248,11 +278,16 @@ describe.runIf(hasChromium)('the web console in headless Chromium', () => {
     await editor.locator('[name=sql]').fill(sql);
     const test = page.locator('[data-testid="rule-test"]');
     await test.locator('[name=testTopic]').fill(`/${pk}/${devs[0]!.deviceName}/thing/event/property/post`);
-    await test.locator('[name=testPayload]').fill(JSON.stringify({ items: { Brightness: { value: 80, time: Date.now() } } }));
+    await test
+      .locator('[name=testPayload]')
+      .fill(JSON.stringify({ items: { Brightness: { value: 80, time: Date.now() } } }));
     await test.locator('button:text-is("Run test")').click();
     const out = page.locator('[data-testid="rule-test-result"]');
     await out.locator('text=Matched').waitFor();
-    expect(JSON.parse((await out.locator('pre.json').textContent())!)).toEqual({ device: devs[0]!.deviceName, brightness: 80 });
+    expect(JSON.parse((await out.locator('pre.json').textContent())!)).toEqual({
+      device: devs[0]!.deviceName,
+      brightness: 80,
+    });
     await page.screenshot({ path: join(ARTIFACTS, 'console-rules.png'), fullPage: true });
 
     await editor.locator('button[type=submit]').click();
@@ -272,11 +307,18 @@ describe.runIf(hasChromium)('the web console in headless Chromium', () => {
     await page.click('button:text-is("Save thing model")');
     const err = page.locator('[data-testid="tsl-errors"] [data-path="properties.1.dataType.specs.min"]');
     await err.waitFor();
-    expect(await err.textContent()).toMatch(/INVALID_TSL properties\.1\.dataType\.specs\.min \(line \d+\): min must be a numeric string/);
+    expect(await err.textContent()).toMatch(
+      /INVALID_TSL properties\.1\.dataType\.specs\.min \(line \d+\): min must be a numeric string/,
+    );
     await err.locator('a').click();
-    expect(await editor.evaluate((el: HTMLTextAreaElement) => el.value.slice(el.selectionStart, el.selectionEnd))).toBe('"abc"');
+    expect(await editor.evaluate((el: HTMLTextAreaElement) => el.value.slice(el.selectionStart, el.selectionEnd))).toBe(
+      '"abc"',
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'console-product.png') });
-    const stored = await t.gql(`query($pk: String!) { product(productKey: $pk) { thingModel { properties { identifier dataType } } } }`, { pk });
+    const stored = await t.gql(
+      `query($pk: String!) { product(productKey: $pk) { thingModel { properties { identifier dataType } } } }`,
+      { pk },
+    );
     expect(stored.data.product.thingModel.properties[1].dataType.specs.min).toBe('0');
   });
 

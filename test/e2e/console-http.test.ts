@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsoleRoute, isConsoleRequest } from '../../src/http/console.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
-const INDEX = '<!doctype html><html><head><script type="module" src="/assets/index-abc123.js"></script></head><body><div id="app"></div></body></html>';
+const INDEX =
+  '<!doctype html><html><head><script type="module" src="/assets/index-abc123.js"></script></head><body><div id="app"></div></body></html>';
 const JS = `console.log(${JSON.stringify('x'.repeat(4000))});`;
 
 function fakeBuild(): string {
@@ -52,7 +53,12 @@ describe('the web console and GraphiQL over HTTP', () => {
   it('serves the console page at / and at its client-side routes, and its hashed assets for good', async () => {
     for (const path of ['/', '/devices', '/devices/a1B2/lamp-1', '/products/a1B2', '/rules', '/ota', '/api-keys']) {
       const r = await get(`${t.httpUrl}${path}`, HTML);
-      expect([path, r.status, r.headers['content-type'], r.body.toString()]).toEqual([path, 200, 'text/html; charset=utf-8', INDEX]);
+      expect([path, r.status, r.headers['content-type'], r.body.toString()]).toEqual([
+        path,
+        200,
+        'text/html; charset=utf-8',
+        INDEX,
+      ]);
       expect(r.headers['cache-control']).toBe('no-cache');
       expect(r.headers['content-security-policy']).toContain("script-src 'self'");
       expect(r.headers['content-security-policy']).toContain("frame-ancestors 'none'");
@@ -86,7 +92,8 @@ describe('the web console and GraphiQL over HTTP', () => {
     expect((await notConsole('/healthz')).body.toString()).toBe('ok\n');
     expect((await notConsole('/metrics', { accept: '*/*' })).status).toBe(200);
     // The routing decision alone (the function the server calls first).
-    const req = (url: string, method = 'GET', headers: Record<string, string> = HTML) => ({ url, method, headers }) as unknown as http.IncomingMessage;
+    const req = (url: string, method = 'GET', headers: Record<string, string> = HTML) =>
+      ({ url, method, headers }) as unknown as http.IncomingMessage;
     expect(isConsoleRequest(req('/'))).toBe(true);
     expect(isConsoleRequest(req('/', 'GET', { ...HTML, 'x-acs-action': 'Pub' }))).toBe(false);
     expect(isConsoleRequest(req('/?Action=Pub'))).toBe(false);

@@ -12,7 +12,14 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { alinkLogin, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { dbKinds, type TestPlatform } from '../helpers/platform.ts';
-import { freePort, openPgliteDataDir, scratchPostgres, seedPgliteDataDir, spawnPlatform, type PlatformProcess } from '../helpers/platform-process.ts';
+import {
+  freePort,
+  openPgliteDataDir,
+  scratchPostgres,
+  seedPgliteDataDir,
+  spawnPlatform,
+  type PlatformProcess,
+} from '../helpers/platform-process.ts';
 import { lampTsl } from '../helpers/thing-posts.ts';
 
 const DEVICES = 8;
@@ -52,7 +59,9 @@ describe.each(dbKinds())('a SIGKILL during 20,000 QoS 1 property posts on %s', (
     for (const c of cleanup.reverse()) await c();
   });
 
-  it('loses no acknowledged post and stores every post exactly once after the restart', { timeout: 180_000 }, async () => {
+  it('loses no acknowledged post and stores every post exactly once after the restart', {
+    timeout: 180_000,
+  }, async () => {
     // --- a database of its own, and the platform as a child process on fixed ports ---
     let database: { url: string } | { dataDir: string };
     if (kind === 'postgres') {
@@ -73,7 +82,11 @@ describe.each(dbKinds())('a SIGKILL during 20,000 QoS 1 property posts on %s', (
       await platform.kill('SIGKILL');
     });
 
-    const { devices } = await productWithDevices({ gql: (q: string, v?: Record<string, unknown>) => platform.gql(q, v) } as unknown as TestPlatform, DEVICES, { tsl: lampTsl });
+    const { devices } = await productWithDevices(
+      { gql: (q: string, v?: Record<string, unknown>) => platform.gql(q, v) } as unknown as TestPlatform,
+      DEVICES,
+      { tsl: lampTsl },
+    );
 
     // --- devices: automatic reconnect and resend of unacknowledged QoS 1 (mqtt.js resends its outgoing store on
     // every connect, clean or not). Clean sessions: with persistent ones every QoS 1 `_reply` is also written to and
@@ -86,7 +99,13 @@ describe.each(dbKinds())('a SIGKILL during 20,000 QoS 1 property posts on %s', (
     let ackedBeforeKill: Set<string> | null = null;
     let onAck: () => void = () => {};
     for (const dev of devices) {
-      const c = await mqtt.connectAsync(platform.mqttUrl, { ...alinkLogin(dev), clean: true, reconnectPeriod: 300, connectTimeout: 5000, keepalive: 30 });
+      const c = await mqtt.connectAsync(platform.mqttUrl, {
+        ...alinkLogin(dev),
+        clean: true,
+        reconnectPeriod: 300,
+        connectTimeout: 5000,
+        keepalive: 30,
+      });
       clients.push(c);
     }
 
@@ -97,14 +116,19 @@ describe.each(dbKinds())('a SIGKILL during 20,000 QoS 1 property posts on %s', (
         params: { Brightness: seq % 101, LightSwitch: seq % 2, DeviceLabel: label(k, seq) },
         method: 'thing.event.property.post',
       };
-      c.publish(`/sys/${dev.productKey}/${dev.deviceName}/thing/event/property/post`, JSON.stringify(body), { qos: 1 }, (err) => {
-        if (err) failed.push(`${label(k, seq)}: ${err.message}`);
-        else {
-          acked.add(label(k, seq));
-          onAck();
-        }
-        then();
-      });
+      c.publish(
+        `/sys/${dev.productKey}/${dev.deviceName}/thing/event/property/post`,
+        JSON.stringify(body),
+        { qos: 1 },
+        (err) => {
+          if (err) failed.push(`${label(k, seq)}: ${err.message}`);
+          else {
+            acked.add(label(k, seq));
+            onAck();
+          }
+          then();
+        },
+      );
     };
     const killed = new Promise<void>((resolve) => {
       onAck = () => {
@@ -125,7 +149,10 @@ describe.each(dbKinds())('a SIGKILL during 20,000 QoS 1 property posts on %s', (
     });
 
     const t0 = Date.now();
-    const progress = setInterval(() => trace(`acked ${acked.size}, connected ${clients.filter((c) => c.connected).length}`), 2000);
+    const progress = setInterval(
+      () => trace(`acked ${acked.size}, connected ${clients.filter((c) => c.connected).length}`),
+      2000,
+    );
     cleanup.push(() => clearInterval(progress));
     await killed;
     const beforeKill = ackedBeforeKill! as Set<string>;
@@ -160,7 +187,10 @@ describe.each(dbKinds())('a SIGKILL during 20,000 QoS 1 property posts on %s', (
     }
     const lost = [...beforeKill].filter((l) => !seen.has(l));
     expect(lost, 'acknowledged before the kill but not in history').toEqual([]);
-    expect([...seen].filter(([, n]) => n !== 1), 'stored more than once').toEqual([]);
+    expect(
+      [...seen].filter(([, n]) => n !== 1),
+      'stored more than once',
+    ).toEqual([]);
     expect(seen.size).toBe(TOTAL);
 
     // --- at the source: history rows and the event log, after a graceful stop ---
@@ -174,7 +204,10 @@ describe.each(dbKinds())('a SIGKILL during 20,000 QoS 1 property posts on %s', (
       await sql.end();
     } else {
       counts = await openPgliteDataDir(database.dataDir, async (db) =>
-        tally((await db.query<{ label: string; n: number }>(HISTORY_SQL)).rows, (await db.query<{ k: string; n: number }>(EVENTS_SQL)).rows),
+        tally(
+          (await db.query<{ label: string; n: number }>(HISTORY_SQL)).rows,
+          (await db.query<{ k: string; n: number }>(EVENTS_SQL)).rows,
+        ),
       );
     }
     expect(counts.history.size).toBe(TOTAL);

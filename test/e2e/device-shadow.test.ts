@@ -38,14 +38,21 @@ describe('the device shadow', () => {
   const shadow = async () => (await t.gql(SHADOW_QUERY, { pk: dev.productKey, dn: dev.deviceName })).data.device.shadow;
 
   it('answers get before any write with 407, then keeps reported state with versions and metadata', async () => {
-    expect(await send({ method: 'get' })).toMatchObject({ method: 'reply', payload: { status: 'error', content: { errorcode: '407' } } });
+    expect(await send({ method: 'get' })).toMatchObject({
+      method: 'reply',
+      payload: { status: 'error', content: { errorcode: '407' } },
+    });
     expect(await shadow()).toBeNull();
 
     const r1 = await send({ state: { reported: { color: 'red', level: 3 } }, method: 'update', version: 1 });
     expect(r1).toEqual({ method: 'reply', payload: { status: 'success', version: 1 }, timestamp: expect.any(Number) });
     expect(String(r1.timestamp)).toHaveLength(10); // seconds, as the reference sends them
     const got = await send({ method: 'get' });
-    expect(got).toMatchObject({ method: 'reply', payload: { status: 'success', state: { reported: { color: 'red', level: 3 } } }, version: 1 });
+    expect(got).toMatchObject({
+      method: 'reply',
+      payload: { status: 'success', state: { reported: { color: 'red', level: 3 } } },
+      version: 1,
+    });
     expect(got.payload.metadata.reported.color.timestamp).toEqual(expect.any(Number));
     expect(got.payload.state.desired).toBeUndefined();
   });
@@ -56,42 +63,89 @@ describe('the device shadow', () => {
     expect((await send('not json')).payload.content.errorcode).toBe('400');
     expect((await send({ state: { reported: { a: 1 } }, version: 9 })).payload.content.errorcode).toBe('401');
     expect((await send({ method: 'update', version: 9 })).payload.content.errorcode).toBe('402');
-    expect((await send({ method: 'update', state: { reported: { a: 1 } }, version: 'x' })).payload.content.errorcode).toBe('403');
+    expect(
+      (await send({ method: 'update', state: { reported: { a: 1 } }, version: 'x' })).payload.content.errorcode,
+    ).toBe('403');
     expect((await send({ method: 'update', state: {}, version: 9 })).payload.content.errorcode).toBe('404');
-    expect((await send({ method: 'update', state: { reported: {} }, version: 9 })).payload.content.errorcode).toBe('405');
-    expect((await send({ method: 'patch', state: { reported: { a: 1 } }, version: 9 })).payload.content.errorcode).toBe('406');
+    expect((await send({ method: 'update', state: { reported: {} }, version: 9 })).payload.content.errorcode).toBe(
+      '405',
+    );
+    expect((await send({ method: 'patch', state: { reported: { a: 1 } }, version: 9 })).payload.content.errorcode).toBe(
+      '406',
+    );
     expect(await shadow()).toMatchObject({ version: 1, reported: { color: 'red', level: 3 } });
   });
 
   it('pushes a cloud change of desired to the device as control, and the device clears it after applying', async () => {
     const control = d.next(`/shadow/get/${dev.productKey}/${dev.deviceName}`);
-    const stale = await t.gql(UPDATE, { i: { productKey: dev.productKey, deviceName: dev.deviceName, desired: { color: 'green' }, version: 1 } });
-    expect(stale.data.updateDeviceShadow).toEqual({ shadow: null, userErrors: [{ code: 'VERSION_CONFLICT', field: ['input', 'version'] }] });
-    const ok = await t.gql(UPDATE, { i: { productKey: dev.productKey, deviceName: dev.deviceName, desired: { color: 'green' }, version: 2 } });
-    expect(ok.data.updateDeviceShadow).toEqual({ shadow: { version: 2, desired: { color: 'green' }, reported: { color: 'red', level: 3 } }, userErrors: [] });
-    expect(await control).toMatchObject({ method: 'control', payload: { status: 'success', state: { reported: { color: 'red', level: 3 }, desired: { color: 'green' } } }, version: 2 });
+    const stale = await t.gql(UPDATE, {
+      i: { productKey: dev.productKey, deviceName: dev.deviceName, desired: { color: 'green' }, version: 1 },
+    });
+    expect(stale.data.updateDeviceShadow).toEqual({
+      shadow: null,
+      userErrors: [{ code: 'VERSION_CONFLICT', field: ['input', 'version'] }],
+    });
+    const ok = await t.gql(UPDATE, {
+      i: { productKey: dev.productKey, deviceName: dev.deviceName, desired: { color: 'green' }, version: 2 },
+    });
+    expect(ok.data.updateDeviceShadow).toEqual({
+      shadow: { version: 2, desired: { color: 'green' }, reported: { color: 'red', level: 3 } },
+      userErrors: [],
+    });
+    expect(await control).toMatchObject({
+      method: 'control',
+      payload: { status: 'success', state: { reported: { color: 'red', level: 3 }, desired: { color: 'green' } } },
+      version: 2,
+    });
 
     // The device applies it, reports the new value and clears desired (C SDK SHADOW_PAYLOAD_CLEAN_FMT).
-    expect((await send({ state: { reported: { color: 'green' } }, method: 'update', version: 3 })).payload).toEqual({ status: 'success', version: 3 });
-    expect((await send({ state: { desired: 'null' }, method: 'update', version: 4 })).payload).toEqual({ status: 'success', version: 4 });
-    expect(await shadow()).toMatchObject({ version: 4, reported: { color: 'green', level: 3 }, desired: {}, document: { state: { reported: { color: 'green', level: 3 } }, version: 4 } });
+    expect((await send({ state: { reported: { color: 'green' } }, method: 'update', version: 3 })).payload).toEqual({
+      status: 'success',
+      version: 3,
+    });
+    expect((await send({ state: { desired: 'null' }, method: 'update', version: 4 })).payload).toEqual({
+      status: 'success',
+      version: 4,
+    });
+    expect(await shadow()).toMatchObject({
+      version: 4,
+      reported: { color: 'green', level: 3 },
+      desired: {},
+      document: { state: { reported: { color: 'green', level: 3 } }, version: 4 },
+    });
   });
 
   it('deletes attributes, then the whole reported section, and -1 resets the shadow to version 0', async () => {
-    expect((await send({ method: 'delete', state: { reported: { level: 'null' } }, version: 5 })).payload).toEqual({ status: 'success', version: 5 });
+    expect((await send({ method: 'delete', state: { reported: { level: 'null' } }, version: 5 })).payload).toEqual({
+      status: 'success',
+      version: 5,
+    });
     expect(await shadow()).toMatchObject({ version: 5, reported: { color: 'green' } });
-    expect((await send({ method: 'delete', state: { reported: { color: 'null' } }, version: 5 })).payload.content.errorcode).toBe('409');
-    expect((await send({ method: 'delete', state: { reported: 'null' }, version: 6 })).payload).toEqual({ status: 'success', version: 6 });
+    expect(
+      (await send({ method: 'delete', state: { reported: { color: 'null' } }, version: 5 })).payload.content.errorcode,
+    ).toBe('409');
+    expect((await send({ method: 'delete', state: { reported: 'null' }, version: 6 })).payload).toEqual({
+      status: 'success',
+      version: 6,
+    });
     expect(await shadow()).toMatchObject({ version: 6, reported: {}, metadata: { reported: {} } });
-    expect((await send({ state: { reported: { color: 'white' } }, method: 'update', version: -1 })).payload).toEqual({ status: 'success', version: 0 });
-    expect((await send({ state: { reported: { color: 'white' } }, method: 'update', version: 1 })).payload).toEqual({ status: 'success', version: 1 });
+    expect((await send({ state: { reported: { color: 'white' } }, method: 'update', version: -1 })).payload).toEqual({
+      status: 'success',
+      version: 0,
+    });
+    expect((await send({ state: { reported: { color: 'white' } }, method: 'update', version: 1 })).payload).toEqual({
+      status: 'success',
+      version: 1,
+    });
     expect(await shadow()).toMatchObject({ version: 1, reported: { color: 'white' } });
     // Every answer came on /shadow/get without the device subscribing to anything.
     expect(new Set(d.topics)).toEqual(new Set([`/shadow/get/${dev.productKey}/${dev.deviceName}`]));
   });
 
   it('works with the Node Link SDK 1.2.8 shadow API (postShadow, getShadow, deleteShadow; version = Date.now())', async () => {
-    const device = iot.device({ ...nodeDev, brokerUrl: `mqtt://127.0.0.1:${t.platform.mqttPort}` }) as ReturnType<typeof iot.device> & {
+    const device = iot.device({ ...nodeDev, brokerUrl: `mqtt://127.0.0.1:${t.platform.mqttPort}` }) as ReturnType<
+      typeof iot.device
+    > & {
       onShadow(cb: (res: any) => void): void;
       postShadow(reported: unknown): void;
       getShadow(): void;
@@ -107,9 +161,15 @@ describe('the device shadow', () => {
     };
     try {
       device.postShadow({ mode: 'eco' });
-      expect(await nextAnswer()).toMatchObject({ method: 'reply', payload: { status: 'success', version: expect.any(Number) } });
+      expect(await nextAnswer()).toMatchObject({
+        method: 'reply',
+        payload: { status: 'success', version: expect.any(Number) },
+      });
       device.getShadow();
-      expect(await nextAnswer()).toMatchObject({ method: 'reply', payload: { status: 'success', state: { reported: { mode: 'eco' } } } });
+      expect(await nextAnswer()).toMatchObject({
+        method: 'reply',
+        payload: { status: 'success', state: { reported: { mode: 'eco' } } },
+      });
       device.deleteShadow('mode');
       expect((await nextAnswer()).payload.status).toBe('success');
       const q = await t.gql(SHADOW_QUERY, { pk: nodeDev.productKey, dn: nodeDev.deviceName });

@@ -1,7 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import { alinkLogin, brokerUrl, connectDevice, productWithDevices, sleep, type DeviceCreds, type Transport } from '../helpers/devices.ts';
+import {
+  alinkLogin,
+  brokerUrl,
+  connectDevice,
+  productWithDevices,
+  sleep,
+  type DeviceCreds,
+  type Transport,
+} from '../helpers/devices.ts';
 import { iot } from '../helpers/link-sdk.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { connackCode } from '../helpers/raw-mqtt.ts';
@@ -20,7 +28,10 @@ interface RegisterReply {
   message: string;
 }
 
-async function httpRegister(t: TestPlatform, form: Record<string, string>): Promise<{ status: number; body: RegisterReply }> {
+async function httpRegister(
+  t: TestPlatform,
+  form: Record<string, string>,
+): Promise<{ status: number; body: RegisterReply }> {
   const res = await fetch(`${t.httpUrl}/auth/register/device`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -29,7 +40,13 @@ async function httpRegister(t: TestPlatform, form: Record<string, string>): Prom
   return { status: res.status, body: (await res.json()) as RegisterReply };
 }
 
-function form(ps: string, pk: string, dn: string, signMethod: Method = 'hmacsha256', random = `r${Math.random().toString(36).slice(2)}`) {
+function form(
+  ps: string,
+  pk: string,
+  dn: string,
+  signMethod: Method = 'hmacsha256',
+  random = `r${Math.random().toString(36).slice(2)}`,
+) {
   return { productKey: pk, deviceName: dn, random, signMethod, sign: registerSign(ps, pk, dn, random, signMethod) };
 }
 
@@ -53,7 +70,9 @@ describeEachDb('dynamic registration, one product one secret (§1.6) (%s)', (kin
     t = await startTestPlatform(kind);
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 12, { dynamicRegistration: true }));
     ({ productKey: plainPk, devices: plainDevs } = await productWithDevices(t, 1));
-    const p = await t.gql(`query($pk: String!) { product(productKey: $pk) { dynamicRegistration productSecret } }`, { pk });
+    const p = await t.gql(`query($pk: String!) { product(productKey: $pk) { dynamicRegistration productSecret } }`, {
+      pk,
+    });
     expect(p.data.product.dynamicRegistration).toBe(true);
     ps = p.data.product.productSecret;
   });
@@ -63,10 +82,17 @@ describeEachDb('dynamic registration, one product one secret (§1.6) (%s)', (kin
 
   it('shows the product secret to ADMIN only', async () => {
     expect(ps).toMatch(/^\S{16,}$/);
-    const key = await t.gql(`mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token userErrors { code } } }`, {
-      i: { name: 'operator', role: 'OPERATOR' },
-    });
-    const asOperator = await t.gql(`query($pk: String!) { product(productKey: $pk) { productKey productSecret } }`, { pk }, key.data.createApiKey.token);
+    const key = await t.gql(
+      `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token userErrors { code } } }`,
+      {
+        i: { name: 'operator', role: 'OPERATOR' },
+      },
+    );
+    const asOperator = await t.gql(
+      `query($pk: String!) { product(productKey: $pk) { productKey productSecret } }`,
+      { pk },
+      key.data.createApiKey.token,
+    );
     expect(asOperator.data.product).toEqual({ productKey: pk, productSecret: null });
   });
 
@@ -75,21 +101,34 @@ describeEachDb('dynamic registration, one product one secret (§1.6) (%s)', (kin
       const dev = devs[i]!;
       const r = await httpRegister(t, form(ps, pk, dev.deviceName, method));
       expect(r.status).toBe(200);
-      expect(r.body).toEqual({ code: 200, data: { productKey: pk, deviceName: dev.deviceName, deviceSecret: dev.deviceSecret }, message: 'success' });
+      expect(r.body).toEqual({
+        code: 200,
+        data: { productKey: pk, deviceName: dev.deviceName, deviceSecret: dev.deviceSecret },
+        message: 'success',
+      });
     }
     // The secret works for a normal login (§1.2).
-    const c = await connectDevice(t, 'tcp', { productKey: pk, deviceName: devs[0]!.deviceName, deviceSecret: devs[0]!.deviceSecret });
+    const c = await connectDevice(t, 'tcp', {
+      productKey: pk,
+      deviceName: devs[0]!.deviceName,
+      deviceSecret: devs[0]!.deviceSecret,
+    });
     await c.endAsync();
   });
 
   it('refuses a wrong sign (6600), an unsupported signMethod (6292), a product without dynamic registration (6288), and a device that already logged in (6289)', async () => {
     const dev = devs[3]!;
-    const wrong = { ...form(ps, pk, dev.deviceName), sign: registerSign('not-the-product-secret', pk, dev.deviceName, 'r1') };
+    const wrong = {
+      ...form(ps, pk, dev.deviceName),
+      sign: registerSign('not-the-product-secret', pk, dev.deviceName, 'r1'),
+    };
     expect((await httpRegister(t, wrong)).body.code).toBe(6600);
     expect((await httpRegister(t, { ...form(ps, pk, dev.deviceName), signMethod: 'sha256' })).body.code).toBe(6292);
     expect((await httpRegister(t, { ...form(ps, pk, dev.deviceName), signMethod: 'hmacsha512' })).body.code).toBe(6292);
     // A product without dynamic registration, even with a sign made with its real secret.
-    const plainSecret = (await t.gql(`query($pk: String!) { product(productKey: $pk) { productSecret } }`, { pk: plainPk })).data.product.productSecret;
+    const plainSecret = (
+      await t.gql(`query($pk: String!) { product(productKey: $pk) { productSecret } }`, { pk: plainPk })
+    ).data.product.productSecret;
     expect((await httpRegister(t, form(plainSecret, plainPk, plainDevs[0]!.deviceName))).body.code).toBe(6288);
 
     // Not yet activated: registration may be repeated; after the first login (activation) it is refused.
@@ -116,9 +155,15 @@ describeEachDb('dynamic registration, one product one secret (§1.6) (%s)', (kin
     it('CONNACK 0, the secret pushed on /ext/register, then the connection closes; the secret then logs in normally', async () => {
       const dev = devs[base]!;
       const status = await watchStatus(t, pk, dev.deviceName);
-      const c = mqtt.connect(brokerUrl(t, transport), { ...registerLogin(ps, pk, dev.deviceName), reconnectPeriod: 0, connectTimeout: 5000 });
+      const c = mqtt.connect(brokerUrl(t, transport), {
+        ...registerLogin(ps, pk, dev.deviceName),
+        reconnectPeriod: 0,
+        connectTimeout: 5000,
+      });
       const seen: string[] = [];
-      const pushed = new Promise<{ topic: string; payload: Buffer }>((resolve) => c.on('message', (topic, payload) => resolve({ topic, payload })));
+      const pushed = new Promise<{ topic: string; payload: Buffer }>((resolve) =>
+        c.on('message', (topic, payload) => resolve({ topic, payload })),
+      );
       const connack = new Promise<number>((resolve, reject) => {
         c.once('connect', (p) => resolve(p.returnCode ?? 0));
         c.once('error', reject);
@@ -132,14 +177,25 @@ describeEachDb('dynamic registration, one product one secret (§1.6) (%s)', (kin
       await closed;
       expect(seen).toEqual(['connack', 'message', 'close']);
       expect(msg.topic).toBe('/ext/register');
-      expect(JSON.parse(msg.payload.toString())).toEqual({ productKey: pk, deviceName: dev.deviceName, deviceSecret: dev.deviceSecret });
+      expect(JSON.parse(msg.payload.toString())).toEqual({
+        productKey: pk,
+        deviceName: dev.deviceName,
+        deviceSecret: dev.deviceSecret,
+      });
       // Registering is not a login: no status change, the device is still not activated.
       await sleep(100);
       expect(status.events()).toEqual([]);
-      expect((await t.gql(DEVICE_QUERY, { pk, dn: dev.deviceName })).data.device).toMatchObject({ state: 'UNACTIVE', activatedAt: null });
+      expect((await t.gql(DEVICE_QUERY, { pk, dn: dev.deviceName })).data.device).toMatchObject({
+        state: 'UNACTIVE',
+        activatedAt: null,
+      });
 
       const secret = JSON.parse(msg.payload.toString()).deviceSecret as string;
-      const login = await connectDevice(t, transport, { productKey: pk, deviceName: dev.deviceName, deviceSecret: secret });
+      const login = await connectDevice(t, transport, {
+        productKey: pk,
+        deviceName: dev.deviceName,
+        deviceSecret: secret,
+      });
       expect((await status.waitFor(1))[0]).toMatchObject({ status: 'ONLINE', connectionEpoch: 1 });
       await login.endAsync();
       await status.close();
@@ -148,7 +204,12 @@ describeEachDb('dynamic registration, one product one secret (§1.6) (%s)', (kin
     it('refuses a wrong product-secret signature with CONNACK 4 and an activated device with CONNACK 5', async () => {
       const dev = devs[base + 1]!;
       expect(await connackCode(t, transport, registerLogin('wrong-secret', pk, dev.deviceName))).toBe(4);
-      expect(await connackCode(t, transport, { ...registerLogin(ps, pk, dev.deviceName), clientId: `x|securemode=2,authType=register,random=xyz,signmethod=hmacsha512|` })).toBe(4);
+      expect(
+        await connackCode(t, transport, {
+          ...registerLogin(ps, pk, dev.deviceName),
+          clientId: `x|securemode=2,authType=register,random=xyz,signmethod=hmacsha512|`,
+        }),
+      ).toBe(4);
       expect(await connackCode(t, transport, registerLogin(ps, plainPk, plainDevs[0]!.deviceName))).toBe(5);
       expect(await connackCode(t, transport, alinkLogin(dev))).toBe(0); // activates it
       await sleep(100);
@@ -159,14 +220,26 @@ describeEachDb('dynamic registration, one product one secret (§1.6) (%s)', (kin
   it.each([
     ['its default hmacsha1', undefined, 10],
     ['signMethod hmacsha256 (it still signs with HMAC-SHA1)', 'hmacsha256', 11],
-  ] as const)("the Link SDK's iot.register (HTTPS form, %s) gets the secret from ThingQL's endpoint", async (_label, signMethod, i) => {
-    const dev = devs[i]!;
-    const res = await new Promise<{ code: number; data?: unknown }>((resolve) =>
-      iot.register(
-        { productKey: pk, productSecret: ps, deviceName: dev.deviceName, registerURL: `${t.httpUrl}/auth/register/device`, ...(signMethod ? { signMethod } : {}) },
-        resolve,
-      ),
-    );
-    expect(res).toMatchObject({ code: 200, data: { productKey: pk, deviceName: dev.deviceName, deviceSecret: dev.deviceSecret } });
-  });
+  ] as const)(
+    "the Link SDK's iot.register (HTTPS form, %s) gets the secret from ThingQL's endpoint",
+    async (_label, signMethod, i) => {
+      const dev = devs[i]!;
+      const res = await new Promise<{ code: number; data?: unknown }>((resolve) =>
+        iot.register(
+          {
+            productKey: pk,
+            productSecret: ps,
+            deviceName: dev.deviceName,
+            registerURL: `${t.httpUrl}/auth/register/device`,
+            ...(signMethod ? { signMethod } : {}),
+          },
+          resolve,
+        ),
+      );
+      expect(res).toMatchObject({
+        code: 200,
+        data: { productKey: pk, deviceName: dev.deviceName, deviceSecret: dev.deviceSecret },
+      });
+    },
+  );
 });

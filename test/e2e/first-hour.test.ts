@@ -93,9 +93,14 @@ describe('a start that cannot succeed says which setting and how to fix it, with
       expect(http.describe()).toContain(`PORT=${portOf(taken) + 1} (or --port ${portOf(taken) + 1})`);
       expect(existsSync(httpDir)).toBe(false);
 
-      const db = await fail({ DATABASE_URL: `postgres://thingql:hunter2@127.0.0.1:${closedPort}/thingql`, DATABASE_WAIT_MS: 300 });
+      const db = await fail({
+        DATABASE_URL: `postgres://thingql:hunter2@127.0.0.1:${closedPort}/thingql`,
+        DATABASE_WAIT_MS: 300,
+      });
       expect(db).toMatchObject({ code: 'DATABASE_UNREACHABLE', setting: 'DATABASE_URL' });
-      expect(db.message).toContain(`DATABASE_URL postgres://thingql:***@127.0.0.1:${closedPort}/thingql is not reachable`);
+      expect(db.message).toContain(
+        `DATABASE_URL postgres://thingql:***@127.0.0.1:${closedPort}/thingql is not reachable`,
+      );
       expect(db.message).toContain('ECONNREFUSED');
       expect(db.message).toContain('retried for 300 ms');
       expect(db.describe()).toContain('DATABASE_WAIT_MS');
@@ -117,7 +122,10 @@ describe('DATA_DIR: one process at a time, private files, and the admin token', 
     await seedDataDir(dataDir, inject('pgliteTemplate'));
     // A lock left by a crashed process (its pid no longer runs) does not block the start.
     const dead = spawnSync(process.execPath, ['-e', '']).pid;
-    writeFileSync(path.join(dataDir, 'thingql.lock'), JSON.stringify({ pid: dead, host: hostname(), startedAt: new Date(0).toISOString() }));
+    writeFileSync(
+      path.join(dataDir, 'thingql.lock'),
+      JSON.stringify({ pid: dead, host: hostname(), startedAt: new Date(0).toISOString() }),
+    );
 
     const env = { PORT: '0', MQTT_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info' };
     const first = runCli(['serve'], env);
@@ -171,7 +179,9 @@ describe('DATA_DIR: one process at a time, private files, and the admin token', 
     expect(publicEntries(dataDir)).toEqual([]);
 
     // The next start on that DATA_DIR (in this process: a third child start adds nothing but time).
-    const again = await startPlatform(makeConfig({ DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: 0, MQTT_PORT: 0, LOG_LEVEL: 'silent' }));
+    const again = await startPlatform(
+      makeConfig({ DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: 0, MQTT_PORT: 0, LOG_LEVEL: 'silent' }),
+    );
     try {
       expect(again.generatedAdminToken).toBeNull(); // a token exists: nothing to print
       const old = await gql(again.httpPort, firstToken, '{ apiKeys { id } }');
@@ -192,9 +202,13 @@ describe('thingql simulate against a broker that is not ThingQL', () => {
     await new Promise<void>((r) => server.listen(0, () => r()));
     try {
       const port = portOf(server);
-      const run = runCli(['simulate', '--product', 'a1NoSuchPk', '--graphql-url', 'http://127.0.0.1:9/graphql'], { MQTT_PORT: String(port) });
+      const run = runCli(['simulate', '--product', 'a1NoSuchPk', '--graphql-url', 'http://127.0.0.1:9/graphql'], {
+        MQTT_PORT: String(port),
+      });
       expect(await run.exited).toBe(1);
-      expect(run.stderr()).toContain(`the MQTT broker at mqtt://localhost:${port} accepted a login with a wrong Alink signature: it is not ThingQL`);
+      expect(run.stderr()).toContain(
+        `the MQTT broker at mqtt://localhost:${port} accepted a login with a wrong Alink signature: it is not ThingQL`,
+      );
       expect(run.stderr()).toContain('MQTT_PORT');
       noStack(run.stderr());
     } finally {

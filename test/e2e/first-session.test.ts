@@ -13,7 +13,11 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-function run(file: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  file: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(file, args, { cwd: ROOT, env: { ...process.env, ...env } }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
@@ -48,7 +52,10 @@ describe('the README first session', () => {
     expect(r.stdout).toContain(`connected to mqtt://localhost:${t.platform.mqttPort} as lamp-001`);
     expect(r.stdout).toContain('Brightness 42 posted: reply code 200');
     const productKey = /productKey: (\S+)/.exec(r.stdout)![1]!;
-    const state = await t.gql(`query($pk: String!) { device(productKey: $pk, deviceName: "lamp-001") { properties { identifier value } } }`, { pk: productKey });
+    const state = await t.gql(
+      `query($pk: String!) { device(productKey: $pk, deviceName: "lamp-001") { properties { identifier value } } }`,
+      { pk: productKey },
+    );
     expect(state.data.device.properties).toEqual([{ identifier: 'Brightness', value: 42 }]);
     // The series query printed a bucket with the post in it (dates relative to now).
     expect(r.stdout).toMatch(/"devicePropertySeries": \[\s*\{[^}]*"count": 1/);

@@ -36,9 +36,19 @@ describeEachDb('offline history post on %s', (kind) => {
     return {
       dn,
       live: (id: string, params: Record<string, unknown>) =>
-        postAndReply(c, topic('thing/event/property/post'), { id, version: '1.0', params, method: 'thing.event.property.post' }),
+        postAndReply(c, topic('thing/event/property/post'), {
+          id,
+          version: '1.0',
+          params,
+          method: 'thing.event.property.post',
+        }),
       history: (id: string, params: unknown[]) =>
-        postAndReply(c, topic('thing/event/property/history/post'), { id, version: '1.0', params, method: 'thing.event.property.history.post' }),
+        postAndReply(c, topic('thing/event/property/history/post'), {
+          id,
+          version: '1.0',
+          params,
+          method: 'thing.event.property.history.post',
+        }),
     };
   }
 
@@ -60,7 +70,14 @@ describeEachDb('offline history post on %s', (kind) => {
         events: [{ OverHeat: { value: { Temperature: 71.5 }, time: t2 } }],
       },
     ]);
-    expect(reply).toEqual({ id: '2', code: 200, data: {}, message: 'success', method: 'thing.event.property.history.post', version: '1.0' });
+    expect(reply).toEqual({
+      id: '2',
+      code: 200,
+      data: {},
+      message: 'success',
+      method: 'thing.event.property.history.post',
+      version: '1.0',
+    });
 
     expect(await propertyHistory(t, pk, d.dn, 'Brightness', now - 86_400_000, now + 1000)).toEqual([
       { value: 10, time: iso(t1) },
@@ -81,14 +98,18 @@ describeEachDb('offline history post on %s', (kind) => {
       `query($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!) { deviceEventHistory(productKey: $pk, deviceName: $dn, from: $from, to: $to) { edges { node { identifier eventType output time } } } }`,
       { pk, dn: d.dn, from: iso(now - 86_400_000), to: iso(now + 1000) },
     );
-    expect(events.data.deviceEventHistory.edges.map((e: any) => e.node)).toEqual([{ identifier: 'OverHeat', eventType: 'ALERT', output: { Temperature: 71.5 }, time: iso(t2) }]);
+    expect(events.data.deviceEventHistory.edges.map((e: any) => e.node)).toEqual([
+      { identifier: 'OverHeat', eventType: 'ALERT', output: { Temperature: 71.5 }, time: iso(t2) },
+    ]);
   });
 
   it('replaces the latest value when a buffered value is newer than it', async () => {
     const d = await device(1);
     const now = Date.now();
     await d.live('1', { Brightness: { value: 30, time: now - 60_000 } });
-    const reply = await d.history('2', [{ identity: { productKey: pk, deviceName: d.dn }, properties: [{ Brightness: { value: 31, time: now } }] }]);
+    const reply = await d.history('2', [
+      { identity: { productKey: pk, deviceName: d.dn }, properties: [{ Brightness: { value: 31, time: now } }] },
+    ]);
     expect(reply.code).toBe(200);
     expect((await latestProperties(t, pk, d.dn)).Brightness).toEqual({ value: 31, time: iso(now) });
   });
@@ -96,11 +117,24 @@ describeEachDb('offline history post on %s', (kind) => {
   it('lists invalid buffered items in data (WEAK), stores the valid ones, and does not stream history as live posts', async () => {
     const d = await device(2);
     const ws = wsClient(t.wsUrl, t.adminToken);
-    const live = Collected.subscribe(ws, `subscription($pk: String, $dn: String) { devicePropertyPosted(productKey: $pk, deviceName: $dn) { requestId items } }`, { pk, dn: d.dn });
+    const live = Collected.subscribe(
+      ws,
+      `subscription($pk: String, $dn: String) { devicePropertyPosted(productKey: $pk, deviceName: $dn) { requestId items } }`,
+      { pk, dn: d.dn },
+    );
     await sleep(200);
     const t1 = Date.now() - 600_000;
-    const reply = await d.history('7', [{ identity: { productKey: pk, deviceName: d.dn }, properties: [{ Brightness: { value: 101, time: t1 }, LightSwitch: { value: 1, time: t1 } }] }]);
-    expect(reply).toMatchObject({ id: '7', code: 200, data: { Brightness: 'tsl parse: value out of range [0, 100] -> Brightness' } });
+    const reply = await d.history('7', [
+      {
+        identity: { productKey: pk, deviceName: d.dn },
+        properties: [{ Brightness: { value: 101, time: t1 }, LightSwitch: { value: 1, time: t1 } }],
+      },
+    ]);
+    expect(reply).toMatchObject({
+      id: '7',
+      code: 200,
+      data: { Brightness: 'tsl parse: value out of range [0, 100] -> Brightness' },
+    });
     expect(await propertyHistory(t, pk, d.dn, 'LightSwitch', t1, t1)).toEqual([{ value: 1, time: iso(t1) }]);
     expect(await propertyHistory(t, pk, d.dn, 'Brightness', t1, t1)).toEqual([]);
     // A live post after it is the first item the live stream sees.
@@ -114,7 +148,12 @@ describeEachDb('offline history post on %s', (kind) => {
   it('refuses a history post for another device with 6100 and stores nothing', async () => {
     const d = await device(2);
     const t1 = Date.now() - 300_000;
-    const reply = await d.history('9', [{ identity: { productKey: pk, deviceName: devs[0]!.deviceName }, properties: [{ Brightness: { value: 55, time: t1 } }] }]);
+    const reply = await d.history('9', [
+      {
+        identity: { productKey: pk, deviceName: devs[0]!.deviceName },
+        properties: [{ Brightness: { value: 55, time: t1 } }],
+      },
+    ]);
     expect(reply).toMatchObject({ id: '9', code: 6100 });
     expect(await propertyHistory(t, pk, devs[0]!.deviceName, 'Brightness', t1, t1)).toEqual([]);
     expect(await propertyHistory(t, pk, d.dn, 'Brightness', t1, t1)).toEqual([]);

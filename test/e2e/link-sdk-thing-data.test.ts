@@ -42,7 +42,10 @@ describeEachDb('a Link SDK device posting thing model data on %s', (kind) => {
   let dev: DeviceCreds;
   beforeAll(async () => {
     t = await startTestPlatform(kind);
-    ({ productKey: pk, devices: [dev] } = (await productWithDevices(t, 1, { tsl: lampTsl })) as { productKey: string; devices: [DeviceCreds] });
+    ({
+      productKey: pk,
+      devices: [dev],
+    } = (await productWithDevices(t, 1, { tsl: lampTsl })) as { productKey: string; devices: [DeviceCreds] });
   });
   afterAll(async () => {
     await t?.close();
@@ -69,7 +72,11 @@ describeEachDb('a Link SDK device posting thing model data on %s', (kind) => {
 
     const posts = [
       { LightSwitch: 1, Brightness: 20, DeviceLabel: 'desk' },
-      { Brightness: 40, WorkingMode: 2, GeoLocation: { Longitude: 120.15, Latitude: 30.28, Altitude: 12.5, CoordinateSystem: 1 } },
+      {
+        Brightness: 40,
+        WorkingMode: 2,
+        GeoLocation: { Longitude: 120.15, Latitude: 30.28, Altitude: 12.5, CoordinateSystem: 1 },
+      },
       { Brightness: 60, PowerConsumption: 7.5, RecentPower: [7.5, 7.25] },
       { Brightness: 80, LightSwitch: 0, LastMaintenance: '1767225600000' },
     ];
@@ -81,7 +88,9 @@ describeEachDb('a Link SDK device posting thing model data on %s', (kind) => {
     for (const res of propReplies) {
       // The SDK's id is `${n}|exp-topic|${replyTopic}` (lib/thing.js _genAlinkMessageId); echoed exactly (D11).
       expect(res).toEqual({
-        id: expect.stringMatching(new RegExp(`^\\d+\\|exp-topic\\|/sys/${pk}/${dev.deviceName}/thing/event/property/post_reply$`)),
+        id: expect.stringMatching(
+          new RegExp(`^\\d+\\|exp-topic\\|/sys/${pk}/${dev.deviceName}/thing/event/property/post_reply$`),
+        ),
         code: 200,
         data: {},
         message: 'success',
@@ -93,7 +102,10 @@ describeEachDb('a Link SDK device posting thing model data on %s', (kind) => {
     // The SDK README's form (output data as params) and the Alink form (§3.6: {value, time}).
     const alarmTime = start - 5000;
     const overheat = await call((cb) => device.postEvent('OverHeat', { Temperature: 88.5 }, cb), 'postEvent OverHeat');
-    const fault = await call((cb) => device.postEvent('Fault', { value: { ErrorCode: 7, Detail: 'fan stuck' }, time: alarmTime }, cb), 'postEvent Fault');
+    const fault = await call(
+      (cb) => device.postEvent('Fault', { value: { ErrorCode: 7, Detail: 'fan stuck' }, time: alarmTime }, cb),
+      'postEvent Fault',
+    );
     expect(overheat).toMatchObject({ code: 200, data: {}, method: 'thing.event.OverHeat.post' });
     expect(fault).toMatchObject({ code: 200, data: {}, method: 'thing.event.Fault.post' });
     const end = Date.now();
@@ -103,12 +115,26 @@ describeEachDb('a Link SDK device posting thing model data on %s', (kind) => {
     streamed.forEach((p, i) => {
       expect(p.deviceName).toBe(dev.deviceName);
       expect(p.checkFailedData).toEqual({});
-      expect(Object.fromEntries(Object.entries(p.items as Record<string, { value: unknown }>).map(([k, v]) => [k, v.value]))).toEqual(posts[i]);
+      expect(
+        Object.fromEntries(Object.entries(p.items as Record<string, { value: unknown }>).map(([k, v]) => [k, v.value])),
+      ).toEqual(posts[i]);
     });
     const ev = (await events.waitFor(2)).map((i) => i.deviceEventPosted);
     expect(ev).toEqual([
-      { requestId: overheat.id, identifier: 'OverHeat', type: 'ALERT', value: { Temperature: 88.5 }, time: expect.any(String) },
-      { requestId: fault.id, identifier: 'Fault', type: 'ERROR', value: { ErrorCode: 7, Detail: 'fan stuck' }, time: new Date(alarmTime).toISOString() },
+      {
+        requestId: overheat.id,
+        identifier: 'OverHeat',
+        type: 'ALERT',
+        value: { Temperature: 88.5 },
+        time: expect.any(String),
+      },
+      {
+        requestId: fault.id,
+        identifier: 'Fault',
+        type: 'ERROR',
+        value: { ErrorCode: 7, Detail: 'fan stuck' },
+        time: new Date(alarmTime).toISOString(),
+      },
     ]);
 
     const from = start - 60_000;
@@ -116,25 +142,33 @@ describeEachDb('a Link SDK device posting thing model data on %s', (kind) => {
     const brightness = await propertyHistory(t, pk, dev.deviceName, 'Brightness', from, to);
     expect(brightness.map((p) => p.value)).toEqual([20, 40, 60, 80]);
     for (const p of brightness) expect(Date.parse(p.time)).toBeGreaterThanOrEqual(start - 1000);
-    expect((await propertyHistory(t, pk, dev.deviceName, 'GeoLocation', from, to)).map((p) => p.value)).toEqual([posts[1]!.GeoLocation]);
+    expect((await propertyHistory(t, pk, dev.deviceName, 'GeoLocation', from, to)).map((p) => p.value)).toEqual([
+      posts[1]!.GeoLocation,
+    ]);
 
     const series = await t.gql(
       `query($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!) { devicePropertySeries(productKey: $pk, deviceName: $dn, identifier: "Brightness", from: $from, to: $to, interval: "1h", aggregations: [AVG, MIN, MAX, COUNT, FIRST, LAST]) { start count avg min max first last } }`,
       { pk, dn: dev.deviceName, from: new Date(from).toISOString(), to: new Date(to).toISOString() },
     );
-    expect(series.data.devicePropertySeries).toEqual([{ start: new Date(from).toISOString(), count: 4, avg: 50, min: 20, max: 80, first: 20, last: 80 }]);
+    expect(series.data.devicePropertySeries).toEqual([
+      { start: new Date(from).toISOString(), count: 4, avg: 50, min: 20, max: 80, first: 20, last: 80 },
+    ]);
 
     const eventHistory = await t.gql(
       `query($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!) { deviceEventHistory(productKey: $pk, deviceName: $dn, from: $from, to: $to, order: ASC) { edges { node { identifier eventType output time } } } }`,
       { pk, dn: dev.deviceName, from: new Date(from).toISOString(), to: new Date(to).toISOString() },
     );
-    expect(eventHistory.data.deviceEventHistory.edges.map((e: any) => [e.node.identifier, e.node.eventType, e.node.output])).toEqual([
+    expect(
+      eventHistory.data.deviceEventHistory.edges.map((e: any) => [e.node.identifier, e.node.eventType, e.node.output]),
+    ).toEqual([
       ['Fault', 'ERROR', { ErrorCode: 7, Detail: 'fan stuck' }],
       ['OverHeat', 'ALERT', { Temperature: 88.5 }],
     ]);
 
     const latest = await latestProperties(t, pk, dev.deviceName);
-    expect(Object.fromEntries(Object.entries(latest).map(([k, v]) => [k, v.value]))).toEqual(Object.assign({}, ...posts));
+    expect(Object.fromEntries(Object.entries(latest).map(([k, v]) => [k, v.value]))).toEqual(
+      Object.assign({}, ...posts),
+    );
 
     await sdk.end();
     props.unsubscribe();

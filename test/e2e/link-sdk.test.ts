@@ -54,7 +54,8 @@ describe('a device built on the Alibaba Node.js Link SDK 1.2.8', () => {
     spy?.restore();
   });
 
-  const url = (transport: Transport) => (transport === 'tcp' ? `mqtt://127.0.0.1:${t.platform.mqttPort}` : `ws://127.0.0.1:${t.platform.httpPort}/mqtt`);
+  const url = (transport: Transport) =>
+    transport === 'tcp' ? `mqtt://127.0.0.1:${t.platform.mqttPort}` : `ws://127.0.0.1:${t.platform.httpPort}/mqtt`;
 
   describe.each<Transport>(['tcp', 'ws'])('over MQTT/%s', (transport) => {
     it.each(ALGORITHMS.map((a, i) => [a, i] as const))(
@@ -81,12 +82,17 @@ describe('a device built on the Alibaba Node.js Link SDK 1.2.8', () => {
         expect(seen.filter((s) => s.qos === 128)).toEqual([]);
         const [live] = liveClientsOf(spy.broker(), pk, dev.deviceName);
         expect(live?.client.id).toBe(`${pk}&${dev.deviceName}`);
-        expect(Object.keys(live!.subscriptions).sort()).toEqual([...new Set([...preset, ...autoSubscriptions(pk, dev.deviceName)])].sort());
+        expect(Object.keys(live!.subscriptions).sort()).toEqual(
+          [...new Set([...preset, ...autoSubscriptions(pk, dev.deviceName)])].sort(),
+        );
         expect(await aclDenied(t)).toBe(deniedBefore);
 
         const online = await status.waitFor(1);
         expect(online[0]).toMatchObject({ status: 'ONLINE', connectionEpoch: 1, clientIp: '127.0.0.1' });
-        expect((await t.gql(DEVICE_QUERY, { pk, dn: dev.deviceName })).data.device).toMatchObject({ state: 'ONLINE', connectionEpoch: 1 });
+        expect((await t.gql(DEVICE_QUERY, { pk, dn: dev.deviceName })).data.device).toMatchObject({
+          state: 'ONLINE',
+          connectionEpoch: 1,
+        });
 
         await sdk.end();
         const events = await status.waitFor(2);
@@ -113,7 +119,10 @@ describe('a device built on the Alibaba Node.js Link SDK 1.2.8', () => {
     // No status event may follow a refused login: this window proves a negative, so it is a real delay.
     await sleep(200);
     expect(status.events()).toEqual([]);
-    expect((await t.gql(DEVICE_QUERY, { pk, dn: dev.deviceName })).data.device).toMatchObject({ state: 'UNACTIVE', connectionEpoch: 0 });
+    expect((await t.gql(DEVICE_QUERY, { pk, dn: dev.deviceName })).data.device).toMatchObject({
+      state: 'UNACTIVE',
+      connectionEpoch: 0,
+    });
     await status.close();
   });
 });

@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { captureBrokers, liveClientsOf, platformPublish } from '../helpers/aedes-spy.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { alinkLogin, connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds, type Transport } from '../helpers/devices.ts';
+import {
+  alinkLogin,
+  connectDevice,
+  nextMessage,
+  productWithDevices,
+  sleep,
+  type DeviceCreds,
+  type Transport,
+} from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { connackCode, connectPacket, rawConnect, remainingLength } from '../helpers/raw-mqtt.ts';
 import { DEVICE_QUERY, watchStatus } from '../helpers/status.ts';
@@ -10,17 +18,20 @@ import { describeEachDb } from '../helpers/services-env.ts';
 
 const MAX_PAYLOAD = 2048;
 
-const closedOf = (c: MqttClient) => new Promise<void>((r) => (c.disconnected || !c.connected ? r() : c.once('close', () => r())));
+const closedOf = (c: MqttClient) =>
+  new Promise<void>((r) => (c.disconnected || !c.connected ? r() : c.once('close', () => r())));
 
 async function subscribeGranted(c: MqttClient, filter: string): Promise<number> {
   const granted = await c.subscribeAsync(filter).catch((e: { packet?: { granted?: number[] } }) => e.packet?.granted);
   const g = Array.isArray(granted) ? granted[0] : undefined;
-  return typeof g === 'number' ? g : (g as { qos: number } | undefined)?.qos ?? -1;
+  return typeof g === 'number' ? g : ((g as { qos: number } | undefined)?.qos ?? -1);
 }
 
 async function mutation(t: TestPlatform, name: string, input: Record<string, unknown>, select = ''): Promise<any> {
   const cap = name[0]!.toUpperCase() + name.slice(1);
-  const r = await t.gql(`mutation($i: ${cap}Input!) { ${name}(input: $i) { ${select} userErrors { code message } } }`, { i: input });
+  const r = await t.gql(`mutation($i: ${cap}Input!) { ${name}(input: $i) { ${select} userErrors { code message } } }`, {
+    i: input,
+  });
   if (r.errors) throw new Error(JSON.stringify(r.errors));
   return r.data[name];
 }
@@ -65,7 +76,9 @@ describeEachDb('registry changes reach live sessions (%s)', (kind) => {
       const status = await watchStatus(t, pk, dev.deviceName);
       const c = await connectDevice(t, transport, dev);
       const closed = closedOf(c);
-      expect((await mutation(t, 'deleteDevice', { productKey: pk, deviceName: dev.deviceName })).userErrors).toEqual([]);
+      expect((await mutation(t, 'deleteDevice', { productKey: pk, deviceName: dev.deviceName })).userErrors).toEqual(
+        [],
+      );
       await closed;
       expect((await status.waitFor(2)).map((e) => [e.status, e.connectionEpoch, e.reason])).toEqual([
         ['ONLINE', 1, null],
@@ -80,19 +93,27 @@ describeEachDb('registry changes reach live sessions (%s)', (kind) => {
       const dev = devs[base + 2]!;
       const shortName = `cmd_${transport}`;
       const topic = `/${pk}/${dev.deviceName}/user/${shortName}`;
-      expect((await mutation(t, 'createProductTopic', { productKey: pk, topicShortName: shortName, operation: 'SUB' })).userErrors).toEqual([]);
+      expect(
+        (await mutation(t, 'createProductTopic', { productKey: pk, topicShortName: shortName, operation: 'SUB' }))
+          .userErrors,
+      ).toEqual([]);
       const c = await connectDevice(t, transport, dev);
       expect(await subscribeGranted(c, topic)).toBe(0);
       const received: string[] = [];
       c.on('message', (tp, payload) => tp === topic && received.push(payload.toString()));
 
       const first = nextMessage(c, (tp) => tp === topic);
-      expect((await mutation(t, 'pub', { productKey: pk, topicFullName: topic, payload: 'before' }, 'messageId')).userErrors).toEqual([]);
+      expect(
+        (await mutation(t, 'pub', { productKey: pk, topicFullName: topic, payload: 'before' }, 'messageId')).userErrors,
+      ).toEqual([]);
       expect((await first).payload.toString()).toBe('before');
 
-      expect((await mutation(t, 'deleteProductTopic', { productKey: pk, topicShortName: shortName })).userErrors).toEqual([]);
+      expect(
+        (await mutation(t, 'deleteProductTopic', { productKey: pk, topicShortName: shortName })).userErrors,
+      ).toEqual([]);
       // The broker drops the subscription when the deletion's event arrives: poll the live session.
-      for (let n = 0; n < 100 && liveClientsOf(spy.broker(), pk, dev.deviceName)[0]?.subscriptions[topic]; n++) await sleep(10);
+      for (let n = 0; n < 100 && liveClientsOf(spy.broker(), pk, dev.deviceName)[0]?.subscriptions[topic]; n++)
+        await sleep(10);
       const [live] = liveClientsOf(spy.broker(), pk, dev.deviceName);
       expect(Object.keys(live!.subscriptions)).not.toContain(topic);
 
@@ -112,7 +133,11 @@ describeEachDb('registry changes reach live sessions (%s)', (kind) => {
       const pubTopic = `/${pk}/${dev.deviceName}/user/report_${transport}`;
       const subTopic = `/${pk}/${dev.deviceName}/user/notify_${transport}`;
       const ws = wsClient(t.wsUrl, t.adminToken);
-      const msgs = Collected.subscribe(ws, `subscription($pk: String, $dn: String) { deviceMessages(productKey: $pk, deviceName: $dn) { topic payloadText } }`, { pk, dn: dev.deviceName });
+      const msgs = Collected.subscribe(
+        ws,
+        `subscription($pk: String, $dn: String) { deviceMessages(productKey: $pk, deviceName: $dn) { topic payloadText } }`,
+        { pk, dn: dev.deviceName },
+      );
       await sleep(200);
 
       let c = await connectDevice(t, transport, dev);
@@ -121,8 +146,24 @@ describeEachDb('registry changes reach live sessions (%s)', (kind) => {
       c.publish(pubTopic, 'too early', { qos: 1 });
       await closed;
 
-      expect((await mutation(t, 'createProductTopic', { productKey: pk, topicShortName: `report_${transport}`, operation: 'PUB' })).userErrors).toEqual([]);
-      expect((await mutation(t, 'createProductTopic', { productKey: pk, topicShortName: `notify_${transport}`, operation: 'SUB' })).userErrors).toEqual([]);
+      expect(
+        (
+          await mutation(t, 'createProductTopic', {
+            productKey: pk,
+            topicShortName: `report_${transport}`,
+            operation: 'PUB',
+          })
+        ).userErrors,
+      ).toEqual([]);
+      expect(
+        (
+          await mutation(t, 'createProductTopic', {
+            productKey: pk,
+            topicShortName: `notify_${transport}`,
+            operation: 'SUB',
+          })
+        ).userErrors,
+      ).toEqual([]);
       c = await connectDevice(t, transport, dev);
       await c.publishAsync(pubTopic, 'allowed now', { qos: 1 }); // PUBACK: committed
       expect(await subscribeGranted(c, subTopic)).toBe(0);
@@ -143,7 +184,11 @@ describeEachDb('registry changes reach live sessions (%s)', (kind) => {
       const dev = devs[base + 4]!;
       const topic = `/${pk}/${dev.deviceName}/user/update`;
       const ws = wsClient(t.wsUrl, t.adminToken);
-      const msgs = Collected.subscribe(ws, `subscription($pk: String, $dn: String) { deviceMessages(productKey: $pk, deviceName: $dn) { topic payloadBase64 } }`, { pk, dn: dev.deviceName });
+      const msgs = Collected.subscribe(
+        ws,
+        `subscription($pk: String, $dn: String) { deviceMessages(productKey: $pk, deviceName: $dn) { topic payloadBase64 } }`,
+        { pk, dn: dev.deviceName },
+      );
       await sleep(200);
       for (const qos of [0, 1] as const) {
         const c = await connectDevice(t, transport, dev);
@@ -157,7 +202,9 @@ describeEachDb('registry changes reach live sessions (%s)', (kind) => {
       const got = await msgs.waitFor(1);
       await sleep(100);
       expect(msgs.items).toHaveLength(1);
-      expect(Buffer.from(got[0].deviceMessages.payloadBase64, 'base64').equals(Buffer.alloc(MAX_PAYLOAD, 0x62))).toBe(true);
+      expect(Buffer.from(got[0].deviceMessages.payloadBase64, 'base64').equals(Buffer.alloc(MAX_PAYLOAD, 0x62))).toBe(
+        true,
+      );
       await c.endAsync();
       msgs.unsubscribe();
       await ws.dispose();
@@ -171,7 +218,12 @@ describeEachDb('registry changes reach live sessions (%s)', (kind) => {
       await status.waitFor(1);
       const topic = Buffer.from(`/${pk}/${dev.deviceName}/user/update`);
       const announced = 50 * 1024 * 1024; // 50 MB announced, 1 KB sent
-      const header = Buffer.concat([Buffer.from([0x30]), remainingLength(announced), Buffer.from([topic.length >> 8, topic.length & 0xff]), topic]);
+      const header = Buffer.concat([
+        Buffer.from([0x30]),
+        remainingLength(announced),
+        Buffer.from([topic.length >> 8, topic.length & 0xff]),
+        topic,
+      ]);
       raw.write(Buffer.concat([header, Buffer.alloc(1024)]));
       const outcome = await Promise.race([raw.closed.then(() => 'closed'), sleep(2000).then(() => 'still open')]);
       raw.drop();

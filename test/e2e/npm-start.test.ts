@@ -21,21 +21,33 @@ describe('npm start', () => {
   beforeAll(async () => {
     // The same build `npm install` runs (prepare -> build), from the current sources.
     await new Promise<void>((resolve, reject) =>
-      execFile('npm', ['run', '-s', 'build:server'], { cwd: ROOT }, (err, stdout, stderr) => (err ? reject(new Error(`${stdout}${stderr}`)) : resolve())),
+      execFile('npm', ['run', '-s', 'build:server'], { cwd: ROOT }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${stdout}${stderr}`)) : resolve(),
+      ),
     );
   }, 180_000);
 
-  it('runs node dist/main.js as npm\'s own child, and SIGTERM to npm stops the server cleanly', async () => {
+  it("runs node dist/main.js as npm's own child, and SIGTERM to npm stops the server cleanly", async () => {
     expect(existsSync(path.join(ROOT, 'dist/main.js'))).toBe(true);
     expect(existsSync(path.join(ROOT, 'dist/db/migrations'))).toBe(true);
     const dataDir = path.join(tmp, 'data');
     await seedDataDir(dataDir, inject('pgliteTemplate'));
-    const npm = runProcess('npm', ['start'], { PORT: '0', MQTT_PORT: '0', DATA_DIR: dataDir, ADMIN_TOKEN: 'npm-start-test-admin-token', LOG_LEVEL: 'info' });
+    const npm = runProcess('npm', ['start'], {
+      PORT: '0',
+      MQTT_PORT: '0',
+      DATA_DIR: dataDir,
+      ADMIN_TOKEN: 'npm-start-test-admin-token',
+      LOG_LEVEL: 'info',
+    });
     let serverPid = 0;
     try {
       const ports = await servePorts(npm);
       serverPid = JSON.parse(readFileSync(path.join(dataDir, 'thingql.lock'), 'utf8')).pid as number;
-      expect(readFileSync(`/proc/${serverPid}/cmdline`, 'utf8').split('\0').filter(Boolean)).toEqual(['node', 'dist/main.js', 'serve']);
+      expect(readFileSync(`/proc/${serverPid}/cmdline`, 'utf8').split('\0').filter(Boolean)).toEqual([
+        'node',
+        'dist/main.js',
+        'serve',
+      ]);
       expect(ppidOf(serverPid)).toBe(npm.child.pid); // no shell or tsx wrapper in between
       expect((await fetch(`http://127.0.0.1:${ports.http}/healthz`)).status).toBe(200);
 

@@ -1,6 +1,13 @@
 import * as OpenApi from '@alicloud/openapi-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { $Iot, createAccessKey, iotClient, sdkError, type IotClient, type SignatureMode } from '../helpers/alibaba-openapi.ts';
+import {
+  $Iot,
+  createAccessKey,
+  iotClient,
+  sdkError,
+  type IotClient,
+  type SignatureMode,
+} from '../helpers/alibaba-openapi.ts';
 import { productWithDevices } from '../helpers/devices.ts';
 import { recordingProxy, send } from '../helpers/http-replay.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
@@ -25,7 +32,12 @@ describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () 
     const a = await productWithDevices(t, 1);
     const b = await productWithDevices(t, 1);
     [pkA, pkB, devA] = [a.productKey, b.productKey, a.devices[0]!.deviceName];
-    iotIdB = (await t.gql('query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { iotId } }', { pk: pkB, dn: b.devices[0]!.deviceName })).data.device.iotId;
+    iotIdB = (
+      await t.gql('query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { iotId } }', {
+        pk: pkB,
+        dn: b.devices[0]!.deviceName,
+      })
+    ).data.device.iotId;
     [admin, viewer, operator, scoped, scopedAdmin] = await Promise.all([
       createAccessKey(t, 'ADMIN'),
       createAccessKey(t, 'VIEWER'),
@@ -40,7 +52,8 @@ describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () 
     await t?.close();
   });
 
-  const status = (c: IotClient, pk = pkA, dn = devA) => c.getDeviceStatus(new $Iot.GetDeviceStatusRequest({ productKey: pk, deviceName: dn }));
+  const status = (c: IotClient, pk = pkA, dn = devA) =>
+    c.getDeviceStatus(new $Iot.GetDeviceStatusRequest({ productKey: pk, deviceName: dn }));
 
   describe.each(['ACS3', 'RPC'] as SignatureMode[])('%s signature', (mode) => {
     it('refuses a wrong secret with SignatureDoesNotMatch (HTTP 400) and shows the server string-to-sign, never the secret', async () => {
@@ -48,23 +61,37 @@ describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () 
       expect(e).toMatchObject({ code: 'SignatureDoesNotMatch', statusCode: 400 });
       expect(e.data.Message).toContain(mode === 'ACS3' ? 'ACS3-HMAC-SHA256\n' : 'POST&%2F&');
       expect(JSON.stringify(e.data)).not.toContain(operator.accessKeySecret);
-      expect(e.data).toMatchObject({ RequestId: expect.stringMatching(/^[0-9A-F-]{36}$/), HostId: `127.0.0.1:${t.platform.httpPort}` });
+      expect(e.data).toMatchObject({
+        RequestId: expect.stringMatching(/^[0-9A-F-]{36}$/),
+        HostId: `127.0.0.1:${t.platform.httpPort}`,
+      });
     });
 
     it('refuses unknown and revoked AccessKeyIds', async () => {
-      const unknown = await sdkError(status(iotClient(t, { accessKeyId: 'TQL' + 'a'.repeat(21), accessKeySecret: 'x' }, mode)));
+      const unknown = await sdkError(
+        status(iotClient(t, { accessKeyId: 'TQL' + 'a'.repeat(21), accessKeySecret: 'x' }, mode)),
+      );
       expect(unknown).toMatchObject({ code: 'InvalidAccessKeyId.NotFound', statusCode: 404 });
       const k = await createAccessKey(t, 'VIEWER');
       const c = iotClient(t, k, mode);
       expect((await status(c)).body.success).toBe(true);
-      const r = await t.gql('mutation($i: RevokeAccessKeyInput!) { revokeAccessKey(input: $i) { userErrors { code } } }', { i: { accessKeyId: k.accessKeyId } });
+      const r = await t.gql(
+        'mutation($i: RevokeAccessKeyInput!) { revokeAccessKey(input: $i) { userErrors { code } } }',
+        { i: { accessKeyId: k.accessKeyId } },
+      );
       expect(r.data.revokeAccessKey.userErrors).toEqual([]);
       expect(await sdkError(status(c))).toMatchObject({ code: 'InvalidAccessKeyId.Inactive', statusCode: 400 });
     });
 
     it('refuses a replayed request with SignatureNonceUsed, and the original succeeded', async () => {
       const c = iotClient(t, operator, mode, `127.0.0.1:${proxy.port}`);
-      const r = await c.pub(new $Iot.PubRequest({ productKey: pkA, topicFullName: `/${pkA}/${devA}/user/get`, messageContent: b64('once') }));
+      const r = await c.pub(
+        new $Iot.PubRequest({
+          productKey: pkA,
+          topicFullName: `/${pkA}/${devA}/user/get`,
+          messageContent: b64('once'),
+        }),
+      );
       expect(r.body.success).toBe(true);
       const replay = await send(t.platform.httpPort, proxy.seen.at(-1)!);
       expect(replay.status).toBe(400);
@@ -88,10 +115,21 @@ describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () 
     it('answers a key limited to one product exactly as if other products did not exist', async () => {
       const c = iotClient(t, scoped, mode);
       expect((await status(c)).body.success).toBe(true);
-      expect((await status(c, pkB, 'dev-0000')).body).toMatchObject({ success: false, code: 'iot.prod.NotExistedProduct' });
-      expect((await status(c, 'a1doesNotExist', 'dev-0000')).body).toMatchObject({ success: false, code: 'iot.prod.NotExistedProduct' });
-      expect((await c.getDeviceStatus(new $Iot.GetDeviceStatusRequest({ iotId: iotIdB }))).body).toMatchObject({ success: false, code: 'iot.device.NotExistedDevice' });
-      const pub = await c.pub(new $Iot.PubRequest({ productKey: pkB, topicFullName: `/${pkB}/dev-0000/user/get`, messageContent: b64('x') }));
+      expect((await status(c, pkB, 'dev-0000')).body).toMatchObject({
+        success: false,
+        code: 'iot.prod.NotExistedProduct',
+      });
+      expect((await status(c, 'a1doesNotExist', 'dev-0000')).body).toMatchObject({
+        success: false,
+        code: 'iot.prod.NotExistedProduct',
+      });
+      expect((await c.getDeviceStatus(new $Iot.GetDeviceStatusRequest({ iotId: iotIdB }))).body).toMatchObject({
+        success: false,
+        code: 'iot.device.NotExistedDevice',
+      });
+      const pub = await c.pub(
+        new $Iot.PubRequest({ productKey: pkB, topicFullName: `/${pkB}/dev-0000/user/get`, messageContent: b64('x') }),
+      );
       expect(pub.body).toMatchObject({ success: false, code: 'iot.prod.NotExistedProduct' });
       const list = await c.queryProductList(new $Iot.QueryProductListRequest({ currentPage: 1, pageSize: 50 }));
       expect(list.body.data!.list!.productInfo!.map((p) => p.productKey)).toEqual([pkA]);
@@ -101,32 +139,63 @@ describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () 
     it('refuses actions above the key role with iot.common.RamActionPermissionDeny', async () => {
       const v = iotClient(t, viewer, mode);
       expect((await status(v)).body.success).toBe(true);
-      const pub = await v.pub(new $Iot.PubRequest({ productKey: pkA, topicFullName: `/${pkA}/${devA}/user/get`, messageContent: b64('x') }));
+      const pub = await v.pub(
+        new $Iot.PubRequest({ productKey: pkA, topicFullName: `/${pkA}/${devA}/user/get`, messageContent: b64('x') }),
+      );
       expect(pub.body).toMatchObject({ success: false, code: 'iot.common.RamActionPermissionDeny' });
-      const create = await iotClient(t, operator, mode).createProduct(new $Iot.CreateProductRequest({ productName: 'Not allowed', nodeType: 0 }));
+      const create = await iotClient(t, operator, mode).createProduct(
+        new $Iot.CreateProductRequest({ productName: 'Not allowed', nodeType: 0 }),
+      );
       expect(create.body).toMatchObject({ success: false, code: 'iot.common.RamActionPermissionDeny' });
-      const scopedCreate = await iotClient(t, scopedAdmin, mode).createProduct(new $Iot.CreateProductRequest({ productName: 'Not allowed', nodeType: 0 }));
+      const scopedCreate = await iotClient(t, scopedAdmin, mode).createProduct(
+        new $Iot.CreateProductRequest({ productName: 'Not allowed', nodeType: 0 }),
+      );
       expect(scopedCreate.body).toMatchObject({ success: false, code: 'iot.common.RamActionPermissionDeny' });
-      const viewerDetail = await v.queryDeviceDetail(new $Iot.QueryDeviceDetailRequest({ productKey: pkA, deviceName: devA }));
+      const viewerDetail = await v.queryDeviceDetail(
+        new $Iot.QueryDeviceDetailRequest({ productKey: pkA, deviceName: devA }),
+      );
       expect(viewerDetail.body.data!.deviceSecret).toBeUndefined();
-      const adminDetail = await iotClient(t, admin, mode).queryDeviceDetail(new $Iot.QueryDeviceDetailRequest({ productKey: pkA, deviceName: devA }));
+      const adminDetail = await iotClient(t, admin, mode).queryDeviceDetail(
+        new $Iot.QueryDeviceDetailRequest({ productKey: pkA, deviceName: devA }),
+      );
       expect(adminDetail.body.data!.deviceSecret).toMatch(/^[0-9a-f]{32}$/);
     });
 
     it('answers missing parameters, unknown actions and other versions with the gateway codes', async () => {
       const c = iotClient(t, operator, mode);
-      const missing = await sdkError(c.pub(new $Iot.PubRequest({ topicFullName: `/${pkA}/${devA}/user/get`, messageContent: b64('x') })));
+      const missing = await sdkError(
+        c.pub(new $Iot.PubRequest({ topicFullName: `/${pkA}/${devA}/user/get`, messageContent: b64('x') })),
+      );
       expect(missing).toMatchObject({ code: 'MissingProductKey', statusCode: 400 });
       expect(missing.data.Message).toBe('ProductKey is mandatory for this action.');
       const call = (action: string, version = '2018-01-20') =>
         c.callApi(
-          new OpenApi.Params({ action, version, protocol: 'HTTP', pathname: '/', method: 'POST', authType: 'AK', style: 'RPC', reqBodyType: 'formData', bodyType: 'json' }),
+          new OpenApi.Params({
+            action,
+            version,
+            protocol: 'HTTP',
+            pathname: '/',
+            method: 'POST',
+            authType: 'AK',
+            style: 'RPC',
+            reqBodyType: 'formData',
+            bodyType: 'json',
+          }),
           new OpenApi.OpenApiRequest({ query: { ProductKey: pkA } }),
           {} as Parameters<IotClient['callApi']>[2],
         );
-      expect(await sdkError(call('BatchRegisterDeviceWithApplyId'))).toMatchObject({ code: 'InvalidAction.NotFound', statusCode: 404 });
-      expect(await sdkError(call('QueryProduct', '2017-04-20'))).toMatchObject({ code: 'InvalidVersion', statusCode: 400 });
-      expect(((await call('QueryProduct')) as { body: any }).body).toMatchObject({ Success: true, Data: { ProductKey: pkA } });
+      expect(await sdkError(call('BatchRegisterDeviceWithApplyId'))).toMatchObject({
+        code: 'InvalidAction.NotFound',
+        statusCode: 404,
+      });
+      expect(await sdkError(call('QueryProduct', '2017-04-20'))).toMatchObject({
+        code: 'InvalidVersion',
+        statusCode: 400,
+      });
+      expect(((await call('QueryProduct')) as { body: any }).body).toMatchObject({
+        Success: true,
+        Data: { ProductKey: pkA },
+      });
     });
 
     it('refuses STS security tokens with IncompleteSignature', async () => {
@@ -137,30 +206,69 @@ describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () 
 
   it('refuses a body larger than the limit with HTTP 413 and keeps serving; a payload above MQTT_MAX_PAYLOAD is ParameterSizeLimit', async () => {
     const c = iotClient(t, operator);
-    const huge = await sdkError(c.pub(new $Iot.PubRequest({ productKey: pkA, topicFullName: `/${pkA}/${devA}/user/get`, messageContent: 'A'.repeat(2 * 1024 * 1024) })));
+    const huge = await sdkError(
+      c.pub(
+        new $Iot.PubRequest({
+          productKey: pkA,
+          topicFullName: `/${pkA}/${devA}/user/get`,
+          messageContent: 'A'.repeat(2 * 1024 * 1024),
+        }),
+      ),
+    );
     expect(huge).toMatchObject({ code: 'RequestEntityTooLarge', statusCode: 413 });
-    const big = await c.pub(new $Iot.PubRequest({ productKey: pkA, topicFullName: `/${pkA}/${devA}/user/get`, messageContent: Buffer.alloc(300 * 1024, 1).toString('base64') }));
+    const big = await c.pub(
+      new $Iot.PubRequest({
+        productKey: pkA,
+        topicFullName: `/${pkA}/${devA}/user/get`,
+        messageContent: Buffer.alloc(300 * 1024, 1).toString('base64'),
+      }),
+    );
     expect(big.body).toMatchObject({ success: false, code: 'iot.common.ParameterSizeLimit' });
     expect((await status(c)).body.success).toBe(true);
   });
 
   it('answers malformed percent-encoding and an unsigned request with clear 400s', async () => {
-    const bad = await send(t.platform.httpPort, { method: 'POST', url: '/?Action=Pub&ProductKey=%E0%A4%A', headers: { host: 'x' }, body: Buffer.alloc(0) });
+    const bad = await send(t.platform.httpPort, {
+      method: 'POST',
+      url: '/?Action=Pub&ProductKey=%E0%A4%A',
+      headers: { host: 'x' },
+      body: Buffer.alloc(0),
+    });
     expect(bad.status).toBe(400);
     expect(bad.json).toMatchObject({ Code: 'InvalidParameter', Message: expect.stringContaining('percent-encoding') });
-    const unsigned = await send(t.platform.httpPort, { method: 'GET', url: '/?Action=QueryProduct&ProductKey=x', headers: { host: 'x' }, body: Buffer.alloc(0) });
+    const unsigned = await send(t.platform.httpPort, {
+      method: 'GET',
+      url: '/?Action=QueryProduct&ProductKey=x',
+      headers: { host: 'x' },
+      body: Buffer.alloc(0),
+    });
     expect(unsigned.status).toBe(400);
     expect(unsigned.json).toMatchObject({ Code: 'IncompleteSignature' });
   });
 
   it('leaves every other request on / alone: GET / is the web console, a form POST without Action redirects to /graphql', async () => {
-    const get = await send(t.platform.httpPort, { method: 'GET', url: '/', headers: { host: 'x', accept: 'text/html' }, body: Buffer.alloc(0) });
+    const get = await send(t.platform.httpPort, {
+      method: 'GET',
+      url: '/',
+      headers: { host: 'x', accept: 'text/html' },
+      body: Buffer.alloc(0),
+    });
     // The console page, or its "being built" page when the console has no build yet: HTML either way, never the OpenAPI.
     expect([200, 503]).toContain(get.status);
     expect(String(get.headers['content-type'])).toContain('text/html');
-    const form = await send(t.platform.httpPort, { method: 'POST', url: '/', headers: { host: 'x', 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('a=b') });
+    const form = await send(t.platform.httpPort, {
+      method: 'POST',
+      url: '/',
+      headers: { host: 'x', 'content-type': 'application/x-www-form-urlencoded' },
+      body: Buffer.from('a=b'),
+    });
     expect(form.status).toBe(302);
-    const rpcInForm = await send(t.platform.httpPort, { method: 'POST', url: '/', headers: { host: 'x', 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from('Action=QueryProduct') });
+    const rpcInForm = await send(t.platform.httpPort, {
+      method: 'POST',
+      url: '/',
+      headers: { host: 'x', 'content-type': 'application/x-www-form-urlencoded' },
+      body: Buffer.from('Action=QueryProduct'),
+    });
     expect(rpcInForm.status).toBe(400);
     expect(rpcInForm.json).toMatchObject({ Code: 'IncompleteSignature' });
   });
@@ -168,7 +276,9 @@ describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () 
   it('counts calls by known action and outcome in thingql_openapi_requests_total; unknown actions as "other"', async () => {
     const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/thingql_openapi_requests_total\{action="GetDeviceStatus",code="OK"\} [1-9]/);
-    expect(metrics).toMatch(/thingql_openapi_requests_total\{action="Pub",code="iot.common.RamActionPermissionDeny"\} [1-9]/);
+    expect(metrics).toMatch(
+      /thingql_openapi_requests_total\{action="Pub",code="iot.common.RamActionPermissionDeny"\} [1-9]/,
+    );
     expect(metrics).toMatch(/thingql_openapi_requests_total\{action="other",code="InvalidAction.NotFound"\} [1-9]/);
     expect(metrics).not.toContain('BatchRegisterDeviceWithApplyId');
   });

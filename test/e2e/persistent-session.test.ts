@@ -4,9 +4,7 @@ import { alinkLogin, productWithDevices, sleep } from '../helpers/devices.ts';
 import { persistentDatabase, startOn } from './rules-support.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-
 describe('persistent sessions across a restart', () => {
-
   it('delivers QoS 1 commands sent while a clean:false device was offline, after the platform restarted', async () => {
     const db = await persistentDatabase('pglite');
     const token = 'persistent-session-admin-token';
@@ -20,7 +18,10 @@ describe('persistent sessions across a restart', () => {
     await sleep(200);
     await first.endAsync();
     await sleep(200);
-    const set = await t.gql(`mutation($i: SetDevicePropertyInput!) { setDeviceProperty(input: $i) { messageId userErrors { code } } }`, { i: { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 77 } } });
+    const set = await t.gql(
+      `mutation($i: SetDevicePropertyInput!) { setDeviceProperty(input: $i) { messageId userErrors { code } } }`,
+      { i: { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 77 } } },
+    );
     expect(set.data.setDeviceProperty.userErrors).toEqual([]);
     const messageId = set.data.setDeviceProperty.messageId;
     await t.close();
@@ -31,7 +32,14 @@ describe('persistent sessions across a restart', () => {
     again.on('message', (topic, payload) => received.push({ topic, body: JSON.parse(payload.toString()) }));
     for (let i = 0; i < 50 && received.length === 0; i++) await sleep(100);
     expect(received).toEqual([
-      { topic: `/sys/${pk}/${dev.deviceName}/thing/service/property/set`, body: expect.objectContaining({ id: messageId, params: { Brightness: 77 }, method: 'thing.service.property.set' }) },
+      {
+        topic: `/sys/${pk}/${dev.deviceName}/thing/service/property/set`,
+        body: expect.objectContaining({
+          id: messageId,
+          params: { Brightness: 77 },
+          method: 'thing.service.property.set',
+        }),
+      },
     ]);
     await again.endAsync();
     await t.close();

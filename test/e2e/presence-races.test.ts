@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { captureBrokers, liveClientsOf } from '../helpers/aedes-spy.ts';
-import { alinkLogin, brokerUrl, productWithDevices, sleep, type DeviceCreds, type Transport } from '../helpers/devices.ts';
+import {
+  alinkLogin,
+  brokerUrl,
+  productWithDevices,
+  sleep,
+  type DeviceCreds,
+  type Transport,
+} from '../helpers/devices.ts';
 import { dbKinds, startTestPlatform, type DbKind, type TestPlatform } from '../helpers/platform.ts';
 import { connectPacket, rawConnect } from '../helpers/raw-mqtt.ts';
 import { DEVICE_QUERY, short, statusSequenceViolation, watchStatus, type StatusEvent } from '../helpers/status.ts';
@@ -15,7 +22,11 @@ function rng(seed: number) {
     x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
     return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
   };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!,
+  };
 }
 
 type Plan = 'abortDuringLogin' | 'closeSoon' | 'destroySoon' | 'keep';
@@ -34,9 +45,17 @@ interface Attempt {
  * drop the socket a moment after CONNECT left (the broker is still committing the login), DISCONNECT or drop the
  * socket a few ms after CONNACK, or stay open. `settled` resolves once the plan is carried out or the broker ended it.
  */
-function attempt(t: TestPlatform, dev: DeviceCreds, r: ReturnType<typeof rng>, sharedClientId: boolean, transport: Transport): Attempt {
+function attempt(
+  t: TestPlatform,
+  dev: DeviceCreds,
+  r: ReturnType<typeof rng>,
+  sharedClientId: boolean,
+  transport: Transport,
+): Attempt {
   const plan = r.pick<Plan>(['abortDuringLogin', 'closeSoon', 'destroySoon', 'keep', 'keep']);
-  const login = alinkLogin(dev, { clientId: sharedClientId ? `${dev.productKey}.${dev.deviceName}` : `storm-${r.int(1e9)}` });
+  const login = alinkLogin(dev, {
+    clientId: sharedClientId ? `${dev.productKey}.${dev.deviceName}` : `storm-${r.int(1e9)}`,
+  });
   const delay = r.int(25);
   if (plan === 'abortDuringLogin') {
     const a: Attempt = { plan, client: null, accepted: false, closed: false, settled: Promise.resolve() };
@@ -49,7 +68,12 @@ function attempt(t: TestPlatform, dev: DeviceCreds, r: ReturnType<typeof rng>, s
     });
     return a;
   }
-  const client = mqtt.connect(brokerUrl(t, transport), { ...login, reconnectPeriod: 0, connectTimeout: 10_000, keepalive: 60 });
+  const client = mqtt.connect(brokerUrl(t, transport), {
+    ...login,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    keepalive: 60,
+  });
   const a: Attempt = { plan, client, accepted: false, closed: false, settled: Promise.resolve() };
   a.settled = new Promise<void>((resolve) => {
     client.on('error', () => {}); // CONNACK 5 for a login that lost the race: the 'close' below settles it
@@ -68,11 +92,18 @@ function attempt(t: TestPlatform, dev: DeviceCreds, r: ReturnType<typeof rng>, s
 
 /** Fails after `ms` instead of hanging until the test timeout. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms))]);
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)),
+  ]);
 }
 
 const connectAs = (t: TestPlatform, transport: Transport, dev: DeviceCreds, clientId: string) =>
-  mqtt.connectAsync(brokerUrl(t, transport), { ...alinkLogin(dev, { clientId }), reconnectPeriod: 0, connectTimeout: 5000 });
+  mqtt.connectAsync(brokerUrl(t, transport), {
+    ...alinkLogin(dev, { clientId }),
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+  });
 
 /**
  * Waits until the status stream has been quiet for `quietMs`, agrees with the device row, and (when given) shows the
@@ -80,7 +111,14 @@ const connectAs = (t: TestPlatform, transport: Transport, dev: DeviceCreds, clie
  * moment to land): at most one, and the device is ONLINE exactly when one is. Returns what it saw at the deadline
  * otherwise, for the assertions to report.
  */
-async function settledState(t: TestPlatform, pk: string, dn: string, status: Awaited<ReturnType<typeof watchStatus>>, openClients?: () => number, quietMs = 150) {
+async function settledState(
+  t: TestPlatform,
+  pk: string,
+  dn: string,
+  status: Awaited<ReturnType<typeof watchStatus>>,
+  openClients?: () => number,
+  quietMs = 150,
+) {
   let seen = -1;
   let since = Date.now();
   const deadline = Date.now() + 15_000;
@@ -93,7 +131,8 @@ async function settledState(t: TestPlatform, pk: string, dn: string, status: Awa
       const device = (await t.gql(DEVICE_QUERY, { pk, dn })).data.device as { state: string; connectionEpoch: number };
       const last = events.at(-1);
       const agrees = last
-        ? (last.status === 'ONLINE') === (device.state === 'ONLINE') && (last.status === 'OFFLINE' || last.connectionEpoch === device.connectionEpoch)
+        ? (last.status === 'ONLINE') === (device.state === 'ONLINE') &&
+          (last.status === 'OFFLINE' || last.connectionEpoch === device.connectionEpoch)
         : device.state !== 'ONLINE';
       const open = openClients?.();
       const expected = open === undefined || (open <= 1 && (device.state === 'ONLINE') === (open === 1));
@@ -123,57 +162,70 @@ describe.each<DbKind>(dbKinds())('presence under reconnect races (%s)', (kind) =
     it.each([
       ['a different ClientId', false],
       ['the same ClientId', true],
-    ] as const)('a second login with %s kicks the first: OFFLINE TAKEN_OVER for the old epoch, then ONLINE with the new one', async (_label, sameId) => {
-      const dev = devs[(transport === 'tcp' ? 0 : 2) + (sameId ? 1 : 0)]!;
-      const status = await watchStatus(t, pk, dev.deviceName);
-      const first = await connectAs(t, transport, dev, 'first');
-      const firstClosed = new Promise<void>((r) => first.once('close', () => r()));
-      const second = await connectAs(t, transport, dev, sameId ? 'first' : 'second');
-      await within(firstClosed, 3000, 'the first connection was not closed');
+    ] as const)(
+      'a second login with %s kicks the first: OFFLINE TAKEN_OVER for the old epoch, then ONLINE with the new one',
+      async (_label, sameId) => {
+        const dev = devs[(transport === 'tcp' ? 0 : 2) + (sameId ? 1 : 0)]!;
+        const status = await watchStatus(t, pk, dev.deviceName);
+        const first = await connectAs(t, transport, dev, 'first');
+        const firstClosed = new Promise<void>((r) => first.once('close', () => r()));
+        const second = await connectAs(t, transport, dev, sameId ? 'first' : 'second');
+        await within(firstClosed, 3000, 'the first connection was not closed');
 
-      const events = await status.waitFor(3);
+        const events = await status.waitFor(3);
+        expect(events.map((e) => [e.status, e.connectionEpoch, e.reason])).toEqual([
+          ['ONLINE', 1, null],
+          ['OFFLINE', 1, 'TAKEN_OVER'],
+          ['ONLINE', 2, null],
+        ]);
+        await sleep(150);
+        expect(status.events()).toHaveLength(3); // the first connection's late close changes nothing
+        expect(second.connected).toBe(true);
+        expect((await t.gql(DEVICE_QUERY, { pk, dn: dev.deviceName })).data.device).toMatchObject({
+          state: 'ONLINE',
+          connectionEpoch: 2,
+        });
+        expect(liveClientsOf(spy.broker(), pk, dev.deviceName).map((l) => l.session?.epoch)).toEqual([2]);
+
+        await second.endAsync();
+        expect((await status.waitFor(4))[3]).toMatchObject({
+          status: 'OFFLINE',
+          connectionEpoch: 2,
+          reason: 'CLIENT_DISCONNECT',
+        });
+        await status.close();
+      },
+    );
+  });
+
+  it.each<Transport>(['tcp', 'ws'])(
+    'a login whose socket (MQTT/%s) drops while the broker commits it still kicks the older connection, which must not stay open behind an OFFLINE device',
+    async (transport) => {
+      const dev = devs[transport === 'tcp' ? 4 : 5]!;
+      const status = await watchStatus(t, pk, dev.deviceName);
+      const older = await connectAs(t, transport, dev, 'older');
+      const olderClosed = new Promise<void>((r) => older.once('close', () => r()));
+      // A newer login of the same device whose socket drops right after CONNECT, while the broker commits the login
+      // (epoch 2). D6: the newer login wins, so the older connection goes (TAKEN_OVER) whatever became of the newer.
+      const newer = await rawConnect(t, transport);
+      newer.write(connectPacket(alinkLogin(dev, { clientId: 'newer' })));
+      await sleep(1);
+      newer.drop();
+      const { device, events } = await settledState(t, pk, dev.deviceName, status, () => (older.connected ? 1 : 0));
+      expect(statusSequenceViolation(events)).toBeNull();
+      await within(olderClosed, 3000, 'the older connection was not closed');
+      expect(device.state).toBe('OFFLINE');
+      expect(liveClientsOf(spy.broker(), pk, dev.deviceName)).toEqual([]);
       expect(events.map((e) => [e.status, e.connectionEpoch, e.reason])).toEqual([
         ['ONLINE', 1, null],
         ['OFFLINE', 1, 'TAKEN_OVER'],
         ['ONLINE', 2, null],
+        ['OFFLINE', 2, 'CLIENT_DISCONNECT'],
       ]);
-      await sleep(150);
-      expect(status.events()).toHaveLength(3); // the first connection's late close changes nothing
-      expect(second.connected).toBe(true);
-      expect((await t.gql(DEVICE_QUERY, { pk, dn: dev.deviceName })).data.device).toMatchObject({ state: 'ONLINE', connectionEpoch: 2 });
-      expect(liveClientsOf(spy.broker(), pk, dev.deviceName).map((l) => l.session?.epoch)).toEqual([2]);
-
-      await second.endAsync();
-      expect((await status.waitFor(4))[3]).toMatchObject({ status: 'OFFLINE', connectionEpoch: 2, reason: 'CLIENT_DISCONNECT' });
+      older.end(true);
       await status.close();
-    });
-  });
-
-  it.each<Transport>(['tcp', 'ws'])('a login whose socket (MQTT/%s) drops while the broker commits it still kicks the older connection, which must not stay open behind an OFFLINE device', async (transport) => {
-    const dev = devs[transport === 'tcp' ? 4 : 5]!;
-    const status = await watchStatus(t, pk, dev.deviceName);
-    const older = await connectAs(t, transport, dev, 'older');
-    const olderClosed = new Promise<void>((r) => older.once('close', () => r()));
-    // A newer login of the same device whose socket drops right after CONNECT, while the broker commits the login
-    // (epoch 2). D6: the newer login wins, so the older connection goes (TAKEN_OVER) whatever became of the newer.
-    const newer = await rawConnect(t, transport);
-    newer.write(connectPacket(alinkLogin(dev, { clientId: 'newer' })));
-    await sleep(1);
-    newer.drop();
-    const { device, events } = await settledState(t, pk, dev.deviceName, status, () => (older.connected ? 1 : 0));
-    expect(statusSequenceViolation(events)).toBeNull();
-    await within(olderClosed, 3000, 'the older connection was not closed');
-    expect(device.state).toBe('OFFLINE');
-    expect(liveClientsOf(spy.broker(), pk, dev.deviceName)).toEqual([]);
-    expect(events.map((e) => [e.status, e.connectionEpoch, e.reason])).toEqual([
-      ['ONLINE', 1, null],
-      ['OFFLINE', 1, 'TAKEN_OVER'],
-      ['ONLINE', 2, null],
-      ['OFFLINE', 2, 'CLIENT_DISCONNECT'],
-    ]);
-    older.end(true);
-    await status.close();
-  });
+    },
+  );
 
   it('500 logins of one device in concurrent storms (takeovers, aborted logins, random closes) end ONLINE with the winner, then OFFLINE, with a consistent status sequence', async () => {
     const dev = devs[6]!;
@@ -209,9 +261,14 @@ describe.each<DbKind>(dbKinds())('presence under reconnect races (%s)', (kind) =
         const maxOnline = Math.max(...events.filter((e) => e.status === 'ONLINE').map((e) => e.connectionEpoch));
         expect(device.connectionEpoch, why).toBe(maxOnline);
         // No OFFLINE was ever recorded for the epoch that is still connected.
-        expect(events.filter((e) => e.status === 'OFFLINE' && e.connectionEpoch === device.connectionEpoch), why).toEqual([]);
+        expect(
+          events.filter((e) => e.status === 'OFFLINE' && e.connectionEpoch === device.connectionEpoch),
+          why,
+        ).toEqual([]);
       } else {
-        expect(device.state, `${why}, wave ${w}, last events: ${events.slice(-6).map(short).join(' ')}`).toBe('OFFLINE');
+        expect(device.state, `${why}, wave ${w}, last events: ${events.slice(-6).map(short).join(' ')}`).toBe(
+          'OFFLINE',
+        );
       }
 
       // Close what is left in random order (every other wave keeps its winner into the next storm).
@@ -221,7 +278,13 @@ describe.each<DbKind>(dbKinds())('presence under reconnect races (%s)', (kind) =
     }
 
     await within(
-      Promise.all(all.map((a) => a.settled.then(() => (a.closed ? undefined : new Promise<void>((res) => a.client!.once('close', () => res())))))),
+      Promise.all(
+        all.map((a) =>
+          a.settled.then(() =>
+            a.closed ? undefined : new Promise<void>((res) => a.client!.once('close', () => res())),
+          ),
+        ),
+      ),
       10_000,
       `some connections never closed (${why})`,
     );

@@ -30,8 +30,14 @@ describeEachDb('resent property posts on %s', (kind) => {
     const c = await connectDevice(t, 'tcp', dev);
     clients.push(c);
     const topic = `/sys/${dev.productKey}/${dev.deviceName}/thing/event/property/post`;
-    const body = (id: string, label: string, time: number) => ({ id, version: '1.0', params: { DeviceLabel: { value: label, time } }, method: 'thing.event.property.post' });
-    const labels = async (time: number) => (await propertyHistory(t, dev.productKey, dev.deviceName, 'DeviceLabel', time, time)).map((p) => p.value);
+    const body = (id: string, label: string, time: number) => ({
+      id,
+      version: '1.0',
+      params: { DeviceLabel: { value: label, time } },
+      method: 'thing.event.property.post',
+    });
+    const labels = async (time: number) =>
+      (await propertyHistory(t, dev.productKey, dev.deviceName, 'DeviceLabel', time, time)).map((p) => p.value);
     return { c, topic, body, labels };
   }
 

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { childGql, seedDataDir, startChildPlatform, withDataDir, type ChildPlatform } from '../helpers/child-platform.ts';
+import {
+  childGql,
+  seedDataDir,
+  startChildPlatform,
+  withDataDir,
+  type ChildPlatform,
+} from '../helpers/child-platform.ts';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import type { TestPlatform } from '../helpers/platform.ts';
 import { DEVICE_QUERY, watchStatus } from '../helpers/status.ts';
@@ -16,7 +22,10 @@ function asTestPlatform(c: ChildPlatform): TestPlatform {
     httpUrl: c.httpUrl,
     wsUrl: c.wsUrl,
     adminToken: c.adminToken,
-    gql: async (query: string, variables?: Record<string, unknown>) => ({ status: 200, data: await childGql(c, query, variables) }),
+    gql: async (query: string, variables?: Record<string, unknown>) => ({
+      status: 200,
+      data: await childGql(c, query, variables),
+    }),
   } as unknown as TestPlatform;
 }
 
@@ -38,7 +47,8 @@ describe('presence across server restarts (embedded database in DATA_DIR, `thing
     dev = created.devices[0]!;
   });
   afterAll(async () => {
-    if (current && current.process.exitCode === null && current.process.signalCode === null) await current.kill('SIGKILL');
+    if (current && current.process.exitCode === null && current.process.signalCode === null)
+      await current.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -56,12 +66,17 @@ describe('presence across server restarts (embedded database in DATA_DIR, `thing
     device.end(true);
     // However slow the restart, the killed instance's heartbeat must not be what sets the device offline: make it
     // look fresh for the next hour (a shared database would wait for it to expire; the embedded one must not).
-    await withDataDir(dataDir, (db) => db.query(`update instances set heartbeat_at = now() + interval '1 hour' where stopped_at is null`));
+    await withDataDir(dataDir, (db) =>
+      db.query(`update instances set heartbeat_at = now() + interval '1 hour' where stopped_at is null`),
+    );
 
     current = await startChildPlatform(env);
     const after = asTestPlatform(current);
     // No waiting for a heartbeat to expire: the embedded database is one process, so the previous one is gone.
-    expect((await after.gql(DEVICE_QUERY, { pk, dn: dev.deviceName })).data.device).toMatchObject({ state: 'OFFLINE', connectionEpoch: 1 });
+    expect((await after.gql(DEVICE_QUERY, { pk, dn: dev.deviceName })).data.device).toMatchObject({
+      state: 'OFFLINE',
+      connectionEpoch: 1,
+    });
     const replay = await watchStatus(after, pk, dev.deviceName, online!.cursor);
     const [offline] = await replay.waitFor(1);
     expect(offline).toMatchObject({ status: 'OFFLINE', connectionEpoch: 1, reason: 'SERVER_RESTART' });
@@ -84,14 +99,20 @@ describe('presence across server restarts (embedded database in DATA_DIR, `thing
 
     // Read what the stopped server committed, at the source (starting a third server would take seconds).
     const stored = await withDataDir(dataDir, async (db) => ({
-      device: (await db.query<{ online: boolean; connection_epoch: number }>('select online, connection_epoch from devices where product_key = $1 and device_name = $2', [pk, dev.deviceName])).rows[0],
+      device: (
+        await db.query<{ online: boolean; connection_epoch: number }>(
+          'select online, connection_epoch from devices where product_key = $1 and device_name = $2',
+          [pk, dev.deviceName],
+        )
+      ).rows[0],
       status: (
         await db.query<{ data: { status: string; connectionEpoch: number; reason: string | null } }>(
           `select data from events where type = 'device.status' and product_key = $1 and device_name = $2 order by position`,
           [pk, dev.deviceName],
         )
       ).rows.map((r) => [r.data.status, r.data.connectionEpoch, r.data.reason]),
-      running: (await db.query<{ n: number }>('select count(*)::int as n from instances where stopped_at is null')).rows[0]!.n,
+      running: (await db.query<{ n: number }>('select count(*)::int as n from instances where stopped_at is null'))
+        .rows[0]!.n,
     }));
     expect(stored.device).toEqual({ online: false, connection_epoch: 2 });
     expect(stored.status).toEqual([

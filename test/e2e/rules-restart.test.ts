@@ -24,12 +24,19 @@ describe.each(dbKinds())('rule deliveries across a restart (%s)', (kind) => {
     try {
       const { productKey: pk, devices } = await productWithDevices(t, 1);
       const dev = devices[0]!;
-      const id = await startedRule(t, 'survives-restarts', `SELECT seq FROM "/${pk}/+/user/update"`, [{ type: 'WEBHOOK', configuration: { url: hook.url(), timeoutMs: 60_000 } }]);
+      const id = await startedRule(t, 'survives-restarts', `SELECT seq FROM "/${pk}/+/user/update"`, [
+        { type: 'WEBHOOK', configuration: { url: hook.url(), timeoutMs: 60_000 } },
+      ]);
       const c = await connectDevice(t, 'tcp', dev);
       // QoS 1: each PUBACK means the message is in the event log.
-      for (let seq = 1; seq <= N; seq++) await c.publishAsync(`/${pk}/${dev.deviceName}/user/update`, JSON.stringify({ seq }), { qos: 1 });
+      for (let seq = 1; seq <= N; seq++)
+        await c.publishAsync(`/${pk}/${dev.deviceName}/user/update`, JSON.stringify({ seq }), { qos: 1 });
       await c.endAsync();
-      await until('the delivery of seq 3 in flight', () => hook.requests, (r) => r.some((x) => x.json?.seq === 3));
+      await until(
+        'the delivery of seq 3 in flight',
+        () => hook.requests,
+        (r) => r.some((x) => x.json?.seq === 3),
+      );
       expect(hook.accepted().map((r) => r.json.seq)).toEqual([1, 2]);
 
       await t.close(); // with the delivery of seq 3 still waiting for its answer
@@ -38,7 +45,11 @@ describe.each(dbKinds())('rule deliveries across a restart (%s)', (kind) => {
       t = await startOn(db.settings, adminToken, settings);
 
       const t2 = t;
-      await until('every message delivered after the restart', () => hook.accepted(), (a) => a.some((x) => x.json?.seq === N));
+      await until(
+        'every message delivered after the restart',
+        () => hook.accepted(),
+        (a) => a.some((x) => x.json?.seq === N),
+      );
       const all = hook.requests;
       // At least once: every message was answered 2xx.
       expect([...new Set(hook.accepted().map((r) => r.json.seq))].sort()).toEqual([1, 2, 3, 4, 5]);
@@ -59,8 +70,16 @@ describe.each(dbKinds())('rule deliveries across a restart (%s)', (kind) => {
       expect(sent(3)[0]!.key).toBe(sent(3)[1]!.key);
       // And messages the rule had not reached yet are delivered in order after it.
       expect(hook.accepted().map((r) => r.json.seq)).toEqual([1, 2, 3, 4, 5]);
-      const state = await until('the stats after the restart', () => ruleState(t2, id), (s) => s.stats.delivered >= N);
-      expect(state).toMatchObject({ status: 'RUNNING', stats: { matched: N, delivered: N, failed: 0, deadLettered: 0 }, lastError: null });
+      const state = await until(
+        'the stats after the restart',
+        () => ruleState(t2, id),
+        (s) => s.stats.delivered >= N,
+      );
+      expect(state).toMatchObject({
+        status: 'RUNNING',
+        stats: { matched: N, delivered: N, failed: 0, deadLettered: 0 },
+        lastError: null,
+      });
     } finally {
       await t?.close();
       await hook.down();

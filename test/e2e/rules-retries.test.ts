@@ -29,7 +29,8 @@ describe('webhook retries through an outage', () => {
 
   async function postSequence(c: MqttClient, dev: DeviceCreds): Promise<void> {
     // QoS 1: the PUBACK comes once the message is committed to the event log (architecture.md "durable before acknowledged").
-    for (let seq = 1; seq <= N; seq++) await c.publishAsync(`/${pk}/${dev.deviceName}/user/update`, JSON.stringify({ seq }), { qos: 1 });
+    for (let seq = 1; seq <= N; seq++)
+      await c.publishAsync(`/${pk}/${dev.deviceName}/user/update`, JSON.stringify({ seq }), { qos: 1 });
   }
 
   const outages: [string, number, (hook: Hook) => Promise<void>, (hook: Hook) => Promise<void>][] = [
@@ -47,35 +48,58 @@ describe('webhook retries through an outage', () => {
     ],
   ];
 
-  it.each(outages)('delivers every message, once and in order, to a webhook that %s for a while', async (_what, devIndex, goDown, comeBack) => {
-    const dev = devs[devIndex]!;
-    const hook = await hookServer();
-    const id = await startedRule(t, `outage-${devIndex}`, `SELECT seq, deviceName() AS dn FROM "/${pk}/${dev.deviceName}/user/update"`, [{ type: 'WEBHOOK', configuration: { url: hook.url() } }]);
+  it.each(outages)(
+    'delivers every message, once and in order, to a webhook that %s for a while',
+    async (_what, devIndex, goDown, comeBack) => {
+      const dev = devs[devIndex]!;
+      const hook = await hookServer();
+      const id = await startedRule(
+        t,
+        `outage-${devIndex}`,
+        `SELECT seq, deviceName() AS dn FROM "/${pk}/${dev.deviceName}/user/update"`,
+        [{ type: 'WEBHOOK', configuration: { url: hook.url() } }],
+      );
 
-    try {
-      await goDown(hook);
-      const c = await connectDevice(t, 'tcp', dev);
-      await postSequence(c, dev);
-      await c.endAsync();
-      await sleep(2000); // the outage
-      // Deliveries were tried again and again while it was down: a 503 endpoint sees the first message several times
-      // (a closed port sees nothing; the rule's stats count a message only once it is settled)...
-      if (devIndex === 1) await waitFor(() => hook.requests.filter((r) => r.status === 503).length, { until: (n) => n >= 2, message: 'retries of the first message', timeout: 15_000 });
-      expect(hook.accepted()).toEqual([]);
-      await comeBack(hook);
-      // ...and once it is back, everything arrives.
-      const got = await waitFor(() => hook.accepted(), { until: (a) => a.length >= N, message: 'every message delivered', timeout: 15_000 });
-      expect(got.map((r) => r.json)).toEqual(Array.from({ length: N }, (_, i) => ({ seq: i + 1, dn: dev.deviceName })));
-      expect(new Set(got.map((r) => r.key)).size).toBe(N);
-      for (const r of got) expect(r.key).toMatch(new RegExp(`^${ruleNumber(id)}:\\d+:0$`));
-      const state = await waitFor(() => ruleState(t, id), { until: (s) => s.stats.delivered >= N, message: 'stats of the delivered messages', timeout: 15_000 });
-      expect(state.stats).toEqual({ matched: N, delivered: N, failed: 0, deadLettered: 0 });
-      expect(state.lastError).toBeNull();
-      expect(await deadLetters(t, id)).toEqual([]);
-      // Nothing was delivered twice: no message arrived after its own 2xx answer.
-      expect(hook.accepted().length).toBe(N);
-    } finally {
-      await hook.down();
-    }
-  });
+      try {
+        await goDown(hook);
+        const c = await connectDevice(t, 'tcp', dev);
+        await postSequence(c, dev);
+        await c.endAsync();
+        await sleep(2000); // the outage
+        // Deliveries were tried again and again while it was down: a 503 endpoint sees the first message several times
+        // (a closed port sees nothing; the rule's stats count a message only once it is settled)...
+        if (devIndex === 1)
+          await waitFor(() => hook.requests.filter((r) => r.status === 503).length, {
+            until: (n) => n >= 2,
+            message: 'retries of the first message',
+            timeout: 15_000,
+          });
+        expect(hook.accepted()).toEqual([]);
+        await comeBack(hook);
+        // ...and once it is back, everything arrives.
+        const got = await waitFor(() => hook.accepted(), {
+          until: (a) => a.length >= N,
+          message: 'every message delivered',
+          timeout: 15_000,
+        });
+        expect(got.map((r) => r.json)).toEqual(
+          Array.from({ length: N }, (_, i) => ({ seq: i + 1, dn: dev.deviceName })),
+        );
+        expect(new Set(got.map((r) => r.key)).size).toBe(N);
+        for (const r of got) expect(r.key).toMatch(new RegExp(`^${ruleNumber(id)}:\\d+:0$`));
+        const state = await waitFor(() => ruleState(t, id), {
+          until: (s) => s.stats.delivered >= N,
+          message: 'stats of the delivered messages',
+          timeout: 15_000,
+        });
+        expect(state.stats).toEqual({ matched: N, delivered: N, failed: 0, deadLettered: 0 });
+        expect(state.lastError).toBeNull();
+        expect(await deadLetters(t, id)).toEqual([]);
+        // Nothing was delivered twice: no message arrived after its own 2xx answer.
+        expect(hook.accepted().length).toBe(N);
+      } finally {
+        await hook.down();
+      }
+    },
+  );
 });

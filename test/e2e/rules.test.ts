@@ -7,7 +7,6 @@ import { waitFor } from '../helpers/wait.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { sensorTsl } from '../helpers/tsl-fixtures.ts';
 
-
 const CREATE = `mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id status } userErrors { code message field } } }`;
 
 describe('data forwarding: rules and topic routes', () => {
@@ -25,7 +24,15 @@ describe('data forwarding: rules and topic routes', () => {
   async function post(c: Awaited<ReturnType<typeof connectDevice>>, dev: DeviceCreds, temp: number) {
     const topic = `/sys/${pk}/${dev.deviceName}/thing/event/property/post`;
     const reply = nextMessage(c, (tp) => tp === `${topic}_reply`);
-    await c.publishAsync(topic, JSON.stringify({ id: String(Math.round(temp * 10)), params: { Temperature: temp }, method: 'thing.event.property.post' }), { qos: 1 });
+    await c.publishAsync(
+      topic,
+      JSON.stringify({
+        id: String(Math.round(temp * 10)),
+        params: { Temperature: temp },
+        method: 'thing.event.property.post',
+      }),
+      { qos: 1 },
+    );
     expect(JSON.parse((await reply).payload.toString()).code).toBe(200);
   }
 
@@ -33,16 +40,29 @@ describe('data forwarding: rules and topic routes', () => {
     const hook = await hookServer();
     const [sensor, fan] = [devs[0]!, devs[1]!];
     const actions: unknown[] = [
-      { type: 'WEBHOOK', configuration: { url: hook.url(), bodyTemplate: '{"msgtype":"text","text":{"content":"${dn}: temperature ${t} °C"}}' } },
+      {
+        type: 'WEBHOOK',
+        configuration: {
+          url: hook.url(),
+          bodyTemplate: '{"msgtype":"text","text":{"content":"${dn}: temperature ${t} °C"}}',
+        },
+      },
       { type: 'REPUBLISH', configuration: { topic: `/\${productKey}/${fan.deviceName}/user/get` } },
     ];
     const r = await t.gql(CREATE, {
-      i: { name: 'overheat', sql: `SELECT items.Temperature.value AS t, deviceName() AS dn FROM "/${pk}/+/thing/event/property/post" WHERE items.Temperature.value > 38`, actions },
+      i: {
+        name: 'overheat',
+        sql: `SELECT items.Temperature.value AS t, deviceName() AS dn FROM "/${pk}/+/thing/event/property/post" WHERE items.Temperature.value > 38`,
+        actions,
+      },
     });
     expect(r.data.createRule.userErrors).toEqual([]);
     expect(r.data.createRule.rule.status).toBe('STOPPED');
     const id = r.data.createRule.rule.id;
-    expect((await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } })).data.startRule.rule.status).toBe('RUNNING');
+    expect(
+      (await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } })).data
+        .startRule.rule.status,
+    ).toBe('RUNNING');
 
     const fanClient = await connectDevice(t, 'tcp', fan);
     await fanClient.subscribeAsync(`/${pk}/${fan.deviceName}/user/get`);
@@ -51,10 +71,18 @@ describe('data forwarding: rules and topic routes', () => {
     await post(c, sensor, 25.5);
     await post(c, sensor, 39.5);
     expect(JSON.parse((await command).payload.toString())).toEqual({ t: 39.5, dn: sensor.deviceName });
-    await waitFor(() => hook.accepted(), { until: (a) => a.length >= 1, message: 'the webhook delivery', timeout: 5_000 });
-    expect(hook.accepted().map((h) => h.json)).toEqual([{ msgtype: 'text', text: { content: `${sensor.deviceName}: temperature 39.5 °C` } }]);
+    await waitFor(() => hook.accepted(), {
+      until: (a) => a.length >= 1,
+      message: 'the webhook delivery',
+      timeout: 5_000,
+    });
+    expect(hook.accepted().map((h) => h.json)).toEqual([
+      { msgtype: 'text', text: { content: `${sensor.deviceName}: temperature 39.5 °C` } },
+    ]);
     expect(hook.accepted()[0]!.headers['idempotency-key']).toMatch(/^\d+:\d+:0$/);
-    const stats = await t.gql(`query($id: ID!) { rule(id: $id) { stats { matched delivered failed deadLettered } } }`, { id });
+    const stats = await t.gql(`query($id: ID!) { rule(id: $id) { stats { matched delivered failed deadLettered } } }`, {
+      id,
+    });
     expect(stats.data.rule.stats).toEqual({ matched: 1, delivered: actions.length, failed: 0, deadLettered: 0 });
     await c.endAsync();
     await fanClient.endAsync();
@@ -80,12 +108,22 @@ describe('data forwarding: rules and topic routes', () => {
       });
       expect(r.data.createRule.userErrors).toEqual([]);
       const id = r.data.createRule.rule.id;
-      expect((await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } })).data.startRule.rule.status).toBe('RUNNING');
+      expect(
+        (await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } })).data
+          .startRule.rule.status,
+      ).toBe('RUNNING');
       const c = await connectDevice(t, 'tcp', sensor);
       await post(c, sensor, 39.5);
-      const msg = await waitFor(() => ch.get(queue, { noAck: true }), { message: 'the RabbitMQ summary', timeout: 5_000, interval: 100 });
+      const msg = await waitFor(() => ch.get(queue, { noAck: true }), {
+        message: 'the RabbitMQ summary',
+        timeout: 5_000,
+        interval: 100,
+      });
       expect(msg && JSON.parse(msg.content.toString())).toEqual({ t: 39.5, dn: sensor.deviceName });
-      const stats = await t.gql(`query($id: ID!) { rule(id: $id) { stats { matched delivered failed deadLettered } } }`, { id });
+      const stats = await t.gql(
+        `query($id: ID!) { rule(id: $id) { stats { matched delivered failed deadLettered } } }`,
+        { id },
+      );
       expect(stats.data.rule.stats).toEqual({ matched: 1, delivered: 1, failed: 0, deadLettered: 0 });
       await c.endAsync();
       await t.gql(`mutation($i: DeleteRuleInput!) { deleteRule(input: $i) { userErrors { code } } }`, { i: { id } });
@@ -99,28 +137,49 @@ describe('data forwarding: rules and topic routes', () => {
     hook.setResponder(() => 503);
     const dev = devs[2]!;
     const r = await t.gql(CREATE, {
-      i: { name: 'down', sql: `SELECT items.Temperature.value AS t FROM "/${pk}/${dev.deviceName}/thing/event/property/post"`, actions: [{ type: 'WEBHOOK', configuration: { url: hook.url() } }] },
+      i: {
+        name: 'down',
+        sql: `SELECT items.Temperature.value AS t FROM "/${pk}/${dev.deviceName}/thing/event/property/post"`,
+        actions: [{ type: 'WEBHOOK', configuration: { url: hook.url() } }],
+      },
     });
     const id = r.data.createRule.rule.id;
     await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } });
     const c = await connectDevice(t, 'tcp', dev);
     await post(c, dev, 20);
     await post(c, dev, 21);
-    const dl = await waitFor(() => t.gql(`query($id: ID!) { deadLetters(ruleId: $id) { edges { node { id error attempts output redrivenAt } } } }`, { id }), {
-      until: (r) => r.data.deadLetters.edges.length >= 2,
-      message: 'two dead letters',
-      timeout: 6_000,
-    });
+    const dl = await waitFor(
+      () =>
+        t.gql(
+          `query($id: ID!) { deadLetters(ruleId: $id) { edges { node { id error attempts output redrivenAt } } } }`,
+          { id },
+        ),
+      {
+        until: (r) => r.data.deadLetters.edges.length >= 2,
+        message: 'two dead letters',
+        timeout: 6_000,
+      },
+    );
     expect(dl.data.deadLetters.edges.map((e: any) => e.node.output)).toEqual([{ t: 20 }, { t: 21 }]);
     expect(dl.data.deadLetters.edges[0].node.error).toContain('HTTP 503');
     expect(dl.data.deadLetters.edges[0].node.attempts).toBeGreaterThan(1);
     hook.setResponder(() => 200);
-    const rd = await t.gql(`mutation($i: RedriveDeadLettersInput!) { redriveDeadLetters(input: $i) { redriven failed userErrors { code } } }`, { i: { ruleId: id } });
+    const rd = await t.gql(
+      `mutation($i: RedriveDeadLettersInput!) { redriveDeadLetters(input: $i) { redriven failed userErrors { code } } }`,
+      { i: { ruleId: id } },
+    );
     expect(rd.data.redriveDeadLetters).toEqual({ redriven: 2, failed: 0, userErrors: [] });
     // Re-delivery runs in the background.
-    await waitFor(() => hook.accepted(), { until: (a) => a.length >= 2, message: 'the re-driven deliveries', timeout: 5_000 });
+    await waitFor(() => hook.accepted(), {
+      until: (a) => a.length >= 2,
+      message: 'the re-driven deliveries',
+      timeout: 5_000,
+    });
     expect(hook.accepted().map((h) => h.json)).toEqual([{ t: 20 }, { t: 21 }]);
-    const stats = await t.gql(`query($id: ID!) { rule(id: $id) { stats { matched delivered failed deadLettered } lastError } }`, { id });
+    const stats = await t.gql(
+      `query($id: ID!) { rule(id: $id) { stats { matched delivered failed deadLettered } lastError } }`,
+      { id },
+    );
     expect(stats.data.rule.stats).toMatchObject({ matched: 2, failed: 2, deadLettered: 2 });
     expect(stats.data.rule.lastError).toContain('503');
     await c.endAsync();
@@ -132,8 +191,18 @@ describe('data forwarding: rules and topic routes', () => {
     const cases: [string, unknown[], string, string][] = [
       [`SELECT a FROM "/${pk}/+/thing/event/property/post" WHERE`, [], 'INVALID_SQL', 'syntax error'],
       [`SELECT nosuch(a) FROM "/${pk}/+/user/#"`, [], 'INVALID_SQL', 'unknown function nosuch()'],
-      [`SELECT a FROM "/${pk}/+/user/#"`, [{ type: 'REPUBLISH', configuration: { topic: '/sys/x/y/thing/event/property/post' } }], 'INVALID_ACTION', 'republish'],
-      [`SELECT a FROM "/${pk}/+/user/#"`, [{ type: 'AMQP', configuration: { url: 'http://x' } }], 'INVALID_ACTION', 'amqp'],
+      [
+        `SELECT a FROM "/${pk}/+/user/#"`,
+        [{ type: 'REPUBLISH', configuration: { topic: '/sys/x/y/thing/event/property/post' } }],
+        'INVALID_ACTION',
+        'republish',
+      ],
+      [
+        `SELECT a FROM "/${pk}/+/user/#"`,
+        [{ type: 'AMQP', configuration: { url: 'http://x' } }],
+        'INVALID_ACTION',
+        'amqp',
+      ],
     ];
     for (const [sql, actions, code, text] of cases) {
       const r = await t.gql(CREATE, { i: { name: 'bad', sql, actions } });
@@ -141,26 +210,39 @@ describe('data forwarding: rules and topic routes', () => {
       expect(r.data.createRule.userErrors[0].code).toBe(code);
       expect(r.data.createRule.userErrors[0].message.toLowerCase()).toContain(text.toLowerCase());
     }
-    const bad = await t.gql(CREATE, { i: { name: 'bad', sql: `SELECT nosuch(a) FROM "/${pk}/+/user/#"`, actions: [] } });
-    expect(bad.data.createRule.userErrors[0].message).toContain('column 8');
-    const test = await t.gql(`query($sql: String!, $topic: String!, $payload: JSON!) { testRule(sql: $sql, topic: $topic, payload: $payload) { matched output userErrors { code } } }`, {
-      sql: `SELECT upper(deviceName()) AS dn, payload.v * 2 AS v2 FROM "/${pk}/+/user/update" WHERE payload.v > 1`,
-      topic: `/${pk}/dev-0000/user/update`,
-      payload: { payload: { v: 3 } },
+    const bad = await t.gql(CREATE, {
+      i: { name: 'bad', sql: `SELECT nosuch(a) FROM "/${pk}/+/user/#"`, actions: [] },
     });
+    expect(bad.data.createRule.userErrors[0].message).toContain('column 8');
+    const test = await t.gql(
+      `query($sql: String!, $topic: String!, $payload: JSON!) { testRule(sql: $sql, topic: $topic, payload: $payload) { matched output userErrors { code } } }`,
+      {
+        sql: `SELECT upper(deviceName()) AS dn, payload.v * 2 AS v2 FROM "/${pk}/+/user/update" WHERE payload.v > 1`,
+        topic: `/${pk}/dev-0000/user/update`,
+        payload: { payload: { v: 3 } },
+      },
+    );
     expect(test.data.testRule).toEqual({ matched: true, output: { dn: 'DEV-0000', v2: 6 }, userErrors: [] });
   });
 
   it('routes a device topic to another device with a topic route (M2M)', async () => {
     const [a, b] = [devs[0]!, devs[1]!];
-    await t.gql(`mutation($i: CreateProductTopicInput!) { createProductTopic(input: $i) { userErrors { code } } }`, { i: { productKey: pk, topicShortName: 'cmd', operation: 'SUB' } });
-    const bad = await t.gql(`mutation($i: CreateTopicRouteInput!) { createTopicRoute(input: $i) { route { srcTopic } userErrors { code field } } }`, {
-      i: { srcTopic: `/${pk}/${a.deviceName}/user/update`, dstTopics: [`/${pk}/${b.deviceName}/user/update`] },
+    await t.gql(`mutation($i: CreateProductTopicInput!) { createProductTopic(input: $i) { userErrors { code } } }`, {
+      i: { productKey: pk, topicShortName: 'cmd', operation: 'SUB' },
     });
+    const bad = await t.gql(
+      `mutation($i: CreateTopicRouteInput!) { createTopicRoute(input: $i) { route { srcTopic } userErrors { code field } } }`,
+      {
+        i: { srcTopic: `/${pk}/${a.deviceName}/user/update`, dstTopics: [`/${pk}/${b.deviceName}/user/update`] },
+      },
+    );
     expect(bad.data.createTopicRoute.userErrors[0].code).toBe('TOPIC_NOT_ALLOWED');
-    const ok = await t.gql(`mutation($i: CreateTopicRouteInput!) { createTopicRoute(input: $i) { route { srcTopic dstTopics } userErrors { code } } }`, {
-      i: { srcTopic: `/${pk}/${a.deviceName}/user/update`, dstTopics: [`/${pk}/${b.deviceName}/user/cmd`] },
-    });
+    const ok = await t.gql(
+      `mutation($i: CreateTopicRouteInput!) { createTopicRoute(input: $i) { route { srcTopic dstTopics } userErrors { code } } }`,
+      {
+        i: { srcTopic: `/${pk}/${a.deviceName}/user/update`, dstTopics: [`/${pk}/${b.deviceName}/user/cmd`] },
+      },
+    );
     expect(ok.data.createTopicRoute.route.dstTopics).toEqual([`/${pk}/${b.deviceName}/user/cmd`]);
     const cb = await connectDevice(t, 'tcp', b);
     await cb.subscribeAsync(`/${pk}/${b.deviceName}/user/cmd`);
@@ -178,7 +260,15 @@ describe('data forwarding: rules and topic routes', () => {
     const c = await connectDevice(t, 'tcp', dev);
     const tagTopic = `/sys/${pk}/${dev.deviceName}/thing/deviceinfo/update`;
     const tagged = nextMessage(c, (tp) => tp === `${tagTopic}_reply`);
-    await c.publishAsync(tagTopic, JSON.stringify({ id: '1', params: [{ attrKey: 'room', attrValue: 'kitchen' }], method: 'thing.deviceinfo.update' }), { qos: 1 });
+    await c.publishAsync(
+      tagTopic,
+      JSON.stringify({
+        id: '1',
+        params: [{ attrKey: 'room', attrValue: 'kitchen' }],
+        method: 'thing.deviceinfo.update',
+      }),
+      { qos: 1 },
+    );
     expect(JSON.parse((await tagged).payload.toString()).code).toBe(200);
     const r = await t.gql(CREATE, {
       i: {
@@ -190,7 +280,11 @@ describe('data forwarding: rules and topic routes', () => {
     const id = r.data.createRule.rule.id;
     await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } });
     await post(c, dev, 30.5);
-    await waitFor(() => hook.accepted(), { until: (a) => a.length >= 1, message: 'the webhook delivery', timeout: 5_000 });
+    await waitFor(() => hook.accepted(), {
+      until: (a) => a.length >= 1,
+      message: 'the webhook delivery',
+      timeout: 5_000,
+    });
     expect(hook.accepted().map((h) => h.json)).toEqual([{ room: 'kitchen', t: 30.5 }]);
     await t.gql(`mutation($i: DeleteRuleInput!) { deleteRule(input: $i) { userErrors { code } } }`, { i: { id } });
     await c.endAsync();

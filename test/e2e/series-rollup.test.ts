@@ -31,7 +31,16 @@ describeEachDb('hourly series on %s', (kind) => {
     const post = async (id: number, value: number, time: number) => {
       const topic = `/sys/${pk}/${dev.deviceName}/thing/event/property/post`;
       const reply = nextMessage(c, (tp) => tp === `${topic}_reply`);
-      await c.publishAsync(topic, JSON.stringify({ id: String(id), version: '1.0', params: { Brightness: { value, time } }, method: 'thing.event.property.post' }), { qos: 1 });
+      await c.publishAsync(
+        topic,
+        JSON.stringify({
+          id: String(id),
+          version: '1.0',
+          params: { Brightness: { value, time } },
+          method: 'thing.event.property.post',
+        }),
+        { qos: 1 },
+      );
       expect(JSON.parse((await reply).payload.toString()).code).toBe(200);
     };
     await post(1, 10, base + 10 * MIN);

@@ -6,9 +6,11 @@ import { sleep } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-
 const DEVICES = ['sim-0001', 'sim-0002', 'sim-0003', 'sim-0004', 'sim-0005'];
-const RANGE = () => ({ from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() });
+const RANGE = () => ({
+  from: new Date(Date.now() - 3_600_000).toISOString(),
+  to: new Date(Date.now() + 60_000).toISOString(),
+});
 
 /** Every post was published, PUBACKed and answered with code 200; nothing failed. */
 function expectAllAcked(s: Summary, lostReplies = 0): void {
@@ -42,14 +44,22 @@ describe('thingql simulate (runSimulation in-process)', () => {
   let pk: string;
   beforeAll(async () => {
     t = await startTestPlatform('pglite');
-    const p = await t.gql(`mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } userErrors { code } } }`, { i: { name: 'Simulated lamps', tsl: lampTsl } });
+    const p = await t.gql(
+      `mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } userErrors { code } } }`,
+      { i: { name: 'Simulated lamps', tsl: lampTsl } },
+    );
     pk = p.data.createProduct.product.productKey;
   });
   afterAll(async () => {
     await t?.close();
   });
 
-  const base = () => ({ graphqlUrl: t.graphqlUrl, token: t.adminToken, mqttUrl: `mqtt://127.0.0.1:${t.platform.mqttPort}`, productKey: pk });
+  const base = () => ({
+    graphqlUrl: t.graphqlUrl,
+    token: t.adminToken,
+    mqttUrl: `mqtt://127.0.0.1:${t.platform.mqttPort}`,
+    productKey: pk,
+  });
 
   it('posts at the asked rate, every post acked with 200 and stored, and the devices answer set, services and RRPC', async () => {
     const logs: string[] = [];
@@ -67,10 +77,25 @@ describe('thingql simulate (runSimulation in-process)', () => {
         answers = (async () => {
           await sleep(300);
           const [set, blink, rrpc, reboot] = await Promise.all([
-            command(t, 'setDeviceProperty', { productKey: pk, deviceName: 'sim-0001', items: { DeviceLabel: 'from-test', Brightness: 42 } }),
-            command(t, 'invokeThingService', { productKey: pk, deviceName: 'sim-0002', identifier: 'Blink', args: { Times: 2, IntervalMs: 100 }, timeoutMs: 2000 }),
+            command(t, 'setDeviceProperty', {
+              productKey: pk,
+              deviceName: 'sim-0001',
+              items: { DeviceLabel: 'from-test', Brightness: 42 },
+            }),
+            command(t, 'invokeThingService', {
+              productKey: pk,
+              deviceName: 'sim-0002',
+              identifier: 'Blink',
+              args: { Times: 2, IntervalMs: 100 },
+              timeoutMs: 2000,
+            }),
             command(t, 'rrpc', { productKey: pk, deviceName: 'sim-0003', payload: 'ping', timeoutMs: 2000 }),
-            command(t, 'invokeThingService', { productKey: pk, deviceName: 'sim-0004', identifier: 'Reboot', args: { DelaySeconds: 1 } }),
+            command(t, 'invokeThingService', {
+              productKey: pk,
+              deviceName: 'sim-0004',
+              identifier: 'Reboot',
+              args: { DelaySeconds: 1 },
+            }),
           ]);
           return { set, blink, rrpc, reboot };
         })();
@@ -85,7 +110,13 @@ describe('thingql simulate (runSimulation in-process)', () => {
     expect(summary.sent).toBeGreaterThanOrEqual(60); // ~100 due in 2 s; slack for a busy machine
     expect(summary.sentByKind.setPosts).toBe(1);
     expect(summary.sentByKind.events).toBeGreaterThan(0);
-    expect(summary.commands).toEqual({ propertySets: 1, propertyGets: 0, asyncServices: 1, syncServices: 1, rrpcEchoes: 1 });
+    expect(summary.commands).toEqual({
+      propertySets: 1,
+      propertyGets: 0,
+      asyncServices: 1,
+      syncServices: 1,
+      rrpcEchoes: 1,
+    });
 
     const a = await answers!;
     expect(a.set.userErrors).toEqual([]);
@@ -93,8 +124,14 @@ describe('thingql simulate (runSimulation in-process)', () => {
     expect([0, 1]).toContain(a.blink.output.Done); // the platform checks the output against outputData too
     expect(a.rrpc).toMatchObject({ rrpcCode: 'SUCCESS', payloadText: 'ping', userErrors: [] });
     expect(a.reboot).toMatchObject({ callType: 'ASYNC', userErrors: [] });
-    for (const [dn, id] of [['sim-0001', 'set'], ['sim-0004', 'Reboot']] as const) {
-      const rows = await waitFor(() => serviceHistory(t, pk, dn), { until: (h) => h.some((r) => r.identifier === id && r.status === 'REPLIED'), message: `${id} replied` });
+    for (const [dn, id] of [
+      ['sim-0001', 'set'],
+      ['sim-0004', 'Reboot'],
+    ] as const) {
+      const rows = await waitFor(() => serviceHistory(t, pk, dn), {
+        until: (h) => h.some((r) => r.identifier === id && r.status === 'REPLIED'),
+        message: `${id} replied`,
+      });
       expect(rows.find((r) => r.identifier === id)).toMatchObject({ status: 'REPLIED', code: 200 });
     }
 
@@ -109,14 +146,25 @@ describe('thingql simulate (runSimulation in-process)', () => {
     expect(properties).toBe(summary.sentByKind.properties);
     expect(events).toBe(summary.sentByKind.events);
     // The set value is the device's state from then on: posted right after the set and in every later post.
-    const d = await t.gql(`query($pk: String!) { device(productKey: $pk, deviceName: "sim-0001") { properties { identifier value } } }`, { pk });
+    const d = await t.gql(
+      `query($pk: String!) { device(productKey: $pk, deviceName: "sim-0001") { properties { identifier value } } }`,
+      { pk },
+    );
     const props = Object.fromEntries(d.data.device.properties.map((p: any) => [p.identifier, p.value]));
     expect(props).toMatchObject({ DeviceLabel: 'from-test', Brightness: 42 });
   });
 
   it('gives existing devices a new secret and runs over MQTT on WebSocket', async () => {
     const logs: string[] = [];
-    const summary = await runSimulation({ ...base(), mqttUrl: `ws://127.0.0.1:${t.platform.httpPort}/mqtt`, devices: 2, rate: 20, durationSeconds: 0.5, qos: 0, log: (m) => logs.push(m) });
+    const summary = await runSimulation({
+      ...base(),
+      mqttUrl: `ws://127.0.0.1:${t.platform.httpPort}/mqtt`,
+      devices: 2,
+      rate: 20,
+      durationSeconds: 0.5,
+      qos: 0,
+      log: (m) => logs.push(m),
+    });
     expect(logs[0]).toContain('2 devices (0 registered, 2 with a new secret)');
     expect(summary.qos).toBe(0);
     expect(summary.sent).toBeGreaterThan(0);
@@ -132,9 +180,18 @@ describe('thingql simulate (runSimulation in-process)', () => {
       expect(e).toBeInstanceOf(SimulationError);
       return e as SimulationError;
     };
-    expect(await fail({ productKey: 'nope' })).toMatchObject({ code: 'PRODUCT_NOT_FOUND', message: expect.stringContaining('product nope not found') });
-    expect(await fail({ token: 'wrong' })).toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringContaining('token was refused') });
-    expect(await fail({ graphqlUrl: 'http://127.0.0.1:1/graphql' })).toMatchObject({ code: 'PLATFORM_UNREACHABLE', message: expect.stringContaining('cannot reach the platform at http://127.0.0.1:1/graphql') });
+    expect(await fail({ productKey: 'nope' })).toMatchObject({
+      code: 'PRODUCT_NOT_FOUND',
+      message: expect.stringContaining('product nope not found'),
+    });
+    expect(await fail({ token: 'wrong' })).toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: expect.stringContaining('token was refused'),
+    });
+    expect(await fail({ graphqlUrl: 'http://127.0.0.1:1/graphql' })).toMatchObject({
+      code: 'PLATFORM_UNREACHABLE',
+      message: expect.stringContaining('cannot reach the platform at http://127.0.0.1:1/graphql'),
+    });
 
     const key = await t.gql(`mutation { createApiKey(input: { name: "sim operator", role: OPERATOR }) { token } }`);
     const operator = key.data.createApiKey.token as string;
@@ -142,6 +199,9 @@ describe('thingql simulate (runSimulation in-process)', () => {
     expect(forbidden.code).toBe('FORBIDDEN');
     expect(forbidden.message).toMatch(/needs an ADMIN token; this token is not ADMIN/);
     // Checked before any device is provisioned: is there a broker, and is it ThingQL (src/sim/broker-check.ts).
-    expect(await fail({ mqttUrl: 'mqtt://127.0.0.1:1', prefix: 'fresh-' })).toMatchObject({ code: 'BROKER_UNREACHABLE', message: expect.stringContaining('nothing accepts MQTT connections at mqtt://127.0.0.1:1') });
+    expect(await fail({ mqttUrl: 'mqtt://127.0.0.1:1', prefix: 'fresh-' })).toMatchObject({
+      code: 'BROKER_UNREACHABLE',
+      message: expect.stringContaining('nothing accepts MQTT connections at mqtt://127.0.0.1:1'),
+    });
   });
 });

@@ -26,36 +26,136 @@ const label = (n: number) => 'x'.repeat(n);
 const rows: Row[] = [
   { type: 'bool', id: 'LightSwitch', kind: 'valid', value: 1 },
   { type: 'bool', id: 'LightSwitch', kind: 'boundary', value: 0 },
-  { type: 'bool', id: 'LightSwitch', kind: 'invalid', value: 2, fail: bad(6308, 'data type is not bool', 'LightSwitch') },
-  { type: 'bool', id: 'LightSwitch', kind: 'invalid', value: true, fail: bad(6308, 'data type is not bool', 'LightSwitch') },
+  {
+    type: 'bool',
+    id: 'LightSwitch',
+    kind: 'invalid',
+    value: 2,
+    fail: bad(6308, 'data type is not bool', 'LightSwitch'),
+  },
+  {
+    type: 'bool',
+    id: 'LightSwitch',
+    kind: 'invalid',
+    value: true,
+    fail: bad(6308, 'data type is not bool', 'LightSwitch'),
+  },
   { type: 'int', id: 'Brightness', kind: 'valid', value: 42 },
   { type: 'int', id: 'Brightness', kind: 'boundary', value: 100 },
   { type: 'int', id: 'ColorTemperature', kind: 'boundary', value: 2700 },
-  { type: 'int', id: 'Brightness', kind: 'invalid', value: 101, fail: bad(6316, 'value out of range [0, 100]', 'Brightness') },
-  { type: 'int', id: 'ColorTemperature', kind: 'invalid', value: 2699, fail: bad(6316, 'value out of range [2700, 6500]', 'ColorTemperature') },
-  { type: 'int', id: 'Brightness', kind: 'invalid', value: 50.5, fail: bad(6306, 'data type is not int', 'Brightness') },
-  { type: 'int', id: 'Brightness', kind: 'invalid', value: '50', fail: bad(6306, 'data type is not int', 'Brightness') },
+  {
+    type: 'int',
+    id: 'Brightness',
+    kind: 'invalid',
+    value: 101,
+    fail: bad(6316, 'value out of range [0, 100]', 'Brightness'),
+  },
+  {
+    type: 'int',
+    id: 'ColorTemperature',
+    kind: 'invalid',
+    value: 2699,
+    fail: bad(6316, 'value out of range [2700, 6500]', 'ColorTemperature'),
+  },
+  {
+    type: 'int',
+    id: 'Brightness',
+    kind: 'invalid',
+    value: 50.5,
+    fail: bad(6306, 'data type is not int', 'Brightness'),
+  },
+  {
+    type: 'int',
+    id: 'Brightness',
+    kind: 'invalid',
+    value: '50',
+    fail: bad(6306, 'data type is not int', 'Brightness'),
+  },
   { type: 'enum', id: 'WorkingMode', kind: 'valid', value: 1 },
   { type: 'enum', id: 'WorkingMode', kind: 'boundary', value: 3 },
-  { type: 'enum', id: 'WorkingMode', kind: 'invalid', value: 4, fail: bad(6309, 'enum value 4 is not defined', 'WorkingMode') },
-  { type: 'enum', id: 'WorkingMode', kind: 'invalid', value: 'night', fail: bad(6309, 'data type is not enum', 'WorkingMode') },
+  {
+    type: 'enum',
+    id: 'WorkingMode',
+    kind: 'invalid',
+    value: 4,
+    fail: bad(6309, 'enum value 4 is not defined', 'WorkingMode'),
+  },
+  {
+    type: 'enum',
+    id: 'WorkingMode',
+    kind: 'invalid',
+    value: 'night',
+    fail: bad(6309, 'data type is not enum', 'WorkingMode'),
+  },
   { type: 'float', id: 'PowerConsumption', kind: 'valid', value: 12.5 },
   { type: 'float', id: 'PowerConsumption', kind: 'boundary', value: 500 },
-  { type: 'float', id: 'PowerConsumption', kind: 'invalid', value: 500.1, fail: bad(6316, 'value out of range [0, 500]', 'PowerConsumption') },
-  { type: 'float', id: 'PowerConsumption', kind: 'invalid', value: '12.5', fail: bad(6307, 'data type is not float', 'PowerConsumption') },
+  {
+    type: 'float',
+    id: 'PowerConsumption',
+    kind: 'invalid',
+    value: 500.1,
+    fail: bad(6316, 'value out of range [0, 500]', 'PowerConsumption'),
+  },
+  {
+    type: 'float',
+    id: 'PowerConsumption',
+    kind: 'invalid',
+    value: '12.5',
+    fail: bad(6307, 'data type is not float', 'PowerConsumption'),
+  },
   { type: 'double', id: 'EnergyTotal', kind: 'valid', value: 1234.567 },
   { type: 'double', id: 'EnergyTotal', kind: 'boundary', value: 0 },
-  { type: 'double', id: 'EnergyTotal', kind: 'invalid', value: -0.001, fail: bad(6316, 'value out of range [0, 100000000]', 'EnergyTotal') },
-  { type: 'double', id: 'EnergyTotal', kind: 'invalid', value: null, fail: bad(6307, 'data type is not double', 'EnergyTotal') },
+  {
+    type: 'double',
+    id: 'EnergyTotal',
+    kind: 'invalid',
+    value: -0.001,
+    fail: bad(6316, 'value out of range [0, 100000000]', 'EnergyTotal'),
+  },
+  {
+    type: 'double',
+    id: 'EnergyTotal',
+    kind: 'invalid',
+    value: null,
+    fail: bad(6307, 'data type is not double', 'EnergyTotal'),
+  },
   { type: 'date', id: 'LastMaintenance', kind: 'valid', value: '1767225600000' },
   { type: 'date', id: 'LastMaintenance', kind: 'boundary', value: '0' },
-  { type: 'date', id: 'LastMaintenance', kind: 'invalid', value: '2026-01-01', fail: bad(6311, 'data type is not date', 'LastMaintenance') },
+  {
+    type: 'date',
+    id: 'LastMaintenance',
+    kind: 'invalid',
+    value: '2026-01-01',
+    fail: bad(6311, 'data type is not date', 'LastMaintenance'),
+  },
   { type: 'text', id: 'DeviceLabel', kind: 'valid', value: 'desk lamp' },
   { type: 'text', id: 'DeviceLabel', kind: 'boundary', value: '灯'.repeat(32) },
-  { type: 'text', id: 'DeviceLabel', kind: 'invalid', value: label(33), fail: bad(6317, 'text length exceeds 32', 'DeviceLabel') },
-  { type: 'text', id: 'DeviceLabel', kind: 'invalid', value: 42, fail: bad(6310, 'data type is not string', 'DeviceLabel') },
-  { type: 'struct', id: 'GeoLocation', kind: 'valid', value: { Longitude: 120.15, Latitude: 30.28, Altitude: 12.5, CoordinateSystem: 1 } },
-  { type: 'struct', id: 'GeoLocation', kind: 'boundary', value: { Longitude: -180, Latitude: 90, Altitude: 9999, CoordinateSystem: 2 } },
+  {
+    type: 'text',
+    id: 'DeviceLabel',
+    kind: 'invalid',
+    value: label(33),
+    fail: bad(6317, 'text length exceeds 32', 'DeviceLabel'),
+  },
+  {
+    type: 'text',
+    id: 'DeviceLabel',
+    kind: 'invalid',
+    value: 42,
+    fail: bad(6310, 'data type is not string', 'DeviceLabel'),
+  },
+  {
+    type: 'struct',
+    id: 'GeoLocation',
+    kind: 'valid',
+    value: { Longitude: 120.15, Latitude: 30.28, Altitude: 12.5, CoordinateSystem: 1 },
+  },
+  {
+    type: 'struct',
+    id: 'GeoLocation',
+    kind: 'boundary',
+    value: { Longitude: -180, Latitude: 90, Altitude: 9999, CoordinateSystem: 2 },
+  },
   {
     type: 'struct',
     id: 'GeoLocation',
@@ -72,9 +172,27 @@ const rows: Row[] = [
   },
   { type: 'array', id: 'RecentPower', kind: 'valid', value: [1.5, 2.25, 3] },
   { type: 'array', id: 'RecentPower', kind: 'boundary', value: Array.from({ length: 10 }, (_, i) => i + 0.5) },
-  { type: 'array', id: 'RecentPower', kind: 'invalid', value: Array.from({ length: 11 }, (_, i) => i), fail: bad(6324, 'array size exceeds 10', 'RecentPower') },
-  { type: 'array', id: 'RecentPower', kind: 'invalid', value: [1.5, 'x'], fail: bad(6324, 'array element invalid: data type is not float', 'RecentPower[1]') },
-  { type: 'array', id: 'RecentPower', kind: 'invalid', value: 1.5, fail: bad(6324, 'data type is not array', 'RecentPower') },
+  {
+    type: 'array',
+    id: 'RecentPower',
+    kind: 'invalid',
+    value: Array.from({ length: 11 }, (_, i) => i),
+    fail: bad(6324, 'array size exceeds 10', 'RecentPower'),
+  },
+  {
+    type: 'array',
+    id: 'RecentPower',
+    kind: 'invalid',
+    value: [1.5, 'x'],
+    fail: bad(6324, 'array element invalid: data type is not float', 'RecentPower[1]'),
+  },
+  {
+    type: 'array',
+    id: 'RecentPower',
+    kind: 'invalid',
+    value: 1.5,
+    fail: bad(6324, 'data type is not array', 'RecentPower'),
+  },
   { type: 'undefined', id: 'Nope', kind: 'invalid', value: 1, fail: bad(6304, 'params not exist', 'Nope') },
 ];
 
@@ -93,7 +211,9 @@ const invalid = named.filter((r) => r.fail);
 
 it('the table covers every data type of smart-lamp with a valid, a boundary and an invalid value', () => {
   for (const type of TYPES) {
-    expect(new Set(rows.filter((r) => r.type === type).map((r) => r.kind)), type).toEqual(new Set(['valid', 'boundary', 'invalid']));
+    expect(new Set(rows.filter((r) => r.type === type).map((r) => r.kind)), type).toEqual(
+      new Set(['valid', 'boundary', 'invalid']),
+    );
   }
   const props = (lampTsl.properties as { dataType: { type: string } }[]).map((p) => p.dataType.type);
   expect(new Set(props)).toEqual(new Set(TYPES));
@@ -107,12 +227,17 @@ describeEachDb('property post validation over MQTT on %s', (kind) => {
   beforeAll(async () => {
     t = await startTestPlatform(kind);
     for (const mode of ['WEAK', 'STRICT', 'NONE'] as const) {
-      const { productKey, devices: [dev] } = await productWithDevices(t, 1, { tsl: lampTsl });
+      const {
+        productKey,
+        devices: [dev],
+      } = await productWithDevices(t, 1, { tsl: lampTsl });
       // Every product starts WEAK (the default); STRICT and NONE are set the way an operator does.
       if (mode !== 'WEAK') await setValidationMode(t, productKey, mode);
       devices[mode] = { dev: dev!, c: await connectDevice(t, 'tcp', dev!) };
     }
-    const { devices: [bare] } = await productWithDevices(t, 1);
+    const {
+      devices: [bare],
+    } = await productWithDevices(t, 1);
     devices.BARE = { dev: bare!, c: await connectDevice(t, 'tcp', bare!) };
   });
   afterAll(async () => {
@@ -123,23 +248,41 @@ describeEachDb('property post validation over MQTT on %s', (kind) => {
   function post(mode: keyof typeof devices, params: Record<string, unknown>) {
     const { dev, c } = devices[mode];
     const id = String(++seq);
-    return postAndReply(c, `/sys/${dev.productKey}/${dev.deviceName}/thing/event/property/post`, { id, version: '1.0', params, method: 'thing.event.property.post' });
+    return postAndReply(c, `/sys/${dev.productKey}/${dev.deviceName}/thing/event/property/post`, {
+      id,
+      version: '1.0',
+      params,
+      method: 'thing.event.property.post',
+    });
   }
-  const stored = (mode: keyof typeof devices, id: string, time: number) => propertyHistory(t, devices[mode].dev.productKey, devices[mode].dev.deviceName, id, time, time);
-  const ok200 = (id: string, data: unknown = {}) => ({ id, code: 200, data, message: 'success', method: 'thing.event.property.post', version: '1.0' });
+  const stored = (mode: keyof typeof devices, id: string, time: number) =>
+    propertyHistory(t, devices[mode].dev.productKey, devices[mode].dev.deviceName, id, time, time);
+  const ok200 = (id: string, data: unknown = {}) => ({
+    id,
+    code: 200,
+    data,
+    message: 'success',
+    method: 'thing.event.property.post',
+    version: '1.0',
+  });
 
   describe('WEAK (the default)', () => {
     it.each(valid)('stores a $kind $type ($id = $shown) and answers 200 with empty data', async (r) => {
       const reply = await post('WEAK', { [r.id]: { value: r.value, time: timeOf(r.i) } });
       expect(reply).toEqual(ok200(reply.id));
-      expect(await stored('WEAK', r.id, timeOf(r.i))).toEqual([{ value: r.value, time: new Date(timeOf(r.i)).toISOString() }]);
+      expect(await stored('WEAK', r.id, timeOf(r.i))).toEqual([
+        { value: r.value, time: new Date(timeOf(r.i)).toISOString() },
+      ]);
     });
 
-    it.each(invalid)('drops an invalid $type ($id = $shown), answers 200 with {$id: message} and stores nothing', async (r) => {
-      const reply = await post('WEAK', { [r.id]: { value: r.value, time: timeOf(r.i) } });
-      expect(reply).toEqual(ok200(reply.id, { [r.id]: r.fail![1] }));
-      expect(await stored('WEAK', r.id, timeOf(r.i))).toEqual([]);
-    });
+    it.each(invalid)(
+      'drops an invalid $type ($id = $shown), answers 200 with {$id: message} and stores nothing',
+      async (r) => {
+        const reply = await post('WEAK', { [r.id]: { value: r.value, time: timeOf(r.i) } });
+        expect(reply).toEqual(ok200(reply.id, { [r.id]: r.fail![1] }));
+        expect(await stored('WEAK', r.id, timeOf(r.i))).toEqual([]);
+      },
+    );
 
     it('keeps the valid items of a mixed post and lists every invalid one in data', async () => {
       const time = BASE + 900_000;
@@ -166,14 +309,26 @@ describeEachDb('property post validation over MQTT on %s', (kind) => {
     it.each(valid)('stores a $kind $type ($id = $shown) and answers 200', async (r) => {
       const reply = await post('STRICT', { [r.id]: { value: r.value, time: timeOf(r.i) } });
       expect(reply).toEqual(ok200(reply.id));
-      expect(await stored('STRICT', r.id, timeOf(r.i))).toEqual([{ value: r.value, time: new Date(timeOf(r.i)).toISOString() }]);
+      expect(await stored('STRICT', r.id, timeOf(r.i))).toEqual([
+        { value: r.value, time: new Date(timeOf(r.i)).toISOString() },
+      ]);
     });
 
-    it.each(invalid)('refuses an invalid $type ($id = $shown) with the item\'s code and message and stores nothing', async (r) => {
-      const reply = await post('STRICT', { [r.id]: { value: r.value, time: timeOf(r.i) } });
-      expect(reply).toEqual({ id: reply.id, code: r.fail![0], data: {}, message: r.fail![1], method: 'thing.event.property.post', version: '1.0' });
-      expect(await stored('STRICT', r.id, timeOf(r.i))).toEqual([]);
-    });
+    it.each(invalid)(
+      "refuses an invalid $type ($id = $shown) with the item's code and message and stores nothing",
+      async (r) => {
+        const reply = await post('STRICT', { [r.id]: { value: r.value, time: timeOf(r.i) } });
+        expect(reply).toEqual({
+          id: reply.id,
+          code: r.fail![0],
+          data: {},
+          message: r.fail![1],
+          method: 'thing.event.property.post',
+          version: '1.0',
+        });
+        expect(await stored('STRICT', r.id, timeOf(r.i))).toEqual([]);
+      },
+    );
 
     it('refuses a mixed post with its first failure and stores none of its valid items', async () => {
       const time = BASE + 900_000;
@@ -182,7 +337,10 @@ describeEachDb('property post validation over MQTT on %s', (kind) => {
         ColorTemperature: { value: 7000, time },
         WorkingMode: { value: 9, time },
       });
-      expect(reply).toMatchObject({ code: 6316, message: 'tsl parse: value out of range [2700, 6500] -> ColorTemperature' });
+      expect(reply).toMatchObject({
+        code: 6316,
+        message: 'tsl parse: value out of range [2700, 6500] -> ColorTemperature',
+      });
       expect(await stored('STRICT', 'Brightness', time)).toEqual([]);
     });
   });
@@ -191,7 +349,9 @@ describeEachDb('property post validation over MQTT on %s', (kind) => {
     it.each(named)('stores a $kind $type ($id = $shown) as given and answers 200', async (r) => {
       const reply = await post('NONE', { [r.id]: { value: r.value, time: timeOf(r.i) } });
       expect(reply).toEqual(ok200(reply.id));
-      expect(await stored('NONE', r.id, timeOf(r.i))).toEqual([{ value: r.value, time: new Date(timeOf(r.i)).toISOString() }]);
+      expect(await stored('NONE', r.id, timeOf(r.i))).toEqual([
+        { value: r.value, time: new Date(timeOf(r.i)).toISOString() },
+      ]);
     });
   });
 
@@ -201,16 +361,24 @@ describeEachDb('property post validation over MQTT on %s', (kind) => {
       ['WEAK', 'text with U+0000 in a valid DeviceLabel', { DeviceLabel: 'a\u0000b' }],
       ['NONE', 'an identifier with U+0000', { 'Bad\u0000Id': 1 }],
       ['STRICT', 'U+0000 inside a struct member the TSL does not define', { GeoLocation: { 'x\u0000': 1 } }],
-    ] as const)('%s: refuses %s with 460, stores nothing and keeps the device connected', async (mode, _what, params) => {
-      const reply = await post(mode, params);
-      expect(reply).toMatchObject({ code: 460, message: 'request parameter error: text containing U+0000 cannot be stored' });
-      const { c, dev } = devices[mode];
-      expect(c.connected).toBe(true);
-      const time = BASE + 1_800_000;
-      const next = await post(mode, { DeviceLabel: { value: 'after', time } });
-      expect(next.code).toBe(200);
-      expect(await propertyHistory(t, dev.productKey, dev.deviceName, 'DeviceLabel', time, time)).toEqual([{ value: 'after', time: new Date(time).toISOString() }]);
-    });
+    ] as const)(
+      '%s: refuses %s with 460, stores nothing and keeps the device connected',
+      async (mode, _what, params) => {
+        const reply = await post(mode, params);
+        expect(reply).toMatchObject({
+          code: 460,
+          message: 'request parameter error: text containing U+0000 cannot be stored',
+        });
+        const { c, dev } = devices[mode];
+        expect(c.connected).toBe(true);
+        const time = BASE + 1_800_000;
+        const next = await post(mode, { DeviceLabel: { value: 'after', time } });
+        expect(next.code).toBe(200);
+        expect(await propertyHistory(t, dev.productKey, dev.deviceName, 'DeviceLabel', time, time)).toEqual([
+          { value: 'after', time: new Date(time).toISOString() },
+        ]);
+      },
+    );
 
     it('WEAK: drops an item whose time is beyond the largest date with 460 and keeps the others', async () => {
       const time = BASE + 2_700_000;
@@ -225,7 +393,14 @@ describeEachDb('property post validation over MQTT on %s', (kind) => {
       const reply = await post('NONE', { DeviceLabel: { value: 'far future', time: '9999999999999999' } });
       expect(reply).toEqual(ok200(reply.id));
       const { dev } = devices.NONE;
-      const h = await propertyHistory(t, dev.productKey, dev.deviceName, 'DeviceLabel', before - 1000, Date.now() + 1000);
+      const h = await propertyHistory(
+        t,
+        dev.productKey,
+        dev.deviceName,
+        'DeviceLabel',
+        before - 1000,
+        Date.now() + 1000,
+      );
       expect(h.map((p) => p.value)).toContain('far future');
     });
   });
@@ -236,13 +411,23 @@ describeEachDb('property post validation over MQTT on %s', (kind) => {
     const eventPost = (mode: 'WEAK' | 'STRICT', params: Record<string, unknown>) => {
       const { dev, c } = devices[mode];
       const id = String(++seq);
-      return postAndReply(c, `/sys/${dev.productKey}/${dev.deviceName}/thing/event/Fault/post`, { id, version: '1.0', params, method: 'thing.event.Fault.post' });
+      return postAndReply(c, `/sys/${dev.productKey}/${dev.deviceName}/thing/event/Fault/post`, {
+        id,
+        version: '1.0',
+        params,
+        method: 'thing.event.Fault.post',
+      });
     };
     const faults = async (mode: 'WEAK' | 'STRICT', time: number) => {
       const { dev } = devices[mode];
       const r = await t.gql(
         `query($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!) { deviceEventHistory(productKey: $pk, deviceName: $dn, identifier: "Fault", from: $from, to: $to, order: ASC) { edges { node { output } } } }`,
-        { pk: dev.productKey, dn: dev.deviceName, from: new Date(time).toISOString(), to: new Date(Date.now() + 60_000).toISOString() },
+        {
+          pk: dev.productKey,
+          dn: dev.deviceName,
+          from: new Date(time).toISOString(),
+          to: new Date(Date.now() + 60_000).toISOString(),
+        },
       );
       return r.data.deviceEventHistory.edges.map((e: any) => e.node.output);
     };
@@ -253,7 +438,10 @@ describeEachDb('property post validation over MQTT on %s', (kind) => {
     ] as const)('WEAK: stores the valid members of %s and lists the invalid ones', async (_form, wrap) => {
       const since = Date.now() - 1000;
       const reply = await eventPost('WEAK', wrap({ ErrorCode: 300, Detail: `weak ${_form}` }));
-      expect(reply).toMatchObject({ code: 200, data: { ErrorCode: 'tsl parse: value out of range [0, 255] -> ErrorCode' } });
+      expect(reply).toMatchObject({
+        code: 200,
+        data: { ErrorCode: 'tsl parse: value out of range [0, 255] -> ErrorCode' },
+      });
       expect(await faults('WEAK', since)).toContainEqual({ Detail: `weak ${_form}` });
     });
 
@@ -280,7 +468,9 @@ describeEachDb('property post validation over MQTT on %s', (kind) => {
       version: '1.0',
     });
     const { dev } = devices.BARE;
-    expect(await propertyHistory(t, dev.productKey, dev.deviceName, 'Brightness', 0, Date.now() + 86_400_000)).toEqual([]);
+    expect(await propertyHistory(t, dev.productKey, dev.deviceName, 'Brightness', 0, Date.now() + 86_400_000)).toEqual(
+      [],
+    );
     expect(await latestProperties(t, dev.productKey, dev.deviceName)).toEqual({});
   });
 });

@@ -26,18 +26,31 @@ describe('the weather-service example', () => {
     });
     expect(r.question).toEqual({ city: 'Hangzhou' });
     expect(r.answer).toEqual(forecastFor('Hangzhou'));
-    expect(lines).toContain(`[device ${r.deviceName}] answer: Hangzhou on ${r.answer.date}: ${r.answer.condition}, ${r.answer.lowC} to ${r.answer.highC} °C`);
+    expect(lines).toContain(
+      `[device ${r.deviceName}] answer: Hangzhou on ${r.answer.date}: ${r.answer.condition}, ${r.answer.lowC} to ${r.answer.highC} °C`,
+    );
     expect(lines.some((l) => l.startsWith(`[weather-service] ${r.deviceName} asks for Hangzhou`))).toBe(true);
 
     // It leaves the running ThingQL as it found it.
-    const after = await t.gql(`query($pk: String!) { product(productKey: $pk) { productKey } rules { name } apiKeys { name revokedAt } }`, { pk: r.productKey });
+    const after = await t.gql(
+      `query($pk: String!) { product(productKey: $pk) { productKey } rules { name } apiKeys { name revokedAt } }`,
+      { pk: r.productKey },
+    );
     expect(after.data.product).toBeNull();
     expect(after.data.rules).toEqual([]);
-    expect(after.data.apiKeys.filter((k: { name: string; revokedAt: string | null }) => k.name.startsWith('weather-service-') && !k.revokedAt)).toEqual([]);
+    expect(
+      after.data.apiKeys.filter(
+        (k: { name: string; revokedAt: string | null }) => k.name.startsWith('weather-service-') && !k.revokedAt,
+      ),
+    ).toEqual([]);
   });
 
   it('starts its own ThingQL when none is given', async () => {
-    const r = await main({ embedded: { pgliteLoadDataDir: new Blob([readFileSync(inject('pgliteTemplate'))]) }, city: 'Reykjavik', log: () => {} });
+    const r = await main({
+      embedded: { pgliteLoadDataDir: new Blob([readFileSync(inject('pgliteTemplate'))]) },
+      city: 'Reykjavik',
+      log: () => {},
+    });
     expect(r.answer).toEqual(forecastFor('Reykjavik'));
   });
 });

@@ -10,7 +10,8 @@ import { sessionOf, type Session } from '../../src/broker/sessions.ts';
  */
 export function captureBrokers() {
   // Install in beforeAll and restore in afterAll: two captures at once would wrap the same spy (vitest reuses it).
-  if (vi.isMockFunction(Aedes.createBroker)) throw new Error('captureBrokers: already capturing (restore the previous capture first)');
+  if (vi.isMockFunction(Aedes.createBroker))
+    throw new Error('captureBrokers: already capturing (restore the previous capture first)');
   const brokers: Aedes[] = [];
   const original = Aedes.createBroker.bind(Aedes);
   const spy = vi.spyOn(Aedes, 'createBroker').mockImplementation(async (opts) => {
@@ -63,12 +64,17 @@ export function liveClientsOf(broker: Aedes, productKey: string, deviceName: str
 /** A publish from the platform side straight into the broker (there is no `pub` mutation yet). */
 export function platformPublish(broker: Aedes, topic: string, payload: string | Buffer, qos: 0 | 1 = 0): Promise<void> {
   return new Promise((resolve, reject) =>
-    broker.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false }, (err) => (err ? reject(err) : resolve())),
+    broker.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false }, (err) =>
+      err ? reject(err) : resolve(),
+    ),
   );
 }
 
 /** SUBACK results as the broker computed them (`subscribe` event: granted QoS, 128 = refused), per client id. */
-export function recordSubacks(broker: Aedes): { of(clientIdPrefix: string): { topic: string; qos: number }[]; stop(): void } {
+export function recordSubacks(broker: Aedes): {
+  of(clientIdPrefix: string): { topic: string; qos: number }[];
+  stop(): void;
+} {
   const seen: { clientId: string; topic: string; qos: number }[] = [];
   const onSubscribe = (subs: { topic: string; qos: number }[], client: Client) => {
     for (const s of subs) seen.push({ clientId: client.id, topic: s.topic, qos: s.qos });

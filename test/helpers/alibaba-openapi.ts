@@ -14,7 +14,11 @@ export type IotClient = InstanceType<ClientClass>;
 export { $Iot };
 
 /** An AccessKey pair made through GraphQL (cloud-api.md §8). */
-export async function createAccessKey(t: TestPlatform, role: 'ADMIN' | 'OPERATOR' | 'VIEWER', productKeys?: string[]): Promise<{ accessKeyId: string; accessKeySecret: string }> {
+export async function createAccessKey(
+  t: TestPlatform,
+  role: 'ADMIN' | 'OPERATOR' | 'VIEWER',
+  productKeys?: string[],
+): Promise<{ accessKeyId: string; accessKeySecret: string }> {
   const r = await t.gql(
     'mutation($i: CreateAccessKeyInput!) { createAccessKey(input: $i) { accessKey { accessKeyId } accessKeySecret userErrors { code message } } }',
     { i: { name: `${role} pair`, role, ...(productKeys ? { productKeys } : {}) } },
@@ -46,7 +50,9 @@ export function iotClient(
 }
 
 /** What the SDK throws for a request failure (cloud-api.md §4): `.code`, `.statusCode`, `.data`. */
-export async function sdkError(p: Promise<unknown>): Promise<{ code: string; statusCode: number; message: string; data: any }> {
+export async function sdkError(
+  p: Promise<unknown>,
+): Promise<{ code: string; statusCode: number; message: string; data: any }> {
   try {
     await p;
   } catch (e) {

@@ -71,7 +71,10 @@ export function alibabaConsumer(o: ConsumerOptions): Consumer {
   let receiver: Receiver | null = null;
   if (o.attach !== false) {
     const manual = o.settle !== undefined && o.settle !== 'accept';
-    receiver = connection.open_receiver({ autoaccept: !manual, ...(o.creditWindow !== undefined ? { credit_window: o.creditWindow } : {}) });
+    receiver = connection.open_receiver({
+      autoaccept: !manual,
+      ...(o.creditWindow !== undefined ? { credit_window: o.creditWindow } : {}),
+    });
     receiver.on('message', (context: EventContext) => {
       const msg = context.message!;
       const r: Received = {
@@ -93,7 +96,12 @@ export function alibabaConsumer(o: ConsumerOptions): Consumer {
     });
   }
   const closed = new Promise<string | undefined>((resolve) => {
-    const done = (ctx: EventContext) => resolve(ctx.connection?.error ? String((ctx.connection.error as { condition?: string }).condition ?? ctx.connection.error) : undefined);
+    const done = (ctx: EventContext) =>
+      resolve(
+        ctx.connection?.error
+          ? String((ctx.connection.error as { condition?: string }).condition ?? ctx.connection.error)
+          : undefined,
+      );
     container.on('disconnected', done);
     container.on('connection_close', done);
     container.on('connection_error', done);
@@ -134,26 +142,52 @@ export function alibabaConsumer(o: ConsumerOptions): Consumer {
 }
 
 /** An AccessKey, a consumer group and a relation for one product: what every AMQP suite starts from. */
-export async function subscription(t: Pick<TestPlatform, 'gql'>, productKey: string, messageTypes: string[], opts: { groupName?: string; role?: string } = {}) {
-  const k = await t.gql(`mutation($i: CreateAccessKeyInput!) { createAccessKey(input: $i) { accessKey { accessKeyId } accessKeySecret userErrors { code } } }`, {
-    i: { name: 'amqp test', role: opts.role ?? 'VIEWER' },
-  });
-  const key: AmqpKey = { accessKeyId: k.data.createAccessKey.accessKey.accessKeyId, accessKeySecret: k.data.createAccessKey.accessKeySecret };
-  const g = await t.gql(`mutation($i: CreateConsumerGroupInput!) { createConsumerGroup(input: $i) { consumerGroup { groupId } userErrors { code } } }`, {
-    i: { name: opts.groupName ?? 'amqp-test' },
-  });
+export async function subscription(
+  t: Pick<TestPlatform, 'gql'>,
+  productKey: string,
+  messageTypes: string[],
+  opts: { groupName?: string; role?: string } = {},
+) {
+  const k = await t.gql(
+    `mutation($i: CreateAccessKeyInput!) { createAccessKey(input: $i) { accessKey { accessKeyId } accessKeySecret userErrors { code } } }`,
+    {
+      i: { name: 'amqp test', role: opts.role ?? 'VIEWER' },
+    },
+  );
+  const key: AmqpKey = {
+    accessKeyId: k.data.createAccessKey.accessKey.accessKeyId,
+    accessKeySecret: k.data.createAccessKey.accessKeySecret,
+  };
+  const g = await t.gql(
+    `mutation($i: CreateConsumerGroupInput!) { createConsumerGroup(input: $i) { consumerGroup { groupId } userErrors { code } } }`,
+    {
+      i: { name: opts.groupName ?? 'amqp-test' },
+    },
+  );
   const groupId = g.data.createConsumerGroup.consumerGroup.groupId as string;
   await relate(t, productKey, [groupId], messageTypes);
   return { key, groupId };
 }
 
 /** Creates or replaces the product's relation. */
-export async function relate(t: Pick<TestPlatform, 'gql'>, productKey: string, consumerGroupIds: string[], messageTypes: string[]): Promise<void> {
+export async function relate(
+  t: Pick<TestPlatform, 'gql'>,
+  productKey: string,
+  consumerGroupIds: string[],
+  messageTypes: string[],
+): Promise<void> {
   const i = { productKey, consumerGroupIds, messageTypes };
-  const c = await t.gql(`mutation($i: CreateSubscribeRelationInput!) { createSubscribeRelation(input: $i) { userErrors { code message } } }`, { i });
+  const c = await t.gql(
+    `mutation($i: CreateSubscribeRelationInput!) { createSubscribeRelation(input: $i) { userErrors { code message } } }`,
+    { i },
+  );
   const errs = c.data.createSubscribeRelation.userErrors as { code: string }[];
   if (errs.length === 0) return;
   if (errs[0]!.code !== 'SUBSCRIBE_RELATION_EXISTS') throw new Error(JSON.stringify(errs));
-  const u = await t.gql(`mutation($i: UpdateSubscribeRelationInput!) { updateSubscribeRelation(input: $i) { userErrors { code message } } }`, { i });
-  if (u.data.updateSubscribeRelation.userErrors.length) throw new Error(JSON.stringify(u.data.updateSubscribeRelation.userErrors));
+  const u = await t.gql(
+    `mutation($i: UpdateSubscribeRelationInput!) { updateSubscribeRelation(input: $i) { userErrors { code message } } }`,
+    { i },
+  );
+  if (u.data.updateSubscribeRelation.userErrors.length)
+    throw new Error(JSON.stringify(u.data.updateSubscribeRelation.userErrors));
 }

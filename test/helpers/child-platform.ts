@@ -41,13 +41,31 @@ export async function seedDataDir(dataDir: string, template: string): Promise<vo
   await db.close();
 }
 
-export function startChildPlatform(env: { DATA_DIR: string; ADMIN_TOKEN: string } & Record<string, string>, timeoutMs = 30_000): Promise<ChildPlatform> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', MQTT_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', PRINT_ADMIN_TOKEN: 'false', RULE_ALLOW_PRIVATE_TARGETS: 'true', ...env };
+export function startChildPlatform(
+  env: { DATA_DIR: string; ADMIN_TOKEN: string } & Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<ChildPlatform> {
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: '0',
+    MQTT_PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    PRINT_ADMIN_TOKEN: 'false',
+    RULE_ALLOW_PRIVATE_TARGETS: 'true',
+    ...env,
+  };
   delete childEnv.DATABASE_URL; // the embedded database in DATA_DIR
   delete childEnv.REDIS_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? code)),
+  );
   return new Promise((resolve, reject) => {
     let httpPort = 0;
     let mqttPort = 0;

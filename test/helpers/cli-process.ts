@@ -20,7 +20,17 @@ export interface CliRun {
 /** Environment of a child: the caller's, minus the settings a developer's shell may carry. */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN', 'PORT', 'MQTT_PORT', 'DATA_DIR', 'LOG_FORMAT', 'PRINT_ADMIN_TOKEN']) delete env[k];
+  for (const k of [
+    'DATABASE_URL',
+    'REDIS_URL',
+    'ADMIN_TOKEN',
+    'PORT',
+    'MQTT_PORT',
+    'DATA_DIR',
+    'LOG_FORMAT',
+    'PRINT_ADMIN_TOKEN',
+  ])
+    delete env[k];
   return { ...env, HOST: '127.0.0.1', ...extra };
 }
 
@@ -60,7 +70,11 @@ export function runProcess(file: string, args: string[], env: Record<string, str
             resolve(out[stream]);
           } else if (ended) {
             waiters.splice(waiters.indexOf(check), 1);
-            reject(new Error(`process ended before the expected ${stream} output:\n--- stdout\n${out.stdout}\n--- stderr\n${out.stderr}`));
+            reject(
+              new Error(
+                `process ended before the expected ${stream} output:\n--- stdout\n${out.stdout}\n--- stderr\n${out.stderr}`,
+              ),
+            );
           }
         };
         waiters.push(check);
@@ -72,8 +86,17 @@ export function runProcess(file: string, args: string[], env: Record<string, str
 
 /** The ports of a started `thingql serve`, from its JSON log lines. */
 export async function servePorts(run: CliRun): Promise<{ http: number; mqtt: number }> {
-  const text = await run.waitFor('stdout', (t) => /"msg":"GraphQL on [^"]*"/.test(t) && /"msg":"MQTT on [^"]*"/.test(t));
+  const text = await run.waitFor(
+    'stdout',
+    (t) => /"msg":"GraphQL on [^"]*"/.test(t) && /"msg":"MQTT on [^"]*"/.test(t),
+  );
   // Only the JSON lines: npm prints its own banner before the server's log.
-  const lines = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; port?: number });
-  return { http: lines.find((l) => l.msg.startsWith('GraphQL on'))!.port!, mqtt: lines.find((l) => l.msg.startsWith('MQTT on'))!.port! };
+  const lines = text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { msg: string; port?: number });
+  return {
+    http: lines.find((l) => l.msg.startsWith('GraphQL on'))!.port!,
+    mqtt: lines.find((l) => l.msg.startsWith('MQTT on'))!.port!,
+  };
 }

@@ -68,7 +68,12 @@ const SERVICE_HISTORY = `query($pk: String!, $dn: String!, $from: DateTime!, $to
 
 /** deviceServiceHistory of the last hour (and the next minute), oldest first. */
 export async function serviceHistory(t: Gql, pk: string, dn: string): Promise<any[]> {
-  const r = await t.gql(SERVICE_HISTORY, { pk, dn, from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() });
+  const r = await t.gql(SERVICE_HISTORY, {
+    pk,
+    dn,
+    from: new Date(Date.now() - 3_600_000).toISOString(),
+    to: new Date(Date.now() + 60_000).toISOString(),
+  });
   if (r.errors) throw new Error(JSON.stringify(r.errors));
   return r.data.deviceServiceHistory.edges.map((e: any) => e.node);
 }
@@ -86,7 +91,10 @@ export async function commandRows(t: TestPlatform, productKey: string) {
 
 /** Wait until the platform records the device as `state` (presence is committed after the socket event). */
 export function deviceState(t: Gql, pk: string, dn: string, state: 'ONLINE' | 'OFFLINE'): Promise<unknown> {
-  return waitFor(async () => (await t.gql(DEVICE_QUERY, { pk, dn })).data.device.state, { until: (s) => s === state, message: `${dn} ${state}` });
+  return waitFor(async () => (await t.gql(DEVICE_QUERY, { pk, dn })).data.device.state, {
+    until: (s) => s === state,
+    message: `${dn} ${state}`,
+  });
 }
 
 /**
@@ -95,7 +103,10 @@ export function deviceState(t: Gql, pk: string, dn: string, state: 'ONLINE' | 'O
  */
 export function autoSubscribed(broker: () => Aedes, pk: string, dn: string): Promise<unknown> {
   const want = autoSubscriptions(pk, dn);
-  return waitFor(async () => Object.keys(liveClientsOf(broker(), pk, dn)[0]?.subscriptions ?? {}), { until: (subs) => want.every((w) => subs.includes(w)), message: `automatic subscriptions of ${dn}` });
+  return waitFor(async () => Object.keys(liveClientsOf(broker(), pk, dn)[0]?.subscriptions ?? {}), {
+    until: (subs) => want.every((w) => subs.includes(w)),
+    message: `automatic subscriptions of ${dn}`,
+  });
 }
 
 /**
@@ -103,7 +114,11 @@ export function autoSubscribed(broker: () => Aedes, pk: string, dn: string): Pro
  * (Reboot with `{Accepted: 1}`), Blink (sync, over RRPC) with `{Done: 1}`, raw RRPC requests with
  * `${messageId}:${payload}`, so every answer names the request it answers. Returns what it received.
  */
-export function answerCommands(c: MqttClient, pk: string, dn: string): { received: { topic: string; payload: string }[] } {
+export function answerCommands(
+  c: MqttClient,
+  pk: string,
+  dn: string,
+): { received: { topic: string; payload: string }[] } {
   const received: { topic: string; payload: string }[] = [];
   c.on('message', (topic, payload) => {
     const text = payload.toString();
@@ -117,11 +132,18 @@ export function answerCommands(c: MqttClient, pk: string, dn: string): { receive
       } catch {
         body = null;
       }
-      const reply = body?.method === 'thing.service.Blink' ? JSON.stringify({ id: body.id, code: 200, data: { Done: 1 } }) : `${id}:${text}`;
+      const reply =
+        body?.method === 'thing.service.Blink'
+          ? JSON.stringify({ id: body.id, code: 200, data: { Done: 1 } })
+          : `${id}:${text}`;
       c.publish(`/sys/${pk}/${dn}/rrpc/response/${id}`, reply);
     } else if (topic.startsWith(`/sys/${pk}/${dn}/thing/service/`)) {
       const body = JSON.parse(text);
-      c.publish(`${topic}_reply`, JSON.stringify({ id: body.id, code: 200, data: body.method === 'thing.service.Reboot' ? { Accepted: 1 } : {} }), { qos: 1 });
+      c.publish(
+        `${topic}_reply`,
+        JSON.stringify({ id: body.id, code: 200, data: body.method === 'thing.service.Reboot' ? { Accepted: 1 } : {} }),
+        { qos: 1 },
+      );
     }
   });
   return { received };
@@ -140,7 +162,11 @@ export interface Received {
  * session are recorded from the first byte: the handler is attached before CONNACK, because a resumed session's queued
  * messages follow CONNACK at once.
  */
-export function persistentDevice(t: TestPlatform, creds: DeviceCreds, opts: { transport?: Transport; extra?: IClientOptions } = {}) {
+export function persistentDevice(
+  t: TestPlatform,
+  creds: DeviceCreds,
+  opts: { transport?: Transport; extra?: IClientOptions } = {},
+) {
   const login = alinkLogin(creds, { timestamp: '2524608000000' });
   const received: Received[] = [];
   let session = 0;
@@ -154,7 +180,14 @@ export function persistentDevice(t: TestPlatform, creds: DeviceCreds, opts: { tr
     /** Connect (or resume); `onMessage` answers commands of this session. */
     connect(onMessage?: (c: MqttClient, m: Received) => void): Promise<{ sessionPresent: boolean }> {
       const n = ++session;
-      const c = mqtt.connect(brokerUrl(t, opts.transport ?? 'tcp'), { ...login, clean: false, reconnectPeriod: 0, connectTimeout: 5000, keepalive: 60, ...opts.extra });
+      const c = mqtt.connect(brokerUrl(t, opts.transport ?? 'tcp'), {
+        ...login,
+        clean: false,
+        reconnectPeriod: 0,
+        connectTimeout: 5000,
+        keepalive: 60,
+        ...opts.extra,
+      });
       client = c;
       c.on('message', (topic, payload, packet) => {
         const m = { session: n, topic, payload: payload.toString(), qos: packet.qos };
@@ -177,5 +210,9 @@ export function persistentDevice(t: TestPlatform, creds: DeviceCreds, opts: { tr
 export function replyOk(c: MqttClient, m: Received): void {
   if (!/^\/sys\/[^/]+\/[^/]+\/thing\/service\//.test(m.topic) || m.topic.endsWith('_reply')) return;
   const body = JSON.parse(m.payload) as { id: string; method: string };
-  c.publish(`${m.topic}_reply`, JSON.stringify({ id: body.id, code: 200, data: body.method === 'thing.service.Reboot' ? { Accepted: 1 } : {} }), { qos: 1 });
+  c.publish(
+    `${m.topic}_reply`,
+    JSON.stringify({ id: body.id, code: 200, data: body.method === 'thing.service.Reboot' ? { Accepted: 1 } : {} }),
+    { qos: 1 },
+  );
 }

@@ -11,7 +11,15 @@ export interface DeviceCreds {
 export type Transport = 'tcp' | 'ws';
 
 /** alink-protocol.md §1.2-1.3: ClientId with the extension block, `dn&pk` username, sorted-concatenation HMAC. */
-export function alinkLogin(c: DeviceCreds, opts: { signMethod?: 'hmacmd5' | 'hmacsha1' | 'hmacsha256'; clientId?: string; timestamp?: string; upper?: boolean } = {}) {
+export function alinkLogin(
+  c: DeviceCreds,
+  opts: {
+    signMethod?: 'hmacmd5' | 'hmacsha1' | 'hmacsha256';
+    clientId?: string;
+    timestamp?: string;
+    upper?: boolean;
+  } = {},
+) {
   const signMethod = opts.signMethod ?? 'hmacsha256';
   const clientId = opts.clientId ?? `${c.productKey}.${c.deviceName}`;
   const timestamp = opts.timestamp ?? String(Date.now());
@@ -30,7 +38,12 @@ export function brokerUrl(t: TestPlatform, transport: Transport): string {
 }
 
 /** A real mqtt.js client logged in as the device (no reconnects in tests: stack.md gotcha 12). */
-export function connectDevice(t: TestPlatform, transport: Transport, c: DeviceCreds, extra: IClientOptions & { signMethod?: 'hmacmd5' | 'hmacsha1' | 'hmacsha256' } = {}): Promise<MqttClient> {
+export function connectDevice(
+  t: TestPlatform,
+  transport: Transport,
+  c: DeviceCreds,
+  extra: IClientOptions & { signMethod?: 'hmacmd5' | 'hmacsha1' | 'hmacsha256' } = {},
+): Promise<MqttClient> {
   const { signMethod, ...rest } = extra;
   return mqtt.connectAsync(brokerUrl(t, transport), {
     ...alinkLogin(c, signMethod ? { signMethod } : {}),
@@ -42,10 +55,17 @@ export function connectDevice(t: TestPlatform, transport: Transport, c: DeviceCr
 }
 
 /** Create a product (optionally with a TSL) and register devices; returns their credentials. */
-export async function productWithDevices(t: TestPlatform, count: number, input: Record<string, unknown> = {}): Promise<{ productKey: string; devices: DeviceCreds[] }> {
-  const p = await t.gql(`mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } userErrors { code message } } }`, {
-    i: { name: 'Test product', ...input },
-  });
+export async function productWithDevices(
+  t: TestPlatform,
+  count: number,
+  input: Record<string, unknown> = {},
+): Promise<{ productKey: string; devices: DeviceCreds[] }> {
+  const p = await t.gql(
+    `mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } userErrors { code message } } }`,
+    {
+      i: { name: 'Test product', ...input },
+    },
+  );
   if (p.data?.createProduct?.userErrors?.length || !p.data) throw new Error(JSON.stringify(p));
   const productKey = p.data.createProduct.product.productKey as string;
   const r = await t.gql(
@@ -55,12 +75,20 @@ export async function productWithDevices(t: TestPlatform, count: number, input: 
   if (r.data.registerDevices.userErrors.length) throw new Error(JSON.stringify(r.data.registerDevices.userErrors));
   return {
     productKey,
-    devices: r.data.registerDevices.devices.map((d: any) => ({ productKey, deviceName: d.device.deviceName, deviceSecret: d.deviceSecret })),
+    devices: r.data.registerDevices.devices.map((d: any) => ({
+      productKey,
+      deviceName: d.device.deviceName,
+      deviceSecret: d.deviceSecret,
+    })),
   };
 }
 
 /** Resolve with the next message on `topic` (subscribe first). */
-export function nextMessage(client: MqttClient, topicPredicate: (topic: string) => boolean, timeoutMs = 5000): Promise<{ topic: string; payload: Buffer }> {
+export function nextMessage(
+  client: MqttClient,
+  topicPredicate: (topic: string) => boolean,
+  timeoutMs = 5000,
+): Promise<{ topic: string; payload: Buffer }> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       client.removeListener('message', onMessage);

@@ -80,13 +80,22 @@ export const test = base
   .extend('platform', async ({ dbKind, platforms }): Promise<TestPlatform> => platforms.get(dbKind))
   /** A new product with the smart-lamp thing model, created through the product service. */
   .extend('product', async ({ services }): Promise<ProductFixture> => {
-    const p = await services.services.products.create(ADMIN, { name: `Lamp ${randomBytes(3).toString('hex')}`, tsl: lampTsl });
+    const p = await services.services.products.create(ADMIN, {
+      name: `Lamp ${randomBytes(3).toString('hex')}`,
+      tsl: lampTsl,
+    });
     return { productKey: p.productKey, id: p.id };
   })
   /** A device registered in `product`. */
   .extend('device', async ({ services, product }): Promise<DeviceFixture> => {
     const r = await services.services.devices.register(ADMIN, { productKey: product.productKey });
-    return { productKey: product.productKey, deviceName: r.device.deviceName, deviceSecret: r.deviceSecret, iotId: r.device.iotId, id: r.device.id };
+    return {
+      productKey: product.productKey,
+      deviceName: r.device.deviceName,
+      deviceSecret: r.deviceSecret,
+      iotId: r.device.iotId,
+      id: r.device.id,
+    };
   })
   /** `device`, logged in through device auth, publishing through the ingest pipeline. */
   .extend('online', async ({ services, device }): Promise<MemoryDevice> => services.device(device));
@@ -102,19 +111,28 @@ export type Warm = 'db' | 'services' | 'platform';
  * its WebAssembly, a platform binds its ports) then runs in a beforeAll (up to 180 s), not inside the first test's
  * testTimeout. `timeout` sets the tests' own (a hang guard, nothing is timed).
  */
-export function describeEachDb(t: FixtureTest, title: string, body: (kind: DbKind) => void, opts: { warm?: Warm[]; timeout?: number } = {}): void {
+export function describeEachDb(
+  t: FixtureTest,
+  title: string,
+  body: (kind: DbKind) => void,
+  opts: { warm?: Warm[]; timeout?: number } = {},
+): void {
   for (const kind of DB_KINDS) {
-    describe.skipIf(!dbAvailable(kind))(title.replace('%s', kind), opts.timeout ? { timeout: opts.timeout } : {}, () => {
-      t.override('dbKind', kind);
-      const warm = opts.warm ?? [];
-      if (warm.length > 0) {
-        t.beforeAll(async ({ databases, composed, platforms }) => {
-          if (warm.includes('db')) await databases.get(kind);
-          if (warm.includes('services')) await composed.get(kind);
-          if (warm.includes('platform')) await platforms.get(kind);
-        }, 180_000);
-      }
-      body(kind);
-    });
+    describe.skipIf(!dbAvailable(kind))(
+      title.replace('%s', kind),
+      opts.timeout ? { timeout: opts.timeout } : {},
+      () => {
+        t.override('dbKind', kind);
+        const warm = opts.warm ?? [];
+        if (warm.length > 0) {
+          t.beforeAll(async ({ databases, composed, platforms }) => {
+            if (warm.includes('db')) await databases.get(kind);
+            if (warm.includes('services')) await composed.get(kind);
+            if (warm.includes('platform')) await platforms.get(kind);
+          }, 180_000);
+        }
+        body(kind);
+      },
+    );
   }
 }

@@ -2,7 +2,11 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
 /** A real graphql-ws client over a real socket (Node 20 has no global WebSocket: stack.md gotcha 13). */
-export function wsClient(url: string, token: string | null, extra: Partial<Parameters<typeof createClient>[0]> = {}): Client {
+export function wsClient(
+  url: string,
+  token: string | null,
+  extra: Partial<Parameters<typeof createClient>[0]> = {},
+): Client {
   return createClient({
     url,
     webSocketImpl: WebSocket,
@@ -25,7 +29,12 @@ export class Collected<T = any> {
    * Subscribe from the current head of the event log (`after: streamCursor`): no event committed after this call is
    * missed, however long the subscription takes to reach the server. The document must take `$after: String`.
    */
-  static async fromNow<T = any>(client: Client, gql: (q: string) => Promise<{ data: any }>, query: string, variables: Record<string, unknown> = {}): Promise<Collected<T>> {
+  static async fromNow<T = any>(
+    client: Client,
+    gql: (q: string) => Promise<{ data: any }>,
+    query: string,
+    variables: Record<string, unknown> = {},
+  ): Promise<Collected<T>> {
     const head = (await gql('{ streamCursor }')).data.streamCursor as string;
     return Collected.subscribe<T>(client, query, { ...variables, after: head });
   }
@@ -64,7 +73,8 @@ export class Collected<T = any> {
       if (this.error) throw new Error(`subscription failed: ${JSON.stringify(this.error)}`);
       if (this.done) throw new Error(`subscription completed after ${this.items.length} of ${count} items`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out with ${this.items.length} of ${count} items: ${JSON.stringify(this.items)}`);
+      if (left <= 0)
+        throw new Error(`timed out with ${this.items.length} of ${count} items: ${JSON.stringify(this.items)}`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, left);
         this.waiters.push(() => {

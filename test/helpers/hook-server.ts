@@ -38,7 +38,13 @@ export async function hookServer(respond: Responder = () => 200) {
       } catch {
         json = null;
       }
-      const r = { path: req.url ?? '/', headers: req.headers, body, json, key: String(req.headers['idempotency-key'] ?? '') };
+      const r = {
+        path: req.url ?? '/',
+        headers: req.headers,
+        body,
+        json,
+        key: String(req.headers['idempotency-key'] ?? ''),
+      };
       const status = responder(r);
       requests.push({ ...r, status });
       if (status !== 'hang') res.writeHead(status).end();

@@ -21,10 +21,17 @@ export async function recordingProxy(targetPort: number) {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as AddressInfo).port, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    port: (server.address() as AddressInfo).port,
+    seen,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
-export function send(port: number, c: Pick<Captured, 'method' | 'url' | 'headers' | 'body'>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; json: any }> {
+export function send(
+  port: number,
+  c: Pick<Captured, 'method' | 'url' | 'headers' | 'body'>,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; json: any }> {
   return new Promise((resolve, reject) => {
     const headers = { ...c.headers };
     delete headers['transfer-encoding'];
@@ -47,4 +54,3 @@ export function send(port: number, c: Pick<Captured, 'method' | 'url' | 'headers
     req.end(c.body);
   });
 }
-

@@ -9,11 +9,19 @@ import type { EventEmitter } from 'node:events';
  */
 export interface SdkDevice extends EventEmitter {
   end(force?: boolean, cb?: () => void): void;
-  subscribe(topic: string, opts: object, cb?: (err: Error | null, granted: { topic: string; qos: number }[]) => void): void;
+  subscribe(
+    topic: string,
+    opts: object,
+    cb?: (err: Error | null, granted: { topic: string; qos: number }[]) => void,
+  ): void;
   publish(topic: string, payload: string | Buffer, opts?: object, cb?: (err?: Error) => void): void;
   _mqttClient: {
     connected: boolean;
-    subscribe: (topic: string, opts: object, cb?: (err: Error | null, granted: { topic: string; qos: number }[]) => void) => void;
+    subscribe: (
+      topic: string,
+      opts: object,
+      cb?: (err: Error | null, granted: { topic: string; qos: number }[]) => void,
+    ) => void;
   };
 }
 
@@ -24,9 +32,23 @@ export interface SdkRegisterResult {
 }
 
 interface LinkSdk {
-  device(config: { productKey: string; deviceName: string; deviceSecret: string; brokerUrl: string; signAlgorithm?: string; keepalive?: number }): SdkDevice;
+  device(config: {
+    productKey: string;
+    deviceName: string;
+    deviceSecret: string;
+    brokerUrl: string;
+    signAlgorithm?: string;
+    keepalive?: number;
+  }): SdkDevice;
   register(
-    opts: { productKey: string; productSecret: string; deviceName: string; registerURL: string; random?: string; signMethod?: string },
+    opts: {
+      productKey: string;
+      productSecret: string;
+      deviceName: string;
+      registerURL: string;
+      random?: string;
+      signMethod?: string;
+    },
     cb: (res: SdkRegisterResult) => void,
   ): void;
   sdkver: string;
@@ -50,7 +72,9 @@ export function sdkDevice(config: Parameters<LinkSdk['device']>[0]) {
     });
   const connected = new Promise<void>((resolve, reject) => {
     device.once('connect', () => resolve());
-    device.once('error', (args: unknown) => reject(new Error(`SDK device error: ${String(Array.isArray(args) ? args[0] : args)}`)));
+    device.once('error', (args: unknown) =>
+      reject(new Error(`SDK device error: ${String(Array.isArray(args) ? args[0] : args)}`)),
+    );
   });
   return {
     device,

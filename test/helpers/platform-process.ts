@@ -43,7 +43,10 @@ export interface PlatformProcess {
   /** Settles with the exit code, or the signal, once the process has ended. */
   exited: Promise<number | NodeJS.Signals | null>;
   kill(signal: NodeJS.Signals): Promise<number | NodeJS.Signals | null>;
-  gql<T = any>(query: string, variables?: Record<string, unknown>): Promise<{ status: number; data: T; errors?: any[] }>;
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<{ status: number; data: T; errors?: any[] }>;
 }
 
 export interface PlatformProcessOptions {
@@ -74,7 +77,11 @@ export async function spawnPlatform(o: PlatformProcessOptions): Promise<Platform
     delete env.DATABASE_URL;
     env.DATA_DIR = o.database.dataDir;
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
@@ -127,7 +134,9 @@ export async function spawnPlatform(o: PlatformProcessOptions): Promise<Platform
 }
 
 /** A PostgreSQL database of its own on the TEST_DATABASE_URL server, already migrated (global-setup's template); `drop()` removes it. */
-export async function scratchPostgres(prefix = 'thingql_p'): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+export async function scratchPostgres(
+  prefix = 'thingql_p',
+): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
   const base = process.env.TEST_DATABASE_URL!;
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = postgres(base, { max: 1, onnotice: () => {} });

@@ -21,7 +21,11 @@ export interface TestPlatform {
   wsUrl: string;
   adminToken: string;
   /** POST a GraphQL operation; returns the parsed body (and the status). */
-  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<{ status: number; data: T; errors?: any[] }>;
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string | null,
+  ): Promise<{ status: number; data: T; errors?: any[] }>;
   close(): Promise<void>;
 }
 
@@ -61,7 +65,8 @@ export async function startTestPlatform(
   overrides: Partial<Record<keyof Config, unknown>> = {},
   options: Pick<PlatformOptions, 'amqpAttachTimeoutMs'> = {},
 ): Promise<TestPlatform> {
-  const adminToken = typeof overrides.ADMIN_TOKEN === "string" ? overrides.ADMIN_TOKEN : `admin-${randomBytes(12).toString("hex")}`;
+  const adminToken =
+    typeof overrides.ADMIN_TOKEN === 'string' ? overrides.ADMIN_TOKEN : `admin-${randomBytes(12).toString('hex')}`;
   let drop: (() => Promise<void>) | null = null;
   let databaseUrl: string | undefined;
   let template: Blob | undefined;
@@ -86,7 +91,11 @@ export async function startTestPlatform(
     GRAPHQL_RATE_LIMIT: 0,
     ...overrides,
   });
-  const platform = await startPlatform(config, { logger: createLogger(config.LOG_LEVEL), ...options, ...(template ? { pgliteLoadDataDir: template } : {}) });
+  const platform = await startPlatform(config, {
+    logger: createLogger(config.LOG_LEVEL),
+    ...options,
+    ...(template ? { pgliteLoadDataDir: template } : {}),
+  });
   return wrapPlatform(platform, kind, adminToken, async () => {
     await platform.close();
     await drop?.();
@@ -94,7 +103,12 @@ export async function startTestPlatform(
 }
 
 /** The TestPlatform view of a started platform: URLs and a GraphQL-over-HTTP helper with the bearer token. */
-export function wrapPlatform(platform: Platform, kind: DbKind, adminToken: string, close: () => Promise<void>): TestPlatform {
+export function wrapPlatform(
+  platform: Platform,
+  kind: DbKind,
+  adminToken: string,
+  close: () => Promise<void>,
+): TestPlatform {
   const httpUrl = `http://127.0.0.1:${platform.httpPort}`;
   const graphqlUrl = `${httpUrl}/graphql`;
   return {
@@ -105,7 +119,10 @@ export function wrapPlatform(platform: Platform, kind: DbKind, adminToken: strin
     wsUrl: graphqlUrl.replace(/^http/, 'ws'),
     adminToken,
     async gql(query, variables, token) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+      };
       const t = token === undefined ? adminToken : token;
       if (t) headers.authorization = `Bearer ${t}`;
       const res = await fetch(graphqlUrl, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });

@@ -67,7 +67,10 @@ export class PythonWireDevice {
     const queued = this.inbox.get(topic)?.shift();
     if (queued) return Promise.resolve(parse(queued));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`nothing arrived on ${topic}; got ${JSON.stringify(this.topics)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`nothing arrived on ${topic}; got ${JSON.stringify(this.topics)}`)),
+        timeoutMs,
+      );
       const list = this.waiters.get(topic) ?? [];
       list.push((b) => {
         clearTimeout(timer);

@@ -61,15 +61,27 @@ export function rawConnect(t: TestPlatform, transport: Transport): Promise<RawCo
       const closed = new Promise<void>((r) => ws.once('close', () => r()));
       ws.on('message', (c: Buffer) => chunks.push(c));
       ws.on('error', () => {});
-      ws.once('open', () => resolve({ write: (b) => ws.send(b), drop: () => ws.terminate(), closed, received: () => Buffer.concat(chunks) }));
+      ws.once('open', () =>
+        resolve({
+          write: (b) => ws.send(b),
+          drop: () => ws.terminate(),
+          closed,
+          received: () => Buffer.concat(chunks),
+        }),
+      );
       ws.once('error', reject);
     }
   });
 }
 
 /** The CONNACK return code a login gets (mqtt.js reports a refusal as an error with `code`); 0 when accepted. */
-export function connackCode(t: TestPlatform, transport: Transport, login: { clientId: string; username: string; password: string }): Promise<number> {
-  const url = transport === 'tcp' ? `mqtt://127.0.0.1:${t.platform.mqttPort}` : `ws://127.0.0.1:${t.platform.httpPort}/mqtt`;
+export function connackCode(
+  t: TestPlatform,
+  transport: Transport,
+  login: { clientId: string; username: string; password: string },
+): Promise<number> {
+  const url =
+    transport === 'tcp' ? `mqtt://127.0.0.1:${t.platform.mqttPort}` : `ws://127.0.0.1:${t.platform.httpPort}/mqtt`;
   return new Promise((resolve, reject) => {
     const c = mqtt.connect(url, { ...login, reconnectPeriod: 0, connectTimeout: 5000 });
     c.on('connect', () => {

@@ -15,7 +15,10 @@ export type ServiceVar = 'TEST_DATABASE_URL' | 'TEST_REDIS_URL' | 'TEST_AMQP_URL
 export function requireService(...vars: ServiceVar[]): boolean {
   const missing = vars.filter((v) => !process.env[v]);
   if (missing.length === 0) return true;
-  if (process.env.CI === 'true') throw new Error(`CI=true but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not set: this suite needs the service`);
+  if (process.env.CI === 'true')
+    throw new Error(
+      `CI=true but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not set: this suite needs the service`,
+    );
   return false;
 }
 

@@ -65,7 +65,10 @@ export function recordingPublisher() {
     to: (topic: string): Published[] => sent.filter((m) => m.topic === topic),
     /** Wait for the first publish to `topic` (it is sent after an await in the service, e.g. after a commit). */
     next: (topic: string | ((t: string) => boolean), timeout = 5_000): Promise<Published> =>
-      waitFor(() => sent.find((m) => (typeof topic === 'string' ? m.topic === topic : topic(m.topic))), { message: `a publish to ${String(topic)}`, timeout }) as Promise<Published>,
+      waitFor(() => sent.find((m) => (typeof topic === 'string' ? m.topic === topic : topic(m.topic))), {
+        message: `a publish to ${String(topic)}`,
+        timeout,
+      }) as Promise<Published>,
   } satisfies DevicePublisher & Record<string, unknown>;
 }
 
@@ -88,12 +91,22 @@ export function recordingSessions() {
     connectionOf: (productKey, deviceName) => held.get(key(productKey, deviceName)),
     connections: () => [...held.values()],
   };
-  return { ...control, kicks, hold: (c: DeviceConnection) => void held.set(key(c.device.productKey, c.device.deviceName), c) };
+  return {
+    ...control,
+    kicks,
+    hold: (c: DeviceConnection) => void held.set(key(c.device.productKey, c.device.deviceName), c),
+  };
 }
 
 /** A connection as the broker would hand it to services, for a device that logged in. */
 export function memoryConnection(device: CachedDevice): DeviceConnection {
-  return { device, clientIp: '127.0.0.1', subDevices: new Map(), subscribeDevice: () => Promise.resolve(), releaseDevice: () => undefined };
+  return {
+    device,
+    clientIp: '127.0.0.1',
+    subDevices: new Map(),
+    subscribeDevice: () => Promise.resolve(),
+    releaseDevice: () => undefined,
+  };
 }
 
 export interface TestServices {
@@ -123,7 +136,10 @@ export interface MemoryDevice {
   publish(topic: string, payload: unknown): Promise<void>;
 }
 
-export async function composeServices(db: TestDatabase, overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<TestServices> {
+export async function composeServices(
+  db: TestDatabase,
+  overrides: Partial<Record<keyof Config, unknown>> = {},
+): Promise<TestServices> {
   const config = makeConfig({
     DATABASE_URL: db.url ?? 'memory://',
     HOST: '127.0.0.1',
@@ -139,18 +155,40 @@ export async function composeServices(db: TestDatabase, overrides: Partial<Recor
   log.onCommit((events) => hub.offer(events));
   const secrets = new SecretBox(await loadSecretKey(config, database, logger));
   const base = { config, database, log, hub, logger, secrets, instanceId: `test-${process.pid}` };
-  const committer = new GroupCommitter(database, log, logger.child({ module: 'committer' }), { delayMs: config.COMMIT_DELAY_MS, maxBatch: 1000, maxQueue: 50_000 });
+  const committer = new GroupCommitter(database, log, logger.child({ module: 'committer' }), {
+    delayMs: config.COMMIT_DELAY_MS,
+    maxBatch: 1000,
+    maxQueue: 50_000,
+  });
   const ids = new MessageIds(database);
   const productCache = createProductCache(base);
   const tracker = new CommandTracker(hub);
   const publisher = recordingPublisher();
   const sessions = recordingSessions();
-  const services = createServices({ ...base, committer, ids, tracker, productCache, publisher, metrics: createMetrics(), ota: { baseUrl: () => 'http://127.0.0.1:0' } });
+  const services = createServices({
+    ...base,
+    committer,
+    ids,
+    tracker,
+    productCache,
+    publisher,
+    metrics: createMetrics(),
+    ota: { baseUrl: () => 'http://127.0.0.1:0' },
+  });
 
   // The uplink pipeline as server.ts builds it, without the broker in front.
   const presence = createPresenceService(base, committer);
   const deviceAuth = createDeviceAuthService(base);
-  const gateway = createGatewayService({ ...base, committer, ids, tracker, productCache, publisher, presence, deviceAuth });
+  const gateway = createGatewayService({
+    ...base,
+    committer,
+    ids,
+    tracker,
+    productCache,
+    publisher,
+    presence,
+    deviceAuth,
+  });
   registerThingDataSinks(committer);
   registerCommandSinks(committer);
   registerTagsDesiredSinks(committer);
@@ -162,7 +200,13 @@ export async function composeServices(db: TestDatabase, overrides: Partial<Recor
     ota: services.runtime.ota.handlers,
     subDeviceSession: createSubDeviceSessionHandlers({ products: productCache, gateway }),
   });
-  const ingest = createIngestPipeline({ committer, ids, publisher, handlers, logger: logger.child({ module: 'ingest' }) });
+  const ingest = createIngestPipeline({
+    committer,
+    ids,
+    publisher,
+    handlers,
+    logger: logger.child({ module: 'ingest' }),
+  });
 
   return {
     config,
@@ -189,8 +233,17 @@ export async function composeServices(db: TestDatabase, overrides: Partial<Recor
           await presence.disconnect(r.device, session.epoch, 'CLIENT_DISCONNECT');
         },
         async publish(topic, payload) {
-          const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
-          const { committed } = await ingest.handle(r.device, { topic, payload: bytes, qos: 1, retain: false, uplink: classifyUplink(topic), connection });
+          const bytes = Buffer.isBuffer(payload)
+            ? payload
+            : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
+          const { committed } = await ingest.handle(r.device, {
+            topic,
+            payload: bytes,
+            qos: 1,
+            retain: false,
+            uplink: classifyUplink(topic),
+            connection,
+          });
           await committed;
         },
       };

@@ -21,9 +21,18 @@ export const DEVICE_QUERY = `query($pk: String!, $dn: String!) {
 }`;
 
 /** A graphql-ws `deviceStatusChanged` subscription of one device; `events()` returns what arrived so far. */
-export async function watchStatus(t: TestPlatform | { wsUrl: string; adminToken: string }, pk: string, dn: string, after?: string) {
+export async function watchStatus(
+  t: TestPlatform | { wsUrl: string; adminToken: string },
+  pk: string,
+  dn: string,
+  after?: string,
+) {
   const ws: Client = wsClient(t.wsUrl, t.adminToken);
-  const c = Collected.subscribe<{ deviceStatusChanged: StatusEvent }>(ws, STATUS_SUBSCRIPTION, { pk, dn, ...(after ? { after } : {}) });
+  const c = Collected.subscribe<{ deviceStatusChanged: StatusEvent }>(ws, STATUS_SUBSCRIPTION, {
+    pk,
+    dn,
+    ...(after ? { after } : {}),
+  });
   // graphql-ws has no "subscribed" acknowledgement: give the server a moment to register the live listener.
   if (!after) await sleep(200);
   return {
@@ -60,11 +69,13 @@ export function statusSequenceViolation(events: StatusEvent[]): string | null {
   for (const [i, e] of events.entries()) {
     if (e.status === 'ONLINE') {
       if (online !== null) return `event ${i}: ONLINE #${e.connectionEpoch} while #${online} was still online`;
-      if (e.connectionEpoch <= lastOnline) return `event ${i}: ONLINE #${e.connectionEpoch} after ONLINE #${lastOnline}`;
+      if (e.connectionEpoch <= lastOnline)
+        return `event ${i}: ONLINE #${e.connectionEpoch} after ONLINE #${lastOnline}`;
       online = lastOnline = e.connectionEpoch;
     } else {
       if (online === null) return `event ${i}: OFFLINE #${e.connectionEpoch} while already offline`;
-      if (e.connectionEpoch !== online) return `event ${i}: OFFLINE #${e.connectionEpoch} for a device online with #${online}`;
+      if (e.connectionEpoch !== online)
+        return `event ${i}: OFFLINE #${e.connectionEpoch} for a device online with #${online}`;
       online = null;
     }
   }

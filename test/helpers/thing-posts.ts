@@ -7,7 +7,6 @@ import type { TestPlatform } from './platform.ts';
 export { lampTsl } from './tsl-fixtures.ts';
 import { lampTsl } from './tsl-fixtures.ts';
 
-
 export interface AlinkReplyBody {
   id: string;
   code: number;
@@ -53,11 +52,26 @@ const HISTORY = `query($pk: String!, $dn: String!, $id: String!, $from: DateTime
     edges { node { value time } } pageInfo { hasNextPage endCursor } } }`;
 
 /** Every stored value of one property in [from, to] (device time), oldest first, all pages. */
-export async function propertyHistory(t: Pick<TestPlatform, 'gql'>, pk: string, dn: string, identifier: string, from: number, to: number): Promise<{ value: unknown; time: string }[]> {
+export async function propertyHistory(
+  t: Pick<TestPlatform, 'gql'>,
+  pk: string,
+  dn: string,
+  identifier: string,
+  from: number,
+  to: number,
+): Promise<{ value: unknown; time: string }[]> {
   const out: { value: unknown; time: string }[] = [];
   let after: string | null = null;
   for (;;) {
-    const r: { data: any; errors?: any[] } = await t.gql(HISTORY, { pk, dn, id: identifier, from: new Date(from).toISOString(), to: new Date(to).toISOString(), first: 500, after });
+    const r: { data: any; errors?: any[] } = await t.gql(HISTORY, {
+      pk,
+      dn,
+      id: identifier,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      first: 500,
+      after,
+    });
     if (r.errors) throw new Error(JSON.stringify(r.errors));
     const conn = r.data.devicePropertyHistory;
     out.push(...conn.edges.map((e: any) => e.node));
@@ -67,15 +81,30 @@ export async function propertyHistory(t: Pick<TestPlatform, 'gql'>, pk: string, 
 }
 
 /** Device.properties as a map identifier → {value, time}. */
-export async function latestProperties(t: Pick<TestPlatform, 'gql'>, pk: string, dn: string): Promise<Record<string, { value: unknown; time: string }>> {
-  const r = await t.gql(`query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { properties { identifier value time } } }`, { pk, dn });
+export async function latestProperties(
+  t: Pick<TestPlatform, 'gql'>,
+  pk: string,
+  dn: string,
+): Promise<Record<string, { value: unknown; time: string }>> {
+  const r = await t.gql(
+    `query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { properties { identifier value time } } }`,
+    { pk, dn },
+  );
   if (r.errors) throw new Error(JSON.stringify(r.errors));
   return Object.fromEntries(r.data.device.properties.map((p: any) => [p.identifier, { value: p.value, time: p.time }]));
 }
 
-export async function setValidationMode(t: Pick<TestPlatform, 'gql'>, productKey: string, mode: 'WEAK' | 'STRICT' | 'NONE'): Promise<void> {
-  const r = await t.gql(`mutation($i: UpdateProductInput!) { updateProduct(input: $i) { product { validationMode } userErrors { code message } } }`, {
-    i: { productKey, validationMode: mode },
-  });
-  if (r.errors || r.data.updateProduct.userErrors.length || r.data.updateProduct.product.validationMode !== mode) throw new Error(JSON.stringify(r));
+export async function setValidationMode(
+  t: Pick<TestPlatform, 'gql'>,
+  productKey: string,
+  mode: 'WEAK' | 'STRICT' | 'NONE',
+): Promise<void> {
+  const r = await t.gql(
+    `mutation($i: UpdateProductInput!) { updateProduct(input: $i) { product { validationMode } userErrors { code message } } }`,
+    {
+      i: { productKey, validationMode: mode },
+    },
+  );
+  if (r.errors || r.data.updateProduct.userErrors.length || r.data.updateProduct.product.validationMode !== mode)
+    throw new Error(JSON.stringify(r));
 }

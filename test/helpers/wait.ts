@@ -25,7 +25,10 @@ export async function waitFor<T>(read: () => T | Promise<T>, options: WaitOption
   for (;;) {
     const value = await read();
     if (until(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${message}; last: ${JSON.stringify(value)?.slice(0, 2000)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeout} ms waiting for ${message}; last: ${JSON.stringify(value)?.slice(0, 2000)}`,
+      );
     await sleep(interval);
   }
 }

@@ -16,7 +16,14 @@ describe.runIf(enabled)('admin-token --reset with a running instance (PostgreSQL
   let db: Awaited<ReturnType<typeof freshPostgresDatabase>>;
   let platform: Platform;
   const config = () =>
-    makeConfig({ DATABASE_URL: db.url, REDIS_URL: process.env.TEST_REDIS_URL, HOST: '127.0.0.1', PORT: 0, MQTT_PORT: 0, LOG_LEVEL: 'silent' });
+    makeConfig({
+      DATABASE_URL: db.url,
+      REDIS_URL: process.env.TEST_REDIS_URL,
+      HOST: '127.0.0.1',
+      PORT: 0,
+      MQTT_PORT: 0,
+      LOG_LEVEL: 'silent',
+    });
 
   beforeAll(async () => {
     db = await freshPostgresDatabase();

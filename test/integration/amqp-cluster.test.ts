@@ -15,7 +15,12 @@ describe.runIf(enabled)('AMQP consumer groups across two instances', () => {
   beforeAll(async () => {
     const db = await freshPostgresDatabase();
     drop = db.drop;
-    const shared = { DATABASE_URL: db.url, REDIS_URL: process.env.TEST_REDIS_URL, ADMIN_TOKEN: 'cluster-admin-token-0002', AMQP_PORT: 0 };
+    const shared = {
+      DATABASE_URL: db.url,
+      REDIS_URL: process.env.TEST_REDIS_URL,
+      ADMIN_TOKEN: 'cluster-admin-token-0002',
+      AMQP_PORT: 0,
+    };
     a = await startTestPlatform('postgres', shared);
     b = await startTestPlatform('postgres', shared);
   });
@@ -32,15 +37,21 @@ describe.runIf(enabled)('AMQP consumer groups across two instances', () => {
     const onA = alibabaConsumer({ port: a.platform.amqpPort!, key, consumerGroupId: groupId, clientId: 'on-a' });
     const onB = alibabaConsumer({ port: b.platform.amqpPort!, key, consumerGroupId: groupId, clientId: 'on-b' });
     consumers.push(onA, onB);
-    for (const [t, id] of [[a, 'on-a'], [b, 'on-b']] as const) {
+    for (const [t, id] of [
+      [a, 'on-a'],
+      [b, 'on-b'],
+    ] as const) {
       for (;;) {
-        const r = await t.gql(`query($g: String!) { consumerGroup(groupId: $g) { clients { clientId } } }`, { g: groupId });
+        const r = await t.gql(`query($g: String!) { consumerGroup(groupId: $g) { clients { clientId } } }`, {
+          g: groupId,
+        });
         if (r.data.consumerGroup.clients.some((c: { clientId: string }) => c.clientId === id)) break;
         await new Promise((res) => setTimeout(res, 50));
       }
     }
     const device = await connectDevice(a, 'tcp', devices[0]!);
-    for (let i = 0; i < 60; i++) await device.publishAsync(`/${pk}/${devices[0]!.deviceName}/user/update`, JSON.stringify({ i }), { qos: 1 });
+    for (let i = 0; i < 60; i++)
+      await device.publishAsync(`/${pk}/${devices[0]!.deviceName}/user/update`, JSON.stringify({ i }), { qos: 1 });
     await device.endAsync();
     for (;;) {
       if (onA.received.length + onB.received.length >= 60) break;

@@ -4,7 +4,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys } from '../../src/db/tables.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { closeCodeOf, createApiKey, createProduct, dbSnapshot, eagerWsClient, lampTsl, mutate, mutateOk, registerDevices, sleep } from './support.ts';
+import {
+  closeCodeOf,
+  createApiKey,
+  createProduct,
+  dbSnapshot,
+  eagerWsClient,
+  lampTsl,
+  mutate,
+  mutateOk,
+  registerDevices,
+  sleep,
+} from './support.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 import { hubListeners, subscriptionsLive } from '../helpers/live.ts';
 
@@ -52,7 +63,12 @@ describeEachDb('authentication and roles on %s', (kind) => {
     });
 
     it('refuses an unknown token, a non-Bearer scheme and an empty bearer with 401', async () => {
-      for (const authorization of ['Bearer not-a-real-token', `Basic ${Buffer.from('admin:x').toString('base64')}`, 'Bearer ', t.adminToken]) {
+      for (const authorization of [
+        'Bearer not-a-real-token',
+        `Basic ${Buffer.from('admin:x').toString('base64')}`,
+        'Bearer ',
+        t.adminToken,
+      ]) {
         const res = await fetch(t.graphqlUrl, {
           method: 'POST',
           headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization },
@@ -74,7 +90,9 @@ describeEachDb('authentication and roles on %s', (kind) => {
 
     it('accepts the admin token in a GET request too', async () => {
       const url = `${t.graphqlUrl}?query=${encodeURIComponent('{ product(productKey: "' + pkA + '") { productKey } }')}`;
-      const res = await fetch(url, { headers: { accept: 'application/graphql-response+json', authorization: `Bearer ${t.adminToken}` } });
+      const res = await fetch(url, {
+        headers: { accept: 'application/graphql-response+json', authorization: `Bearer ${t.adminToken}` },
+      });
       expect(res.status).toBe(200);
       expect(((await res.json()) as any).data.product.productKey).toBe(pkA);
     });
@@ -110,7 +128,9 @@ describeEachDb('authentication and roles on %s', (kind) => {
       );
       expect(r.errors).toBeUndefined();
       expect(r.data.product).toMatchObject({ productKey: pkB, deviceCount: 2 });
-      expect(r.data.products.edges.map((e: any) => e.node.productKey)).toEqual(expect.arrayContaining([pkA, pkB, pkEmpty]));
+      expect(r.data.products.edges.map((e: any) => e.node.productKey)).toEqual(
+        expect.arrayContaining([pkA, pkB, pkEmpty]),
+      );
       expect(r.data.devices.edges.map((e: any) => e.node.deviceName)).toEqual(['b-001', 'b-002']);
       expect(r.data.device).toBeNull();
       expect(r.data.node).toEqual({ id: productB.id });
@@ -121,7 +141,10 @@ describeEachDb('authentication and roles on %s', (kind) => {
       const before = await dbSnapshot(t);
       for (const [name, input] of everyMutation()) {
         const r = await mutate(t, name, input, '', viewer.token);
-        expect(r.errors?.map((e) => e.extensions?.code), name).toEqual(['FORBIDDEN']);
+        expect(
+          r.errors?.map((e) => e.extensions?.code),
+          name,
+        ).toEqual(['FORBIDDEN']);
         expect(r.errors?.[0].path, name).toEqual([name]);
         expect(r.payload, name).toBeNull();
       }
@@ -144,11 +167,22 @@ describeEachDb('authentication and roles on %s', (kind) => {
         const def = types.get(u.name);
         if (u.kind === 'ENUM') return def.enumValues[0].name;
         if (u.kind === 'INPUT_OBJECT') {
-          return Object.fromEntries(def.inputFields.filter((f: any) => f.type.kind === 'NON_NULL').map((f: any) => [f.name, sample(f.type, f.name)]));
+          return Object.fromEntries(
+            def.inputFields
+              .filter((f: any) => f.type.kind === 'NON_NULL')
+              .map((f: any) => [f.name, sample(f.type, f.name)]),
+          );
         }
         if (field === 'productKey') return pkA;
         if (/deviceName/.test(field)) return 'a-001';
-        return ({ Int: 2000, Float: 1, Boolean: true, JSON: {}, DateTime: new Date().toISOString() } as Record<string, unknown>)[u.name] ?? 'x1234';
+        return (
+          (
+            { Int: 2000, Float: 1, Boolean: true, JSON: {}, DateTime: new Date().toISOString() } as Record<
+              string,
+              unknown
+            >
+          )[u.name] ?? 'x1234'
+        );
       };
       const mutations = intro.data.__schema.mutationType.fields;
       expect(mutations.length).toBeGreaterThanOrEqual(everyMutation().length);
@@ -156,8 +190,15 @@ describeEachDb('authentication and roles on %s', (kind) => {
       for (const f of mutations) {
         const input = f.args.find((a: any) => a.name === 'input');
         expect(input, `${f.name} takes one input argument`).toBeDefined();
-        const r = await t.gql(`mutation($input: ${named(input.type).name}!) { ${f.name}(input: $input) { __typename } }`, { input: sample(input.type, 'input') }, viewer.token);
-        expect(r.errors?.map((e) => e.extensions?.code), f.name).toEqual(['FORBIDDEN']);
+        const r = await t.gql(
+          `mutation($input: ${named(input.type).name}!) { ${f.name}(input: $input) { __typename } }`,
+          { input: sample(input.type, 'input') },
+          viewer.token,
+        );
+        expect(
+          r.errors?.map((e) => e.extensions?.code),
+          f.name,
+        ).toEqual(['FORBIDDEN']);
       }
       expect(await dbSnapshot(t)).toBe(before);
     });
@@ -166,29 +207,64 @@ describeEachDb('authentication and roles on %s', (kind) => {
       for (const role of ['VIEWER', 'OPERATOR'] as const) {
         const key = await createApiKey(t, role);
         const r = await t.gql('{ apiKeys { id } }', {}, key.token);
-        expect(r.errors?.map((e) => e.extensions?.code), role).toEqual(['FORBIDDEN']);
+        expect(
+          r.errors?.map((e) => e.extensions?.code),
+          role,
+        ).toEqual(['FORBIDDEN']);
       }
     });
 
     it('lets an OPERATOR register and control devices and manage topics', async () => {
       const op = await createApiKey(t, 'OPERATOR');
-      const reg = await mutateOk(t, 'registerDevice', { productKey: pkA, deviceName: 'op-device' }, 'device { deviceName state } deviceSecret', op.token);
+      const reg = await mutateOk(
+        t,
+        'registerDevice',
+        { productKey: pkA, deviceName: 'op-device' },
+        'device { deviceName state } deviceSecret',
+        op.token,
+      );
       expect(reg.device).toEqual({ deviceName: 'op-device', state: 'UNACTIVE' });
       expect(reg.deviceSecret).toMatch(/^[0-9a-f]{32}$/);
-      expect((await mutateOk(t, 'disableDevice', { productKey: pkA, deviceName: 'op-device' }, 'device { state }', op.token)).device.state).toBe('DISABLED');
-      expect((await mutateOk(t, 'enableDevice', { productKey: pkA, deviceName: 'op-device' }, 'device { state }', op.token)).device.state).toBe('UNACTIVE');
-      await mutateOk(t, 'createProductTopic', { productKey: pkA, topicShortName: 'op_topic', operation: 'SUB' }, '', op.token);
+      expect(
+        (await mutateOk(t, 'disableDevice', { productKey: pkA, deviceName: 'op-device' }, 'device { state }', op.token))
+          .device.state,
+      ).toBe('DISABLED');
+      expect(
+        (await mutateOk(t, 'enableDevice', { productKey: pkA, deviceName: 'op-device' }, 'device { state }', op.token))
+          .device.state,
+      ).toBe('UNACTIVE');
+      await mutateOk(
+        t,
+        'createProductTopic',
+        { productKey: pkA, topicShortName: 'op_topic', operation: 'SUB' },
+        '',
+        op.token,
+      );
       await mutateOk(t, 'deleteProductTopic', { productKey: pkA, topicShortName: 'op_topic' }, '', op.token);
-      expect((await mutateOk(t, 'deleteDevice', { productKey: pkA, deviceName: 'op-device' }, 'deletedIotId', op.token)).deletedIotId).toBeTruthy();
+      expect(
+        (await mutateOk(t, 'deleteDevice', { productKey: pkA, deviceName: 'op-device' }, 'deletedIotId', op.token))
+          .deletedIotId,
+      ).toBeTruthy();
     });
 
     it('refuses product, thing model, API key and device secret mutations to an OPERATOR', async () => {
       const op = await createApiKey(t, 'OPERATOR');
       const before = await dbSnapshot(t);
-      const adminOnly = ['createProduct', 'updateProduct', 'deleteProduct', 'setThingModel', 'resetDeviceSecret', 'createApiKey', 'revokeApiKey'];
+      const adminOnly = [
+        'createProduct',
+        'updateProduct',
+        'deleteProduct',
+        'setThingModel',
+        'resetDeviceSecret',
+        'createApiKey',
+        'revokeApiKey',
+      ];
       for (const [name, input] of everyMutation().filter(([n]) => adminOnly.includes(n))) {
         const r = await mutate(t, name, input, '', op.token);
-        expect(r.errors?.map((e) => e.extensions?.code), name).toEqual(['FORBIDDEN']);
+        expect(
+          r.errors?.map((e) => e.extensions?.code),
+          name,
+        ).toEqual(['FORBIDDEN']);
       }
       expect(await dbSnapshot(t)).toBe(before);
     });
@@ -202,7 +278,10 @@ describeEachDb('authentication and roles on %s', (kind) => {
         ['createProductTopic', { productKey: pkA, topicShortName: 'bad name', operation: 'PUB' }],
       ] as const) {
         const r = await mutate(t, name, input, '', viewer.token);
-        expect(r.errors?.map((e) => e.extensions?.code), name).toEqual(['FORBIDDEN']);
+        expect(
+          r.errors?.map((e) => e.extensions?.code),
+          name,
+        ).toEqual(['FORBIDDEN']);
       }
     });
   });
@@ -253,7 +332,10 @@ describeEachDb('authentication and roles on %s', (kind) => {
       ] as const) {
         const r = await mutate(t, name, input, '', scoped.token);
         expect(r.errors, name).toBeUndefined();
-        expect(r.payload.userErrors.map((e: any) => [e.code, e.field]), name).toEqual([['PRODUCT_NOT_FOUND', ['input', 'productKey']]]);
+        expect(
+          r.payload.userErrors.map((e: any) => [e.code, e.field]),
+          name,
+        ).toEqual([['PRODUCT_NOT_FOUND', ['input', 'productKey']]]);
       }
       expect(await dbSnapshot(t)).toBe(before);
     });
@@ -268,7 +350,10 @@ describeEachDb('authentication and roles on %s', (kind) => {
         ['resetDeviceSecret', { productKey: pkB, deviceName: 'b-001' }],
       ] as const) {
         const r = await mutate(t, name, input, '', scopedAdmin.token);
-        expect(r.payload?.userErrors.map((e: any) => e.code), name).toEqual(['PRODUCT_NOT_FOUND']);
+        expect(
+          r.payload?.userErrors.map((e: any) => e.code),
+          name,
+        ).toEqual(['PRODUCT_NOT_FOUND']);
       }
       expect(await dbSnapshot(t)).toBe(before);
     });
@@ -276,20 +361,46 @@ describeEachDb('authentication and roles on %s', (kind) => {
     it('does not let a scoped ADMIN widen its scope through API keys or new products', async () => {
       const scopedAdmin = await createApiKey(t, 'ADMIN', [pkA]);
       const before = await dbSnapshot(t);
-      const other = await mutate(t, 'createApiKey', { name: 'other', role: 'VIEWER', productKeys: [pkB] }, 'token', scopedAdmin.token);
+      const other = await mutate(
+        t,
+        'createApiKey',
+        { name: 'other', role: 'VIEWER', productKeys: [pkB] },
+        'token',
+        scopedAdmin.token,
+      );
       expect(other.payload.userErrors.map((e: any) => e.code)).toEqual(['PRODUCT_NOT_FOUND']);
       // A new product would fall outside its own scope (and would reveal which product keys are taken).
-      const product = await mutate(t, 'createProduct', { name: 'Outside scope', productKey: pkB }, '', scopedAdmin.token);
+      const product = await mutate(
+        t,
+        'createProduct',
+        { name: 'Outside scope', productKey: pkB },
+        '',
+        scopedAdmin.token,
+      );
       expect(product.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
       expect(await dbSnapshot(t)).toBe(before);
 
       // Without productKeys, the new key gets the creator's scope, never every product.
-      const inherited = await mutateOk(t, 'createApiKey', { name: 'inherited', role: 'ADMIN' }, 'apiKey { id productKeys } token', scopedAdmin.token);
+      const inherited = await mutateOk(
+        t,
+        'createApiKey',
+        { name: 'inherited', role: 'ADMIN' },
+        'apiKey { id productKeys } token',
+        scopedAdmin.token,
+      );
       expect(inherited.apiKey.productKeys).toEqual([pkA]);
-      expect((await t.gql(`{ product(productKey: "${pkB}") { productKey } }`, {}, inherited.token)).data.product).toBeNull();
+      expect(
+        (await t.gql(`{ product(productKey: "${pkB}") { productKey } }`, {}, inherited.token)).data.product,
+      ).toBeNull();
 
       // Within its scope it manages keys like any ADMIN, and sees only keys within its scope.
-      const inner = await mutateOk(t, 'createApiKey', { name: 'inner', role: 'VIEWER', productKeys: [pkA] }, 'apiKey { id productKeys } token', scopedAdmin.token);
+      const inner = await mutateOk(
+        t,
+        'createApiKey',
+        { name: 'inner', role: 'VIEWER', productKeys: [pkA] },
+        'apiKey { id productKeys } token',
+        scopedAdmin.token,
+      );
       expect(inner.apiKey.productKeys).toEqual([pkA]);
       const listed = await t.gql('{ apiKeys { id productKeys } }', {}, scopedAdmin.token);
       expect(listed.errors).toBeUndefined();
@@ -339,7 +450,12 @@ describeEachDb('authentication and roles on %s', (kind) => {
 
   describe('API keys', () => {
     it('shows a token only once, stores only its hash and never returns it from apiKeys', async () => {
-      const created = await mutateOk(t, 'createApiKey', { name: 'shown once', role: 'VIEWER' }, 'apiKey { id name role productKeys tokenPrefix revokedAt } token');
+      const created = await mutateOk(
+        t,
+        'createApiKey',
+        { name: 'shown once', role: 'VIEWER' },
+        'apiKey { id name role productKeys tokenPrefix revokedAt } token',
+      );
       expect(created.token).toMatch(/^tq_[A-Za-z0-9_-]{43}$/);
       expect(created.apiKey).toMatchObject({ name: 'shown once', role: 'VIEWER', productKeys: null, revokedAt: null });
       expect(created.token.startsWith(created.apiKey.tokenPrefix)).toBe(true);
@@ -357,7 +473,10 @@ describeEachDb('authentication and roles on %s', (kind) => {
       expect(JSON.parse(text).data.apiKeys.map((k: any) => k.id)).toContain(created.apiKey.id);
       expect(text).not.toContain(created.token);
 
-      const [row] = await t.platform.database.db.select().from(apiKeys).where(eq(apiKeys.id, Number(created.apiKey.id)));
+      const [row] = await t.platform.database.db
+        .select()
+        .from(apiKeys)
+        .where(eq(apiKeys.id, Number(created.apiKey.id)));
       expect(row!.tokenHash).toBe(createHash('sha256').update(created.token).digest('hex'));
       expect(JSON.stringify(row)).not.toContain(created.token);
     });
@@ -393,7 +512,9 @@ describeEachDb('authentication and roles on %s', (kind) => {
       const before = await dbSnapshot(t);
       for (const id of ['999999', 'not-a-number']) {
         const r = await mutate(t, 'revokeApiKey', { id });
-        expect(r.payload.userErrors.map((e: any) => [e.code, e.field])).toEqual([['API_KEY_NOT_FOUND', ['input', 'id']]]);
+        expect(r.payload.userErrors.map((e: any) => [e.code, e.field])).toEqual([
+          ['API_KEY_NOT_FOUND', ['input', 'id']],
+        ]);
       }
       expect(await dbSnapshot(t)).toBe(before);
     });
@@ -407,7 +528,11 @@ describeEachDb('authentication and roles on %s', (kind) => {
     });
 
     it('closes a socket with a bad token with 4401', async () => {
-      for (const params of [{ authorization: 'Bearer wrong-token' }, { authorization: t.adminToken }, { authorization: 42 }]) {
+      for (const params of [
+        { authorization: 'Bearer wrong-token' },
+        { authorization: t.adminToken },
+        { authorization: 42 },
+      ]) {
         const client = eagerWsClient(t, null, params);
         expect(await closeCodeOf(client), JSON.stringify(params)).toBe(4401);
         await client.dispose();

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import mqtt from 'mqtt';
-import { alinkLogin, connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
+import {
+  alinkLogin,
+  connectDevice,
+  nextMessage,
+  productWithDevices,
+  sleep,
+  type DeviceCreds,
+} from '../helpers/devices.ts';
 import { freshPostgresDatabase, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { deviceState } from '../helpers/commands.ts';
 import { PythonWireDevice } from '../helpers/python-wire.ts';
@@ -23,7 +30,10 @@ function answer(c: MqttClient, pk: string, dn: string) {
           return null;
         }
       })();
-      c.publish(`/sys/${pk}/${dn}/rrpc/response/${id}`, body?.method ? JSON.stringify({ id: body.id, code: 200, data: { Done: 1 } }) : `pong:${payload.toString()}`);
+      c.publish(
+        `/sys/${pk}/${dn}/rrpc/response/${id}`,
+        body?.method ? JSON.stringify({ id: body.id, code: 200, data: { Done: 1 } }) : `pong:${payload.toString()}`,
+      );
     }
   });
 }
@@ -51,24 +61,48 @@ describe.runIf(enabled)('two instances over one Redis and one PostgreSQL', () =>
   it('serves a device on A from GraphQL on B: status, messages, RRPC, sync services and broadcasts', async () => {
     const dev = devs[0]!;
     const ws = wsClient(b.wsUrl, b.adminToken);
-    const status = Collected.subscribe(ws, `subscription($pk: String) { deviceStatusChanged(productKey: $pk) { status deviceName cursor } }`, { pk });
-    const msgs = Collected.subscribe(ws, `subscription($pk: String) { deviceMessages(productKey: $pk, topicFilter: "/+/+/user/#") { topic payloadText cursor } }`, { pk });
+    const status = Collected.subscribe(
+      ws,
+      `subscription($pk: String) { deviceStatusChanged(productKey: $pk) { status deviceName cursor } }`,
+      { pk },
+    );
+    const msgs = Collected.subscribe(
+      ws,
+      `subscription($pk: String) { deviceMessages(productKey: $pk, topicFilter: "/+/+/user/#") { topic payloadText cursor } }`,
+      { pk },
+    );
     await sleep(300);
     const c = await connectDevice(a, 'tcp', dev);
     answer(c, pk, dev.deviceName);
-    expect((await status.waitFor(1))[0].deviceStatusChanged).toMatchObject({ status: 'ONLINE', deviceName: dev.deviceName });
+    expect((await status.waitFor(1))[0].deviceStatusChanged).toMatchObject({
+      status: 'ONLINE',
+      deviceName: dev.deviceName,
+    });
     await c.publishAsync(`/${pk}/${dev.deviceName}/user/update`, 'from A', { qos: 1 });
     expect((await msgs.waitFor(1))[0].deviceMessages).toMatchObject({ payloadText: 'from A' });
 
-    const rrpc = await b.gql(`mutation($i: RrpcInput!) { rrpc(input: $i) { rrpcCode payloadText } }`, { i: { productKey: pk, deviceName: dev.deviceName, payload: 'ping', timeoutMs: 3000 } });
-    expect(rrpc.data.rrpc).toEqual({ rrpcCode: 'SUCCESS', payloadText: 'pong:ping' });
-    const blink = await b.gql(`mutation($i: InvokeThingServiceInput!) { invokeThingService(input: $i) { rrpcCode code output } }`, {
-      i: { productKey: pk, deviceName: dev.deviceName, identifier: 'Blink', args: { Times: 1, IntervalMs: 100 }, timeoutMs: 3000 },
+    const rrpc = await b.gql(`mutation($i: RrpcInput!) { rrpc(input: $i) { rrpcCode payloadText } }`, {
+      i: { productKey: pk, deviceName: dev.deviceName, payload: 'ping', timeoutMs: 3000 },
     });
+    expect(rrpc.data.rrpc).toEqual({ rrpcCode: 'SUCCESS', payloadText: 'pong:ping' });
+    const blink = await b.gql(
+      `mutation($i: InvokeThingServiceInput!) { invokeThingService(input: $i) { rrpcCode code output } }`,
+      {
+        i: {
+          productKey: pk,
+          deviceName: dev.deviceName,
+          identifier: 'Blink',
+          args: { Times: 1, IntervalMs: 100 },
+          timeoutMs: 3000,
+        },
+      },
+    );
     expect(blink.data.invokeThingService).toEqual({ rrpcCode: 'SUCCESS', code: 200, output: { Done: 1 } });
 
     const bc = nextMessage(c, (tp) => tp.startsWith(`/sys/${pk}/${dev.deviceName}/broadcast/request/`));
-    await b.gql(`mutation($i: PubBroadcastInput!) { pubBroadcast(input: $i) { messageId } }`, { i: { productKey: pk, payload: 'to all' } });
+    await b.gql(`mutation($i: PubBroadcastInput!) { pubBroadcast(input: $i) { messageId } }`, {
+      i: { productKey: pk, payload: 'to all' },
+    });
     expect((await bc).payload.toString()).toBe('to all');
 
     // Resumable on either instance: resume on A after B's first message cursor.
@@ -76,7 +110,11 @@ describe.runIf(enabled)('two instances over one Redis and one PostgreSQL', () =>
     await c.publishAsync(`/${pk}/${dev.deviceName}/user/update`, 'second', { qos: 1 });
     await msgs.waitFor(2);
     const wsA = wsClient(a.wsUrl, a.adminToken);
-    const resumed = Collected.subscribe(wsA, `subscription($pk: String, $after: String) { deviceMessages(productKey: $pk, after: $after, topicFilter: "/+/+/user/#") { payloadText cursor } }`, { pk, after: cursor });
+    const resumed = Collected.subscribe(
+      wsA,
+      `subscription($pk: String, $after: String) { deviceMessages(productKey: $pk, after: $after, topicFilter: "/+/+/user/#") { payloadText cursor } }`,
+      { pk, after: cursor },
+    );
     expect((await resumed.waitFor(1)).map((m) => m.deviceMessages.payloadText)).toEqual(['second']);
 
     await c.endAsync();
@@ -93,7 +131,10 @@ describe.runIf(enabled)('two instances over one Redis and one PostgreSQL', () =>
     const onB = await connectDevice(b, 'tcp', dev);
     await closed;
     await sleep(300);
-    const d = await a.gql(`query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { state connectionEpoch } }`, { pk, dn: dev.deviceName });
+    const d = await a.gql(
+      `query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { state connectionEpoch } }`,
+      { pk, dn: dev.deviceName },
+    );
     expect(d.data.device).toEqual({ state: 'ONLINE', connectionEpoch: 2 });
     await onB.endAsync();
   });
@@ -103,9 +144,12 @@ describe.runIf(enabled)('two instances over one Redis and one PostgreSQL', () =>
     const d = await PythonWireDevice.connect(a, dev);
     try {
       await deviceState(b, pk, dev.deviceName, 'ONLINE');
-      const call = b.gql(`mutation($i: InvokeThingServiceInput!) { invokeThingService(input: $i) { rrpcCode code output } }`, {
-        i: { productKey: pk, deviceName: dev.deviceName, identifier: 'Blink', args: { Times: 1 }, timeoutMs: 5000 },
-      });
+      const call = b.gql(
+        `mutation($i: InvokeThingServiceInput!) { invokeThingService(input: $i) { rrpcCode code output } }`,
+        {
+          i: { productKey: pk, deviceName: dev.deviceName, identifier: 'Blink', args: { Times: 1 }, timeoutMs: 5000 },
+        },
+      );
       const { topic, body } = await d.nextWithPrefix('/ext/rrpc/');
       expect(topic).toBe(`/ext/rrpc/${body.id}/sys/${pk}/${dev.deviceName}/thing/service/Blink`);
       await d.publish(topic, { id: body.id, code: 200, data: { Done: 1 } });
@@ -124,11 +168,16 @@ describe.runIf(enabled)('two instances over one Redis and one PostgreSQL', () =>
     await a.close();
     await new Promise<void>((r) => (onA.connected ? onA.once('close', () => r()) : r()));
     // While the device is offline, a command is sent through B.
-    const set = await b.gql(`mutation($i: SetDevicePropertyInput!) { setDeviceProperty(input: $i) { messageId userErrors { code } } }`, { i: { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 12 } } });
+    const set = await b.gql(
+      `mutation($i: SetDevicePropertyInput!) { setDeviceProperty(input: $i) { messageId userErrors { code } } }`,
+      { i: { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 12 } } },
+    );
     expect(set.data.setDeviceProperty.userErrors).toEqual([]);
     const received: string[] = [];
     const onB = mqtt.connect(`mqtt://127.0.0.1:${b.platform.mqttPort}`, opts);
-    const connack = await new Promise<{ sessionPresent: boolean }>((r) => onB.once('connect', (p) => r(p as { sessionPresent: boolean })));
+    const connack = await new Promise<{ sessionPresent: boolean }>((r) =>
+      onB.once('connect', (p) => r(p as { sessionPresent: boolean })),
+    );
     onB.on('message', (topic) => received.push(topic));
     for (let i = 0; i < 50 && received.length === 0; i++) await sleep(100);
     expect(connack.sessionPresent).toBe(true);

@@ -20,7 +20,11 @@ describeEachDb('the command lifecycle record on %s', (kind) => {
   beforeAll(async () => {
     t = await startTestPlatform(kind);
     // A generous delay: items submitted in one tick share one transaction, in submission order.
-    committer = new GroupCommitter(t.platform.database, t.platform.log, createLogger('silent'), { delayMs: 20, maxBatch: 1000, maxQueue: 1000 });
+    committer = new GroupCommitter(t.platform.database, t.platform.log, createLogger('silent'), {
+      delayMs: 20,
+      maxBatch: 1000,
+      maxQueue: 1000,
+    });
     registerCommandSinks(committer);
   });
   afterAll(async () => {
@@ -30,25 +34,61 @@ describeEachDb('the command lifecycle record on %s', (kind) => {
 
   async function sent(): Promise<string> {
     const messageId = `9${String(++n).padStart(12, '0')}`;
-    const row = { messageId, kind: 'RRPC', productKey: 'a1Bench', deviceName: 'dev', topic: `/sys/a1Bench/dev/rrpc/request/${messageId}`, status: 'SENT' };
+    const row = {
+      messageId,
+      kind: 'RRPC',
+      productKey: 'a1Bench',
+      deviceName: 'dev',
+      topic: `/sys/a1Bench/dev/rrpc/request/${messageId}`,
+      status: 'SENT',
+    };
     await committer.commit({ build: () => ({ events: [], rows: { commands: [row] } }) });
     return messageId;
   }
   const answer = (messageId: string) =>
     committer.commit({
-      build: () => ({ events: [], rows: { commandReplies: [{ messageId, productKey: 'a1Bench', deviceName: 'dev', code: 200, output: { Done: 1 }, payload: 'eyJEb25lIjoxfQ==' } satisfies ReplyRow] } }),
+      build: () => ({
+        events: [],
+        rows: {
+          commandReplies: [
+            {
+              messageId,
+              productKey: 'a1Bench',
+              deviceName: 'dev',
+              code: 200,
+              output: { Done: 1 },
+              payload: 'eyJEb25lIjoxfQ==',
+            } satisfies ReplyRow,
+          ],
+        },
+      }),
     });
-  const timeout = (messageId: string) => committer.commit({ build: () => ({ events: [], rows: { commandTimeouts: [messageId] } }) });
+  const timeout = (messageId: string) =>
+    committer.commit({ build: () => ({ events: [], rows: { commandTimeouts: [messageId] } }) });
   const row = async (messageId: string) => {
     const [r] = await t.platform.database.db.select().from(commands).where(eq(commands.messageId, messageId));
-    return r && { status: r.status, code: r.code, output: r.output, replyPayload: r.replyPayload, replied: r.repliedAt !== null };
+    return (
+      r && {
+        status: r.status,
+        code: r.code,
+        output: r.output,
+        replyPayload: r.replyPayload,
+        replied: r.repliedAt !== null,
+      }
+    );
   };
   const TIMED_OUT = { status: 'TIMEOUT', code: null, output: null, replyPayload: null, replied: false };
 
   it('records an answer that came in time as REPLIED with its code and output as JSON', async () => {
     const id = await sent();
     await answer(id);
-    expect(await row(id)).toEqual({ status: 'REPLIED', code: 200, output: { Done: 1 }, replyPayload: 'eyJEb25lIjoxfQ==', replied: true });
+    expect(await row(id)).toEqual({
+      status: 'REPLIED',
+      code: 200,
+      output: { Done: 1 },
+      replyPayload: 'eyJEb25lIjoxfQ==',
+      replied: true,
+    });
   });
 
   it('keeps TIMEOUT when the answer arrives after the timeout was recorded', async () => {

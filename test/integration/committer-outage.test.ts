@@ -15,7 +15,8 @@ import { createLogger } from '../../src/logger.ts';
 const SLOW_FAILURE_MS = 50;
 
 /** postgres.js wraps driver errors; drizzle wraps them again in DrizzleQueryError with `cause`. */
-const wrapped = (code: string) => Object.assign(new Error('Failed query: ...'), { cause: Object.assign(new Error(code), { code }) });
+const wrapped = (code: string) =>
+  Object.assign(new Error('Failed query: ...'), { cause: Object.assign(new Error(code), { code }) });
 
 function fakeDatabase(behaviour: (items: number) => Promise<void>) {
   const transactions: number[] = [];
@@ -37,7 +38,11 @@ function fakeDatabase(behaviour: (items: number) => Promise<void>) {
 
 function committer(behaviour: (items: number) => Promise<void>) {
   const f = fakeDatabase(behaviour);
-  const c = new GroupCommitter(f.database, f.log, createLogger('silent'), { delayMs: 5, maxBatch: 1000, maxQueue: 10_000 });
+  const c = new GroupCommitter(f.database, f.log, createLogger('silent'), {
+    delayMs: 5,
+    maxBatch: 1000,
+    maxQueue: 10_000,
+  });
   return { c, transactions: f.transactions };
 }
 
@@ -51,7 +56,16 @@ const item = (tag: string): CommitItem => ({
 
 describe('group commit failures', () => {
   it('classifies connection and server failures as unavailable, data errors as not', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', '08006', '57P01', '53300']) {
+    for (const code of [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'CONNECTION_CLOSED',
+      'CONNECTION_DESTROYED',
+      'CONNECT_TIMEOUT',
+      '08006',
+      '57P01',
+      '53300',
+    ]) {
       expect(isUnavailable(wrapped(code)), code).toBe(true);
     }
     for (const code of ['22P02', '23505', '22P05', '42P01']) expect(isUnavailable(wrapped(code)), code).toBe(false);
@@ -84,7 +98,7 @@ describe('group commit failures', () => {
     expect(transactions).toEqual([50, 1]);
   });
 
-  it('retries the items of a batch one by one when one item\'s data is refused, so only that item fails', async () => {
+  it("retries the items of a batch one by one when one item's data is refused, so only that item fails", async () => {
     const { c, transactions } = committer(async () => {});
     const results = await Promise.allSettled(['a', 'bad', 'c'].map((tag) => c.commit(item(tag))));
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);

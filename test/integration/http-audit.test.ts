@@ -6,7 +6,7 @@ import { describeEachDb } from '../helpers/services-env.ts';
 
 /** A Prometheus sample value (first series of that name matching the label text), or null. */
 function sample(body: string, name: string, labels = ''): number | null {
-  const line = body.split('\n').find((l) => l.startsWith(`${name}{`) ? l.includes(labels) : l.startsWith(`${name} `));
+  const line = body.split('\n').find((l) => (l.startsWith(`${name}{`) ? l.includes(labels) : l.startsWith(`${name} `)));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : null;
 }
 
@@ -30,7 +30,9 @@ describeEachDb('HTTP endpoints on %s', (kind) => {
     });
     expect(audits.length).toBeGreaterThan(30);
     const results = await Promise.all(audits.map(async (a) => ({ ...(await a.fn()), name: a.name })));
-    const failures = results.filter((r) => r.status === 'error').map((r) => `${r.name}: ${'reason' in r ? r.reason : ''}`);
+    const failures = results
+      .filter((r) => r.status === 'error')
+      .map((r) => `${r.name}: ${'reason' in r ? r.reason : ''}`);
     expect(failures, `failed audits:\n${failures.join('\n')}`).toEqual([]);
     for (const r of results) expect(['ok', 'warn']).toContain(r.status);
   });
@@ -57,7 +59,10 @@ describeEachDb('HTTP endpoints on %s', (kind) => {
     const opsBefore = sample(before, 'thingql_graphql_operations_total', 'type="mutation",outcome="ok"') ?? 0;
 
     const { productKey } = await createProduct(t, { name: 'Metrics lamp' });
-    await t.gql(`mutation($pk: String!) { registerDevice(input: { productKey: $pk, deviceName: "metrics-1" }) { userErrors { code } } }`, { pk: productKey });
+    await t.gql(
+      `mutation($pk: String!) { registerDevice(input: { productKey: $pk, deviceName: "metrics-1" }) { userErrors { code } } }`,
+      { pk: productKey },
+    );
 
     const after = await (await fetch(`${t.httpUrl}/metrics`)).text();
     expect(sample(after, 'thingql_graphql_operations_total', 'type="mutation",outcome="ok"')).toBe(opsBefore + 2);

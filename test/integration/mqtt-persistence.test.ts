@@ -19,16 +19,26 @@ import { createDatabase, type Database } from '../../src/db/client.ts';
 
 const require = createRequire(import.meta.url);
 type NodeTestContext = { name: string; plan(n: number): void; assert: typeof assert; diagnostic(msg: string): void };
-type AbstractSuite = (opts: { test: (name: string, fn: (t: NodeTestContext) => Promise<void>) => void; persistence: () => Promise<unknown>; testAsync?: boolean }) => void;
+type AbstractSuite = (opts: {
+  test: (name: string, fn: (t: NodeTestContext) => Promise<void>) => void;
+  persistence: () => Promise<unknown>;
+  testAsync?: boolean;
+}) => void;
 const abstractSuite = require('aedes-persistence/abstract.js') as AbstractSuite;
 /** The in-process emitter aedes uses by default; mqemitter-redis has the same interface across instances. */
-const mqemitter = require('mqemitter') as () => { emit(p: object, cb?: () => void): void; close(cb?: () => void): void };
-
+const mqemitter = require('mqemitter') as () => {
+  emit(p: object, cb?: () => void): void;
+  close(cb?: () => void): void;
+};
 
 /** A database of its own, migrated; dropped (PostgreSQL) or closed (PGlite) by `close`. */
 async function openDatabase(kind: DbKind): Promise<{ database: Database; url?: string; close(): Promise<void> }> {
   if (kind === 'pglite') {
-    const database = await createDatabase({ url: 'memory://', dataDir: tmpdir(), pgliteLoadDataDir: new Blob([readFileSync(inject('pgliteTemplate'))]) });
+    const database = await createDatabase({
+      url: 'memory://',
+      dataDir: tmpdir(),
+      pgliteLoadDataDir: new Blob([readFileSync(inject('pgliteTemplate'))]),
+    });
     await database.migrate();
     return { database, close: () => database.close() };
   }
@@ -115,7 +125,10 @@ describe.each(dbKinds())('mqtt persistence on %s', (kind) => {
 
   describe('beyond the abstract suite', () => {
     const opened: PgPersistence[] = [];
-    const open = async (broker: { id: string; mq?: unknown } = { id: `broker-${randomBytes(3).toString('hex')}` }, database = db.database) => {
+    const open = async (
+      broker: { id: string; mq?: unknown } = { id: `broker-${randomBytes(3).toString('hex')}` },
+      database = db.database,
+    ) => {
       const p = createPgPersistence(database);
       await p.setup(broker as never);
       opened.push(p);
@@ -130,14 +143,40 @@ describe.each(dbKinds())('mqtt persistence on %s', (kind) => {
     });
 
     const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-    const properties = { correlationData: Buffer.from([0, 255, 1, 254]), userProperties: { k: 'v', list: ['a', 'b'] }, messageExpiryInterval: 60 };
+    const properties = {
+      correlationData: Buffer.from([0, 255, 1, 254]),
+      userProperties: { k: 'v', list: ['a', 'b'] },
+      messageExpiryInterval: 60,
+    };
 
     it('keeps every byte of binary payloads and MQTT 5 properties in every store', async () => {
       const p = await open();
       const client = { id: 'bin' };
-      await p.storeRetained({ cmd: 'publish', topic: 'bin/retained', payload: allBytes, qos: 1, retain: true, properties });
-      await p.outgoingEnqueueCombi([{ clientId: client.id }], { cmd: 'publish', topic: 'bin/out', payload: allBytes, qos: 1, brokerId: 'b', brokerCounter: 7, properties });
-      await p.incomingStorePacket(client, { cmd: 'publish', topic: 'bin/in', payload: allBytes, qos: 2, messageId: 9, properties });
+      await p.storeRetained({
+        cmd: 'publish',
+        topic: 'bin/retained',
+        payload: allBytes,
+        qos: 1,
+        retain: true,
+        properties,
+      });
+      await p.outgoingEnqueueCombi([{ clientId: client.id }], {
+        cmd: 'publish',
+        topic: 'bin/out',
+        payload: allBytes,
+        qos: 1,
+        brokerId: 'b',
+        brokerCounter: 7,
+        properties,
+      });
+      await p.incomingStorePacket(client, {
+        cmd: 'publish',
+        topic: 'bin/in',
+        payload: allBytes,
+        qos: 2,
+        messageId: 9,
+        properties,
+      });
       await p.putWill(client, { topic: 'bin/will', payload: allBytes, qos: 1, retain: false, properties });
 
       const [retained] = await collect(p.createRetainedStreamCombi(['bin/#']));
@@ -156,14 +195,19 @@ describe.each(dbKinds())('mqtt persistence on %s', (kind) => {
         select jsonb_typeof(packet), octet_length(payload) from mqtt_outgoing union all
         select jsonb_typeof(packet), octet_length(payload) from mqtt_incoming union all
         select jsonb_typeof(packet), octet_length(payload) from mqtt_wills`);
-      const rows = (Array.isArray(stored) ? stored : (stored as { rows: unknown[] }).rows) as { json: string; bytes: number }[];
+      const rows = (Array.isArray(stored) ? stored : (stored as { rows: unknown[] }).rows) as {
+        json: string;
+        bytes: number;
+      }[];
       expect(rows.map((r) => [r.json, Number(r.bytes)])).toEqual(Array(4).fill(['object', 256]));
     });
 
     it('matches retained messages by wildcard, each once, and keeps $ topics from leading wildcards', async () => {
       const p = await open();
-      for (const topic of ['a', 'a/b', 'a/b/c', 'ab/c', 'x/b', '$SYS/x']) await p.storeRetained({ topic, payload: Buffer.from(topic), qos: 0, retain: true });
-      const topics = async (patterns: string[]) => (await collect(p.createRetainedStreamCombi(patterns))).map((m) => m.topic).sort();
+      for (const topic of ['a', 'a/b', 'a/b/c', 'ab/c', 'x/b', '$SYS/x'])
+        await p.storeRetained({ topic, payload: Buffer.from(topic), qos: 0, retain: true });
+      const topics = async (patterns: string[]) =>
+        (await collect(p.createRetainedStreamCombi(patterns))).map((m) => m.topic).sort();
       expect(await topics(['a/#'])).toEqual(['a', 'a/b', 'a/b/c']);
       expect(await topics(['a/+', '+/b', 'a/b'])).toEqual(['a/b', 'x/b']);
       expect(await topics(['#'])).toEqual(['a', 'a/b', 'a/b/c', 'ab/c', 'x/b']); // [MQTT-4.7.2-1]
@@ -179,7 +223,14 @@ describe.each(dbKinds())('mqtt persistence on %s', (kind) => {
       await p.setup({ id: 'paging' } as never);
       opened.push(p);
       const client = { id: 'long-queue' };
-      const publish = (n: number) => ({ cmd: 'publish', topic: 'q', payload: Buffer.from(String(n)), qos: 1, brokerId: 'paging', brokerCounter: n });
+      const publish = (n: number) => ({
+        cmd: 'publish',
+        topic: 'q',
+        payload: Buffer.from(String(n)),
+        qos: 1,
+        brokerId: 'paging',
+        brokerCounter: n,
+      });
       for (let n = 1; n <= 5; n++) await p.outgoingEnqueue({ clientId: client.id }, publish(n));
       const seen: string[] = [];
       for await (const packet of p.outgoingStream(client)) {
@@ -188,7 +239,8 @@ describe.each(dbKinds())('mqtt persistence on %s', (kind) => {
       }
       expect(seen).toEqual(['1', '2', '3', '4', '5']);
       expect((await collect(p.outgoingStream(client))).length).toBe(6);
-      for (let n = 1; n <= 5; n++) await p.putWill({ id: `w${n}` }, { topic: 'lwt', payload: Buffer.from('x'), qos: 0, retain: false });
+      for (let n = 1; n <= 5; n++)
+        await p.putWill({ id: `w${n}` }, { topic: 'lwt', payload: Buffer.from('x'), qos: 0, retain: false });
       expect((await collect(p.streamWill({}))).map((w) => w.clientId)).toEqual(['w1', 'w2', 'w3', 'w4', 'w5']);
       expect(await collect(p.streamWill({ paging: Date.now() }))).toEqual([]);
     });
@@ -200,20 +252,39 @@ describe.each(dbKinds())('mqtt persistence on %s', (kind) => {
         { topic: 'cmd/dev-1/#', qos: 1 },
         { topic: 'status', qos: 0 },
       ]);
-      await before.outgoingEnqueueCombi(await before.subscriptionsByTopic('cmd/dev-1/set'), { cmd: 'publish', topic: 'cmd/dev-1/set', payload: Buffer.from('on'), qos: 1, brokerId: 'broker-before', brokerCounter: 1 });
+      await before.outgoingEnqueueCombi(await before.subscriptionsByTopic('cmd/dev-1/set'), {
+        cmd: 'publish',
+        topic: 'cmd/dev-1/set',
+        payload: Buffer.from('on'),
+        qos: 1,
+        brokerId: 'broker-before',
+        brokerCounter: 1,
+      });
       await before.storeRetained({ topic: 'cmd/dev-1/last', payload: Buffer.from('r'), qos: 0, retain: true });
       await before.putWill(client, { topic: 'lwt/dev-1', payload: Buffer.from('gone'), qos: 1, retain: false });
-      await before.incomingStorePacket(client, { cmd: 'publish', topic: 'up', payload: Buffer.from('x'), qos: 2, messageId: 3 });
+      await before.incomingStorePacket(client, {
+        cmd: 'publish',
+        topic: 'up',
+        payload: Buffer.from('x'),
+        qos: 2,
+        messageId: 3,
+      });
       await before.destroy();
 
       const after = await open({ id: 'broker-after' });
-      expect(await after.subscriptionsByTopic('cmd/dev-1/set')).toEqual([{ clientId: 'dev-1', topic: 'cmd/dev-1/#', qos: 1, rh: undefined, rap: undefined, nl: undefined }]);
+      expect(await after.subscriptionsByTopic('cmd/dev-1/set')).toEqual([
+        { clientId: 'dev-1', topic: 'cmd/dev-1/#', qos: 1, rh: undefined, rap: undefined, nl: undefined },
+      ]);
       expect((await after.subscriptionsByClient(client)).map((s) => s.topic)).toEqual(['cmd/dev-1/#', 'status']);
       const queued = await collect(after.outgoingStream(client));
       expect(queued.map((q) => String(q.payload))).toEqual(['on']);
-      expect((await collect(after.createRetainedStreamCombi(['cmd/dev-1/#']))).map((m) => m.topic)).toEqual(['cmd/dev-1/last']);
+      expect((await collect(after.createRetainedStreamCombi(['cmd/dev-1/#']))).map((m) => m.topic)).toEqual([
+        'cmd/dev-1/last',
+      ]);
       // The will belongs to a broker that is gone: aedes publishes the wills streamWill returns for unknown brokers.
-      expect((await collect(after.streamWill({ 'broker-after': Date.now() }))).map((w) => [w.clientId, w.brokerId])).toEqual([['dev-1', 'broker-before']]);
+      expect(
+        (await collect(after.streamWill({ 'broker-after': Date.now() }))).map((w) => [w.clientId, w.brokerId]),
+      ).toEqual([['dev-1', 'broker-before']]);
       expect((await after.incomingGetPacket(client, { messageId: 3 })).topic).toBe('up');
       expect(await after.countOffline()).toEqual({ subsCount: 1, clientsCount: 1 });
     });
@@ -310,7 +381,15 @@ describe.each(dbKinds())('mqtt persistence on %s', (kind) => {
           expect(back.received[0]!.qos).toBe(1);
           expect(back.received[0]!.payload.equals(allBytes)).toBe(true);
           await back.client.endAsync();
-          await until(async () => (await db.database.db.execute(sql`select 1 from mqtt_outgoing`).then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows))).length === 0, 'the PUBACK to clear the queue');
+          await until(
+            async () =>
+              (
+                await db.database.db
+                  .execute(sql`select 1 from mqtt_outgoing`)
+                  .then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows))
+              ).length === 0,
+            'the PUBACK to clear the queue',
+          );
         } finally {
           await second.stop();
         }
@@ -326,14 +405,20 @@ describe.each(dbKinds())('mqtt persistence on %s', (kind) => {
           await device.client.subscribeAsync('cmd/lamp-2/#', { qos: 1 });
           await device.client.endAsync();
           // B learns the subscription from A's notice; it must queue for the offline session itself.
-          await until(async () => (await b.persistence.subscriptionsByTopic('cmd/lamp-2/set')).length === 1, 'instance b to learn the subscription');
+          await until(
+            async () => (await b.persistence.subscriptionsByTopic('cmd/lamp-2/set')).length === 1,
+            'instance b to learn the subscription',
+          );
           const cloud = await connect(b.url, 'cloud-b', true);
           await cloud.client.publishAsync('cmd/lamp-2/set', 'on', { qos: 1 });
           await cloud.client.endAsync();
 
           const moved = await connect(b.url, 'lamp-2', false);
           expect(moved.sessionPresent).toBe(true);
-          await until(() => moved.received.some((m) => m.topic === 'cmd/lamp-2/set'), 'the message queued on the other instance');
+          await until(
+            () => moved.received.some((m) => m.topic === 'cmd/lamp-2/set'),
+            'the message queued on the other instance',
+          );
           expect(moved.received.filter((m) => m.qos === 1).map((m) => String(m.payload))).toEqual(['on']);
           await moved.client.endAsync();
         } finally {

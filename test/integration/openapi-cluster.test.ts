@@ -46,7 +46,9 @@ describe.runIf(enabled)('OpenAPI on two instances over one Redis and one Postgre
     const key = await createAccessKey(a, 'VIEWER');
     const proxy = await recordingProxy(a.platform.httpPort);
     try {
-      const r = await iotClient(a, key, 'ACS3', `127.0.0.1:${proxy.port}`).queryProduct(new $Iot.QueryProductRequest({ productKey: pk }));
+      const r = await iotClient(a, key, 'ACS3', `127.0.0.1:${proxy.port}`).queryProduct(
+        new $Iot.QueryProductRequest({ productKey: pk }),
+      );
       expect(r.body.success).toBe(true);
       const replay = await send(b.platform.httpPort, proxy.seen.at(-1)!);
       expect(replay.json).toMatchObject({ Code: 'SignatureNonceUsed' });
@@ -55,10 +57,15 @@ describe.runIf(enabled)('OpenAPI on two instances over one Redis and one Postgre
     }
     const onB = iotClient(b, key, 'RPC');
     expect((await onB.queryProduct(new $Iot.QueryProductRequest({ productKey: pk }))).body.success).toBe(true);
-    await a.gql('mutation($i: RevokeAccessKeyInput!) { revokeAccessKey(input: $i) { userErrors { code } } }', { i: { accessKeyId: key.accessKeyId } });
+    await a.gql('mutation($i: RevokeAccessKeyInput!) { revokeAccessKey(input: $i) { userErrors { code } } }', {
+      i: { accessKeyId: key.accessKeyId },
+    });
     // B learns of the revocation from the event log; poll until it does (no timing asserted).
     for (let i = 0; ; i++) {
-      const e = await onB.queryProduct(new $Iot.QueryProductRequest({ productKey: pk })).then(() => null, (err: { code: string }) => err);
+      const e = await onB.queryProduct(new $Iot.QueryProductRequest({ productKey: pk })).then(
+        () => null,
+        (err: { code: string }) => err,
+      );
       if (e) {
         expect(e.code).toBe('InvalidAccessKeyId.Inactive');
         break;
@@ -66,6 +73,8 @@ describe.runIf(enabled)('OpenAPI on two instances over one Redis and one Postgre
       if (i > 200) throw new Error('B never saw the revocation');
       await new Promise((r) => setTimeout(r, 25));
     }
-    expect(await sdkError(onB.queryProduct(new $Iot.QueryProductRequest({ productKey: pk })))).toMatchObject({ code: 'InvalidAccessKeyId.Inactive' });
+    expect(await sdkError(onB.queryProduct(new $Iot.QueryProductRequest({ productKey: pk })))).toMatchObject({
+      code: 'InvalidAccessKeyId.Inactive',
+    });
   });
 });

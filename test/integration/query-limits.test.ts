@@ -32,7 +32,9 @@ describe('query limits', () => {
   it('answers queries within the limit, introspection included', async () => {
     const ok = await t.gql(nested(MAX_QUERY_DEPTH - 2));
     expect(ok.errors).toBeUndefined();
-    const intro = await t.gql('{ __schema { types { name fields { name type { name ofType { name ofType { name ofType { name } } } } } } } }');
+    const intro = await t.gql(
+      '{ __schema { types { name fields { name type { name ofType { name ofType { name ofType { name } } } } } } } }',
+    );
     expect(intro.errors).toBeUndefined();
     expect(intro.data.__schema.types.length).toBeGreaterThan(50);
   });

@@ -6,7 +6,6 @@ import { lampTsl } from '../helpers/tsl-fixtures.ts';
 import { hubListeners, subscriptionsLive } from '../helpers/live.ts';
 import { sleep } from '../helpers/wait.ts';
 
-
 const CREATE_PRODUCT = `mutation($input: CreateProductInput!) { createProduct(input: $input) {
   product { id productKey name nodeType dataFormat validationMode thingModel { properties { identifier accessMode } events { identifier type } services { identifier callType } } topics { topicShortName operation topicTemplate } }
   userErrors { code message field } } }`;
@@ -29,7 +28,9 @@ describeEachDb('registry on %s', (kind) => {
     expect(p.productKey).toMatch(/^[A-Za-z0-9]{11}$/);
     expect(p.validationMode).toBe('WEAK');
     expect(p.thingModel.properties).toHaveLength(10);
-    expect(p.thingModel.events.map((e: any) => e.identifier)).toEqual(expect.arrayContaining(['post', 'Fault', 'OverHeat']));
+    expect(p.thingModel.events.map((e: any) => e.identifier)).toEqual(
+      expect.arrayContaining(['post', 'Fault', 'OverHeat']),
+    );
     expect(p.thingModel.services.find((s: any) => s.identifier === 'Blink').callType).toBe('SYNC');
     expect(p.topics.map((x: any) => [x.topicShortName, x.operation])).toEqual([
       ['update', 'PUB'],
@@ -44,7 +45,11 @@ describeEachDb('registry on %s', (kind) => {
     const pk = data.createProduct.product.productKey;
     const client = wsClient(t.wsUrl, t.adminToken);
     const baseline = hubListeners(t);
-    const live = Collected.subscribe(client, `subscription($pk: String) { deviceLifecycle(productKey: $pk) { action deviceName productKey iotId cursor } }`, { pk });
+    const live = Collected.subscribe(
+      client,
+      `subscription($pk: String) { deviceLifecycle(productKey: $pk) { action deviceName productKey iotId cursor } }`,
+      { pk },
+    );
     // The subscription is live before events are produced.
     await subscriptionsLive(t, baseline);
 
@@ -67,9 +72,12 @@ describeEachDb('registry on %s', (kind) => {
     }
     expect(seen).toEqual(names);
 
-    const dis = await t.gql(`mutation($i: DisableDeviceInput!) { disableDevice(input: $i) { device { state } userErrors { code } } }`, {
-      i: { productKey: pk, deviceName: 'lamp-042' },
-    });
+    const dis = await t.gql(
+      `mutation($i: DisableDeviceInput!) { disableDevice(input: $i) { device { state } userErrors { code } } }`,
+      {
+        i: { productKey: pk, deviceName: 'lamp-042' },
+      },
+    );
     expect(dis.data.disableDevice.device.state).toBe('DISABLED');
 
     const events = await live.waitFor(101);
@@ -79,10 +87,18 @@ describeEachDb('registry on %s', (kind) => {
 
     // Resume after the 50th event: exactly the 51 events after it, in order, then live ones.
     const cursor = events[49].deviceLifecycle.cursor;
-    const resumed = Collected.subscribe(client, `subscription($pk: String, $after: String) { deviceLifecycle(productKey: $pk, after: $after) { action deviceName cursor } }`, { pk, after: cursor });
+    const resumed = Collected.subscribe(
+      client,
+      `subscription($pk: String, $after: String) { deviceLifecycle(productKey: $pk, after: $after) { action deviceName cursor } }`,
+      { pk, after: cursor },
+    );
     const replay = await resumed.waitFor(51);
-    expect(replay.map((e: any) => e.deviceLifecycle.cursor)).toEqual(events.slice(50).map((e: any) => e.deviceLifecycle.cursor));
-    await t.gql(`mutation($i: EnableDeviceInput!) { enableDevice(input: $i) { userErrors { code } } }`, { i: { productKey: pk, deviceName: 'lamp-042' } });
+    expect(replay.map((e: any) => e.deviceLifecycle.cursor)).toEqual(
+      events.slice(50).map((e: any) => e.deviceLifecycle.cursor),
+    );
+    await t.gql(`mutation($i: EnableDeviceInput!) { enableDevice(input: $i) { userErrors { code } } }`, {
+      i: { productKey: pk, deviceName: 'lamp-042' },
+    });
     const more = await resumed.waitFor(52);
     expect(more[51].deviceLifecycle).toMatchObject({ action: 'ENABLE', deviceName: 'lamp-042' });
     // Nothing more may arrive: this window proves a negative, so it is a real delay.

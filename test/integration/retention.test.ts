@@ -3,7 +3,6 @@ import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-
 describe('retention', () => {
   let t: TestPlatform;
   let pk: string;
@@ -23,13 +22,27 @@ describe('retention', () => {
     const topic = `/sys/${pk}/${dev.deviceName}/thing/event/property/post`;
     for (let i = 0; i < 7; i++) {
       const r = nextMessage(c, (tp) => tp === `${topic}_reply`);
-      await c.publishAsync(topic, JSON.stringify({ id: String(i), params: { Brightness: i }, method: 'thing.event.property.post' }), { qos: 1 });
+      await c.publishAsync(
+        topic,
+        JSON.stringify({ id: String(i), params: { Brightness: i }, method: 'thing.event.property.post' }),
+        { qos: 1 },
+      );
       await r;
     }
-    await t.gql(`mutation($i: SetDevicePropertyInput!) { setDeviceProperty(input: $i) { messageId } }`, { i: { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 5 } } });
+    await t.gql(`mutation($i: SetDevicePropertyInput!) { setDeviceProperty(input: $i) { messageId } }`, {
+      i: { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 5 } },
+    });
     const count = async () => {
-      const range = { pk, dn: dev.deviceName, from: new Date(Date.now() - 3600_000).toISOString(), to: new Date(Date.now() + 3600_000).toISOString() };
-      const h = await t.gql(`query($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!) { devicePropertyHistory(productKey: $pk, deviceName: $dn, identifier: "Brightness", from: $from, to: $to, first: 100) { edges { cursor } } deviceServiceHistory(productKey: $pk, deviceName: $dn, from: $from, to: $to) { edges { cursor } } }`, range);
+      const range = {
+        pk,
+        dn: dev.deviceName,
+        from: new Date(Date.now() - 3600_000).toISOString(),
+        to: new Date(Date.now() + 3600_000).toISOString(),
+      };
+      const h = await t.gql(
+        `query($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!) { devicePropertyHistory(productKey: $pk, deviceName: $dn, identifier: "Brightness", from: $from, to: $to, first: 100) { edges { cursor } } deviceServiceHistory(productKey: $pk, deviceName: $dn, from: $from, to: $to) { edges { cursor } } }`,
+        range,
+      );
       return [h.data.devicePropertyHistory.edges.length, h.data.deviceServiceHistory.edges.length];
     };
     expect(await count()).toEqual([7, 1]);

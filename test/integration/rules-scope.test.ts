@@ -16,12 +16,21 @@ describe('rules and API keys limited to products', () => {
 
   beforeAll(async () => {
     t = await startTestPlatform('pglite');
-    const product = async (name: string) => (await t.gql(`mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } } }`, { i: { name } })).data.createProduct.product.productKey as string;
+    const product = async (name: string) =>
+      (
+        await t.gql(`mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } } }`, {
+          i: { name },
+        })
+      ).data.createProduct.product.productKey as string;
     mine = await product('Mine');
     theirs = await product('Theirs');
-    const k = await t.gql(`mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }`, { i: { name: 'scoped', role: 'OPERATOR', productKeys: [mine] } });
+    const k = await t.gql(`mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }`, {
+      i: { name: 'scoped', role: 'OPERATOR', productKeys: [mine] },
+    });
     token = k.data.createApiKey.token;
-    const r = await t.gql(CREATE, { i: { name: 'theirs', sql: `SELECT * FROM "/${theirs}/+/user/#"`, actions: [hook] } });
+    const r = await t.gql(CREATE, {
+      i: { name: 'theirs', sql: `SELECT * FROM "/${theirs}/+/user/#"`, actions: [hook] },
+    });
     theirRule = r.data.createRule.rule.id;
   });
   afterAll(async () => {
@@ -29,9 +38,21 @@ describe('rules and API keys limited to products', () => {
   });
 
   it.each([
-    ['another product in FROM', () => `SELECT * FROM "/${theirs}/+/user/#"`, () => [hook], 'PRODUCT_NOT_FOUND', ['input', 'sql']],
+    [
+      'another product in FROM',
+      () => `SELECT * FROM "/${theirs}/+/user/#"`,
+      () => [hook],
+      'PRODUCT_NOT_FOUND',
+      ['input', 'sql'],
+    ],
     ['every product in FROM', () => 'SELECT * FROM "/+/+/user/#"', () => [hook], 'TOPIC_NOT_ALLOWED', ['input', 'sql']],
-    ['every status topic in FROM', () => 'SELECT * FROM "/as/mqtt/status/#"', () => [hook], 'TOPIC_NOT_ALLOWED', ['input', 'sql']],
+    [
+      'every status topic in FROM',
+      () => 'SELECT * FROM "/as/mqtt/status/#"',
+      () => [hook],
+      'TOPIC_NOT_ALLOWED',
+      ['input', 'sql'],
+    ],
     [
       'a republish into another product',
       () => `SELECT * FROM "/${mine}/+/user/#"`,
@@ -44,11 +65,22 @@ describe('rules and API keys limited to products', () => {
     expect(r.data.createRule.rule).toBeNull();
     expect(r.data.createRule.userErrors).toEqual([expect.objectContaining({ code, field })]);
     // The same answer as for a product that does not exist: a scoped key does not learn which product keys are taken.
-    if (code === 'PRODUCT_NOT_FOUND') expect(r.data.createRule.userErrors[0].message).toBe(`product ${theirs} does not exist`);
+    if (code === 'PRODUCT_NOT_FOUND')
+      expect(r.data.createRule.userErrors[0].message).toBe(`product ${theirs} does not exist`);
   });
 
   it('lets a scoped key make, see and run rules over its own products only', async () => {
-    const r = await t.gql(CREATE, { i: { name: 'mine', sql: `SELECT * FROM "/${mine}/+/user/#"`, actions: [hook, { type: 'REPUBLISH', configuration: { topic: '/${productKey}/${deviceName}/user/get' } }] } }, token);
+    const r = await t.gql(
+      CREATE,
+      {
+        i: {
+          name: 'mine',
+          sql: `SELECT * FROM "/${mine}/+/user/#"`,
+          actions: [hook, { type: 'REPUBLISH', configuration: { topic: '/${productKey}/${deviceName}/user/get' } }],
+        },
+      },
+      token,
+    );
     expect(r.data.createRule.userErrors).toEqual([]);
     const id = r.data.createRule.rule.id;
 
@@ -57,28 +89,56 @@ describe('rules and API keys limited to products', () => {
     const all = await t.gql(`{ rules { name } }`);
     expect(all.data.rules.map((x: { name: string }) => x.name)).toEqual(['theirs', 'mine']);
 
-    const peek = await t.gql(`query($id: ID!) { rule(id: $id) { name } deadLetters(ruleId: $id) { edges { node { id } } } }`, { id: theirRule }, token);
+    const peek = await t.gql(
+      `query($id: ID!) { rule(id: $id) { name } deadLetters(ruleId: $id) { edges { node { id } } } }`,
+      { id: theirRule },
+      token,
+    );
     expect(peek.data).toEqual({ rule: null, deadLetters: { edges: [] } });
     for (const m of ['startRule', 'stopRule', 'deleteRule']) {
       const name = m.charAt(0).toUpperCase() + m.slice(1);
-      const x = await t.gql(`mutation($i: ${name}Input!) { ${m}(input: $i) { rule { id } userErrors { code } } }`, { i: { id: theirRule } }, token);
+      const x = await t.gql(
+        `mutation($i: ${name}Input!) { ${m}(input: $i) { rule { id } userErrors { code } } }`,
+        { i: { id: theirRule } },
+        token,
+      );
       expect(x.data[m]).toEqual({ rule: null, userErrors: [{ code: 'RULE_NOT_FOUND' }] });
     }
-    const upd = await t.gql(`mutation($i: UpdateRuleInput!) { updateRule(input: $i) { rule { id } userErrors { code } } }`, { i: { id: theirRule, name: 'mine now' } }, token);
+    const upd = await t.gql(
+      `mutation($i: UpdateRuleInput!) { updateRule(input: $i) { rule { id } userErrors { code } } }`,
+      { i: { id: theirRule, name: 'mine now' } },
+      token,
+    );
     expect(upd.data.updateRule.userErrors).toEqual([{ code: 'RULE_NOT_FOUND' }]);
-    const rd = await t.gql(`mutation($i: RedriveDeadLettersInput!) { redriveDeadLetters(input: $i) { userErrors { code } } }`, { i: { ruleId: theirRule } }, token);
+    const rd = await t.gql(
+      `mutation($i: RedriveDeadLettersInput!) { redriveDeadLetters(input: $i) { userErrors { code } } }`,
+      { i: { ruleId: theirRule } },
+      token,
+    );
     expect(rd.data.redriveDeadLetters.userErrors).toEqual([{ code: 'RULE_NOT_FOUND' }]);
 
     // Its own rule cannot be pointed at another product either.
-    const move = await t.gql(`mutation($i: UpdateRuleInput!) { updateRule(input: $i) { rule { id } userErrors { code field } } }`, { i: { id, sql: `SELECT * FROM "/${theirs}/+/user/#"` } }, token);
+    const move = await t.gql(
+      `mutation($i: UpdateRuleInput!) { updateRule(input: $i) { rule { id } userErrors { code field } } }`,
+      { i: { id, sql: `SELECT * FROM "/${theirs}/+/user/#"` } },
+      token,
+    );
     // (its republish to /${productKey}/... would follow the source into that product too)
     expect(move.data.updateRule.userErrors).toEqual([
       { code: 'PRODUCT_NOT_FOUND', field: ['input', 'sql'] },
       { code: 'PRODUCT_NOT_FOUND', field: ['input', 'actions', '1', 'configuration'] },
     ]);
-    const started = await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } userErrors { code } } }`, { i: { id } }, token);
+    const started = await t.gql(
+      `mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } userErrors { code } } }`,
+      { i: { id } },
+      token,
+    );
     expect(started.data.startRule).toEqual({ rule: { status: 'RUNNING' }, userErrors: [] });
-    const stopped = await t.gql(`mutation($i: StopRuleInput!) { stopRule(input: $i) { rule { status } userErrors { code } } }`, { i: { id } }, token);
+    const stopped = await t.gql(
+      `mutation($i: StopRuleInput!) { stopRule(input: $i) { rule { status } userErrors { code } } }`,
+      { i: { id } },
+      token,
+    );
     expect(stopped.data.stopRule).toEqual({ rule: { status: 'STOPPED' }, userErrors: [] });
   });
 });

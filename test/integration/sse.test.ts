@@ -2,7 +2,15 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collected } from '../helpers/graphql-ws.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { createProduct, headCursor, registerDevices, sseClient, sseFrames, streamClient, TRANSPORTS } from './support.ts';
+import {
+  createProduct,
+  headCursor,
+  registerDevices,
+  sseClient,
+  sseFrames,
+  streamClient,
+  TRANSPORTS,
+} from './support.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 import { hubListeners } from '../helpers/live.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -26,7 +34,8 @@ function rawSse(url: string, method: 'GET' | 'POST', headers: Record<string, str
       const frames = sseFrames();
       let wake = () => {};
       res.on('data', (chunk: string) => {
-        for (const { event, data } of frames(chunk)) if (event) events.push({ event, data: data ? JSON.parse(data) : null });
+        for (const { event, data } of frames(chunk))
+          if (event) events.push({ event, data: data ? JSON.parse(data) : null });
         wake();
       });
       resolve({
@@ -34,7 +43,8 @@ function rawSse(url: string, method: 'GET' | 'POST', headers: Record<string, str
         contentType: String(res.headers['content-type'] ?? ''),
         async next(count) {
           const deadline = Date.now() + 5000;
-          while (events.length < count && Date.now() < deadline) await new Promise<void>((r) => ((wake = r), setTimeout(r, 100)));
+          while (events.length < count && Date.now() < deadline)
+            await new Promise<void>((r) => ((wake = r), setTimeout(r, 100)));
           req.destroy();
           return events.slice(0, count);
         },
@@ -45,7 +55,6 @@ function rawSse(url: string, method: 'GET' | 'POST', headers: Record<string, str
     req.end(body);
   });
 }
-
 
 describeEachDb('subscriptions over Server-Sent Events on %s', (kind) => {
   let t: TestPlatform;
@@ -105,7 +114,11 @@ describeEachDb('subscriptions over Server-Sent Events on %s', (kind) => {
     expect(hubListeners(t)).toBe(baseline + 1);
     c.unsubscribe();
     await client.dispose();
-    await waitFor(() => hubListeners(t), { until: (n) => n === baseline, message: 'the stream released', timeout: 3000 });
+    await waitFor(() => hubListeners(t), {
+      until: (n) => n === baseline,
+      message: 'the stream released',
+      timeout: 3000,
+    });
     expect(hubListeners(t)).toBe(baseline);
   });
 });

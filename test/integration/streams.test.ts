@@ -4,14 +4,27 @@ import { events } from '../../src/db/tables.ts';
 import { decodeCursor, encodeCursor } from '../../src/events/cursor.ts';
 import { Collected } from '../helpers/graphql-ws.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
-import { createApiKey, createProduct, headCursor, mutateOk, registerDevices, sleep, streamClient, TRANSPORTS } from './support.ts';
+import {
+  createApiKey,
+  createProduct,
+  headCursor,
+  mutateOk,
+  registerDevices,
+  sleep,
+  streamClient,
+  TRANSPORTS,
+} from './support.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 
 const LIFECYCLE = `subscription($pk: String, $after: String) {
   deviceLifecycle(productKey: $pk, after: $after) { action productKey deviceName iotId time cursor gap { requestedAfter firstAvailableCursor } } }`;
 
 /** The lifecycle events the log holds for a product after a position: what a resume must deliver, in order. */
-async function storedAfter(t: TestPlatform, productKey: string, position: number): Promise<{ cursor: string; deviceName: string }[]> {
+async function storedAfter(
+  t: TestPlatform,
+  productKey: string,
+  position: number,
+): Promise<{ cursor: string; deviceName: string }[]> {
   const rows = await t.platform.database.db
     .select()
     .from(events)
@@ -20,7 +33,8 @@ async function storedAfter(t: TestPlatform, productKey: string, position: number
   return rows.map((r) => ({ cursor: encodeCursor(r.position), deviceName: r.deviceName! }));
 }
 
-const names = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
+const names = (prefix: string, count: number) =>
+  Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
 
 describeEachDb('event streams on %s', (kind) => {
   let t: TestPlatform;
@@ -32,7 +46,6 @@ describeEachDb('event streams on %s', (kind) => {
   });
 
   describe.each(TRANSPORTS)('over %s', (transport) => {
-
     it('delivers create, disable, enable and delete of a product in commit order', async () => {
       const { productKey: pk } = await createProduct(t, { name: 'Live lamp' });
       const client = streamClient(transport, t);
@@ -76,7 +89,10 @@ describeEachDb('event streams on %s', (kind) => {
         // Nothing more may arrive: this window proves a negative, so it is a real delay.
         await sleep(150);
         expect(resumed.items, `round ${round}: no duplicate or extra event`).toHaveLength(expected.length);
-        expect(got.map((e: any) => e.deviceLifecycle.cursor), `round ${round}`).toEqual(expected.map((e) => e.cursor));
+        expect(
+          got.map((e: any) => e.deviceLifecycle.cursor),
+          `round ${round}`,
+        ).toEqual(expected.map((e) => e.cursor));
         expect(got.map((e: any) => e.deviceLifecycle.deviceName)).toEqual(expected.map((e) => e.deviceName));
         expect(got.every((e: any) => e.deviceLifecycle.gap === null)).toBe(true);
         resumed.unsubscribe();
@@ -123,7 +139,11 @@ describeEachDb('event streams on %s', (kind) => {
     });
 
     it('refuses a malformed cursor with BAD_USER_INPUT', async () => {
-      for (const after of ['not-a-cursor', Buffer.from('k:12').toString('base64url'), Buffer.from('e:-1').toString('base64url')]) {
+      for (const after of [
+        'not-a-cursor',
+        Buffer.from('k:12').toString('base64url'),
+        Buffer.from('e:-1').toString('base64url'),
+      ]) {
         const client = streamClient(transport, t);
         const c = Collected.subscribe(client, LIFECYCLE, { after });
         await expect(c.waitFor(1, 5000)).rejects.toThrow(/BAD_USER_INPUT/);
@@ -157,7 +177,6 @@ describeEachDb('event streams on %s', (kind) => {
 
   // Last: pruning is global. Each test uses products of its own, so earlier prunes do not disturb later ones.
   describe.each(TRANSPORTS)('retention over %s', (transport) => {
-
     it('sends one gap notice, on the first event, when retention removed everything after the cursor', async () => {
       const { productKey: pk } = await createProduct(t, { name: 'Pruned lamp' });
       await registerDevices(t, pk, names('gone', 5));
@@ -175,7 +194,9 @@ describeEachDb('event streams on %s', (kind) => {
       expect(first.deviceLifecycle.gap).not.toBeNull();
       expect(first.deviceLifecycle.gap.requestedAfter).toBe(old);
       expect(decodeCursor(first.deviceLifecycle.gap.firstAvailableCursor)).toBeGreaterThan(decodeCursor(old));
-      expect(decodeCursor(first.deviceLifecycle.gap.firstAvailableCursor)).toBeLessThan(decodeCursor(first.deviceLifecycle.cursor));
+      expect(decodeCursor(first.deviceLifecycle.gap.firstAvailableCursor)).toBeLessThan(
+        decodeCursor(first.deviceLifecycle.cursor),
+      );
       expect(second.deviceLifecycle.gap).toBeNull();
       c.unsubscribe();
       await client.dispose();
@@ -201,7 +222,10 @@ describeEachDb('event streams on %s', (kind) => {
       expect(got.slice(1).map((e: any) => e.deviceLifecycle.gap)).toEqual([null, null]);
 
       // Resuming where the gap notice says the log now starts is gap-free and yields the same events.
-      const again = Collected.subscribe(client, LIFECYCLE, { pk, after: got[0].deviceLifecycle.gap.firstAvailableCursor });
+      const again = Collected.subscribe(client, LIFECYCLE, {
+        pk,
+        after: got[0].deviceLifecycle.gap.firstAvailableCursor,
+      });
       const replay = await again.waitFor(3);
       expect(replay.map((e: any) => e.deviceLifecycle.cursor)).toEqual(kept.map((e) => e.cursor));
       expect(replay.map((e: any) => e.deviceLifecycle.gap)).toEqual([null, null, null]);

@@ -13,7 +13,6 @@ import type { TestPlatform } from '../helpers/platform.ts';
 export { lampTsl } from '../helpers/tsl-fixtures.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
-
 const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
 
 export interface MutationResult {
@@ -27,31 +26,70 @@ export interface MutationResult {
  * Runs `name(input: $input)` with `input` as a variable and selects `userErrors` plus `select`.
  * `token` undefined: the admin token; null: no Authorization header.
  */
-export async function mutate(t: TestPlatform, name: string, input: Record<string, unknown>, select = '', token?: string | null): Promise<MutationResult> {
-  const r = await t.gql(`mutation($input: ${cap(name)}Input!) { ${name}(input: $input) { ${select} userErrors { code message field } } }`, { input }, token);
+export async function mutate(
+  t: TestPlatform,
+  name: string,
+  input: Record<string, unknown>,
+  select = '',
+  token?: string | null,
+): Promise<MutationResult> {
+  const r = await t.gql(
+    `mutation($input: ${cap(name)}Input!) { ${name}(input: $input) { ${select} userErrors { code message field } } }`,
+    { input },
+    token,
+  );
   return { status: r.status, payload: r.data?.[name] ?? null, ...(r.errors ? { errors: r.errors } : {}) };
 }
 
 /** Asserts a mutation succeeded (no userErrors, no errors) and returns its payload. */
-export async function mutateOk(t: TestPlatform, name: string, input: Record<string, unknown>, select = '', token?: string | null): Promise<any> {
+export async function mutateOk(
+  t: TestPlatform,
+  name: string,
+  input: Record<string, unknown>,
+  select = '',
+  token?: string | null,
+): Promise<any> {
   const r = await mutate(t, name, input, select, token);
   expect(r.errors, `${name} errors`).toBeUndefined();
   expect(r.payload.userErrors, `${name} userErrors`).toEqual([]);
   return r.payload;
 }
 
-export async function createProduct(t: TestPlatform, input: Record<string, unknown> = {}): Promise<{ productKey: string; id: string }> {
+export async function createProduct(
+  t: TestPlatform,
+  input: Record<string, unknown> = {},
+): Promise<{ productKey: string; id: string }> {
   const p = await mutateOk(t, 'createProduct', { name: 'Test product', ...input }, 'product { productKey id }');
   return p.product;
 }
 
-export async function registerDevices(t: TestPlatform, productKey: string, deviceNames: string[], token?: string): Promise<{ deviceName: string; iotId: string; id: string; secret: string }[]> {
-  const p = await mutateOk(t, 'registerDevices', { productKey, deviceNames }, 'devices { device { deviceName iotId id } deviceSecret }', token);
+export async function registerDevices(
+  t: TestPlatform,
+  productKey: string,
+  deviceNames: string[],
+  token?: string,
+): Promise<{ deviceName: string; iotId: string; id: string; secret: string }[]> {
+  const p = await mutateOk(
+    t,
+    'registerDevices',
+    { productKey, deviceNames },
+    'devices { device { deviceName iotId id } deviceSecret }',
+    token,
+  );
   return p.devices.map((d: any) => ({ ...d.device, secret: d.deviceSecret }));
 }
 
-export async function createApiKey(t: TestPlatform, role: 'ADMIN' | 'OPERATOR' | 'VIEWER', productKeys?: string[]): Promise<{ id: string; token: string }> {
-  const p = await mutateOk(t, 'createApiKey', { name: `${role} key`, role, ...(productKeys ? { productKeys } : {}) }, 'apiKey { id } token');
+export async function createApiKey(
+  t: TestPlatform,
+  role: 'ADMIN' | 'OPERATOR' | 'VIEWER',
+  productKeys?: string[],
+): Promise<{ id: string; token: string }> {
+  const p = await mutateOk(
+    t,
+    'createApiKey',
+    { name: `${role} key`, role, ...(productKeys ? { productKeys } : {}) },
+    'apiKey { id } token',
+  );
   return { id: p.apiKey.id, token: p.token };
 }
 
@@ -80,8 +118,16 @@ export function closeCodeOf(client: Client): Promise<number> {
 }
 
 /** Connects a graphql-ws client eagerly (not lazy) so the handshake happens without a subscription. */
-export function eagerWsClient(t: TestPlatform, token: string | null, connectionParams?: Record<string, unknown>): Client {
-  return wsClient(t.wsUrl, token, { lazy: false, onNonLazyError: () => {}, ...(connectionParams ? { connectionParams } : {}) });
+export function eagerWsClient(
+  t: TestPlatform,
+  token: string | null,
+  connectionParams?: Record<string, unknown>,
+): Client {
+  return wsClient(t.wsUrl, token, {
+    lazy: false,
+    onNonLazyError: () => {},
+    ...(connectionParams ? { connectionParams } : {}),
+  });
 }
 
 /** Splits an SSE byte stream into frames (`event:` name and joined `data:` lines), across chunk boundaries. */
@@ -94,7 +140,10 @@ export function sseFrames(): (chunk: string) => { event: string | undefined; dat
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const lines = buffer.slice(0, end).split('\n');
       buffer = buffer.slice(end + 2);
-      const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim();
+      const event = lines
+        .find((l) => l.startsWith('event:'))
+        ?.slice(6)
+        .trim();
       const data = lines
         .filter((l) => l.startsWith('data:'))
         .map((l) => l.slice(5).trimStart())

@@ -25,14 +25,17 @@ function watch(t: TestPlatform, token: string, variables: Record<string, unknown
   let ended!: () => void;
   const endedP = new Promise<void>((r) => (ended = r));
   const client = sseClient(t, token);
-  const stop = client.subscribe({ query: LIFECYCLE, variables }, {
-    next: (v: unknown) => {
-      events.push(v);
-      for (const w of waiters.filter((x) => events.length >= x.n)) w.resolve();
+  const stop = client.subscribe(
+    { query: LIFECYCLE, variables },
+    {
+      next: (v: unknown) => {
+        events.push(v);
+        for (const w of waiters.filter((x) => events.length >= x.n)) w.resolve();
+      },
+      complete: () => ended(),
+      error: () => ended(),
     },
-    complete: () => ended(),
-    error: () => ended(),
-  });
+  );
   return {
     events,
     received: (n) => (events.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))),
@@ -48,7 +51,10 @@ async function revokeEndsStream(serving: TestPlatform, revoking: TestPlatform) {
   try {
     await registerDevices(revoking, pk, ['rev-1']);
     await w.received(1); // the stream is live
-    const r = await revoking.gql(`mutation($i: RevokeApiKeyInput!) { revokeApiKey(input: $i) { userErrors { code } } }`, { i: { id: key.id } });
+    const r = await revoking.gql(
+      `mutation($i: RevokeApiKeyInput!) { revokeApiKey(input: $i) { userErrors { code } } }`,
+      { i: { id: key.id } },
+    );
     expect(r.data.revokeApiKey.userErrors).toEqual([]);
     await w.ended;
     expect(w.events.at(-1).errors[0].extensions.code).toBe('UNAUTHENTICATED');
@@ -81,7 +87,11 @@ describe.runIf(cluster)('revoking an API key on one instance ends its SSE subscr
   beforeAll(async () => {
     const db = await freshPostgresDatabase();
     drop = db.drop;
-    const shared = { DATABASE_URL: db.url, REDIS_URL: process.env.TEST_REDIS_URL, ADMIN_TOKEN: 'revocation-admin-token-0001' };
+    const shared = {
+      DATABASE_URL: db.url,
+      REDIS_URL: process.env.TEST_REDIS_URL,
+      ADMIN_TOKEN: 'revocation-admin-token-0001',
+    };
     a = await startTestPlatform('postgres', shared);
     b = await startTestPlatform('postgres', shared);
   });

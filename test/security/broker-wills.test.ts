@@ -26,7 +26,13 @@ describe('wills left by a dead instance', () => {
     const own = `/${pk}/${a.deviceName}/user/update`;
     const database = t.platform.database.db;
     const will = (clientId: string, topic: string) =>
-      putWill(database, clientId, 'instance-that-died', { cmd: 'publish', topic, payload: Buffer.from('gone'), qos: 1, retain: false } as never);
+      putWill(database, clientId, 'instance-that-died', {
+        cmd: 'publish',
+        topic,
+        payload: Buffer.from('gone'),
+        qos: 1,
+        retain: false,
+      } as never);
     // Refused: a device that does not exist, another device's topic, a client that is not a device. Allowed: the last.
     await will(`${pk}&${a.deviceName}-gone`, `/${pk}/${a.deviceName}-gone/user/update`);
     await will(`${pk}&${b.deviceName}`, `/${pk}/${a.deviceName}/user/update`);
@@ -35,7 +41,8 @@ describe('wills left by a dead instance', () => {
 
     // The sweep meets wills of an instance it never heard from. Each leaves the store (published or dropped), so no
     // later sweep meets them again.
-    while ((await query(database, sql`select 1 from mqtt_wills`)).length > 0) await new Promise((r) => setTimeout(r, 100));
+    while ((await query(database, sql`select 1 from mqtt_wills`)).length > 0)
+      await new Promise((r) => setTimeout(r, 100));
     const posted = await query<{ device_name: string; topic: string }>(
       database,
       sql`select device_name, data->>'topic' as topic from events where type = 'device.message' order by position`,

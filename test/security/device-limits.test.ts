@@ -3,7 +3,14 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../../src/db/client.ts';
 import { verifyDeviceLogin } from '../../src/domain/auth/signature.ts';
-import { alinkLogin, brokerUrl, connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
+import {
+  alinkLogin,
+  brokerUrl,
+  connectDevice,
+  nextMessage,
+  productWithDevices,
+  type DeviceCreds,
+} from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 /**
@@ -58,13 +65,26 @@ describe('device-side limits', () => {
     const errors = `/ext/error/${pk}/${d.deviceName}`;
     await c.subscribeAsync(errors);
     const notice = nextMessage(c, (tp) => tp === errors);
-    for (const k of ['a', 'b', 'c']) await c.publishAsync(`/sys/${pk}/${d.deviceName}/thing/custom/${k}`, `{"v":"${k}"}`, { qos: 1, retain: true });
-    expect(JSON.parse((await notice).payload.toString())).toMatchObject({ code: 429, data: { topic: `/sys/${pk}/${d.deviceName}/thing/custom/c` } });
-    const rows = await query<{ topic: string }>(t.platform.database.db, sql`select topic from mqtt_retained where starts_with(topic, ${`/sys/${pk}/${d.deviceName}/`}) order by topic`);
-    expect(rows.map((r) => r.topic)).toEqual([`/sys/${pk}/${d.deviceName}/thing/custom/a`, `/sys/${pk}/${d.deviceName}/thing/custom/b`]);
+    for (const k of ['a', 'b', 'c'])
+      await c.publishAsync(`/sys/${pk}/${d.deviceName}/thing/custom/${k}`, `{"v":"${k}"}`, { qos: 1, retain: true });
+    expect(JSON.parse((await notice).payload.toString())).toMatchObject({
+      code: 429,
+      data: { topic: `/sys/${pk}/${d.deviceName}/thing/custom/c` },
+    });
+    const rows = await query<{ topic: string }>(
+      t.platform.database.db,
+      sql`select topic from mqtt_retained where starts_with(topic, ${`/sys/${pk}/${d.deviceName}/`}) order by topic`,
+    );
+    expect(rows.map((r) => r.topic)).toEqual([
+      `/sys/${pk}/${d.deviceName}/thing/custom/a`,
+      `/sys/${pk}/${d.deviceName}/thing/custom/b`,
+    ]);
     // Replacing one it holds is fine; the message that was not retained was still received (stored as a device message).
     await c.publishAsync(`/sys/${pk}/${d.deviceName}/thing/custom/a`, '{"v":"a2"}', { qos: 1, retain: true });
-    const stored = await query<{ n: number }>(t.platform.database.db, sql`select count(*)::int as n from events where type = 'device.message' and device_name = ${d.deviceName}`);
+    const stored = await query<{ n: number }>(
+      t.platform.database.db,
+      sql`select count(*)::int as n from events where type = 'device.message' and device_name = ${d.deviceName}`,
+    );
     expect(stored[0]!.n).toBe(4);
     await c.endAsync();
   });
@@ -75,7 +95,13 @@ describe('device-side limits', () => {
       const res = await fetch(`${t.httpUrl}/auth/register/device`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ productKey: pk, deviceName: devs[3]!.deviceName, random: `r${i}`, signMethod: 'hmacsha256', sign: 'not-a-valid-sign' }).toString(),
+        body: new URLSearchParams({
+          productKey: pk,
+          deviceName: devs[3]!.deviceName,
+          random: `r${i}`,
+          signMethod: 'hmacsha256',
+          sign: 'not-a-valid-sign',
+        }).toString(),
       });
       codes.push(((await res.json()) as { code: number }).code);
     }
@@ -94,22 +120,35 @@ describe('device-side limits', () => {
       );
     const target = devs[2]!;
     const bad = { ...target, deviceSecret: 'f'.repeat(32) };
-    expect([await connack(alinkLogin(bad)), await connack(alinkLogin(bad)), await connack(alinkLogin(bad))]).toEqual([4, 4, 4]);
+    expect([await connack(alinkLogin(bad)), await connack(alinkLogin(bad)), await connack(alinkLogin(bad))]).toEqual([
+      4, 4, 4,
+    ]);
     // The device's budget is used up: even its right secret waits for the next minute.
     expect(await connack(alinkLogin(target))).toBe(3);
     // Unknown devices count against the source: 3 more failures use up the source's 6.
-    for (let i = 0; i < 3; i++) expect(await connack(alinkLogin({ productKey: pk, deviceName: `no-such-${i}`, deviceSecret: 'x' }))).toBe(4);
+    for (let i = 0; i < 3; i++)
+      expect(await connack(alinkLogin({ productKey: pk, deviceName: `no-such-${i}`, deviceSecret: 'x' }))).toBe(4);
     expect(await connack(alinkLogin(devs[3]!))).toBe(3);
   });
 
   it('checks timestamps when a maximum clock skew is set, and refuses a ClientId without one (D2)', () => {
     const d = { productKey: 'a1FVx', deviceName: 'dev1', deviceSecret: 's3cr3t' };
     const fresh = alinkLogin(d, { timestamp: '100000' });
-    const base = { rawClientId: fresh.clientId, username: fresh.username, password: fresh.password, deviceSecret: d.deviceSecret };
+    const base = {
+      rawClientId: fresh.clientId,
+      username: fresh.username,
+      password: fresh.password,
+      deviceSecret: d.deviceSecret,
+    };
     expect(verifyDeviceLogin(base).ok).toBe(true);
     expect(verifyDeviceLogin({ ...base, maxClockSkewMs: 1000, nowMs: 100_500 }).ok).toBe(true);
     expect(verifyDeviceLogin({ ...base, maxClockSkewMs: 1000, nowMs: 200_000 }).ok).toBe(false);
-    const noTs = { rawClientId: `${d.productKey}.${d.deviceName}|securemode=3,signmethod=hmacsha256|`, username: fresh.username, password: 'irrelevant', deviceSecret: d.deviceSecret };
+    const noTs = {
+      rawClientId: `${d.productKey}.${d.deviceName}|securemode=3,signmethod=hmacsha256|`,
+      username: fresh.username,
+      password: 'irrelevant',
+      deviceSecret: d.deviceSecret,
+    };
     const r = verifyDeviceLogin({ ...noTs, maxClockSkewMs: 1000, nowMs: 100_500 });
     expect(r.ok ? null : r.error.reason).toBe('TIMESTAMP_SKEW');
   });

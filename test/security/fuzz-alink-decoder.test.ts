@@ -37,77 +37,104 @@ const envelopeLike = fc
   .map((o) => JSON.stringify(o));
 
 describe('Alink decoder fuzzing', () => {
-  it('never throws on arbitrary bytes: a request or a 460', () => {
-    run(
-      fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) => {
-        const r = decodeRequest(Buffer.from(bytes));
-        if (!r.ok) expect(r.error.code).toBe(460);
-        const reply = decodeReply(Buffer.from(bytes));
-        if (!reply.ok) expect(reply.error.code).toBe(460);
-      }),
-    );
-  }, timeout);
+  it(
+    'never throws on arbitrary bytes: a request or a 460',
+    () => {
+      run(
+        fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) => {
+          const r = decodeRequest(Buffer.from(bytes));
+          if (!r.ok) expect(r.error.code).toBe(460);
+          const reply = decodeReply(Buffer.from(bytes));
+          if (!reply.ok) expect(reply.error.code).toBe(460);
+        }),
+      );
+    },
+    timeout,
+  );
 
-  it('never throws on JSON texts shaped like Alink messages, truncated or not', () => {
-    run(
-      fc.property(envelopeLike, fc.nat(), fc.boolean(), (text, cut, truncate) => {
-        const body = truncate ? text.slice(0, cut % (text.length + 1)) : text;
-        const r = decodeRequest(Buffer.from(body));
-        if (r.ok) {
-          // What it accepts it can answer: the reply is JSON and echoes the id exactly (D11).
-          const out = JSON.parse(encodeReply({ id: r.value.id, idType: r.value.idType, code: 200, data: {} }).toString());
-          if (r.value.idType === 'string') expect(out.id).toBe(r.value.id);
-          else expect(typeof out.id === 'number' || typeof out.id === 'string').toBe(true);
-        } else {
-          expect(r.error.code).toBe(460);
-        }
-        decodeReply(Buffer.from(body));
-      }),
-    );
-  }, timeout);
+  it(
+    'never throws on JSON texts shaped like Alink messages, truncated or not',
+    () => {
+      run(
+        fc.property(envelopeLike, fc.nat(), fc.boolean(), (text, cut, truncate) => {
+          const body = truncate ? text.slice(0, cut % (text.length + 1)) : text;
+          const r = decodeRequest(Buffer.from(body));
+          if (r.ok) {
+            // What it accepts it can answer: the reply is JSON and echoes the id exactly (D11).
+            const out = JSON.parse(
+              encodeReply({ id: r.value.id, idType: r.value.idType, code: 200, data: {} }).toString(),
+            );
+            if (r.value.idType === 'string') expect(out.id).toBe(r.value.id);
+            else expect(typeof out.id === 'number' || typeof out.id === 'string').toBe(true);
+          } else {
+            expect(r.error.code).toBe(460);
+          }
+          decodeReply(Buffer.from(body));
+        }),
+      );
+    },
+    timeout,
+  );
 
-  it('parses what JSON.parse parses within the depth bound, and refuses deeper nesting and \\u0000', () => {
-    run(
-      fc.property(fc.jsonValue({ maxDepth: 8 }), (value) => {
-        const text = JSON.stringify(value);
-        const r = parseBoundedJson(text);
-        if (text.includes('\\u0000')) expect(r.ok).toBe(false);
-        else expect(r).toEqual({ ok: true, value: JSON.parse(text) });
-      }),
-    );
-    run(
-      fc.property(fc.integer({ min: MAX_JSON_DEPTH + 1, max: 5000 }), fc.constantFrom('[', '{"a":'), (depth, open) => {
-        const close = open === '[' ? ']' : '}';
-        const r = decodeRequest(Buffer.from(`{"id":"1","params":${open.repeat(depth)}1${close.repeat(depth)}}`));
-        expect(r.ok).toBe(false);
-      }),
-    );
-  }, timeout);
+  it(
+    'parses what JSON.parse parses within the depth bound, and refuses deeper nesting and \\u0000',
+    () => {
+      run(
+        fc.property(fc.jsonValue({ maxDepth: 8 }), (value) => {
+          const text = JSON.stringify(value);
+          const r = parseBoundedJson(text);
+          if (text.includes('\\u0000')) expect(r.ok).toBe(false);
+          else expect(r).toEqual({ ok: true, value: JSON.parse(text) });
+        }),
+      );
+      run(
+        fc.property(
+          fc.integer({ min: MAX_JSON_DEPTH + 1, max: 5000 }),
+          fc.constantFrom('[', '{"a":'),
+          (depth, open) => {
+            const close = open === '[' ? ']' : '}';
+            const r = decodeRequest(Buffer.from(`{"id":"1","params":${open.repeat(depth)}1${close.repeat(depth)}}`));
+            expect(r.ok).toBe(false);
+          },
+        ),
+      );
+    },
+    timeout,
+  );
 
-  it('never throws on arbitrary topics and filters; topics it builds parse back to their device', () => {
-    run(
-      fc.property(anyText, (s) => {
-        const t = parseTopic(s);
-        expect(typeof t.kind).toBe('string');
-        topicOwner(s);
-        filterOwner(s);
-        const id = { productKey: 'a1FVx', deviceName: 'dev1' };
-        canPublish(id, s, [{ topicShortName: 'get', operation: 'SUB' }]);
-        canSubscribe(id, s, [{ topicShortName: '#', operation: 'ALL' }]);
-      }),
-    );
-    run(
-      fc.property(level, level, fc.array(level, { minLength: 1, maxLength: 5 }), (pk, dn, rest) => {
-        const suffix = rest.join('/');
-        expect(parseTopic(sysTopic(pk, dn, suffix))).toEqual({ kind: 'sys', productKey: pk, deviceName: dn, path: rest });
-        expect(topicOwner(customTopic(pk, dn, suffix))).toEqual({ productKey: pk, deviceName: dn });
-        expect(topicOwner(extSessionTopic(pk, dn, suffix))).toEqual({ productKey: pk, deviceName: dn });
-        expect(topicOwner(otaTopic('inform', pk, dn))).toEqual({ productKey: pk, deviceName: dn });
-        // A device may never publish or subscribe into another device's namespace, whatever the levels.
-        const other = { productKey: pk, deviceName: `${dn}x` };
-        expect(canPublish(other, sysTopic(pk, dn, suffix), [])).toBe(false);
-        expect(canSubscribe(other, sysTopic(pk, dn, '#'), [])).toBe(false);
-      }),
-    );
-  }, timeout);
+  it(
+    'never throws on arbitrary topics and filters; topics it builds parse back to their device',
+    () => {
+      run(
+        fc.property(anyText, (s) => {
+          const t = parseTopic(s);
+          expect(typeof t.kind).toBe('string');
+          topicOwner(s);
+          filterOwner(s);
+          const id = { productKey: 'a1FVx', deviceName: 'dev1' };
+          canPublish(id, s, [{ topicShortName: 'get', operation: 'SUB' }]);
+          canSubscribe(id, s, [{ topicShortName: '#', operation: 'ALL' }]);
+        }),
+      );
+      run(
+        fc.property(level, level, fc.array(level, { minLength: 1, maxLength: 5 }), (pk, dn, rest) => {
+          const suffix = rest.join('/');
+          expect(parseTopic(sysTopic(pk, dn, suffix))).toEqual({
+            kind: 'sys',
+            productKey: pk,
+            deviceName: dn,
+            path: rest,
+          });
+          expect(topicOwner(customTopic(pk, dn, suffix))).toEqual({ productKey: pk, deviceName: dn });
+          expect(topicOwner(extSessionTopic(pk, dn, suffix))).toEqual({ productKey: pk, deviceName: dn });
+          expect(topicOwner(otaTopic('inform', pk, dn))).toEqual({ productKey: pk, deviceName: dn });
+          // A device may never publish or subscribe into another device's namespace, whatever the levels.
+          const other = { productKey: pk, deviceName: `${dn}x` };
+          expect(canPublish(other, sysTopic(pk, dn, suffix), [])).toBe(false);
+          expect(canSubscribe(other, sysTopic(pk, dn, '#'), [])).toBe(false);
+        }),
+      );
+    },
+    timeout,
+  );
 });

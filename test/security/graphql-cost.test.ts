@@ -12,9 +12,18 @@ describe('GraphQL cost limits', () => {
   let t: TestPlatform;
   let pk: string;
   beforeAll(async () => {
-    t = await startTestPlatform('pglite', { GRAPHQL_MAX_COST: MAX_COST, GRAPHQL_RATE_LIMIT: MAX_COST, GRAPHQL_MAX_ALIASES: 20, GRAPHQL_MAX_FIELDS: 300 });
+    t = await startTestPlatform('pglite', {
+      GRAPHQL_MAX_COST: MAX_COST,
+      GRAPHQL_RATE_LIMIT: MAX_COST,
+      GRAPHQL_MAX_ALIASES: 20,
+      GRAPHQL_MAX_FIELDS: 300,
+    });
     pk = (await createProduct(t, { name: 'Cost lamp' })).productKey;
-    await registerDevices(t, pk, Array.from({ length: 12 }, (_, i) => `cost-${i}`));
+    await registerDevices(
+      t,
+      pk,
+      Array.from({ length: 12 }, (_, i) => `cost-${i}`),
+    );
   });
   afterAll(async () => {
     await t?.close();
@@ -30,9 +39,17 @@ describe('GraphQL cost limits', () => {
     expect(r.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
     expect(r.data ?? null).toBeNull();
     // Page sizes given as variables count the same.
-    const v = await t.gql(`query($n: Int) { products(first: $n) { edges { node { devices(first: $n) { edges { node { deviceName } } } } } } }`, { n: 500 }, token);
+    const v = await t.gql(
+      `query($n: Int) { products(first: $n) { edges { node { devices(first: $n) { edges { node { deviceName } } } } } } }`,
+      { n: 500 },
+      token,
+    );
     expect(v.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
-    const small = await t.gql(`query($n: Int) { products(first: $n) { edges { node { devices(first: $n) { edges { node { deviceName } } } } } } }`, { n: 5 }, token);
+    const small = await t.gql(
+      `query($n: Int) { products(first: $n) { edges { node { devices(first: $n) { edges { node { deviceName } } } } } } }`,
+      { n: 5 },
+      token,
+    );
     expect(small.errors).toBeUndefined();
   });
 
@@ -43,14 +60,21 @@ describe('GraphQL cost limits', () => {
     expect(r.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
     // Fragments expand: 2^10 copies of a small selection from a short document.
     const frags = Array.from({ length: 10 }, (_, i) => `fragment F${i + 1} on Query { ...F${i} ...F${i} }`).join('\n');
-    const f = await t.gql(`{ ...F10 }\nfragment F0 on Query { products(first: 1) { edges { cursor } } }\n${frags}`, {}, token);
+    const f = await t.gql(
+      `{ ...F10 }\nfragment F0 on Query { products(first: 1) { edges { cursor } } }\n${frags}`,
+      {},
+      token,
+    );
     expect(f.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
   });
 
   it('bounds introspection like any other query', async () => {
     const { token } = await createApiKey(t, 'VIEWER');
     // graphql-js refuses fields → type → fields cycles itself; wide introspection is what the cost limit catches.
-    const wide = Array.from({ length: 10 }, (_, i) => `s${i}: __schema { types { fields { args { name type { name } } } } }`).join(' ');
+    const wide = Array.from(
+      { length: 10 },
+      (_, i) => `s${i}: __schema { types { fields { args { name type { name } } } } }`,
+    ).join(' ');
     const r = await t.gql(`{ ${wide} }`, {}, token);
     expect(r.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
     const plain = await t.gql(`{ __schema { queryType { name } } }`, {}, token);
@@ -64,7 +88,10 @@ describe('GraphQL cost limits', () => {
     products.get = (...a: unknown[]) => (calls.get++, orig.get(...a));
     if (orig.getMany) products.getMany = (...a: unknown[]) => (calls.getMany++, orig.getMany!(...a));
     try {
-      const r = await t.gql(`query($pk: String!) { devices(productKey: $pk, first: 12) { edges { node { deviceName product { productKey } } } } }`, { pk });
+      const r = await t.gql(
+        `query($pk: String!) { devices(productKey: $pk, first: 12) { edges { node { deviceName product { productKey } } } } }`,
+        { pk },
+      );
       expect(r.errors).toBeUndefined();
       expect(r.data.devices.edges).toHaveLength(12);
       expect(r.data.devices.edges.every((e: any) => e.node.product.productKey === pk)).toBe(true);

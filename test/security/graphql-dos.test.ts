@@ -43,14 +43,24 @@ describe('GraphQL denial of service', () => {
   });
 
   it('stops parsing at the token limit', async () => {
-    const [r] = await Promise.all([p.gql(`{ ${'products { edges { cursor } } '.repeat(5_000)} }`, {}, viewer), p.responsive()]);
+    const [r] = await Promise.all([
+      p.gql(`{ ${'products { edges { cursor } } '.repeat(5_000)} }`, {}, viewer),
+      p.responsive(),
+    ]);
     expect(r.body.errors[0].message).toMatch(/more th.. \d+ tokens/);
   });
 
   it('caps JSON request bodies, and refuses anonymous ones before reading them', async () => {
-    const big = JSON.stringify({ query: '{ products { edges { cursor } } }', variables: { pad: 'x'.repeat(2 * 1024 * 1024) } });
+    const big = JSON.stringify({
+      query: '{ products { edges { cursor } } }',
+      variables: { pad: 'x'.repeat(2 * 1024 * 1024) },
+    });
     const send = (token: string | null) =>
-      fetch(`${p.child.httpUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: big });
+      fetch(`${p.child.httpUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: big,
+      });
     const [authed, anon] = await Promise.all([send(viewer), send(null), p.responsive()]);
     expect(authed.status).toBe(413);
     expect(anon.status).toBe(401);

@@ -19,11 +19,16 @@ describe('memory budgets with 256 KB payloads', () => {
     const schema = buildSchema('type Query { ok: Boolean } type Subscription { posted: String }');
     const events = 40;
     async function* source() {
-      for (let position = 1; position <= events; position++) yield { event: { position }, posted: String(position % 10).repeat(PAYLOAD) };
+      for (let position = 1; position <= events; position++)
+        yield { event: { position }, posted: String(position % 10).repeat(PAYLOAD) };
     }
     const rootValue = { posted: () => source() };
     const subscribe = createSharedSubscriber({ maxBytes: BUDGET, maskError: (e) => e as Error });
-    const it = await subscribe({ schema, document: parse('subscription { posted }'), rootValue } as unknown as ExecutionArgs);
+    const it = await subscribe({
+      schema,
+      document: parse('subscription { posted }'),
+      rootValue,
+    } as unknown as ExecutionArgs);
     if (!(Symbol.asyncIterator in it)) throw new Error('expected a stream');
     let received = 0;
     let peak = 0;
@@ -51,7 +56,12 @@ describe('memory budgets with 256 KB payloads', () => {
       },
     } as unknown as Database;
     const log = { appendInTx: async () => [], committed: () => {} } as unknown as EventLog;
-    const c = new GroupCommitter(database, log, createLogger('silent'), { delayMs: 1, maxBatch: 1000, maxQueue: 10_000, maxQueueBytes: BUDGET });
+    const c = new GroupCommitter(database, log, createLogger('silent'), {
+      delayMs: 1,
+      maxBatch: 1000,
+      maxQueue: 10_000,
+      maxQueueBytes: BUDGET,
+    });
     const item = (): CommitItem => ({ bytes: 3 * PAYLOAD, build: () => ({ events: [] }) });
 
     const settled: boolean[] = [];

@@ -18,10 +18,17 @@ describe('persistent subscriptions never bypass the topic ACL', () => {
   const clientIdOf = (d: DeviceCreds) => `${d.productKey}&${d.deviceName}`;
   const connect = (d: DeviceCreds) => {
     const login = alinkLogin(d, { clientId: clientIdOf(d) });
-    return mqtt.connectAsync(`mqtt://127.0.0.1:${t.platform.mqttPort}`, { ...login, clean: false, reconnectPeriod: 0, connectTimeout: 5000 });
+    return mqtt.connectAsync(`mqtt://127.0.0.1:${t.platform.mqttPort}`, {
+      ...login,
+      clean: false,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+    });
   };
   const pub = async (topic: string, payload: string) => {
-    const r = await t.gql(`mutation($i: PubInput!) { pub(input: $i) { messageId userErrors { code message } } }`, { i: { productKey: pk, topicFullName: topic, payload, qos: 1 } });
+    const r = await t.gql(`mutation($i: PubInput!) { pub(input: $i) { messageId userErrors { code message } } }`, {
+      i: { productKey: pk, topicFullName: topic, payload, qos: 1 },
+    });
     expect(r.data.pub.userErrors).toEqual([]);
   };
   /** Everything the client receives until a message on `until` arrives (sent after the others, delivered in order). */
@@ -38,7 +45,12 @@ describe('persistent subscriptions never bypass the topic ACL', () => {
       c.on('message', on);
     });
   const storedFilters = async (d: DeviceCreds) =>
-    (await query<{ topic: string }>(t.platform.database.db, sql`select topic from mqtt_subscriptions where client_id = ${clientIdOf(d)}`)).map((r) => r.topic);
+    (
+      await query<{ topic: string }>(
+        t.platform.database.db,
+        sql`select topic from mqtt_subscriptions where client_id = ${clientIdOf(d)}`,
+      )
+    ).map((r) => r.topic);
 
   beforeAll(async () => {
     t = await startTestPlatform('pglite');
@@ -55,10 +67,12 @@ describe('persistent subscriptions never bypass the topic ACL', () => {
     const other = `/${pk}/${b.deviceName}/user/get`;
     let c = await connect(a);
     // One SUBSCRIBE packet with four filters; mqtt.js rejects when any is refused, with the SUBACK attached.
-    const suback = await c.subscribeAsync({ [own]: { qos: 1 }, [other]: { qos: 1 }, '#': { qos: 1 }, [`/${pk}/+/user/get`]: { qos: 1 } }).then(
-      () => null,
-      (err: { packet?: { granted?: number[] } }) => err.packet,
-    );
+    const suback = await c
+      .subscribeAsync({ [own]: { qos: 1 }, [other]: { qos: 1 }, '#': { qos: 1 }, [`/${pk}/+/user/get`]: { qos: 1 } })
+      .then(
+        () => null,
+        (err: { packet?: { granted?: number[] } }) => err.packet,
+      );
     expect(suback?.granted).toEqual([1, 128, 128, 128]);
     const stored = await storedFilters(a);
     expect(stored).toContain(own);
@@ -76,7 +90,10 @@ describe('persistent subscriptions never bypass the topic ACL', () => {
     await c.endAsync();
     await pub(other, 'secret-offline');
     await pub(own, 'mine-offline');
-    const queued = await query<{ topic: string }>(t.platform.database.db, sql`select packet->>'topic' as topic from mqtt_outgoing where client_id = ${clientIdOf(a)}`);
+    const queued = await query<{ topic: string }>(
+      t.platform.database.db,
+      sql`select packet->>'topic' as topic from mqtt_outgoing where client_id = ${clientIdOf(a)}`,
+    );
     expect(queued.map((r) => r.topic)).toEqual([own]);
     c = await connect(a);
     seen = collectUntil(c, own);
@@ -88,8 +105,26 @@ describe('persistent subscriptions never bypass the topic ACL', () => {
     const own = `/${pk}/${a.deviceName}/user/get`;
     const other = `/${pk}/${b.deviceName}/user/get`;
     // A leftover in the offline queue (stored by an older version, or by any bug upstream of forwarding).
-    await enqueueOutgoing(t.platform.database.db, [clientIdOf(a)], { cmd: 'publish', topic: other, payload: Buffer.from('leftover'), qos: 1, retain: false, dup: false, brokerId: 'old', brokerCounter: 1 } as never);
-    await enqueueOutgoing(t.platform.database.db, [clientIdOf(a)], { cmd: 'publish', topic: own, payload: Buffer.from('mine'), qos: 1, retain: false, dup: false, brokerId: 'old', brokerCounter: 2 } as never);
+    await enqueueOutgoing(t.platform.database.db, [clientIdOf(a)], {
+      cmd: 'publish',
+      topic: other,
+      payload: Buffer.from('leftover'),
+      qos: 1,
+      retain: false,
+      dup: false,
+      brokerId: 'old',
+      brokerCounter: 1,
+    } as never);
+    await enqueueOutgoing(t.platform.database.db, [clientIdOf(a)], {
+      cmd: 'publish',
+      topic: own,
+      payload: Buffer.from('mine'),
+      qos: 1,
+      retain: false,
+      dup: false,
+      brokerId: 'old',
+      brokerCounter: 2,
+    } as never);
     const login = alinkLogin(a, { clientId: clientIdOf(a) });
     const c = mqtt.connect(`mqtt://127.0.0.1:${t.platform.mqttPort}`, { ...login, clean: false, reconnectPeriod: 0 });
     const seen = await collectUntil(c, own);

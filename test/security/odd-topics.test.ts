@@ -43,26 +43,46 @@ describe('odd topics and header values', () => {
   });
 
   it('encodes webhook header values above U+00FF instead of failing every delivery', async () => {
-    const r = await t.gql(`mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id } userErrors { code message } } }`, {
-      i: { name: 'unicode header', sql: `SELECT seq FROM "/${pk}/+/user/data"`, actions: [{ type: 'WEBHOOK', configuration: { url: hookUrl, headers: { 'X-Note': '温度 ok' } } }] },
-    });
+    const r = await t.gql(
+      `mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id } userErrors { code message } } }`,
+      {
+        i: {
+          name: 'unicode header',
+          sql: `SELECT seq FROM "/${pk}/+/user/data"`,
+          actions: [{ type: 'WEBHOOK', configuration: { url: hookUrl, headers: { 'X-Note': '温度 ok' } } }],
+        },
+      },
+    );
     expect(r.data.createRule.userErrors).toEqual([]);
-    await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { id } } }`, { i: { id: r.data.createRule.rule.id } });
+    await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { id } } }`, {
+      i: { id: r.data.createRule.rule.id },
+    });
     const c = await connectDevice(t, 'tcp', dev);
     await c.publishAsync(`/${pk}/${dev.deviceName}/user/data`, JSON.stringify({ seq: 1 }), { qos: 1 });
     await c.endAsync();
-    const [h] = await waitFor(() => received, { until: (x) => x.length >= 1, message: 'the delivery', timeout: 15_000 });
+    const [h] = await waitFor(() => received, {
+      until: (x) => x.length >= 1,
+      message: 'the delivery',
+      timeout: 15_000,
+    });
     expect(h!['x-note']).toBe(`${encodeURIComponent('温度')} ok`);
   });
 
   it('dead-letters at once a configuration that cannot be sent (retrying cannot help)', async () => {
     const deliver = t.platform.services.runtime.actions.deliver({
-      action: { type: 'WEBHOOK', configuration: { url: hookUrl, headers: { 'bad header name': 'x' } }, errorAction: false },
+      action: {
+        type: 'WEBHOOK',
+        configuration: { url: hookUrl, headers: { 'bad header name': 'x' } },
+        errorAction: false,
+      },
       output: {},
       message: { topic: `/${pk}/${dev.deviceName}/user/data`, productKey: pk, deviceName: dev.deviceName },
       deliveryKey: 'k',
     });
-    const e = await deliver.then(() => null, (x: unknown) => x);
+    const e = await deliver.then(
+      () => null,
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(DeliveryError);
     expect((e as DeliveryError).retryable).toBe(false);
   });

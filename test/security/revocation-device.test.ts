@@ -16,7 +16,10 @@ describe('revocation on the device side ends access at once', () => {
   let subs: DeviceCreds[];
   beforeAll(async () => {
     t = await startTestPlatform('pglite');
-    ({ productKey: gwPk, devices: [gw] } = (await productWithDevices(t, 1, { nodeType: 'GATEWAY' })) as { productKey: string; devices: [DeviceCreds] });
+    ({
+      productKey: gwPk,
+      devices: [gw],
+    } = (await productWithDevices(t, 1, { nodeType: 'GATEWAY' })) as { productKey: string; devices: [DeviceCreds] });
     ({ productKey: subPk, devices: subs } = await productWithDevices(t, 4));
   });
   afterAll(async () => {
@@ -24,10 +27,14 @@ describe('revocation on the device side ends access at once', () => {
   });
 
   const mutate = async (name: string, input: Record<string, unknown>) => {
-    const r = await t.gql(`mutation($i: ${name[0]!.toUpperCase()}${name.slice(1)}Input!) { ${name}(input: $i) { userErrors { code message } } }`, { i: input });
+    const r = await t.gql(
+      `mutation($i: ${name[0]!.toUpperCase()}${name.slice(1)}Input!) { ${name}(input: $i) { userErrors { code message } } }`,
+      { i: input },
+    );
     expect(r.data[name].userErrors).toEqual([]);
   };
-  const pub = (pk: string, topic: string, payload: string) => mutate('pub', { productKey: pk, topicFullName: topic, payload, qos: 0 });
+  const pub = (pk: string, topic: string, payload: string) =>
+    mutate('pub', { productKey: pk, topicFullName: topic, payload, qos: 0 });
 
   it('stops delivering a sub-device’s messages to its gateway after logout, topology delete, disable and takeover', async () => {
     const sub = subs[0]!;
@@ -50,7 +57,14 @@ describe('revocation on the device side ends access at once', () => {
     const signed = () => {
       const ts = String(Date.now());
       const content = `clientId${subPk}&${sub.deviceName}deviceName${sub.deviceName}productKey${subPk}timestamp${ts}`;
-      return { productKey: subPk, deviceName: sub.deviceName, clientId: `${subPk}&${sub.deviceName}`, timestamp: ts, signmethod: 'hmacsha1', sign: createHmac('sha1', sub.deviceSecret).update(content).digest('hex') };
+      return {
+        productKey: subPk,
+        deviceName: sub.deviceName,
+        clientId: `${subPk}&${sub.deviceName}`,
+        timestamp: ts,
+        signmethod: 'hmacsha1',
+        sign: createHmac('sha1', sub.deviceSecret).update(content).digest('hex'),
+      };
     };
     const topoAdd = () => ask(`/sys/${gwPk}/${gw.deviceName}/thing/topo/add`, [signed()]);
     const login = async () => {
@@ -81,13 +95,20 @@ describe('revocation on the device side ends access at once', () => {
     expect(await delivered()).toBe(true);
 
     // 1. Logout.
-    expect(await ask(`/ext/session/${gwPk}/${gw.deviceName}/combine/logout`, { productKey: subPk, deviceName: sub.deviceName })).toBe(200);
+    expect(
+      await ask(`/ext/session/${gwPk}/${gw.deviceName}/combine/logout`, {
+        productKey: subPk,
+        deviceName: sub.deviceName,
+      }),
+    ).toBe(200);
     expect(await delivered()).toBe(false);
 
     // 2. Topology delete.
     await login();
     expect(await delivered()).toBe(true);
-    expect(await ask(`/sys/${gwPk}/${gw.deviceName}/thing/topo/delete`, [{ productKey: subPk, deviceName: sub.deviceName }])).toBe(200);
+    expect(
+      await ask(`/sys/${gwPk}/${gw.deviceName}/thing/topo/delete`, [{ productKey: subPk, deviceName: sub.deviceName }]),
+    ).toBe(200);
     expect(await delivered()).toBe(false);
 
     // 3. Disabled (then enabled again: the sub-device stays logged out until the gateway logs it in again).
@@ -115,7 +136,12 @@ describe('revocation on the device side ends access at once', () => {
     const c = await connectDevice(t, 'tcp', gw);
     const post = `/sys/${subPk}/${sub.deviceName}/thing/event/property/post`;
     const errTopic = `/ext/error/${gwPk}/${gw.deviceName}`;
-    await c.subscribeAsync([`/sys/${gwPk}/${gw.deviceName}/thing/topo/add_reply`, `/ext/session/${gwPk}/${gw.deviceName}/combine/login_reply`, `/ext/session/${gwPk}/${gw.deviceName}/combine/logout_reply`, errTopic]);
+    await c.subscribeAsync([
+      `/sys/${gwPk}/${gw.deviceName}/thing/topo/add_reply`,
+      `/ext/session/${gwPk}/${gw.deviceName}/combine/login_reply`,
+      `/ext/session/${gwPk}/${gw.deviceName}/combine/logout_reply`,
+      errTopic,
+    ]);
     let id = 0;
     const ask = async (topic: string, params: unknown) => {
       const r = nextMessage(c, (tp) => tp === `${topic}_reply`);
@@ -125,9 +151,17 @@ describe('revocation on the device side ends access at once', () => {
     const signed = () => {
       const ts = String(Date.now());
       const content = `clientId${subPk}&${sub.deviceName}deviceName${sub.deviceName}productKey${subPk}timestamp${ts}`;
-      return { productKey: subPk, deviceName: sub.deviceName, clientId: `${subPk}&${sub.deviceName}`, timestamp: ts, signmethod: 'hmacsha1', sign: createHmac('sha1', sub.deviceSecret).update(content).digest('hex') };
+      return {
+        productKey: subPk,
+        deviceName: sub.deviceName,
+        clientId: `${subPk}&${sub.deviceName}`,
+        timestamp: ts,
+        signmethod: 'hmacsha1',
+        sign: createHmac('sha1', sub.deviceSecret).update(content).digest('hex'),
+      };
     };
-    const login = async () => expect(await ask(`/ext/session/${gwPk}/${gw.deviceName}/combine/login`, signed())).toBe(200);
+    const login = async () =>
+      expect(await ask(`/ext/session/${gwPk}/${gw.deviceName}/combine/login`, signed())).toBe(200);
     /** The gateway posts for the sub-device: 'accepted' (a post_reply) or 'noSession' (520 on /ext/error). */
     const postAsSub = async () => {
       const answer = nextMessage(c, (tp) => tp === `${post}_reply` || tp === errTopic);
@@ -145,7 +179,12 @@ describe('revocation on the device side ends access at once', () => {
     expect(await postAsSub()).toBe('accepted');
     expect(await postAsSub()).toBe('accepted'); // decided from the connection's cache
 
-    expect(await ask(`/ext/session/${gwPk}/${gw.deviceName}/combine/logout`, { productKey: subPk, deviceName: sub.deviceName })).toBe(200);
+    expect(
+      await ask(`/ext/session/${gwPk}/${gw.deviceName}/combine/logout`, {
+        productKey: subPk,
+        deviceName: sub.deviceName,
+      }),
+    ).toBe(200);
     expect(await postAsSub()).toBe('noSession');
 
     await login();

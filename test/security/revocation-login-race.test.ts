@@ -24,12 +24,19 @@ describe('a login in flight does not outlive a revocation', () => {
   });
 
   const mutate = async (name: string, input: Record<string, unknown>) => {
-    const r = await t.gql(`mutation($i: ${name[0]!.toUpperCase()}${name.slice(1)}Input!) { ${name}(input: $i) { userErrors { code message } } }`, { i: input });
+    const r = await t.gql(
+      `mutation($i: ${name[0]!.toUpperCase()}${name.slice(1)}Input!) { ${name}(input: $i) { userErrors { code message } } }`,
+      { i: input },
+    );
     expect(r.data[name].userErrors).toEqual([]);
   };
 
   const inFlight = async (d: DeviceCreds, revoke: () => Promise<void>) => {
-    const client: MqttClient = mqtt.connect(brokerUrl(t, 'tcp'), { ...alinkLogin(d), reconnectPeriod: 0, connectTimeout: 10_000 });
+    const client: MqttClient = mqtt.connect(brokerUrl(t, 'tcp'), {
+      ...alinkLogin(d),
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+    });
     const ended = new Promise<void>((resolve) => {
       client.once('close', () => resolve());
       client.once('error', () => resolve());
@@ -44,7 +51,10 @@ describe('a login in flight does not outlive a revocation', () => {
     client.end(true);
     // Whatever the order in which the login and the revocation committed, the device is not left online.
     for (;;) {
-      const [row] = await query<{ online: boolean }>(t.platform.database.db, sql`select online from devices where product_key = ${d.productKey} and device_name = ${d.deviceName}`);
+      const [row] = await query<{ online: boolean }>(
+        t.platform.database.db,
+        sql`select online from devices where product_key = ${d.productKey} and device_name = ${d.deviceName}`,
+      );
       if (row && !row.online) break;
       await new Promise((r) => setTimeout(r, 50));
     }

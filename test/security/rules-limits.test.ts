@@ -17,9 +17,16 @@ describe('rules per product', () => {
   });
 
   const create = async (pk: string, name: string) => {
-    const r = await t.gql(`mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id } userErrors { code message } } }`, {
-      i: { name, sql: `SELECT * FROM "/${pk}/+/thing/event/property/post"`, actions: [{ type: 'REPUBLISH', configuration: { topic: '/${productKey}/${deviceName}/user/get' } }] },
-    });
+    const r = await t.gql(
+      `mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id } userErrors { code message } } }`,
+      {
+        i: {
+          name,
+          sql: `SELECT * FROM "/${pk}/+/thing/event/property/post"`,
+          actions: [{ type: 'REPUBLISH', configuration: { topic: '/${productKey}/${deviceName}/user/get' } }],
+        },
+      },
+    );
     return r.data.createRule as { rule: { id: string } | null; userErrors: { code: string; message: string }[] };
   };
 

@@ -27,7 +27,13 @@ describe('rule scope escape through computed republish topics', () => {
   async function ruleAs(token: string | undefined, name: string) {
     const r = await t.gql(
       `mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id } userErrors { code message } } }`,
-      { i: { name, sql: `SELECT a FROM "/${a.productKey}/+/user/update"`, actions: [{ type: 'REPUBLISH', configuration: { topic: '/${a}${productKey}/x/user/get' } }] } },
+      {
+        i: {
+          name,
+          sql: `SELECT a FROM "/${a.productKey}/+/user/update"`,
+          actions: [{ type: 'REPUBLISH', configuration: { topic: '/${a}${productKey}/x/user/get' } }],
+        },
+      },
       token,
     );
     expect(r.data.createRule.userErrors).toEqual([]);
@@ -47,8 +53,16 @@ describe('rule scope escape through computed republish topics', () => {
     try {
       const scoped = await createApiKey(t, 'OPERATOR', [a.productKey]);
       const id = await ruleAs(scoped.token, 'escape');
-      await sender.publishAsync(`/${a.productKey}/${a.devices[0]!.deviceName}/user/update`, JSON.stringify({ a: escapeTo }), { qos: 1 });
-      const [dl] = await waitFor(() => deadLetters(t, id), { until: (d) => d.length >= 1, message: 'a dead letter', timeout: 15_000 });
+      await sender.publishAsync(
+        `/${a.productKey}/${a.devices[0]!.deviceName}/user/update`,
+        JSON.stringify({ a: escapeTo }),
+        { qos: 1 },
+      );
+      const [dl] = await waitFor(() => deadLetters(t, id), {
+        until: (d) => d.length >= 1,
+        message: 'a dead letter',
+        timeout: 15_000,
+      });
       expect(dl!.error).toContain('TOPIC_NOT_ALLOWED');
       expect(dl!.attempts).toBe(1);
       expect(got).toEqual([]);
@@ -56,10 +70,16 @@ describe('rule scope escape through computed republish topics', () => {
 
       // The same rule made with the admin token (every product) delivers.
       const adminRule = await ruleAs(undefined, 'admin-wide');
-      await sender.publishAsync(`/${a.productKey}/${a.devices[0]!.deviceName}/user/update`, JSON.stringify({ a: escapeTo }), { qos: 1 });
+      await sender.publishAsync(
+        `/${a.productKey}/${a.devices[0]!.deviceName}/user/update`,
+        JSON.stringify({ a: escapeTo }),
+        { qos: 1 },
+      );
       await waitFor(() => got, { until: (g) => g.length >= 1, message: 'the republished message', timeout: 15_000 });
       expect(got[0]).toBe(`/${b.productKey}/${victim.deviceName}/user/${a.productKey}/x/user/get`);
-      await t.gql(`mutation($i: DeleteRuleInput!) { deleteRule(input: $i) { userErrors { code } } }`, { i: { id: adminRule } });
+      await t.gql(`mutation($i: DeleteRuleInput!) { deleteRule(input: $i) { userErrors { code } } }`, {
+        i: { id: adminRule },
+      });
     } finally {
       await sender.endAsync();
       await receiver.endAsync();

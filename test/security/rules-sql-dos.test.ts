@@ -21,7 +21,10 @@ describe('rule SQL denial of service', () => {
   it('answers a hostile LIKE in testRule (a VIEWER) while health, GraphQL and device replies keep coming', async () => {
     const hostile = p.gql(
       `query($sql: String!, $payload: JSON!) { testRule(sql: $sql, topic: "/pk1/dev1/user/data", payload: $payload) { matched userErrors { code } } }`,
-      { sql: `SELECT * FROM "/pk1/+/user/data" WHERE s LIKE '%a%a%a%a%a%a%a%a%a%a%a%b'`, payload: { s: 'a'.repeat(20_000) } },
+      {
+        sql: `SELECT * FROM "/pk1/+/user/data" WHERE s LIKE '%a%a%a%a%a%a%a%a%a%a%a%b'`,
+        payload: { s: 'a'.repeat(20_000) },
+      },
       viewer,
     );
     const [r] = await Promise.all([hostile, p.responsive()]);
@@ -40,7 +43,15 @@ describe('rule SQL denial of service', () => {
   it('bounds what rule functions build and how deep expressions nest', () => {
     const c = compileRuleSql(`SELECT replace(replace(s, 'a', s), 'a', s) AS big FROM "/pk1/+/user/data"`);
     expect(c.ok).toBe(true);
-    const ctx = { topic: '/pk1/d/user/data', json: { s: 'a'.repeat(2000) }, raw: Buffer.alloc(0), productKey: 'pk1', deviceName: 'd', messageId: '1', timestamp: 0 };
+    const ctx = {
+      topic: '/pk1/d/user/data',
+      json: { s: 'a'.repeat(2000) },
+      raw: Buffer.alloc(0),
+      productKey: 'pk1',
+      deviceName: 'd',
+      messageId: '1',
+      timestamp: 0,
+    };
     expect(() => (c.ok ? c.value.select(ctx) : null)).toThrow(/at most/);
     const deep = compileRuleSql(`SELECT * FROM "/pk1/+/user/data" WHERE ${'abs('.repeat(100)}1${')'.repeat(100)} = 1`);
     expect(deep.ok).toBe(false);

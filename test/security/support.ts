@@ -17,7 +17,11 @@ export interface Probe {
   child: ChildPlatform;
   productKey: string;
   device: MqttClient;
-  gql(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<{ status: number; body: any }>;
+  gql(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string | null,
+  ): Promise<{ status: number; body: any }>;
   /** /healthz answered, a GraphQL query answered and a device post replied to (each resolves when it happened). */
   responsive(): Promise<void>;
   close(): Promise<void>;
@@ -34,15 +38,28 @@ export async function startProbe(env: Record<string, string> = {}): Promise<Prob
   try {
     const p = await childGql(child, `mutation { createProduct(input: { name: "Probe" }) { product { productKey } } }`);
     const productKey = p.createProduct.product.productKey as string;
-    const r = await childGql(child, `mutation($pk: String!) { registerDevice(input: { productKey: $pk, deviceName: "probe-1" }) { deviceSecret } }`, { pk: productKey });
+    const r = await childGql(
+      child,
+      `mutation($pk: String!) { registerDevice(input: { productKey: $pk, deviceName: "probe-1" }) { deviceSecret } }`,
+      { pk: productKey },
+    );
     const creds = { productKey, deviceName: 'probe-1', deviceSecret: r.registerDevice.deviceSecret as string };
-    const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${child.mqttPort}`, { ...alinkLogin(creds), reconnectPeriod: 0, connectTimeout: 5000, keepalive: 60 });
+    const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${child.mqttPort}`, {
+      ...alinkLogin(creds),
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+      keepalive: 60,
+    });
     await device.subscribeAsync(`/sys/${productKey}/probe-1/thing/event/property/post_reply`);
     const gql: Probe['gql'] = async (query, variables, token) => {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       const tk = token === undefined ? adminToken : token;
       if (tk) headers.authorization = `Bearer ${tk}`;
-      const res = await fetch(`${child.httpUrl}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+      const res = await fetch(`${child.httpUrl}/graphql`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ query, variables }),
+      });
       const text = await res.text();
       let body: any = text;
       try {
@@ -64,7 +81,12 @@ export async function startProbe(env: Record<string, string> = {}): Promise<Prob
         const query = gql('{ products(first: 1) { edges { node { productKey } } } }').then((r) => {
           if (r.body?.data?.products == null) throw new Error(`query failed: ${JSON.stringify(r.body)}`);
         });
-        const reply = postAndReply(device, `/sys/${productKey}/probe-1/thing/event/property/post`, { id: String(++seq), version: '1.0', params: {}, method: 'thing.event.property.post' }, { timeoutMs: 20_000 });
+        const reply = postAndReply(
+          device,
+          `/sys/${productKey}/probe-1/thing/event/property/post`,
+          { id: String(++seq), version: '1.0', params: {}, method: 'thing.event.property.post' },
+          { timeoutMs: 20_000 },
+        );
         await Promise.all([health, query, reply]);
       },
       async close() {

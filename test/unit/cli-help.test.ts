@@ -8,10 +8,16 @@ import { parseSimulateArgs } from '../../src/sim/cli.ts';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** `thingql ...` from the sources, as `npm run dev` runs it. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env } }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/main.ts', ...args],
+      { cwd: ROOT, env: { ...process.env, ...env } },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -70,12 +76,17 @@ describe('--help of every command', () => {
 
 describe('thingql simulate reads the server settings for its defaults', () => {
   it('MQTT_PORT and PORT', () => {
-    expect(parseSimulateArgs(['--product', 'pk'], {})).toMatchObject({ mqttUrl: 'mqtt://localhost:1883', graphqlUrl: 'http://localhost:4000/graphql' });
+    expect(parseSimulateArgs(['--product', 'pk'], {})).toMatchObject({
+      mqttUrl: 'mqtt://localhost:1883',
+      graphqlUrl: 'http://localhost:4000/graphql',
+    });
     expect(parseSimulateArgs(['--product', 'pk'], { MQTT_PORT: '1884', PORT: '4100' })).toMatchObject({
       mqttUrl: 'mqtt://localhost:1884',
       graphqlUrl: 'http://localhost:4100/graphql',
     });
-    expect(parseSimulateArgs(['--product', 'pk', '--mqtt-url', 'mqtt://h:1'], { MQTT_PORT: '1884' })?.mqttUrl).toBe('mqtt://h:1');
+    expect(parseSimulateArgs(['--product', 'pk', '--mqtt-url', 'mqtt://h:1'], { MQTT_PORT: '1884' })?.mqttUrl).toBe(
+      'mqtt://h:1',
+    );
   });
 });
 

@@ -29,7 +29,12 @@ describe('loadConfig', () => {
       '--log-level',
       'debug',
     ]);
-    expect(c).toMatchObject({ PORT: 4200, MQTT_PORT: 1999, DATABASE_URL: 'postgres://u@db:5432/iot', LOG_LEVEL: 'debug' });
+    expect(c).toMatchObject({
+      PORT: 4200,
+      MQTT_PORT: 1999,
+      DATABASE_URL: 'postgres://u@db:5432/iot',
+      LOG_LEVEL: 'debug',
+    });
   });
 
   it('treats an empty environment variable as unset', () => {
@@ -80,7 +85,11 @@ describe('loadConfig', () => {
   });
 
   it('refuses a bad LOG_LEVEL, a lone TLS certificate and a SECRET_KEY of the wrong size', () => {
-    const issues = issuesOf({ LOG_LEVEL: 'loud', MQTT_TLS_CERT: '/etc/cert.pem', SECRET_KEY: Buffer.alloc(16).toString('base64') });
+    const issues = issuesOf({
+      LOG_LEVEL: 'loud',
+      MQTT_TLS_CERT: '/etc/cert.pem',
+      SECRET_KEY: Buffer.alloc(16).toString('base64'),
+    });
     expect(issues).toHaveLength(3);
     expect(issues[0]).toMatch(/^SECRET_KEY: must be 32 bytes/);
     expect(issues[1]).toMatch(/^LOG_LEVEL: /);

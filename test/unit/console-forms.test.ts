@@ -11,12 +11,20 @@ const text = { type: 'text', specs: { length: '4' } };
 
 describe('online-debug inputs from the TSL', () => {
   it('picks an input per data type and describes its range', () => {
-    expect([int, float, bool, enm, text, { type: 'date' }, { type: 'struct', specs: [] }, { type: 'array', specs: {} }].map(inputKind)).toEqual([
-      'number', 'number', 'bool', 'enum', 'text', 'date', 'json', 'json',
-    ]);
+    expect(
+      [int, float, bool, enm, text, { type: 'date' }, { type: 'struct', specs: [] }, { type: 'array', specs: {} }].map(
+        inputKind,
+      ),
+    ).toEqual(['number', 'number', 'bool', 'enum', 'text', 'date', 'json', 'json']);
     expect(hint(int)).toBe('int 0 to 100 %');
-    expect(choices(enm)).toEqual([['0', '0 · manual'], ['2', '2 · night']]);
-    expect(choices(bool)).toEqual([['0', '0 · off'], ['1', '1 · on']]);
+    expect(choices(enm)).toEqual([
+      ['0', '0 · manual'],
+      ['2', '2 · night'],
+    ]);
+    expect(choices(bool)).toEqual([
+      ['0', '0 · off'],
+      ['1', '1 · on'],
+    ]);
   });
 
   it('parses valid values to what the API expects and leaves empty inputs out', () => {
@@ -37,7 +45,10 @@ describe('online-debug inputs from the TSL', () => {
     expect(parseInput('abc', float)).toEqual({ ok: false, error: 'must be a number' });
     expect(parseInput('1', enm)).toEqual({ ok: false, error: 'not one of the allowed values' });
     expect(parseInput('toolong', text)).toEqual({ ok: false, error: 'at most 4 characters' });
-    expect(parseInput('yesterday', { type: 'date' })).toEqual({ ok: false, error: 'must be UTC milliseconds (digits)' });
+    expect(parseInput('yesterday', { type: 'date' })).toEqual({
+      ok: false,
+      error: 'must be UTC milliseconds (digits)',
+    });
     expect(parseInput('[1]', { type: 'struct' })).toEqual({ ok: false, error: 'must be a JSON object' });
     expect(parseInput('{', { type: 'array' })).toEqual({ ok: false, error: 'must be valid JSON' });
     const params = [
@@ -45,12 +56,25 @@ describe('online-debug inputs from the TSL', () => {
       { identifier: 'LightSwitch', name: 'Switch', dataType: bool },
       { identifier: 'Label', name: 'Label', dataType: text },
     ];
-    expect(parseForm(params, { Brightness: '500', LightSwitch: '1' })).toEqual({ values: { LightSwitch: 1 }, errors: { Brightness: 'must be at most 100' } });
+    expect(parseForm(params, { Brightness: '500', LightSwitch: '1' })).toEqual({
+      values: { LightSwitch: 1 },
+      errors: { Brightness: 'must be at most 100' },
+    });
   });
 });
 
 describe('locating an error path in the TSL text', () => {
-  const doc = JSON.stringify({ properties: [{ identifier: 'A', dataType: { specs: { min: '0' } } }, { identifier: 'B "q"', dataType: { type: 'int', specs: { min: 'abc', max: '9' } } }], events: [] }, null, 2);
+  const doc = JSON.stringify(
+    {
+      properties: [
+        { identifier: 'A', dataType: { specs: { min: '0' } } },
+        { identifier: 'B "q"', dataType: { type: 'int', specs: { min: 'abc', max: '9' } } },
+      ],
+      events: [],
+    },
+    null,
+    2,
+  );
 
   it('finds the value at the path, with its line', () => {
     const at = locate(doc, ['properties', '1', 'dataType', 'specs', 'min'])!;
@@ -58,7 +82,7 @@ describe('locating an error path in the TSL text', () => {
     expect(doc.split('\n')[at.line - 1]).toContain('"min": "abc"');
     const obj = locate(doc, ['properties', '0'])!;
     expect(JSON.parse(doc.slice(obj.start, obj.end))).toEqual({ identifier: 'A', dataType: { specs: { min: '0' } } });
-    expect(doc.slice(...Object.values(locate(doc, ['events'])!).slice(0, 2) as [number, number])).toBe('[]');
+    expect(doc.slice(...(Object.values(locate(doc, ['events'])!).slice(0, 2) as [number, number]))).toBe('[]');
   });
 
   it('gives null for a missing path or text that is not JSON', () => {

@@ -26,6 +26,11 @@ describe('logs', () => {
 
     const json = capture('json');
     json.log.info({ port: 4000, token: 'tq_secret' }, 'GraphQL on http://localhost:4000/graphql');
-    expect(JSON.parse(json.text())).toMatchObject({ level: 30, msg: 'GraphQL on http://localhost:4000/graphql', port: 4000, token: '[redacted]' });
+    expect(JSON.parse(json.text())).toMatchObject({
+      level: 30,
+      msg: 'GraphQL on http://localhost:4000/graphql',
+      port: 4000,
+      token: '[redacted]',
+    });
   });
 });

@@ -35,7 +35,10 @@ describe('OTA download links', () => {
   });
 
   it('answers 404 for paths that are not a firmware id', () => {
-    expect(checkLink(signer, '/ota/firmware/abc?expires=1&sig=x', Date.now())).toMatchObject({ ok: false, status: 404 });
+    expect(checkLink(signer, '/ota/firmware/abc?expires=1&sig=x', Date.now())).toMatchObject({
+      ok: false,
+      status: 404,
+    });
     expect(checkLink(signer, '/ota/firmware/1/extra', Date.now())).toMatchObject({ ok: false, status: 404 });
   });
 
@@ -51,11 +54,15 @@ describe('OTA download links', () => {
 
 describe('OTA progress steps (alink-protocol.md §3.9)', () => {
   it('reads 0..100 and the four failure steps, as strings or numbers', () => {
-    expect(['0', '1', '95', '100', ' 50 ', 100, -1, '-2', '-3', -4].map(parseStep)).toEqual([0, 1, 95, 100, 50, 100, -1, -2, -3, -4]);
+    expect(['0', '1', '95', '100', ' 50 ', 100, -1, '-2', '-3', -4].map(parseStep)).toEqual([
+      0, 1, 95, 100, 50, 100, -1, -2, -3, -4,
+    ]);
   });
 
   it('refuses anything else', () => {
-    expect(['101', '-5', '1.5', '', 'abc', null, undefined, 2.5, true, '1e2'].map(parseStep)).toEqual(Array(10).fill(null));
+    expect(['101', '-5', '1.5', '', 'abc', null, undefined, 2.5, true, '1e2'].map(parseStep)).toEqual(
+      Array(10).fill(null),
+    );
   });
 });
 
@@ -86,7 +93,16 @@ describe('upgrade push', () => {
     const fw = { size: bytes.length, version: '2.0.0', module: 'MCU', md5, sha256 };
     expect(JSON.parse(upgradePush(1507707025, { ...fw, signMethod: 'MD5' }, 'http://x/f').toString())).toEqual({
       code: '1000',
-      data: { size: 8, version: '2.0.0', url: 'http://x/f', md5, sign: md5, signMethod: 'Md5', module: 'MCU', isDiff: 0 },
+      data: {
+        size: 8,
+        version: '2.0.0',
+        url: 'http://x/f',
+        md5,
+        sign: md5,
+        signMethod: 'Md5',
+        module: 'MCU',
+        isDiff: 0,
+      },
       id: 1507707025,
       message: 'success',
     });
@@ -97,7 +113,12 @@ describe('upgrade push', () => {
 
 describe('otaRoute', () => {
   it('routes the three device uplinks and not the platform push', () => {
-    expect(['inform', 'progress', 'request', 'upgrade'].map((a) => otaRoute(`/ota/device/${a}/pk1/dev1`))).toEqual(['inform', 'progress', 'request', null]);
+    expect(['inform', 'progress', 'request', 'upgrade'].map((a) => otaRoute(`/ota/device/${a}/pk1/dev1`))).toEqual([
+      'inform',
+      'progress',
+      'request',
+      null,
+    ]);
     expect(otaRoute('/ota/device/progress/pk1')).toBeNull();
     expect(otaRoute('/sys/pk1/dev1/thing/ota/firmware/get')).toBeNull();
   });

@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { loadTsl } from '../helpers/tsl-fixtures.ts';
-import { compileThingModel, validateTslDocument, type DataType, type ThingModel, type TslParam } from '../../src/domain/tsl/index.ts';
-import { validateEventPost, validatePropertyPost, validateServiceInput, validateServiceOutput, validateValue } from '../../src/domain/tsl/values.ts';
+import {
+  compileThingModel,
+  validateTslDocument,
+  type DataType,
+  type ThingModel,
+  type TslParam,
+} from '../../src/domain/tsl/index.ts';
+import {
+  validateEventPost,
+  validatePropertyPost,
+  validateServiceInput,
+  validateServiceOutput,
+  validateValue,
+} from '../../src/domain/tsl/values.ts';
 import { pickSome, randomParams, randomValue, seededRng } from '../../src/sim/values.ts';
 
 function modelOf(doc: unknown): ThingModel {
@@ -29,7 +41,16 @@ const edges = {
     ['ArrDouble', dt('array', { size: '512', item: dt('double') })],
     ['ArrText', dt('array', { size: '4', item: dt('text') })],
     ['ArrTextSpec', dt('array', { size: '4', item: dt('text', { length: '2' }) })],
-    ['ArrStruct', dt('array', { size: '3', item: dt('struct', [{ identifier: 'a', name: 'a', dataType: dt('date', {}) }, { identifier: 'b', name: 'b', dataType: dt('bool', { 0: 'n', 1: 'y' }) }]) })],
+    [
+      'ArrStruct',
+      dt('array', {
+        size: '3',
+        item: dt('struct', [
+          { identifier: 'a', name: 'a', dataType: dt('date', {}) },
+          { identifier: 'b', name: 'b', dataType: dt('bool', { 0: 'n', 1: 'y' }) },
+        ]),
+      }),
+    ],
   ].map(([identifier, dataType]) => ({ identifier, name: identifier, accessMode: 'rw', required: false, dataType })),
 };
 
@@ -43,7 +64,11 @@ const DRAWS = 300;
 
 /** Every parameter definition of a model: properties, event outputs, service inputs and outputs. */
 function everyParam(model: ThingModel): TslParam[] {
-  const out: TslParam[] = [...model.properties.entries()].map(([identifier, p]) => ({ identifier, name: p.name, dataType: p.dataType }));
+  const out: TslParam[] = [...model.properties.entries()].map(([identifier, p]) => ({
+    identifier,
+    name: p.name,
+    dataType: p.dataType,
+  }));
   for (const e of model.events.values()) out.push(...e.outputData.values());
   for (const s of model.services.values()) out.push(...s.inputData.values(), ...s.outputData.values());
   return out;
@@ -64,7 +89,17 @@ describe('simulator values (src/sim/values.ts) pass ThingQL validation', () => {
         }
       }
       if (name === 'smart-lamp.json') {
-        expect([...types].sort()).toEqual(['array', 'bool', 'date', 'double', 'enum', 'float', 'int', 'struct', 'text']);
+        expect([...types].sort()).toEqual([
+          'array',
+          'bool',
+          'date',
+          'double',
+          'enum',
+          'float',
+          'int',
+          'struct',
+          'text',
+        ]);
       }
     });
 
@@ -73,15 +108,23 @@ describe('simulator values (src/sim/values.ts) pass ThingQL validation', () => {
       const ids = [...model.properties.keys()];
       for (let i = 0; i < DRAWS; i++) {
         const params: Record<string, unknown> = {};
-        for (const id of pickSome(ids, 1 + (i % ids.length), rng)) params[id] = randomValue(model.properties.get(id)!.dataType, rng);
+        for (const id of pickSome(ids, 1 + (i % ids.length), rng))
+          params[id] = randomValue(model.properties.get(id)!.dataType, rng);
         const post = validatePropertyPost(model, params, 'STRICT', Date.now());
         expect(post.ok && Object.keys(post.items).sort()).toEqual(Object.keys(params).sort());
         for (const [id, e] of model.events) {
-          const r = validateEventPost(model, id, { value: randomParams(e.outputData.values(), rng), time: Date.now() }, 'STRICT', Date.now());
+          const r = validateEventPost(
+            model,
+            id,
+            { value: randomParams(e.outputData.values(), rng), time: Date.now() },
+            'STRICT',
+            Date.now(),
+          );
           expect(r.ok).toBe(true);
         }
         for (const [id, s] of model.services) {
-          if (id !== 'get') expect(validateServiceInput(model, id, randomParams(s.inputData.values(), rng))).toEqual([]);
+          if (id !== 'get')
+            expect(validateServiceInput(model, id, randomParams(s.inputData.values(), rng))).toEqual([]);
           expect(validateServiceOutput(model, id, randomParams(s.outputData.values(), rng))).toEqual([]);
         }
       }

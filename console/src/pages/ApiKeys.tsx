@@ -5,15 +5,21 @@ import { Badge, Button, Card, Empty, Errors, Field, fmtTime, Loading, PageTitle,
 
 export function ApiKeys() {
   const q = useQuery(`query ApiKeys { apiKeys { id name role productKeys tokenPrefix createdAt revokedAt } }`);
-  const create = useMutation(`mutation CreateApiKey($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id name } token userErrors { code message field } } }`);
-  const revoke = useMutation(`mutation RevokeApiKey($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { id } userErrors { code message } } }`);
+  const create = useMutation(
+    `mutation CreateApiKey($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id name } token userErrors { code message field } } }`,
+  );
+  const revoke = useMutation(
+    `mutation RevokeApiKey($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { id } userErrors { code message } } }`,
+  );
   const [f, setF] = useState({ name: '', role: 'VIEWER', productKeys: '' });
   const [errors, setErrors] = useState<UserError[]>([]);
   const [token, setToken] = useState<{ name: string; token: string } | null>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
     const productKeys = f.productKeys.split(/[\s,]+/).filter(Boolean);
-    const r = await create.run({ input: { name: f.name, role: f.role, productKeys: productKeys.length ? productKeys : null } });
+    const r = await create.run({
+      input: { name: f.name, role: f.role, productKeys: productKeys.length ? productKeys : null },
+    });
     if (!r) return;
     setErrors(r.createApiKey.userErrors);
     if (!r.createApiKey.userErrors.length) {
@@ -31,7 +37,12 @@ export function ApiKeys() {
         <form onSubmit={submit}>
           <div class="form-row">
             <Field label="Name">
-              <input name="keyName" value={f.name} onInput={(e) => setF({ ...f, name: e.currentTarget.value })} required />
+              <input
+                name="keyName"
+                value={f.name}
+                onInput={(e) => setF({ ...f, name: e.currentTarget.value })}
+                required
+              />
             </Field>
             <Field label="Role">
               <select value={f.role} onChange={(e) => setF({ ...f, role: e.currentTarget.value })}>
@@ -80,7 +91,14 @@ export function ApiKeys() {
                   <td>{k.revokedAt ? <Badge value="REVOKED" /> : <Badge value="ACTIVE" />}</td>
                   <td>
                     {!k.revokedAt && (
-                      <Button class="small" kind="danger" onClick={async () => confirm(`Revoke ${k.name}? Its open connections are closed.`) && (await revoke.run({ input: { id: k.id } }), q.reload())}>
+                      <Button
+                        class="small"
+                        kind="danger"
+                        onClick={async () =>
+                          confirm(`Revoke ${k.name}? Its open connections are closed.`) &&
+                          (await revoke.run({ input: { id: k.id } }), q.reload())
+                        }
+                      >
                         Revoke
                       </Button>
                     )}

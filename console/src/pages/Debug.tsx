@@ -17,11 +17,25 @@ type Outcome =
   | { kind: 'timeout'; note: string }
   | { kind: 'errors'; errors: UserError[] };
 
-function ParamInput({ p, value, error, onInput }: { p: Param; value: string; error?: string; onInput: (v: string) => void }) {
+function ParamInput({
+  p,
+  value,
+  error,
+  onInput,
+}: {
+  p: Param;
+  value: string;
+  error?: string;
+  onInput: (v: string) => void;
+}) {
   const kind = inputKind(p.dataType);
   const common = { name: p.identifier, 'aria-label': p.identifier, value };
   return (
-    <Field label={p.name && p.name !== p.identifier ? `${p.name} (${p.identifier})` : p.identifier} error={error} hint={hint(p.dataType)}>
+    <Field
+      label={p.name && p.name !== p.identifier ? `${p.name} (${p.identifier})` : p.identifier}
+      error={error}
+      hint={hint(p.dataType)}
+    >
       {kind === 'bool' || kind === 'enum' ? (
         <select {...common} onChange={(e) => onInput(e.currentTarget.value)}>
           <option value="">—</option>
@@ -32,7 +46,11 @@ function ParamInput({ p, value, error, onInput }: { p: Param; value: string; err
       ) : kind === 'json' ? (
         <textarea {...common} rows={3} onInput={(e) => onInput(e.currentTarget.value)} />
       ) : (
-        <input {...common} inputMode={kind === 'number' || kind === 'date' ? 'decimal' : undefined} onInput={(e) => onInput(e.currentTarget.value)} />
+        <input
+          {...common}
+          inputMode={kind === 'number' || kind === 'date' ? 'decimal' : undefined}
+          onInput={(e) => onInput(e.currentTarget.value)}
+        />
       )}
     </Field>
   );
@@ -42,7 +60,14 @@ function ParamInput({ p, value, error, onInput }: { p: Param; value: string; err
  * One generated form: inputs by data type, checked before sending; `send` returns the outcome (reply, timeout or the
  * server's userErrors, which are shown at the input they name).
  */
-export function DebugForm(p: { title: string; badge?: string; params: Param[]; submitLabel: string; testid: string; send: (values: Record<string, unknown>) => Promise<Outcome> }) {
+export function DebugForm(p: {
+  title: string;
+  badge?: string;
+  params: Param[];
+  submitLabel: string;
+  testid: string;
+  send: (values: Record<string, unknown>) => Promise<Outcome>;
+}) {
   const [raw, setRaw] = useState<Record<string, string>>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [outcome, setOutcome] = useState<Outcome | null>(null);
@@ -79,7 +104,12 @@ export function DebugForm(p: { title: string; badge?: string; params: Param[]; s
       {p.params.length === 0 && <div class="muted">No input parameters.</div>}
       <div class="form-row">
         {p.params.map((x) => (
-          <ParamInput p={x} value={raw[x.identifier] ?? ''} error={errors[x.identifier]} onInput={(v) => setRaw({ ...raw, [x.identifier]: v })} />
+          <ParamInput
+            p={x}
+            value={raw[x.identifier] ?? ''}
+            error={errors[x.identifier]}
+            onInput={(v) => setRaw({ ...raw, [x.identifier]: v })}
+          />
         ))}
       </div>
       <Button kind="primary" type="submit" busy={busy}>
@@ -89,13 +119,16 @@ export function DebugForm(p: { title: string; badge?: string; params: Param[]; s
         {outcome?.kind === 'reply' && (
           <div class={outcome.code === 200 ? 'success' : 'alert'}>
             <div>
-              Device replied: code <b data-testid="reply-code">{outcome.code ?? '—'}</b> {outcome.note && <span class="muted">{outcome.note}</span>}
+              Device replied: code <b data-testid="reply-code">{outcome.code ?? '—'}</b>{' '}
+              {outcome.note && <span class="muted">{outcome.note}</span>}
             </div>
             {outcome.data !== undefined && outcome.data !== null && <Json value={outcome.data} />}
           </div>
         )}
         {outcome?.kind === 'timeout' && <div class="alert">Timeout: {outcome.note}</div>}
-        {outcome?.kind === 'errors' && <Errors errors={outcome.errors.filter((e) => !p.params.some((x) => e.field?.includes(x.identifier)))} />}
+        {outcome?.kind === 'errors' && (
+          <Errors errors={outcome.errors.filter((e) => !p.params.some((x) => e.field?.includes(x.identifier)))} />
+        )}
       </div>
     </form>
   );
@@ -103,34 +136,55 @@ export function DebugForm(p: { title: string; badge?: string; params: Param[]; s
 
 const REPLY_WAIT_MS = 10_000;
 
-export function OnlineDebug(p: { productKey: string; deviceName: string; properties: (Param & { accessMode: string })[]; services: (Param & { callType: string; inputData: Param[] })[]; waitReply: WaitReply }) {
+export function OnlineDebug(p: {
+  productKey: string;
+  deviceName: string;
+  properties: (Param & { accessMode: string })[];
+  services: (Param & { callType: string; inputData: Param[] })[];
+  waitReply: WaitReply;
+}) {
   const { productKey, deviceName } = p;
   const writable = p.properties.filter((x) => x.accessMode.includes('w'));
   const setProperty = async (items: Record<string, unknown>): Promise<Outcome> => {
-    if (!Object.keys(items).length) return { kind: 'errors', errors: [{ code: 'EMPTY', message: 'fill in at least one property' }] };
-    const r = await gql(`mutation SetDeviceProperty($input: SetDevicePropertyInput!) { setDeviceProperty(input: $input) { messageId userErrors { code message field } } }`, {
-      input: { productKey, deviceName, items },
-    });
+    if (!Object.keys(items).length)
+      return { kind: 'errors', errors: [{ code: 'EMPTY', message: 'fill in at least one property' }] };
+    const r = await gql(
+      `mutation SetDeviceProperty($input: SetDevicePropertyInput!) { setDeviceProperty(input: $input) { messageId userErrors { code message field } } }`,
+      {
+        input: { productKey, deviceName, items },
+      },
+    );
     const s = r.setDeviceProperty;
     if (s.userErrors.length) return { kind: 'errors', errors: s.userErrors };
     const reply = await p.waitReply(s.messageId, REPLY_WAIT_MS);
-    return reply ? { kind: 'reply', code: reply.code, data: reply.data, note: `message ${s.messageId}` } : { kind: 'timeout', note: `no reply to message ${s.messageId} within ${REPLY_WAIT_MS / 1000} s` };
+    return reply
+      ? { kind: 'reply', code: reply.code, data: reply.data, note: `message ${s.messageId}` }
+      : { kind: 'timeout', note: `no reply to message ${s.messageId} within ${REPLY_WAIT_MS / 1000} s` };
   };
-  const invoke = (svc: { identifier: string; callType: string }) => async (args: Record<string, unknown>): Promise<Outcome> => {
-    const r = await gql(
-      `mutation InvokeThingService($input: InvokeThingServiceInput!) { invokeThingService(input: $input) { messageId callType code output rrpcCode userErrors { code message field } } }`,
-      { input: { productKey, deviceName, identifier: svc.identifier, args, timeoutMs: 5000 } },
-    );
-    const s = r.invokeThingService;
-    if (s.userErrors.length) return { kind: 'errors', errors: s.userErrors };
-    if (s.callType === 'SYNC') {
-      if (s.rrpcCode === 'SUCCESS') return { kind: 'reply', code: s.code, data: s.output, note: `sync, message ${s.messageId}` };
-      if (s.rrpcCode === 'TIMEOUT') return { kind: 'timeout', note: `the device did not answer within 5 s (message ${s.messageId})` };
-      return { kind: 'errors', errors: [{ code: s.rrpcCode ?? 'UNKNOWN', message: `the call did not complete (${s.rrpcCode})` }] };
-    }
-    const reply = await p.waitReply(s.messageId, REPLY_WAIT_MS);
-    return reply ? { kind: 'reply', code: reply.code, data: reply.data, note: `async, message ${s.messageId}` } : { kind: 'timeout', note: `no reply to message ${s.messageId} within ${REPLY_WAIT_MS / 1000} s` };
-  };
+  const invoke =
+    (svc: { identifier: string; callType: string }) =>
+    async (args: Record<string, unknown>): Promise<Outcome> => {
+      const r = await gql(
+        `mutation InvokeThingService($input: InvokeThingServiceInput!) { invokeThingService(input: $input) { messageId callType code output rrpcCode userErrors { code message field } } }`,
+        { input: { productKey, deviceName, identifier: svc.identifier, args, timeoutMs: 5000 } },
+      );
+      const s = r.invokeThingService;
+      if (s.userErrors.length) return { kind: 'errors', errors: s.userErrors };
+      if (s.callType === 'SYNC') {
+        if (s.rrpcCode === 'SUCCESS')
+          return { kind: 'reply', code: s.code, data: s.output, note: `sync, message ${s.messageId}` };
+        if (s.rrpcCode === 'TIMEOUT')
+          return { kind: 'timeout', note: `the device did not answer within 5 s (message ${s.messageId})` };
+        return {
+          kind: 'errors',
+          errors: [{ code: s.rrpcCode ?? 'UNKNOWN', message: `the call did not complete (${s.rrpcCode})` }],
+        };
+      }
+      const reply = await p.waitReply(s.messageId, REPLY_WAIT_MS);
+      return reply
+        ? { kind: 'reply', code: reply.code, data: reply.data, note: `async, message ${s.messageId}` }
+        : { kind: 'timeout', note: `no reply to message ${s.messageId} within ${REPLY_WAIT_MS / 1000} s` };
+    };
   const services = p.services.filter((s) => s.identifier !== 'set' && s.identifier !== 'get');
   return (
     <div>
@@ -140,7 +194,14 @@ export function OnlineDebug(p: { productKey: string; deviceName: string; propert
         <div class="muted pad">The thing model has no writable property.</div>
       )}
       {services.map((s) => (
-        <DebugForm title={`Service ${s.name && s.name !== s.identifier ? `${s.name} (${s.identifier})` : s.identifier}`} badge={s.callType} params={s.inputData} submitLabel="Invoke" testid={`debug-service-${s.identifier}`} send={invoke(s)} />
+        <DebugForm
+          title={`Service ${s.name && s.name !== s.identifier ? `${s.name} (${s.identifier})` : s.identifier}`}
+          badge={s.callType}
+          params={s.inputData}
+          submitLabel="Invoke"
+          testid={`debug-service-${s.identifier}`}
+          send={invoke(s)}
+        />
       ))}
     </div>
   );

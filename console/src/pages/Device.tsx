@@ -23,7 +23,9 @@ const DEVICE = `query DevicePage($pk: String!, $dn: String!) {
 }`;
 
 /** The series of every numeric property in one request (one alias each). */
-const seriesQuery = (ids: string[]) => `query Series($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!, $interval: String!) {
+const seriesQuery = (
+  ids: string[],
+) => `query Series($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!, $interval: String!) {
 ${ids.map((id, i) => `  s${i}: devicePropertySeries(productKey: $pk, deviceName: $dn, identifier: ${JSON.stringify(id)}, from: $from, to: $to, interval: $interval, aggregations: [AVG]) { start avg }`).join('\n')}
 }`;
 
@@ -42,10 +44,21 @@ interface Prop {
   dataType: DataType;
 }
 
-const toMs = (t: unknown): number => (typeof t === 'number' ? t : /^\d+$/.test(String(t)) ? Number(t) : Date.parse(String(t)));
+const toMs = (t: unknown): number =>
+  typeof t === 'number' ? t : /^\d+$/.test(String(t)) ? Number(t) : Date.parse(String(t));
 
 /** One chart per numeric property: the history series, with every live post appended as it arrives. */
-function PropertyChart({ prop, base, loadedAt, live }: { prop: Prop; base: Series | null; loadedAt: number; live: { t: number; v: number }[] }) {
+function PropertyChart({
+  prop,
+  base,
+  loadedAt,
+  live,
+}: {
+  prop: Prop;
+  base: Series | null;
+  loadedAt: number;
+  live: { t: number; v: number }[];
+}) {
   const data = useMemo(() => {
     const xs = [...(base?.xs ?? [])];
     const ys = [...(base?.ys ?? [])];
@@ -104,7 +117,9 @@ export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: str
     setProps(Object.fromEntries(d.properties.map((p: any) => [p.identifier, { value: p.value, time: p.time }])));
   }, [q.data]);
 
-  const numericIds: string[] = d ? d.product.thingModel.properties.filter((p: Prop) => isNumeric(p.dataType)).map((p: Prop) => p.identifier) : [];
+  const numericIds: string[] = d
+    ? d.product.thingModel.properties.filter((p: Prop) => isNumeric(p.dataType)).map((p: Prop) => p.identifier)
+    : [];
   const numericKey = numericIds.join(',');
   useEffect(() => {
     if (!d) return;
@@ -112,11 +127,22 @@ export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: str
     const to = Date.now();
     if (!numericIds.length) return setSeries({ at: to, byId: {} });
     setSeries((s) => (s ? null : s));
-    gql(seriesQuery(numericIds), { pk, dn, from: new Date(to - w.ms).toISOString(), to: new Date(to).toISOString(), interval: w.interval }).then(
+    gql(seriesQuery(numericIds), {
+      pk,
+      dn,
+      from: new Date(to - w.ms).toISOString(),
+      to: new Date(to).toISOString(),
+      interval: w.interval,
+    }).then(
       (r) =>
         setSeries({
           at: to,
-          byId: Object.fromEntries(numericIds.map((id, i) => [id, { xs: r[`s${i}`].map((b: any) => Date.parse(b.start) / 1000), ys: r[`s${i}`].map((b: any) => b.avg) }])),
+          byId: Object.fromEntries(
+            numericIds.map((id, i) => [
+              id,
+              { xs: r[`s${i}`].map((b: any) => Date.parse(b.start) / 1000), ys: r[`s${i}`].map((b: any) => b.avg) },
+            ]),
+          ),
         }),
       () => setSeries({ at: to, byId: {} }),
     );
@@ -130,8 +156,10 @@ export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: str
   useEffect(() => void (series && setStarted(true)), [series]);
   const vars = first.current && d && started ? { pk, dn, after: first.current } : null;
 
-  useSubscription(`subscription DeviceStatus($pk: String, $dn: String, $after: String) { deviceStatusChanged(productKey: $pk, deviceName: $dn, after: $after) { cursor status } }`, vars, (x) =>
-    setState((s) => (s === 'DISABLED' ? s : x.deviceStatusChanged.status)),
+  useSubscription(
+    `subscription DeviceStatus($pk: String, $dn: String, $after: String) { deviceStatusChanged(productKey: $pk, deviceName: $dn, after: $after) { cursor status } }`,
+    vars,
+    (x) => setState((s) => (s === 'DISABLED' ? s : x.deviceStatusChanged.status)),
   );
   useSubscription(
     `subscription PropertyPosts($pk: String, $dn: String, $after: String) { devicePropertyPosted(productKey: $pk, deviceName: $dn, after: $after) { cursor items receivedAt } }`,
@@ -141,13 +169,16 @@ export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: str
       const at = Date.now();
       setProps((m) => {
         const next = { ...m };
-        for (const [id, it] of Object.entries(items)) next[id] = { value: it.value, time: new Date(toMs(it.time)).toISOString() };
+        for (const [id, it] of Object.entries(items))
+          next[id] = { value: it.value, time: new Date(toMs(it.time)).toISOString() };
         return next;
       });
       setFlash((f) => ({ ...f, ...Object.fromEntries(Object.keys(items).map((k) => [k, at])) }));
       setLive((l) => {
         const next = { ...l };
-        for (const [id, it] of Object.entries(items)) if (typeof it.value === 'number') next[id] = [...(next[id] ?? []), { t: toMs(it.time), v: it.value }].slice(-2000);
+        for (const [id, it] of Object.entries(items))
+          if (typeof it.value === 'number')
+            next[id] = [...(next[id] ?? []), { t: toMs(it.time), v: it.value }].slice(-2000);
         return next;
       });
     },
@@ -179,7 +210,12 @@ export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: str
 
   if (q.error) return <Errors errors={[q.error]} />;
   if (!q.data) return <Loading />;
-  if (!d) return <Empty>Device {dn} not found in product {pk}.</Empty>;
+  if (!d)
+    return (
+      <Empty>
+        Device {dn} not found in product {pk}.
+      </Empty>
+    );
   const model = d.product.thingModel;
   const propList: Prop[] = model.properties;
   const numeric = propList.filter((p) => isNumeric(p.dataType));
@@ -191,15 +227,38 @@ export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: str
       <PageTitle
         sub={
           <>
-            <Link href={`/products/${d.productKey}`}>{d.product.name}</Link> · <span class="mono">{d.productKey}</span> · iotId <span class="mono">{d.iotId}</span>
+            <Link href={`/products/${d.productKey}`}>{d.product.name}</Link> · <span class="mono">{d.productKey}</span>{' '}
+            · iotId <span class="mono">{d.iotId}</span>
           </>
         }
-        actions={<DeviceActions d={{ ...d, state: shownState }} onChange={(deleted) => (deleted ? navigate('/devices') : (q.reload(), setState(null)))} />}
+        actions={
+          <DeviceActions
+            d={{ ...d, state: shownState }}
+            onChange={(deleted) => (deleted ? navigate('/devices') : (q.reload(), setState(null)))}
+          />
+        }
       >
-        {d.deviceName} <Badge value={shownState} testid="device-state" /> {d.nickname && <span class="muted" style="font-size:15px">{d.nickname}</span>}
+        {d.deviceName} <Badge value={shownState} testid="device-state" />{' '}
+        {d.nickname && (
+          <span class="muted" style="font-size:15px">
+            {d.nickname}
+          </span>
+        )}
       </PageTitle>
 
-      <Card title={<><span class="live-dot" />Properties</>} actions={<span class="muted">IP {d.clientIp ?? '—'} · last online {fmtTime(d.lastOnlineAt)}</span>}>
+      <Card
+        title={
+          <>
+            <span class="live-dot" />
+            Properties
+          </>
+        }
+        actions={
+          <span class="muted">
+            IP {d.clientIp ?? '—'} · last online {fmtTime(d.lastOnlineAt)}
+          </span>
+        }
+      >
         {propList.length + extraIds.length === 0 ? (
           <Empty>The thing model has no properties.</Empty>
         ) : (
@@ -208,10 +267,17 @@ export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: str
               const p = propList.find((x) => x.identifier === id);
               const v = props[id];
               return (
-                <div class={`prop ${flash[id] ? 'flash' : ''}`} key={`${id}-${flash[id] ?? 0}`} data-testid={`prop-${id}`}>
+                <div
+                  class={`prop ${flash[id] ? 'flash' : ''}`}
+                  key={`${id}-${flash[id] ?? 0}`}
+                  data-testid={`prop-${id}`}
+                >
                   <div class="k">{p?.name ?? id}</div>
                   <div class="v" data-testid={`value-${id}`}>
-                    {fmtValue(v?.value)} <span class="muted" style="font-size:12px">{v && p ? unitOf(p.dataType) : ''}</span>
+                    {fmtValue(v?.value)}{' '}
+                    <span class="muted" style="font-size:12px">
+                      {v && p ? unitOf(p.dataType) : ''}
+                    </span>
                   </div>
                   <div class="t">{v ? fmtTime(v.time) : 'no value yet'}</div>
                 </div>
@@ -234,19 +300,39 @@ export function DevicePage({ productKey: pk, deviceName: dn }: { productKey: str
         >
           <div class="charts">
             {numeric.map((p) => (
-              <PropertyChart prop={p} base={series?.byId[p.identifier] ?? (series ? { xs: [], ys: [] } : null)} loadedAt={series?.at ?? 0} live={live[p.identifier] ?? []} />
+              <PropertyChart
+                prop={p}
+                base={series?.byId[p.identifier] ?? (series ? { xs: [], ys: [] } : null)}
+                loadedAt={series?.at ?? 0}
+                live={live[p.identifier] ?? []}
+              />
             ))}
           </div>
         </Card>
       )}
 
       <Card>
-        <Tabs tabs={['Online debug', 'Messages', 'Events', 'Tags & desired', 'Gateway', 'Details']} value={tab} onChange={setTab} />
+        <Tabs
+          tabs={['Online debug', 'Messages', 'Events', 'Tags & desired', 'Gateway', 'Details']}
+          value={tab}
+          onChange={setTab}
+        />
         {tab === 'Online debug' &&
           (shownState !== 'ONLINE' ? (
-            <div class="notice">The device is {shownState.toLowerCase()}: commands are refused or answered as undeliverable until it is online.</div>
+            <div class="notice">
+              The device is {shownState.toLowerCase()}: commands are refused or answered as undeliverable until it is
+              online.
+            </div>
           ) : null)}
-        {tab === 'Online debug' && <OnlineDebug productKey={pk} deviceName={dn} properties={propList} services={model.services} waitReply={waitReply} />}
+        {tab === 'Online debug' && (
+          <OnlineDebug
+            productKey={pk}
+            deviceName={dn}
+            properties={propList}
+            services={model.services}
+            waitReply={waitReply}
+          />
+        )}
         {tab === 'Messages' && (
           <div class="log" data-testid="message-log">
             {log.length === 0 ? (

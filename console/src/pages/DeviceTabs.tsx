@@ -18,7 +18,10 @@ const EVENTS = `query DeviceEvents($pk: String!, $dn: String!, $from: DateTime!,
 }`;
 
 export function EventsTab({ pk, dn }: Tab) {
-  const range = useMemo(() => ({ from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() }), [pk, dn]);
+  const range = useMemo(
+    () => ({ from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() }),
+    [pk, dn],
+  );
   const q = useQuery(EVENTS, { pk, dn, ...range }, [pk, dn]);
   const [live, setLive] = useState<any[]>([]);
   useSubscription(
@@ -26,7 +29,12 @@ export function EventsTab({ pk, dn }: Tab) {
     q.data ? { pk, dn, after: q.data.streamCursor } : null,
     (x) => {
       const e = x.deviceEventPosted;
-      setLive((list) => [{ identifier: e.identifier, name: e.name, eventType: e.type, output: e.value, time: e.time }, ...list].slice(0, 200));
+      setLive((list) =>
+        [{ identifier: e.identifier, name: e.name, eventType: e.type, output: e.value, time: e.time }, ...list].slice(
+          0,
+          200,
+        ),
+      );
     },
   );
   if (q.error) return <Errors errors={[q.error]} />;
@@ -62,7 +70,11 @@ export function EventsTab({ pk, dn }: Tab) {
 }
 
 export function GatewayTab({ pk, dn }: Tab) {
-  const q = useQuery(`query DeviceTopology($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { gateway { productKey deviceName state } subDevices { productKey deviceName state } } }`, { pk, dn }, [pk, dn]);
+  const q = useQuery(
+    `query DeviceTopology($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { gateway { productKey deviceName state } subDevices { productKey deviceName state } } }`,
+    { pk, dn },
+    [pk, dn],
+  );
   if (q.error) return <Errors errors={[q.error]} />;
   const d = q.data?.device;
   if (!d) return <Loading />;
@@ -70,7 +82,11 @@ export function GatewayTab({ pk, dn }: Tab) {
     <div>
       <p>
         Gateway:{' '}
-        {d.gateway ? <Link href={`/devices/${d.gateway.productKey}/${d.gateway.deviceName}`}>{d.gateway.deviceName}</Link> : <span class="muted">none (not a sub-device)</span>}
+        {d.gateway ? (
+          <Link href={`/devices/${d.gateway.productKey}/${d.gateway.deviceName}`}>{d.gateway.deviceName}</Link>
+        ) : (
+          <span class="muted">none (not a sub-device)</span>
+        )}
       </p>
       {d.subDevices.length ? (
         <table class="table">
@@ -124,7 +140,13 @@ export function DetailsTab({ pk, dn }: Tab) {
       <dt>Connection epoch</dt>
       <dd>{d.connectionEpoch}</dd>
       <dt>Firmware</dt>
-      <dd>{d.firmwareVersions.length ? d.firmwareVersions.map((f: any) => `${f.module} ${f.version} (reported ${fmtTime(f.reportedAt)})`).join(', ') : '—'}</dd>
+      <dd>
+        {d.firmwareVersions.length
+          ? d.firmwareVersions
+              .map((f: any) => `${f.module} ${f.version} (reported ${fmtTime(f.reportedAt)})`)
+              .join(', ')
+          : '—'}
+      </dd>
     </dl>
   );
 }
@@ -151,9 +173,12 @@ function TagsAndDesired({ d, onChange }: { d: any; onChange: () => void }) {
       return setResult({ errors: ['items must be a JSON object, e.g. {"Brightness": 50}'] });
     }
     try {
-      const r = await gql(`mutation SetDesired($input: SetDesiredPropertyInput!) { setDesiredProperty(input: $input) { versions userErrors { code message field } } }`, {
-        input: { productKey: d.productKey, deviceName: d.deviceName, items },
-      });
+      const r = await gql(
+        `mutation SetDesired($input: SetDesiredPropertyInput!) { setDesiredProperty(input: $input) { versions userErrors { code message field } } }`,
+        {
+          input: { productKey: d.productKey, deviceName: d.deviceName, items },
+        },
+      );
       setResult({ errors: r.setDesiredProperty.userErrors, ok: !r.setDesiredProperty.userErrors.length });
       if (!r.setDesiredProperty.userErrors.length) onChange();
     } catch (e) {
@@ -203,7 +228,12 @@ function TagsAndDesired({ d, onChange }: { d: any; onChange: () => void }) {
         ) : (
           <Empty>No desired values.</Empty>
         )}
-        <textarea rows={4} value={text} onInput={(e) => setText(e.currentTarget.value)} aria-label="Desired values (JSON)" />
+        <textarea
+          rows={4}
+          value={text}
+          onInput={(e) => setText(e.currentTarget.value)}
+          aria-label="Desired values (JSON)"
+        />
         <Errors errors={result.errors} />
         {result.ok && <div class="success">Desired values stored.</div>}
         <div style="margin-top:8px">

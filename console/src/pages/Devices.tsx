@@ -24,7 +24,17 @@ export interface DeviceRow {
   product: { name: string; nodeType: string };
 }
 
-function Register({ products, initial, onClose, onDone }: { products: { productKey: string; name: string }[]; initial: string; onClose: () => void; onDone: () => void }) {
+function Register({
+  products,
+  initial,
+  onClose,
+  onDone,
+}: {
+  products: { productKey: string; name: string }[];
+  initial: string;
+  onClose: () => void;
+  onDone: () => void;
+}) {
   const m = useMutation(`mutation RegisterDevice($input: RegisterDeviceInput!) {
     registerDevice(input: $input) { device { productKey deviceName iotId } deviceSecret userErrors { code message field } } }`);
   const [f, setF] = useState({ productKey: initial || products[0]?.productKey || '', deviceName: '', nickname: '' });
@@ -32,11 +42,17 @@ function Register({ products, initial, onClose, onDone }: { products: { productK
   const [done, setDone] = useState<{ productKey: string; deviceName: string; secret: string } | null>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
-    const r = await m.run({ input: { productKey: f.productKey, deviceName: f.deviceName || null, nickname: f.nickname || null } });
+    const r = await m.run({
+      input: { productKey: f.productKey, deviceName: f.deviceName || null, nickname: f.nickname || null },
+    });
     if (!r) return;
     setErrors(r.registerDevice.userErrors);
     if (!r.registerDevice.userErrors.length) {
-      setDone({ productKey: r.registerDevice.device.productKey, deviceName: r.registerDevice.device.deviceName, secret: r.registerDevice.deviceSecret });
+      setDone({
+        productKey: r.registerDevice.device.productKey,
+        deviceName: r.registerDevice.device.deviceName,
+        secret: r.registerDevice.deviceSecret,
+      });
       onDone();
     }
   };
@@ -58,7 +74,11 @@ function Register({ products, initial, onClose, onDone }: { products: { productK
       ) : (
         <form onSubmit={submit}>
           <Field label="Product">
-            <select name="productKey" value={f.productKey} onChange={(e) => setF({ ...f, productKey: e.currentTarget.value })}>
+            <select
+              name="productKey"
+              value={f.productKey}
+              onChange={(e) => setF({ ...f, productKey: e.currentTarget.value })}
+            >
               {products.map((p) => (
                 <option value={p.productKey}>
                   {p.name} ({p.productKey})
@@ -66,11 +86,24 @@ function Register({ products, initial, onClose, onDone }: { products: { productK
               ))}
             </select>
           </Field>
-          <Field label="Device name" hint="Optional: generated when empty." error={errors.find((x) => x.field?.includes('deviceName'))?.message}>
-            <input name="deviceName" value={f.deviceName} onInput={(e) => setF({ ...f, deviceName: e.currentTarget.value })} autoFocus />
+          <Field
+            label="Device name"
+            hint="Optional: generated when empty."
+            error={errors.find((x) => x.field?.includes('deviceName'))?.message}
+          >
+            <input
+              name="deviceName"
+              value={f.deviceName}
+              onInput={(e) => setF({ ...f, deviceName: e.currentTarget.value })}
+              autoFocus
+            />
           </Field>
           <Field label="Nickname">
-            <input name="nickname" value={f.nickname} onInput={(e) => setF({ ...f, nickname: e.currentTarget.value })} />
+            <input
+              name="nickname"
+              value={f.nickname}
+              onInput={(e) => setF({ ...f, nickname: e.currentTarget.value })}
+            />
           </Field>
           <Errors errors={[...errors.filter((x) => !x.field?.includes('deviceName')), ...(m.error ? [m.error] : [])]} />
           <Button kind="primary" type="submit" busy={m.busy} disabled={!f.productKey}>
@@ -83,16 +116,29 @@ function Register({ products, initial, onClose, onDone }: { products: { productK
 }
 
 /** Enable / disable / delete buttons for one device (the mutations of graphql-api.md). */
-export function DeviceActions({ d, onChange }: { d: { productKey: string; deviceName: string; state: string }; onChange: (deleted?: boolean) => void }) {
+export function DeviceActions({
+  d,
+  onChange,
+}: {
+  d: { productKey: string; deviceName: string; state: string };
+  onChange: (deleted?: boolean) => void;
+}) {
   const [errors, setErrors] = useState<UserError[]>([]);
   const [busy, setBusy] = useState(false);
   const act = async (name: 'enableDevice' | 'disableDevice' | 'deleteDevice') => {
-    if (name === 'deleteDevice' && !confirm(`Delete device ${d.deviceName}? Its data is removed and it is disconnected.`)) return;
+    if (
+      name === 'deleteDevice' &&
+      !confirm(`Delete device ${d.deviceName}? Its data is removed and it is disconnected.`)
+    )
+      return;
     setBusy(true);
     try {
-      const r = await gql(`mutation($input: ${name[0]!.toUpperCase()}${name.slice(1)}Input!) { ${name}(input: $input) { userErrors { code message } } }`, {
-        input: { productKey: d.productKey, deviceName: d.deviceName },
-      });
+      const r = await gql(
+        `mutation($input: ${name[0]!.toUpperCase()}${name.slice(1)}Input!) { ${name}(input: $input) { userErrors { code message } } }`,
+        {
+          input: { productKey: d.productKey, deviceName: d.deviceName },
+        },
+      );
       setErrors(r[name].userErrors);
       if (!r[name].userErrors.length) onChange(name === 'deleteDevice');
     } catch (e) {
@@ -129,7 +175,10 @@ export function Devices() {
   const [registering, setRegistering] = useState(false);
   const products = useQuery(PRODUCT_KEYS);
   const vars = { pk: pk || null, name: name || null, state: state || null };
-  const q = useQuery<{ streamCursor: string; devices: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; nodes: DeviceRow[] } }>(DEVICES, vars, [pk, name, state]);
+  const q = useQuery<{
+    streamCursor: string;
+    devices: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; nodes: DeviceRow[] };
+  }>(DEVICES, vars, [pk, name, state]);
   const [extra, setExtra] = useState<DeviceRow[]>([]);
   const [more, setMore] = useState<{ hasNextPage: boolean; endCursor: string } | null>(null);
   useEffect(() => (setExtra([]), setMore(null)), [q.data]);
@@ -146,14 +195,23 @@ export function Devices() {
   if (!first.current && q.data) first.current = q.data.streamCursor;
   const [live, setLive] = useState<Record<string, string>>({});
   const [seen, setSeen] = useState<Record<string, { time: string; clientIp: string | null }>>({});
-  useSubscription(`subscription DeviceStatus($after: String) { deviceStatusChanged(after: $after) { cursor iotId status time clientIp } }`, first.current ? { after: first.current } : null, (d) => {
-    const e = d.deviceStatusChanged;
-    setLive((m) => ({ ...m, [e.iotId]: e.status }));
-    if (e.status === 'ONLINE') setSeen((m) => ({ ...m, [e.iotId]: { time: e.time, clientIp: e.clientIp } }));
-  });
-  useSubscription(`subscription Lifecycle($after: String) { deviceLifecycle(after: $after) { cursor action iotId } }`, first.current ? { after: first.current } : null, (d) => {
-    if (d.deviceLifecycle.action !== 'CREATE') setLive((m) => ({ ...m, [d.deviceLifecycle.iotId]: d.deviceLifecycle.action }));
-  });
+  useSubscription(
+    `subscription DeviceStatus($after: String) { deviceStatusChanged(after: $after) { cursor iotId status time clientIp } }`,
+    first.current ? { after: first.current } : null,
+    (d) => {
+      const e = d.deviceStatusChanged;
+      setLive((m) => ({ ...m, [e.iotId]: e.status }));
+      if (e.status === 'ONLINE') setSeen((m) => ({ ...m, [e.iotId]: { time: e.time, clientIp: e.clientIp } }));
+    },
+  );
+  useSubscription(
+    `subscription Lifecycle($after: String) { deviceLifecycle(after: $after) { cursor action iotId } }`,
+    first.current ? { after: first.current } : null,
+    (d) => {
+      if (d.deviceLifecycle.action !== 'CREATE')
+        setLive((m) => ({ ...m, [d.deviceLifecycle.iotId]: d.deviceLifecycle.action }));
+    },
+  );
   const stateOf = (r: DeviceRow) => {
     const l = live[r.iotId];
     if (!l) return r.state;
@@ -184,7 +242,13 @@ export function Devices() {
         Devices
       </PageTitle>
       <div class="toolbar">
-        <input type="search" placeholder="Search by device name…" value={search} onInput={(e) => setSearch(e.currentTarget.value)} aria-label="Search devices" />
+        <input
+          type="search"
+          placeholder="Search by device name…"
+          value={search}
+          onInput={(e) => setSearch(e.currentTarget.value)}
+          aria-label="Search devices"
+        />
         <select value={pk} onChange={(e) => setPk(e.currentTarget.value)} aria-label="Product">
           <option value="">All products</option>
           {productList.map((p: any) => (
@@ -249,7 +313,9 @@ export function Devices() {
           </div>
         )}
       </Card>
-      {registering && <Register products={productList} initial={pk} onClose={() => setRegistering(false)} onDone={() => q.reload()} />}
+      {registering && (
+        <Register products={productList} initial={pk} onClose={() => setRegistering(false)} onDone={() => q.reload()} />
+      )}
     </div>
   );
 }

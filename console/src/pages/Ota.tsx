@@ -18,7 +18,11 @@ async function uploadFirmware(input: Record<string, unknown>, file: File): Promi
   form.append('operations', JSON.stringify({ query: CREATE_FIRMWARE, variables: { input: { ...input, file: null } } }));
   form.append('map', JSON.stringify({ 0: ['variables.input.file'] }));
   form.append('0', file);
-  const res = await fetch('/graphql', { method: 'POST', body: form, headers: { authorization: `Bearer ${getToken()}`, 'graphql-require-preflight': '1' } });
+  const res = await fetch('/graphql', {
+    method: 'POST',
+    body: form,
+    headers: { authorization: `Bearer ${getToken()}`, 'graphql-require-preflight': '1' },
+  });
   const body = await res.json();
   if (body.errors?.length) throw new Error(body.errors[0].message);
   return body.data;
@@ -36,7 +40,9 @@ function FirmwareForm({ pk, onDone }: { pk: string; onDone: () => void }) {
     setBusy(true);
     try {
       const input = { productKey: pk, name: f.name, version: f.version, module: f.module || 'default' };
-      const r = file ? await uploadFirmware(input, file) : await m.run({ input: { ...input, url: f.url, size: Number(f.size) || null, md5: f.md5 || null } });
+      const r = file
+        ? await uploadFirmware(input, file)
+        : await m.run({ input: { ...input, url: f.url, size: Number(f.size) || null, md5: f.md5 || null } });
       if (!r) return setErrors(m.error ? [m.error] : []);
       setErrors(r.createFirmware.userErrors);
       if (!r.createFirmware.userErrors.length) onDone();
@@ -86,7 +92,9 @@ function FirmwareForm({ pk, onDone }: { pk: string; onDone: () => void }) {
 function JobForm({ pk, firmwares, onDone }: { pk: string; firmwares: any[]; onDone: () => void }) {
   const [f, setF] = useState({ firmwareId: firmwares[0]?.id ?? '', deviceNames: '', srcVersions: '', rolloutRate: '' });
   const [errors, setErrors] = useState<(UserError | string)[]>([]);
-  const m = useMutation(`mutation CreateOtaJob($input: CreateOtaJobInput!) { createOtaJob(input: $input) { job { id } userErrors { code message field } } }`);
+  const m = useMutation(
+    `mutation CreateOtaJob($input: CreateOtaJobInput!) { createOtaJob(input: $input) { job { id } userErrors { code message field } } }`,
+  );
   const list = (s: string) => s.split(/[\s,]+/).filter(Boolean);
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -119,7 +127,11 @@ function JobForm({ pk, firmwares, onDone }: { pk: string; firmwares: any[]; onDo
           <input value={f.srcVersions} onInput={(e) => setF({ ...f, srcVersions: e.currentTarget.value })} />
         </Field>
         <Field label="Rollout / min" hint="Optional">
-          <input value={f.rolloutRate} onInput={(e) => setF({ ...f, rolloutRate: e.currentTarget.value })} inputMode="numeric" />
+          <input
+            value={f.rolloutRate}
+            onInput={(e) => setF({ ...f, rolloutRate: e.currentTarget.value })}
+            inputMode="numeric"
+          />
         </Field>
       </div>
       <Errors errors={errors} />
@@ -137,7 +149,9 @@ export function Ota() {
     if (!pk && products.data?.products.nodes[0]) setPk(products.data.products.nodes[0].productKey);
   }, [products.data]);
   const q = useQuery(DATA, { pk }, [pk]);
-  const cancel = useMutation(`mutation CancelOtaJob($input: CancelOtaJobInput!) { cancelOtaJob(input: $input) { job { id } userErrors { code message } } }`);
+  const cancel = useMutation(
+    `mutation CancelOtaJob($input: CancelOtaJobInput!) { cancelOtaJob(input: $input) { job { id } userErrors { code message } } }`,
+  );
   const [adding, setAdding] = useState<'fw' | 'job' | null>(null);
   const [progress, setProgress] = useState<any[]>([]);
   const first = useRef<{ pk: string; cursor: string } | null>(null);
@@ -174,7 +188,10 @@ export function Ota() {
       ) : (
         <>
           <Errors errors={[q.error, cancel.error].filter(Boolean) as string[]} />
-          <Card title="Firmware" actions={<Button onClick={() => setAdding(adding === 'fw' ? null : 'fw')}>Add firmware</Button>}>
+          <Card
+            title="Firmware"
+            actions={<Button onClick={() => setAdding(adding === 'fw' ? null : 'fw')}>Add firmware</Button>}
+          >
             {adding === 'fw' && <FirmwareForm pk={pk} onDone={() => (setAdding(null), q.reload())} />}
             {!q.data ? (
               <Loading />
@@ -207,7 +224,19 @@ export function Ota() {
               </table>
             )}
           </Card>
-          <Card title={<><span class="live-dot" />Upgrade jobs</>} actions={<Button onClick={() => setAdding(adding === 'job' ? null : 'job')} disabled={!fws.length}>New job</Button>}>
+          <Card
+            title={
+              <>
+                <span class="live-dot" />
+                Upgrade jobs
+              </>
+            }
+            actions={
+              <Button onClick={() => setAdding(adding === 'job' ? null : 'job')} disabled={!fws.length}>
+                New job
+              </Button>
+            }
+          >
             {adding === 'job' && <JobForm pk={pk} firmwares={fws} onDone={() => (setAdding(null), q.reload())} />}
             {jobs.length === 0 ? (
               <Empty>No upgrade jobs.</Empty>
@@ -240,14 +269,20 @@ export function Ota() {
                           <div class="progress" title={`${done} of ${c.total} finished`}>
                             <div style={{ width: `${c.total ? (100 * done) / c.total : 0}%` }} />
                           </div>
-                          <span class="muted">in progress {c.inProgress}, notified {c.notified}, queued {c.queued}</span>
+                          <span class="muted">
+                            in progress {c.inProgress}, notified {c.notified}, queued {c.queued}
+                          </span>
                         </td>
                         <td class="num">
                           {c.succeeded} / {c.failed} / {c.total}
                         </td>
                         <td>
                           {(j.status === 'IN_PROGRESS' || j.status === 'PLANNED') && (
-                            <Button class="small" kind="danger" onClick={async () => (await cancel.run({ input: { id: j.id } }), q.reload())}>
+                            <Button
+                              class="small"
+                              kind="danger"
+                              onClick={async () => (await cancel.run({ input: { id: j.id } }), q.reload())}
+                            >
                               Cancel
                             </Button>
                           )}
@@ -269,7 +304,8 @@ export function Ota() {
                     <time>{new Date(p.time).toLocaleTimeString(undefined, { hour12: false })}</time>
                     <Badge value={p.status ?? p.kind} />
                     <span>
-                      {p.deviceName}: {p.kind === 'VERSION' ? `reports version ${p.version}` : `step ${p.step ?? '—'} ${p.desc ?? ''}`}
+                      {p.deviceName}:{' '}
+                      {p.kind === 'VERSION' ? `reports version ${p.version}` : `step ${p.step ?? '—'} ${p.desc ?? ''}`}
                     </span>
                   </div>
                 ))}

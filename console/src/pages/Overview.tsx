@@ -19,7 +19,13 @@ interface PlatformEvent {
 const WINDOW = 60;
 
 export function Overview() {
-  const q = useQuery<{ streamCursor: string; products: { totalCount: number; nodes: { productKey: string; name: string; nodeType: string; total: number; online: number }[] } }>(OVERVIEW);
+  const q = useQuery<{
+    streamCursor: string;
+    products: {
+      totalCount: number;
+      nodes: { productKey: string; name: string; nodeType: string; total: number; online: number }[];
+    };
+  }>(OVERVIEW);
   const [events, setEvents] = useState<PlatformEvent[]>([]);
   // Subscriptions start from the first read's cursor; later re-reads (counts) do not restart them.
   const first = useRef<string | undefined>(undefined);
@@ -33,20 +39,50 @@ export function Overview() {
     refresh.current = window.setTimeout(() => q.reload(), 700);
   };
   const vars = after ? { after } : null;
-  useSubscription(`subscription($after: String) { deviceStatusChanged(after: $after) { cursor productKey deviceName status time reason } }`, vars, (d) => {
-    const e = d.deviceStatusChanged;
-    push({ key: e.cursor, time: e.time, kind: e.status, text: `${e.deviceName} is ${e.status.toLowerCase()}${e.reason ? ` (${e.reason.toLowerCase().replace(/_/g, ' ')})` : ''}`, href: `/devices/${e.productKey}/${e.deviceName}` });
-    bump();
-  });
-  useSubscription(`subscription($after: String) { deviceLifecycle(after: $after) { cursor action productKey deviceName time } }`, vars, (d) => {
-    const e = d.deviceLifecycle;
-    push({ key: e.cursor, time: e.time, kind: e.action, text: `${e.deviceName}: ${e.action.toLowerCase()}`, href: `/devices/${e.productKey}/${e.deviceName}` });
-    bump();
-  });
-  useSubscription(`subscription($after: String) { deviceEventPosted(after: $after) { cursor productKey deviceName identifier name type time } }`, vars, (d) => {
-    const e = d.deviceEventPosted;
-    push({ key: e.cursor, time: e.time, kind: e.type, text: `${e.deviceName} posted event ${e.name || e.identifier}`, href: `/devices/${e.productKey}/${e.deviceName}` });
-  });
+  useSubscription(
+    `subscription($after: String) { deviceStatusChanged(after: $after) { cursor productKey deviceName status time reason } }`,
+    vars,
+    (d) => {
+      const e = d.deviceStatusChanged;
+      push({
+        key: e.cursor,
+        time: e.time,
+        kind: e.status,
+        text: `${e.deviceName} is ${e.status.toLowerCase()}${e.reason ? ` (${e.reason.toLowerCase().replace(/_/g, ' ')})` : ''}`,
+        href: `/devices/${e.productKey}/${e.deviceName}`,
+      });
+      bump();
+    },
+  );
+  useSubscription(
+    `subscription($after: String) { deviceLifecycle(after: $after) { cursor action productKey deviceName time } }`,
+    vars,
+    (d) => {
+      const e = d.deviceLifecycle;
+      push({
+        key: e.cursor,
+        time: e.time,
+        kind: e.action,
+        text: `${e.deviceName}: ${e.action.toLowerCase()}`,
+        href: `/devices/${e.productKey}/${e.deviceName}`,
+      });
+      bump();
+    },
+  );
+  useSubscription(
+    `subscription($after: String) { deviceEventPosted(after: $after) { cursor productKey deviceName identifier name type time } }`,
+    vars,
+    (d) => {
+      const e = d.deviceEventPosted;
+      push({
+        key: e.cursor,
+        time: e.time,
+        kind: e.type,
+        text: `${e.deviceName} posted event ${e.name || e.identifier}`,
+        href: `/devices/${e.productKey}/${e.deviceName}`,
+      });
+    },
+  );
 
   // Live message rate: every upstream publish counted per second over the last minute.
   const counts = useRef(new Map<number, number>());
@@ -86,7 +122,10 @@ export function Overview() {
         <div class="stat">
           <div class="k">Devices online</div>
           <div class="v" data-testid="online-total">
-            {online} <span class="muted" style="font-size:16px">/ {total}</span>
+            {online}{' '}
+            <span class="muted" style="font-size:16px">
+              / {total}
+            </span>
           </div>
         </div>
         <div class="stat">
@@ -132,7 +171,14 @@ export function Overview() {
             <Chart xs={rate.xs} ys={rate.ys} version={rate.v} label="msg/s" height={160} color="#059669" />
           </Card>
         </div>
-        <Card title={<><span class="live-dot" />Latest platform events</>}>
+        <Card
+          title={
+            <>
+              <span class="live-dot" />
+              Latest platform events
+            </>
+          }
+        >
           <div class="events" data-testid="events">
             {events.length === 0 ? (
               <Empty>Waiting for events…</Empty>

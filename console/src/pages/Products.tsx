@@ -19,11 +19,23 @@ const CREATE = `mutation CreateProduct($input: CreateProductInput!) {
 function CreateProduct({ onClose }: { onClose: () => void }) {
   const m = useMutation(CREATE);
   const [errors, setErrors] = useState<UserError[]>([]);
-  const [f, setF] = useState({ name: '', productKey: '', nodeType: 'DEVICE', validationMode: 'WEAK', dataFormat: 'ALINK_JSON', description: '' });
+  const [f, setF] = useState({
+    name: '',
+    productKey: '',
+    nodeType: 'DEVICE',
+    validationMode: 'WEAK',
+    dataFormat: 'ALINK_JSON',
+    description: '',
+  });
   const set = (k: keyof typeof f) => (e: Event) => setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
   const submit = async (e: Event) => {
     e.preventDefault();
-    const input: Record<string, unknown> = { name: f.name, nodeType: f.nodeType, validationMode: f.validationMode, dataFormat: f.dataFormat };
+    const input: Record<string, unknown> = {
+      name: f.name,
+      nodeType: f.nodeType,
+      validationMode: f.validationMode,
+      dataFormat: f.dataFormat,
+    };
     if (f.productKey) input.productKey = f.productKey;
     if (f.description) input.description = f.description;
     const r = await m.run({ input });
@@ -144,8 +156,12 @@ const PRODUCT = `query Product($pk: String!) {
 }`;
 
 function Topics({ productKey, topics, reload }: { productKey: string; topics: any[]; reload: () => void }) {
-  const create = useMutation(`mutation($input: CreateProductTopicInput!) { createProductTopic(input: $input) { topic { id } userErrors { code message field } } }`);
-  const del = useMutation(`mutation($input: DeleteProductTopicInput!) { deleteProductTopic(input: $input) { deletedId userErrors { code message } } }`);
+  const create = useMutation(
+    `mutation($input: CreateProductTopicInput!) { createProductTopic(input: $input) { topic { id } userErrors { code message field } } }`,
+  );
+  const del = useMutation(
+    `mutation($input: DeleteProductTopicInput!) { deleteProductTopic(input: $input) { deletedId userErrors { code message } } }`,
+  );
   const [f, setF] = useState({ topicShortName: '', operation: 'PUB', description: '' });
   const [errors, setErrors] = useState<UserError[]>([]);
   const submit = async (e: Event) => {
@@ -176,7 +192,13 @@ function Topics({ productKey, topics, reload }: { productKey: string; topics: an
               <td>{t.operation}</td>
               <td>{t.description ?? ''}</td>
               <td>
-                <Button class="small" kind="danger" onClick={async () => (await del.run({ input: { productKey, topicShortName: t.topicShortName } })) && reload()}>
+                <Button
+                  class="small"
+                  kind="danger"
+                  onClick={async () =>
+                    (await del.run({ input: { productKey, topicShortName: t.topicShortName } })) && reload()
+                  }
+                >
                   Delete
                 </Button>
               </td>
@@ -188,7 +210,13 @@ function Topics({ productKey, topics, reload }: { productKey: string; topics: an
       <form onSubmit={submit} class="pad">
         <div class="form-row">
           <Field label="Short name (after /user/)">
-            <input name="topicShortName" value={f.topicShortName} onInput={(e) => setF({ ...f, topicShortName: e.currentTarget.value })} required placeholder="get" />
+            <input
+              name="topicShortName"
+              value={f.topicShortName}
+              onInput={(e) => setF({ ...f, topicShortName: e.currentTarget.value })}
+              required
+              placeholder="get"
+            />
           </Field>
           <Field label="Operation">
             <select value={f.operation} onChange={(e) => setF({ ...f, operation: e.currentTarget.value })}>
@@ -225,7 +253,11 @@ export function ProductPage({ productKey }: { productKey: string }) {
             <span class="mono">{p.productKey}</span> · {p.nodeType} · {p.dataFormat} · validation {p.validationMode}
           </>
         }
-        actions={<Link href={`/devices?product=${p.productKey}`} class="btn">Devices ({p.online} online / {p.total})</Link>}
+        actions={
+          <Link href={`/devices?product=${p.productKey}`} class="btn">
+            Devices ({p.online} online / {p.total})
+          </Link>
+        }
       >
         {p.name}
       </PageTitle>

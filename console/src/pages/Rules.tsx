@@ -20,7 +20,11 @@ interface Rule {
 const EXAMPLE_SQL = `SELECT deviceName() AS device, items.Brightness.value AS brightness
 FROM "/+/+/thing/event/property/post"
 WHERE items.Brightness.value > 50`;
-const EXAMPLE_ACTIONS = JSON.stringify([{ type: 'REPUBLISH', configuration: { topic: '/${productKey}/${deviceName}/user/get' } }], null, 2);
+const EXAMPLE_ACTIONS = JSON.stringify(
+  [{ type: 'REPUBLISH', configuration: { topic: '/${productKey}/${deviceName}/user/get' } }],
+  null,
+  2,
+);
 
 function RuleEditor({ rule, onSaved, onCancel }: { rule: Rule | null; onSaved: () => void; onCancel: () => void }) {
   const [name, setName] = useState(rule?.name ?? '');
@@ -31,7 +35,11 @@ function RuleEditor({ rule, onSaved, onCancel }: { rule: Rule | null; onSaved: (
   const [payload, setPayload] = useState('{"items":{"Brightness":{"value":80,"time":1700000000000}}}');
   const [test, setTest] = useState<{ matched: boolean; output: unknown; userErrors: UserError[] } | null>(null);
   const [testError, setTestError] = useState<string | null>(null);
-  const save = useMutation(rule ? `mutation UpdateRule($input: UpdateRuleInput!) { updateRule(input: $input) { rule { id } userErrors { code message field } } }` : `mutation CreateRule($input: CreateRuleInput!) { createRule(input: $input) { rule { id } userErrors { code message field } } }`);
+  const save = useMutation(
+    rule
+      ? `mutation UpdateRule($input: UpdateRuleInput!) { updateRule(input: $input) { rule { id } userErrors { code message field } } }`
+      : `mutation CreateRule($input: CreateRuleInput!) { createRule(input: $input) { rule { id } userErrors { code message field } } }`,
+  );
   const submit = async (e: Event) => {
     e.preventDefault();
     let acts: unknown;
@@ -57,7 +65,10 @@ function RuleEditor({ rule, onSaved, onCancel }: { rule: Rule | null; onSaved: (
       return setTestError('payload must be JSON');
     }
     try {
-      const r = await gql(`query TestRule($sql: String!, $topic: String!, $payload: JSON!) { testRule(sql: $sql, topic: $topic, payload: $payload) { matched output userErrors { code message field } } }`, { sql, topic, payload: json });
+      const r = await gql(
+        `query TestRule($sql: String!, $topic: String!, $payload: JSON!) { testRule(sql: $sql, topic: $topic, payload: $payload) { matched output userErrors { code message field } } }`,
+        { sql, topic, payload: json },
+      );
       setTest(r.testRule);
     } catch (e) {
       setTestError((e as Error).message);
@@ -71,10 +82,26 @@ function RuleEditor({ rule, onSaved, onCancel }: { rule: Rule | null; onSaved: (
             <input name="ruleName" value={name} onInput={(e) => setName(e.currentTarget.value)} required />
           </Field>
           <Field label="SQL" hint={'SELECT … FROM "<topic filter>" WHERE …'}>
-            <textarea class="sql" name="sql" rows={6} value={sql} onInput={(e) => setSql(e.currentTarget.value)} spellcheck={false} />
+            <textarea
+              class="sql"
+              name="sql"
+              rows={6}
+              value={sql}
+              onInput={(e) => setSql(e.currentTarget.value)}
+              spellcheck={false}
+            />
           </Field>
-          <Field label="Actions (JSON)" hint="REPUBLISH { topic } · WEBHOOK { url, headers?, bodyTemplate? } · AMQP { url, exchange?, routingKey }">
-            <textarea name="actions" rows={6} value={actions} onInput={(e) => setActions(e.currentTarget.value)} spellcheck={false} />
+          <Field
+            label="Actions (JSON)"
+            hint="REPUBLISH { topic } · WEBHOOK { url, headers?, bodyTemplate? } · AMQP { url, exchange?, routingKey }"
+          >
+            <textarea
+              name="actions"
+              rows={6}
+              value={actions}
+              onInput={(e) => setActions(e.currentTarget.value)}
+              spellcheck={false}
+            />
           </Field>
           <Errors errors={[...errors, ...(save.error ? [save.error] : [])]} testid="rule-errors" />
           <div class="actions">
@@ -88,12 +115,23 @@ function RuleEditor({ rule, onSaved, onCancel }: { rule: Rule | null; onSaved: (
         </form>
       </Card>
       <Card title="Test the SQL" testid="rule-test">
-        <p class="muted">Messages as the rules engine sees them: the forwarding topic (no /sys prefix) and shape, e.g. a property post as {"{"}"items": {"{"}"Id": {"{"}"value", "time"{"}"}{"}"}{"}"}.</p>
+        <p class="muted">
+          Messages as the rules engine sees them: the forwarding topic (no /sys prefix) and shape, e.g. a property post
+          as {'{'}"items": {'{'}"Id": {'{'}"value", "time"{'}'}
+          {'}'}
+          {'}'}.
+        </p>
         <Field label="Topic of the message">
           <input name="testTopic" value={topic} onInput={(e) => setTopic(e.currentTarget.value)} />
         </Field>
         <Field label="Payload (JSON)">
-          <textarea name="testPayload" rows={5} value={payload} onInput={(e) => setPayload(e.currentTarget.value)} spellcheck={false} />
+          <textarea
+            name="testPayload"
+            rows={5}
+            value={payload}
+            onInput={(e) => setPayload(e.currentTarget.value)}
+            spellcheck={false}
+          />
         </Field>
         <Button onClick={runTest}>Run test</Button>
         <div class="result" data-testid="rule-test-result">
@@ -114,8 +152,14 @@ function RuleEditor({ rule, onSaved, onCancel }: { rule: Rule | null; onSaved: (
 }
 
 function DeadLetters({ rule }: { rule: Rule }) {
-  const q = useQuery(`query DeadLetters($id: ID!) { deadLetters(ruleId: $id, first: 100) { totalCount nodes { id topic error attempts createdAt redrivenAt output actionIndex } } }`, { id: rule.id }, [rule.id]);
-  const redrive = useMutation(`mutation Redrive($input: RedriveDeadLettersInput!) { redriveDeadLetters(input: $input) { redriven failed userErrors { code message } } }`);
+  const q = useQuery(
+    `query DeadLetters($id: ID!) { deadLetters(ruleId: $id, first: 100) { totalCount nodes { id topic error attempts createdAt redrivenAt output actionIndex } } }`,
+    { id: rule.id },
+    [rule.id],
+  );
+  const redrive = useMutation(
+    `mutation Redrive($input: RedriveDeadLettersInput!) { redriveDeadLetters(input: $input) { redriven failed userErrors { code message } } }`,
+  );
   const [msg, setMsg] = useState<string | null>(null);
   const run = async (ids?: string[]) => {
     const r = await redrive.run({ input: { ruleId: rule.id, ...(ids ? { ids } : {}) } });
@@ -124,7 +168,14 @@ function DeadLetters({ rule }: { rule: Rule }) {
   };
   const list = q.data?.deadLetters.nodes ?? [];
   return (
-    <Card title={`Dead letters of ${rule.name}`} actions={<Button onClick={() => run()} busy={redrive.busy} disabled={!list.some((d: any) => !d.redrivenAt)}>Redrive all</Button>}>
+    <Card
+      title={`Dead letters of ${rule.name}`}
+      actions={
+        <Button onClick={() => run()} busy={redrive.busy} disabled={!list.some((d: any) => !d.redrivenAt)}>
+          Redrive all
+        </Button>
+      }
+    >
       {msg && <div class="notice">{msg}</div>}
       <Errors errors={[q.error, redrive.error].filter(Boolean) as string[]} />
       {!q.data ? (
@@ -151,7 +202,15 @@ function DeadLetters({ rule }: { rule: Rule }) {
                 <td>{d.error}</td>
                 <td class="num">{d.attempts}</td>
                 <td class="mono">{JSON.stringify(d.output).slice(0, 120)}</td>
-                <td>{d.redrivenAt ? <span class="muted">redriven {fmtTime(d.redrivenAt)}</span> : <Button class="small" onClick={() => run([d.id])}>Redrive</Button>}</td>
+                <td>
+                  {d.redrivenAt ? (
+                    <span class="muted">redriven {fmtTime(d.redrivenAt)}</span>
+                  ) : (
+                    <Button class="small" onClick={() => run([d.id])}>
+                      Redrive
+                    </Button>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -174,7 +233,10 @@ export function Rules() {
   const act = async (name: 'startRule' | 'stopRule' | 'deleteRule', r: Rule) => {
     if (name === 'deleteRule' && !confirm(`Delete rule ${r.name}?`)) return;
     try {
-      const res = await gql(`mutation($input: ${name[0]!.toUpperCase()}${name.slice(1)}Input!) { ${name}(input: $input) { userErrors { code message } } }`, { input: { id: r.id } });
+      const res = await gql(
+        `mutation($input: ${name[0]!.toUpperCase()}${name.slice(1)}Input!) { ${name}(input: $input) { userErrors { code message } } }`,
+        { input: { id: r.id } },
+      );
       setErrors(res[name].userErrors);
     } catch (e) {
       setErrors([(e as Error).message]);
@@ -184,7 +246,14 @@ export function Rules() {
   const rules = q.data?.rules ?? [];
   return (
     <div>
-      <PageTitle sub="Forward device messages with SQL: republish, webhooks, AMQP" actions={<Button kind="primary" onClick={() => setEditing('new')}>New rule</Button>}>
+      <PageTitle
+        sub="Forward device messages with SQL: republish, webhooks, AMQP"
+        actions={
+          <Button kind="primary" onClick={() => setEditing('new')}>
+            New rule
+          </Button>
+        }
+      >
         Rules
       </PageTitle>
       <Errors errors={[...errors, ...(q.error ? [q.error] : [])]} />
@@ -223,12 +292,18 @@ export function Rules() {
                 <tr data-rule={r.name}>
                   <td>
                     <b>{r.name}</b>
-                    {r.lastError && <div class="error-text">Last error {fmtTime(r.lastErrorAt)}: {r.lastError}</div>}
+                    {r.lastError && (
+                      <div class="error-text">
+                        Last error {fmtTime(r.lastErrorAt)}: {r.lastError}
+                      </div>
+                    )}
                   </td>
                   <td>
                     <Badge value={r.status} />
                   </td>
-                  <td class="mono" style="max-width:360px">{r.sql}</td>
+                  <td class="mono" style="max-width:360px">
+                    {r.sql}
+                  </td>
                   <td class="num">{r.stats.matched}</td>
                   <td class="num">{r.stats.delivered}</td>
                   <td class="num">{r.stats.failed}</td>
@@ -239,10 +314,24 @@ export function Rules() {
                   </td>
                   <td>
                     <span class="actions">
-                      {r.status === 'RUNNING' ? <Button class="small" onClick={() => act('stopRule', r)}>Stop</Button> : <Button class="small" onClick={() => act('startRule', r)}>Start</Button>}
-                      <Button class="small" onClick={() => setEditing(r)}>Edit</Button>
-                      <Button class="small" onClick={() => setLetters(r)}>Dead letters</Button>
-                      <Button class="small" kind="danger" onClick={() => act('deleteRule', r)}>Delete</Button>
+                      {r.status === 'RUNNING' ? (
+                        <Button class="small" onClick={() => act('stopRule', r)}>
+                          Stop
+                        </Button>
+                      ) : (
+                        <Button class="small" onClick={() => act('startRule', r)}>
+                          Start
+                        </Button>
+                      )}
+                      <Button class="small" onClick={() => setEditing(r)}>
+                        Edit
+                      </Button>
+                      <Button class="small" onClick={() => setLetters(r)}>
+                        Dead letters
+                      </Button>
+                      <Button class="small" kind="danger" onClick={() => act('deleteRule', r)}>
+                        Delete
+                      </Button>
                     </span>
                   </td>
                 </tr>

@@ -53,7 +53,10 @@ export function TslEditor({ productKey, tsl, onSaved }: { productKey: string; ts
   };
   return (
     <div>
-      <p class="muted">The whole TSL document (Alink format: properties, events, services). Saving validates it; each problem is shown with its place in the document.</p>
+      <p class="muted">
+        The whole TSL document (Alink format: properties, events, services). Saving validates it; each problem is shown
+        with its place in the document.
+      </p>
       <textarea
         ref={area}
         class="tsl-editor"
@@ -101,4 +104,3 @@ export function TslEditor({ productKey, tsl, onSaved }: { productKey: string; ts
     </div>
   );
 }
-

@@ -30,7 +30,8 @@ export interface PacketRow {
 const BYTES = '$bytes';
 
 function toJson(value: unknown): unknown {
-  if (value instanceof Uint8Array) return { [BYTES]: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+  if (value instanceof Uint8Array)
+    return { [BYTES]: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
   if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : toJson(v)));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};

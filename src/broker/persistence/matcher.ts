@@ -59,7 +59,9 @@ export class SubscriptionMatcher {
     }
     if (resyncIntervalMs > 0) {
       this.#timer = setInterval(() => {
-        this.refresh().catch((err: unknown) => this.#logger?.warn({ err }, 'mqtt persistence: subscription resync failed'));
+        this.refresh().catch((err: unknown) =>
+          this.#logger?.warn({ err }, 'mqtt persistence: subscription resync failed'),
+        );
       }, resyncIntervalMs);
       this.#timer.unref();
     }
@@ -81,7 +83,11 @@ export class SubscriptionMatcher {
       try {
         const rows = await matchableSubscriptions(this.#db);
         const { index, rejected } = SubscriptionIndex.from(rows);
-        if (rejected.length > 0) this.#logger?.warn({ count: rejected.length }, 'mqtt persistence: subscriptions the matcher refuses were skipped');
+        if (rejected.length > 0)
+          this.#logger?.warn(
+            { count: rejected.length },
+            'mqtt persistence: subscriptions the matcher refuses were skipped',
+          );
         // Swap and take the dirty set in one synchronous step: a change lands either in the old index (and is
         // re-read below) or in the new one.
         this.#index = index;
@@ -148,7 +154,9 @@ export class SubscriptionMatcher {
     if (notice.origin === this.#instanceId || !Array.isArray(notice.clientIds)) return;
     for (const clientId of notice.clientIds) {
       if (typeof clientId !== 'string') continue;
-      this.#reload(clientId).catch((err: unknown) => this.#logger?.warn({ err, clientId }, 'mqtt persistence: reloading subscriptions failed'));
+      this.#reload(clientId).catch((err: unknown) =>
+        this.#logger?.warn({ err, clientId }, 'mqtt persistence: reloading subscriptions failed'),
+      );
     }
   };
 }

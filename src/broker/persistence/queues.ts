@@ -100,7 +100,8 @@ export async function* outgoingPackets(ex: Executor, clientId: string, pageSize:
   let last: string | null = null;
   let after = '0';
   for (;;) {
-    const end: SQL = last === null ? sql`(select max(id) from mqtt_outgoing where client_id = ${clientId})` : sql`${last}::bigint`;
+    const end: SQL =
+      last === null ? sql`(select max(id) from mqtt_outgoing where client_id = ${clientId})` : sql`${last}::bigint`;
     const rows = await query<OutgoingRow & { last: unknown }>(
       ex,
       sql`select id, message_id, packet, payload, payload_is_string, ${end} as last from mqtt_outgoing
@@ -136,7 +137,13 @@ export async function storeIncoming(ex: Executor, clientId: string, packet: Pack
 export async function getIncoming(ex: Executor, clientId: string, messageId: unknown): Promise<Packet> {
   const m = int(messageId);
   const t = mqttIncoming;
-  const [row] = m === null ? [] : await ex.select().from(t).where(and(eq(t.clientId, clientId), eq(t.messageId, m)));
+  const [row] =
+    m === null
+      ? []
+      : await ex
+          .select()
+          .from(t)
+          .where(and(eq(t.clientId, clientId), eq(t.messageId, m)));
   if (!row) throw new Error('no such packet');
   const p = decodePacket(row);
   p.messageId = row.messageId;
@@ -146,7 +153,13 @@ export async function getIncoming(ex: Executor, clientId: string, messageId: unk
 export async function deleteIncoming(ex: Executor, clientId: string, messageId: unknown): Promise<void> {
   const m = int(messageId);
   const t = mqttIncoming;
-  const rows = m === null ? [] : await ex.delete(t).where(and(eq(t.clientId, clientId), eq(t.messageId, m))).returning({ m: t.messageId });
+  const rows =
+    m === null
+      ? []
+      : await ex
+          .delete(t)
+          .where(and(eq(t.clientId, clientId), eq(t.messageId, m)))
+          .returning({ m: t.messageId });
   if (rows.length === 0) throw new Error('no such packet');
 }
 

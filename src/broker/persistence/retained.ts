@@ -42,7 +42,9 @@ function candidates(patterns: readonly string[]): SQL | null {
       return null;
     } else {
       const prefix = levels.slice(0, first).join('/');
-      ors.push(sql`(${t.topic} ~>=~ ${prefix} and ${t.topic} ~<~ ${prefix + MAX} and starts_with(${t.topic}, ${prefix}))`);
+      ors.push(
+        sql`(${t.topic} ~>=~ ${prefix} and ${t.topic} ~<~ ${prefix + MAX} and starts_with(${t.topic}, ${prefix}))`,
+      );
     }
   }
   return sql`(${sql.join(ors, sql` or `)})`;
@@ -73,7 +75,11 @@ interface RetainedRow {
  * Retained messages matching any of the filters, each once, in topic (byte) order, read a page at a time so that a
  * `#` subscription over many retained topics does not load them all at once.
  */
-export async function* retainedMatching(ex: Executor, patterns: readonly string[], pageSize: number): AsyncGenerator<Packet> {
+export async function* retainedMatching(
+  ex: Executor,
+  patterns: readonly string[],
+  pageSize: number,
+): AsyncGenerator<Packet> {
   if (patterns.length === 0) return;
   const where = candidates(patterns);
   const matches = matcher(patterns);
@@ -88,7 +94,8 @@ export async function* retainedMatching(ex: Executor, patterns: readonly string[
       sql`select topic, packet, payload, payload_is_string from mqtt_retained ${filter} order by topic using ~<~ limit ${pageSize}`,
     );
     for (const r of rows) {
-      if (matches(r.topic)) yield decodePacket({ packet: r.packet, payload: r.payload, payloadIsString: r.payload_is_string });
+      if (matches(r.topic))
+        yield decodePacket({ packet: r.packet, payload: r.payload, payloadIsString: r.payload_is_string });
     }
     if (rows.length < pageSize) return;
     after = rows[rows.length - 1]!.topic;

@@ -32,13 +32,26 @@ type Row = typeof mqttSubscriptions.$inferSelect;
 const orUndefined = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
 export function toSubscription(r: Row): Subscription {
-  const s: Subscription = { topic: r.topic, qos: r.qos, rh: orUndefined(r.rh), rap: orUndefined(r.rap), nl: orUndefined(r.nl) };
+  const s: Subscription = {
+    topic: r.topic,
+    qos: r.qos,
+    rh: orUndefined(r.rh),
+    rap: orUndefined(r.rap),
+    nl: orUndefined(r.nl),
+  };
   if (r.subscriptionIdentifier !== null) s.subscriptionIdentifier = r.subscriptionIdentifier;
   return s;
 }
 
 function toTopicSubscription(r: Pick<Row, 'clientId' | 'topic' | 'qos' | 'rh' | 'rap' | 'nl'>): TopicSubscription {
-  return { clientId: r.clientId, topic: r.topic, qos: r.qos, rh: orUndefined(r.rh), rap: orUndefined(r.rap), nl: orUndefined(r.nl) };
+  return {
+    clientId: r.clientId,
+    topic: r.topic,
+    qos: r.qos,
+    rh: orUndefined(r.rh),
+    rap: orUndefined(r.rap),
+    nl: orUndefined(r.nl),
+  };
 }
 
 /**
@@ -85,7 +98,8 @@ export class SubscriptionIndex {
   /** Make the index hold exactly `subs` for this client. */
   setClient(clientId: string, subs: TopicSubscription[]): void {
     const keep = new Set(subs.filter((s) => s.qos > 0).map((s) => s.topic));
-    for (const topic of [...(this.#byClient.get(clientId)?.keys() ?? [])]) if (!keep.has(topic)) this.remove(clientId, topic);
+    for (const topic of [...(this.#byClient.get(clientId)?.keys() ?? [])])
+      if (!keep.has(topic)) this.remove(clientId, topic);
     for (const s of subs) this.put(s);
   }
 
@@ -113,7 +127,11 @@ export function lastPerTopic(subs: readonly Subscription[]): Subscription[] {
   return [...byTopic.values()];
 }
 
-export async function upsertSubscriptions(ex: Executor, clientId: string, subs: readonly Subscription[]): Promise<void> {
+export async function upsertSubscriptions(
+  ex: Executor,
+  clientId: string,
+  subs: readonly Subscription[],
+): Promise<void> {
   if (subs.length === 0) return;
   const t = mqttSubscriptions;
   await ex

@@ -33,7 +33,11 @@ export async function delWill(ex: Executor, clientId: string, brokerId?: string)
 }
 
 /** streamWill: the wills held by brokers not in `brokers` (aedes passes the brokers it has heard from), paged. */
-export async function* willsOutside(ex: Executor, brokerIds: readonly string[], pageSize: number): AsyncGenerator<Packet> {
+export async function* willsOutside(
+  ex: Executor,
+  brokerIds: readonly string[],
+  pageSize: number,
+): AsyncGenerator<Packet> {
   const t = mqttWills;
   let after: string | null = null;
   for (;;) {

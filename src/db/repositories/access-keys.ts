@@ -3,7 +3,10 @@ import type { Executor } from '../client.ts';
 import { accessKeys } from '../tables.ts';
 
 export type AccessKeyRow = typeof accessKeys.$inferSelect;
-export type NewAccessKey = Pick<typeof accessKeys.$inferInsert, 'accessKeyId' | 'name' | 'role' | 'productKeys' | 'secretEnc'>;
+export type NewAccessKey = Pick<
+  typeof accessKeys.$inferInsert,
+  'accessKeyId' | 'name' | 'role' | 'productKeys' | 'secretEnc'
+>;
 
 export async function findAccessKey(ex: Executor, accessKeyId: string): Promise<AccessKeyRow | null> {
   const rows = await ex.select().from(accessKeys).where(eq(accessKeys.accessKeyId, accessKeyId)).limit(1);
@@ -15,7 +18,8 @@ export async function findAccessKeyById(ex: Executor, id: number): Promise<Acces
   return rows[0] ?? null;
 }
 
-export const listAccessKeys = (ex: Executor): Promise<AccessKeyRow[]> => ex.select().from(accessKeys).orderBy(asc(accessKeys.id));
+export const listAccessKeys = (ex: Executor): Promise<AccessKeyRow[]> =>
+  ex.select().from(accessKeys).orderBy(asc(accessKeys.id));
 
 export async function insertAccessKey(ex: Executor, values: NewAccessKey): Promise<AccessKeyRow> {
   const [row] = await ex.insert(accessKeys).values(values).returning();

@@ -47,7 +47,11 @@ export interface ReclaimedRow {
   attempts: number;
 }
 
-const list = (xs: readonly (string | number)[]) => sql.join(xs.map((x) => sql`${x}`), sql`, `);
+const list = (xs: readonly (string | number)[]) =>
+  sql.join(
+    xs.map((x) => sql`${x}`),
+    sql`, `,
+  );
 /** One array parameter instead of one parameter per element (thousands per pump at full speed). */
 const bigints = (xs: readonly number[]) => sql`${`{${xs.map((x) => Math.trunc(x)).join(',')}}`}::bigint[]`;
 const ints = (xs: readonly number[]) => sql`${`{${xs.map((x) => Math.trunc(x)).join(',')}}`}::int[]`;
@@ -59,7 +63,10 @@ const EPOCH = new Date(0);
 
 /** The group's cursor; null when the group does not exist. */
 export async function findGroupCursor(ex: Executor, groupId: string): Promise<number | null> {
-  const rows = await ex.select({ p: consumerGroups.position }).from(consumerGroups).where(eq(consumerGroups.groupId, groupId));
+  const rows = await ex
+    .select({ p: consumerGroups.position })
+    .from(consumerGroups)
+    .where(eq(consumerGroups.groupId, groupId));
   return rows[0] ? Number(rows[0].p) : null;
 }
 
@@ -82,7 +89,9 @@ export async function recordOutcomesAndClaim(ex: Executor, input: ClaimStep): Pr
     // Group the types by start position: one predicate per (product, start).
     const bySince = new Map<number, string[]>();
     for (const [t, since] of byType) bySince.set(since, [...(bySince.get(since) ?? []), t]);
-    return [...bySince].map(([since, types]) => sql`(product_key = ${pk} and type in (${list(types)}) and position > ${since})`);
+    return [...bySince].map(
+      ([since, types]) => sql`(product_key = ${pk} and type in (${list(types)}) and position > ${since})`,
+    );
   });
   if (preds.length === 0 || input.limit <= 0 || input.after >= input.head) {
     if (settle.queryChunks.length || release.queryChunks.length) {
@@ -90,9 +99,23 @@ export async function recordOutcomesAndClaim(ex: Executor, input: ClaimStep): Pr
     }
     return [];
   }
-  const visible = input.visible === null ? sql`true` : input.visible.length > 0 ? sql`product_key in (${list(input.visible)})` : sql`false`;
+  const visible =
+    input.visible === null
+      ? sql`true`
+      : input.visible.length > 0
+        ? sql`product_key in (${list(input.visible)})`
+        : sql`false`;
   const fresh = sql`created_at >= now() - ${`${input.maxAgeMs} milliseconds`}::interval`;
-  const rows = await query<{ position: string | number; type: string; product_key: string | null; device_name: string | null; data: Record<string, unknown>; created_at: string | Date; claimed: boolean; expired: boolean }>(
+  const rows = await query<{
+    position: string | number;
+    type: string;
+    product_key: string | null;
+    device_name: string | null;
+    data: Record<string, unknown>;
+    created_at: string | Date;
+    claimed: boolean;
+    expired: boolean;
+  }>(
     ex,
     sql`with ev as (
           select position, type, product_key, device_name, data, created_at, ${visible} as vis, ${fresh} as fresh from events
@@ -126,9 +149,17 @@ export async function recordOutcomesAndClaim(ex: Executor, input: ClaimStep): Pr
  * Take up to `limit` rows whose deadline passed (released, unanswered, lost with an instance, or waiting for a client
  * that may see them), oldest first, for products in `productKeys` (null: any).
  */
-export async function reclaimDue(ex: Executor, r: { groupId: string; owner: string; ackTimeoutMs: number; productKeys: readonly string[] | null; limit: number }): Promise<ReclaimedRow[]> {
+export async function reclaimDue(
+  ex: Executor,
+  r: { groupId: string; owner: string; ackTimeoutMs: number; productKeys: readonly string[] | null; limit: number },
+): Promise<ReclaimedRow[]> {
   if (r.limit <= 0) return [];
-  const scope = r.productKeys ? sql`and product_key in (${sql.join([...r.productKeys, ''].map((k) => sql`${k}`), sql`, `)})` : sql``;
+  const scope = r.productKeys
+    ? sql`and product_key in (${sql.join(
+        [...r.productKeys, ''].map((k) => sql`${k}`),
+        sql`, `,
+      )})`
+    : sql``;
   const rows = await query<{ position: string | number; product_key: string | null; attempts: number }>(
     ex,
     sql`update amqp_deliveries set owner = ${r.owner}, attempts = attempts + 1, deadline = ${deadlineIn(r.ackTimeoutMs)}
@@ -138,16 +169,29 @@ export async function reclaimDue(ex: Executor, r: { groupId: string; owner: stri
           order by position limit ${r.limit} for update skip locked)
         returning position, product_key, attempts`,
   );
-  return rows.map((x) => ({ position: Number(x.position), productKey: x.product_key, attempts: Number(x.attempts) })).sort((a, b) => a.position - b.position);
+  return rows
+    .map((x) => ({ position: Number(x.position), productKey: x.product_key, attempts: Number(x.attempts) }))
+    .sort((a, b) => a.position - b.position);
 }
 
 /** Give back rows not sent after all (no client had credit left): they keep their attempt count. */
-export async function unclaimDeliveries(ex: Executor, groupId: string, owner: string, positions: readonly number[]): Promise<void> {
+export async function unclaimDeliveries(
+  ex: Executor,
+  groupId: string,
+  owner: string,
+  positions: readonly number[],
+): Promise<void> {
   if (positions.length === 0) return;
   await ex
     .update(amqpDeliveries)
     .set({ attempts: sql`greatest(${amqpDeliveries.attempts} - 1, 0)`, deadline: EPOCH, owner: null })
-    .where(and(eq(amqpDeliveries.groupId, groupId), inArray(amqpDeliveries.position, [...positions]), eq(amqpDeliveries.owner, owner)));
+    .where(
+      and(
+        eq(amqpDeliveries.groupId, groupId),
+        inArray(amqpDeliveries.position, [...positions]),
+        eq(amqpDeliveries.owner, owner),
+      ),
+    );
 }
 
 export async function settleDeliveries(ex: Executor, groupId: string, positions: readonly number[]): Promise<void> {
@@ -159,7 +203,12 @@ export async function settleDeliveries(ex: Executor, groupId: string, positions:
 }
 
 /** Make deliveries redeliverable at once (released, modified, link lost), unless they were sent again since. */
-export async function releaseDeliveries(ex: Executor, groupId: string, owner: string, items: readonly { position: number; attempt: number }[]): Promise<void> {
+export async function releaseDeliveries(
+  ex: Executor,
+  groupId: string,
+  owner: string,
+  items: readonly { position: number; attempt: number }[],
+): Promise<void> {
   if (items.length === 0) return;
   await query(
     ex,
@@ -196,6 +245,9 @@ export async function pruneSettledDeliveries(ex: Executor): Promise<void> {
 /** The events at the given log positions, by position. */
 export async function findEventsAt(ex: Executor, positions: readonly number[]): Promise<Map<number, DeliveryEventRow>> {
   if (positions.length === 0) return new Map();
-  const rows = await ex.select().from(events).where(inArray(events.position, [...positions]));
+  const rows = await ex
+    .select()
+    .from(events)
+    .where(inArray(events.position, [...positions]));
   return new Map(rows.map((r) => [Number(r.position), { ...r, data: r.data as Record<string, unknown> }]));
 }

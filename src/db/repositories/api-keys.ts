@@ -3,7 +3,10 @@ import type { Executor } from '../client.ts';
 import { apiKeys } from '../tables.ts';
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
-export type NewApiKey = Pick<typeof apiKeys.$inferInsert, 'name' | 'role' | 'productKeys' | 'tokenHash' | 'tokenPrefix'>;
+export type NewApiKey = Pick<
+  typeof apiKeys.$inferInsert,
+  'name' | 'role' | 'productKeys' | 'tokenHash' | 'tokenPrefix'
+>;
 
 export async function findApiKeyByTokenHash(ex: Executor, tokenHash: string): Promise<ApiKeyRow | null> {
   const rows = await ex.select().from(apiKeys).where(eq(apiKeys.tokenHash, tokenHash)).limit(1);

@@ -17,7 +17,11 @@ export interface ReplyRow {
 }
 
 /** The named devices of one product, by name (one query per 1000 names; a single name takes the keyed lookup). */
-export async function findDevicesByName(ex: Executor, productKey: string, names: readonly string[]): Promise<Map<string, DeviceRecord>> {
+export async function findDevicesByName(
+  ex: Executor,
+  productKey: string,
+  names: readonly string[],
+): Promise<Map<string, DeviceRecord>> {
   const found = new Map<string, DeviceRecord>();
   if (names.length === 1) {
     const d = await findDevice(ex, productKey, names[0]!);
@@ -25,7 +29,10 @@ export async function findDevicesByName(ex: Executor, productKey: string, names:
     return found;
   }
   for (let i = 0; i < names.length; i += 1000) {
-    const rows = await ex.select().from(devices).where(and(eq(devices.productKey, productKey), inArray(devices.deviceName, names.slice(i, i + 1000))));
+    const rows = await ex
+      .select()
+      .from(devices)
+      .where(and(eq(devices.productKey, productKey), inArray(devices.deviceName, names.slice(i, i + 1000))));
     for (const r of rows) found.set(r.deviceName, toDeviceRecord(r));
   }
   return found;
@@ -52,7 +59,10 @@ export async function recordCommandReplies(ex: Executor, list: readonly ReplyRow
     const values = sql.join(
       list
         .slice(i, i + 500)
-        .map((r) => sql`(${r.messageId}::text, ${r.productKey}::text, ${r.deviceName}::text, ${r.code}::int, ${r.output === undefined ? null : JSON.stringify(r.output)}::text::jsonb, ${r.payload}::text)`),
+        .map(
+          (r) =>
+            sql`(${r.messageId}::text, ${r.productKey}::text, ${r.deviceName}::text, ${r.code}::int, ${r.output === undefined ? null : JSON.stringify(r.output)}::text::jsonb, ${r.payload}::text)`,
+        ),
       sql`, `,
     );
     await ex.execute(sql`update ${commands} c set status = 'REPLIED', code = v.code, output = v.output, reply_payload = v.payload, replied_at = now()

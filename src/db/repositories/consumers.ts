@@ -7,7 +7,10 @@ import { consumers } from '../tables.ts';
  */
 
 /** Take (or keep) the lease; the position to resume after, or null when another owner holds it. */
-export async function acquireConsumerLease(ex: Executor, c: { name: string; startAt: number; owner: string; leaseMs: number }): Promise<number | null> {
+export async function acquireConsumerLease(
+  ex: Executor,
+  c: { name: string; startAt: number; owner: string; leaseMs: number },
+): Promise<number | null> {
   const rows = await query<{ position: string | number }>(
     ex,
     sql`insert into ${consumers} (name, position, owner, lease_until) values (${c.name}, ${c.startAt}, ${c.owner}, now() + ${`${c.leaseMs} milliseconds`}::interval)
@@ -19,17 +22,27 @@ export async function acquireConsumerLease(ex: Executor, c: { name: string; star
 }
 
 /** Record progress and renew the lease; false when `owner` no longer holds it. */
-export async function commitConsumerPosition(ex: Executor, c: { name: string; position: number; owner: string; leaseMs: number }): Promise<boolean> {
+export async function commitConsumerPosition(
+  ex: Executor,
+  c: { name: string; position: number; owner: string; leaseMs: number },
+): Promise<boolean> {
   const rows = await ex
     .update(consumers)
-    .set({ position: sql`greatest(${consumers.position}, ${c.position})`, leaseUntil: sql`now() + ${`${c.leaseMs} milliseconds`}::interval`, updatedAt: new Date() })
+    .set({
+      position: sql`greatest(${consumers.position}, ${c.position})`,
+      leaseUntil: sql`now() + ${`${c.leaseMs} milliseconds`}::interval`,
+      updatedAt: new Date(),
+    })
     .where(and(eq(consumers.name, c.name), eq(consumers.owner, c.owner)))
     .returning({ name: consumers.name });
   return rows.length > 0;
 }
 
 export async function releaseConsumerLease(ex: Executor, name: string, owner: string): Promise<void> {
-  await ex.update(consumers).set({ owner: null, leaseUntil: null }).where(and(eq(consumers.name, name), eq(consumers.owner, owner)));
+  await ex
+    .update(consumers)
+    .set({ owner: null, leaseUntil: null })
+    .where(and(eq(consumers.name, name), eq(consumers.owner, owner)));
 }
 
 /** Create or move the consumer to the head of the event log (it sees only what is committed after). */
@@ -38,5 +51,8 @@ export async function moveConsumerToHead(ex: Executor, name: string): Promise<vo
   await ex
     .insert(consumers)
     .values({ name, position: head as unknown as number })
-    .onConflictDoUpdate({ target: consumers.name, set: { position: head as unknown as number, updatedAt: new Date() } });
+    .onConflictDoUpdate({
+      target: consumers.name,
+      set: { position: head as unknown as number, updatedAt: new Date() },
+    });
 }

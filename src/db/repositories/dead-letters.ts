@@ -13,7 +13,12 @@ export async function insertDeadLetter(ex: Executor, dl: NewDeadLetter): Promise
 /** A page of the rule's dead letters, `limit` rows. */
 export async function pageDeadLetters(ex: Executor, ruleId: number, w: IdWindow): Promise<DeadLetterRecord[]> {
   const c = idWindowClauses(deadLetters.id, w);
-  const rows = await ex.select().from(deadLetters).where(and(eq(deadLetters.ruleId, ruleId), c.where)).orderBy(c.orderBy).limit(w.limit);
+  const rows = await ex
+    .select()
+    .from(deadLetters)
+    .where(and(eq(deadLetters.ruleId, ruleId), c.where))
+    .orderBy(c.orderBy)
+    .limit(w.limit);
   return rows as DeadLetterRecord[];
 }
 
@@ -22,11 +27,22 @@ export function countDeadLetters(ex: Executor, ruleId: number): Promise<number> 
 }
 
 /** The rule's dead letters not redriven yet (only those in `ids` when given), oldest first, at most `limit`. */
-export async function listPendingDeadLetters(ex: Executor, ruleId: number, ids: readonly number[] | null, limit: number): Promise<DeadLetterRecord[]> {
+export async function listPendingDeadLetters(
+  ex: Executor,
+  ruleId: number,
+  ids: readonly number[] | null,
+  limit: number,
+): Promise<DeadLetterRecord[]> {
   const rows = await ex
     .select()
     .from(deadLetters)
-    .where(and(eq(deadLetters.ruleId, ruleId), isNull(deadLetters.redrivenAt), ids ? inArray(deadLetters.id, [...ids, -1]) : undefined))
+    .where(
+      and(
+        eq(deadLetters.ruleId, ruleId),
+        isNull(deadLetters.redrivenAt),
+        ids ? inArray(deadLetters.id, [...ids, -1]) : undefined,
+      ),
+    )
     .orderBy(asc(deadLetters.id))
     .limit(limit);
   return rows as DeadLetterRecord[];

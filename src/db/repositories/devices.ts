@@ -4,7 +4,10 @@ import type { DeviceRecord, DeviceState } from '../records.ts';
 import { devices } from '../tables.ts';
 import { idPageConds, idPageOrder, type IdPage } from './paging.ts';
 
-export type NewDevice = Pick<typeof devices.$inferInsert, 'iotId' | 'productKey' | 'deviceName' | 'nickname' | 'secretEnc'>;
+export type NewDevice = Pick<
+  typeof devices.$inferInsert,
+  'iotId' | 'productKey' | 'deviceName' | 'nickname' | 'secretEnc'
+>;
 
 /** What a device login needs: identity, state and the encrypted secret. */
 export interface DeviceCredentials {
@@ -79,28 +82,51 @@ export async function deviceExists(ex: Executor, id: number): Promise<boolean> {
 }
 
 /** The devices of one product with these names, read 1,000 names per query. */
-export async function findDevicesByNames(ex: Executor, productKey: string, names: readonly string[]): Promise<DeviceRecord[]> {
+export async function findDevicesByNames(
+  ex: Executor,
+  productKey: string,
+  names: readonly string[],
+): Promise<DeviceRecord[]> {
   const out: DeviceRecord[] = [];
   for (let i = 0; i < names.length; i += 1000) {
-    const rows = await ex.select().from(devices).where(and(eq(devices.productKey, productKey), inArray(devices.deviceName, names.slice(i, i + 1000))));
+    const rows = await ex
+      .select()
+      .from(devices)
+      .where(and(eq(devices.productKey, productKey), inArray(devices.deviceName, names.slice(i, i + 1000))));
     for (const r of rows) out.push(toDeviceRecord(r));
   }
   return out;
 }
 
-export async function findDevicesByIotIds(ex: Executor, productKey: string, iotIds: readonly string[]): Promise<DeviceRecord[]> {
-  const rows = await ex.select().from(devices).where(and(eq(devices.productKey, productKey), inArray(devices.iotId, [...iotIds])));
+export async function findDevicesByIotIds(
+  ex: Executor,
+  productKey: string,
+  iotIds: readonly string[],
+): Promise<DeviceRecord[]> {
+  const rows = await ex
+    .select()
+    .from(devices)
+    .where(and(eq(devices.productKey, productKey), inArray(devices.iotId, [...iotIds])));
   return rows.map(toDeviceRecord);
 }
 
 /** Product key and name of each of these devices (unordered; unknown ids are left out). */
-export async function findDeviceNames(ex: Executor, ids: readonly number[]): Promise<{ productKey: string; deviceName: string }[]> {
+export async function findDeviceNames(
+  ex: Executor,
+  ids: readonly number[],
+): Promise<{ productKey: string; deviceName: string }[]> {
   if (ids.length === 0) return [];
-  return ex.select({ productKey: devices.productKey, deviceName: devices.deviceName }).from(devices).where(inArray(devices.id, [...ids]));
+  return ex
+    .select({ productKey: devices.productKey, deviceName: devices.deviceName })
+    .from(devices)
+    .where(inArray(devices.id, [...ids]));
 }
 
 /** Login data of several devices in one query (null-free: unknown pairs are left out). */
-export async function findDeviceCredentials(ex: Executor, pairs: readonly { productKey: string; deviceName: string }[]): Promise<DeviceCredentials[]> {
+export async function findDeviceCredentials(
+  ex: Executor,
+  pairs: readonly { productKey: string; deviceName: string }[],
+): Promise<DeviceCredentials[]> {
   const rows = await ex
     .select({
       id: devices.id,
@@ -113,18 +139,36 @@ export async function findDeviceCredentials(ex: Executor, pairs: readonly { prod
     })
     .from(devices)
     .where(or(...pairs.map((p) => and(eq(devices.productKey, p.productKey), eq(devices.deviceName, p.deviceName)))));
-  return rows.map((r) => ({ id: r.id, iotId: r.iotId, productKey: r.productKey, deviceName: r.deviceName, enabled: r.enabled, activated: r.activatedAt != null, secretEnc: r.secretEnc }));
+  return rows.map((r) => ({
+    id: r.id,
+    iotId: r.iotId,
+    productKey: r.productKey,
+    deviceName: r.deviceName,
+    enabled: r.enabled,
+    activated: r.activatedAt != null,
+    secretEnc: r.secretEnc,
+  }));
 }
 
 /** A device's encrypted secret and product. */
-export async function findDeviceSecret(ex: Executor, id: number): Promise<{ secretEnc: string; productKey: string } | null> {
-  const rows = await ex.select({ secretEnc: devices.secretEnc, productKey: devices.productKey }).from(devices).where(eq(devices.id, id));
+export async function findDeviceSecret(
+  ex: Executor,
+  id: number,
+): Promise<{ secretEnc: string; productKey: string } | null> {
+  const rows = await ex
+    .select({ secretEnc: devices.secretEnc, productKey: devices.productKey })
+    .from(devices)
+    .where(eq(devices.id, id));
   return rows[0] ?? null;
 }
 
 /** Inserts the devices whose names are free in their product; returns those inserted. */
 export async function insertDevices(ex: Executor, values: NewDevice[]): Promise<DeviceRecord[]> {
-  const rows = await ex.insert(devices).values(values).onConflictDoNothing({ target: [devices.productKey, devices.deviceName] }).returning();
+  const rows = await ex
+    .insert(devices)
+    .values(values)
+    .onConflictDoNothing({ target: [devices.productKey, devices.deviceName] })
+    .returning();
   return rows.map(toDeviceRecord);
 }
 
@@ -180,12 +224,24 @@ export async function listDevicesPage(ex: Executor, filter: DeviceFilter, page: 
   return rows.map(toDeviceRecord);
 }
 
-export const countDevices = (ex: Executor, filter: DeviceFilter): Promise<number> => ex.$count(devices, and(...filterConds(filter)));
+export const countDevices = (ex: Executor, filter: DeviceFilter): Promise<number> =>
+  ex.$count(devices, and(...filterConds(filter)));
 
 /** Offset paging of one product's devices (the OpenAPI's `CurrentPage`): one page and the total, in id order. */
-export async function listDevicesByOffset(ex: Executor, productKey: string, pageSize: number, page: number): Promise<{ total: number; rows: DeviceRecord[] }> {
+export async function listDevicesByOffset(
+  ex: Executor,
+  productKey: string,
+  pageSize: number,
+  page: number,
+): Promise<{ total: number; rows: DeviceRecord[] }> {
   const where = eq(devices.productKey, productKey);
   const [t] = await ex.select({ n: count() }).from(devices).where(where);
-  const rows = await ex.select().from(devices).where(where).orderBy(asc(devices.id)).limit(pageSize).offset((page - 1) * pageSize);
+  const rows = await ex
+    .select()
+    .from(devices)
+    .where(where)
+    .orderBy(asc(devices.id))
+    .limit(pageSize)
+    .offset((page - 1) * pageSize);
   return { total: Number(t?.n ?? 0), rows: rows.map(toDeviceRecord) };
 }

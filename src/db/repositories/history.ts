@@ -125,7 +125,8 @@ export async function insertPropertyHistory(tx: Tx, rows: unknown[]): Promise<vo
 }
 
 /** Sink flush: a commit's events. */
-export const insertEventHistory = (tx: Tx, rows: unknown[]): Promise<void> => chunked(rows as EventRow[], (part) => tx.insert(eventHistory).values(part));
+export const insertEventHistory = (tx: Tx, rows: unknown[]): Promise<void> =>
+  chunked(rows as EventRow[], (part) => tx.insert(eventHistory).values(part));
 
 /**
  * Record request keys, returning those that are new (or whose payload differs, or were seen longer ago than the
@@ -138,7 +139,10 @@ const dedupeSql = (json: string) => sql`insert into ${ingestDedupe} as x (device
   returning device_id, request_key`;
 
 /** The dedupe check of a commit: records the keys and returns `deviceId:key` of those not seen within the window. */
-export async function recordRequestKeys(tx: Tx, keys: readonly { deviceId: number; key: string; hash: string }[]): Promise<Set<string>> {
+export async function recordRequestKeys(
+  tx: Tx,
+  keys: readonly { deviceId: number; key: string; hash: string }[],
+): Promise<Set<string>> {
   const unique = [...new Map(keys.map((k) => [`${k.deviceId}:${k.key}`, k])).values()];
   const fresh = new Set<string>();
   for (let i = 0; i < unique.length; i += JSON_CHUNK) {
@@ -157,8 +161,15 @@ from property_history group by 1, 2, 3
 on conflict (device_id, identifier, hour) do nothing`;
 
 /** The latest value of each of a device's properties, by identifier. */
-export async function listLatestProperties(ex: Executor, deviceId: number): Promise<{ identifier: string; value: unknown; time: Date }[]> {
-  const rows = await ex.select().from(propertyLatest).where(eq(propertyLatest.deviceId, deviceId)).orderBy(asc(propertyLatest.identifier));
+export async function listLatestProperties(
+  ex: Executor,
+  deviceId: number,
+): Promise<{ identifier: string; value: unknown; time: Date }[]> {
+  const rows = await ex
+    .select()
+    .from(propertyLatest)
+    .where(eq(propertyLatest.deviceId, deviceId))
+    .orderBy(asc(propertyLatest.identifier));
   return rows.map((r) => ({ identifier: r.identifier, value: r.value, time: r.ts }));
 }
 
@@ -191,19 +202,34 @@ export interface PropertyHistoryFilter {
 }
 
 const propertyFilter = (f: PropertyHistoryFilter) =>
-  and(eq(propertyHistory.deviceId, f.deviceId), eq(propertyHistory.identifier, f.identifier), gte(propertyHistory.ts, f.from), lte(propertyHistory.ts, f.to));
+  and(
+    eq(propertyHistory.deviceId, f.deviceId),
+    eq(propertyHistory.identifier, f.identifier),
+    gte(propertyHistory.ts, f.from),
+    lte(propertyHistory.ts, f.to),
+  );
 
-export async function listPropertyHistoryPage(ex: Executor, f: PropertyHistoryFilter, page: TimePage<number>): Promise<PropertyPoint[]> {
+export async function listPropertyHistoryPage(
+  ex: Executor,
+  f: PropertyHistoryFilter,
+  page: TimePage<number>,
+): Promise<PropertyPoint[]> {
   const k = timeKeyset(propertyHistory.ts, propertyHistory.id, page);
   return ex
-    .select({ id: propertyHistory.id, identifier: propertyHistory.identifier, value: propertyHistory.value, time: propertyHistory.ts })
+    .select({
+      id: propertyHistory.id,
+      identifier: propertyHistory.identifier,
+      value: propertyHistory.value,
+      time: propertyHistory.ts,
+    })
     .from(propertyHistory)
     .where(and(propertyFilter(f), k.cond))
     .orderBy(...k.order)
     .limit(page.limit);
 }
 
-export const countPropertyHistory = (ex: Executor, f: PropertyHistoryFilter): Promise<number> => ex.$count(propertyHistory, propertyFilter(f));
+export const countPropertyHistory = (ex: Executor, f: PropertyHistoryFilter): Promise<number> =>
+  ex.$count(propertyHistory, propertyFilter(f));
 
 export interface EventHistoryFilter {
   deviceId: number;
@@ -223,7 +249,11 @@ const eventFilter = (f: EventHistoryFilter) =>
     f.eventType ? eq(eventHistory.eventType, f.eventType) : undefined,
   );
 
-export async function listEventHistoryPage(ex: Executor, f: EventHistoryFilter, page: TimePage<number>): Promise<EventRecord[]> {
+export async function listEventHistoryPage(
+  ex: Executor,
+  f: EventHistoryFilter,
+  page: TimePage<number>,
+): Promise<EventRecord[]> {
   const k = timeKeyset(eventHistory.ts, eventHistory.id, page);
   return ex
     .select({
@@ -240,7 +270,8 @@ export async function listEventHistoryPage(ex: Executor, f: EventHistoryFilter, 
     .limit(page.limit);
 }
 
-export const countEventHistory = (ex: Executor, f: EventHistoryFilter): Promise<number> => ex.$count(eventHistory, eventFilter(f));
+export const countEventHistory = (ex: Executor, f: EventHistoryFilter): Promise<number> =>
+  ex.$count(eventHistory, eventFilter(f));
 
 export interface ServiceCallFilter {
   productKey: string;
@@ -261,7 +292,11 @@ const serviceCallFilter = (f: ServiceCallFilter) =>
     f.identifier ? eq(commands.identifier, f.identifier) : undefined,
   );
 
-export async function listServiceCallsPage(ex: Executor, f: ServiceCallFilter, page: TimePage<string>): Promise<ServiceCallRecord[]> {
+export async function listServiceCallsPage(
+  ex: Executor,
+  f: ServiceCallFilter,
+  page: TimePage<string>,
+): Promise<ServiceCallRecord[]> {
   const k = timeKeyset(commands.requestedAt, commands.messageId, page);
   const rows = await ex
     .select()
@@ -282,7 +317,8 @@ export async function listServiceCallsPage(ex: Executor, f: ServiceCallFilter, p
   }));
 }
 
-export const countServiceCalls = (ex: Executor, f: ServiceCallFilter): Promise<number> => ex.$count(commands, serviceCallFilter(f));
+export const countServiceCalls = (ex: Executor, f: ServiceCallFilter): Promise<number> =>
+  ex.$count(commands, serviceCallFilter(f));
 
 /**
  * Time buckets of one property from `from` to `to`: `date_bin` over the device-time index range, numeric aggregates

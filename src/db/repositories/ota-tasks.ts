@@ -1,30 +1,55 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { query, type Executor, type Tx } from '../client.ts';
 import { idWindowClauses, type IdWindow } from '../id-window.ts';
-import { ACTIVE_TASK, type ActiveTask, type OtaDevice, type OtaJobRecord, type OtaTaskStatus, type PushTarget, type TaskContext } from '../ota-records.ts';
+import {
+  ACTIVE_TASK,
+  type ActiveTask,
+  type OtaDevice,
+  type OtaJobRecord,
+  type OtaTaskStatus,
+  type PushTarget,
+  type TaskContext,
+} from '../ota-records.ts';
 import type { DeviceRecord } from '../records.ts';
 import { devices, deviceVersions, firmwares, otaJobs, otaTasks } from '../tables.ts';
 import { toDeviceRecord } from './devices.ts';
 
 /** Per-device upgrade tasks of OTA jobs. Lock the job row (ota.ts `lockJob`) before changing its tasks. */
 
-const list = (xs: readonly (string | number)[]) => sql.join(xs.map((x) => sql`${x}`), sql`, `);
+const list = (xs: readonly (string | number)[]) =>
+  sql.join(
+    xs.map((x) => sql`${x}`),
+    sql`, `,
+  );
 
 /** The device's task for `module` in QUEUED, NOTIFIED or IN_PROGRESS (at most one: one active task per module). */
 export async function findActiveTask(ex: Executor, deviceId: number, module: string): Promise<ActiveTask | null> {
   const rows = await ex
-    .select({ taskId: otaTasks.id, jobId: otaTasks.jobId, status: otaTasks.status, srcVersion: otaTasks.srcVersion, module: firmwares.module, destVersion: firmwares.version })
+    .select({
+      taskId: otaTasks.id,
+      jobId: otaTasks.jobId,
+      status: otaTasks.status,
+      srcVersion: otaTasks.srcVersion,
+      module: firmwares.module,
+      destVersion: firmwares.version,
+    })
     .from(otaTasks)
     .innerJoin(otaJobs, eq(otaJobs.id, otaTasks.jobId))
     .innerJoin(firmwares, eq(firmwares.id, otaJobs.firmwareId))
-    .where(and(eq(otaTasks.deviceId, deviceId), inArray(otaTasks.status, [...ACTIVE_TASK]), eq(firmwares.module, module)))
+    .where(
+      and(eq(otaTasks.deviceId, deviceId), inArray(otaTasks.status, [...ACTIVE_TASK]), eq(firmwares.module, module)),
+    )
     .orderBy(desc(otaTasks.id))
     .limit(1);
   return rows[0] ? { ...rows[0], status: rows[0].status as OtaTaskStatus } : null;
 }
 
 /** Move a task on, only while it is still active (a cancel or another transition may have ended it). */
-export async function transitionTask(tx: Tx, taskId: number, set: { status: OtaTaskStatus; step?: number | null; description?: string | null }): Promise<boolean> {
+export async function transitionTask(
+  tx: Tx,
+  taskId: number,
+  set: { status: OtaTaskStatus; step?: number | null; description?: string | null },
+): Promise<boolean> {
   const rows = await tx
     .update(otaTasks)
     .set({ ...set, updatedAt: new Date() })
@@ -49,8 +74,20 @@ export type ClaimedTask = PushTarget & { task: TaskContext };
  * Claim up to `limit` QUEUED tasks of the job whose devices are online and enabled and have been online since before
  * `onlineBefore` (QUEUED -> NOTIFIED), skipping tasks another transaction holds. The job row must be locked.
  */
-export async function claimQueuedTasks(tx: Tx, job: OtaJobRecord, opts: { limit: number; onlineBefore: Date; deviceId?: number }): Promise<ClaimedTask[]> {
-  const rows = await query<{ id: string | number; src_version: string | null; device_id: string | number; iot_id: string; device_name: string; module: string; version: string }>(
+export async function claimQueuedTasks(
+  tx: Tx,
+  job: OtaJobRecord,
+  opts: { limit: number; onlineBefore: Date; deviceId?: number },
+): Promise<ClaimedTask[]> {
+  const rows = await query<{
+    id: string | number;
+    src_version: string | null;
+    device_id: string | number;
+    iot_id: string;
+    device_name: string;
+    module: string;
+    version: string;
+  }>(
     tx,
     sql`select t.id, t.src_version, t.device_id, d.iot_id, d.device_name, f.module, f.version
         from ${otaTasks} t
@@ -64,11 +101,30 @@ export async function claimQueuedTasks(tx: Tx, job: OtaJobRecord, opts: { limit:
         for update of t skip locked`,
   );
   if (rows.length === 0) return [];
-  await tx.update(otaTasks).set({ status: 'NOTIFIED', notifiedAt: sql`now()`, updatedAt: sql`now()` }).where(inArray(otaTasks.id, rows.map((r) => Number(r.id))));
+  await tx
+    .update(otaTasks)
+    .set({ status: 'NOTIFIED', notifiedAt: sql`now()`, updatedAt: sql`now()` })
+    .where(
+      inArray(
+        otaTasks.id,
+        rows.map((r) => Number(r.id)),
+      ),
+    );
   return rows.map((r) => {
-    const device: OtaDevice = { id: Number(r.device_id), iotId: r.iot_id, productKey: job.productKey, deviceName: r.device_name };
+    const device: OtaDevice = {
+      id: Number(r.device_id),
+      iotId: r.iot_id,
+      productKey: job.productKey,
+      deviceName: r.device_name,
+    };
     const taskId = Number(r.id);
-    return { taskId, jobId: job.id, firmwareId: job.firmwareId, device, task: { taskId, jobId: job.id, module: r.module, srcVersion: r.src_version, destVersion: r.version } };
+    return {
+      taskId,
+      jobId: job.id,
+      firmwareId: job.firmwareId,
+      device,
+      task: { taskId, jobId: job.id, module: r.module, srcVersion: r.src_version, destVersion: r.version },
+    };
   });
 }
 
@@ -90,7 +146,13 @@ export async function hasReadyTask(ex: Executor, jobId: number, onlineBefore: Da
  * behind the instance that wrote `last_online_at`).
  */
 export async function reclaimNotified(ex: Executor, productKey: string, deviceName: string): Promise<PushTarget[]> {
-  const rows = await query<{ id: string | number; job_id: string | number; firmware_id: string | number; device_id: string | number; iot_id: string }>(
+  const rows = await query<{
+    id: string | number;
+    job_id: string | number;
+    firmware_id: string | number;
+    device_id: string | number;
+    iot_id: string;
+  }>(
     ex,
     sql`update ${otaTasks} t set notified_at = greatest(now(), d.last_online_at), updated_at = now()
         from ${devices} d, ${otaJobs} j
@@ -119,7 +181,18 @@ export async function cancelOrphanTasks(tx: Tx): Promise<number[]> {
 }
 
 /** Cancel the job's active tasks; each with its device (null parts once the device was deleted). */
-export function cancelJobTasks(tx: Tx, jobId: number): Promise<{ id: string | number; src_version: string | null; iot_id: string | null; device_name: string | null; step: number | null }[]> {
+export function cancelJobTasks(
+  tx: Tx,
+  jobId: number,
+): Promise<
+  {
+    id: string | number;
+    src_version: string | null;
+    iot_id: string | null;
+    device_name: string | null;
+    step: number | null;
+  }[]
+> {
   return query(
     tx,
     sql`with done as (
@@ -131,7 +204,12 @@ export function cancelJobTasks(tx: Tx, jobId: number): Promise<{ id: string | nu
 }
 
 /** The named devices of a product with their reported version of `module` (null: never reported). */
-export function findDevicesWithVersion(tx: Executor, productKey: string, names: readonly string[], module: string): Promise<{ id: number; deviceName: string; version: string | null }[]> {
+export function findDevicesWithVersion(
+  tx: Executor,
+  productKey: string,
+  names: readonly string[],
+  module: string,
+): Promise<{ id: number; deviceName: string; version: string | null }[]> {
   return tx
     .select({ id: devices.id, deviceName: devices.deviceName, version: deviceVersions.version })
     .from(devices)
@@ -151,15 +229,24 @@ export async function findBusyDevices(tx: Executor, ids: readonly number[], modu
 }
 
 /** QUEUED tasks of the job for the given devices. */
-export async function insertQueuedTasks(tx: Tx, jobId: number, targets: readonly { id: number; version: string | null }[]): Promise<void> {
-  await tx.insert(otaTasks).values(targets.map((r) => ({ jobId, deviceId: r.id, status: 'QUEUED', srcVersion: r.version })));
+export async function insertQueuedTasks(
+  tx: Tx,
+  jobId: number,
+  targets: readonly { id: number; version: string | null }[],
+): Promise<void> {
+  await tx
+    .insert(otaTasks)
+    .values(targets.map((r) => ({ jobId, deviceId: r.id, status: 'QUEUED', srcVersion: r.version })));
 }
 
 /**
  * QUEUED tasks for every device of the product whose version of the module is in srcVersions (any, when null),
  * skipping devices already at `target` and devices busy with another upgrade of the module. One statement; how many.
  */
-export async function insertProductTasks(tx: Tx, t: { jobId: number; productKey: string; module: string; target: string; srcVersions: readonly string[] | null }): Promise<number> {
+export async function insertProductTasks(
+  tx: Tx,
+  t: { jobId: number; productKey: string; module: string; target: string; srcVersions: readonly string[] | null },
+): Promise<number> {
   const rows = await query<{ id: string | number }>(
     tx,
     sql`insert into ${otaTasks} (job_id, device_id, status, src_version)
@@ -178,7 +265,10 @@ export async function insertProductTasks(tx: Tx, t: { jobId: number; productKey:
 
 /** How many of the job's tasks are in each status. */
 export async function countTasksByStatus(ex: Executor, jobId: number): Promise<Map<string, number>> {
-  const rows = await query<{ status: string; n: string | number }>(ex, sql`select status, count(*) as n from ${otaTasks} where job_id = ${jobId} group by status`);
+  const rows = await query<{ status: string; n: string | number }>(
+    ex,
+    sql`select status, count(*) as n from ${otaTasks} where job_id = ${jobId} group by status`,
+  );
   return new Map(rows.map((r) => [r.status, Number(r.n)]));
 }
 
@@ -196,10 +286,16 @@ export interface TaskRow {
   device: DeviceRecord | null;
 }
 
-const taskFilter = (jobId: number, status: OtaTaskStatus | null) => and(eq(otaTasks.jobId, jobId), status ? eq(otaTasks.status, status) : undefined);
+const taskFilter = (jobId: number, status: OtaTaskStatus | null) =>
+  and(eq(otaTasks.jobId, jobId), status ? eq(otaTasks.status, status) : undefined);
 
 /** A page of the job's tasks (of one status, when given) with their devices. */
-export async function pageTasks(ex: Executor, jobId: number, status: OtaTaskStatus | null, w: IdWindow): Promise<TaskRow[]> {
+export async function pageTasks(
+  ex: Executor,
+  jobId: number,
+  status: OtaTaskStatus | null,
+  w: IdWindow,
+): Promise<TaskRow[]> {
   const c = idWindowClauses(otaTasks.id, w);
   const rows = await ex
     .select({ task: otaTasks, device: devices })

@@ -1,7 +1,13 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { query, type Executor, type Tx } from '../client.ts';
 import { idWindowClauses, type IdWindow } from '../id-window.ts';
-import { ACTIVE_JOB, type FirmwareRecord, type OtaJobRecord, type OtaJobStatus, type SignMethod } from '../ota-records.ts';
+import {
+  ACTIVE_JOB,
+  type FirmwareRecord,
+  type OtaJobRecord,
+  type OtaJobStatus,
+  type SignMethod,
+} from '../ota-records.ts';
 import { deviceVersions, firmwares, otaJobs, otaTasks } from '../tables.ts';
 
 /**
@@ -45,7 +51,18 @@ export async function findFirmware(ex: Executor, id: number): Promise<FirmwareRe
 /** Store a package (`content` null: registered by URL); null when the product has that module version already. */
 export async function insertFirmware(
   ex: Executor,
-  f: { productKey: string; name: string; version: string; module: string; size: number; md5: string; sha256: string; signMethod: SignMethod; url: string | null; content: Buffer | null },
+  f: {
+    productKey: string;
+    name: string;
+    version: string;
+    module: string;
+    size: number;
+    md5: string;
+    sha256: string;
+    signMethod: SignMethod;
+    url: string | null;
+    content: Buffer | null;
+  },
 ): Promise<FirmwareRecord | null> {
   const rows = await ex.insert(firmwares).values(f).onConflictDoNothing().returning(firmwareColumns);
   return rows[0] ? toFirmwareRecord(rows[0]) : null;
@@ -53,7 +70,12 @@ export async function insertFirmware(
 
 export async function pageFirmwares(ex: Executor, productKey: string, w: IdWindow): Promise<FirmwareRecord[]> {
   const c = idWindowClauses(firmwares.id, w);
-  const rows = await ex.select(firmwareColumns).from(firmwares).where(and(eq(firmwares.productKey, productKey), c.where)).orderBy(c.orderBy).limit(w.limit);
+  const rows = await ex
+    .select(firmwareColumns)
+    .from(firmwares)
+    .where(and(eq(firmwares.productKey, productKey), c.where))
+    .orderBy(c.orderBy)
+    .limit(w.limit);
   return rows.map(toFirmwareRecord);
 }
 
@@ -62,7 +84,10 @@ export function countFirmwares(ex: Executor, productKey: string): Promise<number
 }
 
 /** Size and digests of a package whose bytes ThingQL stores; null for one registered by URL or missing. */
-export async function findStoredPackage(ex: Executor, firmwareId: number): Promise<{ size: number; sha256: string; md5: string } | null> {
+export async function findStoredPackage(
+  ex: Executor,
+  firmwareId: number,
+): Promise<{ size: number; sha256: string; md5: string } | null> {
   const rows = await query<{ size: string | number; sha256: string; md5: string }>(
     ex,
     sql`select octet_length(${firmwares.content}) as size, ${firmwares.sha256} as sha256, ${firmwares.md5} as md5
@@ -72,23 +97,40 @@ export async function findStoredPackage(ex: Executor, firmwareId: number): Promi
 }
 
 /** `length` bytes of a stored package from `offset` (0-based), as the driver returns bytea. */
-export async function readPackageBytes(ex: Executor, firmwareId: number, offset: number, length: number): Promise<unknown> {
-  const part = await query<{ c: unknown }>(ex, sql`select substring(${firmwares.content} from ${offset + 1} for ${length}) as c from ${firmwares} where ${firmwares.id} = ${firmwareId}`);
+export async function readPackageBytes(
+  ex: Executor,
+  firmwareId: number,
+  offset: number,
+  length: number,
+): Promise<unknown> {
+  const part = await query<{ c: unknown }>(
+    ex,
+    sql`select substring(${firmwares.content} from ${offset + 1} for ${length}) as c from ${firmwares} where ${firmwares.id} = ${firmwareId}`,
+  );
   return part[0]?.c;
 }
 
 // ---- device versions
 
 /** Record the version a device reported for a module (the latest report wins). */
-export async function upsertDeviceVersion(ex: Executor, v: { deviceId: number; module: string; version: string; reportedAt: Date }): Promise<void> {
+export async function upsertDeviceVersion(
+  ex: Executor,
+  v: { deviceId: number; module: string; version: string; reportedAt: Date },
+): Promise<void> {
   await ex
     .insert(deviceVersions)
     .values(v)
-    .onConflictDoUpdate({ target: [deviceVersions.deviceId, deviceVersions.module], set: { version: sql`excluded.version`, reportedAt: sql`excluded.reported_at` } });
+    .onConflictDoUpdate({
+      target: [deviceVersions.deviceId, deviceVersions.module],
+      set: { version: sql`excluded.version`, reportedAt: sql`excluded.reported_at` },
+    });
 }
 
 /** The versions a device reported, per module. */
-export function listDeviceVersions(ex: Executor, deviceId: number): Promise<{ module: string; version: string; reportedAt: Date }[]> {
+export function listDeviceVersions(
+  ex: Executor,
+  deviceId: number,
+): Promise<{ module: string; version: string; reportedAt: Date }[]> {
   return ex
     .select({ module: deviceVersions.module, version: deviceVersions.version, reportedAt: deviceVersions.reportedAt })
     .from(deviceVersions)
@@ -126,7 +168,13 @@ export async function lockJobCreation(tx: Tx, lock: number, productKey: string):
 
 export async function insertJob(
   tx: Tx,
-  j: { firmwareId: number; productKey: string; srcVersions: string[] | null; rolloutRate: number | null; status: OtaJobStatus },
+  j: {
+    firmwareId: number;
+    productKey: string;
+    srcVersions: string[] | null;
+    rolloutRate: number | null;
+    status: OtaJobStatus;
+  },
 ): Promise<OtaJobRecord> {
   const [row] = await tx.insert(otaJobs).values(j).returning();
   return toJobRecord(row!);
@@ -137,15 +185,29 @@ export async function setJobStatus(tx: Tx, jobId: number, status: OtaJobStatus):
 }
 
 export async function listActiveJobs(ex: Executor): Promise<OtaJobRecord[]> {
-  const rows = await ex.select().from(otaJobs).where(inArray(otaJobs.status, [...ACTIVE_JOB]));
+  const rows = await ex
+    .select()
+    .from(otaJobs)
+    .where(inArray(otaJobs.status, [...ACTIVE_JOB]));
   return rows.map(toJobRecord);
 }
 
-const jobFilter = (productKey: string, status: OtaJobStatus | null) => and(eq(otaJobs.productKey, productKey), status ? eq(otaJobs.status, status) : undefined);
+const jobFilter = (productKey: string, status: OtaJobStatus | null) =>
+  and(eq(otaJobs.productKey, productKey), status ? eq(otaJobs.status, status) : undefined);
 
-export async function pageJobs(ex: Executor, productKey: string, status: OtaJobStatus | null, w: IdWindow): Promise<OtaJobRecord[]> {
+export async function pageJobs(
+  ex: Executor,
+  productKey: string,
+  status: OtaJobStatus | null,
+  w: IdWindow,
+): Promise<OtaJobRecord[]> {
   const c = idWindowClauses(otaJobs.id, w);
-  const rows = await ex.select().from(otaJobs).where(and(jobFilter(productKey, status), c.where)).orderBy(c.orderBy).limit(w.limit);
+  const rows = await ex
+    .select()
+    .from(otaJobs)
+    .where(and(jobFilter(productKey, status), c.where))
+    .orderBy(c.orderBy)
+    .limit(w.limit);
   return rows.map(toJobRecord);
 }
 

@@ -4,7 +4,11 @@ import { platformState } from '../tables.ts';
 
 /** Store `value` under `key` unless the key is set; true when this call stored it. */
 export async function insertStateIfAbsent(ex: Executor, key: string, value: unknown): Promise<boolean> {
-  const rows = await ex.insert(platformState).values({ key, value }).onConflictDoNothing().returning({ key: platformState.key });
+  const rows = await ex
+    .insert(platformState)
+    .values({ key, value })
+    .onConflictDoNothing()
+    .returning({ key: platformState.key });
   return rows.length > 0;
 }
 
@@ -15,5 +19,8 @@ export async function readState<T>(ex: Executor, key: string): Promise<T | undef
 }
 
 export async function writeState(ex: Executor, key: string, value: unknown): Promise<void> {
-  await ex.insert(platformState).values({ key, value }).onConflictDoUpdate({ target: platformState.key, set: { value, updatedAt: new Date() } });
+  await ex
+    .insert(platformState)
+    .values({ key, value })
+    .onConflictDoUpdate({ target: platformState.key, set: { value, updatedAt: new Date() } });
 }

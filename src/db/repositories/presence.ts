@@ -21,10 +21,23 @@ export interface OnlineTransition {
  */
 export async function markOnline(
   ex: Executor,
-  a: { id: number; instanceId: string; clientIp: string | null; rrpcForm: RrpcForm; at: Date; secretEnc: string | null },
+  a: {
+    id: number;
+    instanceId: string;
+    clientIp: string | null;
+    rrpcForm: RrpcForm;
+    at: Date;
+    secretEnc: string | null;
+  },
 ): Promise<OnlineTransition | null> {
   const at = a.at.toISOString();
-  const rows = await query<{ epoch: string | number; was_online: boolean; old_epoch: string | number; old_ip: string | null; old_activated: unknown }>(
+  const rows = await query<{
+    epoch: string | number;
+    was_online: boolean;
+    old_epoch: string | number;
+    old_ip: string | null;
+    old_activated: unknown;
+  }>(
     ex,
     sql`update ${devices} d set online = true, connection_epoch = d.connection_epoch + 1, connected_instance = ${a.instanceId},
           client_ip = ${a.clientIp}, rrpc_form = ${a.rrpcForm}, last_online_at = ${at}::timestamptz,
@@ -36,7 +49,13 @@ export async function markOnline(
   );
   const row = rows[0];
   if (!row) return null;
-  return { epoch: Number(row.epoch), wasOnline: row.was_online, oldEpoch: Number(row.old_epoch), oldIp: row.old_ip, activatedNow: row.old_activated == null };
+  return {
+    epoch: Number(row.epoch),
+    wasOnline: row.was_online,
+    oldEpoch: Number(row.old_epoch),
+    oldIp: row.old_ip,
+    activatedNow: row.old_activated == null,
+  };
 }
 
 async function markOfflineWhere(ex: Executor, cond: SQL | undefined, at: Date): Promise<DeviceRecord[]> {

@@ -5,7 +5,9 @@ import { products } from '../tables.ts';
 import { idPageConds, idPageOrder, type IdPage } from './paging.ts';
 
 export type NewProduct = typeof products.$inferInsert;
-export type ProductChanges = Partial<Pick<NewProduct, 'name' | 'description' | 'validationMode' | 'dynamicRegistration' | 'tsl' | 'updatedAt'>>;
+export type ProductChanges = Partial<
+  Pick<NewProduct, 'name' | 'description' | 'validationMode' | 'dynamicRegistration' | 'tsl' | 'updatedAt'>
+>;
 
 export function toProductRecord(r: typeof products.$inferSelect): ProductRecord {
   return {
@@ -34,18 +36,27 @@ export async function findProductById(ex: Executor, id: number): Promise<Product
 }
 
 export async function findProductsByKeys(ex: Executor, productKeys: readonly string[]): Promise<ProductRecord[]> {
-  const rows = await ex.select().from(products).where(inArray(products.productKey, [...productKeys]));
+  const rows = await ex
+    .select()
+    .from(products)
+    .where(inArray(products.productKey, [...productKeys]));
   return rows.map(toProductRecord);
 }
 
 /** Which of these product keys exist. */
 export async function existingProductKeys(ex: Executor, productKeys: readonly string[]): Promise<string[]> {
-  const rows = await ex.select({ k: products.productKey }).from(products).where(inArray(products.productKey, [...productKeys]));
+  const rows = await ex
+    .select({ k: products.productKey })
+    .from(products)
+    .where(inArray(products.productKey, [...productKeys]));
   return rows.map((r) => r.k);
 }
 
 /** What dynamic registration needs of a product: whether it is on, and the encrypted product secret. */
-export async function findProductRegistration(ex: Executor, productKey: string): Promise<{ dynamicRegistration: boolean; secretEnc: string } | null> {
+export async function findProductRegistration(
+  ex: Executor,
+  productKey: string,
+): Promise<{ dynamicRegistration: boolean; secretEnc: string } | null> {
   const rows = await ex
     .select({ dynamicRegistration: products.dynamicRegistration, secretEnc: products.productSecretEnc })
     .from(products)
@@ -56,19 +67,31 @@ export async function findProductRegistration(ex: Executor, productKey: string):
 
 /** Null when the product key is taken. */
 export async function insertProduct(ex: Executor, values: NewProduct): Promise<ProductRecord | null> {
-  const rows = await ex.insert(products).values(values).onConflictDoNothing({ target: products.productKey }).returning();
+  const rows = await ex
+    .insert(products)
+    .values(values)
+    .onConflictDoNothing({ target: products.productKey })
+    .returning();
   return rows[0] ? toProductRecord(rows[0]) : null;
 }
 
 /** Null when there is no such product. */
-export async function updateProduct(ex: Executor, productKey: string, set: ProductChanges): Promise<ProductRecord | null> {
+export async function updateProduct(
+  ex: Executor,
+  productKey: string,
+  set: ProductChanges,
+): Promise<ProductRecord | null> {
   const rows = await ex.update(products).set(set).where(eq(products.productKey, productKey)).returning();
   return rows[0] ? toProductRecord(rows[0]) : null;
 }
 
 /** Locks the product row for the rest of the transaction; false when there is no such product. */
 export async function lockProduct(ex: Executor, productKey: string): Promise<boolean> {
-  const rows = await ex.select({ id: products.id }).from(products).where(eq(products.productKey, productKey)).for('update');
+  const rows = await ex
+    .select({ id: products.id })
+    .from(products)
+    .where(eq(products.productKey, productKey))
+    .for('update');
   return rows.length > 0;
 }
 
@@ -80,7 +103,11 @@ export async function deleteProduct(ex: Executor, productKey: string): Promise<v
 const scopeCond = (productKeys: readonly string[] | null): SQL | undefined =>
   productKeys === null ? undefined : inArray(products.productKey, [...productKeys, '']);
 
-export async function listProductsPage(ex: Executor, productKeys: readonly string[] | null, page: IdPage): Promise<ProductRecord[]> {
+export async function listProductsPage(
+  ex: Executor,
+  productKeys: readonly string[] | null,
+  page: IdPage,
+): Promise<ProductRecord[]> {
   const rows = await ex
     .select()
     .from(products)
@@ -90,12 +117,24 @@ export async function listProductsPage(ex: Executor, productKeys: readonly strin
   return rows.map(toProductRecord);
 }
 
-export const countProducts = (ex: Executor, productKeys: readonly string[] | null): Promise<number> => ex.$count(products, scopeCond(productKeys));
+export const countProducts = (ex: Executor, productKeys: readonly string[] | null): Promise<number> =>
+  ex.$count(products, scopeCond(productKeys));
 
 /** Offset paging (the OpenAPI's `CurrentPage`): one page and the total, in id order. */
-export async function listProductsByOffset(ex: Executor, productKeys: readonly string[] | null, pageSize: number, page: number): Promise<{ total: number; rows: ProductRecord[] }> {
+export async function listProductsByOffset(
+  ex: Executor,
+  productKeys: readonly string[] | null,
+  pageSize: number,
+  page: number,
+): Promise<{ total: number; rows: ProductRecord[] }> {
   const where = scopeCond(productKeys);
   const [t] = await ex.select({ n: count() }).from(products).where(where);
-  const rows = await ex.select().from(products).where(where).orderBy(asc(products.id)).limit(pageSize).offset((page - 1) * pageSize);
+  const rows = await ex
+    .select()
+    .from(products)
+    .where(where)
+    .orderBy(asc(products.id))
+    .limit(pageSize)
+    .offset((page - 1) * pageSize);
   return { total: Number(t?.n ?? 0), rows: rows.map(toProductRecord) };
 }

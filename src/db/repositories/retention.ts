@@ -3,7 +3,13 @@ import { query, type Executor } from '../client.ts';
 import { commands, eventHistory, ingestDedupe, propertyHistory, propertyHourly } from '../tables.ts';
 
 /** Delete rows matching `where` (by key column `key`) in batches of `batchSize` until none are left; returns the count. */
-async function deleteInBatches(ex: Executor, table: typeof propertyHistory | typeof eventHistory | typeof commands, key: string, where: ReturnType<typeof sql>, batchSize: number): Promise<number> {
+async function deleteInBatches(
+  ex: Executor,
+  table: typeof propertyHistory | typeof eventHistory | typeof commands,
+  key: string,
+  where: ReturnType<typeof sql>,
+  batchSize: number,
+): Promise<number> {
   let total = 0;
   for (;;) {
     const rows = await query<{ n: number }>(
@@ -24,7 +30,8 @@ async function deleteInBatches(ex: Executor, table: typeof propertyHistory | typ
 export async function pruneHistory(ex: Executor, cutoff: Date, batchSize: number): Promise<number> {
   const before = cutoff.toISOString();
   let total = 0;
-  for (const t of [propertyHistory, eventHistory]) total += await deleteInBatches(ex, t, 'id', sql`received_at < ${before}::timestamptz`, batchSize);
+  for (const t of [propertyHistory, eventHistory])
+    total += await deleteInBatches(ex, t, 'id', sql`received_at < ${before}::timestamptz`, batchSize);
   total += await deleteInBatches(ex, commands, 'message_id', sql`requested_at < ${before}::timestamptz`, batchSize);
   await ex.delete(propertyHourly).where(lt(propertyHourly.hour, new Date(cutoff.getTime() - 3600_000)));
   await ex.delete(ingestDedupe).where(lt(ingestDedupe.seenAt, new Date(Date.now() - 2 * 3600_000)));

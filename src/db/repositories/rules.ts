@@ -53,7 +53,10 @@ export async function insertRule(
   ex: Executor,
   r: { name: string; sql: string; actions: RuleAction[]; description: string | null; scope: string[] | null },
 ): Promise<RuleRecord> {
-  const [row] = await ex.insert(rules).values({ name: r.name, sql: r.sql, actions: r.actions, description: r.description, scopeProductKeys: r.scope }).returning();
+  const [row] = await ex
+    .insert(rules)
+    .values({ name: r.name, sql: r.sql, actions: r.actions, description: r.description, scopeProductKeys: r.scope })
+    .returning();
   return toRuleRecord(row!);
 }
 
@@ -84,7 +87,12 @@ export async function deleteRule(ex: Executor, id: number, consumerName: string)
 }
 
 /** Add one event's outcome to the rule's counters, and its first failure as the last error. */
-export async function addRuleStats(ex: Executor, id: number, stats: RuleStats, lastError: string | null): Promise<void> {
+export async function addRuleStats(
+  ex: Executor,
+  id: number,
+  stats: RuleStats,
+  lastError: string | null,
+): Promise<void> {
   await ex
     .update(rules)
     .set({
@@ -98,7 +106,11 @@ export async function addRuleStats(ex: Executor, id: number, stats: RuleStats, l
 }
 
 /** The device's tags (thing/deviceinfo/update) as key -> value, read by a rule's attribute(key). */
-export async function deviceAttributes(ex: Executor, productKey: string, deviceName: string): Promise<Record<string, string>> {
+export async function deviceAttributes(
+  ex: Executor,
+  productKey: string,
+  deviceName: string,
+): Promise<Record<string, string>> {
   const rows = await ex
     .select({ k: deviceTags.attrKey, v: deviceTags.attrValue })
     .from(deviceTags)

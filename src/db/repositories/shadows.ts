@@ -27,6 +27,15 @@ export async function readShadow(ex: Executor, deviceId: number, lock = false): 
 }
 
 export async function writeShadow(ex: Executor, deviceId: number, doc: ShadowDocument): Promise<void> {
-  const values = { version: doc.version, reported: doc.reported, desired: doc.desired, metadata: doc.metadata, updatedAt: new Date() };
-  await ex.insert(deviceShadows).values({ deviceId, ...values }).onConflictDoUpdate({ target: deviceShadows.deviceId, set: values });
+  const values = {
+    version: doc.version,
+    reported: doc.reported,
+    desired: doc.desired,
+    metadata: doc.metadata,
+    updatedAt: new Date(),
+  };
+  await ex
+    .insert(deviceShadows)
+    .values({ deviceId, ...values })
+    .onConflictDoUpdate({ target: deviceShadows.deviceId, set: values });
 }

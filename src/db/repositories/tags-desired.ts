@@ -12,12 +12,16 @@ export async function upsertTags(tx: Tx, rows: unknown[]): Promise<void> {
   await tx
     .insert(deviceTags)
     .values([...last.values()])
-    .onConflictDoUpdate({ target: [deviceTags.deviceId, deviceTags.attrKey], set: { attrValue: sql`excluded.attr_value`, updatedAt: sql`now()` } });
+    .onConflictDoUpdate({
+      target: [deviceTags.deviceId, deviceTags.attrKey],
+      set: { attrValue: sql`excluded.attr_value`, updatedAt: sql`now()` },
+    });
 }
 
 /** Sink flush: delete a commit's tags. */
 export async function deleteTags(tx: Tx, rows: unknown[]): Promise<void> {
-  for (const r of rows as { deviceId: number; attrKey: string }[]) await tx.delete(deviceTags).where(and(eq(deviceTags.deviceId, r.deviceId), eq(deviceTags.attrKey, r.attrKey)));
+  for (const r of rows as { deviceId: number; attrKey: string }[])
+    await tx.delete(deviceTags).where(and(eq(deviceTags.deviceId, r.deviceId), eq(deviceTags.attrKey, r.attrKey)));
 }
 
 /** Sink flush: delete desired properties, each only at the version the device saw when it names one. */
@@ -37,7 +41,11 @@ export async function deleteDesired(tx: Tx, rows: unknown[]): Promise<void> {
 
 /** A device's tags by key. */
 export async function listTags(ex: Executor, deviceId: number): Promise<{ attrKey: string; attrValue: string }[]> {
-  const rows = await ex.select().from(deviceTags).where(eq(deviceTags.deviceId, deviceId)).orderBy(asc(deviceTags.attrKey));
+  const rows = await ex
+    .select()
+    .from(deviceTags)
+    .where(eq(deviceTags.deviceId, deviceId))
+    .orderBy(asc(deviceTags.attrKey));
   return rows.map((r) => ({ attrKey: r.attrKey, attrValue: r.attrValue }));
 }
 
@@ -47,7 +55,11 @@ export async function deleteDeviceTags(ex: Executor, deviceId: number): Promise<
 
 /** A device's desired properties by identifier. */
 export async function listDesired(ex: Executor, deviceId: number): Promise<DesiredRow[]> {
-  return ex.select().from(desiredProperties).where(eq(desiredProperties.deviceId, deviceId)).orderBy(asc(desiredProperties.identifier));
+  return ex
+    .select()
+    .from(desiredProperties)
+    .where(eq(desiredProperties.deviceId, deviceId))
+    .orderBy(asc(desiredProperties.identifier));
 }
 
 /** A device's desired properties, their rows locked for the rest of the transaction. */
@@ -60,12 +72,26 @@ export async function findDesired(ex: Executor, deviceId: number, identifiers: s
   return ex
     .select()
     .from(desiredProperties)
-    .where(and(eq(desiredProperties.deviceId, deviceId), identifiers.length ? inArray(desiredProperties.identifier, identifiers) : undefined));
+    .where(
+      and(
+        eq(desiredProperties.deviceId, deviceId),
+        identifiers.length ? inArray(desiredProperties.identifier, identifiers) : undefined,
+      ),
+    );
 }
 
-export async function upsertDesired(ex: Executor, deviceId: number, identifier: string, value: object, version: number): Promise<void> {
+export async function upsertDesired(
+  ex: Executor,
+  deviceId: number,
+  identifier: string,
+  value: object,
+  version: number,
+): Promise<void> {
   await ex
     .insert(desiredProperties)
     .values({ deviceId, identifier, value, version })
-    .onConflictDoUpdate({ target: [desiredProperties.deviceId, desiredProperties.identifier], set: { value, version, updatedAt: new Date() } });
+    .onConflictDoUpdate({
+      target: [desiredProperties.deviceId, desiredProperties.identifier],
+      set: { value, version, updatedAt: new Date() },
+    });
 }

@@ -3,7 +3,10 @@ import type { Executor } from '../client.ts';
 import type { TopicOperation, TopicRecord } from '../records.ts';
 import { productTopics } from '../tables.ts';
 
-export type NewTopic = Pick<typeof productTopics.$inferInsert, 'productKey' | 'shortName' | 'operation' | 'description'>;
+export type NewTopic = Pick<
+  typeof productTopics.$inferInsert,
+  'productKey' | 'shortName' | 'operation' | 'description'
+>;
 
 export function toTopicRecord(r: typeof productTopics.$inferSelect): TopicRecord {
   return { ...r, operation: r.operation as TopicOperation };
@@ -11,7 +14,11 @@ export function toTopicRecord(r: typeof productTopics.$inferSelect): TopicRecord
 
 /** A product's topic categories in creation order. */
 export async function listTopics(ex: Executor, productKey: string): Promise<TopicRecord[]> {
-  const rows = await ex.select().from(productTopics).where(eq(productTopics.productKey, productKey)).orderBy(asc(productTopics.id));
+  const rows = await ex
+    .select()
+    .from(productTopics)
+    .where(eq(productTopics.productKey, productKey))
+    .orderBy(asc(productTopics.id));
   return rows.map(toTopicRecord);
 }
 

@@ -34,7 +34,10 @@ export const subscriptionEntries = pgTable(
     messageType: text('message_type').notNull(),
     sincePosition: bigint('since_position', { mode: 'number' }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.productKey, t.groupId, t.messageType] }), index('subscription_entries_group_idx').on(t.groupId)],
+  (t) => [
+    primaryKey({ columns: [t.productKey, t.groupId, t.messageType] }),
+    index('subscription_entries_group_idx').on(t.groupId),
+  ],
 );
 
 /**
@@ -58,5 +61,8 @@ export const amqpDeliveries = pgTable(
     settledAt: timestamp('settled_at', { withTimezone: true, precision: 3 }),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
   },
-  (t) => [primaryKey({ columns: [t.groupId, t.position] }), index('amqp_deliveries_open_idx').on(t.groupId, t.settled, t.deadline)],
+  (t) => [
+    primaryKey({ columns: [t.groupId, t.position] }),
+    index('amqp_deliveries_open_idx').on(t.groupId, t.settled, t.deadline),
+  ],
 );

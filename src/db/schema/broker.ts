@@ -1,5 +1,17 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, bytea, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  bytea,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
 
 /**
  * Durable aedes state (src/broker/persistence/): what aedes-persistence keeps in memory, kept here instead so that
@@ -57,7 +69,10 @@ export const mqttOutgoing = pgTable(
     payloadIsString: boolean('payload_is_string').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
   },
-  (t) => [index('mqtt_outgoing_client_idx').on(t.clientId, t.id), index('mqtt_outgoing_client_message_idx').on(t.clientId, t.messageId)],
+  (t) => [
+    index('mqtt_outgoing_client_idx').on(t.clientId, t.id),
+    index('mqtt_outgoing_client_message_idx').on(t.clientId, t.messageId),
+  ],
 );
 
 /** Incoming QoS 2 publishes awaiting PUBREL (exactly-once dedup, [MQTT-4.3.3-2]). */

@@ -28,5 +28,8 @@ export const commands = pgTable(
     requestedAt: timestamp('requested_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
     repliedAt: timestamp('replied_at', { withTimezone: true, precision: 3 }),
   },
-  (t) => [index('commands_device_time_idx').on(t.productKey, t.deviceName, t.requestedAt), index('commands_requested_brin').using('brin', t.requestedAt)],
+  (t) => [
+    index('commands_device_time_idx').on(t.productKey, t.deviceName, t.requestedAt),
+    index('commands_requested_brin').using('brin', t.requestedAt),
+  ],
 );

@@ -1,5 +1,17 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  bigserial,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 const bytes = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
   dataType: () => 'bytea',
@@ -90,7 +102,10 @@ export const otaTasks = pgTable(
     notifiedAt: timestamp('notified_at', { withTimezone: true, precision: 3 }),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
   },
-  (t) => [uniqueIndex('ota_tasks_job_device_uq').on(t.jobId, t.deviceId), index('ota_tasks_device_idx').on(t.deviceId, t.status)],
+  (t) => [
+    uniqueIndex('ota_tasks_job_device_uq').on(t.jobId, t.deviceId),
+    index('ota_tasks_device_idx').on(t.deviceId, t.status),
+  ],
 );
 
 /** Firmware versions devices report (/ota/device/inform), per module. */

@@ -17,7 +17,10 @@ export const propertyHistory = pgTable(
     value: jsonb('value').notNull(),
     num: doublePrecision('num'),
   },
-  (t) => [index('property_history_dev_id_ts_idx').on(t.deviceId, t.identifier, t.ts, t.id), index('property_history_received_brin').using('brin', t.receivedAt)],
+  (t) => [
+    index('property_history_dev_id_ts_idx').on(t.deviceId, t.identifier, t.ts, t.id),
+    index('property_history_received_brin').using('brin', t.receivedAt),
+  ],
 );
 
 /** The latest value of every property of a device (QueryDevicePropertyStatus), newest device time wins. */
@@ -45,7 +48,10 @@ export const eventHistory = pgTable(
     ts: timestamp('ts', { withTimezone: true, precision: 3 }).notNull(),
     receivedAt: timestamp('received_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
   },
-  (t) => [index('event_history_dev_ts_idx').on(t.deviceId, t.ts, t.id), index('event_history_received_brin').using('brin', t.receivedAt)],
+  (t) => [
+    index('event_history_dev_ts_idx').on(t.deviceId, t.ts, t.id),
+    index('event_history_received_brin').using('brin', t.receivedAt),
+  ],
 );
 
 /**
@@ -60,5 +66,8 @@ export const ingestDedupe = pgTable(
     hash: text('hash').notNull(),
     seenAt: timestamp('seen_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
   },
-  (t) => [primaryKey({ columns: [t.deviceId, t.requestKey] }), index('ingest_dedupe_seen_brin').using('brin', t.seenAt)],
+  (t) => [
+    primaryKey({ columns: [t.deviceId, t.requestKey] }),
+    index('ingest_dedupe_seen_brin').using('brin', t.seenAt),
+  ],
 );

@@ -38,7 +38,10 @@ export const events = pgTable(
     data: jsonb('data').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
   },
-  (t) => [index('events_created_brin').using('brin', t.createdAt), index('events_type_pk_pos_idx').on(t.type, t.productKey, t.position)],
+  (t) => [
+    index('events_created_brin').using('brin', t.createdAt),
+    index('events_type_pk_pos_idx').on(t.type, t.productKey, t.position),
+  ],
 );
 
 /** D17: platform message ids, handed out to instances in blocks (hi/lo), so they are unique and increase per instance. */

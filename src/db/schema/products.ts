@@ -30,5 +30,8 @@ export const productTopics = pgTable(
     description: text('description'),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
   },
-  (t) => [uniqueIndex('product_topics_pk_short_uq').on(t.productKey, t.shortName), index('product_topics_pk_idx').on(t.productKey)],
+  (t) => [
+    uniqueIndex('product_topics_pk_short_uq').on(t.productKey, t.shortName),
+    index('product_topics_pk_idx').on(t.productKey),
+  ],
 );

@@ -72,7 +72,11 @@ export function canPublish(id: DeviceIdentity, topic: string, categories: readon
     case 'sys': // D7: own /sys/ requests and replies; D12: rrpc/response
       return isOwn(id, t) && canPublishSysPath(t.path);
     case 'custom': // D7: custom topics with PUB or ALL (category wildcards match), within §2.1's name limits
-      return isOwn(id, t) && validateTopicName(topic).ok && categoryFilters(id, categories, ['PUB', 'ALL']).some((f) => topicMatches(f, topic));
+      return (
+        isOwn(id, t) &&
+        validateTopicName(topic).ok &&
+        categoryFilters(id, categories, ['PUB', 'ALL']).some((f) => topicMatches(f, topic))
+      );
     case 'ntpRequest': // D7 / D16
       return isOwn(id, t);
     case 'ota': // D7: /ota/device/{inform,progress,request}/${pk}/${dn}; `upgrade` is downstream

@@ -53,7 +53,8 @@ function parseObject(payload: Buffer): Result<{ obj: Obj; text: string }, AlinkD
   try {
     value = JSON.parse(text);
   } catch {
-    const message = scan === 'tooDeep' ? `JSON nested deeper than ${MAX_JSON_DEPTH} levels` : 'payload is not valid JSON';
+    const message =
+      scan === 'tooDeep' ? `JSON nested deeper than ${MAX_JSON_DEPTH} levels` : 'payload is not valid JSON';
     return err({ code: ALINK.PARAM_ERROR, message, ack: true });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -61,9 +62,18 @@ function parseObject(payload: Buffer): Result<{ obj: Obj; text: string }, AlinkD
   }
   const obj = value as Obj;
   if (scan !== 'ok') {
-    const message = scan === 'nul' ? 'request parameter error: text containing U+0000 cannot be stored' : `request parameter error: JSON nested deeper than ${MAX_JSON_DEPTH} levels`;
+    const message =
+      scan === 'nul'
+        ? 'request parameter error: text containing U+0000 cannot be stored'
+        : `request parameter error: JSON nested deeper than ${MAX_JSON_DEPTH} levels`;
     const method = optString(obj['method']);
-    return err({ code: ALINK.PARAM_ERROR, message, ack: readAck(obj), ...(readId(obj, text) ?? {}), ...(method !== undefined ? { method } : {}) });
+    return err({
+      code: ALINK.PARAM_ERROR,
+      message,
+      ack: readAck(obj),
+      ...(readId(obj, text) ?? {}),
+      ...(method !== undefined ? { method } : {}),
+    });
   }
   return ok({ obj, text });
 }

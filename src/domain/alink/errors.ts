@@ -17,7 +17,10 @@ export function toAlinkFailure(e: unknown): AlinkFailure {
   if (e instanceof ApiError) return { code: e.alinkCode ?? ALINK.REQUEST_ERROR, message: e.message };
   if (e instanceof DomainErrors) {
     const first = e.errors[0]?.code;
-    return { code: (first !== undefined && isApiCode(first) ? alinkCodeOf(first) : undefined) ?? ALINK.REQUEST_ERROR, message: e.message };
+    return {
+      code: (first !== undefined && isApiCode(first) ? alinkCodeOf(first) : undefined) ?? ALINK.REQUEST_ERROR,
+      message: e.message,
+    };
   }
   return { code: ALINK.UNKNOWN_ERROR, message: defaultMessage(ALINK.UNKNOWN_ERROR) };
 }

@@ -32,7 +32,10 @@ export function scanJson(text: string, maxDepth = MAX_JSON_DEPTH): JsonScan {
 }
 
 /** JSON.parse within those bounds; `undefined` with the reason when the text is refused or not JSON. */
-export function parseBoundedJson(text: string, maxDepth = MAX_JSON_DEPTH): { ok: true; value: unknown } | { ok: false; reason: string } {
+export function parseBoundedJson(
+  text: string,
+  maxDepth = MAX_JSON_DEPTH,
+): { ok: true; value: unknown } | { ok: false; reason: string } {
   const scan = scanJson(text, maxDepth);
   if (scan === 'tooDeep') return { ok: false, reason: `JSON nested deeper than ${maxDepth} levels` };
   if (scan === 'nul') return { ok: false, reason: 'JSON with \\u0000 characters cannot be stored' };

@@ -29,5 +29,7 @@ export function filterOwner(filter: string): { productKey: string; deviceName: s
   const o = topicOwner(concrete);
   if (!o) return null;
   // The identity levels themselves must not have been wildcards.
-  return filter.includes(`/${o.productKey}/${o.deviceName}/`) || filter.endsWith(`/${o.productKey}/${o.deviceName}`) ? o : null;
+  return filter.includes(`/${o.productKey}/${o.deviceName}/`) || filter.endsWith(`/${o.productKey}/${o.deviceName}`)
+    ? o
+    : null;
 }

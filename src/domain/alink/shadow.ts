@@ -58,9 +58,17 @@ export interface ShadowError {
 }
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: ShadowError };
-const fail = (code: number, message: string): { ok: false; error: ShadowError } => ({ ok: false, error: { code, message } });
+const fail = (code: number, message: string): { ok: false; error: ShadowError } => ({
+  ok: false,
+  error: { code, message },
+});
 
-export const emptyShadow = (): ShadowDocument => ({ version: 0, reported: {}, desired: {}, metadata: { reported: {}, desired: {} } });
+export const emptyShadow = (): ShadowDocument => ({
+  version: 0,
+  reported: {},
+  desired: {},
+  metadata: { reported: {}, desired: {} },
+});
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNullMarker = (v: unknown): boolean => v === null || v === 'null';
@@ -87,27 +95,46 @@ export function decodeShadowRequest(payload: Buffer): Outcome<ShadowRequest> {
     return fail(SHADOW.BAD_JSON, 'payload is not valid JSON');
   }
   if (!isObject(body)) return fail(SHADOW.BAD_JSON, 'payload is not a JSON object');
-  if (payload.length > SHADOW_LIMITS.documentBytes) return fail(SHADOW.BAD_JSON, `shadow message larger than ${SHADOW_LIMITS.documentBytes} bytes`);
+  if (payload.length > SHADOW_LIMITS.documentBytes)
+    return fail(SHADOW.BAD_JSON, `shadow message larger than ${SHADOW_LIMITS.documentBytes} bytes`);
   const method = body.method;
   if (method === undefined || method === '') return fail(SHADOW.METHOD_MISSING, 'method missing');
   if (method === 'get') return { ok: true, value: { method: 'get' } };
-  if (method !== 'update' && method !== 'delete') return fail(SHADOW.METHOD_INVALID, `method ${JSON.stringify(method)} is not update, get or delete`);
+  if (method !== 'update' && method !== 'delete')
+    return fail(SHADOW.METHOD_INVALID, `method ${JSON.stringify(method)} is not update, get or delete`);
   const state = body.state;
   if (state === undefined) return fail(SHADOW.STATE_MISSING, 'state missing');
   if (!isObject(state)) return fail(SHADOW.BAD_JSON, 'state must be an object');
   const version = body.version;
-  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < -1) return fail(SHADOW.VERSION_NOT_NUMBER, 'version must be an integer (-1 clears the shadow)');
-  if (depth(state) > SHADOW_LIMITS.depth + 1) return fail(SHADOW.BAD_JSON, `shadow state deeper than ${SHADOW_LIMITS.depth} levels`);
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < -1)
+    return fail(SHADOW.VERSION_NOT_NUMBER, 'version must be an integer (-1 clears the shadow)');
+  if (depth(state) > SHADOW_LIMITS.depth + 1)
+    return fail(SHADOW.BAD_JSON, `shadow state deeper than ${SHADOW_LIMITS.depth} levels`);
   const reported = section(state.reported, 'reported');
   if (!reported.ok) return reported;
   const desired = section(state.desired, 'desired');
   if (!desired.ok) return desired;
   if (!reported.value && !desired.value) return fail(SHADOW.REPORTED_MISSING, 'state.reported missing');
-  if (reported.value?.kind === 'attributes' && Object.keys(reported.value.values).length === 0) return fail(SHADOW.REPORTED_EMPTY, 'state.reported is empty');
-  return { ok: true, value: { method, version, ...(reported.value ? { reported: reported.value } : {}), ...(desired.value ? { desired: desired.value } : {}) } };
+  if (reported.value?.kind === 'attributes' && Object.keys(reported.value.values).length === 0)
+    return fail(SHADOW.REPORTED_EMPTY, 'state.reported is empty');
+  return {
+    ok: true,
+    value: {
+      method,
+      version,
+      ...(reported.value ? { reported: reported.value } : {}),
+      ...(desired.value ? { desired: desired.value } : {}),
+    },
+  };
 }
 
-function applySection(doc: ShadowDocument, which: 'reported' | 'desired', s: Section, mode: 'merge' | 'delete' | 'replace', now: number): void {
+function applySection(
+  doc: ShadowDocument,
+  which: 'reported' | 'desired',
+  s: Section,
+  mode: 'merge' | 'delete' | 'replace',
+  now: number,
+): void {
   if (s.kind === 'clear') {
     doc[which] = {};
     doc.metadata[which] = {};
@@ -141,15 +168,26 @@ export function applyShadowWrite(
 ): Outcome<ShadowDocument> {
   const base = current ?? emptyShadow();
   if (w.version === -1) return { ok: true, value: emptyShadow() };
-  if (w.version <= base.version) return fail(SHADOW.VERSION_CONFLICT, `version conflict: the shadow is at version ${base.version}; send a greater one`);
+  if (w.version <= base.version)
+    return fail(
+      SHADOW.VERSION_CONFLICT,
+      `version conflict: the shadow is at version ${base.version}; send a greater one`,
+    );
   const doc: ShadowDocument = structuredClone(base);
   const mode = w.method === 'delete' ? 'delete' : 'merge';
   if (w.reported) applySection(doc, 'reported', w.reported, mode, nowSeconds);
-  if (w.desired) applySection(doc, 'desired', w.desired, mode === 'merge' && opts.replaceDesired ? 'replace' : mode, nowSeconds);
-  if (Object.keys(doc.reported).length > SHADOW_LIMITS.attributes || Object.keys(doc.desired).length > SHADOW_LIMITS.attributes) {
+  if (w.desired)
+    applySection(doc, 'desired', w.desired, mode === 'merge' && opts.replaceDesired ? 'replace' : mode, nowSeconds);
+  if (
+    Object.keys(doc.reported).length > SHADOW_LIMITS.attributes ||
+    Object.keys(doc.desired).length > SHADOW_LIMITS.attributes
+  ) {
     return fail(SHADOW.TOO_MANY_ATTRIBUTES, `more than ${SHADOW_LIMITS.attributes} attributes in a section`);
   }
-  if (Buffer.byteLength(JSON.stringify({ state: { reported: doc.reported, desired: doc.desired } })) > SHADOW_LIMITS.documentBytes) {
+  if (
+    Buffer.byteLength(JSON.stringify({ state: { reported: doc.reported, desired: doc.desired } })) >
+    SHADOW_LIMITS.documentBytes
+  ) {
     return fail(SHADOW.BAD_JSON, `shadow document larger than ${SHADOW_LIMITS.documentBytes} bytes`);
   }
   doc.version = w.version;
@@ -157,7 +195,10 @@ export function applyShadowWrite(
 }
 
 /** The `state` and `metadata` the reference sends: empty sections left out. */
-export function shadowState(doc: ShadowDocument): { state: Record<string, unknown>; metadata: Record<string, unknown> } {
+export function shadowState(doc: ShadowDocument): {
+  state: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+} {
   const state: Record<string, unknown> = {};
   const metadata: Record<string, unknown> = {};
   for (const k of ['reported', 'desired'] as const) {
@@ -181,4 +222,8 @@ export const shadowDocumentMessage = (method: 'reply' | 'control', doc: ShadowDo
 
 /** The reference's error answer (errorcode as a string, as its documentation shows). */
 export const shadowErrorReply = (e: ShadowError, nowSeconds: number): Buffer =>
-  encode({ method: 'reply', payload: { status: 'error', content: { errorcode: String(e.code), errormessage: e.message } }, timestamp: nowSeconds });
+  encode({
+    method: 'reply',
+    payload: { status: 'error', content: { errorcode: String(e.code), errormessage: e.message } },
+    timestamp: nowSeconds,
+  });

@@ -28,7 +28,6 @@ export function isValidFilter(filter: string): boolean {
     if (level === '#') {
       if (i !== levels.length - 1) return false;
     } else if (level === '+') {
-      continue;
     } else if (level.includes('#') || level.includes('+')) {
       return false;
     }

@@ -77,16 +77,23 @@ function classifySys(t: Extract<ParsedTopic, { kind: 'sys' }>): Uplink {
   const sys: Sys = { productKey, deviceName, path: p };
   const [a, b, c, d, e] = p;
   if (a === 'thing') {
-    if (b === 'event' && p.length === 4 && d === 'post') return c === 'property' ? { kind: 'propertyPost', ...sys } : { kind: 'eventPost', eventId: c!, ...sys };
+    if (b === 'event' && p.length === 4 && d === 'post')
+      return c === 'property' ? { kind: 'propertyPost', ...sys } : { kind: 'eventPost', eventId: c!, ...sys };
     if (b === 'event' && c === 'property' && p.length === 5 && e === 'post') {
       if (d === 'history') return { kind: 'propertyHistoryPost', ...sys };
       if (d === 'pack') return { kind: 'propertyPackPost', ...sys };
     }
-    if (b === 'service' && p[p.length - 1]!.endsWith('_reply') && (p.length === 3 || (p.length === 4 && c === 'property'))) {
+    if (
+      b === 'service' &&
+      p[p.length - 1]!.endsWith('_reply') &&
+      (p.length === 3 || (p.length === 4 && c === 'property'))
+    ) {
       return { kind: 'serviceReply', requestPath: p.join('/').slice(0, -'_reply'.length), ...sys };
     }
-    if (b === 'deviceinfo' && p.length === 3 && (c === 'update' || c === 'delete')) return { kind: 'deviceTags', op: c, ...sys };
-    if (b === 'property' && c === 'desired' && p.length === 4 && (d === 'get' || d === 'delete')) return { kind: 'desiredProperties', op: d, ...sys };
+    if (b === 'deviceinfo' && p.length === 3 && (c === 'update' || c === 'delete'))
+      return { kind: 'deviceTags', op: c, ...sys };
+    if (b === 'property' && c === 'desired' && p.length === 4 && (d === 'get' || d === 'delete'))
+      return { kind: 'desiredProperties', op: d, ...sys };
     if (b === 'ota' && c === 'firmware' && d === 'get' && p.length === 4) return { kind: 'otaFirmwareGet', ...sys };
     const topo = p.length === 3 ? TOPOLOGY[p.join('/')] : undefined;
     if (topo) return { kind: 'topology', action: topo, ...sys };
@@ -119,8 +126,13 @@ export function classifyUplink(topic: string): Uplink {
       return { kind: 'subDeviceSession', action: t.action, productKey: t.productKey, deviceName: t.deviceName };
     case 'extRrpc': {
       const inner = parseTopic(t.innerTopic);
-      const owner = inner.kind === 'sys' || inner.kind === 'custom' ? { productKey: inner.productKey, deviceName: inner.deviceName } : null;
-      return owner ? { kind: 'extRrpcResponse', messageId: t.messageId, innerTopic: t.innerTopic, ...owner } : { kind: 'other', owner: null };
+      const owner =
+        inner.kind === 'sys' || inner.kind === 'custom'
+          ? { productKey: inner.productKey, deviceName: inner.deviceName }
+          : null;
+      return owner
+        ? { kind: 'extRrpcResponse', messageId: t.messageId, innerTopic: t.innerTopic, ...owner }
+        : { kind: 'other', owner: null };
     }
     case 'shadow':
       if (t.action === 'update') return { kind: 'shadowUpdate', productKey: t.productKey, deviceName: t.deviceName };

@@ -54,5 +54,10 @@ export function toAmqpMessage(e: LogEvent): AmqpMessageContent | null {
   const m = toForwardingMessage(e);
   if (!m) return null;
   // §7.3 / §10: the messageId is the event position (device message ids are another sequence and can collide).
-  return { messageId: String(e.position), topic: m.topic, body: m.raw, generateTime: Number.isFinite(m.timestamp) ? m.timestamp : e.createdAt.getTime() };
+  return {
+    messageId: String(e.position),
+    topic: m.topic,
+    body: m.raw,
+    generateTime: Number.isFinite(m.timestamp) ? m.timestamp : e.createdAt.getTime(),
+  };
 }

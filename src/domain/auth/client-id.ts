@@ -40,7 +40,7 @@ export function parseClientId(raw: string): Result<ParsedClientId, string> {
     const key = item.slice(0, eq).trim();
     const value = item.slice(eq + 1).trim();
     if (key === '') return err('extension item with an empty key');
-    if (Object.prototype.hasOwnProperty.call(params, key)) return err(`extension key '${key}' given twice`);
+    if (Object.hasOwn(params, key)) return err(`extension key '${key}' given twice`);
     params[key] = value;
   }
   return ok({ clientId, params: { ...params } });

@@ -76,7 +76,10 @@ export function verifySignature(method: SignMethod, key: string, content: string
  * the same key is accepted as well: it proves possession of the key as strongly as the announced method.
  */
 export function verifySignatureLenient(method: SignMethod, key: string, content: string, providedHex: string): boolean {
-  return verifySignature(method, key, content, providedHex) || (method !== 'hmacsha1' && verifySignature('hmacsha1', key, content, providedHex));
+  return (
+    verifySignature(method, key, content, providedHex) ||
+    (method !== 'hmacsha1' && verifySignature('hmacsha1', key, content, providedHex))
+  );
 }
 
 export type LoginFailureReason =
@@ -149,8 +152,17 @@ export function verifyDeviceLogin(input: VerifyDeviceLoginInput): Result<DeviceL
   if (signMethod === null) return fail('UNSUPPORTED_SIGN_METHOD', 'signmethod missing or not supported');
 
   const timestamp = getParam(params, 'timestamp');
-  if (input.maxClockSkewMs !== undefined && input.nowMs !== undefined && !isFresh(timestamp, input.nowMs, input.maxClockSkewMs)) {
-    return fail('TIMESTAMP_SKEW', timestamp === undefined ? 'no timestamp while a maximum clock skew is set' : 'timestamp outside the allowed clock skew');
+  if (
+    input.maxClockSkewMs !== undefined &&
+    input.nowMs !== undefined &&
+    !isFresh(timestamp, input.nowMs, input.maxClockSkewMs)
+  ) {
+    return fail(
+      'TIMESTAMP_SKEW',
+      timestamp === undefined
+        ? 'no timestamp while a maximum clock skew is set'
+        : 'timestamp outside the allowed clock skew',
+    );
   }
 
   const password = typeof input.password === 'string' ? input.password : input.password?.toString('utf8');

@@ -52,11 +52,20 @@ function parseJson(raw: Buffer): unknown {
 
 const jsonMessage = (e: LogEvent, topic: string, body: Record<string, unknown>): ForwardingMessage => {
   const raw = Buffer.from(JSON.stringify(body));
-  return { topic, raw, json: body, productKey: e.productKey ?? null, deviceName: e.deviceName ?? null, messageId: String(e.position), timestamp: e.createdAt.getTime() };
+  return {
+    topic,
+    raw,
+    json: body,
+    productKey: e.productKey ?? null,
+    deviceName: e.deviceName ?? null,
+    messageId: String(e.position),
+    timestamp: e.createdAt.getTime(),
+  };
 };
 
 /** `2018-08-31 15:32:28.205`: the reference's status times are Beijing time strings (alink-protocol.md §6.3). */
-const beijing = (v: unknown): unknown => (typeof v === 'number' && Number.isFinite(v) ? formatTime(v, 'yyyy-MM-dd HH:mm:ss.SSS', 480) : v);
+const beijing = (v: unknown): unknown =>
+  typeof v === 'number' && Number.isFinite(v) ? formatTime(v, 'yyyy-MM-dd HH:mm:ss.SSS', 480) : v;
 
 /**
  * §6.3 status body (plus D15's iotId, connectionEpoch and reason). The event log keeps `time`/`lastTime` as epoch ms
@@ -77,7 +86,10 @@ export function sourceOfTopic(topic: string): { productKey: string | null; devic
 }
 
 /** null for events rules do not see (and for TSL posts, which are seen in their parsed shape instead). */
-export function toForwardingMessage(e: LogEvent, payloadOf: (data: Record<string, unknown>) => Buffer = (d) => Buffer.from(String(d.payload), 'base64')): ForwardingMessage | null {
+export function toForwardingMessage(
+  e: LogEvent,
+  payloadOf: (data: Record<string, unknown>) => Buffer = (d) => Buffer.from(String(d.payload), 'base64'),
+): ForwardingMessage | null {
   const pk = e.productKey ?? '';
   const dn = e.deviceName ?? '';
   const d = e.data;
@@ -87,7 +99,15 @@ export function toForwardingMessage(e: LogEvent, payloadOf: (data: Record<string
       // TSL traffic is forwarded in its parsed forms below; only custom (and other non-/sys/) topics are raw.
       if (topic.startsWith('/sys/')) return null;
       const raw = payloadOf(d);
-      return { topic, raw, json: parseJson(raw), productKey: pk, deviceName: dn, messageId: String(d.messageId), timestamp: Number(d.receivedAt) };
+      return {
+        topic,
+        raw,
+        json: parseJson(raw),
+        productKey: pk,
+        deviceName: dn,
+        messageId: String(d.messageId),
+        timestamp: Number(d.receivedAt),
+      };
     }
     case 'thing.property.post': {
       // The folded publish (store once) is not part of the §6.4 forwarding shape.

@@ -29,7 +29,10 @@ export class RuleEvaluationError extends Error {
 }
 
 function bounded(length: number, fn: string): void {
-  if (length > RULE_MAX_STRING) throw new RuleEvaluationError(`${fn}() would build a string of ${length} characters; at most ${RULE_MAX_STRING} are allowed`);
+  if (length > RULE_MAX_STRING)
+    throw new RuleEvaluationError(
+      `${fn}() would build a string of ${length} characters; at most ${RULE_MAX_STRING} are allowed`,
+    );
 }
 
 function replaceAll(s: string, a: string, b: string): string {
@@ -45,7 +48,11 @@ const num = (v: unknown): number | null => {
   return null;
 };
 const str = (v: unknown): string | null => (v == null ? null : typeof v === 'object' ? JSON.stringify(v) : String(v));
-const math = (f: (x: number) => number): Fn => ({ min: 1, max: 1, call: (_c, [x]) => (num(x) == null ? null : f(num(x)!)) });
+const math = (f: (x: number) => number): Fn => ({
+  min: 1,
+  max: 1,
+  call: (_c, [x]) => (num(x) == null ? null : f(num(x)!)),
+});
 
 /** `yyyy-MM-dd HH:mm:ss.SSS` style formats of the reference's timestamp(format). */
 export function formatTime(ms: number, format: string, offsetMinutes: number): string {
@@ -63,7 +70,9 @@ export function formatTime(ms: number, format: string, offsetMinutes: number): s
   return format.replace(/yyyy|SSS|MM|dd|HH|mm|ss/g, (t) => parts[t]!);
 }
 
-const CRYPTO_ALGORITHMS = ['md2', 'md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'].filter((a) => getHashes().includes(a));
+const CRYPTO_ALGORITHMS = ['md2', 'md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'].filter((a) =>
+  getHashes().includes(a),
+);
 
 /**
  * The reference's rule SQL functions (alink-protocol.md §5.5 "SQL functions"). Names are case-insensitive. Any
@@ -85,12 +94,17 @@ export const FUNCTIONS: Record<string, Fn> = {
   },
   // timestamp(): ms; timestamp(format): Beijing time (UTC+8) as the reference; timestamp_utc(format): UTC.
   timestamp: { min: 0, max: 1, call: (c, [f]) => (f == null ? c.timestamp : formatTime(c.timestamp, String(f), 480)) },
-  timestamp_utc: { min: 0, max: 1, call: (c, [f]) => (f == null ? c.timestamp : formatTime(c.timestamp, String(f), 0)) },
+  timestamp_utc: {
+    min: 0,
+    max: 1,
+    call: (c, [f]) => (f == null ? c.timestamp : formatTime(c.timestamp, String(f), 0)),
+  },
   newuuid: { min: 0, max: 0, call: () => randomUUID() },
   payload: {
     min: 0,
     max: 1,
-    call: (c, [enc]) => (String(enc ?? 'utf8').toLowerCase() === 'base64' ? c.raw.toString('base64') : c.raw.toString('utf8')),
+    call: (c, [enc]) =>
+      String(enc ?? 'utf8').toLowerCase() === 'base64' ? c.raw.toString('base64') : c.raw.toString('utf8'),
   },
   attribute: { min: 1, max: 1, call: (c, [k]) => c.attributes?.[String(k)] ?? null },
   concat: {
@@ -99,7 +113,10 @@ export const FUNCTIONS: Record<string, Fn> = {
     call: (_c, args) => {
       if (args.some((a) => a == null)) return null;
       const parts = args.map((a) => str(a)!);
-      bounded(parts.reduce((n, p) => n + p.length, 0), 'concat');
+      bounded(
+        parts.reduce((n, p) => n + p.length, 0),
+        'concat',
+      );
       return parts.join('');
     },
   },
@@ -107,13 +124,22 @@ export const FUNCTIONS: Record<string, Fn> = {
   upper: { min: 1, max: 1, call: (_c, [s]) => str(s)?.toUpperCase() ?? null },
   endswith: { min: 2, max: 2, call: (_c, [s, t]) => (s == null || t == null ? null : str(s)!.endsWith(str(t)!)) },
   startswith: { min: 2, max: 2, call: (_c, [s, t]) => (s == null || t == null ? null : str(s)!.startsWith(str(t)!)) },
-  replace: { min: 3, max: 3, call: (_c, [s, a, b]) => (s == null ? null : replaceAll(str(s)!, str(a) ?? '', str(b) ?? '')) },
+  replace: {
+    min: 3,
+    max: 3,
+    call: (_c, [s, a, b]) => (s == null ? null : replaceAll(str(s)!, str(a) ?? '', str(b) ?? '')),
+  },
   substring: {
     min: 2,
     max: 3,
-    call: (_c, [s, from, to]) => (s == null ? null : str(s)!.substring(num(from) ?? 0, to === undefined ? undefined : (num(to) ?? undefined))),
+    call: (_c, [s, from, to]) =>
+      s == null ? null : str(s)!.substring(num(from) ?? 0, to === undefined ? undefined : (num(to) ?? undefined)),
   },
-  to_base64: { min: 1, max: 1, call: (_c, [s]) => (s == null ? null : Buffer.from(str(s)!, 'utf8').toString('base64')) },
+  to_base64: {
+    min: 1,
+    max: 1,
+    call: (_c, [s]) => (s == null ? null : Buffer.from(str(s)!, 'utf8').toString('base64')),
+  },
   crypto: {
     min: 2,
     max: 2,
@@ -158,7 +184,9 @@ export const FUNCTIONS: Record<string, Fn> = {
       if (!items || typeof items !== 'object' || Array.isArray(items)) return null;
       const posted = items as Record<string, { value?: unknown } | null>;
       const keys = ids.length > 0 ? ids.map((k) => String(k)) : Object.keys(posted);
-      return Object.fromEntries(keys.map((k) => [k, (Object.hasOwn(posted, k) ? posted[k]?.value : undefined) ?? null]));
+      return Object.fromEntries(
+        keys.map((k) => [k, (Object.hasOwn(posted, k) ? posted[k]?.value : undefined) ?? null]),
+      );
     },
   },
   nanvl: { min: 2, max: 2, call: (_c, [v, d]) => (num(v) == null || Number.isNaN(num(v)) ? d : v) },

@@ -6,7 +6,9 @@ import { err, ok, type Result } from '../result.ts';
 import { FUNCTIONS, num, str, type RuleContext } from './functions.ts';
 import { likeMatch } from './like.ts';
 
-const { Parser } = sqlParser as unknown as { Parser: new () => { astify(sql: string, opts: { database: string }): unknown } };
+const { Parser } = sqlParser as unknown as {
+  Parser: new () => { astify(sql: string, opts: { database: string }): unknown };
+};
 const parser = new Parser();
 
 export interface SqlError {
@@ -82,7 +84,8 @@ function compare(a: unknown, b: unknown): number | null {
   if (a == null || b == null) return null;
   const na = num(a);
   const nb = num(b);
-  if (na != null && nb != null && (typeof a === 'number' || typeof b === 'number')) return na === nb ? 0 : na < nb ? -1 : 1;
+  if (na != null && nb != null && (typeof a === 'number' || typeof b === 'number'))
+    return na === nb ? 0 : na < nb ? -1 : 1;
   const sa = str(a)!;
   const sb = str(b)!;
   return sa === sb ? 0 : sa < sb ? -1 : 1;
@@ -98,7 +101,8 @@ export const MAX_RULE_SQL_LENGTH = 16 * 1024;
 let nesting = 0;
 
 function compileExpr(n: Node): Eval {
-  if (++nesting > MAX_EXPRESSION_DEPTH) throw new CompileError(`expression nested deeper than ${MAX_EXPRESSION_DEPTH} levels`);
+  if (++nesting > MAX_EXPRESSION_DEPTH)
+    throw new CompileError(`expression nested deeper than ${MAX_EXPRESSION_DEPTH} levels`);
   try {
     return compileNode(n);
   } finally {
@@ -141,15 +145,25 @@ function compileNode(n: Node): Eval {
       const fn = FUNCTIONS[name];
       if (!fn) throw new CompileError(`unknown function ${name}()`, `${name}(`);
       if (args.length < fn.min || args.length > fn.max) {
-        throw new CompileError(`${name}() takes ${fn.min === fn.max ? fn.min : `${fn.min} to ${fn.max}`} arguments, got ${args.length}`, `${name}(`);
+        throw new CompileError(
+          `${name}() takes ${fn.min === fn.max ? fn.min : `${fn.min} to ${fn.max}`} arguments, got ${args.length}`,
+          `${name}(`,
+        );
       }
-      return (ctx) => fn.call(ctx, args.map((a) => a(ctx)));
+      return (ctx) =>
+        fn.call(
+          ctx,
+          args.map((a) => a(ctx)),
+        );
     }
     case 'binary_expr':
       return compileBinary(n);
     case 'aggr_func':
       // Rules see one message at a time (alink-protocol.md §5.5): there is nothing to aggregate over.
-      throw new CompileError(`${String(n.name).toLowerCase()}() is an aggregate function; rules see one message at a time`, `${String(n.name)}(`);
+      throw new CompileError(
+        `${String(n.name).toLowerCase()}() is an aggregate function; rules see one message at a time`,
+        `${String(n.name)}(`,
+      );
     case 'case':
       throw new CompileError('CASE expressions are not supported in rules', /\bcase\b/);
     case 'cast':
@@ -168,15 +182,19 @@ function compileBinary(n: Node): Eval {
     return op === 'IS' ? isNull : (ctx) => !isNull(ctx);
   }
   const r = compileExpr(n.right);
-  const arith = (f: (a: number, b: number) => number): Eval => (ctx) => {
-    const a = num(l(ctx));
-    const b = num(r(ctx));
-    return a == null || b == null ? null : f(a, b);
-  };
-  const cmp = (test: (c: number) => boolean): Eval => (ctx) => {
-    const c = compare(l(ctx), r(ctx));
-    return c != null && test(c);
-  };
+  const arith =
+    (f: (a: number, b: number) => number): Eval =>
+    (ctx) => {
+      const a = num(l(ctx));
+      const b = num(r(ctx));
+      return a == null || b == null ? null : f(a, b);
+    };
+  const cmp =
+    (test: (c: number) => boolean): Eval =>
+    (ctx) => {
+      const c = compare(l(ctx), r(ctx));
+      return c != null && test(c);
+    };
   switch (op) {
     case 'AND':
       return (ctx) => truthy(l(ctx)) && truthy(r(ctx));
@@ -252,7 +270,8 @@ function fieldName(expr: Node, alias: string | null, index: number): string {
  * here, with its position: syntax errors, unknown functions, wrong arities, joins, grouping, ordering, limits.
  */
 export function compileRuleSql(sql: string): Result<CompiledRule, SqlError> {
-  if (sql.length > MAX_RULE_SQL_LENGTH) return err({ message: `a rule statement has at most ${MAX_RULE_SQL_LENGTH} characters`, ...position(sql, null) });
+  if (sql.length > MAX_RULE_SQL_LENGTH)
+    return err({ message: `a rule statement has at most ${MAX_RULE_SQL_LENGTH} characters`, ...position(sql, null) });
   let ast: Node;
   nesting = 0;
   try {
@@ -269,21 +288,33 @@ export function compileRuleSql(sql: string): Result<CompiledRule, SqlError> {
   try {
     if (ast.type !== 'select') throw new CompileError('only SELECT statements are rules', /\S/);
     // UNION / INTERSECT / EXCEPT: node-sql-parser chains the next statement in `_next`; one rule is one SELECT.
-    if (ast._next || ast.set_op) throw new CompileError(`${String(ast.set_op ?? 'UNION').toUpperCase()} is not supported in rules`, String(ast.set_op ?? 'union').split(' ')[0]);
+    if (ast._next || ast.set_op)
+      throw new CompileError(
+        `${String(ast.set_op ?? 'UNION').toUpperCase()} is not supported in rules`,
+        String(ast.set_op ?? 'union').split(' ')[0],
+      );
     const from = ast.from as Node[] | null;
     if (from?.length !== 1 || typeof from[0]!.table !== 'string' || from[0]!.join) {
-      throw new CompileError('FROM takes exactly one quoted topic filter, e.g. FROM "/a1xxx/+/thing/event/property/post"', 'from');
+      throw new CompileError(
+        'FROM takes exactly one quoted topic filter, e.g. FROM "/a1xxx/+/thing/event/property/post"',
+        'from',
+      );
     }
     const topicFilter = String(from[0]!.table);
-    if (!topicFilter.startsWith('/') || !isValidFilter(topicFilter)) throw new CompileError(`"${topicFilter}" is not a valid topic filter`, topicFilter);
+    if (!topicFilter.startsWith('/') || !isValidFilter(topicFilter))
+      throw new CompileError(`"${topicFilter}" is not a valid topic filter`, topicFilter);
     for (const k of ['groupby', 'having', 'orderby', 'window', 'with', 'qualify']) {
       const v = ast[k];
       if (v && !(typeof v === 'object' && 'columns' in v && !v.columns) && !(Array.isArray(v) && v.length === 0)) {
-        throw new CompileError(`${({ groupby: 'GROUP BY', orderby: 'ORDER BY' } as Record<string, string>)[k] ?? k.toUpperCase()} is not supported in rules`, k === 'groupby' ? 'group' : k === 'orderby' ? 'order' : k);
+        throw new CompileError(
+          `${({ groupby: 'GROUP BY', orderby: 'ORDER BY' } as Record<string, string>)[k] ?? k.toUpperCase()} is not supported in rules`,
+          k === 'groupby' ? 'group' : k === 'orderby' ? 'order' : k,
+        );
       }
     }
     for (const l of [ast.limit, ast._limit]) {
-      if (l && (Array.isArray(l.value) ? l.value.length > 0 : true)) throw new CompileError('LIMIT is not supported in rules', 'limit');
+      if (l && (Array.isArray(l.value) ? l.value.length > 0 : true))
+        throw new CompileError('LIMIT is not supported in rules', 'limit');
     }
     const columns = ast.columns as Node[] | '*';
     // star: `*`, the whole body; merge: an unaliased thingPropertyFlatMap(...), whose properties become fields.
@@ -315,7 +346,8 @@ export function compileRuleSql(sql: string): Result<CompiledRule, SqlError> {
     });
   } catch (e) {
     // A statement nested deep enough to exhaust the stack is refused like one over MAX_EXPRESSION_DEPTH.
-    if (e instanceof RangeError) return err({ message: `expression nested deeper than ${MAX_EXPRESSION_DEPTH} levels`, ...position(sql, null) });
+    if (e instanceof RangeError)
+      return err({ message: `expression nested deeper than ${MAX_EXPRESSION_DEPTH} levels`, ...position(sql, null) });
     if (!(e instanceof CompileError)) throw e;
     return err({ message: e.message, ...position(sql, locate(sql, e.needle)) });
   }

@@ -12,8 +12,26 @@ export function compileThingModel(doc: TslDocument, moduleId?: string): ThingMod
   const byKey = <F extends { identifier: string }, C>(features: F[], compile: (f: F) => C): Map<string, C> =>
     new Map(features.map((f) => [moduleId === undefined ? f.identifier : `${moduleId}:${f.identifier}`, compile(f)]));
   const propertyParams = byIdentifier(doc.properties);
-  const properties = byKey(doc.properties, ({ identifier, name, accessMode, required, dataType }): CompiledProperty => ({ identifier, name, accessMode, required, dataType }));
-  const events = byKey(doc.events, ({ identifier, name, type, method, outputData }): CompiledEvent => ({ identifier, name, type, method, outputData: byIdentifier(outputData) }));
+  const properties = byKey(
+    doc.properties,
+    ({ identifier, name, accessMode, required, dataType }): CompiledProperty => ({
+      identifier,
+      name,
+      accessMode,
+      required,
+      dataType,
+    }),
+  );
+  const events = byKey(
+    doc.events,
+    ({ identifier, name, type, method, outputData }): CompiledEvent => ({
+      identifier,
+      name,
+      type,
+      method,
+      outputData: byIdentifier(outputData),
+    }),
+  );
   const services = byKey(doc.services, (s): CompiledService => {
     // The default `get` lists property identifiers: resolve them to the property definitions.
     const inputs: TslParam[] = s.inputData.flatMap((x: TslParam | string) => {

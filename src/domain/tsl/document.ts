@@ -26,7 +26,14 @@ export { compileThingModel } from './compile.ts';
  * case-sensitively: only the exact words collide with the default features and the Alink method names.
  */
 export const RESERVED_IDENTIFIERS: ReadonlySet<string> = new Set([
-  'set', 'get', 'post', 'property', 'event', 'service', 'time', 'value',
+  'set',
+  'get',
+  'post',
+  'property',
+  'event',
+  'service',
+  'time',
+  'value',
 ]);
 
 /** State of one document walk: issues so far and the first path of each identifier (one namespace per module). */

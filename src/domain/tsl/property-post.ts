@@ -33,7 +33,12 @@ export type PropertyPostResult =
  * not such a value, or too large for a Date. The "≤ 24 h in the future" rule is UNCONFIRMED (§3.3) and not enforced.
  */
 export function parseTime(t: unknown): number | undefined {
-  const ms = typeof t === 'number' && Number.isFinite(t) && t >= 0 ? Math.trunc(t) : typeof t === 'string' && /^\d{1,16}$/.test(t) ? Number(t) : undefined;
+  const ms =
+    typeof t === 'number' && Number.isFinite(t) && t >= 0
+      ? Math.trunc(t)
+      : typeof t === 'string' && /^\d{1,16}$/.test(t)
+        ? Number(t)
+        : undefined;
   // Beyond the largest JavaScript Date (year 275760) the time cannot be stored: `new Date(ms)` is invalid and the
   // commit would fail on every resend of the message.
   return ms !== undefined && ms <= MAX_TIME ? ms : undefined;

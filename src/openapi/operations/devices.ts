@@ -1,6 +1,16 @@
 import { deviceState, type DeviceRecord } from '../../db/records.ts';
 import { BusinessError } from '../errors.ts';
-import { call, gmt, isAdmin, productDeviceNames, requireProduct, resolveDevice, statusOf, type OpContext, type Operation } from './shared.ts';
+import {
+  call,
+  gmt,
+  isAdmin,
+  productDeviceNames,
+  requireProduct,
+  resolveDevice,
+  statusOf,
+  type OpContext,
+  type Operation,
+} from './shared.ts';
 
 /** cloud-api.md §6.2: devices and their status. Device secrets only for ADMIN keys (except RegisterDevice's answer). */
 const DEVICE_CODES = { INVALID_NAME: 'iot.device.InvalidFormattedDeviceName' };
@@ -12,7 +22,8 @@ async function secretFor(ctx: OpContext, d: DeviceRecord): Promise<{ DeviceSecre
 }
 
 /** Times that never happened are omitted. */
-const times = (name: string, at: Date | null) => (at ? { [`Gmt${name}`]: gmt(at), [`Utc${name}`]: at.toISOString() } : {});
+const times = (name: string, at: Date | null) =>
+  at ? { [`Gmt${name}`]: gmt(at), [`Utc${name}`]: at.toISOString() } : {};
 
 async function detail(ctx: OpContext, d: DeviceRecord, productName: string, nodeType: string) {
   const versions = await ctx.services.ota.deviceVersions(d.id);
@@ -55,11 +66,24 @@ export const deviceOperations: Record<string, Operation> = {
     async run({ params, services, principal }) {
       const productKey = params.req('ProductKey');
       const r = await call(
-        () => services.devices.register(principal, { productKey, deviceName: params.opt('DeviceName') ?? null, nickname: params.opt('Nickname') ?? null }),
+        () =>
+          services.devices.register(principal, {
+            productKey,
+            deviceName: params.opt('DeviceName') ?? null,
+            nickname: params.opt('Nickname') ?? null,
+          }),
         DEVICE_CODES,
       );
       const d = r.device;
-      return { Data: { IotId: d.iotId, ProductKey: d.productKey, DeviceName: d.deviceName, DeviceSecret: r.deviceSecret, ...(d.nickname ? { Nickname: d.nickname } : {}) } };
+      return {
+        Data: {
+          IotId: d.iotId,
+          ProductKey: d.productKey,
+          DeviceName: d.deviceName,
+          DeviceSecret: r.deviceSecret,
+          ...(d.nickname ? { Nickname: d.nickname } : {}),
+        },
+      };
     },
   },
 
@@ -69,7 +93,13 @@ export const deviceOperations: Record<string, Operation> = {
       const d = await resolveDevice(ctx);
       const p = await requireProduct(ctx, d.productKey);
       const online = d.lastOnlineAt ? times('Online', d.lastOnlineAt) : {};
-      return { Data: { ...(await detail(ctx, d, p.name, p.nodeType)), ...(d.clientIp ? { IpAddress: d.clientIp } : {}), ...online } };
+      return {
+        Data: {
+          ...(await detail(ctx, d, p.name, p.nodeType)),
+          ...(d.clientIp ? { IpAddress: d.clientIp } : {}),
+          ...online,
+        },
+      };
     },
   },
 
@@ -77,7 +107,15 @@ export const deviceOperations: Record<string, Operation> = {
     role: 'VIEWER',
     async run(ctx) {
       const d = await resolveDevice(ctx);
-      return { Data: { IotId: d.iotId, ProductKey: d.productKey, DeviceName: d.deviceName, ...(await secretFor(ctx, d)), ...(d.nickname ? { Nickname: d.nickname } : {}) } };
+      return {
+        Data: {
+          IotId: d.iotId,
+          ProductKey: d.productKey,
+          DeviceName: d.deviceName,
+          ...(await secretFor(ctx, d)),
+          ...(d.nickname ? { Nickname: d.nickname } : {}),
+        },
+      };
     },
   },
 
@@ -85,7 +123,8 @@ export const deviceOperations: Record<string, Operation> = {
     role: 'VIEWER',
     async run(ctx) {
       const { productKey, names } = productDeviceNames(ctx.params);
-      if (names.length > 100) throw new BusinessError('iot.device.TooManyDevicePropertiesPerTime', 'at most 100 devices per call');
+      if (names.length > 100)
+        throw new BusinessError('iot.device.TooManyDevicePropertiesPerTime', 'at most 100 devices per call');
       const p = await requireProduct(ctx, productKey);
       const found = await ctx.services.cloudApi.devicesByName(productKey, names);
       const list = [];
@@ -158,9 +197,11 @@ export const deviceOperations: Record<string, Operation> = {
       const names = ctx.params.list('DeviceName');
       const iotIds = ctx.params.list('IotId');
       if (names.length === 0 && iotIds.length === 0) ctx.params.req('DeviceName.1');
-      if (names.length + iotIds.length > 50) throw new BusinessError('iot.device.TooManyDevicePropertiesPerTime', 'at most 50 devices per call');
+      if (names.length + iotIds.length > 50)
+        throw new BusinessError('iot.device.TooManyDevicePropertiesPerTime', 'at most 50 devices per call');
       await requireProduct(ctx, productKey);
-      const found = names.length > 0 ? [...(await ctx.services.cloudApi.devicesByName(productKey, names)).values()] : [];
+      const found =
+        names.length > 0 ? [...(await ctx.services.cloudApi.devicesByName(productKey, names)).values()] : [];
       const byId = await ctx.services.cloudApi.devicesByIotId(ctx.principal, productKey, iotIds);
       const list = [...found, ...byId.filter((d) => !found.some((f) => f.id === d.id))];
       return {

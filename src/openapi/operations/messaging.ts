@@ -8,11 +8,18 @@ const SERVICE_CODES = {
 };
 
 /** Per-device failures of a batch the whole call could not avoid (e.g. a disabled device): the first one. */
-function batchFailure(results: { deviceName: string; userErrors: { code: string; message: string }[] }[], codes: Record<string, string> = {}) {
+function batchFailure(
+  results: { deviceName: string; userErrors: { code: string; message: string }[] }[],
+  codes: Record<string, string> = {},
+) {
   const failed = results.find((r) => r.userErrors.length > 0);
   if (!failed) return;
   const e = failed.userErrors[0]!;
-  throw new BusinessError(codes[e.code] ?? (e.code === 'DEVICE_DISABLED' ? 'iot.device.InactiveDevice' : 'iot.common.InvalidFormattedParameter'), `${failed.deviceName}: ${e.message}`);
+  throw new BusinessError(
+    codes[e.code] ??
+      (e.code === 'DEVICE_DISABLED' ? 'iot.device.InactiveDevice' : 'iot.common.InvalidFormattedParameter'),
+    `${failed.deviceName}: ${e.message}`,
+  );
 }
 
 export const messagingOperations: Record<string, Operation> = {
@@ -23,7 +30,9 @@ export const messagingOperations: Record<string, Operation> = {
       const topicFullName = params.req('TopicFullName');
       const payload = params.req('MessageContent');
       const qos = params.int('Qos', { min: 0, max: 1 }) ?? 0;
-      const r = await call(() => services.commands.pub(principal, { productKey, topicFullName, payload, encoding: 'BASE64', qos }));
+      const r = await call(() =>
+        services.commands.pub(principal, { productKey, topicFullName, payload, encoding: 'BASE64', qos }),
+      );
       return { MessageId: r.messageId };
     },
   },
@@ -36,7 +45,9 @@ export const messagingOperations: Record<string, Operation> = {
       const payload = params.req('RequestBase64Byte');
       const timeoutMs = params.int('Timeout', { required: true, code: 'iot.messagebroker.InvalidTimeoutValue' })!;
       const topic = params.opt('Topic') ?? null;
-      const r = await call(() => services.commands.rrpc(principal, { productKey, deviceName, payload, encoding: 'BASE64', timeoutMs, topic }));
+      const r = await call(() =>
+        services.commands.rrpc(principal, { productKey, deviceName, payload, encoding: 'BASE64', timeoutMs, topic }),
+      );
       return {
         // The reference spells ThingQL's UNKNOWN as UNKNOW (cloud-api.md §10).
         RrpcCode: r.rrpcCode === 'UNKNOWN' ? 'UNKNOW' : r.rrpcCode,
@@ -52,7 +63,9 @@ export const messagingOperations: Record<string, Operation> = {
       const productKey = params.req('ProductKey');
       const payload = params.req('MessageContent');
       const topicFullName = params.opt('TopicFullName') ?? null;
-      const r = await call(() => services.commands.pubBroadcast(principal, { productKey, payload, encoding: 'BASE64', topicFullName }));
+      const r = await call(() =>
+        services.commands.pubBroadcast(principal, { productKey, payload, encoding: 'BASE64', topicFullName }),
+      );
       return { MessageId: Number(r.messageId) };
     },
   },
@@ -62,7 +75,13 @@ export const messagingOperations: Record<string, Operation> = {
     async run(ctx) {
       const d = await resolveDevice(ctx);
       const items = ctx.params.jsonObject('Items', 'iot.device.InvalidFormattedDevicePropertiesString');
-      const r = await call(() => ctx.services.thingCommands.setDeviceProperty(ctx.principal, { productKey: d.productKey, deviceName: d.deviceName, items }));
+      const r = await call(() =>
+        ctx.services.thingCommands.setDeviceProperty(ctx.principal, {
+          productKey: d.productKey,
+          deviceName: d.deviceName,
+          items,
+        }),
+      );
       return { Data: { MessageId: r.messageId } };
     },
   },
@@ -73,7 +92,11 @@ export const messagingOperations: Record<string, Operation> = {
       const { productKey, names } = productDeviceNames(ctx.params);
       const items = ctx.params.jsonObject('Items', 'iot.device.InvalidFormattedDevicePropertiesString');
       await requireDevices(ctx, productKey, names);
-      batchFailure(await call(() => ctx.services.thingCommands.setDevicesProperty(ctx.principal, { productKey, deviceNames: names, items })));
+      batchFailure(
+        await call(() =>
+          ctx.services.thingCommands.setDevicesProperty(ctx.principal, { productKey, deviceNames: names, items }),
+        ),
+      );
       return {};
     },
   },
@@ -85,16 +108,37 @@ export const messagingOperations: Record<string, Operation> = {
       const identifier = ctx.params.req('Identifier');
       const args = ctx.params.jsonObject('Args', 'iot.device.InvokeThingServiceFailed');
       const r = await call(
-        () => ctx.services.thingCommands.invokeThingService(ctx.principal, { productKey: d.productKey, deviceName: d.deviceName, identifier, args, timeoutMs: 5000 }),
+        () =>
+          ctx.services.thingCommands.invokeThingService(ctx.principal, {
+            productKey: d.productKey,
+            deviceName: d.deviceName,
+            identifier,
+            args,
+            timeoutMs: 5000,
+          }),
         SERVICE_CODES,
       );
       if (r.callType === 'ASYNC') return { Data: { MessageId: r.messageId } };
       const data = { Data: { MessageId: r.messageId } };
-      if (r.rrpcCode === 'OFFLINE') throw new BusinessError('iot.messagebroker.OFFLINE', `device ${d.deviceName} is offline`, data);
-      if (r.rrpcCode === 'HALFCONN') throw new BusinessError('iot.messagebroker.HALFCONN', `device ${d.deviceName} did not take the request (half-open connection)`, data);
-      if (r.rrpcCode !== 'SUCCESS') throw new BusinessError('iot.messagebroker.TIMEOUT', `device ${d.deviceName} did not answer within 5000 ms`, data);
+      if (r.rrpcCode === 'OFFLINE')
+        throw new BusinessError('iot.messagebroker.OFFLINE', `device ${d.deviceName} is offline`, data);
+      if (r.rrpcCode === 'HALFCONN')
+        throw new BusinessError(
+          'iot.messagebroker.HALFCONN',
+          `device ${d.deviceName} did not take the request (half-open connection)`,
+          data,
+        );
+      if (r.rrpcCode !== 'SUCCESS')
+        throw new BusinessError(
+          'iot.messagebroker.TIMEOUT',
+          `device ${d.deviceName} did not answer within 5000 ms`,
+          data,
+        );
       if (r.code !== 200) {
-        const why = r.code === null ? 'the device answered with something that is not an Alink reply' : `the device answered with code ${r.code}`;
+        const why =
+          r.code === null
+            ? 'the device answered with something that is not an Alink reply'
+            : `the device answered with code ${r.code}`;
         throw new BusinessError('iot.device.InvokeThingServiceFailed', why, data);
       }
       return { Data: { MessageId: r.messageId, Result: JSON.stringify(r.output ?? {}) } };
@@ -108,7 +152,19 @@ export const messagingOperations: Record<string, Operation> = {
       const identifier = ctx.params.req('Identifier');
       const args = ctx.params.jsonObject('Args', 'iot.device.InvokeThingServiceFailed');
       await requireDevices(ctx, productKey, names);
-      batchFailure(await call(() => ctx.services.thingCommands.invokeThingsService(ctx.principal, { productKey, deviceNames: names, identifier, args }), SERVICE_CODES), SERVICE_CODES);
+      batchFailure(
+        await call(
+          () =>
+            ctx.services.thingCommands.invokeThingsService(ctx.principal, {
+              productKey,
+              deviceNames: names,
+              identifier,
+              args,
+            }),
+          SERVICE_CODES,
+        ),
+        SERVICE_CODES,
+      );
       return {};
     },
   },
@@ -123,10 +179,13 @@ export const messagingOperations: Record<string, Operation> = {
         throw new BusinessError('iot.common.InvalidFormattedParameter', 'Operation must be PUB, SUB or ALL');
       }
       const description = params.opt('Desc') ?? null;
-      const t = await call(() => services.topics.create(principal, { productKey, topicShortName, operation, description }), {
-        INVALID_NAME: 'iot.messagebroker.InvalidFormattedTopicName',
-        TOPIC_LIMIT_EXCEEDED: 'iot.common.ParameterSizeLimit',
-      });
+      const t = await call(
+        () => services.topics.create(principal, { productKey, topicShortName, operation, description }),
+        {
+          INVALID_NAME: 'iot.messagebroker.InvalidFormattedTopicName',
+          TOPIC_LIMIT_EXCEEDED: 'iot.common.ParameterSizeLimit',
+        },
+      );
       return { TopicId: t.id };
     },
   },

@@ -58,8 +58,10 @@ export const productOperations: Record<string, Operation> = {
       const format = choice(ctx, 'DataFormat', [0, 1], 'iot.common.InvalidFormattedParameter') ?? 1;
       const validate = choice(ctx, 'ValidateType', [1, 2], 'iot.common.InvalidFormattedParameter') ?? 1;
       const authType = params.opt('AuthType');
-      if (authType !== undefined && authType !== 'secret') throw new BusinessError('iot.common.InvalidFormattedParameter', 'AuthType must be secret');
-      if (params.bool('Id2') === true) throw new BusinessError('iot.common.InvalidFormattedParameter', 'Id2 authentication is not offered');
+      if (authType !== undefined && authType !== 'secret')
+        throw new BusinessError('iot.common.InvalidFormattedParameter', 'AuthType must be secret');
+      if (params.bool('Id2') === true)
+        throw new BusinessError('iot.common.InvalidFormattedParameter', 'Id2 authentication is not offered');
       const p = await call(
         () =>
           services.products.create(principal, {
@@ -69,7 +71,10 @@ export const productOperations: Record<string, Operation> = {
             dataFormat: format === 0 ? 'CUSTOM' : 'ALINK_JSON',
             validationMode: validate === 2 ? 'NONE' : 'WEAK',
           }),
-        { INVALID_NAME: 'iot.prod.InvalidFormattedProductName', PRODUCT_ALREADY_EXISTS: 'iot.prod.AlreadyExistedProductName' },
+        {
+          INVALID_NAME: 'iot.prod.InvalidFormattedProductName',
+          PRODUCT_ALREADY_EXISTS: 'iot.prod.AlreadyExistedProductName',
+        },
       );
       return {
         ProductKey: p.productKey,
@@ -106,14 +111,32 @@ export const productOperations: Record<string, Operation> = {
   QueryProductList: {
     role: 'VIEWER',
     async run(ctx) {
-      const currentPage = ctx.params.int('CurrentPage', { required: true, min: 1, max: 1_000_000, code: 'iot.common.InvalidPageParams' })!;
-      const pageSize = ctx.params.int('PageSize', { required: true, min: 1, max: 200, code: 'iot.common.InvalidPageParams' })!;
+      const currentPage = ctx.params.int('CurrentPage', {
+        required: true,
+        min: 1,
+        max: 1_000_000,
+        code: 'iot.common.InvalidPageParams',
+      })!;
+      const pageSize = ctx.params.int('PageSize', {
+        required: true,
+        min: 1,
+        max: 200,
+        code: 'iot.common.InvalidPageParams',
+      })!;
       const { total, rows } = await ctx.services.cloudApi.productPage(ctx.principal, pageSize, currentPage);
       const list = [];
       for (const p of rows) {
         list.push({ ...productInfo(p), ...(await productCounts(ctx, p)), AuthType: 'secret' });
       }
-      return { Data: { CurrentPage: currentPage, PageSize: pageSize, PageCount: Math.ceil(total / pageSize), Total: total, List: { ProductInfo: list } } };
+      return {
+        Data: {
+          CurrentPage: currentPage,
+          PageSize: pageSize,
+          PageCount: Math.ceil(total / pageSize),
+          Total: total,
+          List: { ProductInfo: list },
+        },
+      };
     },
   },
 

@@ -36,12 +36,15 @@ export function toBusiness(e: unknown, overrides: CodeOverrides = {}): unknown {
   const business = businessErrorOf(e, overrides);
   if (business) return business;
   // The database (or its connection) failed: the caller may retry (§5.2).
-  if (isUnavailable(e)) return new BusinessError('iot.system.SystemException', 'a dependency is unavailable; retry later');
+  if (isUnavailable(e))
+    return new BusinessError('iot.system.SystemException', 'a dependency is unavailable; retry later');
   return e;
 }
 
-export const productNotFound = (pk: string) => new BusinessError('iot.prod.NotExistedProduct', `product ${pk} does not exist`);
-export const deviceNotFound = (what: string) => new BusinessError('iot.device.NotExistedDevice', `device ${what} does not exist`);
+export const productNotFound = (pk: string) =>
+  new BusinessError('iot.prod.NotExistedProduct', `product ${pk} does not exist`);
+export const deviceNotFound = (what: string) =>
+  new BusinessError('iot.device.NotExistedDevice', `device ${what} does not exist`);
 
 /** The product named, if the key may see it; else NotExistedProduct (the answer for a product that does not exist). */
 export async function requireProduct(ctx: OpContext, productKey: string): Promise<ProductRecord> {
@@ -78,9 +81,16 @@ export function productDeviceNames(params: Params): { productKey: string; names:
 }
 
 /** Batch operations (§6.1): 1-100 names; any unknown one fails the whole call before anything is sent. */
-export async function requireDevices(ctx: OpContext, productKey: string, names: string[], max = 100): Promise<DeviceRecord[]> {
-  if (names.length === 0) throw new BusinessError('iot.common.InvalidFormattedParameter', 'DeviceName.N lists no devices');
-  if (names.length > max) throw new BusinessError('iot.device.TooManyDevicePropertiesPerTime', `at most ${max} devices per call`);
+export async function requireDevices(
+  ctx: OpContext,
+  productKey: string,
+  names: string[],
+  max = 100,
+): Promise<DeviceRecord[]> {
+  if (names.length === 0)
+    throw new BusinessError('iot.common.InvalidFormattedParameter', 'DeviceName.N lists no devices');
+  if (names.length > max)
+    throw new BusinessError('iot.device.TooManyDevicePropertiesPerTime', `at most ${max} devices per call`);
   await requireProduct(ctx, productKey);
   const found = await ctx.services.cloudApi.devicesByName(productKey, names);
   const unknown = names.filter((n) => !found.has(n));
@@ -100,7 +110,8 @@ export function gmt(d: Date): string {
 export const statusOf = (s: string): string => (s === 'DISABLED' ? 'DISABLE' : s);
 
 /** Values of properties are strings in responses: JSON for struct and array, `String(v)` otherwise. */
-export const valueString = (v: unknown): string => (v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v));
+export const valueString = (v: unknown): string =>
+  v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v);
 
 /** Device secrets go to ADMIN keys only (§6.2). */
 export const isAdmin = (p: Principal): boolean => p.role === 'ADMIN';

@@ -26,9 +26,18 @@ const describe = (e: TslEntry | undefined) => ({
 function range(ctx: OpContext, maxPage: number) {
   const from = ctx.params.int('StartTime', { required: true, code: 'iot.device.InvalidTimeBucket' })!;
   const to = ctx.params.int('EndTime', { required: true, code: 'iot.device.InvalidTimeBucket' })!;
-  if (from < 0 || to < 0 || from > to) throw new BusinessError('iot.device.InvalidTimeBucket', 'StartTime and EndTime must be non-negative with StartTime <= EndTime');
+  if (from < 0 || to < 0 || from > to)
+    throw new BusinessError(
+      'iot.device.InvalidTimeBucket',
+      'StartTime and EndTime must be non-negative with StartTime <= EndTime',
+    );
   const asc = ctx.params.int('Asc', { required: true, min: 0, max: 1 })! === 1;
-  const pageSize = ctx.params.int('PageSize', { required: true, min: 1, max: maxPage, code: 'iot.common.InvalidPageParams' })!;
+  const pageSize = ctx.params.int('PageSize', {
+    required: true,
+    min: 1,
+    max: maxPage,
+    code: 'iot.common.InvalidPageParams',
+  })!;
   return { from: new Date(from), to: new Date(to), order: asc ? ('ASC' as const) : ('DESC' as const), asc, pageSize };
 }
 
@@ -75,7 +84,9 @@ async function page<T>(fetch: (args: PageArgs) => Promise<Connection<T>>, pageSi
 }
 
 const nextFields = (more: boolean, lastTime: number | undefined, asc: boolean) =>
-  more && lastTime !== undefined ? { NextValid: true, NextTime: asc ? lastTime + 1 : lastTime - 1 } : { NextValid: false };
+  more && lastTime !== undefined
+    ? { NextValid: true, NextTime: asc ? lastTime + 1 : lastTime - 1 }
+    : { NextValid: false };
 
 /** A one-list answer: `{Data: {List: {[listKey]: records}, NextValid, NextTime?}}`. */
 async function listPage<T>(
@@ -87,7 +98,12 @@ async function listPage<T>(
 ) {
   const { items, more } = await page(fetch, r.pageSize, timeOf);
   const last = items.at(-1);
-  return { Data: { List: { [listKey]: items.map(info) }, ...nextFields(more, last === undefined ? undefined : timeOf(last), r.asc) } };
+  return {
+    Data: {
+      List: { [listKey]: items.map(info) },
+      ...nextFields(more, last === undefined ? undefined : timeOf(last), r.asc),
+    },
+  };
 }
 
 export const thingDataOperations: Record<string, Operation> = {
@@ -99,7 +115,11 @@ export const thingDataOperations: Record<string, Operation> = {
       const latest = new Map((await ctx.services.history.latest(d.id)).map((l) => [l.identifier, l]));
       const info = properties.map((p) => {
         const l = latest.get(p.identifier);
-        return { Identifier: p.identifier, ...describe(p), ...(l ? { Value: valueString(l.value), Time: String(l.time.getTime()) } : {}) };
+        return {
+          Identifier: p.identifier,
+          ...describe(p),
+          ...(l ? { Value: valueString(l.value), Time: String(l.time.getTime()) } : {}),
+        };
       });
       return { Data: { List: { PropertyStatusInfo: info } } };
     },
@@ -126,7 +146,8 @@ export const thingDataOperations: Record<string, Operation> = {
       const d = await resolveDevice(ctx);
       const identifiers = ctx.params.list('Identifier');
       if (identifiers.length === 0) ctx.params.req('Identifier.1');
-      if (identifiers.length > 10) throw new BusinessError('iot.device.TooManyDevicePropertiesPerTime', 'at most 10 identifiers per call');
+      if (identifiers.length > 10)
+        throw new BusinessError('iot.device.TooManyDevicePropertiesPerTime', 'at most 10 identifiers per call');
       const r = range(ctx, 100);
       const infos = [];
       let next: number | undefined;
@@ -136,10 +157,14 @@ export const thingDataOperations: Record<string, Operation> = {
           r.pageSize,
           (p) => p.time.getTime(),
         );
-        infos.push({ Identifier: identifier, List: { PropertyInfo: items.map((p) => ({ Time: p.time.getTime(), Value: valueString(p.value) })) } });
+        infos.push({
+          Identifier: identifier,
+          List: { PropertyInfo: items.map((p) => ({ Time: p.time.getTime(), Value: valueString(p.value) })) },
+        });
         const last = items.at(-1)?.time.getTime();
         // Several identifiers share one NextTime: the earliest point any of them must continue from.
-        if (more && last !== undefined) next = next === undefined ? last : r.asc ? Math.min(next, last) : Math.max(next, last);
+        if (more && last !== undefined)
+          next = next === undefined ? last : r.asc ? Math.min(next, last) : Math.max(next, last);
       }
       return { PropertyDataInfos: { PropertyDataInfo: infos }, ...nextFields(next !== undefined, next, r.asc) };
     },
@@ -157,9 +182,16 @@ export const thingDataOperations: Record<string, Operation> = {
       return listPage(
         r,
         'EventInfo',
-        (args) => ctx.services.history.eventHistory(ctx.principal, { ...historyFilter(d, identifier, r), eventType }, args),
+        (args) =>
+          ctx.services.history.eventHistory(ctx.principal, { ...historyFilter(d, identifier, r), eventType }, args),
         (e) => e.time.getTime(),
-        (e) => ({ Identifier: e.identifier, Name: e.name, EventType: e.eventType, OutputData: JSON.stringify(e.output ?? {}), Time: String(e.time.getTime()) }),
+        (e) => ({
+          Identifier: e.identifier,
+          Name: e.name,
+          EventType: e.eventType,
+          OutputData: JSON.stringify(e.output ?? {}),
+          Time: String(e.time.getTime()),
+        }),
       );
     },
   },
@@ -193,9 +225,18 @@ export const thingDataOperations: Record<string, Operation> = {
       const d = await resolveDevice(ctx);
       const items = ctx.params.jsonObject('Items', 'iot.device.InvalidFormattedDevicePropertiesString');
       const versions = ctx.params.jsonObject('Versions', 'iot.common.InvalidFormattedParameter');
-      const r = await call(() => ctx.services.tagsDesired.setDesired(ctx.principal, { productKey: d.productKey, deviceName: d.deviceName, items, versions }), {
-        VERSION_CONFLICT: 'iot.common.InvalidFormattedParameter',
-      });
+      const r = await call(
+        () =>
+          ctx.services.tagsDesired.setDesired(ctx.principal, {
+            productKey: d.productKey,
+            deviceName: d.deviceName,
+            items,
+            versions,
+          }),
+        {
+          VERSION_CONFLICT: 'iot.common.InvalidFormattedParameter',
+        },
+      );
       return { Data: { Versions: JSON.stringify(r.versions) } };
     },
   },
@@ -206,7 +247,9 @@ export const thingDataOperations: Record<string, Operation> = {
       const d = await resolveDevice(ctx);
       const wanted = ctx.params.list('Identifier');
       const { properties } = await model(ctx, d);
-      const rows = (await ctx.services.tagsDesired.desired(d.id)).filter((r) => wanted.length === 0 || wanted.includes(r.identifier));
+      const rows = (await ctx.services.tagsDesired.desired(d.id)).filter(
+        (r) => wanted.length === 0 || wanted.includes(r.identifier),
+      );
       const info = rows.map((r) => ({
         Identifier: r.identifier,
         ...describe(properties.find((p) => p.identifier === r.identifier)),

@@ -32,7 +32,8 @@ export interface ClientState {
 /** Deliveries each client may still take in this pump. */
 export type Budget = Map<ClientState, number>;
 
-const visible = (h: ConsumerHandle, pk: string | null) => h.productKeys === null || (pk !== null && h.productKeys.includes(pk));
+const visible = (h: ConsumerHandle, pk: string | null) =>
+  h.productKeys === null || (pk !== null && h.productKeys.includes(pk));
 
 /** The clients of one consumer group on this instance, taken round-robin. */
 export class ClientRing {

@@ -25,7 +25,10 @@ export interface StepRow extends StoredEvent {
 
 export type Reclaimed = ReclaimedRow;
 
-const toStoredEvent = <R extends DeliveryEventRow>(r: R): Omit<R, 'type'> & { type: EventType } => ({ ...r, type: r.type as EventType });
+const toStoredEvent = <R extends DeliveryEventRow>(r: R): Omit<R, 'type'> & { type: EventType } => ({
+  ...r,
+  type: r.type as EventType,
+});
 
 /**
  * This instance's view of the shared in-flight table (cloud-api.md §7.5): claims are made as `instanceId` and hold for
@@ -47,12 +50,14 @@ export function createDeliveryStore(database: Database, instanceId: string, ackT
       reclaimDue(db, { groupId, owner: instanceId, ackTimeoutMs, productKeys, limit }),
 
     /** Gives back a row not sent after all (no client had credit left): it keeps its attempt count. */
-    unclaim: (groupId: string, positions: readonly number[]): Promise<void> => unclaimDeliveries(db, groupId, instanceId, positions),
+    unclaim: (groupId: string, positions: readonly number[]): Promise<void> =>
+      unclaimDeliveries(db, groupId, instanceId, positions),
 
     settle: (groupId: string, positions: readonly number[]): Promise<void> => settleDeliveries(db, groupId, positions),
 
     /** Makes deliveries redeliverable at once (released, modified, link lost), unless they were sent again since. */
-    release: (groupId: string, items: readonly { position: number; attempt: number }[]): Promise<void> => releaseDeliveries(db, groupId, instanceId, items),
+    release: (groupId: string, items: readonly { position: number; attempt: number }[]): Promise<void> =>
+      releaseDeliveries(db, groupId, instanceId, items),
 
     /** The cursor moves over the contiguous settled prefix, up to `scanned`. */
     advance: (groupId: string, scanned: number): Promise<number | null> => advanceGroupCursor(db, groupId, scanned),

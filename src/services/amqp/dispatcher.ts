@@ -3,7 +3,15 @@ import type { EventHub } from '../../events/hub.ts';
 import type { EventLog } from '../../events/log.ts';
 import type { StoredEvent } from '../../events/types.ts';
 import type { Logger } from '../../logger.ts';
-import { budgetScopes, ClientRing, totalCredit, type Budget, type ClientState, type ConsumerHandle, type Outcome } from './clients.ts';
+import {
+  budgetScopes,
+  ClientRing,
+  totalCredit,
+  type Budget,
+  type ClientState,
+  type ConsumerHandle,
+  type Outcome,
+} from './clients.ts';
 import { CursorAdvancer } from './cursor.ts';
 import type { DeliveryStore, StepRow } from './deliveries.ts';
 import { ReadAhead } from './read-ahead.ts';
@@ -184,7 +192,13 @@ export class GroupDispatcher {
     budget.set(c, (budget.get(c) ?? 0) - 1);
     c.inFlight.set(e.position, attempt);
     try {
-      c.handle.send({ ...content, position: e.position, attempt, deliveryCount: attempt - 1, firstAcquirer: attempt === 1 });
+      c.handle.send({
+        ...content,
+        position: e.position,
+        attempt,
+        deliveryCount: attempt - 1,
+        firstAcquirer: attempt === 1,
+      });
     } catch (error) {
       // The link went away between the credit check and the send: the message goes to someone else.
       c.inFlight.delete(e.position);
@@ -236,7 +250,12 @@ export class GroupDispatcher {
   }
 
   /** Outcomes, then new events after the read-ahead position, in log order, up to the clients' credit. */
-  private async scan(budget: Budget, limit: number, settles: number[], releases: { position: number; attempt: number }[]): Promise<void> {
+  private async scan(
+    budget: Budget,
+    limit: number,
+    settles: number[],
+    releases: { position: number; attempt: number }[],
+  ): Promise<void> {
     const { store } = this.deps;
     let head = this.deps.hub.position;
     let rows: StepRow[];
@@ -247,7 +266,16 @@ export class GroupDispatcher {
       limit = p.limit;
     } else {
       await this.dropPrefetch();
-      rows = await store.step(this.groupId, { settles, releases, after: this.scanned, head, limit, entries: this.entries, visible: budgetScopes(budget), maxAgeMs: this.deps.maxAgeMs });
+      rows = await store.step(this.groupId, {
+        settles,
+        releases,
+        after: this.scanned,
+        head,
+        limit,
+        entries: this.entries,
+        visible: budgetScopes(budget),
+        maxAgeMs: this.deps.maxAgeMs,
+      });
     }
     if (limit <= 0 || this.scanned >= head) return;
     this.scanned = rows.length === limit ? rows[rows.length - 1]!.position : head;
@@ -255,7 +283,17 @@ export class GroupDispatcher {
     const left = totalCredit(budget) - rows.filter((e) => e.claimed).length;
     if (rows.length === limit && left > 0 && !this.closed) {
       const next = { after: this.scanned, head: this.deps.hub.position, limit: Math.min(left, PAGE) };
-      this.readAhead.start(next, store.step(this.groupId, { settles: [], releases: [], ...next, entries: this.entries, visible: budgetScopes(budget), maxAgeMs: this.deps.maxAgeMs }));
+      this.readAhead.start(
+        next,
+        store.step(this.groupId, {
+          settles: [],
+          releases: [],
+          ...next,
+          entries: this.entries,
+          visible: budgetScopes(budget),
+          maxAgeMs: this.deps.maxAgeMs,
+        }),
+      );
       this.again = true;
     }
     let sent = 0;

@@ -72,9 +72,15 @@ export function createConsumerGroupService(deps: ServiceDeps) {
   async function validate(tx: Executor, p: Principal, input: RelationInput): Promise<void> {
     assertProductVisible(p, input.productKey);
     const groups = [...new Set(input.consumerGroupIds)];
-    if (groups.length === 0) throw new DomainError('INVALID_INPUT', 'consumerGroupIds must list at least one group', ['input', 'consumerGroupIds']);
-    if (input.messageTypes.length === 0) throw new DomainError('INVALID_INPUT', 'messageTypes must list at least one type', ['input', 'messageTypes']);
-    if (!(await findProduct(tx, input.productKey))) throw new DomainError('PRODUCT_NOT_FOUND', `product ${input.productKey} does not exist`, ['input', 'productKey']);
+    if (groups.length === 0)
+      throw new DomainError('INVALID_INPUT', 'consumerGroupIds must list at least one group', [
+        'input',
+        'consumerGroupIds',
+      ]);
+    if (input.messageTypes.length === 0)
+      throw new DomainError('INVALID_INPUT', 'messageTypes must list at least one type', ['input', 'messageTypes']);
+    if (!(await findProduct(tx, input.productKey)))
+      throw new DomainError('PRODUCT_NOT_FOUND', `product ${input.productKey} does not exist`, ['input', 'productKey']);
     const found = await findExistingGroupIds(tx, groups);
     const missing = groups.filter((g) => !found.includes(g));
     if (missing.length > 0) throw groupNotFound(missing.join(', '), ['input', 'consumerGroupIds']);
@@ -103,7 +109,10 @@ export function createConsumerGroupService(deps: ServiceDeps) {
     );
   }
 
-  const changed = (what: string, extra: Record<string, unknown> = {}) => ({ type: 'registry.changed' as const, data: { entity: 'consumerGroup', what, ...extra } });
+  const changed = (what: string, extra: Record<string, unknown> = {}) => ({
+    type: 'registry.changed' as const,
+    data: { entity: 'consumerGroup', what, ...extra },
+  });
 
   return {
     /** DEFAULT_GROUP exists from the first start (several instances agree through the insert-if-absent); new groups start at the head. */
@@ -130,14 +139,16 @@ export function createConsumerGroupService(deps: ServiceDeps) {
     async createGroup(p: Principal, input: { name: string }): Promise<ConsumerGroupRecord> {
       requireRole(p, 'OPERATOR');
       const name = input.name.trim();
-      if (name.length < 1 || name.length > 30) throw new DomainError('INVALID_NAME', 'name must be 1 to 30 characters', ['input', 'name']);
+      if (name.length < 1 || name.length > 30)
+        throw new DomainError('INVALID_NAME', 'name must be 1 to 30 characters', ['input', 'name']);
       const head = await findLogHead(db);
       return insertGroup(db, { groupId: randomAlnum(26), name, position: head });
     },
 
     async deleteGroup(p: Principal, groupId: string): Promise<string> {
       requireRole(p, 'OPERATOR');
-      if (groupId === DEFAULT_GROUP) throw new DomainError('DEFAULT_GROUP_UNDELETABLE', 'DEFAULT_GROUP cannot be deleted', ['input', 'groupId']);
+      if (groupId === DEFAULT_GROUP)
+        throw new DomainError('DEFAULT_GROUP_UNDELETABLE', 'DEFAULT_GROUP cannot be deleted', ['input', 'groupId']);
       return log.transaction(async (tx, emit) => {
         if (!(await deleteGroup(tx, groupId))) throw groupNotFound(groupId);
         emit(changed('deleted', { groupId }));
@@ -178,7 +189,12 @@ export function createConsumerGroupService(deps: ServiceDeps) {
       requireRole(p, 'OPERATOR');
       await log.transaction(async (tx, emit) => {
         await validate(tx, p, input);
-        if (!(await insertRelation(tx, input.productKey))) throw new DomainError('SUBSCRIBE_RELATION_EXISTS', `product ${input.productKey} already has a subscribe relation`, ['input', 'productKey']);
+        if (!(await insertRelation(tx, input.productKey)))
+          throw new DomainError(
+            'SUBSCRIBE_RELATION_EXISTS',
+            `product ${input.productKey} already has a subscribe relation`,
+            ['input', 'productKey'],
+          );
         await writeEntries(tx, input);
         emit({ ...changed('relation', { productKey: input.productKey }), productKey: input.productKey });
       });
@@ -189,7 +205,12 @@ export function createConsumerGroupService(deps: ServiceDeps) {
       requireRole(p, 'OPERATOR');
       await log.transaction(async (tx, emit) => {
         await validate(tx, p, input);
-        if (!(await touchRelation(tx, input.productKey))) throw new DomainError('SUBSCRIBE_RELATION_NOT_FOUND', `product ${input.productKey} has no subscribe relation`, ['input', 'productKey']);
+        if (!(await touchRelation(tx, input.productKey)))
+          throw new DomainError(
+            'SUBSCRIBE_RELATION_NOT_FOUND',
+            `product ${input.productKey} has no subscribe relation`,
+            ['input', 'productKey'],
+          );
         await writeEntries(tx, input);
         emit({ ...changed('relation', { productKey: input.productKey }), productKey: input.productKey });
       });
@@ -198,7 +219,11 @@ export function createConsumerGroupService(deps: ServiceDeps) {
 
     async deleteRelation(p: Principal, productKey: string): Promise<string> {
       requireRole(p, 'OPERATOR');
-      const notFound = () => new DomainError('SUBSCRIBE_RELATION_NOT_FOUND', `product ${productKey} has no subscribe relation`, ['input', 'productKey']);
+      const notFound = () =>
+        new DomainError('SUBSCRIBE_RELATION_NOT_FOUND', `product ${productKey} has no subscribe relation`, [
+          'input',
+          'productKey',
+        ]);
       if (!canSeeProduct(p, productKey)) throw notFound();
       return log.transaction(async (tx, emit) => {
         if (!(await deleteRelation(tx, productKey))) throw notFound();

@@ -31,7 +31,12 @@ type Kicker = { groupId: string; accessKeyId: string; close: (condition: string,
  * clients on this instance (§7.5), and the reactions to registry changes (revoked keys, deleted or reset groups).
  */
 export function createAmqpSubscriptions(
-  deps: ServiceDeps & { groups: ConsumerGroupService; resolveAccessKey: AccessKeyResolver; markUsed?: (accessKeyId: string) => void; metrics: Metrics },
+  deps: ServiceDeps & {
+    groups: ConsumerGroupService;
+    resolveAccessKey: AccessKeyResolver;
+    markUsed?: (accessKeyId: string) => void;
+    metrics: Metrics;
+  },
 ) {
   const { config, hub, log, groups, metrics } = deps;
   const logger = deps.logger.child({ module: 'amqp' });
@@ -67,12 +72,14 @@ export function createAmqpSubscriptions(
   const unsubscribe = hub.subscribe((e) => {
     if (e.type !== 'registry.changed') return;
     if (e.data.entity === 'accessKey' && e.data.what === 'revoked') {
-      for (const c of connections) if (c.accessKeyId === e.data.accessKeyId) c.close('amqp:unauthorized-access', 'the AccessKey was revoked');
+      for (const c of connections)
+        if (c.accessKeyId === e.data.accessKeyId) c.close('amqp:unauthorized-access', 'the AccessKey was revoked');
     }
     if (e.data.entity !== 'consumerGroup') return;
     const groupId = String(e.data.groupId ?? '');
     if (e.data.what === 'deleted') {
-      for (const c of connections) if (c.groupId === groupId) c.close('amqp:not-found', 'the consumer group was deleted');
+      for (const c of connections)
+        if (c.groupId === groupId) c.close('amqp:not-found', 'the consumer group was deleted');
       const d = dispatchers.get(groupId);
       dispatchers.delete(groupId);
       void d?.close().catch(() => undefined);
@@ -81,11 +88,17 @@ export function createAmqpSubscriptions(
   });
 
   // Ack timeouts and rows released by other instances are found by polling (§7.5); settled rows are pruned now and then.
-  const tick = setInterval(() => {
-    for (const d of dispatchers.values()) d.refresh('tick');
-  }, Math.max(100, Math.min(1000, Math.floor(config.AMQP_ACK_TIMEOUT_MS / 2))));
+  const tick = setInterval(
+    () => {
+      for (const d of dispatchers.values()) d.refresh('tick');
+    },
+    Math.max(100, Math.min(1000, Math.floor(config.AMQP_ACK_TIMEOUT_MS / 2))),
+  );
   tick.unref();
-  const pruner = setInterval(() => void store.prune().catch((err: unknown) => logger.warn({ err }, 'amqp prune failed')), 60_000);
+  const pruner = setInterval(
+    () => void store.prune().catch((err: unknown) => logger.warn({ err }, 'amqp prune failed')),
+    60_000,
+  );
   pruner.unref();
   const gauges = setInterval(() => {
     for (const [groupId, d] of dispatchers) {
@@ -105,16 +118,23 @@ export function createAmqpSubscriptions(
       const parsed = parseAmqpUsername(username);
       if (!parsed.ok) throw new AmqpLoginError('AMQP_BAD_USERNAME', parsed.error);
       const login = parsed.value;
-      if (config.AMQP_MAX_CLOCK_SKEW_MS > 0 && Math.abs(Date.now() - Number(login.timestamp)) > config.AMQP_MAX_CLOCK_SKEW_MS) {
+      if (
+        config.AMQP_MAX_CLOCK_SKEW_MS > 0 &&
+        Math.abs(Date.now() - Number(login.timestamp)) > config.AMQP_MAX_CLOCK_SKEW_MS
+      ) {
         throw new AmqpLoginError('AMQP_STALE_TIMESTAMP', 'the login timestamp is outside AMQP_MAX_CLOCK_SKEW_MS');
       }
       const credential = await deps.resolveAccessKey(login.authId);
       if (!credential) throw new AmqpLoginError('AMQP_UNKNOWN_ACCESS_KEY', 'unknown or revoked AccessKey');
-      if (!constantTimeEqual(amqpPassword(login.signMethod, credential.secret, login.authId, login.timestamp), password)) {
+      if (
+        !constantTimeEqual(amqpPassword(login.signMethod, credential.secret, login.authId, login.timestamp), password)
+      ) {
         throw new AmqpLoginError('AMQP_BAD_SIGNATURE', 'the password is not the signature of authId and timestamp');
       }
-      if (!(await groups.getGroup(null, login.consumerGroupId))) throw new AmqpLoginError('AMQP_UNKNOWN_GROUP', 'unknown consumerGroupId');
-      if ((perGroup.get(login.consumerGroupId) ?? 0) >= config.AMQP_MAX_CONNECTIONS_PER_GROUP) throw new AmqpLoginError('AMQP_GROUP_FULL', 'the consumer group is full');
+      if (!(await groups.getGroup(null, login.consumerGroupId)))
+        throw new AmqpLoginError('AMQP_UNKNOWN_GROUP', 'unknown consumerGroupId');
+      if ((perGroup.get(login.consumerGroupId) ?? 0) >= config.AMQP_MAX_CONNECTIONS_PER_GROUP)
+        throw new AmqpLoginError('AMQP_GROUP_FULL', 'the consumer group is full');
       deps.markUsed?.(credential.accessKeyId);
       return { login, credential };
     },
@@ -163,7 +183,11 @@ export function createAmqpSubscriptions(
       clearInterval(pruner);
       clearInterval(gauges);
       unsubscribe();
-      await Promise.all([...dispatchers.values()].map((d) => d.close().catch((err: unknown) => logger.warn({ err }, 'amqp dispatcher close failed'))));
+      await Promise.all(
+        [...dispatchers.values()].map((d) =>
+          d.close().catch((err: unknown) => logger.warn({ err }, 'amqp dispatcher close failed')),
+        ),
+      );
     },
   };
 }

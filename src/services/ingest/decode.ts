@@ -34,10 +34,23 @@ export function decodeAlink(request: UplinkRequest, opts: { checkMethod?: boolea
   const req = decoded.value;
   if (opts.checkMethod !== false) {
     const m = checkRequestMethod(uplinkPath(request.uplink) as string[], req.method);
-    if (!m.ok) return { fail: { replies: alinkReply(request, req, { code: m.error.code, message: m.error.message, method: req.method }) } };
+    if (!m.ok)
+      return {
+        fail: {
+          replies: alinkReply(request, req, { code: m.error.code, message: m.error.message, method: req.method }),
+        },
+      };
   }
   if (containsNul(req.id) || containsNul(req.params)) {
-    return { fail: { replies: alinkReply(request, req, { code: ALINK.PARAM_ERROR, message: 'request parameter error: text containing U+0000 cannot be stored', method: req.method }) } };
+    return {
+      fail: {
+        replies: alinkReply(request, req, {
+          code: ALINK.PARAM_ERROR,
+          message: 'request parameter error: text containing U+0000 cannot be stored',
+          method: req.method,
+        }),
+      },
+    };
   }
   return { req };
 }

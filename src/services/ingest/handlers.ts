@@ -32,7 +32,10 @@ export function createUplinkHandlers(deps: UplinkHandlerDeps): UplinkHandlers {
   return {
     propertyPost: thingData.propertyPost,
     propertyHistoryPost: thingData.historyPost,
-    propertyPackPost: createPackPostHandler({ products: deps.products, subDevice: (gw, pk, dn) => deps.gateway.boundSubDevice(gw, pk, dn) }),
+    propertyPackPost: createPackPostHandler({
+      products: deps.products,
+      subDevice: (gw, pk, dn) => deps.gateway.boundSubDevice(gw, pk, dn),
+    }),
     eventPost: thingData.eventPost,
     serviceReply: replies.serviceReply,
     rrpcResponse: replies.rrpc,

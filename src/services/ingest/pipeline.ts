@@ -24,15 +24,15 @@ const ITEM_OVERHEAD_BYTES = 2048;
 /** The stored copy of every accepted publish (custom topics and /sys/ alike): what forwarding and streams read. */
 function messageData(device: DeviceIdentity, request: UplinkRequest): DeviceMessageData {
   const data: DeviceMessageData = {
-      messageId: request.messageId,
-      topic: request.topic,
-      qos: request.qos,
-      retain: request.retain,
-      productKey: device.productKey,
-      deviceName: device.deviceName,
-      iotId: device.iotId,
-      payload: request.payload.toString('base64'),
-      receivedAt: request.receivedAt.getTime(),
+    messageId: request.messageId,
+    topic: request.topic,
+    qos: request.qos,
+    retain: request.retain,
+    productKey: device.productKey,
+    deviceName: device.deviceName,
+    iotId: device.iotId,
+    payload: request.payload.toString('base64'),
+    receivedAt: request.receivedAt.getTime(),
   };
   // Readers of this event (GraphQL, rules, topic routes) get these bytes without decoding the base64 again.
   return withPayload(data, request.payload);
@@ -45,7 +45,8 @@ function messageData(device: DeviceIdentity, request: UplinkRequest): DeviceMess
 function messageEvents(device: DeviceIdentity, request: UplinkRequest, events: NewEvent[]): NewEvent[] {
   const data = messageData(device, request);
   const only = events.length === 1 ? events[0]! : null;
-  if (request.uplink.kind === 'propertyPost' && only?.type === 'thing.property.post') return [{ ...only, data: { ...only.data, message: data } }];
+  if (request.uplink.kind === 'propertyPost' && only?.type === 'thing.property.post')
+    return [{ ...only, data: { ...only.data, message: data } }];
   return [platformEvent('device.message', device, data), ...events];
 }
 
@@ -56,14 +57,27 @@ function messageEvents(device: DeviceIdentity, request: UplinkRequest, events: N
  * `handle` resolves once the message is submitted, with `committed`, which settles when it is durable and its
  * replies are on their way: the broker sends PUBACK then, never for data that is not durable.
  */
-export function createIngestPipeline(deps: { committer: GroupCommitter; ids: MessageIds; publisher: DevicePublisher; handlers: UplinkHandlers; logger: Logger }) {
+export function createIngestPipeline(deps: {
+  committer: GroupCommitter;
+  ids: MessageIds;
+  publisher: DevicePublisher;
+  handlers: UplinkHandlers;
+  logger: Logger;
+}) {
   const send = (out: Outbound): void => {
     const payload = typeof out.payload === 'function' ? out.payload() : out.payload;
-    deps.publisher.publish(out.topic, payload, out.qos).catch((err: unknown) => deps.logger.warn({ err, topic: out.topic }, 'reply to device failed'));
+    deps.publisher
+      .publish(out.topic, payload, out.qos)
+      .catch((err: unknown) => deps.logger.warn({ err, topic: out.topic }, 'reply to device failed'));
   };
 
   /** The commit step: one item of the group commit carrying everything the handler produced. */
-  function commitItem(device: DeviceIdentity, request: UplinkRequest, h: Handled | null, txReplies: Outbound[]): CommitItem {
+  function commitItem(
+    device: DeviceIdentity,
+    request: UplinkRequest,
+    h: Handled | null,
+    txReplies: Outbound[],
+  ): CommitItem {
     const events = messageEvents(device, request, h?.events ?? []);
     const item: CommitItem = {
       // Held until committed: the received bytes, their base64 copy in the event, the parsed values.
@@ -86,7 +100,16 @@ export function createIngestPipeline(deps: { committer: GroupCommitter; ids: Mes
 
   return {
     async handle(device: DeviceIdentity, msg: InboundMessage): Promise<{ committed: Promise<void> }> {
-      const request: UplinkRequest = { topic: msg.topic, payload: msg.payload, qos: msg.qos, retain: msg.retain, uplink: msg.uplink, connection: msg.connection, receivedAt: new Date(), messageId: await deps.ids.take() };
+      const request: UplinkRequest = {
+        topic: msg.topic,
+        payload: msg.payload,
+        qos: msg.qos,
+        retain: msg.retain,
+        uplink: msg.uplink,
+        connection: msg.connection,
+        receivedAt: new Date(),
+        messageId: await deps.ids.take(),
+      };
       const handler = deps.handlers[msg.uplink.kind] as UplinkHandler;
       const h = await handler(device, request);
       const txReplies: Outbound[] = [];

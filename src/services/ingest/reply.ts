@@ -21,7 +21,12 @@ export interface ReplyBody {
  * The one Alink reply builder (§3.2, D10, D11): on `${request topic}_reply`, at the request's QoS (at most 1), in the
  * reference's field order; nothing when the request said `sys.ack: 0`.
  */
-export function alinkReply(request: Pick<UplinkRequest, 'topic' | 'qos'>, to: ReplyTo, body: ReplyBody, opts: { qos?: 0 | 1 } = {}): Outbound[] {
+export function alinkReply(
+  request: Pick<UplinkRequest, 'topic' | 'qos'>,
+  to: ReplyTo,
+  body: ReplyBody,
+  opts: { qos?: 0 | 1 } = {},
+): Outbound[] {
   if (to.ack === false) return [];
   return [
     {

@@ -52,7 +52,10 @@ export interface Handled {
 }
 
 /** A handler of one uplink kind: `(device, request) -> { events, rows, replies }`; null stores the message only. */
-export type UplinkHandler<K extends UplinkKind = UplinkKind> = (device: DeviceIdentity, request: UplinkRequest<UplinkOf<K>>) => Promise<Handled | null> | Handled | null;
+export type UplinkHandler<K extends UplinkKind = UplinkKind> = (
+  device: DeviceIdentity,
+  request: UplinkRequest<UplinkOf<K>>,
+) => Promise<Handled | null> | Handled | null;
 
 /** The handler table: one entry per uplink kind, so a new kind does not compile without its handler. */
 export type UplinkHandlers = { [K in UplinkKind]: UplinkHandler<K> };

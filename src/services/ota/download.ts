@@ -29,7 +29,12 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
-const asBuffer = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.alloc(0));
+const asBuffer = (v: unknown): Buffer =>
+  Buffer.isBuffer(v)
+    ? v
+    : v instanceof Uint8Array
+      ? Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+      : Buffer.alloc(0);
 
 async function write(res: ServerResponse, chunk: Buffer): Promise<boolean> {
   if (res.destroyed) return false;
@@ -58,7 +63,9 @@ export function firmwareRoute(deps: { database: Database; signer: () => Promise<
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const text = (status: number, body: string, headers: Record<string, string> = {}) =>
-      void res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(`${body}\n`);
+      void res
+        .writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers })
+        .end(`${body}\n`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'use GET', { allow: 'GET, HEAD' });
     const link = checkLink(await deps.signer(), req.url ?? '', Date.now());
     if (!link.ok) return text(link.status, link.reason);

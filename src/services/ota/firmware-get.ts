@@ -29,12 +29,16 @@ export function createFirmwareGet(deps: { pusher: Pusher; logger: Logger }): Upl
     const decoded = decodeRequest(request.payload);
     if (!decoded.ok) {
       const e = decoded.error;
-      return { replies: alinkReply(request, e, { code: ALINK.PARAM_ERROR, message: e.message, method: FIRMWARE_GET_METHOD }) };
+      return {
+        replies: alinkReply(request, e, { code: ALINK.PARAM_ERROR, message: e.message, method: FIRMWARE_GET_METHOD }),
+      };
     }
     const req = decoded.value;
-    const answer = (code: number, data: unknown, message?: string) => alinkReply(request, req, { code, data, message, method: FIRMWARE_GET_METHOD });
+    const answer = (code: number, data: unknown, message?: string) =>
+      alinkReply(request, req, { code, data, message, method: FIRMWARE_GET_METHOD });
     const params = req.params ?? {};
-    if (typeof params !== 'object' || Array.isArray(params)) return { replies: answer(ALINK.PARAM_ERROR, {}, 'params must be an object') };
+    if (typeof params !== 'object' || Array.isArray(params))
+      return { replies: answer(ALINK.PARAM_ERROR, {}, 'params must be an object') };
     const asked = (params as { module?: unknown }).module;
     if (asked != null && asked !== '' && (typeof asked !== 'string' || asked.length > 64 || asked.includes('\u0000'))) {
       return { replies: answer(ALINK.PARAM_ERROR, {}, 'params.module must be a string of at most 64 characters') };
@@ -61,11 +65,16 @@ export function createFirmwareGet(deps: { pusher: Pusher; logger: Logger }): Upl
         if (!target) return answer(ALINK.SUCCESS, {});
         try {
           const push = await deps.pusher.message(target);
-          const body = JSON.parse((typeof push.payload === 'function' ? push.payload() : push.payload).toString('utf8')) as { data?: unknown };
+          const body = JSON.parse(
+            (typeof push.payload === 'function' ? push.payload() : push.payload).toString('utf8'),
+          ) as { data?: unknown };
           return answer(ALINK.SUCCESS, body.data ?? {});
         } catch (err) {
           // The claim is committed: the device gets the package on its next pull, push or login.
-          deps.logger.warn({ err, deviceName: device.deviceName }, 'could not build the package data for a firmware pull');
+          deps.logger.warn(
+            { err, deviceName: device.deviceName },
+            'could not build the package data for a firmware pull',
+          );
           return answer(ALINK.UNKNOWN_ERROR, {}, 'the package could not be read; try again');
         }
       },

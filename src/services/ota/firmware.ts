@@ -48,23 +48,45 @@ function checkInput(input: CreateFirmwareInput, maxBytes: number): UserErrorShap
   const errors: UserErrorShape[] = [];
   const name = input.name.trim();
   if (name.length < 1 || [...name].length > 64 || /[\u0000-\u001f\u007f]/.test(name)) {
-    errors.push({ code: 'INVALID_NAME', message: 'name must be 1 to 64 characters without control characters', field: field('name') });
+    errors.push({
+      code: 'INVALID_NAME',
+      message: 'name must be 1 to 64 characters without control characters',
+      field: field('name'),
+    });
   }
   if (!VERSION_RE.test(input.version)) {
-    errors.push({ code: 'INVALID_VERSION', message: 'version must be 1 to 64 letters, digits, ".", "-" or "_"', field: field('version') });
+    errors.push({
+      code: 'INVALID_VERSION',
+      message: 'version must be 1 to 64 letters, digits, ".", "-" or "_"',
+      field: field('version'),
+    });
   }
   if (!MODULE_RE.test(input.module ?? DEFAULT_MODULE)) {
-    errors.push({ code: 'INVALID_MODULE', message: 'module must be 1 to 64 letters, digits, ".", "-" or "_"', field: field('module') });
+    errors.push({
+      code: 'INVALID_MODULE',
+      message: 'module must be 1 to 64 letters, digits, ".", "-" or "_"',
+      field: field('module'),
+    });
   }
   const hasFile = input.file != null;
   const hasUrl = input.url != null;
   if (hasFile === hasUrl) {
-    errors.push({ code: 'INVALID_INPUT', message: 'give either file (an upload) or url', field: field(hasFile ? 'url' : 'file') });
+    errors.push({
+      code: 'INVALID_INPUT',
+      message: 'give either file (an upload) or url',
+      field: field(hasFile ? 'url' : 'file'),
+    });
   }
-  if (input.md5 != null && !MD5_RE.test(input.md5)) errors.push({ code: 'INVALID_DIGEST', message: 'md5 must be 32 hex digits', field: field('md5') });
-  if (input.sha256 != null && !SHA256_RE.test(input.sha256)) errors.push({ code: 'INVALID_DIGEST', message: 'sha256 must be 64 hex digits', field: field('sha256') });
+  if (input.md5 != null && !MD5_RE.test(input.md5))
+    errors.push({ code: 'INVALID_DIGEST', message: 'md5 must be 32 hex digits', field: field('md5') });
+  if (input.sha256 != null && !SHA256_RE.test(input.sha256))
+    errors.push({ code: 'INVALID_DIGEST', message: 'sha256 must be 64 hex digits', field: field('sha256') });
   if (hasFile && input.file!.size > maxBytes) {
-    errors.push({ code: 'PAYLOAD_TOO_LARGE', message: `the package is ${input.file!.size} bytes; at most ${maxBytes} (register larger packages by url)`, field: field('file') });
+    errors.push({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: `the package is ${input.file!.size} bytes; at most ${maxBytes} (register larger packages by url)`,
+      field: field('file'),
+    });
   }
   if (hasUrl && !hasFile) {
     let ok = false;
@@ -74,13 +96,27 @@ function checkInput(input: CreateFirmwareInput, maxBytes: number): UserErrorShap
     } catch {
       ok = false;
     }
-    if (!ok) errors.push({ code: 'INVALID_URL', message: 'url must be an absolute http(s) URL of at most 2048 characters', field: field('url') });
+    if (!ok)
+      errors.push({
+        code: 'INVALID_URL',
+        message: 'url must be an absolute http(s) URL of at most 2048 characters',
+        field: field('url'),
+      });
     if (input.size == null || !Number.isSafeInteger(input.size) || input.size < 1) {
-      errors.push({ code: 'INVALID_INPUT', message: 'a package registered by url needs its size in bytes', field: field('size') });
+      errors.push({
+        code: 'INVALID_INPUT',
+        message: 'a package registered by url needs its size in bytes',
+        field: field('size'),
+      });
     }
-    if (input.md5 == null) errors.push({ code: 'INVALID_INPUT', message: 'a package registered by url needs its md5', field: field('md5') });
+    if (input.md5 == null)
+      errors.push({ code: 'INVALID_INPUT', message: 'a package registered by url needs its md5', field: field('md5') });
     if (input.signMethod === 'SHA256' && input.sha256 == null) {
-      errors.push({ code: 'INVALID_INPUT', message: 'a package registered by url with signMethod SHA256 needs its sha256', field: field('sha256') });
+      errors.push({
+        code: 'INVALID_INPUT',
+        message: 'a package registered by url with signMethod SHA256 needs its sha256',
+        field: field('sha256'),
+      });
     }
   }
   return errors;
@@ -99,7 +135,8 @@ export function createFirmwareService(deps: ServiceDeps & { maxFirmwareBytes?: n
       assertProductVisible(p, input.productKey);
       const errors = checkInput(input, maxBytes);
       if (errors.length > 0) throw new DomainErrors(errors);
-      if (!(await findProduct(db, input.productKey))) throw new DomainError('PRODUCT_NOT_FOUND', `product ${input.productKey} does not exist`, field('productKey'));
+      if (!(await findProduct(db, input.productKey)))
+        throw new DomainError('PRODUCT_NOT_FOUND', `product ${input.productKey} does not exist`, field('productKey'));
 
       let content: Buffer | null = null;
       let size = input.size ?? 0;
@@ -108,17 +145,31 @@ export function createFirmwareService(deps: ServiceDeps & { maxFirmwareBytes?: n
       if (input.file) {
         content = Buffer.from(await input.file.arrayBuffer());
         // The declared size is the parser's; the bytes decide.
-        if (content.length > maxBytes) throw new DomainError('PAYLOAD_TOO_LARGE', `the package is ${content.length} bytes; at most ${maxBytes}`, field('file'));
+        if (content.length > maxBytes)
+          throw new DomainError(
+            'PAYLOAD_TOO_LARGE',
+            `the package is ${content.length} bytes; at most ${maxBytes}`,
+            field('file'),
+          );
         if (content.length === 0) throw new DomainError('INVALID_INPUT', 'the package is empty', field('file'));
         size = content.length;
         md5 = createHash('md5').update(content).digest('hex');
         sha256 = createHash('sha256').update(content).digest('hex');
         // Digests given with an upload are the client's own check that the bytes arrived intact.
-        const mismatch = (['md5', 'sha256'] as const).filter((k) => input[k] != null && input[k]!.toLowerCase() !== (k === 'md5' ? md5 : sha256));
+        const mismatch = (['md5', 'sha256'] as const).filter(
+          (k) => input[k] != null && input[k]!.toLowerCase() !== (k === 'md5' ? md5 : sha256),
+        );
         if (mismatch.length > 0) {
-          throw new DomainErrors(mismatch.map((k) => ({ code: 'DIGEST_MISMATCH', message: `the uploaded bytes do not have the given ${k}`, field: field(k) })));
+          throw new DomainErrors(
+            mismatch.map((k) => ({
+              code: 'DIGEST_MISMATCH',
+              message: `the uploaded bytes do not have the given ${k}`,
+              field: field(k),
+            })),
+          );
         }
-        if (input.size != null && input.size !== size) throw new DomainError('DIGEST_MISMATCH', `the upload is ${size} bytes, not ${input.size}`, field('size'));
+        if (input.size != null && input.size !== size)
+          throw new DomainError('DIGEST_MISMATCH', `the upload is ${size} bytes, not ${input.size}`, field('size'));
       }
       const created = await insertFirmware(db, {
         productKey: input.productKey,
@@ -139,7 +190,10 @@ export function createFirmwareService(deps: ServiceDeps & { maxFirmwareBytes?: n
           field('version'),
         );
       }
-      deps.logger.info({ productKey: input.productKey, firmwareId: created.id, size, hosted: content !== null }, 'firmware package created');
+      deps.logger.info(
+        { productKey: input.productKey, firmwareId: created.id, size, hosted: content !== null },
+        'firmware package created',
+      );
       return created;
     },
 
@@ -155,7 +209,12 @@ export function createFirmwareService(deps: ServiceDeps & { maxFirmwareBytes?: n
       assertProductVisible(p, productKey);
       const { page, window } = pageWindow(args);
       const rows = await pageFirmwares(db, productKey, window);
-      return toConnection(rows, page, (f) => f.id, () => countFirmwares(db, productKey));
+      return toConnection(
+        rows,
+        page,
+        (f) => f.id,
+        () => countFirmwares(db, productKey),
+      );
     },
   };
 }

@@ -43,21 +43,33 @@ function decode(payload: Buffer): OtaRequest | null {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
   const b = body as Record<string, unknown>;
   const id = typeof b.id === 'string' || typeof b.id === 'number' ? b.id : null;
-  const params = typeof b.params === 'object' && b.params !== null && !Array.isArray(b.params) ? (b.params as Record<string, unknown>) : null;
+  const params =
+    typeof b.params === 'object' && b.params !== null && !Array.isArray(b.params)
+      ? (b.params as Record<string, unknown>)
+      : null;
   if (!params || containsNul(b)) return { id, params: {} };
   return { id, params };
 }
 
-const text = (v: unknown, max: number): string | null => (typeof v === 'string' && v.length > 0 && [...v].length <= max ? v : null);
+const text = (v: unknown, max: number): string | null =>
+  typeof v === 'string' && v.length > 0 && [...v].length <= max ? v : null;
 
 /** `module` absent means the default module (§3.9). */
-const moduleOf = (params: Record<string, unknown>): string | null => (params.module == null || params.module === '' ? DEFAULT_MODULE : text(params.module, 64));
+const moduleOf = (params: Record<string, unknown>): string | null =>
+  params.module == null || params.module === '' ? DEFAULT_MODULE : text(params.module, 64);
 
 function errorNotice(device: DeviceIdentity, msg: UplinkRequest, id: OtaRequest['id'], message: string): Outbound {
   return {
     topic: extErrorTopic(device.productKey, device.deviceName),
     qos: msg.qos >= 1 ? 1 : 0,
-    payload: Buffer.from(JSON.stringify({ id, code: NO_TASK_CODE, message, data: { productKey: device.productKey, deviceName: device.deviceName } })),
+    payload: Buffer.from(
+      JSON.stringify({
+        id,
+        code: NO_TASK_CODE,
+        message,
+        data: { productKey: device.productKey, deviceName: device.deviceName },
+      }),
+    ),
   };
 }
 
@@ -76,7 +88,14 @@ export function createOtaHandlers(deps: { pusher: Pusher; logger: Logger; onChan
     const version = req ? text(req.params.version, 64) : null;
     const module = req ? moduleOf(req.params) : null;
     if (!req || version === null || module === null) {
-      return none([errorNotice(device, request, req?.id ?? null, 'request parameter error: params.version (and params.module, if given) must be non-empty strings of at most 64 characters')]);
+      return none([
+        errorNotice(
+          device,
+          request,
+          req?.id ?? null,
+          'request parameter error: params.version (and params.module, if given) must be non-empty strings of at most 64 characters',
+        ),
+      ]);
     }
     const { receivedAt } = request;
     const at = receivedAt.getTime();
@@ -108,10 +127,18 @@ export function createOtaHandlers(deps: { pusher: Pusher; logger: Logger; onChan
     const step = req ? parseStep(req.params.step) : null;
     const module = req ? moduleOf(req.params) : null;
     if (!req || step === null || module === null) {
-      return none([errorNotice(device, request, req?.id ?? null, 'request parameter error: params.step must be -4..100 (as a string or number)')]);
+      return none([
+        errorNotice(
+          device,
+          request,
+          req?.id ?? null,
+          'request parameter error: params.step must be -4..100 (as a string or number)',
+        ),
+      ]);
     }
     const raw = req.params.desc;
-    const given = raw == null || raw === '' ? null : (typeof raw === 'string' ? raw : JSON.stringify(raw)).slice(0, 1024);
+    const given =
+      raw == null || raw === '' ? null : (typeof raw === 'string' ? raw : JSON.stringify(raw)).slice(0, 1024);
     const failed = step < 0;
     const desc = given ?? (failed ? (FAILURE_STEPS[step] ?? null) : null);
     const at = request.receivedAt.getTime();
@@ -122,7 +149,15 @@ export function createOtaHandlers(deps: { pusher: Pusher; logger: Logger; onChan
         const task = await findActiveTask(tx, device.id, module);
         if (!task) return;
         const job = await lockJob(tx, task.jobId);
-        if (!job || !(await transitionTask(tx, task.taskId, { status: failed ? 'FAILED' : 'IN_PROGRESS', step, description: desc }))) return;
+        if (
+          !job ||
+          !(await transitionTask(tx, task.taskId, {
+            status: failed ? 'FAILED' : 'IN_PROGRESS',
+            step,
+            description: desc,
+          }))
+        )
+          return;
         found = true;
         const events = [progressEvent(device, task, failed ? 'FAILED' : 'IN_PROGRESS', step, desc, at)];
         if (failed) events.push(upgradeEvent(device, task, 'FAILED', desc, at), ...(await completeJob(tx, job)));
@@ -144,7 +179,15 @@ export function createOtaHandlers(deps: { pusher: Pusher; logger: Logger; onChan
   const request: UplinkHandler<'otaRequest'> = (device, uplink) => {
     const req = decode(uplink.payload);
     const module = req ? moduleOf(req.params) : DEFAULT_MODULE;
-    if (!req || module === null) return none([errorNotice(device, uplink, req?.id ?? null, 'request parameter error: params.module must be a non-empty string')]);
+    if (!req || module === null)
+      return none([
+        errorNotice(
+          device,
+          uplink,
+          req?.id ?? null,
+          'request parameter error: params.module must be a non-empty string',
+        ),
+      ]);
     const targets: PushTarget[] = [];
     return {
       inTx: async (tx) => {
@@ -168,7 +211,10 @@ export function createOtaHandlers(deps: { pusher: Pusher; logger: Logger; onChan
         } catch (err) {
           // The claim is committed (NOTIFIED): the device gets the push on its next request or login. Failing here
           // would disconnect it for nothing.
-          deps.logger.warn({ err, deviceName: device.deviceName }, 'could not build the upgrade push for a firmware request');
+          deps.logger.warn(
+            { err, deviceName: device.deviceName },
+            'could not build the upgrade push for a firmware request',
+          );
           return [];
         }
       },

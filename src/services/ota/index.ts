@@ -45,9 +45,27 @@ export function createOtaService(deps: OtaDeps) {
     return signerP;
   };
   const baseUrl = deps.baseUrl ?? (() => defaultBaseUrl(deps.config.HOST, deps.config.PORT));
-  const pusher = createPusher({ database: deps.database, ids: deps.ids, publisher: deps.publisher, signer, baseUrl, logger, ...(deps.linkTtlMs ? { linkTtlMs: deps.linkTtlMs } : {}) });
-  const rollout = createRollout({ database: deps.database, log: deps.log, hub: deps.hub, logger, pusher, ...pick(deps) });
-  const firmware = createFirmwareService({ ...deps, ...(deps.maxFirmwareBytes ? { maxFirmwareBytes: deps.maxFirmwareBytes } : {}) });
+  const pusher = createPusher({
+    database: deps.database,
+    ids: deps.ids,
+    publisher: deps.publisher,
+    signer,
+    baseUrl,
+    logger,
+    ...(deps.linkTtlMs ? { linkTtlMs: deps.linkTtlMs } : {}),
+  });
+  const rollout = createRollout({
+    database: deps.database,
+    log: deps.log,
+    hub: deps.hub,
+    logger,
+    pusher,
+    ...pick(deps),
+  });
+  const firmware = createFirmwareService({
+    ...deps,
+    ...(deps.maxFirmwareBytes ? { maxFirmwareBytes: deps.maxFirmwareBytes } : {}),
+  });
   const jobs = createJobService({ ...deps, onCreated: () => rollout.kick() });
   const handlers = createOtaHandlers({ pusher, logger, onChange: () => rollout.kick() });
 

@@ -39,14 +39,20 @@ export function checkLink(signer: LinkSigner, url: string, now: number): LinkChe
   const firmwareId = Number(m[1]);
   const expires = u.searchParams.get('expires') ?? '';
   const sig = u.searchParams.get('sig') ?? '';
-  if (!/^\d{1,15}$/.test(expires) || !signer.verify(firmwareId, Number(expires), sig)) return { ok: false, status: 403, reason: 'bad signature' };
+  if (!/^\d{1,15}$/.test(expires) || !signer.verify(firmwareId, Number(expires), sig))
+    return { ok: false, status: 403, reason: 'bad signature' };
   if (Number(expires) < now) return { ok: false, status: 403, reason: 'link expired' };
   return { ok: true, firmwareId };
 }
 
 /** Where the links point when the composition root gives no base: this server's own HTTP listener. */
 export function defaultBaseUrl(host: string, port: number): string {
-  const h = host === '0.0.0.0' || host === '::' || host === '' ? firstExternalAddress() : host.includes(':') ? `[${host}]` : host;
+  const h =
+    host === '0.0.0.0' || host === '::' || host === ''
+      ? firstExternalAddress()
+      : host.includes(':')
+        ? `[${host}]`
+        : host;
   return `http://${h}:${port}`;
 }
 

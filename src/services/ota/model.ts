@@ -18,7 +18,12 @@ export {
 export const DEFAULT_MODULE = 'default';
 
 /** The event types of the `otaProgress` subscription (forwarding shapes of alink-protocol.md §6.11). */
-export const OTA_EVENT = { version: 'ota.version', progress: 'ota.progress', upgrade: 'ota.upgrade', job: 'ota.job.status' } as const;
+export const OTA_EVENT = {
+  version: 'ota.version',
+  progress: 'ota.progress',
+  upgrade: 'ota.upgrade',
+  job: 'ota.job.status',
+} as const;
 export const OTA_STREAM_TYPES = [OTA_EVENT.progress, OTA_EVENT.upgrade, OTA_EVENT.version] as const;
 
 /**
@@ -40,19 +45,52 @@ export const FAILURE_STEPS: Record<number, string> = {
 
 /** An OTA event of a device: its data starts with the device's iotId, productKey and deviceName. */
 function deviceEvent(type: NewEvent['type'], d: OtaDevice, data: Record<string, unknown>): NewEvent {
-  return { type, productKey: d.productKey, deviceName: d.deviceName, data: { iotId: d.iotId, productKey: d.productKey, deviceName: d.deviceName, ...data } };
+  return {
+    type,
+    productKey: d.productKey,
+    deviceName: d.deviceName,
+    data: { iotId: d.iotId, productKey: d.productKey, deviceName: d.deviceName, ...data },
+  };
 }
 
 const taskIds = (t: TaskContext) => ({ jobId: String(t.jobId), taskId: String(t.taskId), moduleName: t.module });
 
 /** A transition of a task as one event body: §6.11 progress shape (UNCONFIRMED there; a superset here). */
-export function progressEvent(d: OtaDevice, t: TaskContext, status: OtaTaskStatus, step: number | null, desc: string | null, at: number): NewEvent {
-  return deviceEvent(OTA_EVENT.progress, d, { status, step, desc, ...taskIds(t), srcVersion: t.srcVersion, destVersion: t.destVersion, messageCreateTime: at });
+export function progressEvent(
+  d: OtaDevice,
+  t: TaskContext,
+  status: OtaTaskStatus,
+  step: number | null,
+  desc: string | null,
+  at: number,
+): NewEvent {
+  return deviceEvent(OTA_EVENT.progress, d, {
+    status,
+    step,
+    desc,
+    ...taskIds(t),
+    srcVersion: t.srcVersion,
+    destVersion: t.destVersion,
+    messageCreateTime: at,
+  });
 }
 
 /** §6.11 `/${pk}/${dn}/ota/upgrade`: the result of one device's upgrade. */
-export function upgradeEvent(d: OtaDevice, t: TaskContext, status: 'SUCCEEDED' | 'FAILED', desc: string | null, at: number): NewEvent {
-  return deviceEvent(OTA_EVENT.upgrade, d, { status, messageCreateTime: at, srcVersion: t.srcVersion, destVersion: t.destVersion, desc, ...taskIds(t) });
+export function upgradeEvent(
+  d: OtaDevice,
+  t: TaskContext,
+  status: 'SUCCEEDED' | 'FAILED',
+  desc: string | null,
+  at: number,
+): NewEvent {
+  return deviceEvent(OTA_EVENT.upgrade, d, {
+    status,
+    messageCreateTime: at,
+    srcVersion: t.srcVersion,
+    destVersion: t.destVersion,
+    desc,
+    ...taskIds(t),
+  });
 }
 
 /** §6.11 `/${pk}/${dn}/ota/version/post`: a version the device reported. */
@@ -61,11 +99,21 @@ export function versionEvent(d: OtaDevice, module: string, version: string, at: 
 }
 
 /** §6.11 `/${pk}/${packageId}/${jobId}/ota/job/status`. */
-export function jobStatusEvent(job: { id: number; productKey: string; firmwareId: number }, status: OtaJobStatus, at: number): NewEvent {
+export function jobStatusEvent(
+  job: { id: number; productKey: string; firmwareId: number },
+  status: OtaJobStatus,
+  at: number,
+): NewEvent {
   return {
     type: OTA_EVENT.job,
     productKey: job.productKey,
-    data: { productKey: job.productKey, packageId: String(job.firmwareId), jobId: String(job.id), status, messageCreateTime: at },
+    data: {
+      productKey: job.productKey,
+      packageId: String(job.firmwareId),
+      jobId: String(job.id),
+      status,
+      messageCreateTime: at,
+    },
   };
 }
 

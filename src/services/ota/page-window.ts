@@ -6,6 +6,11 @@ export function pageWindow(args: PageArgs): { page: KeysetPage; window: IdWindow
   const page = keysetPage(args);
   return {
     page,
-    window: { after: idKey(page.afterKey, 'after'), before: idKey(page.beforeKey, 'before'), forward: page.direction === 'forward', limit: page.limit + 1 },
+    window: {
+      after: idKey(page.afterKey, 'after'),
+      before: idKey(page.beforeKey, 'before'),
+      forward: page.direction === 'forward',
+      limit: page.limit + 1,
+    },
   };
 }

@@ -38,9 +38,15 @@ export function createPusher(deps: PusherDeps) {
   /** The push for one target: the link is signed now and expires after the link TTL. */
   async function message(t: PushTarget): Promise<Outbound> {
     const f = await firmware(t.firmwareId);
-    const url = f.url ?? firmwareLink(await deps.signer(), deps.baseUrl(), f.id, Date.now() + (deps.linkTtlMs ?? OTA_LINK_TTL_MS));
+    const url =
+      f.url ??
+      firmwareLink(await deps.signer(), deps.baseUrl(), f.id, Date.now() + (deps.linkTtlMs ?? OTA_LINK_TTL_MS));
     const id = Number(await deps.ids.take());
-    return { topic: otaUpgradeTopic(t.device.productKey, t.device.deviceName), payload: upgradePush(id, f, url), qos: 1 };
+    return {
+      topic: otaUpgradeTopic(t.device.productKey, t.device.deviceName),
+      payload: upgradePush(id, f, url),
+      qos: 1,
+    };
   }
 
   /** Send pushes for committed claims; a failed publish is logged (the device gets it again when it reconnects). */

@@ -23,7 +23,9 @@ export interface RolloutOptions {
  * their job started are pushed when they come online (hub `device.status` events), within the same budget; a device
  * pushed before that went offline without reporting progress is pushed again on its next login.
  */
-export function createRollout(deps: { database: Database; log: EventLog; hub: EventHub; logger: Logger; pusher: Pusher } & RolloutOptions) {
+export function createRollout(
+  deps: { database: Database; log: EventLog; hub: EventHub; logger: Logger; pusher: Pusher } & RolloutOptions,
+) {
   const db = deps.database.db;
   const log = deps.logger.child({ module: 'ota-rollout' });
   const intervalMs = deps.intervalMs ?? 1000;
@@ -112,9 +114,21 @@ export function createRollout(deps: { database: Database; log: EventLog; hub: Ev
       stopped = false;
       unsubscribe = deps.hub.on(['device.status', 'device.lifecycle'], (e) => {
         // Only a job that already pushed to the device can have left it NOTIFIED: with no active job, nothing to do.
-        if (e.type === 'device.status' && e.data.status === 'online' && e.productKey && e.deviceName && activeJobs > 0) {
+        if (
+          e.type === 'device.status' &&
+          e.data.status === 'online' &&
+          e.productKey &&
+          e.deviceName &&
+          activeJobs > 0
+        ) {
           const { productKey, deviceName } = e;
-          later(settleMs + 50, () => void online(productKey, deviceName).catch((err: unknown) => log.warn({ err, deviceName }, 'OTA push on login failed')));
+          later(
+            settleMs + 50,
+            () =>
+              void online(productKey, deviceName).catch((err: unknown) =>
+                log.warn({ err, deviceName }, 'OTA push on login failed'),
+              ),
+          );
         } else if (e.type === 'device.lifecycle' && e.data.action === 'delete' && activeJobs > 0) {
           sweepOrphans = true;
           kick();

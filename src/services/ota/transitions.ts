@@ -21,9 +21,16 @@ export async function claimQueued(
   job: OtaJobRecord,
   opts: { settleMs: number; maxBatch: number; deviceId?: number },
 ): Promise<{ targets: PushTarget[]; events: NewEvent[] }> {
-  const budget = job.rolloutRate == null ? opts.maxBatch : Math.min(opts.maxBatch, job.rolloutRate - (await countNotifiedLastMinute(tx, job.id)));
+  const budget =
+    job.rolloutRate == null
+      ? opts.maxBatch
+      : Math.min(opts.maxBatch, job.rolloutRate - (await countNotifiedLastMinute(tx, job.id)));
   if (budget <= 0) return { targets: [], events: [] };
-  const claimed = await claimQueuedTasks(tx, job, { limit: budget, onlineBefore: new Date(Date.now() - opts.settleMs), ...(opts.deviceId != null ? { deviceId: opts.deviceId } : {}) });
+  const claimed = await claimQueuedTasks(tx, job, {
+    limit: budget,
+    onlineBefore: new Date(Date.now() - opts.settleMs),
+    ...(opts.deviceId != null ? { deviceId: opts.deviceId } : {}),
+  });
   const now = Date.now();
   return {
     targets: claimed.map(({ task: _task, ...target }: ClaimedTask) => target),
@@ -32,6 +39,9 @@ export async function claimQueued(
 }
 
 /** After a task ended: the job is COMPLETED once none of its tasks is QUEUED, NOTIFIED or IN_PROGRESS. */
-export async function completeJob(tx: Tx, job: Pick<OtaJobRecord, 'id' | 'productKey' | 'firmwareId'>): Promise<NewEvent[]> {
+export async function completeJob(
+  tx: Tx,
+  job: Pick<OtaJobRecord, 'id' | 'productKey' | 'firmwareId'>,
+): Promise<NewEvent[]> {
   return (await completeJobIfDone(tx, job.id)) ? [jobStatusEvent(job, 'COMPLETED', Date.now())] : [];
 }

@@ -19,7 +19,18 @@ export const republishSchema = z.object({
 /** RFC 9110 token: what a header name may be. */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}$/;
 /** Headers the platform sets itself: a configured value would break or smuggle the request. */
-const RESERVED_HEADERS = ['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive', 'expect', 'idempotency-key'];
+const RESERVED_HEADERS = [
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'upgrade',
+  'te',
+  'trailer',
+  'keep-alive',
+  'expect',
+  'idempotency-key',
+];
 export const webhookSchema = z.object({
   url: z.url({ protocol: /^https?$/ }),
   method: z.enum(['POST', 'PUT']).optional(),
@@ -27,12 +38,15 @@ export const webhookSchema = z.object({
     .record(
       z
         .string()
-        .regex(HEADER_NAME, 'header names are HTTP tokens (letters, digits and !#$%&\'*+-.^_`|~)')
+        .regex(HEADER_NAME, "header names are HTTP tokens (letters, digits and !#$%&'*+-.^_`|~)")
         .refine((n) => !RESERVED_HEADERS.includes(n.toLowerCase()), 'this header is set by the platform'),
       z.string().max(8192),
     )
     .optional(),
-  bodyTemplate: z.string().max(64 * 1024).optional(),
+  bodyTemplate: z
+    .string()
+    .max(64 * 1024)
+    .optional(),
   timeoutMs: z.number().int().min(100).max(60_000).optional(),
 });
 export const amqpSchema = z.object({
@@ -62,19 +76,30 @@ export function checkActionConfiguration(a: RuleAction, guard?: TargetGuard): st
   if (a.type === 'REPUBLISH') {
     const topic = fill(String(a.configuration.topic), { productKey: 'pk0', deviceName: 'dn0' }, {});
     const t = parseTopic(topic);
-    const ok = isValidTopicName(topic) && (t.kind === 'custom' || (t.kind === 'sys' && t.path[0] === 'thing' && t.path[1] === 'service'));
-    if (!ok) return [`topic: republish targets a device's custom topic (/\${productKey}/\${deviceName}/user/...) or a TSL downlink (/sys/.../thing/service/...)`];
+    const ok =
+      isValidTopicName(topic) &&
+      (t.kind === 'custom' || (t.kind === 'sys' && t.path[0] === 'thing' && t.path[1] === 'service'));
+    if (!ok)
+      return [
+        `topic: republish targets a device's custom topic (/\${productKey}/\${deviceName}/user/...) or a TSL downlink (/sys/.../thing/service/...)`,
+      ];
   }
   return [];
 }
 
 /** `${field}` placeholders: the source message's productKey / deviceName / topic, then the SELECT output's fields. */
-export function fill(template: string, source: { productKey?: string | null; deviceName?: string | null; topic?: string }, output: Record<string, unknown>): string {
+export function fill(
+  template: string,
+  source: { productKey?: string | null; deviceName?: string | null; topic?: string },
+  output: Record<string, unknown>,
+): string {
   return template.replace(/\$\{([A-Za-z0-9_.]+)\}/g, (_m, k: string) => {
     if (k === 'productKey' && source.productKey != null) return source.productKey;
     if (k === 'deviceName' && source.deviceName != null) return source.deviceName;
     if (k === 'topic' && source.topic != null) return source.topic;
-    const v = k.split('.').reduce<unknown>((o, p) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[p] : undefined), output);
+    const v = k
+      .split('.')
+      .reduce<unknown>((o, p) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[p] : undefined), output);
     return v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
   });
 }
@@ -84,7 +109,11 @@ export function fill(template: string, source: { productKey?: string | null; dev
  * values hold: a placeholder inside a JSON string is filled JSON-escaped (quotes, backslashes, newlines); elsewhere
  * it is filled as `fill` does.
  */
-export function fillBody(template: string, source: { productKey?: string | null; deviceName?: string | null; topic?: string }, output: Record<string, unknown>): string {
+export function fillBody(
+  template: string,
+  source: { productKey?: string | null; deviceName?: string | null; topic?: string },
+  output: Record<string, unknown>,
+): string {
   if (!/^\s*[[{]/.test(template)) return fill(template, source, output);
   let out = '';
   let inString = false;

@@ -1,7 +1,7 @@
 import amqp from 'amqplib';
 import http from 'node:http';
 import https from 'node:https';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { canSubscribe } from '../../domain/alink/acl.ts';
 import { isValidTopicName } from '../../domain/alink/topic-filter.ts';
 import { parseTopic, validateTopicName } from '../../domain/alink/topics.ts';
@@ -12,7 +12,14 @@ import type { ProductCache } from '../product-cache.ts';
 import { DestinationRefused, pinnedLookup, type TargetGuard } from './destinations.ts';
 import { amqpSchema, fill, fillBody, republishSchema, webhookSchema, type RuleAction } from './action-config.ts';
 
-export { ACTION_SCHEMAS, checkActionConfiguration, fill, fillBody, type RuleAction, type RuleActionType } from './action-config.ts';
+export {
+  ACTION_SCHEMAS,
+  checkActionConfiguration,
+  fill,
+  fillBody,
+  type RuleAction,
+  type RuleActionType,
+} from './action-config.ts';
 
 export class DeliveryError extends Error {
   constructor(
@@ -42,7 +49,12 @@ export interface Delivery {
  * publisher confirms. AMQP connections are kept per URL and dropped on error, so a broker that comes back is
  * reconnected on the next attempt.
  */
-export function createActionRunner(deps: { publisher: DevicePublisher; products: ProductCache; logger: Logger; targets: TargetGuard }) {
+export function createActionRunner(deps: {
+  publisher: DevicePublisher;
+  products: ProductCache;
+  logger: Logger;
+  targets: TargetGuard;
+}) {
   const channels = new Map<string, Promise<{ conn: amqp.ChannelModel; ch: amqp.ConfirmChannel }>>();
 
   function channel(url: string) {
@@ -81,7 +93,8 @@ export function createActionRunner(deps: { publisher: DevicePublisher; products:
     const info = pk && inScope ? await deps.products.get(pk) : null;
     const allowed =
       info &&
-      ((t.kind === 'custom' && canSubscribe({ productKey: t.productKey, deviceName: t.deviceName }, topic, info.categories)) ||
+      ((t.kind === 'custom' &&
+        canSubscribe({ productKey: t.productKey, deviceName: t.deviceName }, topic, info.categories)) ||
         (t.kind === 'sys' && t.path[0] === 'thing' && t.path[1] === 'service'));
     if (!allowed) throw new DeliveryError(`TOPIC_NOT_ALLOWED: the target device may not receive ${topic}`, false);
     await deps.publisher.publish(topic, Buffer.from(JSON.stringify(d.output)), cfg.qos ?? 1);
@@ -104,7 +117,8 @@ export function createActionRunner(deps: { publisher: DevicePublisher; products:
     try {
       target = await deps.targets.resolve(url.hostname);
     } catch (e) {
-      if (e instanceof DestinationRefused) throw new DeliveryError(`webhook ${safeUrl(cfg.url)} refused: ${e.message}`, false);
+      if (e instanceof DestinationRefused)
+        throw new DeliveryError(`webhook ${safeUrl(cfg.url)} refused: ${e.message}`, false);
       throw new DeliveryError(`webhook ${safeUrl(cfg.url)} unreachable: its host name does not resolve`);
     }
     const headers: Record<string, string> = {
@@ -118,16 +132,26 @@ export function createActionRunner(deps: { publisher: DevicePublisher; products:
     const timeout = AbortSignal.timeout(timeoutMs);
     let status: number;
     try {
-      status = await send(url, { method: cfg.method ?? 'POST', headers, body, lookup: pinnedLookup(target), signal: d.signal ? AbortSignal.any([timeout, d.signal]) : timeout });
+      status = await send(url, {
+        method: cfg.method ?? 'POST',
+        headers,
+        body,
+        lookup: pinnedLookup(target),
+        signal: d.signal ? AbortSignal.any([timeout, d.signal]) : timeout,
+      });
     } catch (e) {
       // Building the request failed (a header the HTTP layer refuses): the same delivery fails the same way every
       // time, so it is dead-lettered at once instead of being retried for minutes.
-      if (e instanceof RequestBuildError) throw new DeliveryError(`webhook ${safeUrl(cfg.url)} request could not be built: ${e.message}`, false);
+      if (e instanceof RequestBuildError)
+        throw new DeliveryError(`webhook ${safeUrl(cfg.url)} request could not be built: ${e.message}`, false);
       const why = timeout.aborted ? `no answer within ${timeoutMs} ms` : (e as Error).message;
       throw new DeliveryError(`webhook ${safeUrl(cfg.url)} unreachable: ${why}`);
     }
     if (status < 200 || status >= 300) {
-      throw new DeliveryError(`webhook ${safeUrl(cfg.url)} answered HTTP ${status}`, status >= 500 || status === 429 || status === 408);
+      throw new DeliveryError(
+        `webhook ${safeUrl(cfg.url)} answered HTTP ${status}`,
+        status >= 500 || status === 429 || status === 408,
+      );
     }
   }
 
@@ -137,12 +161,17 @@ export function createActionRunner(deps: { publisher: DevicePublisher; products:
     try {
       ({ ch } = await channel(cfg.url));
     } catch (e) {
-      if (e instanceof DestinationRefused) throw new DeliveryError(`AMQP server ${redact(cfg.url)} refused: ${e.message}`, false);
+      if (e instanceof DestinationRefused)
+        throw new DeliveryError(`AMQP server ${redact(cfg.url)} refused: ${e.message}`, false);
       const err = e as NodeJS.ErrnoException;
       // Network failures say "unreachable"; a server that answers but refuses (login, vhost) says so.
-      const network = typeof err.code === 'string' && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/.test(err.code);
+      const network =
+        typeof err.code === 'string' &&
+        /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/.test(err.code);
       const timedOut = /timeout/i.test(err.message);
-      throw new DeliveryError(`AMQP server ${redact(cfg.url)} ${network || timedOut ? 'unreachable' : 'refused the connection'}: ${redact(err.message)}`);
+      throw new DeliveryError(
+        `AMQP server ${redact(cfg.url)} ${network || timedOut ? 'unreachable' : 'refused the connection'}: ${redact(err.message)}`,
+      );
     }
     await new Promise<void>((resolve, reject) => {
       // The server closes the channel when it refuses a publish (e.g. 404 NOT_FOUND for an unknown exchange): amqplib
@@ -155,7 +184,12 @@ export function createActionRunner(deps: { publisher: DevicePublisher; products:
           cfg.exchange ?? '',
           cfg.routingKey,
           Buffer.from(JSON.stringify(d.output)),
-          { persistent: cfg.persistent ?? true, messageId: d.deliveryKey, contentType: 'application/json', headers: { topic: d.message.topic } },
+          {
+            persistent: cfg.persistent ?? true,
+            messageId: d.deliveryKey,
+            contentType: 'application/json',
+            headers: { topic: d.message.topic },
+          },
           (err: unknown) => {
             ch.off('error', onError);
             if (!err) return resolve();
@@ -197,7 +231,11 @@ class RequestBuildError extends Error {}
  */
 function configOf<T>(schema: z.ZodType<T>, d: Delivery): T {
   const r = schema.safeParse(d.action.configuration);
-  if (!r.success) throw new DeliveryError(`${d.action.type} configuration is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || 'configuration'}: ${i.message}`).join('; ')}`, false);
+  if (!r.success)
+    throw new DeliveryError(
+      `${d.action.type} configuration is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || 'configuration'}: ${i.message}`).join('; ')}`,
+      false,
+    );
   return r.data;
 }
 
@@ -210,15 +248,28 @@ export function headerValue(v: string): string {
 }
 
 /** One HTTP request to the pinned address; resolves with the status once the response has been read. */
-function send(url: URL, opts: { method: string; headers: Record<string, string>; body: string; lookup: ReturnType<typeof pinnedLookup>; signal: AbortSignal }): Promise<number> {
+function send(
+  url: URL,
+  opts: {
+    method: string;
+    headers: Record<string, string>;
+    body: string;
+    lookup: ReturnType<typeof pinnedLookup>;
+    signal: AbortSignal;
+  },
+): Promise<number> {
   return new Promise((resolve, reject) => {
     let req: http.ClientRequest;
     try {
-      req = (url.protocol === 'https:' ? https : http).request(url, { method: opts.method, headers: opts.headers, lookup: opts.lookup, signal: opts.signal, agent: false }, (res) => {
-        res.on('error', reject);
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      req = (url.protocol === 'https:' ? https : http).request(
+        url,
+        { method: opts.method, headers: opts.headers, lookup: opts.lookup, signal: opts.signal, agent: false },
+        (res) => {
+          res.on('error', reject);
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
     } catch (e) {
       return reject(new RequestBuildError((e as Error).message));
     }

@@ -12,10 +12,12 @@ export function createConsumerStore(database: Database, instanceId: string) {
   const db = database.db;
   return {
     /** Take (or keep) the lease; returns the position to resume after, or null when another instance holds it. */
-    acquire: (name: string, startAt: number): Promise<number | null> => acquireConsumerLease(db, { name, startAt, owner: instanceId, leaseMs: LEASE_MS }),
+    acquire: (name: string, startAt: number): Promise<number | null> =>
+      acquireConsumerLease(db, { name, startAt, owner: instanceId, leaseMs: LEASE_MS }),
 
     /** Record progress and renew the lease; false when the lease was lost (stop processing). */
-    commit: (name: string, position: number): Promise<boolean> => commitConsumerPosition(db, { name, position, owner: instanceId, leaseMs: LEASE_MS }),
+    commit: (name: string, position: number): Promise<boolean> =>
+      commitConsumerPosition(db, { name, position, owner: instanceId, leaseMs: LEASE_MS }),
 
     release: (name: string): Promise<void> => releaseConsumerLease(db, name, instanceId),
   };

@@ -57,7 +57,8 @@ for (const [net6, bits] of [
   NON_PUBLIC_V6.addSubnet(net6, bits, 'ipv6');
 }
 
-const familyOf = (address: string): 'ipv4' | 'ipv6' | null => (net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) ? 'ipv6' : null);
+const familyOf = (address: string): 'ipv4' | 'ipv6' | null =>
+  net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) ? 'ipv6' : null;
 
 function allowList(ranges: readonly string[]): net.BlockList | null {
   if (ranges.length === 0) return null;
@@ -75,7 +76,9 @@ function allowList(ranges: readonly string[]): net.BlockList | null {
 export class DestinationRefused extends Error {
   constructor() {
     // One text whatever the address, port or reason: the answer must not help map the internal network.
-    super('destination not allowed: it resolves to a private, local or reserved address (see RULE_ALLOW_PRIVATE_TARGETS)');
+    super(
+      'destination not allowed: it resolves to a private, local or reserved address (see RULE_ALLOW_PRIVATE_TARGETS)',
+    );
     this.name = 'DestinationRefused';
   }
 }
@@ -105,7 +108,9 @@ export function createTargetGuard(policy: TargetPolicy) {
   async function resolve(hostname: string): Promise<{ address: string; family: 4 | 6 }> {
     const host = hostname.replace(/^\[|\]$/g, '');
     const fam = familyOf(host);
-    const found = fam ? [{ address: host, family: fam === 'ipv4' ? 4 : 6 }] : await dns.promises.lookup(host, { all: true, verbatim: true });
+    const found = fam
+      ? [{ address: host, family: fam === 'ipv4' ? 4 : 6 }]
+      : await dns.promises.lookup(host, { all: true, verbatim: true });
     if (found.length === 0 || found.some((a) => !addressAllowed(a.address))) throw new DestinationRefused();
     const first = found[0]!;
     return { address: first.address, family: first.family === 6 ? 6 : 4 };

@@ -1,6 +1,11 @@
 import { topicMatches } from '../../domain/alink/topic-filter.ts';
 import { messagePayload } from '../../events/catalog.ts';
-import { FORWARDED_TYPES, sourceOfTopic, toForwardingMessage, type ForwardingMessage } from '../../domain/rules/forwarding.ts';
+import {
+  FORWARDED_TYPES,
+  sourceOfTopic,
+  toForwardingMessage,
+  type ForwardingMessage,
+} from '../../domain/rules/forwarding.ts';
 import { compileRuleSql, type CompiledRule } from '../../domain/rules/sql.ts';
 import { insertDeadLetter } from '../../db/repositories/dead-letters.ts';
 import { addRuleStats, deviceAttributes, listRunningRules } from '../../db/repositories/rules.ts';
@@ -31,7 +36,8 @@ const sleep = (ms: number, signal: AbortSignal) =>
 /** The stream filter of a rule: status topics only see status events; a concrete product key narrows the replay. */
 function streamTypes(filter: string): { types: readonly string[]; productKey: string | null } {
   const levels = filter.split('/');
-  if (filter.startsWith('/as/mqtt/status/')) return { types: ['device.status'], productKey: levels[4] && !['+', '#'].includes(levels[4]) ? levels[4] : null };
+  if (filter.startsWith('/as/mqtt/status/'))
+    return { types: ['device.status'], productKey: levels[4] && !['+', '#'].includes(levels[4]) ? levels[4] : null };
   return { types: FORWARDED_TYPES, productKey: levels[1] && !['+', '#'].includes(levels[1]) ? levels[1] : null };
 }
 
@@ -42,7 +48,9 @@ function streamTypes(filter: string): { types: readonly string[]; productKey: st
  * still fails. The position is committed after the event's deliveries: at-least-once, each delivery carrying its
  * idempotency key.
  */
-export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore; actions: ActionRunner; metrics: Metrics }) {
+export function createRuleEngine(
+  deps: ServiceDeps & { consumers: ConsumerStore; actions: ActionRunner; metrics: Metrics },
+) {
   const { database, hub, log, config, consumers, actions, metrics } = deps;
   const logger: Logger = deps.logger.child({ module: 'rules' });
   const db = database.db;
@@ -71,7 +79,14 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
   const aborter = new AbortController();
   let timer: NodeJS.Timeout | null = null;
 
-  async function deliverWithRetry(rule: RuleRecord, action: RuleAction, output: Record<string, unknown>, msg: ForwardingMessage, key: string, signal: AbortSignal): Promise<{ attempts: number; error: string | null }> {
+  async function deliverWithRetry(
+    rule: RuleRecord,
+    action: RuleAction,
+    output: Record<string, unknown>,
+    msg: ForwardingMessage,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<{ attempts: number; error: string | null }> {
     let delay = config.RULE_RETRY_BASE_MS;
     const deadline = Date.now() + config.RULE_RETRY_MAX_MS;
     for (let attempt = 1; ; attempt++) {
@@ -88,8 +103,17 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
     }
   }
 
-  async function handle(rule: RuleRecord, compiled: CompiledRule, position: number, msg: ForwardingMessage, signal: AbortSignal): Promise<void> {
-    const ctx = { ...msg, ...(compiled.usesAttributes ? { attributes: await attributesOf(msg.productKey, msg.deviceName) } : {}) };
+  async function handle(
+    rule: RuleRecord,
+    compiled: CompiledRule,
+    position: number,
+    msg: ForwardingMessage,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const ctx = {
+      ...msg,
+      ...(compiled.usesAttributes ? { attributes: await attributesOf(msg.productKey, msg.deviceName) } : {}),
+    };
     let output: Record<string, unknown>;
     try {
       if (!compiled.where(ctx)) return;
@@ -113,21 +137,44 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
     for (const f of failures) {
       stats.failed++;
       stats.deadLettered++;
-      await insertDeadLetter(db, { ruleId: rule.id, actionIndex: f.index, deliveryKey: f.key, eventPosition: position, topic: msg.topic, output, error: f.error, attempts: f.attempts });
+      await insertDeadLetter(db, {
+        ruleId: rule.id,
+        actionIndex: f.index,
+        deliveryKey: f.key,
+        eventPosition: position,
+        topic: msg.topic,
+        output,
+        error: f.error,
+        attempts: f.attempts,
+      });
       for (const [ei, ea] of rule.actions.entries()) {
         if (!ea.errorAction) continue;
-        const errOut = { ruleId: rule.id, ruleName: rule.name, action: f.action.type, actionIndex: f.index, error: f.error, deliveryKey: f.key, topic: msg.topic, output };
+        const errOut = {
+          ruleId: rule.id,
+          ruleName: rule.name,
+          action: f.action.type,
+          actionIndex: f.index,
+          error: f.error,
+          deliveryKey: f.key,
+          topic: msg.topic,
+          output,
+        };
         const r = await deliverWithRetry(rule, ea, errOut, msg, `${f.key}:error:${ei}`, signal);
         if (r.error) logger.warn({ ruleId: rule.id, error: r.error }, 'error action failed too');
       }
     }
-    for (const k of ['delivered', 'failed', 'deadLettered'] as const) if (stats[k]) metrics.ruleEvents.inc({ rule: String(rule.id), outcome: k }, stats[k]);
+    for (const k of ['delivered', 'failed', 'deadLettered'] as const)
+      if (stats[k]) metrics.ruleEvents.inc({ rule: String(rule.id), outcome: k }, stats[k]);
     await addRuleStats(db, rule.id, stats, failures[0]?.error ?? null);
   }
 
   async function run(rule: RuleRecord, signal: AbortSignal): Promise<void> {
     const compiled = compileRuleSql(rule.sql);
-    if (!compiled.ok) return void logger.error({ ruleId: rule.id, error: compiled.error }, 'stored rule does not compile; not running it');
+    if (!compiled.ok)
+      return void logger.error(
+        { ruleId: rule.id, error: compiled.error },
+        'stored rule does not compile; not running it',
+      );
     const name = consumerName(rule.id);
     const { types, productKey } = streamTypes(compiled.value.topicFilter);
     while (!signal.aborted) {
@@ -145,7 +192,8 @@ export function createRuleEngine(deps: ServiceDeps & { consumers: ConsumerStore;
           if (hit) await handle(rule, compiled.value, item.event.position, msg, signal);
           position = item.event.position;
           if (hit || Date.now() - lastCommit > 1000) {
-            if (!(await consumers.commit(name, position))) return void logger.warn({ ruleId: rule.id }, 'rule lease lost; another instance runs it');
+            if (!(await consumers.commit(name, position)))
+              return void logger.warn({ ruleId: rule.id }, 'rule lease lost; another instance runs it');
             lastCommit = Date.now();
           }
         }

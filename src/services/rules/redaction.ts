@@ -33,7 +33,12 @@ export function redactAction(a: RuleAction): RuleAction {
   const c: Record<string, unknown> = { ...a.configuration };
   if (typeof c.url === 'string') c.url = redactUrl(c.url);
   if (a.type === 'WEBHOOK' && c.headers && typeof c.headers === 'object') {
-    c.headers = Object.fromEntries(Object.entries(c.headers as Record<string, unknown>).map(([k, v]) => [k, PLAIN_HEADERS.has(k.toLowerCase()) ? v : REDACTED]));
+    c.headers = Object.fromEntries(
+      Object.entries(c.headers as Record<string, unknown>).map(([k, v]) => [
+        k,
+        PLAIN_HEADERS.has(k.toLowerCase()) ? v : REDACTED,
+      ]),
+    );
   }
   return { ...a, configuration: c };
 }

@@ -5,8 +5,23 @@ import { sourceOfTopic } from '../../domain/rules/forwarding.ts';
 import { compileRuleSql, type SqlError } from '../../domain/rules/sql.ts';
 import type { Executor } from '../../db/client.ts';
 import { moveConsumerToHead } from '../../db/repositories/consumers.ts';
-import { countDeadLetters, listPendingDeadLetters, markDeadLetterRedriven, pageDeadLetters, recordDeadLetterFailure } from '../../db/repositories/dead-letters.ts';
-import { deleteRule, findRule, insertRule, listRuleStatements, listRules, setRuleStatus, updateRule, type RuleChanges } from '../../db/repositories/rules.ts';
+import {
+  countDeadLetters,
+  listPendingDeadLetters,
+  markDeadLetterRedriven,
+  pageDeadLetters,
+  recordDeadLetterFailure,
+} from '../../db/repositories/dead-letters.ts';
+import {
+  deleteRule,
+  findRule,
+  insertRule,
+  listRuleStatements,
+  listRules,
+  setRuleStatus,
+  updateRule,
+  type RuleChanges,
+} from '../../db/repositories/rules.ts';
 import type { DeadLetterRecord, RuleRecord } from '../../db/rule-records.ts';
 import { requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
@@ -35,7 +50,10 @@ function fromProduct(statement: string): string {
   return productKey && productKey !== '+' && productKey !== '#' ? productKey : '';
 }
 
-function checkRule(input: { name?: string | null; sql?: string | null; actions?: RuleAction[] | null }, targets: TargetGuard): void {
+function checkRule(
+  input: { name?: string | null; sql?: string | null; actions?: RuleAction[] | null },
+  targets: TargetGuard,
+): void {
   const errors: UserErrorShape[] = [];
   if (input.name != null && (input.name.trim().length < 1 || [...input.name.trim()].length > 30)) {
     errors.push({ code: 'INVALID_NAME', message: 'rule name must be 1 to 30 characters', field: ['input', 'name'] });
@@ -45,22 +63,41 @@ function checkRule(input: { name?: string | null; sql?: string | null; actions?:
     if (!c.ok) errors.push(sqlUserError(c.error));
   }
   if (input.actions != null) {
-    if (input.actions.length > MAX_ACTIONS) errors.push({ code: 'INVALID_ACTION', message: `a rule has at most ${MAX_ACTIONS} actions`, field: ['input', 'actions'] });
+    if (input.actions.length > MAX_ACTIONS)
+      errors.push({
+        code: 'INVALID_ACTION',
+        message: `a rule has at most ${MAX_ACTIONS} actions`,
+        field: ['input', 'actions'],
+      });
     input.actions.forEach((a, i) => {
-      for (const m of checkActionConfiguration(a, targets)) errors.push({ code: 'INVALID_ACTION', message: `${a.type}: ${m}`, field: ['input', 'actions', String(i), 'configuration'] });
+      for (const m of checkActionConfiguration(a, targets))
+        errors.push({
+          code: 'INVALID_ACTION',
+          message: `${a.type}: ${m}`,
+          field: ['input', 'actions', String(i), 'configuration'],
+        });
     });
     if (input.actions.length > 0 && input.actions.every((a) => a.errorAction)) {
-      errors.push({ code: 'INVALID_ACTION', message: 'a rule needs at least one action that is not an error action', field: ['input', 'actions'] });
+      errors.push({
+        code: 'INVALID_ACTION',
+        message: 'a rule needs at least one action that is not an error action',
+        field: ['input', 'actions'],
+      });
     }
   }
   if (errors.length > 0) throw new DomainErrors(errors);
 }
 
 /** Rules (CreateRule, CreateRuleAction, StartRule, StopRule, alink-protocol.md §5.5), dead letters and testRule. */
-export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetterRecord, rule: RuleRecord) => Promise<void> }) {
+export function createRuleService(
+  deps: ServiceDeps & { redrive: (dl: DeadLetterRecord, rule: RuleRecord) => Promise<void> },
+) {
   const { database, log, config } = deps;
   const db = database.db;
-  const targets = createTargetGuard({ allowPrivate: config.RULE_ALLOW_PRIVATE_TARGETS, privateRanges: config.RULE_PRIVATE_TARGETS });
+  const targets = createTargetGuard({
+    allowPrivate: config.RULE_ALLOW_PRIVATE_TARGETS,
+    privateRanges: config.RULE_PRIVATE_TARGETS,
+  });
   /** Dead letters being re-driven in the background (by id): a second request does not queue them twice. */
   const redriving = new Set<number>();
   const changed = (id: number, what: string) => registryChanged('rule', what, { id });
@@ -79,7 +116,11 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
     const n = rows.filter((r) => r.id !== except && fromProduct(r.sql) === product).length;
     if (n >= config.RULE_MAX_PER_PRODUCT) {
       const what = product ? `product ${product}` : 'every product';
-      throw new DomainError('RULE_LIMIT_EXCEEDED', `${what} already has ${n} rules; at most ${config.RULE_MAX_PER_PRODUCT} are allowed (RULE_MAX_PER_PRODUCT)`, ['input', 'sql']);
+      throw new DomainError(
+        'RULE_LIMIT_EXCEEDED',
+        `${what} already has ${n} rules; at most ${config.RULE_MAX_PER_PRODUCT} are allowed (RULE_MAX_PER_PRODUCT)`,
+        ['input', 'sql'],
+      );
     }
   }
 
@@ -88,7 +129,8 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
     return log.transaction(async (tx, emit) => {
       if (p.productKeys !== null) {
         const current = Number.isSafeInteger(id) ? await findRule(tx, id) : null;
-        if (!current || !ruleVisible(p, current)) throw new DomainError('RULE_NOT_FOUND', `rule ${id} does not exist`, ['input', 'id']);
+        if (!current || !ruleVisible(p, current))
+          throw new DomainError('RULE_NOT_FOUND', `rule ${id} does not exist`, ['input', 'id']);
       }
       const row = await fn(tx);
       if (!row) throw new DomainError('RULE_NOT_FOUND', `rule ${id} does not exist`, ['input', 'id']);
@@ -108,19 +150,37 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
       return (await listRules(db)).filter((r) => ruleVisible(p, r));
     },
 
-    async create(p: Principal, input: { name: string; sql: string; actions: RuleAction[]; description?: string | null }) {
+    async create(
+      p: Principal,
+      input: { name: string; sql: string; actions: RuleAction[]; description?: string | null },
+    ) {
       requireRole(p, 'OPERATOR');
       checkRule(input, targets);
       checkScope(p, input);
       return log.transaction(async (tx, emit) => {
         await checkRuleCount(tx, input.sql, null);
-        const rule = await insertRule(tx, { name: input.name.trim(), sql: input.sql, actions: input.actions, description: input.description ?? null, scope: p.productKeys === null ? null : [...p.productKeys] });
+        const rule = await insertRule(tx, {
+          name: input.name.trim(),
+          sql: input.sql,
+          actions: input.actions,
+          description: input.description ?? null,
+          scope: p.productKeys === null ? null : [...p.productKeys],
+        });
         emit(changed(rule.id, 'created'));
         return rule;
       });
     },
 
-    async update(p: Principal, input: { id: number; name?: string | null; sql?: string | null; actions?: RuleAction[] | null; description?: string | null }) {
+    async update(
+      p: Principal,
+      input: {
+        id: number;
+        name?: string | null;
+        sql?: string | null;
+        actions?: RuleAction[] | null;
+        description?: string | null;
+      },
+    ) {
       requireRole(p, 'OPERATOR');
       checkRule(input, targets);
       if (p.productKeys !== null && (input.sql != null || input.actions != null)) {
@@ -147,12 +207,7 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
     },
 
     async delete(p: Principal, id: number) {
-      return mutate(
-        p,
-        id,
-        (tx) => deleteRule(tx, id, consumerName(id)),
-        'deleted',
-      );
+      return mutate(p, id, (tx) => deleteRule(tx, id, consumerName(id)), 'deleted');
     },
 
     /** Start from now: a rule sees the events committed after it was started (events while stopped are skipped). */
@@ -192,7 +247,11 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
         if (!c.value.where(ctx)) return { matched: false, output: null, userErrors: [] };
         return { matched: true, output: c.value.select(ctx), userErrors: [] };
       } catch (e) {
-        return { matched: false, output: null, userErrors: [{ code: 'RULE_EVALUATION_FAILED', message: (e as Error).message }] };
+        return {
+          matched: false,
+          output: null,
+          userErrors: [{ code: 'RULE_EVALUATION_FAILED', message: (e as Error).message }],
+        };
       }
     },
 
@@ -206,7 +265,12 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
         forward: page.direction === 'forward',
         limit: page.limit + 1,
       });
-      return toConnection(rows, page, (r) => r.id, () => countDeadLetters(db, ruleId));
+      return toConnection(
+        rows,
+        page,
+        (r) => r.id,
+        () => countDeadLetters(db, ruleId),
+      );
     },
 
     /**
@@ -226,7 +290,9 @@ export function createRuleService(deps: ServiceDeps & { redrive: (dl: DeadLetter
             await deps.redrive(dl, rule);
             await markDeadLetterRedriven(db, dl.id);
           } catch (e) {
-            await recordDeadLetterFailure(db, dl.id, (e as Error).message).catch((err: unknown) => deps.logger.warn({ err, deadLetter: dl.id }, 'could not record a failed redrive'));
+            await recordDeadLetterFailure(db, dl.id, (e as Error).message).catch((err: unknown) =>
+              deps.logger.warn({ err, deadLetter: dl.id }, 'could not record a failed redrive'),
+            );
           } finally {
             redriving.delete(dl.id);
           }

@@ -43,7 +43,9 @@ function targetProducts(sql: string, actions: readonly RuleAction[]): { index: n
 export function ruleVisible(p: Principal, r: { sql: string; actions: readonly RuleAction[] }): boolean {
   if (p.productKeys === null) return true;
   const pk = sourceProduct(r.sql);
-  return pk !== null && canSeeProduct(p, pk) && targetProducts(r.sql, r.actions).every((t) => canSeeProduct(p, t.productKey));
+  return (
+    pk !== null && canSeeProduct(p, pk) && targetProducts(r.sql, r.actions).every((t) => canSeeProduct(p, t.productKey))
+  );
 }
 
 /** Refuse (userErrors) a rule a scoped key may not make. */
@@ -52,12 +54,21 @@ export function checkScope(p: Principal, r: { sql: string; actions: readonly Rul
   const errors: UserErrorShape[] = [];
   const pk = sourceProduct(r.sql);
   if (pk === null) {
-    errors.push({ code: 'TOPIC_NOT_ALLOWED', message: 'a key limited to products must name one of its products in FROM (no + for the product key)', field: ['input', 'sql'] });
+    errors.push({
+      code: 'TOPIC_NOT_ALLOWED',
+      message: 'a key limited to products must name one of its products in FROM (no + for the product key)',
+      field: ['input', 'sql'],
+    });
   } else if (!canSeeProduct(p, pk)) {
     errors.push({ code: 'PRODUCT_NOT_FOUND', message: `product ${pk} does not exist`, field: ['input', 'sql'] });
   }
   for (const t of targetProducts(r.sql, r.actions)) {
-    if (!canSeeProduct(p, t.productKey)) errors.push({ code: 'PRODUCT_NOT_FOUND', message: `product ${t.productKey} does not exist`, field: ['input', 'actions', String(t.index), 'configuration'] });
+    if (!canSeeProduct(p, t.productKey))
+      errors.push({
+        code: 'PRODUCT_NOT_FOUND',
+        message: `product ${t.productKey} does not exist`,
+        field: ['input', 'actions', String(t.index), 'configuration'],
+      });
   }
   if (errors.length > 0) throw new DomainErrors(errors);
 }

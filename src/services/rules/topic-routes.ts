@@ -2,7 +2,12 @@ import { canPublish, canSubscribe } from '../../domain/alink/acl.ts';
 import { isValidTopicName } from '../../domain/alink/topic-filter.ts';
 import { parseTopic, validateTopicName } from '../../domain/alink/topics.ts';
 import { DomainError, DomainErrors, type UserErrorShape } from '../../domain/errors.ts';
-import { deleteTopicRoutes, insertTopicRoutes, listRouteDestinations, listTopicRoutes } from '../../db/repositories/topic-routes.ts';
+import {
+  deleteTopicRoutes,
+  insertTopicRoutes,
+  listRouteDestinations,
+  listTopicRoutes,
+} from '../../db/repositories/topic-routes.ts';
 import { EventStream } from '../../events/stream.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
@@ -25,7 +30,9 @@ const CONSUMER = 'topic-routes';
  * M2M topic routing: what a device publishes on a source custom topic (PUB) is delivered to the destination topics of
  * other devices (SUB), as the reference's topic route tables. Delivery is an event-log consumer like a rule.
  */
-export function createTopicRouteService(deps: ServiceDeps & { products: ProductCache; consumers: ConsumerStore; publisher: DevicePublisher }) {
+export function createTopicRouteService(
+  deps: ServiceDeps & { products: ProductCache; consumers: ConsumerStore; publisher: DevicePublisher },
+) {
   const db = deps.database.db;
   let routes: Map<string, string[]> | null = null;
   const logger = deps.logger.child({ module: 'topic-routes' });
@@ -44,18 +51,32 @@ export function createTopicRouteService(deps: ServiceDeps & { products: ProductC
   }
 
   /** A concrete custom topic of an existing device that the device may `op` (PUB for sources, SUB for destinations). */
-  async function checkTopic(p: Principal, topic: string, op: 'PUB' | 'SUB', field: string[]): Promise<UserErrorShape | null> {
+  async function checkTopic(
+    p: Principal,
+    topic: string,
+    op: 'PUB' | 'SUB',
+    field: string[],
+  ): Promise<UserErrorShape | null> {
     const t = parseTopic(topic);
-    if (!isValidTopicName(topic) || t.kind !== 'custom') return { code: 'TOPIC_NOT_ALLOWED', message: `${topic} is not a device's custom topic (/pk/dn/user/...)`, field };
+    if (!isValidTopicName(topic) || t.kind !== 'custom')
+      return { code: 'TOPIC_NOT_ALLOWED', message: `${topic} is not a device's custom topic (/pk/dn/user/...)`, field };
     const named = validateTopicName(topic);
     if (!named.ok) return { code: 'TOPIC_NOT_ALLOWED', message: `${topic}: ${named.error}`, field };
-    if (!canSeeProduct(p, t.productKey)) return { code: 'PRODUCT_NOT_FOUND', message: `product ${t.productKey} does not exist`, field };
+    if (!canSeeProduct(p, t.productKey))
+      return { code: 'PRODUCT_NOT_FOUND', message: `product ${t.productKey} does not exist`, field };
     const info = await deps.products.get(t.productKey);
     if (!info) return { code: 'PRODUCT_NOT_FOUND', message: `product ${t.productKey} does not exist`, field };
-    if (!(await findDevice(db, t.productKey, t.deviceName))) return { code: 'DEVICE_NOT_FOUND', message: `device ${t.deviceName} does not exist`, field };
+    if (!(await findDevice(db, t.productKey, t.deviceName)))
+      return { code: 'DEVICE_NOT_FOUND', message: `device ${t.deviceName} does not exist`, field };
     const id = { productKey: t.productKey, deviceName: t.deviceName };
     const allowed = op === 'PUB' ? canPublish(id, topic, info.categories) : canSubscribe(id, topic, info.categories);
-    return allowed ? null : { code: 'TOPIC_NOT_ALLOWED', message: `${topic}: the device may not ${op === 'PUB' ? 'publish' : 'receive'} it (topic category missing or of the wrong operation)`, field };
+    return allowed
+      ? null
+      : {
+          code: 'TOPIC_NOT_ALLOWED',
+          message: `${topic}: the device may not ${op === 'PUB' ? 'publish' : 'receive'} it (topic category missing or of the wrong operation)`,
+          field,
+        };
   }
 
   async function get(srcTopic: string): Promise<TopicRoute> {
@@ -69,7 +90,11 @@ export function createTopicRouteService(deps: ServiceDeps & { products: ProductC
         await new Promise((r) => setTimeout(r, 5000).unref());
         continue;
       }
-      const stream = new EventStream(deps.hub, deps.log, { filter: { types: ['device.message'] }, after, bufferLimit: 10_000 });
+      const stream = new EventStream(deps.hub, deps.log, {
+        filter: { types: ['device.message'] },
+        after,
+        bufferLimit: 10_000,
+      });
       signal.addEventListener('abort', () => void stream.return(), { once: true });
       let position = after;
       let last = Date.now();
@@ -111,11 +136,21 @@ export function createTopicRouteService(deps: ServiceDeps & { products: ProductC
       requireRole(p, 'OPERATOR');
       const dst = [...new Set(input.dstTopics)];
       const errors: UserErrorShape[] = [];
-      if (dst.length < 1 || dst.length > MAX_DESTINATIONS) errors.push({ code: 'INVALID_INPUT', message: `1 to ${MAX_DESTINATIONS} destination topics`, field: ['input', 'dstTopics'] });
+      if (dst.length < 1 || dst.length > MAX_DESTINATIONS)
+        errors.push({
+          code: 'INVALID_INPUT',
+          message: `1 to ${MAX_DESTINATIONS} destination topics`,
+          field: ['input', 'dstTopics'],
+        });
       const srcErr = await checkTopic(p, input.srcTopic, 'PUB', ['input', 'srcTopic']);
       if (srcErr) errors.push(srcErr);
       for (const [i, d] of dst.entries()) {
-        if (d === input.srcTopic) errors.push({ code: 'TOPIC_NOT_ALLOWED', message: 'a topic cannot route to itself', field: ['input', 'dstTopics', String(i)] });
+        if (d === input.srcTopic)
+          errors.push({
+            code: 'TOPIC_NOT_ALLOWED',
+            message: 'a topic cannot route to itself',
+            field: ['input', 'dstTopics', String(i)],
+          });
         const e = await checkTopic(p, d, 'SUB', ['input', 'dstTopics', String(i)]);
         if (e) errors.push(e);
       }
@@ -133,10 +168,16 @@ export function createTopicRouteService(deps: ServiceDeps & { products: ProductC
       if (t.kind === 'custom') assertProductVisible(p, t.productKey);
       const removed = await deps.log.transaction(async (tx, emit) => {
         const n = await deleteTopicRoutes(tx, input.srcTopic, input.dstTopics ?? null);
-        if (n) emit({ type: 'registry.changed', data: { entity: 'topicRoute', what: 'deleted', srcTopic: input.srcTopic } });
+        if (n)
+          emit({ type: 'registry.changed', data: { entity: 'topicRoute', what: 'deleted', srcTopic: input.srcTopic } });
         return n;
       });
-      if (removed === 0) throw new DomainError('ROUTE_NOT_FOUND', `no route from ${input.srcTopic}${input.dstTopics ? ' to those topics' : ''}`, ['input', 'srcTopic']);
+      if (removed === 0)
+        throw new DomainError(
+          'ROUTE_NOT_FOUND',
+          `no route from ${input.srcTopic}${input.dstTopics ? ' to those topics' : ''}`,
+          ['input', 'srcTopic'],
+        );
       return get(input.srcTopic);
     },
 

@@ -99,7 +99,9 @@ describe('canPublish denies downstream, foreign and wildcard topics (D7)', () =>
   });
 
   it('denies everything for an identity that would inject wildcards', () => {
-    expect(canPublish({ productKey: 'a1FVx', deviceName: '+' }, '/sys/a1FVx/+/thing/event/property/post', categories)).toBe(false);
+    expect(
+      canPublish({ productKey: 'a1FVx', deviceName: '+' }, '/sys/a1FVx/+/thing/event/property/post', categories),
+    ).toBe(false);
     expect(canSubscribe({ productKey: 'a1FVx', deviceName: '#' }, '/sys/a1FVx/#', categories)).toBe(false);
     expect(canSubscribe({ productKey: 'a1FVx', deviceName: '' }, '/sys/a1FVx//#', categories)).toBe(false);
   });

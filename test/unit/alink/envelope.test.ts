@@ -6,15 +6,26 @@ const buf = (s: string): Buffer => Buffer.from(s, 'utf8');
 
 describe('decodeRequest', () => {
   it('decodes the §3.1 envelope', () => {
-    const r = decodeRequest(buf('{"id":"123","version":"1.0","sys":{"ack":1},"params":{"Power":"on"},"method":"thing.event.property.post"}'));
+    const r = decodeRequest(
+      buf('{"id":"123","version":"1.0","sys":{"ack":1},"params":{"Power":"on"},"method":"thing.event.property.post"}'),
+    );
     expect(r).toEqual({
       ok: true,
-      value: { id: '123', idType: 'string', version: '1.0', ack: true, params: { Power: 'on' }, method: 'thing.event.property.post' },
+      value: {
+        id: '123',
+        idType: 'string',
+        version: '1.0',
+        ack: true,
+        params: { Power: 'on' },
+        method: 'thing.event.property.post',
+      },
     });
   });
   it('keeps the Node SDK id with its |exp-topic| suffix verbatim (D11)', () => {
     const id = '7|exp-topic|/sys/a1FVx/dev1/thing/event/property/post_reply';
-    const r = decodeRequest(buf(JSON.stringify({ id, version: '1.0', params: {}, method: 'thing.event.property.post' })));
+    const r = decodeRequest(
+      buf(JSON.stringify({ id, version: '1.0', params: {}, method: 'thing.event.property.post' })),
+    );
     expect(r.ok && r.value.id).toBe(id);
   });
   it('keeps a numeric id as its exact source text, even beyond 2^53', () => {
@@ -53,11 +64,15 @@ describe('decodeRequest', () => {
 describe('encodeReply', () => {
   it('writes id, code, data, message, method, version in the reference order with message success', () => {
     const out = encodeReply({ id: '123', code: 200, data: {}, method: 'thing.event.property.post' }).toString();
-    expect(out).toBe('{"id":"123","code":200,"data":{},"message":"success","method":"thing.event.property.post","version":"1.0"}');
+    expect(out).toBe(
+      '{"id":"123","code":200,"data":{},"message":"success","method":"thing.event.property.post","version":"1.0"}',
+    );
   });
   it('echoes a numeric id as the same JSON number and a string id as a string', () => {
     expect(JSON.parse(encodeReply({ id: '42', idType: 'number', code: 200 }).toString()).id).toBe(42);
-    expect(encodeReply({ id: '12345678901234567891', idType: 'number', code: 200 }).toString()).toContain('"id":12345678901234567891,');
+    expect(encodeReply({ id: '12345678901234567891', idType: 'number', code: 200 }).toString()).toContain(
+      '"id":12345678901234567891,',
+    );
     expect(JSON.parse(encodeReply({ id: '42', code: 200 }).toString()).id).toBe('42');
   });
   it('round-trips a decoded request id exactly', () => {
@@ -70,7 +85,12 @@ describe('encodeReply', () => {
     expect(out).toEqual({ code: 460, data: {}, message: 'id missing', version: '1.0' });
   });
   it('carries per-property failures in data with code 200 (§3.3 example)', () => {
-    const out = encodeReply({ id: '1', code: 200, data: { LightSwitch: 'tsl parse: params not exist' }, method: 'thing.event.property.post' });
+    const out = encodeReply({
+      id: '1',
+      code: 200,
+      data: { LightSwitch: 'tsl parse: params not exist' },
+      method: 'thing.event.property.post',
+    });
     expect(out.toString()).toBe(
       '{"id":"1","code":200,"data":{"LightSwitch":"tsl parse: params not exist"},"message":"success","method":"thing.event.property.post","version":"1.0"}',
     );
@@ -79,11 +99,19 @@ describe('encodeReply', () => {
 
 describe('encodeRequest', () => {
   it('shapes downstream requests like the reference (§3.4) without a sys block', () => {
-    const out = encodeRequest({ id: '123', method: 'thing.service.property.set', params: { temperature: 30.5 } }).toString();
-    expect(out).toBe('{"id":"123","version":"1.0","params":{"temperature":30.5},"method":"thing.service.property.set"}');
+    const out = encodeRequest({
+      id: '123',
+      method: 'thing.service.property.set',
+      params: { temperature: 30.5 },
+    }).toString();
+    expect(out).toBe(
+      '{"id":"123","version":"1.0","params":{"temperature":30.5},"method":"thing.service.property.set"}',
+    );
   });
   it('adds sys.ack only when asked', () => {
-    expect(JSON.parse(encodeRequest({ id: '1', method: 'm', params: {}, ack: false }).toString()).sys).toEqual({ ack: 0 });
+    expect(JSON.parse(encodeRequest({ id: '1', method: 'm', params: {}, ack: false }).toString()).sys).toEqual({
+      ack: 0,
+    });
   });
 });
 
@@ -95,7 +123,10 @@ describe('decodeReply', () => {
     });
   });
   it('accepts a numeric string code and defaults data to {}', () => {
-    expect(decodeReply(buf('{"id":"1","code":"100001"}'))).toMatchObject({ ok: true, value: { code: 100001, data: {} } });
+    expect(decodeReply(buf('{"id":"1","code":"100001"}'))).toMatchObject({
+      ok: true,
+      value: { code: 100001, data: {} },
+    });
   });
   it('answers 460 for a reply without a code', () => {
     expect(decodeReply(buf('{"id":"1","data":{}}'))).toMatchObject({ ok: false, error: { code: 460, id: '1' } });
@@ -104,7 +135,13 @@ describe('decodeReply', () => {
 
 describe('codes', () => {
   it('names the wire values of §3.10 and D10', () => {
-    expect([ALINK.SUCCESS, ALINK.PARAM_ERROR, ALINK.METHOD_INVALID, ALINK.TSL_PARAMS_NOT_EXIST, ALINK.TSL_NOT_INT]).toEqual([200, 460, 6300, 6304, 6306]);
+    expect([
+      ALINK.SUCCESS,
+      ALINK.PARAM_ERROR,
+      ALINK.METHOD_INVALID,
+      ALINK.TSL_PARAMS_NOT_EXIST,
+      ALINK.TSL_NOT_INT,
+    ]).toEqual([200, 460, 6300, 6304, 6306]);
     expect([ALINK.SUBDEVICE_SIGN_INVALID, ALINK.TOO_MANY_PROPERTIES, ALINK.DEVICE_OFFLINE]).toEqual([6287, 6104, 9201]);
   });
   it('recognises device-defined codes and default messages', () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { checkRequestMethod, methodForSysPath, sysPathForMethod, sysSuffixForMethod } from '../../../src/domain/alink/method.ts';
+import {
+  checkRequestMethod,
+  methodForSysPath,
+  sysPathForMethod,
+  sysSuffixForMethod,
+} from '../../../src/domain/alink/method.ts';
 import { sysPathDirection } from '../../../src/domain/alink/sys-direction.ts';
 
 const p = (s: string): string[] => s.split('/');
@@ -31,7 +36,10 @@ describe('methodForSysPath / sysPathForMethod', () => {
 
 describe('checkRequestMethod (D10 6300)', () => {
   it('accepts the matching method', () => {
-    expect(checkRequestMethod(p('thing/event/alarm/post'), 'thing.event.alarm.post')).toEqual({ ok: true, value: 'thing.event.alarm.post' });
+    expect(checkRequestMethod(p('thing/event/alarm/post'), 'thing.event.alarm.post')).toEqual({
+      ok: true,
+      value: 'thing.event.alarm.post',
+    });
   });
   it('answers 6300 for a missing, empty or mismatching method', () => {
     for (const m of [undefined, '', 'thing.event.other.post', 'Thing.event.alarm.post']) {
@@ -63,7 +71,10 @@ describe('sysPathDirection', () => {
   ] as const)('%s is %s', (path, dir) => {
     expect(sysPathDirection(p(path))).toBe(dir);
   });
-  it.each(['thing/unknown', 'rrpc/request', 'rrpc/request/5_reply/x', 'broadcast/other/1'])('%s is not in the catalogue', (path) => {
-    expect(sysPathDirection(p(path))).toBeNull();
-  });
+  it.each(['thing/unknown', 'rrpc/request', 'rrpc/request/5_reply/x', 'broadcast/other/1'])(
+    '%s is not in the catalogue',
+    (path) => {
+      expect(sysPathDirection(p(path))).toBeNull();
+    },
+  );
 });

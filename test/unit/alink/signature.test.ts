@@ -128,7 +128,13 @@ describe('verifyDeviceLogin', () => {
   };
   it('accepts the §1.3 example and returns the identity', () => {
     const r = verifyDeviceLogin(base);
-    expect(r.ok && r.value).toMatchObject({ clientId: '12345', productKey: 'a1FVx', deviceName: 'dev1', signMethod: 'hmacsha1', timestamp: '789' });
+    expect(r.ok && r.value).toMatchObject({
+      clientId: '12345',
+      productKey: 'a1FVx',
+      deviceName: 'dev1',
+      signMethod: 'hmacsha1',
+      timestamp: '789',
+    });
   });
   it('accepts the password as an upper-case hex Buffer and the signmethod in any case', () => {
     const rawClientId = '12345|securemode=2,signmethod=HmacSha256,timestamp=789|';
@@ -137,18 +143,28 @@ describe('verifyDeviceLogin', () => {
   });
   it('omits the timestamp from the content when the ClientId carries none', () => {
     const password = hmacHex('hmacmd5', SECRET, 'clientId12345deviceNamedev1productKeya1FVx');
-    expect(verifyDeviceLogin({ ...base, rawClientId: '12345|securemode=3,signmethod=hmacmd5|', password }).ok).toBe(true);
+    expect(verifyDeviceLogin({ ...base, rawClientId: '12345|securemode=3,signmethod=hmacmd5|', password }).ok).toBe(
+      true,
+    );
   });
   it.each([
     ['a wrong secret', { deviceSecret: 'nope' }, 'BAD_SIGNATURE'],
-    ['a timestamp differing from the signed one', { rawClientId: '12345|securemode=3,signmethod=hmacsha1,timestamp=790|' }, 'BAD_SIGNATURE'],
+    [
+      'a timestamp differing from the signed one',
+      { rawClientId: '12345|securemode=3,signmethod=hmacsha1,timestamp=790|' },
+      'BAD_SIGNATURE',
+    ],
     ['another device in the username', { username: 'dev2&a1FVx' }, 'BAD_SIGNATURE'],
     ['an unsupported signmethod', { rawClientId: '12345|securemode=3,signmethod=sha1|' }, 'UNSUPPORTED_SIGN_METHOD'],
     ['a missing signmethod', { rawClientId: '12345|securemode=3|' }, 'UNSUPPORTED_SIGN_METHOD'],
     ['a malformed ClientId', { rawClientId: '12345' }, 'MALFORMED_CLIENT_ID'],
     ['a malformed username', { username: 'dev1' }, 'MALFORMED_USERNAME'],
     ['no password', { password: undefined }, 'MISSING_PASSWORD'],
-    ['authType=register', { rawClientId: '12345|securemode=2,authType=register,random=1,signmethod=hmacsha1|' }, 'NOT_SECRET_AUTH'],
+    [
+      'authType=register',
+      { rawClientId: '12345|securemode=2,authType=register,random=1,signmethod=hmacsha1|' },
+      'NOT_SECRET_AUTH',
+    ],
   ])('rejects %s', (_name, patch, reason) => {
     const r = verifyDeviceLogin({ ...base, ...patch });
     expect(r.ok ? null : r.error.reason).toBe(reason);
@@ -160,10 +176,18 @@ describe('verifyDeviceLogin', () => {
   it('reads a ten-digit timestamp as seconds for the clock skew (Python Link SDK)', () => {
     const seconds = '1764750000';
     const rawClientId = `12345|securemode=3,signmethod=hmacsha1,timestamp=${seconds}|`;
-    const password = hmacHex('hmacsha1', base.deviceSecret, `clientId12345deviceNamedev1productKeya1FVxtimestamp${seconds}`);
+    const password = hmacHex(
+      'hmacsha1',
+      base.deviceSecret,
+      `clientId12345deviceNamedev1productKeya1FVxtimestamp${seconds}`,
+    );
     const at = Number(seconds) * 1000;
-    expect(verifyDeviceLogin({ ...base, rawClientId, password, maxClockSkewMs: 60_000, nowMs: at + 30_000 }).ok).toBe(true);
-    expect(verifyDeviceLogin({ ...base, rawClientId, password, maxClockSkewMs: 60_000, nowMs: at + 120_000 }).ok).toBe(false);
+    expect(verifyDeviceLogin({ ...base, rawClientId, password, maxClockSkewMs: 60_000, nowMs: at + 30_000 }).ok).toBe(
+      true,
+    );
+    expect(verifyDeviceLogin({ ...base, rawClientId, password, maxClockSkewMs: 60_000, nowMs: at + 120_000 }).ok).toBe(
+      false,
+    );
   });
 });
 
@@ -181,7 +205,12 @@ describe('alibabacloud-iot-device-sdk 1.2.8 compatibility', () => {
     expect(p.username).toBe('dev1&a1FVx');
     expect([p.keepalive, p.clean]).toEqual([60, false]);
     expect(p.password).toBe(hmacHex('hmacsha1', SECRET, 'clientIda1FVx&dev1deviceNamedev1productKeya1FVxtimestamp789'));
-    const r = verifyDeviceLogin({ rawClientId: p.clientId, username: p.username, password: p.password, deviceSecret: SECRET });
+    const r = verifyDeviceLogin({
+      rawClientId: p.clientId,
+      username: p.username,
+      password: p.password,
+      deviceSecret: SECRET,
+    });
     expect(r.ok && r.value.clientId).toBe('a1FVx&dev1');
   });
 
@@ -193,7 +222,12 @@ describe('alibabacloud-iot-device-sdk 1.2.8 compatibility', () => {
     vi.spyOn(Date, 'now').mockReturnValue(1_700_000_000_000);
     const s = utils.signUtil({ productKey: 'a1Sub', deviceName: 'sub1', deviceSecret: 'sub-secret' });
     expect(s).toMatchObject({ clientId: 'a1Sub&sub1', timestamp: 1_700_000_000_000, signMethod: 'hmacsha1' });
-    const content = signContent({ clientId: s.clientId, deviceName: 'sub1', productKey: 'a1Sub', timestamp: String(s.timestamp) });
+    const content = signContent({
+      clientId: s.clientId,
+      deviceName: 'sub1',
+      productKey: 'a1Sub',
+      timestamp: String(s.timestamp),
+    });
     expect(verifySignature('hmacsha1', 'sub-secret', content, s.sign)).toBe(true);
   });
 
@@ -202,9 +236,19 @@ describe('alibabacloud-iot-device-sdk 1.2.8 compatibility', () => {
     const p = model.genConnectPrarms();
     expect(p.clientId).toContain('signmethod=hmacmd5');
     expect(p.password).toHaveLength(40); // SHA-1, not MD5
-    const r = verifyDeviceLogin({ rawClientId: p.clientId, username: p.username, password: p.password, deviceSecret: SECRET });
+    const r = verifyDeviceLogin({
+      rawClientId: p.clientId,
+      username: p.username,
+      password: p.password,
+      deviceSecret: SECRET,
+    });
     expect(r.ok).toBe(true);
-    const wrong = verifyDeviceLogin({ rawClientId: p.clientId, username: p.username, password: p.password, deviceSecret: 'other-secret' });
+    const wrong = verifyDeviceLogin({
+      rawClientId: p.clientId,
+      username: p.username,
+      password: p.password,
+      deviceSecret: 'other-secret',
+    });
     expect(wrong.ok).toBe(false);
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { filterIsWithin, isValidFilter, isValidTopicName, topicMatches } from '../../../src/domain/alink/topic-filter.ts';
+import {
+  filterIsWithin,
+  isValidFilter,
+  isValidTopicName,
+  topicMatches,
+} from '../../../src/domain/alink/topic-filter.ts';
 
 describe('isValidTopicName / isValidFilter', () => {
   it.each(['/a/b', 'a', '/', '//', '$SYS/x', '/a b/ü'])('accepts topic name %j', (t) => {

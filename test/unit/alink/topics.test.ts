@@ -38,10 +38,16 @@ describe('parseTopic', () => {
     ['/ota/device/upgrade/a1FVx/dev1', { kind: 'ota', action: 'upgrade', ...ID }],
     ['/ext/rrpc/42/a1FVx/dev1/user/get', { kind: 'extRrpc', messageId: '42', innerTopic: '/a1FVx/dev1/user/get' }],
     ['/ext/rrpc/42//a1FVx/dev1/user/get', { kind: 'extRrpc', messageId: '42', innerTopic: '/a1FVx/dev1/user/get' }],
-    ['/ext/rrpc/42/sys/a1FVx/dev1/thing/service/Op', { kind: 'extRrpc', messageId: '42', innerTopic: '/sys/a1FVx/dev1/thing/service/Op' }],
+    [
+      '/ext/rrpc/42/sys/a1FVx/dev1/thing/service/Op',
+      { kind: 'extRrpc', messageId: '42', innerTopic: '/sys/a1FVx/dev1/thing/service/Op' },
+    ],
     ['/broadcast/a1FVx/news/today', { kind: 'broadcast', productKey: PK, suffix: 'news/today' }],
     ['/ext/session/a1FVx/dev1/combine/login', { kind: 'extSession', ...ID, action: 'combine/login' }],
-    ['/ext/session/a1FVx/dev1/combine/batch_logout_reply', { kind: 'extSession', ...ID, action: 'combine/batch_logout_reply' }],
+    [
+      '/ext/session/a1FVx/dev1/combine/batch_logout_reply',
+      { kind: 'extSession', ...ID, action: 'combine/batch_logout_reply' },
+    ],
     ['/ext/error/a1FVx/dev1', { kind: 'extError', ...ID }],
     ['/shadow/update/a1FVx/dev1', { kind: 'shadow', action: 'update', ...ID }],
     ['/shadow/get/a1FVx/dev1', { kind: 'shadow', action: 'get', ...ID }],
@@ -91,7 +97,9 @@ describe('validateTopicName', () => {
   });
   it('does not apply the custom limits to /sys/ and /ext/rrpc/ topics', () => {
     expect(validateTopicName(`/sys/${PK}/${DN}/thing/event/property/history/post_reply`).ok).toBe(true);
-    expect(validateTopicName(`/ext/rrpc/1234567890123456789/sys/${PK}/${'d'.repeat(32)}/thing/service/${'s'.repeat(50)}`).ok).toBe(true);
+    expect(
+      validateTopicName(`/ext/rrpc/1234567890123456789/sys/${PK}/${'d'.repeat(32)}/thing/service/${'s'.repeat(50)}`).ok,
+    ).toBe(true);
   });
   it('rejects wildcards and topics without a leading slash', () => {
     expect(validateTopicName(`/${PK}/${DN}/user/+`).ok).toBe(false);
@@ -117,7 +125,9 @@ describe('topic formatting', () => {
   it('formats the downstream topics the platform sends', () => {
     expect(sysTopic(PK, DN, 'thing/service/property/set')).toBe('/sys/a1FVx/dev1/thing/service/property/set');
     expect(sysTopic(PK, DN, '/thing/config/push')).toBe('/sys/a1FVx/dev1/thing/config/push');
-    expect(replyTopic('/sys/a1FVx/dev1/thing/event/property/post')).toBe('/sys/a1FVx/dev1/thing/event/property/post_reply');
+    expect(replyTopic('/sys/a1FVx/dev1/thing/event/property/post')).toBe(
+      '/sys/a1FVx/dev1/thing/event/property/post_reply',
+    );
     expect(rrpcRequestTopic(PK, DN, '99')).toBe('/sys/a1FVx/dev1/rrpc/request/99');
     expect(rrpcResponseTopic(PK, DN, '99')).toBe('/sys/a1FVx/dev1/rrpc/response/99');
     expect(broadcastTopic(PK, 'news')).toBe('/broadcast/a1FVx/news');

@@ -7,10 +7,16 @@ describe('classifyUplink', () => {
     ['/sys/pk/dn/thing/event/property/history/post', { kind: 'propertyHistoryPost' }],
     ['/sys/pk/dn/thing/event/property/pack/post', { kind: 'propertyPackPost' }],
     ['/sys/pk/dn/thing/event/alarm/post', { kind: 'eventPost', eventId: 'alarm' }],
-    ['/sys/pk/dn/thing/service/property/set_reply', { kind: 'serviceReply', requestPath: 'thing/service/property/set' }],
+    [
+      '/sys/pk/dn/thing/service/property/set_reply',
+      { kind: 'serviceReply', requestPath: 'thing/service/property/set' },
+    ],
     ['/sys/pk/dn/thing/service/reboot_reply', { kind: 'serviceReply', requestPath: 'thing/service/reboot' }],
     ['/sys/pk/dn/rrpc/response/123', { kind: 'rrpcResponse', messageId: '123' }],
-    ['/ext/rrpc/77/pk/dn/user/get', { kind: 'extRrpcResponse', messageId: '77', innerTopic: '/pk/dn/user/get', productKey: 'pk', deviceName: 'dn' }],
+    [
+      '/ext/rrpc/77/pk/dn/user/get',
+      { kind: 'extRrpcResponse', messageId: '77', innerTopic: '/pk/dn/user/get', productKey: 'pk', deviceName: 'dn' },
+    ],
     ['/ext/rrpc/77//sys/pk/dn/thing/service/x', { kind: 'extRrpcResponse', productKey: 'pk' }],
     ['/sys/pk/dn/thing/topo/add', { kind: 'topology', action: 'add' }],
     ['/sys/pk/dn/thing/sub/register', { kind: 'topology', action: 'subRegister' }],
@@ -39,7 +45,10 @@ describe('classifyUplink', () => {
 
   it('gives the owning device of every kind, the inner topic for custom RRPC', () => {
     expect(uplinkOwner(classifyUplink('/ext/rrpc/1/pk2/dn2/user/x'))).toEqual({ productKey: 'pk2', deviceName: 'dn2' });
-    expect(uplinkOwner(classifyUplink('/sys/pk/dn/thing/event/property/post'))).toEqual({ productKey: 'pk', deviceName: 'dn' });
+    expect(uplinkOwner(classifyUplink('/sys/pk/dn/thing/event/property/post'))).toEqual({
+      productKey: 'pk',
+      deviceName: 'dn',
+    });
     expect(uplinkOwner(classifyUplink('/broadcast/pk/x'))).toBeNull();
   });
 });

@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { ALINK } from '../../../src/domain/alink/codes.ts';
 import { toAlinkFailure } from '../../../src/domain/alink/errors.ts';
-import { API_CODES, ApiError, DeviceLookupError, DomainError, DomainErrors, ForbiddenError, PageSizeError } from '../../../src/domain/errors.ts';
+import {
+  API_CODES,
+  ApiError,
+  DeviceLookupError,
+  DomainError,
+  DomainErrors,
+  ForbiddenError,
+  PageSizeError,
+} from '../../../src/domain/errors.ts';
 
 const WIRE = new Set<number>(Object.values(ALINK));
 
 describe('Alink replies for errors on a device path', () => {
-  it.each(API_CODES)('answers %s with an Alink code of the table and the error\'s own message', (code) => {
+  it.each(API_CODES)("answers %s with an Alink code of the table and the error's own message", (code) => {
     const r = toAlinkFailure(new ApiError(code, `failed with ${code}`));
     expect(WIRE.has(r.code)).toBe(true);
     expect(r.code).not.toBe(ALINK.SUCCESS);
@@ -34,8 +42,15 @@ describe('Alink replies for errors on a device path', () => {
     expect(toAlinkFailure(new DeviceLookupError()).code).toBe(ALINK.REQUEST_ERROR);
   });
 
-  it('answers several failures with the first one\'s code and every message', () => {
-    expect(toAlinkFailure(new DomainErrors([{ code: 'IDENTIFIER_NOT_FOUND', message: 'a' }, { code: 'INVALID_VALUE', message: 'b' }]))).toEqual({ code: ALINK.TSL_PARAMS_NOT_EXIST, message: 'a; b' });
+  it("answers several failures with the first one's code and every message", () => {
+    expect(
+      toAlinkFailure(
+        new DomainErrors([
+          { code: 'IDENTIFIER_NOT_FOUND', message: 'a' },
+          { code: 'INVALID_VALUE', message: 'b' },
+        ]),
+      ),
+    ).toEqual({ code: ALINK.TSL_PARAMS_NOT_EXIST, message: 'a; b' });
     expect(toAlinkFailure(new DomainErrors([])).code).toBe(ALINK.REQUEST_ERROR);
     expect(toAlinkFailure(new DomainErrors([{ code: 'SOMETHING_ELSE', message: 'x' }])).code).toBe(ALINK.REQUEST_ERROR);
   });

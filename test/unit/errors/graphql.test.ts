@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { API_CODES, DeviceLookupError, DomainError, DomainErrors, ForbiddenError, PageSizeError, type DomainCode } from '../../../src/domain/errors.ts';
+import {
+  API_CODES,
+  DeviceLookupError,
+  DomainError,
+  DomainErrors,
+  ForbiddenError,
+  PageSizeError,
+  type DomainCode,
+} from '../../../src/domain/errors.ts';
 import { GraphQLErrorCode, toTopLevelError, toUserErrors, topLevelMappingOf } from '../../../src/schema/errors.ts';
 
 const TOP_LEVEL_ONLY = new Set(['FORBIDDEN', 'INVALID_PAGE_SIZE', 'INVALID_DEVICE_LOOKUP']);
@@ -7,13 +15,16 @@ const domainCodes = API_CODES.filter((c) => !TOP_LEVEL_ONLY.has(c)) as DomainCod
 
 /** What http/graphql.ts maskError answered before the mapper, for the same errors (extensions in key order). */
 function before(original: unknown): { message: string; extensions: Record<string, unknown> } | null {
-  if (original instanceof ForbiddenError) return { message: original.message, extensions: { code: 'FORBIDDEN', http: { status: 403 } } };
-  const badInput = original instanceof DeviceLookupError || (original instanceof Error && original.name === 'PothosValidationError');
+  if (original instanceof ForbiddenError)
+    return { message: original.message, extensions: { code: 'FORBIDDEN', http: { status: 403 } } };
+  const badInput =
+    original instanceof DeviceLookupError || (original instanceof Error && original.name === 'PothosValidationError');
   if (original instanceof PageSizeError || original instanceof DomainError || badInput) {
     return {
       message: (original as Error).message,
       extensions: {
-        code: original instanceof DomainError && original.code === 'SUBSCRIBER_TOO_SLOW' ? original.code : 'BAD_USER_INPUT',
+        code:
+          original instanceof DomainError && original.code === 'SUBSCRIBER_TOO_SLOW' ? original.code : 'BAD_USER_INPUT',
         ...(original instanceof DomainError ? { reason: original.code } : {}),
       },
     };
@@ -25,7 +36,9 @@ const pothos = Object.assign(new Error('Invalid global id'), { name: 'PothosVali
 
 describe('GraphQL userErrors', () => {
   it.each(domainCodes)('answers a DomainError %s as one userError with its code, message and field', (code) => {
-    expect(toUserErrors(new DomainError(code, `failed with ${code}`, ['input', 'x']))).toEqual([{ code, message: `failed with ${code}`, field: ['input', 'x'] }]);
+    expect(toUserErrors(new DomainError(code, `failed with ${code}`, ['input', 'x']))).toEqual([
+      { code, message: `failed with ${code}`, field: ['input', 'x'] },
+    ]);
   });
 
   it('leaves field out when the error has none', () => {
@@ -35,7 +48,10 @@ describe('GraphQL userErrors', () => {
   });
 
   it('answers several failures with every one of them, in order', () => {
-    const errors = [{ code: 'INVALID_TSL', message: 'a', field: ['input', 'tsl'] }, { code: 'INVALID_TSL', message: 'b' }];
+    const errors = [
+      { code: 'INVALID_TSL', message: 'a', field: ['input', 'tsl'] },
+      { code: 'INVALID_TSL', message: 'b' },
+    ];
     expect(toUserErrors(new DomainErrors(errors))).toBe(errors);
   });
 
@@ -64,12 +80,28 @@ describe('GraphQL top-level errors', () => {
   });
 
   it.each([
-    ['FORBIDDEN with HTTP 403', new ForbiddenError('this operation needs the OPERATOR role; the caller has VIEWER'), { code: 'FORBIDDEN', http: { status: 403 } }],
-    ['a page size as BAD_USER_INPUT without reason', new PageSizeError('pass either first or last, not both'), { code: 'BAD_USER_INPUT' }],
+    [
+      'FORBIDDEN with HTTP 403',
+      new ForbiddenError('this operation needs the OPERATOR role; the caller has VIEWER'),
+      { code: 'FORBIDDEN', http: { status: 403 } },
+    ],
+    [
+      'a page size as BAD_USER_INPUT without reason',
+      new PageSizeError('pass either first or last, not both'),
+      { code: 'BAD_USER_INPUT' },
+    ],
     ['a bad device lookup as BAD_USER_INPUT', new DeviceLookupError(), { code: 'BAD_USER_INPUT' }],
     ['a malformed global id as BAD_USER_INPUT', pothos, { code: 'BAD_USER_INPUT' }],
-    ['a slow subscriber with its own code', new DomainError('SUBSCRIBER_TOO_SLOW', 'resume with after: "x"'), { code: 'SUBSCRIBER_TOO_SLOW', reason: 'SUBSCRIBER_TOO_SLOW' }],
-    ['a DomainError as BAD_USER_INPUT with the code as reason', new DomainError('INVALID_CURSOR', 'bad cursor', ['after']), { code: 'BAD_USER_INPUT', reason: 'INVALID_CURSOR' }],
+    [
+      'a slow subscriber with its own code',
+      new DomainError('SUBSCRIBER_TOO_SLOW', 'resume with after: "x"'),
+      { code: 'SUBSCRIBER_TOO_SLOW', reason: 'SUBSCRIBER_TOO_SLOW' },
+    ],
+    [
+      'a DomainError as BAD_USER_INPUT with the code as reason',
+      new DomainError('INVALID_CURSOR', 'bad cursor', ['after']),
+      { code: 'BAD_USER_INPUT', reason: 'INVALID_CURSOR' },
+    ],
   ])('answers %s, exactly as before', (_what, e, extensions) => {
     const got = toTopLevelError(e);
     expect(got).toEqual({ message: (e as Error).message, extensions });
@@ -78,7 +110,10 @@ describe('GraphQL top-level errors', () => {
 
   it.each([
     ['an unexpected error', new Error('relation "devices" does not exist')],
-    ['several failures at once (masked outside mutations, as before)', new DomainErrors([{ code: 'INVALID_TSL', message: 'x' }])],
+    [
+      'several failures at once (masked outside mutations, as before)',
+      new DomainErrors([{ code: 'INVALID_TSL', message: 'x' }]),
+    ],
     ['a thrown string', 'boom'],
     ['nothing', undefined],
   ])('leaves %s to masking (INTERNAL_SERVER_ERROR)', (_what, e) => {

@@ -33,12 +33,30 @@ describe('the API code table', () => {
   });
 
   it('knows the codes graphql-api.md promises in userErrors', () => {
-    const promised = ['PRODUCT_NOT_FOUND', 'DEVICE_NOT_FOUND', 'PRODUCT_ALREADY_EXISTS', 'DEVICE_ALREADY_EXISTS', 'INVALID_TSL', 'INVALID_NAME', 'PROPERTY_NOT_WRITABLE', 'IDENTIFIER_NOT_FOUND', 'INVALID_VALUE', 'TOPIC_NOT_ALLOWED', 'DEVICE_OFFLINE', 'DEVICE_DISABLED', 'PAYLOAD_TOO_LARGE', 'TIMEOUT_OUT_OF_RANGE', 'PRODUCT_HAS_DEVICES', 'INVALID_SQL'];
+    const promised = [
+      'PRODUCT_NOT_FOUND',
+      'DEVICE_NOT_FOUND',
+      'PRODUCT_ALREADY_EXISTS',
+      'DEVICE_ALREADY_EXISTS',
+      'INVALID_TSL',
+      'INVALID_NAME',
+      'PROPERTY_NOT_WRITABLE',
+      'IDENTIFIER_NOT_FOUND',
+      'INVALID_VALUE',
+      'TOPIC_NOT_ALLOWED',
+      'DEVICE_OFFLINE',
+      'DEVICE_DISABLED',
+      'PAYLOAD_TOO_LARGE',
+      'TIMEOUT_OUT_OF_RANGE',
+      'PRODUCT_HAS_DEVICES',
+      'INVALID_SQL',
+    ];
     for (const code of promised) expect(isApiCode(code), code).toBe(true);
   });
 
   it('refuses strings that are not codes, inherited object keys included', () => {
-    for (const s of ['', 'not_found', 'NOPE', 'toString', 'constructor', '__proto__']) expect(isApiCode(s), s).toBe(false);
+    for (const s of ['', 'not_found', 'NOPE', 'toString', 'constructor', '__proto__'])
+      expect(isApiCode(s), s).toBe(false);
   });
 
   it('holds every code a source file raises as a userError literal', () => {
@@ -78,7 +96,13 @@ describe('the error hierarchy', () => {
     const e = new DomainError('DEVICE_NOT_FOUND', 'device d1 does not exist', ['input', 'deviceName']);
     expect(e).toBeInstanceOf(ApiError);
     expect(e).toBeInstanceOf(Error);
-    expect([e.name, e.code, e.message, e.field, e.alinkCode]).toEqual(['DomainError', 'DEVICE_NOT_FOUND', 'device d1 does not exist', ['input', 'deviceName'], ALINK.DEVICE_NOT_FOUND]);
+    expect([e.name, e.code, e.message, e.field, e.alinkCode]).toEqual([
+      'DomainError',
+      'DEVICE_NOT_FOUND',
+      'device d1 does not exist',
+      ['input', 'deviceName'],
+      ALINK.DEVICE_NOT_FOUND,
+    ]);
   });
 
   it('keeps the top-level errors out of DomainError, so mutations never turn them into userErrors', () => {
@@ -102,7 +126,10 @@ describe('the error hierarchy', () => {
   });
 
   it('joins the messages of several failures', () => {
-    const e = new DomainErrors([{ code: 'INVALID_NAME', message: 'a' }, { code: 'INVALID_TSL', message: 'b', field: ['x'] }]);
+    const e = new DomainErrors([
+      { code: 'INVALID_NAME', message: 'a' },
+      { code: 'INVALID_TSL', message: 'b', field: ['x'] },
+    ]);
     expect([e.name, e.message]).toEqual(['DomainErrors', 'a; b']);
     expect(e).not.toBeInstanceOf(ApiError);
   });

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { memoryNonceStore } from '../../../src/openapi/nonces.ts';
 import { Params, parseUrlEncoded } from '../../../src/openapi/params.ts';
 import { parseAcsTime, pct } from '../../../src/openapi/pct.ts';
-import { acs3Signature, acs3StringToSign, parseAcs3Authorization, sha256Hex } from '../../../src/openapi/signature-acs3.ts';
+import {
+  acs3Signature,
+  acs3StringToSign,
+  parseAcs3Authorization,
+  sha256Hex,
+} from '../../../src/openapi/signature-acs3.ts';
 import { rpcSignature, rpcStringToSign } from '../../../src/openapi/signature-rpc.ts';
 
 describe('OpenAPI signatures (cloud-api.md §3 test vectors)', () => {
@@ -11,7 +16,9 @@ describe('OpenAPI signatures (cloud-api.md §3 test vectors)', () => {
   });
 
   it('computes the ACS3-HMAC-SHA256 vector', () => {
-    const signedHeaders = 'host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version'.split(';');
+    const signedHeaders = 'host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version'.split(
+      ';',
+    );
     const empty = sha256Hex('');
     expect(empty.startsWith('e3b0c442')).toBe(true);
     const headers = {
@@ -52,10 +59,18 @@ describe('OpenAPI signatures (cloud-api.md §3 test vectors)', () => {
   });
 
   it('refuses other algorithms and authorization headers missing a required signed header', () => {
-    for (const h of ['ACS3-HMAC-SM3 Credential=a,SignedHeaders=host,Signature=x', 'Bearer abc', 'ACS3-HMAC-SHA256 Credential=a,Signature=x']) {
-      expect(() => parseAcs3Authorization(h), h).toThrow(expect.objectContaining({ code: 'IncompleteSignature', status: 400 }));
+    for (const h of [
+      'ACS3-HMAC-SM3 Credential=a,SignedHeaders=host,Signature=x',
+      'Bearer abc',
+      'ACS3-HMAC-SHA256 Credential=a,Signature=x',
+    ]) {
+      expect(() => parseAcs3Authorization(h), h).toThrow(
+        expect.objectContaining({ code: 'IncompleteSignature', status: 400 }),
+      );
     }
-    expect(() => parseAcs3Authorization('ACS3-HMAC-SHA256 Credential=a,SignedHeaders=host;x-acs-action,Signature=x')).toThrow(/x-acs-version/);
+    expect(() =>
+      parseAcs3Authorization('ACS3-HMAC-SHA256 Credential=a,SignedHeaders=host;x-acs-action,Signature=x'),
+    ).toThrow(/x-acs-version/);
   });
 
   it('parses times strictly and decodes + as space only in form bodies', () => {
@@ -67,10 +82,21 @@ describe('OpenAPI signatures (cloud-api.md §3 test vectors)', () => {
   });
 
   it('reads flattened lists in index order and reports missing parameters by name', () => {
-    const p = new Params(new Map([['DeviceName.2', 'b'], ['DeviceName.10', 'c'], ['DeviceName.1', 'a'], ['Qos', '2']]));
+    const p = new Params(
+      new Map([
+        ['DeviceName.2', 'b'],
+        ['DeviceName.10', 'c'],
+        ['DeviceName.1', 'a'],
+        ['Qos', '2'],
+      ]),
+    );
     expect(p.list('DeviceName')).toEqual(['a', 'b', 'c']);
-    expect(() => p.req('ProductKey')).toThrow(expect.objectContaining({ code: 'MissingProductKey', message: 'ProductKey is mandatory for this action.' }));
-    expect(() => p.int('Qos', { min: 0, max: 1 })).toThrow(expect.objectContaining({ code: 'iot.common.InvalidFormattedParameter' }));
+    expect(() => p.req('ProductKey')).toThrow(
+      expect.objectContaining({ code: 'MissingProductKey', message: 'ProductKey is mandatory for this action.' }),
+    );
+    expect(() => p.int('Qos', { min: 0, max: 1 })).toThrow(
+      expect.objectContaining({ code: 'iot.common.InvalidFormattedParameter' }),
+    );
   });
 
   it('remembers a nonce per AccessKey until it expires', async () => {

@@ -8,12 +8,18 @@ const source = { productKey: 'a1B2c3', deviceName: 'dev-1', topic: '/a1B2c3/dev-
 describe('placeholders', () => {
   it('fills ${productKey}, ${deviceName} and ${topic} from the source message and other names from the SELECT output', () => {
     expect(fill('/${productKey}/${deviceName}/user/get', source, {})).toBe('/a1B2c3/dev-1/user/get');
-    expect(fill('${topic} ${t} ${nested.v} ${obj} ${missing}', source, { t: 39.5, nested: { v: 'x' }, obj: { a: 1 } })).toBe('/a1B2c3/dev-1/user/update 39.5 x {"a":1} ');
+    expect(
+      fill('${topic} ${t} ${nested.v} ${obj} ${missing}', source, { t: 39.5, nested: { v: 'x' }, obj: { a: 1 } }),
+    ).toBe('/a1B2c3/dev-1/user/update 39.5 x {"a":1} ');
   });
 
   it('keeps a JSON body template valid JSON whatever the values hold', () => {
     const note = 'he said "hi"\\ and\nleft';
-    const body = fillBody('{"msgtype":"text","text":{"content":"${dn}: ${note}"},"n":${n}}', source, { dn: 'dev-1', note, n: 3 });
+    const body = fillBody('{"msgtype":"text","text":{"content":"${dn}: ${note}"},"n":${n}}', source, {
+      dn: 'dev-1',
+      note,
+      n: 3,
+    });
     expect(JSON.parse(body)).toEqual({ msgtype: 'text', text: { content: `dev-1: ${note}` }, n: 3 });
   });
 
@@ -29,15 +35,27 @@ describe('placeholders', () => {
 describe('action configuration checks', () => {
   it.each([
     [{ type: 'REPUBLISH', configuration: { topic: '/${productKey}/${deviceName}/user/get' } }, []],
-    [{ type: 'REPUBLISH', configuration: { topic: '/sys/${productKey}/${deviceName}/thing/service/property/set' } }, []],
-    [{ type: 'WEBHOOK', configuration: { url: 'https://example.test/hook', headers: { 'x-a': 'b' }, bodyTemplate: '{}' } }, []],
+    [
+      { type: 'REPUBLISH', configuration: { topic: '/sys/${productKey}/${deviceName}/thing/service/property/set' } },
+      [],
+    ],
+    [
+      {
+        type: 'WEBHOOK',
+        configuration: { url: 'https://example.test/hook', headers: { 'x-a': 'b' }, bodyTemplate: '{}' },
+      },
+      [],
+    ],
     [{ type: 'AMQP', configuration: { url: 'amqp://u:p@localhost:5672', routingKey: 'q' } }, []],
   ] as const)('accepts %j', (a, issues) => {
     expect(checkActionConfiguration({ ...a, errorAction: false } as never)).toEqual(issues);
   });
 
   it.each([
-    [{ type: 'REPUBLISH', configuration: { topic: '/sys/${productKey}/${deviceName}/thing/event/property/post' } }, 'republish targets'],
+    [
+      { type: 'REPUBLISH', configuration: { topic: '/sys/${productKey}/${deviceName}/thing/event/property/post' } },
+      'republish targets',
+    ],
     [{ type: 'REPUBLISH', configuration: {} }, 'topic'],
     [{ type: 'WEBHOOK', configuration: { url: 'ftp://example.test/x' } }, 'url'],
     [{ type: 'WEBHOOK', configuration: { url: 'https://example.test', timeoutMs: 5 } }, 'timeoutMs'],
@@ -56,7 +74,9 @@ describe('URLs in error texts', () => {
   });
 
   it('hides the query (chat-bot tokens) and credentials of a webhook URL', () => {
-    expect(safeUrl('https://oapi.example.test/robot/send?access_token=abc123')).toBe('https://oapi.example.test/robot/send?…');
+    expect(safeUrl('https://oapi.example.test/robot/send?access_token=abc123')).toBe(
+      'https://oapi.example.test/robot/send?…',
+    );
     expect(safeUrl('http://u:p@127.0.0.1:8080/hook')).toBe('http://127.0.0.1:8080/hook');
     expect(safeUrl('http://127.0.0.1:8080/hook')).toBe('http://127.0.0.1:8080/hook');
   });

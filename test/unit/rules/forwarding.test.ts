@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { FORWARDED_TYPES, sourceOfTopic, toForwardingMessage, type LogEvent } from '../../../src/domain/rules/forwarding.ts';
+import {
+  FORWARDED_TYPES,
+  sourceOfTopic,
+  toForwardingMessage,
+  type LogEvent,
+} from '../../../src/domain/rules/forwarding.ts';
 import { compileRuleSql } from '../../../src/domain/rules/sql.ts';
 
 /**
@@ -11,11 +16,26 @@ const PK = 'a1B2c3';
 const DN = 'dev-1';
 const AT = new Date('2023-11-14T22:13:20.123Z');
 
-const event = (type: string, data: Record<string, unknown>, position = 77): LogEvent => ({ position, type, productKey: PK, deviceName: DN, data, createdAt: AT });
+const event = (type: string, data: Record<string, unknown>, position = 77): LogEvent => ({
+  position,
+  type,
+  productKey: PK,
+  deviceName: DN,
+  data,
+  createdAt: AT,
+});
 
 describe('forwarding messages', () => {
   it('a property post is forwarded on /pk/dn/thing/event/property/post with items and checkFailedData (§6.4)', () => {
-    const data = { iotId: 'iot-1', requestId: '42', productKey: PK, deviceName: DN, gmtCreate: AT.getTime(), items: { Temperature: { value: 39.5, time: 1700000000000 } }, checkFailedData: {} };
+    const data = {
+      iotId: 'iot-1',
+      requestId: '42',
+      productKey: PK,
+      deviceName: DN,
+      gmtCreate: AT.getTime(),
+      items: { Temperature: { value: 39.5, time: 1700000000000 } },
+      checkFailedData: {},
+    };
     const m = toForwardingMessage(event('thing.property.post', data))!;
     expect(m.topic).toBe(`/${PK}/${DN}/thing/event/property/post`);
     expect(m.json).toEqual(data);
@@ -29,15 +49,38 @@ describe('forwarding messages', () => {
   });
 
   it('an event post is forwarded on /pk/dn/thing/event/${identifier}/post with identifier, name, type and value (§6.5)', () => {
-    const data = { identifier: 'HighTemperature', name: 'High temperature', type: 'alert', iotId: 'iot-1', requestId: '7', productKey: PK, deviceName: DN, gmtCreate: 1, value: { Temperature: 41 }, time: 2 };
+    const data = {
+      identifier: 'HighTemperature',
+      name: 'High temperature',
+      type: 'alert',
+      iotId: 'iot-1',
+      requestId: '7',
+      productKey: PK,
+      deviceName: DN,
+      gmtCreate: 1,
+      value: { Temperature: 41 },
+      time: 2,
+    };
     const m = toForwardingMessage(event('thing.event.post', data))!;
     expect(m.topic).toBe(`/${PK}/${DN}/thing/event/HighTemperature/post`);
     expect(m.json).toEqual(data);
   });
 
   it('a downlink reply is forwarded on /pk/dn/thing/downlink/reply/message without the raw device payload (§6.7)', () => {
-    const body = { gmtCreate: 1, iotId: 'iot-1', productKey: PK, deviceName: DN, requestId: '1234', code: 200, message: 'success', topic: `/sys/${PK}/${DN}/thing/service/property/set`, data: {} };
-    const m = toForwardingMessage(event('thing.downlink.reply', { ...body, payload: Buffer.from('{}').toString('base64') }))!;
+    const body = {
+      gmtCreate: 1,
+      iotId: 'iot-1',
+      productKey: PK,
+      deviceName: DN,
+      requestId: '1234',
+      code: 200,
+      message: 'success',
+      topic: `/sys/${PK}/${DN}/thing/service/property/set`,
+      data: {},
+    };
+    const m = toForwardingMessage(
+      event('thing.downlink.reply', { ...body, payload: Buffer.from('{}').toString('base64') }),
+    )!;
     expect(m.topic).toBe(`/${PK}/${DN}/thing/downlink/reply/message`);
     expect(m.json).toEqual(body);
     expect(JSON.parse(m.raw.toString())).toEqual(body);
@@ -52,7 +95,19 @@ describe('forwarding messages', () => {
 
   it('a status change is forwarded on /as/mqtt/status/pk/dn with Beijing-time time/lastTime strings and UTC ISO times (§6.3, D15)', () => {
     const ms = AT.getTime();
-    const data = { status: 'offline', productKey: PK, deviceName: DN, iotId: 'iot-1', time: ms, lastTime: ms, utcTime: AT.toISOString(), utcLastTime: AT.toISOString(), clientIp: '127.0.0.1', connectionEpoch: 3, reason: 'CLIENT_DISCONNECT' };
+    const data = {
+      status: 'offline',
+      productKey: PK,
+      deviceName: DN,
+      iotId: 'iot-1',
+      time: ms,
+      lastTime: ms,
+      utcTime: AT.toISOString(),
+      utcLastTime: AT.toISOString(),
+      clientIp: '127.0.0.1',
+      connectionEpoch: 3,
+      reason: 'CLIENT_DISCONNECT',
+    };
     const m = toForwardingMessage(event('device.status', data))!;
     expect(m.topic).toBe(`/as/mqtt/status/${PK}/${DN}`);
     expect(m.json).toEqual({ ...data, time: '2023-11-15 06:13:20.123', lastTime: '2023-11-15 06:13:20.123' });
@@ -75,7 +130,14 @@ describe('forwarding messages', () => {
 
   it('a custom-topic publish is forwarded on its own topic with the device bytes, binary included (§6.13)', () => {
     const bytes = Buffer.from([0x00, 0xff, 0x10, 0x80]);
-    const m = toForwardingMessage(event('device.message', { messageId: '9001', topic: `/${PK}/${DN}/user/update`, payload: bytes.toString('base64'), receivedAt: 123 }))!;
+    const m = toForwardingMessage(
+      event('device.message', {
+        messageId: '9001',
+        topic: `/${PK}/${DN}/user/update`,
+        payload: bytes.toString('base64'),
+        receivedAt: 123,
+      }),
+    )!;
     expect(m.topic).toBe(`/${PK}/${DN}/user/update`);
     expect(m.raw.equals(bytes)).toBe(true);
     expect(m.json).toBeNull();
@@ -83,20 +145,43 @@ describe('forwarding messages', () => {
   });
 
   it('a custom-topic publish of JSON is readable by path', () => {
-    const m = toForwardingMessage(event('device.message', { messageId: '1', topic: `/${PK}/${DN}/user/update`, payload: Buffer.from('{"city":"Hangzhou"}').toString('base64'), receivedAt: 1 }))!;
+    const m = toForwardingMessage(
+      event('device.message', {
+        messageId: '1',
+        topic: `/${PK}/${DN}/user/update`,
+        payload: Buffer.from('{"city":"Hangzhou"}').toString('base64'),
+        receivedAt: 1,
+      }),
+    )!;
     expect(m.json).toEqual({ city: 'Hangzhou' });
   });
 
   it('binary payloads reach rules through payload() and SELECT *', () => {
     const bytes = Buffer.from([0xca, 0xfe]);
-    const m = toForwardingMessage(event('device.message', { messageId: '1', topic: `/${PK}/${DN}/user/raw`, payload: bytes.toString('base64'), receivedAt: 1 }))!;
+    const m = toForwardingMessage(
+      event('device.message', {
+        messageId: '1',
+        topic: `/${PK}/${DN}/user/raw`,
+        payload: bytes.toString('base64'),
+        receivedAt: 1,
+      }),
+    )!;
     const rule = compileRuleSql(`SELECT *, payload('base64') AS b64, topic(4) AS kind FROM "/${PK}/+/user/#"`);
     if (!rule.ok) throw new Error(rule.error.message);
     expect(rule.value.select(m)).toEqual({ payload: 'yv4=', b64: 'yv4=', kind: 'raw' });
   });
 
   it('/sys/ publishes are not forwarded raw: rules see their parsed TSL shapes instead', () => {
-    expect(toForwardingMessage(event('device.message', { messageId: '1', topic: `/sys/${PK}/${DN}/thing/event/property/post`, payload: '', receivedAt: 1 }))).toBeNull();
+    expect(
+      toForwardingMessage(
+        event('device.message', {
+          messageId: '1',
+          topic: `/sys/${PK}/${DN}/thing/event/property/post`,
+          payload: '',
+          receivedAt: 1,
+        }),
+      ),
+    ).toBeNull();
   });
 
   it('events outside the forwarding set are not forwarded', () => {

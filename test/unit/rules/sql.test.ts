@@ -31,11 +31,14 @@ function compile(sql: string) {
 }
 
 /** The SELECT output of `SELECT <fields> FROM "/a1B2c3/+/user/#"` for one message. */
-const select = (fields: string, json: unknown = {}, extra: Partial<RuleContext> = {}) => compile(`SELECT ${fields} FROM "/a1B2c3/+/user/#"`).select(context(json, extra));
+const select = (fields: string, json: unknown = {}, extra: Partial<RuleContext> = {}) =>
+  compile(`SELECT ${fields} FROM "/a1B2c3/+/user/#"`).select(context(json, extra));
 /** The value of one expression. */
-const value = (expr: string, json: unknown = {}, extra: Partial<RuleContext> = {}) => select(`${expr} AS v`, json, extra).v;
+const value = (expr: string, json: unknown = {}, extra: Partial<RuleContext> = {}) =>
+  select(`${expr} AS v`, json, extra).v;
 /** Whether `WHERE <condition>` holds for one message. */
-const where = (condition: string, json: unknown) => compile(`SELECT * FROM "/a1B2c3/+/user/#" WHERE ${condition}`).where(context(json));
+const where = (condition: string, json: unknown) =>
+  compile(`SELECT * FROM "/a1B2c3/+/user/#" WHERE ${condition}`).where(context(json));
 
 function refused(sql: string): SqlError {
   const r = compileRuleSql(sql);
@@ -107,10 +110,22 @@ describe('rule SQL functions', () => {
   });
 
   it('thingPropertyFlatMap(...) flattens the values of a property post into output fields', () => {
-    const post = { items: { Temperature: { value: 39.5, time: 1 }, Humidity: { value: 61, time: 1 }, Battery: { value: 80, time: 1 } } };
-    expect(select('thingPropertyFlatMap(\'Temperature\', "Humidity"), deviceName() AS dn', post)).toEqual({ Temperature: 39.5, Humidity: 61, dn: 'dev-1' });
+    const post = {
+      items: {
+        Temperature: { value: 39.5, time: 1 },
+        Humidity: { value: 61, time: 1 },
+        Battery: { value: 80, time: 1 },
+      },
+    };
+    expect(select('thingPropertyFlatMap(\'Temperature\', "Humidity"), deviceName() AS dn', post)).toEqual({
+      Temperature: 39.5,
+      Humidity: 61,
+      dn: 'dev-1',
+    });
     expect(select('thingPropertyFlatMap()', post)).toEqual({ Temperature: 39.5, Humidity: 61, Battery: 80 });
-    expect(select("thingPropertyFlatMap('Temperature', 'Missing') AS p", post)).toEqual({ p: { Temperature: 39.5, Missing: null } });
+    expect(select("thingPropertyFlatMap('Temperature', 'Missing') AS p", post)).toEqual({
+      p: { Temperature: 39.5, Missing: null },
+    });
     expect(select("thingPropertyFlatMap('Temperature')", { other: 1 })).toEqual({});
   });
 
@@ -127,7 +142,11 @@ describe('rule SQL functions', () => {
   });
 
   it('takes function names in any case', () => {
-    expect(select('DEVICENAME() AS a, DeviceName() AS b, Upper(s) AS c', { s: 'x' })).toEqual({ a: 'dev-1', b: 'dev-1', c: 'X' });
+    expect(select('DEVICENAME() AS a, DeviceName() AS b, Upper(s) AS c', { s: 'x' })).toEqual({
+      a: 'dev-1',
+      b: 'dev-1',
+      c: 'X',
+    });
   });
 
   it('has a case above for every function it offers', () => {
@@ -141,7 +160,16 @@ describe('rule SQL functions', () => {
 });
 
 describe('rule SQL WHERE', () => {
-  const msg = { t: 39.5, n: 3, s: 'kitchen-1', flag: true, nested: { level: 2 }, items: { Temperature: { value: 39.5, time: 1 } }, zero: 0, nothing: null };
+  const msg = {
+    t: 39.5,
+    n: 3,
+    s: 'kitchen-1',
+    flag: true,
+    nested: { level: 2 },
+    items: { Temperature: { value: 39.5, time: 1 } },
+    zero: 0,
+    nothing: null,
+  };
   const cases: [string, boolean][] = [
     ['t > 38', true],
     ['t > 39.5', false],
@@ -159,7 +187,7 @@ describe('rule SQL WHERE', () => {
     ['t > 40 OR n = 3', true],
     ['NOT n = 3', false],
     ['NOT (t > 40)', true],
-    ['t > 38 AND (n = 4 OR s LIKE \'kit%\')', true],
+    ["t > 38 AND (n = 4 OR s LIKE 'kit%')", true],
     ['n + 1 = 4', true],
     ['n - 1 = 2', true],
     ['n * 2 = 6', true],
@@ -205,7 +233,13 @@ describe('rule SQL WHERE', () => {
 });
 
 describe('rule SQL SELECT', () => {
-  const msg = { a: { b: { c: { d: 4 } } }, items: { Temperature: { value: 39.5, time: 1700000000000 } }, status: 'online', value: 7, data: { k: 1 } };
+  const msg = {
+    a: { b: { c: { d: 4 } } },
+    items: { Temperature: { value: 39.5, time: 1700000000000 } },
+    status: 'online',
+    value: 7,
+    data: { k: 1 },
+  };
 
   it('* gives the whole JSON body', () => {
     expect(select('*', msg)).toEqual(msg);
@@ -235,7 +269,12 @@ describe('rule SQL SELECT', () => {
   });
 
   it('names an unaliased field after the last level of its path, and a function after its name as written', () => {
-    expect(select('items.Temperature.value, a.b.c.d, status, deviceName()', msg)).toEqual({ value: 39.5, d: 4, status: 'online', 'deviceName()': 'dev-1' });
+    expect(select('items.Temperature.value, a.b.c.d, status, deviceName()', msg)).toEqual({
+      value: 39.5,
+      d: 4,
+      status: 'online',
+      'deviceName()': 'dev-1',
+    });
   });
 
   it('gives null for paths that do not exist or go through a non-object', () => {
@@ -243,11 +282,22 @@ describe('rule SQL SELECT', () => {
   });
 
   it('reads fields named like SQL keywords that the forwarding shapes use', () => {
-    expect(select('status, value, data.k AS k, `order`', { ...msg, order: 3 })).toEqual({ status: 'online', value: 7, k: 1, order: 3 });
+    expect(select('status, value, data.k AS k, `order`', { ...msg, order: 3 })).toEqual({
+      status: 'online',
+      value: 7,
+      k: 1,
+      order: 3,
+    });
   });
 
   it('computes literals and arithmetic', () => {
-    expect(select("1 + 2 AS x, 'text' AS y, null AS z, true AS w, items.Temperature.value * 10 AS t10", msg)).toEqual({ x: 3, y: 'text', z: null, w: true, t10: 395 });
+    expect(select("1 + 2 AS x, 'text' AS y, null AS z, true AS w, items.Temperature.value * 10 AS t10", msg)).toEqual({
+      x: 3,
+      y: 'text',
+      z: null,
+      w: true,
+      t10: 395,
+    });
   });
 
   it('keeps the FROM topic filter with its wildcards', () => {
@@ -275,7 +325,11 @@ describe('rule SQL refusals', () => {
   });
 
   it('refuses an unknown function, at its position', () => {
-    expect(refused('SELECT a\n  FROM "/a1B2c3/+/user/#"\n  WHERE nosuch(a) = 1')).toMatchObject({ message: 'unknown function nosuch()', line: 3, column: 9 });
+    expect(refused('SELECT a\n  FROM "/a1B2c3/+/user/#"\n  WHERE nosuch(a) = 1')).toMatchObject({
+      message: 'unknown function nosuch()',
+      line: 3,
+      column: 9,
+    });
   });
 
   it.each([

@@ -11,13 +11,29 @@ describe('validateTslDocument on the fixtures', () => {
     const all = doc.properties.map((p) => p.identifier);
     expect(all).toHaveLength(10);
     const post = doc.events[0];
-    expect(post).toMatchObject({ identifier: 'post', type: 'info', required: true, method: 'thing.event.property.post' });
+    expect(post).toMatchObject({
+      identifier: 'post',
+      type: 'info',
+      required: true,
+      method: 'thing.event.property.post',
+    });
     // The fixture's post lists two properties with trimmed specs; the normalised one lists every property as is.
     expect(ids(post?.outputData ?? [])).toEqual(all);
     expect(post?.outputData[1]?.dataType).toEqual(doc.properties[1]?.dataType);
     const [set, get] = doc.services;
-    expect(set).toMatchObject({ identifier: 'set', callType: 'async', method: 'thing.service.property.set', outputData: [] });
-    expect(ids(set?.inputData ?? [])).toEqual(['LightSwitch', 'Brightness', 'ColorTemperature', 'WorkingMode', 'DeviceLabel']);
+    expect(set).toMatchObject({
+      identifier: 'set',
+      callType: 'async',
+      method: 'thing.service.property.set',
+      outputData: [],
+    });
+    expect(ids(set?.inputData ?? [])).toEqual([
+      'LightSwitch',
+      'Brightness',
+      'ColorTemperature',
+      'WorkingMode',
+      'DeviceLabel',
+    ]);
     expect(get).toMatchObject({ identifier: 'get', callType: 'async', method: 'thing.service.property.get' });
     expect(get?.inputData).toEqual(all);
     expect(ids(get?.outputData ?? [])).toEqual(all);
@@ -86,7 +102,13 @@ describe('validateTslDocument normalisation', () => {
       services: [service('Run')],
       functionBlocks: [],
     });
-    expect(doc.properties[0]).toEqual({ identifier: 'P', name: 'P', accessMode: 'rw', required: false, dataType: intType() });
+    expect(doc.properties[0]).toEqual({
+      identifier: 'P',
+      name: 'P',
+      accessMode: 'rw',
+      required: false,
+      dataType: intType(),
+    });
     expect(doc.events[1]?.method).toBe('thing.event.Alarm.post');
     expect(doc.events[1]).not.toHaveProperty('color');
     expect(doc.services[2]?.method).toBe('thing.service.Run');

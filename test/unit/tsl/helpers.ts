@@ -14,7 +14,11 @@ export const prop = (identifier: string, dataType: unknown = intType(), accessMo
   dataType,
 });
 
-export const param = (identifier: string, dataType: unknown = intType()) => ({ identifier, name: identifier, dataType });
+export const param = (identifier: string, dataType: unknown = intType()) => ({
+  identifier,
+  name: identifier,
+  dataType,
+});
 
 export const event = (identifier: string, outputData: unknown[] = [], type = 'info') => ({
   identifier,
@@ -24,7 +28,12 @@ export const event = (identifier: string, outputData: unknown[] = [], type = 'in
   outputData,
 });
 
-export const service = (identifier: string, inputData: unknown[] = [], outputData: unknown[] = [], callType = 'async') => ({
+export const service = (
+  identifier: string,
+  inputData: unknown[] = [],
+  outputData: unknown[] = [],
+  callType = 'async',
+) => ({
   identifier,
   name: identifier,
   callType,

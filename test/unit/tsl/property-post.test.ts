@@ -16,23 +16,39 @@ describe('validatePropertyPost params forms (alink-protocol.md §3.3)', () => {
   });
 
   it('accepts the long form with and without time, and a time as a string of digits', () => {
-    const r = validatePropertyPost(lamp, { LightSwitch: { value: 0, time: 5 }, Brightness: { value: 3 }, WorkingMode: { value: 2, time: '77' } }, 'STRICT', NOW);
+    const r = validatePropertyPost(
+      lamp,
+      { LightSwitch: { value: 0, time: 5 }, Brightness: { value: 3 }, WorkingMode: { value: 2, time: '77' } },
+      'STRICT',
+      NOW,
+    );
     expect(r).toEqual({
       ok: true,
-      items: { LightSwitch: { value: 0, time: 5 }, Brightness: { value: 3, time: NOW }, WorkingMode: { value: 2, time: 77 } },
+      items: {
+        LightSwitch: { value: 0, time: 5 },
+        Brightness: { value: 3, time: NOW },
+        WorkingMode: { value: 2, time: 77 },
+      },
       failed: {},
     });
   });
 
   it('mixes both forms in one message', () => {
     const r = validatePropertyPost(lamp, { LightSwitch: 1, Brightness: { value: 3, time: 9 } }, 'WEAK', NOW);
-    expect(r).toMatchObject({ ok: true, items: { LightSwitch: { value: 1, time: NOW }, Brightness: { value: 3, time: 9 } } });
+    expect(r).toMatchObject({
+      ok: true,
+      items: { LightSwitch: { value: 1, time: NOW }, Brightness: { value: 3, time: 9 } },
+    });
   });
 
   it('reads a struct given in the long form and a struct given directly', () => {
     const geo = { Longitude: 120.1, Latitude: 30.2, Altitude: 10, CoordinateSystem: 1 };
-    expect(validatePropertyPost(lamp, { GeoLocation: { value: geo, time: 8 } }, 'STRICT', NOW)).toMatchObject({ items: { GeoLocation: { value: geo, time: 8 } } });
-    expect(validatePropertyPost(lamp, { GeoLocation: geo }, 'STRICT', NOW)).toMatchObject({ items: { GeoLocation: { value: geo, time: NOW } } });
+    expect(validatePropertyPost(lamp, { GeoLocation: { value: geo, time: 8 } }, 'STRICT', NOW)).toMatchObject({
+      items: { GeoLocation: { value: geo, time: 8 } },
+    });
+    expect(validatePropertyPost(lamp, { GeoLocation: geo }, 'STRICT', NOW)).toMatchObject({
+      items: { GeoLocation: { value: geo, time: NOW } },
+    });
   });
 
   it('reads an object with keys besides value and time as a short-form value', () => {
@@ -61,7 +77,11 @@ describe('validatePropertyPost message-level failures', () => {
   it('refuses 201 properties with 6104, even in NONE mode', () => {
     const params = Object.fromEntries(Array.from({ length: 201 }, (_, i) => [`p${i}`, i]));
     for (const mode of ['WEAK', 'STRICT', 'NONE'] as const) {
-      expect(validatePropertyPost(lamp, params, mode, NOW)).toEqual({ ok: false, code: 6104, message: 'too many properties in one message: 201 > 200' });
+      expect(validatePropertyPost(lamp, params, mode, NOW)).toEqual({
+        ok: false,
+        code: 6104,
+        message: 'too many properties in one message: 201 > 200',
+      });
     }
   });
 
@@ -86,17 +106,31 @@ describe('validatePropertyPost modes (alink-protocol.md D9)', () => {
       items: { Brightness: { value: 50, time: NOW }, WorkingMode: { value: 1, time: NOW } },
       failed: {
         Nope: { value: 1, time: NOW, code: 6304, message: 'tsl parse: params not exist -> Nope' },
-        ColorTemperature: { value: 99, time: NOW, code: 6316, message: 'tsl parse: value out of range [2700, 6500] -> ColorTemperature' },
+        ColorTemperature: {
+          value: 99,
+          time: NOW,
+          code: 6316,
+          message: 'tsl parse: value out of range [2700, 6500] -> ColorTemperature',
+        },
       },
     });
   });
 
   it('refuses the message in STRICT mode with the first failure in params order', () => {
-    expect(validatePropertyPost(lamp, params, 'STRICT', NOW)).toEqual({ ok: false, code: 6304, message: 'tsl parse: params not exist -> Nope' });
+    expect(validatePropertyPost(lamp, params, 'STRICT', NOW)).toEqual({
+      ok: false,
+      code: 6304,
+      message: 'tsl parse: params not exist -> Nope',
+    });
   });
 
   it('passes everything as given in NONE mode, unknown and invalid items included', () => {
-    const r = validatePropertyPost(lamp, { ...params, Brightness: { value: 'x', time: 3 }, Bad: { value: 1, time: 'soon' } }, 'NONE', NOW);
+    const r = validatePropertyPost(
+      lamp,
+      { ...params, Brightness: { value: 'x', time: 3 }, Bad: { value: 1, time: 'soon' } },
+      'NONE',
+      NOW,
+    );
     expect(r).toEqual({
       ok: true,
       items: {
@@ -111,7 +145,12 @@ describe('validatePropertyPost modes (alink-protocol.md D9)', () => {
   });
 
   it('fails an item whose time is not ms with 460 in WEAK mode', () => {
-    const r = validatePropertyPost(lamp, { Brightness: { value: 5, time: 'soon' }, LightSwitch: { value: 1, time: -1 } }, 'WEAK', NOW);
+    const r = validatePropertyPost(
+      lamp,
+      { Brightness: { value: 5, time: 'soon' }, LightSwitch: { value: 1, time: -1 } },
+      'WEAK',
+      NOW,
+    );
     expect(r).toEqual({
       ok: true,
       items: {},

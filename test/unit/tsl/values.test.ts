@@ -13,7 +13,10 @@ const model = modelOf({
     prop('Dt', { type: 'date', specs: {} }),
     prop('B', { type: 'bool', specs: { '0': 'off', '1': 'on' } }),
     prop('E', { type: 'enum', specs: { '0': 'a', '1': 'b', '2': 'c' } }),
-    prop('S', { type: 'struct', specs: [param('a', intType('0', '10', '1')), param('b', { type: 'text', specs: { length: '3' } })] }),
+    prop('S', {
+      type: 'struct',
+      specs: [param('a', intType('0', '10', '1')), param('b', { type: 'text', specs: { length: '3' } })],
+    }),
     prop('A', { type: 'array', specs: { size: '3', item: intType('0', '9', '1') } }),
     prop('AF', { type: 'array', specs: { size: '2', item: { type: 'float' } } }),
     prop('AS', { type: 'array', specs: { size: '2', item: { type: 'struct', specs: [param('m')] } } }),
@@ -73,8 +76,18 @@ const rows: Row[] = [
   ['S', 'x', 'a string', bad(6312, 'data type is not struct', 'S')],
   ['S', [], 'an array', bad(6312, 'data type is not struct', 'S')],
   ['S', { a: 1 }, 'a missing member', bad(6312, 'struct member missing', 'S.b')],
-  ['S', { a: 11, b: 'x' }, 'a member out of range', bad(6312, 'struct member invalid: value out of range [0, 10]', 'S.a')],
-  ['S', { a: 1, b: 'long' }, 'a member text too long', bad(6312, 'struct member invalid: text length exceeds 3', 'S.b')],
+  [
+    'S',
+    { a: 11, b: 'x' },
+    'a member out of range',
+    bad(6312, 'struct member invalid: value out of range [0, 10]', 'S.a'),
+  ],
+  [
+    'S',
+    { a: 1, b: 'long' },
+    'a member text too long',
+    bad(6312, 'struct member invalid: text length exceeds 3', 'S.b'),
+  ],
   ['S', { a: 1, b: 'x', c: 1 }, 'a member the TSL does not define', bad(6312, 'struct member not exist', 'S.c')],
   ['A', [], 'an empty array', 'ok'],
   ['A', [0, 9, 5], 'exactly the size', 'ok'],
@@ -84,7 +97,12 @@ const rows: Row[] = [
   ['A', [1, 10], 'an element out of range', bad(6324, 'array element invalid: value out of range [0, 9]', 'A[1]')],
   ['AF', [1.5, -1e9], 'floats without item specs', 'ok'],
   ['AS', [{ m: 1 }, { m: 2 }], 'structs, exactly the size', 'ok'],
-  ['AS', [{ m: 1 }, { m: 'x' }], 'a struct element with a bad member', bad(6324, 'array element invalid: struct member invalid: data type is not int', 'AS[1].m')],
+  [
+    'AS',
+    [{ m: 1 }, { m: 'x' }],
+    'a struct element with a bad member',
+    bad(6324, 'array element invalid: struct member invalid: data type is not int', 'AS[1].m'),
+  ],
 ];
 
 const RECEIVED = 1_700_000_000_000;
@@ -98,10 +116,18 @@ describe.each(forms)('validatePropertyPost, %s form', (_form, wrap, time) => {
     const params = { [id]: wrap(value) };
     if (expected === 'ok') {
       it('is stored in WEAK mode', () => {
-        expect(validatePropertyPost(model, params, 'WEAK', RECEIVED)).toEqual({ ok: true, items: { [id]: { value, time } }, failed: {} });
+        expect(validatePropertyPost(model, params, 'WEAK', RECEIVED)).toEqual({
+          ok: true,
+          items: { [id]: { value, time } },
+          failed: {},
+        });
       });
       it('is stored in STRICT mode', () => {
-        expect(validatePropertyPost(model, params, 'STRICT', RECEIVED)).toEqual({ ok: true, items: { [id]: { value, time } }, failed: {} });
+        expect(validatePropertyPost(model, params, 'STRICT', RECEIVED)).toEqual({
+          ok: true,
+          items: { [id]: { value, time } },
+          failed: {},
+        });
       });
     } else {
       const [code, message] = expected;

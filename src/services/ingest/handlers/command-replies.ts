@@ -15,9 +15,26 @@ function rrpcReply(device: DeviceIdentity, request: UplinkRequest, messageId: st
     type: 'command.reply',
     productKey: device.productKey,
     deviceName: device.deviceName,
-    data: { requestId: messageId, productKey: device.productKey, deviceName: device.deviceName, iotId: device.iotId, topic: request.topic, payload, code, data, gmtCreate: request.receivedAt.getTime() },
+    data: {
+      requestId: messageId,
+      productKey: device.productKey,
+      deviceName: device.deviceName,
+      iotId: device.iotId,
+      topic: request.topic,
+      payload,
+      code,
+      data,
+      gmtCreate: request.receivedAt.getTime(),
+    },
   };
-  const row: ReplyRow = { messageId, productKey: device.productKey, deviceName: device.deviceName, code, output: data ?? null, payload };
+  const row: ReplyRow = {
+    messageId,
+    productKey: device.productKey,
+    deviceName: device.deviceName,
+    code,
+    output: data ?? null,
+    payload,
+  };
   return { events: [event], rows: { commandReplies: [row] } };
 }
 
@@ -28,7 +45,8 @@ function rrpcReply(device: DeviceIdentity, request: UplinkRequest, messageId: st
  */
 export function createReplyHandlers() {
   const rrpc: UplinkHandler<'rrpcResponse'> = (device, request) => rrpcReply(device, request, request.uplink.messageId);
-  const extRrpc: UplinkHandler<'extRrpcResponse'> = (device, request) => rrpcReply(device, request, request.uplink.messageId);
+  const extRrpc: UplinkHandler<'extRrpcResponse'> = (device, request) =>
+    rrpcReply(device, request, request.uplink.messageId);
 
   const serviceReply: UplinkHandler<'serviceReply'> = (device, request) => {
     const parsed = decodeReply(request.payload);
@@ -48,14 +66,24 @@ export function createReplyHandlers() {
         deviceName: device.deviceName,
         requestId: requestId ?? null,
         code,
-        message: reply?.message ?? (reply ? (code === ALINK.SUCCESS ? 'success' : '') : 'reply is not a valid Alink reply'),
+        message:
+          reply?.message ?? (reply ? (code === ALINK.SUCCESS ? 'success' : '') : 'reply is not a valid Alink reply'),
         topic: requestTopic,
         data: reply?.data ?? {},
         payload: request.payload.toString('base64'),
       },
     };
     const replyRows: ReplyRow[] = requestId
-      ? [{ messageId: requestId, productKey: device.productKey, deviceName: device.deviceName, code, output: reply?.data ?? null, payload: null }]
+      ? [
+          {
+            messageId: requestId,
+            productKey: device.productKey,
+            deviceName: device.deviceName,
+            code,
+            output: reply?.data ?? null,
+            payload: null,
+          },
+        ]
       : [];
     return { events: [event], rows: { commandReplies: replyRows } };
   };

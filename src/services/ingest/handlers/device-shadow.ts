@@ -1,4 +1,11 @@
-import { applyShadowWrite, decodeShadowRequest, SHADOW, shadowDocumentMessage, shadowErrorReply, shadowWriteReply } from '../../../domain/alink/shadow.ts';
+import {
+  applyShadowWrite,
+  decodeShadowRequest,
+  SHADOW,
+  shadowDocumentMessage,
+  shadowErrorReply,
+  shadowWriteReply,
+} from '../../../domain/alink/shadow.ts';
 import { shadowTopic } from '../../../domain/alink/topics.ts';
 import { readShadow, writeShadow } from '../../../db/repositories/shadows.ts';
 import { shadowEvent, shadowSeconds } from '../../device-shadow.ts';
@@ -23,7 +30,12 @@ export const shadowUpdateHandler: UplinkHandler<'shadowUpdate'> = (device, reque
       inTx: async (tx) => {
         const doc = await readShadow(tx, device.id);
         const now = shadowSeconds();
-        if (!doc) return { replies: answer(shadowErrorReply({ code: SHADOW.SHADOW_EMPTY, message: 'the device has no shadow yet' }, now)) };
+        if (!doc)
+          return {
+            replies: answer(
+              shadowErrorReply({ code: SHADOW.SHADOW_EMPTY, message: 'the device has no shadow yet' }, now),
+            ),
+          };
         return { replies: answer(shadowDocumentMessage('reply', doc, now)) };
       },
     };
@@ -34,7 +46,10 @@ export const shadowUpdateHandler: UplinkHandler<'shadowUpdate'> = (device, reque
       const applied = applyShadowWrite(await readShadow(tx, device.id, true), req, now);
       if (!applied.ok) return { replies: answer(shadowErrorReply(applied.error, now)) };
       await writeShadow(tx, device.id, applied.value);
-      return { events: [shadowEvent(device, applied.value, 'device', req.method)], replies: answer(shadowWriteReply(applied.value.version, now)) };
+      return {
+        events: [shadowEvent(device, applied.value, 'device', req.method)],
+        replies: answer(shadowWriteReply(applied.value.version, now)),
+      };
     },
   };
 };

@@ -7,14 +7,16 @@ export const ntpHandler: UplinkHandler<'ntpRequest'> = (device, request) => {
   let deviceSendTime: unknown = null;
   // Not JSON (or nested too deep to echo): still answered, with deviceSendTime null, so the device can tell.
   const parsed = parseBoundedJson(request.payload.toString('utf8'));
-  if (parsed.ok && typeof parsed.value === 'object' && parsed.value !== null) deviceSendTime = (parsed.value as { deviceSendTime?: unknown }).deviceSendTime ?? null;
+  if (parsed.ok && typeof parsed.value === 'object' && parsed.value !== null)
+    deviceSendTime = (parsed.value as { deviceSendTime?: unknown }).deviceSendTime ?? null;
   const serverRecvTime = String(request.receivedAt.getTime());
   return {
     replies: [
       {
         topic: ntpResponseTopic(device.productKey, device.deviceName),
         qos: 0,
-        payload: () => Buffer.from(JSON.stringify({ deviceSendTime, serverRecvTime, serverSendTime: String(Date.now()) })),
+        payload: () =>
+          Buffer.from(JSON.stringify({ deviceSendTime, serverRecvTime, serverSendTime: String(Date.now()) })),
       },
     ],
   };

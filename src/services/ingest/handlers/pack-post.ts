@@ -12,7 +12,11 @@ import { answer, eventRecord, propertyRows } from './thing-data.ts';
 export interface PackPostDeps {
   products: ProductCache;
   /** A gateway's bound sub-device (§3.9, §3.10 codes). */
-  subDevice: (gateway: DeviceIdentity, productKey: string, deviceName: string) => Promise<DeviceIdentity | { code: number; message: string }>;
+  subDevice: (
+    gateway: DeviceIdentity,
+    productKey: string,
+    deviceName: string,
+  ) => Promise<DeviceIdentity | { code: number; message: string }>;
 }
 
 /**
@@ -28,16 +32,28 @@ export function createPackPostHandler(deps: PackPostDeps): UplinkHandler<'proper
     const { receivedAt } = request;
     const p = req.params as { properties?: unknown; events?: unknown; subDevices?: unknown } | null;
     const fail = (code: number, message: string) => answer(request, req, code, message);
-    if (!p || typeof p !== 'object' || Array.isArray(p)) return fail(ALINK.PARAM_ERROR, 'request parameter error: params must be an object');
-    const subs = Array.isArray(p.subDevices) ? (p.subDevices as { identity?: { productKey?: string; deviceName?: string }; properties?: unknown; events?: unknown }[]) : [];
+    if (!p || typeof p !== 'object' || Array.isArray(p))
+      return fail(ALINK.PARAM_ERROR, 'request parameter error: params must be an object');
+    const subs = Array.isArray(p.subDevices)
+      ? (p.subDevices as {
+          identity?: { productKey?: string; deviceName?: string };
+          properties?: unknown;
+          events?: unknown;
+        }[])
+      : [];
     if (subs.length > 20) return fail(ALINK.PACK_TOO_MANY_SUBDEVICES, 'more than 20 sub-devices in one pack');
-    const parts: { device: DeviceIdentity; properties: unknown; events: unknown }[] = [{ device: gw, properties: p.properties, events: p.events }];
+    const parts: { device: DeviceIdentity; properties: unknown; events: unknown }[] = [
+      { device: gw, properties: p.properties, events: p.events },
+    ];
     for (const sd of subs) {
       const r = await deps.subDevice(gw, String(sd.identity?.productKey ?? ''), String(sd.identity?.deviceName ?? ''));
       if ('code' in r) return fail(r.code, r.message);
       parts.push({ device: r, properties: sd.properties, events: sd.events });
     }
-    const count = parts.reduce((n, x) => n + Object.keys((x.properties as object) ?? {}).length + Object.keys((x.events as object) ?? {}).length, 0);
+    const count = parts.reduce(
+      (n, x) => n + Object.keys((x.properties as object) ?? {}).length + Object.keys((x.events as object) ?? {}).length,
+      0,
+    );
     if (count > 200) return fail(ALINK.PACK_TOO_MANY_ITEMS, 'more than 200 items in one pack');
     const events: NewEvent[] = [];
     const rows = { propertyHistory: [] as HistoryRow[], eventHistory: [] as EventRow[] };
@@ -51,8 +67,16 @@ export function createPackPostHandler(deps: PackPostDeps): UplinkHandler<'proper
         events.push(...step.events);
         rows.propertyHistory.push(...step.rows.propertyHistory);
       }
-      for (const [id, ev] of Object.entries((part.events ?? {}) as Record<string, { value?: unknown; time?: unknown }>)) {
-        const r = validateEventPost(info.model, id, { value: ev?.value ?? {}, ...(ev?.time !== undefined ? { time: ev.time } : {}) }, info.product.validationMode, receivedAt.getTime());
+      for (const [id, ev] of Object.entries(
+        (part.events ?? {}) as Record<string, { value?: unknown; time?: unknown }>,
+      )) {
+        const r = validateEventPost(
+          info.model,
+          id,
+          { value: ev?.value ?? {}, ...(ev?.time !== undefined ? { time: ev.time } : {}) },
+          info.product.validationMode,
+          receivedAt.getTime(),
+        );
         if (!r.ok) return fail(r.code, r.message);
         const rec = eventRecord(part.device, info.model, id, r.value, r.time, req, receivedAt);
         rows.eventHistory.push(rec.row);

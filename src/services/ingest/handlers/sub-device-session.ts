@@ -57,7 +57,12 @@ export function createSubDeviceSessionHandlers(deps: { products: ProductCache; g
       const dn = String(p.deviceName ?? '');
       // The reference's gateway page: at most 1500 sub-devices online through one gateway (428 past it).
       if (!subs.has(deviceKey(pk, dn)) && subs.size >= LIMITS.subDevicesOnline) {
-        return { code: ALINK.TOO_MANY_SUBDEVICES_ONLINE, message: `at most ${LIMITS.subDevicesOnline} sub-devices online through one gateway`, productKey: pk, deviceName: dn };
+        return {
+          code: ALINK.TOO_MANY_SUBDEVICES_ONLINE,
+          message: `at most ${LIMITS.subDevicesOnline} sub-devices online through one gateway`,
+          productKey: pk,
+          deviceName: dn,
+        };
       }
       const r = await gateway.login(gw, p, connection.clientIp);
       if (r.ok) {
@@ -72,12 +77,23 @@ export function createSubDeviceSessionHandlers(deps: { products: ProductCache; g
     const logout = async (p: Params): Promise<Outcome> => {
       const key = deviceKey(String(p.productKey ?? ''), String(p.deviceName ?? ''));
       const cur = subs.get(key);
-      if (!cur) return { code: ALINK.SUBDEVICE_NO_SESSION, message: 'sub-device has no session', productKey: String(p.productKey ?? ''), deviceName: String(p.deviceName ?? '') };
+      if (!cur)
+        return {
+          code: ALINK.SUBDEVICE_NO_SESSION,
+          message: 'sub-device has no session',
+          productKey: String(p.productKey ?? ''),
+          deviceName: String(p.deviceName ?? ''),
+        };
       subs.delete(key);
       // Nothing of it reaches the gateway any more: its filters go at once.
       connection.releaseDevice(cur.device.productKey, cur.device.deviceName);
       await gateway.logout(cur.device, cur.epoch, 'CLIENT_DISCONNECT');
-      return { code: ALINK.SUCCESS, message: 'success', productKey: cur.device.productKey, deviceName: cur.device.deviceName };
+      return {
+        code: ALINK.SUCCESS,
+        message: 'success',
+        productKey: cur.device.productKey,
+        deviceName: cur.device.deviceName,
+      };
     };
     return { login, logout };
   }
@@ -85,7 +101,12 @@ export function createSubDeviceSessionHandlers(deps: { products: ProductCache; g
   /** The common checks (a gateway's own session topic, a gateway product, a decodable request), then `run`. */
   const session =
     <K extends 'subDeviceSession' | 'subDeviceBatchSession'>(
-      run: (params: unknown, o: ReturnType<typeof ops>, reply: (code: number, data: unknown, message: string) => Outbound[], request: UplinkRequest<UplinkOf<K>>) => Promise<Outbound[]>,
+      run: (
+        params: unknown,
+        o: ReturnType<typeof ops>,
+        reply: (code: number, data: unknown, message: string) => Outbound[],
+        request: UplinkRequest<UplinkOf<K>>,
+      ) => Promise<Outbound[]>,
     ): UplinkHandler<K> =>
     (gw, request) => ({
       committed: async (): Promise<Outbound[]> => {
@@ -94,9 +115,11 @@ export function createSubDeviceSessionHandlers(deps: { products: ProductCache; g
         if (connection.device.id !== gw.id) return [];
         const decoded = decodeRequest(request.payload);
         const id = decoded.ok ? decoded.value.id : decoded.error.id;
-        const reply = (code: number, data: unknown, message: string) => alinkReply(request, { id }, { code, data, message }, { qos: 0 });
+        const reply = (code: number, data: unknown, message: string) =>
+          alinkReply(request, { id }, { code, data, message }, { qos: 0 });
         const info = await deps.products.get(gw.productKey);
-        if (info?.product.nodeType !== 'GATEWAY') return reply(ALINK.PARAM_ERROR, {}, 'only gateway products log sub-devices in');
+        if (info?.product.nodeType !== 'GATEWAY')
+          return reply(ALINK.PARAM_ERROR, {}, 'only gateway products log sub-devices in');
         if (!decoded.ok) return reply(ALINK.PARAM_ERROR, {}, decoded.error.message);
         return run(decoded.value.params, ops(gw, connection), reply, request);
       },
@@ -105,7 +128,8 @@ export function createSubDeviceSessionHandlers(deps: { products: ProductCache; g
   const single = session<'subDeviceSession'>(async (params, { login, logout }, reply, request) => {
     const action = request.uplink.action;
     if (action !== 'combine/login' && action !== 'combine/logout') return [];
-    const r = action === 'combine/login' ? await login((params ?? {}) as Params) : await logout((params ?? {}) as Params);
+    const r =
+      action === 'combine/login' ? await login((params ?? {}) as Params) : await logout((params ?? {}) as Params);
     return reply(r.code, { productKey: r.productKey, deviceName: r.deviceName }, r.message);
   });
 

@@ -21,7 +21,13 @@ const failureData = (failed: Record<string, FailedItem | { message: string }>) =
 const isEmptyModel = (m: ThingModel) => m.properties.size === 0 && [...m.events.keys()].every((k) => k === 'post');
 
 /** An answer with nothing to store but the message itself. */
-export const answer = (request: UplinkRequest, req: AlinkRequest, code: number, message?: string, data: unknown = {}): Handled => ({
+export const answer = (
+  request: UplinkRequest,
+  req: AlinkRequest,
+  code: number,
+  message?: string,
+  data: unknown = {},
+): Handled => ({
   replies: alinkReply(request, req, { code, data, message, method: req.method }),
 });
 
@@ -62,24 +68,41 @@ export function propertyRows(
 }
 
 /** An event row and its forwarding-shaped event (§6.5). */
-export function eventRecord(device: DeviceIdentity, model: ThingModel, eventId: string, value: unknown, time: number, req: AlinkRequest, receivedAt: Date, failed?: unknown): { row: EventRow; event: NewEvent } {
+export function eventRecord(
+  device: DeviceIdentity,
+  model: ThingModel,
+  eventId: string,
+  value: unknown,
+  time: number,
+  req: AlinkRequest,
+  receivedAt: Date,
+  failed?: unknown,
+): { row: EventRow; event: NewEvent } {
   const def = model.events.get(eventId);
   const type = def?.type ?? 'info';
   const name = def?.name ?? eventId;
   return {
-    row: { deviceId: device.id, identifier: eventId, name, eventType: type, output: value, ts: new Date(time), receivedAt },
+    row: {
+      deviceId: device.id,
+      identifier: eventId,
+      name,
+      eventType: type,
+      output: value,
+      ts: new Date(time),
+      receivedAt,
+    },
     event: platformEvent('thing.event.post', device, {
-        identifier: eventId,
-        name,
-        type,
-        iotId: device.iotId,
-        requestId: req.id,
-        productKey: device.productKey,
-        deviceName: device.deviceName,
-        gmtCreate: receivedAt.getTime(),
-        value,
-        time,
-        ...(failed !== undefined ? { checkFailedData: failed } : {}),
+      identifier: eventId,
+      name,
+      type,
+      iotId: device.iotId,
+      requestId: req.id,
+      productKey: device.productKey,
+      deviceName: device.deviceName,
+      gmtCreate: receivedAt.getTime(),
+      value,
+      time,
+      ...(failed !== undefined ? { checkFailedData: failed } : {}),
     }),
   };
 }
@@ -98,11 +121,21 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
     if (env.fail) return env.fail;
     const { req } = env;
     const mode = info.product.validationMode;
-    if (mode !== 'NONE' && isEmptyModel(info.model)) return answer(request, req, ALINK.TSL_IDENTIFIER_NOT_IN_PRODUCT, 'tsl: the product has no thing model; define one with setThingModel');
+    if (mode !== 'NONE' && isEmptyModel(info.model))
+      return answer(
+        request,
+        req,
+        ALINK.TSL_IDENTIFIER_NOT_IN_PRODUCT,
+        'tsl: the product has no thing model; define one with setThingModel',
+      );
     const r = validatePropertyPost(info.model, req.params, mode, request.receivedAt.getTime());
     if (!r.ok) return answer(request, req, r.code, r.message);
     const step = propertyRows(device, r.items, r.failed, req, request.receivedAt, false);
-    return { ...step, dedupe: dedupeKey(device, req, request), ...answer(request, req, ALINK.SUCCESS, undefined, failureData(r.failed)) };
+    return {
+      ...step,
+      dedupe: dedupeKey(device, req, request),
+      ...answer(request, req, ALINK.SUCCESS, undefined, failureData(r.failed)),
+    };
   };
 
   const eventPost: UplinkHandler<'eventPost'> = async (device, request) => {
@@ -112,10 +145,21 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
     if (env.fail) return env.fail;
     const { req } = env;
     const eventId = request.uplink.eventId;
-    const r = validateEventPost(info.model, eventId, req.params, info.product.validationMode, request.receivedAt.getTime());
+    const r = validateEventPost(
+      info.model,
+      eventId,
+      req.params,
+      info.product.validationMode,
+      request.receivedAt.getTime(),
+    );
     if (!r.ok) return answer(request, req, r.code, r.message);
     const { row, event } = eventRecord(device, info.model, eventId, r.value, r.time, req, request.receivedAt, r.failed);
-    return { events: [event], rows: { eventHistory: [row] }, dedupe: dedupeKey(device, req, request), ...answer(request, req, ALINK.SUCCESS, undefined, failureData(r.failed)) };
+    return {
+      events: [event],
+      rows: { eventHistory: [row] },
+      dedupe: dedupeKey(device, req, request),
+      ...answer(request, req, ALINK.SUCCESS, undefined, failureData(r.failed)),
+    };
   };
 
   /** §3.9 history post: `params: [{identity: {productKey, deviceName}, properties: [{Id: {value, time}}], events: [...]}]`. */
@@ -127,12 +171,17 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
     const { req } = env;
     const { receivedAt } = request;
     const entries = req.params;
-    if (!Array.isArray(entries)) return answer(request, req, ALINK.PARAM_ERROR, 'request parameter error: params must be an array');
+    if (!Array.isArray(entries))
+      return answer(request, req, ALINK.PARAM_ERROR, 'request parameter error: params must be an array');
     const items: Record<string, PostedItem>[] = [];
     const failed: Record<string, FailedItem> = {};
     const events: { id: string; value: unknown; time: unknown }[] = [];
     for (const [i, entry] of entries.entries()) {
-      const e = entry as { identity?: { productKey?: string; deviceName?: string }; properties?: unknown; events?: unknown };
+      const e = entry as {
+        identity?: { productKey?: string; deviceName?: string };
+        properties?: unknown;
+        events?: unknown;
+      };
       if (e?.identity && (e.identity.productKey !== device.productKey || e.identity.deviceName !== device.deviceName)) {
         return answer(request, req, ALINK.DEVICE_NOT_FOUND, `params[${i}].identity is not this device`);
       }
@@ -143,13 +192,28 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
         Object.assign(failed, r.failed);
       }
       for (const ev of Array.isArray(e?.events) ? e.events : []) {
-        for (const [id, v] of Object.entries((ev ?? {}) as Record<string, { value?: unknown; time?: unknown }>)) events.push({ id, value: v?.value, time: v?.time });
+        for (const [id, v] of Object.entries((ev ?? {}) as Record<string, { value?: unknown; time?: unknown }>))
+          events.push({ id, value: v?.value, time: v?.time });
       }
     }
-    const merged = propertyRows(device, Object.assign({}, ...items) as Record<string, PostedItem>, failed, req, receivedAt, true, items);
+    const merged = propertyRows(
+      device,
+      Object.assign({}, ...items) as Record<string, PostedItem>,
+      failed,
+      req,
+      receivedAt,
+      true,
+      items,
+    );
     const eventRows: EventRow[] = [];
     for (const ev of events) {
-      const r = validateEventPost(info.model, ev.id, { value: ev.value ?? {}, ...(ev.time !== undefined ? { time: ev.time } : {}) }, info.product.validationMode, receivedAt.getTime());
+      const r = validateEventPost(
+        info.model,
+        ev.id,
+        { value: ev.value ?? {}, ...(ev.time !== undefined ? { time: ev.time } : {}) },
+        info.product.validationMode,
+        receivedAt.getTime(),
+      );
       if (!r.ok) return answer(request, req, r.code, r.message);
       eventRows.push(eventRecord(device, info.model, ev.id, r.value, r.time, req, receivedAt).row);
     }

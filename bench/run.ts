@@ -243,7 +243,7 @@ interface IngestRound {
 }
 
 /** The per-post CPU figure of an ingest round (`cpuUsPerPost`, or another numeric key naming CPU if it is renamed). */
-function cpuKey(rounds: IngestRound[]): string | null {
+function _cpuKey(rounds: IngestRound[]): string | null {
   const r: Record<string, unknown> = rounds[0] ?? {};
   if (typeof r.cpuUsPerPost === 'number') return 'cpuUsPerPost';
   return Object.keys(r).find((key) => /cpu/i.test(key) && typeof r[key] === 'number') ?? null;

@@ -82,7 +82,7 @@ function App() {
   const [signedIn, setSignedIn] = useState(Boolean(getToken()));
   useEffect(() => onAuthChange(() => setSignedIn(Boolean(getToken()))), []);
   if (!signedIn) return <SignIn />;
-  const section = '/' + (path.split('/')[1] ?? '');
+  const section = `/${path.split('/')[1] ?? ''}`;
   return (
     <div class="layout">
       <nav class="side">
@@ -97,7 +97,7 @@ function App() {
         <hr />
         <a href="/graphql">GraphiQL ↗</a>
         <div class="foot">
-          <button class="btn small" onClick={() => setToken(null)}>
+          <button type="button" class="btn small" onClick={() => setToken(null)}>
             Sign out
           </button>
         </div>

@@ -79,6 +79,7 @@ export const Field = (p: {
   error?: string | null;
   hint?: ComponentChildren;
 }) => (
+  // biome-ignore lint/a11y/noLabelWithoutControl: the control is passed as children and wrapped by the label.
   <label class={`field ${p.error ? 'has-error' : ''}`}>
     <span class="label">{p.label}</span>
     {p.children}
@@ -158,6 +159,7 @@ export function Tabs(p: { tabs: string[]; value: string; onChange: (t: string) =
     <div class="tabs" role="tablist">
       {p.tabs.map((t) => (
         <button
+          type="button"
           role="tab"
           aria-selected={t === p.value}
           class={t === p.value ? 'tab active' : 'tab'}
@@ -172,11 +174,13 @@ export function Tabs(p: { tabs: string[]; value: string; onChange: (t: string) =
 
 export function Modal(p: { title: string; onClose: () => void; children: ComponentChildren }) {
   return (
+    // biome-ignore lint/a11y/useKeyWithClickEvents: a click on the backdrop is a mouse shortcut; the dialog has its own Close button.
+    // biome-ignore lint/a11y/noStaticElementInteractions: as above: the backdrop is not a control.
     <div class="modal-back" onClick={(e) => e.target === e.currentTarget && p.onClose()}>
       <div class="modal" role="dialog" aria-label={p.title}>
         <header class="card-head">
           <h2>{p.title}</h2>
-          <button class="btn ghost" aria-label="Close" onClick={p.onClose}>
+          <button type="button" class="btn ghost" aria-label="Close" onClick={p.onClose}>
             ✕
           </button>
         </header>

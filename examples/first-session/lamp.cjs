@@ -41,7 +41,7 @@ const timer = setTimeout(
 );
 device.on('error', (err) =>
   fail(
-    `${brokerUrl}: ${err && err.message ? err.message : String(err)} (check PRODUCT_KEY, DEVICE_NAME, DEVICE_SECRET and the broker)`,
+    `${brokerUrl}: ${err?.message ? err.message : String(err)} (check PRODUCT_KEY, DEVICE_NAME, DEVICE_SECRET and the broker)`,
   ),
 );
 device.on('connect', () => {

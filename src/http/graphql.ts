@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { getOperationAST, type GraphQLError } from 'graphql';
+import { type DocumentNode, getOperationAST, type GraphQLError } from 'graphql';
 import {
   createGraphQLError,
   createYoga,
@@ -206,7 +206,7 @@ export function createGraphQLServer(deps: {
           params,
           principal: ctx.extra.principal,
         });
-        let document;
+        let document: DocumentNode;
         try {
           document = parse(params.query);
         } catch (e) {

@@ -1,5 +1,4 @@
 import { encodeCursor } from '../events/cursor.ts';
-import type { StreamItem } from '../events/stream.ts';
 import { builder } from './builder.ts';
 import { LifecycleActionEnum, StreamGapRef } from './common.ts';
 import { StreamEventRef } from './refs.ts';

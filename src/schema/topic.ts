@@ -1,4 +1,4 @@
-import { topicTemplate, type TopicRecord } from '../db/records.ts';
+import { topicTemplate } from '../db/records.ts';
 import { builder } from './builder.ts';
 import { ProductTopicRef } from './refs.ts';
 import { TopicOperationEnum } from './common.ts';

@@ -14,7 +14,7 @@ import { findDevicesByName, listOnlineDeviceNames } from '../db/repositories/com
 import type { DeviceRecord } from '../db/records.ts';
 import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, requireRole, type Principal } from './access.ts';
-import type { CommandReply, CommandTracker } from './command-replies.ts';
+import type { CommandReply } from './command-replies.ts';
 import type { CoreServiceDeps } from './deps.ts';
 import type { ProductInfo } from './product-cache.ts';
 

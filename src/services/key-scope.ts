@@ -8,7 +8,7 @@ import { canSeeProduct, requireRole, type Principal } from './access.ts';
  * limited to (a subset of) the same products; it sees no others.
  */
 export const canSeeKey = (p: Principal, productKeys: readonly string[] | null): boolean =>
-  p.productKeys === null || (productKeys !== null && productKeys.every((k) => p.productKeys!.includes(k)));
+  p.productKeys === null || (productKeys?.every((k) => p.productKeys!.includes(k)) ?? false);
 
 /**
  * The product scope of a new key. Absent: every product the creator may see (a scoped key cannot make a wider key

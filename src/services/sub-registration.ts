@@ -97,7 +97,7 @@ export function createSubDeviceGatewayService(deps: ServiceDeps) {
         const gateways = keys.length ? await findProductsByKeys(tx, keys) : [];
         for (const k of keys) {
           const g = gateways.find((x) => x.productKey === k);
-          if (!g || g.nodeType !== 'GATEWAY' || (p.productKeys !== null && !p.productKeys.includes(k))) {
+          if (g?.nodeType !== 'GATEWAY' || (p.productKeys !== null && !p.productKeys.includes(k))) {
             throw new DomainError('PRODUCT_NOT_FOUND', `gateway product ${k} does not exist`, [
               'input',
               'gatewayProductKeys',

@@ -15,7 +15,7 @@ import type { TestPlatform } from '../helpers/platform.ts';
 import { freePort, seedPgliteDataDir, spawnPlatform, type PlatformProcess } from '../helpers/platform-process.ts';
 
 describe('AMQP delivery across a ThingQL restart', () => {
-  const cleanup: (() => Promise<unknown> | void)[] = [];
+  const cleanup: (() => unknown)[] = [];
   afterAll(async () => {
     for (const c of cleanup.reverse()) await c();
   });

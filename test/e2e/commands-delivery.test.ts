@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { encodeCursor } from '../../src/events/cursor.ts';
 import { captureBrokers } from '../helpers/aedes-spy.ts';
 import {

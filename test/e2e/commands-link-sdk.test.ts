@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { captureBrokers } from '../helpers/aedes-spy.ts';
 import { autoSubscribed, command, DOWNLINK_REPLIES, serviceHistory } from '../helpers/commands.ts';
 import { waitFor } from '../helpers/wait.ts';

@@ -1,5 +1,5 @@
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { captureBrokers } from '../helpers/aedes-spy.ts';
 import { answerCommands, autoSubscribed, command, commandRow, serviceHistory, wsCommand } from '../helpers/commands.ts';
 import { wsClient } from '../helpers/graphql-ws.ts';

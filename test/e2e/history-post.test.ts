@@ -3,7 +3,7 @@
  * buffered while offline are stored at their device times, and never replace a newer latest value.
  */
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { connectDevice, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';

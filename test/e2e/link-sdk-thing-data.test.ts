@@ -3,7 +3,7 @@
  * (`device.postProps`, `device.postEvent`, lib/thing.js): its callbacks get 200, a GraphQL subscriber sees every post,
  * and the history and series queries return them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
 import { sdkDevice } from '../helpers/link-sdk.ts';

@@ -69,7 +69,7 @@ describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () 
 
     it('refuses unknown and revoked AccessKeyIds', async () => {
       const unknown = await sdkError(
-        status(iotClient(t, { accessKeyId: 'TQL' + 'a'.repeat(21), accessKeySecret: 'x' }, mode)),
+        status(iotClient(t, { accessKeyId: `TQL${'a'.repeat(21)}`, accessKeySecret: 'x' }, mode)),
       );
       expect(unknown).toMatchObject({ code: 'InvalidAccessKeyId.NotFound', statusCode: 404 });
       const k = await createAccessKey(t, 'VIEWER');

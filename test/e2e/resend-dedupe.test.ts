@@ -4,7 +4,7 @@
  * commit as their original are recognised too.
  */
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { lampTsl, postAndReply, propertyHistory } from '../helpers/thing-posts.ts';

@@ -3,7 +3,7 @@
  * for complete hours and the raw points for the last, partial hour; the answer is the same as aggregating the raw
  * points, also when a late post lands in an hour that already has values (first/min/count merge).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { describeEachDb } from '../helpers/services-env.ts';

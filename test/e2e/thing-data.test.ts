@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';

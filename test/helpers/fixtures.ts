@@ -51,11 +51,15 @@ export interface DeviceFixture {
 
 export const test = base
   .extend('dbKind', 'pglite' as DbKind)
-  .extend('databases', { scope: 'file' }, async ({}, { onCleanup }) => {
-    const dbs = perKind(openTestDatabase, (d) => d.close());
-    onCleanup(() => dbs.closeAll());
-    return dbs;
-  })
+  .extend(
+    'databases',
+    { scope: 'file' }, // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this destructuring; none here.
+    async ({}, { onCleanup }) => {
+      const dbs = perKind(openTestDatabase, (d) => d.close());
+      onCleanup(() => dbs.closeAll());
+      return dbs;
+    },
+  )
   .extend('composed', { scope: 'file' }, async ({ databases }, { onCleanup }) => {
     const all = perKind(
       async (kind) => composeServices(await databases.get(kind)),
@@ -64,14 +68,18 @@ export const test = base
     onCleanup(() => all.closeAll());
     return all;
   })
-  .extend('platforms', { scope: 'file' }, async ({}, { onCleanup }) => {
-    const all = perKind(
-      (kind) => startTestPlatform(kind),
-      (t) => t.close(),
-    );
-    onCleanup(() => all.closeAll());
-    return all;
-  })
+  .extend(
+    'platforms',
+    { scope: 'file' }, // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this destructuring; none here.
+    async ({}, { onCleanup }) => {
+      const all = perKind(
+        (kind) => startTestPlatform(kind),
+        (t) => t.close(),
+      );
+      onCleanup(() => all.closeAll());
+      return all;
+    },
+  )
   /** A migrated database of this file and kind (PGlite from the template, or a fresh PostgreSQL database). */
   .extend('db', async ({ dbKind, databases }): Promise<TestDatabase> => databases.get(dbKind))
   /** The services composed on `db`, no sockets (test/helpers/services.ts). */

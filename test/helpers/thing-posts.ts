@@ -5,7 +5,6 @@
 import type { MqttClient } from 'mqtt';
 import type { TestPlatform } from './platform.ts';
 export { lampTsl } from './tsl-fixtures.ts';
-import { lampTsl } from './tsl-fixtures.ts';
 
 export interface AlinkReplyBody {
   id: string;

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { accessKeys } from '../../src/db/tables.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { createApiKey, createProduct, mutate, mutateOk } from './support.ts';
@@ -73,7 +73,7 @@ describeEachDb('AccessKey pairs on %s', (kind) => {
     expect(r.accessKey.revokedAt).not.toBeNull();
     expect(await svc.resolveAccessKey(id)).toBeNull();
     expect(await svc.lookupAccessKey(id)).toEqual({ status: 'revoked' });
-    expect(await svc.lookupAccessKey('TQL' + 'x'.repeat(21))).toEqual({ status: 'notFound' });
+    expect(await svc.lookupAccessKey(`TQL${'x'.repeat(21)}`)).toEqual({ status: 'notFound' });
     expect(await svc.resolveAccessKey('not an id')).toBeNull();
   });
 

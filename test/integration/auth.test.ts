@@ -89,7 +89,7 @@ describeEachDb('authentication and roles on %s', (kind) => {
     });
 
     it('accepts the admin token in a GET request too', async () => {
-      const url = `${t.graphqlUrl}?query=${encodeURIComponent('{ product(productKey: "' + pkA + '") { productKey } }')}`;
+      const url = `${t.graphqlUrl}?query=${encodeURIComponent(`{ product(productKey: "${pkA}") { productKey } }`)}`;
       const res = await fetch(url, {
         headers: { accept: 'application/graphql-response+json', authorization: `Bearer ${t.adminToken}` },
       });

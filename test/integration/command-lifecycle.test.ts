@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { commands } from '../../src/db/tables.ts';
 import { GroupCommitter } from '../../src/events/committer.ts';
 import { createLogger } from '../../src/logger.ts';

@@ -1,5 +1,5 @@
 import { serverAudits } from 'graphql-http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { createProduct } from './support.ts';
 import { describeEachDb } from '../helpers/services-env.ts';

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Collected } from '../helpers/graphql-ws.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import {

@@ -11,7 +11,6 @@ import { encodeCursor } from '../../src/events/cursor.ts';
 import { wsClient } from '../helpers/graphql-ws.ts';
 import type { TestPlatform } from '../helpers/platform.ts';
 export { lampTsl } from '../helpers/tsl-fixtures.ts';
-import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
 const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
 

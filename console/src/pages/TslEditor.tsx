@@ -81,6 +81,7 @@ export function TslEditor({ productKey, tsl, onSaved }: { productKey: string; ts
               <div class="line-error" data-path={path}>
                 <code>{e.code}</code>{' '}
                 {path ? (
+                  // biome-ignore lint/a11y/useValidAnchor: an in-page action styled and focusable as a link
                   <a href="#" onClick={(ev) => (ev.preventDefault(), jump(e))} title="Show in the editor">
                     {path}
                     {loc ? ` (line ${loc.line})` : ''}

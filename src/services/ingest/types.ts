@@ -46,8 +46,10 @@ export interface Handled {
   replies?: Outbound[];
   dedupe?: DedupeKey;
   /** Runs inside the commit, before the message's events; its events come first in the log. May run again on retry. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a step may return nothing (an async function without a return value).
   inTx?: (tx: Tx) => Promise<{ events?: NewEvent[]; replies?: Outbound[] } | void>;
   /** After the commit, before the replies go out: cache invalidation, follow-up messages built from committed state. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a step may return nothing (an async function without a return value).
   committed?: () => Promise<Outbound[] | void> | Outbound[] | void;
 }
 

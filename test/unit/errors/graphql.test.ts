@@ -14,7 +14,7 @@ const TOP_LEVEL_ONLY = new Set(['FORBIDDEN', 'INVALID_PAGE_SIZE', 'INVALID_DEVIC
 const domainCodes = API_CODES.filter((c) => !TOP_LEVEL_ONLY.has(c)) as DomainCode[];
 
 /** What http/graphql.ts maskError answered before the mapper, for the same errors (extensions in key order). */
-function before(original: unknown): { message: string; extensions: Record<string, unknown> } | null {
+function previousAnswer(original: unknown): { message: string; extensions: Record<string, unknown> } | null {
   if (original instanceof ForbiddenError)
     return { message: original.message, extensions: { code: 'FORBIDDEN', http: { status: 403 } } };
   const badInput =
@@ -75,7 +75,7 @@ describe('GraphQL top-level errors', () => {
   it.each(domainCodes)('answers a DomainError %s outside a mutation as before', (code) => {
     const e = new DomainError(code, `failed with ${code}`);
     const got = toTopLevelError(e);
-    expect(JSON.stringify(got)).toBe(JSON.stringify(before(e)));
+    expect(JSON.stringify(got)).toBe(JSON.stringify(previousAnswer(e)));
     expect(got!.extensions.reason).toBe(code);
   });
 
@@ -105,7 +105,7 @@ describe('GraphQL top-level errors', () => {
   ])('answers %s, exactly as before', (_what, e, extensions) => {
     const got = toTopLevelError(e);
     expect(got).toEqual({ message: (e as Error).message, extensions });
-    expect(JSON.stringify(got)).toBe(JSON.stringify(before(e)));
+    expect(JSON.stringify(got)).toBe(JSON.stringify(previousAnswer(e)));
   });
 
   it.each([
@@ -118,6 +118,6 @@ describe('GraphQL top-level errors', () => {
     ['nothing', undefined],
   ])('leaves %s to masking (INTERNAL_SERVER_ERROR)', (_what, e) => {
     expect(toTopLevelError(e)).toBeNull();
-    expect(before(e)).toBeNull();
+    expect(previousAnswer(e)).toBeNull();
   });
 });

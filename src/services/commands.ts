@@ -15,7 +15,7 @@ import type { DeviceRecord } from '../db/records.ts';
 import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, requireRole, type Principal } from './access.ts';
 import type { CommandReply } from './command-replies.ts';
-import type { CoreServiceDeps } from './deps.ts';
+import type { CoreServiceDeps } from './core-deps.ts';
 import type { ProductInfo } from './product-cache.ts';
 
 export type PayloadEncoding = 'UTF8' | 'BASE64';

@@ -1,8 +1,3 @@
-import type { GroupCommitter } from '../events/committer.ts';
-import type { CommandTracker } from './command-replies.ts';
-import type { MessageIds } from './message-ids.ts';
-import type { DevicePublisher } from './ports.ts';
-import type { ProductCache } from './product-cache.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { EventHub } from '../events/hub.ts';
@@ -20,16 +15,4 @@ export interface ServiceDeps {
   secrets: SecretBox;
   /** Identifies this process among several instances (presence, command routing). */
   instanceId: string;
-}
-
-/**
- * ServiceDeps plus the shared machinery most services need: the group commit, message ids, the command tracker, the
- * product cache and the port that publishes to devices.
- */
-export interface CoreServiceDeps extends ServiceDeps {
-  committer: GroupCommitter;
-  ids: MessageIds;
-  tracker: CommandTracker;
-  productCache: ProductCache;
-  publisher: DevicePublisher;
 }

@@ -11,7 +11,7 @@ import { readShadow, writeShadow, type ShadowView } from '../db/repositories/sha
 import { platformEvent } from '../events/catalog.ts';
 import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, requireRole, type Principal } from './access.ts';
-import type { CoreServiceDeps } from './deps.ts';
+import type { CoreServiceDeps } from './core-deps.ts';
 import { findDevice } from '../db/repositories/devices.ts';
 import type { DeviceIdentity } from './presence.ts';
 

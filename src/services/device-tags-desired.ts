@@ -2,7 +2,7 @@ import { DomainError, DomainErrors } from '../domain/errors.ts';
 import { validateValue } from '../domain/tsl/value-check.ts';
 import type { GroupCommitter } from '../events/committer.ts';
 import { requireRole, type Principal } from './access.ts';
-import type { CoreServiceDeps } from './deps.ts';
+import type { CoreServiceDeps } from './core-deps.ts';
 import { findDevice } from '../db/repositories/devices.ts';
 import {
   deleteDesired,

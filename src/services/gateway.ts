@@ -3,7 +3,7 @@ import { sysTopic } from '../domain/alink/topics.ts';
 import { isFresh, normalizeSignMethod, signContent, verifySignature } from '../domain/auth/signature.ts';
 import { listBoundSubDeviceIds } from '../db/repositories/gateways.ts';
 import type { NewEvent } from '../events/types.ts';
-import type { CoreServiceDeps } from './deps.ts';
+import type { CoreServiceDeps } from './core-deps.ts';
 import type { CachedDevice, DeviceAuthService } from './device-auth.ts';
 import type { Outbound } from './ingest/types.ts';
 import type { DeviceIdentity, PresenceService } from './presence.ts';

@@ -4,7 +4,7 @@ import { createAmqpServices } from './amqp/index.ts';
 import { createApiKeyService } from './api-keys.ts';
 import { createCloudApiReads } from './cloud-api.ts';
 import { createCommandService } from './commands.ts';
-import type { CoreServiceDeps } from './deps.ts';
+import type { CoreServiceDeps } from './core-deps.ts';
 import { createTagsDesiredService } from './device-tags-desired.ts';
 import { createDeviceShadowService } from './device-shadow.ts';
 import { createDeviceService } from './devices.ts';

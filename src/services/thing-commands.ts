@@ -7,7 +7,7 @@ import { DomainError, DomainErrors, type UserErrorShape } from '../domain/errors
 import type { NewEvent } from '../events/types.ts';
 import type { Principal } from './access.ts';
 import { createCommandCore, rrpcTimeout, type RrpcCode } from './commands.ts';
-import type { CoreServiceDeps } from './deps.ts';
+import type { CoreServiceDeps } from './core-deps.ts';
 import type { ProductInfo } from './product-cache.ts';
 import type { DeviceRecord } from '../db/records.ts';
 

@@ -276,13 +276,7 @@ export class GroupCommitter {
   /** Stop taking work and wait for what was submitted to be committed (graceful shutdown). */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-      void this.run();
-    }
-    if (this.running || this.queue.length > 0 || this.waiting.length > 0)
-      await new Promise<void>((r) => this.idleWaiters.push(r));
+    await this.idle();
   }
 }
 

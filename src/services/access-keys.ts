@@ -10,7 +10,7 @@ import {
 } from '../db/repositories/access-keys.ts';
 import { requireRole, type ApiRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
-import { canSeeKey, keyReads, newKeyScope } from './key-scope.ts';
+import { keyReads, newKeyScope, revokeVisibleKey } from './key-scope.ts';
 import { randomAlnum } from './secrets.ts';
 
 /**
@@ -164,10 +164,13 @@ export function createAccessKeyService(deps: ServiceDeps) {
     async revoke(p: Principal, accessKeyId: string): Promise<AccessKeyRecord> {
       requireRole(p, 'ADMIN');
       const row = await log.transaction(async (tx, emit) => {
-        const existing = await findAccessKey(tx, accessKeyId);
-        if (!existing || !canSeeKey(p, existing.productKeys)) throw notFound(accessKeyId);
-        const updated = await revokeAccessKey(tx, accessKeyId);
-        if (!updated) throw notFound(accessKeyId);
+        const updated = await revokeVisibleKey(
+          p,
+          accessKeyId,
+          (id) => findAccessKey(tx, id),
+          (id) => revokeAccessKey(tx, id),
+          notFound,
+        );
         emit({ type: 'registry.changed', data: { entity: 'accessKey', what: 'revoked', accessKeyId } });
         return updated;
       });

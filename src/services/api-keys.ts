@@ -10,7 +10,7 @@ import {
 import { insertStateIfAbsent, readState } from '../db/repositories/platform-state.ts';
 import { requireRole, type ApiRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
-import { canSeeKey, keyReads, newKeyScope } from './key-scope.ts';
+import { keyReads, newKeyScope, revokeVisibleKey } from './key-scope.ts';
 import { constantTimeEqual, newApiToken, sha256Hex } from './secrets.ts';
 
 export interface ApiKeyRecord {
@@ -113,11 +113,13 @@ export function createApiKeyService(deps: ServiceDeps) {
     async revoke(p: Principal, id: number): Promise<ApiKeyRecord> {
       requireRole(p, 'ADMIN');
       return log.transaction(async (tx, emit) => {
-        const existing = await findApiKey(tx, id);
-        if (!existing || !canSeeKey(p, existing.productKeys))
-          throw new DomainError('API_KEY_NOT_FOUND', `API key ${id} does not exist`, ['input', 'id']);
-        const row = await revokeApiKey(tx, id);
-        if (!row) throw new DomainError('API_KEY_NOT_FOUND', `API key ${id} does not exist`, ['input', 'id']);
+        const row = await revokeVisibleKey(
+          p,
+          id,
+          (keyId) => findApiKey(tx, keyId),
+          (keyId) => revokeApiKey(tx, keyId),
+          (keyId) => new DomainError('API_KEY_NOT_FOUND', `API key ${keyId} does not exist`, ['input', 'id']),
+        );
         emit({ type: 'registry.changed', data: { entity: 'apiKey', what: 'revoked', id } });
         return toRecord(row);
       });

@@ -149,19 +149,19 @@ export function createCommandCore(deps: CoreServiceDeps) {
     status: 'SENT' | 'OFFLINE';
     extraEvents?: NewEvent[];
   }): Promise<void> {
+    const sent = {
+      messageId: c.messageId,
+      kind: c.kind,
+      productKey: c.productKey,
+      deviceName: c.deviceName,
+      topic: c.topic,
+      identifier: c.identifier ?? null,
+    };
     const event: NewEvent = {
       type: 'command.sent',
       productKey: c.productKey,
       deviceName: c.deviceName,
-      data: {
-        messageId: c.messageId,
-        kind: c.kind,
-        productKey: c.productKey,
-        deviceName: c.deviceName,
-        topic: c.topic,
-        identifier: c.identifier ?? null,
-        status: c.status,
-      },
+      data: { ...sent, status: c.status },
     };
     await deps.committer.commit({
       build: () => ({
@@ -169,12 +169,7 @@ export function createCommandCore(deps: CoreServiceDeps) {
         rows: {
           commands: [
             {
-              messageId: c.messageId,
-              kind: c.kind,
-              productKey: c.productKey,
-              deviceName: c.deviceName,
-              topic: c.topic,
-              identifier: c.identifier ?? null,
+              ...sent,
               callType: c.callType ?? null,
               input: c.input === undefined ? null : c.input,
               status: c.status,

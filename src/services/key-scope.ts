@@ -52,3 +52,21 @@ export function keyReads<Row extends { productKeys: string[] | null }, R>(
     },
   };
 }
+
+/**
+ * Revoke a key the caller may see, in the caller's transaction: `notFound` for a key that does not exist, is out of
+ * scope, or disappears before the update.
+ */
+export async function revokeVisibleKey<Id, Row extends { productKeys: string[] | null }>(
+  p: Principal,
+  id: Id,
+  find: (id: Id) => Promise<Row | null>,
+  revoke: (id: Id) => Promise<Row | null>,
+  notFound: (id: Id) => DomainError,
+): Promise<Row> {
+  const existing = await find(id);
+  if (!existing || !canSeeKey(p, existing.productKeys)) throw notFound(id);
+  const updated = await revoke(id);
+  if (!updated) throw notFound(id);
+  return updated;
+}

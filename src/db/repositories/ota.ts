@@ -51,18 +51,7 @@ export async function findFirmware(ex: Executor, id: number): Promise<FirmwareRe
 /** Store a package (`content` null: registered by URL); null when the product has that module version already. */
 export async function insertFirmware(
   ex: Executor,
-  f: {
-    productKey: string;
-    name: string;
-    version: string;
-    module: string;
-    size: number;
-    md5: string;
-    sha256: string;
-    signMethod: SignMethod;
-    url: string | null;
-    content: Buffer | null;
-  },
+  f: Omit<FirmwareRecord, 'id' | 'sha256' | 'createdAt'> & { sha256: string; content: Buffer | null },
 ): Promise<FirmwareRecord | null> {
   const rows = await ex.insert(firmwares).values(f).onConflictDoNothing().returning(firmwareColumns);
   return rows[0] ? toFirmwareRecord(rows[0]) : null;

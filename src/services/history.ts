@@ -45,22 +45,29 @@ export const MAX_BUCKETS = 10_000;
 
 /** Cursor key of a history row: its time and id (keyset over the (device, identifier, ts, id) index). */
 const keyOf = (r: { time: Date; id: number }) => `${r.time.getTime()}:${r.id}`;
-function splitKey(k: string): [Date, number] {
-  const [t, id] = k.split(':');
-  if (!t || !id || !/^\d+$/.test(t) || !/^\d+$/.test(id))
-    throw new DomainError('INVALID_CURSOR', 'invalid cursor', ['after']);
-  return [new Date(Number(t)), Number(id)];
-}
+const numericId = (id: string): number | null => (/^\d+$/.test(id) ? Number(id) : null);
+const textId = (id: string): string => id;
 
 /** The repository page of a history list in `order`: backward paging walks the opposite direction. */
-function timePage(page: KeysetPage, order: 'ASC' | 'DESC'): TimePage<number> {
+function timePage<K>(page: KeysetPage, order: 'ASC' | 'DESC', parseId: (id: string) => K | null): TimePage<K> {
   const cursor = page.direction === 'forward' ? page.afterKey : page.beforeKey;
-  const after = cursor == null ? null : splitKey(cursor);
-  return {
-    after: after && { time: after[0], key: after[1] },
-    ascending: (order === 'ASC') === (page.direction === 'forward'),
-    limit: page.limit + 1,
-  };
+  let after: TimePage<K>['after'] = null;
+  if (cursor != null) {
+    const [t, id] = cursor.split(':');
+    const key = t && id && /^\d+$/.test(t) ? parseId(id) : null;
+    if (key === null) throw new DomainError('INVALID_CURSOR', 'invalid cursor', ['after']);
+    after = { time: new Date(Number(t)), key };
+  }
+  return { after, ascending: (order === 'ASC') === (page.direction === 'forward'), limit: page.limit + 1 };
+}
+
+/** What every device history list is asked: the device, the time range and the order. */
+interface DeviceHistoryArgs {
+  productKey: string;
+  deviceName: string;
+  from: Date;
+  to: Date;
+  order: 'ASC' | 'DESC';
 }
 
 /**
@@ -80,77 +87,72 @@ export function createHistoryService(deps: ServiceDeps) {
       throw new DomainError('INVALID_RANGE', '`from` must not be after `to`', ['from']);
   }
 
+  /** A Relay page of one device's history rows (none when the device is unknown or out of scope). */
+  async function deviceHistory<F, R extends { time: Date; id: number }>(
+    p: Principal,
+    a: DeviceHistoryArgs,
+    args: PageArgs,
+    filterOf: (deviceId: number) => F,
+    list: (ex: typeof db, f: F, page: TimePage<number>) => Promise<R[]>,
+    count: (ex: typeof db, f: F) => Promise<number>,
+  ): Promise<Connection<R>> {
+    range(a.from, a.to);
+    const page = keysetPage(args);
+    const d = await device(p, a.productKey, a.deviceName);
+    if (!d) return toConnection<R>([], page, keyOf, noRows);
+    const filter = filterOf(d.id);
+    const rows = await list(db, filter, timePage(page, a.order, numericId));
+    return toConnection(rows, page, keyOf, () => count(db, filter));
+  }
+
   return {
     latest: (deviceId: number): Promise<{ identifier: string; value: unknown; time: Date }[]> =>
       listLatestProperties(db, deviceId),
 
-    async propertyHistory(
+    propertyHistory: (
       p: Principal,
-      a: { productKey: string; deviceName: string; identifier: string; from: Date; to: Date; order: 'ASC' | 'DESC' },
+      a: DeviceHistoryArgs & { identifier: string },
       args: PageArgs,
-    ): Promise<Connection<PropertyPoint>> {
-      range(a.from, a.to);
-      const page = keysetPage(args);
-      const d = await device(p, a.productKey, a.deviceName);
-      if (!d) return toConnection<PropertyPoint>([], page, keyOf, noRows);
-      const filter = { deviceId: d.id, identifier: a.identifier, from: a.from, to: a.to };
-      const rows = await listPropertyHistoryPage(db, filter, timePage(page, a.order));
-      return toConnection(rows, page, keyOf, () => countPropertyHistory(db, filter));
-    },
+    ): Promise<Connection<PropertyPoint>> =>
+      deviceHistory(
+        p,
+        a,
+        args,
+        (deviceId) => ({ deviceId, identifier: a.identifier, from: a.from, to: a.to }),
+        listPropertyHistoryPage,
+        countPropertyHistory,
+      ),
 
-    async eventHistory(
+    eventHistory: (
       p: Principal,
-      a: {
-        productKey: string;
-        deviceName: string;
-        identifier?: string | null;
-        eventType?: string | null;
-        from: Date;
-        to: Date;
-        order: 'ASC' | 'DESC';
-      },
+      a: DeviceHistoryArgs & { identifier?: string | null; eventType?: string | null },
       args: PageArgs,
-    ): Promise<Connection<EventRecord>> {
-      range(a.from, a.to);
-      const page = keysetPage(args);
-      const d = await device(p, a.productKey, a.deviceName);
-      if (!d) return toConnection<EventRecord>([], page, keyOf, noRows);
-      const filter = {
-        deviceId: d.id,
-        identifier: a.identifier,
-        eventType: a.eventType?.toLowerCase(),
-        from: a.from,
-        to: a.to,
-      };
-      const rows = await listEventHistoryPage(db, filter, timePage(page, a.order));
-      return toConnection(rows, page, keyOf, () => countEventHistory(db, filter));
-    },
+    ): Promise<Connection<EventRecord>> =>
+      deviceHistory(
+        p,
+        a,
+        args,
+        (deviceId) => ({
+          deviceId,
+          identifier: a.identifier,
+          eventType: a.eventType?.toLowerCase(),
+          from: a.from,
+          to: a.to,
+        }),
+        listEventHistoryPage,
+        countEventHistory,
+      ),
 
     /** QueryDeviceServiceData: service calls (and property sets, identifier `set`) with their outcome. */
     async serviceHistory(
       p: Principal,
-      a: {
-        productKey: string;
-        deviceName: string;
-        identifier?: string | null;
-        from: Date;
-        to: Date;
-        order: 'ASC' | 'DESC';
-      },
+      a: DeviceHistoryArgs & { identifier?: string | null },
       args: PageArgs,
     ): Promise<Connection<ServiceCallRecord>> {
       range(a.from, a.to);
       const page = keysetPage(args);
       const key = (r: ServiceCallRecord) => `${r.requestedAt.getTime()}:${r.messageId}`;
       if (!canSeeProduct(p, a.productKey)) return toConnection<ServiceCallRecord>([], page, key, noRows);
-      const ascending = (a.order === 'ASC') === (page.direction === 'forward');
-      const cursor = page.direction === 'forward' ? page.afterKey : page.beforeKey;
-      let after: TimePage<string>['after'] = null;
-      if (cursor != null) {
-        const [t, id] = cursor.split(':');
-        if (!t || !/^\d+$/.test(t) || !id) throw new DomainError('INVALID_CURSOR', 'invalid cursor', ['after']);
-        after = { time: new Date(Number(t)), key: id };
-      }
       const filter = {
         productKey: a.productKey,
         deviceName: a.deviceName,
@@ -158,7 +160,7 @@ export function createHistoryService(deps: ServiceDeps) {
         from: a.from,
         to: a.to,
       };
-      const rows = await listServiceCallsPage(db, filter, { after, ascending, limit: page.limit + 1 });
+      const rows = await listServiceCallsPage(db, filter, timePage(page, a.order, textId));
       return toConnection(rows, page, key, () => countServiceCalls(db, filter));
     },
 

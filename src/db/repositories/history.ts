@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gte, lte, sql, type SQL } from 'drizzle-orm';
-import type { PgColumn } from 'drizzle-orm/pg-core';
+import type { PgColumn, PgSelect } from 'drizzle-orm/pg-core';
 import { query, type Executor, type Tx } from '../client.ts';
 import { commands, eventHistory, ingestDedupe, propertyHistory, propertyHourly, propertyLatest } from '../tables.ts';
 
@@ -181,18 +181,30 @@ export interface TimePage<K> {
 }
 
 /**
- * The cursor condition and the order of a time-ordered page. A row comparison keeps the page an index range scan on
- * (device, identifier, ts, id).
+ * One time-ordered page of a select: the cursor condition added to `filter`, the order and the limit. A row comparison
+ * keeps the page an index range scan on (device, identifier, ts, id).
  */
-function timeKeyset<K>(ts: PgColumn, key: PgColumn, page: TimePage<K>): { cond: SQL | undefined; order: SQL[] } {
+function timePage<Q extends PgSelect, K>(
+  qb: Q,
+  ts: PgColumn,
+  key: PgColumn,
+  filter: SQL | undefined,
+  page: TimePage<K>,
+): Q {
   const a = page.after;
   const cond = !a
     ? undefined
     : page.ascending
       ? sql`(${ts}, ${key}) > (${a.time.toISOString()}::timestamptz, ${a.key})`
       : sql`(${ts}, ${key}) < (${a.time.toISOString()}::timestamptz, ${a.key})`;
-  return { cond, order: page.ascending ? [asc(ts), asc(key)] : [desc(ts), desc(key)] };
+  return qb
+    .where(and(filter, cond))
+    .orderBy(...(page.ascending ? [asc(ts), asc(key)] : [desc(ts), desc(key)]))
+    .limit(page.limit);
 }
+
+/** `from <= ts <= to`, as two conditions to spread into an `and`. */
+const timeWindow = (ts: PgColumn, f: { from: Date; to: Date }): SQL[] => [gte(ts, f.from), lte(ts, f.to)];
 
 export interface PropertyHistoryFilter {
   deviceId: number;
@@ -205,8 +217,7 @@ const propertyFilter = (f: PropertyHistoryFilter) =>
   and(
     eq(propertyHistory.deviceId, f.deviceId),
     eq(propertyHistory.identifier, f.identifier),
-    gte(propertyHistory.ts, f.from),
-    lte(propertyHistory.ts, f.to),
+    ...timeWindow(propertyHistory.ts, f),
   );
 
 export async function listPropertyHistoryPage(
@@ -214,8 +225,7 @@ export async function listPropertyHistoryPage(
   f: PropertyHistoryFilter,
   page: TimePage<number>,
 ): Promise<PropertyPoint[]> {
-  const k = timeKeyset(propertyHistory.ts, propertyHistory.id, page);
-  return ex
+  const qb = ex
     .select({
       id: propertyHistory.id,
       identifier: propertyHistory.identifier,
@@ -223,9 +233,8 @@ export async function listPropertyHistoryPage(
       time: propertyHistory.ts,
     })
     .from(propertyHistory)
-    .where(and(propertyFilter(f), k.cond))
-    .orderBy(...k.order)
-    .limit(page.limit);
+    .$dynamic();
+  return timePage(qb, propertyHistory.ts, propertyHistory.id, propertyFilter(f), page);
 }
 
 export const countPropertyHistory = (ex: Executor, f: PropertyHistoryFilter): Promise<number> =>
@@ -243,8 +252,7 @@ export interface EventHistoryFilter {
 const eventFilter = (f: EventHistoryFilter) =>
   and(
     eq(eventHistory.deviceId, f.deviceId),
-    gte(eventHistory.ts, f.from),
-    lte(eventHistory.ts, f.to),
+    ...timeWindow(eventHistory.ts, f),
     f.identifier ? eq(eventHistory.identifier, f.identifier) : undefined,
     f.eventType ? eq(eventHistory.eventType, f.eventType) : undefined,
   );
@@ -254,8 +262,7 @@ export async function listEventHistoryPage(
   f: EventHistoryFilter,
   page: TimePage<number>,
 ): Promise<EventRecord[]> {
-  const k = timeKeyset(eventHistory.ts, eventHistory.id, page);
-  return ex
+  const qb = ex
     .select({
       id: eventHistory.id,
       identifier: eventHistory.identifier,
@@ -265,9 +272,8 @@ export async function listEventHistoryPage(
       time: eventHistory.ts,
     })
     .from(eventHistory)
-    .where(and(eventFilter(f), k.cond))
-    .orderBy(...k.order)
-    .limit(page.limit);
+    .$dynamic();
+  return timePage(qb, eventHistory.ts, eventHistory.id, eventFilter(f), page);
 }
 
 export const countEventHistory = (ex: Executor, f: EventHistoryFilter): Promise<number> =>
@@ -287,8 +293,7 @@ const serviceCallFilter = (f: ServiceCallFilter) =>
     eq(commands.productKey, f.productKey),
     eq(commands.deviceName, f.deviceName),
     sql`${commands.kind} in ('SERVICE', 'PROPERTY_SET')`,
-    gte(commands.requestedAt, f.from),
-    lte(commands.requestedAt, f.to),
+    ...timeWindow(commands.requestedAt, f),
     f.identifier ? eq(commands.identifier, f.identifier) : undefined,
   );
 
@@ -297,13 +302,13 @@ export async function listServiceCallsPage(
   f: ServiceCallFilter,
   page: TimePage<string>,
 ): Promise<ServiceCallRecord[]> {
-  const k = timeKeyset(commands.requestedAt, commands.messageId, page);
-  const rows = await ex
-    .select()
-    .from(commands)
-    .where(and(serviceCallFilter(f), k.cond))
-    .orderBy(...k.order)
-    .limit(page.limit);
+  const rows = await timePage(
+    ex.select().from(commands).$dynamic(),
+    commands.requestedAt,
+    commands.messageId,
+    serviceCallFilter(f),
+    page,
+  );
   return rows.map((r) => ({
     messageId: r.messageId,
     identifier: r.identifier ?? '',

@@ -1,5 +1,13 @@
 import { BusinessError } from '../errors.ts';
-import { call, productDeviceNames, requireDevices, resolveDevice, type Operation } from './shared.ts';
+import {
+  call,
+  deviceKey,
+  productDeviceNames,
+  propertyItems,
+  requireDevices,
+  resolveDevice,
+  type Operation,
+} from './shared.ts';
 
 /** cloud-api.md §6.1, each on the service its GraphQL mutation uses (one command lifecycle for both). */
 const SERVICE_CODES = {
@@ -74,11 +82,10 @@ export const messagingOperations: Record<string, Operation> = {
     role: 'OPERATOR',
     async run(ctx) {
       const d = await resolveDevice(ctx);
-      const items = ctx.params.jsonObject('Items', 'iot.device.InvalidFormattedDevicePropertiesString');
+      const items = propertyItems(ctx);
       const r = await call(() =>
         ctx.services.thingCommands.setDeviceProperty(ctx.principal, {
-          productKey: d.productKey,
-          deviceName: d.deviceName,
+          ...deviceKey(d),
           items,
         }),
       );
@@ -90,7 +97,7 @@ export const messagingOperations: Record<string, Operation> = {
     role: 'OPERATOR',
     async run(ctx) {
       const { productKey, names } = productDeviceNames(ctx.params);
-      const items = ctx.params.jsonObject('Items', 'iot.device.InvalidFormattedDevicePropertiesString');
+      const items = propertyItems(ctx);
       await requireDevices(ctx, productKey, names);
       batchFailure(
         await call(() =>
@@ -110,8 +117,7 @@ export const messagingOperations: Record<string, Operation> = {
       const r = await call(
         () =>
           ctx.services.thingCommands.invokeThingService(ctx.principal, {
-            productKey: d.productKey,
-            deviceName: d.deviceName,
+            ...deviceKey(d),
             identifier,
             args,
             timeoutMs: 5000,

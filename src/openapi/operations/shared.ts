@@ -72,6 +72,16 @@ export async function resolveDevice(ctx: OpContext): Promise<DeviceRecord> {
   throw deviceNotFound(deviceName);
 }
 
+/** A device as the services address it. */
+export const deviceKey = (d: DeviceRecord): { productKey: string; deviceName: string } => ({
+  productKey: d.productKey,
+  deviceName: d.deviceName,
+});
+
+/** The `Items` JSON object of a property or desired-property set. */
+export const propertyItems = (ctx: OpContext): Record<string, unknown> =>
+  ctx.params.jsonObject('Items', 'iot.device.InvalidFormattedDevicePropertiesString');
+
 /** `ProductKey` and the `DeviceName.N` list of a batch call: at least `DeviceName.1`. */
 export function productDeviceNames(params: Params): { productKey: string; names: string[] } {
   const productKey = params.req('ProductKey');

@@ -1,7 +1,16 @@
 import type { Connection, PageArgs } from '../../services/paging.ts';
 import type { DeviceRecord } from '../../db/records.ts';
 import { BusinessError } from '../errors.ts';
-import { call, requireProduct, resolveDevice, valueString, type OpContext, type Operation } from './shared.ts';
+import {
+  call,
+  deviceKey,
+  propertyItems,
+  requireProduct,
+  resolveDevice,
+  valueString,
+  type OpContext,
+  type Operation,
+} from './shared.ts';
 
 /** cloud-api.md §6.3: thing model data, read from ThingQL's history and desired properties. */
 interface TslEntry {
@@ -51,8 +60,7 @@ async function deviceAndIdentifier(ctx: OpContext): Promise<{ d: DeviceRecord; i
 
 /** The history service's filter: one device, one identifier, the range and its order. */
 const historyFilter = (d: DeviceRecord, identifier: string, r: Range) => ({
-  productKey: d.productKey,
-  deviceName: d.deviceName,
+  ...deviceKey(d),
   identifier,
   from: r.from,
   to: r.to,
@@ -223,13 +231,12 @@ export const thingDataOperations: Record<string, Operation> = {
     role: 'OPERATOR',
     async run(ctx) {
       const d = await resolveDevice(ctx);
-      const items = ctx.params.jsonObject('Items', 'iot.device.InvalidFormattedDevicePropertiesString');
+      const items = propertyItems(ctx);
       const versions = ctx.params.jsonObject('Versions', 'iot.common.InvalidFormattedParameter');
       const r = await call(
         () =>
           ctx.services.tagsDesired.setDesired(ctx.principal, {
-            productKey: d.productKey,
-            deviceName: d.deviceName,
+            ...deviceKey(d),
             items,
             versions,
           }),

@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
-import { bigserial, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigserial, pgTable, text } from 'drizzle-orm/pg-core';
+import { createdAt, timestampMs } from './columns.ts';
 
 /**
  * AccessKey pairs for Alibaba's server SDKs (cloud-api.md §2): the OpenAPI signatures and AMQP logins are HMACs keyed
@@ -16,7 +16,7 @@ export const accessKeys = pgTable('access_keys', {
   productKeys: text('product_keys').array(),
   /** SecretBox ciphertext of the 30-character secret. */
   secretEnc: text('secret_enc').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
-  revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
-  lastUsedAt: timestamp('last_used_at', { withTimezone: true, precision: 3 }),
+  createdAt: createdAt(),
+  revokedAt: timestampMs('revoked_at'),
+  lastUsedAt: timestampMs('last_used_at'),
 });

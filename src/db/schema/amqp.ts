@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, index, integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { createdAt, timestampMs, updatedAt } from './columns.ts';
 
 /**
  * AMQP server-side subscription (cloud-api.md §7.4, §7.5). A consumer group is the unit of delivery; `position` is its
@@ -11,15 +11,15 @@ export const consumerGroups = pgTable('consumer_groups', {
   id: bigserial('id', { mode: 'number' }).notNull().unique(),
   name: text('name').notNull(),
   position: bigint('position', { mode: 'number' }).notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  createdAt: createdAt(),
 });
 
 /** One subscribe relation per product (its consumer groups and message types are in `subscriptionEntries`). */
 export const subscribeRelations = pgTable('subscribe_relations', {
   productKey: text('product_key').primaryKey(),
   id: bigserial('id', { mode: 'number' }).notNull().unique(),
-  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
-  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
 });
 
 /**
@@ -56,10 +56,10 @@ export const amqpDeliveries = pgTable(
     clientId: text('client_id'),
     /** Times sent (0: claimed but not sent yet). */
     attempts: integer('attempts').notNull().default(0),
-    deadline: timestamp('deadline', { withTimezone: true, precision: 3 }).notNull(),
+    deadline: timestampMs('deadline').notNull(),
     settled: boolean('settled').notNull().default(false),
-    settledAt: timestamp('settled_at', { withTimezone: true, precision: 3 }),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    settledAt: timestampMs('settled_at'),
+    createdAt: createdAt(),
   },
   (t) => [
     primaryKey({ columns: [t.groupId, t.position] }),

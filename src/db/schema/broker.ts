@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
@@ -10,8 +9,8 @@ import {
   primaryKey,
   smallint,
   text,
-  timestamp,
 } from 'drizzle-orm/pg-core';
+import { createdAt, updatedAt } from './columns.ts';
 
 /**
  * Durable aedes state (src/broker/persistence/): what aedes-persistence keeps in memory, kept here instead so that
@@ -35,7 +34,7 @@ export const mqttSubscriptions = pgTable(
     subscriptionIdentifier: integer('subscription_identifier'),
     /** Insertion order: subscriptionsByClient returns subscriptions in the order they were first made. */
     seq: bigint('seq', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
-    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    updatedAt: updatedAt(),
   },
   (t) => [primaryKey({ columns: [t.clientId, t.topic] }), index('mqtt_subscriptions_topic_idx').on(t.topic)],
 );
@@ -48,7 +47,7 @@ export const mqttRetained = pgTable(
     packet: jsonb('packet').notNull(),
     payload: bytea('payload'),
     payloadIsString: boolean('payload_is_string').notNull().default(false),
-    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    updatedAt: updatedAt(),
   },
   // Wildcard lookups narrow to the literal prefix of the filter with `~>=~`/`~<~` (byte order, any collation).
   (t) => [index('mqtt_retained_topic_prefix_idx').using('btree', t.topic.op('text_pattern_ops'))],
@@ -67,7 +66,7 @@ export const mqttOutgoing = pgTable(
     packet: jsonb('packet').notNull(),
     payload: bytea('payload'),
     payloadIsString: boolean('payload_is_string').notNull().default(false),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    createdAt: createdAt(),
   },
   (t) => [
     index('mqtt_outgoing_client_idx').on(t.clientId, t.id),
@@ -84,7 +83,7 @@ export const mqttIncoming = pgTable(
     packet: jsonb('packet').notNull(),
     payload: bytea('payload'),
     payloadIsString: boolean('payload_is_string').notNull().default(false),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.clientId, t.messageId] })],
 );
@@ -96,5 +95,5 @@ export const mqttWills = pgTable('mqtt_wills', {
   packet: jsonb('packet').notNull(),
   payload: bytea('payload'),
   payloadIsString: boolean('payload_is_string').notNull().default(false),
-  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  createdAt: createdAt(),
 });

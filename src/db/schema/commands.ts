@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { index, integer, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
+import { timestampMs, timestampNow } from './columns.ts';
 
 /**
  * Every cloud-to-device command (architecture.md "Commands have one lifecycle"): recorded before it is sent, matched
@@ -25,8 +25,8 @@ export const commands = pgTable(
     output: jsonb('output'),
     /** The raw reply payload (RRPC), base64. */
     replyPayload: text('reply_payload'),
-    requestedAt: timestamp('requested_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
-    repliedAt: timestamp('replied_at', { withTimezone: true, precision: 3 }),
+    requestedAt: timestampNow('requested_at'),
+    repliedAt: timestampMs('replied_at'),
   },
   (t) => [
     index('commands_device_time_idx').on(t.productKey, t.deviceName, t.requestedAt),

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { bigint, jsonb, pgTable, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, jsonb, pgTable } from 'drizzle-orm/pg-core';
 import { devices } from './devices.ts';
+import { updatedAt } from './columns.ts';
 
 /**
  * The device shadow (alink-protocol.md §2.4 `/shadow/...`, domain/alink/shadow.ts): one JSON document per device with
@@ -14,5 +15,5 @@ export const deviceShadows = pgTable('device_shadows', {
   reported: jsonb('reported').notNull().default(sql`'{}'::jsonb`),
   desired: jsonb('desired').notNull().default(sql`'{}'::jsonb`),
   metadata: jsonb('metadata').notNull().default(sql`'{"reported":{},"desired":{}}'::jsonb`),
-  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  updatedAt: updatedAt(),
 });

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, index, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { products } from './products.ts';
+import { createdAt, timestampMs } from './columns.ts';
 
 export const devices = pgTable(
   'devices',
@@ -27,10 +28,10 @@ export const devices = pgTable(
      * instance sends in the form of the session, wherever it is connected.
      */
     rrpcForm: text('rrpc_form').notNull().default('sys'),
-    activatedAt: timestamp('activated_at', { withTimezone: true, precision: 3 }),
-    lastOnlineAt: timestamp('last_online_at', { withTimezone: true, precision: 3 }),
-    lastOfflineAt: timestamp('last_offline_at', { withTimezone: true, precision: 3 }),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    activatedAt: timestampMs('activated_at'),
+    lastOnlineAt: timestampMs('last_online_at'),
+    lastOfflineAt: timestampMs('last_offline_at'),
+    createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex('devices_pk_name_uq').on(t.productKey, t.deviceName),

@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import {
   bigint,
   bigserial,
@@ -9,9 +8,9 @@ import {
   pgTable,
   primaryKey,
   text,
-  timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import { createdAt, timestampMs, timestampNow, updatedAt } from './columns.ts';
 
 const bytes = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
   dataType: () => 'bytea',
@@ -24,7 +23,7 @@ export const deviceTopology = pgTable(
   {
     subDeviceId: bigint('sub_device_id', { mode: 'number' }).primaryKey(),
     gatewayId: bigint('gateway_id', { mode: 'number' }).notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    createdAt: createdAt(),
   },
   (t) => [index('device_topology_gateway_idx').on(t.gatewayId)],
 );
@@ -36,7 +35,7 @@ export const deviceTags = pgTable(
     deviceId: bigint('device_id', { mode: 'number' }).notNull(),
     attrKey: text('attr_key').notNull(),
     attrValue: text('attr_value').notNull(),
-    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    updatedAt: updatedAt(),
   },
   (t) => [primaryKey({ columns: [t.deviceId, t.attrKey] })],
 );
@@ -49,7 +48,7 @@ export const desiredProperties = pgTable(
     identifier: text('identifier').notNull(),
     value: jsonb('value').notNull(),
     version: integer('version').notNull(),
-    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    updatedAt: updatedAt(),
   },
   (t) => [primaryKey({ columns: [t.deviceId, t.identifier] })],
 );
@@ -69,7 +68,7 @@ export const firmwares = pgTable(
     signMethod: text('sign_method').notNull(),
     url: text('url'),
     content: bytes('content'),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    createdAt: createdAt(),
   },
   (t) => [uniqueIndex('firmwares_pk_module_version_uq').on(t.productKey, t.module, t.version)],
 );
@@ -84,7 +83,7 @@ export const otaJobs = pgTable('ota_jobs', {
   rolloutRate: integer('rollout_rate'),
   /** PLANNED, IN_PROGRESS, COMPLETED, CANCELED */
   status: text('status').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  createdAt: createdAt(),
 });
 
 /** One device in one job. */
@@ -99,8 +98,8 @@ export const otaTasks = pgTable(
     step: integer('step'),
     description: text('description'),
     srcVersion: text('src_version'),
-    notifiedAt: timestamp('notified_at', { withTimezone: true, precision: 3 }),
-    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    notifiedAt: timestampMs('notified_at'),
+    updatedAt: updatedAt(),
   },
   (t) => [
     uniqueIndex('ota_tasks_job_device_uq').on(t.jobId, t.deviceId),
@@ -115,7 +114,7 @@ export const deviceVersions = pgTable(
     deviceId: bigint('device_id', { mode: 'number' }).notNull(),
     module: text('module').notNull(),
     version: text('version').notNull(),
-    reportedAt: timestamp('reported_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    reportedAt: timestampNow('reported_at'),
   },
   (t) => [primaryKey({ columns: [t.deviceId, t.module] })],
 );

@@ -1,6 +1,6 @@
-import { sql } from 'drizzle-orm';
-import { pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import { products } from './products.ts';
+import { createdAt } from './columns.ts';
 
 /**
  * Which gateway products may register sub-devices into a product with `thing/sub/register`
@@ -13,7 +13,7 @@ export const productSubDeviceGateways = pgTable(
       .notNull()
       .references(() => products.productKey, { onDelete: 'cascade' }),
     gatewayProductKey: text('gateway_product_key').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.productKey, t.gatewayProductKey] })],
 );

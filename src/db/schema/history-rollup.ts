@@ -1,4 +1,5 @@
-import { bigint, doublePrecision, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, doublePrecision, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { timestampMs } from './columns.ts';
 
 /**
  * Hourly rollup of property_history, maintained in the same commit as the raw rows (services/ingest/sinks.ts):
@@ -12,15 +13,15 @@ export const propertyHourly = pgTable(
   {
     deviceId: bigint('device_id', { mode: 'number' }).notNull(),
     identifier: text('identifier').notNull(),
-    hour: timestamp('hour', { withTimezone: true, precision: 3 }).notNull(),
+    hour: timestampMs('hour').notNull(),
     cnt: bigint('cnt', { mode: 'number' }).notNull(),
     numCnt: bigint('num_cnt', { mode: 'number' }).notNull(),
     sum: doublePrecision('sum'),
     min: doublePrecision('min'),
     max: doublePrecision('max'),
-    firstTs: timestamp('first_ts', { withTimezone: true, precision: 3 }).notNull(),
+    firstTs: timestampMs('first_ts').notNull(),
     first: jsonb('first').notNull(),
-    lastTs: timestamp('last_ts', { withTimezone: true, precision: 3 }).notNull(),
+    lastTs: timestampMs('last_ts').notNull(),
     last: jsonb('last').notNull(),
   },
   (t) => [primaryKey({ columns: [t.deviceId, t.identifier, t.hour] })],

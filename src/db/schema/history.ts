@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
-import { bigint, doublePrecision, index, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, doublePrecision, index, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { timestampMs, timestampNow } from './columns.ts';
 
 /**
  * Property values as posted (alink-protocol.md §3.3), one row per identifier per post. `ts` is the device time
@@ -12,8 +12,8 @@ export const propertyHistory = pgTable(
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     deviceId: bigint('device_id', { mode: 'number' }).notNull(),
     identifier: text('identifier').notNull(),
-    ts: timestamp('ts', { withTimezone: true, precision: 3 }).notNull(),
-    receivedAt: timestamp('received_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    ts: timestampMs('ts').notNull(),
+    receivedAt: timestampNow('received_at'),
     value: jsonb('value').notNull(),
     num: doublePrecision('num'),
   },
@@ -29,7 +29,7 @@ export const propertyLatest = pgTable(
   {
     deviceId: bigint('device_id', { mode: 'number' }).notNull(),
     identifier: text('identifier').notNull(),
-    ts: timestamp('ts', { withTimezone: true, precision: 3 }).notNull(),
+    ts: timestampMs('ts').notNull(),
     value: jsonb('value').notNull(),
   },
   (t) => [primaryKey({ columns: [t.deviceId, t.identifier] })],
@@ -45,8 +45,8 @@ export const eventHistory = pgTable(
     name: text('name').notNull(),
     eventType: text('event_type').notNull(),
     output: jsonb('output').notNull(),
-    ts: timestamp('ts', { withTimezone: true, precision: 3 }).notNull(),
-    receivedAt: timestamp('received_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    ts: timestampMs('ts').notNull(),
+    receivedAt: timestampNow('received_at'),
   },
   (t) => [
     index('event_history_dev_ts_idx').on(t.deviceId, t.ts, t.id),
@@ -64,7 +64,7 @@ export const ingestDedupe = pgTable(
     deviceId: bigint('device_id', { mode: 'number' }).notNull(),
     requestKey: text('request_key').notNull(),
     hash: text('hash').notNull(),
-    seenAt: timestamp('seen_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    seenAt: timestampNow('seen_at'),
   },
   (t) => [
     primaryKey({ columns: [t.deviceId, t.requestKey] }),

@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
-import { bigint, bigserial, index, jsonb, pgSequence, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, jsonb, pgSequence, pgTable, text } from 'drizzle-orm/pg-core';
+import { createdAt, timestampMs, timestampNow, updatedAt } from './columns.ts';
 
 export const apiKeys = pgTable('api_keys', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
@@ -10,15 +10,15 @@ export const apiKeys = pgTable('api_keys', {
   /** SHA-256 of the token (tokens are 256-bit random, so a fast hash is the right tool). */
   tokenHash: text('token_hash').notNull().unique(),
   tokenPrefix: text('token_prefix').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
-  revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+  createdAt: createdAt(),
+  revokedAt: timestampMs('revoked_at'),
 });
 
 /** Small key/value store for platform-wide state: admin token hash, secret key, event-log retention floor. */
 export const platformState = pgTable('platform_state', {
   key: text('key').primaryKey(),
   value: jsonb('value').notNull(),
-  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  updatedAt: updatedAt(),
 });
 
 /**
@@ -36,7 +36,7 @@ export const events = pgTable(
     productKey: text('product_key'),
     deviceName: text('device_name'),
     data: jsonb('data').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    createdAt: createdAt(),
   },
   (t) => [
     index('events_created_brin').using('brin', t.createdAt),
@@ -50,7 +50,7 @@ export const messageIdSeq = pgSequence('message_id_seq', { startWith: 1, increme
 /** Running instances and their heartbeats: devices held by an instance that stopped beating are set offline. */
 export const instances = pgTable('instances', {
   id: text('id').primaryKey(),
-  startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
-  heartbeatAt: timestamp('heartbeat_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
-  stoppedAt: timestamp('stopped_at', { withTimezone: true, precision: 3 }),
+  startedAt: timestampNow('started_at'),
+  heartbeatAt: timestampNow('heartbeat_at'),
+  stoppedAt: timestampMs('stopped_at'),
 });

@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
-import { bigserial, boolean, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, index, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { createdAt, updatedAt } from './columns.ts';
 
 export const products = pgTable('products', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
@@ -14,8 +14,8 @@ export const products = pgTable('products', {
   /** alink-protocol.md §1.6: product secret for dynamic registration, encrypted (see services/crypto.ts). */
   productSecretEnc: text('product_secret_enc').notNull(),
   dynamicRegistration: boolean('dynamic_registration').notNull().default(false),
-  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
-  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
 });
 
 export const productTopics = pgTable(
@@ -28,7 +28,7 @@ export const productTopics = pgTable(
     shortName: text('short_name').notNull(),
     operation: text('operation').notNull(),
     description: text('description'),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex('product_topics_pk_short_uq').on(t.productKey, t.shortName),

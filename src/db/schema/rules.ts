@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
-import { bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, integer, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { createdAt, timestampMs, updatedAt } from './columns.ts';
 
 /** Rules of the rules engine (alink-protocol.md §5.5). Each running rule is an event-log consumer (`consumers`). */
 export const rules = pgTable('rules', {
@@ -12,15 +12,15 @@ export const rules = pgTable('rules', {
   /** [{ type, configuration, errorAction }] */
   actions: jsonb('actions').notNull(),
   lastError: text('last_error'),
-  lastErrorAt: timestamp('last_error_at', { withTimezone: true, precision: 3 }),
+  lastErrorAt: timestampMs('last_error_at'),
   matched: bigint('matched', { mode: 'number' }).notNull().default(0),
   delivered: bigint('delivered', { mode: 'number' }).notNull().default(0),
   failed: bigint('failed', { mode: 'number' }).notNull().default(0),
   deadLettered: bigint('dead_lettered', { mode: 'number' }).notNull().default(0),
   /** Products the rule may write to: those of the key that made or last changed it; null = every product. */
   scopeProductKeys: jsonb('scope_product_keys').$type<string[] | null>(),
-  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
-  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
 });
 
 /** Deliveries that failed after their retries; listed and re-driven through GraphQL. */
@@ -37,8 +37,8 @@ export const deadLetters = pgTable(
     output: jsonb('output').notNull(),
     error: text('error').notNull(),
     attempts: integer('attempts').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
-    redrivenAt: timestamp('redriven_at', { withTimezone: true, precision: 3 }),
+    createdAt: createdAt(),
+    redrivenAt: timestampMs('redriven_at'),
   },
   (t) => [index('dead_letters_rule_idx').on(t.ruleId, t.id)],
 );
@@ -51,8 +51,8 @@ export const consumers = pgTable('consumers', {
   name: text('name').primaryKey(),
   position: bigint('position', { mode: 'number' }).notNull(),
   owner: text('owner'),
-  leaseUntil: timestamp('lease_until', { withTimezone: true, precision: 3 }),
-  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+  leaseUntil: timestampMs('lease_until'),
+  updatedAt: updatedAt(),
 });
 
 /** M2M topic routing (CreateTopicRouteTable, alink-protocol.md §5.1). */
@@ -62,7 +62,7 @@ export const topicRoutes = pgTable(
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     srcTopic: text('src_topic').notNull(),
     dstTopic: text('dst_topic').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().default(sql`now()`),
+    createdAt: createdAt(),
   },
   (t) => [uniqueIndex('topic_routes_src_dst_uq').on(t.srcTopic, t.dstTopic)],
 );

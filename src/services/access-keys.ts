@@ -179,11 +179,7 @@ export function createAccessKeyService(deps: ServiceDeps) {
       return toRecord(row);
     },
 
-    ...keyReads(
-      () => listAccessKeys(db),
-      (id) => findAccessKeyById(db, id),
-      toRecord,
-    ),
+    ...keyReads(db, listAccessKeys, findAccessKeyById, toRecord),
   };
 }
 

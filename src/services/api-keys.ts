@@ -125,11 +125,7 @@ export function createApiKeyService(deps: ServiceDeps) {
       });
     },
 
-    ...keyReads(
-      () => listApiKeys(db),
-      (id) => findApiKey(db, id),
-      toRecord,
-    ),
+    ...keyReads(db, listApiKeys, findApiKey, toRecord),
   };
 }
 

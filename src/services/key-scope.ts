@@ -36,10 +36,13 @@ export async function newKeyScope(
 
 /** The ADMIN reads of a kind of key, limited to the keys the caller may see. */
 export function keyReads<Row extends { productKeys: string[] | null }, R>(
-  list: () => Promise<Row[]>,
-  find: (id: number) => Promise<Row | null>,
+  ex: Executor,
+  listRows: (ex: Executor) => Promise<Row[]>,
+  findRow: (ex: Executor, id: number) => Promise<Row | null>,
   toRecord: (r: Row) => R,
 ) {
+  const list = () => listRows(ex);
+  const find = (id: number) => findRow(ex, id);
   return {
     async list(p: Principal): Promise<R[]> {
       requireRole(p, 'ADMIN');

@@ -2,7 +2,7 @@ import { SERVER_SUBSCRIPTION_TYPES } from '../domain/amqp/messages.ts';
 import type { ConsumerGroupRecord, SubscribeRelationRecord } from '../services/amqp/groups.ts';
 import type { ConnectedClient } from '../services/amqp/subscriptions.ts';
 import { builder } from './builder.ts';
-import { mutationField, type PayloadFieldBuilder } from './mutation.ts';
+import { deleteByKeyMutation, mutationField, type PayloadFieldBuilder } from './mutation.ts';
 import { recordNode } from './nodes.ts';
 
 /** cloud-api.md §7.4 and §8: consumer groups and subscribe relations of AMQP server-side subscription. */
@@ -86,14 +86,12 @@ mutationField('createConsumerGroup', {
   outputFields: groupPayload,
 });
 
-mutationField('deleteConsumerGroup', {
+deleteByKeyMutation('deleteConsumerGroup', {
   description: 'OPERATOR. Also removed from relations; its clients are disconnected.',
   codes: ['CONSUMER_GROUP_NOT_FOUND', 'DEFAULT_GROUP_UNDELETABLE'],
-  inputFields: (t) => ({ groupId: t.string({ required: true }) }),
-  resolve: async (input, ctx) => ({
-    deletedGroupId: await ctx.services.consumerGroups.deleteGroup(ctx.principal, input.groupId),
-  }),
-  outputFields: (t) => ({ deletedGroupId: t.exposeString('deletedGroupId', { nullable: true }) }),
+  key: 'groupId',
+  deleted: 'deletedGroupId',
+  resolve: (groupId, ctx) => ctx.services.consumerGroups.deleteGroup(ctx.principal, groupId),
 });
 
 mutationField('resetConsumerGroupPosition', {
@@ -137,12 +135,10 @@ for (const [name, op, what, code] of [
   });
 }
 
-mutationField('deleteSubscribeRelation', {
+deleteByKeyMutation('deleteSubscribeRelation', {
   description: 'OPERATOR.',
   codes: ['SUBSCRIBE_RELATION_NOT_FOUND'],
-  inputFields: (t) => ({ productKey: t.string({ required: true }) }),
-  resolve: async (input, ctx) => ({
-    deletedProductKey: await ctx.services.consumerGroups.deleteRelation(ctx.principal, input.productKey),
-  }),
-  outputFields: (t) => ({ deletedProductKey: t.exposeString('deletedProductKey', { nullable: true }) }),
+  key: 'productKey',
+  deleted: 'deletedProductKey',
+  resolve: (productKey, ctx) => ctx.services.consumerGroups.deleteRelation(ctx.principal, productKey),
 });

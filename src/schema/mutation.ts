@@ -68,3 +68,28 @@ export const deviceInputFields = (t: PothosSchemaTypes.InputFieldBuilder<Types, 
   productKey: t.string({ required: true }),
   deviceName: t.string({ required: true }),
 });
+
+/**
+ * A delete mutation named by one key: input `{ <key>: String! }`, payload `{ <deleted>: String }` (the key of what was
+ * deleted, absent after an expected failure).
+ */
+export function deleteByKeyMutation(
+  name: string,
+  o: {
+    description: string;
+    codes: readonly string[];
+    key: string;
+    deleted: string;
+    resolve: (key: string, ctx: GraphQLContext) => Promise<string>;
+  },
+): void {
+  mutationField(name, {
+    description: o.description,
+    codes: o.codes,
+    inputFields: (t) => ({ [o.key]: t.string({ required: true }) }),
+    resolve: async (input, ctx) => ({ [o.deleted]: await o.resolve(input[o.key] as string, ctx) }),
+    outputFields: (t) => ({
+      [o.deleted]: t.string({ nullable: true, resolve: (r) => (r as Record<string, string | undefined>)[o.deleted] }),
+    }),
+  });
+}

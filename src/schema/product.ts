@@ -8,7 +8,7 @@ import {
   ServiceCallTypeEnum,
   ValidationModeEnum,
 } from './common.ts';
-import { mutationField, type PayloadFieldBuilder } from './mutation.ts';
+import { deleteByKeyMutation, mutationField, type PayloadFieldBuilder } from './mutation.ts';
 import { recordNode } from './nodes.ts';
 import { DeviceRef, ProductRef, ProductTopicRef } from './refs.ts';
 
@@ -151,14 +151,12 @@ mutationField('updateProduct', {
   outputFields: productPayload,
 });
 
-mutationField('deleteProduct', {
+deleteByKeyMutation('deleteProduct', {
   description: 'DeleteProduct: refused while the product has devices.',
   codes: ['PRODUCT_NOT_FOUND', 'PRODUCT_HAS_DEVICES'],
-  inputFields: (t) => ({ productKey: t.string({ required: true }) }),
-  resolve: async (input, ctx) => ({
-    deletedProductKey: await ctx.services.products.delete(ctx.principal, input.productKey),
-  }),
-  outputFields: (t) => ({ deletedProductKey: t.exposeString('deletedProductKey', { nullable: true }) }),
+  key: 'productKey',
+  deleted: 'deletedProductKey',
+  resolve: (productKey, ctx) => ctx.services.products.delete(ctx.principal, productKey),
 });
 
 mutationField('setThingModel', {

@@ -74,6 +74,13 @@ const featureFields = (t: PothosSchemaTypes.ObjectFieldBuilder<BuilderTypes, Tsl
   name: t.string({ resolve: (f) => str(f, 'name') }),
 });
 
+/** What TSL events and services add to identifier and name: the Alink method and the output parameters. */
+const methodFields = (t: PothosSchemaTypes.ObjectFieldBuilder<BuilderTypes, TslFeature>) => ({
+  ...featureFields(t),
+  method: t.string({ resolve: (f) => str(f, 'method') }),
+  outputData: t.field({ type: 'JSON', resolve: (f) => f.outputData ?? [] }),
+});
+
 const ThingPropertyRef = builder.objectRef<TslFeature>('ThingProperty').implement({
   fields: (t) => ({
     ...featureFields(t),
@@ -86,20 +93,16 @@ const ThingPropertyRef = builder.objectRef<TslFeature>('ThingProperty').implemen
 
 const ThingEventRef = builder.objectRef<TslFeature>('ThingEvent').implement({
   fields: (t) => ({
-    ...featureFields(t),
+    ...methodFields(t),
     type: t.field({ type: EventTypeEnum, resolve: (f) => str(f, 'type').toUpperCase() as 'INFO' }),
-    method: t.string({ resolve: (f) => str(f, 'method') }),
-    outputData: t.field({ type: 'JSON', resolve: (f) => f.outputData ?? [] }),
   }),
 });
 
 const ThingServiceRef = builder.objectRef<TslFeature>('ThingService').implement({
   fields: (t) => ({
-    ...featureFields(t),
+    ...methodFields(t),
     callType: t.field({ type: ServiceCallTypeEnum, resolve: (f) => str(f, 'callType').toUpperCase() as 'SYNC' }),
-    method: t.string({ resolve: (f) => str(f, 'method') }),
     inputData: t.field({ type: 'JSON', resolve: (f) => f.inputData ?? [] }),
-    outputData: t.field({ type: 'JSON', resolve: (f) => f.outputData ?? [] }),
   }),
 });
 

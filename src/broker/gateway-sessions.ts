@@ -84,22 +84,6 @@ export function createGatewaySessions(deps: {
           .catch((err: unknown) => deps.logger.warn({ err }, 'sub-device logout failed'));
       }
     },
-
-    /** A sub-device disabled, deleted, unbound or taken over elsewhere: drop it from this connection. */
-    async drop(
-      s: Session,
-      productKey: string,
-      deviceName: string,
-      reason: OfflineReason | null,
-      newerEpoch?: number,
-    ): Promise<CachedDevice | null> {
-      const key = deviceKey(productKey, deviceName);
-      const cur = s.subs?.get(key);
-      if (!cur || (newerEpoch !== undefined && cur.epoch >= newerEpoch)) return null;
-      s.subs!.delete(key);
-      if (reason) await gateway.logout(cur.device, cur.epoch, reason).catch(() => undefined);
-      return cur.device;
-    },
   };
 }
 

@@ -81,6 +81,9 @@ function errorNotice(device: DeviceIdentity, msg: UplinkRequest, id: OtaRequest[
  */
 export function createOtaHandlers(deps: { pusher: Pusher; logger: Logger; onChange: () => void }) {
   const none = (replies: Outbound[] = []): Handled => ({ replies });
+  /** A request whose parameters are wrong: only the error notice, nothing recorded. */
+  const invalid = (device: DeviceIdentity, msg: UplinkRequest, req: OtaRequest | null, message: string): Handled =>
+    none([errorNotice(device, msg, req?.id ?? null, message)]);
 
   /** `/ota/device/inform`: the device's version of a module; the version of an upgrade's target completes it. */
   const inform: UplinkHandler<'otaInform'> = (device, request) => {
@@ -88,14 +91,12 @@ export function createOtaHandlers(deps: { pusher: Pusher; logger: Logger; onChan
     const version = req ? text(req.params.version, 64) : null;
     const module = req ? moduleOf(req.params) : null;
     if (!req || version === null || module === null) {
-      return none([
-        errorNotice(
-          device,
-          request,
-          req?.id ?? null,
-          'request parameter error: params.version (and params.module, if given) must be non-empty strings of at most 64 characters',
-        ),
-      ]);
+      return invalid(
+        device,
+        request,
+        req,
+        'request parameter error: params.version (and params.module, if given) must be non-empty strings of at most 64 characters',
+      );
     }
     const { receivedAt } = request;
     const at = receivedAt.getTime();
@@ -127,14 +128,12 @@ export function createOtaHandlers(deps: { pusher: Pusher; logger: Logger; onChan
     const step = req ? parseStep(req.params.step) : null;
     const module = req ? moduleOf(req.params) : null;
     if (!req || step === null || module === null) {
-      return none([
-        errorNotice(
-          device,
-          request,
-          req?.id ?? null,
-          'request parameter error: params.step must be -4..100 (as a string or number)',
-        ),
-      ]);
+      return invalid(
+        device,
+        request,
+        req,
+        'request parameter error: params.step must be -4..100 (as a string or number)',
+      );
     }
     const raw = req.params.desc;
     const given =
@@ -180,14 +179,7 @@ export function createOtaHandlers(deps: { pusher: Pusher; logger: Logger; onChan
     const req = decode(uplink.payload);
     const module = req ? moduleOf(req.params) : DEFAULT_MODULE;
     if (!req || module === null)
-      return none([
-        errorNotice(
-          device,
-          uplink,
-          req?.id ?? null,
-          'request parameter error: params.module must be a non-empty string',
-        ),
-      ]);
+      return invalid(device, uplink, req, 'request parameter error: params.module must be a non-empty string');
     const targets: PushTarget[] = [];
     return {
       inTx: async (tx) => {

@@ -114,6 +114,28 @@ export function createConsumerGroupService(deps: ServiceDeps) {
     data: { entity: 'consumerGroup', what, ...extra },
   });
 
+  /**
+   * Create or update a product's relation: `write` claims the relation row (false: it exists already, or not at all,
+   * reported as `code`), then the entries follow the input.
+   */
+  async function writeRelation(
+    p: Principal,
+    input: RelationInput,
+    write: (tx: Executor, productKey: string) => Promise<boolean>,
+    code: 'SUBSCRIBE_RELATION_EXISTS' | 'SUBSCRIBE_RELATION_NOT_FOUND',
+    problem: string,
+  ): Promise<SubscribeRelationRecord> {
+    requireRole(p, 'OPERATOR');
+    await log.transaction(async (tx, emit) => {
+      await validate(tx, p, input);
+      if (!(await write(tx, input.productKey)))
+        throw new DomainError(code, `product ${input.productKey} ${problem}`, ['input', 'productKey']);
+      await writeEntries(tx, input);
+      emit({ ...changed('relation', { productKey: input.productKey }), productKey: input.productKey });
+    });
+    return (await relationsOf([input.productKey]))[0]!;
+  }
+
   return {
     /** DEFAULT_GROUP exists from the first start (several instances agree through the insert-if-absent); new groups start at the head. */
     async ensureDefaultGroup(): Promise<void> {
@@ -185,37 +207,11 @@ export function createConsumerGroupService(deps: ServiceDeps) {
       return relationsOf(p.productKeys);
     },
 
-    async createRelation(p: Principal, input: RelationInput): Promise<SubscribeRelationRecord> {
-      requireRole(p, 'OPERATOR');
-      await log.transaction(async (tx, emit) => {
-        await validate(tx, p, input);
-        if (!(await insertRelation(tx, input.productKey)))
-          throw new DomainError(
-            'SUBSCRIBE_RELATION_EXISTS',
-            `product ${input.productKey} already has a subscribe relation`,
-            ['input', 'productKey'],
-          );
-        await writeEntries(tx, input);
-        emit({ ...changed('relation', { productKey: input.productKey }), productKey: input.productKey });
-      });
-      return (await relationsOf([input.productKey]))[0]!;
-    },
+    createRelation: (p: Principal, input: RelationInput): Promise<SubscribeRelationRecord> =>
+      writeRelation(p, input, insertRelation, 'SUBSCRIBE_RELATION_EXISTS', 'already has a subscribe relation'),
 
-    async updateRelation(p: Principal, input: RelationInput): Promise<SubscribeRelationRecord> {
-      requireRole(p, 'OPERATOR');
-      await log.transaction(async (tx, emit) => {
-        await validate(tx, p, input);
-        if (!(await touchRelation(tx, input.productKey)))
-          throw new DomainError(
-            'SUBSCRIBE_RELATION_NOT_FOUND',
-            `product ${input.productKey} has no subscribe relation`,
-            ['input', 'productKey'],
-          );
-        await writeEntries(tx, input);
-        emit({ ...changed('relation', { productKey: input.productKey }), productKey: input.productKey });
-      });
-      return (await relationsOf([input.productKey]))[0]!;
-    },
+    updateRelation: (p: Principal, input: RelationInput): Promise<SubscribeRelationRecord> =>
+      writeRelation(p, input, touchRelation, 'SUBSCRIBE_RELATION_NOT_FOUND', 'has no subscribe relation'),
 
     async deleteRelation(p: Principal, productKey: string): Promise<string> {
       requireRole(p, 'OPERATOR');

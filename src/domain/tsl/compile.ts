@@ -3,6 +3,9 @@ import type { CompiledEvent, CompiledProperty, CompiledService, ThingModel, TslD
 
 const byIdentifier = (params: TslParam[]): Map<string, TslParam> => new Map(params.map((p) => [p.identifier, p]));
 
+/** What every compiled feature keeps of its definition first: identifier and name. */
+const named = (f: { identifier: string; name: string }) => ({ identifier: f.identifier, name: f.name });
+
 /**
  * With `moduleId`, feature keys are `${moduleId}:${identifier}`, the form messages use for custom modules
  * (alink-protocol.md §3.3), so validators look identifiers up as sent.
@@ -14,23 +17,11 @@ export function compileThingModel(doc: TslDocument, moduleId?: string): ThingMod
   const propertyParams = byIdentifier(doc.properties);
   const properties = byKey(
     doc.properties,
-    ({ identifier, name, accessMode, required, dataType }): CompiledProperty => ({
-      identifier,
-      name,
-      accessMode,
-      required,
-      dataType,
-    }),
+    (p): CompiledProperty => ({ ...named(p), accessMode: p.accessMode, required: p.required, dataType: p.dataType }),
   );
   const events = byKey(
     doc.events,
-    ({ identifier, name, type, method, outputData }): CompiledEvent => ({
-      identifier,
-      name,
-      type,
-      method,
-      outputData: byIdentifier(outputData),
-    }),
+    (e): CompiledEvent => ({ ...named(e), type: e.type, method: e.method, outputData: byIdentifier(e.outputData) }),
   );
   const services = byKey(doc.services, (s): CompiledService => {
     // The default `get` lists property identifiers: resolve them to the property definitions.
@@ -40,8 +31,7 @@ export function compileThingModel(doc: TslDocument, moduleId?: string): ThingMod
       return p ? [p] : [];
     });
     return {
-      identifier: s.identifier,
-      name: s.name,
+      ...named(s),
       callType: s.callType,
       method: s.method,
       inputData: byIdentifier(inputs),

@@ -33,6 +33,22 @@ function objectOrIssue(v: unknown, path: string[], issues: TslIssue[], message: 
   return false;
 }
 
+/**
+ * Runs `check` on an object (an issue with `message` when it is none); undefined when the check appended any issue.
+ */
+function checkedObject<T>(
+  input: unknown,
+  path: string[],
+  issues: TslIssue[],
+  message: string,
+  check: (o: Record<string, unknown>) => T | undefined,
+): T | undefined {
+  if (!objectOrIssue(input, path, issues, message)) return undefined;
+  const before = issues.length;
+  const out = check(input);
+  return issues.length === before ? out : undefined;
+}
+
 /** Returns the normalised data type, or undefined when it had issues (all of them appended to `issues`). */
 export function checkDataType(
   input: unknown,
@@ -40,52 +56,52 @@ export function checkDataType(
   issues: TslIssue[],
   place: DataTypePlace = 'feature',
 ): DataType | undefined {
-  if (!objectOrIssue(input, path, issues, 'dataType must be an object with type and specs')) return undefined;
-  const before = issues.length;
-  const allowed = place === 'feature' ? ALL_TYPES : place === 'item' ? ITEM_TYPES : MEMBER_TYPES;
-  const type = input.type;
-  if (typeof type !== 'string' || !allowed.includes(type)) {
-    const why = place === 'member' ? ' (a struct member cannot be a struct or an array)' : '';
-    addIssue(issues, [...path, 'type'], `type must be one of ${allowed.join(', ')}${why}`);
-    return undefined;
-  }
-  const specsPath = [...path, 'specs'];
-  const specs = input.specs;
-  // Array items of type int/float/double/text often come without specs in real exports (fixture smart-lamp.json).
-  const optional = place === 'item' && specs === undefined;
-  let out: DataType | undefined;
-  switch (type) {
-    case 'int':
-    case 'float':
-    case 'double': {
-      const s = optional ? undefined : checkNumberSpecs(specs, specsPath, issues, type === 'int');
-      out = (s ? { type, specs: s } : { type }) as DataType;
-      break;
+  return checkedObject(input, path, issues, 'dataType must be an object with type and specs', (input) => {
+    const allowed = place === 'feature' ? ALL_TYPES : place === 'item' ? ITEM_TYPES : MEMBER_TYPES;
+    const type = input.type;
+    if (typeof type !== 'string' || !allowed.includes(type)) {
+      const why = place === 'member' ? ' (a struct member cannot be a struct or an array)' : '';
+      addIssue(issues, [...path, 'type'], `type must be one of ${allowed.join(', ')}${why}`);
+      return undefined;
     }
-    case 'text': {
-      const s = optional ? undefined : checkTextSpecs(specs, specsPath, issues);
-      out = (s ? { type, specs: s } : { type }) as DataType;
-      break;
+    const specsPath = [...path, 'specs'];
+    const specs = input.specs;
+    // Array items of type int/float/double/text often come without specs in real exports (fixture smart-lamp.json).
+    const optional = place === 'item' && specs === undefined;
+    let out: DataType | undefined;
+    switch (type) {
+      case 'int':
+      case 'float':
+      case 'double': {
+        const s = optional ? undefined : checkNumberSpecs(specs, specsPath, issues, type === 'int');
+        out = (s ? { type, specs: s } : { type }) as DataType;
+        break;
+      }
+      case 'text': {
+        const s = optional ? undefined : checkTextSpecs(specs, specsPath, issues);
+        out = (s ? { type, specs: s } : { type }) as DataType;
+        break;
+      }
+      case 'date':
+        // specs is {} (§4.2); absent is tolerated, extra keys are ignored like every unknown key.
+        if (specs !== undefined && !isPlainObject(specs)) addIssue(issues, specsPath, 'date specs must be {}');
+        out = { type, specs: {} };
+        break;
+      case 'bool':
+        out = { type, specs: checkBoolSpecs(specs, specsPath, issues) };
+        break;
+      case 'enum':
+        out = { type, specs: checkEnumSpecs(specs, specsPath, issues) };
+        break;
+      case 'struct':
+        out = { type, specs: checkStructSpecs(specs, specsPath, issues) };
+        break;
+      case 'array':
+        out = checkArray(specs, specsPath, issues);
+        break;
     }
-    case 'date':
-      // specs is {} (§4.2); absent is tolerated, extra keys are ignored like every unknown key.
-      if (specs !== undefined && !isPlainObject(specs)) addIssue(issues, specsPath, 'date specs must be {}');
-      out = { type, specs: {} };
-      break;
-    case 'bool':
-      out = { type, specs: checkBoolSpecs(specs, specsPath, issues) };
-      break;
-    case 'enum':
-      out = { type, specs: checkEnumSpecs(specs, specsPath, issues) };
-      break;
-    case 'struct':
-      out = { type, specs: checkStructSpecs(specs, specsPath, issues) };
-      break;
-    case 'array':
-      out = checkArray(specs, specsPath, issues);
-      break;
-  }
-  return issues.length === before ? out : undefined;
+    return out;
+  });
 }
 
 /** A parameter or struct member `{identifier, name, dataType}` (alink-protocol.md §4.3, §4.4). */
@@ -95,15 +111,14 @@ export function checkParam(
   issues: TslIssue[],
   place: DataTypePlace = 'feature',
 ): TslParam | undefined {
-  if (!objectOrIssue(input, path, issues, 'must be an object with identifier, name and dataType')) return undefined;
-  const before = issues.length;
-  const identifier = checkIdentifier(input.identifier, [...path, 'identifier'], issues);
-  const name = checkName(input.name, [...path, 'name'], issues);
-  const dataType = checkDataType(input.dataType, [...path, 'dataType'], issues, place);
-  if (issues.length !== before || identifier === undefined || name === undefined || dataType === undefined) {
-    return undefined;
-  }
-  return { identifier, name, dataType };
+  return checkedObject(input, path, issues, 'must be an object with identifier, name and dataType', (input) => {
+    const identifier = checkIdentifier(input.identifier, [...path, 'identifier'], issues);
+    const name = checkName(input.name, [...path, 'name'], issues);
+    const dataType = checkDataType(input.dataType, [...path, 'dataType'], issues, place);
+    return identifier === undefined || name === undefined || dataType === undefined
+      ? undefined
+      : { identifier, name, dataType };
+  });
 }
 
 /** A list of parameters with unique identifiers and at most `max` entries; absent means empty. */

@@ -6,7 +6,7 @@ import type { ThingModel } from '../../../domain/tsl/types.ts';
 import { platformEvent } from '../../../events/catalog.ts';
 import type { NewEvent } from '../../../events/types.ts';
 import type { DeviceIdentity } from '../../presence.ts';
-import type { ProductCache } from '../../product-cache.ts';
+import type { ProductCache, ProductInfo } from '../../product-cache.ts';
 import { decodeAlink, dedupeKey } from '../decode.ts';
 import { alinkReply } from '../reply.ts';
 import type { EventRow, HistoryRow } from '../sinks.ts';
@@ -114,12 +114,25 @@ export function eventRecord(
  * as the message only.
  */
 export function createThingDataHandlers(deps: { products: ProductCache }) {
-  const propertyPost: UplinkHandler<'propertyPost'> = async (device, request) => {
+  /**
+   * The product and the decoded request of a thing-model uplink; `done` instead: what to return at once (null for a
+   * CUSTOM-format product, whose messages are opaque; the reply to an unusable request).
+   */
+  async function thingRequest(
+    device: DeviceIdentity,
+    request: UplinkRequest,
+  ): Promise<{ info: ProductInfo; req: AlinkRequest; done?: undefined } | { done: Handled | null }> {
     const info = await deps.products.get(device.productKey);
-    if (!info || info.product.dataFormat === 'CUSTOM') return null;
+    if (!info || info.product.dataFormat === 'CUSTOM') return { done: null };
     const env = decodeAlink(request);
-    if (env.fail) return env.fail;
-    const { req } = env;
+    if (env.fail) return { done: env.fail };
+    return { info, req: env.req };
+  }
+
+  const propertyPost: UplinkHandler<'propertyPost'> = async (device, request) => {
+    const t = await thingRequest(device, request);
+    if (t.done !== undefined) return t.done;
+    const { info, req } = t;
     const mode = info.product.validationMode;
     if (mode !== 'NONE' && isEmptyModel(info.model))
       return answer(
@@ -139,11 +152,9 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
   };
 
   const eventPost: UplinkHandler<'eventPost'> = async (device, request) => {
-    const info = await deps.products.get(device.productKey);
-    if (!info || info.product.dataFormat === 'CUSTOM') return null;
-    const env = decodeAlink(request);
-    if (env.fail) return env.fail;
-    const { req } = env;
+    const t = await thingRequest(device, request);
+    if (t.done !== undefined) return t.done;
+    const { info, req } = t;
     const eventId = request.uplink.eventId;
     const r = validateEventPost(
       info.model,
@@ -164,11 +175,9 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
 
   /** §3.9 history post: `params: [{identity: {productKey, deviceName}, properties: [{Id: {value, time}}], events: [...]}]`. */
   const historyPost: UplinkHandler<'propertyHistoryPost'> = async (device, request) => {
-    const info = await deps.products.get(device.productKey);
-    if (!info || info.product.dataFormat === 'CUSTOM') return null;
-    const env = decodeAlink(request);
-    if (env.fail) return env.fail;
-    const { req } = env;
+    const t = await thingRequest(device, request);
+    if (t.done !== undefined) return t.done;
+    const { info, req } = t;
     const { receivedAt } = request;
     const entries = req.params;
     if (!Array.isArray(entries))

@@ -10,7 +10,7 @@ import {
 } from '../db/repositories/access-keys.ts';
 import { requireRole, type ApiRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
-import { keyReads, newKeyScope, revokeVisibleKey } from './key-scope.ts';
+import { keyReads, newKeyFields, revokeVisibleKey } from './key-scope.ts';
 import { randomAlnum } from './secrets.ts';
 
 /**
@@ -132,11 +132,7 @@ export function createAccessKeyService(deps: ServiceDeps) {
     },
 
     async create(p: Principal, input: { name: string; role: ApiRole; productKeys?: readonly string[] | null }) {
-      requireRole(p, 'ADMIN');
-      const name = input.name.trim();
-      if (name.length < 1 || name.length > 64)
-        throw new DomainError('INVALID_NAME', 'name must be 1 to 64 characters', ['input', 'name']);
-      const productKeys = await newKeyScope(db, p, input.productKeys);
+      const { name, productKeys } = await newKeyFields(db, p, input);
       const accessKeySecret = newAccessKeySecret();
       const row = await log.transaction(async (tx, emit) => {
         const inserted = await insertAccessKey(tx, {

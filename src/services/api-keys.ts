@@ -10,7 +10,7 @@ import {
 import { insertStateIfAbsent, readState } from '../db/repositories/platform-state.ts';
 import { requireRole, type ApiRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
-import { keyReads, newKeyScope, revokeVisibleKey } from './key-scope.ts';
+import { keyReads, newKeyFields, revokeVisibleKey } from './key-scope.ts';
 import { constantTimeEqual, newApiToken, sha256Hex } from './secrets.ts';
 
 export interface ApiKeyRecord {
@@ -93,11 +93,7 @@ export function createApiKeyService(deps: ServiceDeps) {
     },
 
     async create(p: Principal, input: { name: string; role: ApiRole; productKeys?: readonly string[] | null }) {
-      requireRole(p, 'ADMIN');
-      const name = input.name.trim();
-      if (name.length < 1 || name.length > 64)
-        throw new DomainError('INVALID_NAME', 'name must be 1 to 64 characters', ['input', 'name']);
-      const productKeys = await newKeyScope(db, p, input.productKeys);
+      const { name, productKeys } = await newKeyFields(db, p, input);
       const token = newApiToken();
       const row = await insertApiKey(db, {
         name,

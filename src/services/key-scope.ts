@@ -73,3 +73,16 @@ export async function revokeVisibleKey<Id, Row extends { productKeys: string[] |
   if (!updated) throw notFound(id);
   return updated;
 }
+
+/** The checked name and product scope of a key an ADMIN creates (API keys and AccessKeys alike). */
+export async function newKeyFields(
+  ex: Executor,
+  p: Principal,
+  input: { name: string; productKeys?: readonly string[] | null },
+): Promise<{ name: string; productKeys: string[] | null }> {
+  requireRole(p, 'ADMIN');
+  const name = input.name.trim();
+  if (name.length < 1 || name.length > 64)
+    throw new DomainError('INVALID_NAME', 'name must be 1 to 64 characters', ['input', 'name']);
+  return { name, productKeys: await newKeyScope(ex, p, input.productKeys) };
+}

@@ -20,6 +20,19 @@ const failureData = (failed: Record<string, FailedItem | { message: string }>) =
 
 const isEmptyModel = (m: ThingModel) => m.properties.size === 0 && [...m.events.keys()].every((k) => k === 'post');
 
+/** A request taken: what it stores, deduplicated by its id, answered 200 with the items that failed validation. */
+const accepted = (
+  device: DeviceIdentity,
+  request: UplinkRequest,
+  req: AlinkRequest,
+  failed: Record<string, FailedItem | { message: string }>,
+  stored: Pick<Handled, 'events' | 'rows'>,
+): Handled => ({
+  ...stored,
+  dedupe: dedupeKey(device, req, request),
+  ...answer(request, req, ALINK.SUCCESS, undefined, failureData(failed)),
+});
+
 /** An answer with nothing to store but the message itself. */
 export const answer = (
   request: UplinkRequest,
@@ -144,11 +157,7 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
     const r = validatePropertyPost(info.model, req.params, mode, request.receivedAt.getTime());
     if (!r.ok) return answer(request, req, r.code, r.message);
     const step = propertyRows(device, r.items, r.failed, req, request.receivedAt, false);
-    return {
-      ...step,
-      dedupe: dedupeKey(device, req, request),
-      ...answer(request, req, ALINK.SUCCESS, undefined, failureData(r.failed)),
-    };
+    return accepted(device, request, req, r.failed, step);
   };
 
   const eventPost: UplinkHandler<'eventPost'> = async (device, request) => {
@@ -165,12 +174,10 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
     );
     if (!r.ok) return answer(request, req, r.code, r.message);
     const { row, event } = eventRecord(device, info.model, eventId, r.value, r.time, req, request.receivedAt, r.failed);
-    return {
+    return accepted(device, request, req, r.failed, {
       events: [event],
       rows: { eventHistory: [row] },
-      dedupe: dedupeKey(device, req, request),
-      ...answer(request, req, ALINK.SUCCESS, undefined, failureData(r.failed)),
-    };
+    });
   };
 
   /** §3.9 history post: `params: [{identity: {productKey, deviceName}, properties: [{Id: {value, time}}], events: [...]}]`. */
@@ -226,12 +233,10 @@ export function createThingDataHandlers(deps: { products: ProductCache }) {
       if (!r.ok) return answer(request, req, r.code, r.message);
       eventRows.push(eventRecord(device, info.model, ev.id, r.value, r.time, req, receivedAt).row);
     }
-    return {
+    return accepted(device, request, req, failed, {
       events: merged.events,
       rows: { ...merged.rows, eventHistory: eventRows },
-      dedupe: dedupeKey(device, req, request),
-      ...answer(request, req, ALINK.SUCCESS, undefined, failureData(failed)),
-    };
+    });
   };
 
   return { propertyPost, eventPost, historyPost };

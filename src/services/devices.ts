@@ -3,7 +3,7 @@ import type { Executor } from '../db/client.ts';
 import type { NewEvent } from '../events/types.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
-import { idKey, keysetPage, noRows, toConnection, type PageArgs } from './paging.ts';
+import { idKey, keysetPage, noRows, toConnection, type PageArgs, idKeyOf } from './paging.ts';
 import { findProduct } from '../db/repositories/products.ts';
 import {
   countDevices,
@@ -242,12 +242,7 @@ export function createDeviceService(deps: ServiceDeps) {
         limit: page.limit + 1,
       };
       const rows = await listDevicesPage(db, where, ids);
-      return toConnection(
-        rows,
-        page,
-        (r) => r.id,
-        () => countDevices(db, where),
-      );
+      return toConnection(rows, page, idKeyOf, () => countDevices(db, where));
     },
 
     /** The gateway a sub-device is bound to (topology, alink-protocol.md §1.7). */

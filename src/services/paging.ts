@@ -72,6 +72,9 @@ export const noRows = async (): Promise<number> => 0;
  * Build a Relay connection from rows fetched with limit + 1 in the page's direction. `count` counts every row that
  * matches the list's filters (no cursor, no limit); it is called lazily, by the `totalCount` field only.
  */
+/** The cursor key of a row paged by its numeric id. */
+export const idKeyOf = (row: { id: number }): number => row.id;
+
 export function toConnection<T>(
   rows: T[],
   page: KeysetPage,

@@ -3,7 +3,7 @@ import { DomainError, DomainErrors } from '../domain/errors.ts';
 import { validateTslDocument } from '../domain/tsl/document.ts';
 import { assertProductVisible, canSeeProduct, requireRole, requireUnscoped, type Principal } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
-import { idKey, keysetPage, toConnection, type PageArgs } from './paging.ts';
+import { idKey, keysetPage, toConnection, type PageArgs, idKeyOf } from './paging.ts';
 import {
   countProducts,
   deleteProduct,
@@ -209,12 +209,7 @@ export function createProductService(deps: ServiceDeps) {
         limit: page.limit + 1,
       };
       const rows = await listProductsPage(db, p.productKeys, ids);
-      return toConnection(
-        rows,
-        page,
-        (r) => r.id,
-        () => countProducts(db, p.productKeys),
-      );
+      return toConnection(rows, page, idKeyOf, () => countProducts(db, p.productKeys));
     },
 
     /** Used by dynamic registration (broker) only; never exposed through the API. */

@@ -3,7 +3,7 @@ import { DomainError, DomainErrors, type UserErrorShape } from '../../domain/err
 import { countFirmwares, findFirmware, insertFirmware, pageFirmwares } from '../../db/repositories/ota.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
-import { toConnection, type PageArgs } from '../paging.ts';
+import { toConnection, type PageArgs, idKeyOf } from '../paging.ts';
 import { findProduct } from '../../db/repositories/products.ts';
 import { DEFAULT_MODULE, type FirmwareRecord, type SignMethod } from './model.ts';
 import { pageWindow } from './page-window.ts';
@@ -209,12 +209,7 @@ export function createFirmwareService(deps: ServiceDeps & { maxFirmwareBytes?: n
       assertProductVisible(p, productKey);
       const { page, window } = pageWindow(args);
       const rows = await pageFirmwares(db, productKey, window);
-      return toConnection(
-        rows,
-        page,
-        (f) => f.id,
-        () => countFirmwares(db, productKey),
-      );
+      return toConnection(rows, page, idKeyOf, () => countFirmwares(db, productKey));
     },
   };
 }

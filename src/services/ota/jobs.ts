@@ -23,7 +23,7 @@ import {
 } from '../../db/repositories/ota-tasks.ts';
 import { assertProductVisible, canSeeProduct, requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
-import { toConnection, type PageArgs } from '../paging.ts';
+import { toConnection, type PageArgs, idKeyOf } from '../paging.ts';
 import type { DeviceRecord } from '../../db/records.ts';
 import {
   ACTIVE_JOB,
@@ -234,12 +234,7 @@ export function createJobService(deps: ServiceDeps & { onCreated: () => void }) 
       assertProductVisible(p, productKey);
       const { page, window } = pageWindow(args);
       const rows = await pageJobs(db, productKey, filter.status ?? null, window);
-      return toConnection(
-        rows,
-        page,
-        (j) => j.id,
-        () => countJobs(db, productKey, filter.status ?? null),
-      );
+      return toConnection(rows, page, idKeyOf, () => countJobs(db, productKey, filter.status ?? null));
     },
 
     /** Tasks per status; the job was checked visible by the caller (it is a field of a visible job). */
@@ -269,12 +264,7 @@ export function createJobService(deps: ServiceDeps & { onCreated: () => void }) 
           module: fw.module,
         }),
       );
-      return toConnection(
-        views,
-        page,
-        (t) => t.id,
-        () => countTasks(db, job.id, filter.status ?? null),
-      );
+      return toConnection(views, page, idKeyOf, () => countTasks(db, job.id, filter.status ?? null));
     },
 
     /** The versions a device reported, per module (for `Device.firmwareVersions`). */

@@ -25,7 +25,7 @@ import {
 import type { DeadLetterRecord, RuleRecord } from '../../db/rule-records.ts';
 import { requireRole, type Principal } from '../access.ts';
 import type { ServiceDeps } from '../deps.ts';
-import { keysetPage, noRows, toConnection, type PageArgs } from '../paging.ts';
+import { keysetPage, noRows, toConnection, type PageArgs, idKeyOf } from '../paging.ts';
 import { checkActionConfiguration, type RuleAction } from './actions.ts';
 import { createTargetGuard, type TargetGuard } from './destinations.ts';
 import { checkScope, ruleVisible } from './scope.ts';
@@ -265,12 +265,7 @@ export function createRuleService(
         forward: page.direction === 'forward',
         limit: page.limit + 1,
       });
-      return toConnection(
-        rows,
-        page,
-        (r) => r.id,
-        () => countDeadLetters(db, ruleId),
-      );
+      return toConnection(rows, page, idKeyOf, () => countDeadLetters(db, ruleId));
     },
 
     /**

@@ -1,6 +1,6 @@
 import type { AccessKeyRecord } from '../services/access-keys.ts';
 import { builder } from './builder.ts';
-import { CREATE_KEY_CODES, keyInputFields, keyScopeFields, keyTimeFields } from './keys.ts';
+import { keyAdminFields, keyScopeFields, keyTimeFields } from './keys.ts';
 import { mutationField } from './mutation.ts';
 import { recordNode } from './nodes.ts';
 
@@ -22,23 +22,22 @@ const AccessKeyRef = builder.node(builder.objectRef<AccessKeyRecord>('AccessKey'
   }),
 });
 
-builder.queryField('accessKeys', (t) =>
-  t.field({
-    type: [AccessKeyRef],
+keyAdminFields({
+  ref: AccessKeyRef,
+  list: {
+    name: 'accessKeys',
     description: 'ADMIN only; never the secrets.',
-    resolve: (_r, _a, ctx) => ctx.services.accessKeys.list(ctx.principal),
-  }),
-);
-
-mutationField('createAccessKey', {
-  description: 'ADMIN only. The secret is shown once.',
-  codes: CREATE_KEY_CODES,
-  inputFields: keyInputFields,
-  resolve: (input, ctx) => ctx.services.accessKeys.create(ctx.principal, input),
-  outputFields: (t) => ({
-    accessKey: t.expose('accessKey', { type: AccessKeyRef, nullable: true }),
-    accessKeySecret: t.exposeString('accessKeySecret', { nullable: true }),
-  }),
+    resolve: (ctx) => ctx.services.accessKeys.list(ctx.principal),
+  },
+  create: {
+    name: 'createAccessKey',
+    description: 'ADMIN only. The secret is shown once.',
+    resolve: (input, ctx) => ctx.services.accessKeys.create(ctx.principal, input),
+    outputFields: (t) => ({
+      accessKey: t.expose('accessKey', { type: AccessKeyRef, nullable: true }),
+      accessKeySecret: t.exposeString('accessKeySecret', { nullable: true }),
+    }),
+  },
 });
 
 mutationField('revokeAccessKey', {

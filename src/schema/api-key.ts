@@ -1,6 +1,6 @@
 import type { ApiKeyRecord } from '../services/api-keys.ts';
 import { builder } from './builder.ts';
-import { CREATE_KEY_CODES, keyInputFields, keyScopeFields, keyTimeFields } from './keys.ts';
+import { keyAdminFields, keyScopeFields, keyTimeFields } from './keys.ts';
 import { mutationField } from './mutation.ts';
 
 const ApiKeyRef = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
@@ -13,23 +13,22 @@ const ApiKeyRef = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
   }),
 });
 
-builder.queryField('apiKeys', (t) =>
-  t.field({
-    type: [ApiKeyRef],
+keyAdminFields({
+  ref: ApiKeyRef,
+  list: {
+    name: 'apiKeys',
     description: 'ADMIN only; never the tokens.',
-    resolve: (_r, _a, ctx) => ctx.services.apiKeys.list(ctx.principal),
-  }),
-);
-
-mutationField('createApiKey', {
-  description: 'ADMIN only. The token is shown once.',
-  codes: CREATE_KEY_CODES,
-  inputFields: keyInputFields,
-  resolve: (input, ctx) => ctx.services.apiKeys.create(ctx.principal, input),
-  outputFields: (t) => ({
-    apiKey: t.expose('apiKey', { type: ApiKeyRef, nullable: true }),
-    token: t.exposeString('token', { nullable: true }),
-  }),
+    resolve: (ctx) => ctx.services.apiKeys.list(ctx.principal),
+  },
+  create: {
+    name: 'createApiKey',
+    description: 'ADMIN only. The token is shown once.',
+    resolve: (input, ctx) => ctx.services.apiKeys.create(ctx.principal, input),
+    outputFields: (t) => ({
+      apiKey: t.expose('apiKey', { type: ApiKeyRef, nullable: true }),
+      token: t.exposeString('token', { nullable: true }),
+    }),
+  },
 });
 
 mutationField('revokeApiKey', {

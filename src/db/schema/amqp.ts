@@ -1,5 +1,5 @@
 import { bigint, bigserial, boolean, index, integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
-import { createdAt, timestampMs, updatedAt } from './columns.ts';
+import { createdAt, productKey, timestampMs, updatedAt } from './columns.ts';
 
 /**
  * AMQP server-side subscription (cloud-api.md §7.4, §7.5). A consumer group is the unit of delivery; `position` is its
@@ -29,7 +29,7 @@ export const subscribeRelations = pgTable('subscribe_relations', {
 export const subscriptionEntries = pgTable(
   'subscription_entries',
   {
-    productKey: text('product_key').notNull(),
+    productKey: productKey(),
     groupId: text('group_id').notNull(),
     messageType: text('message_type').notNull(),
     sincePosition: bigint('since_position', { mode: 'number' }).notNull(),

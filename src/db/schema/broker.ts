@@ -10,7 +10,7 @@ import {
   smallint,
   text,
 } from 'drizzle-orm/pg-core';
-import { createdAt, updatedAt } from './columns.ts';
+import { clientId, createdAt, updatedAt } from './columns.ts';
 
 /**
  * Durable aedes state (src/broker/persistence/): what aedes-persistence keeps in memory, kept here instead so that
@@ -24,7 +24,7 @@ import { createdAt, updatedAt } from './columns.ts';
 export const mqttSubscriptions = pgTable(
   'mqtt_subscriptions',
   {
-    clientId: text('client_id').notNull(),
+    clientId: clientId(),
     topic: text('topic').notNull(),
     qos: smallint('qos').notNull(),
     /** MQTT 5 retain handling (0-2), retain as published, no local; null when the SUBSCRIBE did not carry them. */
@@ -58,7 +58,7 @@ export const mqttOutgoing = pgTable(
   'mqtt_outgoing',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    clientId: text('client_id').notNull(),
+    clientId: clientId(),
     brokerId: text('broker_id'),
     brokerCounter: bigint('broker_counter', { mode: 'number' }),
     /** Assigned when the packet is (re)sent; null while it waits. */
@@ -78,7 +78,7 @@ export const mqttOutgoing = pgTable(
 export const mqttIncoming = pgTable(
   'mqtt_incoming',
   {
-    clientId: text('client_id').notNull(),
+    clientId: clientId(),
     messageId: integer('message_id').notNull(),
     packet: jsonb('packet').notNull(),
     payload: bytea('payload'),

@@ -1,5 +1,5 @@
 import { index, integer, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
-import { timestampMs, timestampNow } from './columns.ts';
+import { productKey, timestampMs, timestampNow } from './columns.ts';
 
 /**
  * Every cloud-to-device command (architecture.md "Commands have one lifecycle"): recorded before it is sent, matched
@@ -11,7 +11,7 @@ export const commands = pgTable(
     messageId: text('message_id').primaryKey(),
     /** PUB, RRPC, BROADCAST, PROPERTY_SET, SERVICE */
     kind: text('kind').notNull(),
-    productKey: text('product_key').notNull(),
+    productKey: productKey(),
     /** null for broadcasts */
     deviceName: text('device_name'),
     topic: text('topic').notNull(),

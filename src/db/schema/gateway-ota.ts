@@ -10,7 +10,7 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
-import { createdAt, timestampMs, timestampNow, updatedAt } from './columns.ts';
+import { createdAt, deviceId, productKey, timestampMs, timestampNow, updatedAt } from './columns.ts';
 
 const bytes = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
   dataType: () => 'bytea',
@@ -32,7 +32,7 @@ export const deviceTopology = pgTable(
 export const deviceTags = pgTable(
   'device_tags',
   {
-    deviceId: bigint('device_id', { mode: 'number' }).notNull(),
+    deviceId: deviceId(),
     attrKey: text('attr_key').notNull(),
     attrValue: text('attr_value').notNull(),
     updatedAt: updatedAt(),
@@ -44,7 +44,7 @@ export const deviceTags = pgTable(
 export const desiredProperties = pgTable(
   'desired_properties',
   {
-    deviceId: bigint('device_id', { mode: 'number' }).notNull(),
+    deviceId: deviceId(),
     identifier: text('identifier').notNull(),
     value: jsonb('value').notNull(),
     version: integer('version').notNull(),
@@ -58,7 +58,7 @@ export const firmwares = pgTable(
   'firmwares',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    productKey: text('product_key').notNull(),
+    productKey: productKey(),
     name: text('name').notNull(),
     version: text('version').notNull(),
     module: text('module').notNull().default('default'),
@@ -77,7 +77,7 @@ export const firmwares = pgTable(
 export const otaJobs = pgTable('ota_jobs', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
   firmwareId: bigint('firmware_id', { mode: 'number' }).notNull(),
-  productKey: text('product_key').notNull(),
+  productKey: productKey(),
   srcVersions: text('src_versions').array(),
   /** Devices notified per minute (null: all at once). */
   rolloutRate: integer('rollout_rate'),
@@ -92,7 +92,7 @@ export const otaTasks = pgTable(
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     jobId: bigint('job_id', { mode: 'number' }).notNull(),
-    deviceId: bigint('device_id', { mode: 'number' }).notNull(),
+    deviceId: deviceId(),
     /** QUEUED, NOTIFIED, IN_PROGRESS, SUCCEEDED, FAILED, CANCELED */
     status: text('status').notNull(),
     step: integer('step'),
@@ -111,7 +111,7 @@ export const otaTasks = pgTable(
 export const deviceVersions = pgTable(
   'device_versions',
   {
-    deviceId: bigint('device_id', { mode: 'number' }).notNull(),
+    deviceId: deviceId(),
     module: text('module').notNull(),
     version: text('version').notNull(),
     reportedAt: timestampNow('reported_at'),

@@ -1,5 +1,5 @@
 import { bigint, doublePrecision, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
-import { timestampMs } from './columns.ts';
+import { deviceId, timestampMs } from './columns.ts';
 
 /**
  * Hourly rollup of property_history, maintained in the same commit as the raw rows (services/ingest/sinks.ts):
@@ -11,7 +11,7 @@ import { timestampMs } from './columns.ts';
 export const propertyHourly = pgTable(
   'property_hourly',
   {
-    deviceId: bigint('device_id', { mode: 'number' }).notNull(),
+    deviceId: deviceId(),
     identifier: text('identifier').notNull(),
     hour: timestampMs('hour').notNull(),
     cnt: bigint('cnt', { mode: 'number' }).notNull(),

@@ -1,5 +1,5 @@
 import { bigint, doublePrecision, index, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
-import { timestampMs, timestampNow } from './columns.ts';
+import { deviceId, timestampMs, timestampNow } from './columns.ts';
 
 /**
  * Property values as posted (alink-protocol.md §3.3), one row per identifier per post. `ts` is the device time
@@ -10,7 +10,7 @@ export const propertyHistory = pgTable(
   'property_history',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    deviceId: bigint('device_id', { mode: 'number' }).notNull(),
+    deviceId: deviceId(),
     identifier: text('identifier').notNull(),
     ts: timestampMs('ts').notNull(),
     receivedAt: timestampNow('received_at'),
@@ -27,7 +27,7 @@ export const propertyHistory = pgTable(
 export const propertyLatest = pgTable(
   'property_latest',
   {
-    deviceId: bigint('device_id', { mode: 'number' }).notNull(),
+    deviceId: deviceId(),
     identifier: text('identifier').notNull(),
     ts: timestampMs('ts').notNull(),
     value: jsonb('value').notNull(),
@@ -40,7 +40,7 @@ export const eventHistory = pgTable(
   'event_history',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    deviceId: bigint('device_id', { mode: 'number' }).notNull(),
+    deviceId: deviceId(),
     identifier: text('identifier').notNull(),
     name: text('name').notNull(),
     eventType: text('event_type').notNull(),
@@ -61,7 +61,7 @@ export const eventHistory = pgTable(
 export const ingestDedupe = pgTable(
   'ingest_dedupe',
   {
-    deviceId: bigint('device_id', { mode: 'number' }).notNull(),
+    deviceId: deviceId(),
     requestKey: text('request_key').notNull(),
     hash: text('hash').notNull(),
     seenAt: timestampNow('seen_at'),

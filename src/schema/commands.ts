@@ -131,6 +131,7 @@ mutationField('invokeThingService', {
     timeoutMs: t.int({ defaultValue: 5000, description: 'sync services: 1000 to 8000' }),
   }),
   resolve: (input, ctx) => ctx.services.thingCommands.invokeThingService(ctx.principal, input),
+  resultErrors: true,
   outputFields: (t) => ({
     ...messageIdPayload(t),
     callType: t.expose('callType', { type: ServiceCallTypeEnum, nullable: true }),

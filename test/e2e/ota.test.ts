@@ -74,6 +74,9 @@ const nextPush = (c: MqttClient, d: DeviceCreds, timeoutMs = 8000) =>
     JSON.parse(m.payload.toString()),
   );
 
+/** The rollout's round interval on the suite's platform. */
+const ROUND_MS = 100;
+
 /** Poll until `fn` holds (the rollout runs on its own clock). */
 async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 8000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -93,7 +96,9 @@ describe.each(dbKinds())('OTA firmware updates on %s', (kind) => {
   let fw: any;
 
   beforeAll(async () => {
-    t = await startTestPlatform(kind);
+    // A faster rollout clock (rounds every 1 s, pushes 1 s after login by default): what is asserted is the order of
+    // things, never their timing.
+    t = await startTestPlatform(kind, {}, { ota: { intervalMs: ROUND_MS, settleMs: 250 } });
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 8));
   });
   afterAll(async () => {
@@ -358,7 +363,7 @@ describe.each(dbKinds())('OTA firmware updates on %s', (kind) => {
       () => job(t, jobId),
       (j) => j.counts.notified === 1,
     );
-    await sleep(2500); // more rollout rounds: the budget of 1 a minute is spent
+    await sleep(5 * ROUND_MS); // more rollout rounds: the budget of 1 a minute is spent
     expect((await job(t, jobId)).counts).toMatchObject({ notified: 1, queued: 1 });
     expect(one.counts).toMatchObject({ notified: 1, queued: 1 });
     expect(pushes).toHaveLength(1);
@@ -366,7 +371,7 @@ describe.each(dbKinds())('OTA firmware updates on %s', (kind) => {
     // An offline device is QUEUED, and pushed once it logs in (job without a rate).
     const offline = await createJob(t, { firmwareId: r.firmware.id, deviceNames: [f.deviceName] });
     expect(offline.job.counts).toMatchObject({ total: 1, queued: 1 });
-    await sleep(1500);
+    await sleep(5 * ROUND_MS);
     expect((await job(t, offline.job.jobId)).counts.queued).toBe(1);
     const cf = await connect(f);
     const push = await nextPush(cf, f);

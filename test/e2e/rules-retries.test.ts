@@ -10,7 +10,7 @@ import { waitFor } from '../helpers/wait.ts';
  *
  * Production defaults (RULE_RETRY_BASE_MS 1000, RULE_RETRY_MAX_MS 120000) retry with a doubling backoff (capped at
  * 30 s) for 120 s before a delivery is dead-lettered, so a 30 s outage is ridden out. To stay fast this suite keeps the
- * same mechanism with a 50 ms first retry and holds the endpoint down for about 2 s; RULE_RETRY_MAX_MS stays far above
+ * same mechanism with a 50 ms first retry and holds the endpoint down for about 1 s; RULE_RETRY_MAX_MS stays far above
  * the outage, so nothing may be dead-lettered. What is proven is the same: the rule waits, keeps order, loses nothing.
  */
 describe('webhook retries through an outage', () => {
@@ -65,7 +65,7 @@ describe('webhook retries through an outage', () => {
         const c = await connectDevice(t, 'tcp', dev);
         await postSequence(c, dev);
         await c.endAsync();
-        await sleep(2000); // the outage
+        await sleep(1000); // the outage
         // Deliveries were tried again and again while it was down: a 503 endpoint sees the first message several times
         // (a closed port sees nothing; the rule's stats count a message only once it is settled)...
         if (devIndex === 1)

@@ -266,7 +266,9 @@ describeEachDb('property post validation over MQTT on %s', (kind) => {
     version: '1.0',
   });
 
-  describe('WEAK (the default)', () => {
+  // The cases of a mode run concurrently (a few at a time): each post has its own request id and each property its own
+  // time, so replies and stored rows cannot be mistaken for another case's.
+  describe.concurrent('WEAK (the default)', () => {
     it.each(valid)('stores a $kind $type ($id = $shown) and answers 200 with empty data', async (r) => {
       const reply = await post('WEAK', { [r.id]: { value: r.value, time: timeOf(r.i) } });
       expect(reply).toEqual(ok200(reply.id));
@@ -305,7 +307,7 @@ describeEachDb('property post validation over MQTT on %s', (kind) => {
     });
   });
 
-  describe('STRICT', () => {
+  describe.concurrent('STRICT', () => {
     it.each(valid)('stores a $kind $type ($id = $shown) and answers 200', async (r) => {
       const reply = await post('STRICT', { [r.id]: { value: r.value, time: timeOf(r.i) } });
       expect(reply).toEqual(ok200(reply.id));
@@ -345,7 +347,7 @@ describeEachDb('property post validation over MQTT on %s', (kind) => {
     });
   });
 
-  describe('NONE', () => {
+  describe.concurrent('NONE', () => {
     it.each(named)('stores a $kind $type ($id = $shown) as given and answers 200', async (r) => {
       const reply = await post('NONE', { [r.id]: { value: r.value, time: timeOf(r.i) } });
       expect(reply).toEqual(ok200(reply.id));

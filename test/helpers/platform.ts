@@ -5,6 +5,7 @@ import postgres from 'postgres';
 import { makeConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startPlatform, type Platform, type PlatformOptions } from '../../src/server.ts';
+import type { RolloutOptions } from '../../src/services/ota/rollout.ts';
 
 export type DbKind = 'pglite' | 'postgres';
 
@@ -63,8 +64,12 @@ export async function freshPostgresDatabase(): Promise<{ url: string; drop: () =
 export async function startTestPlatform(
   kind: DbKind = 'pglite',
   overrides: Partial<Record<keyof Config, unknown>> = {},
-  options: Pick<PlatformOptions, 'amqpAttachTimeoutMs'> = {},
+  options: Pick<PlatformOptions, 'amqpAttachTimeoutMs'> & {
+    /** The OTA rollout's clock (rounds every 1 s, pushes 1 s after login by default): suites of the rollout shorten it. */
+    ota?: RolloutOptions;
+  } = {},
 ): Promise<TestPlatform> {
+  const { ota, ...platformOptions } = options;
   const adminToken =
     typeof overrides.ADMIN_TOKEN === 'string' ? overrides.ADMIN_TOKEN : `admin-${randomBytes(12).toString('hex')}`;
   let drop: (() => Promise<void>) | null = null;
@@ -93,9 +98,10 @@ export async function startTestPlatform(
   });
   const platform = await startPlatform(config, {
     logger: createLogger(config.LOG_LEVEL),
-    ...options,
+    ...platformOptions,
     ...(template ? { pgliteLoadDataDir: template } : {}),
   });
+  if (ota) platform.services.runtime.ota.configureRollout(ota);
   return wrapPlatform(platform, kind, adminToken, async () => {
     await platform.close();
     await drop?.();

@@ -89,6 +89,8 @@ export function createOtaService(deps: OtaDeps) {
     handlers,
     route: otaRoute,
     firmwareRoute: firmwareRoute({ database: deps.database, signer, logger }),
+    /** Retime the rollout after construction (RolloutOptions; the platform's tests shorten its clock). */
+    configureRollout: (o: RolloutOptions) => rollout.configure(pick(o)),
     start: () => rollout.start(),
     stop: () => rollout.stop(),
   };

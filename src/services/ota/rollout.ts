@@ -28,9 +28,9 @@ export function createRollout(
 ) {
   const db = deps.database.db;
   const log = deps.logger.child({ module: 'ota-rollout' });
-  const intervalMs = deps.intervalMs ?? 1000;
-  const settleMs = deps.settleMs ?? 1000;
-  const maxBatch = deps.maxBatch ?? 500;
+  let intervalMs = deps.intervalMs ?? 1000;
+  let settleMs = deps.settleMs ?? 1000;
+  let maxBatch = deps.maxBatch ?? 500;
   let timer: NodeJS.Timeout | null = null;
   const timeouts = new Set<NodeJS.Timeout>();
   let running: Promise<void> | null = null;
@@ -109,6 +109,19 @@ export function createRollout(
 
   return {
     kick,
+    /** Change the timing of a running rollout (tests shorten its clock); the next round uses it. */
+    configure(o: RolloutOptions): void {
+      if (o.settleMs != null) settleMs = o.settleMs;
+      if (o.maxBatch != null) maxBatch = o.maxBatch;
+      if (o.intervalMs != null && o.intervalMs !== intervalMs) {
+        intervalMs = o.intervalMs;
+        if (timer && !stopped) {
+          clearInterval(timer);
+          timer = setInterval(kick, intervalMs);
+          timer.unref();
+        }
+      }
+    },
     start(): void {
       if (!stopped) return;
       stopped = false;
@@ -142,6 +155,7 @@ export function createRollout(
       stopped = true;
       unsubscribe?.();
       if (timer) clearInterval(timer);
+      timer = null;
       for (const t of timeouts) clearTimeout(t);
       timeouts.clear();
       await running;

@@ -1,47 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
+import { answerCommands } from '../helpers/commands.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
 /** A device that answers like a Link SDK device: property set and services reply with code 200; RRPC echoes. */
-function answer(c: MqttClient, pk: string, dn: string) {
-  c.on('message', (topic, payload) => {
-    const text = payload.toString();
-    if (topic.startsWith(`/sys/${pk}/${dn}/rrpc/request/`)) {
-      const id = topic.split('/').pop()!;
-      let body: any = null;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = null;
-      }
-      const reply =
-        body?.method === 'thing.service.Blink'
-          ? JSON.stringify({ id: body.id, code: 200, data: { Done: 1 } })
-          : `echo:${text}`;
-      c.publish(`/sys/${pk}/${dn}/rrpc/response/${id}`, reply);
-    } else if (topic.startsWith(`/sys/${pk}/${dn}/thing/service/`)) {
-      const body = JSON.parse(text);
-      c.publish(
-        `${topic}_reply`,
-        JSON.stringify({ id: body.id, code: 200, data: body.method === 'thing.service.Reboot' ? { Accepted: 1 } : {} }),
-      );
-    }
-  });
-}
+const answer = (c: MqttClient, pk: string, dn: string) =>
+  answerCommands(c, pk, dn, { rawReply: (_id, text) => `echo:${text}`, replyQos: 0 });
 
 describe('cloud-to-device commands', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let pk: string;
   let devs: DeviceCreds[];
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 4, { tsl: lampTsl }));
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('round-trips property set, async and sync services and RRPC, and streams async replies as downlinkReplies', async () => {

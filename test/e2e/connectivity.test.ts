@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import {
-  alinkLogin,
-  brokerUrl,
-  connectDevice,
-  nextMessage,
-  productWithDevices,
-  sleep,
-  type DeviceCreds,
-  type Transport,
-} from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { alinkLogin, brokerUrl, connectDevice, nextMessage, productWithDevices } from '../helpers/devices.ts';
+import type { DeviceCreds, Transport } from '../helpers/devices.ts';
+import { sleep } from '../helpers/wait.ts';
+import type { TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 
 const STATUS = `subscription($pk: String, $dn: String, $after: String) { deviceStatusChanged(productKey: $pk, deviceName: $dn, after: $after) { status deviceName connectionEpoch reason clientIp cursor } }`;
 const DEVICE = `query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { state activatedAt lastOnlineAt lastOfflineAt clientIp connectionEpoch } }`;
@@ -35,15 +29,11 @@ function refusedCode(
 }
 
 describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (transport) => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let pk: string;
   let devs: DeviceCreds[];
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 8));
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('logs in with each signmethod, goes ONLINE then OFFLINE in order on a graphql-ws subscription', async () => {

@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { captureBrokers, liveClientsOf, platformPublish } from '../helpers/aedes-spy.ts';
+import { useBrokerSpy, liveClientsOf, platformPublish } from '../helpers/aedes-spy.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import {
-  alinkLogin,
-  connectDevice,
-  nextMessage,
-  productWithDevices,
-  sleep,
-  type DeviceCreds,
-  type Transport,
-} from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { alinkLogin, connectDevice, nextMessage, productWithDevices } from '../helpers/devices.ts';
+import type { DeviceCreds, Transport } from '../helpers/devices.ts';
+import { sleep } from '../helpers/wait.ts';
+import type { TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { connackCode, connectPacket, rawConnect, remainingLength } from '../helpers/raw-mqtt.ts';
 import { DEVICE_QUERY, watchStatus } from '../helpers/status.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
@@ -37,18 +32,12 @@ async function mutation(t: TestPlatform, name: string, input: Record<string, unk
 }
 
 describeEachDb('registry changes reach live sessions (%s)', (kind) => {
-  let t: TestPlatform;
+  const spy = useBrokerSpy();
+  const t = usePlatform(kind, { MQTT_MAX_PAYLOAD: MAX_PAYLOAD });
   let pk: string;
   let devs: DeviceCreds[];
-  let spy: ReturnType<typeof captureBrokers>;
   beforeAll(async () => {
-    spy = captureBrokers();
-    t = await startTestPlatform(kind, { MQTT_MAX_PAYLOAD: MAX_PAYLOAD });
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 16));
-  });
-  afterAll(async () => {
-    await t?.close();
-    spy?.restore();
   });
 
   describe.each<Transport>(['tcp', 'ws'])('over MQTT/%s', (transport) => {

@@ -10,12 +10,12 @@ import {
 } from '../helpers/alibaba-openapi.ts';
 import { productWithDevices } from '../helpers/devices.ts';
 import { recordingProxy, send } from '../helpers/http-replay.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let pkA: string;
   let pkB: string;
   let devA: string;
@@ -28,7 +28,6 @@ describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () 
   let proxy: Awaited<ReturnType<typeof recordingProxy>>;
 
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     const a = await productWithDevices(t, 1);
     const b = await productWithDevices(t, 1);
     [pkA, pkB, devA] = [a.productKey, b.productKey, a.devices[0]!.deviceName];
@@ -49,7 +48,6 @@ describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () 
   });
   afterAll(async () => {
     await proxy?.close();
-    await t?.close();
   });
 
   const status = (c: IotClient, pk = pkA, dn = devA) =>

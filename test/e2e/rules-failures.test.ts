@@ -1,7 +1,7 @@
 import amqp from 'amqplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { deadLetters, hookServer, redrive, ruleNumber, ruleState, startedRule } from './rules-support.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { requireService } from '../helpers/services-env.ts';
@@ -13,15 +13,11 @@ import { sensorTsl } from '../helpers/tsl-fixtures.ts';
  * carries no credentials; meanwhile the platform keeps serving.
  */
 describe('failed deliveries: dead letters, error actions, unreachable servers', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite', { RULE_RETRY_BASE_MS: 20, RULE_RETRY_MAX_MS: 300 });
   let pk: string;
   let devs: DeviceCreds[];
   beforeAll(async () => {
-    t = await startTestPlatform('pglite', { RULE_RETRY_BASE_MS: 20, RULE_RETRY_MAX_MS: 300 });
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 5, { tsl: sensorTsl }));
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   async function publishSeq(dev: DeviceCreds, from: number, to: number): Promise<void> {

@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { deadLetters, hookServer, ruleNumber, ruleState, startedRule, type Hook } from './rules-support.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -14,15 +14,11 @@ import { waitFor } from '../helpers/wait.ts';
  * the outage, so nothing may be dead-lettered. What is proven is the same: the rule waits, keeps order, loses nothing.
  */
 describe('webhook retries through an outage', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite', { RULE_RETRY_BASE_MS: 50, RULE_RETRY_MAX_MS: 30_000 });
   let pk: string;
   let devs: DeviceCreds[];
   beforeAll(async () => {
-    t = await startTestPlatform('pglite', { RULE_RETRY_BASE_MS: 50, RULE_RETRY_MAX_MS: 30_000 });
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 2));
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   const N = 6;

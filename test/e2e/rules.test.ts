@@ -1,24 +1,20 @@
 import amqp from 'amqplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { hookServer } from '../helpers/hook-server.ts';
 import { requireService } from '../helpers/services-env.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { sensorTsl } from '../helpers/tsl-fixtures.ts';
 
 const CREATE = `mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id status } userErrors { code message field } } }`;
 
 describe('data forwarding: rules and topic routes', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite', { RULE_RETRY_BASE_MS: 50, RULE_RETRY_MAX_MS: 400 });
   let pk: string;
   let devs: DeviceCreds[];
   beforeAll(async () => {
-    t = await startTestPlatform('pglite', { RULE_RETRY_BASE_MS: 50, RULE_RETRY_MAX_MS: 400 });
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 3, { tsl: sensorTsl }));
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   async function post(c: Awaited<ReturnType<typeof connectDevice>>, dev: DeviceCreds, temp: number) {

@@ -3,9 +3,9 @@
  * for complete hours and the raw points for the last, partial hour; the answer is the same as aggregating the raw
  * points, also when a late post lands in an hour that already has values (first/min/count merge).
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
@@ -13,15 +13,11 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 
 describeEachDb('hourly series on %s', (kind) => {
-  let t: TestPlatform;
+  const t = usePlatform(kind);
   let pk: string;
   let devs: DeviceCreds[];
   beforeAll(async () => {
-    t = await startTestPlatform(kind);
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 1, { tsl: lampTsl }));
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('answers whole-hour buckets from the rollup plus the raw last hour, merging late posts into their hour', async () => {

@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
 describe('device tags and desired properties', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let pk: string;
   let devs: DeviceCreds[];
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 1, { tsl: lampTsl }));
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('keeps tags the device reports and deletes them on request', async () => {

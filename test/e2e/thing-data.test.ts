@@ -1,20 +1,16 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
 describeEachDb('thing model data on %s', (kind) => {
-  let t: TestPlatform;
+  const t = usePlatform(kind);
   let pk: string;
   let devs: DeviceCreds[];
   beforeAll(async () => {
-    t = await startTestPlatform(kind);
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 4, { tsl: lampTsl }));
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   async function post(

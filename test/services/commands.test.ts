@@ -6,7 +6,21 @@
 import { expect } from 'vitest';
 import { failure } from '../helpers/expect-errors.ts';
 import { describeEachDb, test } from '../helpers/fixtures.ts';
-import { ADMIN } from '../helpers/services.ts';
+import { ADMIN, type TestServices } from '../helpers/services.ts';
+
+/** The first 10 service-history rows of a device within a minute of now, oldest first. */
+const lastMinuteHistory = (s: TestServices, device: { productKey: string; deviceName: string }) =>
+  s.services.history.serviceHistory(
+    ADMIN,
+    {
+      productKey: device.productKey,
+      deviceName: device.deviceName,
+      from: new Date(Date.now() - 60_000),
+      to: new Date(Date.now() + 60_000),
+      order: 'ASC',
+    },
+    { first: 10 },
+  );
 
 describeEachDb(
   test,
@@ -29,17 +43,7 @@ describeEachDb(
       });
       // The device's reply completes the command (through the ingest pipeline and the command sinks).
       await online.publish(`${topic}_reply`, { id: messageId, code: 200, data: {} });
-      const history = await s.services.history.serviceHistory(
-        ADMIN,
-        {
-          productKey: device.productKey,
-          deviceName: device.deviceName,
-          from: new Date(Date.now() - 60_000),
-          to: new Date(Date.now() + 60_000),
-          order: 'ASC',
-        },
-        { first: 10 },
-      );
+      const history = await lastMinuteHistory(s, device);
       expect(history.edges.map((e) => [e.node.messageId, e.node.identifier, e.node.status])).toEqual([
         [messageId, 'set', 'REPLIED'],
       ]);
@@ -77,17 +81,7 @@ describeEachDb(
       });
       const sent = await s.publisher.next(`/sys/${device.productKey}/${device.deviceName}/thing/service/property/set`);
       expect(sent.json.id).toBe(messageId);
-      const history = await s.services.history.serviceHistory(
-        ADMIN,
-        {
-          productKey: device.productKey,
-          deviceName: device.deviceName,
-          from: new Date(Date.now() - 60_000),
-          to: new Date(Date.now() + 60_000),
-          order: 'ASC',
-        },
-        { first: 10 },
-      );
+      const history = await lastMinuteHistory(s, device);
       expect(history.edges.map((e) => e.node.status)).toEqual(['OFFLINE']);
     });
 

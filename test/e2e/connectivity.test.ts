@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import { Collected, wsClient } from '../helpers/graphql-ws.ts';
+import { adminLive } from '../helpers/graphql-ws.ts';
 import { alinkLogin, brokerUrl, connectDevice, nextMessage, productWithDevices } from '../helpers/devices.ts';
 import type { DeviceCreds, Transport } from '../helpers/devices.ts';
 import { sleep } from '../helpers/wait.ts';
@@ -37,8 +37,8 @@ describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (tra
   });
 
   it('logs in with each signmethod, goes ONLINE then OFFLINE in order on a graphql-ws subscription', async () => {
-    const ws = wsClient(t.wsUrl, t.adminToken);
-    const status = await Collected.fromNow(ws, (q) => t.gql(q), STATUS, { pk, dn: devs[0]!.deviceName });
+    const { ws, fromNow } = adminLive(t);
+    const status = await fromNow(STATUS, { pk, dn: devs[0]!.deviceName });
     for (const signMethod of ['hmacmd5', 'hmacsha1', 'hmacsha256'] as const) {
       const c = await connectDevice(t, transport, devs[0]!, { signMethod });
       await c.endAsync();
@@ -134,10 +134,8 @@ describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (tra
 
   it('streams custom-topic publishes as deviceMessages with binary payloads unchanged, filtered by MQTT topic filter', async () => {
     const dev = devs[5]!;
-    const ws = wsClient(t.wsUrl, t.adminToken);
-    const msgs = await Collected.fromNow(
-      ws,
-      (q) => t.gql(q),
+    const { ws, fromNow } = adminLive(t);
+    const msgs = await fromNow(
       `subscription($pk: String, $f: String, $after: String) { deviceMessages(productKey: $pk, topicFilter: $f, after: $after) { topic qos payloadBase64 payloadText payloadJson messageId deviceName cursor } }`,
       {
         pk,
@@ -187,8 +185,8 @@ describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (tra
 
   it('disconnects a device at once when it is disabled, with reason KICKED', async () => {
     const dev = devs[7]!;
-    const ws = wsClient(t.wsUrl, t.adminToken);
-    const status = await Collected.fromNow(ws, (q) => t.gql(q), STATUS, { pk, dn: dev.deviceName });
+    const { ws, fromNow } = adminLive(t);
+    const status = await fromNow(STATUS, { pk, dn: dev.deviceName });
     const c = await connectDevice(t, transport, dev);
     const closed = new Promise<void>((r) => c.once('close', () => r()));
     await t.gql(`mutation($i: DisableDeviceInput!) { disableDevice(input: $i) { userErrors { code } } }`, {

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Collected, wsClient } from '../helpers/graphql-ws.ts';
+import { adminLive } from '../helpers/graphql-ws.ts';
 import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
 import { usePlatform } from '../helpers/use-platform.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
@@ -40,16 +40,12 @@ describe('gateways and sub-devices with the Link SDK gateway API', () => {
 
   it('brings two sub-devices online through a gateway, carries their posts and services, and takes them offline with it', async () => {
     const [gw] = gws;
-    const ws = wsClient(t.wsUrl, t.adminToken);
-    const status = await Collected.fromNow(
-      ws,
-      (q) => t.gql(q),
+    const { ws, fromNow } = adminLive(t);
+    const status = await fromNow(
       `subscription($pk: String, $after: String) { deviceStatusChanged(productKey: $pk, after: $after) { status deviceName reason } }`,
       { pk: subPk },
     );
-    const topo = await Collected.fromNow(
-      ws,
-      (q) => t.gql(q),
+    const topo = await fromNow(
       `subscription($pk: String, $after: String) { topologyChanged(productKey: $pk, after: $after) { action gwDeviceName devices { productKey deviceName iotId } } }`,
       { pk: gwPk },
     );

@@ -50,6 +50,9 @@ describe('Alibaba IoT OpenAPI messaging with @alicloud/iot20180120 and Link SDK 
     beforeAll(() => {
       c = iotClient(t, key, mode);
     });
+    /** InvokeThingService of `identifier` with `args` (JSON text) on a device of the suite's product. */
+    const invoke = (deviceName: string, identifier: string, args: string) =>
+      c.invokeThingService(new $Iot.InvokeThingServiceRequest({ productKey: pk, deviceName, identifier, args }));
 
     it('Pub delivers the decoded MessageContent to the device and records the command as GraphQL pub does', async () => {
       const [dev, lamp] = [devs[0]!, lamps[0]!];
@@ -125,14 +128,7 @@ describe('Alibaba IoT OpenAPI messaging with @alicloud/iot20180120 and Link SDK 
 
     it('a sync InvokeThingService returns the device output in Data.Result; failures carry Data.MessageId', async () => {
       const [dev, lamp] = [devs[2]!, lamps[2]!];
-      const r = await c.invokeThingService(
-        new $Iot.InvokeThingServiceRequest({
-          productKey: pk,
-          deviceName: dev.deviceName,
-          identifier: 'Blink',
-          args: JSON.stringify({ Times: 2 }),
-        }),
-      );
+      const r = await invoke(dev.deviceName, 'Blink', JSON.stringify({ Times: 2 }));
       expect(r.body).toMatchObject({
         success: true,
         data: { messageId: expect.stringMatching(/^\d+$/), result: JSON.stringify({ Done: 2 }) },
@@ -147,62 +143,27 @@ describe('Alibaba IoT OpenAPI messaging with @alicloud/iot20180120 and Link SDK 
         output: { Done: 2 },
       });
 
-      const refused = await c.invokeThingService(
-        new $Iot.InvokeThingServiceRequest({
-          productKey: pk,
-          deviceName: dev.deviceName,
-          identifier: 'Blink',
-          args: JSON.stringify({ Times: 9 }),
-        }),
-      );
+      const refused = await invoke(dev.deviceName, 'Blink', JSON.stringify({ Times: 9 }));
       expect(refused.body).toMatchObject({
         success: false,
         code: 'iot.device.InvokeThingServiceFailed',
         data: { messageId: expect.stringMatching(/^\d+$/) },
       });
-      const offline = await c.invokeThingService(
-        new $Iot.InvokeThingServiceRequest({
-          productKey: pk,
-          deviceName: devs[3]!.deviceName,
-          identifier: 'Blink',
-          args: '{"Times":1}',
-        }),
-      );
+      const offline = await invoke(devs[3]!.deviceName, 'Blink', '{"Times":1}');
       expect(offline.body).toMatchObject({
         success: false,
         code: 'iot.messagebroker.OFFLINE',
         data: { messageId: expect.stringMatching(/^\d+$/) },
       });
-      const unknown = await c.invokeThingService(
-        new $Iot.InvokeThingServiceRequest({
-          productKey: pk,
-          deviceName: dev.deviceName,
-          identifier: 'Explode',
-          args: '{}',
-        }),
-      );
+      const unknown = await invoke(dev.deviceName, 'Explode', '{}');
       expect(unknown.body).toMatchObject({ success: false, code: 'iot.device.InvokeThingServiceFailed' });
-      const badArgs = await c.invokeThingService(
-        new $Iot.InvokeThingServiceRequest({
-          productKey: pk,
-          deviceName: dev.deviceName,
-          identifier: 'Blink',
-          args: '[1]',
-        }),
-      );
+      const badArgs = await invoke(dev.deviceName, 'Blink', '[1]');
       expect(badArgs.body).toMatchObject({ success: false, code: 'iot.device.InvokeThingServiceFailed' });
     });
 
     it('an async InvokeThingService and SetDeviceProperty reach onService/onProps and their replies land in the same history as GraphQL calls', async () => {
       const [dev, lamp] = [devs[0]!, lamps[0]!];
-      const inv = await c.invokeThingService(
-        new $Iot.InvokeThingServiceRequest({
-          productKey: pk,
-          deviceName: dev.deviceName,
-          identifier: 'Reboot',
-          args: '{"DelaySeconds":1}',
-        }),
-      );
+      const inv = await invoke(dev.deviceName, 'Reboot', '{"DelaySeconds":1}');
       expect(inv.body).toMatchObject({ success: true, data: { messageId: expect.stringMatching(/^\d+$/) } });
       expect(inv.body.data!.result).toBeUndefined();
       const set = await c.setDeviceProperty(

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { productWithDevices, type DeviceCreds } from './devices.ts';
 import { afterAll, beforeAll } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { freshPostgresDatabase, startTestPlatform, type DbKind, type TestPlatform } from './platform.ts';
@@ -70,4 +71,33 @@ export function useCluster(overrides: Partial<Record<keyof Config, unknown>> = {
     await drop?.();
   });
   return { a: lazy('useCluster: instance a', () => a), b: lazy('useCluster: instance b', () => b) };
+}
+
+/** The product a suite made in its beforeAll and its registered devices (readable inside tests). */
+export interface SuiteProduct {
+  readonly pk: string;
+  readonly devs: DeviceCreds[];
+}
+
+/**
+ * Creates a product (with `input`, e.g. its TSL) and `count` devices on the suite's platform in its beforeAll
+ * (register it after usePlatform): the `productWithDevices` every device suite starts with.
+ */
+export function useProduct(t: TestPlatform, count: number, input: Record<string, unknown> = {}): SuiteProduct {
+  let made: { productKey: string; devices: DeviceCreds[] } | undefined;
+  beforeAll(async () => {
+    made = await productWithDevices(t, count, input);
+  });
+  const get = () => {
+    if (!made) throw new Error('useProduct: product read before beforeAll made it');
+    return made;
+  };
+  return {
+    get pk() {
+      return get().productKey;
+    },
+    get devs() {
+      return get().devices;
+    },
+  };
 }

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import type { MqttClient } from 'mqtt';
-import { mutateOk } from '../helpers/gql.ts';
+import { mutateOk } from '../integration/support.ts';
 import { usePlatform } from '../helpers/use-platform.ts';
 
 /** `ask` publishes `{ id, params }` on a gateway's topic and resolves with the `code` of its `_reply`; ids from `nextId`. */

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { beforeAll, describe, it } from 'vitest';
 import { query } from '../../src/db/client.ts';
 import { alinkLogin, brokerUrl, connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { mutateOk } from '../helpers/gql.ts';
+import { mutateOk } from '../integration/support.ts';
 import { usePlatform } from '../helpers/use-platform.ts';
 
 /**

@@ -12,6 +12,10 @@ const CREATE = `mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { 
 describe('data forwarding: rules and topic routes', () => {
   const t = usePlatform('pglite', { RULE_RETRY_BASE_MS: 50, RULE_RETRY_MAX_MS: 400 });
   const fleet = useProduct(t, 3, { tsl: sensorTsl });
+  /** Starts a rule; resolves with its status after the start. */
+  const startRule = async (id: string): Promise<string> =>
+    (await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } })).data
+      .startRule.rule.status;
 
   async function post(c: Awaited<ReturnType<typeof connectDevice>>, dev: DeviceCreds, temp: number) {
     const topic = `/sys/${fleet.pk}/${dev.deviceName}/thing/event/property/post`;
@@ -51,10 +55,7 @@ describe('data forwarding: rules and topic routes', () => {
     expect(r.data.createRule.userErrors).toEqual([]);
     expect(r.data.createRule.rule.status).toBe('STOPPED');
     const id = r.data.createRule.rule.id;
-    expect(
-      (await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } })).data
-        .startRule.rule.status,
-    ).toBe('RUNNING');
+    expect(await startRule(id)).toBe('RUNNING');
 
     const fanClient = await connectDevice(t, 'tcp', fan);
     await fanClient.subscribeAsync(`/${fleet.pk}/${fan.deviceName}/user/get`);
@@ -100,10 +101,7 @@ describe('data forwarding: rules and topic routes', () => {
       });
       expect(r.data.createRule.userErrors).toEqual([]);
       const id = r.data.createRule.rule.id;
-      expect(
-        (await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } })).data
-          .startRule.rule.status,
-      ).toBe('RUNNING');
+      expect(await startRule(id)).toBe('RUNNING');
       const c = await connectDevice(t, 'tcp', sensor);
       await post(c, sensor, 39.5);
       const msg = await waitFor(() => ch.get(queue, { noAck: true }), {
@@ -136,7 +134,7 @@ describe('data forwarding: rules and topic routes', () => {
       },
     });
     const id = r.data.createRule.rule.id;
-    await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } });
+    await startRule(id);
     const c = await connectDevice(t, 'tcp', dev);
     await post(c, dev, 20);
     await post(c, dev, 21);
@@ -276,7 +274,7 @@ describe('data forwarding: rules and topic routes', () => {
       },
     });
     const id = r.data.createRule.rule.id;
-    await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } });
+    await startRule(id);
     await post(c, dev, 30.5);
     await waitFor(() => hook.accepted(), {
       until: (a) => a.length >= 1,

@@ -93,12 +93,15 @@ export class Collected<T = any> {
 }
 
 /**
- * An admin graphql-ws client on a platform (`ws`, to dispose) and `fromNow(query, variables)`: a subscription on it
- * from the current head of the event log (Collected.fromNow).
+ * An admin graphql-ws client on a platform (`ws`, to dispose), `fromNow(query, variables)`: a subscription on it
+ * from the current head of the event log (Collected.fromNow), and `subscribe(query, variables)`: one from when the
+ * server gets it (Collected.subscribe).
  */
 export function adminLive(t: Pick<TestPlatform, 'wsUrl' | 'adminToken' | 'gql'>) {
   const ws = wsClient(t.wsUrl, t.adminToken);
   const fromNow = <T = any>(query: string, variables: Record<string, unknown> = {}) =>
     Collected.fromNow<T>(ws, (q) => t.gql(q), query, variables);
-  return { ws, fromNow };
+  const subscribe = <T = any>(query: string, variables: Record<string, unknown> = {}) =>
+    Collected.subscribe<T>(ws, query, variables);
+  return { ws, fromNow, subscribe };
 }

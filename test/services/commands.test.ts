@@ -22,6 +22,15 @@ const lastMinuteHistory = (s: TestServices, device: { productKey: string; device
     { first: 10 },
   );
 
+/** An admin RRPC call with `payload` to a device. */
+const rrpcTo = (
+  s: TestServices,
+  device: { productKey: string; deviceName: string },
+  payload: string,
+  timeoutMs: number | null,
+) =>
+  s.services.commands.rrpc(ADMIN, { productKey: device.productKey, deviceName: device.deviceName, payload, timeoutMs });
+
 describeEachDb(
   test,
   'commands on %s',
@@ -98,13 +107,7 @@ describeEachDb(
     });
 
     test('bounds the RRPC timeout to 1000..8000 ms before anything is sent', async ({ services: s, device }) => {
-      const rrpc = (timeoutMs: number | null) =>
-        s.services.commands.rrpc(ADMIN, {
-          productKey: device.productKey,
-          deviceName: device.deviceName,
-          payload: 'ping',
-          timeoutMs,
-        });
+      const rrpc = (timeoutMs: number | null) => rrpcTo(s, device, 'ping', timeoutMs);
       const before = s.publisher.sent.length;
       for (const bad of [999, 8001, 1500.5])
         expect((await failure(() => rrpc(bad))).codes, `timeoutMs ${bad}`).toEqual(['TIMEOUT_OUT_OF_RANGE']);
@@ -119,13 +122,7 @@ describeEachDb(
       device,
     }) => {
       const online = await s.device(device);
-      const rrpc = (payload: string, timeoutMs: number) =>
-        s.services.commands.rrpc(ADMIN, {
-          productKey: device.productKey,
-          deviceName: device.deviceName,
-          payload,
-          timeoutMs,
-        });
+      const rrpc = (payload: string, timeoutMs: number) => rrpcTo(s, device, payload, timeoutMs);
       const prefix = `/sys/${device.productKey}/${device.deviceName}/rrpc/request/`;
       const answered = rrpc('ping', 8000);
       const req = await s.publisher.next((t) => t.startsWith(prefix));

@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../examples/alibaba-server/run.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 
 /**
  * The alibaba-server example (examples/alibaba-server): a server written with @alicloud/iot20180120 drives a lamp on
  * Alibaba's Link SDK through a running ThingQL, in both signature modes, and leaves ThingQL as it found it.
  */
 describe('the alibaba-server example', () => {
-  let t: TestPlatform;
-  beforeAll(async () => {
-    t = await startTestPlatform('pglite');
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = usePlatform('pglite');
 
   it.each([false, true])('runs the unchanged Alibaba server code (RPC signatures: %s)', async (rpcSignature) => {
     const lines: string[] = [];

@@ -15,7 +15,7 @@ import {
 import { waitFor } from '../helpers/wait.ts';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { watchStatus } from '../helpers/status.ts';
 import { lampTsl } from '../helpers/thing-posts.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
@@ -26,18 +26,16 @@ afterAll(() => spy.restore());
 const isCommand = (m: Received) => /\/thing\/service\/[^/]+(\/set)?$/.test(m.topic);
 
 describeEachDb('command delivery on %s', (kind) => {
-  let t: TestPlatform;
+  const t = usePlatform(kind);
   let pk: string;
   let devs: DeviceCreds[];
   let ws: ReturnType<typeof wsClient>;
   beforeAll(async () => {
-    t = await startTestPlatform(kind);
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 6, { tsl: lampTsl }));
     ws = wsClient(t.wsUrl, t.adminToken);
   });
   afterAll(async () => {
     await ws?.dispose();
-    await t?.close();
   });
 
   /** Connect once so the broker holds a persistent session with the D19 subscriptions (and `subscribe`), then leave. */

@@ -4,69 +4,24 @@ import { autoSubscribed, command, DOWNLINK_REPLIES, serviceHistory } from '../he
 import { waitFor } from '../helpers/wait.ts';
 import { productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { sdkDevice, type SdkDevice, type SdkThingApi } from '../helpers/link-sdk.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { sdkLamp } from '../helpers/sdk-lamp.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { watchStatus } from '../helpers/status.ts';
 import { lampTsl } from '../helpers/thing-posts.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
-
-type ThingApi = SdkThingApi;
-
-/**
- * A smart lamp written against Alibaba's Node.js Link SDK 1.2.8 the way its README shows: `onProps` for property set
- * (the SDK has no reply helper for it, so the device publishes `set_reply` itself, echoing the id), `onService` with
- * `reply(..., 'async')` for Reboot and `reply(..., 'sync')` for Blink, and the raw client for RRPC.
- */
-function sdkLamp(creds: DeviceCreds, brokerUrl: string) {
-  const sdk = sdkDevice({ ...creds, brokerUrl });
-  const device = sdk.device as SdkDevice & ThingApi & { _mqttClient: { reconnect(): void } };
-  const { productKey: pk, deviceName: dn } = creds;
-  const seen = {
-    props: [] as any[],
-    reboots: [] as any[],
-    blinks: [] as any[],
-    rrpc: [] as { topic: string; payload: string }[],
-  };
-  device.onProps((res) => {
-    seen.props.push(res);
-    device.publish(
-      `/sys/${pk}/${dn}/thing/service/property/set_reply`,
-      JSON.stringify({ id: res.id, code: 200, data: {} }),
-      { qos: 1 },
-    );
-  });
-  device.onService('Reboot', (res, reply) => {
-    seen.reboots.push(res);
-    reply({ id: res.id, code: 200, data: { Accepted: 1 } });
-  });
-  device.onService('Blink', (res, reply) => {
-    seen.blinks.push(res);
-    reply({ id: res.id, code: 200, data: { Done: res.params.Times > 0 ? 1 : 0 } }, 'sync');
-  });
-  // Raw RRPC through the SDK's MQTT client: the SDK subscribes /sys/${pk}/${dn}/rrpc/request/+ itself.
-  device.on('message', (topic: string, payload: Buffer) => {
-    const prefix = `/sys/${pk}/${dn}/rrpc/request/`;
-    const text = payload.toString();
-    if (!topic.startsWith(prefix) || !text.startsWith('raw:')) return;
-    seen.rrpc.push({ topic, payload: text });
-    device.publish(`/sys/${pk}/${dn}/rrpc/response/${topic.slice(prefix.length)}`, `pong:${text.slice(4)}`, { qos: 0 });
-  });
-  return { ...sdk, device, seen };
-}
 
 // One spy per file: the broker of the platform a suite started is the latest captured.
 const spy = captureBrokers();
 afterAll(() => spy.restore());
 
 describeEachDb('commands to Link SDK 1.2.8 devices on %s', (kind) => {
-  let t: TestPlatform;
+  const t = usePlatform(kind);
   let pk: string;
   let devs: DeviceCreds[];
   let lamps: ReturnType<typeof sdkLamp>[];
   let ws: ReturnType<typeof wsClient>;
 
   beforeAll(async () => {
-    t = await startTestPlatform(kind);
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 6, { tsl: lampTsl }));
     lamps = devs.slice(0, 5).map((d) => sdkLamp(d, `mqtt://127.0.0.1:${t.platform.mqttPort}`));
     await Promise.all(lamps.map((l) => l.connected));
@@ -76,7 +31,6 @@ describeEachDb('commands to Link SDK 1.2.8 devices on %s', (kind) => {
   afterAll(async () => {
     await Promise.all((lamps ?? []).map((l) => l.end()));
     await ws?.dispose();
-    await t?.close();
   });
 
   /**

@@ -4,7 +4,7 @@ import { captureBrokers } from '../helpers/aedes-spy.ts';
 import { answerCommands, autoSubscribed, command, commandRow, serviceHistory, wsCommand } from '../helpers/commands.ts';
 import { wsClient } from '../helpers/graphql-ws.ts';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { lampTsl } from '../helpers/thing-posts.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 
@@ -15,15 +15,11 @@ const spy = captureBrokers();
 afterAll(() => spy.restore());
 
 describeEachDb('RRPC on %s', (kind) => {
-  let t: TestPlatform;
+  const t = usePlatform(kind);
   let pk: string;
   let devs: DeviceCreds[];
   beforeAll(async () => {
-    t = await startTestPlatform(kind);
     ({ productKey: pk, devices: devs } = await productWithDevices(t, DEVICES + 2, { tsl: lampTsl }));
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it(`answers ${CALLS} concurrent RRPC calls across ${DEVICES} devices, each with its own device's answer to it`, async () => {

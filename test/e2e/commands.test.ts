@@ -1,72 +1,40 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { answerCommands } from '../helpers/commands.ts';
+import { adminLive } from '../helpers/graphql-ws.ts';
+import { connectDevice, nextMessage, sleep } from '../helpers/devices.ts';
+import { usePlatform, useProduct } from '../helpers/use-platform.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
 /** A device that answers like a Link SDK device: property set and services reply with code 200; RRPC echoes. */
-function answer(c: MqttClient, pk: string, dn: string) {
-  c.on('message', (topic, payload) => {
-    const text = payload.toString();
-    if (topic.startsWith(`/sys/${pk}/${dn}/rrpc/request/`)) {
-      const id = topic.split('/').pop()!;
-      let body: any = null;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = null;
-      }
-      const reply =
-        body?.method === 'thing.service.Blink'
-          ? JSON.stringify({ id: body.id, code: 200, data: { Done: 1 } })
-          : `echo:${text}`;
-      c.publish(`/sys/${pk}/${dn}/rrpc/response/${id}`, reply);
-    } else if (topic.startsWith(`/sys/${pk}/${dn}/thing/service/`)) {
-      const body = JSON.parse(text);
-      c.publish(
-        `${topic}_reply`,
-        JSON.stringify({ id: body.id, code: 200, data: body.method === 'thing.service.Reboot' ? { Accepted: 1 } : {} }),
-      );
-    }
-  });
-}
+const answer = (c: MqttClient, pk: string, dn: string) =>
+  answerCommands(c, pk, dn, { rawReply: (_id, text) => `echo:${text}`, replyQos: 0 });
 
 describe('cloud-to-device commands', () => {
-  let t: TestPlatform;
-  let pk: string;
-  let devs: DeviceCreds[];
-  beforeAll(async () => {
-    t = await startTestPlatform('pglite');
-    ({ productKey: pk, devices: devs } = await productWithDevices(t, 4, { tsl: lampTsl }));
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = usePlatform('pglite');
+  const fleet = useProduct(t, 4, { tsl: lampTsl });
 
   it('round-trips property set, async and sync services and RRPC, and streams async replies as downlinkReplies', async () => {
-    const dev = devs[0]!;
+    const dev = fleet.devs[0]!;
     const c = await connectDevice(t, 'tcp', dev);
-    answer(c, pk, dev.deviceName);
-    const ws = wsClient(t.wsUrl, t.adminToken);
-    const replies = await Collected.fromNow(
-      ws,
-      (q) => t.gql(q),
+    answer(c, fleet.pk, dev.deviceName);
+    const { ws, fromNow } = adminLive(t);
+    const replies = await fromNow(
       `subscription($pk: String, $after: String) { downlinkReplies(productKey: $pk, after: $after) { requestId code topic data deviceName } }`,
-      { pk },
+      { pk: fleet.pk },
     );
 
     const set = await t.gql(
       `mutation($i: SetDevicePropertyInput!) { setDeviceProperty(input: $i) { messageId userErrors { code message field } } }`,
       {
-        i: { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 80, LightSwitch: 1 } },
+        i: { productKey: fleet.pk, deviceName: dev.deviceName, items: { Brightness: 80, LightSwitch: 1 } },
       },
     );
     expect(set.data.setDeviceProperty.userErrors).toEqual([]);
     const reboot = await t.gql(
       `mutation($i: InvokeThingServiceInput!) { invokeThingService(input: $i) { messageId callType code output rrpcCode userErrors { code } } }`,
       {
-        i: { productKey: pk, deviceName: dev.deviceName, identifier: 'Reboot', args: { DelaySeconds: 5 } },
+        i: { productKey: fleet.pk, deviceName: dev.deviceName, identifier: 'Reboot', args: { DelaySeconds: 5 } },
       },
     );
     expect(reboot.data.invokeThingService).toMatchObject({
@@ -80,14 +48,14 @@ describe('cloud-to-device commands', () => {
       {
         requestId: set.data.setDeviceProperty.messageId,
         code: 200,
-        topic: `/sys/${pk}/${dev.deviceName}/thing/service/property/set`,
+        topic: `/sys/${fleet.pk}/${dev.deviceName}/thing/service/property/set`,
         data: {},
         deviceName: dev.deviceName,
       },
       {
         requestId: reboot.data.invokeThingService.messageId,
         code: 200,
-        topic: `/sys/${pk}/${dev.deviceName}/thing/service/Reboot`,
+        topic: `/sys/${fleet.pk}/${dev.deviceName}/thing/service/Reboot`,
         data: { Accepted: 1 },
         deviceName: dev.deviceName,
       },
@@ -97,7 +65,7 @@ describe('cloud-to-device commands', () => {
       `mutation($i: InvokeThingServiceInput!) { invokeThingService(input: $i) { callType code output rrpcCode userErrors { code } } }`,
       {
         i: {
-          productKey: pk,
+          productKey: fleet.pk,
           deviceName: dev.deviceName,
           identifier: 'Blink',
           args: { Times: 3, IntervalMs: 200 },
@@ -116,7 +84,7 @@ describe('cloud-to-device commands', () => {
     const rrpc = await t.gql(
       `mutation($i: RrpcInput!) { rrpc(input: $i) { rrpcCode payloadText payloadBase64 messageId userErrors { code } } }`,
       {
-        i: { productKey: pk, deviceName: dev.deviceName, payload: 'ping', timeoutMs: 2000 },
+        i: { productKey: fleet.pk, deviceName: dev.deviceName, payload: 'ping', timeoutMs: 2000 },
       },
     );
     expect(rrpc.data.rrpc).toMatchObject({ rrpcCode: 'SUCCESS', payloadText: 'echo:ping', userErrors: [] });
@@ -124,7 +92,7 @@ describe('cloud-to-device commands', () => {
     const hist = await t.gql(
       `query($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!) { deviceServiceHistory(productKey: $pk, deviceName: $dn, from: $from, to: $to, order: ASC) { edges { node { identifier callType code status input output repliedAt } } } }`,
       {
-        pk,
+        pk: fleet.pk,
         dn: dev.deviceName,
         from: new Date(Date.now() - 60_000).toISOString(),
         to: new Date(Date.now() + 60_000).toISOString(),
@@ -148,17 +116,17 @@ describe('cloud-to-device commands', () => {
   });
 
   it('answers OFFLINE at once for an offline device and TIMEOUT for a device that never answers', async () => {
-    const [off, mute] = [devs[1]!, devs[2]!];
+    const [off, mute] = [fleet.devs[1]!, fleet.devs[2]!];
     const t0 = Date.now();
     const r = await t.gql(`mutation($i: RrpcInput!) { rrpc(input: $i) { rrpcCode userErrors { code } } }`, {
-      i: { productKey: pk, deviceName: off.deviceName, payload: 'x', timeoutMs: 1000 },
+      i: { productKey: fleet.pk, deviceName: off.deviceName, payload: 'x', timeoutMs: 1000 },
     });
     expect(r.data.rrpc.rrpcCode).toBe('OFFLINE');
     expect(Date.now() - t0).toBeLessThan(1000);
     const c = await connectDevice(t, 'tcp', mute);
     const t1 = Date.now();
     const r2 = await t.gql(`mutation($i: RrpcInput!) { rrpc(input: $i) { rrpcCode userErrors { code } } }`, {
-      i: { productKey: pk, deviceName: mute.deviceName, payload: 'x', timeoutMs: 1000 },
+      i: { productKey: fleet.pk, deviceName: mute.deviceName, payload: 'x', timeoutMs: 1000 },
     });
     expect(r2.data.rrpc.rrpcCode).toBe('TIMEOUT');
     expect(Date.now() - t1).toBeGreaterThanOrEqual(1000);
@@ -166,76 +134,84 @@ describe('cloud-to-device commands', () => {
   });
 
   it('refuses invalid commands with userErrors and sends nothing', async () => {
-    const dev = devs[3]!;
+    const dev = fleet.devs[3]!;
     const c = await connectDevice(t, 'tcp', dev);
     const seen: string[] = [];
     c.on('message', (topic) => seen.push(topic));
-    await c.subscribeAsync(`/${pk}/${dev.deviceName}/user/get`);
+    await c.subscribeAsync(`/${fleet.pk}/${dev.deviceName}/user/get`);
     const cases: [string, string, Record<string, unknown>, string][] = [
       [
         'setDeviceProperty',
         'SetDevicePropertyInput',
-        { productKey: pk, deviceName: 'nobody-here', items: { Brightness: 1 } },
+        { productKey: fleet.pk, deviceName: 'nobody-here', items: { Brightness: 1 } },
         'DEVICE_NOT_FOUND',
       ],
       [
         'setDeviceProperty',
         'SetDevicePropertyInput',
-        { productKey: pk, deviceName: dev.deviceName, items: { PowerConsumption: 1.5 } },
+        { productKey: fleet.pk, deviceName: dev.deviceName, items: { PowerConsumption: 1.5 } },
         'PROPERTY_NOT_WRITABLE',
       ],
       [
         'setDeviceProperty',
         'SetDevicePropertyInput',
-        { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 'high' } },
+        { productKey: fleet.pk, deviceName: dev.deviceName, items: { Brightness: 'high' } },
         'INVALID_VALUE',
       ],
       [
         'setDeviceProperty',
         'SetDevicePropertyInput',
-        { productKey: pk, deviceName: dev.deviceName, items: { Nope: 1 } },
+        { productKey: fleet.pk, deviceName: dev.deviceName, items: { Nope: 1 } },
         'IDENTIFIER_NOT_FOUND',
       ],
       [
         'invokeThingService',
         'InvokeThingServiceInput',
-        { productKey: pk, deviceName: dev.deviceName, identifier: 'Explode' },
+        { productKey: fleet.pk, deviceName: dev.deviceName, identifier: 'Explode' },
         'IDENTIFIER_NOT_FOUND',
       ],
       [
         'invokeThingService',
         'InvokeThingServiceInput',
-        { productKey: pk, deviceName: dev.deviceName, identifier: 'Blink', args: { Times: 99 } },
+        { productKey: fleet.pk, deviceName: dev.deviceName, identifier: 'Blink', args: { Times: 99 } },
         'INVALID_VALUE',
       ],
       [
         'pub',
         'PubInput',
-        { productKey: pk, topicFullName: `/sys/${pk}/${dev.deviceName}/thing/service/property/set`, payload: '{}' },
+        {
+          productKey: fleet.pk,
+          topicFullName: `/sys/${fleet.pk}/${dev.deviceName}/thing/service/property/set`,
+          payload: '{}',
+        },
         'TOPIC_NOT_ALLOWED',
       ],
       [
         'pub',
         'PubInput',
-        { productKey: pk, topicFullName: `/${pk}/${dev.deviceName}/user/update`, payload: '{}' },
+        { productKey: fleet.pk, topicFullName: `/${fleet.pk}/${dev.deviceName}/user/update`, payload: '{}' },
         'TOPIC_NOT_ALLOWED',
       ],
       [
         'pub',
         'PubInput',
-        { productKey: pk, topicFullName: `/${pk}/${dev.deviceName}/user/get`, payload: 'x'.repeat(300 * 1024) },
+        {
+          productKey: fleet.pk,
+          topicFullName: `/${fleet.pk}/${dev.deviceName}/user/get`,
+          payload: 'x'.repeat(300 * 1024),
+        },
         'PAYLOAD_TOO_LARGE',
       ],
       [
         'rrpc',
         'RrpcInput',
-        { productKey: pk, deviceName: dev.deviceName, payload: 'x', timeoutMs: 500 },
+        { productKey: fleet.pk, deviceName: dev.deviceName, payload: 'x', timeoutMs: 500 },
         'TIMEOUT_OUT_OF_RANGE',
       ],
       [
         'rrpc',
         'RrpcInput',
-        { productKey: pk, deviceName: dev.deviceName, payload: 'x', timeoutMs: 9000 },
+        { productKey: fleet.pk, deviceName: dev.deviceName, payload: 'x', timeoutMs: 9000 },
         'TIMEOUT_OUT_OF_RANGE',
       ],
       [
@@ -255,31 +231,31 @@ describe('cloud-to-device commands', () => {
       ).toContain(code);
     }
     await t.gql(`mutation($i: DisableDeviceInput!) { disableDevice(input: $i) { userErrors { code } } }`, {
-      i: { productKey: pk, deviceName: dev.deviceName },
+      i: { productKey: fleet.pk, deviceName: dev.deviceName },
     });
     const r = await t.gql(`mutation($i: PubInput!) { pub(input: $i) { userErrors { code } } }`, {
-      i: { productKey: pk, topicFullName: `/${pk}/${dev.deviceName}/user/get`, payload: 'x' },
+      i: { productKey: fleet.pk, topicFullName: `/${fleet.pk}/${dev.deviceName}/user/get`, payload: 'x' },
     });
     expect(r.data.pub.userErrors[0].code).toBe('DEVICE_DISABLED');
     // Nothing may reach the disabled device: this window proves a negative, so it is a real delay.
     await sleep(200);
     expect(seen).toEqual([]);
     await t.gql(`mutation($i: EnableDeviceInput!) { enableDevice(input: $i) { userErrors { code } } }`, {
-      i: { productKey: pk, deviceName: dev.deviceName },
+      i: { productKey: fleet.pk, deviceName: dev.deviceName },
     });
     await c.endAsync().catch(() => {});
   });
 
   it('publishes to custom and broadcast topics with pub and pubBroadcast', async () => {
-    const dev = devs[0]!;
+    const dev = fleet.devs[0]!;
     const c = await connectDevice(t, 'ws', dev);
-    await c.subscribeAsync([`/${pk}/${dev.deviceName}/user/get`, `/broadcast/${pk}/news`]);
-    const custom = nextMessage(c, (tp) => tp === `/${pk}/${dev.deviceName}/user/get`);
+    await c.subscribeAsync([`/${fleet.pk}/${dev.deviceName}/user/get`, `/broadcast/${fleet.pk}/news`]);
+    const custom = nextMessage(c, (tp) => tp === `/${fleet.pk}/${dev.deviceName}/user/get`);
     const bin = Buffer.from([1, 2, 3, 250]);
     const r = await t.gql(`mutation($i: PubInput!) { pub(input: $i) { messageId userErrors { code } } }`, {
       i: {
-        productKey: pk,
-        topicFullName: `/${pk}/${dev.deviceName}/user/get`,
+        productKey: fleet.pk,
+        topicFullName: `/${fleet.pk}/${dev.deviceName}/user/get`,
         payload: bin.toString('base64'),
         encoding: 'BASE64',
         qos: 1,
@@ -287,18 +263,18 @@ describe('cloud-to-device commands', () => {
     });
     expect(r.data.pub.userErrors).toEqual([]);
     expect((await custom).payload.equals(bin)).toBe(true);
-    const news = nextMessage(c, (tp) => tp === `/broadcast/${pk}/news`);
+    const news = nextMessage(c, (tp) => tp === `/broadcast/${fleet.pk}/news`);
     await t.gql(`mutation($i: PubBroadcastInput!) { pubBroadcast(input: $i) { messageId userErrors { code } } }`, {
-      i: { productKey: pk, topicFullName: `/broadcast/${pk}/news`, payload: 'hello all' },
+      i: { productKey: fleet.pk, topicFullName: `/broadcast/${fleet.pk}/news`, payload: 'hello all' },
     });
     expect((await news).payload.toString()).toBe('hello all');
-    const all = nextMessage(c, (tp) => tp.startsWith(`/sys/${pk}/${dev.deviceName}/broadcast/request/`));
+    const all = nextMessage(c, (tp) => tp.startsWith(`/sys/${fleet.pk}/${dev.deviceName}/broadcast/request/`));
     const b = await t.gql(
       `mutation($i: PubBroadcastInput!) { pubBroadcast(input: $i) { messageId userErrors { code } } }`,
-      { i: { productKey: pk, payload: 'to every online device' } },
+      { i: { productKey: fleet.pk, payload: 'to every online device' } },
     );
     const m = await all;
-    expect(m.topic).toBe(`/sys/${pk}/${dev.deviceName}/broadcast/request/${b.data.pubBroadcast.messageId}`);
+    expect(m.topic).toBe(`/sys/${fleet.pk}/${dev.deviceName}/broadcast/request/${b.data.pubBroadcast.messageId}`);
     await c.endAsync();
   });
 });

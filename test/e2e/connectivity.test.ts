@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import {
-  alinkLogin,
-  brokerUrl,
-  connectDevice,
-  nextMessage,
-  productWithDevices,
-  sleep,
-  type DeviceCreds,
-  type Transport,
-} from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { adminLive } from '../helpers/graphql-ws.ts';
+import { alinkLogin, brokerUrl, connectDevice, nextMessage, productWithDevices } from '../helpers/devices.ts';
+import type { DeviceCreds, Transport } from '../helpers/devices.ts';
+import { sleep } from '../helpers/wait.ts';
+import type { TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 
 const STATUS = `subscription($pk: String, $dn: String, $after: String) { deviceStatusChanged(productKey: $pk, deviceName: $dn, after: $after) { status deviceName connectionEpoch reason clientIp cursor } }`;
 const DEVICE = `query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { state activatedAt lastOnlineAt lastOfflineAt clientIp connectionEpoch } }`;
@@ -35,20 +29,16 @@ function refusedCode(
 }
 
 describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (transport) => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let pk: string;
   let devs: DeviceCreds[];
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 8));
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('logs in with each signmethod, goes ONLINE then OFFLINE in order on a graphql-ws subscription', async () => {
-    const ws = wsClient(t.wsUrl, t.adminToken);
-    const status = await Collected.fromNow(ws, (q) => t.gql(q), STATUS, { pk, dn: devs[0]!.deviceName });
+    const { ws, fromNow } = adminLive(t);
+    const status = await fromNow(STATUS, { pk, dn: devs[0]!.deviceName });
     for (const signMethod of ['hmacmd5', 'hmacsha1', 'hmacsha256'] as const) {
       const c = await connectDevice(t, transport, devs[0]!, { signMethod });
       await c.endAsync();
@@ -144,10 +134,8 @@ describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (tra
 
   it('streams custom-topic publishes as deviceMessages with binary payloads unchanged, filtered by MQTT topic filter', async () => {
     const dev = devs[5]!;
-    const ws = wsClient(t.wsUrl, t.adminToken);
-    const msgs = await Collected.fromNow(
-      ws,
-      (q) => t.gql(q),
+    const { ws, fromNow } = adminLive(t);
+    const msgs = await fromNow(
       `subscription($pk: String, $f: String, $after: String) { deviceMessages(productKey: $pk, topicFilter: $f, after: $after) { topic qos payloadBase64 payloadText payloadJson messageId deviceName cursor } }`,
       {
         pk,
@@ -197,8 +185,8 @@ describe.each<Transport>(['tcp', 'ws'])('device connectivity over MQTT/%s', (tra
 
   it('disconnects a device at once when it is disabled, with reason KICKED', async () => {
     const dev = devs[7]!;
-    const ws = wsClient(t.wsUrl, t.adminToken);
-    const status = await Collected.fromNow(ws, (q) => t.gql(q), STATUS, { pk, dn: dev.deviceName });
+    const { ws, fromNow } = adminLive(t);
+    const status = await fromNow(STATUS, { pk, dn: dev.deviceName });
     const c = await connectDevice(t, transport, dev);
     const closed = new Promise<void>((r) => c.once('close', () => r()));
     await t.gql(`mutation($i: DisableDeviceInput!) { disableDevice(input: $i) { userErrors { code } } }`, {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceState } from '../helpers/commands.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { iot } from '../helpers/link-sdk.ts';
 import { PythonWireDevice } from '../helpers/python-wire.ts';
 
@@ -14,20 +14,18 @@ const UPDATE = `mutation($i: UpdateDeviceShadowInput!) { updateDeviceShadow(inpu
  * `thing_get_shadow`: QoS 1 publishes on /shadow/update, answers dispatched from /shadow/get without a SUBSCRIBE).
  */
 describe('the device shadow', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let dev: DeviceCreds;
   let nodeDev: DeviceCreds;
   let d: PythonWireDevice;
 
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     [dev, nodeDev] = (await productWithDevices(t, 2)).devices as [DeviceCreds, DeviceCreds];
     d = await PythonWireDevice.connect(t, dev);
     await deviceState(t, dev.productKey, dev.deviceName, 'ONLINE');
   });
   afterAll(async () => {
     await d?.end().catch(() => {});
-    await t?.close();
   });
 
   const send = async (body: unknown) => {

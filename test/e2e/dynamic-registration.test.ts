@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import {
   alinkLogin,
@@ -11,7 +11,8 @@ import {
   type Transport,
 } from '../helpers/devices.ts';
 import { iot } from '../helpers/link-sdk.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import type { TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { connackCode } from '../helpers/raw-mqtt.ts';
 import { DEVICE_QUERY, watchStatus } from '../helpers/status.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
@@ -60,14 +61,13 @@ function registerLogin(ps: string, pk: string, dn: string, random = 'xyz', metho
 }
 
 describeEachDb('dynamic registration, one product one secret (§1.6) (%s)', (kind) => {
-  let t: TestPlatform;
+  const t = usePlatform(kind);
   let pk: string;
   let ps: string;
   let devs: DeviceCreds[];
   let plainPk: string;
   let plainDevs: DeviceCreds[];
   beforeAll(async () => {
-    t = await startTestPlatform(kind);
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 12, { dynamicRegistration: true }));
     ({ productKey: plainPk, devices: plainDevs } = await productWithDevices(t, 1));
     const p = await t.gql(`query($pk: String!) { product(productKey: $pk) { dynamicRegistration productSecret } }`, {
@@ -75,9 +75,6 @@ describeEachDb('dynamic registration, one product one secret (§1.6) (%s)', (kin
     });
     expect(p.data.product.dynamicRegistration).toBe(true);
     ps = p.data.product.productSecret;
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('shows the product secret to ADMIN only', async () => {

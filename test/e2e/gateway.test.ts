@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Collected, wsClient } from '../helpers/graphql-ws.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { adminLive } from '../helpers/graphql-ws.ts';
 import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -20,13 +20,12 @@ const call = <T = any>(fn: (cb: (r: T) => void) => void, ms = 5000) =>
   });
 
 describe('gateways and sub-devices with the Link SDK gateway API', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let gwPk: string;
   let gws: DeviceCreds[];
   let subPk: string;
   let subs: DeviceCreds[];
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     ({ productKey: gwPk, devices: gws } = await productWithDevices(t, 2, { nodeType: 'GATEWAY' }));
     ({ productKey: subPk, devices: subs } = await productWithDevices(t, 3, {
       tsl: lampTsl,
@@ -38,22 +37,15 @@ describe('gateways and sub-devices with the Link SDK gateway API', () => {
       { i: { productKey: subPk, gatewayProductKeys: [gwPk] } },
     );
   });
-  afterAll(async () => {
-    await t?.close();
-  });
 
   it('brings two sub-devices online through a gateway, carries their posts and services, and takes them offline with it', async () => {
     const [gw] = gws;
-    const ws = wsClient(t.wsUrl, t.adminToken);
-    const status = await Collected.fromNow(
-      ws,
-      (q) => t.gql(q),
+    const { ws, fromNow } = adminLive(t);
+    const status = await fromNow(
       `subscription($pk: String, $after: String) { deviceStatusChanged(productKey: $pk, after: $after) { status deviceName reason } }`,
       { pk: subPk },
     );
-    const topo = await Collected.fromNow(
-      ws,
-      (q) => t.gql(q),
+    const topo = await fromNow(
       `subscription($pk: String, $after: String) { topologyChanged(productKey: $pk, after: $after) { action gwDeviceName devices { productKey deviceName iotId } } }`,
       { pk: gwPk },
     );

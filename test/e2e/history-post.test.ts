@@ -4,26 +4,24 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Collected, wsClient } from '../helpers/graphql-ws.ts';
+import { adminLive } from '../helpers/graphql-ws.ts';
 import { connectDevice, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { lampTsl, latestProperties, postAndReply, propertyHistory } from '../helpers/thing-posts.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 describeEachDb('offline history post on %s', (kind) => {
-  let t: TestPlatform;
+  const t = usePlatform(kind);
   let pk: string;
   let devs: DeviceCreds[];
   const clients: MqttClient[] = [];
   beforeAll(async () => {
-    t = await startTestPlatform(kind);
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 3, { tsl: lampTsl }));
   });
   afterAll(async () => {
     for (const c of clients) await c.endAsync();
-    await t?.close();
   });
 
   async function device(i: number) {
@@ -116,9 +114,8 @@ describeEachDb('offline history post on %s', (kind) => {
 
   it('lists invalid buffered items in data (WEAK), stores the valid ones, and does not stream history as live posts', async () => {
     const d = await device(2);
-    const ws = wsClient(t.wsUrl, t.adminToken);
-    const live = Collected.subscribe(
-      ws,
+    const { ws, subscribe } = adminLive(t);
+    const live = subscribe(
       `subscription($pk: String, $dn: String) { devicePropertyPosted(productKey: $pk, deviceName: $dn) { requestId items } }`,
       { pk, dn: d.dn },
     );

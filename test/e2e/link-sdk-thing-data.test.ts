@@ -3,11 +3,11 @@
  * (`device.postProps`, `device.postEvent`, lib/thing.js): its callbacks get 200, a GraphQL subscriber sees every post,
  * and the history and series queries return them.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import { productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
 import { sdkDevice } from '../helpers/link-sdk.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { lampTsl, latestProperties, propertyHistory } from '../helpers/thing-posts.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 
@@ -37,18 +37,14 @@ function call(fn: (cb: (res: SdkReply) => void) => void, what: string, timeoutMs
 }
 
 describeEachDb('a Link SDK device posting thing model data on %s', (kind) => {
-  let t: TestPlatform;
+  const t = usePlatform(kind);
   let pk: string;
   let dev: DeviceCreds;
   beforeAll(async () => {
-    t = await startTestPlatform(kind);
     ({
       productKey: pk,
       devices: [dev],
     } = (await productWithDevices(t, 1, { tsl: lampTsl })) as { productKey: string; devices: [DeviceCreds] });
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('gets 200 for postProps and postEvent, and every post is streamed and queryable', async () => {

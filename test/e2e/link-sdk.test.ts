@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { autoSubscriptions } from '../../src/broker/broker.ts';
-import { captureBrokers, liveClientsOf, recordSubacks } from '../helpers/aedes-spy.ts';
+import { useBrokerSpy, liveClientsOf, recordSubacks } from '../helpers/aedes-spy.ts';
 import { productWithDevices, sleep, type DeviceCreds, type Transport } from '../helpers/devices.ts';
 import { iot, sdkDevice } from '../helpers/link-sdk.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import type { TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { DEVICE_QUERY, watchStatus } from '../helpers/status.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -40,18 +41,12 @@ async function aclDenied(t: TestPlatform): Promise<number> {
 const ALGORITHMS = ['md5', 'sha1', 'sha256'] as const;
 
 describe('a device built on the Alibaba Node.js Link SDK 1.2.8', () => {
-  let t: TestPlatform;
+  const spy = useBrokerSpy();
+  const t = usePlatform('pglite');
   let pk: string;
   let devs: DeviceCreds[];
-  let spy: ReturnType<typeof captureBrokers>;
   beforeAll(async () => {
-    spy = captureBrokers();
-    t = await startTestPlatform('pglite');
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 8));
-  });
-  afterAll(async () => {
-    await t?.close();
-    spy?.restore();
   });
 
   const url = (transport: Transport) =>

@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { captureBrokers, liveClientsOf, platformPublish } from '../helpers/aedes-spy.ts';
-import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import {
-  alinkLogin,
-  connectDevice,
-  nextMessage,
-  productWithDevices,
-  sleep,
-  type DeviceCreds,
-  type Transport,
-} from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { useBrokerSpy, liveClientsOf, platformPublish } from '../helpers/aedes-spy.ts';
+import { adminLive } from '../helpers/graphql-ws.ts';
+import { alinkLogin, connectDevice, nextMessage, productWithDevices } from '../helpers/devices.ts';
+import type { DeviceCreds, Transport } from '../helpers/devices.ts';
+import { sleep } from '../helpers/wait.ts';
+import type { TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { connackCode, connectPacket, rawConnect, remainingLength } from '../helpers/raw-mqtt.ts';
 import { DEVICE_QUERY, watchStatus } from '../helpers/status.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
@@ -37,18 +32,12 @@ async function mutation(t: TestPlatform, name: string, input: Record<string, unk
 }
 
 describeEachDb('registry changes reach live sessions (%s)', (kind) => {
-  let t: TestPlatform;
+  const spy = useBrokerSpy();
+  const t = usePlatform(kind, { MQTT_MAX_PAYLOAD: MAX_PAYLOAD });
   let pk: string;
   let devs: DeviceCreds[];
-  let spy: ReturnType<typeof captureBrokers>;
   beforeAll(async () => {
-    spy = captureBrokers();
-    t = await startTestPlatform(kind, { MQTT_MAX_PAYLOAD: MAX_PAYLOAD });
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 16));
-  });
-  afterAll(async () => {
-    await t?.close();
-    spy?.restore();
   });
 
   describe.each<Transport>(['tcp', 'ws'])('over MQTT/%s', (transport) => {
@@ -132,9 +121,8 @@ describeEachDb('registry changes reach live sessions (%s)', (kind) => {
       const dev = devs[base + 3]!;
       const pubTopic = `/${pk}/${dev.deviceName}/user/report_${transport}`;
       const subTopic = `/${pk}/${dev.deviceName}/user/notify_${transport}`;
-      const ws = wsClient(t.wsUrl, t.adminToken);
-      const msgs = Collected.subscribe(
-        ws,
+      const { ws, subscribe } = adminLive(t);
+      const msgs = subscribe(
         `subscription($pk: String, $dn: String) { deviceMessages(productKey: $pk, deviceName: $dn) { topic payloadText } }`,
         { pk, dn: dev.deviceName },
       );
@@ -146,24 +134,14 @@ describeEachDb('registry changes reach live sessions (%s)', (kind) => {
       c.publish(pubTopic, 'too early', { qos: 1 });
       await closed;
 
-      expect(
-        (
-          await mutation(t, 'createProductTopic', {
-            productKey: pk,
-            topicShortName: `report_${transport}`,
-            operation: 'PUB',
-          })
-        ).userErrors,
-      ).toEqual([]);
-      expect(
-        (
-          await mutation(t, 'createProductTopic', {
-            productKey: pk,
-            topicShortName: `notify_${transport}`,
-            operation: 'SUB',
-          })
-        ).userErrors,
-      ).toEqual([]);
+      for (const [topicShortName, operation] of [
+        [`report_${transport}`, 'PUB'],
+        [`notify_${transport}`, 'SUB'],
+      ])
+        expect(
+          (await mutation(t, 'createProductTopic', { productKey: pk, topicShortName, operation })).userErrors,
+          topicShortName,
+        ).toEqual([]);
       c = await connectDevice(t, transport, dev);
       await c.publishAsync(pubTopic, 'allowed now', { qos: 1 }); // PUBACK: committed
       expect(await subscribeGranted(c, subTopic)).toBe(0);
@@ -183,9 +161,8 @@ describeEachDb('registry changes reach live sessions (%s)', (kind) => {
     it(`a publish larger than MQTT_MAX_PAYLOAD (${MAX_PAYLOAD} bytes) disconnects the publisher and nothing of it is stored (QoS 0 and 1)`, async () => {
       const dev = devs[base + 4]!;
       const topic = `/${pk}/${dev.deviceName}/user/update`;
-      const ws = wsClient(t.wsUrl, t.adminToken);
-      const msgs = Collected.subscribe(
-        ws,
+      const { ws, subscribe } = adminLive(t);
+      const msgs = subscribe(
         `subscription($pk: String, $dn: String) { deviceMessages(productKey: $pk, deviceName: $dn) { topic payloadBase64 } }`,
         { pk, dn: dev.deviceName },
       );

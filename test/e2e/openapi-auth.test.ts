@@ -10,12 +10,12 @@ import {
 } from '../helpers/alibaba-openapi.ts';
 import { productWithDevices } from '../helpers/devices.ts';
 import { recordingProxy, send } from '../helpers/http-replay.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let pkA: string;
   let pkB: string;
   let devA: string;
@@ -28,7 +28,6 @@ describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () 
   let proxy: Awaited<ReturnType<typeof recordingProxy>>;
 
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     const a = await productWithDevices(t, 1);
     const b = await productWithDevices(t, 1);
     [pkA, pkB, devA] = [a.productKey, b.productKey, a.devices[0]!.deviceName];
@@ -49,7 +48,6 @@ describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () 
   });
   afterAll(async () => {
     await proxy?.close();
-    await t?.close();
   });
 
   const status = (c: IotClient, pk = pkA, dn = devA) =>
@@ -227,48 +225,35 @@ describe('Alibaba IoT OpenAPI: authentication, authorization and bad input', () 
     expect((await status(c)).body.success).toBe(true);
   });
 
-  it('answers malformed percent-encoding and an unsigned request with clear 400s', async () => {
-    const bad = await send(t.platform.httpPort, {
+  /** A request with no body and no signature to the platform's HTTP port (Host `x` plus `headers`). */
+  const bare = (method: 'GET' | 'POST', url: string, headers: Record<string, string> = {}) =>
+    send(t.platform.httpPort, { method, url, headers: { host: 'x', ...headers }, body: Buffer.alloc(0) });
+  /** A form POST to / (no Action signature). */
+  const postForm = (body: string) =>
+    send(t.platform.httpPort, {
       method: 'POST',
-      url: '/?Action=Pub&ProductKey=%E0%A4%A',
-      headers: { host: 'x' },
-      body: Buffer.alloc(0),
+      url: '/',
+      headers: { host: 'x', 'content-type': 'application/x-www-form-urlencoded' },
+      body: Buffer.from(body),
     });
+
+  it('answers malformed percent-encoding and an unsigned request with clear 400s', async () => {
+    const bad = await bare('POST', '/?Action=Pub&ProductKey=%E0%A4%A');
     expect(bad.status).toBe(400);
     expect(bad.json).toMatchObject({ Code: 'InvalidParameter', Message: expect.stringContaining('percent-encoding') });
-    const unsigned = await send(t.platform.httpPort, {
-      method: 'GET',
-      url: '/?Action=QueryProduct&ProductKey=x',
-      headers: { host: 'x' },
-      body: Buffer.alloc(0),
-    });
+    const unsigned = await bare('GET', '/?Action=QueryProduct&ProductKey=x');
     expect(unsigned.status).toBe(400);
     expect(unsigned.json).toMatchObject({ Code: 'IncompleteSignature' });
   });
 
   it('leaves every other request on / alone: GET / is the web console, a form POST without Action redirects to /graphql', async () => {
-    const get = await send(t.platform.httpPort, {
-      method: 'GET',
-      url: '/',
-      headers: { host: 'x', accept: 'text/html' },
-      body: Buffer.alloc(0),
-    });
+    const get = await bare('GET', '/', { accept: 'text/html' });
     // The console page, or its "being built" page when the console has no build yet: HTML either way, never the OpenAPI.
     expect([200, 503]).toContain(get.status);
     expect(String(get.headers['content-type'])).toContain('text/html');
-    const form = await send(t.platform.httpPort, {
-      method: 'POST',
-      url: '/',
-      headers: { host: 'x', 'content-type': 'application/x-www-form-urlencoded' },
-      body: Buffer.from('a=b'),
-    });
+    const form = await postForm('a=b');
     expect(form.status).toBe(302);
-    const rpcInForm = await send(t.platform.httpPort, {
-      method: 'POST',
-      url: '/',
-      headers: { host: 'x', 'content-type': 'application/x-www-form-urlencoded' },
-      body: Buffer.from('Action=QueryProduct'),
-    });
+    const rpcInForm = await postForm('Action=QueryProduct');
     expect(rpcInForm.status).toBe(400);
     expect(rpcInForm.json).toMatchObject({ Code: 'IncompleteSignature' });
   });

@@ -4,56 +4,21 @@ import { $Iot, createAccessKey, iotClient, type IotClient, type SignatureMode } 
 import { autoSubscribed, command, commandRow, serviceHistory } from '../helpers/commands.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { sdkDevice, type SdkDevice, type SdkThingApi } from '../helpers/link-sdk.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { sdkLamp } from '../helpers/sdk-lamp.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { lampTsl } from '../helpers/thing-posts.ts';
 
-type ThingApi = SdkThingApi;
-
-/** A lamp on Alibaba's Link SDK 1.2.8, as its README shows (see commands-link-sdk.test.ts), plus a custom topic. */
-function sdkLamp(creds: DeviceCreds, brokerUrl: string) {
-  const sdk = sdkDevice({ ...creds, brokerUrl });
-  const device = sdk.device as SdkDevice & ThingApi;
+/** A lamp on Alibaba's Link SDK 1.2.8 (helpers/sdk-lamp.ts) whose Blink fails with 460 for Times 9, plus a custom topic. */
+function lampWithTopic(creds: DeviceCreds, brokerUrl: string) {
+  const lamp = sdkLamp(creds, brokerUrl, (p) => ({ code: p.Times === 9 ? 460 : 200, data: { Done: p.Times } }));
   const { productKey: pk, deviceName: dn } = creds;
-  const seen = {
-    props: [] as any[],
-    reboots: [] as any[],
-    blinks: [] as any[],
-    messages: [] as { topic: string; payload: string }[],
-  };
-  device.onProps((res) => {
-    seen.props.push(res);
-    device.publish(
-      `/sys/${pk}/${dn}/thing/service/property/set_reply`,
-      JSON.stringify({ id: res.id, code: 200, data: {} }),
-      { qos: 1 },
-    );
-  });
-  device.onService('Reboot', (res, reply) => {
-    seen.reboots.push(res);
-    reply({ id: res.id, code: 200, data: { Accepted: 1 } });
-  });
-  device.onService('Blink', (res, reply) => {
-    seen.blinks.push(res);
-    reply({ id: res.id, code: res.params.Times === 9 ? 460 : 200, data: { Done: res.params.Times } }, 'sync');
-  });
-  device.on('message', (topic: string, payload: Buffer) => {
-    const text = payload.toString();
-    seen.messages.push({ topic, payload: text });
-    const prefix = `/sys/${pk}/${dn}/rrpc/request/`;
-    if (topic.startsWith(prefix) && text.startsWith('raw:')) {
-      device.publish(`/sys/${pk}/${dn}/rrpc/response/${topic.slice(prefix.length)}`, `pong:${text.slice(4)}`, {
-        qos: 0,
-      });
-    }
-  });
-  const subscribed = sdk.connected.then(
+  const subscribed = lamp.connected.then(
     () =>
       new Promise<void>((resolve, reject) =>
-        device.subscribe(`/${pk}/${dn}/user/get`, { qos: 1 }, (err) => (err ? reject(err) : resolve())),
+        lamp.device.subscribe(`/${pk}/${dn}/user/get`, { qos: 1 }, (err) => (err ? reject(err) : resolve())),
       ),
   );
-  return { ...sdk, device, seen, subscribed };
+  return { ...lamp, subscribed };
 }
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -62,24 +27,22 @@ const spy = captureBrokers();
 afterAll(() => spy.restore());
 
 describe('Alibaba IoT OpenAPI messaging with @alicloud/iot20180120 and Link SDK devices', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let pk: string;
   let devs: DeviceCreds[];
-  let lamps: ReturnType<typeof sdkLamp>[];
+  let lamps: ReturnType<typeof lampWithTopic>[];
   let key: { accessKeyId: string; accessKeySecret: string };
 
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 4, { tsl: lampTsl }));
     // devs[3] stays offline.
-    lamps = devs.slice(0, 3).map((d) => sdkLamp(d, `mqtt://127.0.0.1:${t.platform.mqttPort}`));
+    lamps = devs.slice(0, 3).map((d) => lampWithTopic(d, `mqtt://127.0.0.1:${t.platform.mqttPort}`));
     await Promise.all(lamps.map((l) => l.subscribed));
     await Promise.all(devs.slice(0, 3).map((d) => autoSubscribed(() => spy.broker(), pk, d.deviceName)));
     key = await createAccessKey(t, 'OPERATOR');
   });
   afterAll(async () => {
     await Promise.all((lamps ?? []).map((l) => l.end()));
-    await t?.close();
   });
 
   describe.each(['ACS3', 'RPC'] as SignatureMode[])('%s signature', (mode) => {
@@ -87,6 +50,9 @@ describe('Alibaba IoT OpenAPI messaging with @alicloud/iot20180120 and Link SDK 
     beforeAll(() => {
       c = iotClient(t, key, mode);
     });
+    /** InvokeThingService of `identifier` with `args` (JSON text) on a device of the suite's product. */
+    const invoke = (deviceName: string, identifier: string, args: string) =>
+      c.invokeThingService(new $Iot.InvokeThingServiceRequest({ productKey: pk, deviceName, identifier, args }));
 
     it('Pub delivers the decoded MessageContent to the device and records the command as GraphQL pub does', async () => {
       const [dev, lamp] = [devs[0]!, lamps[0]!];
@@ -162,14 +128,7 @@ describe('Alibaba IoT OpenAPI messaging with @alicloud/iot20180120 and Link SDK 
 
     it('a sync InvokeThingService returns the device output in Data.Result; failures carry Data.MessageId', async () => {
       const [dev, lamp] = [devs[2]!, lamps[2]!];
-      const r = await c.invokeThingService(
-        new $Iot.InvokeThingServiceRequest({
-          productKey: pk,
-          deviceName: dev.deviceName,
-          identifier: 'Blink',
-          args: JSON.stringify({ Times: 2 }),
-        }),
-      );
+      const r = await invoke(dev.deviceName, 'Blink', JSON.stringify({ Times: 2 }));
       expect(r.body).toMatchObject({
         success: true,
         data: { messageId: expect.stringMatching(/^\d+$/), result: JSON.stringify({ Done: 2 }) },
@@ -184,62 +143,27 @@ describe('Alibaba IoT OpenAPI messaging with @alicloud/iot20180120 and Link SDK 
         output: { Done: 2 },
       });
 
-      const refused = await c.invokeThingService(
-        new $Iot.InvokeThingServiceRequest({
-          productKey: pk,
-          deviceName: dev.deviceName,
-          identifier: 'Blink',
-          args: JSON.stringify({ Times: 9 }),
-        }),
-      );
+      const refused = await invoke(dev.deviceName, 'Blink', JSON.stringify({ Times: 9 }));
       expect(refused.body).toMatchObject({
         success: false,
         code: 'iot.device.InvokeThingServiceFailed',
         data: { messageId: expect.stringMatching(/^\d+$/) },
       });
-      const offline = await c.invokeThingService(
-        new $Iot.InvokeThingServiceRequest({
-          productKey: pk,
-          deviceName: devs[3]!.deviceName,
-          identifier: 'Blink',
-          args: '{"Times":1}',
-        }),
-      );
+      const offline = await invoke(devs[3]!.deviceName, 'Blink', '{"Times":1}');
       expect(offline.body).toMatchObject({
         success: false,
         code: 'iot.messagebroker.OFFLINE',
         data: { messageId: expect.stringMatching(/^\d+$/) },
       });
-      const unknown = await c.invokeThingService(
-        new $Iot.InvokeThingServiceRequest({
-          productKey: pk,
-          deviceName: dev.deviceName,
-          identifier: 'Explode',
-          args: '{}',
-        }),
-      );
+      const unknown = await invoke(dev.deviceName, 'Explode', '{}');
       expect(unknown.body).toMatchObject({ success: false, code: 'iot.device.InvokeThingServiceFailed' });
-      const badArgs = await c.invokeThingService(
-        new $Iot.InvokeThingServiceRequest({
-          productKey: pk,
-          deviceName: dev.deviceName,
-          identifier: 'Blink',
-          args: '[1]',
-        }),
-      );
+      const badArgs = await invoke(dev.deviceName, 'Blink', '[1]');
       expect(badArgs.body).toMatchObject({ success: false, code: 'iot.device.InvokeThingServiceFailed' });
     });
 
     it('an async InvokeThingService and SetDeviceProperty reach onService/onProps and their replies land in the same history as GraphQL calls', async () => {
       const [dev, lamp] = [devs[0]!, lamps[0]!];
-      const inv = await c.invokeThingService(
-        new $Iot.InvokeThingServiceRequest({
-          productKey: pk,
-          deviceName: dev.deviceName,
-          identifier: 'Reboot',
-          args: '{"DelaySeconds":1}',
-        }),
-      );
+      const inv = await invoke(dev.deviceName, 'Reboot', '{"DelaySeconds":1}');
       expect(inv.body).toMatchObject({ success: true, data: { messageId: expect.stringMatching(/^\d+$/) } });
       expect(inv.body.data!.result).toBeUndefined();
       const set = await c.setDeviceProperty(

@@ -4,13 +4,13 @@ import { $Iot, createAccessKey, iotClient, type IotClient, type SignatureMode } 
 import { deviceState } from '../helpers/commands.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { lampTsl, postAndReply } from '../helpers/thing-posts.ts';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 
 describe('Alibaba IoT OpenAPI: products, devices, status and thing data with @alicloud/iot20180120', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let pk: string;
   let devs: DeviceCreds[];
   let online: MqttClient;
@@ -18,7 +18,6 @@ describe('Alibaba IoT OpenAPI: products, devices, status and thing data with @al
   let viewer: { accessKeyId: string; accessKeySecret: string };
 
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     ({ productKey: pk, devices: devs } = await productWithDevices(t, 3, { tsl: lampTsl }));
     [admin, viewer] = await Promise.all([createAccessKey(t, 'ADMIN'), createAccessKey(t, 'VIEWER')]);
     online = await connectDevice(t, 'tcp', devs[0]!);
@@ -61,7 +60,6 @@ describe('Alibaba IoT OpenAPI: products, devices, status and thing data with @al
   });
   afterAll(async () => {
     await online?.endAsync();
-    await t?.close();
   });
 
   describe.each(['ACS3', 'RPC'] as SignatureMode[])('%s signature', (mode) => {

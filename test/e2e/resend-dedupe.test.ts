@@ -6,23 +6,21 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { lampTsl, postAndReply, propertyHistory } from '../helpers/thing-posts.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 describeEachDb('resent property posts on %s', (kind) => {
-  let t: TestPlatform;
+  // A longer gathering window makes "same batch" certain for copies published back to back.
+  const t = usePlatform(kind, { COMMIT_DELAY_MS: 50 });
   let devs: DeviceCreds[];
   const clients: MqttClient[] = [];
   beforeAll(async () => {
-    // A longer gathering window makes "same batch" certain for copies published back to back.
-    t = await startTestPlatform(kind, { COMMIT_DELAY_MS: 50 });
     ({ devices: devs } = await productWithDevices(t, 3, { tsl: lampTsl }));
   });
   afterAll(async () => {
     for (const c of clients) await c.endAsync();
-    await t?.close();
   });
 
   async function device(i: number) {

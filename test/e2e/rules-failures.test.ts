@@ -1,7 +1,7 @@
 import amqp from 'amqplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { describe, expect, it } from 'vitest';
+import { connectDevice, nextMessage, type DeviceCreds } from '../helpers/devices.ts';
+import { usePlatform, useProduct } from '../helpers/use-platform.ts';
 import { deadLetters, hookServer, redrive, ruleNumber, ruleState, startedRule } from './rules-support.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { requireService } from '../helpers/services-env.ts';
@@ -13,29 +13,21 @@ import { sensorTsl } from '../helpers/tsl-fixtures.ts';
  * carries no credentials; meanwhile the platform keeps serving.
  */
 describe('failed deliveries: dead letters, error actions, unreachable servers', () => {
-  let t: TestPlatform;
-  let pk: string;
-  let devs: DeviceCreds[];
-  beforeAll(async () => {
-    t = await startTestPlatform('pglite', { RULE_RETRY_BASE_MS: 20, RULE_RETRY_MAX_MS: 300 });
-    ({ productKey: pk, devices: devs } = await productWithDevices(t, 5, { tsl: sensorTsl }));
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = usePlatform('pglite', { RULE_RETRY_BASE_MS: 20, RULE_RETRY_MAX_MS: 300 });
+  const fleet = useProduct(t, 5, { tsl: sensorTsl });
 
   async function publishSeq(dev: DeviceCreds, from: number, to: number): Promise<void> {
     const c = await connectDevice(t, 'tcp', dev);
     for (let seq = from; seq <= to; seq++)
-      await c.publishAsync(`/${pk}/${dev.deviceName}/user/update`, JSON.stringify({ seq }), { qos: 1 });
+      await c.publishAsync(`/${fleet.pk}/${dev.deviceName}/user/update`, JSON.stringify({ seq }), { qos: 1 });
     await c.endAsync();
   }
 
   it('dead-letters deliveries to a webhook that refuses connections and never comes back, and re-drives them once it is fixed', async () => {
-    const dev = devs[0]!;
+    const dev = fleet.devs[0]!;
     const hook = await hookServer();
     await hook.down(); // nothing listens on its port: connection refused
-    const id = await startedRule(t, 'never-back', `SELECT seq FROM "/${pk}/${dev.deviceName}/user/update"`, [
+    const id = await startedRule(t, 'never-back', `SELECT seq FROM "/${fleet.pk}/${dev.deviceName}/user/update"`, [
       { type: 'WEBHOOK', configuration: { url: hook.url() } },
     ]);
     await publishSeq(dev, 1, 3);
@@ -53,7 +45,7 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
       // that retries carry a delivery through an outage).
       expect(d.attempts).toBeGreaterThanOrEqual(1);
       expect(d.deliveryKey).toMatch(new RegExp(`^${ruleNumber(id)}:\\d+:0$`));
-      expect(d.topic).toBe(`/${pk}/${dev.deviceName}/user/update`);
+      expect(d.topic).toBe(`/${fleet.pk}/${dev.deviceName}/user/update`);
       expect(d.redrivenAt).toBeNull();
     }
     const state = await waitFor(() => ruleState(t, id), {
@@ -90,9 +82,9 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
   });
 
   it('does not retry a webhook that answers 4xx: the delivery is dead-lettered after one attempt', async () => {
-    const dev = devs[1]!;
+    const dev = fleet.devs[1]!;
     const hook = await hookServer(() => 400);
-    const id = await startedRule(t, 'bad-request', `SELECT seq FROM "/${pk}/${dev.deviceName}/user/update"`, [
+    const id = await startedRule(t, 'bad-request', `SELECT seq FROM "/${fleet.pk}/${dev.deviceName}/user/update"`, [
       { type: 'WEBHOOK', configuration: { url: hook.url() } },
     ]);
     await publishSeq(dev, 1, 1);
@@ -108,7 +100,7 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
   });
 
   it('gives an error action what the other actions failed to deliver, and nothing that was delivered', async () => {
-    const [dev, other] = [devs[2]!, devs[3]!];
+    const [dev, other] = [fleet.devs[2]!, fleet.devs[3]!];
     const ok = await hookServer();
     const errors = await hookServer();
     const gone = await hookServer();
@@ -116,10 +108,10 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
     const id = await startedRule(
       t,
       'with-error-action',
-      `SELECT seq, deviceName() AS dn FROM "/${pk}/${dev.deviceName}/user/update"`,
+      `SELECT seq, deviceName() AS dn FROM "/${fleet.pk}/${dev.deviceName}/user/update"`,
       [
         // `user/update` is a PUB category: another device may not receive it (alink-protocol.md D7), retrying cannot help.
-        { type: 'REPUBLISH', configuration: { topic: `/${pk}/${other.deviceName}/user/update` } },
+        { type: 'REPUBLISH', configuration: { topic: `/${fleet.pk}/${other.deviceName}/user/update` } },
         { type: 'WEBHOOK', configuration: { url: gone.url() } },
         { type: 'WEBHOOK', configuration: { url: ok.url() } },
         {
@@ -167,10 +159,15 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
 
     // The default error action body: the failure with the rule, the action and the SELECT output.
     const plain = await hookServer();
-    const id2 = await startedRule(t, 'default-error-body', `SELECT seq FROM "/${pk}/${dev.deviceName}/user/update"`, [
-      { type: 'WEBHOOK', configuration: { url: gone.url() } },
-      { type: 'WEBHOOK', configuration: { url: plain.url() }, errorAction: true },
-    ]);
+    const id2 = await startedRule(
+      t,
+      'default-error-body',
+      `SELECT seq FROM "/${fleet.pk}/${dev.deviceName}/user/update"`,
+      [
+        { type: 'WEBHOOK', configuration: { url: gone.url() } },
+        { type: 'WEBHOOK', configuration: { url: plain.url() }, errorAction: true },
+      ],
+    );
     await publishSeq(dev, 2, 2);
     const [e] = await waitFor(() => plain.accepted(), {
       until: (a) => a.length >= 1,
@@ -184,20 +181,20 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
       actionIndex: 0,
       error: expect.stringContaining('unreachable'),
       deliveryKey: expect.stringMatching(/:0$/),
-      topic: `/${pk}/${dev.deviceName}/user/update`,
+      topic: `/${fleet.pk}/${dev.deviceName}/user/update`,
       output: { seq: 2 },
     });
     for (const h of [ok, errors, plain]) await h.down();
   });
 
   it('reports an unreachable AMQP server clearly, without its credentials, and keeps serving', async () => {
-    const dev = devs[4]!;
+    const dev = fleet.devs[4]!;
     const secret = 'n0t-the-Passw0rd';
     const amqpUrl = `amqp://thingql:${secret}@127.0.0.1:1/vhost`;
     const id = await startedRule(
       t,
       'amqp-down',
-      `SELECT items.Temperature.value AS t FROM "/${pk}/${dev.deviceName}/thing/event/property/post"`,
+      `SELECT items.Temperature.value AS t FROM "/${fleet.pk}/${dev.deviceName}/thing/event/property/post"`,
       [{ type: 'AMQP', configuration: { url: amqpUrl, routingKey: 'telemetry' } }],
     );
     // Another rule on the same messages keeps delivering meanwhile.
@@ -205,13 +202,13 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
     const other = await startedRule(
       t,
       'still-forwarding',
-      `SELECT items.Temperature.value AS t FROM "/${pk}/${dev.deviceName}/thing/event/property/post"`,
+      `SELECT items.Temperature.value AS t FROM "/${fleet.pk}/${dev.deviceName}/thing/event/property/post"`,
       [{ type: 'WEBHOOK', configuration: { url: hook.url() } }],
     );
 
     const c = await connectDevice(t, 'tcp', dev);
     const post = async (temp: number) => {
-      const topic = `/sys/${pk}/${dev.deviceName}/thing/event/property/post`;
+      const topic = `/sys/${fleet.pk}/${dev.deviceName}/thing/event/property/post`;
       const reply = nextMessage(c, (tp) => tp === `${topic}_reply`);
       await c.publishAsync(
         topic,
@@ -245,8 +242,10 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
     expect(metrics).toContain(`thingql_rule_events_total{rule="${ruleNumber(id)}",outcome="deadLettered"} 1`);
 
     // The platform keeps serving: GraphQL answers, the device keeps posting, other rules keep forwarding.
-    const q = await t.gql(`query($pk: String!) { product(productKey: $pk) { productKey deviceCount } }`, { pk });
-    expect(q.data.product).toEqual({ productKey: pk, deviceCount: 5 });
+    const q = await t.gql(`query($pk: String!) { product(productKey: $pk) { productKey deviceCount } }`, {
+      pk: fleet.pk,
+    });
+    expect(q.data.product).toEqual({ productKey: fleet.pk, deviceCount: 5 });
     expect(await post(22)).toBe(200);
     const delivered = await waitFor(() => hook.accepted(), {
       until: (a) => a.length >= 2,
@@ -273,7 +272,7 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
   it.skipIf(!requireService('TEST_AMQP_URL'))(
     'publishes to RabbitMQ with the idempotency key as messageId, and reports what the server refuses without credentials',
     async () => {
-      const dev = devs[1]!;
+      const dev = fleet.devs[1]!;
       const queue = `thingql-test-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
       const conn = await amqp.connect(amqpUrl!);
       try {
@@ -284,7 +283,7 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
         const id = await startedRule(
           t,
           'rabbitmq',
-          `SELECT seq, deviceName() AS dn FROM "/${pk}/${dev.deviceName}/user/update"`,
+          `SELECT seq, deviceName() AS dn FROM "/${fleet.pk}/${dev.deviceName}/user/update"`,
           [
             { type: 'AMQP', configuration: { url: amqpUrl, routingKey: queue } },
             { type: 'AMQP', configuration: { url: amqpUrl, exchange: 'thingql-no-such-exchange', routingKey: queue } },
@@ -302,7 +301,7 @@ describe('failed deliveries: dead letters, error actions, unreachable servers', 
         expect(JSON.parse(msg.content.toString())).toEqual({ seq: 7, dn: dev.deviceName });
         expect(msg.properties.messageId).toMatch(new RegExp(`^${ruleNumber(id)}:\\d+:0$`));
         expect(msg.properties.contentType).toBe('application/json');
-        expect(msg.properties.headers).toMatchObject({ topic: `/${pk}/${dev.deviceName}/user/update` });
+        expect(msg.properties.headers).toMatchObject({ topic: `/${fleet.pk}/${dev.deviceName}/user/update` });
 
         const dls = await waitFor(() => deadLetters(t, id), {
           until: (d) => d.length >= 2,

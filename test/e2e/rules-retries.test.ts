@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { describe, expect, it } from 'vitest';
+import { connectDevice, sleep, type DeviceCreds } from '../helpers/devices.ts';
+import { usePlatform, useProduct } from '../helpers/use-platform.ts';
 import { deadLetters, hookServer, ruleNumber, ruleState, startedRule, type Hook } from './rules-support.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -14,23 +14,15 @@ import { waitFor } from '../helpers/wait.ts';
  * the outage, so nothing may be dead-lettered. What is proven is the same: the rule waits, keeps order, loses nothing.
  */
 describe('webhook retries through an outage', () => {
-  let t: TestPlatform;
-  let pk: string;
-  let devs: DeviceCreds[];
-  beforeAll(async () => {
-    t = await startTestPlatform('pglite', { RULE_RETRY_BASE_MS: 50, RULE_RETRY_MAX_MS: 30_000 });
-    ({ productKey: pk, devices: devs } = await productWithDevices(t, 2));
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = usePlatform('pglite', { RULE_RETRY_BASE_MS: 50, RULE_RETRY_MAX_MS: 30_000 });
+  const fleet = useProduct(t, 2);
 
   const N = 6;
 
   async function postSequence(c: MqttClient, dev: DeviceCreds): Promise<void> {
     // QoS 1: the PUBACK comes once the message is committed to the event log (architecture.md "durable before acknowledged").
     for (let seq = 1; seq <= N; seq++)
-      await c.publishAsync(`/${pk}/${dev.deviceName}/user/update`, JSON.stringify({ seq }), { qos: 1 });
+      await c.publishAsync(`/${fleet.pk}/${dev.deviceName}/user/update`, JSON.stringify({ seq }), { qos: 1 });
   }
 
   const outages: [string, number, (hook: Hook) => Promise<void>, (hook: Hook) => Promise<void>][] = [
@@ -51,12 +43,12 @@ describe('webhook retries through an outage', () => {
   it.each(outages)(
     'delivers every message, once and in order, to a webhook that %s for a while',
     async (_what, devIndex, goDown, comeBack) => {
-      const dev = devs[devIndex]!;
+      const dev = fleet.devs[devIndex]!;
       const hook = await hookServer();
       const id = await startedRule(
         t,
         `outage-${devIndex}`,
-        `SELECT seq, deviceName() AS dn FROM "/${pk}/${dev.deviceName}/user/update"`,
+        `SELECT seq, deviceName() AS dn FROM "/${fleet.pk}/${dev.deviceName}/user/update"`,
         [{ type: 'WEBHOOK', configuration: { url: hook.url() } }],
       );
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { hookServer, startedRule, type Hook } from './rules-support.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { sensorTsl } from '../helpers/tsl-fixtures.ts';
@@ -14,7 +14,7 @@ const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
  * calls and read back from what a real webhook endpoint receives (`SELECT *` gives the whole body).
  */
 describe('rules on status, lifecycle, TSL posts and downlink replies', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let pk: string;
   let hook: Hook;
   let dev: DeviceCreds;
@@ -23,7 +23,6 @@ describe('rules on status, lifecycle, TSL posts and downlink replies', () => {
   const byPath = (p: string) => hook.accepted().filter((r) => r.path === p);
 
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     const p = await t.gql(`mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } } }`, {
       i: { name: 'Shapes', tsl: sensorTsl },
     });
@@ -110,7 +109,6 @@ describe('rules on status, lifecycle, TSL posts and downlink replies', () => {
   });
   afterAll(async () => {
     await hook?.down();
-    await t?.close();
   });
 
   it('sees lifecycle changes on /pk/dn/thing/lifecycle with action, iotId and messageCreateTime, and no device secret (§6.6)', () => {

@@ -1,28 +1,24 @@
 import amqp from 'amqplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
+import { describe, expect, it } from 'vitest';
+import { connectDevice, nextMessage, type DeviceCreds } from '../helpers/devices.ts';
 import { hookServer } from '../helpers/hook-server.ts';
 import { requireService } from '../helpers/services-env.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform, useProduct } from '../helpers/use-platform.ts';
 import { sensorTsl } from '../helpers/tsl-fixtures.ts';
 
 const CREATE = `mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id status } userErrors { code message field } } }`;
 
 describe('data forwarding: rules and topic routes', () => {
-  let t: TestPlatform;
-  let pk: string;
-  let devs: DeviceCreds[];
-  beforeAll(async () => {
-    t = await startTestPlatform('pglite', { RULE_RETRY_BASE_MS: 50, RULE_RETRY_MAX_MS: 400 });
-    ({ productKey: pk, devices: devs } = await productWithDevices(t, 3, { tsl: sensorTsl }));
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = usePlatform('pglite', { RULE_RETRY_BASE_MS: 50, RULE_RETRY_MAX_MS: 400 });
+  const fleet = useProduct(t, 3, { tsl: sensorTsl });
+  /** Starts a rule; resolves with its status after the start. */
+  const startRule = async (id: string): Promise<string> =>
+    (await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } })).data
+      .startRule.rule.status;
 
   async function post(c: Awaited<ReturnType<typeof connectDevice>>, dev: DeviceCreds, temp: number) {
-    const topic = `/sys/${pk}/${dev.deviceName}/thing/event/property/post`;
+    const topic = `/sys/${fleet.pk}/${dev.deviceName}/thing/event/property/post`;
     const reply = nextMessage(c, (tp) => tp === `${topic}_reply`);
     await c.publishAsync(
       topic,
@@ -38,7 +34,7 @@ describe('data forwarding: rules and topic routes', () => {
 
   it('sends an alert to a webhook and a command to a second device when a temperature exceeds 38', async () => {
     const hook = await hookServer();
-    const [sensor, fan] = [devs[0]!, devs[1]!];
+    const [sensor, fan] = [fleet.devs[0]!, fleet.devs[1]!];
     const actions: unknown[] = [
       {
         type: 'WEBHOOK',
@@ -52,21 +48,18 @@ describe('data forwarding: rules and topic routes', () => {
     const r = await t.gql(CREATE, {
       i: {
         name: 'overheat',
-        sql: `SELECT items.Temperature.value AS t, deviceName() AS dn FROM "/${pk}/+/thing/event/property/post" WHERE items.Temperature.value > 38`,
+        sql: `SELECT items.Temperature.value AS t, deviceName() AS dn FROM "/${fleet.pk}/+/thing/event/property/post" WHERE items.Temperature.value > 38`,
         actions,
       },
     });
     expect(r.data.createRule.userErrors).toEqual([]);
     expect(r.data.createRule.rule.status).toBe('STOPPED');
     const id = r.data.createRule.rule.id;
-    expect(
-      (await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } })).data
-        .startRule.rule.status,
-    ).toBe('RUNNING');
+    expect(await startRule(id)).toBe('RUNNING');
 
     const fanClient = await connectDevice(t, 'tcp', fan);
-    await fanClient.subscribeAsync(`/${pk}/${fan.deviceName}/user/get`);
-    const command = nextMessage(fanClient, (tp) => tp === `/${pk}/${fan.deviceName}/user/get`, 10_000);
+    await fanClient.subscribeAsync(`/${fleet.pk}/${fan.deviceName}/user/get`);
+    const command = nextMessage(fanClient, (tp) => tp === `/${fleet.pk}/${fan.deviceName}/user/get`, 10_000);
     const c = await connectDevice(t, 'tcp', sensor);
     await post(c, sensor, 25.5);
     await post(c, sensor, 39.5);
@@ -94,7 +87,7 @@ describe('data forwarding: rules and topic routes', () => {
   it.skipIf(!requireService('TEST_AMQP_URL'))('sends a summary to RabbitMQ when a temperature exceeds 38', async () => {
     const amqpUrl = process.env.TEST_AMQP_URL!;
     const queue = `thingql-test-${Date.now()}`;
-    const sensor = devs[1]!;
+    const sensor = fleet.devs[1]!;
     const conn = await amqp.connect(amqpUrl);
     try {
       const ch = await conn.createChannel();
@@ -102,16 +95,13 @@ describe('data forwarding: rules and topic routes', () => {
       const r = await t.gql(CREATE, {
         i: {
           name: 'overheat-amqp',
-          sql: `SELECT items.Temperature.value AS t, deviceName() AS dn FROM "/${pk}/${sensor.deviceName}/thing/event/property/post" WHERE items.Temperature.value > 38`,
+          sql: `SELECT items.Temperature.value AS t, deviceName() AS dn FROM "/${fleet.pk}/${sensor.deviceName}/thing/event/property/post" WHERE items.Temperature.value > 38`,
           actions: [{ type: 'AMQP', configuration: { url: amqpUrl, routingKey: queue } }],
         },
       });
       expect(r.data.createRule.userErrors).toEqual([]);
       const id = r.data.createRule.rule.id;
-      expect(
-        (await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } })).data
-          .startRule.rule.status,
-      ).toBe('RUNNING');
+      expect(await startRule(id)).toBe('RUNNING');
       const c = await connectDevice(t, 'tcp', sensor);
       await post(c, sensor, 39.5);
       const msg = await waitFor(() => ch.get(queue, { noAck: true }), {
@@ -135,16 +125,16 @@ describe('data forwarding: rules and topic routes', () => {
   it('dead-letters deliveries to a webhook that stays down, and re-drives them once it is back', async () => {
     const hook = await hookServer();
     hook.setResponder(() => 503);
-    const dev = devs[2]!;
+    const dev = fleet.devs[2]!;
     const r = await t.gql(CREATE, {
       i: {
         name: 'down',
-        sql: `SELECT items.Temperature.value AS t FROM "/${pk}/${dev.deviceName}/thing/event/property/post"`,
+        sql: `SELECT items.Temperature.value AS t FROM "/${fleet.pk}/${dev.deviceName}/thing/event/property/post"`,
         actions: [{ type: 'WEBHOOK', configuration: { url: hook.url() } }],
       },
     });
     const id = r.data.createRule.rule.id;
-    await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } });
+    await startRule(id);
     const c = await connectDevice(t, 'tcp', dev);
     await post(c, dev, 20);
     await post(c, dev, 21);
@@ -189,16 +179,16 @@ describe('data forwarding: rules and topic routes', () => {
 
   it('rejects invalid SQL with its position, unknown functions and republish targets a device may not receive', async () => {
     const cases: [string, unknown[], string, string][] = [
-      [`SELECT a FROM "/${pk}/+/thing/event/property/post" WHERE`, [], 'INVALID_SQL', 'syntax error'],
-      [`SELECT nosuch(a) FROM "/${pk}/+/user/#"`, [], 'INVALID_SQL', 'unknown function nosuch()'],
+      [`SELECT a FROM "/${fleet.pk}/+/thing/event/property/post" WHERE`, [], 'INVALID_SQL', 'syntax error'],
+      [`SELECT nosuch(a) FROM "/${fleet.pk}/+/user/#"`, [], 'INVALID_SQL', 'unknown function nosuch()'],
       [
-        `SELECT a FROM "/${pk}/+/user/#"`,
+        `SELECT a FROM "/${fleet.pk}/+/user/#"`,
         [{ type: 'REPUBLISH', configuration: { topic: '/sys/x/y/thing/event/property/post' } }],
         'INVALID_ACTION',
         'republish',
       ],
       [
-        `SELECT a FROM "/${pk}/+/user/#"`,
+        `SELECT a FROM "/${fleet.pk}/+/user/#"`,
         [{ type: 'AMQP', configuration: { url: 'http://x' } }],
         'INVALID_ACTION',
         'amqp',
@@ -211,14 +201,14 @@ describe('data forwarding: rules and topic routes', () => {
       expect(r.data.createRule.userErrors[0].message.toLowerCase()).toContain(text.toLowerCase());
     }
     const bad = await t.gql(CREATE, {
-      i: { name: 'bad', sql: `SELECT nosuch(a) FROM "/${pk}/+/user/#"`, actions: [] },
+      i: { name: 'bad', sql: `SELECT nosuch(a) FROM "/${fleet.pk}/+/user/#"`, actions: [] },
     });
     expect(bad.data.createRule.userErrors[0].message).toContain('column 8');
     const test = await t.gql(
       `query($sql: String!, $topic: String!, $payload: JSON!) { testRule(sql: $sql, topic: $topic, payload: $payload) { matched output userErrors { code } } }`,
       {
-        sql: `SELECT upper(deviceName()) AS dn, payload.v * 2 AS v2 FROM "/${pk}/+/user/update" WHERE payload.v > 1`,
-        topic: `/${pk}/dev-0000/user/update`,
+        sql: `SELECT upper(deviceName()) AS dn, payload.v * 2 AS v2 FROM "/${fleet.pk}/+/user/update" WHERE payload.v > 1`,
+        topic: `/${fleet.pk}/dev-0000/user/update`,
         payload: { payload: { v: 3 } },
       },
     );
@@ -226,29 +216,35 @@ describe('data forwarding: rules and topic routes', () => {
   });
 
   it('routes a device topic to another device with a topic route (M2M)', async () => {
-    const [a, b] = [devs[0]!, devs[1]!];
+    const [a, b] = [fleet.devs[0]!, fleet.devs[1]!];
     await t.gql(`mutation($i: CreateProductTopicInput!) { createProductTopic(input: $i) { userErrors { code } } }`, {
-      i: { productKey: pk, topicShortName: 'cmd', operation: 'SUB' },
+      i: { productKey: fleet.pk, topicShortName: 'cmd', operation: 'SUB' },
     });
     const bad = await t.gql(
       `mutation($i: CreateTopicRouteInput!) { createTopicRoute(input: $i) { route { srcTopic } userErrors { code field } } }`,
       {
-        i: { srcTopic: `/${pk}/${a.deviceName}/user/update`, dstTopics: [`/${pk}/${b.deviceName}/user/update`] },
+        i: {
+          srcTopic: `/${fleet.pk}/${a.deviceName}/user/update`,
+          dstTopics: [`/${fleet.pk}/${b.deviceName}/user/update`],
+        },
       },
     );
     expect(bad.data.createTopicRoute.userErrors[0].code).toBe('TOPIC_NOT_ALLOWED');
     const ok = await t.gql(
       `mutation($i: CreateTopicRouteInput!) { createTopicRoute(input: $i) { route { srcTopic dstTopics } userErrors { code } } }`,
       {
-        i: { srcTopic: `/${pk}/${a.deviceName}/user/update`, dstTopics: [`/${pk}/${b.deviceName}/user/cmd`] },
+        i: {
+          srcTopic: `/${fleet.pk}/${a.deviceName}/user/update`,
+          dstTopics: [`/${fleet.pk}/${b.deviceName}/user/cmd`],
+        },
       },
     );
-    expect(ok.data.createTopicRoute.route.dstTopics).toEqual([`/${pk}/${b.deviceName}/user/cmd`]);
+    expect(ok.data.createTopicRoute.route.dstTopics).toEqual([`/${fleet.pk}/${b.deviceName}/user/cmd`]);
     const cb = await connectDevice(t, 'tcp', b);
-    await cb.subscribeAsync(`/${pk}/${b.deviceName}/user/cmd`);
-    const got = nextMessage(cb, (tp) => tp === `/${pk}/${b.deviceName}/user/cmd`, 10_000);
+    await cb.subscribeAsync(`/${fleet.pk}/${b.deviceName}/user/cmd`);
+    const got = nextMessage(cb, (tp) => tp === `/${fleet.pk}/${b.deviceName}/user/cmd`, 10_000);
     const ca = await connectDevice(t, 'tcp', a);
-    await ca.publishAsync(`/${pk}/${a.deviceName}/user/update`, Buffer.from([7, 8, 9]), { qos: 1 });
+    await ca.publishAsync(`/${fleet.pk}/${a.deviceName}/user/update`, Buffer.from([7, 8, 9]), { qos: 1 });
     expect((await got).payload.equals(Buffer.from([7, 8, 9]))).toBe(true);
     await ca.endAsync();
     await cb.endAsync();
@@ -256,9 +252,9 @@ describe('data forwarding: rules and topic routes', () => {
 
   it("reads the device's tags with attribute() in SELECT and WHERE", async () => {
     const hook = await hookServer();
-    const dev = devs[2]!;
+    const dev = fleet.devs[2]!;
     const c = await connectDevice(t, 'tcp', dev);
-    const tagTopic = `/sys/${pk}/${dev.deviceName}/thing/deviceinfo/update`;
+    const tagTopic = `/sys/${fleet.pk}/${dev.deviceName}/thing/deviceinfo/update`;
     const tagged = nextMessage(c, (tp) => tp === `${tagTopic}_reply`);
     await c.publishAsync(
       tagTopic,
@@ -273,12 +269,12 @@ describe('data forwarding: rules and topic routes', () => {
     const r = await t.gql(CREATE, {
       i: {
         name: 'by room',
-        sql: `SELECT attribute('room') AS room, items.Temperature.value AS t FROM "/${pk}/${dev.deviceName}/thing/event/property/post" WHERE attribute('room') = 'kitchen'`,
+        sql: `SELECT attribute('room') AS room, items.Temperature.value AS t FROM "/${fleet.pk}/${dev.deviceName}/thing/event/property/post" WHERE attribute('room') = 'kitchen'`,
         actions: [{ type: 'WEBHOOK', configuration: { url: hook.url() } }],
       },
     });
     const id = r.data.createRule.rule.id;
-    await t.gql(`mutation($i: StartRuleInput!) { startRule(input: $i) { rule { status } } }`, { i: { id } });
+    await startRule(id);
     await post(c, dev, 30.5);
     await waitFor(() => hook.accepted(), {
       until: (a) => a.length >= 1,

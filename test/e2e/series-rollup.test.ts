@@ -3,9 +3,9 @@
  * for complete hours and the raw points for the last, partial hour; the answer is the same as aggregating the raw
  * points, also when a late post lands in an hour that already has values (first/min/count merge).
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { expect, it } from 'vitest';
+import { connectDevice, nextMessage } from '../helpers/devices.ts';
+import { usePlatform, useProduct } from '../helpers/use-platform.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
@@ -13,23 +13,15 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 
 describeEachDb('hourly series on %s', (kind) => {
-  let t: TestPlatform;
-  let pk: string;
-  let devs: DeviceCreds[];
-  beforeAll(async () => {
-    t = await startTestPlatform(kind);
-    ({ productKey: pk, devices: devs } = await productWithDevices(t, 1, { tsl: lampTsl }));
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = usePlatform(kind);
+  const fleet = useProduct(t, 1, { tsl: lampTsl });
 
   it('answers whole-hour buckets from the rollup plus the raw last hour, merging late posts into their hour', async () => {
-    const dev = devs[0]!;
+    const dev = fleet.devs[0]!;
     const c = await connectDevice(t, 'tcp', dev);
     const base = Date.UTC(2026, 1, 1, 0, 0, 0);
     const post = async (id: number, value: number, time: number) => {
-      const topic = `/sys/${pk}/${dev.deviceName}/thing/event/property/post`;
+      const topic = `/sys/${fleet.pk}/${dev.deviceName}/thing/event/property/post`;
       const reply = nextMessage(c, (tp) => tp === `${topic}_reply`);
       await c.publishAsync(
         topic,
@@ -52,7 +44,13 @@ describeEachDb('hourly series on %s', (kind) => {
       (
         await t.gql(
           `query($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!, $i: String!) { devicePropertySeries(productKey: $pk, deviceName: $dn, identifier: "Brightness", from: $from, to: $to, interval: $i) { start count avg min max sum first last } }`,
-          { pk, dn: dev.deviceName, from: new Date(from).toISOString(), to: new Date(to).toISOString(), i: interval },
+          {
+            pk: fleet.pk,
+            dn: dev.deviceName,
+            from: new Date(from).toISOString(),
+            to: new Date(to).toISOString(),
+            i: interval,
+          },
         )
       ).data.devicePropertySeries;
     const at = (ms: number) => new Date(ms).toISOString();

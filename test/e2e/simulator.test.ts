@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runSimulation, SimulationError, type Summary } from '../../src/sim/simulate.ts';
 import { command, serviceHistory } from '../helpers/commands.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { sleep } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import type { TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
 const DEVICES = ['sim-0001', 'sim-0002', 'sim-0003', 'sim-0004', 'sim-0005'];
@@ -40,18 +41,14 @@ async function historyCount(t: TestPlatform, pk: string, dn: string, kind: 'prop
 }
 
 describe('thingql simulate (runSimulation in-process)', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let pk: string;
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     const p = await t.gql(
       `mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } userErrors { code } } }`,
       { i: { name: 'Simulated lamps', tsl: lampTsl } },
     );
     pk = p.data.createProduct.product.productKey;
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   const base = () => ({

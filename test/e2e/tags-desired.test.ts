@@ -1,26 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { describe, expect, it } from 'vitest';
+import { connectDevice, nextMessage } from '../helpers/devices.ts';
+import { usePlatform, useProduct } from '../helpers/use-platform.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
 describe('device tags and desired properties', () => {
-  let t: TestPlatform;
-  let pk: string;
-  let devs: DeviceCreds[];
-  beforeAll(async () => {
-    t = await startTestPlatform('pglite');
-    ({ productKey: pk, devices: devs } = await productWithDevices(t, 1, { tsl: lampTsl }));
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = usePlatform('pglite');
+  const fleet = useProduct(t, 1, { tsl: lampTsl });
 
   it('keeps tags the device reports and deletes them on request', async () => {
-    const dev = devs[0]!;
+    const dev = fleet.devs[0]!;
     const c = await connectDevice(t, 'tcp', dev);
-    await c.subscribeAsync(`/sys/${pk}/${dev.deviceName}/thing/property/desired/#`);
+    await c.subscribeAsync(`/sys/${fleet.pk}/${dev.deviceName}/thing/property/desired/#`);
     const ask = async (suffix: string, body: unknown) => {
-      const topic = `/sys/${pk}/${dev.deviceName}/${suffix}`;
+      const topic = `/sys/${fleet.pk}/${dev.deviceName}/${suffix}`;
       const r = nextMessage(c, (tp) => tp === `${topic}_reply`);
       await c.publishAsync(topic, JSON.stringify(body), { qos: 1 });
       return JSON.parse((await r).payload.toString());
@@ -57,7 +49,7 @@ describe('device tags and desired properties', () => {
     ).toBe(200);
     const d = await t.gql(
       `query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { tags { attrKey attrValue } } }`,
-      { pk, dn: dev.deviceName },
+      { pk: fleet.pk, dn: dev.deviceName },
     );
     expect(d.data.device.tags).toEqual([{ attrKey: 'room', attrValue: 'kitchen' }]);
 
@@ -65,7 +57,7 @@ describe('device tags and desired properties', () => {
     const set = (items: unknown, versions?: unknown) =>
       t.gql(
         `mutation($i: SetDesiredPropertyInput!) { setDesiredProperty(input: $i) { versions userErrors { code field } } }`,
-        { i: { productKey: pk, deviceName: dev.deviceName, items, versions } },
+        { i: { productKey: fleet.pk, deviceName: dev.deviceName, items, versions } },
       );
     expect((await set({ Brightness: 70, LightSwitch: 1 })).data.setDesiredProperty.versions).toEqual({
       Brightness: 1,

@@ -1,21 +1,13 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { connectDevice, nextMessage, productWithDevices, sleep, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { expect, it } from 'vitest';
+import { adminLive } from '../helpers/graphql-ws.ts';
+import { connectDevice, nextMessage, sleep, type DeviceCreds } from '../helpers/devices.ts';
+import { usePlatform, useProduct } from '../helpers/use-platform.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
 describeEachDb('thing model data on %s', (kind) => {
-  let t: TestPlatform;
-  let pk: string;
-  let devs: DeviceCreds[];
-  beforeAll(async () => {
-    t = await startTestPlatform(kind);
-    ({ productKey: pk, devices: devs } = await productWithDevices(t, 4, { tsl: lampTsl }));
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = usePlatform(kind);
+  const fleet = useProduct(t, 4, { tsl: lampTsl });
 
   async function post(
     c: Awaited<ReturnType<typeof connectDevice>>,
@@ -24,20 +16,18 @@ describeEachDb('thing model data on %s', (kind) => {
     body: unknown,
     qos: 0 | 1 = 1,
   ) {
-    const topic = `/sys/${pk}/${dev.deviceName}/${suffix}`;
+    const topic = `/sys/${fleet.pk}/${dev.deviceName}/${suffix}`;
     const reply = nextMessage(c, (tp) => tp === `${topic}_reply`);
     await c.publishAsync(topic, typeof body === 'string' ? body : JSON.stringify(body), { qos });
     return JSON.parse((await reply).payload.toString());
   }
 
   it('stores property posts, replies 200 after commit, streams them and answers history and series queries', async () => {
-    const dev = devs[0]!;
-    const ws = wsClient(t.wsUrl, t.adminToken);
-    const posted = await Collected.fromNow(
-      ws,
-      (q) => t.gql(q),
+    const dev = fleet.devs[0]!;
+    const { ws, fromNow } = adminLive(t);
+    const posted = await fromNow(
       `subscription($pk: String, $after: String) { devicePropertyPosted(productKey: $pk, after: $after) { deviceName requestId items checkFailedData cursor } }`,
-      { pk },
+      { pk: fleet.pk },
     );
     const c = await connectDevice(t, 'tcp', dev);
     const base = Date.UTC(2026, 0, 1, 0, 0, 0);
@@ -70,13 +60,18 @@ describeEachDb('thing model data on %s', (kind) => {
 
     const hist = await t.gql(
       `query($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!, $after: String) { devicePropertyHistory(productKey: $pk, deviceName: $dn, identifier: "Brightness", from: $from, to: $to, first: 4, after: $after, order: ASC) { edges { node { value time } } pageInfo { hasNextPage endCursor } } }`,
-      { pk, dn: dev.deviceName, from: new Date(base).toISOString(), to: new Date(base + 3600_000).toISOString() },
+      {
+        pk: fleet.pk,
+        dn: dev.deviceName,
+        from: new Date(base).toISOString(),
+        to: new Date(base + 3600_000).toISOString(),
+      },
     );
     expect(hist.data.devicePropertyHistory.edges.map((e: any) => e.node.value)).toEqual([0, 10, 20, 30]);
     const page2 = await t.gql(
       `query($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!, $after: String) { devicePropertyHistory(productKey: $pk, deviceName: $dn, identifier: "Brightness", from: $from, to: $to, first: 4, after: $after, order: ASC) { edges { node { value } } pageInfo { hasNextPage } } }`,
       {
-        pk,
+        pk: fleet.pk,
         dn: dev.deviceName,
         from: new Date(base).toISOString(),
         to: new Date(base + 3600_000).toISOString(),
@@ -88,7 +83,12 @@ describeEachDb('thing model data on %s', (kind) => {
 
     const series = await t.gql(
       `query($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!) { devicePropertySeries(productKey: $pk, deviceName: $dn, identifier: "Brightness", from: $from, to: $to, interval: "2m", aggregations: [AVG, MIN, MAX, COUNT, FIRST, LAST]) { start count avg min max sum first last } }`,
-      { pk, dn: dev.deviceName, from: new Date(base).toISOString(), to: new Date(base + 3600_000).toISOString() },
+      {
+        pk: fleet.pk,
+        dn: dev.deviceName,
+        from: new Date(base).toISOString(),
+        to: new Date(base + 3600_000).toISOString(),
+      },
     );
     expect(series.data.devicePropertySeries).toEqual([
       { start: new Date(base).toISOString(), count: 2, avg: 5, min: 0, max: 10, sum: 10, first: 0, last: 10 },
@@ -116,7 +116,7 @@ describeEachDb('thing model data on %s', (kind) => {
 
     const latest = await t.gql(
       `query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { properties { identifier value time } } }`,
-      { pk, dn: dev.deviceName },
+      { pk: fleet.pk, dn: dev.deviceName },
     );
     const props = Object.fromEntries(latest.data.device.properties.map((p: any) => [p.identifier, p.value]));
     expect(props).toEqual({ Brightness: 50, LightSwitch: 1, DeviceLabel: 'desk' });
@@ -126,13 +126,11 @@ describeEachDb('thing model data on %s', (kind) => {
   });
 
   it('stores event posts with their TSL type and streams them', async () => {
-    const dev = devs[1]!;
-    const ws = wsClient(t.wsUrl, t.adminToken);
-    const stream = await Collected.fromNow(
-      ws,
-      (q) => t.gql(q),
+    const dev = fleet.devs[1]!;
+    const { ws, fromNow } = adminLive(t);
+    const stream = await fromNow(
       `subscription($pk: String, $after: String) { deviceEventPosted(productKey: $pk, eventType: ALERT, after: $after) { identifier type value name } }`,
-      { pk },
+      { pk: fleet.pk },
     );
     const c = await connectDevice(t, 'tcp', dev);
     const r = await post(c, dev, 'thing/event/OverHeat/post', {
@@ -157,7 +155,7 @@ describeEachDb('thing model data on %s', (kind) => {
     const h = await t.gql(
       `query($pk: String!, $dn: String!, $from: DateTime!, $to: DateTime!) { deviceEventHistory(productKey: $pk, deviceName: $dn, from: $from, to: $to) { edges { node { identifier eventType output } } } }`,
       {
-        pk,
+        pk: fleet.pk,
         dn: dev.deviceName,
         from: new Date(Date.now() - 60_000).toISOString(),
         to: new Date(Date.now() + 60_000).toISOString(),
@@ -176,7 +174,7 @@ describeEachDb('thing model data on %s', (kind) => {
   });
 
   it('answers malformed JSON with 460, a wrong method with 6300, 201 properties with 6104, and stores nothing', async () => {
-    const dev = devs[2]!;
+    const dev = fleet.devs[2]!;
     const c = await connectDevice(t, 'tcp', dev);
     const bad = await post(c, dev, 'thing/event/property/post', '{"id":"5","params":');
     expect(bad.code).toBe(460);
@@ -195,16 +193,16 @@ describeEachDb('thing model data on %s', (kind) => {
     expect(tooMany).toMatchObject({ id: '7', code: 6104 });
     const latest = await t.gql(
       `query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { properties { identifier } } }`,
-      { pk, dn: dev.deviceName },
+      { pk: fleet.pk, dn: dev.deviceName },
     );
     expect(latest.data.device.properties).toEqual([]);
     await c.endAsync();
   });
 
   it('echoes string ids with the Node SDK suffix exactly and honours sys.ack = 0', async () => {
-    const dev = devs[3]!;
+    const dev = fleet.devs[3]!;
     const c = await connectDevice(t, 'tcp', dev);
-    const id = `42|exp-topic|/sys/${pk}/${dev.deviceName}/thing/event/property/post_reply`;
+    const id = `42|exp-topic|/sys/${fleet.pk}/${dev.deviceName}/thing/event/property/post_reply`;
     const r = await post(c, dev, 'thing/event/property/post', {
       id,
       params: { Brightness: 3 },
@@ -214,7 +212,7 @@ describeEachDb('thing model data on %s', (kind) => {
     const replies: string[] = [];
     c.on('message', (topic) => replies.push(topic));
     await c.publishAsync(
-      `/sys/${pk}/${dev.deviceName}/thing/event/property/post`,
+      `/sys/${fleet.pk}/${dev.deviceName}/thing/event/property/post`,
       JSON.stringify({ id: '43', sys: { ack: 0 }, params: { Brightness: 4 }, method: 'thing.event.property.post' }),
       { qos: 1 },
     );
@@ -223,7 +221,7 @@ describeEachDb('thing model data on %s', (kind) => {
     expect(replies).toEqual([]);
     const latest = await t.gql(
       `query($pk: String!, $dn: String!) { device(productKey: $pk, deviceName: $dn) { properties { identifier value } } }`,
-      { pk, dn: dev.deviceName },
+      { pk: fleet.pk, dn: dev.deviceName },
     );
     expect(latest.data.device.properties).toEqual([{ identifier: 'Brightness', value: 4 }]);
     await c.endAsync();

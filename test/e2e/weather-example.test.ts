@@ -1,21 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { describe, expect, it, inject } from 'vitest';
 import { main } from '../../examples/weather-service/run.ts';
 import { forecastFor } from '../../examples/weather-service/weather-service.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 
 /**
  * The weather-service example (examples/weather-service): a device asks on a custom topic, a rule calls an HTTP
  * service, the service answers through GraphQL `pub`, and the device receives the forecast. Run as the example runs.
  */
 describe('the weather-service example', () => {
-  let t: TestPlatform;
-  beforeAll(async () => {
-    t = await startTestPlatform('pglite');
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = usePlatform('pglite');
 
   it('answers a device that asks for the weather, through a rule, a webhook and the pub mutation, on a running ThingQL', async () => {
     const lines: string[] = [];

@@ -1,5 +1,5 @@
 import { Aedes, type Client } from 'aedes';
-import { vi } from 'vitest';
+import { afterAll, beforeAll, vi } from 'vitest';
 import { sessionOf, type Session } from '../../src/broker/sessions.ts';
 
 /**
@@ -32,6 +32,24 @@ export function captureBrokers() {
       return b;
     },
     restore: () => spy.mockRestore(),
+  };
+}
+
+/**
+ * captureBrokers for one suite: installed in its beforeAll, restored in its afterAll. Call it before usePlatform, so
+ * its beforeAll captures that platform's broker and its afterAll restores after the platform closed.
+ */
+export function useBrokerSpy(): Pick<ReturnType<typeof captureBrokers>, 'broker'> {
+  let spy: ReturnType<typeof captureBrokers> | undefined;
+  beforeAll(() => {
+    spy = captureBrokers();
+  });
+  afterAll(() => spy?.restore());
+  return {
+    broker(n?: number) {
+      if (!spy) throw new Error('useBrokerSpy: broker read before beforeAll installed the capture');
+      return spy.broker(n);
+    },
   };
 }
 

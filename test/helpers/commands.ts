@@ -112,13 +112,16 @@ export function autoSubscribed(broker: () => Aedes, pk: string, dn: string): Pro
 /**
  * A device that answers every command like a Link SDK device: property set and async services reply with code 200
  * (Reboot with `{Accepted: 1}`), Blink (sync, over RRPC) with `{Done: 1}`, raw RRPC requests with
- * `${messageId}:${payload}`, so every answer names the request it answers. Returns what it received.
+ * `${messageId}:${payload}` (or what `options.rawReply` makes of them), so every answer names the request it
+ * answers; service replies go at `options.replyQos` (default 1). Returns what it received.
  */
 export function answerCommands(
   c: MqttClient,
   pk: string,
   dn: string,
+  options: { rawReply?: (id: string, text: string) => string; replyQos?: 0 | 1 } = {},
 ): { received: { topic: string; payload: string }[] } {
+  const { rawReply = (id, text) => `${id}:${text}`, replyQos = 1 } = options;
   const received: { topic: string; payload: string }[] = [];
   c.on('message', (topic, payload) => {
     const text = payload.toString();
@@ -135,14 +138,14 @@ export function answerCommands(
       const reply =
         body?.method === 'thing.service.Blink'
           ? JSON.stringify({ id: body.id, code: 200, data: { Done: 1 } })
-          : `${id}:${text}`;
+          : rawReply(id, text);
       c.publish(`/sys/${pk}/${dn}/rrpc/response/${id}`, reply);
     } else if (topic.startsWith(`/sys/${pk}/${dn}/thing/service/`)) {
       const body = JSON.parse(text);
       c.publish(
         `${topic}_reply`,
         JSON.stringify({ id: body.id, code: 200, data: body.method === 'thing.service.Reboot' ? { Accepted: 1 } : {} }),
-        { qos: 1 },
+        { qos: replyQos },
       );
     }
   });

@@ -1,5 +1,6 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import type { TestPlatform } from './platform.ts';
 
 /** A real graphql-ws client over a real socket (Node 20 has no global WebSocket: stack.md gotcha 13). */
 export function wsClient(
@@ -89,4 +90,18 @@ export class Collected<T = any> {
   unsubscribe() {
     this.dispose();
   }
+}
+
+/**
+ * An admin graphql-ws client on a platform (`ws`, to dispose), `fromNow(query, variables)`: a subscription on it
+ * from the current head of the event log (Collected.fromNow), and `subscribe(query, variables)`: one from when the
+ * server gets it (Collected.subscribe).
+ */
+export function adminLive(t: Pick<TestPlatform, 'wsUrl' | 'adminToken' | 'gql'>) {
+  const ws = wsClient(t.wsUrl, t.adminToken);
+  const fromNow = <T = any>(query: string, variables: Record<string, unknown> = {}) =>
+    Collected.fromNow<T>(ws, (q) => t.gql(q), query, variables);
+  const subscribe = <T = any>(query: string, variables: Record<string, unknown> = {}) =>
+    Collected.subscribe<T>(ws, query, variables);
+  return { ws, fromNow, subscribe };
 }

@@ -165,13 +165,10 @@ export async function composeServices(
   const tracker = new CommandTracker(hub);
   const publisher = recordingPublisher();
   const sessions = recordingSessions();
+  // What the command services and the gateway service both take.
+  const commandDeps = { ...base, committer, ids, tracker, productCache, publisher };
   const services = createServices({
-    ...base,
-    committer,
-    ids,
-    tracker,
-    productCache,
-    publisher,
+    ...commandDeps,
     metrics: createMetrics(),
     ota: { baseUrl: () => 'http://127.0.0.1:0' },
   });
@@ -179,16 +176,7 @@ export async function composeServices(
   // The uplink pipeline as server.ts builds it, without the broker in front.
   const presence = createPresenceService(base, committer);
   const deviceAuth = createDeviceAuthService(base);
-  const gateway = createGatewayService({
-    ...base,
-    committer,
-    ids,
-    tracker,
-    productCache,
-    publisher,
-    presence,
-    deviceAuth,
-  });
+  const gateway = createGatewayService({ ...commandDeps, presence, deviceAuth });
   registerThingDataSinks(committer);
   registerCommandSinks(committer);
   registerTagsDesiredSinks(committer);

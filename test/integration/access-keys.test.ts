@@ -1,24 +1,20 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { accessKeys } from '../../src/db/tables.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { createApiKey, createProduct, mutate, mutateOk } from './support.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 
 const SELECT = 'accessKey { id accessKeyId name role productKeys createdAt revokedAt lastUsedAt } accessKeySecret';
 
 describeEachDb('AccessKey pairs on %s', (kind) => {
-  let t: TestPlatform;
+  const t = usePlatform(kind);
   let pkA: string;
   let pkB: string;
 
   beforeAll(async () => {
-    t = await startTestPlatform(kind);
     pkA = (await createProduct(t, { name: 'Product A' })).productKey;
     pkB = (await createProduct(t, { name: 'Product B' })).productKey;
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('creates a pair whose secret is shown once and stored only encrypted', async () => {

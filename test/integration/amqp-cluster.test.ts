@@ -1,34 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { alibabaConsumer, subscription, type Consumer } from '../helpers/amqp.ts';
 import { connectDevice, productWithDevices } from '../helpers/devices.ts';
-import { freshPostgresDatabase, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { useCluster } from '../helpers/use-platform.ts';
 import { requireService } from '../helpers/services-env.ts';
 
 const enabled = requireService('TEST_REDIS_URL', 'TEST_DATABASE_URL');
 
 /** cloud-api.md §7.5: clients of one consumer group on different instances compete; no message goes out twice at once. */
 describe.runIf(enabled)('AMQP consumer groups across two instances', () => {
-  let a: TestPlatform;
-  let b: TestPlatform;
-  let drop: () => Promise<void>;
+  const { a, b } = useCluster({ AMQP_PORT: 0 });
   const consumers: Consumer[] = [];
-  beforeAll(async () => {
-    const db = await freshPostgresDatabase();
-    drop = db.drop;
-    const shared = {
-      DATABASE_URL: db.url,
-      REDIS_URL: process.env.TEST_REDIS_URL,
-      ADMIN_TOKEN: 'cluster-admin-token-0002',
-      AMQP_PORT: 0,
-    };
-    a = await startTestPlatform('postgres', shared);
-    b = await startTestPlatform('postgres', shared);
-  });
   afterAll(async () => {
     await Promise.all(consumers.map((c) => c.close().catch(() => undefined)));
-    await a?.close();
-    await b?.close();
-    await drop?.();
   });
 
   it('shares one group between a client on each instance, every message to exactly one of them', async () => {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { event, intType, param, prop, service } from '../unit/tsl/helpers.ts';
 import { createProduct, dbSnapshot, lampTsl, mutate, mutateOk, registerDevices } from './support.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
@@ -62,19 +62,15 @@ const badTsl: [string, unknown, string[][]][] = [
 ];
 
 describeEachDb('userErrors of the registry mutations on %s', (kind) => {
-  let t: TestPlatform;
+  const t = usePlatform(kind);
   let pk: string;
   let emptyPk: string;
 
   beforeAll(async () => {
-    t = await startTestPlatform(kind);
     pk = (await createProduct(t, { name: 'Errors lamp', tsl: lampTsl })).productKey;
     emptyPk = (await createProduct(t, { name: 'Errors empty' })).productKey;
     await registerDevices(t, pk, ['dev-001', 'dev-002']);
     await mutateOk(t, 'createProductTopic', { productKey: pk, topicShortName: 'custom', operation: 'PUB' });
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   /** Runs a mutation that must fail with exactly `expected` userErrors and change nothing in the database. */

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys } from '../../src/db/tables.ts';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import {
   closeCodeOf,
   createApiKey,
@@ -22,7 +22,7 @@ import { hubListeners, subscriptionsLive } from '../helpers/live.ts';
 const LIFECYCLE = `subscription($pk: String, $after: String) { deviceLifecycle(productKey: $pk, after: $after) { action productKey deviceName cursor } }`;
 
 describeEachDb('authentication and roles on %s', (kind) => {
-  let t: TestPlatform;
+  const t = usePlatform(kind);
   let pkA: string;
   let pkB: string;
   let pkEmpty: string;
@@ -31,7 +31,6 @@ describeEachDb('authentication and roles on %s', (kind) => {
   let spareKeyId: string;
 
   beforeAll(async () => {
-    t = await startTestPlatform(kind);
     const a = await createProduct(t, { name: 'Product A' });
     const b = await createProduct(t, { name: 'Product B' });
     pkA = a.productKey;
@@ -42,9 +41,6 @@ describeEachDb('authentication and roles on %s', (kind) => {
     deviceB = (await registerDevices(t, pkB, ['b-001', 'b-002']))[0]!;
     await mutateOk(t, 'createProductTopic', { productKey: pkA, topicShortName: 'custom', operation: 'PUB' });
     spareKeyId = (await createApiKey(t, 'VIEWER')).id;
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   describe('HTTP bearer tokens', () => {

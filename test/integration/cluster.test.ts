@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
 import mqtt from 'mqtt';
-import {
-  alinkLogin,
-  connectDevice,
-  nextMessage,
-  productWithDevices,
-  sleep,
-  type DeviceCreds,
-} from '../helpers/devices.ts';
-import { freshPostgresDatabase, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { alinkLogin, connectDevice, nextMessage, productWithDevices } from '../helpers/devices.ts';
+import type { DeviceCreds } from '../helpers/devices.ts';
+import { sleep } from '../helpers/wait.ts';
+import { useCluster } from '../helpers/use-platform.ts';
 import { deviceState } from '../helpers/commands.ts';
 import { PythonWireDevice } from '../helpers/python-wire.ts';
 import { requireService } from '../helpers/services-env.ts';
@@ -39,23 +34,11 @@ function answer(c: MqttClient, pk: string, dn: string) {
 }
 
 describe.runIf(enabled)('two instances over one Redis and one PostgreSQL', () => {
-  let a: TestPlatform;
-  let b: TestPlatform;
-  let drop: () => Promise<void>;
+  const { a, b } = useCluster();
   let pk: string;
   let devs: DeviceCreds[];
   beforeAll(async () => {
-    const db = await freshPostgresDatabase();
-    drop = db.drop;
-    const shared = { DATABASE_URL: db.url, REDIS_URL: process.env.TEST_REDIS_URL };
-    a = await startTestPlatform('postgres', { ...shared, ADMIN_TOKEN: 'cluster-admin-token-0001' });
-    b = await startTestPlatform('postgres', { ...shared, ADMIN_TOKEN: 'cluster-admin-token-0001' });
     ({ productKey: pk, devices: devs } = await productWithDevices(a, 4, { tsl: lampTsl }));
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await drop?.();
   });
 
   it('serves a device on A from GraphQL on B: status, messages, RRPC, sync services and broadcasts', async () => {

@@ -4,7 +4,7 @@ import { commands } from '../../src/db/tables.ts';
 import { GroupCommitter } from '../../src/events/committer.ts';
 import { createLogger } from '../../src/logger.ts';
 import { registerCommandSinks, type ReplyRow } from '../../src/services/command-replies.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 
 /**
@@ -14,11 +14,10 @@ import { describeEachDb } from '../helpers/services-env.ts';
  * just before it) are reproduced exactly.
  */
 describeEachDb('the command lifecycle record on %s', (kind) => {
-  let t: TestPlatform;
+  const t = usePlatform(kind);
   let committer: GroupCommitter;
   let n = 0;
   beforeAll(async () => {
-    t = await startTestPlatform(kind);
     // A generous delay: items submitted in one tick share one transaction, in submission order.
     committer = new GroupCommitter(t.platform.database, t.platform.log, createLogger('silent'), {
       delayMs: 20,
@@ -29,7 +28,6 @@ describeEachDb('the command lifecycle record on %s', (kind) => {
   });
   afterAll(async () => {
     await committer?.close();
-    await t?.close();
   });
 
   async function sent(): Promise<string> {

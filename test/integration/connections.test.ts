@@ -1,18 +1,12 @@
 /** `nodes` and `totalCount` on every Relay connection (Relay allows both; the web console reads them). */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keysetPage, toConnection } from '../../src/services/paging.ts';
 import { productWithDevices } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 
 describeEachDb('connections on %s', (kind) => {
-  let t: TestPlatform;
-  beforeAll(async () => {
-    t = await startTestPlatform(kind);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = usePlatform(kind);
 
   it('gives every connection nodes and a totalCount of the filtered list, whatever the page size', async () => {
     const a = await productWithDevices(t, 3);

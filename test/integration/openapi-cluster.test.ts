@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { redisNonceStore } from '../../src/openapi/nonces.ts';
 import { $Iot, createAccessKey, iotClient, sdkError } from '../helpers/alibaba-openapi.ts';
 import { productWithDevices } from '../helpers/devices.ts';
 import { recordingProxy, send } from '../helpers/http-replay.ts';
-import { freshPostgresDatabase, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { useCluster } from '../helpers/use-platform.ts';
 import { requireService } from '../helpers/services-env.ts';
 
 const redisUrl = process.env.TEST_REDIS_URL;
@@ -24,22 +24,10 @@ describe.runIf(requireService('TEST_REDIS_URL'))('OpenAPI nonces in Redis', () =
 });
 
 describe.runIf(enabled)('OpenAPI on two instances over one Redis and one PostgreSQL', () => {
-  let a: TestPlatform;
-  let b: TestPlatform;
-  let drop: () => Promise<void>;
+  const { a, b } = useCluster();
   let pk: string;
   beforeAll(async () => {
-    const db = await freshPostgresDatabase();
-    drop = db.drop;
-    const shared = { DATABASE_URL: db.url, REDIS_URL: redisUrl, ADMIN_TOKEN: 'cluster-admin-token-0001' };
-    a = await startTestPlatform('postgres', shared);
-    b = await startTestPlatform('postgres', shared);
     pk = (await productWithDevices(a, 1)).productKey;
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await drop?.();
   });
 
   it('refuses on B a request replayed from A, and a key revoked on A on B', async () => {

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_QUERY_DEPTH } from '../../src/http/graphql.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 
 /** products → devices → product → devices ...: each `devices { edges { node { product {` adds four levels (small pages:
  * the cost limit multiplies page sizes). */
@@ -15,13 +15,7 @@ function nested(levels: number): string {
 }
 
 describe('query limits', () => {
-  let t: TestPlatform;
-  beforeAll(async () => {
-    t = await startTestPlatform('pglite');
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = usePlatform('pglite');
 
   it(`refuses a query nested deeper than ${MAX_QUERY_DEPTH} levels with QUERY_TOO_COMPLEX, before it runs`, async () => {
     const deep = await t.gql(nested(MAX_QUERY_DEPTH + 4));

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Collected, wsClient } from '../helpers/graphql-ws.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { describeEachDb } from '../helpers/services-env.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 import { hubListeners, subscriptionsLive } from '../helpers/live.ts';
@@ -13,13 +13,7 @@ const REGISTER_MANY = `mutation($input: RegisterDevicesInput!) { registerDevices
 const DEVICES_PAGE = `query($pk: String!, $first: Int, $after: String) { devices(productKey: $pk, first: $first, after: $after) { edges { cursor node { deviceName state } } pageInfo { hasNextPage endCursor } } }`;
 
 describeEachDb('registry on %s', (kind) => {
-  let t: TestPlatform;
-  beforeAll(async () => {
-    t = await startTestPlatform(kind);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = usePlatform(kind);
 
   it('creates a product from the smart-lamp TSL with the default topics and derived services', async () => {
     const r = await t.gql(CREATE_PRODUCT, { input: { name: 'Smart lamp', tsl: lampTsl } });

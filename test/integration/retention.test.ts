@@ -1,20 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
 describe('retention', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let pk: string;
   let dev: DeviceCreds;
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     const p = await productWithDevices(t, 1, { tsl: lampTsl });
     pk = p.productKey;
     dev = p.devices[0]!;
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('deletes history, service calls and events older than the cutoff in batches, and keeps newer ones', async () => {

@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { usePlatform } from '../helpers/use-platform.ts';
 
 /**
  * graphql-api.md: a key limited to a list of product keys "sees nothing of other products". Rules read and write
  * device data, so a scoped key sees and makes only rules over its own products (FROM and REPUBLISH targets).
  */
 describe('rules and API keys limited to products', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let mine: string;
   let theirs: string;
   let token: string;
@@ -15,7 +15,6 @@ describe('rules and API keys limited to products', () => {
   const hook = { type: 'WEBHOOK', configuration: { url: 'http://127.0.0.1:9/hook' } };
 
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     const product = async (name: string) =>
       (
         await t.gql(`mutation($i: CreateProductInput!) { createProduct(input: $i) { product { productKey } } }`, {
@@ -32,9 +31,6 @@ describe('rules and API keys limited to products', () => {
       i: { name: 'theirs', sql: `SELECT * FROM "/${theirs}/+/user/#"`, actions: [hook] },
     });
     theirRule = r.data.createRule.rule.id;
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it.each([

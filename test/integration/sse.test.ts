@@ -1,7 +1,7 @@
 import http from 'node:http';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { Collected } from '../helpers/graphql-ws.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import {
   createProduct,
   headCursor,
@@ -57,14 +57,10 @@ function rawSse(url: string, method: 'GET' | 'POST', headers: Record<string, str
 }
 
 describeEachDb('subscriptions over Server-Sent Events on %s', (kind) => {
-  let t: TestPlatform;
+  const t = usePlatform(kind);
   let pk: string;
   beforeAll(async () => {
-    t = await startTestPlatform(kind);
     pk = (await createProduct(t, { name: 'SSE lamp' })).productKey;
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('streams lifecycle events as text/event-stream "next" events on POST /graphql', async () => {

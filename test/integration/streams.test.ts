@@ -1,9 +1,10 @@
 import { and, asc, eq, gt } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { events } from '../../src/db/tables.ts';
 import { decodeCursor, encodeCursor } from '../../src/events/cursor.ts';
 import { Collected } from '../helpers/graphql-ws.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import type { TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import {
   createApiKey,
   createProduct,
@@ -37,13 +38,7 @@ const names = (prefix: string, count: number) =>
   Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
 
 describeEachDb('event streams on %s', (kind) => {
-  let t: TestPlatform;
-  beforeAll(async () => {
-    t = await startTestPlatform(kind);
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = usePlatform(kind);
 
   describe.each(TRANSPORTS)('over %s', (transport) => {
     it('delivers create, disable, enable and delete of a product in commit order', async () => {

@@ -41,14 +41,9 @@ export async function mutate(
 }
 
 /** Asserts a mutation succeeded (no userErrors, no errors) and returns its payload. */
-export async function mutateOk(
-  t: TestPlatform,
-  name: string,
-  input: Record<string, unknown>,
-  select = '',
-  token?: string | null,
-): Promise<any> {
-  const r = await mutate(t, name, input, select, token);
+export async function mutateOk(...args: Parameters<typeof mutate>): Promise<any> {
+  const name = args[1];
+  const r = await mutate(...args);
   expect(r.errors, `${name} errors`).toBeUndefined();
   expect(r.payload.userErrors, `${name} userErrors`).toEqual([]);
   return r.payload;

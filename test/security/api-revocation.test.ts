@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApiKey, createProduct, headCursor, registerDevices, sseClient } from '../integration/support.ts';
-import { freshPostgresDatabase, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import type { TestPlatform } from '../helpers/platform.ts';
+import { useCluster, usePlatform } from '../helpers/use-platform.ts';
 import { requireService } from '../helpers/services-env.ts';
 
 /**
@@ -65,13 +66,7 @@ async function revokeEndsStream(serving: TestPlatform, revoking: TestPlatform) {
 }
 
 describe('revoking an API key ends its SSE subscriptions', () => {
-  let t: TestPlatform;
-  beforeAll(async () => {
-    t = await startTestPlatform('pglite');
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = usePlatform('pglite');
 
   it('ends a live SSE stream at once with UNAUTHENTICATED', async () => {
     await revokeEndsStream(t, t);
@@ -81,25 +76,7 @@ describe('revoking an API key ends its SSE subscriptions', () => {
 const cluster = requireService('TEST_REDIS_URL', 'TEST_DATABASE_URL');
 
 describe.runIf(cluster)('revoking an API key on one instance ends its SSE subscriptions on another', () => {
-  let a: TestPlatform;
-  let b: TestPlatform;
-  let drop: () => Promise<void>;
-  beforeAll(async () => {
-    const db = await freshPostgresDatabase();
-    drop = db.drop;
-    const shared = {
-      DATABASE_URL: db.url,
-      REDIS_URL: process.env.TEST_REDIS_URL,
-      ADMIN_TOKEN: 'revocation-admin-token-0001',
-    };
-    a = await startTestPlatform('postgres', shared);
-    b = await startTestPlatform('postgres', shared);
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await drop?.();
-  });
+  const { a, b } = useCluster();
 
   it('ends the stream served by B when A revokes the key', async () => {
     await revokeEndsStream(b, a);

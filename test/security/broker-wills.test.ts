@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { query } from '../../src/db/client.ts';
 import { putWill } from '../../src/broker/persistence/wills.ts';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 
 /**
  * Threat: one instance dies with clients that left wills; every surviving instance publishes them with no client, its
@@ -11,14 +11,8 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
  *. Under vitest the old behaviour shows as an unhandled error that fails the run.
  */
 describe('wills left by a dead instance', () => {
-  let t: TestPlatform;
-  beforeAll(async () => {
-    // A sweep every 4 heartbeats: 400 ms here instead of 4 minutes.
-    t = await startTestPlatform('pglite', { MQTT_HEARTBEAT_MS: 100 });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  // A sweep every 4 heartbeats: 400 ms here instead of 4 minutes.
+  const t = usePlatform('pglite', { MQTT_HEARTBEAT_MS: 100 });
 
   it('publishes a will its device may send as that device, drops the others with a log line, and stays up', async () => {
     const { productKey: pk, devices } = await productWithDevices(t, 2);

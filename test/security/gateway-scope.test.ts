@@ -3,14 +3,14 @@ import { sql } from 'drizzle-orm';
 import { query } from '../../src/db/client.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 
 /**
  * Threat: a gateway reaches into other products with thing/sub/register, reading the secret of any unactivated device
  * of a product with dynamic registration, and creating devices there without limit.
  */
 describe('gateway sub-device registration stays within the products allowed for the gateway', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite', { SUB_REGISTRATION_PER_MINUTE: 8 });
   let gwPk: string;
   let gw: DeviceCreds;
   let allowedPk: string;
@@ -40,7 +40,6 @@ describe('gateway sub-device registration stays within the products allowed for 
     ).data.device !== null;
 
   beforeAll(async () => {
-    t = await startTestPlatform('pglite', { SUB_REGISTRATION_PER_MINUTE: 8 });
     ({
       productKey: gwPk,
       devices: [gw],
@@ -65,7 +64,6 @@ describe('gateway sub-device registration stays within the products allowed for 
   });
   afterAll(async () => {
     await c?.endAsync();
-    await t?.close();
   });
 
   it('never returns the secret of, nor creates, a device in a product that does not allow the gateway', async () => {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProbeWithViewer, type Probe } from './support.ts';
+import { describe, expect, it } from 'vitest';
+import { useProbeWithViewer } from './support.ts';
 
 /**
  * Finding 2: one anonymous request could freeze the process. The depth limit walked fragment spreads afresh at every
@@ -14,38 +14,34 @@ function spreads(n: number): string {
 }
 
 describe('GraphQL denial of service', () => {
-  let p: Probe;
-  let viewer: string;
-  beforeAll(async () => {
-    ({ probe: p, viewer } = await startProbeWithViewer());
-  });
-  afterAll(async () => {
-    await p?.close();
-  });
+  const probed = useProbeWithViewer();
 
   it('refuses an anonymous request before parsing it, while health, GraphQL and device replies keep coming', async () => {
-    const hostile = Promise.all([p.gql(spreads(40), {}, null), p.gql(spreads(40), {}, 'not-a-key')]);
-    const [[anon, bad]] = await Promise.all([hostile, p.responsive()]);
+    const hostile = Promise.all([
+      probed.probe.gql(spreads(40), {}, null),
+      probed.probe.gql(spreads(40), {}, 'not-a-key'),
+    ]);
+    const [[anon, bad]] = await Promise.all([hostile, probed.probe.responsive()]);
     for (const r of [anon, bad]) {
       expect(r.status).toBe(401);
       expect(r.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
     }
     // GraphiQL itself still opens in a browser without a token.
-    const page = await fetch(`${p.child.httpUrl}/graphql`, { headers: { accept: 'text/html' } });
+    const page = await fetch(`${probed.probe.child.httpUrl}/graphql`, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<html');
   });
 
   it('measures nested fragment spreads in linear time and refuses the expansion', async () => {
-    const [r] = await Promise.all([p.gql(spreads(40), {}, viewer), p.responsive()]);
+    const [r] = await Promise.all([probed.probe.gql(spreads(40), {}, probed.viewer), probed.probe.responsive()]);
     expect(r.body.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
     expect(r.body.data ?? null).toBeNull();
   });
 
   it('stops parsing at the token limit', async () => {
     const [r] = await Promise.all([
-      p.gql(`{ ${'products { edges { cursor } } '.repeat(5_000)} }`, {}, viewer),
-      p.responsive(),
+      probed.probe.gql(`{ ${'products { edges { cursor } } '.repeat(5_000)} }`, {}, probed.viewer),
+      probed.probe.responsive(),
     ]);
     expect(r.body.errors[0].message).toMatch(/more th.. \d+ tokens/);
   });
@@ -56,12 +52,12 @@ describe('GraphQL denial of service', () => {
       variables: { pad: 'x'.repeat(2 * 1024 * 1024) },
     });
     const send = (token: string | null) =>
-      fetch(`${p.child.httpUrl}/graphql`, {
+      fetch(`${probed.probe.child.httpUrl}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: big,
       });
-    const [authed, anon] = await Promise.all([send(viewer), send(null), p.responsive()]);
+    const [authed, anon] = await Promise.all([send(probed.viewer), send(null), probed.probe.responsive()]);
     expect(authed.status).toBe(413);
     expect(anon.status).toBe(401);
   });

@@ -1,17 +1,17 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../../src/db/client.ts';
 import { enqueueOutgoing } from '../../src/broker/persistence/queues.ts';
 import { alinkLogin, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 
 /**
  * Threat: a device reads another device's downstream messages through its persistent session.
  * aedes stored every filter of a SUBSCRIBE once one was granted, and queued offline QoS 1 messages for the denied ones.
  */
 describe('persistent subscriptions never bypass the topic ACL', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let pk: string;
   let a: DeviceCreds;
   let b: DeviceCreds;
@@ -53,13 +53,9 @@ describe('persistent subscriptions never bypass the topic ACL', () => {
     ).map((r) => r.topic);
 
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     let devices: DeviceCreds[];
     ({ productKey: pk, devices } = await productWithDevices(t, 2));
     [a, b] = devices as [DeviceCreds, DeviceCreds];
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   it('stores only the granted filters of a SUBSCRIBE and delivers nothing of another device, live or after reconnecting', async () => {

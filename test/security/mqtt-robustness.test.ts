@@ -2,7 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alinkLogin, connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { connectPacket, rawConnect, remainingLength } from '../helpers/raw-mqtt.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
 
 /**
@@ -11,14 +11,13 @@ import { lampTsl } from '../helpers/tsl-fixtures.ts';
  * stays up, and a well-behaved device on the same instance keeps getting its replies.
  */
 describe('malformed MQTT and Alink input', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let pk: string;
   let good: DeviceCreds;
   let bad: DeviceCreds;
   let g: MqttClient;
   let seq = 0;
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     let devices: DeviceCreds[];
     ({ productKey: pk, devices } = await productWithDevices(t, 2, { tsl: lampTsl }));
     [good, bad] = devices as [DeviceCreds, DeviceCreds];
@@ -27,7 +26,6 @@ describe('malformed MQTT and Alink input', () => {
   });
   afterAll(async () => {
     await g?.endAsync();
-    await t?.close();
   });
 
   /** The well-behaved device posts a property and gets its 200. */

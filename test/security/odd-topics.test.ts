@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryError } from '../../src/services/rules/actions.ts';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { createTopic } from '../e2e/rules-support.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -13,15 +13,14 @@ import { waitFor } from '../helpers/wait.ts';
  * characters, 7 '/', levels of letters, digits and underscore) were accepted on publish.
  */
 describe('odd topics and header values', () => {
-  let t: TestPlatform;
+  // Retries would run for up to a minute: a delivery stuck in them never reaches the receiver within the test.
+  const t = usePlatform('pglite', { RULE_RETRY_BASE_MS: 20, RULE_RETRY_MAX_MS: 60_000 });
   let pk: string;
   let dev: DeviceCreds;
   let server: http.Server;
   let hookUrl: string;
   const received: http.IncomingHttpHeaders[] = [];
   beforeAll(async () => {
-    // Retries would run for up to a minute: a delivery stuck in them never reaches the receiver within the test.
-    t = await startTestPlatform('pglite', { RULE_RETRY_BASE_MS: 20, RULE_RETRY_MAX_MS: 60_000 });
     const p = await productWithDevices(t, 1);
     pk = p.productKey;
     dev = p.devices[0]!;
@@ -39,7 +38,6 @@ describe('odd topics and header values', () => {
   afterAll(async () => {
     server?.closeAllConnections();
     await new Promise((r) => server?.close(r));
-    await t?.close();
   });
 
   it('encodes webhook header values above U+00FF instead of failing every delivery', async () => {

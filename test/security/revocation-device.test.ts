@@ -1,7 +1,36 @@
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, nextMessage, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import type { MqttClient } from 'mqtt';
+import { mutateOk } from '../integration/support.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
+
+/** `ask` publishes `{ id, params }` on a gateway's topic and resolves with the `code` of its `_reply`; ids from `nextId`. */
+function asker(c: MqttClient) {
+  let id = 0;
+  const nextId = () => String(++id);
+  const ask = async (topic: string, params: unknown): Promise<number> => {
+    const r = nextMessage(c, (tp) => tp === `${topic}_reply`);
+    await c.publishAsync(topic, JSON.stringify({ id: nextId(), params }), { qos: 1 });
+    return JSON.parse((await r).payload.toString()).code as number;
+  };
+  return { ask, nextId };
+}
+
+/** A sub-device's signed login params (topo/add, combine/login), signed now with HMAC-SHA1. */
+function signedLogin(sub: DeviceCreds) {
+  const { productKey: pk, deviceName: dn } = sub;
+  const ts = String(Date.now());
+  const content = `clientId${pk}&${dn}deviceName${dn}productKey${pk}timestamp${ts}`;
+  return {
+    productKey: pk,
+    deviceName: dn,
+    clientId: `${pk}&${dn}`,
+    timestamp: ts,
+    signmethod: 'hmacsha1',
+    sign: createHmac('sha1', sub.deviceSecret).update(content).digest('hex'),
+  };
+}
 
 /**
  * Threat: access that was revoked goes on (device side). A gateway kept receiving a sub-device's
@@ -9,30 +38,20 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
  * resetDeviceSecret (revocation-login-race.test.ts).
  */
 describe('revocation on the device side ends access at once', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let gwPk: string;
   let gw: DeviceCreds;
   let subPk: string;
   let subs: DeviceCreds[];
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     ({
       productKey: gwPk,
       devices: [gw],
     } = (await productWithDevices(t, 1, { nodeType: 'GATEWAY' })) as { productKey: string; devices: [DeviceCreds] });
     ({ productKey: subPk, devices: subs } = await productWithDevices(t, 4));
   });
-  afterAll(async () => {
-    await t?.close();
-  });
 
-  const mutate = async (name: string, input: Record<string, unknown>) => {
-    const r = await t.gql(
-      `mutation($i: ${name[0]!.toUpperCase()}${name.slice(1)}Input!) { ${name}(input: $i) { userErrors { code message } } }`,
-      { i: input },
-    );
-    expect(r.data[name].userErrors).toEqual([]);
-  };
+  const mutate = (name: string, input: Record<string, unknown>) => mutateOk(t, name, input);
   const pub = (pk: string, topic: string, payload: string) =>
     mutate('pub', { productKey: pk, topicFullName: topic, payload, qos: 0 });
 
@@ -48,24 +67,8 @@ describe('revocation on the device side ends access at once', () => {
       `/ext/session/${gwPk}/${gw.deviceName}/combine/logout_reply`,
     ];
     await c.subscribeAsync([...replies, ownTopic]);
-    let id = 0;
-    const ask = async (topic: string, params: unknown) => {
-      const r = nextMessage(c, (tp) => tp === `${topic}_reply`);
-      await c.publishAsync(topic, JSON.stringify({ id: String(++id), params }), { qos: 1 });
-      return JSON.parse((await r).payload.toString()).code as number;
-    };
-    const signed = () => {
-      const ts = String(Date.now());
-      const content = `clientId${subPk}&${sub.deviceName}deviceName${sub.deviceName}productKey${subPk}timestamp${ts}`;
-      return {
-        productKey: subPk,
-        deviceName: sub.deviceName,
-        clientId: `${subPk}&${sub.deviceName}`,
-        timestamp: ts,
-        signmethod: 'hmacsha1',
-        sign: createHmac('sha1', sub.deviceSecret).update(content).digest('hex'),
-      };
-    };
+    const { ask } = asker(c);
+    const signed = () => signedLogin(sub);
     const topoAdd = () => ask(`/sys/${gwPk}/${gw.deviceName}/thing/topo/add`, [signed()]);
     const login = async () => {
       expect(await ask(`/ext/session/${gwPk}/${gw.deviceName}/combine/login`, signed())).toBe(200);
@@ -142,30 +145,14 @@ describe('revocation on the device side ends access at once', () => {
       `/ext/session/${gwPk}/${gw.deviceName}/combine/logout_reply`,
       errTopic,
     ]);
-    let id = 0;
-    const ask = async (topic: string, params: unknown) => {
-      const r = nextMessage(c, (tp) => tp === `${topic}_reply`);
-      await c.publishAsync(topic, JSON.stringify({ id: String(++id), params }), { qos: 1 });
-      return JSON.parse((await r).payload.toString()).code as number;
-    };
-    const signed = () => {
-      const ts = String(Date.now());
-      const content = `clientId${subPk}&${sub.deviceName}deviceName${sub.deviceName}productKey${subPk}timestamp${ts}`;
-      return {
-        productKey: subPk,
-        deviceName: sub.deviceName,
-        clientId: `${subPk}&${sub.deviceName}`,
-        timestamp: ts,
-        signmethod: 'hmacsha1',
-        sign: createHmac('sha1', sub.deviceSecret).update(content).digest('hex'),
-      };
-    };
+    const { ask, nextId } = asker(c);
+    const signed = () => signedLogin(sub);
     const login = async () =>
       expect(await ask(`/ext/session/${gwPk}/${gw.deviceName}/combine/login`, signed())).toBe(200);
     /** The gateway posts for the sub-device: 'accepted' (a post_reply) or 'noSession' (520 on /ext/error). */
     const postAsSub = async () => {
       const answer = nextMessage(c, (tp) => tp === `${post}_reply` || tp === errTopic);
-      await c.publishAsync(post, JSON.stringify({ id: String(++id), params: {} }), { qos: 1 });
+      await c.publishAsync(post, JSON.stringify({ id: nextId(), params: {} }), { qos: 1 });
       const m = await answer;
       if (m.topic === errTopic) {
         expect(JSON.parse(m.payload.toString()).code).toBe(520);

@@ -1,9 +1,10 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, it } from 'vitest';
 import { query } from '../../src/db/client.ts';
 import { alinkLogin, brokerUrl, connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { mutateOk } from '../integration/support.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 
 /**
  * Threat: a login in flight outlives disableDevice / resetDeviceSecret: the login was checked
@@ -12,24 +13,14 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
  * commits after it kicks the session.
  */
 describe('a login in flight does not outlive a revocation', () => {
-  let t: TestPlatform;
+  // Logins wait up to a second in the group commit: a revocation issued meanwhile lands while the login is in flight.
+  const t = usePlatform('pglite', { COMMIT_DELAY_MS: 1000 });
   let devices: DeviceCreds[];
   beforeAll(async () => {
-    // Logins wait up to a second in the group commit: a revocation issued meanwhile lands while the login is in flight.
-    t = await startTestPlatform('pglite', { COMMIT_DELAY_MS: 1000 });
     ({ devices } = await productWithDevices(t, 2));
   });
-  afterAll(async () => {
-    await t?.close();
-  });
 
-  const mutate = async (name: string, input: Record<string, unknown>) => {
-    const r = await t.gql(
-      `mutation($i: ${name[0]!.toUpperCase()}${name.slice(1)}Input!) { ${name}(input: $i) { userErrors { code message } } }`,
-      { i: input },
-    );
-    expect(r.data[name].userErrors).toEqual([]);
-  };
+  const mutate = (name: string, input: Record<string, unknown>) => mutateOk(t, name, input);
 
   const inFlight = async (d: DeviceCreds, revoke: () => Promise<void>) => {
     const client: MqttClient = mqtt.connect(brokerUrl(t, 'tcp'), {

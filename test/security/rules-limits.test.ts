@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createProduct } from '../integration/support.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 
 /** Finding 13 (rules part): the reference limits rules; ThingQL had no limit. RULE_MAX_PER_PRODUCT (2 here). */
 describe('rules per product', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite', { RULE_MAX_PER_PRODUCT: 2 });
   let a: string;
   let b: string;
   beforeAll(async () => {
-    t = await startTestPlatform('pglite', { RULE_MAX_PER_PRODUCT: 2 });
     a = (await createProduct(t, { name: 'Limited A' })).productKey;
     b = (await createProduct(t, { name: 'Limited B' })).productKey;
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   const create = async (pk: string, name: string) => {

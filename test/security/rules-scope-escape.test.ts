@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 import { createApiKey } from '../integration/support.ts';
 import { createTopic, deadLetters } from '../e2e/rules-support.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -11,17 +11,13 @@ import { waitFor } from '../helpers/wait.ts';
  * against the rule's scope (the products of the key that made it) as well as the target's ACL.
  */
 describe('rule scope escape through computed republish topics', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let a: { productKey: string; devices: DeviceCreds[] };
   let b: { productKey: string; devices: DeviceCreds[] };
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     a = await productWithDevices(t, 1);
     b = await productWithDevices(t, 1);
     await createTopic(t, b.productKey, '#', 'SUB');
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   async function ruleAs(token: string | undefined, name: string) {

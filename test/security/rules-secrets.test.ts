@@ -1,17 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createProduct } from '../integration/support.ts';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
 
 /**
  * Finding 8: `rules { actions { configuration } }` showed a VIEWER the webhook Authorization headers, URL tokens
  * (`?access_token=`) and AMQP passwords. Below ADMIN they are masked now; ADMIN still reads what it wrote.
  */
 describe('rule action secrets', () => {
-  let t: TestPlatform;
+  const t = usePlatform('pglite');
   let pk: string;
   const secrets = ['S3CR3T-token', 'S3CR3T-bearer', 'S3CR3T-apikey', 'S3CR3T-amqppass', 'S3CR3T-query', 'S3CR3T-user'];
   beforeAll(async () => {
-    t = await startTestPlatform('pglite');
     pk = (await createProduct(t, { name: 'Secret lamp' })).productKey;
     const r = await t.gql(
       `mutation($i: CreateRuleInput!) { createRule(input: $i) { rule { id } userErrors { code message } } }`,
@@ -43,9 +42,6 @@ describe('rule action secrets', () => {
       },
     );
     expect(r.data.createRule.userErrors).toEqual([]);
-  });
-  afterAll(async () => {
-    await t?.close();
   });
 
   const read = (token: string) => t.gql(`{ rules { actions { type configuration } } }`, {}, token);

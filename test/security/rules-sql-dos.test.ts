@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { likeMatch } from '../../src/domain/rules/like.ts';
 import { compileRuleSql } from '../../src/domain/rules/sql.ts';
-import { startProbeWithViewer, type Probe } from './support.ts';
+import { useProbeWithViewer } from './support.ts';
 
 /**
  * Finding 5: rule `LIKE` was a backtracking regex: `'%a%a%a%a%a%a%b'` against a long run of `a` takes hours, reachable by
@@ -9,25 +9,18 @@ import { startProbeWithViewer, type Probe } from './support.ts';
  * blocked event loop fails this suite (its answers never come) instead of freezing it.
  */
 describe('rule SQL denial of service', () => {
-  let p: Probe;
-  let viewer: string;
-  beforeAll(async () => {
-    ({ probe: p, viewer } = await startProbeWithViewer());
-  });
-  afterAll(async () => {
-    await p?.close();
-  });
+  const probed = useProbeWithViewer();
 
   it('answers a hostile LIKE in testRule (a VIEWER) while health, GraphQL and device replies keep coming', async () => {
-    const hostile = p.gql(
+    const hostile = probed.probe.gql(
       `query($sql: String!, $payload: JSON!) { testRule(sql: $sql, topic: "/pk1/dev1/user/data", payload: $payload) { matched userErrors { code } } }`,
       {
         sql: `SELECT * FROM "/pk1/+/user/data" WHERE s LIKE '%a%a%a%a%a%a%a%a%a%a%a%b'`,
         payload: { s: 'a'.repeat(20_000) },
       },
-      viewer,
+      probed.viewer,
     );
-    const [r] = await Promise.all([hostile, p.responsive()]);
+    const [r] = await Promise.all([hostile, probed.probe.responsive()]);
     expect(r.body.data.testRule).toEqual({ matched: false, userErrors: [] });
   });
 

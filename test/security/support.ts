@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { alinkLogin } from '../helpers/devices.ts';
 import { childGql, seedDataDir, startChildPlatform, type ChildPlatform } from '../helpers/child-platform.ts';
 import { postAndReply } from '../helpers/thing-posts.ts';
@@ -102,9 +102,29 @@ export async function startProbe(env: Record<string, string> = {}): Promise<Prob
   }
 }
 
-/** A probe and the token of a VIEWER key on it: what a low-role caller can reach. */
-export async function startProbeWithViewer(): Promise<{ probe: Probe; viewer: string }> {
-  const probe = await startProbe();
-  const k = await probe.gql(`mutation { createApiKey(input: { name: "viewer", role: VIEWER }) { token } }`);
-  return { probe, viewer: k.body.data.createApiKey.token as string };
+/**
+ * A probe started in the suite's beforeAll (closed in its afterAll) and the token of a VIEWER key on it: what a
+ * low-role caller can reach. Read `probe` and `viewer` inside tests, once beforeAll has run.
+ */
+export function useProbeWithViewer(): { readonly probe: Probe; readonly viewer: string } {
+  let probe: Probe | undefined;
+  let viewer: string | undefined;
+  beforeAll(async () => {
+    probe = await startProbe();
+    const k = await probe.gql(`mutation { createApiKey(input: { name: "viewer", role: VIEWER }) { token } }`);
+    viewer = k.body.data.createApiKey.token as string;
+  });
+  afterAll(async () => {
+    await probe?.close();
+  });
+  return {
+    get probe() {
+      if (!probe) throw new Error('useProbeWithViewer: probe read before beforeAll started it');
+      return probe;
+    },
+    get viewer() {
+      if (viewer === undefined) throw new Error('useProbeWithViewer: viewer read before beforeAll made it');
+      return viewer;
+    },
+  };
 }

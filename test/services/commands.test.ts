@@ -6,7 +6,30 @@
 import { expect } from 'vitest';
 import { failure } from '../helpers/expect-errors.ts';
 import { describeEachDb, test } from '../helpers/fixtures.ts';
-import { ADMIN } from '../helpers/services.ts';
+import { ADMIN, type TestServices } from '../helpers/services.ts';
+
+/** The first 10 service-history rows of a device within a minute of now, oldest first. */
+const lastMinuteHistory = (s: TestServices, device: { productKey: string; deviceName: string }) =>
+  s.services.history.serviceHistory(
+    ADMIN,
+    {
+      productKey: device.productKey,
+      deviceName: device.deviceName,
+      from: new Date(Date.now() - 60_000),
+      to: new Date(Date.now() + 60_000),
+      order: 'ASC',
+    },
+    { first: 10 },
+  );
+
+/** An admin RRPC call with `payload` to a device. */
+const rrpcTo = (
+  s: TestServices,
+  device: { productKey: string; deviceName: string },
+  payload: string,
+  timeoutMs: number | null,
+) =>
+  s.services.commands.rrpc(ADMIN, { productKey: device.productKey, deviceName: device.deviceName, payload, timeoutMs });
 
 describeEachDb(
   test,
@@ -29,17 +52,7 @@ describeEachDb(
       });
       // The device's reply completes the command (through the ingest pipeline and the command sinks).
       await online.publish(`${topic}_reply`, { id: messageId, code: 200, data: {} });
-      const history = await s.services.history.serviceHistory(
-        ADMIN,
-        {
-          productKey: device.productKey,
-          deviceName: device.deviceName,
-          from: new Date(Date.now() - 60_000),
-          to: new Date(Date.now() + 60_000),
-          order: 'ASC',
-        },
-        { first: 10 },
-      );
+      const history = await lastMinuteHistory(s, device);
       expect(history.edges.map((e) => [e.node.messageId, e.node.identifier, e.node.status])).toEqual([
         [messageId, 'set', 'REPLIED'],
       ]);
@@ -77,17 +90,7 @@ describeEachDb(
       });
       const sent = await s.publisher.next(`/sys/${device.productKey}/${device.deviceName}/thing/service/property/set`);
       expect(sent.json.id).toBe(messageId);
-      const history = await s.services.history.serviceHistory(
-        ADMIN,
-        {
-          productKey: device.productKey,
-          deviceName: device.deviceName,
-          from: new Date(Date.now() - 60_000),
-          to: new Date(Date.now() + 60_000),
-          order: 'ASC',
-        },
-        { first: 10 },
-      );
+      const history = await lastMinuteHistory(s, device);
       expect(history.edges.map((e) => e.node.status)).toEqual(['OFFLINE']);
     });
 
@@ -104,13 +107,7 @@ describeEachDb(
     });
 
     test('bounds the RRPC timeout to 1000..8000 ms before anything is sent', async ({ services: s, device }) => {
-      const rrpc = (timeoutMs: number | null) =>
-        s.services.commands.rrpc(ADMIN, {
-          productKey: device.productKey,
-          deviceName: device.deviceName,
-          payload: 'ping',
-          timeoutMs,
-        });
+      const rrpc = (timeoutMs: number | null) => rrpcTo(s, device, 'ping', timeoutMs);
       const before = s.publisher.sent.length;
       for (const bad of [999, 8001, 1500.5])
         expect((await failure(() => rrpc(bad))).codes, `timeoutMs ${bad}`).toEqual(['TIMEOUT_OUT_OF_RANGE']);
@@ -125,13 +122,7 @@ describeEachDb(
       device,
     }) => {
       const online = await s.device(device);
-      const rrpc = (payload: string, timeoutMs: number) =>
-        s.services.commands.rrpc(ADMIN, {
-          productKey: device.productKey,
-          deviceName: device.deviceName,
-          payload,
-          timeoutMs,
-        });
+      const rrpc = (payload: string, timeoutMs: number) => rrpcTo(s, device, payload, timeoutMs);
       const prefix = `/sys/${device.productKey}/${device.deviceName}/rrpc/request/`;
       const answered = rrpc('ping', 8000);
       const req = await s.publisher.next((t) => t.startsWith(prefix));

@@ -25,6 +25,10 @@ const event = (type: string, data: Record<string, unknown>, position = 77): LogE
   createdAt: AT,
 });
 
+/** The forwarding message of a device publish on `topic` (payload in base64), or null when it is not forwarded. */
+const published = (topic: string, payload: Buffer, messageId = '1', receivedAt = 1) =>
+  toForwardingMessage(event('device.message', { messageId, topic, payload: payload.toString('base64'), receivedAt }));
+
 describe('forwarding messages', () => {
   it('a property post is forwarded on /pk/dn/thing/event/property/post with items and checkFailedData (§6.4)', () => {
     const data = {
@@ -130,14 +134,7 @@ describe('forwarding messages', () => {
 
   it('a custom-topic publish is forwarded on its own topic with the device bytes, binary included (§6.13)', () => {
     const bytes = Buffer.from([0x00, 0xff, 0x10, 0x80]);
-    const m = toForwardingMessage(
-      event('device.message', {
-        messageId: '9001',
-        topic: `/${PK}/${DN}/user/update`,
-        payload: bytes.toString('base64'),
-        receivedAt: 123,
-      }),
-    )!;
+    const m = published(`/${PK}/${DN}/user/update`, bytes, '9001', 123)!;
     expect(m.topic).toBe(`/${PK}/${DN}/user/update`);
     expect(m.raw.equals(bytes)).toBe(true);
     expect(m.json).toBeNull();
@@ -145,43 +142,20 @@ describe('forwarding messages', () => {
   });
 
   it('a custom-topic publish of JSON is readable by path', () => {
-    const m = toForwardingMessage(
-      event('device.message', {
-        messageId: '1',
-        topic: `/${PK}/${DN}/user/update`,
-        payload: Buffer.from('{"city":"Hangzhou"}').toString('base64'),
-        receivedAt: 1,
-      }),
-    )!;
+    const m = published(`/${PK}/${DN}/user/update`, Buffer.from('{"city":"Hangzhou"}'))!;
     expect(m.json).toEqual({ city: 'Hangzhou' });
   });
 
   it('binary payloads reach rules through payload() and SELECT *', () => {
     const bytes = Buffer.from([0xca, 0xfe]);
-    const m = toForwardingMessage(
-      event('device.message', {
-        messageId: '1',
-        topic: `/${PK}/${DN}/user/raw`,
-        payload: bytes.toString('base64'),
-        receivedAt: 1,
-      }),
-    )!;
+    const m = published(`/${PK}/${DN}/user/raw`, bytes)!;
     const rule = compileRuleSql(`SELECT *, payload('base64') AS b64, topic(4) AS kind FROM "/${PK}/+/user/#"`);
     if (!rule.ok) throw new Error(rule.error.message);
     expect(rule.value.select(m)).toEqual({ payload: 'yv4=', b64: 'yv4=', kind: 'raw' });
   });
 
   it('/sys/ publishes are not forwarded raw: rules see their parsed TSL shapes instead', () => {
-    expect(
-      toForwardingMessage(
-        event('device.message', {
-          messageId: '1',
-          topic: `/sys/${PK}/${DN}/thing/event/property/post`,
-          payload: '',
-          receivedAt: 1,
-        }),
-      ),
-    ).toBeNull();
+    expect(published(`/sys/${PK}/${DN}/thing/event/property/post`, Buffer.alloc(0))).toBeNull();
   });
 
   it('events outside the forwarding set are not forwarded', () => {

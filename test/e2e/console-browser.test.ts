@@ -258,6 +258,8 @@ describe.runIf(hasChromium)('the web console in headless Chromium', () => {
     await result.locator('text=Device replied').waitFor();
     expect(await result.locator('[data-testid="reply-code"]').textContent()).toBe('200');
     expect(JSON.parse((await result.locator('pre.json').textContent())!)).toEqual({ Done: 3 });
+    // Done is a bool in the thing model: the reply is shown, and what is wrong with it beside it.
+    expect(await result.locator('[data-testid="reply-warnings"]').textContent()).toContain('INVALID_OUTPUT');
     expect(lamp.seen.blinks).toEqual([{ Times: 3, IntervalMs: 100 }]);
     await page.screenshot({ path: join(ARTIFACTS, 'console-device.png'), fullPage: true });
 

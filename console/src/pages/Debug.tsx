@@ -13,7 +13,7 @@ export interface Reply {
 export type WaitReply = (messageId: string, timeoutMs: number) => Promise<Reply | null>;
 
 type Outcome =
-  | { kind: 'reply'; code: number | null; data: unknown; note?: string }
+  | { kind: 'reply'; code: number | null; data: unknown; note?: string; warnings?: UserError[] }
   | { kind: 'timeout'; note: string }
   | { kind: 'errors'; errors: UserError[] };
 
@@ -123,6 +123,7 @@ export function DebugForm(p: {
               {outcome.note && <span class="muted">{outcome.note}</span>}
             </div>
             {outcome.data !== undefined && outcome.data !== null && <Json value={outcome.data} />}
+            <Errors errors={outcome.warnings} testid="reply-warnings" />
           </div>
         )}
         {outcome?.kind === 'timeout' && <div class="alert">Timeout: {outcome.note}</div>}
@@ -169,10 +170,17 @@ export function OnlineDebug(p: {
         { input: { productKey, deviceName, identifier: svc.identifier, args, timeoutMs: 5000 } },
       );
       const s = r.invokeThingService;
+      // A sync reply comes back with what is wrong with it (INVALID_OUTPUT, INVALID_REPLY) as userErrors beside it.
+      if (s.callType === 'SYNC' && s.rrpcCode === 'SUCCESS')
+        return {
+          kind: 'reply',
+          code: s.code,
+          data: s.output,
+          note: `sync, message ${s.messageId}`,
+          warnings: s.userErrors,
+        };
       if (s.userErrors.length) return { kind: 'errors', errors: s.userErrors };
       if (s.callType === 'SYNC') {
-        if (s.rrpcCode === 'SUCCESS')
-          return { kind: 'reply', code: s.code, data: s.output, note: `sync, message ${s.messageId}` };
         if (s.rrpcCode === 'TIMEOUT')
           return { kind: 'timeout', note: `the device did not answer within 5 s (message ${s.messageId})` };
         return {

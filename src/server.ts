@@ -20,15 +20,12 @@ import { createConsoleRoute, defaultConsoleDir } from './http/console.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { loadClusterId, loadSecretKey } from './services/bootstrap.ts';
-import { CommandTracker, registerCommandSinks } from './services/command-replies.ts';
+import { CommandTracker } from './services/command-replies.ts';
+import { createUplink } from './services/ingest/uplink.ts';
 import { createDeviceAuthService } from './services/device-auth.ts';
 import { createGatewayService } from './services/gateway.ts';
-import { registerTagsDesiredSinks } from './services/device-tags-desired.ts';
 import { startRetention } from './services/retention.ts';
-import { createUplinkHandlers } from './services/ingest/handlers.ts';
-import { createSubDeviceSessionHandlers } from './services/ingest/handlers/sub-device-session.ts';
 import { createIngestPipeline } from './services/ingest/pipeline.ts';
-import { registerThingDataSinks } from './services/ingest/sinks.ts';
 import { MessageIds } from './services/message-ids.ts';
 import { createPresenceService } from './services/presence.ts';
 import { createProductCache } from './services/product-cache.ts';
@@ -209,16 +206,13 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     const ota = services.runtime.ota;
 
     // The uplink pipeline (docs/uplink-pipeline.md): the handler table, the batch sinks of the group commit, the broker.
-    registerThingDataSinks(committer);
-    registerCommandSinks(committer);
-    registerTagsDesiredSinks(committer);
-    const handlers = createUplinkHandlers({
+    const handlers = createUplink({
+      committer,
       products: productCache,
       deviceAuth,
       gateway,
       secrets,
       ota: ota.handlers,
-      subDeviceSession: createSubDeviceSessionHandlers({ products: productCache, gateway }),
     });
     const ingest = createIngestPipeline({
       committer,

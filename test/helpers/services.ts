@@ -14,14 +14,11 @@ import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type { Principal } from '../../src/services/access.ts';
 import { loadSecretKey } from '../../src/services/bootstrap.ts';
-import { CommandTracker, registerCommandSinks } from '../../src/services/command-replies.ts';
+import { CommandTracker } from '../../src/services/command-replies.ts';
+import { createUplink } from '../../src/services/ingest/uplink.ts';
 import { createDeviceAuthService, type CachedDevice } from '../../src/services/device-auth.ts';
-import { registerTagsDesiredSinks } from '../../src/services/device-tags-desired.ts';
 import { createGatewayService } from '../../src/services/gateway.ts';
-import { createUplinkHandlers } from '../../src/services/ingest/handlers.ts';
-import { createSubDeviceSessionHandlers } from '../../src/services/ingest/handlers/sub-device-session.ts';
 import { createIngestPipeline } from '../../src/services/ingest/pipeline.ts';
-import { registerThingDataSinks } from '../../src/services/ingest/sinks.ts';
 import { createServices, type Services } from '../../src/services/index.ts';
 import { MessageIds } from '../../src/services/message-ids.ts';
 import type { DeviceConnection, DevicePublisher, SessionControl } from '../../src/services/ports.ts';
@@ -177,16 +174,13 @@ export async function composeServices(
   const presence = createPresenceService(base, committer);
   const deviceAuth = createDeviceAuthService(base);
   const gateway = createGatewayService({ ...commandDeps, presence, deviceAuth });
-  registerThingDataSinks(committer);
-  registerCommandSinks(committer);
-  registerTagsDesiredSinks(committer);
-  const handlers = createUplinkHandlers({
+  const handlers = createUplink({
+    committer,
     products: productCache,
     deviceAuth,
     gateway,
     secrets,
     ota: services.runtime.ota.handlers,
-    subDeviceSession: createSubDeviceSessionHandlers({ products: productCache, gateway }),
   });
   const ingest = createIngestPipeline({
     committer,

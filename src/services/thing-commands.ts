@@ -6,7 +6,7 @@ import { validatePropertySet, validateServiceInput, validateServiceOutput } from
 import { DomainError, DomainErrors, type UserErrorShape } from '../domain/errors.ts';
 import type { NewEvent } from '../events/types.ts';
 import type { Principal } from './access.ts';
-import { createCommandCore, rrpcTimeout, type RrpcCode } from './commands.ts';
+import { createCommandCore, rrpcTimeout, type RrpcCode } from './command-core.ts';
 import type { CoreServiceDeps } from './core-deps.ts';
 import type { ProductInfo } from './product-cache.ts';
 import type { DeviceRecord } from '../db/records.ts';

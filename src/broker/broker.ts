@@ -69,7 +69,12 @@ function corkUntilNextTurn(client: Client): void {
  */
 export function createAedes(opts: Partial<AedesOptions>): Promise<Aedes> {
   // Alink ClientIds carry the `|securemode=...|` block: far longer than MQTT 3.1's 23 characters.
-  return Aedes.createBroker({ maxClientsIdLength: 512, ...opts });
+  // concurrency 0: aedes' default of 100 makes its mqemitter queue every emit past 100 in flight, and that queue drains
+  // recursively (mqemitter `released` -> `_do` -> a delivery that completes at once -> `released`...): a backlog of a
+  // few thousand messages without a subscriber (every device post: nothing MQTT-subscribes to uplinks) overflows the
+  // stack and kills the process. The queue bounds nothing (it is memory either way); the ingest byte budget and the
+  // held PUBACKs are the backpressure.
+  return Aedes.createBroker({ maxClientsIdLength: 512, concurrency: 0, ...opts });
 }
 
 /**

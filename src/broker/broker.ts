@@ -12,6 +12,7 @@ import type { ProductCache } from '../services/product-cache.ts';
 import { createAuthenticator } from './authenticate.ts';
 import { createPublishAuthorizer } from './authorize.ts';
 import { autoSubscriptions } from './auto-subscriptions.ts';
+import { consumeDevicePublishes } from './consume-uplinks.ts';
 import { createGatewaySessions } from './gateway-sessions.ts';
 import { createPublishRouter } from './route-publish.ts';
 import { retainedRefusedNotice, type RetainedLimits } from './retained-limits.ts';
@@ -88,6 +89,7 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
   /** The broker id under which device publishes are numbered (see authorizePublish). */
   const devicePublishId = `${broker.id}/devices`;
   let shuttingDown = false;
+  consumeDevicePublishes(broker);
   const gatewaySessions = createGatewaySessions({
     gateway: deps.gateway,
     deviceAuth: deps.deviceAuth,

@@ -1,6 +1,6 @@
 /**
  * Property-post ingest: `npx tsx bench/ingest.ts [--devices 10] [--messages 20000] [--window 50]
- * [--rounds 3] [--database-url postgres://...]`.
+ * [--rounds 3] [--database-url postgres://...] [--persistent]` (--persistent: devices connect with clean: false, as the Link SDKs do).
  *
  * ThingQL: `--devices` mqtt.js devices (Alink login) publish QoS 1 smart-lamp property posts with 3 properties on
  * `/sys/${pk}/${dn}/thing/event/property/post`, each with at most `--window` posts waiting for their PUBACK. A post
@@ -40,6 +40,8 @@ const { values: opt } = parseArgs({
     /** Paced phase after the rounds: this many posts/s in total, spread evenly over the devices (0 = skip). */
     'paced-rate': { type: 'string', default: '5000' },
     'paced-seconds': { type: 'string', default: '5' },
+    /** ThingQL's devices keep persistent sessions (clean: false), as the Link SDKs connect by default. */
+    persistent: { type: 'boolean', default: false },
     'database-url': { type: 'string' },
     /** Internal: run as the server child ('thingql' | 'aedes'). */
     role: { type: 'string' },
@@ -52,6 +54,7 @@ const WINDOW = Number(opt.window);
 const ROUNDS = Math.max(1, Number(opt.rounds));
 const PACED_RATE = Number(opt['paced-rate']);
 const PACED_SECONDS = Number(opt['paced-seconds']);
+const PERSISTENT = opt.persistent;
 const WARMUP = Math.min(2000, Math.ceil(MESSAGES / 10 / DEVICES) * DEVICES);
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -523,7 +526,7 @@ async function measureThingQL(db: string | undefined): Promise<Measured> {
       pubs.push({
         name: c.deviceName,
         topic: `/sys/${productKey}/${c.deviceName}/thing/event/property/post`,
-        client: await connect(url, alinkLogin(c)),
+        client: await connect(url, { ...alinkLogin(c), clean: !PERSISTENT }),
       });
     }
     const stats = db ? dbStatsOf(db) : undefined;

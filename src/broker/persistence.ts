@@ -22,6 +22,7 @@ import {
   storeIncoming,
   updateOutgoing,
 } from './persistence/queues.ts';
+import { InflightReplies, isReplyTopic } from './persistence/replies.ts';
 import { retainedMatching, storeRetained } from './persistence/retained.ts';
 import {
   clientsSubscribedTo,
@@ -78,6 +79,7 @@ export class PgPersistence {
   /** exclusive: clients that have (or may have) stored state; others have none, so reads and deletes are skipped. */
   readonly #stateful = new Set<string>();
   #anyRetained = true;
+  readonly #replies = new InflightReplies();
 
   constructor(database: Database, opts: PgPersistenceOptions = {}) {
     this.#db = database.db;
@@ -205,6 +207,7 @@ export class PgPersistence {
   // ---- outgoing (QoS > 0 deliveries to persistent sessions) ----
 
   async outgoingEnqueue(sub: { clientId: string }, packet: Packet): Promise<void> {
+    if (isReplyTopic(packet.topic)) return;
     this.#touch(sub.clientId);
     await enqueueOutgoing(this.#db, [sub.clientId], packet);
   }
@@ -215,12 +218,14 @@ export class PgPersistence {
    * and apply it twice. One copy per client.
    */
   async outgoingEnqueueCombi(subs: { clientId: string }[], packet: Packet): Promise<void> {
+    if (isReplyTopic(packet.topic)) return;
     const clients = [...new Set(subs.map((s) => s.clientId))];
     for (const c of clients) this.#touch(c);
     await enqueueOutgoing(this.#db, clients, packet);
   }
 
   async outgoingUpdate(client: PersistenceClient, packet: Packet): Promise<void> {
+    if (isReplyTopic(packet.topic)) return this.#replies.add(client.id, packet.messageId);
     if (!this.#mayHaveState(client.id)) return;
     await updateOutgoing(this.#db, client.id, packet);
   }
@@ -229,11 +234,13 @@ export class PgPersistence {
     client: PersistenceClient,
     packet: { messageId?: unknown } | null | undefined,
   ): Promise<Packet | undefined> {
+    if (this.#replies.take(client.id, packet?.messageId)) return undefined;
     if (!this.#mayHaveState(client.id)) return undefined;
     return clearOutgoing(this.#db, client.id, packet?.messageId);
   }
 
   outgoingStream(client: PersistenceClient): Readable {
+    this.#replies.reset(client.id);
     if (!this.#mayHaveState(client.id)) return Readable.from([]);
     return Readable.from(outgoingPackets(this.#db, client.id, this.#pageSize));
   }

@@ -1,8 +1,13 @@
+import { sql } from 'drizzle-orm';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
+import { query } from '../../src/db/client.ts';
+import { deviceState } from '../helpers/commands.ts';
 import { alinkLogin, productWithDevices, sleep } from '../helpers/devices.ts';
 import { persistentDatabase, startOn } from './rules-support.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
+import { usePlatform } from '../helpers/use-platform.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 describe('persistent sessions across a restart', () => {
   it('delivers QoS 1 commands sent while a clean:false device was offline, after the platform restarted', async () => {
@@ -44,5 +49,62 @@ describe('persistent sessions across a restart', () => {
     await again.endAsync();
     await t.close();
     await db.drop();
+  });
+});
+
+describe('replies to a persistent session', () => {
+  const t = usePlatform('pglite');
+
+  it('answers a clean:false device at QoS 1 without queueing the replies, and still queues its commands', async () => {
+    const { productKey: pk, devices } = await productWithDevices(t, 1, { tsl: lampTsl });
+    const dev = devices[0]!;
+    const login = alinkLogin(dev, { clientId: `${pk}&${dev.deviceName}` });
+    const opts = { ...login, clientId: login.clientId, clean: false, reconnectPeriod: 0 };
+    const url = `mqtt://127.0.0.1:${t.platform.mqttPort}`;
+    const outgoing = async () =>
+      (
+        await query<{ n: number }>(
+          t.platform.database.db,
+          sql`select count(*)::int as n from mqtt_outgoing where client_id = ${`${pk}&${dev.deviceName}`}`,
+        )
+      )[0]!.n;
+    // This device never acknowledges what it receives: a queued packet would stay queued.
+    const client = await mqtt.connectAsync(url, { ...opts, customHandleAcks: () => {} });
+    const replies: { topic: string; qos: number; id: string }[] = [];
+    client.on('message', (topic, payload, packet) =>
+      replies.push({ topic, qos: packet.qos, id: (JSON.parse(payload.toString()) as { id: string }).id }),
+    );
+    const post = `/sys/${pk}/${dev.deviceName}/thing/event/property/post`;
+    for (let i = 1; i <= 5; i++)
+      await client.publishAsync(
+        post,
+        JSON.stringify({
+          id: String(i),
+          version: '1.0',
+          params: { Brightness: i },
+          method: 'thing.event.property.post',
+        }),
+        { qos: 1 },
+      );
+    await waitFor(() => replies.length === 5);
+    expect(replies).toEqual(['1', '2', '3', '4', '5'].map((id) => ({ topic: `${post}_reply`, qos: 1, id })));
+    expect(await outgoing(), 'replies queued for offline delivery').toBe(0);
+    await client.endAsync();
+    await deviceState(t, pk, dev.deviceName, 'OFFLINE');
+
+    // A command to the device while it is away is queued, and is all that arrives when it comes back.
+    const set = await t.gql(
+      `mutation($i: SetDevicePropertyInput!) { setDeviceProperty(input: $i) { messageId userErrors { code } } }`,
+      { i: { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 9 } } },
+    );
+    expect(set.data.setDeviceProperty.userErrors).toEqual([]);
+    expect(await outgoing()).toBe(1);
+    const received: string[] = [];
+    const again = mqtt.connect(url, opts);
+    again.on('message', (topic) => received.push(topic));
+    await waitFor(() => received.length > 0);
+    await waitFor(async () => (await outgoing()) === 0);
+    expect(received).toEqual([`/sys/${pk}/${dev.deviceName}/thing/service/property/set`]);
+    await again.endAsync();
   });
 });

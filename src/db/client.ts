@@ -37,6 +37,29 @@ export async function query<T>(ex: Executor, q: SQL): Promise<T[]> {
   return rowsOf<T>(await ex.execute(q));
 }
 
+/** What `queryPrepared` reaches under drizzle: the driver client of the database or transaction, and the dialect. */
+interface DriverAccess {
+  session?: {
+    client?: { unsafe?: (text: string, params: unknown[], o: { prepare: boolean }) => PromiseLike<unknown> };
+  };
+  dialect?: { sqlToQuery(q: SQL): { sql: string; params: unknown[] } };
+}
+
+/**
+ * A statement of CONSTANT text on the hot path (the ingest sinks, the dedupe check, the event-log append), prepared
+ * once per connection on PostgreSQL. drizzle runs `execute` unprepared, and postgres.js then sends each parameterised
+ * statement in two round trips (parse and describe, wait, then bind and execute) while the server parses and plans
+ * it again every time. Never for SQL whose text varies: each distinct text stays prepared on every connection.
+ * PGlite (in process, one connection) runs it as `query` does.
+ */
+export async function queryPrepared<T>(ex: Executor, q: SQL): Promise<T[]> {
+  const access = ex as unknown as DriverAccess;
+  const client = access.session?.client;
+  if (typeof client?.unsafe !== 'function' || !access.dialect) return query<T>(ex, q);
+  const { sql: text, params } = access.dialect.sqlToQuery(q);
+  return rowsOf<T>(await client.unsafe(text, params, { prepare: true }));
+}
+
 export interface DatabaseOptions {
   url?: string | undefined;
   dataDir: string;

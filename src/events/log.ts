@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
-import { query, type Database, type Executor, type Tx } from '../db/client.ts';
+import { query, queryPrepared, type Database, type Executor, type Tx } from '../db/client.ts';
 import { events, platformState } from '../db/tables.ts';
 import type { EventFilter, EventType, NewEvent, StoredEvent } from './types.ts';
 
@@ -42,8 +42,8 @@ export class EventLog {
     const json = JSON.stringify(
       batch.map((e, i) => ({ o: i + 1, t: e.type, pk: e.productKey ?? null, dn: e.deviceName ?? null, d: e.data })),
     );
-    const locked = query(tx, sql`select pg_advisory_xact_lock(${EVENT_LOG_LOCK})`);
-    const inserted = query<{ p: string | number; t: string | Date }>(
+    const locked = queryPrepared(tx, sql`select pg_advisory_xact_lock(${EVENT_LOG_LOCK})`);
+    const inserted = queryPrepared<{ p: string | number; t: string | Date }>(
       tx,
       sql`with pos as (select nextval('event_position_seq') as p from generate_series(1, ${batch.length}::int)),
                ranked as (select p, row_number() over (order by p) as o from pos)

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gte, lte, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgSelect } from 'drizzle-orm/pg-core';
-import { query, type Executor, type Tx } from '../client.ts';
+import { query, queryPrepared, type Executor, type Tx } from '../client.ts';
 import { commands, eventHistory, ingestDedupe, propertyHistory, propertyHourly, propertyLatest } from '../tables.ts';
 
 export type EventRow = typeof eventHistory.$inferInsert;
@@ -120,7 +120,7 @@ export async function insertPropertyHistory(tx: Tx, rows: unknown[]): Promise<vo
   const list = rows as HistoryRow[];
   for (let i = 0; i < list.length; i += JSON_CHUNK) {
     const part = list.slice(i, i + JSON_CHUNK).map((r, o) => ({ o, d: r.d, i: r.i, t: r.t, rc: r.r, v: r.v, n: r.n }));
-    await tx.execute(historySql(JSON.stringify(part)));
+    await queryPrepared(tx, historySql(JSON.stringify(part)));
   }
 }
 
@@ -147,7 +147,10 @@ export async function recordRequestKeys(
   const fresh = new Set<string>();
   for (let i = 0; i < unique.length; i += JSON_CHUNK) {
     const part = unique.slice(i, i + JSON_CHUNK).map((k) => ({ d: k.deviceId, k: k.key, h: k.hash }));
-    const rows = await query<{ device_id: string | number; request_key: string }>(tx, dedupeSql(JSON.stringify(part)));
+    const rows = await queryPrepared<{ device_id: string | number; request_key: string }>(
+      tx,
+      dedupeSql(JSON.stringify(part)),
+    );
     for (const r of rows) fresh.add(`${Number(r.device_id)}:${r.request_key}`);
   }
   return fresh;

@@ -343,18 +343,23 @@ async function ingestOn(label: string, databaseUrl: string | null): Promise<Outc
       met: null,
     },
   ];
-  const pa = j.paced?.aedes;
-  const pt = j.paced?.thingql;
-  if (pa && pt) {
+  // Every paced rate (the highest is the goal's; older results have only `paced`).
+  const pacedAs = j.pacedAll?.aedes ?? (j.paced?.aedes ? [j.paced.aedes] : []);
+  const pacedTs = j.pacedAll?.thingql ?? (j.paced?.thingql ? [j.paced.thingql] : []);
+  const goalRate = Math.max(0, ...pacedTs.map((p: any) => p.targetPerSecond));
+  pacedTs.forEach((pt: any, k: number) => {
+    const pa = pacedAs[k];
+    if (!pa) return;
+    const isGoal = pt.targetPerSecond === goalRate;
     rows.push({
       scenario: `  ${label}: paced ${n(pt.targetPerSecond)} posts/s: p50 / p99 device-to-subscriber latency (ms)`,
       baseline: `${pa.latencyMs.p50} / ${pa.latencyMs.p99} (aedes, ${n(pa.achievedPerSecond)}/s)`,
       measured: `${pt.latencyMs.p50} / ${pt.latencyMs.p99} (${n(pt.achievedPerSecond)}/s, ${n(pt.received)}/${n(pt.sent)})`,
       ratio: fmtRatio(pt.latencyMs.p99 / Math.max(0.01, pa.latencyMs.p99)),
-      goal: 'p99 <= 50 ms',
-      met: pt.received === pt.sent && pt.latencyMs.p99 <= 50,
+      goal: isGoal ? 'p99 <= 50 ms' : '-',
+      met: isGoal ? pt.received === pt.sent && pt.latencyMs.p99 <= 50 : null,
     });
-  }
+  });
   if (databaseUrl) {
     const wal = sp(
       t.map((x) => Number(x.walBytesPerPost ?? 0)),

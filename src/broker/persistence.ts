@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { query, type Database, type Executor } from '../db/client.ts';
 import type { Packet } from './persistence/codec.ts';
+import { DeliveryHandover, type ForwardClient, type ForwardPacket } from './persistence/handover.ts';
 import { SubscriptionMatcher, type MqEmitter, type PersistenceLogger } from './persistence/matcher.ts';
 import {
   cleanIncoming,
@@ -37,7 +38,7 @@ import {
 import { delWill, getWill, putWill, willsOutside } from './persistence/wills.ts';
 import { grantedOnly } from './subscription-acl.ts';
 
-export type { Packet, PersistenceLogger, Subscription, TopicSubscription };
+export type { ForwardPacket, Packet, PersistenceLogger, Subscription, TopicSubscription };
 
 export interface PgPersistenceOptions {
   logger?: PersistenceLogger | undefined;
@@ -78,6 +79,7 @@ export class PgPersistence {
   /** exclusive: clients that have (or may have) stored state; others have none, so reads and deletes are skipped. */
   readonly #stateful = new Set<string>();
   #anyRetained = true;
+  readonly #handover = new DeliveryHandover();
 
   constructor(database: Database, opts: PgPersistenceOptions = {}) {
     this.#db = database.db;
@@ -233,9 +235,19 @@ export class PgPersistence {
     return clearOutgoing(this.#db, client.id, packet?.messageId);
   }
 
+  /** A reconnecting persistent session's replay: what the live path has sent this connection is left out. */
   outgoingStream(client: PersistenceClient): Readable {
-    if (!this.#mayHaveState(client.id)) return Readable.from([]);
-    return Readable.from(outgoingPackets(this.#db, client.id, this.#pageSize));
+    const packets = this.#mayHaveState(client.id) ? outgoingPackets(this.#db, client.id, this.#pageSize) : noPackets();
+    return Readable.from(this.#handover.replay(client, packets));
+  }
+
+  /**
+   * For the broker's authorizeForward: false when this connection's replay has already sent the packet, which the
+   * live path must then drop. Without it a publish still on its way while the session reconnects (aedes PUBACKs
+   * first, then queues and emits) can be sent to it twice, under two packet ids (persistence/handover.ts).
+   */
+  forwardOnce(client: ForwardClient, packet: ForwardPacket): boolean {
+    return this.#handover.forwardOnce(client, packet);
   }
 
   // ---- incoming QoS 2 ----
@@ -294,6 +306,8 @@ export class PgPersistence {
     return this.#broker.id;
   }
 }
+
+async function* noPackets(): AsyncGenerator<Packet> {}
 
 export function createPgPersistence(database: Database, opts: PgPersistenceOptions = {}): PgPersistence {
   return new PgPersistence(database, opts);

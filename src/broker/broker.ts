@@ -14,6 +14,7 @@ import { createPublishAuthorizer } from './authorize.ts';
 import { autoSubscriptions } from './auto-subscriptions.ts';
 import { consumeDevicePublishes } from './consume-uplinks.ts';
 import { createGatewaySessions } from './gateway-sessions.ts';
+import type { ForwardPacket } from './persistence.ts';
 import { createPublishRouter } from './route-publish.ts';
 import { retainedRefusedNotice, type RetainedLimits } from './retained-limits.ts';
 import { sessionOf, type SessionRegistry } from './sessions.ts';
@@ -45,6 +46,7 @@ export interface BrokerDeps {
 type PersistencePort = {
   delWill(c: { id: string; brokerId?: string }): Promise<unknown>;
   removeSubscriptions(c: { id: string }, topics: string[]): Promise<void>;
+  forwardOnce?(client: Client, packet: ForwardPacket): boolean;
 };
 
 const corked = new WeakSet<object>();
@@ -205,7 +207,10 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
    */
   broker.authorizeForward = (client, packet) => {
     if ((packet as { clientId?: string }).clientId) return null;
-    return mayReceive(client, packet.topic, (pk) => deps.products.peek(pk)?.categories) ? packet : null;
+    if (!mayReceive(client, packet.topic, (pk) => deps.products.peek(pk)?.categories)) return null;
+    // A command still on its way while a persistent session reconnects is both replayed from its queue and sent live:
+    // the persistence lets one path have it (persistence/handover.ts).
+    return persistenceOf().forwardOnce?.(client, packet) === false ? null : packet;
   };
 
   broker.authorizeSubscribe = (client, sub, done) => {

@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { query, type Database, type Executor } from '../db/client.ts';
 import type { Packet } from './persistence/codec.ts';
+import { DeliveryHandover, type ForwardClient, type ForwardPacket } from './persistence/handover.ts';
 import { SubscriptionMatcher, type MqEmitter, type PersistenceLogger } from './persistence/matcher.ts';
 import {
   cleanIncoming,
@@ -38,7 +39,7 @@ import {
 import { delWill, getWill, putWill, willsOutside } from './persistence/wills.ts';
 import { grantedOnly } from './subscription-acl.ts';
 
-export type { Packet, PersistenceLogger, Subscription, TopicSubscription };
+export type { ForwardPacket, Packet, PersistenceLogger, Subscription, TopicSubscription };
 
 export interface PgPersistenceOptions {
   logger?: PersistenceLogger | undefined;
@@ -80,6 +81,7 @@ export class PgPersistence {
   readonly #stateful = new Set<string>();
   #anyRetained = true;
   readonly #replies = new InflightReplies();
+  readonly #handover = new DeliveryHandover();
 
   constructor(database: Database, opts: PgPersistenceOptions = {}) {
     this.#db = database.db;
@@ -239,10 +241,20 @@ export class PgPersistence {
     return clearOutgoing(this.#db, client.id, packet?.messageId);
   }
 
+  /** A reconnecting persistent session's replay: what the live path has sent this connection is left out. */
   outgoingStream(client: PersistenceClient): Readable {
     this.#replies.reset(client.id);
-    if (!this.#mayHaveState(client.id)) return Readable.from([]);
-    return Readable.from(outgoingPackets(this.#db, client.id, this.#pageSize));
+    const packets = this.#mayHaveState(client.id) ? outgoingPackets(this.#db, client.id, this.#pageSize) : noPackets();
+    return Readable.from(this.#handover.replay(client, packets));
+  }
+
+  /**
+   * For the broker's authorizeForward: false when this connection's replay has already sent the packet, which the
+   * live path must then drop. Without it a publish still on its way while the session reconnects (aedes PUBACKs
+   * first, then queues and emits) can be sent to it twice, under two packet ids (persistence/handover.ts).
+   */
+  forwardOnce(client: ForwardClient, packet: ForwardPacket): boolean {
+    return this.#handover.forwardOnce(client, packet);
   }
 
   // ---- incoming QoS 2 ----
@@ -301,6 +313,8 @@ export class PgPersistence {
     return this.#broker.id;
   }
 }
+
+async function* noPackets(): AsyncGenerator<Packet> {}
 
 export function createPgPersistence(database: Database, opts: PgPersistenceOptions = {}): PgPersistence {
   return new PgPersistence(database, opts);

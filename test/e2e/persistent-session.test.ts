@@ -10,7 +10,10 @@ import { usePlatform } from '../helpers/use-platform.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 describe('persistent sessions across a restart', () => {
-  it('delivers QoS 1 commands sent while a clean:false device was offline, after the platform restarted', async () => {
+  // Two platform starts on one data directory: slow on a loaded machine.
+  it('delivers QoS 1 commands sent while a clean:false device was offline, after the platform restarted', {
+    timeout: 90_000,
+  }, async () => {
     const db = await persistentDatabase('pglite');
     const token = 'persistent-session-admin-token';
     let t = await startOn(db.settings, token);
@@ -22,7 +25,7 @@ describe('persistent sessions across a restart', () => {
     const first = await mqtt.connectAsync(`mqtt://127.0.0.1:${t.platform.mqttPort}`, opts);
     await sleep(200);
     await first.endAsync();
-    await sleep(200);
+    await deviceState(t, pk, dev.deviceName, 'OFFLINE');
     const set = await t.gql(
       `mutation($i: SetDevicePropertyInput!) { setDeviceProperty(input: $i) { messageId userErrors { code } } }`,
       { i: { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 77 } } },
@@ -35,7 +38,7 @@ describe('persistent sessions across a restart', () => {
     const received: { topic: string; body: any }[] = [];
     const again = mqtt.connect(`mqtt://127.0.0.1:${t.platform.mqttPort}`, opts);
     again.on('message', (topic, payload) => received.push({ topic, body: JSON.parse(payload.toString()) }));
-    for (let i = 0; i < 50 && received.length === 0; i++) await sleep(100);
+    await waitFor(() => received.length > 0, { timeout: 30_000, message: 'the queued command' });
     expect(received).toEqual([
       {
         topic: `/sys/${pk}/${dev.deviceName}/thing/service/property/set`,

@@ -75,6 +75,16 @@ export interface DatabaseOptions {
  */
 const PGLITE_SHARED_BUFFERS = '32MB';
 
+/**
+ * PostgreSQL fills every new 16 MB WAL segment with zeros before using it (`wal_init_zero`), 8 KB write by 8 KB
+ * write. In PGlite's in-memory file system each of those writes past the end of the file reallocates and copies the
+ * file (Emscripten MEMFS `expandFileStorage`), so the commit that crossed into a new segment took hundreds of
+ * milliseconds of CPU on the event loop: most of the COMMIT time of a busy embedded database (docs/performance.md,
+ * RRPC). Off, the segment is sized by writing its last byte. The zeros protect nothing PGlite keeps: it already runs
+ * with fsync off (`-F` in its defaults).
+ */
+const PGLITE_WAL_INIT_ZERO = 'off';
+
 /** Each driver (and its drizzle adapter and migrator) is imported only when chosen: a process needs one of the two. */
 export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url && /^postgres(ql)?:\/\//.test(opts.url)) return createPostgres(opts.url);
@@ -83,9 +93,20 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
     import('drizzle-orm/pglite'),
     import('drizzle-orm/pglite/migrator'),
   ]);
-  // PGlite's defaults plus a smaller buffer pool (see PGLITE_SHARED_BUFFERS); without its defaults to extend, its own.
+  // PGlite's defaults plus a smaller buffer pool and no zero-filled WAL segments (see above); without its defaults to
+  // extend, its own.
   const defaults = (PGlite as unknown as { defaultStartParams?: string[] }).defaultStartParams;
-  const tuning = defaults ? { startParams: [...defaults, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`] } : {};
+  const tuning = defaults
+    ? {
+        startParams: [
+          ...defaults,
+          '-c',
+          `shared_buffers=${PGLITE_SHARED_BUFFERS}`,
+          '-c',
+          `wal_init_zero=${PGLITE_WAL_INIT_ZERO}`,
+        ],
+      }
+    : {};
   let client: PGlite;
   if (opts.pgliteLoadDataDir) {
     client = await PGlite.create({ loadDataDir: opts.pgliteLoadDataDir, ...tuning });

@@ -46,7 +46,11 @@ const tooLarge = (limit: number) =>
 
 /**
  * Body caps: `jsonMax` for JSON, form and GraphQL-string bodies, `multipartMax` for multipart (firmware uploads).
- * Content-Length is checked first; a chunked body is counted as it streams and cut at the cap.
+ * Content-Length is checked first, and is then all the check there is: Node's HTTP parser (llhttp) hands over exactly
+ * Content-Length bytes of body and refuses a request that also says `Transfer-Encoding`, so such a body cannot grow
+ * past its header. Only a chunked body (no Content-Length) is counted as it streams and cut at the cap: the counting
+ * stream costs a pipeline, an AbortController and its DOMException per request, a large share of a small mutation's
+ * HTTP cost (docs/performance.md, RRPC).
  */
 export function limitBodies(jsonMax: number, multipartMax: number): Plugin {
   return {
@@ -60,6 +64,7 @@ export function limitBodies(jsonMax: number, multipartMax: number): Plugin {
             extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
           });
         if (Number(length) > limit) throw tooLarge(limit);
+        return;
       }
       // GET: the query string is the body (Node's own header limit, 16 KB, bounds the URL).
       if (!requestParser || !request.body) return;

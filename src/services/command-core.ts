@@ -64,11 +64,14 @@ export function decodePayload(payload: string, encoding: PayloadEncoding | null 
 }
 
 /**
- * The target devices of commands, read fresh (enabled, online) but batched the way the group commit is: a lookup
- * goes to the database at once when none is in flight, and the lookups that arrive meanwhile go together, one query per
- * product, when it returns. A thousand concurrent RRPC calls are otherwise a thousand single-row queries queued on the
- * database ahead of their own commits (on the embedded database most of a call's cost), and that wait counts against
- * each call's `timeoutMs`. A lone call waits for nothing.
+ * The target devices of commands, read fresh (enabled, online) but batched the way the group commit is: the lookups
+ * that arrive in one turn of the event loop go together, one query per product, after that turn's I/O callbacks
+ * (`setImmediate`), and the lookups that arrive while a query is in flight go together when it returns. A thousand
+ * concurrent RRPC calls are otherwise a thousand single-row queries queued on the database ahead of their own commits
+ * (on the embedded database most of a call's cost), and that wait counts against each call's `timeoutMs`. Waiting
+ * for the end of the turn matters where a query completes within it: the embedded database answers in the same turn,
+ * so without it every HTTP request (one socket read each) would find no query in flight and query alone. A lone call
+ * waits for one `setImmediate`.
  */
 function createDeviceLookup(db: CoreServiceDeps['database']['db']) {
   type Waiter = { resolve: (d: DeviceRecord | null) => void; reject: (e: unknown) => void };
@@ -76,7 +79,6 @@ function createDeviceLookup(db: CoreServiceDeps['database']['db']) {
   let running = false;
 
   async function run(): Promise<void> {
-    running = true;
     while (pending.size > 0) {
       const batch = pending;
       pending = new Map();
@@ -99,7 +101,10 @@ function createDeviceLookup(db: CoreServiceDeps['database']['db']) {
       const waiters = byName.get(deviceName);
       if (waiters) waiters.push({ resolve, reject });
       else byName.set(deviceName, [{ resolve, reject }]);
-      if (!running) void run();
+      if (!running) {
+        running = true;
+        setImmediate(() => void run());
+      }
     });
 }
 

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { commands } from '../../src/db/tables.ts';
 import { GroupCommitter } from '../../src/events/committer.ts';
@@ -109,5 +109,74 @@ describeEachDb('the command lifecycle record on %s', (kind) => {
     await Promise.all([answer(a), timeout(a), timeout(b), answer(b)]);
     expect(await row(a)).toEqual(TIMED_OUT);
     expect(await row(b)).toEqual(TIMED_OUT);
+  });
+
+  it('stores each command of one group commit with its input as JSON, and a reply output of JSON null as null', async () => {
+    const ids = [`8${String(++n).padStart(12, '0')}`, `8${String(++n).padStart(12, '0')}`];
+    const rows = [
+      { input: { Times: 3, nested: { a: [1, 'x'] } }, callType: 'SYNC', identifier: 'Blink' },
+      { input: null, callType: null, identifier: null },
+    ].map((r, k) => ({
+      messageId: ids[k]!,
+      kind: k === 0 ? 'SERVICE' : 'RRPC',
+      productKey: 'a1Bench',
+      deviceName: 'dev',
+      topic: `/sys/a1Bench/dev/rrpc/request/${ids[k]}`,
+      status: 'SENT',
+      ...r,
+    }));
+    await Promise.all(
+      rows.map((row) => committer.commit({ build: () => ({ events: [], rows: { commands: [row] } }) })),
+    );
+    await committer.commit({
+      build: () => ({
+        events: [],
+        rows: {
+          commandReplies: [
+            { messageId: ids[0]!, productKey: 'a1Bench', deviceName: 'dev', code: 200, output: null, payload: null },
+            {
+              messageId: ids[1]!,
+              productKey: 'a1Bench',
+              deviceName: 'dev',
+              code: null,
+              output: undefined,
+              payload: 'eA==',
+            },
+          ] satisfies ReplyRow[],
+        },
+      }),
+    });
+    const stored = await t.platform.database.db.select().from(commands).where(inArray(commands.messageId, ids));
+    const byId = new Map(stored.map((r) => [r.messageId, r]));
+    expect(byId.get(ids[0]!)).toMatchObject({
+      kind: 'SERVICE',
+      identifier: 'Blink',
+      callType: 'SYNC',
+      input: { Times: 3, nested: { a: [1, 'x'] } },
+      status: 'REPLIED',
+      code: 200,
+      replyPayload: null,
+    });
+    expect(byId.get(ids[1]!)).toMatchObject({
+      kind: 'RRPC',
+      identifier: null,
+      callType: null,
+      input: null,
+      status: 'REPLIED',
+      code: null,
+      output: null,
+      replyPayload: 'eA==',
+    });
+    expect(byId.get(ids[0]!)!.requestedAt).toBeInstanceOf(Date);
+    // JSON null as jsonb, an absent output as SQL NULL (drizzle reads both as null): told apart in SQL.
+    const raw = await t.platform.database.db.execute<{ message_id: string; json_null: boolean }>(
+      sql`select message_id, output = 'null'::jsonb as json_null from commands where message_id in (${ids[0]!}, ${ids[1]!})`,
+    );
+    const rowsOf = Array.isArray(raw) ? raw : (raw as { rows: typeof raw }).rows;
+    const nulls = new Map(
+      (rowsOf as { message_id: string; json_null: boolean | null }[]).map((r) => [r.message_id, r.json_null]),
+    );
+    expect(nulls.get(ids[0]!)).toBe(true);
+    expect(nulls.get(ids[1]!)).toBeNull();
   });
 });

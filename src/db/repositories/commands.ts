@@ -47,28 +47,54 @@ export async function listOnlineDeviceNames(ex: Executor, productKey: string): P
   return rows.map((r) => r.deviceName);
 }
 
+/**
+ * The command sinks (one statement per group commit) take their rows as one JSON parameter (`json_to_recordset`, as
+ * the ingest sinks: docs/uplink-pipeline.md "Constant statements"): the text does not change with the batch size, so
+ * postgres.js prepares it once per connection, and neither database parses and binds ten parameters per row.
+ */
+const INSERT_COMMANDS = `insert into commands (message_id, kind, product_key, device_name, topic, identifier, call_type, input, status)
+  select m, k, pk, dn, t, i, ct, inp, s from json_to_recordset(`;
+const INSERT_COMMANDS_TAIL = `::text::json) as x(o int, m text, k text, pk text, dn text, t text, i text, ct text, inp jsonb, s text)
+  order by o`;
+
 export async function insertCommands(ex: Executor, rows: readonly CommandRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 1000) await ex.insert(commands).values(rows.slice(i, i + 1000));
+  if (rows.length === 0) return;
+  // `inp` absent (undefined) and JSON null both come out of json_to_recordset as SQL NULL, as drizzle stored them.
+  const json = JSON.stringify(
+    rows.map((r, o) => ({
+      o,
+      m: r.messageId,
+      k: r.kind,
+      pk: r.productKey,
+      dn: r.deviceName ?? null,
+      t: r.topic,
+      i: r.identifier ?? null,
+      ct: r.callType ?? null,
+      inp: r.input ?? null,
+      s: r.status,
+    })),
+  );
+  await ex.execute(sql`${sql.raw(INSERT_COMMANDS)}${json}${sql.raw(INSERT_COMMANDS_TAIL)}`);
 }
 
 /** Replies to commands still waiting (SENT or OFFLINE); late answers (after TIMEOUT) are discarded. */
 export async function recordCommandReplies(ex: Executor, list: readonly ReplyRow[]): Promise<void> {
-  for (let i = 0; i < list.length; i += 500) {
-    // The output goes as text and is cast by the server: a parameter typed jsonb would make postgres.js
-    // JSON-encode the already encoded string again (a jsonb *string* on PostgreSQL, an object on PGlite).
-    const values = sql.join(
-      list
-        .slice(i, i + 500)
-        .map(
-          (r) =>
-            sql`(${r.messageId}::text, ${r.productKey}::text, ${r.deviceName}::text, ${r.code}::int, ${r.output === undefined ? null : JSON.stringify(r.output)}::text::jsonb, ${r.payload}::text)`,
-        ),
-      sql`, `,
-    );
-    await ex.execute(sql`update ${commands} c set status = 'REPLIED', code = v.code, output = v.output, reply_payload = v.payload, replied_at = now()
-      from (values ${values}) as v(message_id, product_key, device_name, code, output, payload)
-      where c.message_id = v.message_id and c.product_key = v.product_key and c.device_name = v.device_name and c.status in ('SENT', 'OFFLINE')`);
-  }
+  if (list.length === 0) return;
+  // The output travels as JSON text (`ot`) and is cast by the server: JSON null stays a jsonb null and an absent
+  // output (undefined) stays SQL NULL, which a jsonb field of json_to_recordset could not tell apart.
+  const json = JSON.stringify(
+    list.map((r) => ({
+      m: r.messageId,
+      pk: r.productKey,
+      dn: r.deviceName,
+      c: r.code,
+      ot: r.output === undefined ? null : JSON.stringify(r.output),
+      p: r.payload,
+    })),
+  );
+  await ex.execute(sql`update ${commands} c set status = 'REPLIED', code = v.c, output = v.ot::jsonb, reply_payload = v.p, replied_at = now()
+    from json_to_recordset(${json}::text::json) as v(m text, pk text, dn text, c int, ot text, p text)
+    where c.message_id = v.m and c.product_key = v.pk and c.device_name = v.dn and c.status in ('SENT', 'OFFLINE')`);
 }
 
 /**

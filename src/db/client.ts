@@ -96,10 +96,52 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
  * then reaches postgres.js as the socket's own `error`/`close`, so its reconnect logic and connect timeout apply
  * exactly as with the sockets it makes itself.
  */
-function noDelaySocket(o: { host: string[]; port: number[]; path?: string | false }): net.Socket {
+export function pgSocket(o: { host: string[]; port: number[]; path?: string | false }): net.Socket {
   const s = o.path ? net.connect(o.path) : net.connect(o.port[0] ?? 5432, o.host[0] ?? 'localhost');
   s.setNoDelay(true);
+  closeWithError(s);
   return s;
+}
+
+/**
+ * Make a failing socket report its `close` right after its `error`, in the same tick.
+ *
+ * postgres.js (3.4.9) expects the two together. On `error` it fails the queries its connection holds; on a `close`
+ * after an error it fails nothing more, and only then takes the connection out of its pool. Node emits them a turn of
+ * the event loop apart (the error on the next tick, the close once the handle has closed: tens of ms on a busy
+ * machine). In between the pool still counts the connection as idle and hands it new queries: they go to the dead
+ * socket and are never settled, and the connection's next startup even resolves the last of them with its own
+ * ReadyForQuery. A transaction's BEGIN lost that way hung the group committer for good after a database restart
+ * (test/integration/pg-connection-loss.test.ts). With the close reported at once, a query that comes after the
+ * error finds the connection closed and goes through a reconnect: it runs, or fails with the connect error.
+ * Node's own `close` that follows is then dropped, and so is any later `error` (nothing listens any more).
+ */
+function closeWithError(s: net.Socket): void {
+  const emit = s.emit.bind(s) as (event: string | symbol, ...args: unknown[]) => boolean;
+  let closed = false;
+  s.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+    if (closed && (event === 'close' || event === 'error')) return false;
+    if (event === 'close') closed = true;
+    const handled = emit(event, ...args);
+    if (event === 'error' && !closed) {
+      closed = true;
+      emit('close', true);
+    }
+    return handled;
+  }) as typeof s.emit;
+}
+
+/** postgres.js settings of the platform (tests build their own clients from them). */
+export function postgresOptions() {
+  return {
+    socket: pgSocket,
+    onnotice: () => {},
+    max: 10,
+    idle_timeout: 30,
+    connect_timeout: 10,
+    // Reconnect quickly after an outage (postgres.js' default backoff grows to 20 s): devices are waiting for their acks.
+    backoff: (attempt: number) => Math.min(0.1 * 2 ** attempt, 2),
+  };
 }
 
 async function createPostgres(url: string): Promise<Database> {
@@ -108,15 +150,7 @@ async function createPostgres(url: string): Promise<Database> {
     import('drizzle-orm/postgres-js'),
     import('drizzle-orm/postgres-js/migrator'),
   ]);
-  // Reconnect quickly after an outage (postgres.js' default backoff grows to 20 s): devices are waiting for their acks.
-  const client = postgres(url, {
-    ...({ socket: noDelaySocket } as object),
-    onnotice: () => {},
-    max: 10,
-    idle_timeout: 30,
-    connect_timeout: 10,
-    backoff: (attempt: number) => Math.min(0.1 * 2 ** attempt, 2),
-  });
+  const client = postgres(url, postgresOptions() as object);
   const db = drizzlePostgres({ client }) as unknown as Db;
   return {
     kind: 'postgres',

@@ -99,35 +99,39 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
 export function pgSocket(o: { host: string[]; port: number[]; path?: string | false }): net.Socket {
   const s = o.path ? net.connect(o.path) : net.connect(o.port[0] ?? 5432, o.host[0] ?? 'localhost');
   s.setNoDelay(true);
-  closeWithError(s);
+  failLateQueries(s);
   return s;
 }
 
 /**
- * Make a failing socket report its `close` right after its `error`, in the same tick.
+ * Make a failing socket fail, at its `close`, whatever postgres.js handed it after its `error`.
  *
- * postgres.js (3.4.9) expects the two together. On `error` it fails the queries its connection holds; on a `close`
- * after an error it fails nothing more, and only then takes the connection out of its pool. Node emits them a turn of
- * the event loop apart (the error on the next tick, the close once the handle has closed: tens of ms on a busy
- * machine). In between the pool still counts the connection as idle and hands it new queries: they go to the dead
- * socket and are never settled, and the connection's next startup even resolves the last of them with its own
- * ReadyForQuery. A transaction's BEGIN lost that way hung the group committer for good after a database restart
- * (test/integration/pg-connection-loss.test.ts). With the close reported at once, a query that comes after the
- * error finds the connection closed and goes through a reconnect: it runs, or fails with the connect error.
- * Node's own `close` that follows is then dropped, and so is any later `error` (nothing listens any more).
+ * postgres.js (3.4.9) fails the queries a connection holds when the socket's `error` arrives, and takes the connection
+ * out of its pool only at the `close` that follows, then failing nothing more (it expects the two together). Node
+ * emits them a turn of the event loop apart (the error on the next tick, the close once the handle has closed: tens
+ * of ms on a busy machine). In between the pool still counts the connection as idle and hands it new queries: they
+ * were written to the dead socket and never settled, and the connection's next startup even resolved the last of them
+ * with its own ReadyForQuery. A transaction's BEGIN lost that way hung the group committer for good after a database
+ * restart (test/integration/pg-connection-loss.test.ts). So the error is delivered again just before the close: it
+ * fails what came in between, and nothing else (what the connection held was failed the first time).
+ *
+ * The error is not held back until the close, nor the close brought forward to the error: either way a failed
+ * transaction's ROLLBACK (postgres.js sends it on the dead connection once the transaction's queries fail) would reach
+ * the connection after its close, when postgres.js has no socket to write it to; its writer then throws and leaves its
+ * buffer behind, and that connection's next startup is never sent (a connect timeout, again and again).
  */
-function closeWithError(s: net.Socket): void {
+function failLateQueries(s: net.Socket): void {
   const emit = s.emit.bind(s) as (event: string | symbol, ...args: unknown[]) => boolean;
+  let error: unknown = null;
   let closed = false;
   s.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
-    if (closed && (event === 'close' || event === 'error')) return false;
-    if (event === 'close') closed = true;
-    const handled = emit(event, ...args);
-    if (event === 'error' && !closed) {
+    if (closed && event === 'error') return false; // nothing listens any more (postgres.js removed its listeners)
+    if (event === 'error' && error === null) error = args[0];
+    if (event === 'close' && !closed) {
       closed = true;
-      emit('close', true);
+      if (error !== null && s.listenerCount('error') > 0) emit('error', error);
     }
-    return handled;
+    return emit(event, ...args);
   }) as typeof s.emit;
 }
 

@@ -102,4 +102,24 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('a PostgreSQL connection reset u
     if ('rows' in outcome) expect(outcome.rows).toEqual([{ n: 1 }]);
     else expect(outcome.code).toMatch(/^(ECONNREFUSED|ECONNRESET|CONNECT_TIMEOUT|CONNECTION_\w+)$/);
   });
+
+  it('fails a transaction whose connection is reset mid-statement, and the connection then reconnects and serves', async () => {
+    const c = await client();
+    const errored = new Promise((resolve) => c.socket.once('error', resolve));
+    const tx = settle(
+      c.sql.begin(async (t) => {
+        await t`select pg_sleep(30)`;
+        return [];
+      }),
+    );
+    // The statement is on its way once the connection leaves the pool's idle list; a reset then fails it, and
+    // postgres.js sends the transaction's ROLLBACK on the dead connection.
+    await new Promise((r) => setTimeout(r, 200));
+    await c.proxy.cut('refuse');
+    await errored;
+    expect(await tx).toEqual({ code: expect.stringMatching(/^(ECONNRESET|CONNECTION_CLOSED)$/) });
+    await c.proxy.restore();
+    // Not a connect timeout: the reconnect's startup message goes out (no write left behind by the ROLLBACK).
+    expect([...(await c.sql`select 3 as n`)]).toEqual([{ n: 3 }]);
+  });
 });

@@ -140,10 +140,56 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
  * then reaches postgres.js as the socket's own `error`/`close`, so its reconnect logic and connect timeout apply
  * exactly as with the sockets it makes itself.
  */
-function noDelaySocket(o: { host: string[]; port: number[]; path?: string | false }): net.Socket {
+export function pgSocket(o: { host: string[]; port: number[]; path?: string | false }): net.Socket {
   const s = o.path ? net.connect(o.path) : net.connect(o.port[0] ?? 5432, o.host[0] ?? 'localhost');
   s.setNoDelay(true);
+  failLateQueries(s);
   return s;
+}
+
+/**
+ * Make a failing socket fail, at its `close`, whatever postgres.js handed it after its `error`.
+ *
+ * postgres.js (3.4.9) fails the queries a connection holds when the socket's `error` arrives, and takes the connection
+ * out of its pool only at the `close` that follows, then failing nothing more (it expects the two together). Node
+ * emits them a turn of the event loop apart (the error on the next tick, the close once the handle has closed: tens
+ * of ms on a busy machine). In between the pool still counts the connection as idle and hands it new queries: they
+ * were written to the dead socket and never settled, and the connection's next startup even resolved the last of them
+ * with its own ReadyForQuery. A transaction's BEGIN lost that way hung the group committer for good after a database
+ * restart (test/integration/pg-connection-loss.test.ts). So the error is delivered again just before the close: it
+ * fails what came in between, and nothing else (what the connection held was failed the first time).
+ *
+ * The error is not held back until the close, nor the close brought forward to the error: either way a failed
+ * transaction's ROLLBACK (postgres.js sends it on the dead connection once the transaction's queries fail) would reach
+ * the connection after its close, when postgres.js has no socket to write it to; its writer then throws and leaves its
+ * buffer behind, and that connection's next startup is never sent (a connect timeout, again and again).
+ */
+function failLateQueries(s: net.Socket): void {
+  const emit = s.emit.bind(s) as (event: string | symbol, ...args: unknown[]) => boolean;
+  let error: unknown = null;
+  let closed = false;
+  s.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+    if (closed && event === 'error') return false; // nothing listens any more (postgres.js removed its listeners)
+    if (event === 'error' && error === null) error = args[0];
+    if (event === 'close' && !closed) {
+      closed = true;
+      if (error !== null && s.listenerCount('error') > 0) emit('error', error);
+    }
+    return emit(event, ...args);
+  }) as typeof s.emit;
+}
+
+/** postgres.js settings of the platform (tests build their own clients from them). */
+export function postgresOptions() {
+  return {
+    socket: pgSocket,
+    onnotice: () => {},
+    max: 10,
+    idle_timeout: 30,
+    connect_timeout: 10,
+    // Reconnect quickly after an outage (postgres.js' default backoff grows to 20 s): devices are waiting for their acks.
+    backoff: (attempt: number) => Math.min(0.1 * 2 ** attempt, 2),
+  };
 }
 
 async function createPostgres(url: string): Promise<Database> {
@@ -152,15 +198,7 @@ async function createPostgres(url: string): Promise<Database> {
     import('drizzle-orm/postgres-js'),
     import('drizzle-orm/postgres-js/migrator'),
   ]);
-  // Reconnect quickly after an outage (postgres.js' default backoff grows to 20 s): devices are waiting for their acks.
-  const client = postgres(url, {
-    ...({ socket: noDelaySocket } as object),
-    onnotice: () => {},
-    max: 10,
-    idle_timeout: 30,
-    connect_timeout: 10,
-    backoff: (attempt: number) => Math.min(0.1 * 2 ** attempt, 2),
-  });
+  const client = postgres(url, postgresOptions() as object);
   const db = drizzlePostgres({ client }) as unknown as Db;
   return {
     kind: 'postgres',

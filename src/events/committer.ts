@@ -51,13 +51,30 @@ export interface CommitterOptions {
    * until it is given (lib/client.js nextBatch), so memory stays at this budget plus one socket read per connection.
    */
   maxQueueBytes?: number;
+  /**
+   * Longest a batch's transaction may take before its items fail with `CommitTimeout` (default 30 s, three connect
+   * timeouts). A commit that cannot complete (a connection that never answers) must not hold every later item, nor
+   * the logins that go through here, behind it for good: its devices get no PUBACK and resend, the committer goes on.
+   */
+  commitTimeoutMs?: number;
   onBatch?: (size: number) => void;
 }
+
+const DEFAULT_COMMIT_TIMEOUT_MS = 30_000;
 
 export class CommitterOverloaded extends Error {
   constructor() {
     super('ingest queue is full');
     this.name = 'CommitterOverloaded';
+  }
+}
+
+/** A batch's transaction did not settle within `commitTimeoutMs`: its items fail as with an unreachable database. */
+export class CommitTimeout extends Error {
+  readonly code = 'COMMIT_TIMEOUT';
+  constructor(ms: number) {
+    super(`commit did not complete within ${ms} ms`);
+    this.name = 'CommitTimeout';
   }
 }
 
@@ -144,11 +161,22 @@ export class GroupCommitter {
     while (this.waiting.length > 0 && this.hasRoom(this.waiting[0]!.bytes)) this.enqueue(this.waiting.shift()!);
   }
 
-  /** Everything one transaction does for a batch: dedupe, per-item work, sink rows, then the events (last). */
+  /**
+   * Everything one transaction does for a batch: dedupe, per-item work, sink rows, then the events (last). Past the
+   * commit deadline the batch fails, and the transaction, should it get going after all, rolls back before the next
+   * step. Only a COMMIT already sent can still complete: then the items are stored without being acknowledged, as when
+   * a connection is lost during its COMMIT, and the devices' resends are recognised as duplicates (dedupe).
+   */
   private async commitBatch(batch: Pending[]): Promise<void> {
     const perItem: NewEvent[][] = [];
     const duplicates: boolean[] = [];
-    const stored = await this.database.db.transaction(async (tx) => {
+    const timeoutMs = this.opts.commitTimeoutMs ?? DEFAULT_COMMIT_TIMEOUT_MS;
+    let abandoned = false;
+    const going = () => {
+      if (abandoned) throw new CommitTimeout(timeoutMs);
+    };
+    const transaction = this.database.db.transaction(async (tx) => {
+      going();
       const keys = batch.flatMap((p) => (p.item.dedupe ? [p.item.dedupe] : []));
       const fresh = keys.length > 0 && this.dedupeFlush ? await this.dedupeFlush(tx, keys) : null;
       // A resend can land in the same batch as its original (the device reconnected while the first copy was still
@@ -166,6 +194,7 @@ export class GroupCommitter {
         }
         duplicates.push(dup);
         const events: NewEvent[] = [];
+        going();
         if (item.work) events.push(...(await item.work(tx)));
         if (item.build) {
           const built = item.build(dup);
@@ -181,6 +210,7 @@ export class GroupCommitter {
       }
       // The sink statements and the log append go out back to back (pipelined on postgres.js: one round trip, not
       // one per statement); the append takes the event-log lock last, so it is held only for the append and commit.
+      going();
       const pending: Promise<unknown>[] = [];
       for (const [name, list] of rows) {
         const flush = this.sinks.get(name);
@@ -192,6 +222,21 @@ export class GroupCommitter {
       for (const r of settled) if (r.status === 'rejected') throw r.reason;
       return appended;
     });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abandoned = true;
+        reject(new CommitTimeout(timeoutMs));
+      }, timeoutMs);
+    });
+    // An abandoned transaction that fails later has no one left to tell.
+    transaction.catch(() => {});
+    let stored: StoredEvent[];
+    try {
+      stored = await Promise.race([transaction, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
     this.log.committed(stored);
     let i = 0;
     batch.forEach((p, k) => {
@@ -291,12 +336,14 @@ function codeOf(err: unknown): string | undefined {
 
 /**
  * Errors that say nothing about the items of a batch: the connection or the server (SQLSTATE classes 08 connection,
- * 53 resources, 57 operator intervention, 58 system; postgres.js CONNECTION_* / CONNECT_TIMEOUT; socket errnos).
+ * 53 resources, 57 operator intervention, 58 system; postgres.js CONNECTION_* / CONNECT_TIMEOUT; socket errnos; a
+ * commit past its deadline).
  * Data errors (22, 23...) and plain exceptions are attributed to items and retried one by one.
  */
 export function isUnavailable(err: unknown): boolean {
   const code = codeOf(err);
   if (code === undefined) return false;
+  if (code === 'COMMIT_TIMEOUT') return true;
   if (/^(08|53|57|58)[0-9A-Z]{3}$/.test(code)) return true;
   return /^(CONNECT|CONNECTION_|E[A-Z]+$)/.test(code);
 }

@@ -106,3 +106,75 @@ describe('group commit failures', () => {
     expect(transactions).toEqual([1, 1]);
   });
 });
+
+describe('a commit that cannot complete', () => {
+  /**
+   * A stand-in whose first transaction hangs as a lost connection's does: it never answers (`gate` never opens), or
+   * answers only once the gate opens. Later transactions run normally.
+   */
+  function hangingFirst(opts: { maxQueueBytes?: number } = {}) {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const ran: string[] = [];
+    let calls = 0;
+    const database = {
+      db: {
+        async transaction(fn: (tx: unknown) => Promise<unknown>) {
+          if (++calls === 1) await gate;
+          return fn({});
+        },
+      },
+    } as unknown as Database;
+    const log = { appendInTx: async () => [], committed: () => {} } as unknown as EventLog;
+    const c = new GroupCommitter(database, log, createLogger('silent'), {
+      delayMs: 1,
+      maxBatch: 1000,
+      maxQueue: 10_000,
+      commitTimeoutMs: 50,
+      ...opts,
+    });
+    const work = (tag: string, bytes = 0): CommitItem => ({
+      bytes,
+      work: async () => {
+        ran.push(tag);
+        return [];
+      },
+    });
+    return { c, ran, work, openGate: () => open() };
+  }
+
+  const code = (r: PromiseSettledResult<unknown>) =>
+    r.status === 'rejected' ? (r.reason as { code?: string }).code : 'fulfilled';
+
+  it('fails the batch once its deadline passes, as unavailable, and commits what comes next', async () => {
+    const { c, ran, work } = hangingFirst();
+    const first = await Promise.allSettled([c.commit(work('a')), c.commit(work('b'))]);
+    expect(first.map(code)).toEqual(['COMMIT_TIMEOUT', 'COMMIT_TIMEOUT']);
+    expect(first.every((r) => r.status === 'rejected' && isUnavailable(r.reason))).toBe(true);
+    await c.commit(work('c'));
+    expect(ran).toEqual(['c']);
+    await c.close();
+  });
+
+  it('lets the items waiting for room under the byte budget in once the stuck batch has failed', async () => {
+    const { c, ran, work } = hangingFirst({ maxQueueBytes: 150 });
+    const stuck = c.commit(work('a', 100));
+    // No room for it while `a` holds its bytes: it waits (its device gets no PUBACK meanwhile).
+    const waiting = c.commit(work('b', 100));
+    expect(c.waitingItems).toBe(1);
+    expect((await Promise.allSettled([stuck])).map(code)).toEqual(['COMMIT_TIMEOUT']);
+    await waiting;
+    await c.close();
+    expect(ran).toEqual(['b']);
+    expect(c.queuedBytes).toBe(0);
+  });
+
+  it('rolls a transaction that gets going after its deadline back before it runs any item', async () => {
+    const { c, ran, work, openGate } = hangingFirst();
+    expect((await Promise.allSettled([c.commit(work('late'))])).map(code)).toEqual(['COMMIT_TIMEOUT']);
+    openGate();
+    await c.commit(work('next'));
+    await c.close();
+    expect(ran).toEqual(['next']);
+  });
+});

@@ -115,7 +115,7 @@ export function createAuthenticator(deps: {
       ingestTail: Promise.resolve(),
       subscribed,
     };
-    session.connection = deviceConnection(client, session, log);
+    session.connection = deviceConnection(client, session, log, sessions);
     attachSession(client, session);
     const replaced = sessions.claim(client);
     if (replaced === client) {

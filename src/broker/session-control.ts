@@ -22,12 +22,17 @@ export function forgetAclDecisions(s: Session, productKey: string, deviceName: s
 }
 
 /** The `DeviceConnection` port of one logged-in connection (what services may do with it). */
-export function deviceConnection(client: Client, s: Session, logger: Logger): DeviceConnection {
+export function deviceConnection(
+  client: Client,
+  s: Session,
+  logger: Logger,
+  sessions: Pick<SessionRegistry, 'subDevicesOf'>,
+): DeviceConnection {
   return {
     device: s.device,
     clientIp: s.clientIp,
     get subDevices() {
-      return (s.subs ??= new Map());
+      return sessions.subDevicesOf(client);
     },
     subscribeDevice(productKey, deviceName) {
       return new Promise<void>((resolve) =>
@@ -71,6 +76,9 @@ export function createSessionControl(sessions: SessionRegistry): SessionControl 
     },
     connections() {
       return sessions.all().flatMap((c) => sessionOf(c)?.connection ?? []);
+    },
+    carrying(productKey, deviceName) {
+      return sessions.carrying(productKey, deviceName).flatMap((c) => sessionOf(c)?.connection ?? []);
     },
   };
 }

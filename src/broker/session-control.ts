@@ -3,7 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { DeviceConnection, SessionControl } from '../services/ports.ts';
 import { autoSubscriptions } from './auto-subscriptions.ts';
 import { sessionOf, type Session, type SessionRegistry } from './sessions.ts';
-import { dropSubDeviceSubscriptions } from './subscription-acl.ts';
+import { dropSubDeviceSubscriptions, resetAutoOff } from './subscription-acl.ts';
 
 /** Close a connection, recording why (D15) unless a reason was already set. */
 export function kickClient(client: Client, reason: NonNullable<Session['reason']>): void {
@@ -35,6 +35,7 @@ export function deviceConnection(
       return sessions.subDevicesOf(client);
     },
     subscribeDevice(productKey, deviceName) {
+      resetAutoOff(s, productKey, deviceName);
       return new Promise<void>((resolve) =>
         client.subscribe(
           { subscriptions: autoSubscriptions(productKey, deviceName).map((topic) => ({ topic, qos: 1 })) },

@@ -36,6 +36,8 @@ export interface Session {
    * first use (SessionRegistry.subDevicesOf): most connections never carry one.
    */
   subs?: Map<string, SubSession>;
+  /** D19/D22 `/sys` filters the device unsubscribed from since it logged in (subscription-acl.ts `forgetFilters`). */
+  autoOff?: Set<string> | undefined;
   /** This connection as services see it (ports.ts). */
   connection?: DeviceConnection;
   /** ACL decisions of this connection's publishes, by topic (authorize.ts). */

@@ -7,6 +7,8 @@ import {
   markOfflineOfDeadInstances,
   markOfflineOnInstance,
   markOnline,
+  type OnlineInput,
+  type OnlineTransition,
   markOtherInstancesStopped,
   recordHeartbeat,
   registerInstance,
@@ -33,6 +35,8 @@ export interface DeviceIdentity {
 }
 
 const HEARTBEAT_MS = 10_000;
+/** The committer step of `connect`: the logins of one commit are marked online by one statement. */
+const ONLINE_STEP = 'presence.online';
 /** An instance silent this long is presumed dead; its devices are set offline (SERVER_RESTART). */
 const DEAD_AFTER_MS = 35_000;
 
@@ -74,6 +78,7 @@ export function statusEvent(
 export function createPresenceService(deps: ServiceDeps, committer: GroupCommitter) {
   const { database, instanceId, logger } = deps;
   const db = database.db;
+  committer.step(ONLINE_STEP, (tx, inputs) => markOnline(tx, inputs as OnlineInput[]));
   let heartbeat: NodeJS.Timeout | null = null;
 
   /** The OFFLINE events of devices that a `markOffline*` call (at `now`) set offline. */
@@ -94,23 +99,26 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
     ): Promise<{ epoch: number; activatedNow: boolean } | null> {
       const rrpcForm: RrpcForm = session.rrpcForm ?? 'sys';
       let result: { epoch: number; activatedNow: boolean } | null = null;
-      await committer.transact(async (tx) => {
-        const now = new Date();
-        const row = await markOnline(tx, {
-          id: d.id,
-          instanceId,
-          clientIp,
-          rrpcForm,
-          at: now,
-          secretEnc: session.secretEnc ?? null,
-        });
-        if (!row) return [];
-        const epoch = row.epoch;
-        result = { epoch, activatedNow: row.activatedNow };
-        const events: NewEvent[] = [];
-        if (row.wasOnline) events.push(statusEvent('offline', d, row.oldEpoch, row.oldIp, 'TAKEN_OVER', now));
-        events.push(statusEvent('online', d, epoch, clientIp, null, now));
-        return events;
+      let now = new Date();
+      // One UPDATE for every login of the commit (db/repositories/presence.ts markOnline, events/commit-steps.ts).
+      await committer.commit({
+        step: {
+          name: ONLINE_STEP,
+          key: String(d.id),
+          input: (): OnlineInput => {
+            now = new Date();
+            return { id: d.id, instanceId, clientIp, rrpcForm, at: now, secretEnc: session.secretEnc ?? null };
+          },
+          events: (transition) => {
+            const row = transition as OnlineTransition | null;
+            result = row && { epoch: row.epoch, activatedNow: row.activatedNow };
+            if (!row) return [];
+            const events: NewEvent[] = [];
+            if (row.wasOnline) events.push(statusEvent('offline', d, row.oldEpoch, row.oldIp, 'TAKEN_OVER', now));
+            events.push(statusEvent('online', d, row.epoch, clientIp, null, now));
+            return events;
+          },
+        },
       });
       return result;
     },

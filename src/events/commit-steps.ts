@@ -11,7 +11,10 @@ export type StepRun = (tx: Tx, inputs: unknown[]) => Promise<unknown[]>;
 export interface CommitStep {
   /** The step registered with `GroupCommitter.step`. */
   name: string;
-  /** What the statement touches (a device id): two items with the same key never share a statement. */
+  /**
+   * What the statement touches (a device id): an item whose key is already pending, in this step or another, runs only
+   * after the pending statements, so items on the same row keep their order.
+   */
   key: string;
   /** The item's input, made when its transaction runs (so times are the commit's, as in a `work`). */
   input: () => unknown;
@@ -21,15 +24,13 @@ export interface CommitStep {
 
 /**
  * The step items of one transaction, gathered per step and run as one statement each when the order of the batch
- * requires it: before an item with statements of its own (`work`), before a second item with the same key, and at the
+ * requires it: before an item with statements of its own (`work`), before an item whose key is pending, and at the
  * end. The batch's effects are then those of running its items one by one, in order; each item's events keep its
  * place in the log (`slot` is the item's own event list).
  */
 export class StepGroups {
-  private readonly pending = new Map<
-    string,
-    { keys: Set<string>; items: { step: CommitStep; input: unknown; slot: NewEvent[] }[] }
-  >();
+  private readonly pending = new Map<string, { step: CommitStep; input: unknown; slot: NewEvent[] }[]>();
+  private readonly keys = new Set<string>();
 
   constructor(
     private readonly runs: ReadonlyMap<string, StepRun>,
@@ -38,25 +39,24 @@ export class StepGroups {
 
   async add(step: CommitStep, slot: NewEvent[]): Promise<void> {
     if (!this.runs.has(step.name)) throw new Error(`no commit step named ${step.name}`);
+    if (this.keys.has(step.key)) await this.flush();
     let group = this.pending.get(step.name);
-    if (group?.keys.has(step.key)) {
-      await this.flush();
-      group = undefined;
-    }
-    if (!group) this.pending.set(step.name, (group = { keys: new Set(), items: [] }));
-    group.keys.add(step.key);
-    group.items.push({ step, input: step.input(), slot });
+    if (!group) this.pending.set(step.name, (group = []));
+    this.keys.add(step.key);
+    group.push({ step, input: step.input(), slot });
   }
 
   /** Run every pending group (in the order the steps were first used). */
   async flush(): Promise<void> {
-    for (const [name, group] of [...this.pending]) {
-      this.pending.delete(name);
+    const groups = [...this.pending];
+    this.pending.clear();
+    this.keys.clear();
+    for (const [name, group] of groups) {
       const results = await this.runs.get(name)!(
         this.tx,
-        group.items.map((i) => i.input),
+        group.map((i) => i.input),
       );
-      group.items.forEach((item, k) => item.slot.push(...item.step.events(results[k])));
+      group.forEach((item, k) => item.slot.push(...item.step.events(results[k])));
     }
   }
 }

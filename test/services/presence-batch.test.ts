@@ -76,5 +76,27 @@ describeEachDb(test, 'presence logins on %s', () => {
       ...rest.map(() => [true, 1]),
     ]);
     expect(devices[0]?.clientIp).toBe('10.0.0.3');
+
+    // A disconnect and a login of one device after another device's login: the shared statements keep their order.
+    const [first, second] = rest;
+    const next = await s.log.headPosition();
+    expect(
+      await Promise.all([
+        presence.connect(second!, '10.0.0.7'),
+        presence.disconnect(first!, 1, 'CLIENT_DISCONNECT'),
+        presence.connect(first!, '10.0.0.8'),
+      ]),
+    ).toEqual([{ epoch: 2, activatedNow: false }, true, { epoch: 2, activatedNow: false }]);
+    const later = await s.log.read(next, null, { types: ['device.status'], productKey: product.productKey }, 100);
+    expect(later.filter((e) => e.deviceName === first!.deviceName).map((e) => [e.data.status, e.data.reason])).toEqual([
+      ['offline', 'CLIENT_DISCONNECT'],
+      ['online', null],
+    ]);
+    expect(later.filter((e) => e.deviceName === second!.deviceName).map((e) => [e.data.status, e.data.reason])).toEqual(
+      [
+        ['offline', 'TAKEN_OVER'],
+        ['online', null],
+      ],
+    );
   });
 });

@@ -86,9 +86,77 @@ async function markOfflineWhere(ex: Executor, cond: SQL | undefined, at: Date): 
   return rows.map(toDeviceRecord);
 }
 
-/** Mark offline only if `epoch` is still the device's current connection; returns the device when it was. */
-export const markOfflineAtEpoch = (ex: Executor, id: number, epoch: number, at: Date): Promise<DeviceRecord[]> =>
-  markOfflineWhere(ex, and(eq(devices.id, id), eq(devices.connectionEpoch, epoch)), at);
+export interface OfflineInput {
+  id: number;
+  epoch: number;
+  at: Date;
+}
+
+/** What `markOfflineAtEpoch` did for one input. */
+export interface OfflineTransition {
+  /** The device as it went offline (its epoch and address), when `epoch` was still its current connection. */
+  device: {
+    id: number;
+    iotId: string;
+    productKey: string;
+    deviceName: string;
+    connectionEpoch: number;
+    clientIp: string | null;
+  } | null;
+  /** Whether the device row still exists (a deleted device's kicked session has nothing left to update). */
+  exists: boolean;
+}
+
+/**
+ * Mark devices offline, each only if its `epoch` is still its current connection, in one statement of constant text
+ * (one JSON parameter) for every disconnect of a group commit; rows locked in id order, as `markOnline` does. One entry
+ * per input, in order. The ids must be distinct.
+ */
+export async function markOfflineAtEpoch(ex: Executor, list: readonly OfflineInput[]): Promise<OfflineTransition[]> {
+  const json = JSON.stringify(list.map((a, i) => ({ i, id: a.id, epoch: a.epoch, at: a.at.toISOString() })));
+  const rows = await query<{
+    i: number;
+    updated: boolean;
+    present: boolean;
+    id: string | number | null;
+    iot_id: string | null;
+    product_key: string | null;
+    device_name: string | null;
+    connection_epoch: string | number | null;
+    client_ip: string | null;
+  }>(
+    ex,
+    sql`with x as (
+          select * from json_to_recordset(${json}::text::json) as r(i int, id bigint, epoch bigint, at timestamptz)
+        ), old as (
+          select id from ${devices} where id in (select id from x) order by id for update
+        ), u as (
+          update ${devices} d set online = false, connected_instance = null, last_offline_at = x.at
+          from x join old on old.id = x.id
+          where d.id = x.id and d.online and d.connection_epoch = x.epoch
+          returning x.i, d.id, d.iot_id, d.product_key, d.device_name, d.connection_epoch, d.client_ip
+        )
+        select x.i, u.i is not null as updated, old.id is not null as present, u.id, u.iot_id, u.product_key,
+               u.device_name, u.connection_epoch, u.client_ip
+        from x left join u on u.i = x.i left join old on old.id = x.id`,
+  );
+  const out: OfflineTransition[] = list.map(() => ({ device: null, exists: false }));
+  for (const r of rows)
+    out[Number(r.i)] = {
+      exists: r.present,
+      device: r.updated
+        ? {
+            id: Number(r.id),
+            iotId: r.iot_id!,
+            productKey: r.product_key!,
+            deviceName: r.device_name!,
+            connectionEpoch: Number(r.connection_epoch),
+            clientIp: r.client_ip,
+          }
+        : null,
+    };
+  return out;
+}
 
 /** Mark offline every device connected through this instance. */
 export const markOfflineOnInstance = (ex: Executor, instanceId: string, at: Date): Promise<DeviceRecord[]> =>

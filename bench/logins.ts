@@ -6,7 +6,11 @@
  * device's ONLINE is committed (presence epochs, group commit) and its D19 automatic subscriptions were made. Round 1
  * is cold (credential cache empty, first login = activation); later rounds reconnect the same devices (warm cache).
  * Measured: logins per second, CONNACK latency, and the server's RSS growth per connected device (RSS with every
- * device connected minus RSS before the round, both after a full GC).
+ * device connected minus RSS before the round, both after a full GC), and the server's CPU time per login (user +
+ * system of the server process over the round: with memory:// the embedded database runs in it and counts too; it
+ * depends far less on a loaded machine than the rate does).
+ * BENCH_PROFILE=1 writes a CPU profile of each server, BENCH_HEAP_SNAPSHOT=1 a heap snapshot with round 1's devices
+ * connected, to bench/results/profiles/.
  *
  * Baseline, same run, same layout: a plain aedes broker (`Aedes.createBroker()`, no hooks) with the same number of
  * mqtt.js clients, measured the same way. Figures print as ThingQL / baseline ratios; JSON goes to bench/results/.
@@ -23,6 +27,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeHeapSnapshot } from 'node:v8';
 import { Aedes } from 'aedes';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { alinkLogin, type DeviceCreds } from '../test/helpers/devices.ts';
@@ -44,10 +49,11 @@ const ROUNDS = Math.max(2, Number(opt.rounds));
 // ---------------------------------------------------------------------------------------------------------------
 // Server children: start, report ports, answer RSS requests after a full GC, stop on request.
 
-type ToChild = { cmd: 'rss' } | { cmd: 'stop' };
+type ToChild = { cmd: 'rss' } | { cmd: 'snapshot'; file: string } | { cmd: 'stop' };
 type FromChild =
   | { ready: { mqttPort: number; httpPort?: number; adminToken?: string } }
-  | { rss: number; heapUsed: number };
+  | { rss: number; heapUsed: number; cpuMs: number }
+  | { snapshot: string };
 
 async function fullGc(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -91,8 +97,12 @@ async function serve(role: string): Promise<void> {
     if (m.cmd === 'rss') {
       void fullGc().then(() => {
         const mem = process.memoryUsage();
-        process.send!({ rss: mem.rss, heapUsed: mem.heapUsed } satisfies FromChild);
+        const cpu = process.cpuUsage();
+        const cpuMs = (cpu.user + cpu.system) / 1000;
+        process.send!({ rss: mem.rss, heapUsed: mem.heapUsed, cpuMs } satisfies FromChild);
       });
+    } else if (m.cmd === 'snapshot') {
+      void fullGc().then(() => process.send!({ snapshot: writeHeapSnapshot(m.file) } satisfies FromChild));
     } else if (m.cmd === 'stop') {
       void stop().finally(() => process.exit(0));
     }
@@ -106,13 +116,18 @@ async function serve(role: string): Promise<void> {
 interface Child {
   proc: ChildProcess;
   ready: { mqttPort: number; httpPort?: number; adminToken?: string };
-  rss(): Promise<{ rss: number; heapUsed: number }>;
+  rss(): Promise<{ rss: number; heapUsed: number; cpuMs: number }>;
+  snapshot(file: string): Promise<string>;
   stop(): Promise<void>;
 }
 
+/** BENCH_PROFILE=1 writes a V8 CPU profile of each server to bench/results/profiles/. */
+const PROFILE_DIR = fileURLToPath(new URL('./results/profiles/', import.meta.url));
+
 function startChild(role: 'thingql' | 'aedes'): Promise<Child> {
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const proc = fork(fileURLToPath(import.meta.url), ['--role', role, ...(opt.db ? ['--db', opt.db] : [])], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    execArgv: ['--import', 'tsx', '--expose-gc', ...profile],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const next = () =>
@@ -131,6 +146,13 @@ function startChild(role: 'thingql' | 'aedes'): Promise<Child> {
         const m = await answer;
         if (!('rss' in m)) throw new Error('unexpected message from the server');
         return m;
+      },
+      async snapshot(file) {
+        const answer = next();
+        proc.send({ cmd: 'snapshot', file } satisfies ToChild);
+        const m = await answer;
+        if (!('snapshot' in m)) throw new Error('unexpected message from the server');
+        return m.snapshot;
       },
       stop: () =>
         new Promise<void>((resolve) => {
@@ -192,6 +214,8 @@ interface RoundResult {
   heapBeforeMB: number;
   rssPerDeviceKB: number;
   heapPerDeviceKB: number;
+  /** Server CPU time (user + system, database included for memory://) from before the round to all connected. */
+  cpuMsPerLogin: number;
 }
 
 const round2 = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
@@ -268,11 +292,18 @@ async function measure(role: 'thingql' | 'aedes'): Promise<{ idleRssMB: number; 
       heapBeforeMB: round2(before.heapUsed / 2 ** 20, 1),
       rssPerDeviceKB: round2((connected.rss - before.rss) / clients.length / 1024, 1),
       heapPerDeviceKB: round2((connected.heapUsed - before.heapUsed) / clients.length / 1024, 1),
+      cpuMsPerLogin: round2((connected.cpuMs - before.cpuMs) / clients.length, 3),
     };
+    // BENCH_HEAP_SNAPSHOT=1: a heap snapshot of the server with every device of round 1 connected (what is retained).
+    if (r === 1 && process.env.BENCH_HEAP_SNAPSHOT) {
+      mkdirSync(PROFILE_DIR, { recursive: true });
+      console.log(`  heap snapshot: ${await child.snapshot(`${PROFILE_DIR}${role}-${DEVICES}.heapsnapshot`)}`);
+    }
     rounds.push(result);
     console.log(
       `  round ${r}: ${result.loginsPerSecond} logins/s (${clients.length} in ${result.wallMs} ms, CONNACK p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms` +
-        `${failed ? `, ${failed} FAILED` : ''}), RSS +${result.rssPerDeviceKB} KB/device, heap +${result.heapPerDeviceKB} KB/device`,
+        `${failed ? `, ${failed} FAILED` : ''}), RSS +${result.rssPerDeviceKB} KB/device, heap +${result.heapPerDeviceKB} KB/device, ` +
+        `server CPU ${result.cpuMsPerLogin} ms/login`,
     );
     await Promise.all(clients.map((c) => c.endAsync()));
     await new Promise((res) => setTimeout(res, 1000)); // let the server record the disconnects
@@ -297,6 +328,7 @@ async function main(): Promise<void> {
     warmConnackP50Ms: median(later(rs).map((r) => r.p50Ms)),
     rssPerDeviceKB: rs[0]!.rssPerDeviceKB,
     heapPerDeviceKB: rs[0]!.heapPerDeviceKB,
+    warmCpuMsPerLogin: median(later(rs).map((r) => r.cpuMsPerLogin)),
   });
   const summary = { baseline: figures(baseline.rounds), thingql: figures(thingql.rounds) };
   const ratio = (k: keyof ReturnType<typeof figures>) => round2(summary.thingql[k] / summary.baseline[k]);
@@ -306,6 +338,7 @@ async function main(): Promise<void> {
     warmConnackP50: ratio('warmConnackP50Ms'),
     rssPerDevice: ratio('rssPerDeviceKB'),
     heapPerDevice: ratio('heapPerDeviceKB'),
+    warmCpuPerLogin: ratio('warmCpuMsPerLogin'),
   };
   console.log('\nThingQL / plain aedes, same run (1 = same as the baseline):');
   console.log(`  logins per second, first login (cold cache, activation): ${ratios.coldLoginsPerSecond}x`);
@@ -313,6 +346,7 @@ async function main(): Promise<void> {
   console.log(`  CONNACK latency p50, reconnect:                          ${ratios.warmConnackP50}x`);
   console.log(`  RSS growth per connected device (round 1):               ${ratios.rssPerDevice}x`);
   console.log(`  JS heap growth per connected device (round 1):           ${ratios.heapPerDevice}x`);
+  console.log(`  server CPU time per login, reconnect:                    ${ratios.warmCpuPerLogin}x`);
 
   const out = {
     bench: 'logins',

@@ -53,6 +53,8 @@ export function createAuthenticator(deps: {
     password: Buffer | undefined,
   ): Promise<[Error | null, boolean] | null> {
     const rawClientId = rawClientIds.get(client) ?? client.id;
+    // Needed only for this check: not held for the connection's life.
+    rawClientIds.delete(client);
     const reg = deviceAuth.parseRegisterConnect(rawClientId, username, password);
     if (reg && 'unsupported' in reg)
       return [authError(CONNACK.BAD_USERNAME_OR_PASSWORD, `authType ${reg.unsupported} not supported`), false];
@@ -115,7 +117,7 @@ export function createAuthenticator(deps: {
       ingestTail: Promise.resolve(),
       subscribed,
     };
-    session.connection = deviceConnection(client, session, log);
+    session.connection = deviceConnection(client, session, log, sessions);
     attachSession(client, session);
     const replaced = sessions.claim(client);
     if (replaced === client) {

@@ -1,5 +1,3 @@
-import { sysTopic } from '../domain/alink/topics.ts';
-
 /** alink-protocol.md D19: the downstream system topics a device is subscribed to at login. */
 const D19_SYS = [
   'thing/service/+',
@@ -15,14 +13,6 @@ const D19_SYS = [
   'rrpc/request/+',
   'broadcast/request/+',
 ];
-
-function d19(pk: string, dn: string): string[] {
-  return [
-    ...D19_SYS.map((path) => sysTopic(pk, dn, path)),
-    `/ota/device/upgrade/${pk}/${dn}`,
-    `/ext/ntp/${pk}/${dn}/response`,
-  ];
-}
 
 /**
  * alink-protocol.md D22: a device whose ClientId carries `_ss=1` (Python Link SDK, C Link SDK 4.x) never subscribes to
@@ -49,9 +39,11 @@ const D22_SYS = [
   'thing/delete',
 ];
 
-function d22(pk: string, dn: string): string[] {
+/** The non-`/sys` downstream topics of D19 and D22: each its own filter. */
+function others(pk: string, dn: string): string[] {
   return [
-    ...D22_SYS.map((path) => sysTopic(pk, dn, path)),
+    `/ota/device/upgrade/${pk}/${dn}`,
+    `/ext/ntp/${pk}/${dn}/response`,
     `/ext/session/${pk}/${dn}/combine/+`,
     `/ext/rrpc/+/sys/${pk}/${dn}/thing/service/+`,
     `/ext/error/${pk}/${dn}`,
@@ -59,7 +51,59 @@ function d22(pk: string, dn: string): string[] {
   ];
 }
 
-/** The platform-side subscriptions of a device session (and of each sub-device logged in over a gateway). */
+/** Every D19/D22 path under `/sys/${pk}/${dn}/`, split into levels (`+` is one level). */
+const AUTO_SYS = [...D19_SYS, ...D22_SYS];
+const AUTO_SYS_LEVELS = AUTO_SYS.map((path) => path.split('/'));
+const AUTO_SYS_SET = new Set(AUTO_SYS);
+
+/**
+ * The one filter that stands for every D19/D22 `/sys` topic of a device. aedes keeps one entry per filter string and
+ * client (a qlobber entry, a closure, and a stored row for a persistent session), so 24 filters per device cost 24 of
+ * each; this is one. It is written `+/#` rather than `#` so that it is never the same string as a device's own
+ * `/sys/${pk}/${dn}/#` (aedes would merge the two, and the device's filter would then be narrowed by the gate below).
+ * It matches more than D19/D22 list: `mayReceive` (subscription-acl.ts) lets through it only the listed topics
+ * (`autoCoversSys`), so a platform message or a retained message on any other `/sys` topic of the device reaches it
+ * only through a filter of its own, as before.
+ */
+export const autoSysFilter = (pk: string, dn: string): string => `/sys/${pk}/${dn}/+/#`;
+
+/**
+ * The platform-side subscriptions of a device session (and of each sub-device logged in over a gateway): the `/sys`
+ * topics of D19 and D22 as one filter, and the others as they are.
+ */
 export function autoSubscriptions(pk: string, dn: string): string[] {
-  return [...d19(pk, dn), ...d22(pk, dn)];
+  return [autoSysFilter(pk, dn), ...others(pk, dn)];
+}
+
+/**
+ * Whether `path` (the levels after `/sys/${pk}/${dn}/`) is a topic of D19/D22, and so delivered through the automatic
+ * filter; `off` names the D19/D22 filters the device has unsubscribed from (D19: "a device's own UNSUBSCRIBE removes
+ * one").
+ */
+export function autoCoversSys(path: readonly string[], off?: (autoPath: string) => boolean): boolean {
+  outer: for (let k = 0; k < AUTO_SYS_LEVELS.length; k++) {
+    const levels = AUTO_SYS_LEVELS[k]!;
+    if (levels.length !== path.length) continue;
+    for (let i = 0; i < levels.length; i++) if (levels[i] !== '+' && levels[i] !== path[i]) continue outer;
+    if (!off?.(AUTO_SYS[k]!)) return true;
+  }
+  return false;
+}
+
+/** The D19/D22 path of a `/sys/${pk}/${dn}/...` filter of that device, if it is one of the list; else undefined. */
+export function autoSysPathOf(pk: string, dn: string, filter: string): string | undefined {
+  const prefix = `/sys/${pk}/${dn}/`;
+  if (!filter.startsWith(prefix)) return undefined;
+  const path = filter.slice(prefix.length);
+  return AUTO_SYS_SET.has(path) ? path : undefined;
+}
+
+/**
+ * The platform's own filters of a device: what `autoSubscriptions` subscribes, and each D19/D22 `/sys` filter (the
+ * form sessions stored before the list became one filter). They never count against the device's subscription limit.
+ */
+export function isAutomaticFilter(pk: string, dn: string, filter: string): boolean {
+  return (
+    filter === autoSysFilter(pk, dn) || autoSysPathOf(pk, dn, filter) !== undefined || others(pk, dn).includes(filter)
+  );
 }

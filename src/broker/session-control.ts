@@ -3,7 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { DeviceConnection, SessionControl } from '../services/ports.ts';
 import { autoSubscriptions } from './auto-subscriptions.ts';
 import { sessionOf, type Session, type SessionRegistry } from './sessions.ts';
-import { dropSubDeviceSubscriptions } from './subscription-acl.ts';
+import { dropSubDeviceSubscriptions, resetAutoOff } from './subscription-acl.ts';
 
 /** Close a connection, recording why (D15) unless a reason was already set. */
 export function kickClient(client: Client, reason: NonNullable<Session['reason']>): void {
@@ -22,14 +22,20 @@ export function forgetAclDecisions(s: Session, productKey: string, deviceName: s
 }
 
 /** The `DeviceConnection` port of one logged-in connection (what services may do with it). */
-export function deviceConnection(client: Client, s: Session, logger: Logger): DeviceConnection {
+export function deviceConnection(
+  client: Client,
+  s: Session,
+  logger: Logger,
+  sessions: Pick<SessionRegistry, 'subDevicesOf'>,
+): DeviceConnection {
   return {
     device: s.device,
     clientIp: s.clientIp,
     get subDevices() {
-      return (s.subs ??= new Map());
+      return sessions.subDevicesOf(client);
     },
     subscribeDevice(productKey, deviceName) {
+      resetAutoOff(s, productKey, deviceName);
       return new Promise<void>((resolve) =>
         client.subscribe(
           { subscriptions: autoSubscriptions(productKey, deviceName).map((topic) => ({ topic, qos: 1 })) },
@@ -71,6 +77,9 @@ export function createSessionControl(sessions: SessionRegistry): SessionControl 
     },
     connections() {
       return sessions.all().flatMap((c) => sessionOf(c)?.connection ?? []);
+    },
+    carrying(productKey, deviceName) {
+      return sessions.carrying(productKey, deviceName).flatMap((c) => sessionOf(c)?.connection ?? []);
     },
   };
 }

@@ -31,12 +31,52 @@ export interface Session {
    * (`_ss=1`) may publish right after CONNACK, and its first reply must not be published before it is subscribed.
    */
   subscribed?: { promise: Promise<void>; resolve: () => void };
-  /** Gateways: sub-devices logged in over this connection (alink-protocol.md §1.7), by `${pk}\u0000${dn}`. */
-  subs?: Map<string, { device: CachedDevice; epoch: number }>;
+  /**
+   * Gateways: sub-devices logged in over this connection (alink-protocol.md §1.7), by `${pk}\u0000${dn}`. Created on
+   * first use (SessionRegistry.subDevicesOf): most connections never carry one.
+   */
+  subs?: Map<string, SubSession>;
+  /** D19/D22 `/sys` filters the device unsubscribed from since it logged in (subscription-acl.ts `forgetFilters`). */
+  autoOff?: Set<string> | undefined;
   /** This connection as services see it (ports.ts). */
   connection?: DeviceConnection;
   /** ACL decisions of this connection's publishes, by topic (authorize.ts). */
   acl?: Map<string, PublishDecision>;
+}
+
+export type SubSession = { device: CachedDevice; epoch: number };
+
+/**
+ * The sub-devices of one gateway connection: a Map that also keeps the registry's index of which connections carry
+ * which device, so that a status event finds the gateways to update without visiting every connection.
+ */
+class SubDevices extends Map<string, SubSession> {
+  constructor(
+    private readonly client: Client,
+    private readonly index: Map<string, Set<Client>>,
+  ) {
+    super();
+  }
+
+  override set(key: string, value: SubSession): this {
+    super.set(key, value);
+    let set = this.index.get(key);
+    if (!set) this.index.set(key, (set = new Set()));
+    set.add(this.client);
+    return this;
+  }
+
+  override delete(key: string): boolean {
+    if (!super.delete(key)) return false;
+    const set = this.index.get(key);
+    set?.delete(this.client);
+    if (set?.size === 0) this.index.delete(key);
+    return true;
+  }
+
+  override clear(): void {
+    for (const key of [...this.keys()]) this.delete(key);
+  }
 }
 
 const kSession = Symbol('thingql.session');
@@ -52,6 +92,20 @@ export const attachSession = (client: Client, s: Session): void => {
 /** The live connection of each device on this instance: takeover (D6) and kicks (disable, delete, secret reset). */
 export class SessionRegistry {
   private readonly byDevice = new Map<string, Client>();
+  /** The connections each device is logged in over as a sub-device (kept by SubDevices). */
+  private readonly carriers = new Map<string, Set<Client>>();
+
+  /** The sub-device map of a connection, created on first use. */
+  subDevicesOf(client: Client): Map<string, SubSession> {
+    const s = sessionOf(client)!;
+    return (s.subs ??= new SubDevices(client, this.carriers));
+  }
+
+  /** The connections here over which a device is logged in as a sub-device (its gateways'). */
+  carrying(productKey: string, deviceName: string): Client[] {
+    const set = this.carriers.get(deviceKey(productKey, deviceName));
+    return set ? [...set] : [];
+  }
 
   get(productKey: string, deviceName: string): Client | undefined {
     return this.byDevice.get(deviceKey(productKey, deviceName));

@@ -1,8 +1,9 @@
 import type { Client } from 'aedes';
 import { canSubscribe, type TopicCategory } from '../domain/alink/acl.ts';
 import { filterOwner, topicOwner } from '../domain/alink/owner.ts';
+import { topicMatches } from '../domain/alink/topic-filter.ts';
 import { parseTopic } from '../domain/alink/topics.ts';
-import { autoSubscriptions } from './auto-subscriptions.ts';
+import { autoCoversSys, autoSysFilter, autoSysPathOf, isAutomaticFilter } from './auto-subscriptions.ts';
 import { deviceKey, sessionOf, type Session } from './sessions.ts';
 
 /**
@@ -42,22 +43,9 @@ export function ownerKeyOf(s: Session, filter: string): string {
   return deviceKey(o.productKey, o.deviceName);
 }
 
-const automatic = new Map<string, Set<string>>();
-/** The automatic filters of a device (bounded memo: the list is rebuilt on a miss). */
-function automaticOf(owner: { productKey: string; deviceName: string }): Set<string> {
-  const key = deviceKey(owner.productKey, owner.deviceName);
-  let set = automatic.get(key);
-  if (!set) {
-    set = new Set(autoSubscriptions(owner.productKey, owner.deviceName));
-    if (automatic.size >= 10_000) automatic.delete(automatic.keys().next().value!);
-    automatic.set(key, set);
-  }
-  return set;
-}
 function countOwn(owner: { productKey: string; deviceName: string }, set: Set<string>): number {
-  const auto = automaticOf(owner);
   let n = 0;
-  for (const f of set) if (!auto.has(f)) n++;
+  for (const f of set) if (!isAutomaticFilter(owner.productKey, owner.deviceName, f)) n++;
   return n;
 }
 
@@ -82,16 +70,56 @@ export function recordSubscribeDecision(
   }
   if (!set) g.byOwner.set(owner, (set = new Set()));
   // The platform's own subscriptions (D19/D22) are not the device's: they never count against its limit.
-  if (!set.has(filter) && !automaticOf(ownerDevice).has(filter) && countOwn(ownerDevice, set) >= max) return false;
+  if (
+    !set.has(filter) &&
+    !isAutomaticFilter(ownerDevice.productKey, ownerDevice.deviceName, filter) &&
+    countOwn(ownerDevice, set) >= max
+  )
+    return false;
   set.add(filter);
   return true;
 }
 
-/** aedes' `unsubscribe` event: the filters no longer count. */
-export function forgetFilters(client: object, filters: readonly string[]): void {
+/**
+ * aedes' `unsubscribe` event: the filters no longer count. One of the D19/D22 `/sys` filters (which the session holds
+ * as one wider filter, auto-subscriptions.ts) stops being delivered through it (D19: a device's own UNSUBSCRIBE removes
+ * one), until the device's next login.
+ */
+export function forgetFilters(client: Client, filters: readonly string[]): void {
+  const s = sessionOf(client);
+  for (const f of filters) {
+    const owner = s && filterOwner(f);
+    if (owner && autoSysPathOf(owner.productKey, owner.deviceName, f) !== undefined) (s.autoOff ??= new Set()).add(f);
+  }
   const g = grants.get(client);
   if (!g) return;
   for (const set of g.byOwner.values()) for (const f of filters) set.delete(f);
+}
+
+/** A (sub-)device's automatic filters were (re)made: every D19/D22 filter of it is delivered again. */
+export function resetAutoOff(s: Session, productKey: string, deviceName: string): void {
+  if (!s.autoOff) return;
+  const prefix = `/sys/${productKey}/${deviceName}/`;
+  for (const f of s.autoOff) if (f.startsWith(prefix)) s.autoOff.delete(f);
+  if (s.autoOff.size === 0) s.autoOff = undefined;
+}
+
+/**
+ * A platform message on a `/sys` topic reaches the connection through the automatic filter only when the topic is one
+ * of D19/D22 (and not unsubscribed); any other `/sys` topic only through a filter the device subscribed itself.
+ */
+function receivesSys(
+  client: Client,
+  s: Session,
+  topic: string,
+  t: { productKey: string; deviceName: string; path: readonly string[] },
+): boolean {
+  const off = s.autoOff;
+  if (autoCoversSys(t.path, off && ((p) => off.has(`/sys/${t.productKey}/${t.deviceName}/${p}`)))) return true;
+  const subs = (client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {};
+  const auto = autoSysFilter(t.productKey, t.deviceName);
+  for (const f in subs) if (f !== auto && topicMatches(f, topic)) return true;
+  return false;
 }
 
 /** The filters of one device (a sub-device of a gateway) on this connection, forgotten; returns them. */
@@ -140,7 +168,9 @@ export function mayReceive(client: Client, topic: string, peek: CategoriesPeek):
   const self = owner.productKey === s.device.productKey && owner.deviceName === s.device.deviceName;
   const device = self ? s.device : s.subs?.get(deviceKey(owner.productKey, owner.deviceName))?.device;
   if (!device) return false;
-  if (parseTopic(topic).kind !== 'custom') return true;
+  const t = parseTopic(topic);
+  if (t.kind === 'sys') return receivesSys(client, s, topic, t);
+  if (t.kind !== 'custom') return true;
   const categories = peek(device.productKey);
   return categories === undefined || canSubscribe(device, topic, categories);
 }

@@ -1,5 +1,6 @@
 import type { Database, Tx } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
+import { StepGroups, type CommitStep, type StepRun } from './commit-steps.ts';
 import type { EventLog } from './log.ts';
 import type { NewEvent, StoredEvent } from './types.ts';
 
@@ -9,13 +10,16 @@ export type CommitWork = (tx: Tx) => Promise<NewEvent[]>;
 /** Rows for the batch sinks (multi-row inserts, one statement per sink per transaction). */
 export type SinkRows = Record<string, unknown[]>;
 
+export type { CommitStep, StepRun };
+
 /**
- * One unit of ingest work. Either `work` (statements of its own) or `build` (rows for the sinks and events, no
- * round trip of its own). With `dedupe`, an item whose key was committed recently with the same payload hash is a
+ * One unit of ingest work. Either `work` (statements of its own), `build` (rows for the sinks and events, no
+ * round trip of its own) or `step` (its part of a statement shared with the batch's other items of that step). With `dedupe`, an item whose key was committed recently with the same payload hash is a
  * duplicate (a resend after a lost PUBACK): `build(true)` then adds nothing to history.
  */
 export interface CommitItem {
   work?: CommitWork;
+  step?: CommitStep;
   dedupe?: { deviceId: number; key: string; hash: string };
   build?: (duplicate: boolean) => { events: NewEvent[]; rows?: SinkRows };
   /** Memory the item holds until committed (payload copies, parsed values): counted against `maxQueueBytes`. */
@@ -94,6 +98,7 @@ export class GroupCommitter {
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private readonly sinks = new Map<string, SinkFlush>();
+  private readonly steps = new Map<string, StepRun>();
   private dedupeFlush: DedupeFlush | null = null;
 
   constructor(
@@ -120,6 +125,11 @@ export class GroupCommitter {
   /** Register a batch sink: all rows given under `name` in one transaction are flushed by one call. */
   sink(name: string, flush: SinkFlush): void {
     this.sinks.set(name, flush);
+  }
+
+  /** Register a shared step: the items naming it in one transaction share one `run` (commit-steps.ts). */
+  step(name: string, run: StepRun): void {
+    this.steps.set(name, run);
   }
 
   dedupeWith(flush: DedupeFlush): void {
@@ -183,6 +193,7 @@ export class GroupCommitter {
       // waiting for this commit): the database sees the key once, so only the first copy in the batch is new.
       const inBatch = new Set<string>();
       const rows = new Map<string, unknown[]>();
+      const steps = new StepGroups(this.steps, tx);
       for (const p of batch) {
         const { item } = p;
         let dup = false;
@@ -195,7 +206,13 @@ export class GroupCommitter {
         duplicates.push(dup);
         const events: NewEvent[] = [];
         going();
-        if (item.work) events.push(...(await item.work(tx)));
+        if (item.step) await steps.add(item.step, events);
+        if (item.work) {
+          // Its statements see every earlier item's effects, as if each had run alone.
+          await steps.flush();
+          going();
+          events.push(...(await item.work(tx)));
+        }
         if (item.build) {
           const built = item.build(dup);
           events.push(...built.events);
@@ -208,6 +225,8 @@ export class GroupCommitter {
         }
         perItem.push(events);
       }
+      going();
+      await steps.flush();
       // The sink statements and the log append go out back to back (pipelined on postgres.js: one round trip, not
       // one per statement); the append takes the event-log lock last, so it is held only for the append and commit.
       going();

@@ -21,6 +21,8 @@ export interface SessionControl {
   connectionOf(productKey: string, deviceName: string): DeviceConnection | undefined;
   /** Every device connection held here. */
   connections(): DeviceConnection[];
+  /** The (gateway) connections here over which this device is logged in as a sub-device. */
+  carrying(productKey: string, deviceName: string): DeviceConnection[];
 }
 
 /** The connection a publish arrived on, as services may use it (gateway sub-device sessions, §1.7). */

@@ -1,5 +1,4 @@
 import type { DeviceRecord } from '../db/records.ts';
-import { deviceExists } from '../db/repositories/devices.ts';
 import {
   deleteInstancesSilentSince,
   markInstanceStopped,
@@ -7,6 +6,10 @@ import {
   markOfflineOfDeadInstances,
   markOfflineOnInstance,
   markOnline,
+  type OfflineInput,
+  type OfflineTransition,
+  type OnlineInput,
+  type OnlineTransition,
   markOtherInstancesStopped,
   recordHeartbeat,
   registerInstance,
@@ -33,6 +36,10 @@ export interface DeviceIdentity {
 }
 
 const HEARTBEAT_MS = 10_000;
+/** The committer step of `connect`: the logins of one commit are marked online by one statement. */
+const ONLINE_STEP = 'presence.online';
+/** The committer step of `disconnect`. */
+const OFFLINE_STEP = 'presence.offline';
 /** An instance silent this long is presumed dead; its devices are set offline (SERVER_RESTART). */
 const DEAD_AFTER_MS = 35_000;
 
@@ -74,6 +81,8 @@ export function statusEvent(
 export function createPresenceService(deps: ServiceDeps, committer: GroupCommitter) {
   const { database, instanceId, logger } = deps;
   const db = database.db;
+  committer.step(ONLINE_STEP, (tx, inputs) => markOnline(tx, inputs as OnlineInput[]));
+  committer.step(OFFLINE_STEP, (tx, inputs) => markOfflineAtEpoch(tx, inputs as OfflineInput[]));
   let heartbeat: NodeJS.Timeout | null = null;
 
   /** The OFFLINE events of devices that a `markOffline*` call (at `now`) set offline. */
@@ -94,23 +103,26 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
     ): Promise<{ epoch: number; activatedNow: boolean } | null> {
       const rrpcForm: RrpcForm = session.rrpcForm ?? 'sys';
       let result: { epoch: number; activatedNow: boolean } | null = null;
-      await committer.transact(async (tx) => {
-        const now = new Date();
-        const row = await markOnline(tx, {
-          id: d.id,
-          instanceId,
-          clientIp,
-          rrpcForm,
-          at: now,
-          secretEnc: session.secretEnc ?? null,
-        });
-        if (!row) return [];
-        const epoch = row.epoch;
-        result = { epoch, activatedNow: row.activatedNow };
-        const events: NewEvent[] = [];
-        if (row.wasOnline) events.push(statusEvent('offline', d, row.oldEpoch, row.oldIp, 'TAKEN_OVER', now));
-        events.push(statusEvent('online', d, epoch, clientIp, null, now));
-        return events;
+      let now = new Date();
+      // One UPDATE for every login of the commit (db/repositories/presence.ts markOnline, events/commit-steps.ts).
+      await committer.commit({
+        step: {
+          name: ONLINE_STEP,
+          key: String(d.id),
+          input: (): OnlineInput => {
+            now = new Date();
+            return { id: d.id, instanceId, clientIp, rrpcForm, at: now, secretEnc: session.secretEnc ?? null };
+          },
+          events: (transition) => {
+            const row = transition as OnlineTransition | null;
+            result = row && { epoch: row.epoch, activatedNow: row.activatedNow };
+            if (!row) return [];
+            const events: NewEvent[] = [];
+            if (row.wasOnline) events.push(statusEvent('offline', d, row.oldEpoch, row.oldIp, 'TAKEN_OVER', now));
+            events.push(statusEvent('online', d, row.epoch, clientIp, null, now));
+            return events;
+          },
+        },
       });
       return result;
     },
@@ -122,14 +134,27 @@ export function createPresenceService(deps: ServiceDeps, committer: GroupCommitt
       reason: OfflineReason,
       clientIp: string | null = null,
     ): Promise<boolean> {
-      const stored = await committer.transact(async (tx) => {
-        const now = new Date();
-        const events = offlineEvents(await markOfflineAtEpoch(tx, d.id, epoch, now), reason, now);
-        if (events.length > 0 || reason !== 'KICKED') return events;
-        // A deleted device's live session is KICKED after its row is gone: there is nothing left to update, but its
-        // status subscribers must still see the OFFLINE that closes its last ONLINE (D15). Only the kicked (current)
-        // session gets here with KICKED; stale ones end as TAKEN_OVER and record nothing.
-        return (await deviceExists(tx, d.id)) ? [] : [statusEvent('offline', d, epoch, clientIp, reason, new Date())];
+      let now = new Date();
+      // One UPDATE for every disconnect of the commit, as for logins.
+      const { events: stored } = await committer.commit({
+        step: {
+          name: OFFLINE_STEP,
+          key: String(d.id),
+          input: (): OfflineInput => {
+            now = new Date();
+            return { id: d.id, epoch, at: now };
+          },
+          events: (transition) => {
+            const t = transition as OfflineTransition;
+            if (t.device)
+              return [statusEvent('offline', t.device, t.device.connectionEpoch, t.device.clientIp, reason, now)];
+            // A deleted device's live session is KICKED after its row is gone: there is nothing left to update, but
+            // its status subscribers must still see the OFFLINE that closes its last ONLINE (D15). Only the kicked
+            // (current) session gets here with KICKED; stale ones end as TAKEN_OVER and record nothing.
+            if (reason !== 'KICKED' || t.exists) return [];
+            return [statusEvent('offline', d, epoch, clientIp, reason, now)];
+          },
+        },
       });
       return stored.length > 0;
     },

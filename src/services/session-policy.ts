@@ -47,7 +47,7 @@ export function startSessionPolicy(deps: {
       const epoch = Number(e.data.connectionEpoch);
       sessions.kickOlderThan(pk, dn, epoch);
       // A sub-device logged in again elsewhere: forget it here (its old epoch no longer counts).
-      for (const conn of sessions.connections()) void dropSub(conn, pk, dn, null, epoch);
+      for (const conn of sessions.carrying(pk, dn)) void dropSub(conn, pk, dn, null, epoch);
       return;
     }
     const action =
@@ -58,7 +58,7 @@ export function startSessionPolicy(deps: {
           : null;
     if (action === 'disable' || action === 'delete' || action === 'reset') {
       sessions.kick(pk, dn, 'KICKED');
-      for (const conn of sessions.connections()) {
+      for (const conn of sessions.carrying(pk, dn)) {
         void dropSub(conn, pk, dn, 'KICKED').then((sub) => {
           if (!sub || action === 'reset') return;
           const out = gateway.topoChange(conn.device, action === 'delete' ? 1 : 8, [sub], String(Date.now()));

@@ -21,7 +21,12 @@ import { createGatewayService } from '../../src/services/gateway.ts';
 import { createIngestPipeline } from '../../src/services/ingest/pipeline.ts';
 import { createServices, type Services } from '../../src/services/index.ts';
 import { MessageIds } from '../../src/services/message-ids.ts';
-import type { DeviceConnection, DevicePublisher, SessionControl } from '../../src/services/ports.ts';
+import {
+  deviceKey,
+  type DeviceConnection,
+  type DevicePublisher,
+  type SessionControl,
+} from '../../src/services/ports.ts';
 import { createPresenceService } from '../../src/services/presence.ts';
 import { createProductCache } from '../../src/services/product-cache.ts';
 import { SecretBox } from '../../src/services/secrets.ts';
@@ -87,6 +92,8 @@ export function recordingSessions() {
     },
     connectionOf: (productKey, deviceName) => held.get(key(productKey, deviceName)),
     connections: () => [...held.values()],
+    carrying: (productKey, deviceName) =>
+      [...held.values()].filter((c) => c.subDevices.has(deviceKey(productKey, deviceName))),
   };
   return {
     ...control,

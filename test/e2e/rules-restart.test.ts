@@ -11,7 +11,10 @@ import { hookServer, persistentDatabase, ruleNumber, ruleState, startedRule, sta
  * slow webhook, and starts a new platform on the same database.
  */
 describe.each(dbKinds())('rule deliveries across a restart (%s)', (kind) => {
-  it('delivers every message at least once after a restart, re-runs no acknowledged delivery, and keeps each idempotency key stable', async () => {
+  // Two platform starts on one database, and a shutdown that cuts a webhook call short: slow on a loaded machine.
+  it('delivers every message at least once after a restart, re-runs no acknowledged delivery, and keeps each idempotency key stable', {
+    timeout: 90_000,
+  }, async () => {
     const N = 5;
     const db = await persistentDatabase(kind);
     const adminToken = `admin-${randomBytes(12).toString('hex')}`;

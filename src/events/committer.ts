@@ -1,5 +1,6 @@
 import type { Database, Tx } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
+import { CommitTimeout, CommitterOverloaded, errorSummary, isUnavailable } from './commit-errors.ts';
 import { StepGroups, type CommitStep, type StepRun } from './commit-steps.ts';
 import type { EventLog } from './log.ts';
 import type { NewEvent, StoredEvent } from './types.ts';
@@ -11,6 +12,7 @@ export type CommitWork = (tx: Tx) => Promise<NewEvent[]>;
 export type SinkRows = Record<string, unknown[]>;
 
 export type { CommitStep, StepRun };
+export { CommitterOverloaded, CommitTimeout, isUnavailable } from './commit-errors.ts';
 
 /**
  * One unit of ingest work. Either `work` (statements of its own), `build` (rows for the sinks and events, no
@@ -65,22 +67,6 @@ export interface CommitterOptions {
 }
 
 const DEFAULT_COMMIT_TIMEOUT_MS = 30_000;
-
-export class CommitterOverloaded extends Error {
-  constructor() {
-    super('ingest queue is full');
-    this.name = 'CommitterOverloaded';
-  }
-}
-
-/** A batch's transaction did not settle within `commitTimeoutMs`: its items fail as with an unreachable database. */
-export class CommitTimeout extends Error {
-  readonly code = 'COMMIT_TIMEOUT';
-  constructor(ms: number) {
-    super(`commit did not complete within ${ms} ms`);
-    this.name = 'CommitTimeout';
-  }
-}
 
 /**
  * Group commit (architecture.md "Durable before acknowledged"): everything that arrives while a transaction is in
@@ -342,33 +328,4 @@ export class GroupCommitter {
     this.closed = true;
     await this.idle();
   }
-}
-
-/** The SQLSTATE (or driver code) of an error, looking through wrappers such as drizzle's DrizzleQueryError. */
-function codeOf(err: unknown): string | undefined {
-  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-  }
-  return undefined;
-}
-
-/**
- * Errors that say nothing about the items of a batch: the connection or the server (SQLSTATE classes 08 connection,
- * 53 resources, 57 operator intervention, 58 system; postgres.js CONNECTION_* / CONNECT_TIMEOUT; socket errnos; a
- * commit past its deadline).
- * Data errors (22, 23...) and plain exceptions are attributed to items and retried one by one.
- */
-export function isUnavailable(err: unknown): boolean {
-  const code = codeOf(err);
-  if (code === undefined) return false;
-  if (code === 'COMMIT_TIMEOUT') return true;
-  if (/^(08|53|57|58)[0-9A-Z]{3}$/.test(code)) return true;
-  return /^(CONNECT|CONNECTION_|E[A-Z]+$)/.test(code);
-}
-
-function errorSummary(err: unknown): { code?: string; message: string } {
-  const code = codeOf(err);
-  const message = err instanceof Error ? err.message : String(err);
-  return code === undefined ? { message } : { code, message };
 }

@@ -28,13 +28,16 @@ export async function watchStatus(
   after?: string,
 ) {
   const ws: Client = wsClient(t.wsUrl, t.adminToken);
+  // From now on with nothing lost: resume after the latest committed event (replay, then live), rather than guess
+  // when a live-only subscription is registered (graphql-ws has no "subscribed" acknowledgement).
+  const from = after ?? ('gql' in t ? ((await t.gql('{ streamCursor }')).data.streamCursor as string) : undefined);
   const c = Collected.subscribe<{ deviceStatusChanged: StatusEvent }>(ws, STATUS_SUBSCRIPTION, {
     pk,
     dn,
-    ...(after ? { after } : {}),
+    ...(from ? { after: from } : {}),
   });
-  // graphql-ws has no "subscribed" acknowledgement: give the server a moment to register the live listener.
-  if (!after) await sleep(200);
+  // A platform that cannot be asked for the cursor here: give the server a moment to register the live listener.
+  if (!from) await sleep(200);
   return {
     events: () => c.items.map((i) => i.deviceStatusChanged),
     async waitFor(n: number, timeoutMs = 10_000): Promise<StatusEvent[]> {

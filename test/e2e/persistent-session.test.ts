@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { query } from '../../src/db/client.ts';
-import { deviceState } from '../helpers/commands.ts';
+import { command, deviceState } from '../helpers/commands.ts';
 import { alinkLogin, productWithDevices, sleep } from '../helpers/devices.ts';
 import { persistentDatabase, startOn } from './rules-support.ts';
 import { lampTsl } from '../helpers/tsl-fixtures.ts';
@@ -26,12 +26,13 @@ describe('persistent sessions across a restart', () => {
     await sleep(200);
     await first.endAsync();
     await deviceState(t, pk, dev.deviceName, 'OFFLINE');
-    const set = await t.gql(
-      `mutation($i: SetDevicePropertyInput!) { setDeviceProperty(input: $i) { messageId userErrors { code } } }`,
-      { i: { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 77 } } },
-    );
-    expect(set.data.setDeviceProperty.userErrors).toEqual([]);
-    const messageId = set.data.setDeviceProperty.messageId;
+    const set = await command(t, 'setDeviceProperty', {
+      productKey: pk,
+      deviceName: dev.deviceName,
+      items: { Brightness: 77 },
+    });
+    expect(set.userErrors).toEqual([]);
+    const messageId = set.messageId;
     await t.close();
 
     t = await startOn(db.settings, token);
@@ -96,11 +97,12 @@ describe('replies to a persistent session', () => {
     await deviceState(t, pk, dev.deviceName, 'OFFLINE');
 
     // A command to the device while it is away is queued, and is all that arrives when it comes back.
-    const set = await t.gql(
-      `mutation($i: SetDevicePropertyInput!) { setDeviceProperty(input: $i) { messageId userErrors { code } } }`,
-      { i: { productKey: pk, deviceName: dev.deviceName, items: { Brightness: 9 } } },
-    );
-    expect(set.data.setDeviceProperty.userErrors).toEqual([]);
+    const set = await command(t, 'setDeviceProperty', {
+      productKey: pk,
+      deviceName: dev.deviceName,
+      items: { Brightness: 9 },
+    });
+    expect(set.userErrors).toEqual([]);
     expect(await outgoing()).toBe(1);
     const received: string[] = [];
     const again = mqtt.connect(url, opts);

@@ -8,7 +8,6 @@ import {
   type YogaServerInstance,
 } from 'graphql-yoga';
 import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -18,6 +17,7 @@ import type { GraphQLContext } from '../schema/context.ts';
 import { OTA_MAX_FIRMWARE_BYTES } from '../services/ota/index.ts';
 import type { Config } from '../config.ts';
 import { maxDepthRule } from './depth-limit.ts';
+import { serveGraphQLWs } from './ws-transport.ts';
 import { createGraphiQLRenderer } from './graphiql.ts';
 import {
   authenticateFirst,
@@ -168,7 +168,7 @@ export function createGraphQLServer(deps: {
   const socketsByKey = new Map<number, Set<WebSocket>>();
   let fanoutCorked = false;
 
-  const wsServer = useServer<Record<string, unknown> | undefined, { principal: Principal }>(
+  const wsServer = serveGraphQLWs<{ principal?: Principal }>(
     {
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
@@ -234,6 +234,7 @@ export function createGraphQLServer(deps: {
       },
     },
     wss,
+    { logger: log },
   );
 
   return {

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../client.ts';
 import type { DeviceRecord } from '../records.ts';
 import { commands, devices } from '../tables.ts';
@@ -28,13 +28,17 @@ export async function findDevicesByName(
     if (d) found.set(d.deviceName, d);
     return found;
   }
-  for (let i = 0; i < names.length; i += 1000) {
-    const rows = await ex
-      .select()
-      .from(devices)
-      .where(and(eq(devices.productKey, productKey), inArray(devices.deviceName, names.slice(i, i + 1000))));
-    for (const r of rows) found.set(r.deviceName, toDeviceRecord(r));
-  }
+  // Constant text whatever the number of names (one prepared statement per connection, not one per count).
+  const rows = await ex
+    .select()
+    .from(devices)
+    .where(
+      and(
+        eq(devices.productKey, productKey),
+        sql`${devices.deviceName} in (select json_array_elements_text(${JSON.stringify(names)}::text::json))`,
+      ),
+    );
+  for (const r of rows) found.set(r.deviceName, toDeviceRecord(r));
   return found;
 }
 

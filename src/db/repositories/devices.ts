@@ -1,4 +1,4 @@
-import { and, asc, count, eq, ilike, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, ilike, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../client.ts';
 import type { DeviceRecord, DeviceState } from '../records.ts';
 import { devices } from '../tables.ts';
@@ -138,7 +138,12 @@ export async function findDeviceCredentials(
       secretEnc: devices.secretEnc,
     })
     .from(devices)
-    .where(or(...pairs.map((p) => and(eq(devices.productKey, p.productKey), eq(devices.deviceName, p.deviceName)))));
+    // Constant text whatever the batch size (one prepared statement per connection, not one per size).
+    .where(
+      sql`(${devices.productKey}, ${devices.deviceName}) in (select x.pk, x.dn from json_to_recordset(${JSON.stringify(
+        pairs.map((p) => ({ pk: p.productKey, dn: p.deviceName })),
+      )}::text::json) as x(pk text, dn text))`,
+    );
   return rows.map((r) => ({
     id: r.id,
     iotId: r.iotId,

@@ -76,6 +76,15 @@ export function autoSubscriptions(pk: string, dn: string): string[] {
 }
 
 /**
+ * Whether `filter` is one of the platform-side subscriptions of that device. The ACL allows each of them to the device
+ * whatever its product's topic categories (test/unit/broker/auto-subscriptions.test.ts), so they are granted without
+ * deciding them again: a login makes seven.
+ */
+export function isAutoSubscription(pk: string, dn: string, filter: string): boolean {
+  return filter === autoSysFilter(pk, dn) || others(pk, dn).includes(filter);
+}
+
+/**
  * Whether `path` (the levels after `/sys/${pk}/${dn}/`) is a topic of D19/D22, and so delivered through the automatic
  * filter; `off` names the D19/D22 filters the device has unsubscribed from (D19: "a device's own UNSUBSCRIBE removes
  * one").

@@ -8,6 +8,7 @@ import type { GatewayService } from '../services/gateway.ts';
 import type { DevicePublisher } from '../services/ports.ts';
 import type { OfflineReason } from '../services/presence.ts';
 import type { ProductCache } from '../services/product-cache.ts';
+import { isAutoSubscription } from './auto-subscriptions.ts';
 import { deviceKey, type Session } from './sessions.ts';
 
 export type Acting =
@@ -50,12 +51,13 @@ export function createGatewaySessions(deps: {
       const owner = filterOwner(filter);
       let device: { productKey: string; deviceName: string } = s.device;
       if (!isSelf(s, owner) && s.subs !== undefined) {
-        const sub =
-          s.subs.get(deviceKey(owner!.productKey, owner!.deviceName))?.device ??
-          (await deviceAuth.lookup(owner!.productKey, owner!.deviceName));
+        const logged = s.subs.get(deviceKey(owner!.productKey, owner!.deviceName))?.device;
+        if (logged && isAutoSubscription(logged.productKey, logged.deviceName, filter)) return true;
+        const sub = logged ?? (await deviceAuth.lookup(owner!.productKey, owner!.deviceName));
         if (!sub || !(await gateway.isBound(s.device.id, sub.id))) return false;
         device = sub;
       }
+      if (device === s.device && isAutoSubscription(device.productKey, device.deviceName, filter)) return true;
       const info = await products.get(device.productKey);
       return Boolean(info && canSubscribe(device, filter, info.categories));
     },

@@ -6,7 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { DeviceAuthService } from '../services/device-auth.ts';
 import type { PresenceService } from '../services/presence.ts';
-import { deviceConnection, kickClient } from './session-control.ts';
+import { deviceConnection, kickClient, type ReplyDelivery } from './session-control.ts';
 import { attachSession, type Session, type SessionRegistry } from './sessions.ts';
 
 /** aedes answers CONNACK with the error's `returnCode`. */
@@ -27,6 +27,7 @@ export function createAuthenticator(deps: {
   deviceAuth: DeviceAuthService;
   presence: PresenceService;
   sessions: SessionRegistry;
+  deliverReply: ReplyDelivery;
   onLogin: (client: Client) => void;
 }) {
   const { logger: log, metrics, deviceAuth, presence, sessions } = deps;
@@ -117,7 +118,7 @@ export function createAuthenticator(deps: {
       ingestTail: Promise.resolve(),
       subscribed,
     };
-    session.connection = deviceConnection(client, session, log, sessions);
+    session.connection = deviceConnection(client, session, log, sessions, deps.deliverReply);
     attachSession(client, session);
     const replaced = sessions.claim(client);
     if (replaced === client) {

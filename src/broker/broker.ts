@@ -13,6 +13,7 @@ import { createAuthenticator } from './authenticate.ts';
 import { createPublishAuthorizer } from './authorize.ts';
 import { autoSubscriptions } from './auto-subscriptions.ts';
 import { consumeDevicePublishes } from './consume-uplinks.ts';
+import { corkUntilNextTurn, deliverReply } from './deliver.ts';
 import { createGatewaySessions } from './gateway-sessions.ts';
 import type { ForwardPacket } from './persistence.ts';
 import { createPublishRouter } from './route-publish.ts';
@@ -47,24 +48,8 @@ type PersistencePort = {
   delWill(c: { id: string; brokerId?: string }): Promise<unknown>;
   removeSubscriptions(c: { id: string }, topics: string[]): Promise<void>;
   forwardOnce?(client: Client, packet: ForwardPacket): boolean;
+  outgoingUpdate(client: Client, packet: { topic: string; messageId: number }): Promise<void>;
 };
-
-const corked = new WeakSet<object>();
-
-/**
- * Hold a connection's writes until the event loop's next turn (stream cork/uncork): the PUBACKs and Alink replies
- * of every message a commit settled for it leave in one write instead of one syscall each.
- */
-function corkUntilNextTurn(client: Client): void {
-  const conn = client.conn as unknown as { cork?: () => void; uncork?: () => void; writableCorked?: number };
-  if (corked.has(conn) || typeof conn.cork !== 'function') return;
-  corked.add(conn);
-  conn.cork();
-  setImmediate(() => {
-    corked.delete(conn);
-    conn.uncork?.();
-  });
-}
 
 /**
  * The aedes instance alone (transport, persistence, mq), before any hook: the publisher and session ports are built
@@ -141,6 +126,19 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
     deviceAuth: deps.deviceAuth,
     presence,
     sessions,
+    deliverReply: (client, topic, payload, qos) =>
+      deliverReply(
+        client,
+        topic,
+        payload,
+        qos,
+        (pk) => deps.products.peek(pk)?.categories,
+        // Recorded as a reply delivery: the device's PUBACK of it then deletes nothing (persistence/replies.ts).
+        (c, packet) =>
+          void persistenceOf()
+            .outgoingUpdate(c, packet)
+            .catch(() => undefined),
+      ),
     onLogin: (client) => client.conn.once('close', () => void onClosed(client)),
   });
   broker.preConnect = auth.preConnect;

@@ -21,14 +21,19 @@ export function forgetAclDecisions(s: Session, productKey: string, deviceName: s
     if (d.owner?.productKey === productKey && d.owner.deviceName === deviceName) s.acl!.delete(topic);
 }
 
+/** Writes a reply to one connection (broker/deliver.ts `deliverReply` with the broker's ACL and persistence). */
+export type ReplyDelivery = (client: Client, topic: string, payload: Buffer, qos: 0 | 1) => boolean;
+
 /** The `DeviceConnection` port of one logged-in connection (what services may do with it). */
 export function deviceConnection(
   client: Client,
   s: Session,
   logger: Logger,
   sessions: Pick<SessionRegistry, 'subDevicesOf'>,
+  deliver: ReplyDelivery,
 ): DeviceConnection {
   return {
+    reply: (topic, payload, qos) => deliver(client, topic, payload, qos),
     device: s.device,
     clientIp: s.clientIp,
     get subDevices() {

@@ -176,6 +176,36 @@ export function mayReceive(client: Client, topic: string, peek: CategoriesPeek):
 }
 
 /**
+ * The QoS a platform publish on `topic` reaches this connection with, as aedes would deliver it: the highest QoS of
+ * the connection's filters that deliver it (the automatic `/sys` filter only for the D19/D22 topics it stands for and
+ * the device did not unsubscribe), or -1 when none does or `mayReceive` refuses it. For replies written directly
+ * (deliver.ts).
+ */
+export function deliveryQos(client: Client, topic: string, peek: CategoriesPeek): number {
+  if (!mayReceive(client, topic, peek)) return -1;
+  const subs = (client as unknown as { subscriptions?: Record<string, { qos?: number }> }).subscriptions ?? {};
+  let sys: { auto: string; covered: () => boolean } | null = null;
+  if (topic.startsWith('/sys/')) {
+    const t = parseTopic(topic);
+    if (t.kind === 'sys') {
+      const off = sessionOf(client)?.autoOff;
+      sys = {
+        auto: autoSysFilter(t.productKey, t.deviceName),
+        covered: () => autoCoversSys(t.path, off && ((p) => off.has(`/sys/${t.productKey}/${t.deviceName}/${p}`))),
+      };
+    }
+  }
+  let granted = -1;
+  for (const filter in subs) {
+    const q = subs[filter]?.qos ?? 0;
+    if (q <= granted || !topicMatches(filter, topic)) continue;
+    if (sys && filter === sys.auto && !sys.covered()) continue;
+    granted = q;
+  }
+  return granted;
+}
+
+/**
  * A sub-device left this gateway connection (logout, topology removed, disabled, deleted, taken over): its filters are
  * unsubscribed at once, so nothing of it is delivered or queued for the gateway any more.
  */

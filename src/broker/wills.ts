@@ -75,6 +75,7 @@ function detachedConnection(device: CachedDevice): DeviceConnection {
     subDevices: new Map(),
     subscribeDevice: () => Promise.resolve(),
     releaseDevice: () => undefined,
+    reply: () => false,
   };
 }
 

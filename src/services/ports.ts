@@ -43,6 +43,12 @@ export interface DeviceConnection {
    * nothing of it is delivered, queued or accepted any more. Also for one that was only bound.
    */
   releaseDevice(productKey: string, deviceName: string): void;
+  /**
+   * Send a platform reply (`isReplyTopic`) to this connection alone, at once (broker/deliver.ts): its subscriptions
+   * and ACL decide, as for any delivery. False when the connection is gone (the reply may then go through the broker,
+   * to a newer connection of the device).
+   */
+  reply(topic: string, payload: Buffer, qos: 0 | 1): boolean;
 }
 
 export const deviceKey = (pk: string, dn: string): string => `${pk}\u0000${dn}`;

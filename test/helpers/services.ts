@@ -110,6 +110,8 @@ export function memoryConnection(device: CachedDevice): DeviceConnection {
     subDevices: new Map(),
     subscribeDevice: () => Promise.resolve(),
     releaseDevice: () => undefined,
+    // No socket: replies go through the publisher, where tests see them.
+    reply: () => false,
   };
 }
 

@@ -198,3 +198,17 @@ export const extErrorTopic = (pk: string, dn: string): string => `/ext/error/${p
 export const shadowTopic = (action: ShadowAction, pk: string, dn: string): string => `/shadow/${action}/${pk}/${dn}`;
 /** MQTT dynamic registration result (§1.6 B/C). */
 export const extRegisterTopic = (mode: 'register' | 'regnwl' = 'register'): string => `/ext/${mode}`;
+
+/**
+ * The platform's replies (`/sys/.../..._reply`, `/ext/.../..._reply`: to a property post, an event, a sub-device
+ * login, a topology change...) answer a request the device made on its current connection. They are delivered at the
+ * request's QoS, but never queued for offline delivery: after a reconnect the device resends what was not
+ * acknowledged and is answered again (resends are deduplicated, not stored twice). Storing them cost a persistent
+ * session (`clean: false`, the Link SDKs' default) three statements per reply (queue, packet id, delete on PUBACK)
+ * outside the ingest commit: most of the database's work per property post. A custom topic
+ * (`/${pk}/${dn}/user/..._reply`, published by an application) is an application message like any other and is
+ * queued as before.
+ */
+export function isReplyTopic(topic: string | undefined): boolean {
+  return topic !== undefined && (topic.startsWith('/sys/') || topic.startsWith('/ext/')) && topic.endsWith('_reply');
+}

@@ -1,3 +1,4 @@
+import { isReplyTopic } from '../../domain/alink/topics.ts';
 import type { Uplink } from '../../domain/alink/uplink.ts';
 import { platformEvent, withPayload, type DeviceMessageData } from '../../events/catalog.ts';
 import type { CommitItem, GroupCommitter } from '../../events/committer.ts';
@@ -64,8 +65,10 @@ export function createIngestPipeline(deps: {
   handlers: UplinkHandlers;
   logger: Logger;
 }) {
-  const send = (out: Outbound): void => {
+  const send = (out: Outbound, connection: DeviceConnection): void => {
     const payload = typeof out.payload === 'function' ? out.payload() : out.payload;
+    // A reply goes straight to the connection that asked (broker/deliver.ts); other messages through the broker.
+    if (isReplyTopic(out.topic) && connection.reply(out.topic, payload, out.qos)) return;
     deps.publisher
       .publish(out.topic, payload, out.qos)
       .catch((err: unknown) => deps.logger.warn({ err, topic: out.topic }, 'reply to device failed'));
@@ -116,7 +119,7 @@ export function createIngestPipeline(deps: {
       const submitted = deps.committer.commit(commitItem(device, request, h, txReplies));
       const committed = submitted.then(async () => {
         const later = (await h?.committed?.()) ?? [];
-        for (const out of [...(h?.replies ?? []), ...txReplies, ...later]) send(out);
+        for (const out of [...(h?.replies ?? []), ...txReplies, ...later]) send(out, request.connection);
       });
       // Callers may attach later; never let a rejection go unhandled meanwhile.
       committed.catch(() => {});

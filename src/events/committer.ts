@@ -34,6 +34,13 @@ export interface CommitOutcome {
 }
 
 export type SinkFlush = (tx: Tx, rows: unknown[]) => Promise<void>;
+
+/** What a committed batch hands on (settle). */
+interface Settlement {
+  stored: StoredEvent[];
+  perItem: NewEvent[][];
+  duplicates: boolean[];
+}
 /** Returns the keys (`${deviceId}:${key}`) that are NOT duplicates, recording them. */
 export type DedupeFlush = (tx: Tx, keys: { deviceId: number; key: string; hash: string }[]) => Promise<Set<string>>;
 
@@ -79,7 +86,12 @@ export class GroupCommitter {
   /** Items waiting for room under `maxQueueBytes`, in submission order. */
   private waiting: Pending[] = [];
   private bytes = 0;
-  private running = false;
+  /** Batches between their start and their settlement (at most two: see `schedule`). */
+  private inFlight = 0;
+  /** A batch has started and not yet appended its events: the next one waits for that. */
+  private opening = false;
+  /** Settles once the newest batch has settled: batches settle in the order they started. */
+  private settled: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -163,7 +175,7 @@ export class GroupCommitter {
    * step. Only a COMMIT already sent can still complete: then the items are stored without being acknowledged, as when
    * a connection is lost during its COMMIT, and the devices' resends are recognised as duplicates (dedupe).
    */
-  private async commitBatch(batch: Pending[]): Promise<void> {
+  private async commitBatch(batch: Pending[], onAppended?: () => void): Promise<Settlement> {
     const perItem: NewEvent[][] = [];
     const duplicates: boolean[] = [];
     const timeoutMs = this.opts.commitTimeoutMs ?? DEFAULT_COMMIT_TIMEOUT_MS;
@@ -225,6 +237,9 @@ export class GroupCommitter {
       const appended = this.log.appendInTx(tx, perItem.flat());
       const settled = await Promise.allSettled([...pending, appended]);
       for (const r of settled) if (r.status === 'rejected') throw r.reason;
+      // Every statement of the batch has run and it holds its locks (the event log's among them) until COMMIT: the
+      // next batch may start now (schedule).
+      onAppended?.();
       return appended;
     });
     let timer: NodeJS.Timeout | undefined;
@@ -242,6 +257,11 @@ export class GroupCommitter {
     } finally {
       clearTimeout(timer);
     }
+    return { stored, perItem, duplicates };
+  }
+
+  /** A committed batch's outcome handed on: the log's listeners first, then each submitter. */
+  private settle(batch: readonly Pending[], { stored, perItem, duplicates }: Settlement): void {
     this.log.committed(stored);
     let i = 0;
     batch.forEach((p, k) => {
@@ -251,61 +271,84 @@ export class GroupCommitter {
     });
   }
 
+  /**
+   * Commits overlap by one (docs/uplink-pipeline.md "Overlapping commits"): the next batch starts as soon as the one
+   * before it has run its statements and waits only for its COMMIT. It holds every lock it took until then (the event
+   * log's, and the rows it wrote), so the next batch's statements that touch the same rows, and its log append, wait
+   * in the database for that COMMIT: positions, latest values and dedupe keys keep the order of the batches. What
+   * overlaps is the COMMIT and the settlement of one batch (acknowledgements, replies, fan-out: Node's work) with the
+   * statements of the next (the database's). Batches settle in the order they started.
+   */
   private schedule(): void {
-    if (this.running || this.timer) return;
-    if (this.queue.length >= this.opts.maxBatch || this.opts.delayMs === 0) {
-      void this.run();
+    if (this.timer || this.opening || this.inFlight >= 2 || this.queue.length === 0) return;
+    if (this.inFlight === 0 && this.queue.length < this.opts.maxBatch && this.opts.delayMs > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.start();
+      }, this.opts.delayMs);
       return;
     }
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.run();
-    }, this.opts.delayMs);
+    this.start();
   }
 
-  private async run(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.opts.maxBatch);
-        this.opts.onBatch?.(batch.length);
-        try {
-          await this.commitAndSettle(batch);
-        } finally {
-          this.release(batch);
-        }
-      }
-    } finally {
-      this.running = false;
-      if (this.queue.length > 0) this.schedule();
-      else if (this.waiting.length === 0) for (const w of this.idleWaiters.splice(0)) w();
-    }
+  private start(): void {
+    if (this.opening || this.inFlight >= 2 || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.opts.maxBatch);
+    this.opts.onBatch?.(batch.length);
+    this.inFlight++;
+    this.opening = true;
+    let opened = false;
+    const open = () => {
+      if (opened) return;
+      opened = true;
+      this.opening = false;
+      this.schedule();
+    };
+    const previous = this.settled;
+    const done = this.commitAndSettle(batch, open, previous).finally(() => {
+      open();
+      this.inFlight--;
+      this.release(batch);
+      // What arrived meanwhile goes at once (no gathering delay: it has waited for this batch already).
+      if (this.queue.length > 0) this.start();
+      else if (this.inFlight === 0 && this.waiting.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+    });
+    this.settled = done.catch(() => undefined);
   }
 
-  private async commitAndSettle(batch: Pending[]): Promise<void> {
+  private async commitAndSettle(batch: Pending[], onAppended: () => void, previous: Promise<void>): Promise<void> {
+    let outcome: Settlement;
     try {
-      await this.commitBatch(batch);
+      outcome = await this.commitBatch(batch, onAppended);
     } catch (err) {
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
-      } else if (isUnavailable(err)) {
-        // The database is down or unreachable: retrying a thousand items one by one would hold the queue for
-        // minutes (a connect timeout each). Nothing is acknowledged; the devices resend (architecture.md).
-        this.logger.warn({ err: errorSummary(err), size: batch.length }, 'group commit failed: database unavailable');
-        for (const p of batch) p.reject(err);
-      } else {
-        this.logger.warn({ err, size: batch.length }, 'group commit failed; retrying its items one by one');
-        for (let k = 0; k < batch.length; k++) {
-          const p = batch[k]!;
-          try {
-            await this.commitBatch([p]);
-          } catch (e) {
-            p.reject(e);
-            if (isUnavailable(e)) {
-              for (const rest of batch.slice(k + 1)) rest.reject(e);
-              break;
-            }
+      // No batch starts while this one's items are retried one by one (their transactions would overlap it).
+      await previous;
+      await this.settleFailed(batch, err);
+      return;
+    }
+    await previous;
+    this.settle(batch, outcome);
+  }
+
+  private async settleFailed(batch: Pending[], err: unknown): Promise<void> {
+    if (batch.length === 1) {
+      batch[0]!.reject(err);
+    } else if (isUnavailable(err)) {
+      // The database is down or unreachable: retrying a thousand items one by one would hold the queue for
+      // minutes (a connect timeout each). Nothing is acknowledged; the devices resend (architecture.md).
+      this.logger.warn({ err: errorSummary(err), size: batch.length }, 'group commit failed: database unavailable');
+      for (const p of batch) p.reject(err);
+    } else {
+      this.logger.warn({ err, size: batch.length }, 'group commit failed; retrying its items one by one');
+      for (let k = 0; k < batch.length; k++) {
+        const p = batch[k]!;
+        try {
+          this.settle([p], await this.commitBatch([p]));
+        } catch (e) {
+          p.reject(e);
+          if (isUnavailable(e)) {
+            for (const rest of batch.slice(k + 1)) rest.reject(e);
+            break;
           }
         }
       }
@@ -317,9 +360,9 @@ export class GroupCommitter {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
-      void this.run();
+      this.start();
     }
-    if (this.running || this.queue.length > 0 || this.waiting.length > 0)
+    if (this.inFlight > 0 || this.queue.length > 0 || this.waiting.length > 0)
       await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 

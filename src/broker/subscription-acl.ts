@@ -1,7 +1,7 @@
 import type { Client } from 'aedes';
 import { canSubscribe, type TopicCategory } from '../domain/alink/acl.ts';
 import { filterOwner, topicOwner } from '../domain/alink/owner.ts';
-import { topicMatches } from '../domain/alink/topic-filter.ts';
+import { grantedFilterMatches } from '../domain/alink/topic-filter.ts';
 import { parseTopic } from '../domain/alink/topics.ts';
 import { autoCoversSys, autoSysFilter, autoSysPathOf, isAutomaticFilter } from './auto-subscriptions.ts';
 import { deviceKey, sessionOf, type Session } from './sessions.ts';
@@ -118,7 +118,7 @@ function receivesSys(
   if (autoCoversSys(t.path, off && ((p) => off.has(`/sys/${t.productKey}/${t.deviceName}/${p}`)))) return true;
   const subs = (client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {};
   const auto = autoSysFilter(t.productKey, t.deviceName);
-  for (const f in subs) if (f !== auto && topicMatches(f, topic)) return true;
+  for (const f in subs) if (f !== auto && grantedFilterMatches(f, topic)) return true;
   return false;
 }
 
@@ -198,7 +198,7 @@ export function deliveryQos(client: Client, topic: string, peek: CategoriesPeek)
   let granted = -1;
   for (const filter in subs) {
     const q = subs[filter]?.qos ?? 0;
-    if (q <= granted || !topicMatches(filter, topic)) continue;
+    if (q <= granted || !grantedFilterMatches(filter, topic)) continue;
     if (sys && filter === sys.auto && !sys.covered()) continue;
     granted = q;
   }

@@ -537,9 +537,13 @@ describe.each(dbKinds())('mqtt persistence on %s', (kind) => {
               await cloud.client.publishAsync(topic, 'on', { qos: 1 }); // PUBACKed before it is queued
               await cloud.client.endAsync();
               const back = await connect(node.url, 'lamp-3', false);
-              // Both paths have sent what they send (the replay ends before aedes' clientReady); a round trip then
-              // has the device read it all.
+              // Both paths have had the packet (the replay ends before aedes' clientReady), and the first delivery
+              // arrives: a persistent session's is written after a database update, so a round trip alone does not
+              // order it. Once the device's PUBACK has cleared it, a round trip has the device read anything sent
+              // before (a second copy).
               await Promise.all([ready.promise, published.promise]);
+              await until(async () => back.received.some((m) => m.topic === topic), 'the first delivery');
+              await until(async () => (await collect(stream({ id: 'lamp-3' }))).length === 0, 'the PUBACK to clear it');
               await back.client.publishAsync('ping/lamp-3', 'x', { qos: 1 });
               const got = back.received.filter((m) => m.topic === topic);
               const ids = `packet ids ${got.map((m) => m.messageId).join(', ')}`;
@@ -547,7 +551,6 @@ describe.each(dbKinds())('mqtt persistence on %s', (kind) => {
                 got.map((m) => [String(m.payload), m.dup]),
                 ids,
               ).toEqual([['on', false]]);
-              await until(async () => (await collect(stream({ id: 'lamp-3' }))).length === 0, 'the PUBACK to clear it');
               await back.client.endAsync();
             } finally {
               await node.stop();

@@ -55,6 +55,41 @@ export function topicMatches(filter: string, topic: string): boolean {
 }
 
 /**
+ * `topicMatches` for a filter known to be valid (one the broker granted) and a topic name known to be valid (one the
+ * platform built): the same answer without validating either or splitting them into arrays. On the reply path it is
+ * asked for every filter of the connection (test/unit/alink/topic-filter.test.ts checks it against `topicMatches`).
+ */
+export function grantedFilterMatches(filter: string, topic: string): boolean {
+  const fl = filter.length;
+  const tl = topic.length;
+  if (topic.charCodeAt(0) === 36 /* $ */ && (filter.charCodeAt(0) === 43 || filter.charCodeAt(0) === 35)) return false;
+  let fi = 0;
+  let ti = 0;
+  for (;;) {
+    // At the start of a level in both.
+    const c = filter.charCodeAt(fi);
+    if (c === 35 /* # */) return true;
+    if (c === 43 /* + */) {
+      while (ti < tl && topic.charCodeAt(ti) !== 47) ti++;
+      fi++;
+    } else {
+      while (fi < fl && filter.charCodeAt(fi) !== 47) {
+        if (ti >= tl || topic.charCodeAt(ti) !== filter.charCodeAt(fi)) return false;
+        fi++;
+        ti++;
+      }
+      if (ti < tl && topic.charCodeAt(ti) !== 47) return false;
+    }
+    // At the end of a level in both.
+    if (fi >= fl) return ti >= tl;
+    // The filter goes on; a topic that ended here matches only a last `/#` (`a/#` matches `a`).
+    if (ti >= tl) return fi + 2 === fl && filter.charCodeAt(fi + 1) === 35;
+    fi++;
+    ti++;
+  }
+}
+
+/**
  * True when every topic `filter` can match is also matched by `allowedFilter` (set inclusion of the matched topic
  * sets). Used for the ACL of wildcard subscriptions: a filter that reaches even one topic outside the allowed set is
  * not within it (alink-protocol.md D7 "wildcards that reach outside the namespace are denied").

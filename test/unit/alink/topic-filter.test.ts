@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   filterIsWithin,
+  grantedFilterMatches,
   isValidFilter,
   isValidTopicName,
   topicMatches,
@@ -115,5 +116,35 @@ describe('filterIsWithin exhaustively over a small universe', () => {
         expect(filterIsWithin(f, a), `${f} within ${a}`).toBe(!escapes);
       }
     }
+  });
+});
+
+describe('grantedFilterMatches', () => {
+  it('answers as topicMatches for every valid filter and topic name of a small alphabet', () => {
+    // Every filter and topic of up to three levels over these (a deterministic exhaustive check, not a sample).
+    const topicLevels = ['', 'a', 'b', 'ab', '$s'];
+    const filterLevels = [...topicLevels, '+', '#'];
+    const combos = (levels: string[]) => {
+      const out: string[] = [];
+      for (const x of levels) {
+        out.push(x);
+        for (const y of levels) {
+          out.push(`${x}/${y}`);
+          for (const z of levels) out.push(`${x}/${y}/${z}`);
+        }
+      }
+      return out;
+    };
+    const filters = combos(filterLevels).filter(isValidFilter);
+    const topics = combos(topicLevels).filter(isValidTopicName);
+    let checked = 0;
+    for (const f of filters)
+      for (const t of topics) {
+        if (grantedFilterMatches(f, t) !== topicMatches(f, t)) expect([f, t, grantedFilterMatches(f, t)]).toBe(null);
+        checked++;
+      }
+    expect(checked).toBeGreaterThan(10_000);
+    expect(grantedFilterMatches('/sys/pk/dn/+/#', '/sys/pk/dn/thing/event/property/post_reply')).toBe(true);
+    expect(grantedFilterMatches('/sys/pk/dn/thing/service/+', '/sys/pk/dn/thing/service/property/set')).toBe(false);
   });
 });

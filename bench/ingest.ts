@@ -532,8 +532,13 @@ async function measureThingQL(db: string | undefined): Promise<Measured> {
           next: (v) => {
             const e = v.data?.devicePropertyPosted;
             if (e) for (const l of listeners) l(e.deviceName, Number(e.requestId));
+            // The stream ends with one error result (e.g. SUBSCRIBER_TOO_SLOW): say so, not just "received fewer".
+            if (v.errors) console.error(`  the subscription ended: ${JSON.stringify(v.errors)}`);
           },
-          error: reject,
+          error: (err) => {
+            console.error(`  the subscription failed: ${err instanceof Error ? err.message : JSON.stringify(err)}`);
+            reject(err);
+          },
           complete: () => {},
         },
       );

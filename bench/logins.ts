@@ -132,8 +132,12 @@ function startChild(role: 'thingql' | 'aedes'): Promise<Child> {
   });
   const next = () =>
     new Promise<FromChild>((resolve, reject) => {
-      proc.once('message', (m) => resolve(m as FromChild));
-      proc.once('exit', (code) => reject(new Error(`${role} server exited (${code})`)));
+      const exited = (code: number | null) => reject(new Error(`${role} server exited (${code})`));
+      proc.once('exit', exited);
+      proc.once('message', (m) => {
+        proc.off('exit', exited); // one exit listener per answer would pile up over the rounds
+        resolve(m as FromChild);
+      });
     });
   return next().then((first) => {
     if (!('ready' in first)) throw new Error('unexpected message from the server');

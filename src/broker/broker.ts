@@ -13,7 +13,7 @@ import { createAuthenticator } from './authenticate.ts';
 import { createPublishAuthorizer } from './authorize.ts';
 import { autoSubscriptions } from './auto-subscriptions.ts';
 import { consumeDevicePublishes } from './consume-uplinks.ts';
-import { corkUntilNextTurn, deliverReply } from './deliver.ts';
+import { corkForSettlement, deliverReply } from './deliver.ts';
 import { createGatewaySessions } from './gateway-sessions.ts';
 import type { ForwardPacket } from './persistence.ts';
 import { createPublishRouter } from './route-publish.ts';
@@ -188,7 +188,7 @@ export function attachBroker(broker: Aedes, deps: BrokerDeps) {
           return done(err instanceof Error ? err : new Error('ingest failed'));
         }
         // One commit settles many messages of a connection at once: their PUBACKs and replies go out in one write.
-        corkUntilNextTurn(client);
+        corkForSettlement(client);
         done(null);
       })
       .catch((err: unknown) => {

@@ -5,18 +5,23 @@ import { deliveryQos, type CategoriesPeek } from './subscription-acl.ts';
 const corked = new WeakSet<object>();
 
 /**
- * Hold a connection's writes until the event loop's next turn (stream cork/uncork): the PUBACKs and Alink replies
- * of every message a commit settled for it leave in one write instead of one syscall each.
+ * Hold a connection's writes while a commit's settlement runs (stream cork/uncork): the PUBACKs and Alink replies of
+ * every message the commit settled for it leave in one write instead of one syscall each. The settlement is a chain
+ * of promise continuations; a tick queued from a microtask runs once the microtask queue has drained, so the
+ * connection is uncorked right after it, not a whole event-loop turn later (with the embedded database a turn can
+ * hold the next commit's statements, and the device would wait for them).
  */
-export function corkUntilNextTurn(client: Client): void {
+export function corkForSettlement(client: Client): void {
   const conn = client.conn as unknown as { cork?: () => void; uncork?: () => void };
   if (corked.has(conn) || typeof conn.cork !== 'function') return;
   corked.add(conn);
   conn.cork();
-  setImmediate(() => {
-    corked.delete(conn);
-    conn.uncork?.();
-  });
+  queueMicrotask(() =>
+    process.nextTick(() => {
+      corked.delete(conn);
+      conn.uncork?.();
+    }),
+  );
 }
 
 /** What aedes keeps of a client that the direct path needs (not in its typings). */
@@ -69,7 +74,7 @@ export function deliverReply(
     c._nextId = c._nextId >= 65535 ? 1 : c._nextId + 1;
     inflight(client, { topic, messageId: packet.messageId });
   }
-  corkUntilNextTurn(client);
+  corkForSettlement(client);
   // A failed write errors the socket, and aedes closes the client: the device resends what it saw no PUBACK for.
   mqttPacket.writeToStream(packet, client.conn);
   return true;

@@ -250,10 +250,14 @@ export function createGraphQLServer(deps: {
           sockets.push(raw);
         }
       }
-      setImmediate(() => {
-        fanoutCorked = false;
-        for (const s of sockets) s.uncork();
-      });
+      // Uncorked once the events handed on now have been sent: graphql-ws sends them in a chain of promise
+      // continuations, and a tick queued from a microtask runs after the microtask queue has drained.
+      queueMicrotask(() =>
+        process.nextTick(() => {
+          fanoutCorked = false;
+          for (const s of sockets) s.uncork();
+        }),
+      );
     },
     closeKey(keyId) {
       revokedKeys.add(keyId);

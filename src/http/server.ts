@@ -57,6 +57,12 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     deps.graphql(req, res);
   };
   const server = http.createServer((req, res) => handle(req, res));
+  // An idle keep-alive connection is kept 65 s (Node's default is 5 s): longer than HTTP clients and load balancers
+  // keep theirs (undici 4 s, browsers ~60 s, cloud load balancers 60 s), so a client never sends a request on a
+  // connection the server is just closing (ECONNRESET on a POST, which clients do not retry). Headers must still
+  // arrive within a second more than that.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
 
   server.on('upgrade', (req, socket: Duplex, head) => {
     const path = (req.url ?? '/').split('?')[0];

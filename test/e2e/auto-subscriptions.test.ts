@@ -1,10 +1,10 @@
 import type { Aedes } from 'aedes';
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { autoSubscriptions, autoSysFilter } from '../../src/broker/auto-subscriptions.ts';
 import { liveClientsOf, useBrokerSpy } from '../helpers/aedes-spy.ts';
 import { autoSubscribed } from '../helpers/commands.ts';
-import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
+import { connectDevice, useProductDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { usePlatform } from '../helpers/use-platform.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -16,18 +16,9 @@ import { waitFor } from '../helpers/wait.ts';
 describe('automatic subscriptions as one wide /sys filter', () => {
   const spy = useBrokerSpy();
   const t = usePlatform('pglite');
-  let pk: string;
-  let devices: DeviceCreds[];
-  const open: MqttClient[] = [];
+  const fx = useProductDevices(t, 4);
 
-  beforeAll(async () => {
-    ({ productKey: pk, devices } = await productWithDevices(t, 4));
-  });
-  afterAll(async () => {
-    await Promise.all(open.map((c) => c.endAsync().catch(() => undefined)));
-  });
-
-  const sys = (d: DeviceCreds, path: string) => `/sys/${pk}/${d.deviceName}/${path}`;
+  const sys = (d: DeviceCreds, path: string) => `/sys/${fx.pk}/${d.deviceName}/${path}`;
 
   /** A platform publish (no publishing client), as the DevicePublisher makes it. */
   function platformPublish(broker: Aedes, topic: string, payload: string): Promise<void> {
@@ -42,10 +33,10 @@ describe('automatic subscriptions as one wide /sys filter', () => {
   /** Connect, wait for the automatic subscriptions, and record every message the device receives. */
   async function device(d: DeviceCreds): Promise<{ c: MqttClient; got: { topic: string; payload: string }[] }> {
     const c = await connectDevice(t, 'tcp', d, { clean: true });
-    open.push(c);
+    fx.open.push(c);
     const got: { topic: string; payload: string }[] = [];
     c.on('message', (topic, payload) => got.push({ topic, payload: payload.toString() }));
-    await autoSubscribed(() => spy.broker(), pk, d.deviceName);
+    await autoSubscribed(() => spy.broker(), fx.pk, d.deviceName);
     return { c, got };
   }
 
@@ -67,15 +58,15 @@ describe('automatic subscriptions as one wide /sys filter', () => {
   }
 
   it('holds one /sys filter and the non-/sys topics of D19/D22, none counted as the device’s own', async () => {
-    const d = devices[0]!;
+    const d = fx.devices[0]!;
     await device(d);
-    const live = liveClientsOf(spy.broker(), pk, d.deviceName)[0]!;
-    expect(Object.keys(live.subscriptions).sort()).toEqual([...autoSubscriptions(pk, d.deviceName)].sort());
-    expect(Object.keys(live.subscriptions)).toContain(autoSysFilter(pk, d.deviceName));
+    const live = liveClientsOf(spy.broker(), fx.pk, d.deviceName)[0]!;
+    expect(Object.keys(live.subscriptions).sort()).toEqual([...autoSubscriptions(fx.pk, d.deviceName)].sort());
+    expect(Object.keys(live.subscriptions)).toContain(autoSysFilter(fx.pk, d.deviceName));
   });
 
   it('delivers a platform message once to a device whose own filters also match it', async () => {
-    const d = devices[1]!;
+    const d = fx.devices[1]!;
     const { c, got } = await device(d);
     // Overlapping the wide filter three ways: the exact topic, a D19 filter string, and the device's whole namespace.
     await c.subscribeAsync([sys(d, 'thing/service/property/set'), sys(d, 'thing/service/+'), sys(d, '#')], { qos: 1 });
@@ -95,7 +86,7 @@ describe('automatic subscriptions as one wide /sys filter', () => {
   });
 
   it('carries only D19/D22 topics; another /sys topic reaches a device only through a filter of its own', async () => {
-    const d = devices[2]!;
+    const d = fx.devices[2]!;
     const { c, got } = await device(d);
     const other = sys(d, 'thing/event/property/post');
     const deep = sys(d, 'thing/service/property/set/extra');
@@ -112,7 +103,7 @@ describe('automatic subscriptions as one wide /sys filter', () => {
   });
 
   it('stops delivering a D19 topic the device unsubscribed from, until it subscribes again (D19)', async () => {
-    const d = devices[3]!;
+    const d = fx.devices[3]!;
     const { c, got } = await device(d);
     const reboot = sys(d, 'thing/service/Reboot');
     const set = sys(d, 'thing/service/property/set');

@@ -1,9 +1,9 @@
 import type { IPublishPacket } from 'mqtt-packet';
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useBrokerSpy } from '../helpers/aedes-spy.ts';
 import { autoSubscribed } from '../helpers/commands.ts';
-import { connectDevice, productWithDevices, type DeviceCreds } from '../helpers/devices.ts';
+import { connectDevice, useProductDevices, type DeviceCreds } from '../helpers/devices.ts';
 import { usePlatform } from '../helpers/use-platform.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -14,25 +14,16 @@ import { waitFor } from '../helpers/wait.ts';
 describe('replies written to the requesting connection', () => {
   const spy = useBrokerSpy();
   const t = usePlatform('pglite');
-  let pk: string;
-  let devices: DeviceCreds[];
-  const open: MqttClient[] = [];
+  const fx = useProductDevices(t, 3);
 
-  beforeAll(async () => {
-    ({ productKey: pk, devices } = await productWithDevices(t, 3));
-  });
-  afterAll(async () => {
-    await Promise.all(open.map((c) => c.endAsync().catch(() => undefined)));
-  });
-
-  const sys = (d: DeviceCreds, path: string) => `/sys/${pk}/${d.deviceName}/${path}`;
+  const sys = (d: DeviceCreds, path: string) => `/sys/${fx.pk}/${d.deviceName}/${path}`;
 
   async function device(d: DeviceCreds, clean = true) {
     const c = await connectDevice(t, 'tcp', d, { clean });
-    open.push(c);
+    fx.open.push(c);
     const got: IPublishPacket[] = [];
     c.on('message', (_topic, _payload, packet) => got.push(packet));
-    await autoSubscribed(() => spy.broker(), pk, d.deviceName);
+    await autoSubscribed(() => spy.broker(), fx.pk, d.deviceName);
     return { c, got };
   }
 
@@ -46,8 +37,8 @@ describe('replies written to the requesting connection', () => {
 
   it('answers at the request QoS with a packet id of its own, on a clean and on a persistent session', async () => {
     for (const [d, clean] of [
-      [devices[0]!, true],
-      [devices[1]!, false],
+      [fx.devices[0]!, true],
+      [fx.devices[1]!, false],
     ] as const) {
       const { c, got } = await device(d, clean);
       await post(c, d, '11');
@@ -63,7 +54,7 @@ describe('replies written to the requesting connection', () => {
   });
 
   it('follows the connection: no reply once unsubscribed, then at the QoS of its own filter', async () => {
-    const d = devices[2]!;
+    const d = fx.devices[2]!;
     const { c, got } = await device(d);
     // Both D19 filters that carry a property post's reply.
     await c.unsubscribeAsync([sys(d, 'thing/event/+/post_reply'), sys(d, 'thing/event/property/post_reply')]);

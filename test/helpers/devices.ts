@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { afterAll, beforeAll } from 'vitest';
 import type { TestPlatform } from './platform.ts';
 
 export interface DeviceCreds {
@@ -106,3 +107,23 @@ export function nextMessage(
 
 /** @deprecated Import `sleep` from ./wait.ts; kept for the suites that still import it from here. */
 export { sleep } from './wait.ts';
+
+/**
+ * A product with `count` devices for a file's tests (created before them), and a list for the MQTT clients they open,
+ * ended after them.
+ */
+export function useProductDevices(
+  t: TestPlatform,
+  count: number,
+): { pk: string; devices: DeviceCreds[]; open: MqttClient[] } {
+  const fixture = { pk: '', devices: [] as DeviceCreds[], open: [] as MqttClient[] };
+  beforeAll(async () => {
+    const created = await productWithDevices(t, count);
+    fixture.pk = created.productKey;
+    fixture.devices = created.devices;
+  });
+  afterAll(async () => {
+    await Promise.all(fixture.open.map((c) => c.endAsync().catch(() => undefined)));
+  });
+  return fixture;
+}

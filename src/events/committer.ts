@@ -1,48 +1,30 @@
-import type { Database, Tx } from '../db/client.ts';
+import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
-import { CommitTimeout, CommitterOverloaded, errorSummary, isUnavailable } from './commit-errors.ts';
-import { StepGroups, type CommitStep, type StepRun } from './commit-steps.ts';
+import {
+  runBatch,
+  type CommitItem,
+  type CommitOutcome,
+  type CommitWork,
+  type DedupeFlush,
+  type Settlement,
+  type SinkFlush,
+} from './commit-batch.ts';
+import { CommitterOverloaded, errorSummary, isUnavailable } from './commit-errors.ts';
+import type { StepRun } from './commit-steps.ts';
 import type { EventLog } from './log.ts';
-import type { NewEvent, StoredEvent } from './types.ts';
+import type { StoredEvent } from './types.ts';
 
-/** One unit of work whose writes need the transaction itself (presence); returns the events to append. */
-export type CommitWork = (tx: Tx) => Promise<NewEvent[]>;
-
-/** Rows for the batch sinks (multi-row inserts, one statement per sink per transaction). */
-export type SinkRows = Record<string, unknown[]>;
-
-export type { CommitStep, StepRun };
+export type {
+  CommitItem,
+  CommitOutcome,
+  CommitStep,
+  CommitWork,
+  DedupeFlush,
+  SinkFlush,
+  SinkRows,
+  StepRun,
+} from './commit-batch.ts';
 export { CommitterOverloaded, CommitTimeout, isUnavailable } from './commit-errors.ts';
-
-/**
- * One unit of ingest work. Either `work` (statements of its own), `build` (rows for the sinks and events, no
- * round trip of its own) or `step` (its part of a statement shared with the batch's other items of that step). With `dedupe`, an item whose key was committed recently with the same payload hash is a
- * duplicate (a resend after a lost PUBACK): `build(true)` then adds nothing to history.
- */
-export interface CommitItem {
-  work?: CommitWork;
-  step?: CommitStep;
-  dedupe?: { deviceId: number; key: string; hash: string };
-  build?: (duplicate: boolean) => { events: NewEvent[]; rows?: SinkRows };
-  /** Memory the item holds until committed (payload copies, parsed values): counted against `maxQueueBytes`. */
-  bytes?: number;
-}
-
-export interface CommitOutcome {
-  events: StoredEvent[];
-  duplicate: boolean;
-}
-
-export type SinkFlush = (tx: Tx, rows: unknown[]) => Promise<void>;
-
-/** What a committed batch hands on (settle). */
-interface Settlement {
-  stored: StoredEvent[];
-  perItem: NewEvent[][];
-  duplicates: boolean[];
-}
-/** Returns the keys (`${deviceId}:${key}`) that are NOT duplicates, recording them. */
-export type DedupeFlush = (tx: Tx, keys: { deviceId: number; key: string; hash: string }[]) => Promise<Set<string>>;
 
 interface Pending {
   item: CommitItem;
@@ -169,98 +151,23 @@ export class GroupCommitter {
     while (this.waiting.length > 0 && this.hasRoom(this.waiting[0]!.bytes)) this.enqueue(this.waiting.shift()!);
   }
 
-  /**
-   * Everything one transaction does for a batch: dedupe, per-item work, sink rows, then the events (last). Past the
-   * commit deadline the batch fails, and the transaction, should it get going after all, rolls back before the next
-   * step. Only a COMMIT already sent can still complete: then the items are stored without being acknowledged, as when
-   * a connection is lost during its COMMIT, and the devices' resends are recognised as duplicates (dedupe).
-   */
-  private async commitBatch(batch: Pending[], onAppended?: () => void): Promise<Settlement> {
-    const perItem: NewEvent[][] = [];
-    const duplicates: boolean[] = [];
-    const timeoutMs = this.opts.commitTimeoutMs ?? DEFAULT_COMMIT_TIMEOUT_MS;
-    let abandoned = false;
-    const going = () => {
-      if (abandoned) throw new CommitTimeout(timeoutMs);
-    };
-    const transaction = this.database.db.transaction(async (tx) => {
-      going();
-      const keys = batch.flatMap((p) => (p.item.dedupe ? [p.item.dedupe] : []));
-      const fresh = keys.length > 0 && this.dedupeFlush ? await this.dedupeFlush(tx, keys) : null;
-      // A resend can land in the same batch as its original (the device reconnected while the first copy was still
-      // waiting for this commit): the database sees the key once, so only the first copy in the batch is new.
-      const inBatch = new Set<string>();
-      const rows = new Map<string, unknown[]>();
-      const steps = new StepGroups(this.steps, tx);
-      for (const p of batch) {
-        const { item } = p;
-        let dup = false;
-        if (fresh !== null && item.dedupe !== undefined) {
-          const { deviceId, key, hash } = item.dedupe;
-          const copy = `${deviceId}:${key}:${hash}`;
-          dup = !fresh.has(`${deviceId}:${key}`) || inBatch.has(copy);
-          inBatch.add(copy);
-        }
-        duplicates.push(dup);
-        const events: NewEvent[] = [];
-        going();
-        if (item.step) await steps.add(item.step, events);
-        if (item.work) {
-          // Its statements see every earlier item's effects, as if each had run alone.
-          await steps.flush();
-          going();
-          events.push(...(await item.work(tx)));
-        }
-        if (item.build) {
-          const built = item.build(dup);
-          events.push(...built.events);
-          for (const [name, list] of Object.entries(built.rows ?? {})) {
-            if (list.length === 0) continue;
-            const acc = rows.get(name);
-            if (acc) acc.push(...list);
-            else rows.set(name, [...list]);
-          }
-        }
-        perItem.push(events);
-      }
-      going();
-      await steps.flush();
-      // The sink statements and the log append go out back to back (pipelined on postgres.js: one round trip, not
-      // one per statement); the append takes the event-log lock last, so it is held only for the append and commit.
-      going();
-      const pending: Promise<unknown>[] = [];
-      for (const [name, list] of rows) {
-        const flush = this.sinks.get(name);
-        if (!flush) throw new Error(`no sink named ${name}`);
-        pending.push(flush(tx, list));
-      }
-      const appended = this.log.appendInTx(tx, perItem.flat());
-      const settled = await Promise.allSettled([...pending, appended]);
-      for (const r of settled) if (r.status === 'rejected') throw r.reason;
-      // Every statement of the batch has run and it holds its locks (the event log's among them) until COMMIT: the
-      // next batch may start now (schedule).
-      onAppended?.();
-      return appended;
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        abandoned = true;
-        reject(new CommitTimeout(timeoutMs));
-      }, timeoutMs);
-    });
-    // An abandoned transaction that fails later has no one left to tell.
-    transaction.catch(() => {});
-    let stored: StoredEvent[];
-    try {
-      stored = await Promise.race([transaction, deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
-    return { stored, perItem, duplicates };
+  /** A committed batch's outcome handed on: the log's listeners first, then each submitter. */
+  /** One transaction for the batch (commit-batch.ts); its items fail with CommitTimeout past the deadline. */
+  private commitBatch(batch: readonly Pending[], onAppended?: () => void): Promise<Settlement> {
+    return runBatch(
+      {
+        database: this.database,
+        log: this.log,
+        sinks: this.sinks,
+        steps: this.steps,
+        dedupeFlush: this.dedupeFlush,
+        timeoutMs: this.opts.commitTimeoutMs ?? DEFAULT_COMMIT_TIMEOUT_MS,
+      },
+      batch.map((p) => p.item),
+      onAppended,
+    );
   }
 
-  /** A committed batch's outcome handed on: the log's listeners first, then each submitter. */
   private settle(batch: readonly Pending[], { stored, perItem, duplicates }: Settlement): void {
     this.log.committed(stored);
     let i = 0;

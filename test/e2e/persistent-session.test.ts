@@ -9,6 +9,13 @@ import { lampTsl } from '../helpers/tsl-fixtures.ts';
 import { usePlatform } from '../helpers/use-platform.ts';
 import { waitFor } from '../helpers/wait.ts';
 
+/** A property set to the lamp (queued for a persistent session that is away), accepted without user errors. */
+async function setBrightness(t: Parameters<typeof command>[0], pk: string, deviceName: string, value: number) {
+  const set = await command(t, 'setDeviceProperty', { productKey: pk, deviceName, items: { Brightness: value } });
+  expect(set.userErrors).toEqual([]);
+  return set;
+}
+
 describe('persistent sessions across a restart', () => {
   // Two platform starts on one data directory: slow on a loaded machine.
   it('delivers QoS 1 commands sent while a clean:false device was offline, after the platform restarted', {
@@ -26,13 +33,7 @@ describe('persistent sessions across a restart', () => {
     await sleep(200);
     await first.endAsync();
     await deviceState(t, pk, dev.deviceName, 'OFFLINE');
-    const set = await command(t, 'setDeviceProperty', {
-      productKey: pk,
-      deviceName: dev.deviceName,
-      items: { Brightness: 77 },
-    });
-    expect(set.userErrors).toEqual([]);
-    const messageId = set.messageId;
+    const { messageId } = await setBrightness(t, pk, dev.deviceName, 77);
     await t.close();
 
     t = await startOn(db.settings, token);
@@ -97,12 +98,7 @@ describe('replies to a persistent session', () => {
     await deviceState(t, pk, dev.deviceName, 'OFFLINE');
 
     // A command to the device while it is away is queued, and is all that arrives when it comes back.
-    const set = await command(t, 'setDeviceProperty', {
-      productKey: pk,
-      deviceName: dev.deviceName,
-      items: { Brightness: 9 },
-    });
-    expect(set.userErrors).toEqual([]);
+    await setBrightness(t, pk, dev.deviceName, 9);
     expect(await outgoing()).toBe(1);
     const received: string[] = [];
     const again = mqtt.connect(url, opts);

@@ -180,6 +180,9 @@ export function createRuleEngine(
     while (!signal.aborted) {
       const after = await consumers.acquire(name, hub.position);
       if (after == null) return; // another instance holds it
+      // Stopped while the lease was being taken: an abort listener added now would never fire, and the stream
+      // would wait for its next event for good (stop() waits for this runner).
+      if (signal.aborted) break;
       const stream = new EventStream(hub, log, { filter: { types, productKey }, after, bufferLimit: 10_000 });
       signal.addEventListener('abort', () => void stream.return(), { once: true });
       let position = after;

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { canPublish, canSubscribe } from '../../domain/alink/acl.ts';
 import { isValidTopicName } from '../../domain/alink/topic-filter.ts';
 import { parseTopic, validateTopicName } from '../../domain/alink/topics.ts';
@@ -87,9 +88,13 @@ export function createTopicRouteService(
     while (!signal.aborted) {
       const after = await deps.consumers.acquire(CONSUMER, deps.hub.position);
       if (after == null) {
-        await new Promise((r) => setTimeout(r, 5000).unref());
+        // Another instance routes; try again later (stop() does not wait for this pause).
+        await delay(5000, undefined, { signal, ref: false }).catch(() => undefined);
         continue;
       }
+      // Stopped while the lease was being taken: an abort listener added now would never fire, and the stream
+      // would wait for its next event for good (stop() waits for this loop).
+      if (signal.aborted) break;
       const stream = new EventStream(deps.hub, deps.log, {
         filter: { types: ['device.message'] },
         after,
@@ -115,7 +120,7 @@ export function createTopicRouteService(
         logger.warn({ err: e }, 'topic routing interrupted; resuming from its position');
       }
       await deps.consumers.commit(CONSUMER, position).catch(() => undefined);
-      if (!signal.aborted) await new Promise((r) => setTimeout(r, 200));
+      await delay(200, undefined, { signal }).catch(() => undefined);
     }
   }
 

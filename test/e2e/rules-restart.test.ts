@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { connectDevice, productWithDevices } from '../helpers/devices.ts';
 import { dbKinds, type TestPlatform } from '../helpers/platform.ts';
 import { hookServer, persistentDatabase, ruleNumber, ruleState, startedRule, startOn, until } from './rules-support.ts';
@@ -16,6 +16,10 @@ describe.each(dbKinds())('rule deliveries across a restart (%s)', (kind) => {
     timeout: 90_000,
   }, async () => {
     const N = 5;
+    const t0 = Date.now();
+    const trace: string[] = [];
+    const step = (s: string) => trace.push(`${Date.now() - t0} ms ${s}`);
+    onTestFailed(() => console.error(`rules-restart (${kind}) steps:\n${trace.join('\n')}`));
     const db = await persistentDatabase(kind);
     const adminToken = `admin-${randomBytes(12).toString('hex')}`;
     // Long retries and a long webhook timeout: nothing may be dead-lettered, and only the shutdown ends the slow call.
@@ -23,18 +27,24 @@ describe.each(dbKinds())('rule deliveries across a restart (%s)', (kind) => {
     let restarted = false;
     // Before the restart the endpoint answers seq 1 and 2 and never answers seq 3 (slow); afterwards it answers all.
     const hook = await hookServer((r) => (!restarted && Number(r.json?.seq) >= 3 ? 'hang' : 200));
+    step('db ready');
     let t: TestPlatform | null = await startOn(db.settings, adminToken, settings);
+    step('started');
     try {
       const { productKey: pk, devices } = await productWithDevices(t, 1);
       const dev = devices[0]!;
       const id = await startedRule(t, 'survives-restarts', `SELECT seq FROM "/${pk}/+/user/update"`, [
         { type: 'WEBHOOK', configuration: { url: hook.url(), timeoutMs: 60_000 } },
       ]);
+      step('rule started');
       const c = await connectDevice(t, 'tcp', dev);
+      step('connected');
       // QoS 1: each PUBACK means the message is in the event log.
       for (let seq = 1; seq <= N; seq++)
         await c.publishAsync(`/${pk}/${dev.deviceName}/user/update`, JSON.stringify({ seq }), { qos: 1 });
+      step('published');
       await c.endAsync();
+      step('disconnected');
       await until(
         'the delivery of seq 3 in flight',
         () => hook.requests,
@@ -42,10 +52,13 @@ describe.each(dbKinds())('rule deliveries across a restart (%s)', (kind) => {
       );
       expect(hook.accepted().map((r) => r.json.seq)).toEqual([1, 2]);
 
+      step('seq 3 in flight');
       await t.close(); // with the delivery of seq 3 still waiting for its answer
       t = null;
       restarted = true;
+      step('closed');
       t = await startOn(db.settings, adminToken, settings);
+      step('restarted');
 
       const t2 = t;
       await until(
@@ -53,6 +66,7 @@ describe.each(dbKinds())('rule deliveries across a restart (%s)', (kind) => {
         () => hook.accepted(),
         (a) => a.some((x) => x.json?.seq === N),
       );
+      step('all delivered');
       const all = hook.requests;
       // At least once: every message was answered 2xx.
       expect([...new Set(hook.accepted().map((r) => r.json.seq))].sort()).toEqual([1, 2, 3, 4, 5]);
@@ -84,9 +98,12 @@ describe.each(dbKinds())('rule deliveries across a restart (%s)', (kind) => {
         lastError: null,
       });
     } finally {
+      step('closing');
       await t?.close();
+      step('closed');
       await hook.down();
       await db.drop();
+      step('dropped');
     }
   });
 });

@@ -31,6 +31,7 @@ import {
 } from './guards.ts';
 import { CostBudget } from './rate-limit.ts';
 import { createSharedSubscriber } from './shared-subscriptions.ts';
+import { sseBatching } from './sse-batching.ts';
 import { createSseRevocation } from './sse-revocation.ts';
 
 /** Deepest selection nesting a query may have (graphql-api.md: QUERY_TOO_COMPLEX). */
@@ -145,6 +146,7 @@ export function createGraphQLServer(deps: {
       },
       costGuard(limits),
       sse.plugin,
+      sseBatching(),
       <Plugin>{
         onExecute: ({ args }) => {
           const op = getOperationAST(args.document, args.operationName);

@@ -14,6 +14,7 @@
  *   ingest       bench/ingest.ts         QoS 1 property posts end to end (to 1 graphql-ws subscriber) vs aedes relay
  *   cpu          CPU per property post vs aedes per relayed message: measured by bench/ingest.ts (runs it if needed)
  *   subscribers  bench/subscribers.ts    1,000 graphql-ws subscribers, deliveries/s vs plain yoga + graphql-ws
+ *   subscribers-sse  the same with GraphQL over Server-Sent Events on both servers (--transport sse)
  *   rrpc         bench/rrpc.ts           RRPC and sync-service round trips (run once per round: it has no rounds)
  *   history      bench/history.ts        page of 100 from 10 M rows, 30-day hourly series over 1 M points
  *   cluster      bench/cluster.ts        two instances behind one Redis and PostgreSQL vs one
@@ -58,6 +59,7 @@ const ALL = [
   'ingest',
   'cpu',
   'subscribers',
+  'subscribers-sse',
   'rrpc',
   'history',
   'cluster',
@@ -158,7 +160,8 @@ async function ownScript(name: string, rel: string, extra: string[] = []): Promi
   const file = path.join(BENCH_DIR, rel);
   const json = path.join(RUN_DIR, `${name}.json`);
   const args = ['--json', json, '--rounds', String(ROUNDS), ...(QUICK ? ['--quick'] : []), ...extra];
-  if (accepts(file, 'database-url') && name !== 'subscribers') args.push('--database-url', opt['database-url']!);
+  if (accepts(file, 'database-url') && !name.startsWith('subscribers'))
+    args.push('--database-url', opt['database-url']!);
   if (accepts(file, 'redis-url')) args.push('--redis-url', opt['redis-url']!);
   const r = await runScript(file, args);
   if (r.code !== 0 || !existsSync(json))
@@ -485,6 +488,7 @@ const RUNNERS: Record<Scenario, () => Promise<Outcome>> = {
   ingest,
   cpu,
   subscribers: () => ownScript('subscribers', 'subscribers.ts'),
+  'subscribers-sse': () => ownScript('subscribers-sse', 'subscribers.ts', ['--transport', 'sse']),
   rrpc,
   history: () => ownScript('history', 'history.ts'),
   cluster: () => ownScript('cluster', 'cluster.ts'),

@@ -1,6 +1,6 @@
 /**
  * Subscriber fan-out: `npx tsx bench/subscribers.ts [--subscribers 1000] [--rounds 3] [--seconds 4]
- * [--window 64] [--devices 4] [--database-url postgres://...] [--quick] [--json FILE]`.
+ * [--window 64] [--devices 4] [--database-url postgres://...] [--transport ws|sse] [--quick] [--json FILE]`.
  *
  * ThingQL: `--subscribers` graphql-ws clients (graphql-ws `createClient` over `ws`, one real socket each) subscribe to
  * the same stream, `devicePropertyPosted(productKey: $pk)`, all with the same document and variables. Events come
@@ -8,6 +8,9 @@
  * `/sys/${pk}/${dn}/thing/event/property/post`: every event goes the whole way (decode, TSL validation, group commit
  * into the event log, hub, stream, shared execution, graphql-ws). The embedded database (memory://) lives in the
  * server process, so the server CPU figure includes ingest and storage; with --database-url it is PostgreSQL's.
+ *
+ * `--transport sse`: the subscribers use GraphQL over Server-Sent Events instead (POST /graphql with Accept:
+ * text/event-stream, one HTTP connection each), on both servers.
  *
  * Baseline, same run: a plain graphql-yoga + graphql-ws server (bench/lib/yoga-child.ts) with one in-memory topic
  * (graphql-yoga `createPubSub`), a field of the same shape and the same document, the same number of clients; its
@@ -22,6 +25,7 @@
  * window, divided by the deliveries in it, is the server CPU per delivery. The clients (and the devices) run in this
  * process and are not counted there; their CPU per delivery is reported apart.
  */
+import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
@@ -45,8 +49,12 @@ const { values: opt } = parseArgs({
     'database-url': { type: 'string' },
     quick: { type: 'boolean', default: false },
     json: { type: 'string' },
+    transport: { type: 'string', default: 'ws' },
   },
 });
+if (opt.transport !== 'ws' && opt.transport !== 'sse') throw new Error('--transport is ws or sse');
+/** graphql-ws, or GraphQL over Server-Sent Events (POST /graphql, Accept: text/event-stream: one HTTP connection each). */
+const SSE = opt.transport === 'sse';
 const SUBSCRIBERS = Number(opt.subscribers ?? (opt.quick ? 100 : 1000));
 const ROUNDS = Math.max(1, Number(opt.rounds));
 const SECONDS = Number(opt.seconds ?? (opt.quick ? 2 : 4));
@@ -86,6 +94,10 @@ function items(k: number) {
 async function subscribeAll(t: Target, productKey: string, connectionParams?: Record<string, unknown>): Promise<void> {
   let next = 0;
   const connectOne = async (i: number) => {
+    if (SSE) {
+      t.clients[i] = await subscribeSse(t, i, productKey, connectionParams?.authorization as string | undefined);
+      return;
+    }
     const client = createClient({
       url: `ws://127.0.0.1:${t.child.ready.httpPort}/graphql`,
       webSocketImpl: WebSocket,
@@ -112,20 +124,7 @@ async function subscribeAll(t: Target, productKey: string, connectionParams?: Re
     client.subscribe<{ devicePropertyPosted: { requestId: string } }>(
       { query: DOCUMENT, variables: { pk: productKey } },
       {
-        next: (v) => {
-          const id = Number(v.data?.devicePropertyPosted?.requestId);
-          if (!Number.isFinite(id)) {
-            t.errors++;
-            return;
-          }
-          t.seen[i] = 1;
-          t.delivered++;
-          const c = (t.counts.get(id) ?? 0) + 1;
-          if (c >= SUBSCRIBERS) {
-            t.counts.delete(id);
-            t.onComplete?.(id);
-          } else t.counts.set(id, c);
-        },
+        next: (v) => deliver(t, i, v.data?.devicePropertyPosted?.requestId),
         error: () => void t.errors++,
         complete: () => {},
       },
@@ -137,6 +136,58 @@ async function subscribeAll(t: Target, productKey: string, connectionParams?: Re
       while (next < SUBSCRIBERS) await connectOne(next++);
     }),
   );
+}
+
+/** One delivery to subscriber `i`: counted, and the event completed once every subscriber has it. */
+function deliver(t: Target, i: number, requestId: unknown): void {
+  const id = Number(requestId);
+  if (!Number.isFinite(id)) {
+    t.errors++;
+    return;
+  }
+  t.seen[i] = 1;
+  t.delivered++;
+  const c = (t.counts.get(id) ?? 0) + 1;
+  if (c >= SUBSCRIBERS) {
+    t.counts.delete(id);
+    t.onComplete?.(id);
+  } else t.counts.set(id, c);
+}
+
+/** An SSE subscriber on a connection of its own; resolves once the response has started (status 200). */
+function subscribeSse(t: Target, i: number, productKey: string, authorization?: string): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
+    if (authorization) headers.authorization = authorization;
+    const req = http.request(
+      `http://127.0.0.1:${t.child.ready.httpPort}/graphql`,
+      { method: 'POST', headers, agent: false },
+      (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`subscriber ${i}: HTTP ${res.statusCode}`));
+        res.setEncoding('utf8');
+        let buffer = '';
+        res.on('data', (chunk: string) => {
+          buffer += chunk;
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const frame = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const data = frame.indexOf('\ndata: ');
+            if (!frame.startsWith('event: next') || data < 0) continue;
+            const v = JSON.parse(frame.slice(data + 7)) as { data?: { devicePropertyPosted?: { requestId: string } } };
+            deliver(t, i, v.data?.devicePropertyPosted?.requestId);
+          }
+        });
+        res.on('error', () => void t.errors++);
+        resolve({ dispose: () => void req.destroy() } as unknown as Client);
+      },
+    );
+    req.on('error', (e) => {
+      t.errors++;
+      reject(e);
+    });
+    req.end(JSON.stringify({ query: DOCUMENT, variables: { pk: productKey } }));
+  });
 }
 
 let nextEventId = 1;
@@ -211,7 +262,7 @@ async function measureRound(t: Target): Promise<RoundFigures> {
 
 async function main(): Promise<void> {
   say(
-    `subscribers: ${SUBSCRIBERS} graphql-ws subscribers per server, ${ROUNDS} rounds of ${SECONDS} s, window ${WINDOW} events, ${DEVICES} devices`,
+    `subscribers: ${SUBSCRIBERS} ${SSE ? 'SSE' : 'graphql-ws'} subscribers per server, ${ROUNDS} rounds of ${SECONDS} s, window ${WINDOW} events, ${DEVICES} devices`,
   );
   let fresh: FreshDatabase | null = null;
   const dbUrl = opt['database-url'];
@@ -324,8 +375,8 @@ async function main(): Promise<void> {
     const errors = [...rounds.baseline, ...rounds.thingql].reduce((a, f) => a + f.errors, 0);
     const rows: Row[] = [
       {
-        scenario: `${SUBSCRIBERS.toLocaleString('en-US')} graphql-ws subscribers to the same stream: deliveries/s`,
-        baseline: `${fmtSpread(figures.baseline.deliveriesPerSecond)} (yoga + graphql-ws, createPubSub)`,
+        scenario: `${SUBSCRIBERS.toLocaleString('en-US')} ${SSE ? 'SSE' : 'graphql-ws'} subscribers to the same stream: deliveries/s`,
+        baseline: `${fmtSpread(figures.baseline.deliveriesPerSecond)} (yoga + ${SSE ? 'SSE' : 'graphql-ws'}, createPubSub)`,
         measured: fmtSpread(figures.thingql.deliveriesPerSecond),
         ratio: fmtRatio(throughputRatio),
         goal: `>= ${GOAL}x baseline`,

@@ -82,9 +82,10 @@ function batchedSse(result: AsyncIterable<ExecutionResult>, fetchAPI: FetchApi):
       try {
         const first = await (pending ?? iterator.next());
         pending = null;
+        // A final value with `done` is sent too, as graphql-yoga does.
+        if (first.value != null) text += nextFrame(first.value);
         if (first.done) done = true;
         else {
-          text += nextFrame(first.value);
           const turnEnds = nextTurn();
           while (text.length < MAX_BATCH_CHARS) {
             const asked = iterator.next();
@@ -95,11 +96,11 @@ function batchedSse(result: AsyncIterable<ExecutionResult>, fetchAPI: FetchApi):
               pending = asked;
               break;
             }
+            if (r.value != null) text += nextFrame(r.value);
             if (r.done) {
               done = true;
               break;
             }
-            text += nextFrame(r.value);
           }
         }
       } catch (err) {

@@ -50,7 +50,7 @@ interface DriverAccess {
  * once per connection on PostgreSQL. drizzle runs `execute` unprepared, and postgres.js then sends each parameterised
  * statement in two round trips (parse and describe, wait, then bind and execute) while the server parses and plans
  * it again every time. Never for SQL whose text varies: each distinct text stays prepared on every connection.
- * PGlite (in process, one connection) runs it as `query` does.
+ * PGlite (in process, one connection) runs it as `query` does, which prepares every statement (pglite-statements.ts).
  */
 export async function queryPrepared<T>(ex: Executor, q: SQL): Promise<T[]> {
   const access = ex as unknown as DriverAccess;
@@ -88,10 +88,11 @@ const PGLITE_WAL_INIT_ZERO = 'off';
 /** Each driver (and its drizzle adapter and migrator) is imported only when chosen: a process needs one of the two. */
 export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url && /^postgres(ql)?:\/\//.test(opts.url)) return createPostgres(opts.url);
-  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }, { PGliteStatements }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('drizzle-orm/pglite'),
     import('drizzle-orm/pglite/migrator'),
+    import('./pglite-statements.ts'),
   ]);
   // PGlite's defaults plus a smaller buffer pool and no zero-filled WAL segments (see above); without its defaults to
   // extend, its own.
@@ -117,6 +118,8 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
     mkdirSync(dir, { recursive: true });
     client = await PGlite.create(dir, tuning);
   }
+  // Every statement prepared once (pglite-statements.ts): one call into the database per statement instead of six.
+  new PGliteStatements(client).install();
   const db = drizzlePglite({ client }) as unknown as Db;
   return {
     kind: 'pglite',

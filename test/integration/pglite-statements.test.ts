@@ -49,6 +49,16 @@ describe('PGlite prepared statements', () => {
     expect(b).toEqual(a);
     expect(b.rows).toHaveLength(3);
     expect(typeof (b.rows[0] as unknown[])[2]).toBe('string');
+    // Each caller's parsers apply to its own statements only (their merge with PGlite's is kept per parsers object).
+    const tenfold = { parsers: { [types.INT4]: (v: string) => Number(v) * 10 } };
+    const count = `select count(*)::int as n, min(at) as at from t`;
+    for (let i = 0; i < 2; i++) {
+      const [c, d] = [await plain.query(count, [], tenfold), await pg.query(count, [], tenfold)];
+      expect(d).toEqual(c);
+      expect(d.rows).toEqual([{ n: 30, at: new Date('2026-01-02T03:04:05Z') }]);
+      expect((await pg.query(count, [], drizzleLike)).rows).toEqual([[3, '2026-01-02 03:04:05+00']]);
+      expect((await pg.query(count)).rows).toEqual([{ n: 3, at: new Date('2026-01-02T03:04:05Z') }]);
+    }
     const update = `update t set name = $1 where name = $2`;
     expect(await pg.query(update, ['bulb', 'lamp'])).toMatchObject({ affectedRows: 3, rowCount: 3, command: 'UPDATE' });
     expect(await pg.query(`select count(*)::int as n from t where name = $1`, [null])).toMatchObject({

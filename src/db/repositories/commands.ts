@@ -35,7 +35,7 @@ export async function findDevicesByName(
     .where(
       and(
         eq(devices.productKey, productKey),
-        sql`${devices.deviceName} in (select json_array_elements_text(${JSON.stringify(names)}::text::json))`,
+        sql`${devices.deviceName} in (select json_array_elements_text(${JSON.stringify(names)}::text::json) limit ${names.length})`,
       ),
     );
   for (const r of rows) found.set(r.deviceName, toDeviceRecord(r));
@@ -96,9 +96,11 @@ export async function recordCommandReplies(ex: Executor, list: readonly ReplyRow
       p: r.payload,
     })),
   );
+  // Found by message id (the primary key): the device is compared as one row value, which no index answers, so the
+  // planner does not walk the device's whole command history by commands_device_time_idx instead.
   await ex.execute(sql`update ${commands} c set status = 'REPLIED', code = v.c, output = v.ot::jsonb, reply_payload = v.p, replied_at = now()
-    from json_to_recordset(${json}::text::json) as v(m text, pk text, dn text, c int, ot text, p text)
-    where c.message_id = v.m and c.product_key = v.pk and c.device_name = v.dn and c.status in ('SENT', 'OFFLINE')`);
+    from (select * from json_to_recordset(${json}::text::json) as v(m text, pk text, dn text, c int, ot text, p text) limit ${list.length}) v
+    where c.message_id = v.m and (c.product_key, c.device_name) is not distinct from (v.pk, v.dn) and c.status in ('SENT', 'OFFLINE')`);
 }
 
 /**

@@ -138,11 +138,12 @@ export async function findDeviceCredentials(
       secretEnc: devices.secretEnc,
     })
     .from(devices)
-    // Constant text whatever the batch size (one prepared statement per connection, not one per size).
+    // Constant text whatever the batch size (one prepared statement per connection, not one per size); the limit
+    // tells the planner how many rows the JSON holds (it assumes 100, and would scan every device: docs/uplink-pipeline.md, "Constant statements").
     .where(
       sql`(${devices.productKey}, ${devices.deviceName}) in (select x.pk, x.dn from json_to_recordset(${JSON.stringify(
         pairs.map((p) => ({ pk: p.productKey, dn: p.deviceName })),
-      )}::text::json) as x(pk text, dn text))`,
+      )}::text::json) as x(pk text, dn text) limit ${pairs.length})`,
     );
   return rows.map((r) => ({
     id: r.id,

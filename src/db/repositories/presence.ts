@@ -53,7 +53,7 @@ export async function markOnline(ex: Executor, list: readonly OnlineInput[]): Pr
     ex,
     sql`with x as (
           select * from json_to_recordset(${json}::text::json)
-            as r(i int, id bigint, inst text, ip text, rrpc text, at timestamptz, sec text)
+            as r(i int, id bigint, inst text, ip text, rrpc text, at timestamptz, sec text) limit ${list.length}
         ), old as (
           select id, online, connection_epoch, client_ip, activated_at from ${devices}
           where id in (select id from x) order by id for update
@@ -128,6 +128,7 @@ export async function markOfflineAtEpoch(ex: Executor, list: readonly OfflineInp
     ex,
     sql`with x as (
           select * from json_to_recordset(${json}::text::json) as r(i int, id bigint, epoch bigint, at timestamptz)
+            limit ${list.length}
         ), old as (
           select id from ${devices} where id in (select id from x) order by id for update
         ), u as (

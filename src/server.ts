@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import type { Config } from './config.ts';
 import { createDatabase, type Database } from './db/client.ts';
+import { startPgliteAutovacuum } from './db/pglite-autovacuum.ts';
 import { EventHub } from './events/hub.ts';
 import { EventLog } from './events/log.ts';
 import { attachBroker, createAedes } from './broker/broker.ts';
@@ -103,6 +104,11 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
     closers.push(() => database.close());
     await waitForDatabase(database, { url: config.DATABASE_URL, waitMs: config.DATABASE_WAIT_MS, logger });
     await database.migrate();
+    if (database.pglite) {
+      // The embedded database has no autovacuum of its own (db/pglite-autovacuum.ts).
+      const autovacuum = startPgliteAutovacuum(database.pglite, logger.child({ module: 'autovacuum' }));
+      closers.push(() => autovacuum.stop());
+    }
 
     const log = new EventLog(database);
     const hub = new EventHub(log, logger.child({ module: 'hub' }));

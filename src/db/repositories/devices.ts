@@ -139,7 +139,8 @@ export async function findDeviceCredentials(
     })
     .from(devices)
     // Constant text whatever the batch size (one prepared statement per connection, not one per size); the limit
-    // tells the planner how many rows the JSON holds (it assumes 100, and would scan every device: docs/uplink-pipeline.md, "Constant statements").
+    // tells the planner how many rows the JSON holds (it assumes 100, and would scan every device instead of looking
+    // each one up: docs/uplink-pipeline.md, "Row counts for the planner").
     .where(
       sql`(${devices.productKey}, ${devices.deviceName}) in (select x.pk, x.dn from json_to_recordset(${JSON.stringify(
         pairs.map((p) => ({ pk: p.productKey, dn: p.deviceName })),

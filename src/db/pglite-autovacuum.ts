@@ -14,7 +14,9 @@ import type { Logger } from '../logger.ts';
  * So, every `everyMs`, the same decision PostgreSQL's autovacuum makes, with its default thresholds: a table is
  * vacuumed (and analyzed) when its dead rows exceed 50 + 20% of its rows or its inserts since the last vacuum exceed
  * 1,000 + 20%, and only analyzed when its changes since the last analyze exceed 50 + 10%. One statement per table,
- * through PGlite's own `exec` (it waits for any transaction in progress, and other work waits for it in turn).
+ * through PGlite's own `exec` (it waits for any transaction in progress, and other work waits for it in turn). And,
+ * whatever changed, every table whose oldest unfrozen transaction is 200 million transactions old is vacuumed, as
+ * PostgreSQL's autovacuum does against transaction id wraparound.
  * PGlite runs on this thread, so a statement holds the event loop while it runs; vacuuming often keeps each run to
  * what changed since the last one (the visibility map lets VACUUM skip the rest).
  */
@@ -22,6 +24,8 @@ export interface AutovacuumOptions {
   everyMs?: number;
   /** The first run, after startup (migrations, the first logins). */
   firstAfterMs?: number;
+  /** Transactions after which a table is vacuumed to freeze its rows (PostgreSQL's autovacuum_freeze_max_age). */
+  freezeMaxAge?: number;
 }
 
 interface TableStats {
@@ -46,13 +50,33 @@ const THRESHOLDS = {
 
 const exceeds = (n: number, live: number, t: { base: number; scale: number }) => n > t.base + t.scale * live;
 
+/** PostgreSQL's defaults: autovacuum_freeze_max_age, autovacuum_multixact_freeze_max_age. */
+const FREEZE_MAX_AGE = 200_000_000;
+const MULTIXACT_FREEZE_MAX_AGE = 400_000_000;
+
 export function startPgliteAutovacuum(pg: PGlite, logger: Logger, opts: AutovacuumOptions = {}) {
   const everyMs = opts.everyMs ?? 60_000;
   let running: Promise<AutovacuumRun> | null = null;
   let stopped = false;
 
+  const freezeMaxAge = opts.freezeMaxAge ?? FREEZE_MAX_AGE;
+  const multixactFreezeMaxAge = Math.min(MULTIXACT_FREEZE_MAX_AGE, 2 * freezeMaxAge);
+
   async function once(): Promise<AutovacuumRun> {
     const done: AutovacuumRun = { vacuumed: [], analyzed: [] };
+    // Against transaction id wraparound, as PostgreSQL's autovacuum does whatever else changed: every table of the
+    // database, catalogs included, whose oldest unfrozen transaction is that old (each group commit is one; past
+    // about two billion PostgreSQL stops taking writes). A VACUUM that old is aggressive: it freezes the whole table.
+    const { rows: old } = await pg.query<{ name: string }>(
+      `select format('%I.%I', n.nspname, c.relname) as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where c.relkind in ('r', 'm') and (age(c.relfrozenxid) > $1 or mxid_age(c.relminmxid) > $2) order by 1`,
+      [freezeMaxAge, multixactFreezeMaxAge],
+    );
+    for (const t of old) {
+      if (stopped || pg.closed) return done;
+      await timed(t.name, 'vacuum', () => pg.exec(`vacuum ${t.name}`));
+      done.vacuumed.push(t.name);
+    }
     const { rows } = await pg.query<TableStats>(
       `select format('%I.%I', schemaname, relname) as name, n_live_tup::float8 as live, n_dead_tup::float8 as dead,
               n_mod_since_analyze::float8 as modified, n_ins_since_vacuum::float8 as inserted
@@ -62,16 +86,19 @@ export function startPgliteAutovacuum(pg: PGlite, logger: Logger, opts: Autovacu
       if (stopped || pg.closed) break;
       const vacuum = exceeds(t.dead, t.live, THRESHOLDS.vacuum) || exceeds(t.inserted, t.live, THRESHOLDS.insert);
       const analyze = exceeds(t.modified, t.live, THRESHOLDS.analyze);
-      if (!vacuum && !analyze) continue;
-      const started = performance.now();
-      await pg.exec(vacuum ? `vacuum (analyze) ${t.name}` : `analyze ${t.name}`);
-      (vacuum ? done.vacuumed : done.analyzed).push(t.name);
-      logger.debug(
-        { table: t.name, vacuum, live: t.live, dead: t.dead, ms: Math.round(performance.now() - started) },
-        vacuum ? 'embedded database: table vacuumed' : 'embedded database: table analyzed',
+      if ((!vacuum && !analyze) || done.vacuumed.includes(t.name)) continue;
+      await timed(t.name, vacuum ? 'vacuum' : 'analyze', () =>
+        pg.exec(vacuum ? `vacuum (analyze) ${t.name}` : `analyze ${t.name}`),
       );
+      (vacuum ? done.vacuumed : done.analyzed).push(t.name);
     }
     return done;
+  }
+
+  async function timed(table: string, action: 'vacuum' | 'analyze', run: () => Promise<unknown>): Promise<void> {
+    const started = performance.now();
+    await run();
+    logger.debug({ table, action, ms: Math.round(performance.now() - started) }, `embedded database: ${action}`);
   }
 
   const run = (): Promise<AutovacuumRun> => {

@@ -97,6 +97,29 @@ describe('embedded database autovacuum', () => {
     expect(await size()).toBeLessThanOrEqual(full);
   });
 
+  it('vacuums every table, catalogs included, whose oldest unfrozen transaction is too old, changed or not', async () => {
+    await fill(1, 10);
+    const freezing = startPgliteAutovacuum(pg, createLogger('silent'), {
+      everyMs: 3_600_000,
+      firstAfterMs: 3_600_000,
+      freezeMaxAge: 1, // instead of 200 million transactions
+    });
+    const age = async () =>
+      Number(
+        (await pg.query<{ n: string }>(`select age(relfrozenxid)::text as n from pg_class where relname = 'readings'`))
+          .rows[0]!.n,
+      );
+    try {
+      await pg.query(`update readings set v = v + 1`); // a later transaction than the rows' first one
+      const before = await age();
+      const run = await freezing.run();
+      expect(run.vacuumed).toEqual(expect.arrayContaining(['public.readings', 'pg_catalog.pg_class']));
+      expect(await age()).toBeLessThan(before);
+    } finally {
+      await freezing.stop();
+    }
+  });
+
   it('a run on a closed database fails quietly: logged, not thrown', async () => {
     await fill(1, 5_000);
     await flushStats();

@@ -65,8 +65,9 @@ export function startPgliteAutovacuum(pg: PGlite, logger: Logger, opts: Autovacu
   async function once(): Promise<AutovacuumRun> {
     const done: AutovacuumRun = { vacuumed: [], analyzed: [] };
     // Against transaction id wraparound, as PostgreSQL's autovacuum does whatever else changed: every table of the
-    // database, catalogs included, whose oldest unfrozen transaction is that old (each group commit is one; past
-    // about two billion PostgreSQL stops taking writes). A VACUUM that old is aggressive: it freezes the whole table.
+    // database, catalogs included, whose oldest unfrozen transaction is that old (each group commit is one; about two
+    // billion later, rows never frozen would look as if written in the future, and vanish). A VACUUM of a table that
+    // old is aggressive: it freezes the whole table.
     const { rows: old } = await pg.query<{ name: string }>(
       `select format('%I.%I', n.nspname, c.relname) as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where c.relkind in ('r', 'm') and (age(c.relfrozenxid) > $1 or mxid_age(c.relminmxid) > $2) order by 1`,

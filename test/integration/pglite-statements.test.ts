@@ -2,14 +2,14 @@
  * The embedded database's prepared statements (src/db/pglite-statements.ts), on a real PGlite: results as PGlite's
  * own `query` gives them, each text prepared once (PostgreSQL's pg_prepared_statements says so), the least recently
  * used closed beyond the capacity, long texts unnamed, errors that leave the connection usable, a plan made stale by
- * ALTER TABLE or gone after DEALLOCATE ALL, and the locks: a statement outside a transaction waits for the transaction, never runs inside it.
+ * ALTER TABLE or gone after DEALLOCATE ALL, and the locks: a statement outside a transaction waits for the
+ * transaction, never runs inside it.
  */
 import { readFileSync } from 'node:fs';
 import { PGlite, types } from '@electric-sql/pglite';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { PGliteStatements } from '../../src/db/pglite-statements.ts';
 
-let plain: PGlite;
 let pg: PGlite;
 let statements: PGliteStatements;
 
@@ -20,23 +20,27 @@ async function prepared(): Promise<string[]> {
 }
 
 let template: Blob | null = null;
+const DDL = `create table t (id bigserial primary key, name text not null, doc jsonb, at timestamptz default '2026-01-02T03:04:05Z', tags text[], raw bytea)`;
 
 beforeEach(async () => {
   // From the suite's migrated template (~1 s each instead of an initdb); table t is this file's own.
   template ??= new Blob([readFileSync(inject('pgliteTemplate'))]);
-  [plain, pg] = await Promise.all([PGlite.create({ loadDataDir: template }), PGlite.create({ loadDataDir: template })]);
-  const ddl = `create table t (id bigserial primary key, name text not null, doc jsonb, at timestamptz default '2026-01-02T03:04:05Z', tags text[], raw bytea)`;
-  await Promise.all([plain.exec(ddl), pg.exec(ddl)]);
+  pg = await PGlite.create({ loadDataDir: template });
+  await pg.exec(DDL);
   statements = new PGliteStatements(pg, { capacity: 3, maxTextLength: 200 });
   statements.install();
 });
 
 afterEach(async () => {
-  await Promise.all([plain.close(), pg.close()]);
+  await pg.close();
 });
 
 describe('PGlite prepared statements', () => {
   it('returns what PGlite query returns, for every parameter and result type and both row modes', async () => {
+    // The reference: the same database without prepared statements.
+    const plain = await PGlite.create({ loadDataDir: template! });
+    onTestFinished(() => plain.close());
+    await plain.exec(DDL);
     const insert = `insert into t (name, doc, tags, raw) values ($1, $2, $3, $4) returning id, name, doc, at, tags, raw`;
     const params = ['lamp', { on: true, n: [1, 2] }, ['a', 'b,c'], new Uint8Array([0, 1, 255])];
     for (let i = 0; i < 3; i++) {

@@ -64,6 +64,10 @@ export function startPgliteAutovacuum(pg: PGlite, logger: Logger, opts: Autovacu
 
   async function once(): Promise<AutovacuumRun> {
     const done: AutovacuumRun = { vacuumed: [], analyzed: [] };
+    // The backend writes its counts to the statistics it reads below only when idle, at most once a second, and PGlite
+    // has no idle timer to write the last ones: without this a run saw the counts of a second or more ago (of a burst
+    // of registrations, the first half only).
+    await pg.query('select pg_stat_force_next_flush()');
     // Against transaction id wraparound, as PostgreSQL's autovacuum does whatever else changed: every table of the
     // database, catalogs included, whose oldest unfrozen transaction is that old (each group commit is one; about two
     // billion later, rows never frozen would look as if written in the future, and vanish). A VACUUM of a table that

@@ -27,12 +27,6 @@ afterEach(async () => {
   if (!pg.closed) await pg.close();
 });
 
-/** The shared statistics are written when the backend is idle, at most once a second: now. */
-async function flushStats(): Promise<void> {
-  await pg.query('select pg_stat_force_next_flush()');
-  await pg.query('select 1');
-}
-
 const fill = (from: number, n: number) =>
   pg.query(`insert into readings select 'k' || g, g, repeat('x', 100) from generate_series($1::int, $2::int) g`, [
     from,
@@ -69,7 +63,6 @@ describe('embedded database autovacuum', () => {
     // The cached plan still reads the whole table.
     expect(await scans()).toEqual({ seq: 1, idx: 0 });
 
-    await flushStats();
     const run = await autovacuum.run();
     expect([...run.vacuumed, ...run.analyzed]).toContain('public.readings');
     expect(await scans()).toEqual({ seq: 0, idx: 2 }); // one look-up per row of the batch
@@ -78,7 +71,6 @@ describe('embedded database autovacuum', () => {
       { v: -7 },
     ]);
     // Nothing left to do until the table changes again.
-    await flushStats();
     expect(await autovacuum.run()).toEqual({ vacuumed: [], analyzed: [] });
   });
 
@@ -86,12 +78,10 @@ describe('embedded database autovacuum', () => {
     const size = async () =>
       Number((await pg.query<{ n: string }>(`select pg_relation_size('readings')::text as n`)).rows[0]!.n);
     await fill(1, 5_000);
-    await flushStats();
     await autovacuum.run();
     const full = await size();
 
     await pg.query(`delete from readings`);
-    await flushStats();
     expect((await autovacuum.run()).vacuumed).toContain('public.readings');
     await fill(5_001, 5_000);
     expect(await size()).toBeLessThanOrEqual(full);
@@ -122,7 +112,6 @@ describe('embedded database autovacuum', () => {
 
   it('a run on a closed database fails quietly: logged, not thrown', async () => {
     await fill(1, 100);
-    await flushStats();
     await pg.close();
     expect(await autovacuum.run()).toEqual({ vacuumed: [], analyzed: [] });
   });

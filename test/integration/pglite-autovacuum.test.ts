@@ -3,6 +3,7 @@
  * small table kept scanning it once it had grown, and deleted rows' space was never reused.
  */
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { startPgliteAutovacuum } from '../../src/db/pglite-autovacuum.ts';
@@ -111,8 +112,26 @@ describe('embedded database autovacuum', () => {
   });
 
   it('a run on a closed database fails quietly: logged, not thrown', async () => {
+    const lines: string[] = [];
+    const log = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const watched = startPgliteAutovacuum(pg, createLogger('warn', 'json', log), {
+      everyMs: 3_600_000,
+      firstAfterMs: 3_600_000,
+    });
     await fill(1, 100);
     await pg.close();
-    expect(await autovacuum.run()).toEqual({ vacuumed: [], analyzed: [] });
+    try {
+      expect(await watched.run()).toEqual({ vacuumed: [], analyzed: [] });
+    } finally {
+      await watched.stop();
+    }
+    expect(lines.map((l) => JSON.parse(l) as { level: number; msg: string })).toEqual([
+      expect.objectContaining({ level: 40, msg: 'embedded database: vacuum run failed' }),
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Property-post ingest: `npx tsx bench/ingest.ts [--devices 10] [--messages 20000] [--window 50]
- * [--rounds 3] [--database-url postgres://...] [--persistent]` (--persistent: devices connect with clean: false, as the Link SDKs do).
+ * [--rounds 3] [--database-url postgres://... | --data-dir] [--persistent]` (--persistent: devices connect with clean: false, as the Link SDKs do).
  *
  * ThingQL: `--devices` mqtt.js devices (Alink login) publish QoS 1 smart-lamp property posts with 3 properties on
  * `/sys/${pk}/${dn}/thing/event/property/post`, each with at most `--window` posts waiting for their PUBACK. A post
@@ -12,16 +12,18 @@
  * relays the posts from the same number of publishers to one mqtt.js subscriber (QoS 1), measured the same way.
  *
  * Each server runs in a child process of its own; the clients live in this process (2 cores: one each, roughly).
- * The embedded database is in memory (memory://) by default; `--database-url` points ThingQL at a PostgreSQL server,
+ * The embedded database is in memory (memory://) by default, or in a new data directory on disk with `--data-dir` (as
+ * `npm start` runs it; removed after the run); `--database-url` points ThingQL at a PostgreSQL server,
  * where a scratch database is created for the run and dropped after. Results print as ThingQL / aedes ratios and
  * go to bench/results/ingest-<time>.json.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
-import { performance } from 'node:perf_hooks';
+import path from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Aedes } from 'aedes';
@@ -46,6 +48,8 @@ const { values: opt } = parseArgs({
     /** ThingQL's devices keep persistent sessions (clean: false), as the Link SDKs connect by default. */
     persistent: { type: 'boolean', default: false },
     'database-url': { type: 'string' },
+    /** The embedded database in a new data directory on disk (as `npm start` runs it), not in memory (memory://). */
+    'data-dir': { type: 'boolean', default: false },
     /** Internal: run as the server child ('thingql' | 'aedes'). */
     role: { type: 'string' },
     db: { type: 'string' },
@@ -89,16 +93,24 @@ async function serve(role: string): Promise<void> {
       MQTT_PORT: 0,
       HOST: '127.0.0.1',
       ADMIN_TOKEN: adminToken,
-      DATABASE_URL: opt.db ?? 'memory://',
+      // --db: a PostgreSQL URL, memory://, or (--data-dir) the embedded database's directory.
+      ...(opt.db && !/^[a-z]+:\/\//.test(opt.db) ? { DATA_DIR: opt.db } : { DATABASE_URL: opt.db ?? 'memory://' }),
       LOG_LEVEL: 'warn',
     });
     const platform = await startPlatform(config);
     ready = { mqttPort: platform.mqttPort, httpPort: platform.httpPort, adminToken };
     stop = () => platform.close();
   }
+  // The server's event-loop delay (how late a 1 ms timer fires): what a socket read or a timer waits for the loop.
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   process.send!({ ready });
   process.on('message', (m: { cmd: string }) => {
     if (m.cmd === 'stop') void stop().then(() => process.exit(0));
+    if (m.cmd === 'loop-delay') {
+      process.send!({ loopDelayMs: { p99: round2(loopDelay.percentile(99) / 1e6), max: round2(loopDelay.max / 1e6) } });
+      loopDelay.reset();
+    }
     if (m.cmd === 'cpu') {
       const u = process.cpuUsage();
       process.send!({ cpu: u.user + u.system });
@@ -135,6 +147,32 @@ function cpuOf(child: ChildProcess): Promise<number> {
   });
 }
 
+type LoopDelay = { p99: number; max: number };
+
+/** What the bench reads off a server child between phases. */
+interface ServerProbe {
+  cpu: () => Promise<number>;
+  loopDelay: () => Promise<LoopDelay>;
+}
+
+const probeOf = (child: ChildProcess): ServerProbe => ({
+  cpu: () => cpuOf(child),
+  loopDelay: () => loopDelayOf(child),
+});
+
+/** The server child's event-loop delay since the last call (p99 and max, ms); resets it. */
+function loopDelayOf(child: ChildProcess): Promise<LoopDelay> {
+  return new Promise((resolve) => {
+    const on = (m: { loopDelayMs?: LoopDelay }) => {
+      if (!m.loopDelayMs) return;
+      child.off('message', on);
+      resolve(m.loopDelayMs);
+    };
+    child.on('message', on);
+    child.send({ cmd: 'loop-delay' });
+  });
+}
+
 async function stopChild(child: ChildProcess): Promise<void> {
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.send({ cmd: 'stop' });
@@ -159,6 +197,8 @@ interface RoundResult {
   pubackMs: { p50: number; p99: number } | null;
   /** Server process CPU (user + system) per post during the round, in microseconds. */
   cpuUsPerPost: number;
+  /** The server's event-loop delay during the round (ms). */
+  loopDelayMs: LoopDelay;
   /** PostgreSQL: CPU of this database's backends per post (us), and WAL written per post (bytes; server-wide LSN). */
   dbCpuUsPerPost?: number;
   walBytesPerPost?: number;
@@ -187,7 +227,7 @@ async function runRound(
   perDevice: number,
   firstId: number,
   arrivals: { on: (cb: (name: string, id: number) => void) => void },
-  serverCpu: () => Promise<number>,
+  server: ServerProbe,
   dbStats?: DbStats,
 ): Promise<RoundResult> {
   const sentAt = new Map<string, number>();
@@ -208,7 +248,8 @@ async function runRound(
     lastAt = now;
     if (++received === total) done();
   });
-  const cpu0 = await serverCpu();
+  const cpu0 = await server.cpu();
+  await server.loopDelay();
   const db0 = await dbStats?.snapshot();
   const t0 = performance.now();
   await Promise.all(
@@ -241,7 +282,8 @@ async function runRound(
   await finished;
   clearTimeout(timeout);
   if (received < total) throw new Error(`only ${received} of ${total} posts reached the subscriber`);
-  const cpuUsPerPost = ((await serverCpu()) - cpu0) / total;
+  const cpuUsPerPost = ((await server.cpu()) - cpu0) / total;
+  const loopDelayMs = await server.loopDelay();
   const db1 = await dbStats?.snapshot();
   const seconds = (lastAt - t0) / 1000;
   latencies.sort((a, b) => a - b);
@@ -258,6 +300,7 @@ async function runRound(
     },
     pubackMs: { p50: round2(pct(pubacks, 50)), p99: round2(pct(pubacks, 99)) },
     cpuUsPerPost: round2(cpuUsPerPost),
+    loopDelayMs,
     ...(db0 && db1
       ? {
           dbCpuUsPerPost: round2((db1.cpuUs - db0.cpuUs) / total),
@@ -327,6 +370,8 @@ interface PacedResult {
   sent: number;
   received: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** The server's event-loop delay during the phase (ms). */
+  loopDelayMs: LoopDelay;
 }
 
 async function paced(
@@ -334,6 +379,7 @@ async function paced(
   pubs: Publisher[],
   firstId: number,
   arrivals: { on: (cb: (name: string, id: number) => void) => void },
+  server: ServerProbe,
 ): Promise<PacedResult> {
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
@@ -348,6 +394,7 @@ async function paced(
   });
   const total = Math.round(rate * PACED_SECONDS);
   let sent = 0;
+  await server.loopDelay();
   const t0 = performance.now();
   const nextId = new Map<string, number>(pubs.map((p) => [p.name, firstId]));
   await new Promise<void>((resolve) => {
@@ -369,8 +416,10 @@ async function paced(
   const sendSeconds = (performance.now() - t0) / 1000;
   const deadline = Date.now() + 30_000;
   while (received < sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const loopDelayMs = await server.loopDelay();
   latencies.sort((a, b) => a - b);
   return {
+    loopDelayMs,
     targetPerSecond: rate,
     achievedPerSecond: Math.round(sent / sendSeconds),
     sent,
@@ -409,7 +458,7 @@ async function measureAedes(): Promise<Measured> {
         client: await connect(url, { clientId: `bench-${name}` }),
       });
     }
-    const results = await rounds(pubs, listeners, () => cpuOf(child));
+    const results = await rounds(pubs, listeners, probeOf(child));
     for (const p of pubs) await p.client.endAsync();
     await sub.endAsync();
     return results;
@@ -431,7 +480,7 @@ interface Measured {
 async function rounds(
   pubs: Publisher[],
   listeners: ((name: string, id: number) => void)[],
-  serverCpu: () => Promise<number>,
+  server: ServerProbe,
   dbStats?: DbStats,
 ): Promise<Measured> {
   const arrivals = {
@@ -441,11 +490,11 @@ async function rounds(
     },
   };
   let id = 1;
-  await runRound(pubs, WARMUP / DEVICES, id, arrivals, serverCpu);
+  await runRound(pubs, WARMUP / DEVICES, id, arrivals, server);
   id += WARMUP / DEVICES;
   const out: RoundResult[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    out.push(await runRound(pubs, MESSAGES / DEVICES, id, arrivals, serverCpu, dbStats));
+    out.push(await runRound(pubs, MESSAGES / DEVICES, id, arrivals, server, dbStats));
     id += MESSAGES / DEVICES;
   }
   let storageBytesPerPost: Record<string, number> | undefined;
@@ -458,11 +507,11 @@ async function rounds(
   }
   const pacedAll: PacedResult[] = [];
   for (const rate of PACED_RATES) {
-    const p = await paced(rate, pubs, id, arrivals);
+    const p = await paced(rate, pubs, id, arrivals, server);
     id += Math.ceil((rate * PACED_SECONDS) / pubs.length) + 1;
     pacedAll.push(p);
     console.log(
-      `  paced ${p.targetPerSecond}/s: achieved ${p.achievedPerSecond}/s, ${p.received}/${p.sent} received, p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms`,
+      `  paced ${p.targetPerSecond}/s: achieved ${p.achievedPerSecond}/s, ${p.received}/${p.sent} received, p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms, server loop delay p99 ${p.loopDelayMs.p99} ms max ${p.loopDelayMs.max} ms`,
     );
   }
   const goal = pacedAll.reduce<PacedResult | null>(
@@ -483,8 +532,8 @@ async function gql(httpUrl: string, token: string, query: string, variables: Rec
   return body.data;
 }
 
-async function measureThingQL(db: string | undefined): Promise<Measured> {
-  const { child, ready } = await startChild('thingql', db);
+async function measureThingQL(db: string | undefined, dataDir: string | undefined): Promise<Measured> {
+  const { child, ready } = await startChild('thingql', db ?? dataDir);
   const httpUrl = `http://127.0.0.1:${ready.httpPort}`;
   const token = ready.adminToken!;
   const url = `mqtt://127.0.0.1:${ready.mqttPort}`;
@@ -554,7 +603,7 @@ async function measureThingQL(db: string | undefined): Promise<Measured> {
     }
     const stats = db ? dbStatsOf(db) : undefined;
     try {
-      const results = await rounds(pubs, listeners, () => cpuOf(child), stats);
+      const results = await rounds(pubs, listeners, probeOf(child), stats);
       for (const p of pubs) await p.client.endAsync();
       await ws.dispose();
       return results;
@@ -590,7 +639,16 @@ async function main(): Promise<void> {
       await a.end();
     };
   }
-  const database = db ? 'postgresql' : 'pglite memory://';
+  let dataDir: string | undefined;
+  if (!db && opt['data-dir']) {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'thingql-bench-'));
+    const previous = drop;
+    drop = async () => {
+      await previous?.();
+      rmSync(dataDir!, { recursive: true, force: true });
+    };
+  }
+  const database = db ? 'postgresql' : dataDir ? `pglite DATA_DIR ${dataDir}` : 'pglite memory://';
   console.log(
     `ingest bench: ${DEVICES} devices, ${MESSAGES} QoS 1 property posts per round (3 properties), window ${WINDOW}, ${ROUNDS} rounds, ${database}`,
   );
@@ -602,7 +660,7 @@ async function main(): Promise<void> {
   );
   try {
     const aedesM = await measureAedes();
-    const thingqlM = await measureThingQL(db);
+    const thingqlM = await measureThingQL(db, dataDir);
     const aedes = aedesM.rounds;
     const thingql = thingqlM.rounds;
     const row = (name: string, rs: RoundResult[]) =>
@@ -631,6 +689,9 @@ async function main(): Promise<void> {
     console.log(
       `ThingQL PUBACK (after commit): p50 ${median(thingql, (r) => r.pubackMs!.p50)} ms, p99 ${median(thingql, (r) => r.pubackMs!.p99)} ms`,
     );
+    console.log(
+      `server event-loop delay at saturation (median of rounds): aedes p99 ${median(aedes, (r) => r.loopDelayMs.p99)} ms, max ${median(aedes, (r) => r.loopDelayMs.max)} ms; ThingQL p99 ${median(thingql, (r) => r.loopDelayMs.p99)} ms, max ${median(thingql, (r) => r.loopDelayMs.max)} ms`,
+    );
     const cpuA = median(aedes, (r) => r.cpuUsPerPost);
     const cpuT = median(thingql, (r) => r.cpuUsPerPost);
     console.log(
@@ -648,7 +709,7 @@ async function main(): Promise<void> {
     ] as const) {
       for (const p of m.pacedAll)
         console.log(
-          `paced ${p.targetPerSecond} posts/s, ${name}: achieved ${p.achievedPerSecond}/s, p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms (${p.received}/${p.sent})`,
+          `paced ${p.targetPerSecond} posts/s, ${name}: achieved ${p.achievedPerSecond}/s, p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms (${p.received}/${p.sent}); server event-loop delay p99 ${p.loopDelayMs.p99} ms, max ${p.loopDelayMs.max} ms`,
         );
     }
     const dir = fileURLToPath(new URL('./results/', import.meta.url));

@@ -53,6 +53,14 @@ export interface CommitterOptions {
    */
   commitTimeoutMs?: number;
   onBatch?: (size: number) => void;
+  /**
+   * Start batches only from the event loop's check phase (setImmediate), never from inside another callback. For an
+   * in-process database (PGlite): its statements resolve without waiting for I/O, so a batch runs start to finish in
+   * the callback that started it. Back-to-back batches ran as one chain of microtasks, and each socket read that
+   * queued an item could start one, so under load the loop fired no timer for 1-2.5 s at a time (the ingest bench's
+   * event-loop delay). A networked database yields at every round trip anyway.
+   */
+  yieldBetweenBatches?: boolean;
 }
 
 const DEFAULT_COMMIT_TIMEOUT_MS = 30_000;
@@ -75,6 +83,8 @@ export class GroupCommitter {
   /** Settles once the newest batch has settled: batches settle in the order they started. */
   private settled: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
+  /** A follow-on batch waiting for the event loop's turn (`yieldBetweenBatches`). */
+  private immediate: NodeJS.Immediate | null = null;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private readonly sinks = new Map<string, SinkFlush>();
@@ -195,7 +205,7 @@ export class GroupCommitter {
       }, this.opts.delayMs);
       return;
     }
-    this.start();
+    this.startNext();
   }
 
   private start(): void {
@@ -209,7 +219,7 @@ export class GroupCommitter {
       if (opened) return;
       opened = true;
       this.opening = false;
-      this.schedule();
+      this.startNext();
     };
     const previous = this.settled;
     const done = this.commitAndSettle(batch, open, previous).finally(() => {
@@ -217,10 +227,28 @@ export class GroupCommitter {
       this.inFlight--;
       this.release(batch);
       // What arrived meanwhile goes at once (no gathering delay: it has waited for this batch already).
-      if (this.queue.length > 0) this.start();
+      if (this.queue.length > 0) this.startNext();
       else if (this.inFlight === 0 && this.waiting.length === 0) for (const w of this.idleWaiters.splice(0)) w();
     });
     this.settled = done.catch(() => undefined);
+  }
+
+  /**
+   * A batch without a gathering delay (a full queue, or the items that waited for the batch before): at once, or with
+   * `yieldBetweenBatches` in the event loop's check phase. There it runs after the socket reads of this turn and
+   * before the next turn's timers, and a turn's reads can no longer each start a batch of their own while the loop
+   * waits.
+   */
+  private startNext(): void {
+    if (!this.opts.yieldBetweenBatches) {
+      this.start();
+      return;
+    }
+    if (this.immediate || this.queue.length === 0) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = null;
+      this.start();
+    });
   }
 
   private async commitAndSettle(batch: Pending[], onAppended: () => void, previous: Promise<void>): Promise<void> {

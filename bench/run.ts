@@ -242,6 +242,7 @@ async function logins(): Promise<Outcome> {
 interface IngestRound {
   perSecond: number;
   latencyMs: { p50: number; p99: number };
+  loopDelayMs?: { p99: number; max: number };
   [k: string]: unknown;
 }
 
@@ -346,6 +347,19 @@ async function ingestOn(label: string, databaseUrl: string | null): Promise<Outc
       met: null,
     },
   ];
+  // The server's event-loop delay over each round (what a socket read or a timer waited); older results lack it.
+  if (t.every((x) => x.loopDelayMs) && a.every((x) => x.loopDelayMs)) {
+    const loop = (rs: IngestRound[]) =>
+      `${fmtSpread(sp(rs.map((x) => x.loopDelayMs!.p99)))} / ${fmtSpread(sp(rs.map((x) => x.loopDelayMs!.max)))}`;
+    rows.push({
+      scenario: `  ${label}: server event-loop delay at full load, p99 / max (ms)`,
+      baseline: loop(a),
+      measured: loop(t),
+      ratio: '-',
+      goal: '-',
+      met: null,
+    });
+  }
   // Every paced rate (the highest is the goal's; older results have only `paced`).
   const pacedAs = j.pacedAll?.aedes ?? (j.paced?.aedes ? [j.paced.aedes] : []);
   const pacedTs = j.pacedAll?.thingql ?? (j.paced?.thingql ? [j.paced.thingql] : []);
@@ -357,7 +371,7 @@ async function ingestOn(label: string, databaseUrl: string | null): Promise<Outc
     rows.push({
       scenario: `  ${label}: paced ${n(pt.targetPerSecond)} posts/s: p50 / p99 device-to-subscriber latency (ms)`,
       baseline: `${pa.latencyMs.p50} / ${pa.latencyMs.p99} (aedes, ${n(pa.achievedPerSecond)}/s)`,
-      measured: `${pt.latencyMs.p50} / ${pt.latencyMs.p99} (${n(pt.achievedPerSecond)}/s, ${n(pt.received)}/${n(pt.sent)})`,
+      measured: `${pt.latencyMs.p50} / ${pt.latencyMs.p99} (${n(pt.achievedPerSecond)}/s, ${n(pt.received)}/${n(pt.sent)}${pt.loopDelayMs ? `; server event-loop delay max ${pt.loopDelayMs.max} ms` : ''})`,
       ratio: fmtRatio(pt.latencyMs.p99 / Math.max(0.01, pa.latencyMs.p99)),
       goal: isGoal ? 'p99 <= 50 ms' : '-',
       met: isGoal ? pt.received === pt.sent && pt.latencyMs.p99 <= 50 : null,

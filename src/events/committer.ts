@@ -54,11 +54,9 @@ export interface CommitterOptions {
   commitTimeoutMs?: number;
   onBatch?: (size: number) => void;
   /**
-   * Start batches only from the event loop's check phase (setImmediate), never from inside another callback. For an
-   * in-process database (PGlite): its statements resolve without waiting for I/O, so a batch runs start to finish in
-   * the callback that started it. Back-to-back batches ran as one chain of microtasks, and each socket read that
-   * queued an item could start one, so under load the loop fired no timer for 1-2.5 s at a time (the ingest bench's
-   * event-loop delay). A networked database yields at every round trip anyway.
+   * Start batches from a callback of their own (the check phase, or the gathering timer), never inside another one.
+   * For PGlite, whose statements resolve without I/O: a batch runs to its end in the callback that starts it, and
+   * back-to-back batches held the loop for 1-2.5 s under load. A networked database yields at every round trip.
    */
   yieldBetweenBatches?: boolean;
 }
@@ -83,7 +81,7 @@ export class GroupCommitter {
   /** Settles once the newest batch has settled: batches settle in the order they started. */
   private settled: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
-  /** A follow-on batch waiting for the event loop's turn (`yieldBetweenBatches`). */
+  /** A batch start waiting for the check phase (`yieldBetweenBatches`). */
   private immediate: NodeJS.Immediate | null = null;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -226,7 +224,7 @@ export class GroupCommitter {
       open();
       this.inFlight--;
       this.release(batch);
-      // What arrived meanwhile goes at once (no gathering delay: it has waited for this batch already).
+      // What arrived meanwhile goes without a gathering delay: it has waited for this batch already.
       if (this.queue.length > 0) this.startNext();
       else if (this.inFlight === 0 && this.waiting.length === 0) for (const w of this.idleWaiters.splice(0)) w();
     });
@@ -235,9 +233,7 @@ export class GroupCommitter {
 
   /**
    * A batch without a gathering delay (a full queue, or the items that waited for the batch before): at once, or with
-   * `yieldBetweenBatches` in the event loop's check phase. There it runs after the socket reads of this turn and
-   * before the next turn's timers, and a turn's reads can no longer each start a batch of their own while the loop
-   * waits.
+   * `yieldBetweenBatches` in the check phase, after this turn's socket reads (which then no longer start one each).
    */
   private startNext(): void {
     if (!this.opts.yieldBetweenBatches) {

@@ -32,6 +32,18 @@ describe('data forwarding: rules and topic routes', () => {
     expect(JSON.parse((await reply).payload.toString()).code).toBe(200);
   }
 
+  /**
+   * A rule's counters once it has recorded `matched` messages. The runner records a message's counts after its
+   * actions have delivered, so a webhook's request or a RabbitMQ message can be seen a moment before them.
+   */
+  const ruleStats = (id: string, matched: number): Promise<Record<string, number>> =>
+    waitFor(
+      async () =>
+        (await t.gql(`query($id: ID!) { rule(id: $id) { stats { matched delivered failed deadLettered } } }`, { id }))
+          .data.rule.stats as Record<string, number>,
+      { until: (stats) => (stats.matched ?? 0) >= matched, message: "the rule's counters", timeout: 5_000 },
+    );
+
   it('sends an alert to a webhook and a command to a second device when a temperature exceeds 38', async () => {
     const hook = await hookServer();
     const [sensor, fan] = [fleet.devs[0]!, fleet.devs[1]!];
@@ -73,10 +85,7 @@ describe('data forwarding: rules and topic routes', () => {
       { msgtype: 'text', text: { content: `${sensor.deviceName}: temperature 39.5 °C` } },
     ]);
     expect(hook.accepted()[0]!.headers['idempotency-key']).toMatch(/^\d+:\d+:0$/);
-    const stats = await t.gql(`query($id: ID!) { rule(id: $id) { stats { matched delivered failed deadLettered } } }`, {
-      id,
-    });
-    expect(stats.data.rule.stats).toEqual({ matched: 1, delivered: actions.length, failed: 0, deadLettered: 0 });
+    expect(await ruleStats(id, 1)).toEqual({ matched: 1, delivered: actions.length, failed: 0, deadLettered: 0 });
     await c.endAsync();
     await fanClient.endAsync();
     await t.gql(`mutation($i: StopRuleInput!) { stopRule(input: $i) { rule { status } } }`, { i: { id } });
@@ -110,11 +119,7 @@ describe('data forwarding: rules and topic routes', () => {
         interval: 100,
       });
       expect(msg && JSON.parse(msg.content.toString())).toEqual({ t: 39.5, dn: sensor.deviceName });
-      const stats = await t.gql(
-        `query($id: ID!) { rule(id: $id) { stats { matched delivered failed deadLettered } } }`,
-        { id },
-      );
-      expect(stats.data.rule.stats).toEqual({ matched: 1, delivered: 1, failed: 0, deadLettered: 0 });
+      expect(await ruleStats(id, 1)).toEqual({ matched: 1, delivered: 1, failed: 0, deadLettered: 0 });
       await c.endAsync();
       await t.gql(`mutation($i: DeleteRuleInput!) { deleteRule(input: $i) { userErrors { code } } }`, { i: { id } });
     } finally {

@@ -14,6 +14,7 @@ import { EventLog } from '../../src/events/log.ts';
 import { createLogger } from '../../src/logger.ts';
 import { freshPostgresDatabase } from '../helpers/platform.ts';
 import { requireService } from '../helpers/services-env.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** The lock each item's statement waits for while the test holds it in another session. */
 const ITEM_LOCK = 7_354_999;
@@ -60,19 +61,32 @@ describe.skipIf(!requireService('TEST_DATABASE_URL'))('a commit that cannot comp
     });
     const stored = async () =>
       (await query<{ tag: string }>(database.db, sql`select tag from deadline_items order by tag`)).map((r) => r.tag);
-    return { c, item, release, stored };
+    // Sessions holding or awaiting the item lock (an advisory lock on one bigint below 2^32 has it as objid).
+    const lockSessions = async () =>
+      Number(
+        (
+          await query<{ n: string }>(
+            database.db,
+            sql`select count(*) as n from pg_locks where locktype = 'advisory' and objid = ${ITEM_LOCK}`,
+          )
+        )[0]?.n,
+      );
+    return { c, item, release, stored, lockSessions };
   }
 
   const code = (r: PromiseSettledResult<unknown>) =>
     r.status === 'rejected' ? (r.reason as { code?: string }).code : 'fulfilled';
 
   it('fails the stuck batch as unavailable, rolls it back when it gets going, and commits what comes next', async () => {
-    const { c, item, release, stored } = await setup();
+    const { c, item, release, stored, lockSessions } = await setup();
     const first = await Promise.allSettled([c.commit(item('a')), c.commit(item('b'))]);
     expect(first.map(code)).toEqual(['COMMIT_TIMEOUT', 'COMMIT_TIMEOUT']);
     expect(first.every((r) => r.status === 'rejected' && isUnavailable(r.reason))).toBe(true);
     // The stuck transaction now gets its lock and goes on: it must roll back, not store `a` and `b` unacknowledged.
     await release();
+    // It ends (rolled back, below) before `c` is sent: `c` would otherwise wait on the lock behind it, and on a loaded
+    // machine that can outlast the deadline (CI failed once so).
+    await waitFor(lockSessions, { until: (n) => n === 0, message: 'the abandoned transaction to end' });
     await c.commit(item('c'));
     await c.idle();
     expect(await stored()).toEqual(['c']);

@@ -1,7 +1,8 @@
 /**
  * A device that resends a post (same Alink id, same payload: its PUBACK or reply was lost, or it retried too early)
  * has it stored once; the platform still acknowledges and answers every copy. Copies that reach the same group
- * commit as their original are recognised too.
+ * commit as their original are recognised too, and so is a resend that shares its commit with new posts (the
+ * commit's optimistic dedupe check then runs the batch again with the check first: events/commit-batch.ts).
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ describeEachDb('resent property posts on %s', (kind) => {
   let devs: DeviceCreds[];
   const clients: MqttClient[] = [];
   beforeAll(async () => {
-    ({ devices: devs } = await productWithDevices(t, 3, { tsl: lampTsl }));
+    ({ devices: devs } = await productWithDevices(t, 4, { tsl: lampTsl }));
   });
   afterAll(async () => {
     for (const c of clients) await c.endAsync();
@@ -66,5 +67,23 @@ describeEachDb('resent property posts on %s', (kind) => {
     await postAndReply(d.c, d.topic, d.body('502', 'one', time));
     await postAndReply(d.c, d.topic, d.body('502', 'two', time));
     expect((await d.labels(time)).sort()).toEqual(['one', 'two']);
+  });
+
+  it('stores new posts once and a resend not again when they share a commit', async () => {
+    const d = await device(3);
+    const [t1, t2, t3] = [Date.UTC(2026, 2, 4), Date.UTC(2026, 2, 5), Date.UTC(2026, 2, 6)];
+    expect((await postAndReply(d.c, d.topic, d.body('510', 'kept', t1))).code).toBe(200);
+    // Published back to back: one gathering window (COMMIT_DELAY_MS 50), so one commit holds all three.
+    const replies = await Promise.all([
+      postAndReply(d.c, d.topic, d.body('510', 'kept', t1)),
+      postAndReply(d.c, d.topic, d.body('511', 'new-a', t2)),
+      postAndReply(d.c, d.topic, d.body('512', 'new-b', t3)),
+    ]);
+    expect(replies.map((r) => [r.id, r.code])).toEqual([
+      ['510', 200],
+      ['511', 200],
+      ['512', 200],
+    ]);
+    expect([await d.labels(t1), await d.labels(t2), await d.labels(t3)]).toEqual([['kept'], ['new-a'], ['new-b']]);
   });
 });

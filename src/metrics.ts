@@ -22,6 +22,10 @@ export function createMetrics() {
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
       registers,
     }),
+    commitReruns: counter(
+      'thingql_commit_reruns_total',
+      'Group commits run again with the dedupe check first: the optimistic check found a resend of a committed message',
+    ),
     mqttConnections: gauge('thingql_mqtt_connections', 'Connected MQTT clients on this instance'),
     mqttLogins: counter('thingql_mqtt_logins_total', 'MQTT login attempts, by result', ['result']),
     mqttMessagesIn: counter('thingql_mqtt_messages_in_total', 'Accepted device publishes'),

@@ -148,6 +148,7 @@ export async function startPlatform(config: Config, opts: PlatformOptions = {}):
       maxQueue: 50_000,
       maxQueueBytes: config.INGEST_QUEUE_MAX_BYTES,
       onBatch: (n) => metrics.commitBatchSize.observe(n),
+      onRanAgain: () => metrics.commitReruns.inc(),
       // The embedded database answers without I/O: batches start from the loop's check phase, one turn apart.
       yieldBetweenBatches: database.kind === 'pglite',
     });

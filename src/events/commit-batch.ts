@@ -41,6 +41,8 @@ export interface Settlement {
   stored: StoredEvent[];
   perItem: NewEvent[][];
   duplicates: boolean[];
+  /** The optimistic attempt found a resend of a committed message, and the batch ran again with the check first. */
+  ranAgain: boolean;
 }
 
 /** What one batch's transaction uses: the committer's registered sinks, steps and dedupe, and its deadline. */
@@ -50,6 +52,8 @@ export interface BatchContext {
   sinks: ReadonlyMap<string, SinkFlush>;
   steps: ReadonlyMap<string, StepRun>;
   dedupeFlush: DedupeFlush | null;
+  /** Send the dedupe check with the other statements (below); false: a round trip ahead of them. */
+  optimisticDedupe: boolean;
   timeoutMs: number;
 }
 
@@ -157,9 +161,11 @@ export async function runBatch(
       onAppended?.();
       return appended;
     });
-  const transaction = attempt(true).catch((err: unknown) => {
-    if (err instanceof ResendFound) return attempt(false);
-    throw err;
+  let ranAgain = false;
+  const transaction = attempt(ctx.optimisticDedupe).catch((err: unknown) => {
+    if (!(err instanceof ResendFound)) throw err;
+    ranAgain = true;
+    return attempt(false);
   });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -176,5 +182,5 @@ export async function runBatch(
   } finally {
     clearTimeout(timer);
   }
-  return { stored, perItem, duplicates };
+  return { stored, perItem, duplicates, ranAgain };
 }

@@ -53,6 +53,8 @@ export interface CommitterOptions {
    */
   commitTimeoutMs?: number;
   onBatch?: (size: number) => void;
+  /** A batch ran again: its optimistic dedupe check found a resend of a committed message (commit-batch.ts). */
+  onRanAgain?: () => void;
   /**
    * Start batches from a callback of their own (the check phase, or the gathering timer), never inside another one.
    * For PGlite, whose statements resolve without I/O: a batch runs to its end in the callback that starts it, and
@@ -62,6 +64,9 @@ export interface CommitterOptions {
 }
 
 const DEFAULT_COMMIT_TIMEOUT_MS = 30_000;
+
+/** Batches that check for resends first after one was found (`GroupCommitter.checkFirst`). */
+const CHECK_FIRST_AFTER_RESEND = 16;
 
 /**
  * Group commit (architecture.md "Durable before acknowledged"): everything that arrives while a transaction is in
@@ -88,6 +93,12 @@ export class GroupCommitter {
   private readonly sinks = new Map<string, SinkFlush>();
   private readonly steps = new Map<string, StepRun>();
   private dedupeFlush: DedupeFlush | null = null;
+  /**
+   * Batches left that send their dedupe check a round trip ahead (commit-batch.ts): after a batch had to run again for
+   * a resend, the next ones likely hold resends too (devices reconnecting after an outage resend what they had in
+   * flight), and each would otherwise be done twice.
+   */
+  private checkFirst = 0;
 
   constructor(
     private readonly database: Database,
@@ -161,19 +172,26 @@ export class GroupCommitter {
 
   /** A committed batch's outcome handed on: the log's listeners first, then each submitter. */
   /** One transaction for the batch (commit-batch.ts); its items fail with CommitTimeout past the deadline. */
-  private commitBatch(batch: readonly Pending[], onAppended?: () => void): Promise<Settlement> {
-    return runBatch(
+  private async commitBatch(batch: readonly Pending[], onAppended?: () => void): Promise<Settlement> {
+    const optimisticDedupe = this.checkFirst === 0;
+    if (!optimisticDedupe) this.checkFirst--;
+    const outcome = await runBatch(
       {
         database: this.database,
         log: this.log,
         sinks: this.sinks,
         steps: this.steps,
         dedupeFlush: this.dedupeFlush,
+        optimisticDedupe,
         timeoutMs: this.opts.commitTimeoutMs ?? DEFAULT_COMMIT_TIMEOUT_MS,
       },
       batch.map((p) => p.item),
       onAppended,
     );
+    if (outcome.ranAgain || (!optimisticDedupe && outcome.duplicates.includes(true)))
+      this.checkFirst = CHECK_FIRST_AFTER_RESEND;
+    if (outcome.ranAgain) this.opts.onRanAgain?.();
+    return outcome;
   }
 
   private settle(batch: readonly Pending[], { stored, perItem, duplicates }: Settlement): void {

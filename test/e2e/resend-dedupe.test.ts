@@ -1,8 +1,8 @@
 /**
  * A device that resends a post (same Alink id, same payload: its PUBACK or reply was lost, or it retried too early)
  * has it stored once; the platform still acknowledges and answers every copy. Copies that reach the same group
- * commit as their original are recognised too, and so is a resend that shares its commit with new posts (the
- * commit's optimistic dedupe check then runs the batch again with the check first: events/commit-batch.ts).
+ * commit as their original are recognised too, and so is a resend that shares its commit with new posts (which path
+ * the commit's dedupe check takes there is test/integration/commit-dedupe.test.ts's business).
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';

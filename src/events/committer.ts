@@ -170,7 +170,6 @@ export class GroupCommitter {
     while (this.waiting.length > 0 && this.hasRoom(this.waiting[0]!.bytes)) this.enqueue(this.waiting.shift()!);
   }
 
-  /** A committed batch's outcome handed on: the log's listeners first, then each submitter. */
   /** One transaction for the batch (commit-batch.ts); its items fail with CommitTimeout past the deadline. */
   private async commitBatch(batch: readonly Pending[], onAppended?: () => void): Promise<Settlement> {
     const optimisticDedupe = this.checkFirst === 0;
@@ -194,6 +193,7 @@ export class GroupCommitter {
     return outcome;
   }
 
+  /** A committed batch's outcome handed on: the log's listeners first, then each submitter. */
   private settle(batch: readonly Pending[], { stored, perItem, duplicates }: Settlement): void {
     this.log.committed(stored);
     let i = 0;
